@@ -1,0 +1,5 @@
+"""``python -m streamkit`` is the ``streamkit`` command."""
+
+from .cli import main
+
+main()

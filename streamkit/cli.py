@@ -1,0 +1,437 @@
+"""The ``streamkit`` command line: thin click commands over the stages.
+
+Each command parses its options, wires ``read_events(stdin)`` → stage → writer, and leaves the
+rest to :func:`run`, the one guard that maps errors to exit codes (README: "Exit codes"),
+handles a closed stdout (``| head -1`` ends quietly) and Ctrl-C (flush, exit 130).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import IO, Any
+
+import click
+
+from . import diagnostics
+from .errors import (
+    EXIT_DATAERR,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DataError,
+    StreamkitError,
+    UsageError,
+)
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# --- the guard ---------------------------------------------------------------------------------
+
+
+def _quiet_stdout() -> None:
+    """After EPIPE: point fd 1 at /dev/null so that no later flush complains."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
+    """Run a command's body with stdout as a buffered binary writer, and map every way it can
+    end to an exit code: 0 ok (also when the reader of stdout went away), 1 runtime failure,
+    2 usage error, 65 bad input data, 130 interrupted. No traceback for a user's mistake;
+    ``STREAMKIT_DEBUG=1`` shows one for anything unexpected.
+    """
+    from .ndjson import open_stdout
+
+    diagnostics.set_prog(f"streamkit {command}")
+    out = open_stdout()
+    code = EXIT_OK
+    try:
+        try:
+            body(out)
+        finally:
+            out.flush()  # everything good before a failure is written
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except DataError as exc:
+        diagnostics.error(str(exc))
+        code = EXIT_DATAERR
+    except StreamkitError as exc:
+        diagnostics.error(str(exc))
+        code = exc.exit_code
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if os.environ.get("STREAMKIT_DEBUG"):
+            raise
+        diagnostics.error(f"internal error: {type(exc).__name__}: {exc} (STREAMKIT_DEBUG=1 shows where)")
+        code = EXIT_FAILURE
+    if code == EXIT_INTERRUPTED:
+        try:
+            out.flush()
+        except (BrokenPipeError, OSError):
+            _quiet_stdout()
+    sys.exit(code)
+
+
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:
+        raise UsageError("no standard input")
+    if sys.stdin.isatty():
+        diagnostics.note("reading events from the terminal (Ctrl-D ends, Ctrl-C aborts)")
+    return sys.stdin.buffer
+
+
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return _stdin()
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    import orjson
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="'-O'")
+        try:
+            options[key.replace("-", "_")] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            options[key.replace("-", "_")] = value
+    return options
+
+
+on_error_option = click.option(
+    "--on-error",
+    type=click.Choice(["fail", "skip", "pass"]),
+    default="fail",
+    show_default=True,
+    help="What to do with a bad input line: stop with exit 65, drop it with a warning, or turn it into an error event.",
+)
+
+format_options = click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option for the format or encoder (VALUE is JSON, or a plain string). Repeatable.",
+)
+
+
+# --- the group --------------------------------------------------------------------------------
+
+
+class StreamkitGroup(click.Group):
+    """Built-in commands resolve at once; plugin commands load only when asked for."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from .plugins import default_registry
+
+        try:
+            default_registry().pm.hook.register_commands(cli=self)
+        except Exception as exc:
+            diagnostics.warn(f"a plugin failed to add its commands: {exc}")
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=StreamkitGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="streamkit", prog_name="streamkit")
+def cli() -> None:
+    """Small Unix commands for LLM streaming APIs, joined by pipes over NDJSON.
+
+    \b
+      streamkit fetch --replay rec.sse | streamkit normalize | streamkit accumulate | streamkit render
+      streamkit convert --to anthropic rec.sse
+
+    Every command reads and writes one JSON event per line. Exit codes: 0 ok, 1 runtime
+    failure, 2 usage error, 65 bad input data, 130 interrupted.
+    """
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--replay",
+    "replay_path",
+    metavar="FILE",
+    help="Replay a recorded wire file ('-' for stdin) instead of calling an upstream.",
+)
+@click.option("-d", "--dialect", help="The dialect to stamp on each raw event (else normalize detects it).")
+@click.option(
+    "--framing",
+    type=click.Choice(["auto", "sse", "ndjson", "json-array"]),
+    default="auto",
+    show_default=True,
+    help="How the recording is framed.",
+)
+def fetch(replay_path: str | None, dialect: str | None, framing: str) -> None:
+    """Write an upstream's events as raw events.
+
+    With --replay, read a recording (SSE with or without event lines, NDJSON, a JSON array, or
+    an NDJSON recording of raw events) and write the raw events a live request would have.
+    """
+
+    def body(out: IO[bytes]) -> None:
+        from .ndjson import EventWriter, write_events
+        from .stages.fetch import replay
+
+        if replay_path is None:
+            raise UsageError("live requests are not available in this version; pass --replay FILE")
+        if dialect:
+            from .plugins import default_registry
+
+            default_registry().dialect(dialect)  # an unknown dialect is a usage error
+        events = replay(
+            _open_input(replay_path), dialect=dialect, framing=None if framing == "auto" else framing
+        )
+        write_events(events, EventWriter(out, events.pending))
+
+    run("fetch", body)
+
+
+@cli.command()
+@click.option("-d", "--dialect", help="The upstream dialect (default: detect it from the events).")
+@click.option("--keep-raw", is_flag=True, help="Keep events with no canonical meaning, as raw events.")
+@on_error_option
+def normalize(dialect: str | None, keep_raw: bool, on_error: str) -> None:
+    """Turn a dialect's raw events into canonical events.
+
+    Reads raw events (from fetch) or a provider's bare JSON lines; canonical and unknown event
+    types pass through unchanged.
+    """
+
+    def body(out: IO[bytes]) -> None:
+        from .ndjson import EventWriter, read_events, write_events
+        from .stages.normalize import normalize as normalize_stage
+
+        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        events = normalize_stage(
+            reader,
+            dialect=dialect,
+            keep_raw=keep_raw,
+            on_error=on_error,  # type: ignore[arg-type]
+            line_no=lambda: reader.line_no,
+        )
+        write_events(events, EventWriter(out, reader.pending))
+
+    run("normalize", body)
+
+
+@cli.command()
+@click.option("--final", is_flag=True, help="Write only the final message (and errors).")
+@on_error_option
+def accumulate(final: bool, on_error: str) -> None:
+    """Fold deltas into whole texts and tool calls, and add a message per response."""
+
+    def body(out: IO[bytes]) -> None:
+        from .ndjson import EventWriter, read_events, write_events
+        from .stages.accumulate import accumulate as accumulate_stage
+
+        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending))
+
+    run("accumulate", body)
+
+
+@cli.command()
+@click.option("-f", "--format", "format_name", default="text", show_default=True, metavar="FORMAT",
+              help="text, ndjson, json, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip
+@click.option("--reasoning", is_flag=True, help="text format: stream reasoning to stderr too.")
+@format_options
+@on_error_option
+def render(format_name: str, reasoning: bool, options: tuple[str, ...], on_error: str) -> None:
+    """Write canonical events in a format: text, JSON, or a dialect's wire format."""
+    opts = _parse_options(options)
+    if reasoning:
+        opts["reasoning"] = True
+
+    def body(out: IO[bytes]) -> None:
+        from .ndjson import EventWriter, read_events
+        from .plugins import default_registry
+
+        fmt = default_registry().format(format_name)
+        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        writer = EventWriter(out, reader.pending)
+        for chunk in fmt.render(reader, **opts):
+            writer.write_bytes(chunk)
+
+    run("render", body)
+
+
+@cli.command()
+@click.option("--from", "from_", metavar="DIALECT", help="The recording's dialect (default: detect it).")
+@click.option(
+    "--to", "to", required=True, metavar="FORMAT", help="The format to write (a dialect, text, json, ...)."
+)
+@format_options
+@click.argument("file", default="-")
+def convert(from_: str | None, to: str, options: tuple[str, ...], file: str) -> None:
+    """Convert a recorded wire FILE ('-' for stdin) into another format, in one process.
+
+    The same as: fetch --replay FILE | normalize | render -f TO
+    """
+    opts = _parse_options(options)
+
+    def body(out: IO[bytes]) -> None:
+        from .ndjson import EventWriter
+        from .plugins import default_registry
+        from .stages.fetch import replay
+        from .stages.normalize import normalize as normalize_stage
+
+        registry = default_registry()
+        fmt = registry.format(to)
+        if from_:
+            registry.dialect(from_)
+        raw = replay(_open_input(file), dialect=from_)
+        events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count)
+        writer = EventWriter(out, raw.pending)
+        for chunk in fmt.render(events, **opts):
+            writer.write_bytes(chunk)
+
+    run("convert", body)
+
+
+# --- what is installed ---------------------------------------------------------------------------
+
+
+def _listing(
+    command: str, entries: dict[str, Any], as_json: bool, extra: Callable[[Any], dict[str, Any]]
+) -> None:
+    import orjson
+
+    def body(out: IO[bytes]) -> None:
+        rows = []
+        for name in sorted(entries):
+            entry = entries[name]
+            row = {"name": name, "description": getattr(entry.obj, "description", ""), "plugin": entry.plugin}
+            row.update(extra(entry.obj))
+            if entry.shadowed:
+                row["replaces"] = entry.shadowed
+            rows.append(row)
+        if as_json:
+            out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+            return
+        width = max((len(r["name"]) for r in rows), default=0)
+        for r in rows:
+            origin = "" if r["plugin"].startswith("streamkit.") else f"  [{r['plugin']}]"
+            out.write(f"{r['name']:<{width}}  {r['description']}{origin}\n".encode())
+
+    run(command, body)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Write JSON.")
+def dialects(as_json: bool) -> None:
+    """List the installed dialects (for -d, --from and -f)."""
+    from .plugins import default_registry
+
+    _listing("dialects", default_registry().dialect_entries(), as_json, lambda d: {"framing": d.framing})
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Write JSON.")
+def formats(as_json: bool) -> None:
+    """List the output formats for render -f (every dialect is one too)."""
+    from .plugins import Entry, default_registry
+
+    registry = default_registry()
+    entries = dict(registry.format_entries())
+    for name, entry in registry.dialect_entries().items():
+        if name not in entries:
+            entries[name] = Entry(name, entry.obj, entry.plugin)
+    _listing(
+        "formats", entries, as_json, lambda f: {"kind": "dialect" if hasattr(f, "framing") else "format"}
+    )
+
+
+@cli.command()
+def plugins() -> None:
+    """List the loaded plugins, their packages and the hooks they implement, as JSON."""
+    import orjson
+
+    def body(out: IO[bytes]) -> None:
+        from .plugins import default_registry, plugin_info
+
+        out.write(
+            orjson.dumps(
+                plugin_info(default_registry().pm), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+            )
+        )
+
+    run("plugins", body)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of every canonical event."""
+    import orjson
+
+    def body(out: IO[bytes]) -> None:
+        from .events import json_schema
+
+        out.write(orjson.dumps(json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+
+    run("schema", body)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: ``streamkit``."""
+    try:
+        cli.main(args=argv, prog_name="streamkit", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+        sys.exit(EXIT_USAGE)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+
+
+__all__ = ["cli", "main", "run"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,82 @@
+"""What a dialect is: the base classes a dialect plugin subclasses.
+
+A dialect is one upstream wire protocol (OpenAI Chat Completions, Anthropic Messages, ...). It
+knows how to recognise its events (``sniff``), how to turn them into canonical events (a
+stateful :class:`Normalizer`, one per stream) and how to turn canonical events back into its
+own wire events (an :class:`Encoder`), and how its wire events are framed on the wire
+(``framing``: ``sse``, ``ndjson``, ``json-array``).
+
+Wire events are ``(event_name, data)`` pairs: ``event_name`` is the SSE ``event:`` field (or
+``None``), ``data`` a JSON-serialisable value or a string sent as-is (``"[DONE]"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+WireEvent = tuple[str | None, Any]
+
+
+class Normalizer:
+    """Turns one stream of a dialect's wire events into canonical events.
+
+    ``feed`` is called once per wire event, in order, and returns the canonical events it
+    completes (possibly none). It returns ``None`` for an event that has no canonical meaning,
+    which normalize then counts in a warning (or keeps as a ``raw`` event with ``--keep-raw``).
+    ``close`` is called at the end of the stream and returns what is still open (the last
+    ``finish``, blocks never closed). A normalizer may raise :class:`streamkit.errors.DataError`
+    for an event it cannot make sense of.
+    """
+
+    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+        raise NotImplementedError
+
+    def close(self) -> list[dict[str, Any]]:
+        return []
+
+
+class Encoder:
+    """Turns canonical events back into a dialect's wire events.
+
+    ``feed`` is called once per canonical event and returns the wire events it produces;
+    ``close`` returns what the end of the stream needs (a ``[DONE]`` sentinel, a final
+    ``message_stop``). Encoders must accept both a delta stream and one that carries only final
+    ``message`` events (see :func:`streamkit.canonical.message_to_events`).
+    """
+
+    def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        raise NotImplementedError
+
+    def close(self) -> list[WireEvent]:
+        return []
+
+
+class Dialect:
+    """Base class of every dialect; register instances through ``register_dialects``."""
+
+    #: The dialect's name, as given to ``-d`` and ``-f`` (``openai-chat``).
+    name: ClassVar[str] = ""
+    #: One line for ``streamkit dialects``.
+    description: ClassVar[str] = ""
+    #: How wire events are framed: ``sse``, ``ndjson`` or ``json-array``.
+    framing: ClassVar[str] = "sse"
+
+    def sniff(self, data: Any, event: str | None = None) -> bool:
+        """Say whether a wire event (its parsed ``data`` and SSE ``event`` name) is this dialect's.
+
+        Called on the first events of a stream whose dialect was not given, until one dialect
+        says yes. Return ``False`` when unsure: an event nobody claims is held back and the next
+        one is tried.
+        """
+        return False
+
+    def normalizer(self, **options: Any) -> Normalizer:
+        """A fresh normalizer for one stream."""
+        raise NotImplementedError
+
+    def encoder(self, **options: Any) -> Encoder:
+        """A fresh encoder for one stream."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name}>"

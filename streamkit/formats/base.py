@@ -1,0 +1,27 @@
+"""What an output format is: the base class format plugins subclass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+
+class Format:
+    """An output format for ``streamkit render -f NAME``.
+
+    ``render`` gets the canonical events (plain dicts, in order) and yields ``bytes`` as soon as
+    they can be written: a text format yields each delta, a wire format each frame. Diagnostics
+    (warnings, tool-call notes) go to stderr through :mod:`streamkit.diagnostics`, never into
+    the yielded bytes.
+    """
+
+    #: The name given to ``-f``.
+    name: ClassVar[str] = ""
+    #: One line for ``streamkit formats``.
+    description: ClassVar[str] = ""
+
+    def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<format {self.name}>"

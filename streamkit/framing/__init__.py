@@ -1,0 +1,37 @@
+"""Wire framings shared by every dialect: SSE, NDJSON, one JSON array.
+
+A dialect names its framing; ``fetch --replay`` detects the framing of a recording from its
+first bytes; ``render -f DIALECT`` frames the dialect's wire events with :func:`frame`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..errors import UsageError
+from . import sse
+
+FRAMINGS = ("sse", "ndjson", "json-array")
+
+
+def detect(head: bytes) -> str:
+    """Guess a recording's framing from its first bytes: ``[`` an array, ``{`` NDJSON, else SSE."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return "json-array"
+    if text.startswith(b"{"):
+        return "ndjson"
+    return "sse"
+
+
+def frame(framing: str, event: str | None, data: Any) -> bytes:
+    """Serialise one wire event in a framing (the JSON array's brackets come from :func:`array_edges`)."""
+    if framing == "sse":
+        return sse.encode(event, data)
+    if framing == "ndjson":
+        return (data.encode() if isinstance(data, str) else orjson.dumps(data)) + b"\n"
+    if framing == "json-array":
+        return orjson.dumps(data)
+    raise UsageError(f"unknown framing {framing!r} (known: {', '.join(FRAMINGS)})")

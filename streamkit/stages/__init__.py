@@ -1,0 +1,1 @@
+"""The stages, each a plain generator: fetch (replay), normalize, accumulate, render, convert."""

@@ -1,0 +1,300 @@
+"""accumulate: fold deltas into whole blocks and one ``message`` per response.
+
+Every event passes through (unless ``final``); on the way ``text-end`` and ``reasoning-end``
+get their full ``text``, ``tool-call`` its ``arguments`` and parsed ``input`` when a
+normalizer left them out, and after each ``finish`` comes the ``message`` holding the whole
+assistant turn. Fragments are kept in lists and joined once (never a growing string), so the
+work is linear in the size of the stream. A response cut off before its ``finish`` still gets
+its ``message`` at the end of input (``finish_reason`` ``error`` after an error, else
+``other``): nothing received is lost.
+
+Accumulating twice is harmless: a ``message`` arriving right after the one accumulate made for
+the same response is dropped as a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..canonical import parse_arguments
+
+_DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+
+
+class _Turn:
+    """The message being built for one choice of one response."""
+
+    __slots__ = ("choice", "content", "dialect", "error", "id", "meta", "model")
+
+    def __init__(self, start: dict[str, Any] | None, choice: int) -> None:
+        self.choice = choice
+        self.id = start.get("id") if start else None
+        self.model = start.get("model") if start else None
+        self.dialect = start.get("dialect") if start else None
+        pm = start.get("provider_metadata") if start else None
+        self.meta: dict[str, Any] = dict(pm) if pm else {}
+        self.content: list[dict[str, Any]] = []
+        self.error = False
+
+    def message(self, finish: dict[str, Any] | None) -> dict[str, Any]:
+        msg: dict[str, Any] = {"type": "message", "role": "assistant", "content": self.content}
+        if finish is not None:
+            msg["finish_reason"] = finish.get("finish_reason")
+            msg["raw_finish_reason"] = finish.get("raw_finish_reason")
+            if finish.get("usage") is not None:
+                msg["usage"] = finish["usage"]
+            pm = finish.get("provider_metadata")
+            if pm:
+                _merge(self.meta, pm)
+        else:
+            msg["finish_reason"] = "error" if self.error else "other"
+        msg["id"] = self.id
+        msg["model"] = self.model
+        if self.dialect:
+            msg["dialect"] = self.dialect
+        if self.meta:
+            msg["provider_metadata"] = self.meta
+        if self.choice:
+            msg["choice"] = self.choice
+        return msg
+
+
+def _merge(target: dict[str, Any], meta: dict[str, Any]) -> None:
+    for key, value in meta.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            target[key] = {**target[key], **value}
+        else:
+            target[key] = value
+
+
+class Accumulator:
+    """The state of accumulate, usable in-process: ``feed`` an event, get the events to emit."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, Any] | None = None
+        self.turns: dict[int, _Turn] = {}
+        self.frags: dict[str, list[str]] = {}  # open block or tool call id -> fragments
+        self.parts: dict[str, dict[str, Any]] = {}  # open block or tool call id -> its part
+        self.last_message: dict[str, Any] | None = None  # the message just emitted, for dedupe
+
+    def turn(self, ev: dict[str, Any]) -> _Turn:
+        choice = ev.get("choice") or 0
+        turn = self.turns.get(choice)
+        if turn is None:
+            turn = self.turns[choice] = _Turn(self.start, choice)
+        return turn
+
+    def open_part(self, ev: dict[str, Any], part: dict[str, Any], key: str) -> None:
+        self.turn(ev).content.append(part)
+        self.frags[key] = []
+        self.parts[key] = part
+
+    def implicit(self, ev: dict[str, Any]) -> list[str]:
+        """A delta whose block was never started: start it now rather than lose it."""
+        kind = ev["type"]
+        if kind == "tool-input-delta":
+            part = {"type": "tool-call", "tool_call_id": ev["id"], "tool_name": "", "arguments": ""}
+        else:
+            part = {"type": "text" if kind == "text-delta" else "reasoning", "text": ""}
+        self.open_part(ev, part, ev["id"])
+        return self.frags[ev["id"]]
+
+    def feed(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = ev.get("type")
+        if kind in _DELTAS:
+            frags = self.frags.get(ev["id"])
+            if frags is None:
+                frags = self.implicit(ev)
+            frags.append(ev["delta"])
+            self.last_message = None
+            return [ev]
+        handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+        if handler is None:
+            self.last_message = None
+            return [ev]
+        return handler(self, ev)
+
+    def close(self) -> list[dict[str, Any]]:
+        """End of input: a message for every response cut off before its finish."""
+        out = []
+        for key in list(self.parts):
+            self._end_block(key, None)
+        for choice in sorted(self.turns, key=lambda c: (c == 0, c)):
+            turn = self.turns[choice]
+            if turn.content or turn.error:
+                out.append(turn.message(None))
+        self.turns = {}
+        return out
+
+    # --- handlers ------------------------------------------------------------------------
+
+    def _start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        out = self.close() if self.turns else []
+        self.start = ev
+        out.append(ev)
+        self.last_message = None
+        return out
+
+    def _text_start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        part: dict[str, Any] = {"type": "text", "text": ""}
+        if ev.get("refusal"):
+            part["refusal"] = True
+        if ev.get("provider_metadata"):
+            part["provider_metadata"] = dict(ev["provider_metadata"])
+        self.open_part(ev, part, ev["id"])
+        return [ev]
+
+    def _reasoning_start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        part: dict[str, Any] = {"type": "reasoning", "text": ""}
+        if ev.get("provider_metadata"):
+            part["provider_metadata"] = dict(ev["provider_metadata"])
+        self.open_part(ev, part, ev["id"])
+        return [ev]
+
+    def _end_block(self, key: str, ev: dict[str, Any] | None) -> str:
+        frags = self.frags.pop(key, None)
+        part = self.parts.pop(key, None)
+        if frags:
+            text = "".join(frags)
+        else:
+            text = (ev.get("text") if ev else None) or ""
+        if part is not None and part["type"] != "tool-call":
+            part["text"] = text
+            pm = ev.get("provider_metadata") if ev else None
+            if pm:
+                part["provider_metadata"] = {**part.get("provider_metadata", {}), **pm}
+        elif part is not None:
+            part["arguments"] = text
+        return text
+
+    def _block_end(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        key = ev["id"]
+        if key not in self.parts:
+            # an end without a start: the block is whatever the end event says
+            kind = "text" if ev["type"] == "text-end" else "reasoning"
+            self.open_part(ev, {"type": kind, "text": ""}, key)
+        text = self._end_block(key, ev)
+        if ev.get("text") is None:
+            ev = {**ev, "text": text}
+        return [ev]
+
+    def _tool_input_start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        part: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": ev["id"],
+            "tool_name": ev.get("tool_name") or "",
+            "arguments": "",
+        }
+        if ev.get("provider_executed"):
+            part["provider_executed"] = True
+        self.open_part(ev, part, ev["id"])
+        return [ev]
+
+    def _tool_call(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        key = ev["tool_call_id"]
+        part = self.parts.pop(key, None)
+        frags = self.frags.pop(key, None)
+        filled = ev
+        if ev.get("arguments") is None or ("input" not in ev and "input_error" not in ev):
+            filled = dict(ev)
+            if filled.get("arguments") is None:
+                filled["arguments"] = "".join(frags) if frags else ""
+            if "input" not in filled:
+                value, err = parse_arguments(filled["arguments"])
+                filled["input"] = value
+                if err:
+                    filled["input_error"] = err
+        fields = {k: v for k, v in filled.items() if k not in ("type", "choice")}
+        if part is None:
+            self.turn(ev).content.append({"type": "tool-call", **fields})
+        else:
+            part.update(fields)
+        self.last_message = None
+        return [filled]
+
+    def _append_part(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        if ev["type"] == "tool-result" and not self.turns:
+            return [ev]  # a client tool's result, after the message: not part of the message
+        part = {k: v for k, v in ev.items() if k != "choice"}
+        self.turn(ev).content.append(part)
+        self.last_message = None
+        return [ev]
+
+    def _finish(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        choice = ev.get("choice") or 0
+        turn = self.turns.pop(choice, None) or _Turn(self.start, choice)
+        for key in [k for k, p in self.parts.items() if any(p is c for c in turn.content)]:
+            self._end_block(key, None)
+        message = turn.message(ev)
+        self.last_message = message
+        return [ev, message]
+
+    def _error(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        if ev.get("code") != "bad-input":
+            for turn in self.turns.values():
+                turn.error = True
+        return [ev]
+
+    def _message(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        last = self.last_message
+        self.last_message = None
+        if last is not None and last.get("id") == ev.get("id") and last.get("choice") == ev.get("choice"):
+            return []  # the same message, accumulated upstream too
+        return [ev]
+
+
+_HANDLERS: dict[str, Any] = {
+    "start": Accumulator._start,
+    "text-start": Accumulator._text_start,
+    "reasoning-start": Accumulator._reasoning_start,
+    "text-end": Accumulator._block_end,
+    "reasoning-end": Accumulator._block_end,
+    "tool-input-start": Accumulator._tool_input_start,
+    "tool-call": Accumulator._tool_call,
+    "tool-result": Accumulator._append_part,
+    "source": Accumulator._append_part,
+    "file": Accumulator._append_part,
+    "finish": Accumulator._finish,
+    "error": Accumulator._error,
+    "message": Accumulator._message,
+}
+
+_FINAL_TYPES = frozenset({"message", "error"})
+
+
+def accumulate(events: Iterable[dict[str, Any]], *, final: bool = False) -> Iterator[dict[str, Any]]:
+    """Pass events through, filling in whole texts and arguments, and add a ``message`` per response.
+
+    With ``final``, only the ``message`` and ``error`` events are written.
+    """
+    acc = Accumulator()
+    frags_of = acc.frags
+    implicit = acc.implicit
+    handlers = _HANDLERS
+    deltas = _DELTAS
+    for ev in events:
+        kind = ev.get("type")
+        if kind in deltas:  # the hot path, inlined
+            frags = frags_of.get(ev["id"])
+            if frags is None:
+                frags = implicit(ev)
+            frags.append(ev["delta"])
+            if not final:
+                yield ev
+            continue
+        handler = handlers.get(kind)  # type: ignore[arg-type]
+        if handler is None:
+            acc.last_message = None
+            if not final:
+                yield ev
+            continue
+        out = handler(acc, ev)
+        if final:
+            for item in out:
+                if item.get("type") in _FINAL_TYPES:
+                    yield item
+        else:
+            yield from out
+    for item in acc.close():
+        yield item
