@@ -42,6 +42,153 @@ class _Detect:
         return None
 
 
+class _Router:
+    """Everything but the hot path: detection, switching dialects, bad events, the end."""
+
+    def __init__(self, registry: Registry, dialect: str | None, keep_raw: bool, on_error: OnError,
+                 line_no: Any, options: dict[str, Any]) -> None:  # fmt: skip
+        self.registry = registry
+        self.forced = registry.dialect(dialect) if dialect else None
+        self.detect = _Detect(registry)
+        self.keep_raw = keep_raw
+        self.on_error = on_error
+        self.line_no = line_no
+        self.options = options
+        self.current: Any = None  # the dialect of the stream being normalized
+        self.feed: Any = None  # its normalizer's feed, once there is one
+        self.normalizer: Any = None
+        self.accepts: tuple[Any, ...] = ()  # raw.dialect values the current normalizer takes
+        self.held: list[tuple[dict[str, Any], Any, str | None]] = []  # waiting for detection
+        self.unused: dict[str, int] = {}
+        self.debug = bool(os.environ.get("STREAMKIT_DEBUG"))
+
+    def bad(self, message: str) -> list[dict[str, Any]]:
+        """A data error: raise, skip or pass it on, as on_error says."""
+        line = self.line_no() if self.line_no is not None else None
+        if self.on_error == "fail":
+            raise DataError(message, line)
+        if self.on_error == "skip":
+            diagnostics.warn(f"{f'line {line}: ' if line else ''}{message} (skipped)")
+            return []
+        ev: dict[str, Any] = {"type": "error", "message": message, "code": "bad-input"}
+        if line:
+            ev["line"] = line
+        return [ev]
+
+    def failed(self, exc: Exception) -> list[dict[str, Any]]:
+        """The normalizer raised on an event."""
+        if isinstance(exc, DataError):
+            return self.bad(f"{self.current.name}: {exc.message}")
+        if self.debug or not isinstance(exc, (KeyError, TypeError, AttributeError, ValueError, IndexError)):
+            raise exc
+        return self.bad(f"{self.current.name}: malformed event ({type(exc).__name__}: {exc})")
+
+    def no_meaning(self, raw: dict[str, Any], data: Any, event: str | None) -> list[dict[str, Any]]:
+        if self.keep_raw:
+            if raw.get("type") == "raw":
+                return [raw if raw.get("dialect") else {**raw, "dialect": self.current.name}]
+            return [{"type": "raw", "dialect": self.current.name, "event": event, "data": data}]
+        kind = event or (data.get("type") if isinstance(data, dict) else None) or "chunk"
+        self.unused[kind] = self.unused.get(kind, 0) + 1
+        return []
+
+    def run(self, raw: dict[str, Any], data: Any, event: str | None) -> list[dict[str, Any]]:
+        try:
+            out = self.feed(data, event)
+        except Exception as exc:
+            return self.failed(exc)
+        if out is None:
+            return self.no_meaning(raw, data, event)
+        return out
+
+    def switch(self, new: Any) -> list[dict[str, Any]]:
+        out = self.close_normalizer()
+        self.current = new
+        self.normalizer = new.normalizer(**self.options)
+        self.feed = self.normalizer.feed
+        self.accepts = (None, new.name) if self.forced is None else ()
+        return out
+
+    def close_normalizer(self) -> list[dict[str, Any]]:
+        if self.normalizer is None:
+            return []
+        try:
+            return self.normalizer.close()
+        except Exception as exc:
+            return self.failed(exc)
+
+    def route(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = raw.get("type")
+        if kind == "raw":
+            data = raw.get("data")
+            event = raw.get("event")
+            named = raw.get("dialect")
+        elif kind in CANONICAL_TYPES:
+            return [raw]
+        else:
+            # a bare provider payload (no type, or a type a dialect claims), or an unknown event
+            data, event, named = raw, None, None
+            if kind is not None:
+                forced, current = self.forced, self.current
+                if forced is not None:
+                    claimant = forced if forced.sniff(data, None) else None
+                elif current is not None:
+                    claimant = current if current.sniff(data, None) else None
+                else:
+                    claimant = self.detect.claims(data, None)
+                if claimant is None:
+                    return [raw]  # unknown event types pass through unchanged
+        if self.forced is not None:
+            target = self.forced
+        elif named:
+            if self.current is not None and self.current.name == named:
+                target = self.current
+            else:
+                try:
+                    target = self.registry.dialect(named)
+                except Exception:
+                    return self.bad(f"unknown dialect {named!r} (installed: {self.detect.names})")
+        elif self.current is not None:
+            target = self.current
+        else:
+            target = self.detect.claims(data, event)
+            if target is None:
+                self.held.append((raw, data, event))
+                if len(self.held) >= SNIFF_LIMIT:
+                    return self.undetected()
+                return []
+        out = self.switch(target) if target is not self.current else []
+        if self.held:
+            held, self.held = self.held, []
+            for h_raw, h_data, h_event in held:
+                out.extend(self.run(h_raw, h_data, h_event))
+        out.extend(self.run(raw, data, event))
+        return out
+
+    def undetected(self) -> list[dict[str, Any]]:
+        held, self.held = self.held, []
+        data, event = held[0][1], held[0][2]
+        first = event or (data.get("type") if isinstance(data, dict) else None)
+        what = f" (first event: {first})" if first else ""
+        names = self.detect.names
+        return self.bad(
+            f"no installed dialect recognizes this stream{what}; pass -d DIALECT (installed: {names})"
+        )
+
+    def end(self) -> list[dict[str, Any]]:
+        out = self.undetected() if self.held else []
+        out.extend(self.close_normalizer())
+        if self.unused:
+            total = sum(self.unused.values())
+            kinds = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(self.unused.items()))
+            name = self.current.name if self.current else ""
+            diagnostics.warn(
+                f"{total} {name} event{'s' if total > 1 else ''} with no canonical meaning ({kinds}); "
+                "--keep-raw keeps them"
+            )
+        return out
+
+
 def normalize(
     events: Iterable[dict[str, Any]],
     *,
@@ -57,143 +204,23 @@ def normalize(
     ``options`` go to the dialect's normalizer. ``line_no`` is a callable giving the current
     input line, used in error messages (the CLI passes its reader's).
     """
-    registry = registry or default_registry()
-    forced = registry.dialect(dialect) if dialect else None
-    detect = _Detect(registry)
-    current: Any = None  # the dialect of the stream being normalized
-    normalizer: Any = None
-    held: list[tuple[dict[str, Any], Any, str | None]] = []  # events waiting for detection
-    unused: dict[str, int] = {}
-    debug = bool(os.environ.get("STREAMKIT_DEBUG"))
-
-    def where() -> int | None:
-        return line_no() if line_no is not None else None
-
-    def bad(message: str) -> dict[str, Any] | None:
-        """A data error: raise, skip or pass it on, as on_error says."""
-        line = where()
-        if on_error == "fail":
-            raise DataError(message, line)
-        if on_error == "skip":
-            diagnostics.warn(f"{f'line {line}: ' if line else ''}{message} (skipped)")
-            return None
-        ev: dict[str, Any] = {"type": "error", "message": message, "code": "bad-input"}
-        if line:
-            ev["line"] = line
-        return ev
-
-    def feed(raw: dict[str, Any], data: Any, event: str | None) -> Iterator[dict[str, Any]]:
-        try:
-            out = normalizer.feed(data, event)
-        except DataError as exc:
-            err = bad(f"{current.name}: {exc.message}")
-            if err is not None:
-                yield err
-            return
-        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
-            if debug:
-                raise
-            err = bad(f"{current.name}: malformed event ({type(exc).__name__}: {exc})")
-            if err is not None:
-                yield err
-            return
-        if out is None:
-            if keep_raw:
-                yield raw if raw.get("type") == "raw" else _as_raw(raw, current.name, data, event)
-            else:
-                kind = event or (data.get("type") if isinstance(data, dict) else None) or "chunk"
-                unused[kind] = unused.get(kind, 0) + 1
-            return
-        yield from out
-
-    def switch(new: Any) -> Iterator[dict[str, Any]]:
-        nonlocal current, normalizer
-        if normalizer is not None:
-            yield from normalizer.close()
-        current = new
-        normalizer = new.normalizer(**options)
-
+    router = _Router(registry or default_registry(), dialect, keep_raw, on_error, line_no, options)
     for raw in events:
-        kind = raw.get("type")
-        if kind == "raw":
-            data = raw.get("data")
-            event = raw.get("event")
-            named = raw.get("dialect")
-        elif kind in CANONICAL_TYPES:
-            yield raw
+        # The hot path: a raw event for the normalizer already running.
+        feed = router.feed
+        if (
+            feed is not None
+            and raw.get("type") == "raw"
+            and (raw.get("dialect") in router.accepts or router.forced)
+        ):
+            try:
+                out = feed(raw.get("data"), raw.get("event"))
+            except Exception as exc:
+                out = router.failed(exc)
+            if out:
+                yield from out
+            elif out is None:
+                yield from router.no_meaning(raw, raw.get("data"), raw.get("event"))
             continue
-        else:
-            # a bare provider payload, or an unknown event to pass through
-            data, event, named = raw, None, None
-            if kind is not None:
-                claimant = forced if forced is not None and forced.sniff(data, None) else None
-                if claimant is None and forced is None:
-                    claimant = current if current is not None and current.sniff(data, None) else None
-                    if claimant is None and current is None:
-                        claimant = detect.claims(data, None)
-                if claimant is None:
-                    yield raw
-                    continue
-        if forced is not None:
-            target = forced
-        elif named:
-            if current is not None and current.name == named:
-                target = current
-            else:
-                try:
-                    target = registry.dialect(named)
-                except Exception:
-                    err = bad(f"unknown dialect {named!r} (installed: {detect.names})")
-                    if err is not None:
-                        yield err
-                    continue
-        elif current is not None:
-            target = current
-        else:
-            target = detect.claims(data, event)
-            if target is None:
-                held.append((raw, data, event))
-                if len(held) >= SNIFF_LIMIT:
-                    err = _undetected(held, detect, bad)
-                    held.clear()
-                    if err is not None:
-                        yield err
-                continue
-        if target is not current:
-            yield from switch(target)
-        if held:
-            for h_raw, h_data, h_event in held:
-                yield from feed(h_raw, h_data, h_event)
-            held.clear()
-        yield from feed(raw, data, event)
-
-    if held:
-        err = _undetected(held, detect, bad)
-        if err is not None:
-            yield err
-    if normalizer is not None:
-        try:
-            yield from normalizer.close()
-        except DataError as exc:
-            err = bad(f"{current.name}: {exc.message}")
-            if err is not None:
-                yield err
-    if unused:
-        total = sum(unused.values())
-        kinds = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(unused.items()))
-        diagnostics.warn(
-            f"{total} {current.name if current else ''} event{'s' if total > 1 else ''} with no canonical "
-            f"meaning ({kinds}); --keep-raw keeps them"
-        )
-
-
-def _undetected(held: list[Any], detect: _Detect, bad: Any) -> dict[str, Any] | None:
-    first = held[0][2] or (held[0][1].get("type") if isinstance(held[0][1], dict) else None)
-    what = f" (first event: {first})" if first else ""
-    return bad(
-        f"no installed dialect recognizes this stream{what}; pass -d DIALECT (installed: {detect.names})"
-    )
-
-
-def _as_raw(payload: dict[str, Any], dialect: str, data: Any, event: str | None) -> dict[str, Any]:
-    return {"type": "raw", "dialect": dialect, "event": event, "data": data}
+        yield from router.route(raw)
+    yield from router.end()
