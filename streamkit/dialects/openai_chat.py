@@ -67,8 +67,6 @@ WIRE_FINISH_REASONS = {
     "length": "length",
     "tool-calls": "tool_calls",
     "content-filter": "content_filter",
-    "error": "stop",
-    "other": "stop",
 }
 
 # rarer chunk-level fields that carry meaning (see _extras)
@@ -621,6 +619,7 @@ class ChatNormalizer(Normalizer):
         key = tool.get("index", len(self.executed))
         call_id = self.executed.get(key)
         if call_id is None:
+            self._end_blocks(st, out)
             call_id = self.executed[key] = f"executed_{key}"
             arguments = tool.get("arguments") or ""
             value, err = parse_arguments(arguments)
@@ -900,10 +899,11 @@ class ChatEncoder(Encoder):
         out = self._ensure_open()
         choice = ev.get("choice") or 0
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
-        canonical = ev.get("finish_reason") or "other"
-        if canonical not in ("error", "other") or ev.get("raw_finish_reason"):
-            # a response cut off by an error (or with no reason) had no finish_reason on the wire
-            out.append(self._chunk(choice, {}, finish=WIRE_FINISH_REASONS.get(canonical, "stop")))
+        wire_reason = WIRE_FINISH_REASONS.get(ev.get("finish_reason") or "other")
+        if wire_reason is not None:
+            # error and other have no Chat Completions reason a client accepts: the stream then
+            # ends without one, as it did on the wire (cut off, or an error mid-stream)
+            out.append(self._chunk(choice, {}, finish=wire_reason))
         if choice == 0:
             self.usage = ev.get("usage")
             self.raw_usage = meta.get("usage")

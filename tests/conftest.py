@@ -1,0 +1,95 @@
+"""Shared test helpers: a fresh plugin registry per test, the real CLI, the shared fixtures."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit.plugins import Registry, get_plugin_manager, set_default_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+STREAMKIT = Path(sys.executable).parent / "streamkit"
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry() -> Iterator[Registry]:
+    """Each test gets a fresh plugin manager (and so a fresh registry)."""
+    registry = Registry(get_plugin_manager())
+    set_default_registry(registry)
+    yield registry
+    set_default_registry(None)
+
+
+def shared_fixtures() -> Path | None:
+    """../shared/fixtures (or $STREAMKIT_FIXTURES), or None when absent."""
+    path = Path(os.environ.get("STREAMKIT_FIXTURES") or ROOT.parent / "shared" / "fixtures")
+    return path if path.is_dir() else None
+
+
+def fixture_files(*dialects: str) -> list[Any]:
+    """Parameters for every shared recording of the given dialect folders (skipped when absent)."""
+    base = shared_fixtures()
+    if base is None:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"))]
+    files = sorted(p for d in dialects for p in (base / d).glob("*") if p.is_file())
+    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
+
+
+def run_cli(*args: str, input: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed ``streamkit`` console script as a real process."""
+    if isinstance(input, str):
+        input = input.encode()
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(STREAMKIT), *args], input=input, capture_output=True, env=full_env, timeout=timeout)
+
+
+def sh(script: str, *, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """Run a shell pipeline with the venv's bin first on PATH."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PATH"] = f"{STREAMKIT.parent}{os.pathsep}{full_env.get('PATH', '')}"
+    return subprocess.run(["sh", "-c", script], capture_output=True, env=full_env, timeout=timeout, cwd=ROOT)
+
+
+def ndjson(data: bytes) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def events_of(path: Path | bytes, dialect: str | None = None, **options: Any) -> list[dict[str, Any]]:
+    """replay → normalize → accumulate, in-process."""
+    from streamkit.stages.accumulate import accumulate
+    from streamkit.stages.fetch import replay
+    from streamkit.stages.normalize import normalize
+
+    source = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")
+    with source:
+        return list(accumulate(normalize(replay(source), dialect=dialect, **options)))
+
+
+def messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("type") == "message"]
+
+
+_PART_FIELDS = ("type", "text", "refusal", "tool_call_id", "tool_name", "input", "provider_executed",
+                "output", "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
+
+
+def essence(message: dict[str, Any]) -> dict[str, Any]:
+    """What a client would notice in a message: canonical fields, no provider_metadata."""
+    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
+    return {
+        "content": parts,
+        "finish_reason": message.get("finish_reason"),
+        "usage": message.get("usage"),
+        "id": message.get("id"),
+        "model": message.get("model"),
+        "choice": message.get("choice"),
+    }

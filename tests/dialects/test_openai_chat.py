@@ -1,0 +1,232 @@
+"""The openai-chat dialect: what each case of point 6 must become, stated directly."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+from openai.lib.streaming.chat import ChatCompletionStreamState
+from openai.types.chat import ChatCompletionChunk
+
+from streamkit.dialects.openai_chat import ChatEncoder, OpenAIChat
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.render import render
+
+from ..conftest import DATA, events_of, messages
+
+CASES = DATA / "openai-chat"
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+def test_usage_only_chunk_gives_the_usage_of_the_finish() -> None:
+    events = events_of(CASES / "usage-chunk.sse")
+    (finish,) = of_type(events, "finish")
+    assert finish["usage"] == {"input_tokens": 12, "output_tokens": 3, "total_tokens": 15, "cached_input_tokens": 4, "reasoning_tokens": 0}
+    assert messages(events)[0]["content"] == [{"type": "text", "text": "Hello, world"}]
+
+
+def test_missing_index_keys_deltas_by_id_then_latest_call() -> None:
+    calls = of_type(events_of(CASES / "tool-index-missing.sse"), "tool-call")
+    assert [(c["tool_call_id"], c["tool_name"], c["input"]) for c in calls] == [
+        ("call_a", "get_weather", {"city": "Paris"}),
+        ("call_b", "get_time", {"tz": "CET"}),
+    ]
+
+
+def test_reused_index_starts_a_new_call_on_a_new_id_or_a_new_name() -> None:
+    calls = of_type(events_of(CASES / "tool-index-reused.sse"), "tool-call")
+    assert [(c["tool_name"], c["input"]) for c in calls] == [("add", {"a": 1, "b": 2}), ("mul", {"a": 3, "b": 4}), ("neg", {"a": 5})]
+    assert len({c["tool_call_id"] for c in calls}) == 3
+
+
+def test_a_late_id_is_used_from_the_first_event_of_the_call() -> None:
+    events = events_of(CASES / "tool-id-late.sse")
+    tool_events = [e for e in events if e["type"].startswith("tool-input")]
+    first_call = [e for e in tool_events if e["id"] == "call_late"]
+    assert [e["type"] for e in first_call] == ["tool-input-start", "tool-input-delta", "tool-input-delta", "tool-input-end"]
+    # the call that never gets an id is given a generated, stable one
+    calls = of_type(events, "tool-call")
+    assert [c["tool_call_id"] for c in calls] == ["call_late", "call_0"]
+    assert {e["id"] for e in tool_events} == {"call_late", "call_0"}
+
+
+def test_parallel_calls_interleaved_by_index_keep_their_own_arguments() -> None:
+    calls = of_type(events_of(CASES / "parallel-tools.sse"), "tool-call")
+    assert [(c["tool_call_id"], c["input"]) for c in calls] == [("call_x", {"n": 1}), ("call_y", {"m": 2}), ("call_z", {})]
+
+
+def test_a_whole_call_in_one_chunk_with_the_finish() -> None:
+    events = events_of(CASES / "tool-whole.sse")
+    (call,) = of_type(events, "tool-call")
+    assert call["tool_call_id"] == "9ZbQ1xA2c" and call["input"] == {"location": "Oslo"}
+    assert messages(events)[0]["finish_reason"] == "tool-calls"
+
+
+@pytest.mark.parametrize(
+    ("case", "reasoning", "text"),
+    [
+        ("reasoning-content", "Two plus two is four.", "4"),
+        ("reasoning-field", "Thinking.", "Done."),
+        ("reasoning-details", "Sum it up.", "Six."),
+        ("content-parts", "Let me see, 2+2.", "2 + 2 = 4"),
+    ],
+)
+def test_reasoning_fields_become_reasoning_blocks(case: str, reasoning: str, text: str) -> None:
+    (message,) = messages(events_of(CASES / f"{case}.sse"))
+    assert [(p["type"], p["text"]) for p in message["content"]] == [("reasoning", reasoning), ("text", text)]
+
+
+def test_reasoning_details_signature_is_kept_and_text_not_doubled() -> None:
+    events = events_of(CASES / "reasoning-details.sse")
+    (end,) = of_type(events, "reasoning-end")
+    assert end["provider_metadata"]["openai-chat"]["signature"] == "c2lnbmF0dXJl"
+    assert end["text"] == "Sum it up."  # `reasoning` repeats reasoning_details' text; taken once
+
+
+def test_refusal_is_a_text_block_marked_refusal_with_its_logprobs() -> None:
+    events = events_of(CASES / "refusal.sse")
+    (start,) = of_type(events, "text-start")
+    assert start["refusal"] is True
+    deltas = of_type(events, "text-delta")
+    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["token"] for d in deltas] == ["I can't", " help with that."]
+    assert messages(events)[0]["content"] == [{"type": "text", "text": "I can't help with that.", "refusal": True}]
+
+
+def test_logprobs_ride_on_their_deltas() -> None:
+    deltas = of_type(events_of(CASES / "logprobs.sse"), "text-delta")
+    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["logprob"] for d in deltas] == [-0.0025, -0.27]
+
+
+def test_annotations_and_citations_become_sources_once_each() -> None:
+    sources = of_type(events_of(CASES / "annotations.sse"), "source")
+    assert [(s["url"], s["title"]) for s in sources] == [("https://example.org/a", "A"), ("https://example.org/b", "B")]
+    sources = of_type(events_of(CASES / "citations.sse"), "source")
+    assert [(s["url"], s.get("title")) for s in sources] == [("https://example.com/1", "One"), ("https://example.com/2", None)]
+
+
+def test_azure_filter_results_are_kept_and_content_filter_maps() -> None:
+    events = events_of(CASES / "azure-filters.sse")
+    (start,) = of_type(events, "start")
+    assert start["id"] == "chatcmpl-az"  # not the empty id of the prompt-filter chunk
+    assert start["provider_metadata"]["openai-chat"]["prompt_filter_results"][0]["prompt_index"] == 0
+    (finish,) = of_type(events, "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == ("content-filter", "content_filter")
+
+
+@pytest.mark.parametrize("case", ["error-mid-stream", "event-error"])
+def test_error_mid_stream_keeps_everything_before_it(case: str) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    kinds = [e["type"] for e in events]
+    assert kinds.index("error") > kinds.index("text-delta")
+    (message,) = messages(events)
+    assert message["finish_reason"] == "error"
+    assert [p["text"] for p in message["content"] if p["type"] == "text"] in (["Partial answer"], ["maybe"])
+
+
+def test_groq_error_code_and_retryable() -> None:
+    (error,) = of_type(events_of(CASES / "event-error.sse"), "error")
+    assert error["code"] == "tool_use_failed" and error["retryable"] is False
+
+
+def test_n2_choices_are_kept_apart_and_choice_0_finishes_last() -> None:
+    events = events_of(CASES / "n2.sse")
+    finishes = of_type(events, "finish")
+    assert [(f.get("choice"), f["finish_reason"]) for f in finishes] == [(1, "length"), (None, "stop")]
+    assert "usage" not in finishes[0] and finishes[1]["usage"]["total_tokens"] == 16
+    by_choice = {m.get("choice", 0): m["content"][0]["text"] for m in messages(events)}
+    assert by_choice == {0: "Red apple", 1: "Blue sky and more"}
+    assert all(e["id"].startswith("c1.") for e in events if e.get("choice") == 1 and "id" in e and e["type"] != "message")
+
+
+@pytest.mark.parametrize(("case", "reason", "raw"), [("crlf-nospace-length", "length", "length"), ("finish-unknown", "other", "eos"), ("legacy-function-call", "tool-calls", "function_call"), ("truncated", "other", None)])
+def test_finish_reason_mapping(case: str, reason: str, raw: str | None) -> None:
+    (finish,) = of_type(events_of(CASES / f"{case}.sse"), "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
+
+
+def test_two_responses_in_one_recording_give_two_messages() -> None:
+    msgs = messages(events_of(CASES / "two-responses.sse"))
+    assert [(m["id"], m["finish_reason"]) for m in msgs] == [("chatcmpl-t1", "tool-calls"), ("chatcmpl-t2", "stop")]
+
+
+def test_executed_tools_are_provider_executed_calls_and_results() -> None:
+    events = events_of(CASES / "executed-tools.sse")
+    (call,) = of_type(events, "tool-call")
+    (result,) = of_type(events, "tool-result")
+    assert call["provider_executed"] and result["provider_executed"]
+    assert call["input"] == {"query": "weather SF"} and result["output"].endswith("Sunny")
+    assert of_type(events, "finish")[0]["usage"]["total_tokens"] == 105  # from x_groq.usage
+
+
+def test_invalid_arguments_give_null_input_and_an_error() -> None:
+    (call,) = of_type(events_of(CASES / "tool-bad-arguments.sse"), "tool-call")
+    assert call["input"] is None and "not valid JSON" in call["input_error"]
+
+
+def test_sniff() -> None:
+    dialect = OpenAIChat()
+    assert dialect.sniff({"object": "chat.completion.chunk", "choices": []})
+    assert dialect.sniff({"choices": [], "id": "", "object": "", "prompt_filter_results": []})
+    assert dialect.sniff({"id": "x", "choices": [{"index": 0, "delta": {"content": "a"}}]})
+    assert not dialect.sniff({"choices": [{"index": 0, "text": "legacy completion"}], "object": "text_completion"})
+    assert not dialect.sniff({"type": "message_start"})
+    assert not dialect.sniff("[DONE]")
+
+
+# --- the encoder ---------------------------------------------------------------------------------
+
+ALL_CASES = sorted(CASES.glob("*.sse"))
+
+
+def wire_chunks(wire: bytes) -> list:
+    return [ev["data"] for ev in replay(io.BytesIO(wire))]
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_every_encoded_chunk_validates_as_the_sdk_chunk_type(case) -> None:
+    wire = b"".join(render(iter(events_of(case)), format="openai-chat"))
+    chunks = wire_chunks(wire)
+    assert chunks[-1] == "[DONE]"
+    for chunk in chunks:
+        if isinstance(chunk, dict) and "error" not in chunk:
+            ChatCompletionChunk.model_validate(chunk)
+
+
+@pytest.mark.parametrize("case", ["usage-chunk", "parallel-tools", "reasoning-content", "tool-whole", "refusal"])
+def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
+    """openai's own ChatCompletionStreamState, fed our chunks, ends with our message."""
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    state = ChatCompletionStreamState()
+    for chunk in wire_chunks(b"".join(render(iter(events), format="openai-chat"))):
+        if isinstance(chunk, dict):
+            state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+    message = state.get_final_completion().choices[0].message
+    text = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal"))
+    refusal = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and p.get("refusal"))
+    assert (message.content or "") == text
+    assert (message.refusal or "") == refusal
+    theirs = [(c.id, c.function.name, orjson.loads(c.function.arguments or "{}")) for c in message.tool_calls or []]
+    assert theirs == [(p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"]
+
+
+def test_encoding_only_final_messages() -> None:
+    """accumulate --final | render -f openai-chat: a message alone is a whole response."""
+    finals = list(accumulate(iter(events_of(CASES / "parallel-tools.sse")), final=True))
+    again = events_of(b"".join(render(iter(finals), format="openai-chat")))
+    assert [c["tool_call_id"] for c in of_type(again, "tool-call")] == ["call_x", "call_y", "call_z"]
+    assert messages(again)[0]["usage"]["total_tokens"] == 70
+
+
+def test_encoder_warns_about_what_chat_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
+    encoder = ChatEncoder()
+    encoder.feed({"type": "start", "id": "r", "model": "m"})
+    assert encoder.feed({"type": "source", "source_type": "document", "id": "d1", "title": "doc"}) == []
+    encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    assert "cannot express document sources (1); dropped" in capsys.readouterr().err
