@@ -1,0 +1,95 @@
+"""accumulate: whole texts and arguments, one message per response, linear, idempotent."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamkit.stages.accumulate import accumulate
+
+
+def stream(text_parts: list[str], arg_parts: list[str]) -> list[dict]:
+    events = [{"type": "start", "id": "r1", "model": "m"}, {"type": "text-start", "id": "t0"}]
+    events += [{"type": "text-delta", "id": "t0", "delta": p} for p in text_parts]
+    events += [{"type": "text-end", "id": "t0"}, {"type": "tool-input-start", "id": "call_1", "tool_name": "f"}]
+    events += [{"type": "tool-input-delta", "id": "call_1", "delta": p} for p in arg_parts]
+    events += [{"type": "tool-input-end", "id": "call_1"}, {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "f"}]
+    events += [{"type": "finish", "finish_reason": "tool-calls", "usage": {"input_tokens": 1, "output_tokens": 2}}]
+    return events
+
+
+def splits(text: str) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.integers(min_value=0, max_value=len(text)), max_size=10).map(
+        lambda cuts: [text[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(text)])]
+    )
+
+
+@given(st.text(max_size=50).flatmap(lambda t: st.tuples(st.just(t), splits(t))),
+       st.dictionaries(st.text(max_size=5), st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=3))  # fmt: skip
+def test_any_split_gives_the_whole(text_split: tuple[str, list[str]], args: dict) -> None:
+    import orjson
+
+    text, parts = text_split
+    arguments = orjson.dumps(args).decode()
+    cut = len(arguments) // 2
+    out = list(accumulate(stream(parts, [arguments[:cut], arguments[cut:]])))
+    (end,) = [e for e in out if e["type"] == "text-end"]
+    (call,) = [e for e in out if e["type"] == "tool-call"]
+    (message,) = [e for e in out if e["type"] == "message"]
+    assert end["text"] == text
+    assert call["arguments"] == arguments and call["input"] == args
+    assert message["content"][0] == {"type": "text", "text": text}
+    assert message["content"][1]["input"] == args
+    assert message["finish_reason"] == "tool-calls" and message["usage"]["output_tokens"] == 2
+
+
+def test_final_writes_only_messages_and_errors() -> None:
+    events = stream(["a"], ["{}"])
+    events.insert(3, {"type": "error", "message": "boom"})
+    assert [e["type"] for e in accumulate(events, final=True)] == ["error", "message"]
+
+
+def test_a_cut_off_response_still_gets_its_message() -> None:
+    events = [{"type": "start", "id": "r"}, {"type": "text-start", "id": "t"}, {"type": "text-delta", "id": "t", "delta": "half"},
+              {"type": "error", "message": "connection dropped"}]  # fmt: skip
+    (message,) = [e for e in accumulate(events) if e["type"] == "message"]
+    assert message["content"] == [{"type": "text", "text": "half"}] and message["finish_reason"] == "error"
+
+
+def test_deltas_without_a_start_are_not_lost() -> None:
+    events = [{"type": "text-delta", "id": "t", "delta": "a"}, {"type": "reasoning-delta", "id": "r", "delta": "b"},
+              {"type": "tool-input-delta", "id": "c", "delta": "{}"}, {"type": "tool-call", "tool_call_id": "c", "tool_name": "f"}]  # fmt: skip
+    (message,) = [e for e in accumulate(events) if e["type"] == "message"]
+    assert [(p["type"], p.get("text") or p.get("arguments")) for p in message["content"]] == [("text", "a"), ("reasoning", "b"), ("tool-call", "{}")]
+
+
+def test_accumulating_twice_changes_nothing() -> None:
+    once = list(accumulate(stream(["x", "y"], ["{}"])))
+    assert list(accumulate(once)) == once
+
+
+def test_client_tool_results_after_the_message_are_not_part_of_it() -> None:
+    events = [*stream(["a"], ["{}"]), {"type": "tool-result", "tool_call_id": "call_1", "tool_name": "f", "output": "ok"}]
+    out = list(accumulate(events))
+    assert out[-1]["type"] == "tool-result"
+    (message,) = [e for e in out if e["type"] == "message"]
+    assert [p["type"] for p in message["content"]] == ["text", "tool-call"]
+
+
+def test_unknown_events_pass_through() -> None:
+    odd = {"type": "x-custom", "n": 1}
+    assert odd in list(accumulate([odd]))
+
+
+def test_400k_fragments() -> None:
+    """400k argument fragments fold correctly (``make bench`` measures that it takes well under a second)."""
+    events = [{"type": "start", "id": "r"}]
+    for c in range(4):
+        events.append({"type": "tool-input-start", "id": f"c{c}", "tool_name": "f"})
+        events.append({"type": "tool-input-delta", "id": f"c{c}", "delta": '{"a":"'})
+        events += [{"type": "tool-input-delta", "id": f"c{c}", "delta": "xy"}] * 99_998
+        events.append({"type": "tool-input-delta", "id": f"c{c}", "delta": '"}'})
+        events.append({"type": "tool-call", "tool_call_id": f"c{c}", "tool_name": "f"})
+    events.append({"type": "finish", "finish_reason": "tool-calls"})
+    (message,) = list(accumulate(events, final=True))
+    assert [len(p["input"]["a"]) for p in message["content"]] == [199_996] * 4

@@ -1,0 +1,93 @@
+"""The NDJSON runtime: reading lines, bad lines, and when output is flushed."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from streamkit.errors import DataError
+from streamkit.ndjson import EventWriter, read_events, write_events
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out its bytes in the given pieces, like a pipe."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = list(pieces)
+
+    def read1(self, n: int = -1) -> bytes:
+        return self.pieces.pop(0) if self.pieces else b""
+
+    read = read1
+
+
+def test_blank_lines_crlf_and_no_final_newline() -> None:
+    data = b'{"a":1}\r\n\n   \n{"a":2}\n{"a":3}'
+    reader = read_events(io.BytesIO(data))
+    assert list(reader) == [{"a": 1}, {"a": 2}, {"a": 3}]
+    assert reader.line_no == 5
+
+
+def test_a_line_split_across_many_reads() -> None:
+    big = b'{"text":"' + b"x" * 300_000 + b'"}\n'
+    pieces = [big[i : i + 1000] for i in range(0, len(big), 1000)] + [b'{"b":1}\n']
+    assert [len(e.get("text", "")) for e in read_events(Trickle(pieces))] == [300_000, 0]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"type": "text-del', "line 2: invalid JSON (unexpected end of data, column 19)"),
+        (b"not json", "line 2: invalid JSON"),
+        (b'{"a": "\xff"}', "line 2: invalid UTF-8"),
+        (b"[1, 2]", "line 2: expected a JSON object, got list"),
+    ],
+)
+def test_bad_lines_fail_with_the_line_number(line: bytes, message: str) -> None:
+    reader = read_events(io.BytesIO(b'{"ok":1}\n' + line + b'\n{"ok":2}\n'))
+    got = []
+    with pytest.raises(DataError) as info:
+        for event in reader:
+            got.append(event)
+    assert got == [{"ok": 1}]
+    assert str(info.value).startswith(message)
+
+
+def test_skip_and_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    data = b'{"ok":1}\nnope\n{"ok":2}\n'
+    assert list(read_events(io.BytesIO(data), on_error="skip")) == [{"ok": 1}, {"ok": 2}]
+    assert "line 2: invalid JSON" in capsys.readouterr().err
+    passed = list(read_events(io.BytesIO(data), on_error="pass"))
+    assert passed[1]["type"] == "error" and passed[1]["line"] == 2 and passed[1]["code"] == "bad-input"
+    assert passed[2] == {"ok": 2}
+
+
+class CountingOut(io.BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes: list[bytes] = []
+
+    def flush(self) -> None:
+        self.flushes.append(self.getvalue())
+
+
+def test_flush_only_when_no_further_line_is_waiting() -> None:
+    # Two reads: three lines, then one. Output is flushed after the third and the fourth event,
+    # not after each: the bulk costs one write per read, and no event waits for the next read.
+    reader = read_events(Trickle([b'{"n":1}\n{"n":2}\n{"n":3}\n', b'{"n":4}\n']))
+    out = CountingOut()
+    seen_at_flush = []
+    writer = EventWriter(out, reader.pending)
+    for event in reader:
+        writer.write(event)
+        if out.flushes and len(seen_at_flush) < len(out.flushes):
+            seen_at_flush.append(event["n"])
+    assert seen_at_flush == [3, 4]
+
+
+def test_write_events_counts_and_flushes_at_the_end() -> None:
+    out = CountingOut()
+    n = write_events(iter([{"a": 1}, {"b": 2}]), EventWriter(out))
+    assert n == 2 and out.getvalue() == b'{"a":1}\n{"b":2}\n'
+    assert len(out.flushes) == 2  # no reader: every event is flushed
