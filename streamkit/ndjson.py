@@ -40,6 +40,8 @@ def describe_json_error(exc: orjson.JSONDecodeError) -> str:
     reason = msg.split(":", 1)[0]
     if reason == "input data is empty":
         return "empty JSON value"
+    if exc.pos == 0:
+        return "not JSON"
     return f"invalid JSON ({reason}, column {exc.colno})"
 
 

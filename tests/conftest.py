@@ -39,20 +39,33 @@ def fixture_files(*dialects: str) -> list[Any]:
     """Parameters for every shared recording of the given dialect folders (skipped when absent)."""
     base = shared_fixtures()
     if base is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"))]
+        return [
+            pytest.param(
+                None,
+                marks=pytest.mark.skip(
+                    reason="shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
+                ),
+            )
+        ]
     files = sorted(p for d in dialects for p in (base / d).glob("*") if p.is_file())
     return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
 
 
-def run_cli(*args: str, input: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    *args: str, input: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """Run the installed ``streamkit`` console script as a real process."""
     if isinstance(input, str):
         input = input.encode()
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(STREAMKIT), *args], input=input, capture_output=True, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [str(STREAMKIT), *args], input=input, capture_output=True, env=full_env, timeout=timeout
+    )
 
 
-def sh(script: str, *, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def sh(
+    script: str, *, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
     """Run a shell pipeline with the venv's bin first on PATH."""
     full_env = {**os.environ, **(env or {})}
     full_env["PATH"] = f"{STREAMKIT.parent}{os.pathsep}{full_env.get('PATH', '')}"

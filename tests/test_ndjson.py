@@ -39,7 +39,7 @@ def test_a_line_split_across_many_reads() -> None:
     ("line", "message"),
     [
         (b'{"type": "text-del', "line 2: invalid JSON (unexpected end of data, column 19)"),
-        (b"not json", "line 2: invalid JSON"),
+        (b"not json", "line 2: not JSON"),
         (b'{"a": "\xff"}', "line 2: invalid UTF-8"),
         (b"[1, 2]", "line 2: expected a JSON object, got list"),
     ],
@@ -57,7 +57,7 @@ def test_bad_lines_fail_with_the_line_number(line: bytes, message: str) -> None:
 def test_skip_and_pass(capsys: pytest.CaptureFixture[str]) -> None:
     data = b'{"ok":1}\nnope\n{"ok":2}\n'
     assert list(read_events(io.BytesIO(data), on_error="skip")) == [{"ok": 1}, {"ok": 2}]
-    assert "line 2: invalid JSON" in capsys.readouterr().err
+    assert "line 2: not JSON (skipped)" in capsys.readouterr().err
     passed = list(read_events(io.BytesIO(data), on_error="pass"))
     assert passed[1]["type"] == "error" and passed[1]["line"] == 2 and passed[1]["code"] == "bad-input"
     assert passed[2] == {"ok": 2}

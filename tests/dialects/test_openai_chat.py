@@ -26,7 +26,13 @@ def of_type(events: list[dict], kind: str) -> list[dict]:
 def test_usage_only_chunk_gives_the_usage_of_the_finish() -> None:
     events = events_of(CASES / "usage-chunk.sse")
     (finish,) = of_type(events, "finish")
-    assert finish["usage"] == {"input_tokens": 12, "output_tokens": 3, "total_tokens": 15, "cached_input_tokens": 4, "reasoning_tokens": 0}
+    assert finish["usage"] == {
+        "input_tokens": 12,
+        "output_tokens": 3,
+        "total_tokens": 15,
+        "cached_input_tokens": 4,
+        "reasoning_tokens": 0,
+    }
     assert messages(events)[0]["content"] == [{"type": "text", "text": "Hello, world"}]
 
 
@@ -40,7 +46,11 @@ def test_missing_index_keys_deltas_by_id_then_latest_call() -> None:
 
 def test_reused_index_starts_a_new_call_on_a_new_id_or_a_new_name() -> None:
     calls = of_type(events_of(CASES / "tool-index-reused.sse"), "tool-call")
-    assert [(c["tool_name"], c["input"]) for c in calls] == [("add", {"a": 1, "b": 2}), ("mul", {"a": 3, "b": 4}), ("neg", {"a": 5})]
+    assert [(c["tool_name"], c["input"]) for c in calls] == [
+        ("add", {"a": 1, "b": 2}),
+        ("mul", {"a": 3, "b": 4}),
+        ("neg", {"a": 5}),
+    ]
     assert len({c["tool_call_id"] for c in calls}) == 3
 
 
@@ -48,7 +58,12 @@ def test_a_late_id_is_used_from_the_first_event_of_the_call() -> None:
     events = events_of(CASES / "tool-id-late.sse")
     tool_events = [e for e in events if e["type"].startswith("tool-input")]
     first_call = [e for e in tool_events if e["id"] == "call_late"]
-    assert [e["type"] for e in first_call] == ["tool-input-start", "tool-input-delta", "tool-input-delta", "tool-input-end"]
+    assert [e["type"] for e in first_call] == [
+        "tool-input-start",
+        "tool-input-delta",
+        "tool-input-delta",
+        "tool-input-end",
+    ]
     # the call that never gets an id is given a generated, stable one
     calls = of_type(events, "tool-call")
     assert [c["tool_call_id"] for c in calls] == ["call_late", "call_0"]
@@ -57,7 +72,11 @@ def test_a_late_id_is_used_from_the_first_event_of_the_call() -> None:
 
 def test_parallel_calls_interleaved_by_index_keep_their_own_arguments() -> None:
     calls = of_type(events_of(CASES / "parallel-tools.sse"), "tool-call")
-    assert [(c["tool_call_id"], c["input"]) for c in calls] == [("call_x", {"n": 1}), ("call_y", {"m": 2}), ("call_z", {})]
+    assert [(c["tool_call_id"], c["input"]) for c in calls] == [
+        ("call_x", {"n": 1}),
+        ("call_y", {"m": 2}),
+        ("call_z", {}),
+    ]
 
 
 def test_a_whole_call_in_one_chunk_with_the_finish() -> None:
@@ -93,20 +112,34 @@ def test_refusal_is_a_text_block_marked_refusal_with_its_logprobs() -> None:
     (start,) = of_type(events, "text-start")
     assert start["refusal"] is True
     deltas = of_type(events, "text-delta")
-    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["token"] for d in deltas] == ["I can't", " help with that."]
-    assert messages(events)[0]["content"] == [{"type": "text", "text": "I can't help with that.", "refusal": True}]
+    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["token"] for d in deltas] == [
+        "I can't",
+        " help with that.",
+    ]
+    assert messages(events)[0]["content"] == [
+        {"type": "text", "text": "I can't help with that.", "refusal": True}
+    ]
 
 
 def test_logprobs_ride_on_their_deltas() -> None:
     deltas = of_type(events_of(CASES / "logprobs.sse"), "text-delta")
-    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["logprob"] for d in deltas] == [-0.0025, -0.27]
+    assert [d["provider_metadata"]["openai-chat"]["logprobs"][0]["logprob"] for d in deltas] == [
+        -0.0025,
+        -0.27,
+    ]
 
 
 def test_annotations_and_citations_become_sources_once_each() -> None:
     sources = of_type(events_of(CASES / "annotations.sse"), "source")
-    assert [(s["url"], s["title"]) for s in sources] == [("https://example.org/a", "A"), ("https://example.org/b", "B")]
+    assert [(s["url"], s["title"]) for s in sources] == [
+        ("https://example.org/a", "A"),
+        ("https://example.org/b", "B"),
+    ]
     sources = of_type(events_of(CASES / "citations.sse"), "source")
-    assert [(s["url"], s.get("title")) for s in sources] == [("https://example.com/1", "One"), ("https://example.com/2", None)]
+    assert [(s["url"], s.get("title")) for s in sources] == [
+        ("https://example.com/1", "One"),
+        ("https://example.com/2", None),
+    ]
 
 
 def test_azure_filter_results_are_kept_and_content_filter_maps() -> None:
@@ -140,10 +173,22 @@ def test_n2_choices_are_kept_apart_and_choice_0_finishes_last() -> None:
     assert "usage" not in finishes[0] and finishes[1]["usage"]["total_tokens"] == 16
     by_choice = {m.get("choice", 0): m["content"][0]["text"] for m in messages(events)}
     assert by_choice == {0: "Red apple", 1: "Blue sky and more"}
-    assert all(e["id"].startswith("c1.") for e in events if e.get("choice") == 1 and "id" in e and e["type"] != "message")
+    assert all(
+        e["id"].startswith("c1.")
+        for e in events
+        if e.get("choice") == 1 and "id" in e and e["type"] != "message"
+    )
 
 
-@pytest.mark.parametrize(("case", "reason", "raw"), [("crlf-nospace-length", "length", "length"), ("finish-unknown", "other", "eos"), ("legacy-function-call", "tool-calls", "function_call"), ("truncated", "other", None)])
+@pytest.mark.parametrize(
+    ("case", "reason", "raw"),
+    [
+        ("crlf-nospace-length", "length", "length"),
+        ("finish-unknown", "other", "eos"),
+        ("legacy-function-call", "tool-calls", "function_call"),
+        ("truncated", "other", None),
+    ],
+)
 def test_finish_reason_mapping(case: str, reason: str, raw: str | None) -> None:
     (finish,) = of_type(events_of(CASES / f"{case}.sse"), "finish")
     assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
@@ -151,7 +196,10 @@ def test_finish_reason_mapping(case: str, reason: str, raw: str | None) -> None:
 
 def test_two_responses_in_one_recording_give_two_messages() -> None:
     msgs = messages(events_of(CASES / "two-responses.sse"))
-    assert [(m["id"], m["finish_reason"]) for m in msgs] == [("chatcmpl-t1", "tool-calls"), ("chatcmpl-t2", "stop")]
+    assert [(m["id"], m["finish_reason"]) for m in msgs] == [
+        ("chatcmpl-t1", "tool-calls"),
+        ("chatcmpl-t2", "stop"),
+    ]
 
 
 def test_executed_tools_are_provider_executed_calls_and_results() -> None:
@@ -173,7 +221,9 @@ def test_sniff() -> None:
     assert dialect.sniff({"object": "chat.completion.chunk", "choices": []})
     assert dialect.sniff({"choices": [], "id": "", "object": "", "prompt_filter_results": []})
     assert dialect.sniff({"id": "x", "choices": [{"index": 0, "delta": {"content": "a"}}]})
-    assert not dialect.sniff({"choices": [{"index": 0, "text": "legacy completion"}], "object": "text_completion"})
+    assert not dialect.sniff(
+        {"choices": [{"index": 0, "text": "legacy completion"}], "object": "text_completion"}
+    )
     assert not dialect.sniff({"type": "message_start"})
     assert not dialect.sniff("[DONE]")
 
@@ -197,7 +247,9 @@ def test_every_encoded_chunk_validates_as_the_sdk_chunk_type(case) -> None:
             ChatCompletionChunk.model_validate(chunk)
 
 
-@pytest.mark.parametrize("case", ["usage-chunk", "parallel-tools", "reasoning-content", "tool-whole", "refusal"])
+@pytest.mark.parametrize(
+    "case", ["usage-chunk", "parallel-tools", "reasoning-content", "tool-whole", "refusal"]
+)
 def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
     """openai's own ChatCompletionStreamState, fed our chunks, ends with our message."""
     events = events_of(CASES / f"{case}.sse")
@@ -211,8 +263,12 @@ def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
     refusal = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and p.get("refusal"))
     assert (message.content or "") == text
     assert (message.refusal or "") == refusal
-    theirs = [(c.id, c.function.name, orjson.loads(c.function.arguments or "{}")) for c in message.tool_calls or []]
-    assert theirs == [(p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"]
+    theirs = [
+        (c.id, c.function.name, orjson.loads(c.function.arguments or "{}")) for c in message.tool_calls or []
+    ]
+    assert theirs == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
+    ]
 
 
 def test_encoding_only_final_messages() -> None:

@@ -7,7 +7,6 @@ changed expectation (review the diff before committing it).
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 

@@ -13,7 +13,9 @@ from streamkit.framing.jsonseq import JSONArrayDecoder, NDJSONDecoder
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=8,
 )
 objects = st.lists(st.dictionaries(st.text(max_size=6), json_values, max_size=4), max_size=6)

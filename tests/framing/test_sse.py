@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpx_sse import EventSource
 from hypothesis import given
 from hypothesis import strategies as st
-from httpx_sse import EventSource
 
 from streamkit.errors import DataError
 from streamkit.framing.sse import SSEDecoder, SSEEvent, encode, parse_data
@@ -57,7 +57,7 @@ def test_utf8_split_across_reads_and_invalid_utf8() -> None:
     data = "data: héllo ✓\n\n".encode()
     assert [e.data for e in decode(data, step=1)] == ["héllo ✓"]
     with pytest.raises(DataError, match="invalid UTF-8 in event stream at byte 8"):
-        decode(b"data: {\"\xff\"}\n\n")
+        decode(b'data: {"\xff"}\n\n')
 
 
 @given(st.lists(st.tuples(st.sampled_from([None, "delta", "done"]), st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), min_size=1, max_size=20)), max_size=8),
@@ -72,7 +72,19 @@ def test_parse_data() -> None:
     assert parse_data("[DONE]") == "[DONE]"
 
 
-@pytest.mark.parametrize("path", fixture_files("openai-chat", "mistral", "anthropic", "openai-responses", "openai-assistants", "gemini", "cohere", "other"))
+@pytest.mark.parametrize(
+    "path",
+    fixture_files(
+        "openai-chat",
+        "mistral",
+        "anthropic",
+        "openai-responses",
+        "openai-assistants",
+        "gemini",
+        "cohere",
+        "other",
+    ),
+)
 def test_same_events_as_httpx_sse_on_every_recording(path: Path | None) -> None:
     if path is None or path.suffix != ".sse":
         pytest.skip("not an SSE recording")

@@ -11,10 +11,18 @@ from streamkit.stages.accumulate import accumulate
 def stream(text_parts: list[str], arg_parts: list[str]) -> list[dict]:
     events = [{"type": "start", "id": "r1", "model": "m"}, {"type": "text-start", "id": "t0"}]
     events += [{"type": "text-delta", "id": "t0", "delta": p} for p in text_parts]
-    events += [{"type": "text-end", "id": "t0"}, {"type": "tool-input-start", "id": "call_1", "tool_name": "f"}]
+    events += [
+        {"type": "text-end", "id": "t0"},
+        {"type": "tool-input-start", "id": "call_1", "tool_name": "f"},
+    ]
     events += [{"type": "tool-input-delta", "id": "call_1", "delta": p} for p in arg_parts]
-    events += [{"type": "tool-input-end", "id": "call_1"}, {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "f"}]
-    events += [{"type": "finish", "finish_reason": "tool-calls", "usage": {"input_tokens": 1, "output_tokens": 2}}]
+    events += [
+        {"type": "tool-input-end", "id": "call_1"},
+        {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "f"},
+    ]
+    events += [
+        {"type": "finish", "finish_reason": "tool-calls", "usage": {"input_tokens": 1, "output_tokens": 2}}
+    ]
     return events
 
 
@@ -60,7 +68,11 @@ def test_deltas_without_a_start_are_not_lost() -> None:
     events = [{"type": "text-delta", "id": "t", "delta": "a"}, {"type": "reasoning-delta", "id": "r", "delta": "b"},
               {"type": "tool-input-delta", "id": "c", "delta": "{}"}, {"type": "tool-call", "tool_call_id": "c", "tool_name": "f"}]  # fmt: skip
     (message,) = [e for e in accumulate(events) if e["type"] == "message"]
-    assert [(p["type"], p.get("text") or p.get("arguments")) for p in message["content"]] == [("text", "a"), ("reasoning", "b"), ("tool-call", "{}")]
+    assert [(p["type"], p.get("text") or p.get("arguments")) for p in message["content"]] == [
+        ("text", "a"),
+        ("reasoning", "b"),
+        ("tool-call", "{}"),
+    ]
 
 
 def test_accumulating_twice_changes_nothing() -> None:
@@ -69,7 +81,10 @@ def test_accumulating_twice_changes_nothing() -> None:
 
 
 def test_client_tool_results_after_the_message_are_not_part_of_it() -> None:
-    events = [*stream(["a"], ["{}"]), {"type": "tool-result", "tool_call_id": "call_1", "tool_name": "f", "output": "ok"}]
+    events = [
+        *stream(["a"], ["{}"]),
+        {"type": "tool-result", "tool_call_id": "call_1", "tool_name": "f", "output": "ok"},
+    ]
     out = list(accumulate(events))
     assert out[-1]["type"] == "tool-result"
     (message,) = [e for e in out if e["type"] == "message"]

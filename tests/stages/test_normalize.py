@@ -7,8 +7,18 @@ import pytest
 from streamkit.errors import DataError, UsageError
 from streamkit.stages.normalize import SNIFF_LIMIT, normalize
 
-CHUNK = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [{"index": 0, "delta": {"content": "hi"}}]}
-STOP = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+CHUNK = {
+    "id": "c1",
+    "object": "chat.completion.chunk",
+    "model": "m",
+    "choices": [{"index": 0, "delta": {"content": "hi"}}],
+}
+STOP = {
+    "id": "c1",
+    "object": "chat.completion.chunk",
+    "model": "m",
+    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+}
 
 
 def raw(data, dialect=None, event=None):
@@ -48,7 +58,10 @@ def test_raw_event_of_an_unknown_dialect_is_a_data_error() -> None:
 
 
 def test_undetectable_stream_says_which_flag_to_pass() -> None:
-    with pytest.raises(DataError, match="no installed dialect recognizes this stream \\(first event: mystery\\); pass -d DIALECT"):
+    with pytest.raises(
+        DataError,
+        match="no installed dialect recognizes this stream \\(first event: mystery\\); pass -d DIALECT",
+    ):
         list(normalize([raw({"what": 1}, event="mystery")]))
     # it gives up after SNIFF_LIMIT events rather than holding everything
     events = iter([raw({"what": i}) for i in range(SNIFF_LIMIT + 10)])
@@ -69,8 +82,17 @@ def test_on_error_skip_and_pass(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_events_with_no_canonical_meaning_are_counted_or_kept(capsys: pytest.CaptureFixture[str]) -> None:
     odd = raw("not json at all", dialect="openai-chat")
-    assert kinds(normalize([raw(CHUNK), odd, raw(STOP)])) == ["start", "text-start", "text-delta", "text-end", "finish"]
-    assert "1 openai-chat event with no canonical meaning (chunk); --keep-raw keeps them" in capsys.readouterr().err
+    assert kinds(normalize([raw(CHUNK), odd, raw(STOP)])) == [
+        "start",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "finish",
+    ]
+    assert (
+        "1 openai-chat event with no canonical meaning (chunk); --keep-raw keeps them"
+        in capsys.readouterr().err
+    )
     kept = list(normalize([raw(CHUNK), odd, raw(STOP)], keep_raw=True))
     assert odd in kept
 
