@@ -139,16 +139,17 @@ format_options = click.option(
 class StreamkitGroup(click.Group):
     """Built-in commands resolve at once; plugin commands load only when asked for."""
 
-    _plugins_loaded = False
+    _loaded_for: object = None  # the registry whose plugins added their commands
 
     def _load_plugin_commands(self) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True
         from .plugins import default_registry
 
+        registry = default_registry()
+        if self._loaded_for is registry:
+            return
+        self._loaded_for = registry
         try:
-            default_registry().pm.hook.register_commands(cli=self)
+            registry.pm.hook.register_commands(cli=self)
         except Exception as exc:
             diagnostics.warn(f"a plugin failed to add its commands: {exc}")
 

@@ -333,56 +333,78 @@ class ChatNormalizer(Normalizer):
         st = self.choices.get(n) or self._get_choice(n)
         delta = ch.get("delta")
         if delta:
+            handlers = _DELTA_HANDLERS
             for key, value in delta.items():
-                if not value:
-                    continue
-                if key == "content":
-                    if type(value) is str:
-                        bid = st.text or self._open(st, "text", out)
-                        ev = {"type": "text-delta", "id": bid, "delta": value}
-                        lp = ch.get("logprobs")
-                        if lp or ch.get("content_filter_results"):
-                            self._delta_meta(ev, ch, "content")
-                        if n:
-                            ev["choice"] = n
-                        out.append(ev)
-                    else:
-                        self._content_parts(st, value, out)
-                elif key == "role":
-                    continue
-                elif key == "reasoning_content" or key == "reasoning":
-                    if delta.get("reasoning_details"):
-                        continue  # the same text, with signatures: taken from reasoning_details
-                    self._reasoning(st, value, out)
-                elif key == "reasoning_details":
-                    self._reasoning_details(st, value, out)
-                elif key == "tool_calls":
-                    for tc in value:
-                        self._tool_delta(st, tc, out)
-                elif key == "function_call":  # the legacy single-function form
-                    self._tool_delta(st, {"index": 0, "function": value}, out)
-                elif key == "refusal":
-                    bid = st.refusal or self._open(st, "refusal", out)
-                    ev = {"type": "text-delta", "id": bid, "delta": value}
-                    if ch.get("logprobs"):
-                        self._delta_meta(ev, ch, "refusal")
-                    if n:
-                        ev["choice"] = n
-                    out.append(ev)
-                elif key == "annotations":
-                    for ann in value:
-                        self._annotation(st, ann, out)
-                elif key == "executed_tools":
-                    for tool in value:
-                        self._executed_tool(st, tool, out)
-                elif key == "audio":
-                    self._audio(st, value, out)
+                if value:
+                    handler = handlers.get(key)
+                    if handler is not None:
+                        handler(self, st, value, ch, delta, out)
         finish = ch.get("finish_reason")
         if finish and st.finish is None:
             st.finish = finish
             if ch.get("native_finish_reason"):
                 st.meta["native_finish_reason"] = ch["native_finish_reason"]
             self._close_choice(st, out)
+
+    # --- delta fields, one handler each (see _DELTA_HANDLERS) -------------------------------
+
+    def _on_content(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        if type(value) is not str:
+            self._content_parts(st, value, out)
+            return
+        ev = {"type": "text-delta", "id": st.text or self._open(st, "text", out), "delta": value}
+        if ch.get("logprobs") or ch.get("content_filter_results"):
+            self._delta_meta(ev, ch, "content")
+        out.append(self._with_choice(ev, st))
+
+    def _on_refusal(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        ev = {"type": "text-delta", "id": st.refusal or self._open(st, "refusal", out), "delta": value}
+        if ch.get("logprobs"):
+            self._delta_meta(ev, ch, "refusal")
+        out.append(self._with_choice(ev, st))
+
+    def _on_reasoning(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        if not delta.get("reasoning_details"):  # else the same text, with signatures, comes from there
+            self._reasoning(st, value, out)
+
+    def _on_reasoning_details(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._reasoning_details(st, value, out)
+
+    def _on_tool_calls(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for tc in value if isinstance(value, list) else (value,):
+            self._tool_delta(st, tc, out)
+
+    def _on_function_call(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._tool_delta(st, {"index": 0, "function": value}, out)  # the legacy single-function form
+
+    def _on_annotations(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for ann in value if isinstance(value, list) else ():
+            self._annotation(st, ann, out)
+
+    def _on_executed_tools(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for tool in value if isinstance(value, list) else ():
+            self._executed_tool(st, tool, out)
+
+    def _on_audio(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._audio(st, value, out)
 
     def _delta_meta(self, ev: dict[str, Any], ch: dict[str, Any], which: str) -> None:
         meta: dict[str, Any] = {}
@@ -694,6 +716,21 @@ class ChatNormalizer(Normalizer):
             out.extend(self._on_error(data))
             used = True
         return used
+
+
+# delta field -> handler; fields not listed (role, channel, ...) carry no meaning of their own
+_DELTA_HANDLERS: dict[str, Any] = {
+    "content": ChatNormalizer._on_content,
+    "refusal": ChatNormalizer._on_refusal,
+    "reasoning_content": ChatNormalizer._on_reasoning,
+    "reasoning": ChatNormalizer._on_reasoning,
+    "reasoning_details": ChatNormalizer._on_reasoning_details,
+    "tool_calls": ChatNormalizer._on_tool_calls,
+    "function_call": ChatNormalizer._on_function_call,
+    "annotations": ChatNormalizer._on_annotations,
+    "executed_tools": ChatNormalizer._on_executed_tools,
+    "audio": ChatNormalizer._on_audio,
+}
 
 
 class ChatEncoder(Encoder):

@@ -1,0 +1,54 @@
+"""The event models: one union, the same names as the stages use, a schema that says it all."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from streamkit.events import EVENT_TYPES, json_schema, validate_event
+from streamkit.vocabulary import CANONICAL_TYPES, FINISH_REASONS
+
+
+def test_models_and_stage_vocabulary_agree() -> None:
+    assert EVENT_TYPES == CANONICAL_TYPES
+
+
+def test_finish_reasons_agree() -> None:
+    schema = json_schema()
+    assert tuple(schema["$defs"]["Finish"]["properties"]["finish_reason"]["enum"]) == FINISH_REASONS
+
+
+def test_validation_is_discriminated_and_extra_fields_pass() -> None:
+    event = validate_event({"type": "text-delta", "id": "t", "delta": "x", "from_the_future": 1})
+    assert type(event).__name__ == "TextDelta" and event.from_the_future == 1
+    with pytest.raises(pydantic.ValidationError):
+        validate_event({"type": "text-delta", "id": "t"})  # no delta
+    with pytest.raises(pydantic.ValidationError):
+        validate_event({"type": "finish", "finish_reason": "because"})
+    with pytest.raises(pydantic.ValidationError):
+        validate_event({"type": "x-unknown"})
+
+
+def test_message_parts_are_a_union_too() -> None:
+    message = {
+        "type": "message",
+        "content": [
+            {"type": "reasoning", "text": "r"},
+            {"type": "text", "text": "t", "refusal": True},
+            {"type": "tool-call", "tool_call_id": "c", "tool_name": "f", "arguments": "{}", "input": {}},
+            {"type": "source", "source_type": "url", "id": "s", "url": "https://x"},
+        ],
+        "finish_reason": "stop",
+    }
+    assert [type(p).__name__ for p in validate_event(message).content] == [
+        "ReasoningPart",
+        "TextPart",
+        "ToolCallPart",
+        "SourcePart",
+    ]
+
+
+def test_schema_has_every_event() -> None:
+    schema = json_schema()
+    assert schema["discriminator"]["propertyName"] == "type"
+    assert set(schema["discriminator"]["mapping"]) == CANONICAL_TYPES

@@ -1,0 +1,130 @@
+"""The plugin system: built-ins through the same hooks, precedence, the allow-list, commands."""
+
+from __future__ import annotations
+
+import types
+from importlib import metadata
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from streamkit import hookspecs
+from streamkit.dialects.base import Dialect
+from streamkit.dialects.openai_chat import ChatNormalizer
+from streamkit.formats.base import Format
+from streamkit.hookspecs import hookimpl
+from streamkit.plugins import BUILTIN_PLUGINS, Registry, get_plugin_manager, plugin_info, set_default_registry
+from streamkit.stages.normalize import normalize
+
+from .conftest import run_cli
+
+
+def test_builtins_come_through_the_same_hooks() -> None:
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.check_pending()  # every hookimpl matches a hookspec
+    assert [name for name, _ in pm.list_name_plugin()] == list(BUILTIN_PLUGINS)
+    registry = Registry(pm)
+    assert registry.dialect_entries()["openai-chat"].plugin == "streamkit.dialects"
+    assert {"text", "json", "ndjson"} <= set(registry.format_entries())
+
+
+class LoudChat(Dialect):
+    name = "openai-chat"
+    description = "a replacement"
+
+    def sniff(self, data, event=None):
+        return False
+
+    def normalizer(self, **options):
+        class Loud(ChatNormalizer):
+            def feed(self, data, event=None):
+                out = super().feed(data, event)
+                return [
+                    {**e, "delta": e["delta"].upper()} if e.get("type") == "text-delta" else e
+                    for e in out or []
+                ]
+
+        return Loud()
+
+
+def test_an_outside_plugin_wins_over_a_builtin_of_the_same_name() -> None:
+    plugin = types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(LoudChat())))
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(plugin, name="loud")
+    registry = Registry(pm)
+    entry = registry.dialect_entries()["openai-chat"]
+    assert (entry.plugin, entry.shadowed) == ("loud", ["streamkit.dialects"])
+    chunk = {
+        "object": "chat.completion.chunk",
+        "id": "a",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "hi"}}],
+    }
+    deltas = [
+        e["delta"]
+        for e in normalize([{"type": "raw", "dialect": "openai-chat", "data": chunk}], registry=registry)
+        if e["type"] == "text-delta"
+    ]
+    assert deltas == ["HI"]
+
+
+def test_formats_and_commands_from_a_plugin() -> None:
+    class Shout(Format):
+        name = "shout"
+        description = "capitals"
+
+        def render(self, events, **options):
+            for event in events:
+                if event.get("type") == "text-delta":
+                    yield event["delta"].upper().encode()
+
+    def register_commands(cli: click.Group) -> None:
+        @cli.command()
+        def hello() -> None:
+            """Say hello."""
+            click.echo("hello from a plugin")
+
+    plugin = types.SimpleNamespace(
+        register_formats=hookimpl(lambda register: register(Shout())),
+        register_commands=hookimpl(register_commands),
+    )
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(plugin, name="shouty")
+    set_default_registry(Registry(pm))
+    from streamkit.cli import cli
+
+    result = CliRunner().invoke(cli, ["hello"])
+    assert result.exit_code == 0 and result.output == "hello from a plugin\n"
+    info = {p["name"]: p for p in plugin_info(pm)}
+    assert info["shouty"]["hooks"] == ["register_commands", "register_formats"]
+
+
+def test_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STREAMKIT_LOAD_PLUGINS limits the installed plugins (streamkit-rich is installed by `make install`)."""
+    names = lambda: {name for name, _ in get_plugin_manager().list_name_plugin()}  # noqa: E731
+    monkeypatch.delenv("STREAMKIT_LOAD_PLUGINS", raising=False)
+    assert "rich" in names()
+    monkeypatch.setenv("STREAMKIT_LOAD_PLUGINS", "")
+    assert names() == set(BUILTIN_PLUGINS)
+    monkeypatch.setenv("STREAMKIT_LOAD_PLUGINS", "streamkit-rich")
+    assert "rich" in names()
+    result = run_cli("formats", env={"STREAMKIT_LOAD_PLUGINS": ""})
+    assert b"rich" not in result.stdout and b"openai-chat" in result.stdout
+
+
+def test_a_broken_plugin_is_skipped_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = metadata.EntryPoint(name="broken", value="no_such_module_anywhere", group="streamkit")
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [broken])
+    monkeypatch.delenv("STREAMKIT_LOAD_PLUGINS", raising=False)
+    pm = get_plugin_manager()
+    assert pm.get_plugin("broken") is None
+    assert "plugin 'broken' failed to load and was skipped" in capsys.readouterr().err
+
+
+def test_hookspecs_are_documented() -> None:
+    for name in ("register_dialects", "register_formats", "register_tool_executors", "register_commands"):
+        doc = getattr(hookspecs, name).__doc__
+        assert "Called:" in doc and "Gets:" in doc and "Returns:" in doc
