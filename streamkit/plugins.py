@@ -56,12 +56,12 @@ def get_plugin_manager(*, load_entry_points: bool = True) -> PluginManager:
 
 
 def _load_entry_points(pm: PluginManager) -> None:
-    from importlib.metadata import entry_points
+    from ._entrypoints import entry_points, normalize_name
 
     allowed = _allowed_plugins()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist is not None else None
-        if allowed is not None and ep.name not in allowed and dist not in allowed:
+    allowed_names = {normalize_name(n) for n in allowed} if allowed is not None else None
+    for ep in entry_points(ENTRY_POINT_GROUP):
+        if allowed_names is not None and normalize_name(ep.name) not in allowed_names and normalize_name(ep.dist_name) not in allowed_names:
             continue
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
@@ -71,8 +71,7 @@ def _load_entry_points(pm: PluginManager) -> None:
             diagnostics.warn(f"plugin {ep.name!r} failed to load and was skipped: {exc}")
             continue
         pm.register(plugin, name=ep.name)
-        if ep.dist is not None:
-            pm.dists[ep.name] = (ep.dist.name, ep.dist.version)
+        pm.dists[ep.name] = (ep.dist_name, ep.dist_version)
 
 
 @dataclass

@@ -113,15 +113,25 @@ def test_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert b"rich" not in result.stdout and b"openai-chat" in result.stdout
 
 
-def test_a_broken_plugin_is_skipped_with_a_warning(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    broken = metadata.EntryPoint(name="broken", value="no_such_module_anywhere", group="streamkit")
-    monkeypatch.setattr(metadata, "entry_points", lambda group: [broken])
+def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    info = tmp_path / "broken_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[streamkit]\nbroken = no_such_module_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("STREAMKIT_LOAD_PLUGINS", raising=False)
     pm = get_plugin_manager()
     assert pm.get_plugin("broken") is None
+    assert "rich" in {name for name, _ in pm.list_name_plugin()}  # the others still load
     assert "plugin 'broken' failed to load and was skipped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("group", ["streamkit", "console_scripts", "pytest11", "hypothesis"])
+def test_our_entry_point_scan_finds_what_importlib_metadata_finds(group: str) -> None:
+    from streamkit._entrypoints import entry_points
+
+    ours = sorted((ep.name, ep.value, ep.dist_name.replace("_", "-").lower()) for ep in entry_points(group))
+    theirs = sorted((ep.name, ep.value, ep.dist.name.replace("_", "-").lower()) for ep in metadata.entry_points(group=group))
+    assert ours == theirs
 
 
 def test_hookspecs_are_documented() -> None:

@@ -204,6 +204,18 @@ class ChatNormalizer(Normalizer):
                         if usage:
                             self.usage = usage
                         return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
+                    # the other hot path: one argument fragment of a tool call already started
+                    calls = delta.get("tool_calls")
+                    if type(calls) is list and len(calls) == 1 and self.text0 is None:
+                        tc = calls[0]
+                        fn = tc.get("function")
+                        if len(tc) == 2 and type(fn) is dict and len(fn) == 1:
+                            args = fn.get("arguments")
+                            st0 = self.choices.get(0)
+                            call = st0.by_index.get(tc.get("index")) if st0 is not None else None
+                            if call is not None and call.started and type(args) is str and not data.get("usage"):
+                                call.args.append(args)
+                                return [{"type": "tool-input-delta", "id": call.id, "delta": args}] if args else []
         return self._feed(data, event)
 
     def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:

@@ -1,0 +1,312 @@
+"""streamkit's benchmark: `make bench` (or `python bench/run.py [--chunks N] [--json FILE]`).
+
+Everything is measured in one run on the same machine and reported as ratios, because absolute
+times on shared machines are noise. Each timing is the best of several repeats.
+
+* normalize (the CLI, a real process reading a file on stdin and writing to /dev/null) against
+  the floor: a plain orjson read-parse-dump-write loop over the same lines in the same way;
+* accumulate, in-process (the stage generator over parsed events) and as the CLI, on text deltas
+  and on tool-argument fragments; 400k fragments folded end to end;
+* the same chat chunks through the official SDK's accumulator (openai's ChatCompletionStreamState,
+  chunks validated into its pydantic types as the SDK does when streaming) against streamkit's
+  normalize + accumulate over the same chunks;
+* our SSE decoder against httpx-sse's on the same bytes (why we keep our own);
+* cold start of `streamkit normalize </dev/null` against `python3 -c pass`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BIN = Path(sys.executable).parent
+STREAMKIT = str(BIN / "streamkit")
+
+FLOOR = """
+import sys, orjson
+loads, dumps, opt = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
+out = open(1, "wb", buffering=65536, closefd=False)
+write = out.write
+for line in sys.stdin.buffer:
+    write(dumps(loads(line), option=opt))
+out.flush()
+"""
+
+WORDS = ["Hello", " world", ",", " this", " is", " a", " streamed", " token", ".", "\n"]
+
+
+def chat_chunk(i: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    """A chunk shaped like today's api.openai.com chunks (service_tier, obfuscation, usage: null)."""
+    return {
+        "id": "chatcmpl-D8Z5oo6uDh67AD85p73ksdT1KxhE0",
+        "object": "chat.completion.chunk",
+        "created": 1770933892,
+        "model": "gpt-4.1-nano-2025-04-14",
+        "service_tier": "default",
+        "system_fingerprint": "fp_de604bd877",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        "usage": None,
+        "obfuscation": "Qup1BsQ3"[: 1 + i % 8],
+    }
+
+
+def text_chunks(n: int) -> list[dict[str, Any]]:
+    chunks = [chat_chunk(0, {"role": "assistant", "content": "", "refusal": None})]
+    chunks += [chat_chunk(i, {"content": WORDS[i % len(WORDS)]}) for i in range(n - 2)]
+    chunks.append(chat_chunk(n, {}, "stop"))
+    return chunks
+
+
+def tool_chunks(calls: int, fragments: int) -> list[dict[str, Any]]:
+    chunks = [chat_chunk(0, {"role": "assistant", "content": None})]
+    for c in range(calls):
+        first = {
+            "index": c,
+            "id": f"call_{c:024d}",
+            "type": "function",
+            "function": {"name": f"tool_{c}", "arguments": ""},
+        }
+        chunks.append(chat_chunk(0, {"tool_calls": [first]}))
+        chunks.append(chat_chunk(0, {"tool_calls": [{"index": c, "function": {"arguments": '{"data": "'}}]}))
+        for i in range(fragments - 2):
+            chunks.append(
+                chat_chunk(
+                    i, {"tool_calls": [{"index": c, "function": {"arguments": WORDS[i % 9].strip() or "x"}}]}
+                )
+            )
+        chunks.append(chat_chunk(0, {"tool_calls": [{"index": c, "function": {"arguments": '"}'}}]}))
+    chunks.append(chat_chunk(0, {}, "tool_calls"))
+    return chunks
+
+
+def write_raw(path: Path, chunks: list[dict[str, Any]]) -> None:
+    with open(path, "wb") as f:
+        for chunk in chunks:
+            f.write(
+                orjson.dumps(
+                    {"type": "raw", "dialect": None, "event": None, "data": chunk},
+                    option=orjson.OPT_APPEND_NEWLINE,
+                )
+            )
+        f.write(b'{"type":"raw","dialect":null,"event":null,"data":"[DONE]"}\n')
+
+
+def timed_process(args: list[str], stdin_path: Path | str, repeats: int) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    best = float("inf")
+    for _ in range(repeats):
+        with open(stdin_path, "rb") as stdin, open(os.devnull, "wb") as devnull:
+            began = time.perf_counter()
+            subprocess.run(args, stdin=stdin, stdout=devnull, check=True, env=env)
+            best = min(best, time.perf_counter() - began)
+    return best
+
+
+def timed(fn: Any, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        began = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def bench_accumulate(tmpdir: Path, repeats: int, report: Any, results: dict[str, Any]) -> None:
+    from streamkit.stages.accumulate import accumulate
+    from streamkit.stages.normalize import normalize
+
+    print("\naccumulate", flush=True)
+    with open(tmpdir / "chat.ndjson", "rb") as f:
+        canonical = list(normalize(orjson.loads(line) for line in f))
+    with open(tmpdir / "tools.ndjson", "rb") as f:
+        tool_events = list(normalize(orjson.loads(line) for line in f))
+    gc.freeze()  # the events held here are not garbage: keep the collector off them
+    n_text = sum(1 for e in canonical if e["type"] == "text-delta")
+    n_frag = sum(1 for e in tool_events if e["type"] == "tool-input-delta")
+    t_text = timed(lambda: sum(1 for _ in accumulate(canonical)), repeats)
+    t_text_final = timed(lambda: sum(1 for _ in accumulate(canonical, final=True)), repeats)
+    t_tools = timed(lambda: sum(1 for _ in accumulate(tool_events)), repeats)
+    report(
+        "in-process, text deltas (all events out)", f"{n_text / t_text / 1e6:.2f} M chunks/s", "goal >= 1M/s"
+    )
+    report("in-process, text deltas (--final)", f"{n_text / t_text_final / 1e6:.2f} M chunks/s")
+    report(
+        "in-process, tool-argument fragments", f"{n_frag / t_tools / 1e6:.2f} M chunks/s", "goal >= 0.5M/s"
+    )
+    frags400 = list(normalize({"type": "raw", "data": c} for c in tool_chunks(4, 100_000)))
+    t400 = timed(lambda: sum(1 for _ in accumulate(frags400, final=True)), repeats)
+    n400 = sum(1 for e in frags400 if e["type"] == "tool-input-delta")
+    report(f"{n400:,} fragments folded (--final)", f"{t400 * 1000:.0f} ms", "goal < 1 s")
+    results.update(
+        accumulate_text_mps=n_text / t_text / 1e6,
+        accumulate_tools_mps=n_frag / t_tools / 1e6,
+        fragments_400k_s=t400,
+    )
+    with open(tmpdir / "canonical.ndjson", "wb") as f:
+        for e in canonical:
+            f.write(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE))
+    cli_acc = timed_process([STREAMKIT, "accumulate"], tmpdir / "canonical.ndjson", repeats)
+    cli_final = timed_process([STREAMKIT, "accumulate", "--final"], tmpdir / "canonical.ndjson", repeats)
+    report("CLI accumulate (parse + write every event)", f"{n_text / cli_acc / 1e6:.2f} M chunks/s")
+    report("CLI accumulate --final", f"{n_text / cli_final / 1e6:.2f} M chunks/s")
+    results.update(
+        cli_accumulate_mps=n_text / cli_acc / 1e6, cli_accumulate_final_mps=n_text / cli_final / 1e6
+    )
+    gc.unfreeze()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chunks", type=int, default=1_000_000, help="chunks in the synthetic chat stream")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--sdk-chunks", type=int, default=50_000, help="chunks fed to the SDK accumulator (it is slow)"
+    )
+    parser.add_argument("--json", help="also write the figures to this file")
+    opts = parser.parse_args()
+
+    from streamkit.stages.accumulate import accumulate
+    from streamkit.stages.normalize import normalize
+
+    results: dict[str, Any] = {"python": sys.version.split()[0], "chunks": opts.chunks}
+    rows: list[tuple[str, str, str]] = []
+
+    def report(name: str, value: str, goal: str = "") -> None:
+        rows.append((name, value, goal))
+        print(f"  {name:<58} {value:>18}   {goal}", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        print(f"generating {opts.chunks:,} chat chunks and 4 x 25,000 tool fragments ...", flush=True)
+        chat = text_chunks(opts.chunks)
+        write_raw(tmpdir / "chat.ndjson", chat)
+        tools = tool_chunks(4, 25_000)
+        write_raw(tmpdir / "tools.ndjson", tools)
+        size_mb = (tmpdir / "chat.ndjson").stat().st_size / 1e6
+
+        # --- normalize vs the orjson floor --------------------------------------------------
+        print(
+            "\nnormalize (CLI, file on stdin -> /dev/null) vs the orjson floor over the same lines",
+            flush=True,
+        )
+        floor = timed_process([sys.executable, "-c", FLOOR], tmpdir / "chat.ndjson", opts.repeats)
+        norm = timed_process([STREAMKIT, "normalize"], tmpdir / "chat.ndjson", opts.repeats)
+        results["floor_s"], results["normalize_s"] = floor, norm
+        report(
+            "orjson floor (read, parse, dump, write)",
+            f"{opts.chunks / floor / 1e6:.2f} M lines/s",
+            f"({size_mb:.0f} MB)",
+        )
+        report("streamkit normalize", f"{opts.chunks / norm / 1e6:.2f} M chunks/s")
+        report("normalize / floor throughput", f"{floor / norm:.2f}x", "goal >= 0.6x")
+        tfloor = timed_process([sys.executable, "-c", FLOOR], tmpdir / "tools.ndjson", opts.repeats)
+        tnorm = timed_process([STREAMKIT, "normalize"], tmpdir / "tools.ndjson", opts.repeats)
+        report("normalize / floor on tool-argument fragments", f"{tfloor / tnorm:.2f}x")
+        results["normalize_ratio"], results["normalize_tools_ratio"] = floor / norm, tfloor / tnorm
+
+        bench_accumulate(tmpdir, opts.repeats, report, results)
+
+        # --- the official SDK's accumulator ------------------------------------------------
+        print(
+            f"\nopenai ChatCompletionStreamState vs streamkit normalize+accumulate ({opts.sdk_chunks:,} chunks, in-process)",
+            flush=True,
+        )
+        try:
+            from openai.lib.streaming.chat import ChatCompletionStreamState
+            from openai.types.chat import ChatCompletionChunk
+        except ImportError:
+            report("openai SDK", "not installed", "(pip install openai)")
+        else:
+            sample = [*chat[: opts.sdk_chunks - 1], chat[-1]]
+
+            def sdk() -> None:
+                state = ChatCompletionStreamState()
+                for chunk in sample:
+                    state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+                state.get_final_completion()
+
+            def ours() -> None:
+                for _ in accumulate(
+                    normalize({"type": "raw", "dialect": "openai-chat", "data": c} for c in sample),
+                    final=True,
+                ):
+                    pass
+
+            t_sdk = timed(sdk, 1)
+            t_ours = timed(ours, opts.repeats)
+            report("openai ChatCompletionStreamState", f"{len(sample) / t_sdk / 1e3:.0f} k chunks/s")
+            report("streamkit normalize + accumulate", f"{len(sample) / t_ours / 1e3:.0f} k chunks/s")
+            report("streamkit / SDK speed", f"{t_sdk / t_ours:.0f}x faster", "(expected ~50x)")
+            results["sdk_ratio"] = t_sdk / t_ours
+
+        # --- SSE decoding ------------------------------------------------------------------
+        print("\nSSE decoding of the same bytes (20,000 chat chunks)", flush=True)
+        sse = b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chat[:20_000]) + b"data: [DONE]\n\n"
+        from streamkit.framing.sse import SSEDecoder
+
+        def ours_sse() -> None:
+            decoder = SSEDecoder()
+            for i in range(0, len(sse), 65536):
+                decoder.feed(sse[i : i + 65536])
+            decoder.close()
+
+        t_ours_sse = timed(ours_sse, opts.repeats)
+        report("streamkit SSEDecoder", f"{20_000 / t_ours_sse / 1e6:.2f} M events/s")
+        try:
+            import httpx
+            from httpx_sse import EventSource
+        except ImportError:
+            report("httpx-sse", "not installed", "(pip install httpx-sse)")
+        else:
+
+            def theirs_sse() -> None:
+                response = httpx.Response(
+                    200, headers={"content-type": "text/event-stream"}, stream=httpx.ByteStream(sse)
+                )
+                for _ in EventSource(response).iter_sse():
+                    pass
+
+            t_theirs = timed(theirs_sse, opts.repeats)
+            report("httpx-sse EventSource", f"{20_000 / t_theirs / 1e6:.2f} M events/s")
+            report("streamkit / httpx-sse speed", f"{t_theirs / t_ours_sse:.1f}x")
+            results["sse_ratio"] = t_theirs / t_ours_sse
+
+    # --- cold start --------------------------------------------------------------------------
+    print("\ncold start (median of 15)", flush=True)
+
+    def median_start(args: list[str]) -> float:
+        times = []
+        for _ in range(15):
+            with open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as devnull:
+                began = time.perf_counter()
+                subprocess.run(args, stdin=stdin, stdout=devnull, check=True)
+                times.append(time.perf_counter() - began)
+        return statistics.median(times)
+
+    # the same interpreter streamkit runs on (a `python3` on PATH may be a slow pyenv shim)
+    t_python = median_start([sys.executable, "-c", "pass"])
+    t_normalize = median_start([STREAMKIT, "normalize"])
+    report("python3 -c pass (the interpreter streamkit runs on)", f"{t_python * 1000:.0f} ms")
+    report("streamkit normalize </dev/null", f"{t_normalize * 1000:.0f} ms")
+    report("cold start ratio", f"{t_normalize / t_python:.1f}x", "goal <= 5x")
+    results.update(cold_python_s=t_python, cold_normalize_s=t_normalize, cold_ratio=t_normalize / t_python)
+
+    if opts.json:
+        Path(opts.json).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
