@@ -61,7 +61,11 @@ def _load_entry_points(pm: PluginManager) -> None:
     allowed = _allowed_plugins()
     allowed_names = {normalize_name(n) for n in allowed} if allowed is not None else None
     for ep in entry_points(ENTRY_POINT_GROUP):
-        if allowed_names is not None and normalize_name(ep.name) not in allowed_names and normalize_name(ep.dist_name) not in allowed_names:
+        if (
+            allowed_names is not None
+            and normalize_name(ep.name) not in allowed_names
+            and normalize_name(ep.dist_name) not in allowed_names
+        ):
             continue
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue

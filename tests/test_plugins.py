@@ -113,7 +113,9 @@ def test_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert b"rich" not in result.stdout and b"openai-chat" in result.stdout
 
 
-def test_a_broken_plugin_is_skipped_with_a_warning(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_plugin_is_skipped_with_a_warning(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     info = tmp_path / "broken_plugin-1.0.dist-info"
     info.mkdir()
     (info / "entry_points.txt").write_text("[streamkit]\nbroken = no_such_module_anywhere\n")
@@ -130,7 +132,10 @@ def test_our_entry_point_scan_finds_what_importlib_metadata_finds(group: str) ->
     from streamkit._entrypoints import entry_points
 
     ours = sorted((ep.name, ep.value, ep.dist_name.replace("_", "-").lower()) for ep in entry_points(group))
-    theirs = sorted((ep.name, ep.value, ep.dist.name.replace("_", "-").lower()) for ep in metadata.entry_points(group=group))
+    theirs = sorted(
+        (ep.name, ep.value, ep.dist.name.replace("_", "-").lower())
+        for ep in metadata.entry_points(group=group)
+    )
     assert ours == theirs
 
 

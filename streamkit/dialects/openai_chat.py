@@ -213,9 +213,18 @@ class ChatNormalizer(Normalizer):
                             args = fn.get("arguments")
                             st0 = self.choices.get(0)
                             call = st0.by_index.get(tc.get("index")) if st0 is not None else None
-                            if call is not None and call.started and type(args) is str and not data.get("usage"):
+                            if (
+                                call is not None
+                                and call.started
+                                and type(args) is str
+                                and not data.get("usage")
+                            ):
                                 call.args.append(args)
-                                return [{"type": "tool-input-delta", "id": call.id, "delta": args}] if args else []
+                                return (
+                                    [{"type": "tool-input-delta", "id": call.id, "delta": args}]
+                                    if args
+                                    else []
+                                )
         return self._feed(data, event)
 
     def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:

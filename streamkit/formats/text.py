@@ -26,6 +26,15 @@ def _preview(value: Any) -> str:
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…"
 
 
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _separator(last: bytes) -> str:
     return "" if last == b"\n" else "\n"
 
@@ -41,6 +50,7 @@ class TextFormat(Format):
         last = b"\n"
         others: dict[int, list[str]] = {}  # text of choices k>0
         in_reasoning = False
+        dim = reasoning and _stderr_is_terminal()  # reasoning dimmed, as chat UIs show it
         for ev in events:
             kind = ev.get("type")
             if kind == "text-delta":
@@ -49,7 +59,7 @@ class TextFormat(Format):
                     others.setdefault(choice, []).append(ev["delta"])
                     continue
                 if in_reasoning:
-                    diagnostics._write("\n")
+                    diagnostics._write("\x1b[0m\n" if dim else "\n")
                     in_reasoning = False
                 data = ev["delta"].encode()
                 if data:
@@ -58,6 +68,8 @@ class TextFormat(Format):
                     yield data
             elif kind == "reasoning-delta":
                 if reasoning and not ev.get("choice"):
+                    if not in_reasoning and dim:
+                        diagnostics._write("\x1b[2m")
                     in_reasoning = True
                     diagnostics._write(ev["delta"])
             elif kind == "start":
@@ -98,6 +110,6 @@ class TextFormat(Format):
                     last = b"\n"
                     yield b"\n"
         if in_reasoning:
-            diagnostics._write("\n")
+            diagnostics._write("\x1b[0m\n" if dim else "\n")
         if last != b"\n":
             yield b"\n"
