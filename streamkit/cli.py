@@ -123,6 +123,12 @@ on_error_option = click.option(
     help="What to do with a bad input line: stop with exit 65, drop it with a warning, or turn it into an error event.",
 )
 
+think_tags_option = click.option(
+    "--think-tags",
+    is_flag=True,
+    help="Turn <think>...</think> inside the text into reasoning (servers that inline it).",
+)
+
 format_options = click.option(
     "-O",
     "--option",
@@ -225,8 +231,9 @@ def fetch(replay_path: str | None, dialect: str | None, framing: str) -> None:
 @cli.command()
 @click.option("-d", "--dialect", help="The upstream dialect (default: detect it from the events).")
 @click.option("--keep-raw", is_flag=True, help="Keep events with no canonical meaning, as raw events.")
+@think_tags_option
 @on_error_option
-def normalize(dialect: str | None, keep_raw: bool, on_error: str) -> None:
+def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: str) -> None:
     """Turn a dialect's raw events into canonical events.
 
     Reads raw events (from fetch) or a provider's bare JSON lines; canonical and unknown event
@@ -244,6 +251,7 @@ def normalize(dialect: str | None, keep_raw: bool, on_error: str) -> None:
             keep_raw=keep_raw,
             on_error=on_error,  # type: ignore[arg-type]
             line_no=lambda: reader.line_no,
+            **({"think_tags": True} if think_tags else {}),
         )
         write_events(events, EventWriter(out, reader.pending))
 
@@ -296,9 +304,10 @@ def render(format_name: str, reasoning: bool, options: tuple[str, ...], on_error
 @click.option(
     "--to", "to", required=True, metavar="FORMAT", help="The format to write (a dialect, text, json, ...)."
 )
+@think_tags_option
 @format_options
 @click.argument("file", default="-")
-def convert(from_: str | None, to: str, options: tuple[str, ...], file: str) -> None:
+def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ...], file: str) -> None:
     """Convert a recorded wire FILE ('-' for stdin) into another format, in one process.
 
     The same as: fetch --replay FILE | normalize | render -f TO
@@ -316,7 +325,8 @@ def convert(from_: str | None, to: str, options: tuple[str, ...], file: str) -> 
         if from_:
             registry.dialect(from_)
         raw = replay(_open_input(file), dialect=from_)
-        events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count)
+        extra = {"think_tags": True} if think_tags else {}
+        events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count, **extra)
         writer = EventWriter(out, raw.pending)
         for chunk in fmt.render(events, **opts):
             writer.write_bytes(chunk)

@@ -42,13 +42,36 @@ class Encoder:
     ``close`` returns what the end of the stream needs (a ``[DONE]`` sentinel, a final
     ``message_stop``). Encoders must accept both a delta stream and one that carries only final
     ``message`` events (see :func:`streamkit.canonical.message_to_events`).
+
+    What the dialect cannot express is either carried in ``provider_metadata`` or dropped with
+    :meth:`drop`, which counts it; :meth:`report_dropped` (call it from ``close``) then warns
+    once per kind on stderr. Nothing is dropped silently.
     """
+
+    #: The dialect's name, used in warnings.
+    dialect_name: str = ""
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         raise NotImplementedError
 
     def close(self) -> list[WireEvent]:
+        self.report_dropped()
         return []
+
+    def drop(self, what: str) -> list[WireEvent]:
+        """Count one thing this dialect cannot express (``"document sources"``); returns ``[]``."""
+        dropped: dict[str, int] = self.__dict__.setdefault("_dropped", {})
+        dropped[what] = dropped.get(what, 0) + 1
+        return []
+
+    def report_dropped(self) -> None:
+        """Warn on stderr about everything :meth:`drop` counted, once per kind."""
+        from .. import diagnostics
+
+        for what, count in self.__dict__.pop("_dropped", {}).items():
+            diagnostics.warn(
+                f"{self.dialect_name or 'this dialect'} cannot express {what} ({count}); dropped"
+            )
 
 
 class Dialect:

@@ -44,9 +44,9 @@ import time
 import uuid
 from typing import Any
 
-from .. import diagnostics
 from ..canonical import message_to_events, parse_arguments
 from ..errors import DataError
+from ._think import ThinkSplitter
 from .base import Dialect, Encoder, Normalizer, WireEvent
 
 NAME = "openai-chat"
@@ -139,6 +139,7 @@ class _Choice:
         "reasoning_meta",
         "refusal",
         "text",
+        "think",
     )
 
     def __init__(self, n: int) -> None:
@@ -157,13 +158,15 @@ class _Choice:
         self.closed = False
         self.meta: dict[str, Any] = {}
         self.audio: dict[str, Any] | None = None
+        self.think: ThinkSplitter | None = None
 
 
 class ChatNormalizer(Normalizer):
     """One Chat Completions stream (possibly several responses, each ended by ``[DONE]``)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
         self._call_ids = 0
+        self.think_tags = bool(think_tags)  # split <think>…</think> out of the content
         self._reset()
 
     def _reset(self) -> None:
@@ -254,7 +257,7 @@ class ChatNormalizer(Normalizer):
             self.usage = usage
         self._extras(data, out)
         st = self.choices.get(0)
-        self.text0 = st.text if st is not None else None
+        self.text0 = st.text if st is not None and not self.think_tags else None
         return out
 
     def close(self) -> list[dict[str, Any]]:
@@ -375,10 +378,31 @@ class ChatNormalizer(Normalizer):
         if type(value) is not str:
             self._content_parts(st, value, out)
             return
+        if self.think_tags:
+            self._think(st, value, out)
+            return
         ev = {"type": "text-delta", "id": st.text or self._open(st, "text", out), "delta": value}
         if ch.get("logprobs") or ch.get("content_filter_results"):
             self._delta_meta(ev, ch, "content")
         out.append(self._with_choice(ev, st))
+
+    def _text(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+        if self.think_tags:
+            self._think(st, text, out)
+        else:
+            bid = st.text or self._open(st, "text", out)
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": text}, st))
+
+    def _think(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+        """Content with inline <think>…</think>: reasoning inside the tags, text outside."""
+        if st.think is None:
+            st.think = ThinkSplitter()
+        for kind, segment in st.think.feed(text):
+            if kind == "reasoning":
+                self._reasoning(st, segment, out)
+            else:
+                bid = st.text or self._open(st, "text", out)
+                out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": segment}, st))
 
     def _on_refusal(
         self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
@@ -481,8 +505,7 @@ class ChatNormalizer(Normalizer):
                 continue
             kind = part.get("type")
             if kind == "text" and part.get("text"):
-                bid = st.text or self._open(st, "text", out)
-                out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": part["text"]}, st))
+                self._text(st, part["text"], out)
             elif kind == "thinking":
                 for sub in part.get("thinking") or ():
                     if isinstance(sub, dict) and sub.get("text"):
@@ -594,6 +617,14 @@ class ChatNormalizer(Normalizer):
 
     def _close_choice(self, st: _Choice, out: list[dict[str, Any]]) -> None:
         """The choice finished: end its blocks, complete its tool calls."""
+        if st.think is not None:
+            for kind, segment in st.think.close():
+                if kind == "reasoning":
+                    self._reasoning(st, segment, out)
+                else:
+                    bid = st.text or self._open(st, "text", out)
+                    out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": segment}, st))
+            st.think = None
         self._end_blocks(st, out)
         for call in st.calls:
             if not call.started:
@@ -761,9 +792,10 @@ class ChatEncoder(Encoder):
     clients read) unless ``reasoning_field`` says otherwise.
     """
 
+    dialect_name = NAME
+
     def __init__(self, *, reasoning_field: str = "reasoning_content", **options: Any) -> None:
         self.reasoning_field = reasoning_field
-        self.dropped: dict[str, int] = {}
         self._new_response()
 
     def _new_response(self) -> None:
@@ -809,13 +841,8 @@ class ChatEncoder(Encoder):
 
     def close(self) -> list[WireEvent]:
         out = self._end() if self.open else []
-        for what, count in self.dropped.items():
-            diagnostics.warn(f"{NAME} cannot express {what} ({count}); dropped")
+        self.report_dropped()
         return out
-
-    def _drop(self, what: str) -> list[WireEvent]:
-        self.dropped[what] = self.dropped.get(what, 0) + 1
-        return []
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -904,7 +931,7 @@ class ChatEncoder(Encoder):
         if ev.get("provider_executed"):
             executed = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("executed_tool")
             if executed is None:
-                return self._drop("provider-executed tool calls")
+                return self.drop("provider-executed tool calls")
             tool = {**executed, "arguments": ev.get("arguments") or ""}
             return [*self._ensure_open(), self._chunk(choice, {"executed_tools": [tool]})]
         index, new = self._tool_index(choice, ev["tool_call_id"])
@@ -931,13 +958,13 @@ class ChatEncoder(Encoder):
         if not ev.get("provider_executed"):
             return []  # a client tool's result belongs to the next request, not this stream
         if executed is None:
-            return self._drop("provider-executed tool results")
+            return self.drop("provider-executed tool results")
         tool = {**executed, "output": ev.get("output")}
         return [*self._ensure_open(), self._chunk(ev.get("choice") or 0, {"executed_tools": [tool]})]
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("source_type") != "url" or not ev.get("url"):
-            return self._drop("document sources")
+            return self.drop("document sources")
         out = self._ensure_open()
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         cite = {"url": ev["url"], "title": ev.get("title") or "", **meta}
@@ -951,7 +978,7 @@ class ChatEncoder(Encoder):
         return out
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
-        return self._drop("files")
+        return self.drop("files")
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
