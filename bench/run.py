@@ -166,6 +166,57 @@ def bench_accumulate(tmpdir: Path, repeats: int, report: Any, results: dict[str,
     gc.unfreeze()
 
 
+def bench_dialects(opts: Any, report: Any, results: dict[str, Any]) -> None:
+    """Every dialect in bench/dialects/: normalize vs the floor, and vs the official SDK's accumulator."""
+    import importlib.util
+
+    from streamkit.stages.accumulate import accumulate
+    from streamkit.stages.normalize import normalize
+
+    modules = sorted(p for p in (Path(__file__).parent / "dialects").glob("*.py") if p.name != "__init__.py")
+    print(f"\nevery dialect: {opts.dialect_events:,} wire events of one response each", flush=True)
+    results["dialects"] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in modules:
+            spec = importlib.util.spec_from_file_location(f"bench_dialect_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            name = module.NAME
+            wire = module.wire_events(opts.dialect_events)
+            raw_path = Path(tmp) / f"{path.stem}.ndjson"
+            with open(raw_path, "wb") as f:
+                for event, data in wire:
+                    f.write(
+                        orjson.dumps(
+                            {"type": "raw", "dialect": name, "event": event, "data": data},
+                            option=orjson.OPT_APPEND_NEWLINE,
+                        )
+                    )
+            floor = timed_process([sys.executable, "-c", FLOOR], raw_path, opts.repeats)
+            norm = timed_process([STREAMKIT, "normalize"], raw_path, opts.repeats)
+            figures: dict[str, Any] = {"normalize_ratio": floor / norm, "events_per_s": len(wire) / norm}
+            report(f"{name}: normalize / floor", f"{floor / norm:.2f}x", "goal >= 0.5x")
+            sdk = getattr(module, "sdk_accumulate", None)
+            if sdk is not None:
+                sample = wire[: opts.sdk_chunks] + wire[-2:] if len(wire) > opts.sdk_chunks else wire
+
+                def ours(sample: list[Any] = sample, name: str = name) -> None:
+                    raws = ({"type": "raw", "dialect": name, "event": e, "data": d} for e, d in sample)
+                    for _ in accumulate(normalize(raws), final=True):
+                        pass
+
+                try:
+                    t_sdk = timed(lambda sample=sample, sdk=sdk: sdk(sample), 1)
+                except ImportError as exc:
+                    report(f"{name}: official SDK accumulator", "not installed", str(exc))
+                else:
+                    t_ours = timed(ours, opts.repeats)
+                    figures["sdk_ratio"] = t_sdk / t_ours
+                    report(f"{name}: vs the official SDK accumulator", f"{t_sdk / t_ours:.0f}x faster")
+            results["dialects"][name] = figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -175,6 +226,7 @@ def main() -> None:
     parser.add_argument(
         "--sdk-chunks", type=int, default=50_000, help="chunks fed to the SDK accumulator (it is slow)"
     )
+    parser.add_argument("--dialect-events", type=int, default=200_000, help="wire events per dialect stream")
     parser.add_argument("--json", help="also write the figures to this file")
     opts = parser.parse_args()
 
@@ -283,6 +335,8 @@ def main() -> None:
             report("httpx-sse EventSource", f"{20_000 / t_theirs / 1e6:.2f} M events/s")
             report("streamkit / httpx-sse speed", f"{t_theirs / t_ours_sse:.1f}x")
             results["sse_ratio"] = t_theirs / t_ours_sse
+
+    bench_dialects(opts, report, results)
 
     # --- cold start --------------------------------------------------------------------------
     print("\ncold start (median of 15)", flush=True)

@@ -229,7 +229,7 @@ def test_schema_and_listings() -> None:
     }
     assert {"raw", "start", "text-delta", "tool-call", "finish", "message", "error"} <= names
     dialects = run_cli("dialects")
-    assert dialects.returncode == 0 and dialects.stdout.startswith(b"openai-chat")
+    assert dialects.returncode == 0 and b"openai-chat" in dialects.stdout
     formats = orjson.loads(run_cli("formats", "--json").stdout)
     assert {"text", "ndjson", "json", "openai-chat"} <= {f["name"] for f in formats}
     plugins = orjson.loads(run_cli("plugins").stdout)

@@ -13,6 +13,12 @@ from ..hookspecs import hookimpl
 
 @hookimpl(trylast=True)
 def register_dialects(register: Callable[[Any], None]) -> None:
+    from .anthropic import Anthropic
+    from .gemini import Gemini
+    from .ollama import Ollama
+    from .openai_assistants import OpenAIAssistants
     from .openai_chat import OpenAIChat
+    from .openai_responses import OpenAIResponses
 
-    register(OpenAIChat())
+    for dialect in (OpenAIChat(), OpenAIResponses(), OpenAIAssistants(), Anthropic(), Gemini(), Ollama()):
+        register(dialect)
