@@ -1,5 +1,6 @@
 """Golden tests: each small stream under tests/data/openai-chat/ (written for these tests, one per
-case of what real servers send) normalizes and accumulates to the events in the .ndjson beside it.
+case of what real servers send) normalizes and accumulates to the events in the
+``<case>.expected.ndjson`` beside it.
 
 Adding a case is adding two files; ``STREAMKIT_UPDATE_GOLDEN=1 pytest`` writes a missing or
 changed expectation (review the diff before committing it).
@@ -24,7 +25,7 @@ CASES = sorted((DATA / "openai-chat").glob("*.sse"))
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_golden(case: Path) -> None:
     got = events_of(case)
-    expected_path = case.with_suffix(".ndjson")
+    expected_path = case.with_suffix(".expected.ndjson")
     dumped = b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in got)
     if os.environ.get("STREAMKIT_UPDATE_GOLDEN"):
         expected_path.write_bytes(dumped)
