@@ -286,3 +286,35 @@ def test_encoder_warns_about_what_chat_cannot_express(capsys: pytest.CaptureFixt
     encoder.feed({"type": "finish", "finish_reason": "stop"})
     encoder.close()
     assert "cannot express document sources (1); dropped" in capsys.readouterr().err
+
+
+def _serve(wire: bytes):
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("case", ["parallel-tools", "reasoning-content", "refusal", "usage-chunk"])
+def test_the_official_client_streams_what_we_write(case: str) -> None:
+    """openai's client.chat.completions.stream(), served our bytes, ends with our message."""
+    import openai
+
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    wire = b"".join(render(iter(events), format="openai-chat"))
+    client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
+    with client.chat.completions.stream(model="gpt-test", messages=[{"role": "user", "content": "hi"}]) as stream:
+        deltas = [e.delta for e in stream if e.type == "content.delta"]
+        final = stream.get_final_completion()
+    message = final.choices[0].message
+    text = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal"))
+    assert (message.content or "") == text == "".join(deltas)
+    assert [(c.id, c.function.name, c.function.parsed_arguments or orjson.loads(c.function.arguments)) for c in message.tool_calls or []] == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
+    ]
+    assert final.choices[0].finish_reason == {"stop": "stop", "tool-calls": "tool_calls"}[ours["finish_reason"]]
+    if ours.get("usage"):
+        assert final.usage.total_tokens == ours["usage"]["total_tokens"]
