@@ -325,7 +325,9 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
         if from_:
             registry.dialect(from_)
         raw = replay(_open_input(file), dialect=from_)
-        extra = {"think_tags": True} if think_tags else {}
+        extra: dict[str, Any] = {"dialect_flag": "--from"}
+        if think_tags:
+            extra["think_tags"] = True
         events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count, **extra)
         writer = EventWriter(out, raw.pending)
         for chunk in fmt.render(events, **opts):

@@ -61,6 +61,7 @@ class _Router:
         self.held: list[tuple[dict[str, Any], Any, str | None]] = []  # waiting for detection
         self.unused: dict[str, int] = {}
         self.debug = bool(os.environ.get("STREAMKIT_DEBUG"))
+        self.dialect_flag = options.pop("dialect_flag", "-d")  # how the caller names the dialect
 
     def bad(self, message: str) -> list[dict[str, Any]]:
         """A data error: raise, skip or pass it on, as on_error says."""
@@ -172,7 +173,7 @@ class _Router:
         what = f" (first event: {first})" if first else ""
         names = self.detect.names
         return self.bad(
-            f"no installed dialect recognizes this stream{what}; pass -d DIALECT (installed: {names})"
+            f"no installed dialect recognizes this stream{what}; pass {self.dialect_flag} DIALECT (installed: {names})"
         )
 
     def end(self) -> list[dict[str, Any]]:
@@ -201,8 +202,9 @@ def normalize(
 ) -> Iterator[dict[str, Any]]:
     """Normalize a stream of raw (or bare provider) events into canonical events.
 
-    ``options`` go to the dialect's normalizer. ``line_no`` is a callable giving the current
-    input line, used in error messages (the CLI passes its reader's).
+    ``options`` go to the dialect's normalizer, except ``dialect_flag``, the option named in the
+    message when no dialect recognizes the stream (``-d``; ``convert`` says ``--from``).
+    ``line_no`` is a callable giving the current input line, used in error messages.
     """
     router = _Router(registry or default_registry(), dialect, keep_raw, on_error, line_no, options)
     for raw in events:
