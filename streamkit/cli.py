@@ -245,13 +245,14 @@ def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: s
         from .stages.normalize import normalize as normalize_stage
 
         reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        options: dict[str, Any] = {"think_tags": True} if think_tags else {}
         events = normalize_stage(
             reader,
             dialect=dialect,
             keep_raw=keep_raw,
             on_error=on_error,  # type: ignore[arg-type]
             line_no=lambda: reader.line_no,
-            **({"think_tags": True} if think_tags else {}),
+            **options,
         )
         write_events(events, EventWriter(out, reader.pending))
 
