@@ -188,44 +188,219 @@ def cli() -> None:
 # --- stages ------------------------------------------------------------------------------------
 
 
+def _json_options(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
+    import orjson
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=f"'{flag}'")
+        try:
+            options[key] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _read_json_file(path: str, what: str) -> Any:
+    import orjson
+
+    data = _open_input(path).read()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{what} {path} is not valid JSON: {exc}") from None
+
+
 @cli.command()
+@click.argument("prompt", required=False)
+@click.option(
+    "-d",
+    "--dialect",
+    help="The upstream's dialect (else STREAMKIT_DIALECT, else openai-chat). With --replay: stamped on each raw event.",
+)
+@click.option(
+    "-m",
+    "--model",
+    help="The model (Assistants: the assistant id). Else the conversation's, or STREAMKIT_MODEL.",
+)
+@click.option("-s", "--system", help="A system prompt.")
+@click.option(
+    "--tools",
+    "tools_file",
+    metavar="FILE",
+    help="A tools file (TOML or JSON) whose tools the model may call.",
+)
+@click.option("-o", "--option", "gen_options", multiple=True, metavar="KEY=VALUE",
+              help="A generation option (max_tokens, temperature, top_p, stop, seed, or any native one). Repeatable.")  # fmt: skip
+@click.option(
+    "--conversation",
+    "conversation_file",
+    metavar="FILE",
+    help="Send this canonical conversation ('-' for stdin).",
+)
+@click.option(
+    "--body", "body_file", metavar="FILE", help="Send this native request body as-is ('-' for stdin)."
+)
+@click.option(
+    "--base-url",
+    help="The upstream's base URL (else STREAMKIT_BASE_URL, the provider's variable, its default).",
+)
+@click.option(
+    "--key-file", help="Read the API key from this file (else STREAMKIT_API_KEY, the provider's variable)."
+)
+@click.option(
+    "--retries",
+    default=2,
+    show_default=True,
+    help="Retries for connect errors, 408, 409, 429 and 5xx, before the first byte.",
+)
+@click.option("--connect-timeout", default=10.0, show_default=True, help="Seconds to wait for a connection.")
+@click.option(
+    "--read-timeout",
+    default=60.0,
+    show_default=True,
+    help="Seconds of silence after which a stream counts as stalled.",
+)
+@click.option(
+    "--record",
+    "record_file",
+    metavar="FILE",
+    help="Write the exact bytes received to FILE (what --replay reads).",
+)
+@click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="auto", show_default=True,
+              help="openai-responses: WebSocket with fallback to SSE (auto), or one of them only.")  # fmt: skip
 @click.option(
     "--replay",
     "replay_path",
     metavar="FILE",
     help="Replay a recorded wire file ('-' for stdin) instead of calling an upstream.",
 )
-@click.option("-d", "--dialect", help="The dialect to stamp on each raw event (else normalize detects it).")
 @click.option(
-    "--framing",
-    type=click.Choice(["auto", "sse", "ndjson", "json-array"]),
-    default="auto",
-    show_default=True,
-    help="How the recording is framed.",
+    "--realtime", is_flag=True, help="With --replay of an NDJSON recording of raw events: keep its timing."
 )
-def fetch(replay_path: str | None, dialect: str | None, framing: str) -> None:
-    """Write an upstream's events as raw events.
+@click.option("--framing", type=click.Choice(["auto", "sse", "ndjson", "json-array", "eventstream"]), default="auto",
+              show_default=True, help="How the replayed recording is framed.")  # fmt: skip
+def fetch(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
+          gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None, base_url: str | None,
+          key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, record_file: str | None,
+          transport: str, replay_path: str | None, realtime: bool, framing: str) -> None:  # fmt: skip
+    """Call an upstream and write its events as raw events.
 
-    With --replay, read a recording (SSE with or without event lines, NDJSON, a JSON array, or
-    an NDJSON recording of raw events) and write the raw events a live request would have.
+    \b
+      streamkit fetch -d openai-chat -m gpt-4o-mini "Say hi"
+      streamkit fetch -d anthropic --conversation conv.json
+      streamkit fetch --replay recording.sse
+
+    The request is a PROMPT (with -s, --tools, -o), a canonical conversation (--conversation, or
+    on stdin), or a native body (--body). With --replay, read a recording instead: SSE, NDJSON, a
+    JSON array, AWS event-stream frames, or an NDJSON recording of raw events. Exit 1 when the
+    upstream fails (after writing an error event).
     """
 
     def body(out: IO[bytes]) -> None:
+        import os
+
         from .ndjson import EventWriter, write_events
-        from .stages.fetch import replay
+        from .plugins import default_registry
 
-        if replay_path is None:
-            raise UsageError("live requests are not available in this version; pass --replay FILE")
-        if dialect:
-            from .plugins import default_registry
+        registry = default_registry()
+        if replay_path is not None:
+            from .stages.fetch import replay
 
-            default_registry().dialect(dialect)  # an unknown dialect is a usage error
-        events = replay(
-            _open_input(replay_path), dialect=dialect, framing=None if framing == "auto" else framing
-        )
-        write_events(events, EventWriter(out, events.pending))
+            if dialect:
+                registry.dialect(dialect)  # an unknown dialect is a usage error
+            events: Any = replay(
+                _open_input(replay_path), dialect=dialect, framing=None if framing == "auto" else framing
+            )
+            if realtime:
+                events = _paced(events)
+            write_events(events, EventWriter(out, events.pending))
+            return
+        target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
+        request = _build_request(target, prompt, model, system, tools_file, gen_options, conversation_file, body_file,
+                                 base_url, key_file)  # fmt: skip
+        from .upstream import Fetch, check_failed
+
+        record = None
+        if record_file:
+            try:
+                record = open(record_file, "wb")  # noqa: SIM115 (closed below)
+            except OSError as exc:
+                raise UsageError(f"cannot write {record_file}: {exc.strerror}") from None
+        try:
+            fetched = Fetch(request, dialect=target.name, retries=retries, connect_timeout=connect_timeout,
+                            read_timeout=read_timeout, record=record)  # fmt: skip
+            write_events(fetched, EventWriter(out, fetched.pending))
+        finally:
+            if record is not None:
+                record.close()
+        check_failed(fetched)
 
     run("fetch", body)
+
+
+def _build_request(target: Any, prompt: str | None, model: str | None, system: str | None, tools_file: str | None,
+                   gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None,
+                   base_url: str | None, key_file: str | None) -> Any:  # fmt: skip
+    import os
+
+    from . import conversation as conv
+    from .endpoints import resolve
+
+    if sum(x is not None for x in (prompt, conversation_file, body_file)) > 1:
+        raise UsageError("give one of PROMPT, --conversation FILE or --body FILE")
+    options = _json_options(gen_options, "-o")
+    native = None
+    conversation = None
+    if body_file is not None:
+        native = _read_json_file(body_file, "body")
+        if system or tools_file or options:
+            raise UsageError("--body is sent as-is: -s, --tools and -o do not apply")
+    elif prompt is not None:
+        conversation = conv.from_prompt(prompt, system=system)
+    else:
+        if conversation_file is None and sys.stdin.isatty():
+            raise UsageError(
+                "nothing to send: give a PROMPT, --conversation FILE, --body FILE, or a conversation on stdin"
+            )
+        conversation = conv.check(
+            _read_json_file(conversation_file or "-", "conversation"), conversation_file or "stdin"
+        )
+        if system:
+            conversation["system"] = system
+    if conversation is not None:
+        if tools_file:
+            from .tools import load_tools
+
+            conversation["tools"] = [t.declaration() for t in load_tools(tools_file)]
+        if options:
+            conversation["options"] = {**(conversation.get("options") or {}), **options}
+        model = model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL")
+    endpoint = resolve(target, base_url=base_url, key_file=key_file, model=model)
+    return target.build_request(conversation, endpoint, body=native)
+
+
+def _paced(events: Any) -> Any:
+    """Replay raw events with the timing of their ``t`` values."""
+    import time
+
+    class Paced:
+        def __init__(self) -> None:
+            self.pending = events.pending
+
+        def __iter__(self) -> Any:
+            began = time.monotonic()
+            for event in events:
+                t = event.get("t")
+                if isinstance(t, (int, float)):
+                    wait = t - (time.monotonic() - began)
+                    if wait > 0:
+                        time.sleep(wait)
+                yield event
+
+    return Paced()
 
 
 @cli.command()
@@ -335,6 +510,91 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
             writer.write_bytes(chunk)
 
     run("convert", body)
+
+
+@cli.command()
+@click.option("-d", "--dialect", required=True, help="The dialect to speak (its endpoints and wire format).")
+@click.option(
+    "--replay",
+    "replay_files",
+    multiple=True,
+    metavar="FILE",
+    help="Answer each request with the next recording (more FILEs may follow).",
+)
+@click.option(
+    "--script",
+    "script_file",
+    metavar="FILE",
+    help="Answer each request with the next scripted assistant turn.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port",
+    default=0,
+    show_default=True,
+    help="The port (0: a free one). The first line on stdout is the base URL.",
+)
+@click.option(
+    "--realtime", is_flag=True, help="Pace replays with their recorded timing, scripts with --delay."
+)
+@click.option(
+    "--delay", default=0.02, show_default=True, help="Seconds between events of a script under --realtime."
+)
+@click.option("--fail-status", type=int, help="Answer the first --fail-times requests with this HTTP status.")
+@click.option("--fail-times", default=1, show_default=True, help="How many requests get --fail-status.")
+@click.option(
+    "--retry-after", default=1.0, show_default=True, help="The Retry-After (seconds) of injected failures."
+)
+@click.option(
+    "--drop-after", type=int, metavar="N", help="Close the connection after N events of each response."
+)
+@click.option("--stall-after", type=int, metavar="N", help="Send N events of each response, then nothing.")
+@click.option("--log-requests", metavar="FILE", help="Append every request body received to FILE as NDJSON.")
+@click.argument("more_recordings", nargs=-1, metavar="[FILE]...")
+def serve(dialect: str, replay_files: tuple[str, ...], script_file: str | None, host: str, port: int, realtime: bool,
+          delay: float, fail_status: int | None, fail_times: int, retry_after: float, drop_after: int | None,
+          stall_after: int | None, log_requests: str | None, more_recordings: tuple[str, ...]) -> None:  # fmt: skip
+    """Run a local server that speaks DIALECT, answering with recordings or a script.
+
+    \b
+      streamkit serve -d openai-chat --script turns.json --port 0
+      streamkit serve -d anthropic --replay a.sse b.sse --fail-status 429 --fail-times 2
+    """
+
+    def body(out: IO[bytes]) -> None:
+        try:
+            from . import serve as serving
+        except ImportError as exc:  # pragma: no cover (the serve extra is missing)
+            raise UsageError(f"serve needs the serve extra: pip install 'streamkit[serve]' ({exc})") from None
+        from .plugins import default_registry
+
+        registry = default_registry()
+        served = registry.dialect(dialect)
+        recordings = replay_files + more_recordings
+        if more_recordings and not replay_files:
+            raise UsageError("FILE arguments are recordings for --replay; pass --replay FILE")
+        if bool(recordings) == bool(script_file):
+            raise UsageError("pass either --replay FILE... or --script FILE")
+        source: Any = (
+            serving.ScriptSource(script_file, served)
+            if script_file
+            else serving.ReplaySource(recordings, served, registry)
+        )
+        faults = serving.Faults(
+            fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
+        )
+        server = serving.Server(
+            served, source, realtime=realtime, delay=delay, faults=faults, log=serving.open_log(log_requests)
+        )
+
+        def announce(url: str) -> None:
+            out.write(url.encode() + b"\n")
+            out.flush()
+            diagnostics.note(f"serving {dialect} on {url} (Ctrl-C stops)")
+
+        serving.run(server, host=host, port=port, announce=announce)
+
+    run("serve", body)
 
 
 # --- what is installed ---------------------------------------------------------------------------

@@ -12,9 +12,35 @@ Wire events are ``(event_name, data)`` pairs: ``event_name`` is the SSE ``event:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 WireEvent = tuple[str | None, Any]
+
+
+@dataclass
+class Endpoint:
+    """Where a request goes: the upstream's base URL, the API key (never logged), the model."""
+
+    base_url: str
+    api_key: str | None = None
+    model: str | None = None
+
+    def __repr__(self) -> str:  # the key stays out of reprs, logs and tracebacks
+        key = "set" if self.api_key else "none"
+        return f"Endpoint(base_url={self.base_url!r}, api_key=<{key}>, model={self.model!r})"
+
+
+@dataclass
+class Request:
+    """One HTTP request a dialect asks for: ``fetch`` sends it and reads the streamed answer."""
+
+    url: str
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    method: str = "POST"
+    #: how the response body is framed (``sse``, ``ndjson``, ``json-array``, ``eventstream``)
+    framing: str = "sse"
 
 
 class Normalizer:
@@ -83,6 +109,15 @@ class Dialect:
     description: ClassVar[str] = ""
     #: How wire events are framed: ``sse``, ``ndjson`` or ``json-array``.
     framing: ClassVar[str] = "sse"
+    #: Where requests go unless told otherwise, and the environment variables that say so
+    #: (after ``--base-url`` and ``STREAMKIT_BASE_URL``), in order of precedence.
+    default_base_url: ClassVar[str | None] = None
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    #: The environment variables holding the API key (after ``--key-file``, ``STREAMKIT_API_KEY``).
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    #: The paths ``streamkit serve`` answers on (POST; starlette path syntax), and WebSocket ones.
+    serve_paths: ClassVar[tuple[str, ...]] = ()
+    websocket_paths: ClassVar[tuple[str, ...]] = ()
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         """Say whether a wire event (its parsed ``data`` and SSE ``event`` name) is this dialect's.
@@ -100,6 +135,18 @@ class Dialect:
     def encoder(self, **options: Any) -> Encoder:
         """A fresh encoder for one stream."""
         raise NotImplementedError
+
+    def build_request(
+        self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
+    ) -> Request:
+        """The streaming request for a canonical conversation (see :mod:`streamkit.conversation`),
+        or, when ``body`` is given, for that native request body sent as-is.
+
+        Raise :class:`streamkit.errors.UsageError` for what the dialect cannot send.
+        """
+        from ..errors import UsageError
+
+        raise UsageError(f"the {self.name} dialect cannot make requests")
 
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"

@@ -1,0 +1,125 @@
+"""Canonical conversations: what ``fetch`` sends and ``render -f conversation`` builds.
+
+A conversation is one JSON object::
+
+    {
+      "model": "gpt-4o-mini",
+      "system": "You are terse.",
+      "messages": [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": [            # parts as in a `message` event
+          {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "get_weather",
+           "arguments": "{\\"city\\": \\"Paris\\"}", "input": {"city": "Paris"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "tool_name": "get_weather", "output": "18°C"}
+      ],
+      "tools": [{"name": "get_weather", "description": "...", "parameters": {...}}],
+      "options": {"temperature": 0.2, "max_tokens": 200},
+      "state": {"openai-responses": {"previous_response_id": "resp_..."}}
+    }
+
+User content is a string or a list of parts (``text``, ``file`` with ``media_type`` and ``data``
+(base64) or ``url``). Assistant content is the ordered parts of an accumulated ``message``
+(text, reasoning with its provider_metadata, tool-call, tool-result for provider tools). Tool
+messages answer one call each. ``state`` holds what a dialect needs to continue a conversation
+it keeps on the server (a response id, a thread and run), keyed by dialect.
+
+Plain dicts, checked here with messages that name the field, so a mistake is a usage error and
+never a traceback; no pydantic on this path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import UsageError
+
+ROLES = ("user", "assistant", "tool", "system")
+
+
+def _fail(where: str, message: str) -> UsageError:
+    return UsageError(f"{where}: {message}")
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(
+        p.get("text") or "" for p in content or () if isinstance(p, dict) and p.get("type") == "text"
+    )
+
+
+def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
+    """Validate a conversation; returns it with user content parts normalized to lists."""
+    if not isinstance(conversation, dict):
+        raise _fail(where, f"expected a JSON object, got {type(conversation).__name__}")
+    messages = conversation.get("messages")
+    if not isinstance(messages, list):
+        raise _fail(where, "'messages' must be a list")
+    out = dict(conversation)
+    checked = []
+    for i, message in enumerate(messages):
+        at = f"{where}: messages[{i}]"
+        if not isinstance(message, dict):
+            raise UsageError(f"{at}: expected an object")
+        role = message.get("role")
+        if role not in ROLES:
+            raise UsageError(f"{at}: 'role' must be one of {', '.join(ROLES)}, got {role!r}")
+        if role == "tool":
+            if not isinstance(message.get("tool_call_id"), str):
+                raise UsageError(f"{at}: a tool message needs a 'tool_call_id'")
+            checked.append(message)
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list):
+            raise UsageError(f"{at}: 'content' must be a string or a list of parts")
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise UsageError(f"{at}.content[{j}]: expected a part object with a 'type'")
+            if part["type"] == "tool-call" and (not part.get("tool_call_id") or not part.get("tool_name")):
+                raise UsageError(f"{at}.content[{j}]: a tool-call part needs 'tool_call_id' and 'tool_name'")
+        checked.append({**message, "content": content})
+    out["messages"] = checked
+    tools = conversation.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _fail(where, "'tools' must be a list")
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+                raise _fail(where, f"tools[{i}] needs a 'name'")
+    options = conversation.get("options")
+    if options is not None and not isinstance(options, dict):
+        raise _fail(where, "'options' must be an object")
+    return out
+
+
+def from_prompt(prompt: str, *, model: str | None = None, system: str | None = None,
+                tools: list[dict[str, Any]] | None = None, options: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The conversation of one user prompt."""
+    conversation: dict[str, Any] = {
+        "messages": [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    }
+    if model:
+        conversation["model"] = model
+    if system:
+        conversation["system"] = system
+    if tools:
+        conversation["tools"] = tools
+    if options:
+        conversation["options"] = options
+    return conversation
+
+
+def system_text(conversation: dict[str, Any]) -> str | None:
+    """The system prompt: the ``system`` field and any ``system`` role messages, joined."""
+    parts = [conversation["system"]] if conversation.get("system") else []
+    parts += [
+        _text_of(m.get("content")) for m in conversation.get("messages", ()) if m.get("role") == "system"
+    ]
+    return "\n\n".join(p for p in parts if p) or None
+
+
+def text_of(content: Any) -> str:
+    """The text of a message's content (a string or parts)."""
+    return _text_of(content)

@@ -1,0 +1,59 @@
+"""Which upstream a request goes to, with which key: options, then ``STREAMKIT_*``, then the
+provider's usual variables, then the dialect's default.
+
+Base URL: ``--base-url``, ``STREAMKIT_BASE_URL``, the dialect's variables (``OPENAI_BASE_URL``,
+``ANTHROPIC_BASE_URL``, ``OLLAMA_HOST``, ...), its default. Key: ``--key-file``,
+``STREAMKIT_API_KEY_FILE``, ``STREAMKIT_API_KEY``, the dialect's variables (``OPENAI_API_KEY``,
+``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ...). Model: ``-m``, the conversation's, ``STREAMKIT_MODEL``.
+Keys are never written anywhere: not to stdout, recordings, events or messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .dialects.base import Endpoint
+from .errors import UsageError
+
+
+def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = env.get(name)
+        if value:
+            return value
+    return None
+
+
+def read_key_file(path: str) -> str:
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read key file {path}: {exc.strerror}") from None
+    if not key:
+        raise UsageError(f"key file {path} is empty")
+    return key
+
+
+def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None = None, model: str | None = None,
+            env: Mapping[str, str] | None = None) -> Endpoint:  # fmt: skip
+    """The endpoint for ``dialect`` from options and the environment."""
+    env = os.environ if env is None else env
+    url = (
+        base_url
+        or env.get("STREAMKIT_BASE_URL")
+        or _first(env, dialect.base_url_env)
+        or dialect.default_base_url
+    )
+    if not url:
+        raise UsageError(f"no base URL for {dialect.name}: pass --base-url or set STREAMKIT_BASE_URL")
+    if "://" not in url:
+        url = "http://" + url  # OLLAMA_HOST is often host:port
+    key_file = key_file or env.get("STREAMKIT_API_KEY_FILE")
+    if key_file:
+        api_key: str | None = read_key_file(key_file)
+    else:
+        api_key = env.get("STREAMKIT_API_KEY") or _first(env, dialect.api_key_env)
+    return Endpoint(url.rstrip("/"), api_key, model or env.get("STREAMKIT_MODEL") or None)

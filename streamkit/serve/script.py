@@ -1,0 +1,154 @@
+"""Scripted assistant turns for ``serve --script``: what the fake model says, request by request.
+
+A script is a JSON list (or NDJSON, one turn per line) of assistant turns. A turn is the content
+of a canonical message, or a shorthand for it::
+
+    [
+      {"tool_calls": [{"name": "get_weather", "input": {"city": "Paris"}},
+                      {"name": "get_time", "input": {"tz": "CET"}}]},
+      {"reasoning": "Both tools answered.", "text": "It is 18°C in Paris and 14:05."}
+    ]
+
+    {"content": [{"type": "text", "text": "Hello"}], "finish_reason": "stop"}   # the long form
+
+Each request gets the next turn, expanded into canonical events whose text and arguments come in
+small deltas (a few characters each), then encoded by the served dialect's encoder.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..canonical import parse_arguments
+from ..errors import UsageError
+
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def load_script(path: str | Path) -> list[dict[str, Any]]:
+    """Read a script file: a JSON list of turns, or NDJSON with one turn per line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read script {path}: {exc.strerror}") from None
+    try:
+        turns = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            turns = [orjson.loads(line) for line in data.splitlines() if line.strip()]
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"{path}: not JSON or NDJSON: {exc}") from None
+    if isinstance(turns, dict):
+        turns = turns.get("turns", [turns])
+    if not isinstance(turns, list) or not turns:
+        raise UsageError(f"{path}: expected a non-empty list of assistant turns")
+    return [_turn(t, f"{path}: turn {i + 1}") for i, t in enumerate(turns)]
+
+
+def _turn(raw: Any, where: str) -> dict[str, Any]:
+    """A turn in its long form: ``{"content": [parts], "finish_reason", "usage"}``."""
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: expected an object")
+    if "content" in raw:
+        content = raw["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list):
+            raise UsageError(f"{where}: 'content' must be a list of parts")
+    else:
+        content = []
+        if raw.get("reasoning"):
+            content.append({"type": "reasoning", "text": str(raw["reasoning"])})
+        if raw.get("text"):
+            content.append({"type": "text", "text": str(raw["text"])})
+        for j, call in enumerate(raw.get("tool_calls") or ()):
+            if not isinstance(call, dict) or not call.get("name"):
+                raise UsageError(f"{where}: tool_calls[{j}] needs a 'name'")
+            content.append({"type": "tool-call", "tool_name": call["name"], "input": call.get("input", call.get("arguments", {})),
+                            **({"tool_call_id": call["id"]} if call.get("id") else {})})  # fmt: skip
+        if not content:
+            raise UsageError(f"{where}: a turn needs text, reasoning, tool_calls or content")
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or part.get("type") not in ("text", "reasoning", "tool-call"):
+            raise UsageError(f"{where}: content[{j}] must be a text, reasoning or tool-call part")
+    turn: dict[str, Any] = {"content": content}
+    for key in ("finish_reason", "usage", "error"):
+        if key in raw:
+            turn[key] = raw[key]
+    return turn
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    """Small deltas: a word or two of text at a time."""
+    out: list[str] = []
+    current = ""
+    for word in _WORDS.findall(text):
+        current += word
+        if len(current) >= size:
+            out.append(current)
+            current = ""
+    if current:
+        out.append(current)
+    return out or [text]
+
+
+def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_prefix: str,
+                input_tokens: int = 0, delta_size: int = 6) -> list[dict[str, Any]]:  # fmt: skip
+    """A turn as the canonical events of one streamed response."""
+    events: list[dict[str, Any]] = [{"type": "start", "id": response_id, "model": model}]
+    output_chars = 0
+    calls = 0
+    blocks = 0
+    for part in turn["content"]:
+        kind = part["type"]
+        if kind in ("text", "reasoning"):
+            block = f"{kind}-{blocks}"
+            blocks += 1
+            events.append({"type": f"{kind}-start", "id": block})
+            for piece in _pieces(part.get("text") or "", delta_size):
+                events.append({"type": f"{kind}-delta", "id": block, "delta": piece})
+            output_chars += len(part.get("text") or "")
+            end: dict[str, Any] = {"type": f"{kind}-end", "id": block}
+            if part.get("provider_metadata"):
+                end["provider_metadata"] = part["provider_metadata"]
+            events.append(end)
+        else:
+            call_id = part.get("tool_call_id") or f"{call_prefix}{calls}"
+            calls += 1
+            arguments = part.get("arguments")
+            if arguments is None:
+                arguments = orjson.dumps(part.get("input") or {}).decode()
+            events.append({"type": "tool-input-start", "id": call_id, "tool_name": part["tool_name"]})
+            for i in range(0, len(arguments), 8):
+                events.append({"type": "tool-input-delta", "id": call_id, "delta": arguments[i : i + 8]})
+            events.append({"type": "tool-input-end", "id": call_id})
+            value, err = parse_arguments(arguments)
+            call = {
+                "type": "tool-call",
+                "tool_call_id": call_id,
+                "tool_name": part["tool_name"],
+                "arguments": arguments,
+                "input": value,
+            }
+            if err:
+                call["input_error"] = err
+            events.append(call)
+            output_chars += len(arguments)
+    if turn.get("error"):
+        events.append({"type": "error", "message": str(turn["error"])})
+    finish = turn.get("finish_reason") or (
+        "error" if turn.get("error") else "tool-calls" if calls else "stop"
+    )
+    output_tokens = max(1, output_chars // 4)
+    usage = turn.get("usage") or {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+    }
+    events.append({"type": "finish", "finish_reason": finish, "usage": usage})
+    return events

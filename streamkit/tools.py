@@ -1,0 +1,120 @@
+"""Tools files: the tools a model may call, and how each is run.
+
+TOML or JSON, one entry per tool::
+
+    # tools.toml
+    [[tools]]
+    name = "get_weather"
+    description = "The current weather in a city"
+    parameters = { type = "object", properties = { city = { type = "string" } }, required = ["city"] }
+    executor = "shell"                       # shell | python | http | a plugin's executor
+    command = ["python3", "examples/weather.py"]
+    timeout = 30                             # seconds (default 30)
+    max_output = 65536                       # bytes (default 64 KiB)
+    approve = "never"                        # never | always
+
+JSON: ``{"tools": [...]}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
+description and parameters in its dialect's own tool format; ``run-tools`` and ``agent`` run them
+through their executor. A malformed file is a usage error naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_OUTPUT = 64 * 1024
+APPROVE = ("never", "always")
+_COMMON = {"name", "description", "parameters", "executor", "timeout", "max_output", "approve"}
+
+
+@dataclass
+class Tool:
+    """One declared tool: what the model sees, and how it runs."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    executor: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # the executor's own fields
+    timeout: float = DEFAULT_TIMEOUT
+    max_output: int = DEFAULT_MAX_OUTPUT
+    approve: str = "never"
+
+    def declaration(self) -> dict[str, Any]:
+        """The canonical declaration a dialect turns into its own tool format."""
+        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+
+
+def _parse(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read tools file {path}: {exc.strerror}") from None
+    if path.suffix.lower() == ".toml":
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        try:
+            return tomllib.loads(data.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    import orjson
+
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _entry(raw: Any, where: str) -> Tool:
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: expected a table/object")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError(f"{where}: 'name' must be a non-empty string")
+    where = f"{where} ({name})"
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise UsageError(f"{where}: 'description' must be a string")
+    parameters = raw.get("parameters", {"type": "object", "properties": {}})
+    if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
+        raise UsageError(f"{where}: 'parameters' must be a JSON Schema object with type \"object\"")
+    executor = raw.get("executor")
+    if executor is not None and not isinstance(executor, str):
+        raise UsageError(f"{where}: 'executor' must be a string")
+    timeout = raw.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise UsageError(f"{where}: 'timeout' must be a positive number of seconds")
+    max_output = raw.get("max_output", DEFAULT_MAX_OUTPUT)
+    if isinstance(max_output, bool) or not isinstance(max_output, int) or max_output <= 0:
+        raise UsageError(f"{where}: 'max_output' must be a positive number of bytes")
+    approve = raw.get("approve", "never")
+    if approve not in APPROVE:
+        raise UsageError(f"{where}: 'approve' must be one of {', '.join(APPROVE)}")
+    settings = {k: v for k, v in raw.items() if k not in _COMMON}
+    return Tool(name, description, parameters, executor, settings, float(timeout), max_output, approve)
+
+
+def load_tools(path: str | Path) -> list[Tool]:
+    """Read and check a tools file (``.toml``, else JSON)."""
+    path = Path(path)
+    data = _parse(path)
+    entries = data.get("tools") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise UsageError(
+            f"{path}: expected a list of tools ('tools = [...]' / [[tools]] tables, or a JSON list)"
+        )
+    tools = [_entry(raw, f"{path}: tool {i + 1}") for i, raw in enumerate(entries)]
+    seen: set[str] = set()
+    for tool in tools:
+        if tool.name in seen:
+            raise UsageError(f"{path}: tool {tool.name!r} is declared twice")
+        seen.add(tool.name)
+    return tools

@@ -1,0 +1,259 @@
+"""Talking to an upstream: one streaming request, its retries, and its answer as raw events.
+
+The HTTP side of ``fetch``. A dialect builds the :class:`~streamkit.dialects.base.Request`; this
+module sends it with httpx and turns the streamed body into ``raw`` events as the bytes arrive,
+each stamped with ``t``, the seconds since the request began.
+
+* Retries, with exponential backoff and full jitter, honouring ``Retry-After``: for connection
+  errors, 408, 409, 429 and 5xx, and only before the first byte of the body. After that nothing
+  is retried: a dropped connection or a stall past the read timeout ends the stream with an
+  ``error`` event marked ``retryable`` after everything already received.
+* An HTTP error status becomes an ``error`` event carrying the ``status`` and the provider's own
+  message (and its error code as ``code``).
+* ``record`` receives the exact bytes of the body (the request asks for ``identity`` encoding, so
+  what is recorded is what ``fetch --replay`` reads).
+* The WebSocket transport (the Responses API's): ``response.create`` messages over one
+  connection, each answered by a stream of JSON events.
+
+API keys live only in request headers: never in events, recordings or error messages.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import orjson
+
+from .dialects.base import Request
+from .errors import UpstreamError, UsageError
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+MAX_BACKOFF = 30.0
+
+
+def backoff(attempt: int, retry_after: float | None, *, base: float = 0.5) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): Retry-After when given, else full jitter."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_BACKOFF * 4)
+    return random.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def provider_error(body: bytes, status: int) -> tuple[str, Any]:
+    """The provider's own message and code from an error body (every API nests it differently)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", "replace").strip()
+        return (text[:500] or f"HTTP {status}"), None
+    err: Any = data
+    if isinstance(data, list) and data:  # Gemini sometimes wraps the error in a list
+        err = data[0]
+    if isinstance(err, dict) and isinstance(err.get("error"), (dict, str)):
+        err = err["error"]
+    if isinstance(err, str):
+        return err, None
+    if isinstance(err, dict):
+        message = (
+            err.get("message") or err.get("detail") or err.get("error") or orjson.dumps(err).decode()[:500]
+        )
+        code = err.get("code") or err.get("type") or err.get("status")
+        return str(message), code
+    return f"HTTP {status}", None
+
+
+class Decoder:
+    """Bytes of one framing → ``(event, data)`` pairs, incrementally."""
+
+    def __init__(self, framing: str) -> None:
+        from .framing.jsonseq import JSONArrayDecoder, NDJSONDecoder
+        from .framing.sse import SSEDecoder, parse_data
+
+        self.framing = framing
+        self._parse = parse_data
+        if framing == "sse":
+            self._decoder: Any = SSEDecoder()
+        elif framing == "ndjson":
+            self._decoder = NDJSONDecoder()
+        elif framing == "json-array":
+            self._decoder = JSONArrayDecoder()
+        elif framing == "eventstream":
+            from .framing.eventstream import EventStreamDecoder  # type: ignore[import-not-found,unused-ignore]
+
+            self._decoder = EventStreamDecoder()
+        else:
+            raise UsageError(f"unknown framing {framing!r}")
+
+    def _pairs(self, items: list[Any]) -> list[tuple[str | None, Any]]:
+        if self.framing == "sse":
+            return [(e.event, self._parse(e.data)) for e in items]
+        if self.framing == "eventstream":
+            return [self._decoder.event_of(frame) for frame in items]
+        return [(None, v) for v in items]
+
+    def feed(self, chunk: bytes) -> list[tuple[str | None, Any]]:
+        return self._pairs(self._decoder.feed(chunk))
+
+    def close(self) -> list[tuple[str | None, Any]]:
+        return self._pairs(self._decoder.close())
+
+
+class Fetch:
+    """One request's raw events, read as they arrive. ``pending()`` is the writer's flush cue;
+    ``failed`` is set (to the error event) when the stream ended in an error."""
+
+    def __init__(self, request: Request, *, dialect: str, client: Any = None, retries: int = 2,
+                 connect_timeout: float = 10.0, read_timeout: float = 60.0, record: IO[bytes] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+        self.request = request
+        self.dialect = dialect
+        self.client = client
+        self.retries = max(0, retries)
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.record = record
+        self.sleep = sleep
+        self.failed: dict[str, Any] | None = None
+        self.attempts = 0
+        self._queue: list[dict[str, Any]] = []
+        self._pos = 0
+
+    def pending(self) -> bool:
+        return self._pos < len(self._queue)
+
+    def _raw(self, event: str | None, data: Any, began: float) -> dict[str, Any]:
+        return {
+            "type": "raw",
+            "dialect": self.dialect,
+            "event": event,
+            "data": data,
+            "t": round(time.monotonic() - began, 6),
+        }
+
+    def _error(
+        self, message: str, *, retryable: bool, status: int | None = None, code: Any = None
+    ) -> dict[str, Any]:
+        ev: dict[str, Any] = {"type": "error", "message": message, "retryable": retryable}
+        if code is not None:
+            ev["code"] = code
+        if status is not None:
+            ev["status"] = status
+        self.failed = ev
+        return ev
+
+    def _where(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.request.url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query (it could hold a key)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        import httpx
+
+        own_client = self.client is None
+        client = self.client or httpx.Client(
+            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+        )
+        headers = {"Accept-Encoding": "identity", **self.request.headers}
+        began = time.monotonic()
+        try:
+            for attempt in range(1, self.retries + 2):
+                self.attempts = attempt
+                retry_after: float | None = None
+                try:
+                    req = client.build_request(self.request.method, self.request.url, headers=headers,
+                                               content=orjson.dumps(self.request.body))  # fmt: skip
+                    response = client.send(req, stream=True)
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                    if attempt <= self.retries:
+                        self.sleep(backoff(attempt, None))
+                        continue
+                    yield self._error(f"cannot connect to {self._where()}: {_reason(exc)}", retryable=True)
+                    return
+                try:
+                    if response.status_code >= 400:
+                        body = response.read()
+                        retryable = response.status_code in RETRY_STATUSES or response.status_code >= 500
+                        if retryable and attempt <= self.retries:
+                            retry_after = parse_retry_after(response.headers.get("retry-after"))
+                            self.sleep(backoff(attempt, retry_after))
+                            continue
+                        message, code = provider_error(body, response.status_code)
+                        yield self._error(
+                            message, retryable=retryable, status=response.status_code, code=code
+                        )
+                        return
+                    yield from self._body(response, began)
+                    return
+                finally:
+                    response.close()
+        finally:
+            if own_client:
+                client.close()
+
+    def _body(self, response: Any, began: float) -> Iterator[dict[str, Any]]:
+        import httpx
+
+        decoder = Decoder(self.request.framing)
+        record = self.record
+        try:
+            for chunk in response.iter_raw():
+                if record is not None:
+                    record.write(chunk)
+                    record.flush()
+                self._queue = [self._raw(e, d, began) for e, d in decoder.feed(chunk)]
+                self._pos = 0
+                for ev in self._queue:
+                    self._pos += 1
+                    yield ev
+        except httpx.ReadTimeout:
+            yield from self._flush(decoder, began)
+            yield self._error(
+                f"no data from {self._where()} for {self.read_timeout:g} s; the stream stalled",
+                retryable=True,
+            )
+            return
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            yield from self._flush(decoder, began)
+            yield self._error(
+                f"the connection to {self._where()} closed mid-stream ({_reason(exc)})", retryable=True
+            )
+            return
+        yield from self._flush(decoder, began)
+
+    def _flush(self, decoder: Decoder, began: float) -> Iterator[dict[str, Any]]:
+        self._queue = [self._raw(e, d, began) for e, d in decoder.close()]
+        self._pos = 0
+        for ev in self._queue:
+            self._pos += 1
+            yield ev
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def check_failed(fetch: Fetch) -> None:
+    """After the events are written: exit 1 when the stream ended in an error."""
+    if fetch.failed is not None:
+        status = f"HTTP {fetch.failed['status']}: " if fetch.failed.get("status") else ""
+        raise UpstreamError(f"{status}{fetch.failed['message']}")
