@@ -450,6 +450,70 @@ def accumulate(final: bool, on_error: str) -> None:
     run("accumulate", body)
 
 
+@cli.command("run-tools")
+@click.option(
+    "--tools",
+    "tools_file",
+    required=True,
+    metavar="FILE",
+    help="The tools file (TOML or JSON) declaring each tool and its executor.",
+)
+@click.option("--parallel", default=4, show_default=True, help="How many calls may run at once.")
+@click.option(
+    "--approve",
+    is_flag=True,
+    help='Ask on the terminal before every call (tools may also ask: approve = "always").',
+)
+@on_error_option
+def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> None:
+    """Run each client tool-call through its tool's executor and add its tool-result.
+
+    Every event passes through; results are written as their calls finish. Every call gets one
+    result: failures, timeouts, unknown tools and bad arguments give is_error results.
+    """
+
+    def body(out: IO[bytes]) -> None:
+        import threading
+        from concurrent.futures import Future, wait
+
+        from .ndjson import EventWriter, read_events
+        from .stages.run_tools import ToolRunner, is_client_call, start_call
+        from .tools import load_tools
+
+        runner = ToolRunner(
+            load_tools(tools_file), parallel=parallel, approve="always" if approve else "never"
+        )
+        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        writer = EventWriter(out, reader.pending)
+        lock = threading.Lock()
+        pending: list[Future[dict[str, Any]]] = []
+
+        def write_result(future: Future[dict[str, Any]]) -> None:
+            with lock:
+                writer.write(future.result())
+                writer.flush()
+
+        try:
+            for event in reader:
+                with lock:
+                    writer.write(event)
+                if is_client_call(event):
+                    written, future = start_call(runner, event)
+                    with lock:
+                        for extra in written:
+                            writer.write(extra)
+                    if future is not None:
+                        pending.append(future)
+                        future.add_done_callback(write_result)
+            wait(pending)
+        except BaseException:
+            runner.close(cancel=True)
+            raise
+        runner.close()
+
+    run("run-tools", body)
+
+
 @cli.command()
 @click.option("-f", "--format", "format_name", default="text", show_default=True, metavar="FORMAT",
               help="text, ndjson, json, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip

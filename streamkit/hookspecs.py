@@ -108,9 +108,27 @@ def register_tool_executors(register: Callable[[Any], None]) -> None:
 
     Called: the first time ``run-tools`` or ``agent`` loads a tools file.
 
-    Gets: ``register``, to be called once per executor kind.
+    Gets: ``register``, to be called once per executor kind with an instance of a
+    :class:`streamkit.executors.base.Executor` subclass: ``check(tool)`` validates a tool's
+    settings at load time, ``expand(tool)`` may turn one entry into several tools (an MCP server
+    lists its tools), ``run(call, cancel)`` runs one call in a worker thread and returns a
+    ``ToolOutput``, ``close()`` releases what it holds. The runner enforces timeouts and output
+    caps and gives every call exactly one result.
 
     Returns: nothing.
+
+    Example::
+
+        class Echo(Executor):
+            name = "echo"
+            description = "Answer with the arguments"
+
+            def run(self, call, cancel):
+                return ToolOutput(call.arguments)
+
+        @hookimpl
+        def register_tool_executors(register):
+            register(Echo())
     """
 
 

@@ -23,6 +23,7 @@ ENTRY_POINT_GROUP = "streamkit"
 BUILTIN_PLUGINS = (
     "streamkit.dialects",
     "streamkit.formats",
+    "streamkit.executors",
 )
 
 

@@ -45,6 +45,7 @@ class Tool:
     timeout: float = DEFAULT_TIMEOUT
     max_output: int = DEFAULT_MAX_OUTPUT
     approve: str = "never"
+    source: str = ""  # the tools file it came from, for messages
 
     def declaration(self) -> dict[str, Any]:
         """The canonical declaration a dialect turns into its own tool format."""
@@ -99,7 +100,17 @@ def _entry(raw: Any, where: str) -> Tool:
     if approve not in APPROVE:
         raise UsageError(f"{where}: 'approve' must be one of {', '.join(APPROVE)}")
     settings = {k: v for k, v in raw.items() if k not in _COMMON}
-    return Tool(name, description, parameters, executor, settings, float(timeout), max_output, approve)
+    return Tool(
+        name,
+        description,
+        parameters,
+        executor,
+        settings,
+        float(timeout),
+        max_output,
+        approve,
+        where.split(": tool ")[0],
+    )
 
 
 def load_tools(path: str | Path) -> list[Tool]:
