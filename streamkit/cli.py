@@ -515,16 +515,133 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
 
 
 @cli.command()
+@click.argument("prompt", required=False)
+@click.option("-d", "--dialect", help="The upstream's dialect (else STREAMKIT_DIALECT, else openai-chat).")
+@click.option(
+    "-m",
+    "--model",
+    help="The model (Assistants: the assistant id). Else the conversation's, or STREAMKIT_MODEL.",
+)
+@click.option("-s", "--system", help="A system prompt.")
+@click.option(
+    "--tools",
+    "tools_file",
+    metavar="FILE",
+    help="The tools file: the tools the model may call, and how each runs.",
+)
+@click.option(
+    "-o",
+    "--option",
+    "gen_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A generation option. Repeatable.",
+)
+@click.option(
+    "--conversation",
+    "conversation_file",
+    metavar="FILE",
+    help="Start from this canonical conversation ('-' for stdin).",
+)
+@click.option(
+    "--max-steps", default=8, show_default=True, help="The most responses to read (each with its tool calls)."
+)
+@click.option("--parallel", default=4, show_default=True, help="How many tool calls may run at once.")
+@click.option("--approve", is_flag=True, help="Ask on the terminal before every tool call.")
+@click.option("--final", is_flag=True, help="Write only the last message (and errors).")
+@click.option("--base-url", help="The upstream's base URL.")
+@click.option("--key-file", help="Read the API key from this file.")
+@click.option(
+    "--retries", default=2, show_default=True, help="Retries before the first byte of each response."
+)
+@click.option(
+    "--read-timeout",
+    default=60.0,
+    show_default=True,
+    help="Seconds of silence after which a stream counts as stalled.",
+)
+def agent(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
+          gen_options: tuple[str, ...], conversation_file: str | None, max_steps: int, parallel: int, approve: bool,
+          final: bool, base_url: str | None, key_file: str | None, retries: int, read_timeout: float) -> None:  # fmt: skip
+    """Run the tool loop: ask, run the tools the model calls, send the results back, until done.
+
+    \b
+      streamkit agent -d anthropic -m claude-sonnet-4-5 --tools tools.toml "What's the weather in Oslo?"
+
+    Writes canonical events, each response between start-step and finish-step; the last message is
+    the answer (--final writes only it). Exit 1 when an upstream fails or --max-steps is reached
+    while the model still asks for tools.
+    """
+
+    def body(out: IO[bytes]) -> None:
+        import os
+
+        from . import conversation as conv
+        from .endpoints import resolve
+        from .ndjson import EventWriter
+        from .plugins import default_registry
+        from .stages.agent import agent as agent_loop
+        from .tools import load_tools
+
+        registry = default_registry()
+        target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
+        if prompt is not None and conversation_file is not None:
+            raise UsageError("give a PROMPT or --conversation FILE, not both")
+        if prompt is not None:
+            conversation = conv.from_prompt(prompt, system=system)
+        else:
+            if conversation_file is None and sys.stdin.isatty():
+                raise UsageError(
+                    "nothing to ask: give a PROMPT, --conversation FILE, or a conversation on stdin"
+                )
+            conversation = conv.check(
+                _read_json_file(conversation_file or "-", "conversation"), conversation_file or "stdin"
+            )
+            if system:
+                conversation["system"] = system
+        options = _json_options(gen_options, "-o")
+        if options:
+            conversation["options"] = {**(conversation.get("options") or {}), **options}
+        tools = load_tools(tools_file) if tools_file else []
+        endpoint = resolve(target, base_url=base_url, key_file=key_file,
+                           model=model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL"))  # fmt: skip
+        writer = EventWriter(out)
+        last = None
+        try:
+            events = agent_loop(conversation, dialect=target.name, endpoint=endpoint, tools=tools, max_steps=max_steps,
+                                registry=registry, parallel=parallel, approve="always" if approve else "never",
+                                fetch_options={"retries": retries, "read_timeout": read_timeout})  # fmt: skip
+            for event in events:
+                kind = event.get("type")
+                if not final or kind == "error":
+                    writer.write(event)
+                elif kind == "message" and not event.get("choice"):
+                    last = event
+        finally:
+            if final and last is not None:
+                writer.write(last)  # the last answer, even when the loop ended in an error
+
+    run("agent", body)
+
+
+@cli.command()
 @click.option("-f", "--format", "format_name", default="text", show_default=True, metavar="FORMAT",
               help="text, ndjson, json, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip
 @click.option("--reasoning", is_flag=True, help="text format: stream reasoning to stderr too.")
+@click.option(
+    "--base", "base_file", metavar="FILE", help="conversation format: the conversation this stream answered."
+)
 @format_options
 @on_error_option
-def render(format_name: str, reasoning: bool, options: tuple[str, ...], on_error: str) -> None:
-    """Write canonical events in a format: text, JSON, or a dialect's wire format."""
+def render(
+    format_name: str, reasoning: bool, base_file: str | None, options: tuple[str, ...], on_error: str
+) -> None:
+    """Write canonical events in a format: text, JSON, a dialect's wire format, or the next conversation."""
     opts = _parse_options(options)
     if reasoning:
         opts["reasoning"] = True
+    if base_file:
+        opts["base"] = base_file
 
     def body(out: IO[bytes]) -> None:
         from .ndjson import EventWriter, read_events

@@ -148,5 +148,17 @@ class Dialect:
 
         raise UsageError(f"the {self.name} dialect cannot make requests")
 
+    def continuation_state(self, message: dict[str, Any], known: int) -> dict[str, Any] | None:
+        """What the next request needs to continue on the server, from this response's ``message``.
+
+        Called by ``render -f conversation`` and ``agent`` after a response; ``known`` is the
+        number of conversation messages the server has seen once this response is in it. The
+        result is stored in the conversation's ``state[NAME]`` and read back by
+        ``build_request`` (a Responses ``previous_response_id``, an Assistants thread and run).
+        The default, for dialects that keep nothing on the server, is ``None``: every request
+        carries the whole conversation.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"

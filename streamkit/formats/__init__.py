@@ -48,9 +48,11 @@ class DialectFormat(Format):
 
 @hookimpl(trylast=True)
 def register_formats(register: Callable[[Format], None]) -> None:
+    from .conversation import ConversationFormat
     from .json import JSONFormat, NDJSONFormat
     from .text import TextFormat
 
     register(TextFormat())
     register(NDJSONFormat())
     register(JSONFormat())
+    register(ConversationFormat())

@@ -1,0 +1,83 @@
+"""The next conversation: what a response and its tool results add to the conversation it answered.
+
+``render -f conversation`` and ``agent`` both use this: the assistant's turn (the accumulated
+message's parts, reasoning and signatures included, since some providers require them back),
+then one ``tool`` message per client tool result, then the dialect's continuation state (see
+:meth:`streamkit.dialects.base.Dialect.continuation_state`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conversation import check
+
+
+def assistant_message(message: dict[str, Any]) -> dict[str, Any]:
+    """The conversation message of an accumulated ``message`` event."""
+    out: dict[str, Any] = {"role": "assistant", "content": [dict(p) for p in message.get("content") or ()]}
+    if message.get("provider_metadata"):
+        out["provider_metadata"] = message["provider_metadata"]
+    return out
+
+
+def tool_message(result: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "role": "tool",
+        "tool_call_id": result["tool_call_id"],
+        "output": result.get("output"),
+    }
+    if result.get("tool_name"):
+        out["tool_name"] = result["tool_name"]
+    if result.get("is_error"):
+        out["is_error"] = True
+    return out
+
+
+def next_conversation(base: dict[str, Any] | None, turns: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+                      registry: Any = None) -> dict[str, Any]:  # fmt: skip
+    """``base`` plus each ``(message, tool results)`` turn, with the dialects' continuation state."""
+    conversation = check(base) if base is not None else {"messages": []}
+    conversation = {**conversation, "messages": list(conversation["messages"])}
+    state = dict(conversation.get("state") or {})
+    for message, results in turns:
+        conversation["messages"].append(assistant_message(message))
+        known = len(conversation["messages"])
+        name = message.get("dialect")
+        if name and registry is not None:
+            try:
+                dialect = registry.dialect(name)
+            except Exception:
+                dialect = None
+            if dialect is not None:
+                value = dialect.continuation_state(message, known)
+                if value is None:
+                    state.pop(name, None)
+                else:
+                    state[name] = value
+        conversation["messages"].extend(tool_message(r) for r in results)
+        if message.get("model") and not conversation.get("model"):
+            conversation["model"] = message["model"]
+    if state:
+        conversation["state"] = state
+    else:
+        conversation.pop("state", None)
+    return conversation
+
+
+def turns_of(events: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each final message (choice 0) with the client tool results that answer its calls."""
+    turns: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for event in events:
+        kind = event.get("type")
+        if kind == "message" and not event.get("choice"):
+            turns.append((event, []))
+        elif kind == "tool-result" and not event.get("provider_executed") and turns:
+            calls = {
+                p.get("tool_call_id")
+                for p in turns[-1][0].get("content") or ()
+                if p.get("type") == "tool-call"
+            }
+            if event.get("tool_call_id") in calls:
+                turns[-1][1].append(event)
+    return turns

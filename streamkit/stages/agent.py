@@ -1,0 +1,165 @@
+"""agent: the tool loop in one process.
+
+fetch → normalize → accumulate → run-tools → continue, until a response asks for no client tool
+or ``max_steps`` responses have been read. Each response is wrapped in ``start-step`` /
+``finish-step`` events (its tool results come before the ``finish-step``); the last ``message``
+of the output is the answer. Reaching the step limit with calls still to answer writes an
+``error`` event naming the limit (and the CLI exits 1); an upstream failure ends the loop after
+its ``error`` event (exit 1 too).
+
+Each dialect continues in its own way (see ``Dialect.continuation_state`` and
+``build_request``): chat appends the assistant message and tool messages, Responses sends only
+the new items with ``previous_response_id``, Assistants submits the tool outputs to the same run
+and reads that new stream to its end, Anthropic sends ``tool_result`` blocks with the thinking
+blocks and their signatures kept, and so on.
+
+In Python, :func:`run_agent` takes callbacks for people who want them in-process (the
+``on_text_delta`` / ``on_tool_call_created`` / ``on_tool_call_done`` / ``on_message_done`` of
+openai-python's event handler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..continuation import next_conversation
+from ..dialects.base import Endpoint
+from ..errors import UpstreamError
+from ..plugins import Registry, default_registry
+from ..tools import Tool
+from .accumulate import accumulate
+from .normalize import normalize
+from .run_tools import Asker, run_tools
+
+Callback = Callable[..., Any]
+
+
+@dataclass
+class Callbacks:
+    """In-process hooks, each called with the event (and, for text, the text so far)."""
+
+    on_event: Callback | None = None
+    on_text_delta: Callback | None = None  # (delta: str, snapshot: str)
+    on_tool_call_created: Callback | None = None  # (tool-input-start or tool-call event)
+    on_tool_call_done: Callback | None = None  # (tool-call event)
+    on_tool_result: Callback | None = None  # (tool-result event)
+    on_message_done: Callback | None = None  # (message event)
+    text: list[str] = field(default_factory=list)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if self.on_event is not None:
+            self.on_event(event)
+        if kind == "start":
+            self.text = []
+        elif kind == "text-delta" and self.on_text_delta is not None:
+            self.text.append(event["delta"])
+            self.on_text_delta(event["delta"], "".join(self.text))
+        elif kind == "tool-input-start" and self.on_tool_call_created is not None:
+            self.on_tool_call_created(event)
+        elif kind == "tool-call":
+            if self.on_tool_call_done is not None:
+                self.on_tool_call_done(event)
+        elif kind == "tool-result" and self.on_tool_result is not None:
+            self.on_tool_result(event)
+        elif kind == "message" and self.on_message_done is not None:
+            self.on_message_done(event)
+
+
+class StepLimit(UpstreamError):
+    """The model still wanted tools when the step limit was reached."""
+
+
+def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, tools: list[Tool], max_steps: int = 8,
+          registry: Registry | None = None, parallel: int = 4, approve: str = "never", asker: Asker | None = None,
+          fetch_options: dict[str, Any] | None = None, client: Any = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """Run the tool loop; yields every event. Raises :class:`UpstreamError` after the events of a
+    failed request, and :class:`StepLimit` after the ``error`` event of the step limit."""
+    from ..upstream import Fetch
+
+    registry = registry or default_registry()
+    target = registry.dialect(dialect)
+    declared = [t.declaration() for t in tools]
+    if declared and not conversation.get("tools"):
+        conversation = {**conversation, "tools": declared}
+    own_client = client is None
+    if own_client:
+        import httpx
+
+        options = fetch_options or {}
+        client = httpx.Client(
+            timeout=httpx.Timeout(
+                options.get("read_timeout", 60.0), connect=options.get("connect_timeout", 10.0)
+            )
+        )
+    try:
+        for step in range(1, max_steps + 1):
+            yield {"type": "start-step", "step": step}
+            request = target.build_request(conversation, endpoint)
+            fetched = Fetch(request, dialect=target.name, client=client, **(fetch_options or {}))
+            message: dict[str, Any] | None = None
+            results: list[dict[str, Any]] = []
+            calls = 0
+            for event in run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
+                                   parallel=parallel, approve=approve, registry=registry, asker=asker):  # fmt: skip
+                kind = event.get("type")
+                if kind == "message" and not event.get("choice"):
+                    message = event
+                elif kind == "tool-call" and not event.get("provider_executed") and not event.get("choice"):
+                    calls += 1
+                elif kind == "tool-result" and not event.get("provider_executed"):
+                    results.append(event)
+                yield event
+            yield {"type": "finish-step", "step": step}
+            if fetched.failed is not None:
+                raise UpstreamError(fetched.failed["message"])
+            if message is None or calls == 0:
+                return
+            conversation = next_conversation(conversation, [(message, results)], registry)
+        yield {
+            "type": "error",
+            "message": f"the step limit ({max_steps}) was reached and the model still asks for tools; raise --max-steps to go on",
+            "code": "max-steps",
+        }
+        raise StepLimit(f"the step limit ({max_steps}) was reached")
+    finally:
+        if own_client:
+            client.close()
+
+
+def run_agent(conversation: dict[str, Any] | str, *, dialect: str, tools: list[Tool] | str | None = None,
+              model: str | None = None, base_url: str | None = None, key_file: str | None = None, max_steps: int = 8,
+              registry: Registry | None = None, client: Any = None, **callbacks: Callback) -> dict[str, Any] | None:  # fmt: skip
+    """The tool loop from Python: returns the last message; callbacks see the events as they come.
+
+    ``conversation`` is a canonical conversation or a prompt; ``tools`` a list of tools or a
+    tools file; ``callbacks`` any of ``on_event``, ``on_text_delta(delta, snapshot)``,
+    ``on_tool_call_created``, ``on_tool_call_done``, ``on_tool_result``, ``on_message_done``.
+    """
+    from ..conversation import check, from_prompt
+    from ..endpoints import resolve
+    from ..tools import load_tools
+
+    registry = registry or default_registry()
+    conv = from_prompt(conversation) if isinstance(conversation, str) else check(conversation)
+    tool_list = load_tools(tools) if isinstance(tools, str) else list(tools or [])
+    endpoint = resolve(
+        registry.dialect(dialect), base_url=base_url, key_file=key_file, model=model or conv.get("model")
+    )
+    hooks = Callbacks(**callbacks)
+    last: dict[str, Any] | None = None
+    for event in agent(
+        conv,
+        dialect=dialect,
+        endpoint=endpoint,
+        tools=tool_list,
+        max_steps=max_steps,
+        registry=registry,
+        client=client,
+    ):
+        hooks(event)
+        if event.get("type") == "message" and not event.get("choice"):
+            last = event
+    return last
