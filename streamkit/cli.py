@@ -321,7 +321,7 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
         request = _build_request(target, prompt, model, system, tools_file, gen_options, conversation_file, body_file,
                                  base_url, key_file)  # fmt: skip
-        from .upstream import Fetch, check_failed
+        from .upstream import check_failed, open_stream
 
         record = None
         if record_file:
@@ -330,8 +330,9 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
             except OSError as exc:
                 raise UsageError(f"cannot write {record_file}: {exc.strerror}") from None
         try:
-            fetched = Fetch(request, dialect=target.name, retries=retries, connect_timeout=connect_timeout,
-                            read_timeout=read_timeout, record=record)  # fmt: skip
+            fetched = open_stream(request, dialect=target.name, transport=transport, warn=diagnostics.warn, retries=retries,
+                                  connect_timeout=connect_timeout, read_timeout=read_timeout, record=record)  # fmt: skip
+
             write_events(fetched, EventWriter(out, fetched.pending))
         finally:
             if record is not None:
@@ -560,9 +561,11 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
     show_default=True,
     help="Seconds of silence after which a stream counts as stalled.",
 )
+@click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="auto", show_default=True,
+              help="openai-responses: one WebSocket for every step, with fallback to SSE (auto), or one of them only.")  # fmt: skip
 def agent(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, max_steps: int, parallel: int, approve: bool,
-          final: bool, base_url: str | None, key_file: str | None, retries: int, read_timeout: float) -> None:  # fmt: skip
+          final: bool, base_url: str | None, key_file: str | None, retries: int, read_timeout: float, transport: str) -> None:  # fmt: skip
     """Run the tool loop: ask, run the tools the model calls, send the results back, until done.
 
     \b
@@ -610,7 +613,8 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
         try:
             events = agent_loop(conversation, dialect=target.name, endpoint=endpoint, tools=tools, max_steps=max_steps,
                                 registry=registry, parallel=parallel, approve="always" if approve else "never",
-                                fetch_options={"retries": retries, "read_timeout": read_timeout})  # fmt: skip
+                                fetch_options={"retries": retries, "read_timeout": read_timeout},
+                                transport=transport, warn=diagnostics.warn)  # fmt: skip
             for event in events:
                 kind = event.get("type")
                 if not final or kind == "error":

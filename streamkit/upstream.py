@@ -257,3 +257,129 @@ def check_failed(fetch: Fetch) -> None:
     if fetch.failed is not None:
         status = f"HTTP {fetch.failed['status']}: " if fetch.failed.get("status") else ""
         raise UpstreamError(f"{status}{fetch.failed['message']}")
+
+
+class WebSocketUnavailable(Exception):
+    """The WebSocket could not be opened, or the request could not be sent on it."""
+
+
+class WebSocketSession:
+    """One WebSocket connection to an upstream, kept open across requests (a tool loop's
+    continuations go over the same connection, as the Responses API's WebSocket mode wants)."""
+
+    def __init__(self, *, connect_timeout: float = 10.0) -> None:
+        self.connect_timeout = connect_timeout
+        self._ws: Any = None
+        self._url: str | None = None
+
+    def _connection(self, request: Request) -> Any:
+        from websockets.exceptions import InvalidHandshake, InvalidURI
+        from websockets.sync.client import connect
+
+        if self._ws is not None and self._url == request.websocket_url:
+            return self._ws
+        self.close()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("accept", "content-type")}
+        try:
+            self._ws = connect(request.websocket_url or "", additional_headers=headers, open_timeout=self.connect_timeout,
+                               max_size=None)  # fmt: skip
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            raise WebSocketUnavailable(_reason(exc)) from None
+        self._url = request.websocket_url
+        return self._ws
+
+    def send(self, request: Request) -> Any:
+        from websockets.exceptions import ConnectionClosed
+
+        ws = self._connection(request)
+        try:
+            ws.send(orjson.dumps(request.websocket_message).decode())
+        except (ConnectionClosed, OSError) as exc:
+            self.close()
+            raise WebSocketUnavailable(_reason(exc)) from None
+        return ws
+
+    def close(self) -> None:
+        if self._ws is not None:
+            try:
+                self._ws.close()
+            except Exception:
+                pass
+            self._ws = None
+
+
+class WebSocketFetch(Fetch):
+    """One request over a :class:`WebSocketSession`: its JSON messages as raw events.
+
+    ``open()`` connects and sends, raising :class:`WebSocketUnavailable` when either fails (the
+    caller may then fall back to HTTP); iterating yields the answer's events until a final one.
+    """
+
+    def __init__(self, request: Request, *, dialect: str, session: WebSocketSession, read_timeout: float = 60.0,
+                 record: IO[bytes] | None = None) -> None:  # fmt: skip
+        super().__init__(request, dialect=dialect, read_timeout=read_timeout, record=record)
+        self.session = session
+        self._ws: Any = None
+        self._began = 0.0
+
+    def open(self) -> WebSocketFetch:
+        self._began = time.monotonic()
+        self._ws = self.session.send(self.request)
+        return self
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from websockets.exceptions import ConnectionClosed
+
+        if self._ws is None:
+            self.open()
+        final = self.request.websocket_final
+        while True:
+            try:
+                message = self._ws.recv(timeout=self.read_timeout)
+            except TimeoutError:
+                yield self._error(
+                    f"no data on the WebSocket for {self.read_timeout:g} s; the stream stalled",
+                    retryable=True,
+                )
+                return
+            except ConnectionClosed as exc:
+                self.session.close()
+                yield self._error(f"the WebSocket closed mid-stream ({_reason(exc)})", retryable=True)
+                return
+            if isinstance(message, bytes):
+                message = message.decode("utf-8", "replace")
+            if self.record is not None:
+                self.record.write(message.encode() + b"\n")
+                self.record.flush()
+            try:
+                data: Any = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                data = message
+            kind = data.get("type") if isinstance(data, dict) else None
+            self._queue = [self._raw(kind, data, self._began)]
+            self._pos = 1
+            yield self._queue[0]
+            if kind in final:
+                return
+
+
+def open_stream(request: Request, *, dialect: str, transport: str = "auto", session: WebSocketSession | None = None,
+                warn: Callable[[str], None] | None = None, **options: Any) -> Fetch:  # fmt: skip
+    """The stream for a request over the transport asked for: ``websocket`` (fails clearly when it
+    cannot), ``sse`` (HTTP), or ``auto`` (WebSocket when the dialect has it, falling back to HTTP
+    with a warning when connecting or sending fails)."""
+    if transport != "sse" and request.websocket_url:
+        ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
+                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"))  # fmt: skip
+        try:
+            return ws.open()
+        except WebSocketUnavailable as exc:
+            if transport == "websocket":
+                raise UpstreamError(
+                    f"the WebSocket transport is not available at {request.websocket_url}: {exc}"
+                ) from None
+            if warn is not None:
+                warn(f"WebSocket unavailable ({exc}); falling back to HTTP streaming")
+    elif transport == "websocket":
+        raise UsageError(f"the {dialect} dialect has no WebSocket transport; use --transport sse")
+    return Fetch(request, dialect=dialect, **options)

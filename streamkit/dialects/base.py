@@ -41,6 +41,11 @@ class Request:
     method: str = "POST"
     #: how the response body is framed (``sse``, ``ndjson``, ``json-array``, ``eventstream``)
     framing: str = "sse"
+    #: a WebSocket mode, for dialects that have one (the Responses API): where to connect, the
+    #: message to send (``response.create``), and the event types that end its answer
+    websocket_url: str | None = None
+    websocket_message: Any = None
+    websocket_final: frozenset[str] = frozenset()
 
 
 class Normalizer:

@@ -74,16 +74,18 @@ class StepLimit(UpstreamError):
 
 def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, tools: list[Tool], max_steps: int = 8,
           registry: Registry | None = None, parallel: int = 4, approve: str = "never", asker: Asker | None = None,
-          fetch_options: dict[str, Any] | None = None, client: Any = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+          fetch_options: dict[str, Any] | None = None, client: Any = None, transport: str = "auto",
+          warn: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Run the tool loop; yields every event. Raises :class:`UpstreamError` after the events of a
     failed request, and :class:`StepLimit` after the ``error`` event of the step limit."""
-    from ..upstream import Fetch
+    from ..upstream import WebSocketSession, open_stream
 
     registry = registry or default_registry()
     target = registry.dialect(dialect)
     declared = [t.declaration() for t in tools]
     if declared and not conversation.get("tools"):
         conversation = {**conversation, "tools": declared}
+    session = WebSocketSession()  # one connection for every step, when the dialect streams over WebSocket
     own_client = client is None
     if own_client:
         import httpx
@@ -98,7 +100,8 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
         for step in range(1, max_steps + 1):
             yield {"type": "start-step", "step": step}
             request = target.build_request(conversation, endpoint)
-            fetched = Fetch(request, dialect=target.name, client=client, **(fetch_options or {}))
+            fetched = open_stream(request, dialect=target.name, transport=transport, session=session, warn=warn,
+                                  client=client, **(fetch_options or {}))  # fmt: skip
             message: dict[str, Any] | None = None
             results: list[dict[str, Any]] = []
             calls = 0
@@ -125,6 +128,7 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
         }
         raise StepLimit(f"the step limit ({max_steps}) was reached")
     finally:
+        session.close()
         if own_client:
             client.close()
 
