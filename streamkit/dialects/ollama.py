@@ -1,13 +1,506 @@
-"""Ollama /api/chat and /api/generate NDJSON: normalize and encode. Being written for issue 3."""
+"""Ollama ``/api/chat`` and ``/api/generate`` streaming (NDJSON), both ways.
+
+The wire: one JSON object per line. What the lines hold, and what it becomes (canonical events
+on the right):
+
+* One response per stream; a line after a ``done: true`` line starts a new one. Ollama sends no
+  response id (``start.id`` is null); ``model`` → ``start.model``; the first line's
+  ``created_at`` → ``start.created`` (epoch seconds; the original string is kept in
+  ``start.provider_metadata["ollama"]["created_at"]``).
+* ``/api/chat`` lines: ``message.content`` → text, ``message.thinking`` → reasoning,
+  ``message.tool_calls`` (whole calls, ``arguments`` an object, usually no id) → one client
+  tool call each (``tool-input-start``/``-delta``/``-end`` then ``tool-call``, at once), whose
+  ``arguments`` is the JSON of the object and whose id is the call's own ``id`` when the server
+  sent one, else a stable generated ``call_N`` (marked ``generated_id`` in the call's
+  ``provider_metadata`` so that ``render -f ollama`` leaves it out again).
+* ``/api/generate`` lines: ``response`` → text, ``thinking`` → reasoning; the start's
+  ``provider_metadata["ollama"]["endpoint"]`` says ``generate``, so that ``render -f ollama``
+  writes generate lines back.
+* The ``done: true`` line → ``finish``: ``done_reason`` stop → stop (tool-calls when the
+  response holds tool calls; also when an older server sends no ``done_reason``), length →
+  length, load / unload and anything else → other. Usage: ``prompt_eval_count`` →
+  ``input_tokens``, ``eval_count`` → ``output_tokens`` (Ollama sends no total); the two counts
+  (under ``usage``), the durations (``total_duration``, ``load_duration``,
+  ``prompt_eval_duration``, ``eval_duration``, nanoseconds) and ``/api/generate``'s ``context``
+  (what a client sends back to continue) → ``finish.provider_metadata["ollama"]``.
+* ``{"error": "..."}`` → ``error``, after everything received before it; the response then
+  finishes with ``finish_reason: error``.
+* ``normalize --think-tags`` (``think_tags=True``): older reasoning models inline
+  ``<think>…</think>`` in the content; the text inside the tags becomes reasoning, correct
+  however the tags are split across lines (:class:`streamkit.dialects._think.ThinkSplitter`).
+
+``render -f ollama`` writes ``/api/chat`` lines (``/api/generate`` lines for a response that came
+from there): one line per text or thinking delta, one per tool call (arguments as an object, the
+call's ``function.index``), and the final ``done`` line with ``done_reason``, the counts when
+usage is known and the durations when they came from Ollama. An error becomes an
+``{"error": ...}`` line.
+"""
 
 from __future__ import annotations
 
-from .base import Dialect
+from datetime import datetime, timezone
+from typing import Any
+
+from ..canonical import message_to_events, parse_arguments
+from ..errors import DataError
+from ._think import ThinkSplitter
+from .base import Dialect, Encoder, Normalizer, WireEvent
+from .gemini import rfc3339_epoch
 
 NAME = "ollama"
+
+DONE_REASONS = {"stop": "stop", "length": "length"}
+
+# the done line's fields kept in finish.provider_metadata
+_DURATIONS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+_DONE_FIELDS = (*_DURATIONS, "context")
+
+
+def map_usage(line: dict[str, Any]) -> dict[str, Any] | None:
+    """The done line's counts → canonical usage (None when it has none)."""
+    out: dict[str, Any] = {}
+    if isinstance(line.get("prompt_eval_count"), int):
+        out["input_tokens"] = line["prompt_eval_count"]
+    if isinstance(line.get("eval_count"), int):
+        out["output_tokens"] = line["eval_count"]
+    return out or None
+
+
+def _dumps(value: Any) -> str:
+    from orjson import dumps
+
+    return dumps(value).decode()
+
+
+class OllamaNormalizer(Normalizer):
+    """One Ollama stream: the lines of one response, or of several, each ended by ``done: true``."""
+
+    def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
+        self.think_tags = bool(think_tags)  # split <think>…</think> out of the content
+        self._reset()
+
+    def _reset(self) -> None:
+        self.started = False
+        self.text: str | None = None  # id of the open text block
+        self.reasoning: str | None = None  # id of the open reasoning block
+        self.nblocks = 0
+        self.think: ThinkSplitter | None = None
+        self.ids: set[str] = set()
+        self.ngenerated = 0
+        self.ncalls = 0
+        self.error = False
+
+    # --- the wire events -----------------------------------------------------------------
+
+    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+        # The hot path, measured in `make bench`: a line of content only (chat or generate),
+        # written into the text block already open.
+        bid = self.text
+        if bid is not None and type(data) is dict and data.get("done") is False and not self.think_tags:
+            msg = data.get("message")
+            if type(msg) is dict:
+                if len(msg) == 2:
+                    content = msg.get("content")
+                    if type(content) is str:
+                        return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
+            elif len(data) == 4:
+                content = data.get("response")
+                if type(content) is str:
+                    return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
+        return self._feed(data)
+
+    def _feed(self, data: Any) -> list[dict[str, Any]] | None:
+        if type(data) is not dict:
+            return None
+        out: list[dict[str, Any]] = []
+        if "error" in data and "message" not in data and "response" not in data:
+            return self._on_error(data, out)
+        if not self.started:
+            self._start(data, out)
+        msg = data.get("message")
+        if msg is not None:
+            if not isinstance(msg, dict):
+                raise DataError(f"'message' is a {type(msg).__name__}, expected an object")
+            self._thinking(msg.get("thinking"), out)
+            self._content(msg.get("content"), out)
+            calls = msg.get("tool_calls")
+            if calls:
+                if not isinstance(calls, list):
+                    raise DataError(f"message.tool_calls is a {type(calls).__name__}, expected a list")
+                for tc in calls:
+                    self._tool_call(tc, out)
+        else:
+            self._thinking(data.get("thinking"), out)
+            self._content(data.get("response"), out)
+        if data.get("done") is True:
+            self._finish(data, out)
+        return out
+
+    def close(self) -> list[dict[str, Any]]:
+        if not self.started:
+            return []
+        out: list[dict[str, Any]] = []
+        self._end_blocks(out, flush=True)
+        out.append(
+            {"type": "finish", "finish_reason": "error" if self.error else "other", "raw_finish_reason": None}
+        )
+        self._reset()
+        return out
+
+    # --- response start and end ------------------------------------------------------------
+
+    def _start(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        self.started = True
+        ev: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
+        if isinstance(data.get("model"), str):
+            ev["model"] = data["model"]
+        meta: dict[str, Any] = {}
+        created = rfc3339_epoch(data.get("created_at"))
+        if created is not None:
+            ev["created"] = int(created)
+            meta["created_at"] = data["created_at"]
+        if "response" in data and "message" not in data:
+            meta["endpoint"] = "generate"
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        out.append(ev)
+
+    def _finish(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        self._end_blocks(out, flush=True)
+        raw = data.get("done_reason")
+        if raw is None or raw == "stop":
+            reason = "tool-calls" if self.ncalls else "stop"
+        else:
+            reason = DONE_REASONS.get(raw, "other") if isinstance(raw, str) else "other"
+        fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
+        usage = map_usage(data)
+        if usage is not None:
+            fin["usage"] = usage
+        meta = {k: data[k] for k in _DONE_FIELDS if data.get(k) is not None}
+        counts = {k: data[k] for k in ("prompt_eval_count", "eval_count") if data.get(k) is not None}
+        if counts:
+            meta["usage"] = counts
+        if meta:
+            fin["provider_metadata"] = {NAME: meta}
+        out.append(fin)
+        self._reset()
+
+    def _on_error(self, data: dict[str, Any], out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.started:
+            self._start(data, out)
+        self._end_blocks(out, flush=True)
+        err = data["error"]
+        if isinstance(err, dict):
+            message = err.get("message") or "upstream error"
+        else:
+            message = str(err)
+        ev: dict[str, Any] = {
+            "type": "error",
+            "message": message,
+            "provider_metadata": {NAME: {"error": err}},
+        }
+        if isinstance(data.get("status_code"), int):
+            ev["retryable"] = data["status_code"] == 429 or data["status_code"] >= 500
+        out.append(ev)
+        self.error = True
+        return out
+
+    # --- blocks ----------------------------------------------------------------------------
+
+    def _open(self, kind: str, out: list[dict[str, Any]]) -> str:
+        self._end_blocks(out)
+        bid = f"{kind}-{self.nblocks}"
+        self.nblocks += 1
+        out.append({"type": f"{kind}-start", "id": bid})
+        if kind == "text":
+            self.text = bid
+        else:
+            self.reasoning = bid
+        return bid
+
+    def _end_blocks(self, out: list[dict[str, Any]], *, flush: bool = False) -> None:
+        if flush and self.think is not None:
+            think, self.think = self.think, None
+            for kind, segment in think.close():
+                self._delta(kind, segment, out)
+        if self.text is not None:
+            out.append({"type": "text-end", "id": self.text})
+            self.text = None
+        if self.reasoning is not None:
+            out.append({"type": "reasoning-end", "id": self.reasoning})
+            self.reasoning = None
+
+    def _delta(self, kind: str, text: str, out: list[dict[str, Any]]) -> None:
+        bid = self.text if kind == "text" else self.reasoning
+        if bid is None:
+            bid = self._open(kind, out)
+        out.append({"type": f"{kind}-delta", "id": bid, "delta": text})
+
+    def _content(self, content: Any, out: list[dict[str, Any]]) -> None:
+        if not content:
+            return
+        if not isinstance(content, str):
+            raise DataError(f"the content is a {type(content).__name__}, expected a string")
+        if not self.think_tags:
+            self._delta("text", content, out)
+            return
+        if self.think is None:
+            self.think = ThinkSplitter()
+        for kind, segment in self.think.feed(content):
+            self._delta(kind, segment, out)
+
+    def _thinking(self, thinking: Any, out: list[dict[str, Any]]) -> None:
+        if not thinking:
+            return
+        if not isinstance(thinking, str):
+            raise DataError(f"'thinking' is a {type(thinking).__name__}, expected a string")
+        self._delta("reasoning", thinking, out)
+
+    def _tool_call(self, tc: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(tc, dict) or not isinstance(tc.get("function"), dict):
+            raise DataError("a tool_calls entry is not an object with a 'function' object")
+        self._end_blocks(out, flush=True)
+        fn = tc["function"]
+        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
+        args = fn.get("arguments")
+        arguments = args if isinstance(args, str) else _dumps(args if args is not None else {})
+        meta: dict[str, Any] = {}
+        call_id = tc.get("id")
+        if isinstance(call_id, str) and call_id and call_id not in self.ids:
+            self.ids.add(call_id)
+        else:
+            call_id = self._generated_id()
+            meta["generated_id"] = True
+        meta["index"] = fn["index"] if isinstance(fn.get("index"), int) else self.ncalls
+        self.ncalls += 1
+        out.append({"type": "tool-input-start", "id": call_id, "tool_name": name})
+        out.append({"type": "tool-input-delta", "id": call_id, "delta": arguments})
+        out.append({"type": "tool-input-end", "id": call_id})
+        value, err = parse_arguments(arguments)
+        ev: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": call_id,
+            "tool_name": name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if err:
+            ev["input_error"] = err
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        out.append(ev)
+
+    def _generated_id(self) -> str:
+        while True:
+            candidate = f"call_{self.ngenerated}"
+            self.ngenerated += 1
+            if candidate not in self.ids:
+                self.ids.add(candidate)
+                return candidate
+
+
+# --- the encoder ----------------------------------------------------------------------------------
+
+
+def _iso(epoch: Any) -> str:
+    moment = datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, (int, float)) else None
+    return (moment or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
+
+
+class OllamaEncoder(Encoder):
+    """Canonical events → Ollama NDJSON lines (``/api/chat``, or ``/api/generate`` for a response from there)."""
+
+    dialect_name = NAME
+
+    def __init__(self, *, endpoint: str | None = None, **options: Any) -> None:
+        if endpoint not in (None, "chat", "generate"):
+            from ..errors import UsageError
+
+            raise UsageError(f"ollama: endpoint must be chat or generate, not {endpoint!r}")
+        self.endpoint_option = endpoint
+        self._new_response()
+
+    def _new_response(self) -> None:
+        self.open = False
+        self.seen = False
+        self.model = ""
+        self.created_at = ""
+        self.generate = self.endpoint_option == "generate"
+        self.ncalls = 0
+
+    def _ensure_open(self) -> list[WireEvent]:
+        if self.open:
+            return []
+        return self._on_start({"type": "start"})
+
+    def _line(self, **fields: Any) -> WireEvent:
+        line: dict[str, Any] = {"model": self.model, "created_at": self.created_at}
+        if self.generate:
+            line["response"] = fields.pop("content", "")
+            line.update(fields)
+        else:
+            line["message"] = {"role": "assistant", "content": fields.pop("content", ""), **fields}
+        line["done"] = False
+        return (None, line)
+
+    def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
+        if handler is None:
+            return []
+        if event.get("choice") and event.get("type") != "message":
+            return self.drop("choices other than the first")
+        return handler(self, event)
+
+    def close(self) -> list[WireEvent]:
+        self.report_dropped()
+        return []
+
+    # --- handlers --------------------------------------------------------------------------
+
+    def _on_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        self._new_response()
+        self.open = True
+        self.seen = True
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        self.model = ev.get("model") or ""
+        created = meta.get("created_at")
+        self.created_at = created if isinstance(created, str) else _iso(ev.get("created"))
+        if self.endpoint_option is None:
+            self.generate = meta.get("endpoint") == "generate"
+        return []
+
+    def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        if ev.get("delta"):
+            out.append(self._line(content=ev["delta"]))
+        return out
+
+    def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        if ev.get("delta"):
+            out.append(self._line(thinking=ev["delta"]))
+        return out
+
+    def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("provider_executed"):
+            return self.drop("provider-executed tool calls")
+        if self.generate:
+            return self.drop("tool calls in /api/generate lines")
+        out = self._ensure_open()
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        value = ev.get("input")
+        if "input" not in ev or (value is None and ev.get("arguments")):
+            value, _ = parse_arguments(ev.get("arguments") or "")
+        if not isinstance(value, dict):
+            # Ollama's arguments are always an object: a call whose arguments are not one (cut
+            # off, or invalid JSON) cannot be written, and is not turned into another call
+            return out + self.drop("tool calls whose arguments are not a JSON object")
+        index = meta["index"] if isinstance(meta.get("index"), int) else self.ncalls
+        call: dict[str, Any] = {
+            "function": {"index": index, "name": ev.get("tool_name") or "", "arguments": value}
+        }
+        self.ncalls += 1
+        if meta and not meta.get("generated_id"):
+            call = {"id": ev["tool_call_id"], **call}  # an id Ollama itself sent
+        out.append(self._line(tool_calls=[call]))
+        return out
+
+    def _on_tool_result(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("provider_executed"):
+            return self.drop("provider-executed tool results")
+        return []  # a client tool's result belongs to the next request, not this stream
+
+    def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
+        return self.drop("sources")
+
+    def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
+        return self.drop("files")
+
+    def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        self.open = False
+        reason = ev.get("finish_reason") or "other"
+        raw = ev.get("raw_finish_reason")
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        if reason in ("error", "other") and raw is None:
+            return out  # an error or a stream cut off: Ollama then ends without a done line
+        if reason == "length":
+            done_reason = "length"
+        elif reason == "other" and raw in ("load", "unload"):
+            done_reason = raw
+        else:
+            if reason == "content-filter":
+                self.drop("the content-filter finish reason (written as stop)")
+            done_reason = "stop"
+        line: dict[str, Any] = {"model": self.model, "created_at": self.created_at}
+        if self.generate:
+            line["response"] = ""
+        else:
+            line["message"] = {"role": "assistant", "content": ""}
+        line["done"] = True
+        line["done_reason"] = done_reason
+        for key in _DURATIONS:
+            if isinstance(meta.get(key), int):
+                line[key] = meta[key]
+        usage = ev.get("usage") or {}
+        if usage.get("input_tokens") is not None:
+            line["prompt_eval_count"] = usage["input_tokens"]
+        if usage.get("output_tokens") is not None:
+            line["eval_count"] = usage["output_tokens"]
+        if self.generate and meta.get("context") is not None:
+            line["context"] = meta["context"]
+        out.append((None, line))
+        return out
+
+    def _on_error(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("code") == "bad-input":
+            return []  # a bad line upstream of us, not an upstream error
+        out = self._ensure_open()
+        error = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("error")
+        out.append((None, {"error": error if isinstance(error, str) else ev.get("message", "")}))
+        return out
+
+    def _on_message(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("choice"):
+            return self.drop("choices other than the first")
+        if self.seen:
+            self.seen = False
+            return []  # the events it sums up were already written
+        out: list[WireEvent] = []
+        for sub in message_to_events(ev):
+            out.extend(self.feed(sub))
+        self.seen = False
+        return out
+
+    _handlers: dict[str, Any] = {
+        "start": _on_start,
+        "text-delta": _on_text_delta,
+        "reasoning-delta": _on_reasoning_delta,
+        "tool-call": _on_tool_call,
+        "tool-result": _on_tool_result,
+        "source": _on_source,
+        "file": _on_file,
+        "finish": _on_finish,
+        "error": _on_error,
+        "message": _on_message,
+    }
 
 
 class Ollama(Dialect):
     name = NAME
     description = "Ollama /api/chat and /api/generate NDJSON"
     framing = "ndjson"
+
+    def sniff(self, data: Any, event: str | None = None) -> bool:
+        if type(data) is not dict:
+            return False
+        if isinstance(data.get("done"), bool) and "model" in data:
+            return isinstance(data.get("message"), dict) or isinstance(data.get("response"), str)
+        # an error line: {"error": "model 'x' not found"}
+        return len(data) == 1 and isinstance(data.get("error"), str)
+
+    def normalizer(self, **options: Any) -> OllamaNormalizer:
+        return OllamaNormalizer(**options)
+
+    def encoder(self, **options: Any) -> OllamaEncoder:
+        return OllamaEncoder(**options)
