@@ -811,7 +811,7 @@ class AssistantsNormalizer(Normalizer):
                     "type": "file",
                     "media_type": "image/*",
                     "data": ref if isinstance(ref, str) else "",
-                    "provider_metadata": {NAME: {kind: image}},
+                    "provider_metadata": {NAME: {kind: image, "message_id": msg_id}},
                 }
             )
 
@@ -1088,6 +1088,12 @@ class AssistantsEncoder(Encoder):
         sid = ev.get("id")
         if isinstance(sid, str) and sid.startswith("run_"):
             self.run_id = sid
+        elif self.paused_run is not None:
+            # from another dialect, the response after a tool-calls finish is the tool loop's next
+            # step: in Assistants, submit_tool_outputs continues the same run
+            self.run_id = self.paused_run
+            if isinstance(sid, str) and sid:
+                self.run_ids.setdefault(sid, self.run_id)
         elif isinstance(sid, str) and sid:
             self.run_id = self.run_ids.setdefault(sid, f"run_{_digest(sid)}")
         else:
@@ -1202,7 +1208,9 @@ class AssistantsEncoder(Encoder):
             return []  # a bad line upstream of us, not an upstream error
         out = self._ensure_open()
         error = _meta(ev).get("error")
-        self.errors.append(error if isinstance(error, dict) else ev)
+        if not isinstance(error, dict):
+            error = {"message": ev.get("message"), "code": ev.get("code")}
+        self.errors.append(error)
         return out
 
     def _errors(self) -> list[WireEvent]:
@@ -1240,7 +1248,8 @@ class AssistantsEncoder(Encoder):
     def _open_message(self, hint: Any) -> list[WireEvent]:
         out: list[WireEvent] = []
         if self.message is not None:
-            if not isinstance(hint, str) or hint == self.message["id"]:
+            # a new message only when the source said so (its message ids differ)
+            if not isinstance(hint, str) or hint == self.message["id"] or not self.message["hinted"]:
                 return out
             out.extend(self._complete_message(None))
         out.extend(self._complete_executed())
@@ -1249,7 +1258,7 @@ class AssistantsEncoder(Encoder):
         )
         self.used_messages.add(msg_id)
         step_id = self._id("step")
-        self.message = {"id": msg_id, "step": step_id, "contents": []}
+        self.message = {"id": msg_id, "step": step_id, "contents": [], "hinted": msg_id == hint}
         details = {"type": "message_creation", "message_creation": {"message_id": msg_id}}
         step = self._step(step_id, "message_creation", "in_progress", details)
         message = self._message_object(msg_id, "in_progress", [])
@@ -1383,7 +1392,7 @@ class AssistantsEncoder(Encoder):
         if not isinstance(image, dict):
             return self.drop("files")
         out = self._ensure_open()
-        out.extend(self._open_message(None))
+        out.extend(self._open_message(meta.get("message_id")))
         assert self.message is not None
         contents = self.message["contents"]
         contents.append({"type": kind, kind: image, "index": len(contents)})

@@ -1,0 +1,704 @@
+"""The openai-assistants dialect: what each case of a run stream must become, stated directly, and
+what the encoder writes, checked against the official SDK's types and read by its own client."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from openai.types.beta import AssistantStreamEvent
+from pydantic import TypeAdapter
+
+from streamkit.dialects.openai_assistants import AssistantsEncoder, AssistantsNormalizer, OpenAIAssistants
+from streamkit.errors import DataError
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+from streamkit.stages.render import render
+
+from ..conftest import DATA, events_of, messages, run_cli, sh
+
+CASES = DATA / "openai-assistants"
+NAME = "openai-assistants"
+ASSISTANT_EVENT: TypeAdapter[Any] = TypeAdapter(AssistantStreamEvent)
+
+# The Assistants API is deprecated upstream; its client methods warn when called.
+client_warning = pytest.mark.filterwarnings("ignore:The Assistants API is deprecated")
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+def meta(event: dict) -> dict:
+    return event["provider_metadata"][NAME]
+
+
+def sse(*events: tuple[str, Any]) -> bytes:
+    """A run stream written inline: (event name, data) pairs."""
+    out = []
+    for name, data in events:
+        payload = data if isinstance(data, str) else orjson.dumps(data).decode()
+        out.append(f"event: {name}\ndata: {payload}\n\n")
+    return "".join(out).encode()
+
+
+def run(status: str, **fields: Any) -> dict[str, Any]:
+    obj = {
+        "id": "run_x",
+        "object": "thread.run",
+        "created_at": 1767225600,
+        "assistant_id": "asst_x",
+        "thread_id": "thread_x",
+        "status": status,
+        "model": "gpt-4o",
+        "instructions": "",
+        "tools": [],
+        "parallel_tool_calls": True,
+        "required_action": None,
+        "usage": None,
+    }
+    obj.update(fields)
+    return obj
+
+
+# --- normalize: runs and their segments -------------------------------------------------------
+
+
+def test_requires_action_finishes_with_what_submit_tool_outputs_needs() -> None:
+    events = events_of(CASES / "requires-action.sse")
+    (finish,) = of_type(events, "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == ("tool-calls", "requires_action")
+    assert meta(finish) == {
+        "thread_id": "thread_Ra1Th",
+        "run_id": "run_Ra1Rn",
+        "status": "requires_action",
+        "tool_call_ids": ["call_Ra1Oslo", "call_Ra1Lima"],
+    }
+    calls = of_type(events, "tool-call")
+    assert [(c["tool_call_id"], c["tool_name"], c["input"]) for c in calls] == [
+        ("call_Ra1Oslo", "get_weather", {"city": "Oslo"}),
+        ("call_Ra1Lima", "get_time", {"city": "Lima"}),
+    ]
+    assert not any(c.get("provider_executed") for c in calls)
+    (start,) = of_type(events, "start")
+    assert (start["id"], start["model"]) == ("run_Ra1Rn", "gpt-4o")
+    assert meta(start) == {"thread_id": "thread_Ra1Th", "assistant_id": "asst_Ra1As"}
+
+
+def test_argument_fragments_are_streamed_per_call() -> None:
+    events = events_of(CASES / "requires-action.sse")
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta") if e["id"] == "call_Ra1Oslo"]
+    assert len(deltas) > 1 and "".join(deltas) == '{"city": "Oslo"}'
+
+
+def test_a_continuation_stream_is_a_response_of_the_same_run() -> None:
+    """The submit_tool_outputs stream: no thread.run.created, the answered tool step first."""
+    events = events_of(CASES / "continuation.sse")
+    (start,) = of_type(events, "start")
+    assert start["id"] == "run_Ra1Rn" and meta(start)["continuation"] is True
+    assert not of_type(events, "tool-call")  # the answered calls of the previous segment give nothing
+    (message,) = messages(events)
+    assert message["content"][0]["text"] == "It is 4°C with light snow in Oslo, and 09:14 in Lima."
+    assert message["finish_reason"] == "stop"
+
+
+def test_a_continuation_may_require_action_again() -> None:
+    (message,) = messages(events_of(CASES / "continuation-requires-action.sse"))
+    assert message["finish_reason"] == "tool-calls"
+    assert [p["tool_call_id"] for p in message["content"]] == ["call_Rb1Bergen"]
+    assert message["provider_metadata"][NAME]["tool_call_ids"] == ["call_Rb1Bergen"]
+
+
+def test_the_whole_tool_loop_in_one_recording_gives_one_message_per_segment() -> None:
+    msgs = messages(events_of(CASES / "tool-loop.sse"))
+    assert [(m["id"], m["finish_reason"]) for m in msgs] == [
+        ("run_Lp1Rn", "tool-calls"),
+        ("run_Lp1Rn", "stop"),
+    ]
+    assert msgs[0]["content"][0]["input"] == {"city": "Paris"}
+    assert msgs[1]["content"][0]["text"] == "Paris is cloudy at 12°C."
+    assert "thread" in msgs[0]["provider_metadata"][NAME]  # thread.created rode on the first start
+    assert "thread" not in msgs[1]["provider_metadata"][NAME]
+
+
+def test_usage_comes_from_the_run_with_its_details() -> None:
+    (finish,) = of_type(events_of(CASES / "text.sse"), "finish")
+    assert finish["usage"] == {
+        "input_tokens": 120,
+        "output_tokens": 18,
+        "total_tokens": 138,
+        "cached_input_tokens": 0,
+        "reasoning_tokens": 0,
+    }
+    assert meta(finish)["usage"]["prompt_token_details"] == {"cached_tokens": 0}
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "raw"),
+    [
+        ("text", "stop", "completed"),
+        ("incomplete-length", "length", "max_completion_tokens"),
+        ("incomplete-content-filter", "content-filter", "content_filter"),
+        ("failed", "error", "failed"),
+        ("cancelled", "other", "cancelled"),
+        ("expired", "other", "expired"),
+        ("error-event", "error", None),
+        ("cut-off", "other", None),
+    ],
+)
+def test_how_runs_end(case: str, reason: str, raw: str | None) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    (finish,) = of_type(events, "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
+    (message,) = messages(events)
+    assert message["finish_reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("case", "message", "code", "retryable", "text"),
+    [
+        ("failed", "Sorry, something went wrong.", "server_error", True, "Let me think"),
+        ("failed-rate-limit", "You exceeded your current quota", "rate_limit_exceeded", True, None),
+        ("error-event", "The server had an error", "server_error", True, "The answer is"),
+    ],
+)
+def test_errors_come_after_what_was_received(
+    case: str, message: str, code: str, retryable: bool, text: str | None
+) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    (error,) = of_type(events, "error")
+    assert error["message"].startswith(message)
+    assert (error["code"], error["retryable"]) == (code, retryable)
+    kinds = [e["type"] for e in events]
+    assert kinds.index("error") < kinds.index("finish")
+    if text is not None:
+        assert kinds.index("text-end") < kinds.index("error")
+        assert messages(events)[0]["content"][0]["text"] == text
+
+
+def test_an_error_object_under_error_is_understood_too() -> None:
+    wire = sse(
+        ("thread.run.created", run("queued")),
+        ("error", {"error": {"message": "Overloaded", "type": "server_error", "code": "server_error"}}),
+        ("done", "[DONE]"),
+    )
+    events = events_of(wire)
+    (error,) = of_type(events, "error")
+    assert (error["message"], error["code"]) == ("Overloaded", "server_error")
+    assert of_type(events, "finish")[0]["finish_reason"] == "error"
+
+
+# --- normalize: messages ------------------------------------------------------------------------
+
+
+def test_annotations_become_document_sources_named_after_the_file() -> None:
+    events = events_of(CASES / "file-search.sse")
+    sources = of_type(events, "source")
+    assert [(s["id"], s["source_type"], s["title"], s["filename"]) for s in sources] == [
+        ("src-0", "document", "menu.md", "menu.md"),
+        ("src-1", "document", "hours.txt", "hours.txt"),
+    ]
+    assert meta(sources[0])["annotation"]["file_citation"]["file_id"] == "file-Fs1Menu"
+    assert meta(sources[1])["annotation"]["start_index"] == 69
+    (message,) = messages(events)
+    assert [p["type"] for p in message["content"]] == ["tool-call", "tool-result", "text", "source", "source"]
+
+
+def test_file_paths_and_images_from_code_interpreter() -> None:
+    events = events_of(CASES / "code-interpreter-image.sse")
+    (file,) = of_type(events, "file")
+    assert (file["media_type"], file["data"]) == ("image/*", "file-Ci2Png")
+    assert meta(file) == {"image_file": {"file_id": "file-Ci2Png"}, "message_id": "msg_Ci2Chart"}
+    (source,) = of_type(events, "source")
+    assert (source["title"], meta(source)["annotation"]["type"]) == ("squares.png", "file_path")
+
+
+def test_a_refusal_is_a_text_block_marked_refusal() -> None:
+    (message,) = messages(events_of(CASES / "refusal.sse"))
+    assert message["content"][0]["refusal"] is True
+    assert message["content"][0]["text"] == "I'm sorry, I can't help with that."
+
+
+def test_a_message_that_never_streamed_is_taken_from_its_completed_event() -> None:
+    events = events_of(CASES / "message-whole.sse")
+    assert [d["delta"] for d in of_type(events, "text-delta")] == ["All done."]
+
+
+def test_text_blocks_are_one_per_message_content_index() -> None:
+    msg = {"id": "msg_a", "object": "thread.message.delta"}
+
+    def text(index: int, value: str) -> dict[str, Any]:
+        return {**msg, "delta": {"content": [{"index": index, "type": "text", "text": {"value": value}}]}}
+
+    wire = sse(
+        ("thread.run.created", run("queued")),
+        ("thread.message.delta", text(0, "one")),
+        ("thread.message.delta", text(0, " two")),
+        ("thread.message.delta", text(1, "three")),
+        ("thread.message.delta", {**text(0, "four"), "id": "msg_b"}),
+        ("thread.run.completed", run("completed")),
+    )
+    (message,) = messages(events_of(wire))
+    assert [p["text"] for p in message["content"]] == ["one two", "three", "four"]
+    assert [p["provider_metadata"][NAME]["message_id"] for p in message["content"]] == [
+        "msg_a",
+        "msg_a",
+        "msg_b",
+    ]
+
+
+# --- normalize: provider-executed tools ----------------------------------------------------------
+
+
+def test_code_interpreter_is_a_provider_executed_call_with_its_outputs() -> None:
+    events = events_of(CASES / "code-interpreter.sse")
+    (call,) = of_type(events, "tool-call")
+    assert call["provider_executed"] is True and call["tool_name"] == "code_interpreter"
+    assert call["input"] == {"input": 'import math\nprint(math.factorial(10), "ok")'}
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta")]
+    assert len(deltas) == 5 and "".join(deltas) == call["arguments"]  # the code, streamed as JSON text
+    (result,) = of_type(events, "tool-result")
+    assert result["output"] == [{"type": "logs", "logs": "3628800 ok\n"}] and not result["is_error"]
+    assert meta(result) == {"step_id": "step_Ci1Code"}
+
+
+def test_file_search_results_come_with_the_completed_step() -> None:
+    events = events_of(CASES / "file-search.sse")
+    (call,) = of_type(events, "tool-call")
+    assert call["input"] == {"ranking_options": {"ranker": "default_2024_08_21", "score_threshold": 0.0}}
+    (result,) = of_type(events, "tool-result")
+    assert [r["file_name"] for r in result["output"]] == ["menu.md", "hours.txt"]
+
+
+def test_a_failed_step_gives_an_error_result() -> None:
+    events = events_of(CASES / "step-failed.sse")
+    (result,) = of_type(events, "tool-result")
+    assert result["is_error"] is True
+    assert result["output"] == {"code": "server_error", "message": "Code interpreter timed out."}
+
+
+def test_calls_only_listed_in_required_action_are_not_lost() -> None:
+    required = {
+        "type": "submit_tool_outputs",
+        "submit_tool_outputs": {
+            "tool_calls": [
+                {"id": "call_q", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
+            ]
+        },
+    }
+    wire = sse(
+        ("thread.run.created", run("queued")),
+        ("thread.run.requires_action", run("requires_action", required_action=required)),
+        ("done", "[DONE]"),
+    )
+    (call,) = of_type(events_of(wire), "tool-call")
+    assert (call["tool_call_id"], call["tool_name"], call["input"]) == ("call_q", "f", {"a": 1})
+
+
+# --- normalize: the stream itself -------------------------------------------------------------
+
+
+def test_bare_json_lines_without_event_names_are_understood() -> None:
+    with open(CASES / "tool-loop.sse", "rb") as f:
+        raws = list(replay(f))
+    bare = [{"type": "raw", "dialect": None, "event": None, "data": r["data"]} for r in raws]
+    again = messages(list(accumulate(normalize(iter(bare)))))
+    assert [(m["finish_reason"], m["content"]) for m in again] == [
+        (m["finish_reason"], m["content"]) for m in messages(events_of(CASES / "tool-loop.sse"))
+    ]
+
+
+def test_unknown_events_are_counted_not_lost(capsys: pytest.CaptureFixture[str]) -> None:
+    wire = sse(
+        ("thread.run.created", run("queued")),
+        ("thread.run.step.reticulated", {"id": "step_1"}),
+        ("thread.run.completed", run("completed")),
+    )
+    events = events_of(wire)
+    assert "1 openai-assistants event with no canonical meaning (thread.run.step.reticulated)" in (
+        capsys.readouterr().err
+    )
+    assert messages(events)[0]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "message"),
+    [
+        ("thread.message.delta", {"id": "msg_1", "delta": "oops"}, "thread.message.delta's delta is a str"),
+        ("thread.run.step.delta", {"delta": {}}, "thread.run.step.delta has no step id"),
+        ("thread.run.completed", [1, 2], "the data of thread.run.completed is a list"),
+    ],
+)
+def test_bad_data_is_a_data_error(event: str, data: Any, message: str) -> None:
+    normalizer = AssistantsNormalizer()
+    normalizer.feed(run("queued"), "thread.run.created")
+    with pytest.raises(DataError, match=message):
+        normalizer.feed(data, event)
+
+
+def test_bad_data_through_the_cli_exits_65_after_the_good_events() -> None:
+    raws = [
+        {"type": "raw", "dialect": None, "event": "thread.run.created", "data": run("queued")},
+        {"type": "raw", "dialect": None, "event": "thread.message.delta", "data": {"id": "m", "delta": 3}},
+    ]
+    result = run_cli("normalize", input=b"".join(orjson.dumps(r) + b"\n" for r in raws))
+    assert result.returncode == 65
+    assert [orjson.loads(line)["type"] for line in result.stdout.splitlines()] == ["start"]
+    assert "line 2: openai-assistants: thread.message.delta's delta is a int" in result.stderr.decode()
+
+
+def test_arguments_after_a_call_was_complete_are_a_data_error() -> None:
+    normalizer = AssistantsNormalizer()
+    normalizer.feed(run("queued"), "thread.run.created")
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    delta = {"id": "step_1", "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call]}}}
+    normalizer.feed(delta, "thread.run.step.delta")
+    text = {"index": 0, "type": "text", "text": {"value": "hi"}}
+    normalizer.feed({"id": "msg_1", "delta": {"content": [text]}}, "thread.message.delta")  # completes it
+    late = {"index": 0, "type": "function", "function": {"arguments": "x"}}
+    with pytest.raises(DataError, match="arguments for tool call call_1 arrived after the call was complete"):
+        normalizer.feed(
+            {"id": "step_1", "delta": {"step_details": {"type": "tool_calls", "tool_calls": [late]}}},
+            "thread.run.step.delta",
+        )
+
+
+def test_sniff() -> None:
+    dialect = OpenAIAssistants()
+    assert dialect.sniff({"id": "run_1"}, "thread.run.created")
+    assert dialect.sniff({"object": "thread.message.delta", "delta": {}})
+    assert dialect.sniff({"object": "thread.run", "status": "queued"})
+    assert not dialect.sniff({"object": "chat.completion.chunk", "choices": []})
+    assert not dialect.sniff({"type": "response.created"}, "response.created")
+    assert not dialect.sniff("[DONE]", "done")
+
+
+# --- the encoder ----------------------------------------------------------------------------------
+
+ALL_CASES = sorted(CASES.glob("*.sse"))
+OTHER_CASES = sorted((DATA / "openai-chat").glob("*.sse"))
+
+
+def wire_events(wire: bytes) -> list[tuple[str | None, Any]]:
+    return [(ev["event"], ev["data"]) for ev in replay(io.BytesIO(wire))]
+
+
+def encode(events: list[dict], **options: Any) -> bytes:
+    return b"".join(render(iter(events), format=NAME, **options))
+
+
+def validate_wire(wire: bytes) -> list[tuple[str | None, Any]]:
+    from openai.types.beta.assistant_stream_event import ErrorEvent
+
+    events = wire_events(wire)
+    for name, data in events:
+        if name == "done":
+            assert data == "[DONE]"
+        elif name == "error":
+            ErrorEvent.model_validate({"event": "error", "data": data})
+        else:
+            ASSISTANT_EVENT.validate_python({"event": name, "data": data})
+    return events
+
+
+@pytest.mark.parametrize(
+    "case", ALL_CASES + OTHER_CASES, ids=[f"{c.parent.name}/{c.stem}" for c in ALL_CASES + OTHER_CASES]
+)
+def test_every_encoded_event_validates_as_the_sdk_event_type(case: Path) -> None:
+    events = validate_wire(encode(events_of(case)))
+    assert events[-1] == ("done", "[DONE]")
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_ids_are_consistent(case: Path) -> None:
+    """One thread; every step, message and delta belongs to the run and objects written before it."""
+    events = wire_events(encode(events_of(case)))
+    threads, runs, steps, msgs = set(), set(), set(), set()
+    current_run = None
+    for name, data in events:
+        if name in ("done", "error"):
+            continue
+        assert isinstance(data.get("created_at", 0), int)
+        if name == "thread.created":
+            threads.add(data["id"])
+        elif data["object"] == "thread.run":
+            threads.add(data["thread_id"])
+            runs.add(data["id"])
+            current_run = data["id"]
+        elif data["object"] == "thread.run.step":
+            assert data["id"].startswith("step_") and data["run_id"] == current_run
+            threads.add(data["thread_id"])
+            if name == "thread.run.step.created":
+                steps.add(data["id"])
+            else:
+                assert data["id"] in steps
+        elif data["object"] == "thread.message":
+            assert data["id"].startswith("msg_") and data["run_id"] == current_run
+            if name == "thread.message.created":
+                msgs.add(data["id"])
+            else:
+                assert data["id"] in msgs
+        elif data["object"] == "thread.run.step.delta":
+            assert data["id"] in steps
+        elif data["object"] == "thread.message.delta":
+            assert data["id"] in msgs
+    assert len(threads) == 1
+    assert runs == {m["id"] for m in messages(events_of(case))}
+
+
+def test_tool_calls_are_a_tool_step_then_requires_action() -> None:
+    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
+    names = [name for name, _ in wire_events(encode(events))]
+    assert names[:4] == [
+        "thread.created",
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+    ]
+    assert names[-2:] == ["thread.run.requires_action", "done"]
+    required = wire_events(encode(events))[-2][1]["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in required] == [
+        (p["tool_call_id"], p["tool_name"], p["arguments"]) for p in of_type(events, "tool-call")
+    ]
+
+
+def test_a_continuation_is_written_as_one() -> None:
+    """The tool loop re-encoded: the second segment has no thread.created and no thread.run.created."""
+    names = [name for name, _ in wire_events(encode(events_of(CASES / "tool-loop.sse")))]
+    second = names[names.index("done") + 1 :]
+    assert names.count("thread.created") == 1 and names.count("thread.run.created") == 1
+    assert second[:2] == ["thread.run.queued", "thread.run.in_progress"]
+    assert second[-2:] == ["thread.run.completed", "done"]
+
+
+def test_runs_of_other_dialects_get_derived_ids() -> None:
+    def response(rid: str, text: str) -> list[dict[str, Any]]:
+        return [
+            {"type": "start", "id": rid, "model": "m", "created": 1700000000},
+            {"type": "text-delta", "id": "t", "delta": text},
+            {"type": "finish", "finish_reason": "stop"},
+        ]
+
+    wire = wire_events(encode(response("chatcmpl-1", "a") + response("chatcmpl-2", "b")))
+    run_ids = [d["id"] for n, d in wire if n == "thread.run.created"]
+    assert len(set(run_ids)) == 2 and all(r.startswith("run_") for r in run_ids)
+    assert (
+        wire_events(encode(response("chatcmpl-1", "a") + response("chatcmpl-2", "b"))) == wire
+    )  # same bytes
+    assert len({d["thread_id"] for _, d in wire if isinstance(d, dict) and "thread_id" in d}) == 1
+
+
+def test_the_response_after_tool_calls_continues_the_same_run() -> None:
+    """From another dialect, the tool loop's second request is submit_tool_outputs on the paused run."""
+    events = events_of(DATA / "openai-chat" / "two-responses.sse")
+    wire = wire_events(encode(events))
+    assert [n for n, _ in wire].count("thread.run.created") == 1
+    assert len({d["id"] for _, d in wire if isinstance(d, dict) and d.get("object") == "thread.run"}) == 1
+    again = messages(events_of(encode(events)))
+    assert [m["finish_reason"] for m in again] == ["tool-calls", "stop"]
+    assert again[0]["id"] == again[1]["id"]
+
+
+@pytest.mark.parametrize(
+    ("finish", "wire_end", "again"),
+    [
+        ({"finish_reason": "length"}, "thread.run.incomplete", "length"),
+        ({"finish_reason": "content-filter"}, "thread.run.incomplete", "content-filter"),
+        ({"finish_reason": "other", "raw_finish_reason": "cancelled"}, "thread.run.cancelled", "other"),
+        ({"finish_reason": "other"}, "thread.run.incomplete", "other"),
+        ({"finish_reason": "stop"}, "thread.run.completed", "stop"),
+    ],
+)
+def test_finish_reasons_are_written_as_run_ends(finish: dict, wire_end: str, again: str) -> None:
+    events = [
+        {"type": "start", "id": "r1", "model": "m"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "Hi"},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", **finish},
+    ]
+    wire = encode(events)
+    validate_wire(wire)
+    assert [n for n, _ in wire_events(wire)][-2] == wire_end
+    (message,) = messages(events_of(wire))
+    assert message["finish_reason"] == again and message["content"][0]["text"] == "Hi"
+
+
+def test_an_error_then_finish_error_is_a_failed_run() -> None:
+    events = [
+        {"type": "start", "id": "r1", "model": "m"},
+        {"type": "error", "message": "overloaded", "code": "rate_limit_exceeded"},
+        {"type": "finish", "finish_reason": "error"},
+    ]
+    wire = wire_events(encode(events))
+    name, data = wire[-2]
+    assert name == "thread.run.failed"
+    assert data["last_error"] == {"code": "rate_limit_exceeded", "message": "overloaded"}
+    assert not [n for n, _ in wire if n == "error"]
+
+
+def test_an_error_without_a_finish_is_an_error_event() -> None:
+    events = [{"type": "start", "id": "r1", "model": "m"}, {"type": "error", "message": "boom", "code": 500}]
+    wire = encode(events)
+    validate_wire(wire)
+    assert wire_events(wire)[-2] == (
+        "error",
+        {"message": "boom", "type": "server_error", "param": None, "code": "500"},
+    )
+    again = events_of(wire)
+    assert of_type(again, "error")[0]["message"] == "boom"
+    assert messages(again)[0]["finish_reason"] == "error"
+
+
+def test_encoding_only_final_messages() -> None:
+    """accumulate --final | render -f openai-assistants: a message alone is a whole segment."""
+    finals = list(accumulate(iter(events_of(CASES / "tool-loop.sse")), final=True))
+    again = messages(events_of(encode(finals)))
+    assert [(m["id"], m["finish_reason"]) for m in again] == [
+        ("run_Lp1Rn", "tool-calls"),
+        ("run_Lp1Rn", "stop"),
+    ]
+    assert again[1]["content"][0]["text"] == "Paris is cloudy at 12°C."
+
+
+def test_what_assistants_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    encoder = AssistantsEncoder()
+    encoder.feed({"type": "start", "id": "r", "model": "m"})
+    assert encoder.feed({"type": "reasoning-start", "id": "r0"}) == []
+    assert encoder.feed({"type": "reasoning-delta", "id": "r0", "delta": "hmm"}) == []
+    assert encoder.feed({"type": "source", "source_type": "url", "id": "s", "url": "https://x.test"}) == []
+    executed = {"type": "tool-call", "tool_call_id": "ws", "tool_name": "web_search", "arguments": "{}",
+                "provider_executed": True}  # fmt: skip
+    assert encoder.feed(executed) == []
+    result = {"type": "tool-result", "tool_call_id": "ws", "tool_name": "web_search", "output": "x",
+              "provider_executed": True}  # fmt: skip
+    assert encoder.feed(result) == []
+    assert encoder.feed({"type": "text-delta", "id": "c1.text-0", "delta": "b", "choice": 1}) == []
+    encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    err = capsys.readouterr().err
+    for what in (
+        "reasoning (1)",
+        "url sources (1)",
+        "provider-executed tools of other dialects (1)",
+        "choices other than the first (1)",
+    ):
+        assert f"openai-assistants cannot express {what}; dropped" in err
+
+
+def test_convert_through_real_pipes() -> None:
+    result = sh(
+        "streamkit convert --to openai-assistants tests/data/openai-chat/tool-whole.sse"
+        " | streamkit fetch --replay - | streamkit normalize | streamkit accumulate --final"
+    )
+    assert result.returncode == 0, result.stderr
+    (message,) = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert message["finish_reason"] == "tool-calls"
+    assert [(p["tool_call_id"], p["input"]) for p in message["content"]] == [
+        ("9ZbQ1xA2c", {"location": "Oslo"})
+    ]
+
+
+# --- the official client reads what we write ---------------------------------------------------
+
+
+def _client(responses: dict[str, bytes], seen: list[str]) -> Any:
+    import httpx
+    import openai
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        body = responses[request.url.path]
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=http)
+
+
+def _texts(message: Any) -> list[str]:
+    return [c.text.value for c in message.content if c.type == "text"]
+
+
+@client_warning
+@pytest.mark.parametrize(
+    "case", ["text", "file-search", "code-interpreter-image", "refusal", "incomplete-length"]
+)
+def test_the_official_client_streams_what_we_write(case: str) -> None:
+    """client.beta.threads.runs.stream() with an AssistantEventHandler, served our bytes."""
+    from openai import AssistantEventHandler
+
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    thread_id = ours["provider_metadata"][NAME]["thread_id"]
+    path = f"/v1/threads/{thread_id}/runs"
+    seen: list[str] = []
+    client = _client({path: encode(events)}, seen)
+    deltas: list[str] = []
+
+    class Handler(AssistantEventHandler):
+        def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+            deltas.append(delta.value or "")
+
+    with client.beta.threads.runs.stream(
+        thread_id=thread_id, assistant_id="asst_x", event_handler=Handler()
+    ) as stream:
+        stream.until_done()
+        final = stream.get_final_messages()
+        final_run = stream.current_run
+    assert seen == [path]
+    (message,) = final
+    text = [p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal")]
+    assert _texts(message) == text and "".join(deltas) == "".join(text)
+    refusals = [c.refusal for c in message.content if c.type == "refusal"]
+    assert refusals == [p["text"] for p in ours["content"] if p["type"] == "text" and p.get("refusal")]
+    annotations = [a.model_dump() for c in message.content if c.type == "text" for a in c.text.annotations]
+    assert annotations == [
+        {k: v for k, v in p["provider_metadata"][NAME]["annotation"].items() if k != "index"}
+        for p in ours["content"]
+        if p["type"] == "source"
+    ]
+    assert final_run.id == ours["id"] and final_run.usage.total_tokens == ours["usage"]["total_tokens"]
+
+
+@client_warning
+@pytest.mark.parametrize("source", [CASES / "tool-loop.sse", DATA / "openai-chat" / "two-responses.sse"])
+def test_the_official_client_runs_the_tool_loop_on_what_we_write(source: Path) -> None:
+    """The seed problem: requires_action, then submit_tool_outputs_stream on the same run, read to its end.
+
+    Our first segment is served for the run, our second for submit_tool_outputs at the path built
+    from the thread and run ids our finish carries.
+    """
+    events = events_of(source)
+    first, second = messages(events)
+    wire = encode(events)
+    cut = wire.index(b"event: done\ndata: [DONE]\n\n") + len(b"event: done\ndata: [DONE]\n\n")
+    ends = meta(of_type(events_of(wire), "finish")[0])
+    thread_id, run_id = ends["thread_id"], ends["run_id"]
+    runs_path = f"/v1/threads/{thread_id}/runs"
+    submit_path = f"/v1/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"
+    seen: list[str] = []
+    client = _client({runs_path: wire[:cut], submit_path: wire[cut:]}, seen)
+
+    with client.beta.threads.runs.stream(thread_id=thread_id, assistant_id="asst_x") as stream:
+        stream.until_done()
+        paused = stream.current_run
+    assert paused.status == "requires_action"
+    required = paused.required_action.submit_tool_outputs.tool_calls
+    ours = [p for p in first["content"] if p["type"] == "tool-call"]
+    assert [(c.id, c.function.name, orjson.loads(c.function.arguments)) for c in required] == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours
+    ]
+    outputs = [{"tool_call_id": c.id, "output": "ok"} for c in required]
+    with client.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=paused.thread_id, run_id=paused.id, tool_outputs=outputs
+    ) as stream:
+        stream.until_done()
+        (message,) = stream.get_final_messages()
+        done = stream.current_run
+    assert seen == [runs_path, submit_path]
+    assert done.status == "completed" and done.id == paused.id
+    assert _texts(message) == [p["text"] for p in second["content"] if p["type"] == "text"]
