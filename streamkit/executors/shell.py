@@ -2,8 +2,8 @@
 
 ``command`` is an argv list, run directly (never through a shell, so arguments can never be
 interpolated into a command line). The call's arguments arrive as one JSON object on stdin;
-``STREAMKIT_TOOL_NAME`` and ``STREAMKIT_TOOL_CALL_ID`` are in the environment; ``cwd`` and
-``env`` (an object of extra variables) may be set. A non-zero exit status, or text on stderr,
+``STREAMKIT_TOOL_NAME`` and ``STREAMKIT_TOOL_CALL_ID`` are in the environment; ``cwd`` (relative to the tools file)
+and ``env`` (a table of extra variables) may be set. A non-zero exit status, or text on stderr,
 makes the result an error carrying what the program said. The program runs in its own process
 group, which is killed on a timeout or Ctrl-C: nothing is left running.
 """
@@ -52,9 +52,15 @@ class ShellExecutor(Executor):
         env = {**os.environ, **(settings.get("env") or {})}
         env["STREAMKIT_TOOL_NAME"] = call.tool.name
         env["STREAMKIT_TOOL_CALL_ID"] = call.call_id
+        cwd = settings.get("cwd")
+        if cwd is not None and call.tool.source and not os.path.isabs(cwd):
+            cwd = os.path.join(
+                os.path.dirname(os.path.abspath(call.tool.source)), cwd
+            )  # relative to the tools file
         try:
             proc = subprocess.Popen(settings["command"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, cwd=settings.get("cwd"), start_new_session=True)  # fmt: skip
+                                    env=env, cwd=cwd, start_new_session=True)  # fmt: skip
+
         except OSError as exc:
             return ToolOutput(f"the tool could not be started: {exc.strerror or exc}", is_error=True)
         with self._lock:

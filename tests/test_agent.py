@@ -1,0 +1,196 @@
+"""The tool loop end to end, over real HTTP to ``streamkit serve --script``, for every dialect that
+can make requests: a scripted turn asks for two tools in parallel (one of them fails), the tools
+run, the server's request log shows the continuation carrying both results in the dialect's own
+format, the second scripted turn answers, and ``agent`` prints the final text. The same through the
+plain shell loop of the README."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit.plugins import Registry, get_plugin_manager
+
+from .conftest import ROOT, STREAMKIT, ndjson, run_cli
+from .test_fetch_live import serving
+
+SCRIPT = [
+    {
+        "tool_calls": [
+            {"name": "get_weather", "input": {"city": "Paris"}},
+            {"name": "get_weather", "input": {}},
+        ]
+    },
+    {"text": "Paris is windy at 8°C; the second call needed a city."},
+]
+TOOLS = ROOT / "examples" / "tools.toml"
+QUESTION = "What's the weather in Paris?"
+
+
+def _can_request(name: str) -> bool:
+    from streamkit.dialects.base import Dialect
+
+    dialect = Registry(get_plugin_manager()).dialect(name)
+    return bool(dialect.serve_paths) and type(dialect).build_request is not Dialect.build_request
+
+
+DIALECTS = [name for name in sorted(Registry(get_plugin_manager()).dialects()) if _can_request(name)]
+
+
+def continuation_results(dialect: str, body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The tool results a continuation request carries, read in the dialect's own format:
+    (the text of the output, whether it is marked as an error where the format can say so)."""
+    if dialect == "openai-chat":
+        return [(m["content"], False) for m in body["messages"] if m["role"] == "tool"]
+    raise AssertionError(f"no reader for {dialect} continuations")
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps(SCRIPT))
+    return path
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_agent_runs_the_loop(dialect: str, script: Path, tmp_path: Path) -> None:
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", dialect, "--script", str(script), "--log-requests", str(log)) as url:
+        result = run_cli(
+            "agent", "-d", dialect, "--base-url", url, "-m", "test-model", "--tools", str(TOOLS), QUESTION
+        )
+    assert result.returncode == 0, result.stderr
+    events = ndjson(result.stdout)
+    steps = [(e["type"], e["step"]) for e in events if e["type"] in ("start-step", "finish-step")]
+    assert steps == [("start-step", 1), ("finish-step", 1), ("start-step", 2), ("finish-step", 2)]
+    results = [e for e in events if e["type"] == "tool-result"]
+    assert sorted(r["is_error"] for r in results) == [False, True]
+    messages = [e for e in events if e["type"] == "message"]
+    assert messages[-1]["content"][-1]["text"] == SCRIPT[1]["text"]
+    bodies = ndjson(log.read_bytes())
+    assert len(bodies) == 2
+    carried = continuation_results(dialect, bodies[1])
+    assert len(carried) == 2
+    assert any("windy" in text for text, _ in carried) and any("which city?" in text for text, _ in carried)
+    rendered = run_cli("render", input=result.stdout)
+    assert rendered.stdout.decode().strip().endswith(SCRIPT[1]["text"])
+
+
+def test_the_step_limit(tmp_path: Path) -> None:
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps([SCRIPT[0]] * 3))
+    with serving("-d", "openai-chat", "--script", str(path)) as url:
+        result = run_cli(
+            "agent", "--base-url", url, "-m", "m", "--tools", str(TOOLS), "--max-steps", "2", QUESTION
+        )
+    assert result.returncode == 1
+    events = ndjson(result.stdout)
+    assert events[-1]["type"] == "error" and "the step limit (2) was reached" in events[-1]["message"]
+    assert [e["step"] for e in events if e["type"] == "finish-step"] == [1, 2]
+    assert b"step limit (2)" in result.stderr
+
+
+def test_final_writes_the_answer_only(script: Path) -> None:
+    with serving("-d", "openai-chat", "--script", str(script)) as url:
+        result = run_cli("agent", "--base-url", url, "-m", "m", "--tools", str(TOOLS), "--final", QUESTION)
+    (message,) = ndjson(result.stdout)
+    assert message["type"] == "message" and message["content"][-1]["text"] == SCRIPT[1]["text"]
+
+
+def test_the_python_api_with_callbacks(script: Path) -> None:
+    from streamkit.stages.agent import run_agent
+
+    seen: dict[str, list[Any]] = {"text": [], "created": [], "done": [], "results": [], "messages": []}
+    with serving("-d", "openai-chat", "--script", str(script)) as url:
+        final = run_agent(
+            QUESTION, dialect="openai-chat", tools=str(TOOLS), model="m", base_url=url,
+            on_text_delta=lambda delta, snapshot: seen["text"].append(snapshot),
+            on_tool_call_created=lambda e: seen["created"].append(e["tool_name"]),
+            on_tool_call_done=lambda e: seen["done"].append(e["input"]),
+            on_tool_result=lambda e: seen["results"].append(e["is_error"]),
+            on_message_done=lambda e: seen["messages"].append(e["finish_reason"]),
+        )  # fmt: skip
+    assert final is not None and final["content"][-1]["text"] == SCRIPT[1]["text"]
+    assert seen["text"][-1] == SCRIPT[1]["text"]  # snapshots grow to the whole text
+    assert seen["created"] == ["get_weather", "get_weather"] and seen["done"] == [{"city": "Paris"}, {}]
+    assert sorted(seen["results"]) == [False, True] and seen["messages"] == ["tool-calls", "stop"]
+
+
+def test_render_conversation_builds_the_next_request(tmp_path: Path) -> None:
+    base = {"model": "m", "messages": [{"role": "user", "content": QUESTION}]}
+    (tmp_path / "conv.json").write_bytes(orjson.dumps(base))
+    stream = [
+        {"type": "start", "id": "r1", "model": "m", "dialect": "openai-chat"},
+        {
+            "type": "tool-call",
+            "tool_call_id": "c1",
+            "tool_name": "get_weather",
+            "arguments": '{"city":"Paris"}',
+            "input": {"city": "Paris"},
+        },
+        {"type": "finish", "finish_reason": "tool-calls"},
+        {
+            "type": "tool-result",
+            "tool_call_id": "c1",
+            "tool_name": "get_weather",
+            "output": "windy",
+            "is_error": False,
+        },
+    ]
+    result = run_cli(
+        "render",
+        "-f",
+        "conversation",
+        "--base",
+        str(tmp_path / "conv.json"),
+        input=b"".join(orjson.dumps(e) + b"\n" for e in stream),
+    )
+    conversation = orjson.loads(result.stdout)
+    assert [m["role"] for m in conversation["messages"]] == ["user", "assistant", "tool"]
+    assert conversation["messages"][1]["content"][0]["tool_call_id"] == "c1"
+    assert conversation["messages"][2] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "output": "windy",
+        "tool_name": "get_weather",
+    }
+
+
+def readme_loop() -> str:
+    """The shell loop exactly as the README shows it (its ```sh block with the `while`)."""
+    import re
+
+    for block in re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S):
+        if "while :; do" in block:
+            return block
+    raise AssertionError("the README shows no shell loop")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_readme_shell_loop(dialect: str, script: Path, tmp_path: Path) -> None:
+    loop = readme_loop()
+    # the README's loop, pointed at the local server instead of api.openai.com
+    loop = loop.replace("-d openai-chat -m gpt-4o-mini", '-d "$DIALECT" --base-url "$URL" -m test-model')
+    loop = loop.replace("examples/tools.toml", '"$TOOLS"').replace(
+        "What is the weather in Paris?", QUESTION.replace("'", "'\\''")
+    )
+    assert '"$URL"' in loop and '"$TOOLS"' in loop
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", dialect, "--script", str(script), "--log-requests", str(log)) as url:
+        result = subprocess.run(["sh", "-ec", loop], cwd=tmp_path, capture_output=True, timeout=120,
+                                env={**_env(), "DIALECT": dialect, "URL": url, "TOOLS": str(TOOLS)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == SCRIPT[1]["text"]
+    assert len(continuation_results(dialect, ndjson(log.read_bytes())[1])) == 2
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["PATH"] = f"{STREAMKIT.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
