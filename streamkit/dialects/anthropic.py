@@ -73,17 +73,31 @@ What the wire sends, and what becomes of it (canonical events on the right):
 The encoder writes ``message_start`` (a whole message object: id, type, role, model, empty
 content, null stop reason, usage), then ``content_block_start`` / ``_delta`` / ``_stop`` with
 indexes 0..n in order, then ``message_delta`` (stop reason, usage) and ``message_stop``; every
-event validates as the official SDK's ``RawMessageStreamEvent``. A text block's stop is written
-when the next thing begins, so that sources following its ``text-end`` still become its
-citations. What Anthropic cannot express is dropped with a warning: sources that are not
-Anthropic citations (a citation needs an index into the request's documents or an encrypted
-search-result index, which a foreign source has not), provider-executed tools of other
-dialects, files, refusal marks on text, events of choices k>0. Blocks only the beta API has
-(``mcp_tool_use``, ``mcp_tool_result``, ``compaction``, ...) are not in
-``RawMessageStreamEvent``: they are written with ``-O beta=true`` (the stream then validates as
-``BetaRawMessageStreamEvent``, what ``client.beta.messages.stream()`` reads) and dropped with a
-warning otherwise. A response that ended in an error ends at its ``error`` event, as Anthropic's
-do.
+event validates as the official SDK's ``RawMessageStreamEvent``. Details:
+
+* The stop reason is the original when it is one of Anthropic's, else mapped back (stop →
+  end_turn, length → max_tokens, tool-calls → tool_use, content-filter → refusal; error and
+  other → null). Usage is the raw usage when it came from Anthropic (with the
+  ``server_tool_use`` counts the SDK's types require filled in with 0 where an older API left
+  one out), else built from the canonical counts (``input_tokens`` without the cached tokens,
+  which go to ``cache_read_input_tokens``); ``message_start`` then says 0 and ``message_delta``
+  carries the counts, which the SDK's accumulator takes.
+* A text block's stop is written when the next thing begins, so that sources following its
+  ``text-end`` still become its citations. A reasoning block's start waits for its first delta
+  or its end, to know whether it is ``thinking``, ``redacted_thinking`` or ``compaction``.
+* Tool calls streamed side by side (Chat Completions' parallel calls) become blocks one after
+  the other: a call that starts while another is open waits, with its fragments, until that
+  one ends. A ``tool-call`` with no ``tool-input-*`` events is written whole.
+* A response that ended in an error ends at its ``error`` event, as Anthropic's do.
+* What Anthropic cannot express is dropped with a warning: sources that are not Anthropic
+  citations (a citation needs an index into the request's documents or an encrypted
+  search-result index, which a foreign source has not), provider-executed tools of other
+  dialects, files, refusal marks on text (the text is kept), events of choices k>0. A client
+  tool's ``tool-result`` belongs to the next request, not to this stream: it is left out.
+* Blocks only the beta API has (``mcp_tool_use``, ``mcp_tool_result``, ``compaction``, ...) are
+  not in ``RawMessageStreamEvent``: they are written with ``-O beta=true`` (the stream then
+  validates as ``BetaRawMessageStreamEvent``, what ``client.beta.messages.stream()`` reads) and
+  dropped with a warning otherwise.
 """
 
 from __future__ import annotations
