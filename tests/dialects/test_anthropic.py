@@ -712,3 +712,67 @@ def test_the_official_client_raises_the_error_we_write() -> None:
         ) as stream,
     ):
         stream.get_final_message()
+
+
+def test_calls_streamed_side_by_side_are_written_one_after_the_other() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "tool-input-start", "id": "a", "tool_name": "fa"},
+        {"type": "tool-input-start", "id": "b", "tool_name": "fb"},
+        {"type": "tool-input-delta", "id": "b", "delta": '{"b": '},
+        {"type": "tool-input-delta", "id": "a", "delta": '{"a": 1}'},
+        {
+            "type": "tool-call",
+            "tool_call_id": "c",
+            "tool_name": "fc",
+            "arguments": '{"c": 3}',
+        },  # no input events
+        {"type": "tool-input-start", "id": "d", "tool_name": "fd"},  # its arguments only on its tool-call
+        {"type": "tool-call", "tool_call_id": "d", "tool_name": "fd", "arguments": '{"d": 4}'},
+        {"type": "tool-input-delta", "id": "b", "delta": "2}"},
+        {"type": "tool-input-end", "id": "a"},
+        {"type": "tool-call", "tool_call_id": "a", "tool_name": "fa", "arguments": '{"a": 1}'},
+        {"type": "tool-input-delta", "id": "b", "delta": " "},  # b is open now: streamed as it comes
+        {"type": "tool-input-end", "id": "b"},
+        {"type": "tool-call", "tool_call_id": "b", "tool_name": "fb", "arguments": '{"b": 2} '},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]
+    encoder = AnthropicEncoder()
+    written = [encoder.feed(e) for e in events] + [encoder.close()]
+    wire = [w for ws in written for w in ws]
+    for _, data in wire:
+        STABLE.validate_python(data)
+    (final,) = _sdk_messages(wire, beta=False)
+    assert [(b["id"], b["input"]) for b in final["content"]] == [
+        ("a", {"a": 1}),
+        ("b", {"b": 2}),
+        ("c", {"c": 3}),
+        ("d", {"d": 4}),
+    ]
+    # a streams as it comes; b opens as soon as a ends, with what it had so far, and streams on
+    at_a_end = written[events.index({"type": "tool-input-end", "id": "a"})]
+    assert [(e, d.get("index")) for e, d in at_a_end] == [
+        ("content_block_stop", 0),
+        ("content_block_start", 1),
+        ("content_block_delta", 1),
+        ("content_block_delta", 1),
+    ]
+    assert written[11] == [
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": " "},
+            },
+        )
+    ]
+
+
+def test_reasoning_from_another_dialect_is_a_thinking_block() -> None:
+    events = events_of(DATA / "openai-chat" / "reasoning-content.sse")
+    (final,) = _sdk_messages(wire_events(encode(events)), beta=False)
+    assert [(b["type"], b.get("thinking") or b.get("text")) for b in final["content"]] == [
+        ("thinking", "Two plus two is four."),
+        ("text", "4"),
+    ]
