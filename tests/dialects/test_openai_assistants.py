@@ -340,6 +340,24 @@ def test_bad_data_is_a_data_error(event: str, data: Any, message: str) -> None:
         normalizer.feed(data, event)
 
 
+def test_a_malformed_delta_in_an_open_block_is_a_data_error_too() -> None:
+    """The hot path leaves anything unusual to the general path, which says what is wrong."""
+    normalizer = AssistantsNormalizer()
+    normalizer.feed(run("queued"), "thread.run.created")
+    text = {"index": 0, "type": "text", "text": {"value": "a"}}
+    assert normalizer.feed({"id": "m", "delta": {"content": [text]}}, "thread.message.delta") == [
+        {"type": "text-start", "id": "text-0", "provider_metadata": {NAME: {"message_id": "m"}}},
+        {"type": "text-delta", "id": "text-0", "delta": "a"},
+    ]
+    assert normalizer.feed({"id": "m", "delta": {"content": [text]}}, "thread.message.delta") == [
+        {"type": "text-delta", "id": "text-0", "delta": "a"}
+    ]
+    with pytest.raises(DataError, match="delta.content is a dict, expected a list"):
+        normalizer.feed({"id": "m", "delta": {"content": {"index": 0}}}, "thread.message.delta")
+    with pytest.raises(DataError, match="a delta.content entry is a str"):
+        normalizer.feed({"id": "m", "delta": {"content": ["x"]}}, "thread.message.delta")
+
+
 def test_bad_data_through_the_cli_exits_65_after_the_good_events() -> None:
     raws = [
         {"type": "raw", "dialect": None, "event": "thread.run.created", "data": run("queued")},
