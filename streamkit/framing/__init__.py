@@ -1,4 +1,4 @@
-"""Wire framings shared by every dialect: SSE, NDJSON, one JSON array.
+"""Wire framings shared by every dialect: SSE, NDJSON, one JSON array, AWS event-stream frames.
 
 A dialect names its framing; ``fetch --replay`` detects the framing of a recording from its
 first bytes; ``render -f DIALECT`` frames the dialect's wire events with :func:`frame`.
@@ -11,13 +11,16 @@ from typing import Any
 import orjson
 
 from ..errors import UsageError
-from . import sse
+from . import eventstream, sse
 
-FRAMINGS = ("sse", "ndjson", "json-array")
+FRAMINGS = ("sse", "ndjson", "json-array", "eventstream")
 
 
 def detect(head: bytes) -> str:
-    """Guess a recording's framing from its first bytes: ``[`` an array, ``{`` NDJSON, else SSE."""
+    """Guess a recording's framing from its first bytes: a binary frame prelude whose CRC checks
+    out (at least 12 bytes needed) an AWS event stream, ``[`` an array, ``{`` NDJSON, else SSE."""
+    if eventstream.is_prelude(head):
+        return "eventstream"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"["):
         return "json-array"
@@ -34,4 +37,6 @@ def frame(framing: str, event: str | None, data: Any) -> bytes:
         return (data.encode() if isinstance(data, str) else orjson.dumps(data)) + b"\n"
     if framing == "json-array":
         return orjson.dumps(data)
+    if framing == "eventstream":
+        return eventstream.encode(event, data)
     raise UsageError(f"unknown framing {framing!r} (known: {', '.join(FRAMINGS)})")

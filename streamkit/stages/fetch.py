@@ -1,9 +1,13 @@
 """fetch: the upstream's events as ``raw`` events.
 
 This module holds the replay half: :class:`Replay` reads a recorded wire file (SSE with or
-without ``event:`` lines, ``\\r\\n`` or ``\\n``, comments; NDJSON; one JSON array; or an NDJSON
-recording of ``raw`` events) and yields the ``raw`` events a live fetch would have written.
-The framing is detected from the first bytes unless given.
+without ``event:`` lines, ``\\r\\n`` or ``\\n``, comments; NDJSON; one JSON array; AWS
+event-stream binary frames; or an NDJSON recording of ``raw`` events) and yields the ``raw``
+events a live fetch would have written. The framing is detected from the first bytes unless given.
+
+An event-stream frame becomes one raw event: ``event`` is its ``:event-type`` header (the
+``:exception-type`` header for an exception frame), ``data`` its parsed JSON payload (see
+:mod:`streamkit.framing.eventstream`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import IO, Any
 
 from ..errors import DataError
 from ..framing import detect
+from ..framing.eventstream import EventStreamDecoder, wire_event
 from ..framing.jsonseq import JSONArrayDecoder, NDJSONDecoder
 from ..framing.sse import SSEDecoder, parse_data
 from ..ndjson import CHUNK_SIZE
@@ -55,7 +60,9 @@ class Replay:
             if not chunk:
                 break
             head += chunk
-            if head.strip(b"\xef\xbb\xbf \t\r\n"):
+            # enough to tell the framing: some text, or a whole binary prelude (whose first byte,
+            # the high byte of a frame length, is 0)
+            if head.strip(b"\xef\xbb\xbf \t\r\n") and (head[0] != 0 or len(head) >= 12):
                 break
         if not head.strip():
             return
@@ -72,6 +79,12 @@ class Replay:
 
             def convert(items: list[Any]) -> list[dict[str, Any]]:
                 return [self._from_value(v) for v in items]
+
+        elif framing == "eventstream":
+            decoder = EventStreamDecoder()
+
+            def convert(items: list[Any]) -> list[dict[str, Any]]:
+                return [self._raw(*wire_event(f)) for f in items]
 
         else:
             raise DataError(f"unknown framing {framing!r}")

@@ -1,0 +1,106 @@
+"""Small helpers for the streamkit-bedrock tests (plugin tests cannot use streamkit's conftest)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamkit import Registry, accumulate, get_plugin_manager, normalize, render, replay
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+REPO = HERE.parents[2]
+
+
+def registry() -> Registry:
+    """A fresh plugin manager's registry: streamkit's built-ins and every installed plugin."""
+    return Registry(get_plugin_manager())
+
+
+def shared_fixtures() -> Path | None:
+    path = Path(os.environ.get("STREAMKIT_FIXTURES") or REPO.parent / "shared" / "fixtures")
+    return path if path.is_dir() else None
+
+
+def recordings(folder: str) -> list[Any]:
+    """Parameters for the shared recordings of a folder, or one skipped parameter saying why."""
+    base = shared_fixtures()
+    if base is None:
+        reason = "shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
+    files = sorted(p for p in (base / folder).glob("*") if p.is_file())
+    return [pytest.param(p, id=p.name) for p in files]
+
+
+def events_of(source: Path | bytes, reg: Registry | None = None, **options: Any) -> list[dict[str, Any]]:
+    """replay → normalize → accumulate, in-process."""
+    reg = reg or registry()
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    return list(accumulate(normalize(replay(io.BytesIO(data)), registry=reg, **options)))
+
+
+def encode(events: list[dict[str, Any]], fmt: str = "bedrock", reg: Registry | None = None) -> bytes:
+    return b"".join(render(iter(events), format=fmt, registry=reg or registry()))
+
+
+def messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("type") == "message"]
+
+
+_PART_FIELDS = ("type", "text", "tool_call_id", "tool_name", "input", "provider_executed", "output",
+                "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
+
+
+def essence(message: dict[str, Any]) -> dict[str, Any]:
+    """What a client would notice in a message: canonical fields, no provider_metadata."""
+    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
+    return {
+        "content": parts,
+        "finish_reason": message.get("finish_reason"),
+        "usage": message.get("usage"),
+        "id": message.get("id"),
+        "model": message.get("model"),
+    }
+
+
+def botocore_stream_shape() -> Any:
+    botocore = pytest.importorskip("botocore.session", reason="botocore (the test extra) is not installed")
+    model = botocore.get_session().get_service_model("bedrock-runtime")
+    return model.operation_model("ConverseStream").output_shape.members["stream"]
+
+
+def validate_with_botocore(wire: bytes) -> list[tuple[str | None, Any]]:
+    """Every event of a rendered stream validates against botocore's shape for it."""
+    shape = botocore_stream_shape()  # skips the test when botocore is absent
+    from botocore.validate import ParamValidator
+
+    validator = ParamValidator()
+    pairs = [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
+    for event, data in pairs:
+        assert event in shape.members, event
+        if event == "metadata" and "serverToolUsage" in data.get("usage", {}):
+            # real Bedrock sends it (see the recordings), botocore's service model does not know it yet
+            data = {**data, "usage": {k: v for k, v in data["usage"].items() if k != "serverToolUsage"}}
+        report = validator.validate(data, shape.members[event])
+        assert not report.has_errors(), report.generate_report()
+    return pairs
+
+
+def read_with_botocore(wire: bytes) -> list[dict[str, Any]]:
+    """The events botocore's own event-stream reader (what boto3's converse_stream uses) parses."""
+    shape = botocore_stream_shape()  # skips the test when botocore is absent
+    from botocore.eventstream import EventStream
+    from botocore.parsers import EventStreamJSONParser
+
+    class Body:
+        def stream(self) -> Any:
+            yield wire
+
+        def close(self) -> None:
+            pass
+
+    return list(EventStream(Body(), shape, EventStreamJSONParser(), "ConverseStream"))

@@ -1,0 +1,298 @@
+"""AWS event-stream binary framing (``application/vnd.amazon.eventstream``): decoder and encoder.
+
+Amazon Bedrock's ConverseStream (and every AWS streaming API) sends its events as binary frames:
+
+    total length    4 bytes, big-endian: the whole frame, these 4 bytes and the CRC included
+    headers length  4 bytes, big-endian
+    prelude CRC     4 bytes: CRC32 of the 8 bytes before it
+    headers         name length (1 byte), name (UTF-8), value type (1 byte), value
+    payload         total - headers - 16 bytes (for Bedrock: one JSON object)
+    message CRC     4 bytes: CRC32 of everything before it
+
+Header value types: 0 true, 1 false (no value bytes), 2 byte, 3 short, 4 int, 5 long (signed,
+big-endian), 6 bytes and 7 string (2-byte length first), 8 timestamp (milliseconds since the
+epoch, 8 bytes), 9 uuid (16 bytes). Decoded values are ``bool``, ``int``, ``bytes``, ``str``,
+:class:`datetime.datetime` (UTC) and :class:`uuid.UUID`; :func:`encode_frame` writes the same
+Python types back (``int`` as a 4-byte int when it fits, else 8 bytes).
+
+:class:`EventStreamDecoder` is incremental: feed bytes as they arrive (a frame may be split across
+reads anywhere), get the frames they complete. A bad prelude CRC, a bad message CRC, an
+impossible length, a malformed header or a stream ending inside a frame is a
+:class:`~streamkit.errors.DataError` naming the byte offset where the frame starts.
+
+Frames as wire events (what ``fetch --replay`` writes as ``raw`` events):
+
+* ``:message-type: event`` → ``event`` = the ``:event-type`` header, ``data`` = the parsed payload;
+* ``:message-type: exception`` → ``event`` = the ``:exception-type`` header (``throttlingException``),
+  ``data`` = the parsed payload (``{"message": ...}``);
+* ``:message-type: error`` → ``event`` = ``"error"``, ``data`` = ``{"code": :error-code,
+  "message": :error-message}``.
+
+:func:`encode` is the way back: an event whose name ends in ``Exception`` is written as an
+exception frame, ``"error"`` as an error frame, anything else as an event frame with
+``:content-type: application/json``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import struct
+import uuid
+import zlib
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import orjson
+
+from ..errors import DataError
+
+HeaderValue = bool | int | bytes | str | datetime.datetime | uuid.UUID
+
+PRELUDE_LENGTH = 12
+#: prelude + message CRC: the size of a frame with no headers and no payload
+MIN_FRAME_LENGTH = 16
+#: the limits the AWS SDKs enforce
+MAX_HEADERS_LENGTH = 128 * 1024
+MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
+
+_PRELUDE = struct.Struct(">III")
+_U32 = struct.Struct(">I")
+_U16 = struct.Struct(">H")
+_INTS = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q")}
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+class Frame(NamedTuple):
+    """One decoded frame: its headers, its payload, and where it starts in the stream."""
+
+    headers: dict[str, HeaderValue]
+    payload: bytes
+    offset: int = 0
+
+
+def is_prelude(head: bytes) -> bool:
+    """Whether the first 12 bytes are a frame prelude with a valid CRC (text never is)."""
+    if len(head) < PRELUDE_LENGTH:
+        return False
+    total, headers_length, crc = _PRELUDE.unpack_from(head)
+    return zlib.crc32(head[:8]) == crc and total >= MIN_FRAME_LENGTH and headers_length <= total - 16
+
+
+class EventStreamDecoder:
+    """Feed bytes as they arrive, get the frames they complete."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._offset = 0  # stream offset of _buf[0]
+        self._error: DataError | None = None  # found after good frames: raised on the next call
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        if self._error is not None:
+            raise self._error
+        buf = self._buf
+        buf += chunk
+        n = len(buf)
+        if n < PRELUDE_LENGTH:
+            return []
+        out: list[Frame] = []
+        pos = 0
+        view = memoryview(buf)
+        try:
+            while n - pos >= PRELUDE_LENGTH:
+                total, headers_length, prelude_crc = _PRELUDE.unpack_from(buf, pos)
+                at = self._offset + pos
+                crc = zlib.crc32(view[pos : pos + 8])
+                if crc != prelude_crc:
+                    raise DataError(
+                        f"bad prelude CRC in the event-stream frame at byte {at} "
+                        f"(computed {crc:#010x}, the frame says {prelude_crc:#010x})"
+                    )
+                if (
+                    total < MIN_FRAME_LENGTH
+                    or headers_length > total - MIN_FRAME_LENGTH
+                    or headers_length > MAX_HEADERS_LENGTH
+                    or total - headers_length - MIN_FRAME_LENGTH > MAX_PAYLOAD_LENGTH
+                ):
+                    raise DataError(
+                        f"impossible length in the event-stream frame at byte {at} "
+                        f"(total {total}, headers {headers_length})"
+                    )
+                if n - pos < total:
+                    break  # the rest of this frame is still to come
+                end = pos + total - 4
+                crc = zlib.crc32(view[pos + 8 : end], crc)
+                (message_crc,) = _U32.unpack_from(buf, end)
+                if crc != message_crc:
+                    raise DataError(
+                        f"bad message CRC in the event-stream frame at byte {at} "
+                        f"(computed {crc:#010x}, the frame says {message_crc:#010x})"
+                    )
+                start = pos + PRELUDE_LENGTH
+                headers = _decode_headers(view[start : start + headers_length], at)
+                out.append(Frame(headers, bytes(view[start + headers_length : end]), at))
+                pos += total
+        except DataError as exc:
+            if not out:
+                raise
+            self._error = exc  # hand out the good frames before it first
+        finally:
+            view.release()
+        if pos:
+            del buf[:pos]
+            self._offset += pos
+        return out
+
+    @staticmethod
+    def event_of(frame: Frame) -> tuple[str | None, Any]:
+        """The wire event a frame stands for (:func:`wire_event`)."""
+        return wire_event(frame)
+
+    def close(self) -> list[Frame]:
+        """End of input: an error if it ends inside a frame."""
+        if self._error is not None:
+            raise self._error
+        if self._buf:
+            have = len(self._buf)
+            if have >= PRELUDE_LENGTH:
+                (total,) = _U32.unpack_from(self._buf)
+                what = f"{have} of its {total} bytes"
+            else:
+                what = f"{have} bytes of its {PRELUDE_LENGTH}-byte prelude"
+            raise DataError(f"the event stream ends inside the frame at byte {self._offset} ({what})")
+        return []
+
+
+def _decode_headers(data: memoryview, at: int) -> dict[str, HeaderValue]:
+    headers: dict[str, HeaderValue] = {}
+    pos = 0
+    n = len(data)
+    try:
+        while pos < n:
+            name_length = data[pos]
+            name = bytes(data[pos + 1 : pos + 1 + name_length]).decode()
+            pos += 1 + name_length
+            kind = data[pos]
+            pos += 1
+            value: HeaderValue
+            if kind == 0 or kind == 1:
+                value = kind == 0
+            elif kind in _INTS:
+                fmt = _INTS[kind]
+                (value,) = fmt.unpack_from(data, pos)
+                pos += fmt.size
+            elif kind == 6 or kind == 7:
+                (length,) = _U16.unpack_from(data, pos)
+                raw = bytes(data[pos + 2 : pos + 2 + length])
+                if len(raw) != length:
+                    raise IndexError
+                value = raw if kind == 6 else raw.decode()
+                pos += 2 + length
+            elif kind == 8:
+                (millis,) = _INTS[5].unpack_from(data, pos)
+                value = _EPOCH + datetime.timedelta(milliseconds=millis)
+                pos += 8
+            elif kind == 9:
+                raw = bytes(data[pos : pos + 16])
+                if len(raw) != 16:
+                    raise IndexError
+                value = uuid.UUID(bytes=raw)
+                pos += 16
+            else:
+                raise DataError(f"unknown header value type {kind} in the event-stream frame at byte {at}")
+            if pos > n:
+                raise IndexError
+            headers[name] = value
+    except (IndexError, struct.error):
+        raise DataError(f"truncated headers in the event-stream frame at byte {at}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"a header of the event-stream frame at byte {at} is not UTF-8") from None
+    return headers
+
+
+def _encode_header(name: str, value: HeaderValue) -> bytes:
+    key = name.encode()
+    if len(key) > 255:
+        raise ValueError(f"header name too long: {name!r}")
+    head = bytes((len(key),)) + key
+    if value is True or value is False:
+        return head + (b"\x00" if value else b"\x01")
+    if isinstance(value, int):
+        if -(2**31) <= value < 2**31:
+            return head + b"\x04" + _INTS[4].pack(value)
+        return head + b"\x05" + _INTS[5].pack(value)
+    if isinstance(value, str):
+        value = value.encode()
+        return head + b"\x07" + _U16.pack(len(value)) + value
+    if isinstance(value, (bytes, bytearray)):
+        return head + b"\x06" + _U16.pack(len(value)) + bytes(value)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        millis = (value - _EPOCH) // datetime.timedelta(milliseconds=1)
+        return head + b"\x08" + _INTS[5].pack(millis)
+    if isinstance(value, uuid.UUID):
+        return head + b"\x09" + value.bytes
+    raise TypeError(f"cannot write a header value of type {type(value).__name__}")
+
+
+def encode_frame(headers: Mapping[str, HeaderValue], payload: bytes = b"") -> bytes:
+    """One frame with these headers and payload, CRCs included."""
+    encoded = b"".join(_encode_header(k, v) for k, v in headers.items())
+    total = len(encoded) + len(payload) + MIN_FRAME_LENGTH
+    prelude = struct.pack(">II", total, len(encoded))
+    crc = zlib.crc32(prelude)
+    body = prelude + _U32.pack(crc) + encoded + payload
+    return body + _U32.pack(zlib.crc32(body[8:], crc))
+
+
+def encode(event: str | None, data: Any) -> bytes:
+    """A wire event as one frame: ``...Exception`` names an exception, ``error`` an error frame."""
+    if event == "error" and isinstance(data, dict) and "code" in data:
+        return encode_frame(
+            {
+                ":message-type": "error",
+                ":error-code": str(data.get("code") or ""),
+                ":error-message": str(data.get("message") or ""),
+            }
+        )
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    if event and event.endswith("Exception"):
+        headers: dict[str, HeaderValue] = {
+            ":exception-type": event,
+            ":content-type": "application/json",
+            ":message-type": "exception",
+        }
+    else:
+        headers = {
+            ":event-type": event or "",
+            ":content-type": "application/json",
+            ":message-type": "event",
+        }
+    return encode_frame(headers, payload)
+
+
+def wire_event(frame: Frame) -> tuple[str | None, Any]:
+    """A frame as a wire event ``(event name, data)``: see the module docstring."""
+    headers = frame.headers
+    kind = headers.get(":message-type", "event")
+    if kind == "error":
+        return "error", {"code": headers.get(":error-code"), "message": headers.get(":error-message")}
+    name = headers.get(":exception-type" if kind == "exception" else ":event-type")
+    event = name if isinstance(name, str) else None
+    payload = frame.payload
+    if not payload:
+        return event, {}
+    try:
+        return event, orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        content_type = headers.get(":content-type")
+        if not isinstance(content_type, str) or "json" in content_type:
+            raise DataError(
+                f"the payload of the event-stream frame at byte {frame.offset} is not valid JSON"
+            ) from None
+    try:
+        return event, payload.decode()  # a text payload, kept as the string (like SSE's [DONE])
+    except UnicodeDecodeError:
+        raise DataError(
+            f"the payload of the event-stream frame at byte {frame.offset} is neither JSON nor UTF-8 text"
+        ) from None
