@@ -346,7 +346,7 @@ class ResponsesNormalizer(Normalizer):
         if response is not None:
             self.response_id = response.get("id")
             ev["id"] = response.get("id")
-            ev["model"] = response.get("model")
+            ev["model"] = response.get("model") or None
             if response.get("created_at") is not None:
                 ev["created"] = response["created_at"]
             meta = {k: response[k] for k in ("previous_response_id", "background") if response.get(k)}
@@ -410,6 +410,7 @@ class ResponsesNormalizer(Normalizer):
 
     def _on_error(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         self._ensure(out)
+        self._end_block(out)  # the error comes after everything received before it
         nested = data.get("error")
         err = (
             nested
@@ -577,6 +578,17 @@ class ResponsesNormalizer(Normalizer):
             return block
         return self._open_block(kind, it, part, index, out, refusal)
 
+    def _written_block(self, data: dict[str, Any], kind: str, part: str, index_field: str,
+                       out: list[dict[str, Any]], refusal: bool = False) -> _Block:  # fmt: skip
+        """For a .done event: the block its deltas were written to (open or ended), else the
+        block it is about (opened if need be)."""
+        self._ensure(out)
+        it = self._item_for(data, "message" if kind == "text" else "reasoning")
+        block = self.blocks.get((it.id, part, data.get(index_field) or 0))
+        if block is not None and block.got:
+            return block
+        return self._block_for(data, kind, part, index_field, out, refusal)
+
     def _delta(self, block: _Block, text: Any, out: list[dict[str, Any]], meta: Any = None) -> None:
         if not isinstance(text, str):
             raise DataError(f"a delta is {_kind(text)}, expected a string")
@@ -651,12 +663,12 @@ class ResponsesNormalizer(Normalizer):
         the whole text, written only when no delta came (some servers send only this)."""
         kind = data.get("type")
         if kind == "response.reasoning_summary_text.done":
-            block = self._block_for(data, "reasoning", "summary", "summary_index", out)
+            block = self._written_block(data, "reasoning", "summary", "summary_index", out)
         elif kind == "response.reasoning_text.done":
-            block = self._block_for(data, "reasoning", "content", "content_index", out)
+            block = self._written_block(data, "reasoning", "content", "content_index", out)
         else:
             refusal = kind == "response.refusal.done"
-            block = self._block_for(data, "text", "content", "content_index", out, refusal)
+            block = self._written_block(data, "text", "content", "content_index", out, refusal)
         if not block.got:
             self._delta(block, data.get("refusal" if kind == "response.refusal.done" else "text") or "", out)
         return True
@@ -671,7 +683,10 @@ class ResponsesNormalizer(Normalizer):
 
     def _on_summary_part(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """reasoning_summary_part.added and .done (the part's text, if no delta came)."""
-        block = self._block_for(data, "reasoning", "summary", "summary_index", out)
+        if data.get("type") == "response.reasoning_summary_part.done":
+            block = self._written_block(data, "reasoning", "summary", "summary_index", out)
+        else:
+            block = self._block_for(data, "reasoning", "summary", "summary_index", out)
         part = data.get("part")
         if (
             data.get("type") == "response.reasoning_summary_part.done"
@@ -1259,6 +1274,9 @@ class ResponsesEncoder(Encoder):
                 "message": str(err.get("message") or "the response failed"),
             }
             kind = "response.failed"
+        elif reason == "other" and ev.get("raw_finish_reason") is None:
+            self.open = False
+            return out  # cut off upstream: the stream ends without a terminal event, as it did
         else:
             kind = "response.completed"
         out.append(self._ev(kind, response=self._response(status, **more)))
