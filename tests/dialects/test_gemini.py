@@ -1,0 +1,675 @@
+"""The gemini dialect: what each kind of chunk must become, stated directly, and what the encoder writes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamkit.dialects.gemini import Gemini, GeminiEncoder, PartialArgs, map_usage, parse_json_path
+from streamkit.errors import DataError
+from streamkit.events import validate_event
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+from streamkit.stages.render import render
+
+from ..conftest import DATA, essence, events_of, fixture_files, messages
+
+CASES = DATA / "gemini"
+ALL_CASES = sorted(p for p in CASES.glob("*") if p.suffix in (".sse", ".json"))
+
+
+def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == kind]
+
+
+def sse(*chunks: Any) -> bytes:
+    return b"".join(b"data: " + orjson.dumps(c) + b"\r\n\r\n" for c in chunks)
+
+
+def chunk(parts: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
+    extra = {k: fields.pop(k) for k in ("finishReason", "groundingMetadata", "index") if k in fields}
+    cand.update(extra)
+    return {"candidates": [cand], "modelVersion": "gemini-test", "responseId": "r1", **fields}
+
+
+def fc(body: dict[str, Any], **part: Any) -> dict[str, Any]:
+    return chunk([{"functionCall": body, **part}])
+
+
+def wire_of(events: list[dict[str, Any]]) -> list[Any]:
+    return [raw["data"] for raw in replay(io.BytesIO(b"".join(render(iter(events), format="gemini"))))]
+
+
+# --- text, thoughts and signatures ------------------------------------------------------------------
+
+
+def test_text_parts_join_into_one_block_and_the_last_usage_wins() -> None:
+    events = events_of(CASES / "text.sse")
+    assert [e["type"] for e in events if e["type"].startswith("text")] == [
+        "text-start",
+        "text-delta",
+        "text-delta",
+        "text-delta",
+        "text-end",
+    ]
+    (message,) = messages(events)
+    assert message["content"] == [{"type": "text", "text": "Rivers carve stone\nslowly, patient as time."}]
+    assert message["usage"] == {"input_tokens": 9, "output_tokens": 12, "total_tokens": 21}
+    assert (message["id"], message["model"]) == ("Yk9zaGVsbG8tdGV4dA", "gemini-2.5-flash")
+
+
+def test_thought_parts_are_reasoning_and_a_signature_on_an_empty_part_ends_the_text_block() -> None:
+    events = events_of(CASES / "thoughts.sse")
+    (message,) = messages(events)
+    assert [(p["type"], p["text"]) for p in message["content"]] == [
+        ("reasoning", "**Adding numbers**\n\nThe user asks for 17 + 25. 17 + 25 = 42."),
+        ("text", "17 + 25 = **42**."),
+    ]
+    (end,) = of_type(events, "text-end")
+    assert end["provider_metadata"] == {
+        "gemini": {"thought_signature": "Cs4BAXLI2nyX8s1gQ2lYd3Vxd0pQZk9vS2VzdA=="}
+    }
+    # reasoning counts as output: candidatesTokenCount 9 + thoughtsTokenCount 58
+    assert message["usage"] == {
+        "input_tokens": 12,
+        "output_tokens": 67,
+        "total_tokens": 79,
+        "reasoning_tokens": 58,
+    }
+
+
+def test_a_signature_goes_back_on_the_same_kind_of_part() -> None:
+    events = events_of(CASES / "signature-on-thought.sse")
+    (reasoning_end,) = of_type(events, "reasoning-end")
+    assert reasoning_end["provider_metadata"]["gemini"]["thought_signature"] == "EvQBc2lnbmF0dXJlLW9uZQ=="
+    # a signature on an empty text part with no text block open: an empty text block carries it
+    (text_end,) = of_type(events, "text-end")
+    assert text_end["text"] == "" and text_end["provider_metadata"]["gemini"]["thought_signature"] == (
+        "EvQBc2lnbmF0dXJlLXR3bw=="
+    )
+    signed = [
+        part
+        for data in wire_of(events)
+        for part in data.get("candidates", [{}])[0].get("content", {}).get("parts", [])
+        if "thoughtSignature" in part
+    ]
+    assert signed == [
+        {"text": "", "thought": True, "thoughtSignature": "EvQBc2lnbmF0dXJlLW9uZQ=="},
+        {"text": "", "thoughtSignature": "EvQBc2lnbmF0dXJlLXR3bw=="},
+    ]
+
+
+def test_a_signature_on_a_text_part_ends_its_block_so_later_text_starts_another() -> None:
+    wire = sse(
+        chunk([{"text": "One.", "thoughtSignature": "c2lnMQ=="}]),
+        chunk([{"text": " Two."}], finishReason="STOP"),
+    )
+    (message,) = messages(events_of(wire))
+    assert message["content"] == [
+        {"type": "text", "text": "One.", "provider_metadata": {"gemini": {"thought_signature": "c2lnMQ=="}}},
+        {"type": "text", "text": " Two."},
+    ]
+
+
+# --- function calls ----------------------------------------------------------------------------------
+
+
+def test_whole_function_calls_keep_the_provider_id_or_get_a_stable_one() -> None:
+    events = events_of(CASES / "function-call-whole.sse")
+    calls = of_type(events, "tool-call")
+    assert [(c["tool_call_id"], c["tool_name"], c["input"]) for c in calls] == [
+        ("fc-weather-1", "get_weather", {"city": "Oslo", "unit": "celsius"}),
+        ("call_0", "get_time", {"tz": "Europe/Oslo"}),
+    ]
+    assert (
+        calls[0]["provider_metadata"]["gemini"]["thought_signature"]
+        == "CiQBjz1rX2Z1bmN0aW9uLWNhbGwtc2lnbmF0dXJl"
+    )
+    assert messages(events)[0]["finish_reason"] == "tool-calls"  # STOP with function calls
+    again = of_type(events_of(b"".join(render(iter(events), format="gemini"))), "tool-call")
+    assert [c["tool_call_id"] for c in again] == ["fc-weather-1", "call_0"]
+
+
+def test_the_encoder_writes_whole_calls_with_their_signature_and_only_the_provider_ids() -> None:
+    parts = [p for d in wire_of(events_of(CASES / "function-call-whole.sse")) for p in _parts(d)]
+    assert parts == [
+        {
+            "functionCall": {
+                "id": "fc-weather-1",
+                "name": "get_weather",
+                "args": {"city": "Oslo", "unit": "celsius"},
+            },
+            "thoughtSignature": "CiQBjz1rX2Z1bmN0aW9uLWNhbGwtc2lnbmF0dXJl",
+        },
+        {"functionCall": {"name": "get_time", "args": {"tz": "Europe/Oslo"}}},
+    ]
+
+
+def _parts(data: Any) -> list[dict[str, Any]]:
+    if not isinstance(data, dict):
+        return []
+    return [p for c in data.get("candidates") or () for p in (c.get("content") or {}).get("parts") or ()]
+
+
+def test_a_call_with_no_args_has_empty_object_arguments() -> None:
+    (call,) = of_type(events_of(sse(fc({"name": "read_theme"}), chunk([], finishReason="STOP"))), "tool-call")
+    assert (call["arguments"], call["input"]) == ("{}", {})
+
+
+def test_streamed_arguments_are_written_as_json_text_as_they_arrive() -> None:
+    events = events_of(CASES / "function-call-streamed.sse")
+    (call,) = of_type(events, "tool-call")
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta")]
+    assert len(deltas) == 12  # one per part that adds text, plus the closing brackets
+    assert "".join(deltas) == call["arguments"] == orjson.dumps(call["input"]).decode()
+    assert call["input"] == {
+        "event": {
+            "title": 'Team "sync" – weekly',  # noqa: RUF001
+            "duration_minutes": 30,
+            "attendees": [
+                {"email": "ana@example.com", "optional": False},
+                {"email": "bo@example.com", "optional": True},
+            ],
+            "room": None,
+        },
+        "notify": True,
+        "tags": ["work", "weekly\nrecurring"],
+    }
+    assert call["provider_metadata"]["gemini"]["thought_signature"] == "CmIBjz1rX3N0cmVhbWVkLWNhbGw="
+
+
+def test_a_part_without_will_continue_ends_the_call_and_a_new_name_starts_another() -> None:
+    calls = of_type(events_of(CASES / "function-call-streamed-no-terminator.sse"), "tool-call")
+    assert [(c["tool_name"], c["input"]) for c in calls] == [
+        ("add_items", {"items": [{"name": "apple", "price": 0.5}, {"name": "pear", "price": 0.75}]}),
+        ("checkout", {}),
+    ]
+
+
+def test_a_name_while_a_call_streams_starts_a_new_call() -> None:
+    wire = sse(
+        fc({"name": "a", "willContinue": True}),
+        fc({"partialArgs": [{"jsonPath": "$.x", "numberValue": 1}], "willContinue": True}),
+        fc({"name": "b", "willContinue": True}),
+        fc({"partialArgs": [{"jsonPath": "$.y", "numberValue": 2}]}),
+        chunk([], finishReason="STOP"),
+    )
+    calls = of_type(events_of(wire), "tool-call")
+    assert [(c["tool_name"], c["input"]) for c in calls] == [("a", {"x": 1}), ("b", {"y": 2})]
+
+
+def test_a_call_cut_off_while_streaming_has_invalid_arguments_and_survives_reencoding() -> None:
+    wire = sse(
+        chunk([{"text": "Looking."}]),
+        fc({"name": "search", "willContinue": True}),
+        fc(
+            {
+                "partialArgs": [
+                    {"jsonPath": "$.query", "stringValue": "flights to Li", "willContinue": True}
+                ],
+                "willContinue": True,
+            }
+        ),
+    )
+    events = events_of(wire)
+    (call,) = of_type(events, "tool-call")
+    assert call["arguments"] == '{"query":"flights to Li'
+    assert call["input"] is None and "not valid JSON" in call["input_error"]
+    assert messages(events)[0]["finish_reason"] == "other"
+    encoded = wire_of(events)
+    for data in encoded:
+        validate_chunk(data)
+    (again,) = of_type(events_of(b"".join(render(iter(events), format="gemini"))), "tool-call")
+    assert (again["tool_name"], again["input"]) == ("search", None)
+
+
+def test_max_tokens_inside_a_streamed_call_leaves_it_incomplete() -> None:
+    wire = sse(
+        fc({"name": "write", "willContinue": True}),
+        fc(
+            {
+                "partialArgs": [{"jsonPath": "$.text", "stringValue": "Once upon", "willContinue": True}],
+                "willContinue": True,
+            }
+        ),
+        chunk([], finishReason="MAX_TOKENS"),
+    )
+    events = events_of(wire)
+    (call,) = of_type(events, "tool-call")
+    assert call["input"] is None
+    assert messages(events)[0]["finish_reason"] == "length"
+
+
+def test_arguments_that_are_not_an_object_from_another_dialect_stay_invalid() -> None:
+    source = events_of(DATA / "openai-chat" / "tool-bad-arguments.sse")
+    (again,) = of_type(events_of(b"".join(render(iter(source), format="gemini"))), "tool-call")
+    assert (again["tool_call_id"], again["tool_name"], again["input"]) == ("call_bad", "f", None)
+
+
+def test_paths_out_of_document_order_still_give_the_right_arguments() -> None:
+    args = PartialArgs()
+    text = args.feed([{"jsonPath": "$.a.x", "numberValue": 1}, {"jsonPath": "$.b", "numberValue": 2}])
+    assert text == '{"a":{"x":1},"b":2'
+    assert args.feed([{"jsonPath": "$.a.y", "numberValue": 3}]) == ""  # back into a closed object
+    tail, arguments = args.close()
+    assert tail == ""
+    assert orjson.loads(arguments) == {"a": {"x": 1, "y": 3}, "b": 2}
+
+
+@pytest.mark.parametrize(
+    ("path", "segments"),
+    [
+        ("$.a", ["a"]),
+        ("$.recipe.ingredients[0].name", ["recipe", "ingredients", 0, "name"]),
+        ("$.m[1][2]", ["m", 1, 2]),
+        ("$['a.b'].c", ["a.b", "c"]),
+        ('$["q"]', ["q"]),
+    ],
+)
+def test_json_paths(path: str, segments: list[Any]) -> None:
+    assert parse_json_path(path) == segments
+
+
+def test_a_json_path_it_cannot_read_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="jsonPath"):
+        parse_json_path("recipe.name")
+
+
+_scalars = st.one_of(
+    st.text(max_size=12),
+    st.integers(-1000, 1000),
+    st.booleans(),
+    st.none(),
+    st.floats(-10, 10, allow_nan=False),
+)
+_keys = st.text(alphabet="abcxyz_.- 0é", min_size=1, max_size=6)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3), st.dictionaries(_keys, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def _leaves(value: Any, path: str) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}['{k}']")]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [(path, value)]
+
+
+def _partial_args(value: dict[str, Any], size: int) -> list[list[dict[str, Any]]]:
+    """The partialArgs a server would send for ``value``: leaves in document order, strings in pieces."""
+    out: list[list[dict[str, Any]]] = []
+    for path, leaf in _leaves(value, "$"):
+        if isinstance(leaf, str) and size:
+            for i in range(0, len(leaf), size):
+                out.append([{"jsonPath": path, "stringValue": leaf[i : i + size], "willContinue": True}])
+            out.append([{"jsonPath": path, "stringValue": ""}])
+        elif isinstance(leaf, str):
+            out.append([{"jsonPath": path, "stringValue": leaf}])
+        elif isinstance(leaf, bool):
+            out.append([{"jsonPath": path, "boolValue": leaf}])
+        elif leaf is None:
+            out.append([{"jsonPath": path, "nullValue": None}])
+        else:
+            out.append([{"jsonPath": path, "numberValue": leaf}])
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_keys, _values, min_size=1, max_size=4), st.integers(0, 4))
+def test_any_arguments_streamed_as_paths_give_their_json(value: dict[str, Any], size: int) -> None:
+    args = PartialArgs()
+    text = "".join(args.feed(batch) for batch in _partial_args(value, size))
+    tail, arguments = args.close()
+    assert text + tail == arguments == orjson.dumps(value).decode()
+
+
+# --- code execution, server-side tools, grounding, files --------------------------------------------
+
+
+def test_code_execution_is_provider_executed_calls_and_results() -> None:
+    events = events_of(CASES / "code-execution.sse")
+    calls = of_type(events, "tool-call")
+    results = of_type(events, "tool-result")
+    assert [(c["tool_name"], c["provider_executed"], c["input"]["code"]) for c in calls] == [
+        ("code_execution", True, "print(sum(range(1, 101))"),
+        ("code_execution", True, "print(sum(range(1, 101)))"),
+    ]
+    assert [(r["tool_call_id"], r["output"]["outcome"], r["is_error"]) for r in results] == [
+        (calls[0]["tool_call_id"], "OUTCOME_FAILED", True),
+        (calls[1]["tool_call_id"], "OUTCOME_OK", False),
+    ]
+    assert messages(events)[0]["finish_reason"] == "stop"  # executed code is not a client call
+    parts = [p for d in wire_of(events) for p in _parts(d)]
+    assert parts[:2] == [
+        {"executableCode": {"language": "PYTHON", "code": "print(sum(range(1, 101))"}},
+        {
+            "codeExecutionResult": {
+                "outcome": "OUTCOME_FAILED",
+                "output": "SyntaxError: '(' was never closed\n",
+            }
+        },
+    ]
+
+
+def test_server_side_tool_invocations_are_provider_executed() -> None:
+    events = events_of(CASES / "file-search.sse")
+    (call,) = of_type(events, "tool-call")
+    (result,) = of_type(events, "tool-result")
+    assert (call["tool_name"], call["input"], call["provider_executed"]) == (
+        "file_search",
+        {"query": "refund policy"},
+        True,
+    )
+    assert (result["tool_call_id"], result["output"]) == ("fs-1", {"status": "ok"})
+    parts = [p for d in wire_of(events) for p in _parts(d)]
+    assert parts[:2] == [
+        {
+            "toolCall": {"toolType": "FILE_SEARCH", "args": {"query": "refund policy"}, "id": "fs-1"},
+            "thoughtSignature": "EpYSCpMSZmlsZS1zZWFyY2g=",
+        },
+        {"toolResponse": {"toolType": "FILE_SEARCH", "id": "fs-1", "response": {"status": "ok"}}},
+    ]
+
+
+def test_grounding_chunks_are_sources_once_each_and_the_rest_is_kept() -> None:
+    events = events_of(CASES / "grounding.sse")
+    sources = of_type(events, "source")
+    assert [(s["id"], s["source_type"], s["title"]) for s in sources] == [
+        ("src-0", "url", "uefa.com"),
+        ("src-1", "url", "bbc.com"),
+    ]
+    (finish,) = of_type(events, "finish")
+    grounding = finish["provider_metadata"]["gemini"]["grounding_metadata"]
+    assert set(grounding) == {"searchEntryPoint", "groundingSupports", "webSearchQueries"}
+    (last,) = [d for d in wire_of(events) if d["candidates"][0].get("finishReason")]
+    written = last["candidates"][0]["groundingMetadata"]
+    assert [c["web"]["title"] for c in written["groundingChunks"]] == ["uefa.com", "bbc.com"]
+    assert written["webSearchQueries"] == ["euro 2024 winner"]
+
+
+def test_retrieved_documents_are_document_sources() -> None:
+    sources = of_type(events_of(CASES / "file-search.sse"), "source")
+    assert [(s["source_type"], s.get("title"), s.get("filename")) for s in sources] == [
+        ("document", "Refund policy", "refunds.pdf"),
+        ("document", None, None),
+    ]
+    assert sources[1]["provider_metadata"]["gemini"]["text"] == "Returns must be unused."
+
+
+def test_citation_metadata_is_a_source_and_goes_back_as_citation_metadata() -> None:
+    events = events_of(CASES / "citations.sse")
+    (source,) = of_type(events, "source")
+    assert source["url"] == "https://en.wikipedia.org/wiki/To_be,_or_not_to_be"
+    (last,) = [d for d in wire_of(events) if d["candidates"][0].get("finishReason")]
+    assert last["candidates"][0]["citationMetadata"]["citationSources"] == [
+        {
+            "startIndex": 0,
+            "endIndex": 42,
+            "license": "",
+            "uri": "https://en.wikipedia.org/wiki/To_be,_or_not_to_be",
+        }
+    ]
+
+
+def test_inline_data_is_a_file() -> None:
+    (file,) = of_type(events_of(CASES / "inline-image.sse"), "file")
+    assert file["media_type"] == "image/png" and file["data"].startswith("iVBORw0KGgo")
+
+
+# --- finish, usage, errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "raw"),
+    [
+        ("text.sse", "stop", "STOP"),
+        ("max-tokens.sse", "length", "MAX_TOKENS"),
+        ("safety.sse", "content-filter", "SAFETY"),
+        ("prompt-blocked.sse", "content-filter", "PROHIBITED_CONTENT"),
+        ("malformed-function-call.sse", "error", "MALFORMED_FUNCTION_CALL"),
+        ("error-mid-stream.sse", "error", None),
+        ("truncated.sse", "other", None),
+    ],
+)
+def test_finish_reason_mapping(case: str, reason: str, raw: str | None) -> None:
+    (finish,) = of_type(events_of(CASES / case), "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
+
+
+def test_usage_mapping() -> None:
+    usage = {"promptTokenCount": 2048, "candidatesTokenCount": 10, "thoughtsTokenCount": 5,
+             "totalTokenCount": 2063, "cachedContentTokenCount": 2000}  # fmt: skip
+    assert map_usage(usage) == {
+        "input_tokens": 2048,
+        "output_tokens": 15,
+        "total_tokens": 2063,
+        "cached_input_tokens": 2000,
+        "reasoning_tokens": 5,
+    }
+    assert map_usage({"trafficType": "ON_DEMAND"}) == {}
+
+
+def test_safety_ratings_and_prompt_feedback_are_kept() -> None:
+    (finish,) = of_type(events_of(CASES / "safety.sse"), "finish")
+    assert finish["provider_metadata"]["gemini"]["safety_ratings"][0]["blocked"] is True
+    events = events_of(CASES / "prompt-blocked.sse")
+    (finish,) = of_type(events, "finish")
+    assert finish["provider_metadata"]["gemini"]["prompt_feedback"]["blockReason"] == "PROHIBITED_CONTENT"
+    (data,) = wire_of(events)
+    assert "candidates" not in data and data["promptFeedback"]["blockReason"] == "PROHIBITED_CONTENT"
+
+
+def test_an_error_mid_stream_comes_after_what_was_received() -> None:
+    events = events_of(CASES / "error-mid-stream.sse")
+    kinds = [e["type"] for e in events]
+    assert kinds.index("error") > kinds.index("text-delta")
+    (error,) = of_type(events, "error")
+    assert (error["code"], error["retryable"]) == ("UNAVAILABLE", True)
+    assert messages(events)[0]["content"] == [{"type": "text", "text": "The first three primes are 2, 3"}]
+    assert {
+        "error": {
+            "code": 503,
+            "message": "The model is overloaded. Please try again later.",
+            "status": "UNAVAILABLE",
+        }
+    } in wire_of(events)
+
+
+def test_the_json_array_form_gives_what_the_same_chunks_give_over_sse() -> None:
+    array = CASES / "json-array.json"
+    assert array.read_bytes().startswith(b"\xef\xbb\xbf[")
+    chunks = [raw["data"] for raw in replay(io.BytesIO(array.read_bytes()))]
+    assert messages(events_of(array)) == messages(events_of(sse(*chunks)))
+    (message,) = messages(events_of(array))
+    assert message["content"] == [{"type": "text", "text": "Bonjour le monde !"}]
+
+
+def test_bad_data_is_a_data_error_naming_the_dialect() -> None:
+    raws = [{"type": "raw", "dialect": "gemini", "event": None, "data": {"candidates": "oops"}}]
+    with pytest.raises(DataError, match="gemini: 'candidates' is a str, expected a list"):
+        list(normalize(iter(raws)))
+
+
+def test_candidates_after_the_first_are_left_out_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    data = chunk([{"text": "A"}], index=0, finishReason="STOP")
+    data["candidates"].append({"content": {"role": "model", "parts": [{"text": "B"}]}, "index": 1})
+    (message,) = messages(events_of(sse(data)))
+    assert message["content"] == [{"type": "text", "text": "A"}]
+    assert "only the first candidate" in capsys.readouterr().err
+
+
+# --- several responses -----------------------------------------------------------------------------------
+
+
+def test_a_new_response_id_after_a_finish_starts_a_new_response() -> None:
+    first = chunk([{"text": "One"}], finishReason="STOP")
+    second = {**chunk([{"text": "Two"}], finishReason="STOP"), "responseId": "r2"}
+    msgs = messages(events_of(sse(first, second)))
+    assert [(m["id"], m["content"][0]["text"]) for m in msgs] == [("r1", "One"), ("r2", "Two")]
+
+
+def test_responses_without_ids_are_told_apart_when_encoded() -> None:
+    source = events_of(DATA / "ollama" / "two-responses.ndjson")
+    again = messages(events_of(b"".join(render(iter(source), format="gemini"))))
+    assert [m["content"][0]["text"] for m in again] == ["First.", "Second answer."]
+    assert [m["id"] for m in again] == [None, "response-2"]
+
+
+# --- the encoder ------------------------------------------------------------------------------------------
+
+
+def validate_chunk(data: Any) -> None:
+    """One wire chunk against google-genai's own type (which forbids unknown fields)."""
+    from google.genai import types
+
+    if isinstance(data, dict) and "error" in data:
+        assert set(data) == {"error"} and isinstance(data["error"]["code"], int)
+        return
+    data = orjson.loads(orjson.dumps(data))
+    for cand in data.get("candidates") or ():
+        cites = cand.get("citationMetadata")
+        if cites:  # the Gemini API's name for what the SDK type calls `citations`
+            cand["citationMetadata"] = {"citations": cites.pop("citationSources")}
+    types.GenerateContentResponse.model_validate(data)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
+def test_every_encoded_chunk_validates_as_the_sdk_type(case: Path) -> None:
+    encoded = wire_of(events_of(case))
+    assert encoded
+    for data in encoded:
+        validate_chunk(data)
+
+
+def _client(wire: bytes) -> Any:
+    import httpx
+    from google import genai
+    from google.genai import types
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params.get("alt") == "sse"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return genai.Client(
+        api_key="test-key", http_options=types.HttpOptions(base_url="http://upstream.test", httpx_client=http)
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "text.sse",
+        "thoughts.sse",
+        "function-call-whole.sse",
+        "function-call-streamed.sse",
+        "code-execution.sse",
+    ],
+)
+def test_the_official_client_streams_what_we_write(case: str) -> None:
+    """google-genai's generate_content_stream, served our bytes, gives our text, calls and usage."""
+    events = events_of(CASES / case)
+    (ours,) = messages(events)
+    client = _client(b"".join(render(iter(events), format="gemini")))
+    chunks = list(client.models.generate_content_stream(model="gemini-test", contents="hi"))
+    text = "".join(
+        p.text
+        for c in chunks
+        for p in (c.candidates[0].content.parts if c.candidates and c.candidates[0].content else []) or []
+        if p.text and not p.thought
+    )
+    thoughts = "".join(
+        p.text
+        for c in chunks
+        for p in (c.candidates[0].content.parts if c.candidates and c.candidates[0].content else []) or []
+        if p.text and p.thought
+    )
+    calls = [(f.name, f.args) for c in chunks for f in c.function_calls or []]
+    assert text == "".join(p["text"] for p in ours["content"] if p["type"] == "text")
+    assert thoughts == "".join(p["text"] for p in ours["content"] if p["type"] == "reasoning")
+    assert calls == [
+        (p["tool_name"], p["input"])
+        for p in ours["content"]
+        if p["type"] == "tool-call" and not p.get("provider_executed")
+    ]
+    assert chunks[-1].usage_metadata.total_token_count == ours["usage"]["total_tokens"]
+    assert chunks[-1].candidates[0].finish_reason.value == ours["raw_finish_reason"]
+    assert {c.response_id for c in chunks} == {ours["id"]}
+
+
+def test_encoding_only_final_messages() -> None:
+    """accumulate --final | render -f gemini: a message alone is a whole response."""
+    finals = list(accumulate(iter(events_of(CASES / "function-call-whole.sse")), final=True))
+    again = events_of(b"".join(render(iter(finals), format="gemini")))
+    assert [essence(m) for m in messages(again)] == [essence(m) for m in finals]
+
+
+def test_encoder_warns_about_what_gemini_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
+    encoder = GeminiEncoder()
+    encoder.feed({"type": "start", "id": "r", "model": "m"})
+    executed = {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "arguments": "{}",
+                "input": {}, "provider_executed": True}  # fmt: skip
+    assert encoder.feed(executed) == []
+    assert encoder.feed({"type": "text-delta", "id": "c1.text-0", "delta": "x", "choice": 1}) == []
+    encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    err = capsys.readouterr().err
+    assert "gemini cannot express provider-executed tool calls other than code execution (1); dropped" in err
+    assert "gemini cannot express choices other than the first (1); dropped" in err
+
+
+def test_an_openai_chat_stream_converts_to_gemini() -> None:
+    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
+    encoded = wire_of(events)
+    for data in encoded:
+        validate_chunk(data)
+    again = messages(events_of(b"".join(render(iter(events), format="gemini"))))
+    assert [essence(m)["content"] for m in again] == [essence(m)["content"] for m in messages(events)]
+    assert encoded[-1]["candidates"][0]["finishReason"] == "STOP"
+
+
+# --- sniffing ----------------------------------------------------------------------------------------------
+
+
+def test_sniff() -> None:
+    dialect = Gemini()
+    assert dialect.sniff(chunk([{"text": "a"}]))
+    assert dialect.sniff({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}})
+    assert dialect.sniff(
+        {"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}
+    )
+    assert not dialect.sniff({"error": {"message": "bad", "type": "invalid_request_error", "code": None}})
+    assert not dialect.sniff({"object": "chat.completion.chunk", "choices": []})
+    assert not dialect.sniff({"type": "message_start", "message": {}})
+    assert not dialect.sniff(
+        {"model": "llama3", "created_at": "x", "message": {"content": "a"}, "done": False}
+    )
+    assert not dialect.sniff({"index": 0, "step": {"type": "thought"}, "event_type": "step.start"})
+    assert not dialect.sniff("[DONE]")
+
+
+@pytest.mark.parametrize("path", fixture_files("other"))
+def test_what_is_not_gemini_is_not_claimed(path: Path) -> None:
+    """The Gemini Interactions API (``event_type``) and an audio transcription stream are not ours."""
+    with open(path, "rb") as f:
+        for raw in replay(f):
+            assert not Gemini().sniff(raw["data"], raw["event"])
+
+
+def test_every_event_of_every_case_validates() -> None:
+    for case in ALL_CASES:
+        for event in events_of(case):
+            validate_event(event)
