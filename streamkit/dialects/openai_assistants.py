@@ -74,9 +74,7 @@ files that are not Assistants images, choices k>0) is dropped with a warning.
 
 from __future__ import annotations
 
-import hashlib
 import time
-import uuid
 from typing import Any
 
 from orjson import dumps
@@ -242,15 +240,16 @@ class AssistantsNormalizer(Normalizer):
         # The hot path, measured in `make bench`: one text delta for the open text block, whose
         # text object holds only its value. Anything else (or anything malformed) raises or fails a
         # test here and takes the general path, which says what is wrong.
-        if event == "thread.message.delta" and self.hot_msg is not None:
+        # (hot_msg and hot_index name the open block only when it is plain text, not a refusal.)
+        if event == "thread.message.delta":
             try:
                 if data["id"] == self.hot_msg:
                     (item,) = data["delta"]["content"]
-                    if item["index"] == self.hot_index and item["type"] == "text":
+                    if item["index"] == self.hot_index:
                         text = item["text"]
                         value = text["value"]
-                        if len(text) == 1 and type(value) is str:
-                            return [{"type": "text-delta", "id": self.block, "delta": value}] if value else []
+                        if len(text) == 1 and type(value) is str and value:
+                            return [{"type": "text-delta", "id": self.block, "delta": value}]
             except (KeyError, TypeError, ValueError, IndexError):
                 pass
         return self._feed(data, event)
@@ -904,6 +903,9 @@ _HANDLERS: dict[str, Any] = {
 
 
 def _digest(text: str) -> str:
+    """A stable id suffix (the encoder's ids are derived, so the same input gives the same bytes)."""
+    import hashlib  # the encoder's only: not imported on the normalize path
+
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -1090,6 +1092,8 @@ class AssistantsEncoder(Encoder):
         elif isinstance(sid, str) and sid:
             self.run_id = self.run_ids.setdefault(sid, f"run_{_digest(sid)}")
         else:
+            import uuid
+
             self.run_id = f"run_{uuid.uuid4().hex[:24]}"
         continuation = self.run_id == self.paused_run or bool(meta.get("continuation"))
         self.paused_run = None
