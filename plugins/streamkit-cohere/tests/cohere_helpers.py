@@ -1,0 +1,104 @@
+"""Small helpers for the streamkit-cohere tests (plugin tests cannot use streamkit's conftest)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamkit import Registry, accumulate, get_plugin_manager, normalize, render, replay
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+REPO = HERE.parents[2]
+
+
+def registry() -> Registry:
+    """A fresh plugin manager's registry: streamkit's built-ins and every installed plugin."""
+    return Registry(get_plugin_manager())
+
+
+def shared_fixtures() -> Path | None:
+    path = Path(os.environ.get("STREAMKIT_FIXTURES") or REPO.parent / "shared" / "fixtures")
+    return path if path.is_dir() else None
+
+
+def recordings(folder: str) -> list[Any]:
+    """Parameters for the shared recordings of a folder, or one skipped parameter saying why."""
+    base = shared_fixtures()
+    if base is None:
+        reason = "shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
+    files = sorted(p for p in (base / folder).glob("*") if p.is_file())
+    return [pytest.param(p, id=p.name) for p in files]
+
+
+def events_of(source: Path | bytes, reg: Registry | None = None, **options: Any) -> list[dict[str, Any]]:
+    """replay → normalize → accumulate, in-process."""
+    reg = reg or registry()
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    return list(accumulate(normalize(replay(io.BytesIO(data)), registry=reg, **options)))
+
+
+def encode(events: list[dict[str, Any]], fmt: str = "cohere", reg: Registry | None = None) -> bytes:
+    return b"".join(render(iter(events), format=fmt, registry=reg or registry()))
+
+
+def messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("type") == "message"]
+
+
+_PART_FIELDS = ("type", "text", "tool_call_id", "tool_name", "input", "provider_executed", "output",
+                "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
+
+
+def essence(message: dict[str, Any]) -> dict[str, Any]:
+    """What a client would notice in a message: canonical fields, no provider_metadata."""
+    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
+    return {
+        "content": parts,
+        "finish_reason": message.get("finish_reason"),
+        "usage": message.get("usage"),
+        "id": message.get("id"),
+        "model": message.get("model"),
+    }
+
+
+def sdk_types() -> Any:
+    """The official cohere SDK's union of v2 stream events (skips the test when it is absent)."""
+    module = pytest.importorskip(
+        "cohere.v2.types.v2chat_stream_response", reason="cohere (the test extra) is not installed"
+    )
+    return module.V2ChatStreamResponse
+
+
+def validate_with_sdk(wire: bytes) -> list[tuple[str | None, Any]]:
+    """Every event of a rendered stream validates (strictly) as the SDK's V2ChatStreamResponse, and
+    its SSE event name is its ``type``."""
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(sdk_types())
+    pairs = [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
+    for event, data in pairs:
+        assert event == data["type"]
+        parsed = adapter.validate_python(data)
+        assert parsed.type == data["type"]
+    return pairs
+
+
+def read_with_client(wire: bytes) -> list[Any]:
+    """The events the official client's ``chat_stream`` yields when a server answers with ``wire``."""
+    sdk_types()
+    import cohere
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    client = cohere.ClientV2(
+        api_key="test-key", httpx_client=httpx.Client(transport=httpx.MockTransport(answer))
+    )
+    return list(client.chat_stream(model="command-a-03-2025", messages=[{"role": "user", "content": "hi"}]))
