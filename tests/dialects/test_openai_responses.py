@@ -1,0 +1,828 @@
+"""The openai-responses dialect: what each case of the Responses API must become, stated directly,
+and what the encoder writes, checked against the official SDK's types, its accumulator and its
+client."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+import pytest
+from openai.lib.streaming.responses._responses import ResponseStreamState
+from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
+
+from streamkit.dialects.openai_responses import OpenAIResponses, ResponsesEncoder
+from streamkit.errors import DataError, UsageError
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+from streamkit.stages.render import render
+
+from ..conftest import DATA, events_of, messages
+
+CASES = DATA / "openai-responses"
+ALL_CASES = sorted(CASES.glob("*.sse"))
+NAME = "openai-responses"
+STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+def meta(event: dict) -> dict:
+    return event.get("provider_metadata", {}).get(NAME, {})
+
+
+def text_of(message: dict) -> str:
+    return "".join(p["text"] for p in message["content"] if p["type"] == "text" and not p.get("refusal"))
+
+
+def client_calls(message: dict) -> list[tuple[str, str, Any]]:
+    return [
+        (p["tool_call_id"], p["tool_name"], p["input"])
+        for p in message["content"]
+        if p["type"] == "tool-call" and not p.get("provider_executed")
+    ]
+
+
+def normalized(*payloads: dict) -> list[dict]:
+    """Bare Responses payloads → canonical events (normalize + accumulate)."""
+    raws = [{"type": "raw", "dialect": NAME, "event": p.get("type"), "data": p} for p in payloads]
+    return list(accumulate(normalize(iter(raws))))
+
+
+# --- the response: start, finish, usage --------------------------------------------------------
+
+
+def test_completed_gives_stop_usage_and_what_a_continuation_needs() -> None:
+    events = events_of(CASES / "text.sse")
+    (start,) = of_type(events, "start")
+    assert (start["id"], start["model"], start["created"]) == (
+        "resp_text01",
+        "gpt-5-mini-2025-08-07",
+        1767225600,
+    )
+    (finish,) = of_type(events, "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == ("stop", "completed")
+    assert finish["usage"] == {
+        "input_tokens": 19,
+        "output_tokens": 12,
+        "total_tokens": 31,
+        "cached_input_tokens": 8,
+        "reasoning_tokens": 0,
+    }
+    assert meta(finish)["response_id"] == "resp_text01"
+    assert meta(finish)["usage"]["input_tokens_details"] == {"cached_tokens": 8}
+    assert text_of(messages(events)[0]) == "Hello! How can I help today?"
+
+
+def test_sequence_numbers_and_obfuscation_do_not_reach_canonical_events() -> None:
+    for case in ALL_CASES:
+        for event in events_of(case):
+            assert b"sequence_number" not in orjson.dumps(event)
+    for event in events_of(CASES / "function-call.sse"):
+        assert b"obfuscation" not in orjson.dumps(event)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "raw"),
+    [
+        ("incomplete-length", "length", "max_output_tokens"),
+        ("incomplete-content-filter", "content-filter", "content_filter"),
+        ("function-call", "tool-calls", "completed"),
+        ("custom-tool", "tool-calls", "completed"),
+        ("apply-patch", "tool-calls", "completed"),
+        ("web-search", "stop", "completed"),  # provider-executed calls need no answer
+        ("failed", "error", "failed"),
+        ("error-event", "error", None),
+        ("truncated", "other", None),
+    ],
+)
+def test_finish_reasons(case: str, reason: str, raw: str | None) -> None:
+    (finish,) = of_type(events_of(CASES / f"{case}.sse"), "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
+
+
+def test_incomplete_keeps_its_details_and_the_text_so_far() -> None:
+    events = events_of(CASES / "incomplete-length.sse")
+    assert meta(of_type(events, "finish")[0])["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert text_of(messages(events)[0]) == "Once upon a time, in a land far away"
+
+
+def test_failed_response_gives_its_error_then_finish_error() -> None:
+    events = events_of(CASES / "failed.sse")
+    kinds = [e["type"] for e in events]
+    assert kinds.index("text-end") < kinds.index("error") < kinds.index("finish")
+    (error,) = of_type(events, "error")
+    assert error["code"] == "server_error" and error["retryable"] is True
+    assert error["message"].startswith("The server had an error")
+    assert text_of(messages(events)[0]) == "Partial answer"
+
+
+def test_error_event_mid_stream_keeps_the_text_before_it() -> None:
+    events = events_of(CASES / "error-event.sse")
+    (error,) = of_type(events, "error")
+    assert (error["code"], error["retryable"]) == ("rate_limit_exceeded", True)
+    (message,) = messages(events)
+    assert (text_of(message), message["finish_reason"]) == ("The answer is", "error")
+
+
+def test_a_failed_response_after_an_error_event_gives_one_error() -> None:
+    created = {"type": "response.created", "sequence_number": 0, "response": {"id": "r1", "model": "m"}}
+    error = {"type": "error", "sequence_number": 1, "code": "server_error", "message": "boom", "param": None}
+    failed = {
+        "type": "response.failed",
+        "sequence_number": 2,
+        "response": {
+            "id": "r1",
+            "model": "m",
+            "status": "failed",
+            "error": {"code": "server_error", "message": "boom"},
+        },
+    }
+    events = normalized(created, error, failed)
+    assert len(of_type(events, "error")) == 1
+    assert of_type(events, "finish")[0]["finish_reason"] == "error"
+
+
+def test_a_tool_loop_recording_gives_one_start_and_finish_per_response() -> None:
+    events = events_of(CASES / "tool-loop.sse")
+    kinds = [e["type"] for e in events if e["type"] in ("start", "finish")]
+    assert kinds == ["start", "finish", "start", "finish"]
+    msgs = messages(events)
+    assert [(m["id"], m["finish_reason"]) for m in msgs] == [
+        ("resp_loop01", "tool-calls"),
+        ("resp_loop02", "stop"),
+    ]
+    assert meta(of_type(events, "start")[1]) == {"previous_response_id": "resp_loop01"}
+    assert client_calls(msgs[0]) == [("call_loop01", "get_weather", {"location": "Paris"})]
+    assert text_of(msgs[1]) == "It is 18°C and sunny in Paris."
+
+
+def test_a_new_response_while_one_is_open_ends_the_open_one() -> None:
+    events = normalized(
+        {"type": "response.created", "response": {"id": "r1", "model": "m"}},
+        {
+            "type": "response.output_text.delta",
+            "item_id": "m1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "a",
+        },
+        {"type": "response.created", "response": {"id": "r2", "model": "m"}},
+        {
+            "type": "response.output_text.delta",
+            "item_id": "m2",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "b",
+        },
+        {"type": "response.completed", "response": {"id": "r2", "model": "m", "status": "completed"}},
+    )
+    assert [(m["id"], m["finish_reason"], text_of(m)) for m in messages(events)] == [
+        ("r1", "other", "a"),
+        ("r2", "stop", "b"),
+    ]
+
+
+def test_a_resumed_stream_starts_at_its_first_event() -> None:
+    events = events_of(CASES / "resumed.sse")
+    (start,) = of_type(events, "start")
+    assert start["id"] is None  # not known until response.completed...
+    assert meta(of_type(events, "finish")[0])["response_id"] == "resp_res01"  # ...which names it
+    assert text_of(messages(events)[0]) == " brown fox jumps over the lazy dog."
+
+
+def test_queued_created_and_in_progress_start_one_response() -> None:
+    events = events_of(CASES / "queued.sse")
+    assert len(of_type(events, "start")) == 1
+    assert meta(of_type(events, "start")[0]) == {"background": True}
+
+
+def test_items_sent_whole_are_taken_from_their_done_events() -> None:
+    events = events_of(CASES / "whole-items.sse")
+    (message,) = messages(events)
+    assert [(p["type"], p.get("text") or p.get("url")) for p in message["content"]] == [
+        ("reasoning", "Greet back."),
+        ("text", "Hi there!"),
+        ("source", "https://example.org/hello"),
+    ]
+
+
+def test_items_never_streamed_are_taken_from_the_final_response() -> None:
+    final = {
+        "id": "r1",
+        "model": "m",
+        "status": "completed",
+        "output": [
+            {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f", "arguments": '{"a":1}'},
+            {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "ok", "annotations": []}],
+            },
+        ],
+    }
+    events = normalized({"type": "response.completed", "sequence_number": 9, "response": final})
+    (message,) = messages(events)
+    assert client_calls(message) == [("call_1", "f", {"a": 1})]
+    assert text_of(message) == "ok"
+    assert message["finish_reason"] == "tool-calls"
+
+
+# --- text, refusals, logprobs, annotations ----------------------------------------------------
+
+
+def test_logprobs_ride_on_their_deltas() -> None:
+    deltas = of_type(events_of(CASES / "text-logprobs.sse"), "text-delta")
+    assert [(d["delta"], meta(d)["logprobs"][0]["logprob"]) for d in deltas] == [
+        ("Paris", -0.0012),
+        (".", -0.25),
+    ]
+
+
+def test_refusal_parts_are_text_blocks_marked_refusal() -> None:
+    events = events_of(CASES / "refusal.sse")
+    assert of_type(events, "text-start")[0]["refusal"] is True
+    assert messages(events)[0]["content"][0] == {
+        "type": "text",
+        "text": "I'm sorry, I can't help with that.",
+        "refusal": True,
+        "provider_metadata": {NAME: {"item_id": "msg_refusal01"}},
+    }
+
+
+def test_text_blocks_carry_their_item_id_and_phase() -> None:
+    events = events_of(CASES / "phase-commentary.sse")
+    (start,) = of_type(events, "text-start")
+    assert meta(start) == {"item_id": "msg_ph01", "phase": "commentary"}
+    assert meta(of_type(events, "text-end")[0]) == {"item_id": "msg_ph01", "phase": "commentary"}
+
+
+def test_every_annotation_kind_becomes_a_source() -> None:
+    sources = of_type(events_of(CASES / "annotations.sse"), "source")
+    assert [(s["source_type"], s.get("url"), s.get("title"), meta(s)["type"]) for s in sources] == [
+        ("url", "https://en.wikipedia.org/wiki/Oslo", "Oslo - Wikipedia", "url_citation"),
+        ("document", None, "handbook.pdf", "file_citation"),
+        ("document", None, "chart.png", "container_file_citation"),
+        ("document", None, None, "file_path"),
+    ]
+    assert meta(sources[0]) == {"type": "url_citation", "end_index": 51, "start_index": 0}
+    assert meta(sources[2])["container_id"] == "cntr_6a1f"
+    assert len({s["id"] for s in sources}) == 4
+
+
+def test_annotations_only_in_the_done_part_become_sources_once() -> None:
+    events = events_of(CASES / "annotations-in-part-done.sse")
+    assert [s["url"] for s in of_type(events, "source")] == ["https://www.met.no/en", "https://www.yr.no/en"]
+    # the streamed ones are not repeated from content_part.done / output_item.done
+    assert len(of_type(events_of(CASES / "web-search.sse"), "source")) == 1
+
+
+def test_text_sent_only_in_done_events_is_not_lost() -> None:
+    events = normalized(
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.content_part.added", "item_id": "m1", "output_index": 0, "content_index": 0,
+         "part": {"type": "output_text", "text": "", "annotations": []}},
+        {"type": "response.output_text.done", "item_id": "m1", "output_index": 0, "content_index": 0, "text": "whole"},
+        {"type": "response.content_part.done", "item_id": "m1", "output_index": 0, "content_index": 0,
+         "part": {"type": "output_text", "text": "whole", "annotations": []}},
+        {"type": "response.completed", "response": {"id": "r", "model": "m", "status": "completed"}},
+    )  # fmt: skip
+    assert [d["delta"] for d in of_type(events, "text-delta")] == ["whole"]
+
+
+# --- reasoning --------------------------------------------------------------------------------
+
+
+def test_each_summary_part_is_a_reasoning_block_and_the_last_carries_the_encrypted_content() -> None:
+    events = events_of(CASES / "reasoning-summary.sse")
+    ends = of_type(events, "reasoning-end")
+    assert [e["text"] for e in ends] == [
+        "**Checking the units**\n\nMiles to km: multiply by 1.609.",
+        "**Answer**\n\n26.2 \u00d7 1.609 ≈ 42.2.",
+    ]
+    assert meta(ends[0]) == {"item_id": "rs_rs01"}
+    assert meta(ends[1])["encrypted_content"].startswith("gAAAAAB")
+    assert [p["type"] for p in messages(events)[0]["content"]] == ["reasoning", "reasoning", "text"]
+
+
+def test_reasoning_text_parts_are_reasoning_marked_as_such() -> None:
+    (message,) = messages(events_of(CASES / "reasoning-text.sse"))
+    reasoning = message["content"][0]
+    assert reasoning["text"] == "9.11 vs 9.9: compare tenths, 1 < 9."
+    assert reasoning["provider_metadata"][NAME]["part"] == "reasoning_text"
+
+
+def test_encrypted_only_reasoning_is_an_empty_block_with_its_content() -> None:
+    (message,) = messages(events_of(CASES / "reasoning-encrypted.sse"))
+    reasoning = message["content"][0]
+    assert reasoning["text"] == ""
+    assert reasoning["provider_metadata"][NAME] == {
+        "item_id": "rs_enc01",
+        "encrypted_content": "gAAAAABpVn1xq3Yc0d9mZ2VuY3J5cHRlZC1yZWFzb25pbmctc3RhdGUtZm9yLXRlc3Rz",
+    }
+
+
+# --- client tool calls ------------------------------------------------------------------------
+
+
+def test_function_call_id_is_the_call_id_and_the_item_id_rides_along() -> None:
+    events = events_of(CASES / "function-call.sse")
+    (call,) = of_type(events, "tool-call")
+    assert (call["tool_call_id"], call["tool_name"], call["input"]) == (
+        "call_Wd3kP0",
+        "get_weather",
+        {"location": "Oslo", "unit": "c"},
+    )
+    assert meta(call) == {"item_id": "fc_fc01"}
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta")]
+    assert "".join(deltas) == call["arguments"] and len(deltas) == 9
+    assert "provider_executed" not in call
+
+
+def test_parallel_calls_each_get_their_call() -> None:
+    (message,) = messages(events_of(CASES / "parallel-calls.sse"))
+    assert client_calls(message) == [
+        ("call_A1", "get_weather", {"location": "Oslo"}),
+        ("call_B2", "get_time", {"tz": "Europe/Oslo"}),
+        ("call_C3", "list_alarms", {}),
+    ]
+
+
+def test_arguments_only_in_the_done_event_are_one_delta() -> None:
+    events = events_of(CASES / "function-call-done-only.sse")
+    assert [e["delta"] for e in of_type(events, "tool-input-delta")] == [
+        '{"query": "refund policy", "limit": 3}'
+    ]
+    assert of_type(events, "tool-call")[0]["input"] == {"query": "refund policy", "limit": 3}
+
+
+def test_custom_tool_calls_are_client_calls_with_their_text_as_input() -> None:
+    events = events_of(CASES / "custom-tool.sse")
+    (call,) = of_type(events, "tool-call")
+    text = 'print("hi \\"there\\"")\nx = 1'
+    assert call["input"] == {"input": text}
+    assert orjson.loads(call["arguments"]) == {"input": text}
+    assert not call.get("provider_executed")
+    assert meta(call) == {"item_id": "ctc_ctc01", "type": "custom_tool_call"}
+    # streamed as fragments of that JSON text, escaped as they come
+    assert "".join(e["delta"] for e in of_type(events, "tool-input-delta")) == call["arguments"]
+
+
+def test_a_custom_tool_call_sent_whole_has_the_same_arguments() -> None:
+    item = {"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_1", "name": "grep", "input": 'a "b"'}
+    events = normalized(
+        {"type": "response.output_item.added", "output_index": 0, "item": {**item, "input": ""}},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+    )
+    (call,) = of_type(events, "tool-call")
+    assert (call["arguments"], call["input"]) == ('{"input":"a \\"b\\""}', {"input": 'a "b"'})
+    assert [e["delta"] for e in of_type(events, "tool-input-delta")] == [call["arguments"]]
+
+
+def test_apply_patch_calls_are_client_calls_with_the_operation_as_input() -> None:
+    events = events_of(CASES / "apply-patch.sse")
+    calls = of_type(events, "tool-call")
+    assert [(c["tool_call_id"], c["tool_name"], c["input"]) for c in calls] == [
+        ("call_apc01", "apply_patch", {"type": "update_file", "path": "src/app.py",
+                                       "diff": "@@ def main():\n-    print('hi')\n+    print(\"hello\")\n"}),
+        ("call_apc02", "apply_patch", {"type": "delete_file", "path": "src/old.py"}),
+    ]  # fmt: skip
+    assert all(not c.get("provider_executed") and meta(c)["type"] == "apply_patch_call" for c in calls)
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta") if e["id"] == "call_apc01"]
+    assert "".join(deltas) == calls[0]["arguments"] and len(deltas) == 5
+
+
+def test_a_call_resumed_mid_arguments_takes_its_id_and_arguments_from_the_done_item() -> None:
+    events = normalized(
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1", "output_index": 0, "delta": '1}'},
+        {"type": "response.output_item.done", "output_index": 0,
+         "item": {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f", "arguments": '{"a":1}'}},
+        {"type": "response.completed", "response": {"id": "r", "model": "m", "status": "completed"}},
+    )  # fmt: skip
+    (call,) = of_type(events, "tool-call")
+    assert (call["tool_call_id"], call["tool_name"], call["input"]) == ("call_1", "f", {"a": 1})
+
+
+# --- provider-executed tools ---------------------------------------------------------------------
+
+
+def provider_parts(case: str) -> tuple[dict, dict]:
+    events = events_of(CASES / f"{case}.sse")
+    (call,) = [e for e in of_type(events, "tool-call") if e.get("provider_executed")][:1]
+    (result,) = [e for e in of_type(events, "tool-result") if e["tool_call_id"] == call["tool_call_id"]]
+    assert result["provider_executed"] is True
+    return call, result
+
+
+def test_web_search_input_is_the_action_and_output_its_sources() -> None:
+    call, result = provider_parts("web-search")
+    assert (call["tool_call_id"], call["tool_name"]) == ("ws_ws01", "web_search")
+    assert call["input"] == {"type": "search", "query": "positive news today"}
+    assert result["output"] == {
+        "status": "completed",
+        "sources": [{"type": "url", "url": "https://www.goodnewsnetwork.org/"}],
+    }
+    assert meta(result) == {"item_id": "ws_ws01", "type": "web_search_call"}
+
+
+def test_file_search_queries_and_results() -> None:
+    call, result = provider_parts("file-search")
+    assert call["input"] == {"queries": ["refund window"]}
+    assert result["output"]["results"][0]["filename"] == "policy.md"
+
+
+def test_code_interpreter_streams_its_code_as_json_and_gives_its_outputs() -> None:
+    events = events_of(CASES / "code-interpreter.sse")
+    call, result = provider_parts("code-interpreter")
+    assert call["input"] == {"container_id": "cntr_ci01", "code": "import math\nprint(math.factorial(20))"}
+    assert "".join(e["delta"] for e in of_type(events, "tool-input-delta")) == call["arguments"]
+    assert result["output"] == {
+        "status": "completed",
+        "outputs": [{"type": "logs", "logs": "2432902008176640000\n"}],
+    }
+
+
+def test_mcp_calls_and_tool_lists() -> None:
+    events = events_of(CASES / "mcp.sse")
+    calls = of_type(events, "tool-call")
+    assert [(c["tool_name"], c["input"]) for c in calls] == [
+        ("mcp_list_tools", {"server_label": "deepwiki"}),
+        ("ask_question", {"repoName": "pydantic/pydantic-ai", "question": "What is it?"}),
+    ]
+    assert meta(calls[1])["server_label"] == "deepwiki"
+    results = of_type(events, "tool-result")
+    assert results[0]["output"]["tools"][0]["name"] == "ask_question"
+    assert (results[1]["output"], results[1]["is_error"]) == ("A Python agent framework.", False)
+    assert messages(events)[0]["finish_reason"] == "stop"
+
+
+def test_a_failed_mcp_call_is_an_error_result() -> None:
+    _, result = provider_parts("mcp-failed")
+    assert result["is_error"] is True
+    assert result["output"]["type"] == "mcp_tool_execution_error"
+
+
+def test_image_generation_result_is_the_image() -> None:
+    call, result = provider_parts("image-generation")
+    assert call["tool_name"] == "image_generation"
+    assert result["output"]["result"].startswith("iVBORw0KGgo")
+    assert result["output"]["revised_prompt"] == "A single red pixel"
+
+
+# --- detection and bad data ---------------------------------------------------------------------
+
+
+def test_sniff() -> None:
+    dialect = OpenAIResponses()
+    assert dialect.sniff({"type": "response.created", "response": {}})
+    assert dialect.sniff({"type": "response.output_text.delta", "delta": "x"})
+    assert dialect.sniff({"type": "error", "code": "x", "message": "y", "sequence_number": 3})
+    assert not dialect.sniff({"type": "error", "error": {"type": "overloaded_error"}})  # Anthropic's
+    assert not dialect.sniff({"type": "message_start"})
+    assert not dialect.sniff({"object": "chat.completion.chunk", "choices": []})
+    assert not dialect.sniff("[DONE]")
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"type": "response.created", "response": "resp_1"}, "response.created: 'response' is a str, expected an object"),
+        ({"type": "response.output_item.added", "output_index": 0}, "'item' is missing, expected an object"),
+        ({"type": "response.output_text.delta", "item_id": "m", "content_index": 0, "delta": 5}, "a delta is a int, expected a string"),
+        ({"type": "response.function_call_arguments.delta", "item_id": "fc", "delta": None}, "'delta' is missing, expected a string"),
+    ],
+)  # fmt: skip
+def test_bad_events_are_data_errors_with_a_clear_message(payload: dict, message: str) -> None:
+    with pytest.raises(DataError) as info:
+        normalized(payload)
+    assert message in info.value.message
+    assert info.value.message.startswith("openai-responses: ")
+
+
+def test_events_with_no_canonical_meaning_are_counted_in_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = normalized(
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {"id": "mcpr_1", "type": "mcp_approval_request", "name": "f", "arguments": "{}", "server_label": "s"}},
+        {"type": "response.audio.delta", "delta": "AAAA"},
+        {"type": "response.completed", "response": {"id": "r", "model": "m", "status": "completed"}},
+    )  # fmt: skip
+    assert [e["type"] for e in events] == ["start", "finish", "message"]
+    err = capsys.readouterr().err
+    assert "2 openai-responses events with no canonical meaning" in err
+    assert "response.audio.delta" in err and "response.output_item.added" in err
+
+
+# --- the encoder ---------------------------------------------------------------------------------
+
+
+def encode(events: list[dict], **options: Any) -> list[tuple[str | None, dict]]:
+    wire = b"".join(render(iter(events), format=NAME, **options))
+    return [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
+
+
+def responses_of(wire: list[tuple[str | None, dict]]) -> list[list[dict]]:
+    """The wire events, one list per response."""
+    out: list[list[dict]] = []
+    for _, data in wire:
+        if data["type"] == "response.created":
+            out.append([])
+        out[-1].append(data)
+    return out
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_every_encoded_event_validates_as_the_sdk_stream_event(case) -> None:
+    wire = encode(events_of(case))
+    for name, data in wire:
+        STREAM_EVENT.validate_python(data)
+        assert name == data["type"]
+    for response in responses_of(wire):
+        assert [e["sequence_number"] for e in response] == list(range(len(response)))
+        assert response[0]["type"] == "response.created" and response[1]["type"] == "response.in_progress"
+
+
+def sdk_final(response: list[dict]) -> Any:
+    """openai's own ResponseStreamState, fed one response's events; its final response."""
+    from openai._types import omit
+
+    state = ResponseStreamState(input_tools=omit, text_format=omit)
+    for data in response:
+        state.handle_event(STREAM_EVENT.validate_python(data))
+    return state._completed_response
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["text", "parallel-calls", "reasoning-summary", "tool-loop", "web-search", "mcp", "custom-tool", "apply-patch",
+     "code-interpreter", "annotations", "refusal", "reasoning-text", "whole-items", "phase-commentary"],
+)  # fmt: skip
+def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    ours = messages(events)
+    for message, response in zip(ours, responses_of(encode(events)), strict=True):
+        final = sdk_final(response)
+        assert final.id == message["id"]
+        assert final.output_text == text_of(message)
+        calls = [p for p in message["content"] if p["type"] == "tool-call" and not p.get("provider_executed")]
+        assert [
+            (o.call_id, o.name, orjson.loads(o.arguments or "{}"))
+            for o in final.output
+            if o.type == "function_call"
+        ] == [(p["tool_call_id"], p["tool_name"], p["input"]) for p in calls if not meta(p).get("type")]
+        assert [
+            (o.call_id, o.type) for o in final.output if o.type in ("custom_tool_call", "apply_patch_call")
+        ] == [(p["tool_call_id"], meta(p)["type"]) for p in calls if meta(p).get("type")]
+        reasoning = [s.text for o in final.output if o.type == "reasoning" for s in o.summary]
+        reasoning += [c.text for o in final.output if o.type == "reasoning" for c in o.content or ()]
+        assert reasoning == [p["text"] for p in message["content"] if p["type"] == "reasoning" and p["text"]]
+        if message.get("usage"):
+            assert final.usage.total_tokens == message["usage"]["total_tokens"]
+
+
+def test_items_come_back_as_they_were() -> None:
+    """Item ids, types, encrypted reasoning, annotations and provider items survive a round trip."""
+    outputs = {}
+    for case in ("reasoning-summary", "custom-tool", "apply-patch", "annotations", "mcp", "web-search"):
+        (response,) = responses_of(encode(events_of(CASES / f"{case}.sse")))
+        outputs[case] = response[-1]["response"]["output"]
+    (reasoning, message) = outputs["reasoning-summary"]
+    assert reasoning["id"] == "rs_rs01" and reasoning["encrypted_content"].startswith("gAAAAAB")
+    assert [s["text"] for s in reasoning["summary"]][1] == "**Answer**\n\n26.2 \u00d7 1.609 ≈ 42.2."
+    assert message["id"] == "msg_rs01"
+    (custom,) = outputs["custom-tool"]
+    assert (custom["type"], custom["id"], custom["call_id"], custom["name"]) == (
+        "custom_tool_call", "ctc_ctc01", "call_ctc01", "code_exec")  # fmt: skip
+    assert custom["input"] == 'print("hi \\"there\\"")\nx = 1'
+    patches = outputs["apply-patch"]
+    assert [(p["type"], p["operation"]["type"], p["operation"]["path"]) for p in patches] == [
+        ("apply_patch_call", "update_file", "src/app.py"),
+        ("apply_patch_call", "delete_file", "src/old.py"),
+    ]
+    (annotated,) = outputs["annotations"]
+    assert [a["type"] for a in annotated["content"][0]["annotations"]] == [
+        "url_citation", "file_citation", "container_file_citation", "file_path"]  # fmt: skip
+    with open(CASES / "annotations.sse", "rb") as f:
+        original = [
+            r["data"]["annotation"]
+            for r in replay(f)
+            if r["event"] == "response.output_text.annotation.added"
+        ]
+    assert annotated["content"][0]["annotations"] == original
+    assert [(o["type"], o["id"]) for o in outputs["mcp"]] == [
+        ("mcp_list_tools", "mcpl_mcp01"), ("mcp_call", "mcp_mcp01"), ("message", "msg_mcp01")]  # fmt: skip
+    assert (
+        outputs["mcp"][1]["server_label"] == "deepwiki"
+        and outputs["mcp"][1]["output"] == "A Python agent framework."
+    )
+    assert outputs["web-search"][0]["action"] == {
+        "type": "search", "query": "positive news today", "sources": [{"type": "url", "url": "https://www.goodnewsnetwork.org/"}]}  # fmt: skip
+
+
+def test_interleaved_parallel_calls_are_written_one_item_after_the_other() -> None:
+    """Chat Completions streams parallel calls interleaved by index; the Responses wire gets one
+    item at a time, and the final response holds every call."""
+    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
+    (response,) = responses_of(encode(events))
+    open_items: set[int] = set()
+    for data in response:
+        if data["type"] == "response.output_item.added":
+            assert not open_items, "an item was added while another was open"
+            open_items.add(data["output_index"])
+        elif data["type"] == "response.output_item.done":
+            open_items.discard(data["output_index"])
+        elif data["type"] == "response.function_call_arguments.delta":
+            assert data["output_index"] in open_items
+    final = sdk_final(response)
+    assert [(o.call_id, orjson.loads(o.arguments)) for o in final.output if o.type == "function_call"] == [
+        (c[0], c[2]) for c in client_calls(messages(events)[0])
+    ]
+    assert len(client_calls(messages(events)[0])) == 3
+
+
+def test_encoding_only_final_messages_keeps_the_items() -> None:
+    """accumulate --final | render -f openai-responses: each message is a whole response."""
+    finals = list(accumulate(iter(events_of(CASES / "tool-loop.sse")), final=True))
+    wire = encode(finals)
+    first, second = responses_of(wire)
+    assert [o["id"] for o in first[-1]["response"]["output"]] == ["fc_loop01"]
+    assert first[-1]["response"]["id"] == "resp_loop01" and second[-1]["response"]["id"] == "resp_loop02"
+    again = messages(events_of(b"".join(render(iter(finals), format=NAME))))
+    assert [client_calls(m) for m in again] == [[("call_loop01", "get_weather", {"location": "Paris"})], []]
+    finals = list(accumulate(iter(events_of(CASES / "reasoning-summary.sse")), final=True))
+    (response,) = responses_of(encode(finals))
+    reasoning = response[-1]["response"]["output"][0]
+    assert (reasoning["id"], len(reasoning["summary"])) == ("rs_rs01", 2)
+    assert reasoning["encrypted_content"].startswith("gAAAAAB")
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind", "details"),
+    [
+        ("length", "response.incomplete", {"reason": "max_output_tokens"}),
+        ("content-filter", "response.incomplete", {"reason": "content_filter"}),
+        ("stop", "response.completed", None),
+        ("tool-calls", "response.completed", None),
+    ],
+)
+def test_finish_reasons_become_terminal_events(reason: str, kind: str, details: dict | None) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "x"},
+        {"type": "finish", "finish_reason": reason, "usage": {"input_tokens": 3, "output_tokens": 1}},
+    ]
+    (response,) = responses_of(encode(events))
+    assert response[-1]["type"] == kind
+    assert response[-1]["response"]["incomplete_details"] == details
+    assert response[-1]["response"]["usage"]["total_tokens"] == 4
+    STREAM_EVENT.validate_python(response[-1])
+
+
+def test_errors_become_an_error_event_and_response_failed() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "x"},
+        {"type": "error", "message": "upstream went away", "code": 529},
+        {"type": "finish", "finish_reason": "error"},
+    ]
+    (response,) = responses_of(encode(events))
+    (error,) = [e for e in response if e["type"] == "error"]
+    assert (error["code"], error["message"]) == ("529", "upstream went away")
+    assert response[-1]["type"] == "response.failed"
+    # a code the SDK's ResponseError does not know is written as server_error
+    assert response[-1]["response"]["error"] == {"code": "server_error", "message": "upstream went away"}
+    # from response.failed itself: no extra error event
+    (response,) = responses_of(encode(events_of(CASES / "failed.sse")))
+    assert [e["type"] for e in response].count("error") == 0
+    assert response[-1]["response"]["error"]["code"] == "server_error"
+
+
+def test_a_cut_off_response_stays_cut_off() -> None:
+    (response,) = responses_of(encode(events_of(CASES / "truncated.sse")))
+    assert response[-1]["type"] == "response.output_item.done"
+    assert not [e for e in response if e["type"].startswith(("response.completed", "response.failed"))]
+
+
+def test_reasoning_part_option() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "reasoning-start", "id": "r0"},
+        {"type": "reasoning-delta", "id": "r0", "delta": "hmm"},
+        {"type": "reasoning-end", "id": "r0"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    kinds = [d["type"] for _, d in encode(events)]
+    assert "response.reasoning_summary_text.delta" in kinds
+    kinds = [d["type"] for _, d in encode(events, reasoning_part="text")]
+    assert "response.reasoning_text.delta" in kinds and "response.reasoning_summary_text.delta" not in kinds
+    with pytest.raises(UsageError):
+        ResponsesEncoder(reasoning_part="both")
+
+
+def test_other_dialects_provider_tools_become_their_items(capsys: pytest.CaptureFixture[str]) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "tool-call", "tool_call_id": "srvtoolu_1", "tool_name": "web_search", "arguments": '{"query":"x"}',
+         "input": {"query": "x"}, "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "srvtoolu_1", "tool_name": "web_search", "output": [{"url": "https://a"}],
+         "provider_executed": True},
+        {"type": "tool-call", "tool_call_id": "code_1", "tool_name": "code_execution", "arguments": '{"code":"1+1"}',
+         "input": {"code": "1+1"}, "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "code_1", "tool_name": "code_execution", "output": {"stdout": "2"},
+         "provider_executed": True},
+        {"type": "tool-call", "tool_call_id": "x_1", "tool_name": "x_search", "arguments": "{}", "input": {},
+         "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "x_1", "tool_name": "x_search", "output": "ok", "provider_executed": True},
+        {"type": "finish", "finish_reason": "stop"},
+    ]  # fmt: skip
+    (response,) = responses_of(encode(events))
+    output = response[-1]["response"]["output"]
+    assert [(o["type"], o["id"]) for o in output] == [
+        ("web_search_call", "srvtoolu_1"),
+        ("code_interpreter_call", "code_1"),
+    ]
+    assert output[0]["action"] == {"type": "search", "query": "x"}
+    assert output[1]["code"] == "1+1" and output[1]["outputs"] == [{"type": "logs", "logs": '{"stdout":"2"}'}]
+    for data in response:
+        STREAM_EVENT.validate_python(data)
+    assert "cannot express provider-executed x_search calls (1); dropped" in capsys.readouterr().err
+
+
+def test_what_responses_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        {"type": "text-delta", "id": "c1.text-0", "delta": "other choice", "choice": 1},
+        {"type": "source", "source_type": "url", "id": "s", "url": "https://a"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    (response,) = responses_of(encode(events))
+    assert response[-1]["response"]["output"] == []
+    err = capsys.readouterr().err
+    assert "cannot express files (1); dropped" in err
+    assert "cannot express choices other than the first (n>1) (1); dropped" in err
+    assert "cannot express sources with no text to cite them (1); dropped" in err
+
+
+def test_sources_before_the_text_annotate_it() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "source", "source_type": "url", "id": "s0", "url": "https://a", "title": "A"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "cited"},
+        {"type": "source", "source_type": "document", "id": "s1", "title": "doc.pdf"},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    (response,) = responses_of(encode(events))
+    (message,) = response[-1]["response"]["output"]
+    assert message["content"][0]["annotations"] == [
+        {"type": "url_citation", "start_index": 0, "end_index": 0, "title": "A", "url": "https://a"},
+        {"type": "file_citation", "file_id": "s1", "filename": "doc.pdf", "index": 5},
+    ]
+
+
+def _serve(wire: bytes):
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/responses"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [CASES / "text.sse", CASES / "parallel-calls.sse", CASES / "reasoning-summary.sse", CASES / "phase-commentary.sse",
+     CASES / "mcp.sse", DATA / "openai-chat" / "parallel-tools.sse", DATA / "openai-chat" / "reasoning-content.sse"],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)  # fmt: skip
+def test_the_official_client_streams_what_we_write(source) -> None:
+    """openai's client.responses.stream(), served our bytes, ends with our message."""
+    import openai
+
+    events = events_of(source)
+    (ours,) = messages(events)
+    wire = b"".join(render(iter(events), format=NAME))
+    client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
+    with client.responses.stream(model="gpt-test", input="hi") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert final.output_text == text_of(ours) == "".join(deltas)
+    assert [
+        (o.call_id, o.name, orjson.loads(o.arguments)) for o in final.output if o.type == "function_call"
+    ] == (client_calls(ours))
+    reasoning = [s.text for o in final.output if o.type == "reasoning" for s in o.summary]
+    assert reasoning == [p["text"] for p in ours["content"] if p["type"] == "reasoning" and p["text"]]
+    assert final.status == "completed"
+    if ours.get("usage"):
+        assert final.usage.total_tokens == ours["usage"]["total_tokens"]
