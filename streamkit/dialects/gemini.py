@@ -81,8 +81,9 @@ or invalid) cannot be a whole call, and is written as a streamed call that never
 text as an unterminated string value), which normalizes back to a call with invalid arguments.
 Code execution and server-side tools that came from Gemini go back as their parts; other
 providers' executed tools, choices other than the first, and sources with neither URL nor title
-are dropped with a warning. A later response with no id gets one (``response-N``), so that the
-chunks of two responses do not read as one.
+are dropped with a warning; a refusal is written as text, with a warning. A later response with no id, or with the id of one already written,
+gets one of its own (``response-N``, ``<id>-N``), so that the chunks of two responses do not read
+as one.
 """
 
 from __future__ import annotations
@@ -459,8 +460,7 @@ class GeminiNormalizer(Normalizer):
         self.usage: dict[str, Any] | None = None
         self.prompt_feedback: dict[str, Any] | None = None
         self.error = False
-        self.sources: set[bytes] = set()
-        self.any = False  # anything received for this response
+        self.sources: set[bytes] = set()  # grounding chunks and citations already turned into sources
 
     # --- the wire events -----------------------------------------------------------------
 
@@ -508,7 +508,6 @@ class GeminiNormalizer(Normalizer):
             out.extend(self._end_response())
         if not self.started:
             self._start(data, out)
-        self.any = True
         if candidates is not None:
             if type(candidates) is not list:
                 raise DataError(f"'candidates' is a {type(candidates).__name__}, expected a list")
@@ -601,7 +600,6 @@ class GeminiNormalizer(Normalizer):
         ev["provider_metadata"] = {NAME: {"error": err}}
         out.append(ev)
         self.error = True
-        self.any = True
         return out
 
     def _other_candidate(self) -> None:
@@ -1018,6 +1016,7 @@ class GeminiEncoder(Encoder):
 
     def __init__(self, **options: Any) -> None:
         self.responses = 0
+        self.written_ids: set[str] = set()
         self._new_response()
 
     def _new_response(self) -> None:
@@ -1074,14 +1073,22 @@ class GeminiEncoder(Encoder):
         self.seen = True
         self.responses += 1
         self.id = ev.get("id")
-        if not self.id and self.responses > 1:
+        if self.responses > 1 and (not self.id or self.id in self.written_ids):
             # a later response needs an id of its own, or the chunks would read as one response
-            self.id = f"response-{self.responses}"
+            # (Assistants continues a run under the same id)
+            self.id = f"{self.id or 'response'}-{self.responses}"
+        if self.id:
+            self.written_ids.add(self.id)
         self.model = ev.get("model")
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         if isinstance(meta.get("create_time"), str):
             self.create_time = meta["create_time"]
         return out
+
+    def _on_text_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("refusal"):
+            self.drop("refusal marks (the refusal is written as text)")
+        return self._ensure_open()
 
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
@@ -1320,6 +1327,7 @@ class GeminiEncoder(Encoder):
 
     _handlers: dict[str, Any] = {
         "start": _on_start,
+        "text-start": _on_text_start,
         "text-delta": _on_text_delta,
         "reasoning-delta": _on_reasoning_delta,
         "text-end": _on_block_end,

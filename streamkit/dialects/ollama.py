@@ -33,7 +33,12 @@ on the right):
 from there): one line per text or thinking delta, one per tool call (arguments as an object, the
 call's ``function.index``), and the final ``done`` line with ``done_reason``, the counts when
 usage is known and the durations when they came from Ollama. An error becomes an
-``{"error": ...}`` line.
+``{"error": ...}`` line; a response cut off, or ended by an error, gets no ``done`` line, as on the
+wire. Ollama's tool-call arguments are always an object: a call whose arguments are not one (cut
+off, or invalid JSON) cannot be written and is dropped with a warning, as are sources, files,
+provider-executed tools, choices other than the first, tool calls in ``/api/generate`` lines
+(``-O endpoint=generate`` forces those, ``endpoint=chat`` chat lines); a refusal is written as
+text, with a warning.
 """
 
 from __future__ import annotations
@@ -369,6 +374,11 @@ class OllamaEncoder(Encoder):
             self.generate = meta.get("endpoint") == "generate"
         return []
 
+    def _on_text_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("refusal"):
+            self.drop("refusal marks (the refusal is written as text)")
+        return self._ensure_open()
+
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("delta"):
@@ -474,6 +484,7 @@ class OllamaEncoder(Encoder):
 
     _handlers: dict[str, Any] = {
         "start": _on_start,
+        "text-start": _on_text_start,
         "text-delta": _on_text_delta,
         "reasoning-delta": _on_reasoning_delta,
         "tool-call": _on_tool_call,

@@ -631,6 +631,15 @@ def test_encoder_warns_about_what_gemini_cannot_express(capsys: pytest.CaptureFi
     assert "gemini cannot express choices other than the first (1); dropped" in err
 
 
+def test_a_refusal_is_written_as_text_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    events = events_of(DATA / "openai-chat" / "refusal.sse")
+    again = messages(events_of(b"".join(render(iter(events), format="gemini"))))
+    assert again[0]["content"] == [{"type": "text", "text": "I can't help with that."}]
+    assert (
+        "gemini cannot express refusal marks (the refusal is written as text) (1)" in capsys.readouterr().err
+    )
+
+
 def test_an_openai_chat_stream_converts_to_gemini() -> None:
     events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
     encoded = wire_of(events)

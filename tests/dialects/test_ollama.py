@@ -351,6 +351,15 @@ def test_encoder_warns_about_what_ollama_cannot_express(capsys: pytest.CaptureFi
     assert "ollama cannot express tool calls whose arguments are not a JSON object (1); dropped" in err
 
 
+def test_a_refusal_is_written_as_text_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    events = events_of(DATA / "openai-chat" / "refusal.sse")
+    again = messages(events_of(b"".join(render(iter(events), format="ollama"))))
+    assert again[0]["content"] == [{"type": "text", "text": "I can't help with that."}]
+    assert (
+        "ollama cannot express refusal marks (the refusal is written as text) (1)" in capsys.readouterr().err
+    )
+
+
 def test_an_unknown_endpoint_option_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="endpoint must be chat or generate"):
         OllamaEncoder(endpoint="embed")
