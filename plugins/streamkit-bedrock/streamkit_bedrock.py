@@ -204,7 +204,7 @@ class BedrockNormalizer(Normalizer):
             return self.feed(data, event)
         handler = _HANDLERS.get(event)
         if handler is None:
-            if event in EXCEPTIONS or event.endswith("Exception"):
+            if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
                 return self._on_exception(event, data)
             if event == "error":
                 return self._on_exception(None, data)

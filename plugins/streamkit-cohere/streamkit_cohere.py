@@ -78,7 +78,8 @@ WIRE_FINISH_REASONS = {
 }
 
 _TOOL_PLAN = {NAME: {"tool_plan": True}}
-_PLAN_INDEX = object()  # the "content index" of a tool plan: equal to no wire index
+#: the content index while no content block is open (or a tool plan is): equal to no wire index
+_NO_INDEX = object()
 
 
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +135,7 @@ class CohereNormalizer(Normalizer):
         self.started = False
         self.block: str | None = None  # id of the open text or reasoning block
         self.kind: str | None = None  # its kind: text, reasoning, or plan (a tool plan)
-        self.index: Any = None  # its content index (the hot path compares it)
+        self.index: Any = _NO_INDEX  # its content index (the hot path compares it)
         self.calls: dict[Any, _Call] = {}  # tool call index -> open call
         self.nblocks = 0
         self.nsources = 0
@@ -146,13 +147,19 @@ class CohereNormalizer(Normalizer):
             return None
         kind = data.get("type")
         # The hot path, measured in `make bench`: a content delta in the open block.
-        if kind == "content-delta" and data.get("index") == self.index and self.block is not None:
-            content = _message(data).get("content")
-            if type(content) is dict and len(content) == 1 and "logprobs" not in data:
-                text = content.get("text" if self.kind == "text" else "thinking")
-                if type(text) is str:
-                    delta_type = "text-delta" if self.kind == "text" else "reasoning-delta"
-                    return [{"type": delta_type, "id": self.block, "delta": text}] if text else []
+        if kind == "content-delta" and data.get("index") == self.index and "logprobs" not in data:
+            delta = data.get("delta")
+            message = delta.get("message") if type(delta) is dict else None
+            content = message.get("content") if type(message) is dict else None
+            if type(content) is dict and len(content) == 1:
+                if self.kind == "text":
+                    text = content.get("text")
+                    if type(text) is str:
+                        return [{"type": "text-delta", "id": self.block, "delta": text}] if text else []
+                else:
+                    text = content.get("thinking")
+                    if type(text) is str:
+                        return [{"type": "reasoning-delta", "id": self.block, "delta": text}] if text else []
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         if handler is None:
             return None
@@ -305,7 +312,7 @@ class CohereNormalizer(Normalizer):
         block = self.block = f"{canonical}-{self.nblocks}"
         self.nblocks += 1
         self.kind = kind
-        self.index = _PLAN_INDEX if kind == "plan" else index
+        self.index = _NO_INDEX if kind == "plan" else index
         ev: dict[str, Any] = {"type": f"{canonical}-start", "id": block}
         if kind == "plan":
             ev["provider_metadata"] = _TOOL_PLAN
@@ -334,7 +341,8 @@ class CohereNormalizer(Normalizer):
             out.append({"type": "reasoning-end", "id": self.block, "provider_metadata": _TOOL_PLAN})
         else:
             out.append({"type": "reasoning-end", "id": self.block})
-        self.block = self.kind = self.index = None
+        self.block = self.kind = None
+        self.index = _NO_INDEX
 
     def _end_blocks(self, out: list[dict[str, Any]]) -> None:
         self._end_block(out)

@@ -102,6 +102,10 @@ def test_a_content_delta_in_the_open_block_is_one_event() -> None:
 def test_a_delta_without_content_start_opens_its_block() -> None:
     out = norm(START, content_delta(0, "Hi"), message_end(finish_reason="COMPLETE"))
     assert types(out) == ["start", "text-start", "text-delta", "text-end", "finish"]
+    no_index = {"type": "content-delta", "delta": {"message": {"content": {"text": "Hi"}}}}
+    out = norm(START, no_index, no_index)
+    assert types(out) == ["start", "text-start", "text-delta", "text-delta", "text-end", "finish"]
+    assert {e["id"] for e in out if e["type"] == "text-delta"} == {"text-0"}
 
 
 def test_a_tool_plan_is_a_reasoning_block_marked_as_such() -> None:
