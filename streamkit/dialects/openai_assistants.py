@@ -23,7 +23,8 @@ What the wire sends, and what it becomes (canonical events on the right):
 * ``thread.message.delta`` content: ``text`` → text deltas, one text block per message content
   index; ``refusal`` → a text block marked ``refusal``; ``image_file`` / ``image_url`` → ``file``
   (``media_type`` ``image/*``, ``data`` the file id or the url, the content object in
-  ``provider_metadata``). A content index that got no delta is taken whole from
+  ``provider_metadata``). The message id rides on each ``text-start`` and ``file``
+  (``provider_metadata``: ``message_id``). A content index that got no delta is taken whole from
   ``thread.message.completed``.
 * Text annotations (``file_citation``, ``file_path``) → ``source`` (``document``); ``title`` and
   ``filename`` are the file name from the citation marker (``【4:0†foods.txt】``) or the sandbox
@@ -58,18 +59,26 @@ What the wire sends, and what it becomes (canonical events on the right):
   finished there (``error`` after an error, else ``other``), as at the end of input.
 * Bare JSON lines with no ``event:`` name are understood from their ``object`` and ``status``.
 
-The encoder writes each canonical response as one run segment followed by ``event: done``: a
-``thread.created`` when the thread is not known from ``provider_metadata`` (or was created in the
-original stream), then ``thread.run.created`` / ``queued`` / ``in_progress`` (a continuation of
-the previous segment's run, the same ``start.id`` after a tool-calls finish, gets only
-``queued`` / ``in_progress``). Text becomes a ``message_creation`` step with
-``thread.message.created`` / ``delta`` / ``completed``; client tool calls a ``tool_calls`` step
-with deltas, then ``thread.run.requires_action`` listing them; the run ends ``completed``,
-``incomplete`` (length; content-filter marks the message incomplete), ``failed`` (error, with
-``last_error``), ``cancelled`` / ``expired``. Ids are consistent: one thread id, a run id per
-run (``start.id`` when it is a run id, else derived from it), derived ``msg_`` and ``step_`` ids.
-What Assistants cannot express (reasoning, url sources, other dialects' provider-executed tools,
-files that are not Assistants images, choices k>0) is dropped with a warning.
+The encoder writes each canonical response as one run segment followed by ``event: done`` (what
+one HTTP response of the API holds): a ``thread.created`` when the thread is not known from
+``provider_metadata`` (or was created in the original stream), then ``thread.run.created`` /
+``queued`` / ``in_progress``. The response after a tool-calls finish continues the paused run, as
+``submit_tool_outputs`` does: only ``queued`` / ``in_progress`` (from this dialect, when its
+``start.id`` is that run's; from another dialect, whatever its id). Text becomes a
+``message_creation`` step with ``thread.message.created`` / ``delta`` / ``completed``; client tool
+calls a ``tool_calls`` step with deltas, then ``thread.run.requires_action`` listing them (usage,
+when known, on that run object); this dialect's code_interpreter / file_search calls a
+``tool_calls`` step completed with their outputs. The run ends ``completed``, ``incomplete``
+(length: ``max_completion_tokens``; content-filter: the message ends incomplete with
+``content_filter``; other), ``failed`` (an error, as ``last_error``), ``cancelled`` or
+``expired``; an error not followed by a failed finish is an ``event: error`` with an error
+object. Ids are consistent and derived, so the same input gives the same bytes: one thread id, a
+run id per run (``start.id`` when it is a run id, else derived from it), ``msg_`` and ``step_``
+ids (a message keeps its original id when ``provider_metadata`` has it), ``created_at`` from
+``start.created``. Run objects have ``instructions: ""`` (the SDK's type requires a string; the
+API itself sends null). What Assistants cannot express (reasoning, url sources, annotations
+outside a message's text, other dialects' provider-executed tools, files that are not Assistants
+images, choices k>0) is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -941,6 +950,7 @@ class AssistantsEncoder(Encoder):
         self.seq = 0
         self.choices: set[int] = set()
         self.seen = False  # events of the current response were written (a bare message is not expanded)
+        self.early_errors: list[dict[str, Any]] = []  # errors seen before any response
         self._new_response()
 
     def _new_response(self) -> None:
@@ -975,7 +985,11 @@ class AssistantsEncoder(Encoder):
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:
-        out = self._end() if self.open else []
+        if self.early_errors and not self.open:  # errors with no response: written alone
+            self.errors, self.early_errors = self.early_errors, []
+            out = self._end()
+        else:
+            out = self._end() if self.open else []
         self.report_dropped()
         return out
 
@@ -1079,6 +1093,7 @@ class AssistantsEncoder(Encoder):
         out = self._end() if self.open else []
         self._new_response()
         self.open = self.seen = True
+        self.errors, self.early_errors = self.early_errors, []
         meta = _meta(ev)
         sid = ev.get("id")
         if isinstance(sid, str) and sid.startswith("run_"):
@@ -1203,12 +1218,16 @@ class AssistantsEncoder(Encoder):
     def _on_error(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("code") == "bad-input":
             return []  # a bad line upstream of us, not an upstream error
-        out = self._ensure_open()
         error = _meta(ev).get("error")
         if not isinstance(error, dict):
             error = {"message": ev.get("message"), "code": ev.get("code")}
+        if not self.open:
+            # before its response (accumulate --final writes the error, then the message it
+            # belongs to): held for the next response, or written alone at the end
+            self.early_errors.append(error)
+            return []
         self.errors.append(error)
-        return out
+        return []
 
     def _errors(self) -> list[WireEvent]:
         """Errors not told by a failed run: ``event: error`` with an error object each."""

@@ -19,7 +19,7 @@ from streamkit.stages.fetch import replay
 from streamkit.stages.normalize import normalize
 from streamkit.stages.render import render
 
-from ..conftest import DATA, events_of, messages, run_cli, sh
+from ..conftest import DATA, essence, events_of, messages, run_cli, sh
 
 CASES = DATA / "openai-assistants"
 NAME = "openai-assistants"
@@ -572,15 +572,25 @@ def test_an_error_without_a_finish_is_an_error_event() -> None:
     assert messages(again)[0]["finish_reason"] == "error"
 
 
-def test_encoding_only_final_messages() -> None:
-    """accumulate --final | render -f openai-assistants: a message alone is a whole segment."""
-    finals = list(accumulate(iter(events_of(CASES / "tool-loop.sse")), final=True))
-    again = messages(events_of(encode(finals)))
-    assert [(m["id"], m["finish_reason"]) for m in again] == [
-        ("run_Lp1Rn", "tool-calls"),
-        ("run_Lp1Rn", "stop"),
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_encoding_only_final_messages(case: Path) -> None:
+    """accumulate --final | render -f openai-assistants: a message alone is a whole segment.
+
+    Errors come before the message they belong to (accumulate writes the error when it passes,
+    the message at the finish): they are held for that message's segment.
+    """
+    first = events_of(case)
+    finals = list(accumulate(iter(first), final=True))
+    again = events_of(encode(finals))
+    assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(first)]
+
+
+def test_an_error_with_no_response_is_written_alone() -> None:
+    wire = wire_events(encode([{"type": "error", "message": "bad key", "code": "invalid_api_key"}]))
+    assert wire == [
+        ("error", {"message": "bad key", "type": "server_error", "param": None, "code": "invalid_api_key"}),
+        ("done", "[DONE]"),
     ]
-    assert again[1]["content"][0]["text"] == "Paris is cloudy at 12°C."
 
 
 def test_what_assistants_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
