@@ -203,6 +203,36 @@ def _kind(value: Any) -> str:
     return "missing" if value is None else f"a {type(value).__name__}"
 
 
+def _text(data: dict[str, Any], key: str) -> str | None:
+    """An optional string field (ids, names, models)."""
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise DataError(f"{_where(data)}: '{key}' is {_kind(value)}, expected a string")
+
+
+def _index(data: dict[str, Any], key: str) -> int | None:
+    """An optional index field (output_index, content_index, summary_index)."""
+    value = data.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise DataError(f"{_where(data)}: '{key}' is {_kind(value)}, expected an integer")
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise DataError(f"{_where(data)}: '{key}' is {_kind(value)}, expected a list")
+
+
+def _where(data: dict[str, Any]) -> str:
+    kind = data.get("type")
+    return kind if isinstance(kind, str) else "an event"
+
+
 # --- normalize ----------------------------------------------------------------------------------
 
 
@@ -228,7 +258,7 @@ class _Item:
 
     def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool) -> None:
         self.id: str = key
-        self.type = item.get("type")
+        self.type = _text(item, "type")
         self.index = index
         self.item = item
         self.added = added  # seen from output_item.added (not implicit, in a resumed stream)
@@ -344,11 +374,11 @@ class ResponsesNormalizer(Normalizer):
         self.started = True
         ev: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
         if response is not None:
-            self.response_id = response.get("id")
-            ev["id"] = response.get("id")
-            ev["model"] = response.get("model") or None
-            if response.get("created_at") is not None:
-                ev["created"] = response["created_at"]
+            self.response_id = ev["id"] = _text(response, "id")
+            ev["model"] = _text(response, "model") or None
+            created = response.get("created_at")
+            if isinstance(created, (int, float)) and not isinstance(created, bool):
+                ev["created"] = created
             meta = {k: response[k] for k in ("previous_response_id", "background") if response.get(k)}
             if meta:
                 ev["provider_metadata"] = {NAME: meta}
@@ -358,7 +388,7 @@ class ResponsesNormalizer(Normalizer):
         """response.created, .queued, .in_progress."""
         response = _object(data, "response")
         if self.started:
-            new_id = response.get("id")
+            new_id = _text(response, "id")
             if data.get("type") == "response.in_progress" or not new_id or new_id == self.response_id:
                 return True
             out.extend(self.close())  # a new response while the last one never finished
@@ -368,11 +398,12 @@ class ResponsesNormalizer(Normalizer):
     def _on_terminal(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """response.completed, .incomplete, .failed."""
         response = _object(data, "response")
-        if self.started and response.get("id") and self.response_id and response["id"] != self.response_id:
+        response_id = _text(response, "id")
+        if self.started and response_id and self.response_id and response_id != self.response_id:
             out.extend(self.close())
         self._ensure(out, response)
-        self.response_id = response.get("id") or self.response_id
-        for index, item in enumerate(response.get("output") or ()):
+        self.response_id = response_id or self.response_id
+        for index, item in enumerate(_list(response, "output")):
             if isinstance(item, dict) and not self._seen(item):
                 self._on_item_done(
                     {"type": "response.output_item.done", "item": item, "output_index": index}, out
@@ -382,7 +413,7 @@ class ResponsesNormalizer(Normalizer):
         meta: dict[str, Any] = {}
         if kind == "response.incomplete":
             details = response.get("incomplete_details")
-            raw = details.get("reason") if isinstance(details, dict) else None
+            raw = _text(details, "reason") if isinstance(details, dict) else None
             reason = INCOMPLETE_REASONS.get(raw or "", "other")
             raw = raw or "incomplete"
             if details:
@@ -394,9 +425,9 @@ class ResponsesNormalizer(Normalizer):
             reason, raw = "error", "failed"
         else:
             reason = "tool-calls" if self.client_calls else "stop"
-            raw = response.get("status") or "completed"
+            raw = _text(response, "status") or "completed"
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        meta["response_id"] = response.get("id")
+        meta["response_id"] = response_id
         usage = response.get("usage")
         if isinstance(usage, dict):
             fin["usage"] = map_usage(usage)
@@ -423,6 +454,8 @@ class ResponsesNormalizer(Normalizer):
     def _error_event(self, err: dict[str, Any], source: str) -> dict[str, Any]:
         self.error = True
         code = err.get("code") or err.get("type")
+        if not isinstance(code, (str, int)) or isinstance(code, bool):
+            code = None
         ev: dict[str, Any] = {
             "type": "error",
             "message": str(err.get("message") or code or "the response failed"),
@@ -446,12 +479,12 @@ class ResponsesNormalizer(Normalizer):
     # --- items ---------------------------------------------------------------------------------
 
     def _register(self, item: dict[str, Any], index: Any, added: bool) -> _Item:
-        key = item.get("id") or f"#{index}"
+        key = _text(item, "id") or f"#{index}"
         it = self.items.get(key)
         if it is None and not added and index is not None:
             # a .done whose item id differs from its .added (or has none): the item at its index
             known = self.by_index.get(index)
-            if known is not None and known.type == item.get("type"):
+            if known is not None and known.type == _text(item, "type"):
                 it = known
         if it is None:
             it = self.items[key] = _Item(key, item, index, added)
@@ -459,26 +492,26 @@ class ResponsesNormalizer(Normalizer):
                 self.by_index[index] = it
         it.item = item
         if it.kind == "client":
-            it.call_id = it.call_id or item.get("call_id") or None
+            it.call_id = it.call_id or _text(item, "call_id") or None
             fixed = _CLIENT_ITEMS.get(it.type or "", (None, "", False))[0]
-            it.name = it.name or fixed or item.get("name") or ""
+            it.name = it.name or fixed or _text(item, "name") or ""
         elif it.kind == "provider":
-            it.call_id = it.call_id or item.get("id") or self._new_call_id()
-            it.name = it.name or _PROVIDER_ITEMS[it.type or ""] or item.get("name") or it.type or ""
+            it.call_id = it.call_id or _text(item, "id") or self._new_call_id()
+            it.name = it.name or _PROVIDER_ITEMS[it.type or ""] or _text(item, "name") or it.type or ""
         return it
 
     def _seen(self, item: dict[str, Any]) -> bool:
-        if item.get("id") in self.items:
+        if _text(item, "id") in self.items:
             return True
-        call_id = item.get("call_id")
+        call_id = _text(item, "call_id")
         return bool(call_id) and any(it.call_id == call_id for it in self.items.values())
 
     def _item_for(self, data: dict[str, Any], kind: str) -> _Item:
         """The item an event is about; created on the spot in a stream resumed mid-item."""
-        item_id = data.get("item_id")
+        item_id = _text(data, "item_id")
         it = self.items.get(item_id) if item_id is not None else None
         if it is None:
-            index = data.get("output_index")
+            index = _index(data, "output_index")
             it = self.by_index.get(index) if index is not None else None
             if it is None or (item_id is not None and it.id != item_id and not it.id.startswith("#")):
                 it = self._register({"id": item_id, "type": kind}, index, False)
@@ -493,7 +526,7 @@ class ResponsesNormalizer(Normalizer):
 
     def _on_item_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         item = _object(data, "item")
-        it = self._register(item, data.get("output_index"), True)
+        it = self._register(item, _index(data, "output_index"), True)
         if it.kind == "other":
             return False
         self._ensure(out)
@@ -506,7 +539,7 @@ class ResponsesNormalizer(Normalizer):
 
     def _on_item_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         item = _object(data, "item")
-        it = self._register(item, data.get("output_index"), False)
+        it = self._register(item, _index(data, "output_index"), False)
         if it.kind == "other":
             return False
         self._ensure(out)
@@ -572,7 +605,7 @@ class ResponsesNormalizer(Normalizer):
         """The open block an event is about, or a new one (also in a stream resumed mid-part)."""
         self._ensure(out)
         it = self._item_for(data, "message" if kind == "text" else "reasoning")
-        index = data.get(index_field) or 0
+        index = _index(data, index_field) or 0
         block = self.block
         if block is not None and block.key == (it.id, part, index):
             return block
@@ -584,7 +617,7 @@ class ResponsesNormalizer(Normalizer):
         block it is about (opened if need be)."""
         self._ensure(out)
         it = self._item_for(data, "message" if kind == "text" else "reasoning")
-        block = self.blocks.get((it.id, part, data.get(index_field) or 0))
+        block = self.blocks.get((it.id, part, _index(data, index_field) or 0))
         if block is not None and block.got:
             return block
         return self._block_for(data, kind, part, index_field, out, refusal)
@@ -615,15 +648,14 @@ class ResponsesNormalizer(Normalizer):
         part = _object(data, "part")
         self._ensure(out)
         it = self._item_for(data, "reasoning" if part.get("type") == "reasoning_text" else "message")
-        index = data.get("content_index") or 0
+        index = _index(data, "content_index") or 0
         block = self.blocks.get((it.id, "content", index))
         if block is None:
             self._whole_part(it, index, part, out)
             return True
         if not block.got and block is self.block:
-            self._delta(
-                block, part.get("refusal") if part.get("type") == "refusal" else part.get("text") or "", out
-            )
+            text = part.get("refusal") if part.get("type") == "refusal" else part.get("text")
+            self._delta(block, text or "", out)
         if not block.annotated:
             block.annotated = True
             self._sources(part, out)
@@ -649,7 +681,7 @@ class ResponsesNormalizer(Normalizer):
 
     def _on_text_delta(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         block = self._block_for(data, "text", "content", "content_index", out)
-        logprobs = data.get("logprobs")
+        logprobs = _list(data, "logprobs")
         self._delta(block, data.get("delta"), out, {"logprobs": logprobs} if logprobs else None)
         return True
 
@@ -699,7 +731,7 @@ class ResponsesNormalizer(Normalizer):
     def _message_done(self, it: _Item, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
         if self.block is not None and self.block.item is it:
             self._end_block(out)
-        for index, part in enumerate(item.get("content") or ()):
+        for index, part in enumerate(_list(item, "content")):
             if not isinstance(part, dict):
                 continue
             block = self.blocks.get((it.id, "content", index))
@@ -711,7 +743,7 @@ class ResponsesNormalizer(Normalizer):
 
     def _reasoning_done(self, it: _Item, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
         for part, field in (("summary", "summary"), ("content", "content")):
-            for index, entry in enumerate(item.get(field) or ()):
+            for index, entry in enumerate(_list(item, field)):
                 if isinstance(entry, dict) and (it.id, part, index) not in self.blocks:
                     block = self._open_block("reasoning", it, part, index, out)
                     self._delta(block, entry.get("text") or "", out)
@@ -730,29 +762,32 @@ class ResponsesNormalizer(Normalizer):
         annotation = _object(data, "annotation")
         self._ensure(out)
         it = self._item_for(data, "message")
-        block = self.blocks.get((it.id, "content", data.get("content_index") or 0))
+        block = self.blocks.get((it.id, "content", _index(data, "content_index") or 0))
         if block is not None:
             block.annotated = True
         self._source(annotation, out)
         return True
 
     def _sources(self, part: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        for annotation in part.get("annotations") or ():
+        for annotation in _list(part, "annotations"):
             if isinstance(annotation, dict):
                 self._source(annotation, out)
 
     def _source(self, annotation: dict[str, Any], out: list[dict[str, Any]]) -> None:
         ev: dict[str, Any] = {"type": "source", "source_type": "url", "id": f"src-{self.nsources}"}
         self.nsources += 1
-        if annotation.get("url"):
-            ev["url"] = annotation["url"]
-            if annotation.get("title"):
-                ev["title"] = annotation["title"]
+        url = _text(annotation, "url")
+        if url:
+            ev["url"] = url
+            title = _text(annotation, "title")
+            if title:
+                ev["title"] = title
             meta = {k: v for k, v in annotation.items() if k not in ("url", "title")}
         else:
             ev["source_type"] = "document"
-            if annotation.get("filename"):
-                ev["title"] = ev["filename"] = annotation["filename"]
+            filename = _text(annotation, "filename")
+            if filename:
+                ev["title"] = ev["filename"] = filename
             meta = {k: v for k, v in annotation.items() if k != "filename"}
         ev["provider_metadata"] = {NAME: meta}
         out.append(ev)
@@ -830,7 +865,8 @@ class ResponsesNormalizer(Normalizer):
             self._args(it, '"}', out)
         item = dict(it.item)
         if kind == "apply_patch_call":
-            item["operation"] = {**(item.get("operation") or {}), "diff": value}
+            op = item.get("operation")
+            item["operation"] = {**(op if isinstance(op, dict) else {}), "diff": value}
         else:
             item[field] = value
         self._complete(it, _item_arguments(kind, item), out)
@@ -1270,7 +1306,7 @@ class ResponsesEncoder(Encoder):
             err = self.error or {}
             code = err.get("code")
             more["error"] = {
-                "code": code if code in _ERROR_CODES else "server_error",
+                "code": code if isinstance(code, str) and code in _ERROR_CODES else "server_error",
                 "message": str(err.get("message") or "the response failed"),
             }
             kind = "response.failed"

@@ -496,6 +496,9 @@ def test_sniff() -> None:
         ({"type": "response.output_item.added", "output_index": 0}, "'item' is missing, expected an object"),
         ({"type": "response.output_text.delta", "item_id": "m", "content_index": 0, "delta": 5}, "a delta is a int, expected a string"),
         ({"type": "response.function_call_arguments.delta", "item_id": "fc", "delta": None}, "'delta' is missing, expected a string"),
+        ({"type": "response.output_text.delta", "item_id": {"id": "m"}, "delta": "x"}, "'item_id' is a dict, expected a string"),
+        ({"type": "response.output_text.delta", "item_id": "m", "output_index": "0", "delta": "x"}, "'output_index' is a str, expected an integer"),
+        ({"type": "response.completed", "response": {"id": "r", "output": {"id": "m"}}}, "'output' is a dict, expected a list"),
     ],
 )  # fmt: skip
 def test_bad_events_are_data_errors_with_a_clear_message(payload: dict, message: str) -> None:
