@@ -7,10 +7,12 @@ meaning for canonical events and are dropped.
 
 What the wire sends, and what it becomes (canonical events on the right):
 
-* ``response.created`` (or ``response.queued``) → ``start`` (``id``, ``model``, ``created``).
-  A stream that begins mid-response (a resumed stream: no ``response.created``) starts at its
-  first event, with the id left null; ``response.in_progress`` then starts it, or means nothing.
-  Several responses in a row (a client tool loop) give one ``start``…``finish`` each.
+* ``response.created`` (or ``response.queued``) → ``start`` (``id``, ``model``, ``created``;
+  ``previous_response_id`` and ``background`` in ``provider_metadata``). A stream that begins
+  mid-response (a resumed stream: no ``response.created``) starts at its first event, with the id
+  left null (``finish`` names it); it holds the deltas after the resume point, as the client that
+  resumes expects. Several responses in a row (a client tool loop) give one ``start``…``finish``
+  each; a ``response.created`` while a response is still open ends that one first.
 * ``response.completed`` → ``finish``: ``stop``, or ``tool-calls`` when the response holds calls
   the client must answer; ``response.incomplete`` → ``length`` (``max_output_tokens``) or
   ``content-filter`` (``content_filter``), else ``other``, with the reason in
@@ -70,12 +72,28 @@ The encoder writes the whole sequence a client expects: ``response.created``,
 ``response.in_progress``, per item ``output_item.added``, ``content_part.added``, deltas, the
 ``.done`` events, ``output_item.done``, then ``response.completed`` (``response.incomplete`` for
 ``length``/``content-filter``, ``response.failed`` after an error) whose ``response`` holds every
-output item, including every parallel tool call, and the usage. ``sequence_number`` counts from 0
-in each response. Parallel tool calls are written one item after the other, as the API does:
-calls that stream while another is open are held back until it is done. Reasoning is written as
-summary parts (``-O reasoning_part=text`` for ``reasoning_text`` content parts) unless it came
-from ``reasoning_text``. Events of ``choice`` k>0 (Chat Completions ``n>1``), files and
-provider-executed tools with no Responses counterpart are dropped with a warning.
+output item, including every parallel tool call, and the usage (with the fields today's SDK
+requires filled in). ``sequence_number`` counts from 0 in each response. Items keep the ids and
+types they came with (``provider_metadata``); others get new ids. More precisely:
+
+* Parallel tool calls are written one item after the other, as the API does: a call that streams
+  while another is open (Chat Completions interleaves them) is held back until that one is done.
+* Reasoning is written as summary parts (``-O reasoning_part=text`` for ``reasoning_text``
+  content parts) unless it came from ``reasoning_text``; blocks of one reasoning item (same
+  ``item_id``) are its parts, and ``encrypted_content`` comes back on the item. Other dialects'
+  signatures cannot be expressed.
+* Sources annotate the text part they arrive in, or the one before them, or else the next one
+  (``url_citation`` at the current position when they did not come from here; documents as
+  ``file_citation``); sources with no text to annotate are dropped.
+* ``custom_tool_call`` and ``apply_patch_call`` items are written whole once their ``tool-call``
+  arrives (the SDK has no event for a streamed patch). Other dialects' provider-executed web
+  searches and code execution become ``web_search_call`` / ``code_interpreter_call`` items.
+* An ``error`` is written as an ``error`` event where it happened (unless it came from a
+  ``response.failed``), and ``finish: error`` as ``response.failed`` with that error (codes the
+  SDK does not know as ``server_error``). A response cut off upstream (``finish: other`` with no
+  ``raw_finish_reason``) ends without a terminal event, as it did.
+* Events of ``choice`` k>0 (Chat Completions ``n>1``), files and provider-executed tools with no
+  Responses counterpart are dropped with a warning.
 """
 
 from __future__ import annotations
