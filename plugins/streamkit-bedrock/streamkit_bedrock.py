@@ -566,7 +566,7 @@ class BedrockEncoder(Encoder):
 
     Each response is ``messageStart``, its content blocks (numbered in order), ``messageStop``
     and ``metadata``. What ConverseStream cannot say is dropped with a warning: files that are
-    not images, choices other than the first. A finish of ``error`` or ``other`` whose original
+    not images, choices other than the first, other dialects' redacted or encrypted reasoning. A finish of ``error`` or ``other`` whose original
     reason is not a Bedrock stop reason writes no ``messageStop`` (the stream ends as it did).
     """
 
@@ -685,6 +685,8 @@ class BedrockEncoder(Encoder):
             index = self._index()
             if ev.get("text"):
                 out.append(self._delta(index, {"reasoningContent": {"text": ev["text"]}}))
+        if _foreign_hidden_reasoning(ev):
+            self.drop("redacted or encrypted reasoning from other dialects")
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         if meta.get("redacted_data"):
             out.append(self._delta(index, {"reasoningContent": {"redactedContent": meta["redacted_data"]}}))
@@ -838,6 +840,16 @@ class BedrockEncoder(Encoder):
             out.extend(self.feed(sub))
         self.seen = False  # the next bare message starts its own response
         return out
+
+
+def _foreign_hidden_reasoning(ev: dict[str, Any]) -> bool:
+    """Whether a reasoning block carries another dialect's redacted or encrypted reasoning."""
+    return any(
+        name != NAME
+        and isinstance(meta, dict)
+        and (meta.get("redacted_data") or meta.get("encrypted_content"))
+        for name, meta in (ev.get("provider_metadata") or {}).items()
+    )
 
 
 def _exception_for(ev: dict[str, Any]) -> str:

@@ -438,7 +438,8 @@ class CohereEncoder(Encoder):
     counter. A reasoning block marked ``tool_plan`` is written as ``tool-plan-delta`` events,
     any other as ``thinking`` content. An ``error`` is reported where Cohere reports one: on
     ``message-end`` (``delta.error``, ``finish_reason: ERROR``). What Cohere cannot say is dropped
-    with a warning: files, provider-executed tools, choices other than the first.
+    with a warning: files, provider-executed tools, redacted or encrypted reasoning, choices other
+    than the first.
     """
 
     dialect_name = NAME
@@ -539,6 +540,8 @@ class CohereEncoder(Encoder):
 
     def _on_block_end(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         out: list[tuple[str | None, Any]] = []
+        if ev["type"] == "reasoning-end" and _foreign_hidden_reasoning(ev):
+            self.drop("redacted or encrypted reasoning")
         if ev["id"] not in self.blocks:
             if not ev.get("text"):
                 return []
@@ -672,6 +675,14 @@ class CohereEncoder(Encoder):
             out.extend(self.feed(sub))
         self.seen = False  # the next bare message starts its own response
         return out
+
+
+def _foreign_hidden_reasoning(ev: dict[str, Any]) -> bool:
+    """Whether a reasoning block carries (another dialect's) redacted or encrypted reasoning."""
+    return any(
+        isinstance(meta, dict) and (meta.get("redacted_data") or meta.get("encrypted_content"))
+        for meta in (ev.get("provider_metadata") or {}).values()
+    )
 
 
 def _is_plan(ev: dict[str, Any]) -> bool:

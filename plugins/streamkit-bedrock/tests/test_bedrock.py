@@ -363,11 +363,14 @@ def test_what_bedrock_cannot_say_is_dropped_with_a_warning(capsys: pytest.Captur
         {"type": "start"},
         {"type": "file", "media_type": "audio/wav", "data": "UklGRg=="},
         {"type": "text-start", "id": "c1.text-0", "choice": 1},
+        {"type": "reasoning-start", "id": "r0"},
+        {"type": "reasoning-end", "id": "r0", "provider_metadata": {"anthropic": {"redacted_data": "EmwK"}}},
         {"type": "finish", "finish_reason": "stop"},
     ]
     raws = list(replay(io.BytesIO(encode(events))))
-    assert [r["event"] for r in raws] == ["messageStart", "messageStop"]
+    assert [r["event"] for r in raws] == ["messageStart", "contentBlockStop", "messageStop"]
     err = capsys.readouterr().err
+    assert "bedrock cannot express redacted or encrypted reasoning from other dialects (1); dropped" in err
     assert "bedrock cannot express files other than png, jpeg, gif or webp images (1); dropped" in err
     assert "bedrock cannot express choices other than the first (1); dropped" in err
 

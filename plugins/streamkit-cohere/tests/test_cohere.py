@@ -352,12 +352,16 @@ def test_what_cohere_cannot_say_is_dropped_with_a_warning(capsys: pytest.Capture
         {"type": "tool-result", "tool_call_id": "ws", "tool_name": "web_search", "output": [], "provider_executed": True},
         {"type": "tool-result", "tool_call_id": "c", "tool_name": "f", "output": "client result"},
         {"type": "text-start", "id": "c1.text-0", "choice": 1},
+        {"type": "reasoning-start", "id": "r0"},
+        {"type": "reasoning-end", "id": "r0", "provider_metadata": {"openai-responses": {"encrypted_content": "gAAA"}}},
         {"type": "finish", "finish_reason": "stop"},
     ]  # fmt: skip
-    assert [r["event"] for r in replay(io.BytesIO(encode(events)))] == ["message-start", "message-end"]
+    assert [r["event"] for r in replay(io.BytesIO(encode(events)))] == [
+        "message-start", "content-start", "content-end", "message-end"
+    ]  # fmt: skip
     err = capsys.readouterr().err
     for what in ("files (1)", "provider-executed tool calls (1)", "provider-executed tool results (1)",
-                 "choices other than the first (1)"):  # fmt: skip
+                 "choices other than the first (1)", "redacted or encrypted reasoning (1)"):  # fmt: skip
         assert f"cohere cannot express {what}; dropped" in err
 
 
