@@ -796,6 +796,7 @@ class ChatEncoder(Encoder):
 
     def __init__(self, *, reasoning_field: str = "reasoning_content", **options: Any) -> None:
         self.reasoning_field = reasoning_field
+        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -840,9 +841,18 @@ class ChatEncoder(Encoder):
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:
-        out = self._end() if self.open else []
+        out: list[WireEvent] = []
+        if self.held_errors:
+            out += self._ensure_open()
+            out += self._flush_errors()
+        if self.open:
+            out += self._end()
         self.report_dropped()
         return out
+
+    def _flush_errors(self) -> list[WireEvent]:
+        held, self.held_errors = self.held_errors, []
+        return [wire for ev in held for wire in self._on_error(ev)]
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -982,6 +992,8 @@ class ChatEncoder(Encoder):
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
+        if self.held_errors:
+            out.extend(self._flush_errors())
         choice = ev.get("choice") or 0
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         wire_reason = WIRE_FINISH_REASONS.get(ev.get("finish_reason") or "other")
@@ -1001,6 +1013,11 @@ class ChatEncoder(Encoder):
     def _on_error(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("code") == "bad-input":
             return []  # a bad line upstream of us, not an upstream error
+        if not self.open:
+            # an error before any event of its response (``accumulate --final`` writes errors
+            # before the message): hold it for that response, written before its finish
+            self.held_errors.append(ev)
+            return []
         out = self._ensure_open()
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         error = meta.get("error")
@@ -1014,6 +1031,8 @@ class ChatEncoder(Encoder):
             return []  # the events it sums up were already written
         out: list[WireEvent] = []
         for sub in message_to_events(ev):
+            if sub["type"] == "finish" and self.held_errors:
+                out.extend(self._flush_errors())
             out.extend(self.feed(sub))
         self.id = None  # allow the next bare message to start its own response
         return out

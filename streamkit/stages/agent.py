@@ -46,7 +46,7 @@ class Callbacks:
     on_tool_call_done: Callback | None = None  # (tool-call event)
     on_tool_result: Callback | None = None  # (tool-result event)
     on_message_done: Callback | None = None  # (message event)
-    text: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list, init=False)
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")

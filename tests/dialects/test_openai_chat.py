@@ -306,15 +306,37 @@ def test_the_official_client_streams_what_we_write(case: str) -> None:
     (ours,) = messages(events)
     wire = b"".join(render(iter(events), format="openai-chat"))
     client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
-    with client.chat.completions.stream(model="gpt-test", messages=[{"role": "user", "content": "hi"}]) as stream:
+    with client.chat.completions.stream(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
         deltas = [e.delta for e in stream if e.type == "content.delta"]
         final = stream.get_final_completion()
     message = final.choices[0].message
     text = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal"))
     assert (message.content or "") == text == "".join(deltas)
-    assert [(c.id, c.function.name, c.function.parsed_arguments or orjson.loads(c.function.arguments)) for c in message.tool_calls or []] == [
+    assert [
+        (c.id, c.function.name, c.function.parsed_arguments or orjson.loads(c.function.arguments))
+        for c in message.tool_calls or []
+    ] == [
         (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
     ]
-    assert final.choices[0].finish_reason == {"stop": "stop", "tool-calls": "tool_calls"}[ours["finish_reason"]]
+    assert (
+        final.choices[0].finish_reason == {"stop": "stop", "tool-calls": "tool_calls"}[ours["finish_reason"]]
+    )
     if ours.get("usage"):
         assert final.usage.total_tokens == ours["usage"]["total_tokens"]
+
+
+def test_an_error_before_its_final_message_stays_inside_that_response() -> None:
+    """accumulate --final writes the error before the message; the encoder keeps both."""
+    finals = list(accumulate(iter(events_of(CASES / "error-mid-stream.sse")), final=True))
+    assert [e["type"] for e in finals] == ["error", "message"]
+    again = events_of(b"".join(render(iter(finals), format="openai-chat")))
+    (message,) = messages(again)
+    assert (
+        message["content"] == [{"type": "text", "text": "Partial answer"}]
+        and message["finish_reason"] == "error"
+    )
+    assert [e["message"] for e in of_type(again, "error")] == [
+        "The server had an error while processing your request."
+    ]
