@@ -23,6 +23,8 @@ on the right):
   (under ``usage``), the durations (``total_duration``, ``load_duration``,
   ``prompt_eval_duration``, ``eval_duration``, nanoseconds) and ``/api/generate``'s ``context``
   (what a client sends back to continue) → ``finish.provider_metadata["ollama"]``.
+* ``logprobs`` (asked with ``logprobs: true``) → ``provider_metadata["ollama"]["logprobs"]`` of
+  the line's first text (or thinking) delta; ``render -f ollama`` writes them back on that line.
 * ``{"error": "..."}`` → ``error``, after everything received before it; the response then
   finishes with ``finish_reason: error``.
 * ``normalize --think-tags`` (``think_tags=True``): older reasoning models inline
@@ -101,17 +103,14 @@ class OllamaNormalizer(Normalizer):
         # The hot path, measured in `make bench`: a line of content only (chat or generate),
         # written into the text block already open.
         bid = self.text
-        if bid is not None and type(data) is dict and data.get("done") is False and not self.think_tags:
+        if bid is not None and type(data) is dict and len(data) == 4 and data.get("done") is False:
             msg = data.get("message")
             if type(msg) is dict:
-                if len(msg) == 2:
-                    content = msg.get("content")
-                    if type(content) is str:
-                        return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
-            elif len(data) == 4:
+                content = msg.get("content") if len(msg) == 2 else None
+            else:
                 content = data.get("response")
-                if type(content) is str:
-                    return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
+            if type(content) is str and not self.think_tags:
+                return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
         return self._feed(data)
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
@@ -122,6 +121,7 @@ class OllamaNormalizer(Normalizer):
             return self._on_error(data, out)
         if not self.started:
             self._start(data, out)
+        first = len(out)
         msg = data.get("message")
         if msg is not None:
             if not isinstance(msg, dict):
@@ -137,6 +137,12 @@ class OllamaNormalizer(Normalizer):
         else:
             self._thinking(data.get("thinking"), out)
             self._content(data.get("response"), out)
+        logprobs = data.get("logprobs")
+        if logprobs:
+            for ev in out[first:]:
+                if ev["type"] in ("text-delta", "reasoning-delta"):
+                    ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+                    break
         if data.get("done") is True:
             self._finish(data, out)
         return out
@@ -382,14 +388,24 @@ class OllamaEncoder(Encoder):
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("delta"):
-            out.append(self._line(content=ev["delta"]))
+            out.append(self._with_logprobs(self._line(content=ev["delta"]), ev))
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("delta"):
-            out.append(self._line(thinking=ev["delta"]))
+            out.append(self._with_logprobs(self._line(thinking=ev["delta"]), ev))
         return out
+
+    @staticmethod
+    def _with_logprobs(line: WireEvent, ev: dict[str, Any]) -> WireEvent:
+        pm = ev.get("provider_metadata")
+        logprobs = ((pm or {}).get(NAME) or {}).get("logprobs") if pm else None
+        if logprobs:
+            data = line[1]
+            data["logprobs"] = logprobs
+            data["done"] = data.pop("done")  # keep done last, as Ollama writes it
+        return line
 
     def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("provider_executed"):
@@ -447,18 +463,17 @@ class OllamaEncoder(Encoder):
             line["response"] = ""
         else:
             line["message"] = {"role": "assistant", "content": ""}
-        line["done"] = True
         line["done_reason"] = done_reason
-        for key in _DURATIONS:
-            if isinstance(meta.get(key), int):
-                line[key] = meta[key]
-        usage = ev.get("usage") or {}
-        if usage.get("input_tokens") is not None:
-            line["prompt_eval_count"] = usage["input_tokens"]
-        if usage.get("output_tokens") is not None:
-            line["eval_count"] = usage["output_tokens"]
+        line["done"] = True
         if self.generate and meta.get("context") is not None:
             line["context"] = meta["context"]
+        usage = ev.get("usage") or {}
+        counts = {"prompt_eval_count": usage.get("input_tokens"), "eval_count": usage.get("output_tokens")}
+        for key in ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+                    "eval_count", "eval_duration"):  # fmt: skip
+            value = counts[key] if key in counts else meta.get(key)
+            if isinstance(value, int):
+                line[key] = value
         out.append((None, line))
         return out
 

@@ -124,6 +124,14 @@ def test_an_id_the_server_sends_is_kept_and_written_back() -> None:
     ]
 
 
+def test_logprobs_ride_on_the_delta_of_their_line_and_go_back_on_it() -> None:
+    events = events_of(CASES / "logprobs.ndjson")
+    deltas = of_type(events, "text-delta")
+    assert [d["provider_metadata"]["ollama"]["logprobs"][0]["token"] for d in deltas] == ["Yes", "."]
+    lines = wire_of(events)
+    assert [line.get("logprobs", [{}])[0].get("logprob") for line in lines] == [-0.0123, -0.2, None]
+
+
 def test_generate_lines_and_their_context_go_back_as_generate_lines() -> None:
     events = events_of(CASES / "generate.ndjson")
     (start,) = of_type(events, "start")
