@@ -43,6 +43,8 @@ What the chunks hold, and what it becomes (canonical events on the right):
     ``toolType`` in lower case, ``input`` its ``args``) / ``tool-result`` (``output`` its
     ``response``); the ``toolType`` is kept in ``provider_metadata``.
   - ``inlineData`` → ``file`` (base64 ``data``); ``fileData`` → ``file`` whose ``data`` is the URI.
+* ``logprobsResult`` (asked with ``responseLogprobs``) → ``provider_metadata["gemini"]
+  ["logprobs_result"]`` of the chunk's first text (or thought) delta, written back on that chunk.
 * ``groundingMetadata.groundingChunks`` (``web``, ``maps``, or ``retrievedContext`` for file
   search and RAG) and ``citationMetadata`` citations → ``source`` events, once each (``url`` for an
   http(s) URI, ``document`` otherwise; the chunk's other fields in ``provider_metadata``). The
@@ -612,6 +614,7 @@ class GeminiNormalizer(Normalizer):
     # --- one candidate ---------------------------------------------------------------------------
 
     def _candidate(self, cand: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        first = len(out)
         content = cand.get("content")
         if isinstance(content, dict):
             parts = content.get("parts")
@@ -630,6 +633,12 @@ class GeminiNormalizer(Normalizer):
                     else:
                         if part.get("thoughtSignature"):  # a signature alone
                             self._on_text({**part, "text": ""}, out)
+        logprobs = cand.get("logprobsResult")
+        if logprobs:
+            for ev in out[first:]:
+                if ev["type"] in ("text-delta", "reasoning-delta"):
+                    ev["provider_metadata"] = {NAME: {"logprobs_result": logprobs}}
+                    break
         finish = cand.get("finishReason")
         if isinstance(finish, str):
             self.finish_raw = finish
@@ -1093,12 +1102,20 @@ class GeminiEncoder(Encoder):
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
             return self._ensure_open()
-        return self._part({"text": ev["delta"]})
+        return self._with_logprobs(self._part({"text": ev["delta"]}), ev)
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
             return self._ensure_open()
-        return self._part({"text": ev["delta"], "thought": True})
+        return self._with_logprobs(self._part({"text": ev["delta"], "thought": True}), ev)
+
+    @staticmethod
+    def _with_logprobs(out: list[WireEvent], ev: dict[str, Any]) -> list[WireEvent]:
+        pm = ev.get("provider_metadata")
+        logprobs = ((pm or {}).get(NAME) or {}).get("logprobs_result") if pm else None
+        if logprobs:
+            out[-1][1]["candidates"][0]["logprobsResult"] = logprobs
+        return out
 
     def _on_block_end(self, ev: dict[str, Any]) -> list[WireEvent]:
         signature = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("thought_signature")

@@ -424,6 +424,19 @@ def test_citation_metadata_is_a_source_and_goes_back_as_citation_metadata() -> N
     ]
 
 
+def test_logprobs_ride_on_the_delta_of_their_chunk_and_go_back_on_it() -> None:
+    events = events_of(CASES / "logprobs.sse")
+    deltas = of_type(events, "text-delta")
+    chosen = [
+        d["provider_metadata"]["gemini"]["logprobs_result"]["chosenCandidates"][0]["token"] for d in deltas
+    ]
+    assert chosen == ["Yes", "."]
+    written = [d["candidates"][0].get("logprobsResult") for d in wire_of(events)]
+    assert [w["chosenCandidates"][0]["logProbability"] if w else None for w in written] == [-0.01, -0.2, None]
+    (finish,) = of_type(events, "finish")
+    assert finish["provider_metadata"]["gemini"]["avg_logprobs"] == -0.105
+
+
 def test_inline_data_is_a_file() -> None:
     (file,) = of_type(events_of(CASES / "inline-image.sse"), "file")
     assert file["media_type"] == "image/png" and file["data"].startswith("iVBORw0KGgo")
