@@ -1216,6 +1216,7 @@ class ResponsesEncoder(Encoder):
         self.tools: dict[str, dict[str, Any]] = {}  # provider-executed calls waiting for their result
         self.sources: list[dict[str, Any]] = []  # sources waiting for a text part
         self.error: dict[str, Any] | None = None
+        self.ids: set[str] = set()  # item ids used in this response
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
@@ -1235,6 +1236,13 @@ class ResponsesEncoder(Encoder):
         data = {"type": kind, **fields, "sequence_number": self.seq}
         self.seq += 1
         return (kind, data)
+
+    def _fresh_id(self, item_id: Any, prefix: str) -> str:
+        """The id an item came with, unless this response already used it (then a new one)."""
+        if not isinstance(item_id, str) or not item_id or item_id in self.ids:
+            item_id = _new_id(prefix)
+        self.ids.add(item_id)
+        return item_id
 
     def _add_item(self, item: dict[str, Any], out: list[WireEvent]) -> int:
         index = len(self.output)
@@ -1381,7 +1389,7 @@ class ResponsesEncoder(Encoder):
             return msg
         self._close_message(out)
         item: dict[str, Any] = {
-            "id": item_id or _new_id("msg"),
+            "id": self._fresh_id(item_id, "msg"),
             "type": "message",
             "status": "in_progress",
             "content": [],
@@ -1586,7 +1594,7 @@ class ResponsesEncoder(Encoder):
         item_id = meta.get("item_id")
         if rsn is None or item_id is None or item_id != rsn["id"]:
             self._close_reasoning(out)
-            item: dict[str, Any] = {"id": item_id or _new_id("rs"), "type": "reasoning", "summary": []}
+            item: dict[str, Any] = {"id": self._fresh_id(item_id, "rs"), "type": "reasoning", "summary": []}
             index = self._add_item(item, out)
             rsn = self.rsn = {"id": item["id"], "index": index, "summary": [], "content": [], "encrypted": None,
                               "part": None}  # fmt: skip
@@ -1781,6 +1789,7 @@ class ResponsesEncoder(Encoder):
         self._close_message(out)
         self._close_reasoning(out)
         call.wired = True
+        call._item_id = self._fresh_id(call.meta.get("item_id"), _ITEM_PREFIX.get(call.kind, "fc"))
         if call.kind != "function_call":
             self._whole_client_item(call, out)
             return
@@ -1871,7 +1880,7 @@ class ResponsesEncoder(Encoder):
             return
         self._close_message(out)
         self._close_reasoning(out)
-        item_id = meta.get("item_id") or first.get("tool_call_id") or _new_id("tool")
+        item_id = self._fresh_id(meta.get("item_id") or first.get("tool_call_id"), "tool")
         value = call.get("input") if call else None
         inp: dict[str, Any] = value if isinstance(value, dict) else {}
         output = result.get("output") if result else None

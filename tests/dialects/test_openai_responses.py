@@ -775,6 +775,26 @@ def test_what_responses_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     assert "cannot express sources with no text to cite them (1); dropped" in err
 
 
+def test_an_item_id_is_used_once_per_response() -> None:
+    """Two blocks claiming the same message item, with a call between them: two items, two ids."""
+    pm = {"provider_metadata": {NAME: {"item_id": "msg_1"}}}
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-start", "id": "t0", **pm},
+        {"type": "text-delta", "id": "t0", "delta": "a"},
+        {"type": "text-end", "id": "t0", **pm},
+        {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "f", "arguments": "{}", "input": {}},
+        {"type": "text-start", "id": "t1", **pm},
+        {"type": "text-delta", "id": "t1", "delta": "b"},
+        {"type": "text-end", "id": "t1", **pm},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]
+    (response,) = responses_of(encode(events))
+    ids = [o["id"] for o in response[-1]["response"]["output"]]
+    assert ids[0] == "msg_1" and len(set(ids)) == 3
+    assert sdk_final(response).output_text == "ab"
+
+
 def test_sources_before_the_text_annotate_it() -> None:
     events = [
         {"type": "start", "id": "r", "model": "m"},
