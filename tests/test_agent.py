@@ -42,11 +42,10 @@ DIALECTS = [name for name in sorted(Registry(get_plugin_manager()).dialects()) i
 
 
 def continuation_results(dialect: str, body: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The tool results a continuation request carries, read in the dialect's own format:
-    (the text of the output, whether it is marked as an error where the format can say so)."""
-    if dialect == "openai-chat":
-        return [(m["content"], False) for m in body["messages"] if m["role"] == "tool"]
-    raise AssertionError(f"no reader for {dialect} continuations")
+    """The tool results a continuation request carries, read in the dialect's own format."""
+    from .continuations import results
+
+    return results(dialect, body)
 
 
 @pytest.fixture

@@ -153,6 +153,12 @@ class Dialect:
 
         raise UsageError(f"the {self.name} dialect cannot make requests")
 
+    def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
+        """Encoder options for one request ``streamkit serve`` answers (``path`` is the request's
+        path, ``params`` its path parameters, ``body`` its JSON): what the answer must agree with,
+        such as the thread and run ids an Assistants continuation names. Default: none."""
+        return {}
+
     def continuation_state(self, message: dict[str, Any], known: int) -> dict[str, Any] | None:
         """What the next request needs to continue on the server, from this response's ``message``.
 

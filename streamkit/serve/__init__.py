@@ -102,7 +102,9 @@ class ReplaySource:
         diagnostics.note(f"serving {path} converted from {source.name} to {dialect.name}")
         return wire
 
-    def next(self, body: Any, dialect: Any, delay: float) -> list[Timed]:
+    def next(
+        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
+    ) -> list[Timed]:
         with self.lock:
             if self.served >= len(self.responses):
                 raise Exhausted(f"no more recordings (all {len(self.responses)} served)")
@@ -127,7 +129,9 @@ class ScriptSource:
         self.served = 0
         self.lock = threading.Lock()
 
-    def next(self, body: Any, dialect: Any, delay: float) -> list[Timed]:
+    def next(
+        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
+    ) -> list[Timed]:
         from .script import turn_events
 
         with self.lock:
@@ -139,7 +143,7 @@ class ScriptSource:
         size = len(orjson.dumps(body)) if body is not None else 0
         events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model), call_prefix=f"call_{n + 1}_",
                              input_tokens=max(1, size // 4))  # fmt: skip
-        encoder = dialect.encoder()
+        encoder = dialect.encoder(**(options or {}))
         wire: list[Timed] = []
         for event in events:
             wire.extend((name, data, delay) for name, data in encoder.feed(event))
@@ -224,8 +228,9 @@ def make_app(server: Server) -> Any:
             headers = {"Retry-After": f"{server.faults.retry_after:g}"}
             return Response(_error_body(f"injected failure {server.faults.fail_status}", "rate_limit_error"),
                             server.faults.fail_status or 500, headers=headers, media_type="application/json")  # fmt: skip
+        options = dialect.serve_options(request.url.path, dict(request.path_params), body)
         try:
-            wire = server.source.next(body, dialect, server.delay)
+            wire = server.source.next(body, dialect, server.delay, options)
         except Exhausted as exc:
             return Response(
                 _error_body(f"streamkit serve: {exc}", "server_error"), 503, media_type="application/json"
@@ -247,8 +252,9 @@ def make_app(server: Server) -> Any:
                     )
                     continue
                 server.record(body)
+                options = dialect.serve_options(websocket.url.path, dict(websocket.path_params), body)
                 try:
-                    wire = server.source.next(body, dialect, server.delay)
+                    wire = server.source.next(body, dialect, server.delay, options)
                 except Exhausted as exc:
                     error = {
                         "type": "error",
