@@ -573,6 +573,7 @@ class BedrockEncoder(Encoder):
     dialect_name = NAME
 
     def __init__(self, **options: Any) -> None:
+        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -594,8 +595,17 @@ class BedrockEncoder(Encoder):
         return handler(self, event)
 
     def close(self) -> list[tuple[str | None, Any]]:
-        out = self._stop_open_blocks() if self.open else []
+        out = self._flush_errors() if self.held_errors else []
+        if self.open:
+            out.extend(self._stop_open_blocks())
         self.report_dropped()
+        return out
+
+    def _flush_errors(self) -> list[tuple[str | None, Any]]:
+        out = self._ensure_open()
+        held, self.held_errors = self.held_errors, []
+        for ev in held:
+            out.extend(self._on_error(ev))
         return out
 
     # --- helpers -------------------------------------------------------------------------------
@@ -791,7 +801,7 @@ class BedrockEncoder(Encoder):
         return out
 
     def _on_finish(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
-        out = self._ensure_open()
+        out = self._flush_errors() if self.held_errors else self._ensure_open()
         out.extend(self._stop_open_blocks())
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         reason = ev.get("finish_reason") or "other"
@@ -820,7 +830,12 @@ class BedrockEncoder(Encoder):
     def _on_error(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         if ev.get("code") == "bad-input":
             return []  # a bad line upstream of us, not an upstream error
-        out = self._ensure_open()
+        if not self.open:
+            # an error before any event of its response (``accumulate --final`` writes errors
+            # before the message): held for that response, written where its finish is
+            self.held_errors.append(ev)
+            return []
+        out: list[tuple[str | None, Any]] = []
         meta = dict((ev.get("provider_metadata") or {}).get(NAME) or {})
         name = meta.pop("exception", None)
         if name not in EXCEPTIONS:

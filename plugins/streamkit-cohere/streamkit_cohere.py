@@ -445,6 +445,7 @@ class CohereEncoder(Encoder):
     dialect_name = NAME
 
     def __init__(self, **options: Any) -> None:
+        self.held_errors: list[str] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -465,7 +466,9 @@ class CohereEncoder(Encoder):
         return handler(self, event)
 
     def close(self) -> list[tuple[str | None, Any]]:
-        out = self._end_open() if self.open else []
+        out = self._ensure_open() if self.held_errors else []
+        out.extend(self._end_open() if self.open else [])
+        self._take_held_errors()
         if self.open and self.error is not None:
             out.append(_event("message-end", delta={"finish_reason": "ERROR", "error": self.error}))
         self.open = False
@@ -632,9 +635,15 @@ class CohereEncoder(Encoder):
     def _on_file(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         return self.drop("files")
 
+    def _take_held_errors(self) -> None:
+        if self.held_errors:
+            self.error = self.error or "; ".join(self.held_errors)
+            self.held_errors = []
+
     def _on_finish(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         out = self._ensure_open()
         out.extend(self._end_open())
+        self._take_held_errors()
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         reason = ev.get("finish_reason") or "other"
         raw = ev.get("raw_finish_reason")
@@ -657,9 +666,14 @@ class CohereEncoder(Encoder):
     def _on_error(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         if ev.get("code") == "bad-input":
             return []  # a bad line upstream of us, not an upstream error
-        out = self._ensure_open()
-        self.error = str(ev.get("message") or ev.get("code") or "error")
-        return out
+        message = str(ev.get("message") or ev.get("code") or "error")
+        if not self.open:
+            # an error before any event of its response (``accumulate --final`` writes errors
+            # before the message): held for that response, reported on its message-end
+            self.held_errors.append(message)
+        else:
+            self.error = message
+        return []
 
     def _on_message(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         if self.open or self.seen:

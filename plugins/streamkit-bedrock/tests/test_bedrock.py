@@ -385,6 +385,18 @@ def test_final_messages_alone_are_written_whole() -> None:
     )
 
 
+def test_an_error_before_its_final_message_is_written_inside_that_response() -> None:
+    final = list(accumulate(events_of(DATA / "throttling.jsonl"), final=True))
+    assert [e["type"] for e in final] == ["error", "message"]  # what accumulate --final writes
+    wire = encode(final)
+    assert [r["event"] for r in replay(io.BytesIO(wire))] == [
+        "messageStart", "contentBlockDelta", "contentBlockStop", "throttlingException"
+    ]  # fmt: skip
+    assert [essence(m) for m in messages(events_of(wire))] == [essence(m) for m in messages(final)]
+    alone = encode([{"type": "error", "message": "no response at all", "code": "server_error"}])
+    assert [r["event"] for r in replay(io.BytesIO(alone))] == ["messageStart", "modelStreamErrorException"]
+
+
 def test_the_encoder_writes_each_response_of_a_stream() -> None:
     first = events_of(DATA / "text.jsonl") + events_of(DATA / "tool-use.jsonl")
     wire = encode(first)

@@ -370,6 +370,15 @@ def test_final_messages_alone_and_several_responses() -> None:
     final = messages(first)
     again = messages(events_of(encode(final)))
     assert [essence(m) for m in again] == [essence(m) for m in final]
+    # accumulate --final writes an error before the message it belongs to
+    with_error = list(accumulate(events_of(DATA / "error.sse"), final=True))
+    assert [e["type"] for e in with_error] == ["error", "message"]
+    wire = encode(with_error)
+    end = [raw["data"] for raw in replay(io.BytesIO(wire))][-1]
+    assert end["delta"]["error"] == with_error[0]["message"] and end["delta"]["finish_reason"] == "ERROR"
+    assert [essence(m) for m in messages(events_of(wire))] == [essence(m) for m in messages(with_error)]
+    alone = encode([{"type": "error", "message": "no response at all"}])
+    assert [raw["event"] for raw in replay(io.BytesIO(alone))] == ["message-start", "message-end"]
     assert [essence(m) for m in messages(events_of(encode(first)))] == [essence(m) for m in final]
 
 
