@@ -12,7 +12,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" $(foreach p,$(PLUGINS),-e "$(dir $(p))[test]")
 	@# bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
 	$(PY) -m compileall -q streamkit $(dir $(PLUGINS)) >/dev/null
 	@touch $(STAMP)

@@ -207,6 +207,12 @@ def _read_json_file(path: str, what: str) -> Any:
     import orjson
 
     data = _open_input(path).read()
+    if not data.strip():
+        if path == "-":
+            raise UsageError(
+                "nothing to send: give a PROMPT, --conversation FILE, --body FILE, or a conversation on stdin"
+            )
+        raise UsageError(f"{what} {path} is empty")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -735,10 +741,16 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
 )
 @click.option("--stall-after", type=int, metavar="N", help="Send N events of each response, then nothing.")
 @click.option("--log-requests", metavar="FILE", help="Append every request body received to FILE as NDJSON.")
+@click.option(
+    "--websocket/--no-websocket",
+    default=True,
+    show_default=True,
+    help="Answer on the dialect's WebSocket paths too.",
+)
 @click.argument("more_recordings", nargs=-1, metavar="[FILE]...")
 def serve(dialect: str, replay_files: tuple[str, ...], script_file: str | None, host: str, port: int, realtime: bool,
           delay: float, fail_status: int | None, fail_times: int, retry_after: float, drop_after: int | None,
-          stall_after: int | None, log_requests: str | None, more_recordings: tuple[str, ...]) -> None:  # fmt: skip
+          stall_after: int | None, log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
     """Run a local server that speaks DIALECT, answering with recordings or a script.
 
     \b
@@ -768,9 +780,8 @@ def serve(dialect: str, replay_files: tuple[str, ...], script_file: str | None, 
         faults = serving.Faults(
             fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
         )
-        server = serving.Server(
-            served, source, realtime=realtime, delay=delay, faults=faults, log=serving.open_log(log_requests)
-        )
+        server = serving.Server(served, source, realtime=realtime, delay=delay, faults=faults,
+                                log=serving.open_log(log_requests), websocket=websocket)  # fmt: skip
 
         def announce(url: str) -> None:
             out.write(url.encode() + b"\n")

@@ -27,7 +27,9 @@ SECRET = "sk-streamkit-test-SECRET-4242"
 @contextmanager
 def serving(*args: str) -> Iterator[str]:
     """Start ``streamkit serve ARGS --port 0``; yield its base URL; stop it with Ctrl-C."""
-    proc = subprocess.Popen([str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()
@@ -46,7 +48,9 @@ def serving(*args: str) -> Iterator[str]:
 
 
 def fetch(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return run_cli("fetch", "--base-url", url, "-m", "test-model", *args, env={"OPENAI_API_KEY": SECRET, **(env or {})})
+    return run_cli(
+        "fetch", "--base-url", url, "-m", "test-model", *args, env={"OPENAI_API_KEY": SECRET, **(env or {})}
+    )
 
 
 def without_t(events: list[dict]) -> list[dict]:
@@ -68,17 +72,24 @@ def test_a_scripted_tool_loop_turn_and_the_request_log(tmp_path: Path) -> None:
     script = tmp_path / "turns.json"
     script.write_text('[{"tool_calls": [{"name": "add", "input": {"a": 1, "b": 2}}]}, {"text": "Three."}]')
     tools = tmp_path / "tools.toml"
-    tools.write_text('[[tools]]\nname = "add"\ndescription = "Add two numbers"\nparameters = {type = "object", properties = {a = {type = "number"}, b = {type = "number"}}}\n')
+    tools.write_text(
+        '[[tools]]\nname = "add"\ndescription = "Add two numbers"\nparameters = {type = "object", properties = {a = {type = "number"}, b = {type = "number"}}}\n'
+    )
     log = tmp_path / "requests.ndjson"
     with serving("-d", "openai-chat", "--script", str(script), "--log-requests", str(log)) as url:
         first = fetch(url, "What is 1+2?", "--tools", str(tools), "-o", "temperature=0", "-s", "Be brief.")
         conversation = {"messages": [{"role": "user", "content": "again"}], "model": "from-conversation"}
-        second = run_cli("fetch", "--base-url", url, input=orjson.dumps(conversation), env={"OPENAI_API_KEY": SECRET})
+        second = run_cli(
+            "fetch", "--base-url", url, input=orjson.dumps(conversation), env={"OPENAI_API_KEY": SECRET}
+        )
     calls = [e for e in ndjson(run_cli("normalize", input=first.stdout).stdout) if e["type"] == "tool-call"]
     assert [(c["tool_name"], c["input"]) for c in calls] == [("add", {"a": 1, "b": 2})]
     assert b"Three." in run_cli("render", input=run_cli("normalize", input=second.stdout).stdout).stdout
     bodies = ndjson(log.read_bytes())
-    assert bodies[0]["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 1+2?"}]
+    assert bodies[0]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is 1+2?"},
+    ]
     assert bodies[0]["tools"][0]["function"]["name"] == "add" and bodies[0]["temperature"] == 0
     assert bodies[0]["stream"] is True and bodies[0]["stream_options"] == {"include_usage": True}
     assert bodies[1]["model"] == "from-conversation"
@@ -97,8 +108,12 @@ def test_retries_honour_retry_after_then_succeed(tmp_path: Path) -> None:
     assert [e["type"] for e in ndjson(result.stdout)][-1] == "raw"
 
 
-@pytest.mark.parametrize(("status", "retries", "requests", "retryable"), [(429, 1, 2, True), (503, 0, 1, True), (400, 3, 1, False)])
-def test_an_error_status_becomes_an_error_event_and_exit_1(tmp_path: Path, status: int, retries: int, requests: int, retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "retries", "requests", "retryable"), [(429, 1, 2, True), (503, 0, 1, True), (400, 3, 1, False)]
+)
+def test_an_error_status_becomes_an_error_event_and_exit_1(
+    tmp_path: Path, status: int, retries: int, requests: int, retryable: bool
+) -> None:
     log = tmp_path / "log.ndjson"
     with serving("-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--fail-status", str(status), "--fail-times", "9",
                  "--retry-after", "0", "--log-requests", str(log)) as url:  # fmt: skip
@@ -113,14 +128,25 @@ def test_an_error_status_becomes_an_error_event_and_exit_1(tmp_path: Path, statu
 
 def test_a_dropped_connection_keeps_what_came_and_is_not_retried(tmp_path: Path) -> None:
     log = tmp_path / "log.ndjson"
-    with serving("-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--drop-after", "3", "--log-requests", str(log)) as url:
+    with serving(
+        "-d",
+        "openai-chat",
+        "--replay",
+        str(CHAT / "usage-chunk.sse"),
+        "--drop-after",
+        "3",
+        "--log-requests",
+        str(log),
+    ) as url:
         result = fetch(url, "hi", "--retries", "3")
     assert result.returncode == 1
     events = ndjson(result.stdout)
     assert [e["type"] for e in events] == ["raw", "raw", "raw", "error"]
     assert events[-1]["retryable"] is True and "closed mid-stream" in events[-1]["message"]
     assert len(ndjson(log.read_bytes())) == 1  # no retry after the first byte
-    canonical = ndjson(run_cli("accumulate", "--final", input=run_cli("normalize", input=result.stdout).stdout).stdout)
+    canonical = ndjson(
+        run_cli("accumulate", "--final", input=run_cli("normalize", input=result.stdout).stdout).stdout
+    )
     assert [p["text"] for m in canonical if m["type"] == "message" for p in m["content"]] == ["Hello, world"]
 
 
@@ -141,7 +167,9 @@ def test_connection_refused_is_retried_then_fails() -> None:
     result = fetch("http://127.0.0.1:9", "hi", "--retries", "2")
     assert result.returncode == 1
     (error,) = ndjson(result.stdout)
-    assert error["retryable"] is True and error["message"].startswith("cannot connect to http://127.0.0.1:9/chat/completions")
+    assert error["retryable"] is True and error["message"].startswith(
+        "cannot connect to http://127.0.0.1:9/chat/completions"
+    )
     assert time.monotonic() - began < 10
 
 
@@ -156,7 +184,9 @@ def test_record_writes_the_exact_bytes_and_replays_to_the_same_events(tmp_path: 
 
 
 def test_realtime_replay_keeps_the_recorded_timing(tmp_path: Path) -> None:
-    events = [{"type": "raw", "dialect": "openai-chat", "event": None, "data": "x", "t": t} for t in (0.0, 0.3, 0.6)]
+    events = [
+        {"type": "raw", "dialect": "openai-chat", "event": None, "data": "x", "t": t} for t in (0.0, 0.3, 0.6)
+    ]
     path = tmp_path / "timed.ndjson"
     path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
     began = time.monotonic()
@@ -168,13 +198,35 @@ def test_realtime_replay_keeps_the_recorded_timing(tmp_path: Path) -> None:
 def test_the_key_never_appears_in_what_fetch_writes(tmp_path: Path) -> None:
     record = tmp_path / "rec.sse"
     outputs = []
-    with serving("-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--fail-status", "401", "--fail-times", "1") as url:
+    with serving(
+        "-d",
+        "openai-chat",
+        "--replay",
+        str(CHAT / "usage-chunk.sse"),
+        "--fail-status",
+        "401",
+        "--fail-times",
+        "1",
+    ) as url:
         outputs.append(fetch(url, "hi"))  # an error
         outputs.append(fetch(url, "hi", "--record", str(record)))  # a success
     outputs.append(fetch("http://127.0.0.1:9", "hi", "--retries", "0"))  # connection refused
     key_file = tmp_path / "key"
     key_file.write_text(SECRET + "\n")
-    outputs.append(run_cli("fetch", "--base-url", "http://127.0.0.1:9", "--key-file", str(key_file), "-m", "m", "hi", "--retries", "0"))
+    outputs.append(
+        run_cli(
+            "fetch",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--key-file",
+            str(key_file),
+            "-m",
+            "m",
+            "hi",
+            "--retries",
+            "0",
+        )
+    )
     outputs.append(run_cli("fetch", "--key-file", str(tmp_path / "missing"), "-m", "m", "hi"))
     for result in outputs:
         assert SECRET.encode() not in result.stdout + result.stderr
@@ -213,7 +265,9 @@ def test_serve_usage_errors_and_ctrl_c() -> None:
 def test_keys_from_the_environment_reach_the_server_only_as_a_header(tmp_path: Path) -> None:
     """The key goes in the Authorization header, never in the body the server logs."""
     log = tmp_path / "log.ndjson"
-    with serving("-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--log-requests", str(log)) as url:
+    with serving(
+        "-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--log-requests", str(log)
+    ) as url:
         assert fetch(url, "hi").returncode == 0
     assert SECRET.encode() not in log.read_bytes()
     assert os.environ.get("OPENAI_API_KEY") != SECRET

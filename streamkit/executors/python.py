@@ -2,7 +2,7 @@
 
 The function may be sync or async. A string return value is the output as it is; anything else
 is serialised as JSON. An exception is an error result naming it. ``path`` (a directory, or a
-list of them) is put on ``sys.path`` first, for tools kept beside the tools file.
+list of them, relative to the tools file) is put on ``sys.path`` first, for tools kept beside it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import os
 import sys
 import threading
 from typing import Any
@@ -38,6 +39,10 @@ class PythonExecutor(Executor):
             return self._functions[target]
         paths = tool.settings.get("path") or []
         for path in [paths] if isinstance(paths, str) else paths:
+            if tool.source and not os.path.isabs(path):
+                path = os.path.join(
+                    os.path.dirname(os.path.abspath(tool.source)), path
+                )  # relative to the tools file
             if path not in sys.path:
                 sys.path.insert(0, path)
         module_name, _, attr = target.partition(":")

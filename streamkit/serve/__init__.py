@@ -161,6 +161,7 @@ class Server:
     delay: float = 0.02
     faults: Faults = field(default_factory=Faults)
     log: IO[bytes] | None = None
+    websocket: bool = True  # answer on the dialect's WebSocket paths
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -271,7 +272,8 @@ def make_app(server: Server) -> Any:
             return
 
     routes: list[Any] = [Route(path, http_endpoint, methods=["POST"]) for path in dialect.serve_paths]
-    routes += [WebSocketRoute(path, ws_endpoint) for path in getattr(dialect, "websocket_paths", ())]
+    if server.websocket:
+        routes += [WebSocketRoute(path, ws_endpoint) for path in dialect.websocket_paths]
     if not routes:
         raise UsageError(f"the {dialect.name} dialect has no endpoints to serve")
     return Starlette(routes=routes)

@@ -70,4 +70,5 @@ def test_cli_replay_of_a_file_and_of_stdin() -> None:
     events = ndjson(from_file.stdout)
     assert {e["dialect"] for e in events} == {"openai-chat"} and events[-1]["data"] == "[DONE]"
     assert run_cli("fetch", "--replay", str(path), "-d", "nope").returncode == 2
-    assert b"pass --replay FILE" in run_cli("fetch").stderr
+    nothing = run_cli("fetch")
+    assert nothing.returncode == 2 and b"nothing to send: give a PROMPT" in nothing.stderr

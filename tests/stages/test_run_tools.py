@@ -83,21 +83,25 @@ max_output = 100
 name = "python_add"
 executor = "python"
 function = "tests.tools.helpers:add"
+path = "{ROOT}"
 
 [[tools]]
 name = "python_async"
 executor = "python"
 function = "tests.tools.helpers:slow_echo"
+path = "{ROOT}"
 
 [[tools]]
 name = "python_boom"
 executor = "python"
 function = "tests.tools.helpers:boom"
+path = "{ROOT}"
 
 [[tools]]
 name = "python_nothing"
 executor = "python"
 function = "tests.tools.helpers:nothing"
+path = "{ROOT}"
 """
 
 
