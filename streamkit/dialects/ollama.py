@@ -329,6 +329,7 @@ class OllamaEncoder(Encoder):
 
             raise UsageError(f"ollama: endpoint must be chat or generate, not {endpoint!r}")
         self.endpoint_option = endpoint
+        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -363,8 +364,16 @@ class OllamaEncoder(Encoder):
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:
+        out: list[WireEvent] = []
+        if self.held_errors:
+            out += self._ensure_open()
+            out += self._flush_errors()
         self.report_dropped()
-        return []
+        return out
+
+    def _flush_errors(self) -> list[WireEvent]:
+        held, self.held_errors = self.held_errors, []
+        return [wire for ev in held for wire in self._on_error(ev)]
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -444,6 +453,8 @@ class OllamaEncoder(Encoder):
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
+        if self.held_errors:
+            out.extend(self._flush_errors())
         self.open = False
         reason = ev.get("finish_reason") or "other"
         raw = ev.get("raw_finish_reason")
@@ -480,6 +491,11 @@ class OllamaEncoder(Encoder):
     def _on_error(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("code") == "bad-input":
             return []  # a bad line upstream of us, not an upstream error
+        if not self.open:
+            # an error before any event of its response (``accumulate --final`` writes errors
+            # before the message): held for that response, written before its finish
+            self.held_errors.append(ev)
+            return []
         out = self._ensure_open()
         error = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("error")
         out.append((None, {"error": error if isinstance(error, str) else ev.get("message", "")}))

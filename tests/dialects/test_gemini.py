@@ -623,6 +623,19 @@ def test_the_official_client_streams_what_we_write(case: str) -> None:
     assert {c.response_id for c in chunks} == {ours["id"]}
 
 
+def test_an_error_before_its_final_message_is_written_inside_that_response() -> None:
+    """accumulate --final writes the error first, then the message it belongs to."""
+    finals = list(accumulate(iter(events_of(CASES / "error-mid-stream.sse")), final=True))
+    assert [e["type"] for e in finals] == ["error", "message"]
+    again = events_of(b"".join(render(iter(finals), format="gemini")))
+    assert [e["type"] for e in again if e["type"] in ("start", "error", "finish")] == [
+        "start",
+        "error",
+        "finish",
+    ]
+    assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(finals)]
+
+
 def test_encoding_only_final_messages() -> None:
     """accumulate --final | render -f gemini: a message alone is a whole response."""
     finals = list(accumulate(iter(events_of(CASES / "function-call-whole.sse")), final=True))

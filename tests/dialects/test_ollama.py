@@ -314,6 +314,19 @@ def test_the_official_client_reads_generate_lines() -> None:
     assert parts[-1].context == of_type(events, "finish")[0]["provider_metadata"]["ollama"]["context"]
 
 
+def test_an_error_before_its_final_message_is_written_inside_that_response() -> None:
+    """accumulate --final writes the error first, then the message it belongs to."""
+    finals = list(accumulate(iter(events_of(CASES / "error-mid-stream.ndjson")), final=True))
+    assert [e["type"] for e in finals] == ["error", "message"]
+    again = events_of(b"".join(render(iter(finals), format="ollama")))
+    assert [e["type"] for e in again if e["type"] in ("start", "error", "finish")] == [
+        "start",
+        "error",
+        "finish",
+    ]
+    assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(finals)]
+
+
 def test_encoding_only_final_messages() -> None:
     """accumulate --final | render -f ollama: a message alone is a whole response."""
     finals = list(accumulate(iter(events_of(CASES / "chat-tool-calls.ndjson")), final=True))
