@@ -85,7 +85,8 @@ Code execution and server-side tools that came from Gemini go back as their part
 providers' executed tools, choices other than the first, and sources with neither URL nor title
 are dropped with a warning; a refusal is written as text, with a warning. A later response with no id, or with the id of one already written,
 gets one of its own (``response-N``, ``<id>-N``), so that the chunks of two responses do not read
-as one.
+as one. An error is an ``{"error": {...}}`` chunk; one that comes before its response's events
+(``accumulate --final`` writes it before the message) is written inside that response.
 """
 
 from __future__ import annotations

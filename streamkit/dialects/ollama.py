@@ -35,7 +35,8 @@ on the right):
 from there): one line per text or thinking delta, one per tool call (arguments as an object, the
 call's ``function.index``), and the final ``done`` line with ``done_reason``, the counts when
 usage is known and the durations when they came from Ollama. An error becomes an
-``{"error": ...}`` line; a response cut off, or ended by an error, gets no ``done`` line, as on the
+``{"error": ...}`` line (one that comes before its response's events, as ``accumulate --final``
+writes it, inside that response); a response cut off, or ended by an error, gets no ``done`` line, as on the
 wire. Ollama's tool-call arguments are always an object: a call whose arguments are not one (cut
 off, or invalid JSON) cannot be written and is dropped with a warning, as are sources, files,
 provider-executed tools, choices other than the first, tool calls in ``/api/generate`` lines
