@@ -471,27 +471,26 @@ class GeminiNormalizer(Normalizer):
         # The hot path, measured in `make bench`: a chunk of one candidate holding one text part,
         # written into the text block already open.
         bid = self.text
-        if bid is not None and type(data) is dict:
-            cands = data.get("candidates")
-            if type(cands) is list and len(cands) == 1:
-                cand = cands[0]
-                n = len(cand)
-                if type(cand) is dict and (n == 1 or (n == 2 and cand.get("index") == 0)):
-                    content = cand.get("content")
-                    parts = content.get("parts") if type(content) is dict else None
-                    if type(parts) is list and len(parts) == 1:
-                        part = parts[0]
-                        text = part.get("text") if type(part) is dict and len(part) == 1 else None
-                        rid = data.get("responseId")
-                        if (
-                            type(text) is str
-                            and (rid is None or rid == self.rid)
-                            and "promptFeedback" not in data
-                        ):
-                            usage = data.get("usageMetadata")
-                            if usage is not None:
-                                self.usage = usage
-                            return [{"type": "text-delta", "id": bid, "delta": text}] if text else []
+        if bid is not None:
+            try:
+                (cand,) = data["candidates"]
+                (part,) = cand["content"]["parts"]
+                text = part["text"]
+            except (KeyError, TypeError, ValueError, IndexError):
+                return self._feed(data)
+            n = len(cand)
+            rid = data.get("responseId")
+            if (
+                len(part) == 1
+                and type(text) is str
+                and (n == 1 or (n == 2 and cand.get("index") == 0))
+                and (rid is None or rid == self.rid)
+                and "promptFeedback" not in data
+            ):
+                usage = data.get("usageMetadata")
+                if usage is not None:
+                    self.usage = usage
+                return [{"type": "text-delta", "id": bid, "delta": text}] if text else []
         return self._feed(data)
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
