@@ -35,7 +35,11 @@ def sse(*chunks: Any) -> bytes:
 
 def chunk(parts: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
     cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
-    extra = {k: fields.pop(k) for k in ("finishReason", "groundingMetadata", "index") if k in fields}
+    extra = {
+        k: fields.pop(k)
+        for k in ("finishReason", "groundingMetadata", "index", "logprobsResult")
+        if k in fields
+    }
     cand.update(extra)
     return {"candidates": [cand], "modelVersion": "gemini-test", "responseId": "r1", **fields}
 
@@ -117,6 +121,27 @@ def test_a_signature_on_a_text_part_ends_its_block_so_later_text_starts_another(
         {"type": "text", "text": "One.", "provider_metadata": {"gemini": {"thought_signature": "c2lnMQ=="}}},
         {"type": "text", "text": " Two."},
     ]
+
+
+def test_what_rides_on_a_chunk_while_text_streams_is_not_lost() -> None:
+    """Chunks in the middle of a text block that carry more than one plain text part."""
+    wire = sse(
+        chunk([{"text": "a"}]),
+        chunk([{"text": "b"}], logprobsResult={"chosenCandidates": [{"token": "b", "logProbability": -0.5}]}),
+        chunk([{"text": "c", "thought": True}]),
+        chunk([{"text": "d"}, {"text": "e"}]),
+        chunk([{"text": "f", "thoughtSignature": "c2ln"}], finishReason="STOP"),
+    )
+    events = events_of(wire)
+    (message,) = messages(events)
+    assert [(p["type"], p["text"]) for p in message["content"]] == [
+        ("text", "ab"),
+        ("reasoning", "c"),
+        ("text", "def"),
+    ]
+    assert message["content"][2]["provider_metadata"] == {"gemini": {"thought_signature": "c2ln"}}
+    (second,) = [e for e in of_type(events, "text-delta") if e["delta"] == "b"]
+    assert second["provider_metadata"]["gemini"]["logprobs_result"]["chosenCandidates"][0]["token"] == "b"
 
 
 # --- function calls ----------------------------------------------------------------------------------
