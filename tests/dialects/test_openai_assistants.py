@@ -521,6 +521,67 @@ def test_the_response_after_tool_calls_continues_the_same_run() -> None:
     assert again[0]["id"] == again[1]["id"]
 
 
+def _scripted(text: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "start", "id": "resp_1", "model": "m", "created": 1700000000},
+        {"type": "text-delta", "id": "t", "delta": text},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+
+
+def test_encoder_options_put_the_stream_on_the_thread_and_run_a_request_names() -> None:
+    """What serve passes: a run on an existing thread (no thread.created), and a continuation of a
+    named run (no thread.run.created), both validating as the SDK's events."""
+    on_thread = validate_wire(encode(_scripted("a"), thread_id="thread_T", assistant_id="asst_A"))
+    assert [n for n, _ in on_thread][:2] == ["thread.run.created", "thread.run.queued"]
+    assert {d["thread_id"] for _, d in on_thread if isinstance(d, dict) and "thread_id" in d} == {"thread_T"}
+    assert {d["assistant_id"] for _, d in on_thread if isinstance(d, dict) and "assistant_id" in d} == {
+        "asst_A"
+    }
+    continued = validate_wire(encode(_scripted("b"), thread_id="thread_T", run_id="run_R", continuation=True))
+    assert [n for n, _ in continued][:2] == ["thread.run.queued", "thread.run.in_progress"]
+    assert {d["id"] for _, d in continued if isinstance(d, dict) and d.get("object") == "thread.run"} == {
+        "run_R"
+    }
+    (start,) = of_type(
+        events_of(encode(_scripted("b"), thread_id="thread_T", run_id="run_R", continuation=True)), "start"
+    )
+    assert start["id"] == "run_R" and meta(start) == {
+        "thread_id": "thread_T",
+        "assistant_id": meta(start)["assistant_id"],
+        "continuation": True,
+    }
+    # id_seed: two continuations of one run get step and message ids of their own
+    ids = [
+        {d["id"] for _, d in wire_events(encode(_scripted("b"), run_id="run_R", continuation=True, id_seed=seed))
+         if isinstance(d, dict) and d.get("object") in ("thread.run.step", "thread.message")}
+        for seed in ("call_1", "call_2")
+    ]  # fmt: skip
+    assert ids[0] and not ids[0] & ids[1]
+
+
+def test_serve_options_name_the_thread_and_the_run() -> None:
+    dialect = OpenAIAssistants()
+    assert dialect.serve_options("/v1/threads/runs", {}, {"assistant_id": "asst_A"}) == {
+        "assistant_id": "asst_A"
+    }
+    assert dialect.serve_options(
+        "/v1/threads/thread_T/runs", {"thread_id": "thread_T"}, {"assistant_id": "asst_A"}
+    ) == {
+        "thread_id": "thread_T",
+        "assistant_id": "asst_A",
+    }
+    body = {"tool_outputs": [{"tool_call_id": "c1", "output": "x"}, {"tool_call_id": "c2", "output": "y"}]}
+    assert dialect.serve_options(
+        "/threads/thread_T/runs/run_R/submit_tool_outputs", {"thread_id": "thread_T", "run_id": "run_R"}, body
+    ) == {
+        "thread_id": "thread_T",
+        "run_id": "run_R",
+        "continuation": True,
+        "id_seed": "c1,c2",
+    }
+
+
 @pytest.mark.parametrize(
     ("finish", "wire_end", "again"),
     [
