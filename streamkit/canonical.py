@@ -54,6 +54,8 @@ def message_to_events(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
             start_ev: dict[str, Any] = {"type": f"{kind}-start", "id": block_id}
             if part.get("refusal"):
                 start_ev["refusal"] = True
+            if pm:
+                start_ev["provider_metadata"] = pm  # encoders that open a block need it then
             yield with_choice(start_ev, choice)
             if part.get("text"):
                 yield with_choice({"type": f"{kind}-delta", "id": block_id, "delta": part["text"]}, choice)
@@ -69,6 +71,8 @@ def message_to_events(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
             tis: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": part["tool_name"]}
             if part.get("provider_executed"):
                 tis["provider_executed"] = True
+            if pm:
+                tis["provider_metadata"] = pm
             yield with_choice(tis, choice)
             if arguments:
                 yield with_choice({"type": "tool-input-delta", "id": call_id, "delta": arguments}, choice)

@@ -141,14 +141,15 @@ class Registry:
         return self._entries("register_tool_executors")
 
     def dialects(self) -> dict[str, Any]:
-        return {name: e.obj for name, e in self.dialect_entries().items()}
+        """Every dialect, loaded (see :class:`~streamkit.dialects.base.LazyDialect`)."""
+        return {name: _loaded(e.obj) for name, e in self.dialect_entries().items()}
 
     def dialect(self, name: str) -> Any:
         entry = self.dialect_entries().get(name)
         if entry is None:
             known = ", ".join(sorted(self.dialect_entries())) or "none"
             raise UsageError(f"unknown dialect {name!r} (installed: {known})")
-        return entry.obj
+        return _loaded(entry.obj)
 
     def format(self, name: str) -> Any:
         """A format by name; a dialect of that name stands in as its own wire format."""
@@ -159,12 +160,17 @@ class Registry:
         if dialect is not None:
             from .formats import DialectFormat
 
-            return DialectFormat(dialect.obj)
+            return DialectFormat(_loaded(dialect.obj))
         known = ", ".join(sorted(set(self.format_entries()) | set(self.dialect_entries())))
         raise UsageError(f"unknown format {name!r} (installed: {known})")
 
     def plugin_names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
+
+
+def _loaded(obj: Any) -> Any:
+    load = getattr(type(obj), "load", None)
+    return obj.load() if load is not None and type(obj).__name__ == "LazyDialect" else obj
 
 
 _default: Registry | None = None

@@ -143,3 +143,25 @@ def test_hookspecs_are_documented() -> None:
     for name in ("register_dialects", "register_formats", "register_tool_executors", "register_commands"):
         doc = getattr(hookspecs, name).__doc__
         assert "Called:" in doc and "Gets:" in doc and "Returns:" in doc
+
+
+def test_builtin_dialects_load_lazily_and_their_entries_tell_the_truth() -> None:
+    """Listing reads name, description and framing without importing a dialect module; those match the class."""
+    import subprocess
+    import sys
+
+    from streamkit.dialects import BUILTIN
+
+    code = (
+        "import sys; from streamkit.plugins import Registry, get_plugin_manager; "
+        "r = Registry(get_plugin_manager(load_entry_points=False)); [e.obj.description for e in r.dialect_entries().values()]; "
+        "r.dialect('openai-chat'); print(sorted(m for m in sys.modules if m.startswith('streamkit.dialects.') and m[19:] not in ('base', '_think')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "['streamkit.dialects.openai_chat']"
+    registry = Registry(get_plugin_manager(load_entry_points=False))
+    for name, _target, framing, description in BUILTIN:
+        dialect = registry.dialect(name)
+        assert (dialect.name, dialect.framing, dialect.description) == (name, framing, description)

@@ -173,3 +173,35 @@ class Dialect:
 
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"
+
+
+class LazyDialect:
+    """A dialect registered by name and imported the first time it is used.
+
+    Listing dialects (``streamkit dialects``) reads only ``name``, ``description`` and
+    ``framing``; a command that uses one dialect imports that one module only. Any other
+    attribute loads the dialect (``target`` is ``"package.module:Class"``).
+    """
+
+    def __init__(self, name: str, target: str, *, description: str = "", framing: str = "sse") -> None:
+        self.name = name
+        self.target = target
+        self.description = description
+        self.framing = framing
+        self._loaded: Dialect | None = None
+
+    def load(self) -> Dialect:
+        if self._loaded is None:
+            import importlib
+
+            module_name, _, attr = self.target.partition(":")
+            self._loaded = getattr(importlib.import_module(module_name), attr)()
+        return self._loaded
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(self.load(), attr)
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name} (lazy)>"

@@ -29,11 +29,14 @@ class _Detect:
     """Which dialect a stream is, decided from its first events."""
 
     def __init__(self, registry: Registry) -> None:
-        self.dialects = list(registry.dialects().values())
-        self.names = ", ".join(sorted(d.name for d in self.dialects)) or "none"
+        self.registry = registry
+        self._dialects: list[Any] | None = None  # loaded on the first event that needs sniffing
+        self.names = ", ".join(sorted(registry.dialect_entries())) or "none"
 
     def claims(self, data: Any, event: str | None) -> Any:
-        for dialect in self.dialects:
+        if self._dialects is None:
+            self._dialects = list(self.registry.dialects().values())
+        for dialect in self._dialects:
             try:
                 if dialect.sniff(data, event):
                     return dialect
