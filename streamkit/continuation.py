@@ -55,9 +55,9 @@ def next_conversation(base: dict[str, Any] | None, turns: list[tuple[dict[str, A
                     state.pop(name, None)
                 else:
                     state[name] = value
+        # the conversation's model stays the caller's: the model a response reports is often a
+        # dated variant, and for Assistants it is the run's model, not the assistant id
         conversation["messages"].extend(tool_message(r) for r in results)
-        if message.get("model") and not conversation.get("model"):
-            conversation["model"] = message["model"]
     if state:
         conversation["state"] = state
     else:
