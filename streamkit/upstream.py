@@ -271,6 +271,8 @@ class WebSocketSession:
         self.connect_timeout = connect_timeout
         self._ws: Any = None
         self._url: str | None = None
+        #: WebSocket URLs that could not be opened: ``auto`` goes straight to HTTP for them
+        self.unavailable: set[str] = set()
 
     def _connection(self, request: Request) -> Any:
         from websockets.exceptions import InvalidHandshake, InvalidURI
@@ -284,6 +286,7 @@ class WebSocketSession:
             self._ws = connect(request.websocket_url or "", additional_headers=headers, open_timeout=self.connect_timeout,
                                max_size=None)  # fmt: skip
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            self.unavailable.add(request.websocket_url or "")
             raise WebSocketUnavailable(_reason(exc)) from None
         self._url = request.websocket_url
         return self._ws
@@ -368,7 +371,9 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
     """The stream for a request over the transport asked for: ``websocket`` (fails clearly when it
     cannot), ``sse`` (HTTP), or ``auto`` (WebSocket when the dialect has it, falling back to HTTP
     with a warning when connecting or sending fails)."""
-    if transport != "sse" and request.websocket_url:
+    # a session that already fell back to HTTP (and said so) stays there
+    fell_back = transport == "auto" and session is not None and request.websocket_url in session.unavailable
+    if transport != "sse" and request.websocket_url and not fell_back:
         ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
                             read_timeout=options.get("read_timeout", 60.0), record=options.get("record"))  # fmt: skip
         try:
