@@ -74,7 +74,10 @@ class TextFormat(Format):
                     diagnostics._write(ev["delta"])
             elif kind == "start":
                 streamed = False
-            elif kind == "tool-call":
+            elif kind in ("tool-call", "tool-result", "error", "finish") and in_reasoning:
+                diagnostics._write("\x1b[0m\n" if dim else "\n")  # end the reasoning line first
+                in_reasoning = False
+            if kind == "tool-call":
                 who = "provider tool" if ev.get("provider_executed") else "tool call"
                 diagnostics.note(f"[{who}] {ev.get('tool_name')}({_preview(ev.get('arguments') or '')})")
             elif kind == "tool-result":
