@@ -217,6 +217,49 @@ def bench_dialects(opts: Any, report: Any, results: dict[str, Any]) -> None:
             results["dialects"][name] = figures
 
 
+def bench_live(opts: Any, report: Any, results: dict[str, Any]) -> None:
+    """fetch's added latency, serve's throughput, run-tools' overhead and tool start-up."""
+    import live
+
+    print("\nfetch, serve and run-tools (real processes over loopback)", flush=True)
+    latency = live.fetch_latency()
+    report(
+        "fetch added latency p50 (server write -> raw line)", f"{latency['p50_ms']:.2f} ms", "goal <= 1 ms"
+    )
+    report("fetch added latency p99", f"{latency['p99_ms']:.2f} ms", f"(max {latency['max_ms']:.1f} ms)")
+    events_per_s = live.serve_throughput()
+    report("serve --replay sustained, one client", f"{events_per_s / 1e3:.0f} k events/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "chat.ndjson"
+        sys.path.insert(0, str(Path(__file__).parent))
+        from dialects.openai_chat import wire_events
+
+        with open(raw, "wb") as f:
+            for event, data in wire_events(opts.dialect_events):
+                f.write(
+                    orjson.dumps(
+                        {"type": "raw", "dialect": None, "event": event, "data": data},
+                        option=orjson.OPT_APPEND_NEWLINE,
+                    )
+                )
+        overhead = live.run_tools_overhead(opts.dialect_events, opts.repeats, raw, timed_process)
+    report("run-tools per event, no tool called", f"{overhead['run_tools_us']:.2f} us")
+    report("normalize per event, same stream", f"{overhead['normalize_us']:.2f} us")
+    report("run-tools / normalize per-event cost", f"{overhead['ratio']:.2f}x", "goal <= 1.1x")
+    start = live.tool_start_latency()
+    report(
+        "tool-call event -> tool process started (p50)",
+        f"{start['p50_ms']:.1f} ms",
+        f"(max {start['max_ms']:.1f} ms)",
+    )
+    results["live"] = {
+        "fetch_latency": latency,
+        "serve_events_per_s": events_per_s,
+        "run_tools": overhead,
+        "tool_start": start,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -337,6 +380,7 @@ def main() -> None:
             results["sse_ratio"] = t_theirs / t_ours_sse
 
     bench_dialects(opts, report, results)
+    bench_live(opts, report, results)
 
     # --- cold start --------------------------------------------------------------------------
     print("\ncold start (median of 15)", flush=True)
