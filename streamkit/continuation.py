@@ -66,18 +66,25 @@ def next_conversation(base: dict[str, Any] | None, turns: list[tuple[dict[str, A
 
 
 def turns_of(events: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Each final message (choice 0) with the client tool results that answer its calls."""
-    turns: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    """Each final message (choice 0) with the client tool results that answer its calls.
+
+    Results are matched to calls by id wherever they appear: ``run-tools`` writes a result as soon
+    as its tool finishes, which may be before the response's ``finish`` and ``message`` arrive.
+    """
+    messages: list[dict[str, Any]] = []
+    results: dict[str, dict[str, Any]] = {}
     for event in events:
         kind = event.get("type")
         if kind == "message" and not event.get("choice"):
-            turns.append((event, []))
-        elif kind == "tool-result" and not event.get("provider_executed") and turns:
-            calls = {
-                p.get("tool_call_id")
-                for p in turns[-1][0].get("content") or ()
-                if p.get("type") == "tool-call"
-            }
-            if event.get("tool_call_id") in calls:
-                turns[-1][1].append(event)
+            messages.append(event)
+        elif kind == "tool-result" and not event.get("provider_executed") and event.get("tool_call_id"):
+            results.setdefault(event["tool_call_id"], event)
+    turns = []
+    for message in messages:
+        calls = [
+            p["tool_call_id"]
+            for p in message.get("content") or ()
+            if p.get("type") == "tool-call" and not p.get("provider_executed")
+        ]
+        turns.append((message, [results[c] for c in calls if c in results]))
     return turns

@@ -193,3 +193,22 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     env["PATH"] = f"{STREAMKIT.parent}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def test_render_conversation_takes_results_written_before_their_message(tmp_path: Path) -> None:
+    """run-tools writes a fast tool's result before the response's finish and message arrive."""
+    stream = [
+        {"type": "start", "id": "r1", "model": "m", "dialect": "openai-chat"},
+        {"type": "tool-call", "tool_call_id": "c1", "tool_name": "a", "arguments": "{}", "input": {}},
+        {"type": "tool-result", "tool_call_id": "c1", "tool_name": "a", "output": "first", "is_error": False},
+        {"type": "tool-call", "tool_call_id": "c2", "tool_name": "b", "arguments": "{}", "input": {}},
+        {"type": "finish", "finish_reason": "tool-calls"},
+        {"type": "tool-result", "tool_call_id": "c2", "tool_name": "b", "output": "second", "is_error": True},
+    ]
+    result = run_cli("render", "-f", "conversation", input=b"".join(orjson.dumps(e) + b"\n" for e in stream))
+    conversation = orjson.loads(result.stdout)
+    tools = [m for m in conversation["messages"] if m["role"] == "tool"]
+    assert [(m["tool_call_id"], m["output"], m.get("is_error", False)) for m in tools] == [
+        ("c1", "first", False),
+        ("c2", "second", True),
+    ]
