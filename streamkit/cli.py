@@ -275,8 +275,9 @@ def _read_json_file(path: str, what: str) -> Any:
     metavar="FILE",
     help="Write the exact bytes received to FILE (what --replay reads).",
 )
-@click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="auto", show_default=True,
-              help="openai-responses: WebSocket with fallback to SSE (auto), or one of them only.")  # fmt: skip
+@click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="sse", show_default=True,
+              envvar="STREAMKIT_TRANSPORT",
+              help="openai-responses: HTTP streaming (sse), WebSocket (websocket), or WebSocket with fallback to SSE (auto).")  # fmt: skip
 @click.option(
     "--replay",
     "replay_path",
@@ -379,9 +380,10 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
             conversation["system"] = system
     if conversation is not None:
         if tools_file:
+            from .stages.run_tools import declarations
             from .tools import load_tools
 
-            conversation["tools"] = [t.declaration() for t in load_tools(tools_file)]
+            conversation["tools"] = declarations(load_tools(tools_file))
         if options:
             conversation["options"] = {**(conversation.get("options") or {}), **options}
         model = model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL")

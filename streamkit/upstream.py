@@ -20,6 +20,7 @@ API keys live only in request headers: never in events, recordings or error mess
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
 import time
@@ -30,6 +31,7 @@ import orjson
 
 from .dialects.base import Request
 from .errors import UpstreamError, UsageError
+from .framing.sse import encode as sse_encode
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 MAX_BACKOFF = 30.0
@@ -160,10 +162,7 @@ class Fetch:
         return ev
 
     def _where(self) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.request.url)
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query (it could hold a key)
+        return _safe_url(self.request.url)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import httpx
@@ -247,6 +246,14 @@ class Fetch:
             yield ev
 
 
+def _safe_url(url: str) -> str:
+    """A URL for messages: never its query string, which could hold a key."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
@@ -270,6 +277,7 @@ class WebSocketSession:
     def __init__(self, *, connect_timeout: float = 10.0) -> None:
         self.connect_timeout = connect_timeout
         self._ws: Any = None
+        self._stack = contextlib.ExitStack()
         self._url: str | None = None
         #: WebSocket URLs that could not be opened: ``auto`` goes straight to HTTP for them
         self.unavailable: set[str] = set()
@@ -282,10 +290,13 @@ class WebSocketSession:
             return self._ws
         self.close()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("accept", "content-type")}
+        stack = contextlib.ExitStack()  # websockets wants connect() used as a context manager
         try:
-            self._ws = connect(request.websocket_url or "", additional_headers=headers, open_timeout=self.connect_timeout,
-                               max_size=None)  # fmt: skip
+            self._ws = stack.enter_context(connect(request.websocket_url or "", additional_headers=headers,
+                                                   open_timeout=self.connect_timeout, max_size=None))  # fmt: skip
+            self._stack = stack
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            stack.close()
             self.unavailable.add(request.websocket_url or "")
             raise WebSocketUnavailable(_reason(exc)) from None
         self._url = request.websocket_url
@@ -305,7 +316,7 @@ class WebSocketSession:
     def close(self) -> None:
         if self._ws is not None:
             try:
-                self._ws.close()
+                self._stack.close()
             except Exception:
                 pass
             self._ws = None
@@ -351,14 +362,14 @@ class WebSocketFetch(Fetch):
                 return
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            if self.record is not None:
-                self.record.write(message.encode() + b"\n")
-                self.record.flush()
             try:
                 data: Any = orjson.loads(message)
             except orjson.JSONDecodeError:
                 data = message
             kind = data.get("type") if isinstance(data, dict) else None
+            if self.record is not None:  # as SSE frames, so that --replay gives the same raw events
+                self.record.write(sse_encode(kind, data))
+                self.record.flush()
             self._queue = [self._raw(kind, data, self._began)]
             self._pos = 1
             yield self._queue[0]
@@ -381,7 +392,7 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
         except WebSocketUnavailable as exc:
             if transport == "websocket":
                 raise UpstreamError(
-                    f"the WebSocket transport is not available at {request.websocket_url}: {exc}"
+                    f"the WebSocket transport is not available at {_safe_url(request.websocket_url)}: {exc}"
                 ) from None
             if warn is not None:
                 warn(f"WebSocket unavailable ({exc}); falling back to HTTP streaming")

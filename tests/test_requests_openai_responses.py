@@ -600,7 +600,7 @@ def test_auto_falls_back_to_sse_once_when_there_is_no_websocket(script: Path, tm
 
 def test_fetch_auto_warns_once_and_gets_the_answer_over_sse(tmp_path: Path) -> None:
     with serving("-d", NAME, "--replay", str(DATA / NAME / "text.sse"), "--no-websocket") as url:
-        result = run_cli("fetch", "-d", NAME, "--base-url", url, "-m", "m", "hi")
+        result = run_cli("fetch", "-d", NAME, "--base-url", url, "-m", "m", "--transport", "auto", "hi")
     assert result.returncode == 0
     (warning,) = result.stderr.decode().splitlines()
     assert warning.startswith("streamkit fetch: warning: WebSocket unavailable")

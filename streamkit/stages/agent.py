@@ -31,7 +31,7 @@ from ..plugins import Registry, default_registry
 from ..tools import Tool
 from .accumulate import accumulate
 from .normalize import normalize
-from .run_tools import Asker, run_tools
+from .run_tools import Asker, ToolRunner, run_tools
 
 Callback = Callable[..., Any]
 
@@ -82,9 +82,13 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
 
     registry = registry or default_registry()
     target = registry.dialect(dialect)
-    declared = [t.declaration() for t in tools]
+    # One runner for every step: executors keep their sessions (an MCP server) across steps, and
+    # the declarations are the expanded tools (an MCP server entry stands for the tools it lists).
+    runner = ToolRunner(tools, registry=registry, parallel=parallel, approve=approve, asker=asker)
+    declared = [t.declaration() for t in runner.tools.values()]
     if declared and not conversation.get("tools"):
         conversation = {**conversation, "tools": declared}
+    completed = False
     session = WebSocketSession()  # one connection for every step, when the dialect streams over WebSocket
     own_client = client is None
     if own_client:
@@ -106,7 +110,7 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             results: list[dict[str, Any]] = []
             calls = 0
             for event in run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
-                                   parallel=parallel, approve=approve, registry=registry, asker=asker):  # fmt: skip
+                                   runner=runner):  # fmt: skip
                 kind = event.get("type")
                 if kind == "message" and not event.get("choice"):
                     message = event
@@ -119,15 +123,22 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             if fetched.failed is not None:
                 raise UpstreamError(fetched.failed["message"])
             if message is None or calls == 0:
+                completed = True
                 return
+            order = {p.get("tool_call_id"): i for i, p in enumerate(message.get("content") or ())}
+            results.sort(
+                key=lambda r: order.get(r.get("tool_call_id"), len(order))
+            )  # call order, not finish order
             conversation = next_conversation(conversation, [(message, results)], registry)
         yield {
             "type": "error",
             "message": f"the step limit ({max_steps}) was reached and the model still asks for tools; raise --max-steps to go on",
             "code": "max-steps",
         }
+        completed = True
         raise StepLimit(f"the step limit ({max_steps}) was reached")
     finally:
+        runner.close(cancel=not completed)
         session.close()
         if own_client:
             client.close()
