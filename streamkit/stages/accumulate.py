@@ -214,7 +214,7 @@ class Accumulator:
         return [filled]
 
     def _append_part(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
-        if ev["type"] == "tool-result" and not self.turns:
+        if ev["type"] == "tool-result" and not self.turns and not ev.get("provider_executed"):
             return [ev]  # a client tool's result, after the message: not part of the message
         part = {k: v for k, v in ev.items() if k != "choice"}
         self.turn(ev).content.append(part)
