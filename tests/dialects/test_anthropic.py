@@ -548,6 +548,23 @@ def test_a_stream_that_ended_in_an_error_ends_at_the_error() -> None:
     assert wire[-1][1] == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
 
+def test_an_empty_reasoning_delta_does_not_decide_the_block_kind() -> None:
+    """A redacted block streamed with an empty delta (as serve --script streams it) stays redacted."""
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "reasoning-start", "id": "reasoning-0"},
+        {"type": "reasoning-delta", "id": "reasoning-0", "delta": ""},
+        {
+            "type": "reasoning-end",
+            "id": "reasoning-0",
+            "provider_metadata": {"anthropic": {"redacted_data": "EmwK"}},
+        },
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    starts = [d["content_block"] for e, d in wire_events(encode(events)) if e == "content_block_start"]
+    assert starts == [{"type": "redacted_thinking", "data": "EmwK"}]
+
+
 def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     encoder = AnthropicEncoder()
     out = encoder.feed({"type": "start", "id": "r", "model": "m"})
