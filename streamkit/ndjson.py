@@ -79,7 +79,10 @@ class NDJSONReader:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            return self._bad(line_no, describe_json_error(exc))
+            message = describe_json_error(exc)
+            if line.startswith((b"data:", b"event:", b": ")):
+                message += " (this is a wire format, SSE: read it with `streamkit fetch --replay -` first)"
+            return self._bad(line_no, message)
         if type(obj) is dict:
             return obj
         return self._bad(line_no, f"expected a JSON object, got {type(obj).__name__}")

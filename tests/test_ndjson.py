@@ -91,3 +91,8 @@ def test_write_events_counts_and_flushes_at_the_end() -> None:
     n = write_events(iter([{"a": 1}, {"b": 2}]), EventWriter(out))
     assert n == 2 and out.getvalue() == b'{"a":1}\n{"b":2}\n'
     assert len(out.flushes) == 2  # no reader: every event is flushed
+
+
+def test_a_wire_format_piped_where_events_belong_says_what_to_do() -> None:
+    with pytest.raises(DataError, match=r"line 1: not JSON \(this is a wire format, SSE: read it with `streamkit fetch --replay -` first\)"):
+        list(read_events(io.BytesIO(b'data: {"a": 1}\n\n')))
