@@ -1519,6 +1519,9 @@ class Anthropic(Dialect):
     api_key_env = ("ANTHROPIC_API_KEY",)
     serve_paths = ("/v1/messages", "/messages")
 
+    def wants_continuation(self, message: dict[str, Any]) -> bool:
+        return message.get("raw_finish_reason") == "pause_turn"  # the server paused a long turn
+
     def build_request(
         self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
     ) -> Request:

@@ -153,6 +153,12 @@ class Dialect:
 
         raise UsageError(f"the {self.name} dialect cannot make requests")
 
+    def wants_continuation(self, message: dict[str, Any]) -> bool:
+        """Whether a response that asked for no client tool still wants the conversation sent back
+        (Anthropic's ``pause_turn``: the server paused a long turn). ``agent`` then sends it back
+        as it is and reads the next response. Default: no."""
+        return False
+
     def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
         """Encoder options for one request ``streamkit serve`` answers (``path`` is the request's
         path, ``params`` its path parameters, ``body`` its JSON): what the answer must agree with,

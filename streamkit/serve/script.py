@@ -11,6 +11,9 @@ of a canonical message, or a shorthand for it::
 
     {"content": [{"type": "text", "text": "Hello"}], "finish_reason": "stop"}   # the long form
 
+A part's ``provider_metadata`` (in either form, e.g. a Gemini ``thought_signature`` on a tool call)
+is kept on the event that ends it, so the dialect's encoder writes it where its wire carries it.
+
 Each request gets the next turn, expanded into canonical events whose text and arguments come in
 small deltas (a few characters each), then encoded by the served dialect's encoder.
 """
@@ -70,14 +73,15 @@ def _turn(raw: Any, where: str) -> dict[str, Any]:
             if not isinstance(call, dict) or not call.get("name"):
                 raise UsageError(f"{where}: tool_calls[{j}] needs a 'name'")
             content.append({"type": "tool-call", "tool_name": call["name"], "input": call.get("input", call.get("arguments", {})),
-                            **({"tool_call_id": call["id"]} if call.get("id") else {})})  # fmt: skip
+                            **({"tool_call_id": call["id"]} if call.get("id") else {}),
+                            **({"provider_metadata": call["provider_metadata"]} if call.get("provider_metadata") else {})})  # fmt: skip
         if not content:
             raise UsageError(f"{where}: a turn needs text, reasoning, tool_calls or content")
     for j, part in enumerate(content):
         if not isinstance(part, dict) or part.get("type") not in ("text", "reasoning", "tool-call"):
             raise UsageError(f"{where}: content[{j}] must be a text, reasoning or tool-call part")
     turn: dict[str, Any] = {"content": content}
-    for key in ("finish_reason", "usage", "error"):
+    for key in ("finish_reason", "raw_finish_reason", "usage", "error"):
         if key in raw:
             turn[key] = raw[key]
     return turn
@@ -137,6 +141,8 @@ def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_pref
             }
             if err:
                 call["input_error"] = err
+            if part.get("provider_metadata"):
+                call["provider_metadata"] = part["provider_metadata"]  # e.g. a Gemini thought signature
             events.append(call)
             output_chars += len(arguments)
     if turn.get("error"):
@@ -150,5 +156,8 @@ def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_pref
         "output_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
     }
-    events.append({"type": "finish", "finish_reason": finish, "usage": usage})
+    fin: dict[str, Any] = {"type": "finish", "finish_reason": finish, "usage": usage}
+    if turn.get("raw_finish_reason"):
+        fin["raw_finish_reason"] = turn["raw_finish_reason"]  # e.g. Anthropic's pause_turn
+    events.append(fin)
     return events
