@@ -86,7 +86,42 @@ providers' executed tools, choices other than the first, and sources with neithe
 are dropped with a warning; a refusal is written as text, with a warning. A later response with no id, or with the id of one already written,
 gets one of its own (``response-N``, ``<id>-N``), so that the chunks of two responses do not read
 as one. An error is an ``{"error": {...}}`` chunk; one that comes before its response's events
-(``accumulate --final`` writes it before the message) is written inside that response.
+(``accumulate --final`` writes it before the message) is written inside that response. The
+``model`` option names the model of every response (``serve`` passes the one in the request's
+path, so that ``modelVersion`` echoes it).
+
+Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse``
+(base ``--base-url``, ``GEMINI_BASE_URL``, ``GOOGLE_GEMINI_BASE_URL``, default
+``https://generativelanguage.googleapis.com``; a base whose path already names an API version,
+``.../v1`` or a Vertex AI ``.../v1/projects/P/locations/L/publishers/google``, gets no ``/v1beta``;
+``models/x`` and ``tunedModels/x`` are taken as they are). The key (``GEMINI_API_KEY``, then
+``GOOGLE_API_KEY``) goes in the ``x-goog-api-key`` header, never in the URL. The body:
+
+* ``contents``: user turns (text, ``inlineData`` for base64 files, ``fileData`` for URLs and
+  ``gs://`` URIs), ``model`` turns given back as Gemini sent them: text, thoughts (``thought:
+  true``), ``functionCall`` (``name``, ``args`` an object, ``id`` unless normalize made it up),
+  Gemini's executed tools (``executableCode`` / ``codeExecutionResult``, ``toolCall`` /
+  ``toolResponse``) and files, each ``thoughtSignature`` on the kind of part it came on (a
+  signature-only empty part included: Gemini 3 rejects a continuation that drops the one on a
+  function call). Another provider's reasoning goes as thought text; its executed tools cannot
+  be sent (a warning); sources are not sent back. The tool messages that follow a turn are one
+  ``user`` turn of ``functionResponse`` parts: ``name`` (the message's, else the call's), the
+  call's ``id`` when it was sent with one, ``response`` an object: an object output as it is,
+  another output as ``{"result": output}``, a failed tool's as ``{"error": output}``.
+* ``systemInstruction`` from the system prompt and system messages.
+* ``tools``: ``[{"functionDeclarations": [{name, description, parameters}]}]`` (a top-level
+  ``$schema`` removed; an object schema with no properties left out, which Gemini refuses); a
+  ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added after them.
+* ``generationConfig``: ``max_tokens`` → ``maxOutputTokens``, ``temperature``, ``top_p`` →
+  ``topP``, ``stop`` → ``stopSequences`` (a string becomes a list), ``seed``, and any option
+  that names a generation setting in camelCase or snake_case (``top_k``, ``thinkingConfig``);
+  a ``generationConfig`` option is merged in. ``safety_settings`` / ``tool_config`` /
+  ``cached_content`` (either spelling) and any other option go at the top level of the body.
+
+A native body (``--body``) is sent as it is; a ``model`` key in it (no field of Gemini's) names
+the model and is taken out. ``serve`` answers on ``/v1beta/models/{model}:streamGenerateContent``
+and ``/v1/models/{model}:streamGenerateContent``. Gemini keeps no state: every request carries
+the whole conversation.
 """
 
 from __future__ import annotations
@@ -97,7 +132,7 @@ from typing import Any
 
 from ..canonical import message_to_events, parse_arguments
 from ..errors import DataError
-from .base import Dialect, Encoder, Normalizer, WireEvent
+from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
 
 NAME = "gemini"
 
@@ -1015,6 +1050,85 @@ _PART_HANDLERS: dict[str, Any] = {
 }
 
 
+# --- parts written back (by the encoder, and in the model turns of a request) --------------------
+
+
+def executed_call_part(
+    ev: dict[str, Any], value: Any, meta: dict[str, Any], code_ids: dict[str, str | None]
+) -> dict[str, Any] | None:
+    """A provider-executed call that came from Gemini as its part (``toolCall`` for a server-side
+    tool, ``executableCode`` for code execution), or None for another provider's executed tool.
+    ``code_ids`` (canonical call id → ``executableCode`` id) is filled for the results that follow."""
+    part: dict[str, Any]
+    if meta.get("tool_type"):
+        call: dict[str, Any] = {"toolType": meta["tool_type"]}
+        if value:
+            call["args"] = value
+        if not meta.get("generated_id"):
+            call["id"] = ev["tool_call_id"]
+        part = {"toolCall": call}
+    elif ev.get("tool_name") == CODE_EXECUTION and isinstance(value, dict) and "code" in value:
+        code: dict[str, Any] = {"language": value.get("language") or "PYTHON", "code": value["code"]}
+        code_id = None if meta.get("generated_id") else ev["tool_call_id"]
+        if code_id:
+            code["id"] = code_id
+        code_ids[ev["tool_call_id"]] = code_id
+        part = {"executableCode": code}
+    else:
+        return None
+    if meta.get("thought_signature"):
+        part["thoughtSignature"] = meta["thought_signature"]
+    return part
+
+
+def executed_result_part(ev: dict[str, Any], code_ids: dict[str, str | None]) -> dict[str, Any] | None:
+    """A provider-executed result as its Gemini part (``toolResponse`` / ``codeExecutionResult``),
+    or None for another provider's executed tool."""
+    meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+    output = ev.get("output")
+    part: dict[str, Any]
+    if meta.get("tool_type"):
+        response: dict[str, Any] = {"toolType": meta["tool_type"]}
+        if not meta.get("generated_id"):
+            response["id"] = ev["tool_call_id"]
+        if output:
+            response["response"] = output if isinstance(output, dict) else {"output": output}
+        part = {"toolResponse": response}
+    elif ev.get("tool_call_id") in code_ids or ev.get("tool_name") == CODE_EXECUTION:
+        if isinstance(output, dict) and ("outcome" in output or "output" in output):
+            result: dict[str, Any] = {k: output[k] for k in ("outcome", "output") if k in output}
+        else:
+            text = output if isinstance(output, str) else _dumps(output)
+            result = {"outcome": "OUTCOME_FAILED" if ev.get("is_error") else "OUTCOME_OK", "output": text}
+        if not meta.get("generated_id") and code_ids.get(ev.get("tool_call_id")):  # type: ignore[arg-type]
+            result["id"] = ev["tool_call_id"]
+        part = {"codeExecutionResult": result}
+    else:
+        return None
+    if meta.get("thought_signature"):
+        part["thoughtSignature"] = meta["thought_signature"]
+    return part
+
+
+def file_part(ev: dict[str, Any]) -> dict[str, Any]:
+    """A file (event or part) as ``fileData`` (a URL: the part's ``url``, or a URI in ``data``) or
+    ``inlineData`` (base64 ``data``), with its thought mark and signature."""
+    meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+    data = ev.get("data") or ""
+    url = ev.get("url")
+    mime = ev.get("media_type") or "application/octet-stream"
+    part: dict[str, Any]
+    if url or meta.get("file_uri") or data.startswith(("http://", "https://", "gs://")):
+        part = {"fileData": {"mimeType": mime, "fileUri": url or data}}
+    else:
+        part = {"inlineData": {"mimeType": mime, "data": data}}
+    if meta.get("thought"):
+        part["thought"] = True
+    if meta.get("thought_signature"):
+        part["thoughtSignature"] = meta["thought_signature"]
+    return part
+
+
 # --- the encoder ----------------------------------------------------------------------------------
 
 
@@ -1023,7 +1137,9 @@ class GeminiEncoder(Encoder):
 
     dialect_name = NAME
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, *, model: str | None = None, **options: Any) -> None:
+        #: the model every response names (``serve`` passes the one in the request's path)
+        self.model_option = model
         self.responses = 0
         self.written_ids: set[str] = set()
         self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
@@ -1098,7 +1214,7 @@ class GeminiEncoder(Encoder):
             self.id = f"{self.id or 'response'}-{self.responses}"
         if self.id:
             self.written_ids.add(self.id)
-        self.model = ev.get("model")
+        self.model = self.model_option or ev.get("model")
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         if isinstance(meta.get("create_time"), str):
             self.create_time = meta["create_time"]
@@ -1174,53 +1290,17 @@ class GeminiEncoder(Encoder):
         return out
 
     def _executed_call(self, ev: dict[str, Any], value: Any, meta: dict[str, Any]) -> list[WireEvent]:
-        part: dict[str, Any]
-        if meta.get("tool_type"):
-            call: dict[str, Any] = {"toolType": meta["tool_type"]}
-            if value:
-                call["args"] = value
-            if not meta.get("generated_id"):
-                call["id"] = ev["tool_call_id"]
-            part = {"toolCall": call}
-        elif ev.get("tool_name") == CODE_EXECUTION and isinstance(value, dict) and "code" in value:
-            code: dict[str, Any] = {"language": value.get("language") or "PYTHON", "code": value["code"]}
-            code_id = None if meta.get("generated_id") else ev["tool_call_id"]
-            if code_id:
-                code["id"] = code_id
-            self.code_ids[ev["tool_call_id"]] = code_id
-            part = {"executableCode": code}
-        else:
+        part = executed_call_part(ev, value, meta, self.code_ids)
+        if part is None:
             return self.drop("provider-executed tool calls other than code execution")
-        if meta.get("thought_signature"):
-            part["thoughtSignature"] = meta["thought_signature"]
         return self._part(part)
 
     def _on_tool_result(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("provider_executed"):
             return []  # a client tool's result belongs to the next request, not this stream
-        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
-        output = ev.get("output")
-        part: dict[str, Any]
-        if meta.get("tool_type"):
-            response: dict[str, Any] = {"toolType": meta["tool_type"]}
-            if not meta.get("generated_id"):
-                response["id"] = ev["tool_call_id"]
-            if output:
-                response["response"] = output if isinstance(output, dict) else {"output": output}
-            part = {"toolResponse": response}
-        elif ev.get("tool_call_id") in self.code_ids or ev.get("tool_name") == CODE_EXECUTION:
-            if isinstance(output, dict) and ("outcome" in output or "output" in output):
-                result: dict[str, Any] = {k: output[k] for k in ("outcome", "output") if k in output}
-            else:
-                text = output if isinstance(output, str) else _dumps(output)
-                result = {"outcome": "OUTCOME_FAILED" if ev.get("is_error") else "OUTCOME_OK", "output": text}
-            if not meta.get("generated_id") and self.code_ids.get(ev.get("tool_call_id")):  # type: ignore[arg-type]
-                result["id"] = ev["tool_call_id"]
-            part = {"codeExecutionResult": result}
-        else:
+        part = executed_result_part(ev, self.code_ids)
+        if part is None:
             return self.drop("provider-executed tool results other than code execution")
-        if meta.get("thought_signature"):
-            part["thoughtSignature"] = meta["thought_signature"]
         return self._part(part)
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -1252,19 +1332,7 @@ class GeminiEncoder(Encoder):
         return out
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
-        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
-        data = ev.get("data") or ""
-        mime = ev.get("media_type") or "application/octet-stream"
-        part: dict[str, Any]
-        if meta.get("file_uri") or data.startswith(("http://", "https://", "gs://")):
-            part = {"fileData": {"mimeType": mime, "fileUri": data}}
-        else:
-            part = {"inlineData": {"mimeType": mime, "data": data}}
-        if meta.get("thought"):
-            part["thought"] = True
-        if meta.get("thought_signature"):
-            part["thoughtSignature"] = meta["thought_signature"]
-        return self._part(part)
+        return self._part(file_part(ev))
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
@@ -1376,10 +1444,302 @@ class GeminiEncoder(Encoder):
     }
 
 
+# --- requests -------------------------------------------------------------------------------------
+
+#: canonical option names → ``generationConfig`` fields
+OPTION_NAMES = {
+    "max_tokens": "maxOutputTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "stop": "stopSequences",
+    "seed": "seed",
+}
+
+#: ``generationConfig`` fields: an option so named (or named so in snake_case: ``top_k``,
+#: ``thinking_config``) goes in ``generationConfig``
+GENERATION_CONFIG_FIELDS = frozenset({
+    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities",
+    "candidateCount", "maxOutputTokens", "temperature", "topP", "topK", "seed", "presencePenalty",
+    "frequencyPenalty", "responseLogprobs", "logprobs", "enableEnhancedCivicAnswers", "speechConfig",
+    "thinkingConfig", "imageConfig", "mediaResolution", "audioTimestamp", "routingConfig",
+    "modelSelectionConfig", "enableAffectiveDialog",
+})  # fmt: skip
+
+#: other request fields an option may name in snake_case (``safety_settings``); any other option
+#: goes at the top level of the body under the name it was given
+REQUEST_FIELDS = frozenset(
+    {"safetySettings", "toolConfig", "cachedContent", "labels", "serviceTier", "store"}
+)
+
+#: a base URL whose path already names an API version (``.../v1beta``, a Vertex AI publisher path)
+_VERSIONED = re.compile(r"/v\d+(?:alpha|beta)?\d*(?:/|$)")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+class RequestDrops:
+    """What a request cannot carry, counted per kind and warned about once (never silently)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.kinds: dict[str, int] = {}
+
+    def add(self, what: str) -> None:
+        self.kinds[what] = self.kinds.get(what, 0) + 1
+
+    def warn(self) -> None:
+        from .. import diagnostics
+
+        for what, count in self.kinds.items():
+            diagnostics.warn(f"{self.dialect} cannot send {what} ({count}); left out of the request")
+
+
+def generated_id(part: dict[str, Any]) -> bool:
+    """Whether normalize made up the call's id (any dialect's ``generated_id`` mark): such an id
+    is ours, not the provider's, and is not sent."""
+    pm = part.get("provider_metadata")
+    return isinstance(pm, dict) and any(isinstance(m, dict) and m.get("generated_id") for m in pm.values())
+
+
+def object_input(part: dict[str, Any], drops: RequestDrops) -> dict[str, Any]:
+    """A tool call's arguments as an object (Gemini's ``args`` and Ollama's ``arguments`` must be
+    one); arguments that are not one (a call cut off, invalid JSON) are sent as ``{}``, counted."""
+    value = part.get("input")
+    if not isinstance(value, dict):
+        value, _ = parse_arguments(part.get("arguments") or "")
+    if isinstance(value, dict):
+        return value
+    drops.add("tool-call arguments that are not a JSON object (sent as {})")
+    return {}
+
+
+def _meta(part: dict[str, Any]) -> dict[str, Any]:
+    pm = part.get("provider_metadata")
+    meta = pm.get(NAME) if isinstance(pm, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _user_parts(content: list[dict[str, Any]], drops: RequestDrops) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            if part.get("text"):
+                parts.append({"text": part["text"]})
+        elif kind == "file":
+            parts.append(file_part(part))
+        else:
+            drops.add(f"{kind} parts in user turns")
+    return parts
+
+
+def _model_parts(
+    content: list[dict[str, Any]], drops: RequestDrops, calls: dict[str, tuple[str, bool]]
+) -> list[dict[str, Any]]:
+    """An earlier assistant turn as the parts of a ``model`` content: text, thoughts, function
+    calls, Gemini's executed tools and files, each thought signature on the kind of part it came
+    on (Gemini 3 rejects a continuation that drops the one on a function call)."""
+    parts: list[dict[str, Any]] = []
+    code_ids: dict[str, str | None] = {}
+    for p in content:
+        kind = p.get("type")
+        part: dict[str, Any] | None
+        if kind in ("text", "reasoning"):
+            meta = _meta(p)
+            text = p.get("text") or ""
+            if not text and not meta.get("thought_signature"):
+                continue  # an empty block (another provider's redacted reasoning) says nothing
+            part = {"text": text, "thought": True} if kind == "reasoning" else {"text": text}
+            if meta.get("thought_signature"):
+                part["thoughtSignature"] = meta["thought_signature"]
+        elif kind == "tool-call" and not p.get("provider_executed"):
+            call: dict[str, Any] = {"name": p["tool_name"], "args": object_input(p, drops)}
+            own_id = not generated_id(p)
+            if own_id:
+                call = {"id": p["tool_call_id"], **call}
+            calls[p["tool_call_id"]] = (p["tool_name"], own_id)
+            part = {"functionCall": call}
+            if _meta(p).get("thought_signature"):
+                part["thoughtSignature"] = _meta(p)["thought_signature"]
+        elif kind == "tool-call":
+            value = p.get("input")
+            if value is None and p.get("arguments"):
+                value, _ = parse_arguments(p["arguments"])
+            part = executed_call_part(p, value, _meta(p), code_ids)
+            if part is None:
+                drops.add("other providers' executed tool calls")
+        elif kind == "tool-result" and p.get("provider_executed"):
+            part = executed_result_part(p, code_ids)
+            if part is None:
+                drops.add("other providers' executed tool results")
+        elif kind == "file":
+            part = file_part(p)
+        else:
+            part = None  # sources annotate the answer; they are not sent back
+        if part is not None:
+            parts.append(part)
+    return parts
+
+
+def _function_response(message: dict[str, Any], calls: dict[str, tuple[str, bool]]) -> dict[str, Any]:
+    """A tool message as a ``functionResponse`` part: the tool's name (the message's, else the
+    call's), ``response`` an object (an object output as it is; otherwise ``{"result": output}``,
+    or ``{"error": output}`` for a failed tool), and the call's id when it had one of its own."""
+    from ..errors import UsageError
+
+    call_id = message["tool_call_id"]
+    name, own_id = calls.get(call_id, (None, False))
+    name = message.get("tool_name") or name
+    if not name:
+        raise UsageError(
+            f"gemini: the tool result for {call_id} names no tool, and no earlier tool call has that id"
+        )
+    output = message.get("output")
+    if message.get("is_error"):
+        response = output if isinstance(output, dict) and "error" in output else {"error": output}
+    else:
+        response = output if isinstance(output, dict) else {"result": output}
+    result: dict[str, Any] = {"name": name, "response": response}
+    if own_id:
+        result = {"id": call_id, **result}
+    return {"functionResponse": result}
+
+
+def gemini_contents(conversation: dict[str, Any], drops: RequestDrops) -> list[dict[str, Any]]:
+    """Canonical messages → Gemini ``contents``: user turns, ``model`` turns, and the tool results
+    that follow a turn as one ``user`` turn of ``functionResponse`` parts (system messages go to
+    ``systemInstruction``)."""
+    contents: list[dict[str, Any]] = []
+    calls: dict[str, tuple[str, bool]] = {}  # tool call id -> (tool name, sent with its id)
+    results: dict[str, Any] | None = None  # the user turn of function responses being filled
+    for message in conversation.get("messages", ()):
+        role = message["role"]
+        if role == "tool":
+            if results is None:
+                results = {"role": "user", "parts": []}
+                contents.append(results)
+            results["parts"].append(_function_response(message, calls))
+            continue
+        results = None
+        if role == "user":
+            parts, wire_role = _user_parts(message["content"], drops), "user"
+        elif role == "assistant":
+            parts, wire_role = _model_parts(message["content"], drops, calls), "model"
+        else:
+            continue
+        if parts:
+            contents.append({"role": wire_role, "parts": parts})
+    return contents
+
+
+def _declaration(tool: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": tool["name"]}
+    if tool.get("description"):
+        out["description"] = tool["description"]
+    params = tool.get("parameters")
+    if isinstance(params, dict):
+        params = {k: v for k, v in params.items() if k != "$schema"}
+        # Gemini rejects an object schema with no properties: a tool without parameters has none
+        if params and not (params.get("type") == "object" and not params.get("properties")):
+            out["parameters"] = params
+    return out
+
+
+def gemini_request_body(conversation: dict[str, Any]) -> dict[str, Any]:
+    """A canonical conversation → the ``streamGenerateContent`` body."""
+    from ..conversation import system_text
+    from ..errors import UsageError
+
+    drops = RequestDrops(NAME)
+    body: dict[str, Any] = {"contents": gemini_contents(conversation, drops)}
+    if not body["contents"]:
+        raise UsageError("gemini: nothing to send: the conversation has no message with content")
+    system = system_text(conversation)
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
+    tools: list[dict[str, Any]] = []
+    if conversation.get("tools"):
+        tools.append({"functionDeclarations": [_declaration(t) for t in conversation["tools"]]})
+    config: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in (conversation.get("options") or {}).items():
+        name = OPTION_NAMES.get(key) or _camel(key)
+        if name == "stopSequences" and isinstance(value, str):
+            value = [value]
+        if name in GENERATION_CONFIG_FIELDS:
+            config[name] = value
+        elif name == "generationConfig" and isinstance(value, dict):
+            config.update(value)
+        elif name == "tools" and isinstance(value, list):
+            tools.extend(value)  # Gemini's own tools (googleSearch, codeExecution, ...) beside ours
+        elif name in REQUEST_FIELDS:
+            extra[name] = value
+        else:
+            extra[key] = value
+    if tools:
+        body["tools"] = tools
+    if config:
+        body["generationConfig"] = config
+    body.update(extra)
+    drops.warn()
+    return body
+
+
+def gemini_url(base_url: str, model: str | None) -> str:
+    """``{base}/v1beta/models/{model}:streamGenerateContent?alt=sse`` (no version added when the
+    base URL names one; ``models/x`` and ``tunedModels/x`` names kept as they are)."""
+    from urllib.parse import quote, urlsplit
+
+    from ..errors import UsageError
+
+    if not model:
+        raise UsageError(
+            'no model: pass -m MODEL (gemini-2.5-flash), put "model" in the conversation, or set STREAMKIT_MODEL'
+        )
+    collection, _, rest = model.partition("/")
+    if not rest or collection not in ("models", "tunedModels"):
+        collection, rest = "models", model
+    version = "" if _VERSIONED.search(urlsplit(base_url).path) else "/v1beta"
+    return f"{base_url}{version}/{collection}/{quote(rest, safe='')}:streamGenerateContent?alt=sse"
+
+
 class Gemini(Dialect):
     name = NAME
     description = "Google Gemini streamGenerateContent (SSE with alt=sse, or one JSON array)"
     framing = "sse"
+    default_base_url = "https://generativelanguage.googleapis.com"
+    base_url_env = ("GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL")
+    api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    serve_paths = (
+        "/v1beta/models/{model}:streamGenerateContent",
+        "/v1/models/{model}:streamGenerateContent",
+    )
+
+    def build_request(
+        self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
+    ) -> Request:
+        """The request for a conversation, or a native body sent as it is (a ``model`` key in it,
+        which is no field of Gemini's, names the model for the URL and is taken out)."""
+        if body is None:
+            conversation = conversation or {"messages": []}
+            model = endpoint.model or conversation.get("model")
+            body = gemini_request_body(conversation)
+        else:
+            model = endpoint.model
+            if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:
+                body = dict(body)
+                model = body.pop("model")
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if endpoint.api_key:
+            headers["x-goog-api-key"] = endpoint.api_key  # never in the URL (?key=) where logs keep it
+        return Request(gemini_url(endpoint.base_url, model), body, headers)
+
+    def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
+        """The model the request's path names, which the answer's ``modelVersion`` echoes."""
+        return {"model": params["model"]} if params.get("model") else {}
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         if type(data) is not dict or "event_type" in data or "type" in data or "object" in data:
