@@ -661,8 +661,11 @@ def test_the_official_client_reads_scripted_answers_from_serve(tmp_path: Path) -
 
     turns = [{"reasoning": "A greeting.", "text": "Hello there, from the script."}, SIGNED_TURNS[0]]
     log = tmp_path / "requests.ndjson"
-    with serving("-d", NAME, "--script", str(_script(tmp_path, turns)), "--log-requests", str(log)) as url:
-        client = genai.Client(api_key="test-key", http_options={"base_url": url})
+    script = _script(tmp_path, turns)
+    with (
+        serving("-d", NAME, "--script", str(script), "--log-requests", str(log)) as url,
+        genai.Client(api_key="test-key", http_options={"base_url": url}) as client,
+    ):
         chunks = list(client.models.generate_content_stream(model="gemini-test", contents="Say hello"))
         calls_chunks = list(client.models.generate_content_stream(model="gemini-test", contents=QUESTION))
     parts = parts_of(chunks)

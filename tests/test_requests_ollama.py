@@ -1,0 +1,490 @@
+"""ollama requests: the ``/api/chat`` body from a conversation (checked against the ollama client's
+own types, strictly), URL and headers, native bodies (chat or generate), the options mapping,
+``fetch`` against ``streamkit serve --replay`` equal to ``fetch --replay``, what ``serve`` answers on
+each path, and the tool loop over real HTTP with the official client."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from ollama._types import ChatRequest, Image, Message, Options, Tool
+
+from streamkit.continuation import assistant_message
+from streamkit.conversation import check, from_prompt
+from streamkit.dialects.base import Endpoint
+from streamkit.dialects.ollama import Ollama
+from streamkit.endpoints import resolve
+from streamkit.errors import UsageError
+
+from .conftest import DATA, events_of, fixture_files, messages, ndjson, run_cli
+from .test_fetch_live import serving, without_t
+
+NAME = "ollama"
+DIALECT = Ollama()
+BASE = "http://localhost:11434"
+ENDPOINT = Endpoint(BASE, None, "llama3.2")
+SECRET = "ollama-cloud-test-SECRET-5151"
+CASES = DATA / NAME
+QUESTION = "What's the weather in Paris?"
+
+
+# --- the client's types, strictly --------------------------------------------------------------------
+
+
+def conforms(body: dict[str, Any], *, ids: bool = False) -> None:
+    """The body validates as the ollama client's ``ChatRequest``, each message as its ``Message``
+    (keys it does not know are refused; with ``ids``, the ``id`` / ``tool_call_id`` newer servers
+    take are allowed), each tool as its ``Tool``, the options as its ``Options``."""
+    assert set(body) <= set(ChatRequest.model_fields), set(body) - set(ChatRequest.model_fields)
+    ChatRequest.model_validate(body)
+    known = set(Message.model_fields) | ({"tool_call_id"} if ids else set())
+    for message in body["messages"]:
+        assert set(message) <= known, set(message) - known
+        typed = {k: v for k, v in message.items() if k != "tool_call_id"}
+        if "images" in typed:  # the client's Image holds the base64 text it sends
+            typed["images"] = [{"value": image} for image in typed["images"]]
+            assert [Image(value=i).model_dump() for i in message["images"]] == message["images"]
+        Message.model_validate(typed)
+        for call in message.get("tool_calls") or ():
+            assert set(call) <= {"function"} | ({"id"} if ids else set())
+            assert set(call["function"]) == {"name", "arguments"}
+    for tool in body.get("tools") or ():
+        Tool.model_validate(tool)
+    if "options" in body:
+        assert set(body["options"]) <= set(Options.model_fields) | {"min_p"}
+        Options.model_validate(body["options"])
+
+
+def request(conversation: dict[str, Any], endpoint: Endpoint = ENDPOINT) -> Any:
+    return DIALECT.build_request(check(conversation), endpoint)
+
+
+def body_of(conversation: dict[str, Any], *, ids: bool = False) -> dict[str, Any]:
+    body = request(conversation).body
+    conforms(body, ids=ids)
+    return body
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+def assistant(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {"role": "assistant", "content": list(parts)}
+
+
+def call(
+    call_id: str, name: str = "get_weather", meta: dict[str, Any] | None = None, **inp: Any
+) -> dict[str, Any]:
+    part = {
+        "type": "tool-call",
+        "tool_call_id": call_id,
+        "tool_name": name,
+        "arguments": orjson.dumps(inp).decode(),
+        "input": inp,
+    }
+    if meta is not None:
+        part["provider_metadata"] = {NAME: meta}
+    return part
+
+
+def tool(call_id: str, output: Any, **more: Any) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "output": output, **more}
+
+
+# --- a prompt: URL, headers, body ----------------------------------------------------------------
+
+
+def test_a_prompt_is_one_user_message_streamed_as_ndjson() -> None:
+    req = request(from_prompt("Say hi"))
+    assert (req.method, req.url, req.framing) == ("POST", f"{BASE}/api/chat", "ndjson")
+    assert req.body == {"model": "llama3.2", "messages": [user("Say hi")], "stream": True}
+    assert req.headers == {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
+    conforms(req.body)
+
+
+def test_a_key_when_one_is_set_goes_in_the_authorization_header_only() -> None:
+    req = request(from_prompt("hi"), Endpoint("https://ollama.com", SECRET, "gpt-oss:120b"))
+    assert req.url == "https://ollama.com/api/chat"
+    assert req.headers["Authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in req.url and SECRET.encode() not in orjson.dumps(req.body) and SECRET not in repr(req)
+
+
+def test_the_host_and_key_come_from_ollama_host_and_ollama_api_key() -> None:
+    assert resolve(DIALECT, env={}).base_url == BASE
+    assert resolve(DIALECT, env={}).api_key is None
+    endpoint = resolve(DIALECT, env={"OLLAMA_HOST": "gpu-box:11434", "OLLAMA_API_KEY": "k-ollama"})
+    assert (endpoint.base_url, endpoint.api_key) == ("http://gpu-box:11434", "k-ollama")
+    assert resolve(DIALECT, env={"OLLAMA_HOST": "https://ollama.com/"}).base_url == "https://ollama.com"
+    assert resolve(DIALECT, env={"STREAMKIT_API_KEY": "k-sk", "OLLAMA_API_KEY": "k-ollama"}).api_key == "k-sk"
+
+
+def test_the_model_comes_from_the_endpoint_then_the_conversation() -> None:
+    conversation = {**from_prompt("hi"), "model": "qwen3:8b"}
+    assert request(conversation).body["model"] == "llama3.2"
+    assert request(conversation, Endpoint(BASE, None, None)).body["model"] == "qwen3:8b"
+    with pytest.raises(UsageError, match=r"no model: pass -m MODEL \(llama3.2\)"):
+        request(from_prompt("hi"), Endpoint(BASE, None, None))
+
+
+def test_the_cli_without_a_model_is_a_usage_error() -> None:
+    result = run_cli("fetch", "-d", NAME, "hi", env={"STREAMKIT_MODEL": ""})
+    assert result.returncode == 2
+    assert b"no model: pass -m MODEL" in result.stderr and b"Traceback" not in result.stderr
+
+
+# --- the body from a conversation ------------------------------------------------------------------
+
+
+def test_the_system_prompt_comes_first() -> None:
+    body = body_of(
+        {"system": "Be brief.", "messages": [user("Hi"), {"role": "system", "content": "Metric units."}]}
+    )
+    assert body["messages"] == [{"role": "system", "content": "Be brief.\n\nMetric units."}, user("Hi")]
+
+
+def test_user_images_are_base64_data() -> None:
+    content = [
+        {"type": "text", "text": "What is in this?"},
+        {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        {"type": "file", "media_type": "image/jpeg", "data": "/9j/4AAQ"},
+    ]
+    body = body_of({"messages": [{"role": "user", "content": content}]})
+    assert body["messages"] == [
+        {"role": "user", "content": "What is in this?", "images": ["iVBORw0KGgo=", "/9j/4AAQ"]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        ({"type": "file", "media_type": "image/png", "url": "https://example.com/a.png"}, "images inline"),
+        ({"type": "file", "media_type": "application/pdf", "data": "JVBERi0="}, "application/pdf file"),
+    ],
+    ids=["image-url", "pdf"],
+)
+def test_files_ollama_cannot_take_are_usage_errors(part: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        request({"messages": [{"role": "user", "content": [{"type": "text", "text": "see"}, part]}]})
+
+
+def test_tools_and_options() -> None:
+    conversation = {
+        "messages": [user("hi")],
+        "tools": [
+            {"name": "get_weather", "description": "The weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+            {"name": "now"},
+        ],
+        "options": {"max_tokens": 200, "temperature": 0.2, "top_p": 0.9, "stop": "END", "seed": 7, "num_ctx": 8192,
+                    "top_k": 40, "options": {"repeat_penalty": 1.1}, "think": "low", "format": "json", "keep_alive": "5m",
+                    "logprobs": True},
+    }  # fmt: skip
+    body = body_of(conversation)
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "get_weather", "description": "The weather",
+                                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
+        {"type": "function", "function": {"name": "now", "description": "", "parameters": {"type": "object", "properties": {}}}},
+    ]  # fmt: skip
+    assert body["options"] == {
+        "num_predict": 200,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "stop": ["END"],  # Ollama takes a list only
+        "seed": 7,
+        "num_ctx": 8192,
+        "top_k": 40,
+        "repeat_penalty": 1.1,
+    }
+    assert (body["think"], body["format"], body["keep_alive"], body["logprobs"]) == (
+        "low",
+        "json",
+        "5m",
+        True,
+    )
+    assert body["stream"] is True
+
+
+def test_an_assistant_turn_has_content_thinking_and_tool_calls_and_each_result_a_tool_message() -> None:
+    conversation = {
+        "messages": [
+            user(QUESTION),
+            assistant(
+                {"type": "reasoning", "text": "Two lookups."},
+                {"type": "text", "text": "Let me check."},
+                call("call_0", meta={"generated_id": True, "index": 0}, city="Paris"),
+                call("call_1", meta={"generated_id": True, "index": 1}),
+            ),
+            tool("call_0", "windy, 8°C", tool_name="get_weather"),
+            tool("call_1", "which city?", is_error=True),  # no tool_name: the call's
+            assistant({"type": "text", "text": "Windy."}),
+        ]
+    }
+    assert body_of(conversation)["messages"] == [
+        user(QUESTION),
+        {
+            "role": "assistant",
+            "content": "Let me check.",
+            "thinking": "Two lookups.",
+            "tool_calls": [
+                {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                {"function": {"name": "get_weather", "arguments": {}}},
+            ],
+        },
+        {"role": "tool", "content": "windy, 8°C", "tool_name": "get_weather"},
+        {"role": "tool", "content": "which city?", "tool_name": "get_weather"},
+        {"role": "assistant", "content": "Windy."},
+    ]
+
+
+def test_ids_ollama_sent_go_back_on_the_call_and_its_result() -> None:
+    conversation = {
+        "messages": [user("hi"), assistant(call("fc_7", meta={"index": 0}, city="Oslo")), tool("fc_7", "4°C")]
+    }
+    _, turn, result = body_of(conversation, ids=True)["messages"]
+    assert turn["tool_calls"] == [
+        {"id": "fc_7", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}
+    ]
+    assert result == {"role": "tool", "content": "4°C", "tool_name": "get_weather", "tool_call_id": "fc_7"}
+
+
+def test_calls_of_other_dialects_go_without_their_ids_and_outputs_are_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = {"type": "tool-call", "tool_call_id": "toolu_2", "tool_name": "get_time", "arguments": '{"tz": ',
+              "input": None, "input_error": "arguments are not valid JSON"}  # fmt: skip
+    executed = {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "input": {"q": "x"},
+                "arguments": '{"q":"x"}', "provider_executed": True}  # fmt: skip
+    conversation = {
+        "messages": [
+            user("hi"),
+            assistant(call("toolu_1", city="Oslo"), broken, executed),
+            tool("toolu_1", {"sky": "rainy", "temperature_c": 4}),
+            tool("toolu_2", None, tool_name="get_time"),
+        ]
+    }
+    _, turn, first, second = body_of(conversation)["messages"]
+    assert turn["tool_calls"] == [
+        {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}},
+        {"function": {"name": "get_time", "arguments": {}}},
+    ]
+    assert first == {
+        "role": "tool",
+        "content": '{"sky":"rainy","temperature_c":4}',
+        "tool_name": "get_weather",
+    }
+    assert second == {"role": "tool", "content": "", "tool_name": "get_time"}
+    err = capsys.readouterr().err
+    assert "ollama cannot send tool-call arguments that are not a JSON object (sent as {}) (1)" in err
+    assert "ollama cannot send provider-executed tools (1)" in err
+
+
+def test_a_recorded_answer_goes_back_as_its_message() -> None:
+    """The wire's thinking, content and tool calls, as Ollama's own message (less the index)."""
+    path = CASES / "chat-tool-calls.ndjson"
+    (message,) = messages(events_of(path))
+    body = body_of({"messages": [user("Weather in Toronto and Paris?"), assistant_message(message)]})
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    wire = [line["message"] for line in lines]
+    expected = {
+        "role": "assistant",
+        "content": "".join(m["content"] for m in wire),
+        "thinking": "".join(m.get("thinking", "") for m in wire),
+        "tool_calls": [
+            {"function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}}
+            for m in wire
+            for c in m.get("tool_calls", ())
+        ],
+    }
+    assert body["messages"][1] == expected
+
+
+# --- native bodies ----------------------------------------------------------------------------------
+
+
+def test_a_native_body_is_sent_as_it_is_to_chat_or_generate() -> None:
+    chat = {"model": "llama3.2", "messages": [user("hi")], "options": {"num_ctx": 4096}}
+    req = DIALECT.build_request(None, ENDPOINT, body=chat)
+    assert (req.url, req.body, req.framing) == (f"{BASE}/api/chat", chat, "ndjson")
+    generate = {"model": "llama3.2", "prompt": "Why is the sky blue?", "raw": True}
+    req = DIALECT.build_request(None, ENDPOINT, body=generate)
+    assert (req.url, req.body) == (f"{BASE}/api/generate", generate)
+
+
+def test_a_native_generate_body_through_fetch(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_bytes(orjson.dumps({"model": "phi3", "prompt": "Say hi"}))
+    log = tmp_path / "log.ndjson"
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "Hi there."}]))
+    with serving("-d", NAME, "--script", str(script), "--log-requests", str(log)) as url:
+        result = run_cli("fetch", "-d", NAME, "--base-url", url, "--body", str(body))
+    assert result.returncode == 0, result.stderr
+    lines = [e["data"] for e in ndjson(result.stdout)]
+    assert "".join(line["response"] for line in lines) == "Hi there."  # generate lines
+    assert {line["model"] for line in lines} == {"phi3"} and lines[-1]["done"] is True
+    assert ndjson(log.read_bytes()) == [{"model": "phi3", "prompt": "Say hi"}]
+
+
+# --- fetch against serve --replay is fetch --replay --------------------------------------------------
+
+
+OURS = sorted(CASES.glob("*.ndjson"))
+OURS = [p for p in OURS if not p.name.endswith(".expected.ndjson")]
+
+
+def _same_raw_events(recording: Path) -> None:
+    with serving("-d", NAME, "--replay", str(recording)) as url:
+        live = run_cli("fetch", "-d", NAME, "--base-url", url, "-m", "llama3.2", "hello",
+                       env={"OLLAMA_API_KEY": SECRET})  # fmt: skip
+    assert live.returncode == 0, live.stderr
+    replayed = run_cli("fetch", "--replay", str(recording), "-d", NAME)
+    live_events = ndjson(live.stdout)
+    assert live_events and all(isinstance(e["t"], float) for e in live_events)
+    assert without_t(live_events) == ndjson(replayed.stdout)
+    assert SECRET.encode() not in live.stdout + live.stderr
+
+
+@pytest.mark.parametrize("recording", OURS, ids=[p.name for p in OURS])
+def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
+    _same_raw_events(recording)
+
+
+@pytest.mark.parametrize("recording", fixture_files(NAME))
+def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings(recording: Path) -> None:
+    _same_raw_events(recording)
+
+
+# --- what serve answers on each path ------------------------------------------------------------------
+
+
+def _script(tmp_path: Path, turns: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps(turns))
+    return path
+
+
+def test_serve_answers_chat_in_chat_lines_and_generate_in_generate_lines(tmp_path: Path) -> None:
+    from streamkit.stages.fetch import replay
+
+    turns = [{"reasoning": "Hm.", "text": "Hello there."}] * 2
+    with serving("-d", NAME, "--script", str(_script(tmp_path, turns))) as url:
+        chat = httpx.post(f"{url}/api/chat", json={"model": "m1", "messages": [user("hi")]}, timeout=30)
+        generate = httpx.post(f"{url}/api/generate", json={"model": "m2", "prompt": "hi"}, timeout=30)
+    for response in (chat, generate):
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "application/x-ndjson"
+        )
+    chat_lines = [raw["data"] for raw in replay(io.BytesIO(chat.content))]
+    generate_lines = [raw["data"] for raw in replay(io.BytesIO(generate.content))]
+    assert "".join(line["message"]["content"] for line in chat_lines) == "Hello there."
+    assert "".join(line["message"].get("thinking", "") for line in chat_lines) == "Hm."
+    assert "".join(line["response"] for line in generate_lines) == "Hello there."
+    assert "".join(line.get("thinking", "") for line in generate_lines) == "Hm."
+    assert all("message" not in line for line in generate_lines)
+    assert ({line["model"] for line in chat_lines}, {line["model"] for line in generate_lines}) == (
+        {"m1"},
+        {"m2"},
+    )
+    assert chat_lines[-1]["done"] is True and generate_lines[-1]["done_reason"] == "stop"
+
+
+# --- the official client over real HTTP ---------------------------------------------------------------
+
+
+TURNS = [
+    {
+        "reasoning": "Two lookups.",
+        "tool_calls": [
+            {"name": "get_weather", "input": {"city": "Paris"}},
+            {"name": "get_weather", "input": {}},
+        ],
+    },
+    {"text": "Paris is windy at 8°C; the second call needed a city."},
+]
+
+
+def get_weather(city: str = "") -> str:
+    """The current weather in a city.
+
+    Args:
+      city: City name
+    """
+    if not city:
+        raise ValueError("which city?")
+    return f"windy in {city}"
+
+
+def _tool_loop(client: Any, history: list[Any], answers: list[str]) -> None:
+    """The client's own tool loop: stream, run the calls, send the results back with ``tool_name``."""
+    for _ in range(3):
+        content, thinking, calls = "", "", []
+        for chunk in client.chat(
+            model="qwen3:8b", messages=history, tools=[get_weather], stream=True, think=True
+        ):
+            content += chunk.message.content or ""
+            thinking += chunk.message.thinking or ""
+            calls += chunk.message.tool_calls or []
+        answers.append(content)
+        if not calls:
+            return
+        assert thinking == "Two lookups."
+        history.append({"role": "assistant", "content": content, "thinking": thinking, "tool_calls": calls})
+        for c in calls:
+            try:
+                output = get_weather(**c.function.arguments)
+            except ValueError as exc:
+                output = f"error: {exc}"
+            history.append({"role": "tool", "content": output, "tool_name": c.function.name})
+
+
+def test_the_official_client_completes_a_tool_loop_against_serve(tmp_path: Path) -> None:
+    import ollama
+
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", NAME, "--script", str(_script(tmp_path, TURNS)), "--log-requests", str(log)) as url:
+        history: list[Any] = [{"role": "user", "content": QUESTION}]
+        answers: list[str] = []
+        with ollama.Client(host=url) as client:
+            _tool_loop(client, history, answers)
+    assert answers == ["", TURNS[1]["text"]]
+    first, second = ndjson(log.read_bytes())
+    assert first["model"] == "qwen3:8b" and first["think"] is True and first["stream"] is True
+    assert first["tools"][0]["function"]["name"] == "get_weather"
+    assert [m["role"] for m in second["messages"]] == ["user", "assistant", "tool", "tool"]
+    assert [c["function"] for c in second["messages"][1]["tool_calls"]] == [
+        {"name": "get_weather", "arguments": {"city": "Paris"}},
+        {"name": "get_weather", "arguments": {}},
+    ]
+    assert [(m["content"], m["tool_name"]) for m in second["messages"][2:]] == [
+        ("windy in Paris", "get_weather"),
+        ("error: which city?", "get_weather"),
+    ]
+    # and what streamkit sends for that same conversation is what the official client sent
+    conversation = {
+        "messages": [
+            user(QUESTION),
+            assistant({"type": "reasoning", "text": "Two lookups."}, call("call_0", meta={"generated_id": True, "index": 0}, city="Paris"),
+                      call("call_1", meta={"generated_id": True, "index": 1})),
+            tool("call_0", "windy in Paris", tool_name="get_weather"),
+            tool("call_1", "error: which city?", tool_name="get_weather"),
+        ]
+    }  # fmt: skip
+    ours = body_of(conversation)["messages"]
+    assert ours == [
+        {"content": "", **m} for m in second["messages"]
+    ]  # the client leaves an empty content out
+
+
+def test_the_official_client_generates_against_serve(tmp_path: Path) -> None:
+    import ollama
+
+    script = _script(tmp_path, [{"text": "Because of Rayleigh scattering."}])
+    with serving("-d", NAME, "--script", str(script)) as url, ollama.Client(host=url) as client:
+        chunks = list(client.generate(model="phi3", prompt="Why is the sky blue?", stream=True))
+    assert "".join(c.response for c in chunks) == "Because of Rayleigh scattering."
+    assert chunks[-1].done and chunks[-1].done_reason == "stop" and chunks[-1].model == "phi3"
