@@ -417,6 +417,47 @@ def test_executed_tools_of_gemini_go_back_as_their_parts_and_others_are_left_out
     assert "gemini cannot send other providers' executed tool results (1)" in err
 
 
+def test_gemini_3_gets_the_skip_signature_on_unsigned_first_calls_of_the_current_turn_only() -> None:
+    from streamkit.dialects.gemini import SKIP_SIGNATURE
+
+    conversation = {
+        "messages": [
+            user("Weather in Oslo?"),
+            assistant(call("toolu_1", city="Oslo")),  # an earlier turn: not checked, left alone
+            tool("toolu_1", "4°C"),
+            assistant({"type": "text", "text": "4°C."}),
+            user(QUESTION),
+            assistant({"type": "text", "text": "Looking."}, call("toolu_2", city="Paris"), call("toolu_3", city="Lyon")),
+            tool("toolu_2", "windy"),
+            tool("toolu_3", "rainy"),
+            assistant(call("fc_4", meta={"thought_signature": SIG_CALL}, city="Nice")),  # signed by Gemini
+            tool("fc_4", "sunny"),
+            assistant(call("toolu_5", city="Metz")),
+            tool("toolu_5", "foggy"),
+        ]
+    }  # fmt: skip
+
+    def signatures(model: str) -> list[list[str | None]]:
+        body = request(conversation, Endpoint(BASE, None, model)).body
+        conforms(body)
+        return [
+            [p.get("thoughtSignature") for p in c["parts"] if "functionCall" in p]
+            for c in body["contents"]
+            if c["role"] == "model"
+        ]
+
+    assert signatures("gemini-3-pro-preview") == [
+        [None],
+        [],
+        [SKIP_SIGNATURE, None],  # the first of parallel calls only, as Gemini signs them
+        [SIG_CALL],
+        [SKIP_SIGNATURE],
+    ]
+    assert signatures("models/gemini-3.5-flash") == signatures("gemini-3-pro-preview")
+    unsigned = [[None], [], [None, None], [SIG_CALL], [None]]
+    assert signatures("gemini-2.5-flash") == unsigned and signatures("tunedModels/x") == unsigned
+
+
 def test_a_tool_result_with_no_name_and_no_call_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="the tool result for c9 names no tool"):
         request({"messages": [user("hi"), tool("c9", "x")]})

@@ -391,6 +391,8 @@ def test_serve_answers_chat_in_chat_lines_and_generate_in_generate_lines(tmp_pat
         {"m2"},
     )
     assert chat_lines[-1]["done"] is True and generate_lines[-1]["done_reason"] == "stop"
+    assert DIALECT.serve_options("/api/generate", {}, None) == {"endpoint": "generate"}
+    assert DIALECT.serve_options("/api/chat", {}, None) == {"endpoint": "chat"}
 
 
 # --- the official client over real HTTP ---------------------------------------------------------------

@@ -103,7 +103,9 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   Gemini's executed tools (``executableCode`` / ``codeExecutionResult``, ``toolCall`` /
   ``toolResponse``) and files, each ``thoughtSignature`` on the kind of part it came on (a
   signature-only empty part included: Gemini 3 rejects a continuation that drops the one on a
-  function call). Another provider's reasoning goes as thought text; its executed tools cannot
+  function call; a current-turn step whose first call has none, another model's or one written by
+  hand, gets the documented ``skip_thought_signature_validator`` when the model is Gemini 3 or
+  later). Another provider's reasoning goes as thought text; its executed tools cannot
   be sent (a warning); sources are not sent back. The tool messages that follow a turn are one
   ``user`` turn of ``functionResponse`` parts: ``name`` (the message's, else the call's), the
   call's ``id`` when it was sent with one, ``response`` an object: an object output as it is,
@@ -1648,8 +1650,39 @@ def _declaration(tool: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def gemini_request_body(conversation: dict[str, Any]) -> dict[str, Any]:
-    """A canonical conversation → the ``streamGenerateContent`` body."""
+#: the thought signature Gemini documents for function calls it did not sign itself (another
+#: model's, or written by hand): it skips the check instead of refusing the request
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+_GEMINI_VERSION = re.compile(r"(?:^|/)gemini-(\d+)")
+
+
+def signs_function_calls(model: str | None) -> bool:
+    """Whether the model checks the signatures of the current turn's function calls (Gemini 3 on)."""
+    match = _GEMINI_VERSION.search(model or "")
+    return match is not None and int(match.group(1)) >= 3
+
+
+def sign_current_turn(contents: list[dict[str, Any]]) -> None:
+    """Gemini 3 refuses a request whose current turn (the model steps since the last user message)
+    has a step whose first function call carries no signature: such a call (another model's, or
+    written by hand) gets :data:`SKIP_SIGNATURE`. Real signatures are kept; later calls of a step
+    are left as they are (Gemini signs the first of parallel calls only)."""
+    start = 0
+    for i, content in enumerate(contents):
+        if content["role"] == "user" and any("functionResponse" not in p for p in content["parts"]):
+            start = i + 1
+    for content in contents[start:]:
+        if content["role"] != "model":
+            continue
+        first = next((p for p in content["parts"] if "functionCall" in p), None)
+        if first is not None and not first.get("thoughtSignature"):
+            first["thoughtSignature"] = SKIP_SIGNATURE
+
+
+def gemini_request_body(conversation: dict[str, Any], model: str | None = None) -> dict[str, Any]:
+    """A canonical conversation → the ``streamGenerateContent`` body (``model``: the model it goes
+    to, which says whether the current turn's function calls need signatures)."""
     from ..conversation import system_text
     from ..errors import UsageError
 
@@ -1657,6 +1690,8 @@ def gemini_request_body(conversation: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": gemini_contents(conversation, drops)}
     if not body["contents"]:
         raise UsageError("gemini: nothing to send: the conversation has no message with content")
+    if signs_function_calls(model):
+        sign_current_turn(body["contents"])
     system = system_text(conversation)
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -1726,7 +1761,7 @@ class Gemini(Dialect):
         if body is None:
             conversation = conversation or {"messages": []}
             model = endpoint.model or conversation.get("model")
-            body = gemini_request_body(conversation)
+            body = gemini_request_body(conversation, model)
         else:
             model = endpoint.model
             if isinstance(body, dict) and isinstance(body.get("model"), str) and body["model"]:

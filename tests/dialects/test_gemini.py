@@ -668,6 +668,25 @@ def test_encoding_only_final_messages() -> None:
     assert [essence(m) for m in messages(again)] == [essence(m) for m in finals]
 
 
+def test_the_model_option_names_the_model_of_every_response() -> None:
+    """``serve`` passes the model of the request's path: the answer's ``modelVersion`` echoes it."""
+    events = [
+        {"type": "start", "id": "r1", "model": "streamkit-script"},
+        {"type": "text-delta", "id": "t", "delta": "Hi"},
+        {"type": "finish", "finish_reason": "stop"},
+        {"type": "start", "id": "r2", "model": "streamkit-script"},
+        {"type": "text-delta", "id": "t", "delta": "again"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    encoder = GeminiEncoder(model="gemini-2.5-pro")
+    wire = [data for ev in events for _, data in encoder.feed(ev)] + [d for _, d in encoder.close()]
+    assert {c["modelVersion"] for c in wire} == {"gemini-2.5-pro"}
+    assert {c["modelVersion"] for c in wire_of(events)} == {"streamkit-script"}  # without it, the start's
+    assert Gemini().serve_options(
+        "/v1beta/models/gemini-x:streamGenerateContent", {"model": "gemini-x"}, {}
+    ) == {"model": "gemini-x"}
+
+
 def test_encoder_warns_about_what_gemini_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
     encoder = GeminiEncoder()
     encoder.feed({"type": "start", "id": "r", "model": "m"})
