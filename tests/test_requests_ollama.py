@@ -482,6 +482,39 @@ def test_the_official_client_completes_a_tool_loop_against_serve(tmp_path: Path)
     ]  # the client leaves an empty content out
 
 
+def test_the_official_client_without_streaming_gets_each_answer_whole(tmp_path: Path) -> None:
+    """``chat()`` without ``stream=True`` (the client's default) sends ``stream: false``: serve answers
+    one line, the response whole, as Ollama does."""
+    import ollama
+
+    log = tmp_path / "requests.ndjson"
+    with (
+        serving("-d", NAME, "--script", str(_script(tmp_path, TURNS)), "--log-requests", str(log)) as url,
+        ollama.Client(host=url) as client,
+    ):
+        history: list[Any] = [{"role": "user", "content": QUESTION}]
+        first = client.chat(model="qwen3:8b", messages=history, tools=[get_weather])
+        history.append(first.message)
+        for c in first.message.tool_calls or ():
+            history.append(
+                {
+                    "role": "tool",
+                    "content": f"windy in {c.function.arguments.get('city')}",
+                    "tool_name": "get_weather",
+                }
+            )
+        second = client.chat(model="qwen3:8b", messages=history, tools=[get_weather])
+    assert first.done and first.done_reason == "stop" and first.message.thinking == "Two lookups."
+    assert [(c.function.name, dict(c.function.arguments)) for c in first.message.tool_calls or ()] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {}),
+    ]
+    assert second.message.content == TURNS[1]["text"] and second.eval_count and second.prompt_eval_count
+    bodies = ndjson(log.read_bytes())
+    assert [b["stream"] for b in bodies] == [False, False]
+    assert [m["role"] for m in bodies[1]["messages"]] == ["user", "assistant", "tool", "tool"]
+
+
 def test_the_official_client_generates_against_serve(tmp_path: Path) -> None:
     import ollama
 

@@ -41,7 +41,9 @@ wire. Ollama's tool-call arguments are always an object: a call whose arguments 
 off, or invalid JSON) cannot be written and is dropped with a warning, as are sources, files,
 provider-executed tools, choices other than the first, tool calls in ``/api/generate`` lines
 (``-O endpoint=generate`` forces those, ``endpoint=chat`` chat lines); a refusal is written as
-text, with a warning.
+text, with a warning. ``-O stream=false`` writes each response as the one line Ollama answers a
+request that does not stream (texts joined, tool calls and logprobs gathered, in its done line;
+a response cut off or ended by an error: what came, not done, then the error line).
 
 Requests (``fetch``, ``agent``): ``POST {base}/api/chat`` (base ``--base-url``, ``OLLAMA_HOST``,
 which may be ``host:port`` without a scheme, default ``http://localhost:11434``). No key is needed;
@@ -65,8 +67,8 @@ cloud, or a proxy) goes in ``Authorization: Bearer``. The body:
 
 A native body (``--body``) is sent as it is: to ``/api/generate`` when it has a ``prompt`` and
 no ``messages``, else to ``/api/chat``. ``serve`` answers on ``/api/chat`` (chat lines) and
-``/api/generate`` (generate lines). Ollama keeps no state: every request carries the whole
-conversation.
+``/api/generate`` (generate lines), a request with ``stream: false`` (the official client's
+default) with one line. Ollama keeps no state: every request carries the whole conversation.
 """
 
 from __future__ import annotations
@@ -349,12 +351,20 @@ class OllamaEncoder(Encoder):
 
     dialect_name = NAME
 
-    def __init__(self, *, endpoint: str | None = None, **options: Any) -> None:
-        if endpoint not in (None, "chat", "generate"):
-            from ..errors import UsageError
+    def __init__(self, *, endpoint: str | None = None, stream: bool = True, **options: Any) -> None:
+        from ..errors import UsageError
 
+        if endpoint not in (None, "chat", "generate"):
             raise UsageError(f"ollama: endpoint must be chat or generate, not {endpoint!r}")
+        if not isinstance(stream, bool):
+            raise UsageError(f"ollama: stream must be true or false, not {stream!r}")
         self.endpoint_option = endpoint
+        #: ``stream: false`` (a request that asked for one answer): each response as one line
+        self.whole = not stream
+        self.pending: dict[str, Any] | None = None  # the first line of the response being gathered
+        self.texts: dict[str, list[str]] = {}
+        self.calls: list[Any] = []
+        self.logprobs: list[Any] = []
         self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
@@ -387,14 +397,76 @@ class OllamaEncoder(Encoder):
             return []
         if event.get("choice") and event.get("type") != "message":
             return self.drop("choices other than the first")
-        return handler(self, event)
+        out = handler(self, event)
+        return self._merge(out) if self.whole else out
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []
         if self.held_errors:
             out += self._ensure_open()
             out += self._flush_errors()
+        if self.whole:
+            out = self._merge(out)
+            if self.pending is not None:  # cut off before its done line: what came, not done
+                out.append((None, self._whole(self.pending)))
         self.report_dropped()
+        return out
+
+    def _merge(self, out: list[WireEvent]) -> list[WireEvent]:
+        """``stream: false``: a response's lines gathered into its done line, as Ollama answers a
+        request that does not stream (texts joined, tool calls and logprobs in order). An error
+        line comes after what was gathered before it."""
+        merged: list[WireEvent] = []
+        for name, line in out:
+            if line.get("done") is False:
+                self._gather(line)
+                continue
+            if line.get("done") is True:
+                line = self._whole(line)
+            elif self.pending is not None:
+                merged.append((None, self._whole(self.pending)))
+            merged.append((name, line))
+        return merged
+
+    def _gather(self, line: dict[str, Any]) -> None:
+        if self.pending is None:
+            self.pending = line
+            self.texts = {"content": [], "response": [], "thinking": []}
+            self.calls = []
+            self.logprobs = []
+        source = line["message"] if isinstance(line.get("message"), dict) else line
+        for key, parts in self.texts.items():
+            if isinstance(source.get(key), str):
+                parts.append(source[key])
+        self.calls += source.get("tool_calls") or ()
+        self.logprobs += line.get("logprobs") or ()
+
+    def _whole(self, line: dict[str, Any]) -> dict[str, Any]:
+        """``line`` (a done line, or the first line of a response cut off) holding all gathered."""
+        if self.pending is None:
+            return line
+        texts = {key: "".join(parts) for key, parts in self.texts.items()}
+        out: dict[str, Any] = {}
+        for key, value in line.items():
+            if key == "message":
+                message: dict[str, Any] = {
+                    "role": value.get("role", "assistant"),
+                    "content": texts["content"],
+                }
+                if texts["thinking"]:
+                    message["thinking"] = texts["thinking"]
+                if self.calls:
+                    message["tool_calls"] = self.calls
+                out[key] = message
+            elif key == "response":
+                out[key] = texts["response"]
+                if texts["thinking"]:
+                    out["thinking"] = texts["thinking"]
+            elif key not in ("thinking", "logprobs"):
+                if key in ("done_reason", "done") and self.logprobs and "logprobs" not in out:
+                    out["logprobs"] = self.logprobs
+                out[key] = value
+        self.pending = None
         return out
 
     def _flush_errors(self) -> list[WireEvent]:
@@ -739,8 +811,14 @@ class Ollama(Dialect):
         return Request(f"{endpoint.base_url}{path}", body, headers, framing="ndjson")
 
     def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
-        """``/api/generate`` is answered with generate lines, ``/api/chat`` with chat lines."""
-        return {"endpoint": "generate" if path.rstrip("/").endswith("/api/generate") else "chat"}
+        """``/api/generate`` is answered with generate lines, ``/api/chat`` with chat lines; a
+        request with ``stream: false`` with one line (the response whole, as Ollama answers it)."""
+        options: dict[str, Any] = {
+            "endpoint": "generate" if path.rstrip("/").endswith("/api/generate") else "chat"
+        }
+        if isinstance(body, dict) and body.get("stream") is False:
+            options["stream"] = False
+        return options
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         if type(data) is not dict:

@@ -386,6 +386,61 @@ def test_an_unknown_endpoint_option_is_a_usage_error() -> None:
         OllamaEncoder(endpoint="embed")
 
 
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
+def test_stream_false_writes_each_response_as_one_line_that_normalizes_to_the_same_message(
+    case: Path,
+) -> None:
+    """``-O stream=false`` (what serve answers a request with ``stream: false``): Ollama's answer
+    to a request that does not stream, one line per response, the same message again."""
+    events = events_of(case, think_tags=case.stem.startswith("think-tags"))
+    whole = wire_of(events, stream=False)
+    for data in whole:
+        validate_line(data)
+    answers = [d for d in whole if "error" not in d]
+    assert len(answers) == len(messages(events))  # one line each, a response cut off included
+    assert sum(d["done"] for d in answers) == sum(bool(d.get("done")) for d in wire_of(events))
+    again = events_of(b"".join(orjson.dumps(d) + b"\n" for d in whole), dialect="ollama")
+    assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(events)]
+
+
+def test_stream_false_gathers_texts_calls_and_logprobs_in_order() -> None:
+    wire = [
+        chat(thinking="Two "),
+        chat(thinking="cities."),
+        {**chat("Checking"), "logprobs": [{"token": "Checking", "logprob": -0.1}]},
+        {**chat(" now."), "logprobs": [{"token": " now.", "logprob": -0.2}]},
+        chat(tool_calls=[{"function": {"index": 0, "name": "w", "arguments": {"city": "Oslo"}}}]),
+        chat(tool_calls=[{"function": {"index": 1, "name": "w", "arguments": {"city": "Lima"}}}]),
+        done(eval_count=9),
+    ]
+    events = events_of(ndjson(*wire))
+    (line,) = wire_of(events, stream=False)
+    assert line["message"] == {
+        "role": "assistant",
+        "content": "Checking now.",
+        "thinking": "Two cities.",
+        "tool_calls": [
+            {"function": {"index": 0, "name": "w", "arguments": {"city": "Oslo"}}},
+            {"function": {"index": 1, "name": "w", "arguments": {"city": "Lima"}}},
+        ],
+    }
+    assert line["logprobs"] == [{"token": "Checking", "logprob": -0.1}, {"token": " now.", "logprob": -0.2}]
+    assert list(line)[-3:] == ["done_reason", "done", "eval_count"] and line["done"] is True
+    with pytest.raises(UsageError, match="stream must be true or false"):
+        OllamaEncoder(stream="no")  # type: ignore[arg-type]
+
+
+def test_the_official_client_reads_a_response_that_does_not_stream() -> None:
+    events = events_of(CASES / "chat-tool-after-text.ndjson")
+    (ours,) = messages(events)
+    client = _client(b"".join(render(iter(events), format="ollama", stream=False)))
+    response = client.chat(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert response.message.content == "".join(p["text"] for p in ours["content"] if p["type"] == "text")
+    calls = [(c.function.name, dict(c.function.arguments)) for c in response.message.tool_calls or []]
+    assert calls == [(p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"]
+    assert response.done and response.eval_count == ours["usage"]["output_tokens"]
+
+
 def test_a_cut_off_or_failed_response_has_no_done_line() -> None:
     for case in ("truncated", "error-mid-stream"):
         assert not [d for d in wire_of(events_of(CASES / f"{case}.ndjson")) if d.get("done")]
