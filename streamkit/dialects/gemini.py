@@ -133,7 +133,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..canonical import message_to_events, parse_arguments
-from ..errors import DataError
+from ..errors import DataError, UsageError
 from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
 
 NAME = "gemini"
@@ -1590,8 +1590,6 @@ def _function_response(message: dict[str, Any], calls: dict[str, tuple[str, bool
     """A tool message as a ``functionResponse`` part: the tool's name (the message's, else the
     call's), ``response`` an object (an object output as it is; otherwise ``{"result": output}``,
     or ``{"error": output}`` for a failed tool), and the call's id when it had one of its own."""
-    from ..errors import UsageError
-
     call_id = message["tool_call_id"]
     name, own_id = calls.get(call_id, (None, False))
     name = message.get("tool_name") or name
@@ -1684,7 +1682,6 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     """A canonical conversation → the ``streamGenerateContent`` body (``model``: the model it goes
     to, which says whether the current turn's function calls need signatures)."""
     from ..conversation import system_text
-    from ..errors import UsageError
 
     drops = RequestDrops(NAME)
     body: dict[str, Any] = {"contents": gemini_contents(conversation, drops)}
@@ -1727,8 +1724,6 @@ def gemini_url(base_url: str, model: str | None) -> str:
     """``{base}/v1beta/models/{model}:streamGenerateContent?alt=sse`` (no version added when the
     base URL names one; ``models/x`` and ``tunedModels/x`` names kept as they are)."""
     from urllib.parse import quote, urlsplit
-
-    from ..errors import UsageError
 
     if not model:
         raise UsageError(

@@ -77,7 +77,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..canonical import message_to_events, parse_arguments
-from ..errors import DataError
+from ..errors import DataError, UsageError
 from ._think import ThinkSplitter
 from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
 from .gemini import RequestDrops, object_input, rfc3339_epoch
@@ -352,8 +352,6 @@ class OllamaEncoder(Encoder):
     dialect_name = NAME
 
     def __init__(self, *, endpoint: str | None = None, stream: bool = True, **options: Any) -> None:
-        from ..errors import UsageError
-
         if endpoint not in (None, "chat", "generate"):
             raise UsageError(f"ollama: endpoint must be chat or generate, not {endpoint!r}")
         if not isinstance(stream, bool):
@@ -663,8 +661,6 @@ def _own_id(part: dict[str, Any]) -> str | None:
 
 
 def _user_message(content: list[dict[str, Any]], drops: RequestDrops) -> dict[str, Any]:
-    from ..errors import UsageError
-
     text: list[str] = []
     images: list[str] = []
     for part in content:
@@ -750,8 +746,6 @@ def ollama_messages(conversation: dict[str, Any], drops: RequestDrops) -> list[d
 
 def ollama_request_body(conversation: dict[str, Any], model: str | None) -> dict[str, Any]:
     """A canonical conversation → the ``/api/chat`` body."""
-    from ..errors import UsageError
-
     model = model or conversation.get("model")
     if not model:
         raise UsageError(
