@@ -66,29 +66,40 @@ class ToolRunner:
         executors = registry.executor_entries()
         self.executors: dict[str, Executor] = {}
         self.tools: dict[str, Tool] = {}
-        for tool in tools:
-            where = f"{tool.source}: " if tool.source else ""
-            installed = ", ".join(sorted(executors))
-            if tool.executor is None:
-                raise UsageError(f"{where}tool {tool.name!r} has no 'executor' (installed: {installed})")
-            entry = executors.get(tool.executor)
-            if entry is None:
-                raise UsageError(
-                    f"{where}tool {tool.name!r}: unknown executor {tool.executor!r} (installed: {installed})"
-                )
-            executor: Executor = entry.obj
-            try:
-                executor.check(tool)
-            except UsageError as exc:
-                raise UsageError(f"{where}{exc.message}") from None
-            kind = tool.executor
-            self.executors[kind] = executor
-            for expanded in executor.expand(tool):
-                self.tools[expanded.name] = expanded
+        try:
+            for tool in tools:
+                self._add(tool, executors)
+        except BaseException:  # e.g. an MCP server that cannot be reached: close those already open
+            for opened in self.executors.values():
+                opened.close()
+            raise
         self.pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="streamkit-tool")
         self.approve = approve
         self.asker = asker or ask_on_terminal
         self.cancel = threading.Event()
+
+    def _add(self, tool: Tool, executors: dict[str, Any]) -> None:
+        """Check one tools-file entry and add the tools it stands for (``expand``)."""
+        where = f"{tool.source}: " if tool.source else ""
+        installed = ", ".join(sorted(executors))
+        if tool.executor is None:
+            raise UsageError(f"{where}tool {tool.name!r} has no 'executor' (installed: {installed})")
+        entry = executors.get(tool.executor)
+        if entry is None:
+            raise UsageError(
+                f"{where}tool {tool.name!r}: unknown executor {tool.executor!r} (installed: {installed})"
+            )
+        executor: Executor = entry.obj
+        self.executors[tool.executor] = executor
+        try:
+            executor.check(tool)
+            expanded = executor.expand(tool)  # an MCP server entry: the tools its server lists
+        except UsageError as exc:
+            raise UsageError(f"{where}{exc.message}") from None
+        for one in expanded:
+            if one.name in self.tools:
+                raise UsageError(f"{where}tool {one.name!r} is declared twice (again by entry {tool.name!r})")
+            self.tools[one.name] = one
 
     # --- one call ----------------------------------------------------------------------------
 
@@ -215,15 +226,50 @@ def _wait_either(future: Future[Any], cancel: threading.Event, timeout: float) -
     return True
 
 
+def declarations(tools: list[Tool], registry: Registry | None = None) -> list[dict[str, Any]]:
+    """The declarations to send for a tools file's entries: each entry through its executor's
+    ``expand`` (an MCP server entry declares the tools its server lists). An entry whose executor
+    is not installed, or that names none, is declared as written: a request may declare tools
+    that this machine does not run."""
+    executors = (registry or default_registry()).executor_entries()
+    used: list[Executor] = []
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for tool in tools:
+            where = f"{tool.source}: " if tool.source else ""
+            entry = executors.get(tool.executor or "")
+            if entry is not None:
+                used.append(entry.obj)
+            try:
+                expanded = entry.obj.expand(tool) if entry is not None else [tool]
+            except UsageError as exc:
+                raise UsageError(f"{where}{exc.message}") from None
+            for one in expanded:
+                if one.name in out:
+                    raise UsageError(
+                        f"{where}tool {one.name!r} is declared twice (again by entry {tool.name!r})"
+                    )
+                out[one.name] = one.declaration()
+    finally:
+        for executor in dict.fromkeys(used):
+            executor.close()
+    return list(out.values())
+
+
 def is_client_call(event: dict[str, Any]) -> bool:
     return event.get("type") == "tool-call" and not event.get("provider_executed")
 
 
 def run_tools(events: Iterable[dict[str, Any]], tools: list[Tool], *, parallel: int = 4, approve: str = "never",
-              registry: Registry | None = None, asker: Asker | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
+              registry: Registry | None = None, asker: Asker | None = None,
+              runner: ToolRunner | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Pass events through, adding one ``tool-result`` per client ``tool-call`` (in-process form:
-    results are yielded between input events as they finish, and all of them by the end)."""
-    runner = ToolRunner(tools, registry=registry, parallel=parallel, approve=approve, asker=asker)
+    results are yielded between input events as they finish, and all of them by the end).
+    ``runner``: an open :class:`ToolRunner` to use (and leave open) instead of ``tools``, so that
+    several streams share the executors' sessions (the agent's steps)."""
+    own = runner is None
+    if runner is None:
+        runner = ToolRunner(tools, registry=registry, parallel=parallel, approve=approve, asker=asker)
     pending: list[Future[dict[str, Any]]] = []
     try:
         for event in events:
@@ -242,9 +288,11 @@ def run_tools(events: Iterable[dict[str, Any]], tools: list[Tool], *, parallel: 
                 pending.remove(future)
                 yield future.result()
     except BaseException:
-        runner.close(cancel=True)
+        if own:
+            runner.close(cancel=True)
         raise
-    runner.close()
+    if own:
+        runner.close()
 
 
 def start_call(
