@@ -49,8 +49,14 @@ def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None =
     )
     if not url:
         raise UsageError(f"no base URL for {dialect.name}: pass --base-url or set STREAMKIT_BASE_URL")
-    if "://" not in url:
-        url = "http://" + url  # OLLAMA_HOST is often host:port
+    if "://" not in url:  # OLLAMA_HOST is often host, or host:port
+        from urllib.parse import urlsplit
+
+        url = "http://" + url
+        port = getattr(dialect, "default_port", None)
+        if port and urlsplit(url).port is None:
+            parts = urlsplit(url)
+            url = f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
     key_file = key_file or env.get("STREAMKIT_API_KEY_FILE")
     if key_file:
         api_key: str | None = read_key_file(key_file)

@@ -271,3 +271,18 @@ def test_keys_from_the_environment_reach_the_server_only_as_a_header(tmp_path: P
         assert fetch(url, "hi").returncode == 0
     assert SECRET.encode() not in log.read_bytes()
     assert os.environ.get("OPENAI_API_KEY") != SECRET
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("localhost", "http://localhost:11434"),
+        ("0.0.0.0:8080", "http://0.0.0.0:8080"),
+        ("https://ollama.example", "https://ollama.example"),
+    ],
+)
+def test_ollama_host_as_the_ollama_client_reads_it(host: str, url: str) -> None:
+    from streamkit.endpoints import resolve
+    from streamkit.plugins import default_registry
+
+    assert resolve(default_registry().dialect("ollama"), env={"OLLAMA_HOST": host}).base_url == url

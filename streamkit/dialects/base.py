@@ -118,6 +118,8 @@ class Dialect:
     #: (after ``--base-url`` and ``STREAMKIT_BASE_URL``), in order of precedence.
     default_base_url: ClassVar[str | None] = None
     base_url_env: ClassVar[tuple[str, ...]] = ()
+    #: The port a base URL given as a bare host (``OLLAMA_HOST=localhost``) means.
+    default_port: ClassVar[int | None] = None
     #: The environment variables holding the API key (after ``--key-file``, ``STREAMKIT_API_KEY``).
     api_key_env: ClassVar[tuple[str, ...]] = ()
     #: The paths ``streamkit serve`` answers on (POST; starlette path syntax), and WebSocket ones.

@@ -784,6 +784,7 @@ class Ollama(Dialect):
     description = "Ollama /api/chat and /api/generate NDJSON"
     framing = "ndjson"
     default_base_url = "http://localhost:11434"
+    default_port = 11434  # OLLAMA_HOST=host (no port) means this port, as the ollama client reads it
     base_url_env = ("OLLAMA_HOST",)
     api_key_env = ("OLLAMA_API_KEY",)
     serve_paths = ("/api/chat", "/api/generate")
