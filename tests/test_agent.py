@@ -212,3 +212,24 @@ def test_render_conversation_takes_results_written_before_their_message(tmp_path
         ("c1", "first", False),
         ("c2", "second", True),
     ]
+
+
+def test_a_paused_anthropic_turn_is_sent_back_and_continued(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([
+        {"text": "Let me look that up.", "finish_reason": "other", "raw_finish_reason": "pause_turn"},
+        {"text": "Found it."},
+    ]))  # fmt: skip
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", "anthropic", "--script", str(script), "--log-requests", str(log)) as url:
+        result = run_cli(
+            "agent", "-d", "anthropic", "--base-url", url, "-m", "m", QUESTION, env={"ANTHROPIC_API_KEY": "k"}
+        )
+    assert result.returncode == 0, result.stderr
+    messages = [e for e in ndjson(result.stdout) if e["type"] == "message"]
+    assert [m["raw_finish_reason"] for m in messages] == ["pause_turn", "end_turn"]
+    second = ndjson(log.read_bytes())[1]
+    assert second["messages"][-1] == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "Let me look that up."}],
+    }

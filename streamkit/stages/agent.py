@@ -1,7 +1,8 @@
 """agent: the tool loop in one process.
 
 fetch → normalize → accumulate → run-tools → continue, until a response asks for no client tool
-or ``max_steps`` responses have been read. Each response is wrapped in ``start-step`` /
+(and its dialect does not want it continued, as Anthropic's ``pause_turn`` does) or ``max_steps``
+responses have been read. Each response is wrapped in ``start-step`` /
 ``finish-step`` events (its tool results come before the ``finish-step``); the last ``message``
 of the output is the answer. Reaching the step limit with calls still to answer writes an
 ``error`` event naming the limit (and the CLI exits 1); an upstream failure ends the loop after
@@ -122,7 +123,7 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             yield {"type": "finish-step", "step": step}
             if fetched.failed is not None:
                 raise UpstreamError(fetched.failed["message"])
-            if message is None or calls == 0:
+            if message is None or (calls == 0 and not target.wants_continuation(message)):
                 completed = True
                 return
             order = {p.get("tool_call_id"): i for i, p in enumerate(message.get("content") or ())}
