@@ -35,7 +35,7 @@ The server's stderr is kept aside and its last lines quoted when it fails to sta
 What a call answers:
 
 * the text of its content blocks, joined by newlines; an image, audio or binary resource is
-  described in a line of text (``[image: image/png, 70 bytes, not shown]``), an embedded text
+  described in a line of text (``[image: image/png, 71 bytes, not shown]``), an embedded text
   resource is given with its URI, a resource link as its name and URI;
 * a result with no content blocks but structured content: that content as JSON text;
 * ``isError`` from the server: ``is_error: true`` with the server's text;
@@ -443,6 +443,8 @@ class MCPExecutor(Executor):
         return tools
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
+        if cancel.is_set():  # stopped before it began: start no server for it
+            return ToolOutput("error: the tool was stopped", is_error=True)
         settings = call.tool.settings
         server = self._server(settings.get("mcp_server") or call.tool.name, settings, call.tool.source)
         try:
