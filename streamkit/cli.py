@@ -849,6 +849,15 @@ def formats(as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Write JSON.")
+def executors(as_json: bool) -> None:
+    """List the tool executor kinds a tools file may name (executor = "...")."""
+    from .plugins import default_registry
+
+    _listing("executors", default_registry().executor_entries(), as_json, lambda e: {})
+
+
+@cli.command()
 def plugins() -> None:
     """List the loaded plugins, their packages and the hooks they implement, as JSON."""
     import orjson

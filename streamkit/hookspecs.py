@@ -106,7 +106,7 @@ def register_formats(register: Callable[[Format], None]) -> None:
 def register_tool_executors(register: Callable[[Any], None]) -> None:
     """Register tool executor kinds, named by the ``executor`` field of a tools file entry.
 
-    Called: the first time ``run-tools`` or ``agent`` loads a tools file.
+    Called: the first time ``run-tools``, ``agent`` or ``fetch --tools`` loads a tools file.
 
     Gets: ``register``, to be called once per executor kind with an instance of a
     :class:`streamkit.executors.base.Executor` subclass: ``check(tool)`` validates a tool's

@@ -6,6 +6,7 @@ import types
 from importlib import metadata
 
 import click
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -165,3 +166,9 @@ def test_builtin_dialects_load_lazily_and_their_entries_tell_the_truth() -> None
     for name, _target, framing, description in BUILTIN:
         dialect = registry.dialect(name)
         assert (dialect.name, dialect.framing, dialect.description) == (name, framing, description)
+
+
+def test_executors_listing() -> None:
+    result = run_cli("executors", "--json")
+    listed = {e["name"]: e["plugin"] for e in orjson.loads(result.stdout)}
+    assert {"shell", "python", "http"} <= set(listed) and listed["shell"] == "streamkit.executors"
