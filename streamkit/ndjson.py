@@ -184,10 +184,19 @@ def write_events(events: Iterable[Any], writer: EventWriter) -> int:
     pending = writer._pending
     flush = writer.out.flush
     n = 0
-    for event in events:
-        write(_dumps(event, option=_NL))
-        n += 1
-        if not pending():
-            flush()
+    reader = getattr(pending, "__self__", None)
+    if type(reader) is NDJSONReader:
+        # the common case, inlined: is a further input line already buffered?
+        for event in events:
+            write(_dumps(event, option=_NL))
+            n += 1
+            if reader.line_no >= reader._chunk_end:
+                flush()
+    else:
+        for event in events:
+            write(_dumps(event, option=_NL))
+            n += 1
+            if not pending():
+                flush()
     writer.count += n
     return n

@@ -210,22 +210,23 @@ def normalize(
     ``line_no`` is a callable giving the current input line, used in error messages.
     """
     router = _Router(registry or default_registry(), dialect, keep_raw, on_error, line_no, options)
+    # the router's state as locals, refreshed whenever the slow path may have changed it
+    feed, accepts, forced = router.feed, router.accepts, router.forced
     for raw in events:
         # The hot path: a raw event for the normalizer already running.
-        feed = router.feed
-        if (
-            feed is not None
-            and raw.get("type") == "raw"
-            and (raw.get("dialect") in router.accepts or router.forced)
-        ):
+        if feed is not None and raw.get("type") == "raw" and (forced or raw.get("dialect") in accepts):
             try:
                 out = feed(raw.get("data"), raw.get("event"))
             except Exception as exc:
                 out = router.failed(exc)
             if out:
-                yield from out
+                if len(out) == 1:
+                    yield out[0]
+                else:
+                    yield from out
             elif out is None:
                 yield from router.no_meaning(raw, raw.get("data"), raw.get("event"))
             continue
         yield from router.route(raw)
+        feed, accepts = router.feed, router.accepts
     yield from router.end()
