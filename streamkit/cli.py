@@ -203,6 +203,11 @@ def _json_options(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
     return options
 
 
+NOTHING_TO_SEND = (
+    "nothing to send: give a PROMPT, --conversation FILE, --body FILE, or a conversation on stdin"
+)
+
+
 def _read_json_file(path: str, what: str) -> Any:
     import orjson
 
@@ -354,7 +359,6 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
                    base_url: str | None, key_file: str | None) -> Any:  # fmt: skip
     import os
 
-    from . import conversation as conv
     from .endpoints import resolve
 
     if sum(x is not None for x in (prompt, conversation_file, body_file)) > 1:
@@ -366,18 +370,8 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
         native = _read_json_file(body_file, "body")
         if system or tools_file or options:
             raise UsageError("--body is sent as-is: -s, --tools and -o do not apply")
-    elif prompt is not None:
-        conversation = conv.from_prompt(prompt, system=system)
     else:
-        if conversation_file is None and sys.stdin.isatty():
-            raise UsageError(
-                "nothing to send: give a PROMPT, --conversation FILE, --body FILE, or a conversation on stdin"
-            )
-        conversation = conv.check(
-            _read_json_file(conversation_file or "-", "conversation"), conversation_file or "stdin"
-        )
-        if system:
-            conversation["system"] = system
+        conversation = _conversation(prompt, conversation_file, system, NOTHING_TO_SEND)
     if conversation is not None:
         if tools_file:
             from .stages.run_tools import declarations
@@ -389,6 +383,24 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
         model = model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL")
     endpoint = resolve(target, base_url=base_url, key_file=key_file, model=model)
     return target.build_request(conversation, endpoint, body=native)
+
+
+def _conversation(
+    prompt: str | None, conversation_file: str | None, system: str | None, verb: str
+) -> dict[str, Any]:
+    """The conversation a command starts from: a PROMPT, --conversation FILE, or stdin."""
+    from . import conversation as conv
+
+    if prompt is not None:
+        return conv.from_prompt(prompt, system=system)
+    if conversation_file is None and sys.stdin.isatty():
+        raise UsageError(nothing)
+    conversation = conv.check(
+        _read_json_file(conversation_file or "-", "conversation"), conversation_file or "stdin"
+    )
+    if system:
+        conversation["system"] = system
+    return conversation
 
 
 def _paced(events: Any) -> Any:
@@ -587,7 +599,6 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
     def body(out: IO[bytes]) -> None:
         import os
 
-        from . import conversation as conv
         from .endpoints import resolve
         from .ndjson import EventWriter
         from .plugins import default_registry
@@ -598,18 +609,12 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
         if prompt is not None and conversation_file is not None:
             raise UsageError("give a PROMPT or --conversation FILE, not both")
-        if prompt is not None:
-            conversation = conv.from_prompt(prompt, system=system)
-        else:
-            if conversation_file is None and sys.stdin.isatty():
-                raise UsageError(
-                    "nothing to ask: give a PROMPT, --conversation FILE, or a conversation on stdin"
-                )
-            conversation = conv.check(
-                _read_json_file(conversation_file or "-", "conversation"), conversation_file or "stdin"
-            )
-            if system:
-                conversation["system"] = system
+        conversation = _conversation(
+            prompt,
+            conversation_file,
+            system,
+            "nothing to ask: give a PROMPT, --conversation FILE, or a conversation on stdin",
+        )
         options = _json_options(gen_options, "-o")
         if options:
             conversation["options"] = {**(conversation.get("options") or {}), **options}

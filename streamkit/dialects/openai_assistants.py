@@ -119,6 +119,8 @@ from orjson import dumps
 from ..canonical import message_to_events, parse_arguments
 from ..errors import DataError, UsageError
 from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
+from .openai_chat import map_usage
+from .openai_chat import wire_usage as chat_wire_usage
 
 NAME = "openai-assistants"
 
@@ -154,39 +156,9 @@ _OBJECTS = frozenset(
 _EXECUTED = ("code_interpreter", "file_search")
 
 
-def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Assistants usage → canonical usage (fields the server did not send are left out)."""
-    out: dict[str, Any] = {}
-    if usage.get("prompt_tokens") is not None:
-        out["input_tokens"] = usage["prompt_tokens"]
-    if usage.get("completion_tokens") is not None:
-        out["output_tokens"] = usage["completion_tokens"]
-    if usage.get("total_tokens") is not None:
-        out["total_tokens"] = usage["total_tokens"]
-    # the API spells it prompt_token_details; the Chat Completions spelling is accepted too
-    details = usage.get("prompt_token_details") or usage.get("prompt_tokens_details")
-    if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        out["cached_input_tokens"] = details["cached_tokens"]
-    details = usage.get("completion_tokens_details")
-    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
-        out["reasoning_tokens"] = details["reasoning_tokens"]
-    return out
-
-
 def wire_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Canonical usage → Assistants usage."""
-    prompt = usage.get("input_tokens") or 0
-    completion = usage.get("output_tokens") or 0
-    out: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": usage.get("total_tokens") or prompt + completion,
-    }
-    if usage.get("cached_input_tokens") is not None:
-        out["prompt_token_details"] = {"cached_tokens": usage["cached_input_tokens"]}
-    if usage.get("reasoning_tokens") is not None:
-        out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
-    return out
+    """Canonical usage → Assistants usage: Chat Completions' fields, but ``prompt_token_details``."""
+    return chat_wire_usage(usage, details="prompt_token_details")
 
 
 def _annotation_filename(ann: dict[str, Any]) -> str | None:

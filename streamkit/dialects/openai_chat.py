@@ -85,7 +85,8 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
         out["output_tokens"] = usage["completion_tokens"]
     if usage.get("total_tokens") is not None:
         out["total_tokens"] = usage["total_tokens"]
-    details = usage.get("prompt_tokens_details")
+    # the Assistants API spells it prompt_token_details: both are read (that dialect uses this too)
+    details = usage.get("prompt_tokens_details") or usage.get("prompt_token_details")
     if isinstance(details, dict) and details.get("cached_tokens") is not None:
         out["cached_input_tokens"] = details["cached_tokens"]
     details = usage.get("completion_tokens_details")
@@ -94,8 +95,8 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def wire_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Canonical usage → Chat Completions usage."""
+def wire_usage(usage: dict[str, Any], *, details: str = "prompt_tokens_details") -> dict[str, Any]:
+    """Canonical usage → Chat Completions usage (``details``: how the dialect spells that field)."""
     prompt = usage.get("input_tokens") or 0
     completion = usage.get("output_tokens") or 0
     out: dict[str, Any] = {
@@ -104,7 +105,7 @@ def wire_usage(usage: dict[str, Any]) -> dict[str, Any]:
         "total_tokens": usage.get("total_tokens") or prompt + completion,
     }
     if usage.get("cached_input_tokens") is not None:
-        out["prompt_tokens_details"] = {"cached_tokens": usage["cached_input_tokens"]}
+        out[details] = {"cached_tokens": usage["cached_input_tokens"]}
     if usage.get("reasoning_tokens") is not None:
         out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
     return out
