@@ -214,9 +214,7 @@ def _read_json_file(path: str, what: str) -> Any:
     data = _open_input(path).read()
     if not data.strip():
         if path == "-":
-            raise UsageError(
-                "nothing to send: give a PROMPT, --conversation FILE, --body FILE, or a conversation on stdin"
-            )
+            raise UsageError(NOTHING_TO_SEND)
         raise UsageError(f"{what} {path} is empty")
     try:
         return orjson.loads(data)
@@ -386,9 +384,10 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
 
 
 def _conversation(
-    prompt: str | None, conversation_file: str | None, system: str | None, verb: str
+    prompt: str | None, conversation_file: str | None, system: str | None, nothing: str
 ) -> dict[str, Any]:
-    """The conversation a command starts from: a PROMPT, --conversation FILE, or stdin."""
+    """The conversation a command starts from: a PROMPT, --conversation FILE, or stdin
+    (``nothing``: what to say when there is none)."""
     from . import conversation as conv
 
     if prompt is not None:
