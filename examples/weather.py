@@ -11,7 +11,7 @@ import zlib
 args = json.load(sys.stdin)
 city = str(args.get("city", "")).strip()
 if not city:
-    print("which city? pass {\"city\": \"...\"}", file=sys.stderr)
+    print('which city? pass {"city": "..."}', file=sys.stderr)
     sys.exit(2)
 seed = zlib.crc32(city.lower().encode())
 sky = ["sunny", "cloudy", "rainy", "windy", "foggy"][seed % 5]

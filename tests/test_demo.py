@@ -17,7 +17,9 @@ def test_the_demo_runs_the_tool_loop_and_stops_its_server() -> None:
     script = json.loads((ROOT / "examples" / "demo-script.json").read_text())
     assert script[0]["text"] in out  # the plain fetch | normalize | accumulate | render
     assert script[2]["text"] in out  # the agent's final answer
-    assert '[tool result] get_weather: {"city": "Paris", "sky": "windy", "temperature_c": 8}' in err  # examples/weather.py ran
+    assert (
+        '[tool result] get_weather: {"city": "Paris", "sky": "windy", "temperature_c": 8}' in err
+    )  # examples/weather.py ran
     assert "event: message_start" in out
     leftover = subprocess.run(["pgrep", "-f", "demo-script.json"], capture_output=True)
     assert leftover.stdout == b"", "the demo left its server running"

@@ -94,5 +94,8 @@ def test_write_events_counts_and_flushes_at_the_end() -> None:
 
 
 def test_a_wire_format_piped_where_events_belong_says_what_to_do() -> None:
-    with pytest.raises(DataError, match=r"line 1: not JSON \(this is a wire format, SSE: read it with `streamkit fetch --replay -` first\)"):
+    with pytest.raises(
+        DataError,
+        match=r"line 1: not JSON \(this is a wire format, SSE: read it with `streamkit fetch --replay -` first\)",
+    ):
         list(read_events(io.BytesIO(b'data: {"a": 1}\n\n')))
