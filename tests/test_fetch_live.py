@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .conftest import DATA, STREAMKIT, ndjson, run_cli
+from .conftest import DATA, STREAMKIT, fixture_files, ndjson, run_cli
 
 CHAT = DATA / "openai-chat"
 SECRET = "sk-streamkit-test-SECRET-4242"
@@ -57,7 +57,12 @@ def without_t(events: list[dict]) -> list[dict]:
     return [{k: v for k, v in e.items() if k != "t"} for e in events]
 
 
-@pytest.mark.parametrize("recording", sorted(CHAT.glob("*.sse")), ids=lambda p: p.stem)
+SHARED_CHAT = [p for p in fixture_files("openai-chat", "mistral")]
+
+
+@pytest.mark.parametrize(
+    "recording", [*sorted(CHAT.glob("*.sse")), *SHARED_CHAT], ids=lambda p: getattr(p, "stem", None)
+)
 def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
     with serving("-d", "openai-chat", "--replay", str(recording)) as url:
         live = fetch(url, "hello")
@@ -286,3 +291,18 @@ def test_ollama_host_as_the_ollama_client_reads_it(host: str, url: str) -> None:
     from streamkit.plugins import default_registry
 
     assert resolve(default_registry().dialect("ollama"), env={"OLLAMA_HOST": host}).base_url == url
+
+
+def test_ctrl_c_during_a_live_request_exits_130_with_what_came() -> None:
+    with serving("-d", "openai-chat", "--replay", str(CHAT / "usage-chunk.sse"), "--stall-after", "2") as url, subprocess.Popen(
+        [str(STREAMKIT), "fetch", "--base-url", url, "-m", "m", "hi"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "OPENAI_API_KEY": SECRET},
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        assert orjson.loads(first)["type"] == "raw"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 130
+        rest = proc.stdout.read()
+        assert b"Traceback" not in proc.stderr.read()
+    assert len(ndjson(first + rest)) == 2  # both events received before the stall were written
