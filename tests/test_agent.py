@@ -70,6 +70,11 @@ def test_agent_runs_the_loop(dialect: str, script: Path, tmp_path: Path) -> None
     assert sorted(r["is_error"] for r in results) == [False, True]
     messages = [e for e in events if e["type"] == "message"]
     assert messages[-1]["content"][-1]["text"] == SCRIPT[1]["text"]
+    assert events[-1] is messages[-1]  # the output ends with the answer
+    kinds = [e["type"] for e in events]
+    assert kinds[kinds.index("finish-step") + 1] == "message"  # each step's message follows its finish-step
+    finals = ndjson(run_cli("accumulate", "--final", input=result.stdout).stdout)
+    assert [m["id"] for m in finals] == [m["id"] for m in messages]  # accumulating again adds no duplicate
     bodies = ndjson(log.read_bytes())
     assert len(bodies) == 2
     carried = continuation_results(dialect, bodies[1])

@@ -8,8 +8,8 @@ work is linear in the size of the stream. A response cut off before its ``finish
 its ``message`` at the end of input (``finish_reason`` ``error`` after an error, else
 ``other``): nothing received is lost.
 
-Accumulating twice is harmless: a ``message`` arriving right after the one accumulate made for
-the same response is dropped as a duplicate.
+Accumulating twice is harmless: a ``message`` for a response (id and choice) accumulate has
+already made a message for is dropped as a duplicate.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class Accumulator:
         self.turns: dict[int, _Turn] = {}
         self.frags: dict[str, list[str]] = {}  # open block or tool call id -> fragments
         self.parts: dict[str, dict[str, Any]] = {}  # open block or tool call id -> its part
-        self.last_message: dict[str, Any] | None = None  # the message just emitted, for dedupe
+        self.emitted: set[tuple[Any, Any]] = set()  # (id, choice) of the messages made since the last start
 
     def turn(self, ev: dict[str, Any]) -> _Turn:
         choice = ev.get("choice") or 0
@@ -107,11 +107,9 @@ class Accumulator:
             if frags is None:
                 frags = self.implicit(ev)
             frags.append(ev["delta"])
-            self.last_message = None
             return [ev]
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         if handler is None:
-            self.last_message = None
             return [ev]
         return handler(self, ev)
 
@@ -132,8 +130,8 @@ class Accumulator:
     def _start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
         out = self.close() if self.turns else []
         self.start = ev
+        self.emitted = set()
         out.append(ev)
-        self.last_message = None
         return out
 
     def _text_start(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
@@ -210,7 +208,6 @@ class Accumulator:
             self.turn(ev).content.append({"type": "tool-call", **fields})
         else:
             part.update(fields)
-        self.last_message = None
         return [filled]
 
     def _append_part(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
@@ -218,7 +215,6 @@ class Accumulator:
             return [ev]  # a client tool's result, after the message: not part of the message
         part = {k: v for k, v in ev.items() if k != "choice"}
         self.turn(ev).content.append(part)
-        self.last_message = None
         return [ev]
 
     def _finish(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
@@ -227,7 +223,7 @@ class Accumulator:
         for key in [k for k, p in self.parts.items() if any(p is c for c in turn.content)]:
             self._end_block(key, None)
         message = turn.message(ev)
-        self.last_message = message
+        self.emitted.add((message.get("id"), message.get("choice")))
         return [ev, message]
 
     def _error(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
@@ -237,9 +233,7 @@ class Accumulator:
         return [ev]
 
     def _message(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
-        last = self.last_message
-        self.last_message = None
-        if last is not None and last.get("id") == ev.get("id") and last.get("choice") == ev.get("choice"):
+        if (ev.get("id"), ev.get("choice")) in self.emitted:
             return []  # the same message, accumulated upstream too
         return [ev]
 
@@ -285,7 +279,6 @@ def accumulate(events: Iterable[dict[str, Any]], *, final: bool = False) -> Iter
             continue
         handler = handlers.get(kind)  # type: ignore[arg-type]
         if handler is None:
-            acc.last_message = None
             if not final:
                 yield ev
             continue

@@ -3,8 +3,8 @@
 fetch → normalize → accumulate → run-tools → continue, until a response asks for no client tool
 (and its dialect does not want it continued, as Anthropic's ``pause_turn`` does) or ``max_steps``
 responses have been read. Each response is wrapped in ``start-step`` /
-``finish-step`` events (its tool results come before the ``finish-step``); the last ``message``
-of the output is the answer. Reaching the step limit with calls still to answer writes an
+``finish-step`` events (its tool results come before the ``finish-step``), and its accumulated
+``message`` follows the ``finish-step``, so the output ends with the answer. Reaching the step limit with calls still to answer writes an
 ``error`` event naming the limit (and the CLI exits 1); an upstream failure ends the loop after
 its ``error`` event (exit 1 too).
 
@@ -108,19 +108,24 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             fetched = open_stream(request, dialect=target.name, transport=transport, session=session, warn=warn,
                                   client=client, **(fetch_options or {}))  # fmt: skip
             message: dict[str, Any] | None = None
+            messages: list[dict[str, Any]] = []  # written after the step's finish-step
             results: list[dict[str, Any]] = []
             calls = 0
             for event in run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
                                    runner=runner):  # fmt: skip
                 kind = event.get("type")
-                if kind == "message" and not event.get("choice"):
-                    message = event
-                elif kind == "tool-call" and not event.get("provider_executed") and not event.get("choice"):
+                if kind == "message":
+                    messages.append(event)
+                    if not event.get("choice"):
+                        message = event
+                    continue
+                if kind == "tool-call" and not event.get("provider_executed") and not event.get("choice"):
                     calls += 1
                 elif kind == "tool-result" and not event.get("provider_executed"):
                     results.append(event)
                 yield event
             yield {"type": "finish-step", "step": step}
+            yield from messages  # so that the output ends with the answer
             if fetched.failed is not None:
                 raise UpstreamError(fetched.failed["message"])
             if message is None or (calls == 0 and not target.wants_continuation(message)):
