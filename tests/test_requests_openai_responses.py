@@ -549,7 +549,9 @@ def test_the_agent_continues_on_one_websocket_with_only_the_new_items(script: Pa
         result = agent(proxied, "--transport", "websocket")
     assert result.returncode == 0, result.stderr
     assert result.stderr == b""
-    assert ndjson(result.stdout)[-1]["content"][-1]["text"] == TOOL_SCRIPT[1]["text"]  # the output ends with the answer
+    assert (
+        ndjson(result.stdout)[-1]["content"][-1]["text"] == TOOL_SCRIPT[1]["text"]
+    )  # the output ends with the answer
     first, second = ndjson(log.read_bytes())
     assert first["type"] == second["type"] == "response.create"  # both came over the WebSocket
     assert "stream" not in first and "previous_response_id" not in first
@@ -591,7 +593,9 @@ def test_auto_falls_back_to_sse_once_when_there_is_no_websocket(script: Path, tm
         and "WebSocket unavailable" in warnings[0]
         and "falling back to HTTP" in warnings[0]
     )
-    assert ndjson(result.stdout)[-1]["content"][-1]["text"] == TOOL_SCRIPT[1]["text"]  # the output ends with the answer
+    assert (
+        ndjson(result.stdout)[-1]["content"][-1]["text"] == TOOL_SCRIPT[1]["text"]
+    )  # the output ends with the answer
     first, second = ndjson(log.read_bytes())
     assert first["stream"] is second["stream"] is True and "type" not in first  # POSTed bodies
     assert second["previous_response_id"] == "resp_script_1"
