@@ -89,6 +89,22 @@ class Encoder:
         self.report_dropped()
         return []
 
+    def hold_error(self, event: dict[str, Any]) -> list[WireEvent]:
+        """Keep an ``error`` that came before any event of its response (``accumulate --final``
+        writes errors before the message); :meth:`release_errors` writes it inside that response,
+        once it is open. Returns ``[]``."""
+        self.__dict__.setdefault("_held_errors", []).append(event)
+        return []
+
+    @property
+    def holding_errors(self) -> bool:
+        return bool(self.__dict__.get("_held_errors"))
+
+    def release_errors(self) -> list[WireEvent]:
+        """The held errors, fed again now that their response is open."""
+        held = self.__dict__.pop("_held_errors", [])
+        return [wire for event in held for wire in self.feed(event)]
+
     def drop(self, what: str) -> list[WireEvent]:
         """Count one thing this dialect cannot express (``"document sources"``); returns ``[]``."""
         dropped: dict[str, int] = self.__dict__.setdefault("_dropped", {})

@@ -1144,7 +1144,6 @@ class GeminiEncoder(Encoder):
         self.model_option = model
         self.responses = 0
         self.written_ids: set[str] = set()
-        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -1189,17 +1188,13 @@ class GeminiEncoder(Encoder):
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []
-        if self.held_errors:
+        if self.holding_errors:
             out += self._ensure_open()
-            out += self._flush_errors()
+            out += self.release_errors()
         if self.open:
             out += self._end()
         self.report_dropped()
         return out
-
-    def _flush_errors(self) -> list[WireEvent]:
-        held, self.held_errors = self.held_errors, []
-        return [wire for ev in held for wire in self._on_error(ev)]
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -1338,8 +1333,8 @@ class GeminiEncoder(Encoder):
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
-        if self.held_errors:
-            out.extend(self._flush_errors())
+        if self.holding_errors:
+            out.extend(self.release_errors())
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         reason = ev.get("finish_reason") or "other"
         raw = ev.get("raw_finish_reason")
@@ -1389,8 +1384,7 @@ class GeminiEncoder(Encoder):
         if not self.open:
             # an error before any event of its response (``accumulate --final`` writes errors
             # before the message): held for that response, written before its finish
-            self.held_errors.append(ev)
-            return []
+            return self.hold_error(ev)
         out = self._ensure_open()
         self.seen = True
         error = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("error")

@@ -363,7 +363,6 @@ class OllamaEncoder(Encoder):
         self.texts: dict[str, list[str]] = {}
         self.calls: list[Any] = []
         self.logprobs: list[Any] = []
-        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -400,9 +399,9 @@ class OllamaEncoder(Encoder):
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []
-        if self.held_errors:
+        if self.holding_errors:
             out += self._ensure_open()
-            out += self._flush_errors()
+            out += self.release_errors()
         if self.whole:
             out = self._merge(out)
             if self.pending is not None:  # cut off before its done line: what came, not done
@@ -466,10 +465,6 @@ class OllamaEncoder(Encoder):
                 out[key] = value
         self.pending = None
         return out
-
-    def _flush_errors(self) -> list[WireEvent]:
-        held, self.held_errors = self.held_errors, []
-        return [wire for ev in held for wire in self._on_error(ev)]
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -549,8 +544,8 @@ class OllamaEncoder(Encoder):
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
-        if self.held_errors:
-            out.extend(self._flush_errors())
+        if self.holding_errors:
+            out.extend(self.release_errors())
         self.open = False
         reason = ev.get("finish_reason") or "other"
         raw = ev.get("raw_finish_reason")
@@ -590,8 +585,7 @@ class OllamaEncoder(Encoder):
         if not self.open:
             # an error before any event of its response (``accumulate --final`` writes errors
             # before the message): held for that response, written before its finish
-            self.held_errors.append(ev)
-            return []
+            return self.hold_error(ev)
         out = self._ensure_open()
         error = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("error")
         out.append((None, {"error": error if isinstance(error, str) else ev.get("message", "")}))

@@ -797,7 +797,6 @@ class ChatEncoder(Encoder):
 
     def __init__(self, *, reasoning_field: str = "reasoning_content", **options: Any) -> None:
         self.reasoning_field = reasoning_field
-        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -843,17 +842,13 @@ class ChatEncoder(Encoder):
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []
-        if self.held_errors:
+        if self.holding_errors:
             out += self._ensure_open()
-            out += self._flush_errors()
+            out += self.release_errors()
         if self.open:
             out += self._end()
         self.report_dropped()
         return out
-
-    def _flush_errors(self) -> list[WireEvent]:
-        held, self.held_errors = self.held_errors, []
-        return [wire for ev in held for wire in self._on_error(ev)]
 
     # --- handlers --------------------------------------------------------------------------
 
@@ -993,8 +988,8 @@ class ChatEncoder(Encoder):
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
-        if self.held_errors:
-            out.extend(self._flush_errors())
+        if self.holding_errors:
+            out.extend(self.release_errors())
         choice = ev.get("choice") or 0
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         wire_reason = WIRE_FINISH_REASONS.get(ev.get("finish_reason") or "other")
@@ -1017,8 +1012,7 @@ class ChatEncoder(Encoder):
         if not self.open:
             # an error before any event of its response (``accumulate --final`` writes errors
             # before the message): hold it for that response, written before its finish
-            self.held_errors.append(ev)
-            return []
+            return self.hold_error(ev)
         out = self._ensure_open()
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         error = meta.get("error")
@@ -1032,8 +1026,8 @@ class ChatEncoder(Encoder):
             return []  # the events it sums up were already written
         out: list[WireEvent] = []
         for sub in message_to_events(ev):
-            if sub["type"] == "finish" and self.held_errors:
-                out.extend(self._flush_errors())
+            if sub["type"] == "finish" and self.holding_errors:
+                out.extend(self.release_errors())
             out.extend(self.feed(sub))
         self.id = None  # allow the next bare message to start its own response
         return out
