@@ -238,3 +238,30 @@ def test_a_paused_anthropic_turn_is_sent_back_and_continued(tmp_path: Path) -> N
         "role": "assistant",
         "content": [{"type": "text", "text": "Let me look that up."}],
     }
+
+
+def test_tool_results_go_back_in_call_order_not_finish_order(tmp_path: Path) -> None:
+    import sys
+
+    tools = tmp_path / "tools.toml"
+    tools.write_text(
+        f'[[tools]]\nname = "slow"\nexecutor = "shell"\ncommand = ["{sys.executable}", "-c", "import time; time.sleep(0.5); print(\'slow\')"]\n\n'
+        f'[[tools]]\nname = "fast"\nexecutor = "shell"\ncommand = ["{sys.executable}", "-c", "print(\'fast\')"]\n'
+    )
+    script = tmp_path / "script.json"
+    script.write_bytes(
+        orjson.dumps(
+            [{"tool_calls": [{"name": "slow", "input": {}}, {"name": "fast", "input": {}}]}, {"text": "done"}]
+        )
+    )
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", "openai-chat", "--script", str(script), "--log-requests", str(log)) as url:
+        result = run_cli("agent", "--base-url", url, "-m", "m", "--tools", str(tools), QUESTION)
+    assert result.returncode == 0, result.stderr
+    events = ndjson(result.stdout)
+    finished = [e["output"] for e in events if e["type"] == "tool-result"]
+    assert finished == ["fast", "slow"]  # the fast tool finished first...
+    assert [text for text, _ in continuation_results("openai-chat", ndjson(log.read_bytes())[1])] == [
+        "slow",
+        "fast",
+    ]  # ...but goes back second
