@@ -43,7 +43,7 @@ DIALECTS = [name for name in sorted(Registry(get_plugin_manager()).dialects()) i
 
 def continuation_results(dialect: str, body: dict[str, Any]) -> list[tuple[str, bool]]:
     """The tool results a continuation request carries, read in the dialect's own format."""
-    from .continuations import results
+    from .dialects.continuations import results
 
     return results(dialect, body)
 

@@ -808,6 +808,6 @@ def test_the_official_client_completes_a_tool_loop_against_serve(tmp_path: Path)
         "signature": SIGNATURE,
     }
     assert sent[1] == {"type": "redacted_thinking", "data": REDACTED}
-    from tests.continuations.anthropic import results
+    from tests.dialects.anthropic.continuations import results
 
     assert results(bodies[1]) == [("windy, 8°C", False), ("which city?", True)]
