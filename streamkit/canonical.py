@@ -1,4 +1,10 @@
-"""Small helpers on canonical events shared by dialects, stages and formats."""
+"""The canonical events as plain dicts: their type names, and helpers that dialects, stages and
+formats share (parsing tool arguments, expanding a ``message`` back into its events).
+
+Stages work on plain dicts on the hot path and import this module, never pydantic. The same
+vocabulary as pydantic models, for validation and ``streamkit schema``, is in
+:mod:`streamkit.events`; a test checks that both name the same types and finish reasons.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,35 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+
+CANONICAL_TYPES: frozenset[str] = frozenset(
+    {
+        "raw",
+        "start",
+        "text-start",
+        "text-delta",
+        "text-end",
+        "reasoning-start",
+        "reasoning-delta",
+        "reasoning-end",
+        "tool-input-start",
+        "tool-input-delta",
+        "tool-input-end",
+        "tool-call",
+        "tool-approval-request",
+        "tool-approval-response",
+        "tool-result",
+        "source",
+        "file",
+        "finish",
+        "error",
+        "message",
+        "start-step",
+        "finish-step",
+    }
+)
+
+FINISH_REASONS: tuple[str, ...] = ("stop", "length", "tool-calls", "content-filter", "error", "other")
 
 
 def parse_arguments(text: str) -> tuple[Any, str | None]:

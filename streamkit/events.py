@@ -1,8 +1,9 @@
 """The canonical events: one pydantic model per ``type``, joined in one discriminated union.
 
-This module is the contract of DESIGN.md §2 in code. Stages work on plain dicts on the hot path
-and never import it; tests validate every event a stage writes against :data:`Event`, and
-``streamkit schema`` prints the union's JSON Schema.
+This module is the contract of DESIGN.md §2 in code, for validation and the JSON Schema
+(``streamkit schema``). Stages work on plain dicts on the hot path and never import it (they use
+:mod:`streamkit.canonical`, the same vocabulary as plain names and helpers); tests validate every
+event a stage writes against :data:`Event`.
 
 Extensions to DESIGN.md §2, written down here and in the README:
 

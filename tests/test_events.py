@@ -5,8 +5,8 @@ from __future__ import annotations
 import pydantic
 import pytest
 
+from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS
 from streamkit.events import EVENT_TYPES, json_schema, validate_event
-from streamkit.vocabulary import CANONICAL_TYPES, FINISH_REASONS
 
 
 def test_models_and_stage_vocabulary_agree() -> None:

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import diagnostics
+from ..canonical import CANONICAL_TYPES
 from ..errors import DataError
 from ..ndjson import OnError
 from ..plugins import Registry, default_registry
-from ..vocabulary import CANONICAL_TYPES
 
 SNIFF_LIMIT = 64
 
