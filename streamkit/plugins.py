@@ -158,7 +158,7 @@ class Registry:
             return entry.obj
         dialect = self.dialect_entries().get(name)
         if dialect is not None:
-            from .formats import DialectFormat
+            from .formats.dialect import DialectFormat
 
             return DialectFormat(_loaded(dialect.obj))
         known = ", ".join(sorted(set(self.format_entries()) | set(self.dialect_entries())))

@@ -1,49 +1,15 @@
 """The built-in output formats, registered through the same hook as any plugin's.
 
-``text``, ``ndjson`` and ``json`` live here; every dialect is also a format, through
-:class:`DialectFormat` (its encoder plus its framing).
+``text``, ``ndjson``, ``json`` and ``conversation``, one module each; every dialect is also a
+format, through :class:`~streamkit.formats.dialect.DialectFormat` (its encoder plus its framing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 from ..hookspecs import hookimpl
 from .base import Format
-
-
-class DialectFormat(Format):
-    """A dialect's wire format: canonical events through its encoder, framed as it frames them."""
-
-    def __init__(self, dialect: Any) -> None:
-        self.dialect = dialect
-        self.name = dialect.name  # type: ignore[misc]
-        self.description = f"{dialect.name} wire format ({dialect.framing})"  # type: ignore[misc]
-
-    def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
-        from ..framing import frame
-
-        framing = self.dialect.framing
-        encoder = self.dialect.encoder(**options)
-        array = framing == "json-array"
-        first = True
-        feed = encoder.feed
-        for event in events:
-            for name, data in feed(event):
-                chunk = frame(framing, name, data)
-                if array:
-                    chunk = (b"[" if first else b",\n") + chunk
-                first = False
-                yield chunk
-        for name, data in encoder.close():
-            chunk = frame(framing, name, data)
-            if array:
-                chunk = (b"[" if first else b",\n") + chunk
-            first = False
-            yield chunk
-        if array:
-            yield b"[]\n" if first else b"]\n"
 
 
 @hookimpl(trylast=True)
