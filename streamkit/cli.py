@@ -661,12 +661,12 @@ def render(
 
     def body(out: IO[bytes]) -> None:
         from .ndjson import EventWriter, read_events
-        from .plugins import default_registry
+        from .stages.render import render as render_stage
 
-        fmt = default_registry().format(format_name)
         reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        chunks = render_stage(reader, format=format_name, **opts)  # an unknown format fails here
         writer = EventWriter(out, reader.pending)
-        for chunk in fmt.render(reader, **opts):
+        for chunk in chunks:
             writer.write_bytes(chunk)
 
     run("render", body)
@@ -692,9 +692,10 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
         from .plugins import default_registry
         from .stages.fetch import replay
         from .stages.normalize import normalize as normalize_stage
+        from .stages.render import render as render_stage
 
         registry = default_registry()
-        fmt = registry.format(to)
+        registry.format(to)
         if from_:
             registry.dialect(from_)
         raw = replay(_open_input(file), dialect=from_)
@@ -703,7 +704,7 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
             extra["think_tags"] = True
         events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count, **extra)
         writer = EventWriter(out, raw.pending)
-        for chunk in fmt.render(events, **opts):
+        for chunk in render_stage(events, format=to, registry=registry, **opts):
             writer.write_bytes(chunk)
 
     run("convert", body)

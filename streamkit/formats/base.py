@@ -19,6 +19,9 @@ class Format:
     name: ClassVar[str] = ""
     #: One line for ``streamkit formats``.
     description: ClassVar[str] = ""
+    #: Set it to get the stage's registry as the ``registry`` option of ``render``, for a format
+    #: that looks up dialects (the ``conversation`` format asks each dialect how to continue).
+    wants_registry: ClassVar[bool] = False
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         raise NotImplementedError

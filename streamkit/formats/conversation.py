@@ -20,12 +20,12 @@ from .base import Format
 class ConversationFormat(Format):
     name = "conversation"
     description = "The next conversation to send (with --base FILE, the one this stream answered)"
+    wants_registry = True  # each dialect says how it continues (its continuation state)
 
     def render(
         self, events: Iterable[dict[str, Any]], *, base: Any = None, registry: Any = None, **options: Any
     ) -> Iterator[bytes]:
         from ..continuation import next_conversation, turns_of
-        from ..plugins import default_registry
         from ..stages.accumulate import accumulate
 
         if isinstance(base, str):
@@ -36,5 +36,5 @@ class ConversationFormat(Format):
                 raise UsageError(f"cannot read the base conversation {base}: {exc.strerror}") from None
             except orjson.JSONDecodeError as exc:
                 raise UsageError(f"the base conversation is not valid JSON: {exc}") from None
-        conversation = next_conversation(base, turns_of(accumulate(events)), registry or default_registry())
+        conversation = next_conversation(base, turns_of(accumulate(events)), registry)
         yield orjson.dumps(conversation, option=orjson.OPT_APPEND_NEWLINE)

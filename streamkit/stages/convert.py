@@ -11,6 +11,7 @@ from typing import IO, Any
 from ..plugins import Registry, default_registry
 from .fetch import replay
 from .normalize import normalize
+from .render import render
 
 
 def convert(
@@ -24,7 +25,6 @@ def convert(
 ) -> Iterator[bytes]:
     """Re-encode the recording ``source`` (of dialect ``from_``, detected when None) as format ``to``."""
     registry = registry or default_registry()
-    fmt = registry.format(to)  # fail on a bad format before reading anything
     raw = replay(source, dialect=from_)
     events = normalize(raw, dialect=from_, registry=registry, **(normalize_options or {}))
-    return fmt.render(events, **options)
+    return render(events, format=to, registry=registry, **options)  # looks the format up at once

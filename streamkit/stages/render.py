@@ -15,6 +15,13 @@ def render(
     registry: Registry | None = None,
     **options: Any,
 ) -> Iterator[bytes]:
-    """Render events in ``format``; yields the bytes to write, as soon as each can be written."""
-    fmt = (registry or default_registry()).format(format)
+    """Render events in ``format``; yields the bytes to write, as soon as each can be written.
+
+    The format is looked up at once (an unknown one fails before any event is read); a format
+    that asks for it (``wants_registry``) gets the registry as its ``registry`` option.
+    """
+    registry = registry or default_registry()
+    fmt = registry.format(format)
+    if getattr(fmt, "wants_registry", False):
+        options["registry"] = registry
     return fmt.render(events, **options)
