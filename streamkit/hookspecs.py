@@ -90,7 +90,9 @@ def register_formats(register: Callable[[Format], None]) -> None:
 
     Gets: ``register``, to be called once per format with an instance of a
     :class:`streamkit.formats.base.Format` subclass, whose ``render(events, **options)``
-    is a generator of ``bytes`` written to stdout as they come.
+    is a generator of ``bytes`` written to stdout as they come. ``options`` are the ``-O
+    KEY=VALUE`` pairs; a format that sets ``wants_registry = True`` also gets the registry in
+    use as ``registry`` (to look up dialects, as the ``conversation`` format does).
 
     Returns: nothing.
 
