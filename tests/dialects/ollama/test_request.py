@@ -20,9 +20,8 @@ from streamkit.dialects.base import Endpoint
 from streamkit.dialects.ollama import Ollama
 from streamkit.endpoints import resolve
 from streamkit.errors import UsageError
-
-from .conftest import DATA, events_of, fixture_files, messages, ndjson, run_cli
-from .test_fetch_live import serving, without_t
+from tests.conftest import DATA, events_of, fixture_files, messages, ndjson, run_cli
+from tests.test_fetch_live import serving, without_t
 
 NAME = "ollama"
 DIALECT = Ollama()
