@@ -48,6 +48,24 @@ class Request:
     websocket_final: frozenset[str] = frozenset()
 
 
+@dataclass
+class ParsedRequest:
+    """A client's native request as ``streamkit serve`` understands it (see
+    :meth:`Dialect.parse_request`): the canonical conversation, and how to answer it."""
+
+    #: the canonical conversation (:mod:`streamkit.conversation`), ``model`` included
+    conversation: dict[str, Any]
+    #: whether the client asked for a stream (else it gets the dialect's whole response object)
+    stream: bool = True
+    #: options for the dialect's encoder and :meth:`Dialect.whole_response`: what the answer must
+    #: agree with (an endpoint kind, the custom tools the request declared, ids it named)
+    answer_options: dict[str, Any] = field(default_factory=dict)
+    #: what the request asked for that a canonical conversation cannot carry to another dialect
+    #: (``"the web_search tool"``); the gateway warns once per kind when the upstream is another
+    #: dialect. Fields nobody needs (cache hints, client metadata) are not listed: accepted quietly.
+    dropped: list[str] = field(default_factory=list)
+
+
 class Normalizer:
     """Turns one stream of a dialect's wire events into canonical events.
 
@@ -171,6 +189,38 @@ class Dialect:
 
         raise UsageError(f"the {self.name} dialect cannot make requests")
 
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        """A native request body, as the dialect's official SDK sends it, as a canonical
+        conversation: the inverse of :meth:`build_request` (``path`` and ``params`` are the
+        request's path and its path parameters, ``headers`` its headers with lower-case names).
+
+        Raise :class:`streamkit.errors.UsageError` for a request the dialect itself would reject
+        (``serve`` answers it with a 400 in the dialect's error shape). Unknown fields never
+        make a request fail.
+        """
+        from ..errors import UsageError
+
+        raise UsageError(f"the {self.name} dialect cannot parse requests")
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        """The dialect's whole (non-streamed) response object for one response, from its
+        accumulated ``message`` events (one per choice; usually one). ``options`` are the
+        :attr:`ParsedRequest.answer_options`."""
+        from ..errors import UsageError
+
+        raise UsageError(f"the {self.name} dialect has no whole (non-streamed) response")
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        """The body of an HTTP error response in the dialect's own shape, which its official
+        SDK turns into its error types. Default: ``{"error": {"message", "type", "code"}}``."""
+        error: dict[str, Any] = {"message": message, "type": _error_type(status)}
+        if code is not None:
+            error["code"] = code
+        return {"error": error}
+
     def wants_continuation(self, message: dict[str, Any]) -> bool:
         """Whether a response that asked for no client tool still wants the conversation sent back
         (Anthropic's ``pause_turn``: the server paused a long turn). ``agent`` then sends it back
@@ -197,6 +247,12 @@ class Dialect:
 
     def __repr__(self) -> str:
         return f"<dialect {self.name}>"
+
+
+def _error_type(status: int) -> str:
+    """The OpenAI-style error type of an HTTP status."""
+    return {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+            404: "not_found_error", 429: "rate_limit_error"}.get(status, "api_error" if status >= 500 else "invalid_request_error")  # fmt: skip
 
 
 class LazyDialect:
