@@ -123,3 +123,23 @@ def system_text(conversation: dict[str, Any]) -> str | None:
 def text_of(content: Any) -> str:
     """The text of a message's content (a string or parts)."""
     return _text_of(content)
+
+
+#: The parameters a freeform tool (``"kind": "custom"``: a Responses ``custom`` tool such as Codex's
+#: ``apply_patch``, whose input is one string) is declared with to a dialect that has only
+#: functions; its calls' input is then ``{"input": "<the string>"}``.
+CUSTOM_TOOL_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"input": {"type": "string", "description": "The tool's input, as free text."}},
+    "required": ["input"],
+    "additionalProperties": False,
+}
+
+
+def tool_parameters(tool: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema a tool is declared with as a function: its ``parameters``, the freeform
+    schema for a custom tool, or an empty object schema."""
+    if tool.get("kind") == "custom":
+        return CUSTOM_TOOL_PARAMETERS
+    parameters = tool.get("parameters")
+    return parameters if isinstance(parameters, dict) and parameters else {"type": "object", "properties": {}}
