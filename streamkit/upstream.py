@@ -24,7 +24,7 @@ import contextlib
 import email.utils
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, Any
 
 import orjson
@@ -34,6 +34,18 @@ from .errors import UpstreamError, UsageError
 from .framing.sse import encode as sse_encode
 
 RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def _httpx_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """The httpx errors that mean "could not connect" and "the stream broke after its first byte"
+    (httpx is imported only by commands that make requests)."""
+    import httpx
+
+    connect = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    read = (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError)
+    return connect, read
+
+
 MAX_BACKOFF = 30.0
 
 
@@ -164,41 +176,90 @@ class Fetch:
     def _where(self) -> str:
         return _safe_url(self.request.url)
 
+    # The decisions of one attempt, shared by the blocking loop (``__iter__``) and its asyncio
+    # twin (:class:`AsyncFetch`), so that both retry, wait and fail alike.
+
+    def _connect_failed(self, attempt: int, exc: BaseException) -> float | dict[str, Any]:
+        """After a connection error: seconds to wait before the next attempt, or the error event."""
+        if attempt <= self.retries:
+            return backoff(attempt, None)
+        return self._error(f"cannot connect to {self._where()}: {_reason(exc)}", retryable=True)
+
+    def _status_failed(self, attempt: int, status: int, headers: Any, body: bytes) -> float | dict[str, Any]:
+        """After an HTTP error status: seconds to wait before the next attempt, or the error event."""
+        retryable = status in RETRY_STATUSES or status >= 500
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if retryable and attempt <= self.retries:
+            return backoff(attempt, retry_after)
+        message, code = provider_error(body, status)
+        error = self._error(message, retryable=retryable, status=status, code=code)
+        if retry_after is not None:
+            error["retry_after"] = retry_after
+        return error
+
+    def _send_args(self) -> dict[str, Any]:
+        return {
+            "method": self.request.method,
+            "url": self.request.url,
+            "headers": {"Accept-Encoding": "identity", **self.request.headers},
+            "content": orjson.dumps(self.request.body),
+        }
+
+    def _timeout(self) -> Any:
+        import httpx
+
+        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+
+    def _events(self, decoder: Decoder, chunk: bytes, began: float) -> list[dict[str, Any]]:
+        """The raw events a chunk of the body completes (recorded first, exactly as received)."""
+        if self.record is not None:
+            self.record.write(chunk)
+            self.record.flush()
+        self._queue = [self._raw(e, d, began) for e, d in decoder.feed(chunk)]
+        self._pos = 0
+        return self._queue
+
+    def _read_failed(self, exc: BaseException) -> dict[str, Any]:
+        """The error event of a stream that stalled or dropped after its first byte."""
+        import httpx
+
+        if isinstance(exc, httpx.ReadTimeout):
+            return self._error(
+                f"no data from {self._where()} for {self.read_timeout:g} s; the stream stalled",
+                retryable=True,
+            )
+        return self._error(
+            f"the connection to {self._where()} closed mid-stream ({_reason(exc)})", retryable=True
+        )
+
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import httpx
 
+        connect_errors, _ = _httpx_errors()
         own_client = self.client is None
-        client = self.client or httpx.Client(
-            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-        )
-        headers = {"Accept-Encoding": "identity", **self.request.headers}
+        client = self.client or httpx.Client(timeout=self._timeout())
         began = time.monotonic()
         try:
             for attempt in range(1, self.retries + 2):
                 self.attempts = attempt
-                retry_after: float | None = None
                 try:
-                    req = client.build_request(self.request.method, self.request.url, headers=headers,
-                                               content=orjson.dumps(self.request.body))  # fmt: skip
-                    response = client.send(req, stream=True)
-                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                    if attempt <= self.retries:
-                        self.sleep(backoff(attempt, None))
+                    response = client.send(client.build_request(**self._send_args()), stream=True)
+                except connect_errors as exc:
+                    outcome = self._connect_failed(attempt, exc)
+                    if isinstance(outcome, float):
+                        self.sleep(outcome)
                         continue
-                    yield self._error(f"cannot connect to {self._where()}: {_reason(exc)}", retryable=True)
+                    yield outcome
                     return
                 try:
                     if response.status_code >= 400:
-                        body = response.read()
-                        retryable = response.status_code in RETRY_STATUSES or response.status_code >= 500
-                        if retryable and attempt <= self.retries:
-                            retry_after = parse_retry_after(response.headers.get("retry-after"))
-                            self.sleep(backoff(attempt, retry_after))
-                            continue
-                        message, code = provider_error(body, response.status_code)
-                        yield self._error(
-                            message, retryable=retryable, status=response.status_code, code=code
+                        outcome = self._status_failed(
+                            attempt, response.status_code, response.headers, response.read()
                         )
+                        if isinstance(outcome, float):
+                            self.sleep(outcome)
+                            continue
+                        yield outcome
                         return
                     yield from self._body(response, began)
                     return
@@ -209,32 +270,16 @@ class Fetch:
                 client.close()
 
     def _body(self, response: Any, began: float) -> Iterator[dict[str, Any]]:
-        import httpx
-
+        _, read_errors = _httpx_errors()
         decoder = Decoder(self.request.framing)
-        record = self.record
         try:
             for chunk in response.iter_raw():
-                if record is not None:
-                    record.write(chunk)
-                    record.flush()
-                self._queue = [self._raw(e, d, began) for e, d in decoder.feed(chunk)]
-                self._pos = 0
-                for ev in self._queue:
+                for ev in self._events(decoder, chunk, began):
                     self._pos += 1
                     yield ev
-        except httpx.ReadTimeout:
+        except read_errors as exc:
             yield from self._flush(decoder, began)
-            yield self._error(
-                f"no data from {self._where()} for {self.read_timeout:g} s; the stream stalled",
-                retryable=True,
-            )
-            return
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            yield from self._flush(decoder, began)
-            yield self._error(
-                f"the connection to {self._where()} closed mid-stream ({_reason(exc)})", retryable=True
-            )
+            yield self._read_failed(exc)
             return
         yield from self._flush(decoder, began)
 
@@ -244,6 +289,67 @@ class Fetch:
         for ev in self._queue:
             self._pos += 1
             yield ev
+
+
+class AsyncFetch(Fetch):
+    """The same request read with asyncio (``serve --upstream``): ``async for`` gives the raw
+    events as they arrive, with the same retries, waits and errors as :class:`Fetch`.
+
+    ``client`` is an ``httpx.AsyncClient`` (the gateway shares one); leaving the loop early
+    (``aclose()``, a cancelled task: the gateway's client hung up) closes the upstream request.
+    """
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[dict[str, Any]]:
+        import asyncio
+
+        import httpx
+
+        connect_errors, read_errors = _httpx_errors()
+        own_client = self.client is None
+        client = self.client or httpx.AsyncClient(timeout=self._timeout())
+        began = time.monotonic()
+        try:
+            for attempt in range(1, self.retries + 2):
+                self.attempts = attempt
+                try:
+                    response = await client.send(client.build_request(**self._send_args()), stream=True)
+                except connect_errors as exc:
+                    outcome = self._connect_failed(attempt, exc)
+                    if isinstance(outcome, float):
+                        await asyncio.sleep(outcome)
+                        continue
+                    yield outcome
+                    return
+                try:
+                    if response.status_code >= 400:
+                        body = await response.aread()
+                        outcome = self._status_failed(attempt, response.status_code, response.headers, body)
+                        if isinstance(outcome, float):
+                            await asyncio.sleep(outcome)
+                            continue
+                        yield outcome
+                        return
+                    decoder = Decoder(self.request.framing)
+                    try:
+                        async for chunk in response.aiter_raw():
+                            for ev in self._events(decoder, chunk, began):
+                                yield ev
+                    except read_errors as exc:
+                        for ev in self._flush(decoder, began):
+                            yield ev
+                        yield self._read_failed(exc)
+                        return
+                    for ev in self._flush(decoder, began):
+                        yield ev
+                    return
+                finally:
+                    await response.aclose()
+        finally:
+            if own_client:
+                await client.aclose()
 
 
 def _safe_url(url: str) -> str:
