@@ -1,0 +1,1226 @@
+"""OpenAI Chat Completions streaming, both ways.
+
+Also the dialect of every server that copies it: Azure OpenAI, Mistral, DeepSeek, Groq,
+OpenRouter, Perplexity, Z.ai, vLLM, llama.cpp, Ollama's ``/v1``, LiteLLM.
+
+What real servers send, and what becomes of it (canonical events on the right):
+
+* ``delta.content`` (a string, or Mistral's list of ``text``/``thinking`` parts) → text blocks.
+* ``delta.reasoning_content`` (DeepSeek, Z.ai, vLLM), ``delta.reasoning`` (OpenRouter, Groq)
+  and ``delta.reasoning_details`` (OpenRouter; preferred when present, since it carries
+  signatures and encrypted reasoning, kept in the block's ``provider_metadata``) → reasoning.
+* ``delta.refusal`` → a text block whose ``text-start`` has ``refusal: true``.
+* ``delta.tool_calls`` → ``tool-input-*`` and one ``tool-call`` per call when the choice
+  finishes. Deltas are keyed by ``id``, then ``index``, then the latest call; a call whose id
+  (or name) has not arrived yet is held back until it does, so ids are never changed after the
+  fact; a call that never gets one is given ``call_<n>``. A new name on an index that already
+  holds a named call with arguments is a new call (servers that reuse index 0).
+* ``logprobs`` → ``provider_metadata["openai-chat"]["logprobs"]`` of the delta they belong to.
+* ``delta.annotations`` (url citations) and Perplexity's top-level ``citations`` → ``source``.
+* Groq's ``delta.executed_tools`` → provider-executed ``tool-call`` / ``tool-result``.
+* Azure's ``prompt_filter_results`` (on ``start``) and ``content_filter_results`` (on deltas),
+  OpenAI's ``moderation`` chunk (on ``finish``), ``system_fingerprint``, ``service_tier`` →
+  ``provider_metadata["openai-chat"]``. The ``obfuscation`` padding is dropped.
+* Usage-only chunks with empty ``choices``, running usage (Perplexity), ``x_groq.usage`` →
+  ``finish.usage``; the raw usage object is kept in ``finish.provider_metadata``.
+* An error object mid-stream (``data: {"error": ...}``, or ``event: error``) → ``error``, after
+  everything received before it; the response then finishes with ``finish_reason: error``.
+* ``finish_reason``: stop → stop, length/model_length → length, tool_calls/function_call →
+  tool-calls, content_filter → content-filter, error → error, anything else → other; the
+  original is kept in ``raw_finish_reason``.
+* ``n>1``: each choice is its own sequence of blocks. Events of choice k>0 carry
+  ``"choice": k`` and block ids prefixed ``c<k>.``; each choice gets its own ``finish``, and the
+  ``finish`` of choice 0 comes last and carries the response's usage.
+
+The ``finish`` events of a response are written when it ends (``[DONE]``, a new response, or
+the end of input), because usage arrives after the last ``finish_reason``; text and tool calls
+are complete as soon as their choice's ``finish_reason`` arrives.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+from ..canonical import message_to_events, parse_arguments
+from ..errors import DataError
+from ._think import ThinkSplitter
+from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
+
+NAME = "openai-chat"
+
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "model_length": "length",
+    "tool_calls": "tool-calls",
+    "function_call": "tool-calls",
+    "content_filter": "content-filter",
+    "error": "error",
+}
+
+# canonical finish reason -> what a Chat Completions client accepts
+WIRE_FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "tool-calls": "tool_calls",
+    "content-filter": "content_filter",
+}
+
+# rarer chunk-level fields that carry meaning (see _extras)
+_EXTRA_FIELDS = frozenset({"prompt_filter_results", "moderation", "x_groq", "citations", "error"})
+
+# chunk fields copied into start.provider_metadata (first non-null value wins)
+_START_FIELDS = ("system_fingerprint", "service_tier", "provider")
+
+
+def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """Chat Completions usage → canonical usage (fields the server did not send are left out)."""
+    out: dict[str, Any] = {}
+    if usage.get("prompt_tokens") is not None:
+        out["input_tokens"] = usage["prompt_tokens"]
+    if usage.get("completion_tokens") is not None:
+        out["output_tokens"] = usage["completion_tokens"]
+    if usage.get("total_tokens") is not None:
+        out["total_tokens"] = usage["total_tokens"]
+    # the Assistants API spells it prompt_token_details: both are read (that dialect uses this too)
+    details = usage.get("prompt_tokens_details") or usage.get("prompt_token_details")
+    if isinstance(details, dict) and details.get("cached_tokens") is not None:
+        out["cached_input_tokens"] = details["cached_tokens"]
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
+        out["reasoning_tokens"] = details["reasoning_tokens"]
+    return out
+
+
+def wire_usage(usage: dict[str, Any], *, details: str = "prompt_tokens_details") -> dict[str, Any]:
+    """Canonical usage → Chat Completions usage (``details``: how the dialect spells that field)."""
+    prompt = usage.get("input_tokens") or 0
+    completion = usage.get("output_tokens") or 0
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": usage.get("total_tokens") or prompt + completion,
+    }
+    if usage.get("cached_input_tokens") is not None:
+        out[details] = {"cached_tokens": usage["cached_input_tokens"]}
+    if usage.get("reasoning_tokens") is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": usage["reasoning_tokens"]}
+    return out
+
+
+class _Call:
+    __slots__ = ("args", "held", "id", "index", "name", "started")
+
+    def __init__(self, call_id: str | None, index: int | None) -> None:
+        self.id = call_id
+        self.index = index
+        self.name: str | None = None
+        self.args: list[str] = []
+        self.started = False  # tool-input-start written
+        self.held: list[str] = []  # argument fragments waiting for the id or the name
+
+
+class _Choice:
+    __slots__ = (
+        "audio",
+        "by_id",
+        "by_index",
+        "calls",
+        "closed",
+        "finish",
+        "latest",
+        "meta",
+        "n",
+        "nblocks",
+        "prefix",
+        "reasoning",
+        "reasoning_meta",
+        "refusal",
+        "text",
+        "think",
+    )
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.prefix = f"c{n}." if n else ""
+        self.text: str | None = None  # id of the open text block
+        self.reasoning: str | None = None
+        self.refusal: str | None = None
+        self.reasoning_meta: dict[str, Any] | None = None
+        self.nblocks = 0
+        self.calls: list[_Call] = []
+        self.by_id: dict[str, _Call] = {}
+        self.by_index: dict[int, _Call] = {}
+        self.latest: _Call | None = None
+        self.finish: str | None = None
+        self.closed = False
+        self.meta: dict[str, Any] = {}
+        self.audio: dict[str, Any] | None = None
+        self.think: ThinkSplitter | None = None
+
+
+class ChatNormalizer(Normalizer):
+    """One Chat Completions stream (possibly several responses, each ended by ``[DONE]``)."""
+
+    def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
+        self._call_ids = 0
+        self.think_tags = bool(think_tags)  # split <think>…</think> out of the content
+        self._reset()
+
+    def _reset(self) -> None:
+        self.started = False
+        self.text0: str | None = None  # the open text block of choice 0 (for the hot path)
+        self.choices: dict[int, _Choice] = {}
+        self.start_event: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
+        self.start_meta: dict[str, Any] = {}
+        self.finish_meta: dict[str, Any] = {}
+        self.usage: dict[str, Any] | None = None
+        self.error = False
+        self.sources: set[str] = set()
+        self.executed: dict[Any, str] = {}
+
+    # --- the wire events -----------------------------------------------------------------
+
+    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+        # The hot path, measured in `make bench`: a started response, one choice 0 whose delta
+        # is a single string of content, written into the text block already open.
+        if type(data) is dict and event is None and self.started:
+            choices = data.get("choices")
+            if type(choices) is list and len(choices) == 1:
+                ch = choices[0]
+                delta = ch.get("delta")
+                if (
+                    delta
+                    and len(delta) == 1
+                    and not ch.get("finish_reason")
+                    and not ch.get("index")
+                    and not ch.get("logprobs")
+                    and _EXTRA_FIELDS.isdisjoint(data)
+                    and "content_filter_results" not in ch
+                ):
+                    content = delta.get("content")
+                    bid = self.text0
+                    if bid is not None and type(content) is str:
+                        usage = data.get("usage")
+                        if usage:
+                            self.usage = usage
+                        return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
+                    # the other hot path: one argument fragment of a tool call already started
+                    calls = delta.get("tool_calls")
+                    if type(calls) is list and len(calls) == 1 and self.text0 is None:
+                        tc = calls[0]
+                        fn = tc.get("function")
+                        if len(tc) == 2 and type(fn) is dict and len(fn) == 1:
+                            args = fn.get("arguments")
+                            st0 = self.choices.get(0)
+                            call = st0.by_index.get(tc.get("index")) if st0 is not None else None
+                            if (
+                                call is not None
+                                and call.started
+                                and type(args) is str
+                                and not data.get("usage")
+                            ):
+                                call.args.append(args)
+                                return (
+                                    [{"type": "tool-input-delta", "id": call.id, "delta": args}]
+                                    if args
+                                    else []
+                                )
+        return self._feed(data, event)
+
+    def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:
+        if type(data) is not dict:
+            if isinstance(data, str) and data.strip() == "[DONE]":
+                return self._end_response()
+            return None
+        choices = data.get("choices")
+        if event == "error" or (choices is None and "error" in data):
+            return self._on_error(data)
+        out: list[dict[str, Any]] = []
+        if not self.started:
+            self._collect_start(data)
+            if not choices:  # Azure's prompt-filter chunk, a usage or moderation chunk
+                usage = data.get("usage")
+                if usage:
+                    self.usage = usage
+                return out if self._extras(data, out) or usage else None
+            self._start(out)
+        if choices:
+            if type(choices) is not list:
+                raise DataError(f"'choices' is a {type(choices).__name__}, expected a list")
+            for ch in choices:
+                self._choice(ch, out)
+        usage = data.get("usage")
+        if usage:
+            self.usage = usage
+        self._extras(data, out)
+        st = self.choices.get(0)
+        self.text0 = st.text if st is not None and not self.think_tags else None
+        return out
+
+    def close(self) -> list[dict[str, Any]]:
+        if not self.started and not self.choices:
+            return []
+        return self._end_response()
+
+    # --- response start and end ------------------------------------------------------------
+
+    def _collect_start(self, data: dict[str, Any]) -> None:
+        ev = self.start_event
+        if not ev["id"] and data.get("id"):
+            ev["id"] = data["id"]
+        if not ev["model"] and data.get("model"):
+            ev["model"] = data["model"]
+        if "created" not in ev and data.get("created"):
+            ev["created"] = data["created"]
+        for key in _START_FIELDS:
+            if data.get(key) is not None and key not in self.start_meta:
+                self.start_meta[key] = data[key]
+        x_groq = data.get("x_groq")
+        if isinstance(x_groq, dict) and "x_groq" not in self.start_meta:
+            self.start_meta["x_groq"] = {k: v for k, v in x_groq.items() if k != "usage"}
+
+    def _start(self, out: list[dict[str, Any]]) -> None:
+        self.started = True
+        ev = self.start_event
+        if self.start_meta:
+            ev["provider_metadata"] = {NAME: self.start_meta}
+        out.append(ev)
+
+    def _end_response(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if not self.started:
+            if not self.choices and self.usage is None and not self.error:
+                self._reset()
+                return out
+            self._start(out)
+        if not self.choices:
+            self._get_choice(0)
+        ordered = sorted(self.choices.values(), key=lambda c: (c.n == 0, c.n))
+        for st in ordered:
+            if not st.closed:
+                self._close_choice(st, out)
+            raw = st.finish
+            if raw is None:
+                reason = "error" if self.error else "other"
+            else:
+                reason = FINISH_REASONS.get(raw, "other")
+            fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
+            meta = dict(st.meta)
+            if st.n == 0:
+                if self.usage is not None:
+                    fin["usage"] = map_usage(self.usage)
+                    meta["usage"] = self.usage
+                meta.update(self.finish_meta)
+            else:
+                fin["choice"] = st.n
+            if meta:
+                fin["provider_metadata"] = {NAME: meta}
+            out.append(fin)
+        self._reset()
+        return out
+
+    def _on_error(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if not self.started:
+            self._collect_start(data)
+            self._start(out)
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            message = err.get("message") or err.get("type") or "upstream error"
+            code = err.get("code") or err.get("type")
+            status = err.get("status_code") or err.get("status")
+        else:
+            message, code, status = str(err), None, None
+        ev: dict[str, Any] = {"type": "error", "message": str(message)}
+        if code is not None:
+            ev["code"] = code
+        if isinstance(status, int):
+            ev["retryable"] = status == 429 or status >= 500
+        ev["provider_metadata"] = {NAME: {"error": err}}
+        out.append(ev)
+        self.error = True
+        return out
+
+    # --- one choice of one chunk -------------------------------------------------------------
+
+    def _get_choice(self, n: int) -> _Choice:
+        st = self.choices.get(n)
+        if st is None:
+            st = self.choices[n] = _Choice(n)
+        return st
+
+    def _choice(self, ch: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        n = ch.get("index") or 0
+        st = self.choices.get(n) or self._get_choice(n)
+        delta = ch.get("delta")
+        if delta:
+            handlers = _DELTA_HANDLERS
+            for key, value in delta.items():
+                if value:
+                    handler = handlers.get(key)
+                    if handler is not None:
+                        handler(self, st, value, ch, delta, out)
+        finish = ch.get("finish_reason")
+        if finish and st.finish is None:
+            st.finish = finish
+            if ch.get("native_finish_reason"):
+                st.meta["native_finish_reason"] = ch["native_finish_reason"]
+            self._close_choice(st, out)
+
+    # --- delta fields, one handler each (see _DELTA_HANDLERS) -------------------------------
+
+    def _on_content(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        if type(value) is not str:
+            self._content_parts(st, value, out)
+            return
+        if self.think_tags:
+            self._think(st, value, out)
+            return
+        ev = {"type": "text-delta", "id": st.text or self._open(st, "text", out), "delta": value}
+        if ch.get("logprobs") or ch.get("content_filter_results"):
+            self._delta_meta(ev, ch, "content")
+        out.append(self._with_choice(ev, st))
+
+    def _text(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+        if self.think_tags:
+            self._think(st, text, out)
+        else:
+            bid = st.text or self._open(st, "text", out)
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": text}, st))
+
+    def _think(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+        """Content with inline <think>…</think>: reasoning inside the tags, text outside."""
+        if st.think is None:
+            st.think = ThinkSplitter()
+        for kind, segment in st.think.feed(text):
+            if kind == "reasoning":
+                self._reasoning(st, segment, out)
+            else:
+                bid = st.text or self._open(st, "text", out)
+                out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": segment}, st))
+
+    def _on_refusal(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        ev = {"type": "text-delta", "id": st.refusal or self._open(st, "refusal", out), "delta": value}
+        if ch.get("logprobs"):
+            self._delta_meta(ev, ch, "refusal")
+        out.append(self._with_choice(ev, st))
+
+    def _on_reasoning(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        if not delta.get("reasoning_details"):  # else the same text, with signatures, comes from there
+            self._reasoning(st, value, out)
+
+    def _on_reasoning_details(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._reasoning_details(st, value, out)
+
+    def _on_tool_calls(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for tc in value if isinstance(value, list) else (value,):
+            self._tool_delta(st, tc, out)
+
+    def _on_function_call(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._tool_delta(st, {"index": 0, "function": value}, out)  # the legacy single-function form
+
+    def _on_annotations(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for ann in value if isinstance(value, list) else ():
+            self._annotation(st, ann, out)
+
+    def _on_executed_tools(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        for tool in value if isinstance(value, list) else ():
+            self._executed_tool(st, tool, out)
+
+    def _on_audio(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._audio(st, value, out)
+
+    def _delta_meta(self, ev: dict[str, Any], ch: dict[str, Any], which: str) -> None:
+        meta: dict[str, Any] = {}
+        lp = ch.get("logprobs")
+        if isinstance(lp, dict) and lp.get(which):
+            meta["logprobs"] = lp[which]
+        cfr = ch.get("content_filter_results")
+        if cfr:
+            meta["content_filter_results"] = cfr
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+
+    def _open(self, st: _Choice, kind: str, out: list[dict[str, Any]]) -> str:
+        """Open a text, refusal or reasoning block, ending whichever other block is open."""
+        if st.closed:
+            st.closed = False  # content after finish_reason: keep it rather than drop it
+        self._end_blocks(st, out)
+        bid = f"{st.prefix}{'reasoning' if kind == 'reasoning' else 'text'}-{st.nblocks}"
+        st.nblocks += 1
+        ev: dict[str, Any] = {"type": "reasoning-start" if kind == "reasoning" else "text-start", "id": bid}
+        if kind == "refusal":
+            ev["refusal"] = True
+            st.refusal = bid
+        elif kind == "reasoning":
+            st.reasoning = bid
+        else:
+            st.text = bid
+        if st.n:
+            ev["choice"] = st.n
+        out.append(ev)
+        return bid
+
+    def _end_blocks(self, st: _Choice, out: list[dict[str, Any]]) -> None:
+        for attr, kind in (("text", "text"), ("refusal", "text"), ("reasoning", "reasoning")):
+            bid = getattr(st, attr)
+            if bid is None:
+                continue
+            ev: dict[str, Any] = {"type": f"{kind}-end", "id": bid}
+            if attr == "reasoning" and st.reasoning_meta:
+                ev["provider_metadata"] = {NAME: st.reasoning_meta}
+                st.reasoning_meta = None
+            if st.n:
+                ev["choice"] = st.n
+            out.append(ev)
+            setattr(st, attr, None)
+
+    def _content_parts(self, st: _Choice, parts: Any, out: list[dict[str, Any]]) -> None:
+        """Mistral's content lists: ``text`` parts and ``thinking`` parts holding text parts."""
+        if not isinstance(parts, list):
+            raise DataError(f"delta.content is a {type(parts).__name__}, expected a string or a list")
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            kind = part.get("type")
+            if kind == "text" and part.get("text"):
+                self._text(st, part["text"], out)
+            elif kind == "thinking":
+                for sub in part.get("thinking") or ():
+                    if isinstance(sub, dict) and sub.get("text"):
+                        self._reasoning(st, sub["text"], out)
+
+    @staticmethod
+    def _with_choice(ev: dict[str, Any], st: _Choice) -> dict[str, Any]:
+        if st.n:
+            ev["choice"] = st.n
+        return ev
+
+    def _reasoning(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+        if not isinstance(text, str):
+            return
+        bid = st.reasoning or self._open(st, "reasoning", out)
+        out.append(self._with_choice({"type": "reasoning-delta", "id": bid, "delta": text}, st))
+
+    def _reasoning_details(self, st: _Choice, details: Any, out: list[dict[str, Any]]) -> None:
+        for item in details if isinstance(details, list) else ():
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            text = item.get("text") if kind == "reasoning.text" else item.get("summary")
+            if text:
+                self._reasoning(st, text, out)
+            extra = {k: v for k, v in item.items() if k not in ("text", "summary", "index") and v}
+            if extra.get("signature") or extra.get("data"):
+                if st.reasoning is None:
+                    self._open(st, "reasoning", out)
+                meta = st.reasoning_meta or {}
+                meta.update(extra)
+                st.reasoning_meta = meta
+
+    def _tool_delta(self, st: _Choice, tc: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(tc, dict):
+            raise DataError(f"a tool_calls entry is a {type(tc).__name__}, expected an object")
+        fn = tc.get("function") or {}
+        call_id = tc.get("id") or None
+        index = tc.get("index")
+        name = fn.get("name") or None
+        args = fn.get("arguments")
+        if args is not None and not isinstance(args, str):  # some servers send an object
+            from orjson import dumps
+
+            args = dumps(args).decode()
+        call: _Call | None = None
+        if call_id is not None:
+            call = st.by_id.get(call_id)
+            if call is None:
+                # an id we have not seen: the call at this index that is still waiting for its
+                # id gets it (the id came late); otherwise it is a new call
+                waiting = st.by_index.get(index) if index is not None else st.latest
+                if (
+                    waiting is not None
+                    and waiting.id is None
+                    and (name is None or waiting.name in (None, name))
+                ):
+                    call = waiting
+                    call.id = call_id
+                    st.by_id[call_id] = call
+        elif index is not None:
+            call = st.by_index.get(index)
+            if call is not None and name and call.name and call.name != name and call.args:
+                call = None  # the index was reused for a new call
+        else:
+            call = st.latest
+            if call is not None and name and call.name and call.args:
+                call = None
+        if call is None:
+            if st.closed:
+                st.closed = False
+            self._end_blocks(st, out)
+            call = _Call(call_id, index)
+            st.calls.append(call)
+            if call_id is not None:
+                st.by_id[call_id] = call
+        if index is not None:
+            st.by_index[index] = call
+        st.latest = call
+        if name and not call.name:
+            call.name = name
+        if not call.started and call.id is not None and call.name:
+            self._start_call(st, call, out)
+        if args:
+            call.args.append(args)
+            if call.started:
+                out.append(self._with_choice({"type": "tool-input-delta", "id": call.id, "delta": args}, st))
+            else:
+                call.held.append(args)
+
+    def _start_call(self, st: _Choice, call: _Call, out: list[dict[str, Any]]) -> None:
+        if call.id is None:
+            call.id = self._new_call_id(st, call)
+        call.started = True
+        out.append(
+            self._with_choice({"type": "tool-input-start", "id": call.id, "tool_name": call.name or ""}, st)
+        )
+        for frag in call.held:
+            out.append(self._with_choice({"type": "tool-input-delta", "id": call.id, "delta": frag}, st))
+        call.held = []
+
+    def _new_call_id(self, st: _Choice, call: _Call) -> str:
+        while True:
+            candidate = f"call_{self._call_ids}"
+            self._call_ids += 1
+            if candidate not in st.by_id:
+                st.by_id[candidate] = call
+                return candidate
+
+    def _close_choice(self, st: _Choice, out: list[dict[str, Any]]) -> None:
+        """The choice finished: end its blocks, complete its tool calls."""
+        if st.think is not None:
+            for kind, segment in st.think.close():
+                if kind == "reasoning":
+                    self._reasoning(st, segment, out)
+                else:
+                    bid = st.text or self._open(st, "text", out)
+                    out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": segment}, st))
+            st.think = None
+        self._end_blocks(st, out)
+        for call in st.calls:
+            if not call.started:
+                self._start_call(st, call, out)
+            out.append(self._with_choice({"type": "tool-input-end", "id": call.id}, st))
+            arguments = "".join(call.args)
+            value, err = parse_arguments(arguments)
+            ev: dict[str, Any] = {
+                "type": "tool-call",
+                "tool_call_id": call.id,
+                "tool_name": call.name or "",
+                "arguments": arguments,
+                "input": value,
+            }
+            if err:
+                ev["input_error"] = err
+            out.append(self._with_choice(ev, st))
+        st.calls = []
+        st.by_index = {}
+        st.latest = None
+        if st.audio is not None:
+            audio = st.audio
+            st.audio = None
+            data = base64.b64encode(b"".join(audio["chunks"])).decode()
+            ev = {"type": "file", "media_type": "audio/pcm16", "data": data}
+            if audio.get("meta"):
+                ev["provider_metadata"] = {NAME: {"audio": audio["meta"]}}
+            out.append(self._with_choice(ev, st))
+        st.closed = True
+
+    # --- the rarer parts -------------------------------------------------------------------
+
+    def _source(
+        self, st: _Choice | None, url: str, title: Any, meta: dict[str, Any] | None, out: list[dict[str, Any]]
+    ) -> None:
+        if url in self.sources:
+            return
+        self.sources.add(url)
+        ev: dict[str, Any] = {
+            "type": "source",
+            "source_type": "url",
+            "id": f"src-{len(self.sources) - 1}",
+            "url": url,
+        }
+        if title:
+            ev["title"] = title
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        if st is not None and st.n:
+            ev["choice"] = st.n
+        out.append(ev)
+
+    def _annotation(self, st: _Choice, ann: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(ann, dict):
+            return
+        cite = ann.get("url_citation") or ann
+        if not isinstance(cite, dict) or not cite.get("url"):
+            return
+        meta = {k: v for k, v in cite.items() if k not in ("url", "title") and v is not None}
+        self._source(st, cite["url"], cite.get("title"), meta, out)
+
+    def _executed_tool(self, st: _Choice, tool: Any, out: list[dict[str, Any]]) -> None:
+        """Groq compound: a tool the provider ran, first announced, then with its output."""
+        if not isinstance(tool, dict):
+            return
+        key = tool.get("index", len(self.executed))
+        call_id = self.executed.get(key)
+        if call_id is None:
+            self._end_blocks(st, out)
+            call_id = self.executed[key] = f"executed_{key}"
+            arguments = tool.get("arguments") or ""
+            value, err = parse_arguments(arguments)
+            ev = {
+                "type": "tool-call",
+                "tool_call_id": call_id,
+                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "arguments": arguments,
+                "input": value,
+                "provider_executed": True,
+                "provider_metadata": {NAME: {"executed_tool": {"index": key, "type": tool.get("type")}}},
+            }
+            if err:
+                ev["input_error"] = err
+            out.append(self._with_choice(ev, st))
+        if tool.get("output") is not None:
+            meta = {k: v for k, v in tool.items() if k != "output"}
+            ev = {
+                "type": "tool-result",
+                "tool_call_id": call_id,
+                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "output": tool["output"],
+                "is_error": False,
+                "provider_executed": True,
+                "provider_metadata": {NAME: {"executed_tool": meta}},
+            }
+            out.append(self._with_choice(ev, st))
+
+    def _audio(self, st: _Choice, audio: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(audio, dict):
+            return
+        if audio.get("transcript"):
+            bid = st.text or self._open(st, "text", out)
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": audio["transcript"]}, st))
+        if st.audio is None:
+            st.audio = {"chunks": [], "meta": {}}
+        if audio.get("data"):
+            st.audio["chunks"].append(base64.b64decode(audio["data"]))
+        for key in ("id", "expires_at"):
+            if audio.get(key) is not None:
+                st.audio["meta"][key] = audio[key]
+
+    def _extras(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """Chunk-level fields beyond the usual ones. Returns whether any had a meaning."""
+        if _EXTRA_FIELDS.isdisjoint(data):
+            return False
+        used = False
+        if data.get("prompt_filter_results"):
+            target = self.finish_meta if self.started else self.start_meta
+            target["prompt_filter_results"] = data["prompt_filter_results"]
+            used = True
+        if data.get("moderation"):
+            self.finish_meta["moderation"] = data["moderation"]
+            used = True
+        x_groq = data.get("x_groq")
+        if isinstance(x_groq, dict) and x_groq.get("usage"):
+            self.usage = x_groq["usage"]
+            used = True
+        citations = data.get("citations")
+        if isinstance(citations, list):
+            titles = {}
+            for result in data.get("search_results") or ():
+                if isinstance(result, dict) and result.get("url"):
+                    titles[result["url"]] = result.get("title")
+            if not self.started and citations:
+                self._start(out)
+            for url in citations:
+                if isinstance(url, str):
+                    self._source(self.choices.get(0), url, titles.get(url), None, out)
+            used = True
+        if "error" in data and data.get("error"):
+            out.extend(self._on_error(data))
+            used = True
+        return used
+
+
+# delta field -> handler; fields not listed (role, channel, ...) carry no meaning of their own
+_DELTA_HANDLERS: dict[str, Any] = {
+    "content": ChatNormalizer._on_content,
+    "refusal": ChatNormalizer._on_refusal,
+    "reasoning_content": ChatNormalizer._on_reasoning,
+    "reasoning": ChatNormalizer._on_reasoning,
+    "reasoning_details": ChatNormalizer._on_reasoning_details,
+    "tool_calls": ChatNormalizer._on_tool_calls,
+    "function_call": ChatNormalizer._on_function_call,
+    "annotations": ChatNormalizer._on_annotations,
+    "executed_tools": ChatNormalizer._on_executed_tools,
+    "audio": ChatNormalizer._on_audio,
+}
+
+
+class ChatEncoder(Encoder):
+    """Canonical events → Chat Completions chunks, ending each response with ``[DONE]``.
+
+    Reasoning is written as ``delta.reasoning_content`` (DeepSeek, vLLM, Z.ai; the field most
+    clients read) unless ``reasoning_field`` says otherwise.
+    """
+
+    dialect_name = NAME
+
+    def __init__(self, *, reasoning_field: str = "reasoning_content", **options: Any) -> None:
+        self.reasoning_field = reasoning_field
+        self._new_response()
+
+    def _new_response(self) -> None:
+        self.open = False  # a response is being written
+        self.id: str | None = None
+        self.model = ""
+        self.created = 0
+        self.extra: dict[str, Any] = {}
+        self.roles: set[int] = set()
+        self.refusals: set[str] = set()
+        self.tools: dict[tuple[int, str], int] = {}  # (choice, call id) -> tool index
+        self.ntools: dict[int, int] = {}
+        self.usage: dict[str, Any] | None = None
+        self.raw_usage: dict[str, Any] | None = None
+        self.finish_meta: dict[str, Any] = {}
+
+    def _ensure_open(self) -> list[WireEvent]:
+        if self.open:
+            return []
+        return self._on_start({"type": "start"})
+
+    def _chunk(
+        self, choice: int, delta: dict[str, Any], finish: str | None = None, logprobs: Any = None
+    ) -> WireEvent:
+        if choice not in self.roles:
+            self.roles.add(choice)
+            delta = {"role": "assistant", **delta}
+        chunk: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            **self.extra,
+            "choices": [{"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
+        }
+        return (None, chunk)
+
+    def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
+        if handler is None:
+            return []
+        return handler(self, event)
+
+    def close(self) -> list[WireEvent]:
+        out: list[WireEvent] = []
+        if self.holding_errors:
+            out += self._ensure_open()
+            out += self.release_errors()
+        if self.open:
+            out += self._end()
+        self.report_dropped()
+        return out
+
+    # --- handlers --------------------------------------------------------------------------
+
+    def _on_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._end() if self.open else []
+        self._new_response()
+        self.open = True
+        self.id = ev.get("id") or f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.model = ev.get("model") or ""
+        created = ev.get("created")
+        self.created = int(created) if isinstance(created, (int, float)) else int(time.time())
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        for key in ("system_fingerprint", "service_tier"):
+            if meta.get(key) is not None:
+                self.extra[key] = meta[key]
+        if meta.get("prompt_filter_results"):
+            # Azure sends this first chunk with empty id/model/object; a valid chunk says the same
+            out.append((None, self._envelope(prompt_filter_results=meta["prompt_filter_results"])))
+        return out
+
+    def _on_text_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("refusal"):
+            self.refusals.add(ev["id"])
+        return self._ensure_open()
+
+    def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        field = "refusal" if ev.get("id") in self.refusals else "content"
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        logprobs = None
+        if meta.get("logprobs") is not None:
+            logprobs = {"content": None, "refusal": None, field: meta["logprobs"]}
+        out.append(self._chunk(ev.get("choice") or 0, {field: ev["delta"]}, logprobs=logprobs))
+        return out
+
+    def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        out.append(self._chunk(ev.get("choice") or 0, {self.reasoning_field: ev["delta"]}))
+        return out
+
+    def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        if not (meta.get("signature") or meta.get("data")):
+            return []
+        detail = {
+            "type": meta.get("type", "reasoning.text"),
+            **{k: v for k, v in meta.items() if k != "type"},
+        }
+        return [self._chunk(ev.get("choice") or 0, {"reasoning_details": [detail]})]
+
+    def _tool_index(self, choice: int, call_id: str) -> tuple[int, bool]:
+        key = (choice, call_id)
+        if key in self.tools:
+            return self.tools[key], False
+        index = self.ntools.get(choice, 0)
+        self.ntools[choice] = index + 1
+        self.tools[key] = index
+        return index, True
+
+    def _on_tool_input_start(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("provider_executed"):
+            return []
+        out = self._ensure_open()
+        choice = ev.get("choice") or 0
+        index, _ = self._tool_index(choice, ev["id"])
+        call = {
+            "index": index,
+            "id": ev["id"],
+            "type": "function",
+            "function": {"name": ev["tool_name"], "arguments": ""},
+        }
+        out.append(self._chunk(choice, {"tool_calls": [call]}))
+        return out
+
+    def _on_tool_input_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
+        choice = ev.get("choice") or 0
+        index = self.tools.get((choice, ev["id"]))
+        if index is None:  # provider-executed, or a delta with no start: the tool-call carries it
+            return []
+        return [
+            self._chunk(choice, {"tool_calls": [{"index": index, "function": {"arguments": ev["delta"]}}]})
+        ]
+
+    def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
+        choice = ev.get("choice") or 0
+        if ev.get("provider_executed"):
+            executed = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("executed_tool")
+            if executed is None:
+                return self.drop("provider-executed tool calls")
+            tool = {**executed, "arguments": ev.get("arguments") or ""}
+            return [*self._ensure_open(), self._chunk(choice, {"executed_tools": [tool]})]
+        index, new = self._tool_index(choice, ev["tool_call_id"])
+        if not new:
+            return []  # already written from its tool-input events
+        out = self._ensure_open()
+        arguments = ev.get("arguments")
+        if arguments is None:
+            from orjson import dumps
+
+            arguments = dumps(ev.get("input") or {}).decode()
+        call = {
+            "index": index,
+            "id": ev["tool_call_id"],
+            "type": "function",
+            "function": {"name": ev["tool_name"], "arguments": arguments},
+        }
+        out.append(self._chunk(choice, {"tool_calls": [call]}))
+        return out
+
+    def _on_tool_result(self, ev: dict[str, Any]) -> list[WireEvent]:
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        executed = meta.get("executed_tool")
+        if not ev.get("provider_executed"):
+            return []  # a client tool's result belongs to the next request, not this stream
+        if executed is None:
+            return self.drop("provider-executed tool results")
+        tool = {**executed, "output": ev.get("output")}
+        return [*self._ensure_open(), self._chunk(ev.get("choice") or 0, {"executed_tools": [tool]})]
+
+    def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("source_type") != "url" or not ev.get("url"):
+            return self.drop("document sources")
+        out = self._ensure_open()
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        cite = {"url": ev["url"], "title": ev.get("title") or "", **meta}
+        cite.setdefault("start_index", 0)
+        cite.setdefault("end_index", 0)
+        out.append(
+            self._chunk(
+                ev.get("choice") or 0, {"annotations": [{"type": "url_citation", "url_citation": cite}]}
+            )
+        )
+        return out
+
+    def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
+        return self.drop("files")
+
+    def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
+        out = self._ensure_open()
+        if self.holding_errors:
+            out.extend(self.release_errors())
+        choice = ev.get("choice") or 0
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        wire_reason = WIRE_FINISH_REASONS.get(ev.get("finish_reason") or "other")
+        if wire_reason is not None:
+            # error and other have no Chat Completions reason a client accepts: the stream then
+            # ends without one, as it did on the wire (cut off, or an error mid-stream)
+            out.append(self._chunk(choice, {}, finish=wire_reason))
+        if choice == 0:
+            self.usage = ev.get("usage")
+            self.raw_usage = meta.get("usage")
+            for key in ("moderation", "prompt_filter_results"):
+                if meta.get(key):
+                    self.finish_meta[key] = meta[key]
+            out.extend(self._end())
+        return out
+
+    def _on_error(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev.get("code") == "bad-input":
+            return []  # a bad line upstream of us, not an upstream error
+        if not self.open:
+            # an error before any event of its response (``accumulate --final`` writes errors
+            # before the message): hold it for that response, written before its finish
+            return self.hold_error(ev)
+        out = self._ensure_open()
+        meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
+        error = meta.get("error")
+        if not isinstance(error, dict):
+            error = {"message": ev.get("message", ""), "type": "error", "code": ev.get("code")}
+        out.append((None, {"error": error}))
+        return out
+
+    def _on_message(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if self.open or self.id is not None:
+            return []  # the events it sums up were already written
+        out: list[WireEvent] = []
+        for sub in message_to_events(ev):
+            if sub["type"] == "finish" and self.holding_errors:
+                out.extend(self.release_errors())
+            out.extend(self.feed(sub))
+        self.id = None  # allow the next bare message to start its own response
+        return out
+
+    def _end(self) -> list[WireEvent]:
+        """End the response: the extra chunks that follow the last finish_reason, then [DONE]."""
+        out: list[WireEvent] = []
+        if self.finish_meta.get("moderation"):
+            out.append((None, self._envelope(moderation=self.finish_meta["moderation"])))
+        usage = self.raw_usage or (wire_usage(self.usage) if self.usage else None)
+        if usage:
+            out.append((None, self._envelope(usage=usage)))
+        out.append((None, "[DONE]"))
+        self.open = False
+        return out
+
+    def _envelope(self, **fields: Any) -> dict[str, Any]:
+        """A chunk with no choices, carrying response-level fields (usage, moderation, filters)."""
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            **self.extra,
+            "choices": [],
+            **fields,
+        }
+
+    _handlers: dict[str, Any] = {
+        "start": _on_start,
+        "text-start": _on_text_start,
+        "text-delta": _on_text_delta,
+        "reasoning-delta": _on_reasoning_delta,
+        "reasoning-end": _on_reasoning_end,
+        "tool-input-start": _on_tool_input_start,
+        "tool-input-delta": _on_tool_input_delta,
+        "tool-call": _on_tool_call,
+        "tool-result": _on_tool_result,
+        "source": _on_source,
+        "file": _on_file,
+        "finish": _on_finish,
+        "error": _on_error,
+        "message": _on_message,
+    }
+
+
+def _data_url(part: dict[str, Any]) -> str:
+    if part.get("url"):
+        return str(part["url"])
+    return f"data:{part.get('media_type') or 'application/octet-stream'};base64,{part.get('data') or ''}"
+
+
+def _user_content(parts: list[dict[str, Any]]) -> Any:
+    if all(p.get("type") == "text" for p in parts):
+        return "".join(p.get("text") or "" for p in parts)
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        kind = part.get("type")
+        if kind == "text":
+            out.append({"type": "text", "text": part.get("text") or ""})
+        elif kind == "file" and str(part.get("media_type", "")).startswith("image/"):
+            out.append({"type": "image_url", "image_url": {"url": _data_url(part)}})
+        elif kind == "file":
+            file: dict[str, Any] = {"file_data": _data_url(part)}
+            if part.get("filename"):
+                file["filename"] = part["filename"]
+            out.append({"type": "file", "file": file})
+    return out
+
+
+def _output_text(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    import orjson
+
+    return orjson.dumps(output).decode()
+
+
+def chat_messages(conversation: dict[str, Any]) -> list[dict[str, Any]]:
+    """Canonical conversation → Chat Completions ``messages``.
+
+    Reasoning parts of earlier assistant turns are not sent back: most servers reject or ignore
+    them (DeepSeek answers 400 to a ``reasoning_content`` in the input).
+    """
+    from ..conversation import system_text
+
+    messages: list[dict[str, Any]] = []
+    system = system_text(conversation)
+    if system:
+        messages.append({"role": "system", "content": system})
+    for message in conversation.get("messages", ()):
+        role = message["role"]
+        if role == "system":
+            continue
+        if role == "user":
+            messages.append({"role": "user", "content": _user_content(message["content"])})
+        elif role == "assistant":
+            parts = message["content"]
+            text = "".join(
+                p.get("text") or "" for p in parts if p.get("type") == "text" and not p.get("refusal")
+            )
+            out: dict[str, Any] = {"role": "assistant", "content": text or None}
+            calls = [
+                {
+                    "id": p["tool_call_id"],
+                    "type": "function",
+                    "function": {
+                        "name": p["tool_name"],
+                        "arguments": p.get("arguments") or _output_text(p.get("input") or {}),
+                    },
+                }
+                for p in parts
+                if p.get("type") == "tool-call" and not p.get("provider_executed")
+            ]
+            if calls:
+                out["tool_calls"] = calls
+            messages.append(out)
+        elif role == "tool":
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": message["tool_call_id"],
+                    "content": _output_text(message.get("output")),
+                }
+            )
+    return messages
+
+
+#: canonical option names → Chat Completions parameters (other options pass through as they are)
+OPTION_NAMES = {
+    "max_tokens": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "stop": "stop",
+    "seed": "seed",
+}
+
+
+def chat_request_body(conversation: dict[str, Any], model: str | None) -> dict[str, Any]:
+    from ..errors import UsageError
+
+    model = model or conversation.get("model")
+    if not model:
+        raise UsageError('no model: pass -m MODEL, put "model" in the conversation, or set STREAMKIT_MODEL')
+    body: dict[str, Any] = {"model": model, "messages": chat_messages(conversation), "stream": True,
+                            "stream_options": {"include_usage": True}}  # fmt: skip
+    tools = conversation.get("tools")
+    if tools:
+        body["tools"] = [
+            {"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
+                                              "parameters": t.get("parameters") or {"type": "object", "properties": {}}}}
+            for t in tools
+        ]  # fmt: skip
+    for key, value in (conversation.get("options") or {}).items():
+        body[OPTION_NAMES.get(key, key)] = value
+    return body
+
+
+class OpenAIChat(Dialect):
+    name = NAME
+    description = "OpenAI Chat Completions chunks (and compatible servers: Azure, Mistral, DeepSeek, Groq, OpenRouter, vLLM, ...)"
+    framing = "sse"
+    default_base_url = "https://api.openai.com/v1"
+    base_url_env = ("OPENAI_BASE_URL",)
+    api_key_env = ("OPENAI_API_KEY",)
+    serve_paths = ("/v1/chat/completions", "/chat/completions")
+
+    def build_request(
+        self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
+    ) -> Request:
+        if body is None:
+            body = chat_request_body(conversation or {"messages": []}, endpoint.model)
+        headers = {"Accept": "text/event-stream"}
+        if endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        return Request(f"{endpoint.base_url}/chat/completions", body, headers)
+
+    def sniff(self, data: Any, event: str | None = None) -> bool:
+        if type(data) is not dict:
+            return False
+        obj = data.get("object")
+        if obj == "chat.completion.chunk" or obj == "chat.completion.done":
+            return True
+        choices = data.get("choices")
+        if not isinstance(choices, list):
+            return False
+        if not choices:
+            return "prompt_filter_results" in data or obj == ""
+        first = choices[0]
+        return isinstance(first, dict) and "delta" in first
+
+    def normalizer(self, **options: Any) -> ChatNormalizer:
+        return ChatNormalizer(**options)
+
+    def encoder(self, **options: Any) -> ChatEncoder:
+        return ChatEncoder(**options)
