@@ -1,0 +1,134 @@
+"""The openai-chat encoder: what it writes validates as, and reads back through, the official SDK."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+from openai.lib.streaming.chat import ChatCompletionStreamState
+from openai.types.chat import ChatCompletionChunk
+
+from streamkit.dialects.openai_chat import ChatEncoder
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.render import render
+from tests.conftest import DATA, events_of, messages
+
+CASES = DATA / "openai-chat"
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+ALL_CASES = sorted(CASES.glob("*.sse"))
+
+
+def wire_chunks(wire: bytes) -> list:
+    return [ev["data"] for ev in replay(io.BytesIO(wire))]
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_every_encoded_chunk_validates_as_the_sdk_chunk_type(case) -> None:
+    wire = b"".join(render(iter(events_of(case)), format="openai-chat"))
+    chunks = wire_chunks(wire)
+    assert chunks[-1] == "[DONE]"
+    for chunk in chunks:
+        if isinstance(chunk, dict) and "error" not in chunk:
+            ChatCompletionChunk.model_validate(chunk)
+
+
+@pytest.mark.parametrize(
+    "case", ["usage-chunk", "parallel-tools", "reasoning-content", "tool-whole", "refusal"]
+)
+def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
+    """openai's own ChatCompletionStreamState, fed our chunks, ends with our message."""
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    state = ChatCompletionStreamState()
+    for chunk in wire_chunks(b"".join(render(iter(events), format="openai-chat"))):
+        if isinstance(chunk, dict):
+            state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+    message = state.get_final_completion().choices[0].message
+    text = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal"))
+    refusal = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and p.get("refusal"))
+    assert (message.content or "") == text
+    assert (message.refusal or "") == refusal
+    theirs = [
+        (c.id, c.function.name, orjson.loads(c.function.arguments or "{}")) for c in message.tool_calls or []
+    ]
+    assert theirs == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
+    ]
+
+
+def test_encoding_only_final_messages() -> None:
+    """accumulate --final | render -f openai-chat: a message alone is a whole response."""
+    finals = list(accumulate(iter(events_of(CASES / "parallel-tools.sse")), final=True))
+    again = events_of(b"".join(render(iter(finals), format="openai-chat")))
+    assert [c["tool_call_id"] for c in of_type(again, "tool-call")] == ["call_x", "call_y", "call_z"]
+    assert messages(again)[0]["usage"]["total_tokens"] == 70
+
+
+def test_encoder_warns_about_what_chat_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
+    encoder = ChatEncoder()
+    encoder.feed({"type": "start", "id": "r", "model": "m"})
+    assert encoder.feed({"type": "source", "source_type": "document", "id": "d1", "title": "doc"}) == []
+    encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    assert "cannot express document sources (1); dropped" in capsys.readouterr().err
+
+
+def _serve(wire: bytes):
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize("case", ["parallel-tools", "reasoning-content", "refusal", "usage-chunk"])
+def test_the_official_client_streams_what_we_write(case: str) -> None:
+    """openai's client.chat.completions.stream(), served our bytes, ends with our message."""
+    import openai
+
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    wire = b"".join(render(iter(events), format="openai-chat"))
+    client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
+    with client.chat.completions.stream(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        deltas = [e.delta for e in stream if e.type == "content.delta"]
+        final = stream.get_final_completion()
+    message = final.choices[0].message
+    text = "".join(p["text"] for p in ours["content"] if p["type"] == "text" and not p.get("refusal"))
+    assert (message.content or "") == text == "".join(deltas)
+    assert [
+        (c.id, c.function.name, c.function.parsed_arguments or orjson.loads(c.function.arguments))
+        for c in message.tool_calls or []
+    ] == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
+    ]
+    assert (
+        final.choices[0].finish_reason == {"stop": "stop", "tool-calls": "tool_calls"}[ours["finish_reason"]]
+    )
+    if ours.get("usage"):
+        assert final.usage.total_tokens == ours["usage"]["total_tokens"]
+
+
+def test_an_error_before_its_final_message_stays_inside_that_response() -> None:
+    """accumulate --final writes the error before the message; the encoder keeps both."""
+    finals = list(accumulate(iter(events_of(CASES / "error-mid-stream.sse")), final=True))
+    assert [e["type"] for e in finals] == ["error", "message"]
+    again = events_of(b"".join(render(iter(finals), format="openai-chat")))
+    (message,) = messages(again)
+    assert (
+        message["content"] == [{"type": "text", "text": "Partial answer"}]
+        and message["finish_reason"] == "error"
+    )
+    assert [e["message"] for e in of_type(again, "error")] == [
+        "The server had an error while processing your request."
+    ]
