@@ -1,4 +1,4 @@
-"""OpenAI Chat Completions streaming, both ways.
+"""Chat Completions chunks → canonical events: the ``openai-chat`` normalizer.
 
 Also the dialect of every server that copies it: Azure OpenAI, Mistral, DeepSeek, Groq,
 OpenRouter, Perplexity, Z.ai, vLLM, llama.cpp, Ollama's ``/v1``, LiteLLM.
