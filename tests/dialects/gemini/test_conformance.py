@@ -21,8 +21,7 @@ import pytest
 
 from streamkit.events import validate_event
 from streamkit.stages.render import render
-
-from .conftest import essence, events_of, fixture_files, messages
+from tests.conftest import essence, events_of, fixture_files, messages
 
 RECORDINGS = fixture_files("gemini")
 

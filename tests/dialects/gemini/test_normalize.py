@@ -1,9 +1,9 @@
-"""The gemini dialect: what each kind of chunk must become, stated directly, and what the encoder writes."""
+"""The gemini normalizer: what each kind of chunk must become, stated directly (and, where it
+matters, that it survives ``render -f gemini`` and normalizing again)."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,18 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamkit.dialects.gemini import Gemini, GeminiEncoder, PartialArgs, map_usage, parse_json_path
+from streamkit.dialects.gemini import PartialArgs, map_usage, parse_json_path
 from streamkit.errors import DataError
-from streamkit.events import validate_event
-from streamkit.stages.accumulate import accumulate
 from streamkit.stages.fetch import replay
 from streamkit.stages.normalize import normalize
 from streamkit.stages.render import render
-
-from ..conftest import DATA, essence, events_of, fixture_files, messages
-
-CASES = DATA / "gemini"
-ALL_CASES = sorted(p for p in CASES.glob("*") if p.suffix in (".sse", ".json"))
+from tests.conftest import DATA, events_of, messages
+from tests.dialects.gemini.chunks import CASES, chunk, validate_chunk, wire_of
 
 
 def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -33,23 +28,8 @@ def sse(*chunks: Any) -> bytes:
     return b"".join(b"data: " + orjson.dumps(c) + b"\r\n\r\n" for c in chunks)
 
 
-def chunk(parts: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
-    cand: dict[str, Any] = {"content": {"role": "model", "parts": parts}}
-    extra = {
-        k: fields.pop(k)
-        for k in ("finishReason", "groundingMetadata", "index", "logprobsResult")
-        if k in fields
-    }
-    cand.update(extra)
-    return {"candidates": [cand], "modelVersion": "gemini-test", "responseId": "r1", **fields}
-
-
 def fc(body: dict[str, Any], **part: Any) -> dict[str, Any]:
     return chunk([{"functionCall": body, **part}])
-
-
-def wire_of(events: list[dict[str, Any]]) -> list[Any]:
-    return [raw["data"] for raw in replay(io.BytesIO(b"".join(render(iter(events), format="gemini"))))]
 
 
 # --- text, thoughts and signatures ------------------------------------------------------------------
@@ -564,191 +544,3 @@ def test_responses_without_ids_are_told_apart_when_encoded() -> None:
     again = messages(events_of(b"".join(render(iter(source), format="gemini"))))
     assert [m["content"][0]["text"] for m in again] == ["First.", "Second answer."]
     assert [m["id"] for m in again] == [None, "response-2"]
-
-
-# --- the encoder ------------------------------------------------------------------------------------------
-
-
-def validate_chunk(data: Any) -> None:
-    """One wire chunk against google-genai's own type (which forbids unknown fields)."""
-    from google.genai import types
-
-    if isinstance(data, dict) and "error" in data:
-        assert set(data) == {"error"} and isinstance(data["error"]["code"], int)
-        return
-    data = orjson.loads(orjson.dumps(data))
-    for cand in data.get("candidates") or ():
-        cites = cand.get("citationMetadata")
-        if cites:  # the Gemini API's name for what the SDK type calls `citations`
-            cand["citationMetadata"] = {"citations": cites.pop("citationSources")}
-    types.GenerateContentResponse.model_validate(data)
-
-
-@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
-def test_every_encoded_chunk_validates_as_the_sdk_type(case: Path) -> None:
-    encoded = wire_of(events_of(case))
-    assert encoded
-    for data in encoded:
-        validate_chunk(data)
-
-
-def _client(wire: bytes) -> Any:
-    import httpx
-    from google import genai
-    from google.genai import types
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.params.get("alt") == "sse"
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
-
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    return genai.Client(
-        api_key="test-key", http_options=types.HttpOptions(base_url="http://upstream.test", httpx_client=http)
-    )
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        "text.sse",
-        "thoughts.sse",
-        "function-call-whole.sse",
-        "function-call-streamed.sse",
-        "code-execution.sse",
-    ],
-)
-def test_the_official_client_streams_what_we_write(case: str) -> None:
-    """google-genai's generate_content_stream, served our bytes, gives our text, calls and usage."""
-    events = events_of(CASES / case)
-    (ours,) = messages(events)
-    client = _client(b"".join(render(iter(events), format="gemini")))
-    chunks = list(client.models.generate_content_stream(model="gemini-test", contents="hi"))
-    text = "".join(
-        p.text
-        for c in chunks
-        for p in (c.candidates[0].content.parts if c.candidates and c.candidates[0].content else []) or []
-        if p.text and not p.thought
-    )
-    thoughts = "".join(
-        p.text
-        for c in chunks
-        for p in (c.candidates[0].content.parts if c.candidates and c.candidates[0].content else []) or []
-        if p.text and p.thought
-    )
-    calls = [(f.name, f.args) for c in chunks for f in c.function_calls or []]
-    assert text == "".join(p["text"] for p in ours["content"] if p["type"] == "text")
-    assert thoughts == "".join(p["text"] for p in ours["content"] if p["type"] == "reasoning")
-    assert calls == [
-        (p["tool_name"], p["input"])
-        for p in ours["content"]
-        if p["type"] == "tool-call" and not p.get("provider_executed")
-    ]
-    assert chunks[-1].usage_metadata.total_token_count == ours["usage"]["total_tokens"]
-    assert chunks[-1].candidates[0].finish_reason.value == ours["raw_finish_reason"]
-    assert {c.response_id for c in chunks} == {ours["id"]}
-
-
-def test_an_error_before_its_final_message_is_written_inside_that_response() -> None:
-    """accumulate --final writes the error first, then the message it belongs to."""
-    finals = list(accumulate(iter(events_of(CASES / "error-mid-stream.sse")), final=True))
-    assert [e["type"] for e in finals] == ["error", "message"]
-    again = events_of(b"".join(render(iter(finals), format="gemini")))
-    assert [e["type"] for e in again if e["type"] in ("start", "error", "finish")] == [
-        "start",
-        "error",
-        "finish",
-    ]
-    assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(finals)]
-
-
-def test_encoding_only_final_messages() -> None:
-    """accumulate --final | render -f gemini: a message alone is a whole response."""
-    finals = list(accumulate(iter(events_of(CASES / "function-call-whole.sse")), final=True))
-    again = events_of(b"".join(render(iter(finals), format="gemini")))
-    assert [essence(m) for m in messages(again)] == [essence(m) for m in finals]
-
-
-def test_the_model_option_names_the_model_of_every_response() -> None:
-    """``serve`` passes the model of the request's path: the answer's ``modelVersion`` echoes it."""
-    events = [
-        {"type": "start", "id": "r1", "model": "streamkit-script"},
-        {"type": "text-delta", "id": "t", "delta": "Hi"},
-        {"type": "finish", "finish_reason": "stop"},
-        {"type": "start", "id": "r2", "model": "streamkit-script"},
-        {"type": "text-delta", "id": "t", "delta": "again"},
-        {"type": "finish", "finish_reason": "stop"},
-    ]
-    encoder = GeminiEncoder(model="gemini-2.5-pro")
-    wire = [data for ev in events for _, data in encoder.feed(ev)] + [d for _, d in encoder.close()]
-    assert {c["modelVersion"] for c in wire} == {"gemini-2.5-pro"}
-    assert {c["modelVersion"] for c in wire_of(events)} == {"streamkit-script"}  # without it, the start's
-    assert Gemini().serve_options(
-        "/v1beta/models/gemini-x:streamGenerateContent", {"model": "gemini-x"}, {}
-    ) == {"model": "gemini-x"}
-
-
-def test_encoder_warns_about_what_gemini_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
-    encoder = GeminiEncoder()
-    encoder.feed({"type": "start", "id": "r", "model": "m"})
-    executed = {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "arguments": "{}",
-                "input": {}, "provider_executed": True}  # fmt: skip
-    assert encoder.feed(executed) == []
-    assert encoder.feed({"type": "text-delta", "id": "c1.text-0", "delta": "x", "choice": 1}) == []
-    encoder.feed({"type": "finish", "finish_reason": "stop"})
-    encoder.close()
-    err = capsys.readouterr().err
-    assert "gemini cannot express provider-executed tool calls other than code execution (1); dropped" in err
-    assert "gemini cannot express choices other than the first (1); dropped" in err
-
-
-def test_a_refusal_is_written_as_text_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
-    events = events_of(DATA / "openai-chat" / "refusal.sse")
-    again = messages(events_of(b"".join(render(iter(events), format="gemini"))))
-    assert again[0]["content"] == [{"type": "text", "text": "I can't help with that."}]
-    assert (
-        "gemini cannot express refusal marks (the refusal is written as text) (1)" in capsys.readouterr().err
-    )
-
-
-def test_an_openai_chat_stream_converts_to_gemini() -> None:
-    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
-    encoded = wire_of(events)
-    for data in encoded:
-        validate_chunk(data)
-    again = messages(events_of(b"".join(render(iter(events), format="gemini"))))
-    assert [essence(m)["content"] for m in again] == [essence(m)["content"] for m in messages(events)]
-    assert encoded[-1]["candidates"][0]["finishReason"] == "STOP"
-
-
-# --- sniffing ----------------------------------------------------------------------------------------------
-
-
-def test_sniff() -> None:
-    dialect = Gemini()
-    assert dialect.sniff(chunk([{"text": "a"}]))
-    assert dialect.sniff({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}})
-    assert dialect.sniff(
-        {"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}
-    )
-    assert not dialect.sniff({"error": {"message": "bad", "type": "invalid_request_error", "code": None}})
-    assert not dialect.sniff({"object": "chat.completion.chunk", "choices": []})
-    assert not dialect.sniff({"type": "message_start", "message": {}})
-    assert not dialect.sniff(
-        {"model": "llama3", "created_at": "x", "message": {"content": "a"}, "done": False}
-    )
-    assert not dialect.sniff({"index": 0, "step": {"type": "thought"}, "event_type": "step.start"})
-    assert not dialect.sniff("[DONE]")
-
-
-@pytest.mark.parametrize("path", fixture_files("other"))
-def test_what_is_not_gemini_is_not_claimed(path: Path) -> None:
-    """The Gemini Interactions API (``event_type``) and an audio transcription stream are not ours."""
-    with open(path, "rb") as f:
-        for raw in replay(f):
-            assert not Gemini().sniff(raw["data"], raw["event"])
-
-
-def test_every_event_of_every_case_validates() -> None:
-    for case in ALL_CASES:
-        for event in events_of(case):
-            validate_event(event)

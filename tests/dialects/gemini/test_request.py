@@ -22,9 +22,8 @@ from streamkit.dialects.base import Endpoint
 from streamkit.dialects.gemini import Gemini
 from streamkit.endpoints import resolve
 from streamkit.errors import UsageError
-
-from .conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli
-from .test_fetch_live import serving, without_t
+from tests.conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli
+from tests.test_fetch_live import serving, without_t
 
 NAME = "gemini"
 DIALECT = Gemini()
