@@ -3,7 +3,8 @@ both ways, over SSE (``alt=sse``) or as one streamed JSON array.
 
 This module says what the dialect is (name, paths, sniffing); beside it, one module per job:
 
-- ``normalize``: Gemini chunks → canonical events (and the full account of the wire format).
+- ``normalize``: Gemini chunks → canonical events (and the full account of the wire format);
+  ``partial_args``: Vertex's streamed function-call arguments (``partialArgs``) → JSON text, for it.
 - ``encode``: canonical events → Gemini chunks (``render -f gemini``, ``serve``).
 - ``request``: canonical conversations → ``streamGenerateContent`` requests (``fetch``, ``agent``).
 - ``wire``: what they share: the name, finish reasons, candidate fields, the parts written back.
@@ -22,13 +23,14 @@ from .wire import NAME
 
 if TYPE_CHECKING:
     from .encode import GeminiEncoder
-    from .normalize import GeminiNormalizer, PartialArgs, map_usage, parse_json_path, rfc3339_epoch
+    from .normalize import GeminiNormalizer, map_usage, rfc3339_epoch
+    from .partial_args import PartialArgs, parse_json_path
     from .request import SKIP_SIGNATURE, RequestDrops, object_input
 
 _EXPORTS = {
     "GeminiNormalizer": "normalize",
-    "PartialArgs": "normalize",
-    "parse_json_path": "normalize",
+    "PartialArgs": "partial_args",
+    "parse_json_path": "partial_args",
     "map_usage": "normalize",
     "rfc3339_epoch": "normalize",
     "GeminiEncoder": "encode",

@@ -8,10 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from streamkit.dialects.gemini import PartialArgs, map_usage, parse_json_path
+from streamkit.dialects.gemini import map_usage
 from streamkit.errors import DataError
 from streamkit.stages.fetch import replay
 from streamkit.stages.normalize import normalize
@@ -257,88 +255,6 @@ def test_arguments_that_are_not_an_object_from_another_dialect_stay_invalid() ->
     source = events_of(DATA / "openai-chat" / "tool-bad-arguments.sse")
     (again,) = of_type(events_of(b"".join(render(iter(source), format="gemini"))), "tool-call")
     assert (again["tool_call_id"], again["tool_name"], again["input"]) == ("call_bad", "f", None)
-
-
-def test_paths_out_of_document_order_still_give_the_right_arguments() -> None:
-    args = PartialArgs()
-    text = args.feed([{"jsonPath": "$.a.x", "numberValue": 1}, {"jsonPath": "$.b", "numberValue": 2}])
-    assert text == '{"a":{"x":1},"b":2'
-    assert args.feed([{"jsonPath": "$.a.y", "numberValue": 3}]) == ""  # back into a closed object
-    tail, arguments = args.close()
-    assert tail == ""
-    assert orjson.loads(arguments) == {"a": {"x": 1, "y": 3}, "b": 2}
-
-
-@pytest.mark.parametrize(
-    ("path", "segments"),
-    [
-        ("$.a", ["a"]),
-        ("$.recipe.ingredients[0].name", ["recipe", "ingredients", 0, "name"]),
-        ("$.m[1][2]", ["m", 1, 2]),
-        ("$['a.b'].c", ["a.b", "c"]),
-        ('$["q"]', ["q"]),
-    ],
-)
-def test_json_paths(path: str, segments: list[Any]) -> None:
-    assert parse_json_path(path) == segments
-
-
-def test_a_json_path_it_cannot_read_is_a_data_error() -> None:
-    with pytest.raises(DataError, match="jsonPath"):
-        parse_json_path("recipe.name")
-
-
-_scalars = st.one_of(
-    st.text(max_size=12),
-    st.integers(-1000, 1000),
-    st.booleans(),
-    st.none(),
-    st.floats(-10, 10, allow_nan=False),
-)
-_keys = st.text(alphabet="abcxyz_.- 0é", min_size=1, max_size=6)
-_values = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=3), st.dictionaries(_keys, inner, min_size=1, max_size=3)
-    ),
-    max_leaves=12,
-)
-
-
-def _leaves(value: Any, path: str) -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{path}['{k}']")]
-    if isinstance(value, list):
-        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{path}[{i}]")]
-    return [(path, value)]
-
-
-def _partial_args(value: dict[str, Any], size: int) -> list[list[dict[str, Any]]]:
-    """The partialArgs a server would send for ``value``: leaves in document order, strings in pieces."""
-    out: list[list[dict[str, Any]]] = []
-    for path, leaf in _leaves(value, "$"):
-        if isinstance(leaf, str) and size:
-            for i in range(0, len(leaf), size):
-                out.append([{"jsonPath": path, "stringValue": leaf[i : i + size], "willContinue": True}])
-            out.append([{"jsonPath": path, "stringValue": ""}])
-        elif isinstance(leaf, str):
-            out.append([{"jsonPath": path, "stringValue": leaf}])
-        elif isinstance(leaf, bool):
-            out.append([{"jsonPath": path, "boolValue": leaf}])
-        elif leaf is None:
-            out.append([{"jsonPath": path, "nullValue": None}])
-        else:
-            out.append([{"jsonPath": path, "numberValue": leaf}])
-    return out
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.dictionaries(_keys, _values, min_size=1, max_size=4), st.integers(0, 4))
-def test_any_arguments_streamed_as_paths_give_their_json(value: dict[str, Any], size: int) -> None:
-    args = PartialArgs()
-    text = "".join(args.feed(batch) for batch in _partial_args(value, size))
-    tail, arguments = args.close()
-    assert text + tail == arguments == orjson.dumps(value).decode()
 
 
 # --- code execution, server-side tools, grounding, files --------------------------------------------
