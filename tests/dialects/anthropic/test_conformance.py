@@ -24,9 +24,8 @@ from pydantic import TypeAdapter
 from streamkit.events import validate_event
 from streamkit.stages.fetch import replay
 from streamkit.stages.render import render
-
-from .conftest import essence, events_of, fixture_files, messages
-from .dialects.test_anthropic import _sdk_messages
+from tests.conftest import essence, events_of, fixture_files, messages
+from tests.dialects.anthropic.test_encode import _sdk_messages
 
 RECORDINGS = fixture_files("anthropic")
 

@@ -26,10 +26,9 @@ from streamkit.dialects.base import Endpoint
 from streamkit.endpoints import resolve
 from streamkit.errors import UsageError
 from streamkit.plugins import default_registry
-
-from .conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli
-from .dialects.test_anthropic import _sdk_messages, wire_events
-from .test_fetch_live import serving, without_t
+from tests.conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli
+from tests.dialects.anthropic.test_encode import _sdk_messages, wire_events
+from tests.test_fetch_live import serving, without_t
 
 NAME = "anthropic"
 DIALECT = Anthropic()

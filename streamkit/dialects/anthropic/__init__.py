@@ -147,9 +147,9 @@ from typing import Any
 
 import orjson
 
-from ..canonical import message_to_events, parse_arguments
-from ..errors import DataError, UsageError
-from .base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
+from ...canonical import message_to_events, parse_arguments
+from ...errors import DataError, UsageError
+from ..base import Dialect, Encoder, Endpoint, Normalizer, Request, WireEvent
 
 NAME = "anthropic"
 
@@ -1232,7 +1232,7 @@ class _Dropped:
         self.kinds[what] = self.kinds.get(what, 0) + 1
 
     def warn(self) -> None:
-        from .. import diagnostics
+        from ... import diagnostics
 
         for what, count in self.kinds.items():
             diagnostics.warn(f"{NAME} cannot send {what} ({count}); left out of the request")
@@ -1468,7 +1468,7 @@ def _betas(value: Any) -> list[str]:
 
 def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[dict[str, Any], list[str]]:
     """A canonical conversation → the Messages request body, and the betas it asks for."""
-    from ..conversation import system_text
+    from ...conversation import system_text
 
     model = model or conversation.get("model")
     if not model:

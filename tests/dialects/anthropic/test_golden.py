@@ -21,8 +21,7 @@ from pydantic import TypeAdapter
 from streamkit.events import validate_event
 from streamkit.stages.fetch import replay
 from streamkit.stages.render import render
-
-from ..conftest import DATA, essence, events_of, messages
+from tests.conftest import DATA, essence, events_of, messages
 
 CASES = sorted((DATA / "anthropic").glob("*.sse"))
 STABLE = TypeAdapter(RawMessageStreamEvent)

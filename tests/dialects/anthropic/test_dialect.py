@@ -18,8 +18,7 @@ from streamkit.stages.accumulate import accumulate
 from streamkit.stages.fetch import replay
 from streamkit.stages.normalize import normalize
 from streamkit.stages.render import render
-
-from ..conftest import DATA, events_of, messages
+from tests.conftest import DATA, events_of, messages
 
 CASES = DATA / "anthropic"
 ALL_CASES = sorted(CASES.glob("*.sse"))
@@ -354,7 +353,7 @@ def test_bad_deltas_are_data_errors() -> None:
 
 
 def test_a_bad_event_is_one_clear_line_on_the_cli() -> None:
-    from ..conftest import run_cli
+    from tests.conftest import run_cli
 
     bad = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}\n\n'
     result = run_cli(

@@ -1,0 +1,794 @@
+"""The anthropic dialect: what each feature of the Messages stream must become, stated directly,
+and what the encoder writes, read back by the official SDK."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+import pytest
+from anthropic.types import RawMessageStreamEvent
+from anthropic.types.beta import BetaRawMessageStreamEvent
+from pydantic import TypeAdapter
+
+from streamkit.dialects.anthropic import Anthropic, AnthropicEncoder, AnthropicNormalizer, map_usage
+from streamkit.errors import DataError
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+from streamkit.stages.render import render
+from tests.conftest import DATA, events_of, messages
+
+CASES = DATA / "anthropic"
+ALL_CASES = sorted(CASES.glob("*.sse"))
+STABLE = TypeAdapter(RawMessageStreamEvent)
+BETA = TypeAdapter(BetaRawMessageStreamEvent)
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+def wire_events(wire: bytes) -> list[tuple[str | None, Any]]:
+    return [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
+
+
+def encode(events: list[dict], **options: Any) -> bytes:
+    return b"".join(render(iter(events), format="anthropic", **options))
+
+
+def feed_all(payloads: list[dict]) -> list[dict]:
+    """Bare payloads through a fresh normalizer (then closed)."""
+    n = AnthropicNormalizer()
+    out: list[dict] = []
+    for p in payloads:
+        got = n.feed(p, p.get("type"))
+        out.extend(got or [])
+    out.extend(n.close())
+    return out
+
+
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-test",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 1},
+    },
+}
+
+
+# --- normalize: stop reasons and usage ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "raw"),
+    [
+        ("text", "stop", "end_turn"),
+        ("stop-sequence", "stop", "stop_sequence"),
+        ("max-tokens", "length", "max_tokens"),
+        ("context-window", "length", "model_context_window_exceeded"),
+        ("tool-use", "tool-calls", "tool_use"),
+        ("refusal", "content-filter", "refusal"),
+        ("pause-turn", "other", "pause_turn"),
+        ("truncated", "other", None),
+        ("error-overloaded", "error", None),
+    ],
+)
+def test_stop_reason_mapping(case: str, reason: str, raw: str | None) -> None:
+    (finish,) = of_type(events_of(CASES / f"{case}.sse"), "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == (reason, raw)
+
+
+def test_an_unknown_stop_reason_is_other_and_kept_raw() -> None:
+    events = feed_all(
+        [
+            START,
+            {"type": "message_delta", "delta": {"stop_reason": "new_reason"}, "usage": {"output_tokens": 2}},
+            {"type": "message_stop"},
+        ]
+    )
+    (finish,) = of_type(events, "finish")
+    assert (finish["finish_reason"], finish["raw_finish_reason"]) == ("other", "new_reason")
+
+
+def test_refusal_details_and_stop_sequence_ride_on_the_finish() -> None:
+    (finish,) = of_type(events_of(CASES / "refusal.sse"), "finish")
+    assert finish["provider_metadata"]["anthropic"]["stop_details"]["category"] == "cyber"
+    (finish,) = of_type(events_of(CASES / "stop-sequence.sse"), "finish")
+    assert finish["provider_metadata"]["anthropic"]["stop_sequence"] == "###"
+
+
+def test_usage_given_late_wins_and_input_counts_cached_tokens() -> None:
+    (finish,) = of_type(events_of(CASES / "usage-late.sse"), "finish")
+    # message_start said input_tokens 0; message_delta says 21, plus 1500 written to and 3000 read from the cache
+    assert finish["usage"] == {
+        "input_tokens": 21 + 1500 + 3000,
+        "output_tokens": 4,
+        "total_tokens": 4525,
+        "cached_input_tokens": 3000,
+        "reasoning_tokens": 0,
+    }
+    raw = finish["provider_metadata"]["anthropic"]["usage"]
+    assert raw["input_tokens"] == 21 and raw["cache_creation_input_tokens"] == 1500
+
+
+def test_a_message_delta_without_input_tokens_keeps_those_of_message_start() -> None:
+    events = feed_all(
+        [
+            START,
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}},
+            {"type": "message_stop"},
+        ]
+    )
+    (finish,) = of_type(events, "finish")
+    assert finish["usage"] == {"input_tokens": 10, "output_tokens": 7, "total_tokens": 17}
+
+
+def test_map_usage_leaves_out_what_was_not_sent() -> None:
+    assert map_usage({"output_tokens": 3}) == {"output_tokens": 3}
+    with pytest.raises(DataError, match="usage.input_tokens"):
+        map_usage({"input_tokens": "many", "output_tokens": 3})
+
+
+# --- normalize: content blocks ----------------------------------------------------------------------
+
+
+def test_thinking_with_its_signature() -> None:
+    events = events_of(CASES / "thinking-signature.sse")
+    (end,) = of_type(events, "reasoning-end")
+    assert end["text"] == "The user asks for 17 * 3. 17 * 3 = 51."
+    assert end["provider_metadata"]["anthropic"]["signature"].startswith("EqQBCkYIBxgC")
+    (message,) = messages(events)
+    assert [p["type"] for p in message["content"]] == ["reasoning", "text"]
+
+
+def test_redacted_thinking_is_an_empty_reasoning_block_with_its_data() -> None:
+    (message,) = messages(events_of(CASES / "redacted-thinking.sse"))
+    first = message["content"][0]
+    assert first["type"] == "reasoning" and first["text"] == ""
+    assert first["provider_metadata"]["anthropic"]["redacted_data"].startswith("EmwKAhgB")
+
+
+def test_compaction_is_a_reasoning_block_marked_compaction() -> None:
+    events = events_of(CASES / "compaction.sse")
+    (start,) = of_type(events, "reasoning-start")
+    assert start["provider_metadata"]["anthropic"]["type"] == "compaction"
+    (message,) = messages(events)
+    assert message["content"][0]["text"].startswith("Summary: the user pasted a long log")
+    assert message["content"][1] == {"type": "text", "text": "There are 3 errors."}
+    (finish,) = of_type(events, "finish")
+    assert finish["provider_metadata"]["anthropic"]["context_management"] == {"applied_edits": []}
+
+
+def test_tool_use_arguments_from_fragments_and_its_caller() -> None:
+    events = events_of(CASES / "tool-use.sse")
+    deltas = [e["delta"] for e in of_type(events, "tool-input-delta")]
+    assert deltas == ['{"city": "Os', 'lo", "unit"', ': "celsius"}']  # the empty fragment is skipped
+    (call,) = of_type(events, "tool-call")
+    assert (call["tool_call_id"], call["tool_name"], call["input"]) == (
+        "toolu_01A9xWeather",
+        "get_weather",
+        {"city": "Oslo", "unit": "celsius"},
+    )
+    assert call["provider_metadata"]["anthropic"]["caller"] == {"type": "direct"}
+    assert not call.get("provider_executed")
+
+
+def test_a_tool_without_arguments_gives_an_empty_object() -> None:
+    (call,) = of_type(events_of(CASES / "tool-no-args.sse"), "tool-call")
+    assert (call["arguments"], call["input"]) == ("{}", {})
+
+
+def test_parallel_tool_calls_keep_their_own_arguments() -> None:
+    calls = of_type(events_of(CASES / "parallel-tools.sse"), "tool-call")
+    assert [(c["tool_call_id"], c["input"]) for c in calls] == [
+        ("toolu_01Paris", {"tz": "Europe/Paris"}),
+        ("toolu_01Tokyo", {"tz": "Asia/Tokyo"}),
+    ]
+
+
+def test_whole_blocks_in_message_start_with_a_caller_and_a_container() -> None:
+    events = events_of(CASES / "programmatic-caller.sse")
+    (call,) = of_type(events, "tool-call")
+    assert call["input"] == {"player": "p1"}
+    assert call["provider_metadata"]["anthropic"]["caller"]["tool_id"] == "srvtoolu_01Code"
+    (finish,) = of_type(events, "finish")
+    assert finish["finish_reason"] == "tool-calls"
+    assert finish["provider_metadata"]["anthropic"]["container"]["id"] == "container_011Roll"
+
+
+def test_server_tool_use_and_its_result_are_provider_executed() -> None:
+    events = events_of(CASES / "web-search-citations.sse")
+    (call,) = of_type(events, "tool-call")
+    (result,) = of_type(events, "tool-result")
+    assert call["provider_executed"] and result["provider_executed"]
+    assert call["tool_name"] == result["tool_name"] == "web_search"
+    assert call["input"] == {"query": "capital of Norway"}
+    assert result["tool_call_id"] == call["tool_call_id"] and result["is_error"] is False
+    assert [r["url"] for r in result["output"]] == [
+        "https://en.wikipedia.org/wiki/Oslo",
+        "https://www.visitoslo.com/en/",
+    ]
+    assert result["provider_metadata"]["anthropic"]["type"] == "web_search_tool_result"
+
+
+def test_an_error_result_content_is_an_error() -> None:
+    (result,) = of_type(events_of(CASES / "code-execution-error.sse"), "tool-result")
+    assert result["is_error"] is True
+    assert result["output"]["error_code"] == "execution_time_exceeded"
+
+
+def test_mcp_tool_use_and_result() -> None:
+    events = events_of(CASES / "mcp.sse")
+    (call,) = of_type(events, "tool-call")
+    (result,) = of_type(events, "tool-result")
+    assert call["provider_executed"] and call["provider_metadata"]["anthropic"] == {
+        "type": "mcp_tool_use",
+        "server_name": "deepwiki",
+    }
+    assert call["input"] == {"repoName": "encode/httpx", "question": "What is it?"}
+    assert result["tool_name"] == "ask_question" and result["is_error"] is False
+    assert result["output"][0]["text"].startswith("HTTPX is")
+
+
+def test_citations_become_url_and_document_sources() -> None:
+    sources = of_type(events_of(CASES / "web-search-citations.sse"), "source")
+    assert [(s["source_type"], s["url"], s["title"]) for s in sources] == [
+        ("url", "https://en.wikipedia.org/wiki/Oslo", "Oslo - Wikipedia")
+    ]
+    assert sources[0]["provider_metadata"]["anthropic"]["citation"]["encrypted_index"]
+    sources = of_type(events_of(CASES / "citations-document.sse"), "source")
+    assert [(s["source_type"], s["title"], s["id"]) for s in sources] == [
+        ("document", "Annual report 2024", "src-0"),
+        ("document", "HR summary.pdf", "src-1"),
+    ]
+
+
+def test_a_search_result_citation_with_a_url_source_is_a_url_source() -> None:
+    citation = {
+        "type": "search_result_location",
+        "cited_text": "x",
+        "source": "https://docs.example/a",
+        "title": "A",
+        "search_result_index": 0,
+        "start_block_index": 0,
+        "end_block_index": 1,
+    }
+    events = feed_all(
+        [
+            START,
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "citations_delta", "citation": citation},
+            },
+        ]
+    )
+    (source,) = of_type(events, "source")
+    assert (source["source_type"], source["url"], source["title"]) == ("url", "https://docs.example/a", "A")
+
+
+def test_ping_is_consumed_silently(capsys: pytest.CaptureFixture[str]) -> None:
+    events = events_of(CASES / "text.sse")  # it holds a ping
+    assert "warning" not in capsys.readouterr().err
+    assert messages(events)[0]["content"] == [{"type": "text", "text": "Bonjour, le monde !"}]
+
+
+def test_an_error_event_keeps_what_came_before_it() -> None:
+    events = events_of(CASES / "error-overloaded.sse")
+    kinds = [e["type"] for e in events]
+    assert kinds.index("error") > kinds.index("text-delta")
+    (error,) = of_type(events, "error")
+    assert (error["message"], error["code"], error["retryable"]) == ("Overloaded", "overloaded_error", True)
+    (message,) = messages(events)
+    assert message["finish_reason"] == "error" and message["content"] == [
+        {"type": "text", "text": "Partial ans"}
+    ]
+
+
+def test_an_invalid_request_error_is_not_retryable() -> None:
+    (error,) = of_type(
+        feed_all([{"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}]), "error"
+    )
+    assert error["retryable"] is False
+
+
+def test_two_messages_in_one_recording_are_two_responses() -> None:
+    msgs = messages(events_of(CASES / "two-messages.sse"))
+    assert [(m["id"], m["finish_reason"]) for m in msgs] == [
+        ("msg_01One", "tool-calls"),
+        ("msg_01Two", "stop"),
+    ]
+
+
+def test_a_message_never_stopped_ends_where_the_next_one_starts() -> None:
+    second = {**START, "message": {**START["message"], "id": "msg_2"}}
+    text = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "a"}}
+    events = list(accumulate(feed_all([START, text, second])))
+    assert [(m["id"], m["finish_reason"], m["content"]) for m in messages(events)] == [
+        ("msg_1", "other", [{"type": "text", "text": "a"}]),
+        ("msg_2", "other", []),
+    ]
+
+
+def test_a_capture_starting_mid_block_opens_the_block() -> None:
+    events = feed_all(
+        [{"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "tail"}}]
+    )
+    assert [e["type"] for e in events] == ["start", "text-start", "text-delta", "text-end", "finish"]
+
+
+def test_bad_deltas_are_data_errors() -> None:
+    n = AnthropicNormalizer()
+    n.feed(START)
+    with pytest.raises(DataError, match="input_json_delta for content block 0, which was never started"):
+        n.feed(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": "{"},
+            }
+        )
+    n.feed(
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}},
+        }
+    )
+    with pytest.raises(DataError, match="text_delta for content block 1, a tool_use block"):
+        n.feed({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "x"}})
+    with pytest.raises(DataError, match="integer index"):
+        n.feed({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "x"}})
+    with pytest.raises(DataError, match="message_start without a message"):
+        n.feed({"type": "message_start"})
+
+
+def test_a_bad_event_is_one_clear_line_on_the_cli() -> None:
+    from tests.conftest import run_cli
+
+    bad = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{"}}\n\n'
+    result = run_cli(
+        "convert",
+        "--to",
+        "text",
+        "-",
+        input=b"event: message_start\ndata: " + orjson.dumps(START) + b"\n\n" + bad,
+    )
+    assert result.returncode == 65
+    assert b"input_json_delta for content block 0, which was never started" in result.stderr
+    assert b"Traceback" not in result.stderr
+
+
+def test_blocks_with_no_canonical_meaning_are_counted_or_kept_raw(capsys: pytest.CaptureFixture[str]) -> None:
+    upload = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "container_upload", "file_id": "file_1"},
+    }
+    payloads = [START, upload, {"type": "content_block_stop", "index": 0}, {"type": "message_stop"}]
+    events = list(normalize(iter(payloads), dialect="anthropic"))
+    assert [e["type"] for e in events] == ["start", "finish"]
+    assert "1 anthropic event with no canonical meaning (content_block_start)" in capsys.readouterr().err
+    kept = list(normalize(iter(payloads), dialect="anthropic", keep_raw=True))
+    assert [e["data"] for e in kept if e["type"] == "raw"] == [upload]
+
+
+def test_sniff() -> None:
+    dialect = Anthropic()
+    assert dialect.sniff({"type": "message_start", "message": {}})
+    assert dialect.sniff({"type": "ping"}, "ping")
+    assert dialect.sniff({"type": "error", "error": {"type": "overloaded_error", "message": "x"}}, "error")
+    assert not dialect.sniff({"type": "error", "code": "x", "message": "y"})  # a Responses error
+    assert not dialect.sniff({"type": "response.created"})
+    assert not dialect.sniff({"object": "chat.completion.chunk", "choices": []})
+    assert not dialect.sniff("[DONE]")
+
+
+def test_bare_payload_lines_are_detected() -> None:
+    lines = b"\n".join(orjson.dumps(p) for p in [START, {"type": "message_stop"}])
+    events = list(normalize(orjson.loads(line) for line in lines.splitlines()))
+    assert [(e["type"], e.get("dialect")) for e in events] == [("start", "anthropic"), ("finish", None)]
+
+
+# --- the encoder -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_block_indexes_run_from_0_in_order_and_every_block_is_stopped(case) -> None:
+    for beta in (False, True):
+        wire = wire_events(encode(events_of(case), beta=beta))
+        expected_index = 0
+        open_block = None
+        for event, data in wire:
+            if event == "message_start":
+                expected_index, open_block = 0, None
+            elif event == "content_block_start":
+                assert open_block is None and data["index"] == expected_index
+                open_block = expected_index
+                expected_index += 1
+            elif event == "content_block_delta":
+                assert data["index"] == open_block
+            elif event == "content_block_stop":
+                assert data["index"] == open_block
+                open_block = None
+            elif event == "message_delta":
+                assert open_block is None
+        assert wire[0][0] == "message_start"
+        assert wire[-1][0] in ("message_stop", "error")
+
+
+def _sdk_messages(wire: list[tuple[str | None, Any]], beta: bool) -> list[Any]:
+    """The official SDK's own accumulator over a stream, one final message per message_start."""
+    from anthropic._models import construct_type
+    from anthropic.lib.streaming import _beta_messages, _messages
+
+    extra: dict[str, Any] = {}
+    if beta:
+        import httpx2
+
+        accumulate_event: Any = _beta_messages.accumulate_event
+        kind: Any = BetaRawMessageStreamEvent
+        extra["request_headers"] = httpx2.Headers()
+    else:
+        accumulate_event, kind = _messages.accumulate_event, RawMessageStreamEvent
+    out: list[Any] = []
+    snapshot = None
+    bufs: dict[int, bytes] = {}
+    for event, data in wire:
+        if event in ("ping", "error"):
+            continue
+        if event == "message_start":
+            snapshot, bufs = None, {}
+        # built as the SDK builds what it reads (loosely), then folded by its own accumulator
+        ev = construct_type(type_=kind, value=data)
+        snapshot = accumulate_event(event=ev, current_snapshot=snapshot, json_bufs=bufs, **extra)
+        if event == "message_start":
+            out.append(snapshot)
+    # fields left null (stop_details is set, to null, only by a message_delta) say nothing
+    return [{k: v for k, v in m.to_dict().items() if v is not None} for m in out]
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_reencoding_an_anthropic_stream_restores_every_block(case) -> None:
+    """The SDK's accumulator gives the same messages from our re-encoding (beta=true) as from the
+    original: every block, its type and fields, citations, signatures, callers, results."""
+    original = wire_events(case.read_bytes())
+    ours = wire_events(encode(events_of(case), beta=True))
+    theirs = _sdk_messages(original, beta=True)
+    again = _sdk_messages(ours, beta=True)
+    for message in theirs + again:
+        message["usage"].get("server_tool_use", {}).setdefault(
+            "web_fetch_requests", 0
+        )  # filled in by the encoder
+    assert again == theirs
+
+
+def test_beta_blocks_are_dropped_with_a_warning_without_beta(capsys: pytest.CaptureFixture[str]) -> None:
+    wire = wire_events(encode(events_of(CASES / "mcp.sse")))
+    blocks = [d["content_block"]["type"] for e, d in wire if e == "content_block_start"]
+    assert blocks == ["text"]
+    err = capsys.readouterr().err
+    assert "cannot express mcp_tool_use blocks (beta: -O beta=true writes them) (1); dropped" in err
+    assert "mcp_tool_result blocks" in err
+    wire = wire_events(encode(events_of(CASES / "compaction.sse")))
+    assert [d["content_block"]["type"] for e, d in wire if e == "content_block_start"] == ["text"]
+    assert "compaction blocks" in capsys.readouterr().err
+
+
+def test_compaction_is_restored_with_beta() -> None:
+    wire = wire_events(encode(events_of(CASES / "compaction.sse"), beta="true"))
+    start, delta = [d for e, d in wire if e in ("content_block_start", "content_block_delta")][:2]
+    assert start["content_block"] == {"type": "compaction", "content": None}
+    assert delta["delta"] == {
+        "type": "compaction_delta",
+        "content": "Summary: the user pasted a long log and asked for the error count.",
+    }
+
+
+def test_the_message_start_is_a_whole_message_and_the_delta_carries_the_usage() -> None:
+    wire = wire_events(encode(events_of(CASES / "usage-late.sse")))
+    start = wire[0][1]["message"]
+    assert {k: start[k] for k in ("id", "type", "role", "model", "content", "stop_reason")} == {
+        "id": "msg_01LaT",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-opus-4-5-20251101",
+        "content": [],
+        "stop_reason": None,
+    }
+    (delta,) = [d for e, d in wire if e == "message_delta"]
+    assert delta["delta"]["stop_reason"] == "end_turn"
+    assert delta["usage"]["input_tokens"] == 21 and delta["usage"]["cache_read_input_tokens"] == 3000
+
+
+def test_usage_from_another_dialect_leaves_the_cached_tokens_out_of_input_tokens() -> None:
+    events = [
+        {"type": "start", "id": "chatcmpl-1", "model": "gpt-test"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "hi"},
+        {"type": "text-end", "id": "t"},
+        {
+            "type": "finish",
+            "finish_reason": "length",
+            "usage": {
+                "input_tokens": 100,
+                "cached_input_tokens": 60,
+                "output_tokens": 5,
+                "total_tokens": 105,
+                "reasoning_tokens": 2,
+            },
+        },
+    ]
+    wire = wire_events(encode(events))
+    (delta,) = [d for e, d in wire if e == "message_delta"]
+    assert delta["delta"]["stop_reason"] == "max_tokens"
+    assert delta["usage"] == {
+        "input_tokens": 40,
+        "cache_read_input_tokens": 60,
+        "output_tokens": 5,
+        "output_tokens_details": {"thinking_tokens": 2},
+    }
+    (finish,) = of_type(events_of(encode(events)), "finish")
+    assert finish["usage"] == events[-1]["usage"]
+
+
+def test_a_stream_that_ended_in_an_error_ends_at_the_error() -> None:
+    wire = wire_events(encode(events_of(CASES / "error-overloaded.sse")))
+    assert [e for e, _ in wire] == ["message_start", "content_block_start", "content_block_delta", "error"]
+    assert wire[-1][1] == {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
+def test_an_empty_reasoning_delta_does_not_decide_the_block_kind() -> None:
+    """A redacted block streamed with an empty delta (as serve --script streams it) stays redacted."""
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "reasoning-start", "id": "reasoning-0"},
+        {"type": "reasoning-delta", "id": "reasoning-0", "delta": ""},
+        {
+            "type": "reasoning-end",
+            "id": "reasoning-0",
+            "provider_metadata": {"anthropic": {"redacted_data": "EmwK"}},
+        },
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    starts = [d["content_block"] for e, d in wire_events(encode(events)) if e == "content_block_start"]
+    assert starts == [{"type": "redacted_thinking", "data": "EmwK"}]
+
+
+def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    encoder = AnthropicEncoder()
+    out = encoder.feed({"type": "start", "id": "r", "model": "m"})
+    out += encoder.feed({"type": "text-start", "id": "t", "refusal": True})
+    out += encoder.feed({"type": "text-delta", "id": "t", "delta": "no"})
+    assert encoder.feed({"type": "source", "source_type": "url", "id": "s", "url": "https://x.test"}) == []
+    assert encoder.feed({"type": "file", "media_type": "image/png", "data": "AAAA"}) == []
+    assert encoder.feed({"type": "text-delta", "id": "c1.t", "delta": "other", "choice": 1}) == []
+    executed = {
+        "type": "tool-call",
+        "tool_call_id": "ws",
+        "tool_name": "web_search",
+        "arguments": "{}",
+        "provider_executed": True,
+    }
+    assert encoder.feed(executed) == []
+    out += encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    err = capsys.readouterr().err
+    for what in (
+        "refusal marks on text (the text is kept) (1)",
+        "sources that are not Anthropic citations (1)",
+        "files (1)",
+        "events of choices after the first (n>1) (1)",
+        "provider-executed tool calls of other dialects (1)",
+    ):
+        assert f"anthropic cannot express {what}; dropped" in err
+    for _, data in out:
+        STABLE.validate_python(data)
+    assert [d["delta"]["text"] for e, d in out if e == "content_block_delta"] == ["no"]
+
+
+def test_a_citation_after_its_text_end_still_lands_in_that_block() -> None:
+    """Sources accumulate after their text block; the text block's stop waits for them."""
+    finals = list(accumulate(iter(events_of(CASES / "web-search-citations.sse")), final=True))
+    wire = wire_events(encode(finals))
+    cited = [d for e, d in wire if e == "content_block_delta" and d["delta"]["type"] == "citations_delta"]
+    (cite,) = cited
+    texts = {
+        d["index"]: d["delta"]["text"]
+        for e, d in wire
+        if e == "content_block_delta" and d["delta"]["type"] == "text_delta"
+    }
+    assert texts[cite["index"]] == "Oslo, its most populous city"
+
+
+def test_encoding_only_final_messages_keeps_callers_and_server_tools() -> None:
+    """accumulate --final | render -f anthropic: a message alone is a whole response."""
+    for case, check in (
+        (
+            "programmatic-caller",
+            lambda b: b["type"] == "tool_use" and b["caller"]["tool_id"] == "srvtoolu_01Code",
+        ),
+        ("web-search-citations", lambda b: b["type"] == "server_tool_use" and b["name"] == "web_search"),
+    ):
+        finals = list(accumulate(iter(events_of(CASES / f"{case}.sse")), final=True))
+        wire = wire_events(encode(finals))
+        assert any(check(d["content_block"]) for e, d in wire if e == "content_block_start")
+        again = messages(events_of(encode(finals)))
+        assert [m["content"] for m in again] == [m["content"] for m in finals if m["type"] == "message"]
+
+
+def test_a_chat_stream_converts_into_tool_use_blocks() -> None:
+    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
+    wire = wire_events(encode(events))
+    blocks = [d["content_block"] for e, d in wire if e == "content_block_start"]
+    assert [(b["type"], b["id"], b["name"]) for b in blocks] == [
+        ("tool_use", "call_x", "f"),
+        ("tool_use", "call_y", "g"),
+        ("tool_use", "call_z", "h"),
+    ]
+    (final,) = _sdk_messages(wire, beta=False)
+    assert [b["input"] for b in final["content"]] == [{"n": 1}, {"m": 2}, {}]
+    assert final["stop_reason"] == "tool_use"
+
+
+def _client(wire: bytes) -> Any:
+    import anthropic
+    import httpx2  # the transport package of this SDK version (httpx objects are refused)
+
+    def handler(request: Any) -> Any:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    return anthropic.Anthropic(
+        api_key="sk-ant-test",
+        base_url="http://upstream.test",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["text", "thinking-signature", "redacted-thinking", "tool-use", "tool-no-args", "parallel-tools",
+             "web-search-citations", "citations-document", "code-execution-error", "usage-late", "refusal", "max-tokens"]
+)  # fmt: skip
+def test_the_official_client_streams_what_we_write(case: str) -> None:
+    """anthropic's client.messages.stream(), served our bytes, ends with our message."""
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    client = _client(encode(events))
+    with client.messages.stream(
+        model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        texts = [e.text for e in stream if e.type == "text"]
+        final = stream.get_final_message()
+    text = "".join(p["text"] for p in ours["content"] if p["type"] == "text")
+    assert "".join(b.text for b in final.content if b.type == "text") == text == "".join(texts)
+    assert [(b.thinking, b.signature) for b in final.content if b.type == "thinking"] == [
+        (p["text"], p["provider_metadata"]["anthropic"]["signature"])
+        for p in ours["content"]
+        if p["type"] == "reasoning" and "signature" in p.get("provider_metadata", {}).get("anthropic", {})
+    ]
+    assert [b.data for b in final.content if b.type == "redacted_thinking"] == [
+        p["provider_metadata"]["anthropic"]["redacted_data"]
+        for p in ours["content"]
+        if p["type"] == "reasoning" and "redacted_data" in p.get("provider_metadata", {}).get("anthropic", {})
+    ]
+    assert [(b.id, b.name, b.input) for b in final.content if b.type in ("tool_use", "server_tool_use")] == [
+        (p["tool_call_id"], p["tool_name"], p["input"]) for p in ours["content"] if p["type"] == "tool-call"
+    ]
+    assert [b.tool_use_id for b in final.content if b.type.endswith("_tool_result")] == [
+        p["tool_call_id"] for p in ours["content"] if p["type"] == "tool-result"
+    ]
+    citations = [c.cited_text for b in final.content if b.type == "text" for c in b.citations or ()]
+    assert citations == [
+        p["provider_metadata"]["anthropic"]["citation"]["cited_text"]
+        for p in ours["content"]
+        if p["type"] == "source"
+    ]
+    assert final.stop_reason == ours["raw_finish_reason"]
+    usage = final.usage
+    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+    assert (usage.input_tokens + cached, usage.output_tokens) == (
+        ours["usage"]["input_tokens"],
+        ours["usage"]["output_tokens"],
+    )
+
+
+@pytest.mark.parametrize("case", ["mcp", "compaction"])
+def test_the_official_beta_client_streams_the_beta_blocks_we_write(case: str) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    (ours,) = messages(events)
+    client = _client(encode(events, beta=True))
+    with client.beta.messages.stream(
+        model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        final = stream.get_final_message()
+    theirs = _sdk_messages(wire_events((CASES / f"{case}.sse").read_bytes()), beta=True)[0]
+    assert final.to_dict()["content"] == theirs["content"]
+    assert "".join(b.text for b in final.content if b.type == "text") == "".join(
+        p["text"] for p in ours["content"] if p["type"] == "text"
+    )
+
+
+def test_the_official_client_raises_the_error_we_write() -> None:
+    import anthropic
+
+    client = _client(encode(events_of(CASES / "error-overloaded.sse")))
+    with (
+        pytest.raises(anthropic.APIStatusError, match="Overloaded"),
+        client.messages.stream(
+            model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
+        stream.get_final_message()
+
+
+def test_calls_streamed_side_by_side_are_written_one_after_the_other() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "tool-input-start", "id": "a", "tool_name": "fa"},
+        {"type": "tool-input-start", "id": "b", "tool_name": "fb"},
+        {"type": "tool-input-delta", "id": "b", "delta": '{"b": '},
+        {"type": "tool-input-delta", "id": "a", "delta": '{"a": 1}'},
+        {
+            "type": "tool-call",
+            "tool_call_id": "c",
+            "tool_name": "fc",
+            "arguments": '{"c": 3}',
+        },  # no input events
+        {"type": "tool-input-start", "id": "d", "tool_name": "fd"},  # its arguments only on its tool-call
+        {"type": "tool-call", "tool_call_id": "d", "tool_name": "fd", "arguments": '{"d": 4}'},
+        {"type": "tool-input-delta", "id": "b", "delta": "2}"},
+        {"type": "tool-input-end", "id": "a"},
+        {"type": "tool-call", "tool_call_id": "a", "tool_name": "fa", "arguments": '{"a": 1}'},
+        {"type": "tool-input-delta", "id": "b", "delta": " "},  # b is open now: streamed as it comes
+        {"type": "tool-input-end", "id": "b"},
+        {"type": "tool-call", "tool_call_id": "b", "tool_name": "fb", "arguments": '{"b": 2} '},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]
+    encoder = AnthropicEncoder()
+    written = [encoder.feed(e) for e in events] + [encoder.close()]
+    wire = [w for ws in written for w in ws]
+    for _, data in wire:
+        STABLE.validate_python(data)
+    (final,) = _sdk_messages(wire, beta=False)
+    assert [(b["id"], b["input"]) for b in final["content"]] == [
+        ("a", {"a": 1}),
+        ("b", {"b": 2}),
+        ("c", {"c": 3}),
+        ("d", {"d": 4}),
+    ]
+    # a streams as it comes; b opens as soon as a ends, with what it had so far, and streams on
+    at_a_end = written[events.index({"type": "tool-input-end", "id": "a"})]
+    assert [(e, d.get("index")) for e, d in at_a_end] == [
+        ("content_block_stop", 0),
+        ("content_block_start", 1),
+        ("content_block_delta", 1),
+        ("content_block_delta", 1),
+    ]
+    assert written[11] == [
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": " "},
+            },
+        )
+    ]
+
+
+def test_reasoning_from_another_dialect_is_a_thinking_block() -> None:
+    events = events_of(DATA / "openai-chat" / "reasoning-content.sse")
+    (final,) = _sdk_messages(wire_events(encode(events)), beta=False)
+    assert [(b["type"], b.get("thinking") or b.get("text")) for b in final["content"]] == [
+        ("thinking", "Two plus two is four."),
+        ("text", "4"),
+    ]
