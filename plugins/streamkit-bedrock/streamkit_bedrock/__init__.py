@@ -24,7 +24,9 @@ __all__ = ["Bedrock", "BedrockEncoder", "BedrockNormalizer", "register_dialects"
 
 class Bedrock(Dialect):
     name = NAME
-    description = "Amazon Bedrock ConverseStream (binary AWS event-stream frames, or its decoded events as JSON lines)"
+    description = (
+        "Amazon Bedrock ConverseStream (binary AWS event-stream frames, or its decoded events as JSON lines)"
+    )
     framing = "eventstream"
 
     def sniff(self, data: Any, event: str | None = None) -> bool:

@@ -33,9 +33,7 @@ class BedrockEncoder(Encoder):
     dialect_name = NAME
 
     def __init__(self, **options: Any) -> None:
-        self.held_errors: list[
-            dict[str, Any]
-        ] = []  # errors that came before their response's events
+        self.held_errors: list[dict[str, Any]] = []  # errors that came before their response's events
         self._new_response()
 
     def _new_response(self) -> None:
@@ -43,15 +41,9 @@ class BedrockEncoder(Encoder):
         self.seen = False  # this response was written from its events (its message is a summary)
         self.errored = False
         self.nindex = 0
-        self.blocks: dict[
-            str, int
-        ] = {}  # open text/reasoning block id -> contentBlockIndex
-        self.text_index: int | None = (
-            None  # the open text block's index (citations go there)
-        )
-        self.calls: dict[
-            str, int
-        ] = {}  # tool call id -> index of its open toolUse block
+        self.blocks: dict[str, int] = {}  # open text/reasoning block id -> contentBlockIndex
+        self.text_index: int | None = None  # the open text block's index (citations go there)
+        self.calls: dict[str, int] = {}  # tool call id -> index of its open toolUse block
         self.done: set[str] = set()  # tool calls already written whole
 
     def feed(self, event: dict[str, Any]) -> list[tuple[str | None, Any]]:
@@ -95,17 +87,13 @@ class BedrockEncoder(Encoder):
         return ("contentBlockStop", {"contentBlockIndex": index})
 
     def _stop_open_blocks(self) -> list[tuple[str | None, Any]]:
-        out: list[tuple[str | None, Any]] = [
-            self._stop(i) for i in self.blocks.values()
-        ]
+        out: list[tuple[str | None, Any]] = [self._stop(i) for i in self.blocks.values()]
         out.extend(self._stop(i) for i in self.calls.values())
         self.done.update(self.calls)
         self.blocks, self.calls, self.text_index = {}, {}, None
         return out
 
-    def _block(
-        self, block_id: str, text: bool
-    ) -> tuple[int, list[tuple[str | None, Any]]]:
+    def _block(self, block_id: str, text: bool) -> tuple[int, list[tuple[str | None, Any]]]:
         out = self._ensure_open()
         index = self.blocks.get(block_id)
         if index is None:
@@ -166,9 +154,7 @@ class BedrockEncoder(Encoder):
             out = self._ensure_open()
             index = self._index()
             if ev.get("text"):
-                out.append(
-                    self._delta(index, {"reasoningContent": {"text": ev["text"]}})
-                )
+                out.append(self._delta(index, {"reasoningContent": {"text": ev["text"]}}))
         if _foreign_hidden_reasoning(ev):
             self.drop("redacted or encrypted reasoning from other dialects")
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
@@ -180,28 +166,18 @@ class BedrockEncoder(Encoder):
                 )
             )
         if meta.get("signature"):
-            out.append(
-                self._delta(
-                    index, {"reasoningContent": {"signature": meta["signature"]}}
-                )
-            )
+            out.append(self._delta(index, {"reasoningContent": {"signature": meta["signature"]}}))
         out.append(self._stop(index))
         return out
 
     def _on_tool_input_start(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:
         out = self._ensure_open()
         index = self.calls[ev["id"]] = self._index()
-        out.append(
-            self._tool_start(
-                index, ev["id"], ev.get("tool_name") or "", ev.get("provider_executed")
-            )
-        )
+        out.append(self._tool_start(index, ev["id"], ev.get("tool_name") or "", ev.get("provider_executed")))
         return out
 
     @staticmethod
-    def _tool_start(
-        index: int, call_id: str, name: str, executed: Any
-    ) -> tuple[str, Any]:
+    def _tool_start(index: int, call_id: str, name: str, executed: Any) -> tuple[str, Any]:
         tool: dict[str, Any] = {"toolUseId": call_id, "name": name}
         if executed:
             tool["type"] = "server_tool_use"
@@ -237,14 +213,8 @@ class BedrockEncoder(Encoder):
         if arguments is None:
             from orjson import dumps
 
-            arguments = dumps(
-                ev.get("input") if ev.get("input") is not None else {}
-            ).decode()
-        out.append(
-            self._tool_start(
-                index, call_id, ev.get("tool_name") or "", ev.get("provider_executed")
-            )
-        )
+            arguments = dumps(ev.get("input") if ev.get("input") is not None else {}).decode()
+        out.append(self._tool_start(index, call_id, ev.get("tool_name") or "", ev.get("provider_executed")))
         if arguments:
             out.append(self._delta(index, {"toolUse": {"input": arguments}}))
         out.append(self._stop(index))
@@ -262,9 +232,7 @@ class BedrockEncoder(Encoder):
         items = meta.get("content")
         if not isinstance(items, list):
             output = ev.get("output")
-            items = (
-                [{"text": output}] if isinstance(output, str) else [{"json": output}]
-            )
+            items = [{"text": output}] if isinstance(output, str) else [{"json": output}]
         index = self._index()
         out.append(
             (
@@ -323,9 +291,7 @@ class BedrockEncoder(Encoder):
         if stop_reason is not None:
             stop: dict[str, Any] = {"stopReason": stop_reason}
             if meta.get("additionalModelResponseFields") is not None:
-                stop["additionalModelResponseFields"] = meta[
-                    "additionalModelResponseFields"
-                ]
+                stop["additionalModelResponseFields"] = meta["additionalModelResponseFields"]
             out.append(("messageStop", stop))
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else None
         if usage is None and ev.get("usage"):
@@ -394,11 +360,7 @@ def _exception_for(ev: dict[str, Any]) -> str:
         return "serviceUnavailableException"
     if "invalid" in code or "validation" in code or code == "400":
         return "validationException"
-    return (
-        "internalServerException"
-        if ev.get("retryable")
-        else "modelStreamErrorException"
-    )
+    return "internalServerException" if ev.get("retryable") else "modelStreamErrorException"
 
 
 _ENCODERS: dict[str, Callable[..., list[tuple[str | None, Any]]]] = {

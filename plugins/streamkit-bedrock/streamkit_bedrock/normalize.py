@@ -121,13 +121,9 @@ class BedrockNormalizer(Normalizer):
     def _reset(self) -> None:
         self.started = False
         self.block: _Block | None = None
-        self.text_index: Any = (
-            None  # contentBlockIndex of the open text block (the hot path)
-        )
+        self.text_index: Any = None  # contentBlockIndex of the open text block (the hot path)
         self.text_id: str | None = None
-        self.pending: dict[
-            Any, _Tool | _Result | _Image
-        ] = {}  # contentBlockIndex -> open block
+        self.pending: dict[Any, _Tool | _Result | _Image] = {}  # contentBlockIndex -> open block
         self.names: dict[str, str] = {}  # toolUseId -> tool name
         self.nblocks = 0
         self.nsources = 0
@@ -148,11 +144,7 @@ class BedrockNormalizer(Normalizer):
                 if type(delta) is dict and len(delta) == 1:
                     text = delta.get("text")
                     if type(text) is str and data.get("contentBlockIndex") == index:
-                        return (
-                            [{"type": "text-delta", "id": self.text_id, "delta": text}]
-                            if text
-                            else []
-                        )
+                        return [{"type": "text-delta", "id": self.text_id, "delta": text}] if text else []
         elif event is None:
             # a decoded event: {"contentBlockDelta": {...}}
             if type(data) is not dict or len(data) != 1:
@@ -161,17 +153,13 @@ class BedrockNormalizer(Normalizer):
             return self.feed(data, event)
         handler = _HANDLERS.get(event)
         if handler is None:
-            if event in EXCEPTIONS or (
-                type(event) is str and event.endswith("Exception")
-            ):
+            if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
                 return self._on_exception(event, data)
             if event == "error":
                 return self._on_exception(None, data)
             return None
         if type(data) is not dict:
-            raise DataError(
-                f"a {event} event holds a {type(data).__name__}, expected an object"
-            )
+            raise DataError(f"a {event} event holds a {type(data).__name__}, expected an object")
         return handler(self, data)
 
     def close(self) -> list[dict[str, Any]]:
@@ -289,18 +277,14 @@ class BedrockNormalizer(Normalizer):
 
     def _on_text(self, index: Any, value: Any, out: list[dict[str, Any]]) -> None:
         if type(value) is not str:
-            raise DataError(
-                f"delta.text is a {type(value).__name__}, expected a string"
-            )
+            raise DataError(f"delta.text is a {type(value).__name__}, expected a string")
         if value:
             block = self._open(index, "text", out)
             out.append({"type": "text-delta", "id": block.id, "delta": value})
 
     def _on_reasoning(self, index: Any, value: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(value, dict):
-            raise DataError(
-                f"delta.reasoningContent is a {type(value).__name__}, expected an object"
-            )
+            raise DataError(f"delta.reasoningContent is a {type(value).__name__}, expected an object")
         text = value.get("text")
         signature = value.get("signature")
         redacted = value.get("redactedContent")
@@ -329,9 +313,7 @@ class BedrockNormalizer(Normalizer):
             tool.args.append(fragment)
             out.append({"type": "tool-input-delta", "id": tool.id, "delta": fragment})
 
-    def _on_tool_result(
-        self, index: Any, value: Any, out: list[dict[str, Any]]
-    ) -> None:
+    def _on_tool_result(self, index: Any, value: Any, out: list[dict[str, Any]]) -> None:
         result = self.pending.get(index)
         if not isinstance(result, _Result):
             raise DataError(
@@ -365,9 +347,7 @@ class BedrockNormalizer(Normalizer):
             self._end_block(out)
             image = self.pending[index] = _Image(index, "png")
         if not isinstance(image, _Image) or not isinstance(value, dict):
-            raise DataError(
-                f"an image delta for content block {index}, which is not an image block"
-            )
+            raise DataError(f"an image delta for content block {index}, which is not an image block")
         source = value.get("source")
         if isinstance(source, dict) and isinstance(source.get("bytes"), str):
             image.chunks.append(source["bytes"])
@@ -419,9 +399,7 @@ class BedrockNormalizer(Normalizer):
         for entry in pending.values():
             self._complete(entry, out)
 
-    def _complete(
-        self, entry: _Tool | _Result | _Image, out: list[dict[str, Any]]
-    ) -> None:
+    def _complete(self, entry: _Tool | _Result | _Image, out: list[dict[str, Any]]) -> None:
         if isinstance(entry, _Tool):
             out.append({"type": "tool-input-end", "id": entry.id})
             arguments = "".join(entry.args)
@@ -448,12 +426,7 @@ class BedrockNormalizer(Normalizer):
         items = result.items
         meta = dict(result.meta)
         output: Any
-        if (
-            len(items) == 1
-            and isinstance(items[0], dict)
-            and len(items[0]) == 1
-            and "json" in items[0]
-        ):
+        if len(items) == 1 and isinstance(items[0], dict) and len(items[0]) == 1 and "json" in items[0]:
             output = items[0]["json"]
         elif items and all(isinstance(i, dict) and list(i) == ["text"] for i in items):
             output = "".join(i["text"] for i in items)
@@ -488,12 +461,8 @@ class BedrockNormalizer(Normalizer):
             else:
                 import base64
 
-                data = base64.b64encode(
-                    b"".join(base64.b64decode(c) for c in image.chunks)
-                ).decode()
-        elif isinstance(image.meta.get("s3Location"), dict) and image.meta[
-            "s3Location"
-        ].get("uri"):
+                data = base64.b64encode(b"".join(base64.b64decode(c) for c in image.chunks)).decode()
+        elif isinstance(image.meta.get("s3Location"), dict) and image.meta["s3Location"].get("uri"):
             data = image.meta["s3Location"]["uri"]
         else:
             return  # an image block that never got its image

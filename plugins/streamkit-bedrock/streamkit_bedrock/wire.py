@@ -42,9 +42,7 @@ WIRE_FINISH_REASONS = {
     "content-filter": "content_filtered",
 }
 #: the stop reasons of the ConverseStream API (others are not written)
-STOP_REASONS = frozenset(
-    {*FINISH_REASONS, "malformed_model_output", "malformed_tool_use"}
-)
+STOP_REASONS = frozenset({*FINISH_REASONS, "malformed_model_output", "malformed_tool_use"})
 
 _FINISH_FIELDS = ("metrics", "trace", "performanceConfig", "serviceTier")
 _IMAGE_FORMATS = frozenset({"png", "jpeg", "gif", "webp"})
