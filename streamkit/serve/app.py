@@ -1,40 +1,19 @@
-"""``streamkit serve``: a real HTTP server on loopback that speaks one dialect.
-
-Each request to the dialect's endpoint gets the next response from a source:
-
-* ``--replay FILE...``: the recordings in order. A recording of the served dialect is replayed
-  event for event (the same payloads and event names, framed as the dialect frames them), so
-  ``fetch`` against the server writes the same raw events as ``fetch --replay`` of the file; a
-  recording of another dialect is converted (normalize, then the served dialect's encoder).
-* ``--script FILE``: scripted assistant turns (see :mod:`streamkit.serve.script`), encoded by the
-  dialect's encoder and streamed in small deltas, so every dialect can be tested with scripted
-  tool loops.
-
-Fault injection for tests: ``--fail-status 429 --fail-times 2`` answers the first two requests
-with that status (and ``Retry-After``); ``--drop-after N`` closes the connection after N events;
-``--stall-after N`` sends N events and then nothing, holding the connection open.
-``--log-requests FILE`` appends every request body as one NDJSON line; ``--realtime`` paces a
-replay with its recorded timing (the ``t`` of an NDJSON recording of raw events) and a script
-with ``--delay`` seconds between events.
-
-starlette and uvicorn come with the ``serve`` extra (``pip install 'streamkit[serve]'``).
-"""
+"""The HTTP application: the dialect's endpoints, each request answered from the source, faults
+injected on demand (``--fail-status``, ``--drop-after``, ``--stall-after``), requests logged."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from .. import diagnostics
 from ..errors import UsageError
 from ..framing import frame
+from .sources import Exhausted, Timed
 
 MEDIA_TYPES = {
     "sse": "text/event-stream",
@@ -42,9 +21,6 @@ MEDIA_TYPES = {
     "json-array": "application/json",
     "eventstream": "application/vnd.amazon.eventstream",
 }
-
-#: a wire event to send, and how long to wait before sending it under --realtime
-Timed = tuple[str | None, Any, float]
 
 
 @dataclass
@@ -54,101 +30,6 @@ class Faults:
     retry_after: float = 1.0
     drop_after: int | None = None
     stall_after: int | None = None
-
-
-class Exhausted(Exception):
-    """The source has nothing more to answer with."""
-
-
-class ReplaySource:
-    """The recordings, one per request, in order."""
-
-    def __init__(self, paths: Sequence[str], dialect: Any, registry: Any) -> None:
-        from ..stages.fetch import replay
-
-        self.responses: list[list[Timed]] = []
-        for path in paths:
-            try:
-                with open(path, "rb") as f:
-                    raws = list(replay(f))
-            except OSError as exc:
-                raise UsageError(f"cannot read recording {path}: {exc.strerror}") from None
-            self.responses.append(self._wire(raws, dialect, registry, path))
-        self.served = 0
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def _wire(raws: list[dict[str, Any]], dialect: Any, registry: Any, path: str) -> list[Timed]:
-        source = None
-        for raw in raws:
-            named = raw.get("dialect")
-            if named:
-                source = registry.dialect(named)
-                break
-            source = next((d for d in registry.dialects().values() if _sniffs(d, raw)), None)
-            if source is not None:
-                break
-        if source is None or source.name == dialect.name:
-            times = [raw.get("t") for raw in raws]
-            delays = [0.0] + [max(0.0, (b or 0) - (a or 0)) for a, b in itertools.pairwise(times)]
-            return [(raw.get("event"), raw.get("data"), delay) for raw, delay in zip(raws, delays)]
-        from ..stages.normalize import normalize
-
-        encoder = dialect.encoder()
-        wire: list[Timed] = []
-        for event in normalize(iter(raws), registry=registry):
-            wire.extend((name, data, 0.0) for name, data in encoder.feed(event))
-        wire.extend((name, data, 0.0) for name, data in encoder.close())
-        diagnostics.note(f"serving {path} converted from {source.name} to {dialect.name}")
-        return wire
-
-    def next(
-        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
-    ) -> list[Timed]:
-        with self.lock:
-            if self.served >= len(self.responses):
-                raise Exhausted(f"no more recordings (all {len(self.responses)} served)")
-            self.served += 1
-            return self.responses[self.served - 1]
-
-
-def _sniffs(dialect: Any, raw: dict[str, Any]) -> bool:
-    try:
-        return bool(dialect.sniff(raw.get("data"), raw.get("event")))
-    except Exception:
-        return False
-
-
-class ScriptSource:
-    """The scripted turns, one per request, encoded for the served dialect."""
-
-    def __init__(self, path: str, dialect: Any) -> None:
-        from .script import load_script
-
-        self.turns = load_script(path)
-        self.served = 0
-        self.lock = threading.Lock()
-
-    def next(
-        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
-    ) -> list[Timed]:
-        from .script import turn_events
-
-        with self.lock:
-            if self.served >= len(self.turns):
-                raise Exhausted(f"no more scripted turns (all {len(self.turns)} served)")
-            n = self.served
-            self.served += 1
-        model = (body.get("model") if isinstance(body, dict) else None) or "streamkit-script"
-        size = len(orjson.dumps(body)) if body is not None else 0
-        events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model), call_prefix=f"call_{n + 1}_",
-                             input_tokens=max(1, size // 4))  # fmt: skip
-        encoder = dialect.encoder(**(options or {}))
-        wire: list[Timed] = []
-        for event in events:
-            wire.extend((name, data, delay) for name, data in encoder.feed(event))
-        wire.extend((name, data, delay) for name, data in encoder.close())
-        return wire
 
 
 @dataclass
@@ -277,34 +158,3 @@ def make_app(server: Server) -> Any:
     if not routes:
         raise UsageError(f"the {dialect.name} dialect has no endpoints to serve")
     return Starlette(routes=routes)
-
-
-def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any = None) -> None:
-    """Serve until interrupted; ``announce`` is called first with the base URL."""
-    import socket
-
-    import uvicorn
-
-    app = make_app(server)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
-    if announce is not None:
-        announce(f"http://{host}:{sock.getsockname()[1]}")
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-
-
-def open_log(path: str | None) -> IO[bytes] | None:
-    if path is None:
-        return None
-    try:
-        return open(Path(path), "ab")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
