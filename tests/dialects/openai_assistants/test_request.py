@@ -25,9 +25,8 @@ from streamkit.conversation import check, from_prompt
 from streamkit.dialects.base import Endpoint
 from streamkit.dialects.openai_assistants import OpenAIAssistants
 from streamkit.errors import UsageError
-
-from .conftest import DATA, ROOT, STREAMKIT, events_of, fixture_files, messages, ndjson, run_cli
-from .test_fetch_live import serving, without_t
+from tests.conftest import DATA, ROOT, STREAMKIT, events_of, fixture_files, messages, ndjson, run_cli
+from tests.test_fetch_live import serving, without_t
 
 NAME = "openai-assistants"
 DIALECT = OpenAIAssistants()
