@@ -3,10 +3,11 @@
 or continue one.
 
 - ``normalize``: the normalizer, a run stream → canonical events (its docstring maps the wire).
+- ``normalize_tools``: the normalizer's reading of run steps' tool calls (a mixin).
 - ``encode``: the encoder, canonical events → a run stream.
 - ``request``: a canonical conversation → a request (create a thread and run, a run on a thread,
   or ``submit_tool_outputs``), and where a native body goes.
-- ``wire``: what they share (the dialect's name, the provider-executed tools, its metadata).
+- ``wire``: what they share (the dialect's name, the provider-executed tools, its metadata, checks).
 """
 
 from __future__ import annotations
