@@ -8,6 +8,9 @@ from __future__ import annotations
 import sys
 
 _prog = "streamkit"
+#: warnings already written, when a long-running command (``serve``) writes each one once
+_seen: set[str] | None = None
+_SEEN_MAX = 10_000
 
 
 def set_prog(name: str) -> None:
@@ -20,8 +23,19 @@ def prog() -> str:
     return _prog
 
 
+def warn_once() -> None:
+    """From now on, write each distinct warning once (a server answering many requests would
+    otherwise repeat the same warning for each; the log stays bounded)."""
+    global _seen
+    _seen = set()
+
+
 def warn(message: str) -> None:
     """Write ``<command>: warning: <message>`` to stderr."""
+    if _seen is not None:
+        if message in _seen or len(_seen) >= _SEEN_MAX:
+            return
+        _seen.add(message)
     _write(f"{_prog}: warning: {message}\n")
 
 

@@ -15,7 +15,8 @@ from .guard import run
 
 
 @cli.command()
-@click.option("-d", "--dialect", required=True, help="The dialect to speak (its endpoints and wire format).")
+@click.option("-d", "--dialect", "dialects", multiple=True, metavar="DIALECT",
+              help="A dialect to answer in (its endpoints and wire format). Repeatable; default: every one.")  # fmt: skip
 @click.option(
     "--replay",
     "replay_files",
@@ -29,6 +30,34 @@ from .guard import run
     metavar="FILE",
     help="Answer each request with the next scripted assistant turn.",
 )
+@click.option(
+    "--upstream", metavar="DIALECT", help="Answer live: forward each request to an upstream speaking DIALECT."
+)
+@click.option(
+    "--base-url",
+    help="--upstream: its base URL (else STREAMKIT_BASE_URL, the provider's variable, its default).",
+)
+@click.option(
+    "--key-file",
+    help="--upstream: read its API key from this file (else STREAMKIT_API_KEY, the provider's variable).",
+)
+@click.option("-m", "--model", help="--upstream: send every request to this model.")
+@click.option("--model-map", "model_map", multiple=True, metavar="GLOB=MODEL",
+              help="--upstream: send requests for models matching GLOB to MODEL (first match wins). Repeatable.")  # fmt: skip
+@click.option(
+    "--forward-key", is_flag=True, help="--upstream: use the key each client presents, not the gateway's own."
+)
+@click.option("--client-keys", "client_keys_file", metavar="FILE",
+              help="Accept only clients presenting one of the keys in FILE (one per line) as their API key.")  # fmt: skip
+@click.option(
+    "--insecure", is_flag=True, help="Allow --upstream on a non-loopback address without --client-keys."
+)
+@click.option("--retries", default=2, show_default=True, help="--upstream: retries before the first byte.")
+@click.option(
+    "--connect-timeout", default=10.0, show_default=True, help="--upstream: seconds to wait for a connection."
+)
+@click.option("--read-timeout", default=60.0, show_default=True,
+              help="--upstream: seconds of silence after which an upstream stream counts as stalled.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port",
@@ -56,17 +85,25 @@ from .guard import run
     "--websocket/--no-websocket",
     default=True,
     show_default=True,
-    help="Answer on the dialect's WebSocket paths too.",
+    help="Answer on the dialects' WebSocket paths too.",
 )
 @click.argument("more_recordings", nargs=-1, metavar="[FILE]...")
-def serve(dialect: str, replay_files: tuple[str, ...], script_file: str | None, host: str, port: int, realtime: bool,
-          delay: float, fail_status: int | None, fail_times: int, retry_after: float, drop_after: int | None,
-          stall_after: int | None, log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
-    """Run a local server that speaks DIALECT, answering with recordings or a script.
+def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file: str | None, upstream: str | None,
+          base_url: str | None, key_file: str | None, model: str | None, model_map: tuple[str, ...], forward_key: bool,
+          client_keys_file: str | None, insecure: bool, retries: int, connect_timeout: float, read_timeout: float,
+          host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
+          retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
+          more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
+    """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
+    live from an upstream of any dialect.
 
     \b
       streamkit serve -d openai-chat --script turns.json --port 0
       streamkit serve -d anthropic --replay a.sse b.sse --fail-status 429 --fail-times 2
+      streamkit serve --upstream openai-chat --base-url http://localhost:8000/v1 -m qwen3
+
+    Without -d it answers every dialect's endpoints at once. A request that asks for no stream gets
+    the dialect's whole response.
     """
 
     def body(out: IO[bytes]) -> None:
@@ -77,28 +114,97 @@ def serve(dialect: str, replay_files: tuple[str, ...], script_file: str | None, 
         from ..plugins import default_registry
 
         registry = default_registry()
-        served = registry.dialect(dialect)
         recordings = replay_files + more_recordings
         if more_recordings and not replay_files:
             raise UsageError("FILE arguments are recordings for --replay; pass --replay FILE")
-        if bool(recordings) == bool(script_file):
-            raise UsageError("pass either --replay FILE... or --script FILE")
-        source: Any = (
-            serving.ScriptSource(script_file, served)
-            if script_file
-            else serving.ReplaySource(recordings, served, registry)
-        )
+        if sum((bool(recordings), bool(script_file), bool(upstream))) != 1:
+            raise UsageError("pass one of --replay FILE..., --script FILE or --upstream DIALECT")
+        served = _served(registry, dialects, live=bool(upstream))
+        extra: list[Any] = []
+        source: Any
+        if upstream:
+            source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
+                              connect_timeout, read_timeout)  # fmt: skip
+            extra = serving.catalog.routes(source, served)
+            diagnostics.warn_once()
+        elif script_file:
+            source = serving.ScriptSource(script_file, delay)
+        else:
+            source = serving.ReplaySource(recordings, registry)
+        client_keys = _client_keys(client_keys_file)
+        if upstream and client_keys is None and not insecure and not _loopback(host):
+            raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "
+                             "anyone who reaches it would spend the upstream key")  # fmt: skip
         faults = serving.Faults(
             fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
         )
-        server = serving.Server(served, source, realtime=realtime, delay=delay, faults=faults,
-                                log=serving.open_log(log_requests), websocket=websocket)  # fmt: skip
+        server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
+                                websocket=websocket, client_keys=client_keys, extra_routes=extra)  # fmt: skip
 
         def announce(url: str) -> None:
             out.write(url.encode() + b"\n")
             out.flush()
-            diagnostics.note(f"serving {dialect} on {url} (Ctrl-C stops)")
+            what = (
+                f"{upstream} at {source.endpoint.base_url}"
+                if upstream
+                else "scripted"
+                if script_file
+                else "recorded"
+            )
+            diagnostics.note(f"serving {', '.join(served)} on {url}, answered {what} (Ctrl-C stops)")
 
         serving.run(server, host=host, port=port, announce=announce)
 
     run("serve", body)
+
+
+def _served(registry: Any, names: tuple[str, ...], *, live: bool) -> dict[str, Any]:
+    """The client dialects to answer: those named, else every one with endpoints (that can
+    parse requests, for a gateway)."""
+    from ..dialects.base import Dialect
+
+    if names:
+        return {name: registry.dialect(name) for name in dict.fromkeys(names)}
+    dialects = registry.dialects()
+    return {
+        name: d
+        for name, d in sorted(dialects.items())
+        if d.serve_paths and (not live or type(d).parse_request is not Dialect.parse_request)
+    }
+
+
+def _gateway(registry: Any, upstream: str, base_url: str | None, key_file: str | None, model: str | None,
+             model_map: tuple[str, ...], forward_key: bool, retries: int, connect_timeout: float,
+             read_timeout: float) -> Any:  # fmt: skip
+    from ..endpoints import resolve
+    from ..serve.gateway import ModelMap, UpstreamSource
+
+    dialect = registry.dialect(upstream)
+    endpoint = resolve(dialect, base_url=base_url, key_file=key_file)
+    endpoint.model = None  # the model comes from each request (or -m, --model-map)
+    return UpstreamSource(dialect, endpoint, models=ModelMap.parse(model, model_map), forward_key=forward_key,
+                          retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout)  # fmt: skip
+
+
+def _client_keys(path: str | None) -> frozenset[str] | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            keys = frozenset(line.strip() for line in f if line.strip() and not line.lstrip().startswith("#"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    if not keys:
+        raise UsageError(f"{path} holds no keys")
+    return keys
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

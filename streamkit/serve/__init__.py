@@ -1,14 +1,21 @@
-"""``streamkit serve``: a real HTTP server on loopback that speaks one dialect.
+"""``streamkit serve``: a real HTTP server on loopback that speaks the dialects' own APIs.
 
-Each request to the dialect's endpoint gets the next response from a source:
+Without ``-d`` it answers every dialect's endpoints at once (``/v1/chat/completions``,
+``/v1/responses``, ``/v1/messages``, Gemini's ``:streamGenerateContent`` and ``:generateContent``,
+Ollama's ``/api/chat``...); ``-d`` (repeatable) narrows them. Each request is parsed in its
+dialect and gets the next answer from a source:
 
-* ``--replay FILE...``: the recordings in order. A recording of the served dialect is replayed
+* ``--replay FILE...``: the recordings in order. A recording of the client's dialect is replayed
   event for event (the same payloads and event names, framed as the dialect frames them), so
   ``fetch`` against the server writes the same raw events as ``fetch --replay`` of the file; a
-  recording of another dialect is converted (normalize, then the served dialect's encoder).
+  recording of another dialect is converted (normalize, then the client dialect's encoder).
 * ``--script FILE``: scripted assistant turns (see :mod:`streamkit.serve.script`), encoded by the
-  dialect's encoder and streamed in small deltas, so every dialect can be tested with scripted
-  tool loops.
+  client dialect's encoder and streamed in small deltas, so every dialect can be tested with
+  scripted tool loops.
+* ``--upstream D --base-url URL``: a live gateway (:mod:`streamkit.serve.gateway`).
+
+A request that does not ask for a stream gets the dialect's whole response object, accumulated
+from the same events. Errors come in the client dialect's own shape.
 
 Fault injection for tests: ``--fail-status 429 --fail-times 2`` answers the first two requests
 with that status (and ``Retry-After``); ``--drop-after N`` closes the connection after N events;
@@ -17,7 +24,9 @@ with that status (and ``Retry-After``); ``--drop-after N`` closes the connection
 replay with its recorded timing (the ``t`` of an NDJSON recording of raw events) and a script
 with ``--delay`` seconds between events.
 
-starlette and uvicorn come with the ``serve`` extra (``pip install 'streamkit[serve]'``).
+The modules: ``app`` (the HTTP application), ``sources`` (recordings and scripts), ``gateway``
+(the live upstream), ``catalog`` (model listings, token counts), ``streaming`` (a streamed answer
+that notices its client leaving), ``script`` (the script format).
 """
 
 from __future__ import annotations
@@ -26,10 +35,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import UsageError
+from . import catalog
 from .app import Faults, Server, make_app
 from .sources import Exhausted, ReplaySource, ScriptSource
 
-__all__ = ["Exhausted", "Faults", "ReplaySource", "ScriptSource", "Server", "make_app", "open_log", "run"]
+__all__ = [
+    "Exhausted",
+    "Faults",
+    "ReplaySource",
+    "ScriptSource",
+    "Server",
+    "catalog",
+    "make_app",
+    "open_log",
+    "run",
+]
 
 
 def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any = None) -> None:
@@ -48,6 +68,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     sock.listen(128)
     if announce is not None:
         announce(f"http://{host}:{sock.getsockname()[1]}")
+    quiet_server_logs()
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
     )
@@ -61,3 +82,30 @@ def open_log(path: str | None) -> IO[bytes] | None:
         return open(Path(path), "ab")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+class _OneLine:
+    """A logging filter for the server's own loggers: an exception is one line, never a
+    traceback; a connection cut on purpose (``--drop-after``) and the repeated "socket.send()
+    raised exception" of clients gone away are not logged at all."""
+
+    def filter(self, record: Any) -> bool:
+        from .streaming import DropConnection
+
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            if isinstance(exc, DropConnection) or isinstance(getattr(exc, "__cause__", None), DropConnection):
+                return False
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return "socket.send() raised exception" not in record.getMessage()
+
+
+def quiet_server_logs() -> None:
+    """One line per event that matters from uvicorn and asyncio (see :class:`_OneLine`)."""
+    import logging
+
+    for name in ("uvicorn.error", "asyncio"):
+        logging.getLogger(name).addFilter(_OneLine())

@@ -1,9 +1,18 @@
-"""The HTTP application: the dialect's endpoints, each request answered from the source, faults
-injected on demand (``--fail-status``, ``--drop-after``, ``--stall-after``), requests logged."""
+"""The HTTP application: every served dialect's endpoints, each request parsed in its dialect and
+answered from the source, streamed or whole, errors in the client's own shape; faults injected on
+demand (``--fail-status``, ``--drop-after``, ``--stall-after``), requests logged.
+
+A request goes: body → the client dialect's :meth:`~streamkit.dialects.base.Dialect.parse_request`
+(a dialect that cannot parse requests is answered as before, with its ``serve_options``) → the
+source's :class:`~streamkit.serve.sources.Answer` → either a stream (the answer's canonical events
+through the client dialect's encoder, each frame sent as soon as it exists) or a whole response
+(the events accumulated into messages, then the dialect's ``whole_response``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,9 +20,12 @@ from typing import IO, Any
 
 import orjson
 
-from ..errors import UsageError
+from .. import diagnostics
+from ..dialects.base import Dialect, ParsedRequest
+from ..errors import StreamkitError, UsageError
 from ..framing import frame
-from .sources import Exhausted, Timed
+from .sources import Answer, Call, Exhausted, HTTPError, Timed
+from .streaming import DropConnection
 
 MEDIA_TYPES = {
     "sse": "text/event-stream",
@@ -21,6 +33,9 @@ MEDIA_TYPES = {
     "json-array": "application/json",
     "eventstream": "application/vnd.amazon.eventstream",
 }
+
+#: request headers that carry a client's API key, in the order they are looked at
+KEY_HEADERS = ("x-api-key", "x-goog-api-key", "api-key")
 
 
 @dataclass
@@ -34,15 +49,19 @@ class Faults:
 
 @dataclass
 class Server:
-    """The served dialect, where answers come from, and how to misbehave."""
+    """The served dialects, where answers come from, and how to misbehave."""
 
-    dialect: Any
+    #: the client dialects answered, by name
+    dialects: dict[str, Any]
     source: Any
     realtime: bool = False
-    delay: float = 0.02
     faults: Faults = field(default_factory=Faults)
     log: IO[bytes] | None = None
-    websocket: bool = True  # answer on the dialect's WebSocket paths
+    websocket: bool = True  # answer on the dialects' WebSocket paths
+    #: the keys a client must present (``--client-keys``); None: any, or none
+    client_keys: frozenset[str] | None = None
+    #: extra routes (the gateway's model listings), as starlette routes
+    extra_routes: list[Any] = field(default_factory=list)
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,100 +80,251 @@ class Server:
                 return True
             return False
 
-    async def frames(self, wire: list[Timed]) -> AsyncIterator[bytes]:
-        framing = self.dialect.framing
+    def authorized(self, key: str | None) -> bool:
+        if self.client_keys is None:
+            return True
+        return key is not None and any(hmac.compare_digest(key, k) for k in self.client_keys)
+
+    async def frames(self, wire: AsyncIterator[Timed], framing: str) -> AsyncIterator[bytes]:
         faults = self.faults
         array = framing == "json-array"
-        for i, (name, data, delay) in enumerate(wire):
-            if faults.stall_after is not None and i >= faults.stall_after:
-                await asyncio.sleep(3600)  # hold the connection open, silent
-            if faults.drop_after is not None and i >= faults.drop_after:
-                raise ConnectionAbortedError("streamkit serve: --drop-after")  # uvicorn closes the socket
-            if self.realtime and delay > 0:
-                await asyncio.sleep(delay)
-            chunk = frame(framing, name, data)
-            if array:
-                chunk = (b"[" if i == 0 else b",\r\n") + chunk
-            yield chunk
+        i = 0
+        try:
+            async for name, data, delay in wire:
+                if faults.stall_after is not None and i >= faults.stall_after:
+                    await asyncio.sleep(3600)  # hold the connection open, silent
+                if faults.drop_after is not None and i >= faults.drop_after:
+                    raise DropConnection("--drop-after")  # uvicorn closes the socket
+                if self.realtime and delay > 0:
+                    await asyncio.sleep(delay)
+                chunk = frame(framing, name, data)
+                if array:
+                    chunk = (b"[" if i == 0 else b",\r\n") + chunk
+                i += 1
+                yield chunk
+        finally:
+            await wire.aclose()  # type: ignore[attr-defined]
         if array:
-            yield b"]" if wire else b"[]"
+            yield b"]" if i else b"[]"
 
 
-def _error_body(message: str, kind: str) -> bytes:
-    return orjson.dumps({"error": {"message": message, "type": kind}})
+def client_key(headers: Any, query: Any) -> str | None:
+    """The API key a client presented, in the header its SDK uses (``Authorization: Bearer``,
+    ``x-api-key``, ``x-goog-api-key``, Azure's ``api-key``) or Gemini's ``key`` query parameter."""
+    auth = headers.get("authorization") or ""
+    if auth[:7].lower() == "bearer " and auth[7:].strip():
+        return str(auth[7:].strip())
+    for name in KEY_HEADERS:
+        if headers.get(name):
+            return str(headers[name])
+    return str(query["key"]) if query.get("key") else None
+
+
+def parse_call(
+    dialect: Any, body: Any, path: str, params: dict[str, str], headers: dict[str, str]
+) -> ParsedRequest:
+    """The request in canonical form; a dialect that cannot parse requests gets an empty
+    conversation and its ``serve_options`` (answered as a stream, as ``serve`` always did)."""
+    options = dialect.serve_options(path, params, body)
+    if type(dialect).parse_request is Dialect.parse_request:
+        return ParsedRequest(conversation={}, stream=True, answer_options=options)
+    parsed = dialect.parse_request(body, path=path, params=params, headers=headers)
+    parsed.answer_options = {**options, **parsed.answer_options}
+    return parsed
+
+
+async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> AsyncIterator[Timed]:
+    """The wire events of an answer in the client's dialect: a recording's as they are, else the
+    canonical events through the dialect's encoder, each as soon as it is made."""
+    if answer.wire is not None:
+        for item in answer.wire:
+            yield item
+        return
+    assert answer.events is not None
+    events = answer.events
+    encoder = dialect.encoder(**options)
+    delay = answer.delay
+    try:
+        async for event in events:
+            for name, data in encoder.feed(event):
+                yield name, data, delay
+        for name, data in encoder.close():
+            yield name, data, delay
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def canonical_of(answer: Answer, dialect: Any) -> AsyncIterator[dict[str, Any]]:
+    """The canonical events of an answer (a recording of the client's dialect, normalized)."""
+    if answer.events is not None:
+        async for event in answer.events:
+            yield event
+        return
+    normalizer = dialect.normalizer()
+    for name, data, _ in answer.wire or ():
+        for event in normalizer.feed(data, name) or ():
+            yield event
+    for event in normalizer.close():
+        yield event
+
+
+async def whole_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> tuple[int, Any]:
+    """The whole response: the answer's events accumulated into messages, then the dialect's
+    ``whole_response``; an answer that ended in an error is that error, in the dialect's shape."""
+    from ..stages.accumulate import Accumulator
+
+    accumulator = Accumulator()
+    messages: list[dict[str, Any]] = []
+    error: dict[str, Any] | None = None
+    events = canonical_of(answer, dialect)
+    try:
+        async for event in events:
+            if event.get("type") == "error":
+                error = event
+            messages += [m for m in accumulator.feed(event) if m.get("type") == "message"]
+        messages += [m for m in accumulator.close() if m.get("type") == "message"]
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    if error is not None or not messages:
+        message = str(error.get("message")) if error else "the upstream answered with no message"
+        status = error["status"] if error and isinstance(error.get("status"), int) else 502
+        return status, dialect.error_body(status, message, error.get("code") if error else None)
+    return 200, dialect.whole_response(messages, **options)
 
 
 def make_app(server: Server) -> Any:
-    """The starlette application answering on the dialect's paths."""
+    """The starlette application answering on every served dialect's paths."""
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import Response, StreamingResponse
+    from starlette.responses import Response
     from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
-    dialect = server.dialect
-    media_type = MEDIA_TYPES.get(dialect.framing, "application/octet-stream")
+    from .streaming import EventStreamResponse
 
-    async def http_endpoint(request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            return Response(
-                _error_body("request body is not JSON", "invalid_request_error"),
-                400,
-                media_type="application/json",
-            )
-        server.record(body)
-        if server.should_fail():
-            headers = {"Retry-After": f"{server.faults.retry_after:g}"}
-            return Response(_error_body(f"injected failure {server.faults.fail_status}", "rate_limit_error"),
-                            server.faults.fail_status or 500, headers=headers, media_type="application/json")  # fmt: skip
-        options = dialect.serve_options(request.url.path, dict(request.path_params), body)
-        try:
-            wire = server.source.next(body, dialect, server.delay, options)
-        except Exhausted as exc:
-            return Response(
-                _error_body(f"streamkit serve: {exc}", "server_error"), 503, media_type="application/json"
-            )
-        return StreamingResponse(
-            server.frames(wire), media_type=media_type, headers={"Cache-Control": "no-cache"}
+    def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+        return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+    def error_response(dialect: Any, error: HTTPError) -> Response:
+        headers = {"Retry-After": f"{error.retry_after:g}"} if error.retry_after is not None else None
+        return json_response(
+            error.status, dialect.error_body(error.status, error.message, error.code), headers
         )
 
-    async def ws_endpoint(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            while True:
-                message = await websocket.receive_text()
-                try:
-                    body = orjson.loads(message)
-                except orjson.JSONDecodeError:
-                    await websocket.send_text(
-                        orjson.dumps({"type": "error", "error": {"message": "not JSON"}}).decode()
-                    )
-                    continue
-                server.record(body)
-                options = dialect.serve_options(websocket.url.path, dict(websocket.path_params), body)
-                try:
-                    wire = server.source.next(body, dialect, server.delay, options)
-                except Exhausted as exc:
-                    error = {
-                        "type": "error",
-                        "error": {"message": f"streamkit serve: {exc}", "type": "server_error"},
-                    }
-                    await websocket.send_text(orjson.dumps(error).decode())
-                    continue
-                for _, data, delay in wire:
-                    if server.realtime and delay > 0:
-                        await asyncio.sleep(delay)
-                    if isinstance(data, dict):
-                        await websocket.send_text(orjson.dumps(data).decode())
-        except WebSocketDisconnect:
-            return
+    def http_endpoint(dialect: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            raw = await request.body()
+            try:
+                body = orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                return error_response(dialect, HTTPError(400, "the request body is not JSON"))
+            server.record(body)
+            key = client_key(request.headers, request.query_params)
+            if not server.authorized(key):
+                return error_response(dialect, HTTPError(401, "invalid or missing API key"))
+            if server.should_fail():
+                status = server.faults.fail_status or 500
+                return error_response(
+                    dialect,
+                    HTTPError(status, f"injected failure {status}", retry_after=server.faults.retry_after),
+                )
+            path, params = request.url.path, dict(request.path_params)
+            try:
+                parsed = parse_call(
+                    dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}
+                )
+                answer = await server.source.answer(Call(dialect, parsed, body, path, params, key))
+            except Exhausted as exc:
+                return error_response(dialect, HTTPError(503, f"streamkit serve: {exc}"))
+            except StreamkitError as exc:
+                return error_response(dialect, HTTPError(400, str(exc)))
+            if answer.error is not None:
+                return error_response(dialect, answer.error)
+            options = dict(parsed.answer_options)
+            framing = options.pop("framing", dialect.framing)
+            if not parsed.stream:
+                status, whole = await whole_of(answer, dialect, options)
+                return json_response(status, whole)
+            frames = server.frames(wire_of(answer, dialect, options), framing)
+            media_type = MEDIA_TYPES.get(framing, "application/octet-stream")
+            return EventStreamResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
-    routes: list[Any] = [Route(path, http_endpoint, methods=["POST"]) for path in dialect.serve_paths]
-    if server.websocket:
-        routes += [WebSocketRoute(path, ws_endpoint) for path in dialect.websocket_paths]
+        return endpoint
+
+    def ws_endpoint(dialect: Any) -> Any:
+        async def endpoint(websocket: WebSocket) -> None:
+            await websocket.accept()
+            key = client_key(websocket.headers, websocket.query_params)
+            try:
+                while True:
+                    message = await websocket.receive_text()
+                    try:
+                        body = orjson.loads(message)
+                    except orjson.JSONDecodeError:
+                        await websocket.send_text(
+                            orjson.dumps({"type": "error", "error": {"message": "not JSON"}}).decode()
+                        )
+                        continue
+                    server.record(body)
+                    if isinstance(body, dict) and body.get("type") == "response.create":
+                        body = {k: v for k, v in body.items() if k != "type"}
+                    path, params = websocket.url.path, dict(websocket.path_params)
+                    try:
+                        if not server.authorized(key):
+                            raise Refused(HTTPError(401, "invalid or missing API key"))
+                        parsed = parse_call(
+                            dialect, body, path, params, {k.lower(): v for k, v in websocket.headers.items()}
+                        )
+                        answer = await server.source.answer(Call(dialect, parsed, body, path, params, key))
+                        if answer.error is not None:
+                            raise Refused(answer.error)
+                    except (Exhausted, StreamkitError, Refused) as exc:
+                        error = (
+                            exc.error
+                            if isinstance(exc, Refused)
+                            else HTTPError(
+                                503 if isinstance(exc, Exhausted) else 400, f"streamkit serve: {exc}"
+                            )
+                        )
+                        await websocket.send_text(orjson.dumps({"type": "error", "status": error.status,
+                                                                "error": {"message": error.message, "type": "server_error"}}).decode())  # fmt: skip
+                        continue
+                    async for _, data, delay in wire_of(answer, dialect, parsed.answer_options):
+                        if server.realtime and delay > 0:
+                            await asyncio.sleep(delay)
+                        if isinstance(data, dict):
+                            await websocket.send_text(orjson.dumps(data).decode())
+            except WebSocketDisconnect:
+                return
+
+        return endpoint
+
+    routes: list[Any] = list(server.extra_routes)
+    for dialect in server.dialects.values():
+        routes += [Route(path, http_endpoint(dialect), methods=["POST"]) for path in dialect.serve_paths]
+        routes += [
+            Route(path, http_endpoint(dialect), methods=["POST"])
+            for path in getattr(dialect, "whole_paths", ())
+        ]
+        if server.websocket:
+            routes += [WebSocketRoute(path, ws_endpoint(dialect)) for path in dialect.websocket_paths]
     if not routes:
-        raise UsageError(f"the {dialect.name} dialect has no endpoints to serve")
+        names = ", ".join(server.dialects) or "no dialect"
+        raise UsageError(f"{names}: no endpoints to serve")
     return Starlette(routes=routes)
+
+
+class Refused(Exception):
+    """A WebSocket request answered with an error message."""
+
+    def __init__(self, error: HTTPError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def warn_dropped(parsed: ParsedRequest, client: str, upstream: str) -> None:
+    """What the client asked for that the upstream's dialect cannot carry: one warning per kind
+    (diagnostics are deduplicated while serving)."""
+    if client != upstream:
+        for what in parsed.dropped:
+            diagnostics.warn(f"{upstream} cannot carry {what} from a {client} request; dropped")

@@ -1,15 +1,24 @@
-"""Where ``serve``'s answers come from: recordings (``--replay``) or scripted turns (``--script``)."""
+"""Where ``serve``'s answers come from: recordings (``--replay``) or scripted turns (``--script``);
+the live upstream (``--upstream``) is :mod:`streamkit.serve.gateway`.
+
+Every source answers a :class:`Call` (the client's dialect and its parsed request) with an
+:class:`Answer`: the wire events of the client's own dialect to send as they are (a recording of
+that dialect, replayed event for event), or canonical events that the application encodes in the
+client's dialect (a script, a recording of another dialect, the upstream's stream), or an HTTP
+error to answer with.
+"""
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from .. import diagnostics
+from ..dialects.base import ParsedRequest
 from ..errors import UsageError
 
 #: a wire event to send, and how long to wait before sending it under --realtime
@@ -20,56 +29,96 @@ class Exhausted(Exception):
     """The source has nothing more to answer with."""
 
 
-class ReplaySource:
-    """The recordings, one per request, in order."""
+@dataclass
+class Call:
+    """One request to answer: the client's dialect, its request parsed, and where it came."""
 
-    def __init__(self, paths: Sequence[str], dialect: Any, registry: Any) -> None:
+    dialect: Any
+    parsed: ParsedRequest
+    body: Any
+    path: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    #: the API key the client presented (forwarded upstream only with ``--forward-key``)
+    key: str | None = None
+
+
+@dataclass
+class HTTPError:
+    """An answer that is an HTTP error, written in the client's dialect."""
+
+    status: int
+    message: str
+    code: Any = None
+    retry_after: float | None = None
+
+
+@dataclass
+class Answer:
+    """What to answer with: exactly one of ``wire``, ``events`` or ``error``."""
+
+    #: wire events of the client's own dialect, sent as they are
+    wire: list[Timed] | None = None
+    #: canonical events, encoded in the client's dialect as they come
+    events: AsyncIterator[dict[str, Any]] | None = None
+    #: seconds between events under ``--realtime`` (a script's ``--delay``)
+    delay: float = 0.0
+    error: HTTPError | None = None
+
+
+async def aiter_of(events: Iterable[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    """Events already at hand, as the asynchronous iterator an :class:`Answer` holds."""
+    for event in events:
+        yield event
+
+
+class ReplaySource:
+    """The recordings, one per request, in order. A recording of the client's own dialect is sent
+    event for event; one of another dialect is normalized, then encoded in the client's dialect.
+    Each file is read once, however often it is named."""
+
+    def __init__(self, paths: Sequence[str], registry: Any) -> None:
         from ..stages.fetch import replay
 
-        self.responses: list[list[Timed]] = []
+        self.registry = registry
+        loaded: dict[str, tuple[list[dict[str, Any]], Any]] = {}
+        self.responses: list[tuple[list[dict[str, Any]], Any]] = []
         for path in paths:
-            try:
-                with open(path, "rb") as f:
-                    raws = list(replay(f))
-            except OSError as exc:
-                raise UsageError(f"cannot read recording {path}: {exc.strerror}") from None
-            self.responses.append(self._wire(raws, dialect, registry, path))
+            if path not in loaded:
+                try:
+                    with open(path, "rb") as f:
+                        raws = list(replay(f))
+                except OSError as exc:
+                    raise UsageError(f"cannot read recording {path}: {exc.strerror}") from None
+                loaded[path] = (raws, self._dialect_of(raws))
+            self.responses.append(loaded[path])
         self.served = 0
         self.lock = threading.Lock()
 
-    @staticmethod
-    def _wire(raws: list[dict[str, Any]], dialect: Any, registry: Any, path: str) -> list[Timed]:
-        source = None
+    def _dialect_of(self, raws: list[dict[str, Any]]) -> Any:
         for raw in raws:
             named = raw.get("dialect")
             if named:
-                source = registry.dialect(named)
-                break
-            source = next((d for d in registry.dialects().values() if _sniffs(d, raw)), None)
-            if source is not None:
-                break
-        if source is None or source.name == dialect.name:
-            times = [raw.get("t") for raw in raws]
-            delays = [0.0] + [max(0.0, (b or 0) - (a or 0)) for a, b in itertools.pairwise(times)]
-            return [(raw.get("event"), raw.get("data"), delay) for raw, delay in zip(raws, delays)]
-        from ..stages.normalize import normalize
+                return self.registry.dialect(named)
+            found = next((d for d in self.registry.dialects().values() if _sniffs(d, raw)), None)
+            if found is not None:
+                return found
+        return None
 
-        encoder = dialect.encoder()
-        wire: list[Timed] = []
-        for event in normalize(iter(raws), registry=registry):
-            wire.extend((name, data, 0.0) for name, data in encoder.feed(event))
-        wire.extend((name, data, 0.0) for name, data in encoder.close())
-        diagnostics.note(f"serving {path} converted from {source.name} to {dialect.name}")
-        return wire
-
-    def next(
-        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
-    ) -> list[Timed]:
+    async def answer(self, call: Call) -> Answer:
         with self.lock:
             if self.served >= len(self.responses):
                 raise Exhausted(f"no more recordings (all {len(self.responses)} served)")
             self.served += 1
-            return self.responses[self.served - 1]
+            raws, source = self.responses[self.served - 1]
+        if source is None or source.name == call.dialect.name:
+            times = [raw.get("t") for raw in raws]
+            delays = [0.0] + [max(0.0, (b or 0) - (a or 0)) for a, b in itertools.pairwise(times)]
+            return Answer(
+                wire=[(raw.get("event"), raw.get("data"), delay) for raw, delay in zip(raws, delays)]
+            )
+        from ..stages.normalize import normalize
+
+        return Answer(events=aiter_of(normalize(iter(raws), dialect=source.name, registry=self.registry)))
 
 
 def _sniffs(dialect: Any, raw: dict[str, Any]) -> bool:
@@ -80,18 +129,18 @@ def _sniffs(dialect: Any, raw: dict[str, Any]) -> bool:
 
 
 class ScriptSource:
-    """The scripted turns, one per request, encoded for the served dialect."""
+    """The scripted turns, one per request, as canonical events (text and arguments in small
+    deltas) that the application encodes in the client's dialect."""
 
-    def __init__(self, path: str, dialect: Any) -> None:
+    def __init__(self, path: str, delay: float = 0.0) -> None:
         from .script import load_script
 
         self.turns = load_script(path)
+        self.delay = delay
         self.served = 0
         self.lock = threading.Lock()
 
-    def next(
-        self, body: Any, dialect: Any, delay: float, options: dict[str, Any] | None = None
-    ) -> list[Timed]:
+    async def answer(self, call: Call) -> Answer:
         from .script import turn_events
 
         with self.lock:
@@ -99,13 +148,11 @@ class ScriptSource:
                 raise Exhausted(f"no more scripted turns (all {len(self.turns)} served)")
             n = self.served
             self.served += 1
-        model = (body.get("model") if isinstance(body, dict) else None) or "streamkit-script"
+        body = call.body
+        model = call.parsed.conversation.get("model") or (
+            body.get("model") if isinstance(body, dict) else None
+        )
         size = len(orjson.dumps(body)) if body is not None else 0
-        events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model), call_prefix=f"call_{n + 1}_",
-                             input_tokens=max(1, size // 4))  # fmt: skip
-        encoder = dialect.encoder(**(options or {}))
-        wire: list[Timed] = []
-        for event in events:
-            wire.extend((name, data, delay) for name, data in encoder.feed(event))
-        wire.extend((name, data, delay) for name, data in encoder.close())
-        return wire
+        events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model or "streamkit-script"),
+                             call_prefix=f"call_{n + 1}_", input_tokens=max(1, size // 4))  # fmt: skip
+        return Answer(events=aiter_of(events), delay=self.delay)

@@ -1,0 +1,142 @@
+"""The gateway's other endpoints: model listings in each client's shape, and Anthropic's token count.
+
+* ``GET /v1/models`` (OpenAI's shape, or Anthropic's when the request carries an
+  ``anthropic-version`` header), ``GET /v1beta/models`` (Gemini's), ``GET /api/tags``
+  (Ollama's): the upstream's own list where it has one (asked once, then kept), else the names
+  the model map gives (``-m``, the ``--model-map`` targets).
+* ``POST /v1/messages/count_tokens``: an estimate made from the request (Claude Code asks for it
+  before long requests); see :func:`streamkit.dialects.anthropic.count_tokens_estimate`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..dialects.base import Endpoint
+
+_EPOCH = "1970-01-01T00:00:00Z"
+
+
+def _models_url(dialect: str, base_url: str) -> tuple[str, dict[str, str]]:
+    """Where an upstream of a dialect lists its models, and the headers it wants."""
+    base = base_url.rstrip("/")
+    versioned = base.rsplit("/", 1)[-1].startswith("v1")
+    if dialect == "anthropic":
+        return (f"{base}/models" if versioned else f"{base}/v1/models"), {"anthropic-version": "2023-06-01"}
+    if dialect == "gemini":
+        return (f"{base}/models" if versioned else f"{base}/v1beta/models"), {}
+    if dialect == "ollama":
+        return f"{base}/api/tags", {}
+    return f"{base}/models", {}
+
+
+async def upstream_models(client: Any, dialect: str, endpoint: Endpoint) -> list[str]:
+    """The model ids an upstream lists (raises when it has no listing)."""
+    url, headers = _models_url(dialect, endpoint.base_url)
+    if endpoint.api_key:
+        name = {"anthropic": "x-api-key", "gemini": "x-goog-api-key"}.get(dialect)
+        headers[name or "Authorization"] = endpoint.api_key if name else f"Bearer {endpoint.api_key}"
+    response = await client.get(url, headers=headers)
+    response.raise_for_status()
+    data = response.json()
+    items = data.get("data") or data.get("models") or []
+    ids = []
+    for item in items:
+        if isinstance(item, dict):
+            value = item.get("id") or item.get("model") or item.get("name")
+            if isinstance(value, str):
+                ids.append(value.removeprefix("models/"))
+    return ids
+
+
+def openai_models(ids: list[str]) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": [{"id": i, "object": "model", "created": 0, "owned_by": "streamkit"} for i in ids],
+    }
+
+
+def anthropic_models(ids: list[str]) -> dict[str, Any]:
+    data = [{"type": "model", "id": i, "display_name": i, "created_at": _EPOCH} for i in ids]
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": ids[0] if ids else None,
+        "last_id": ids[-1] if ids else None,
+    }
+
+
+def gemini_models(ids: list[str]) -> dict[str, Any]:
+    methods = ["generateContent", "streamGenerateContent", "countTokens"]
+    return {
+        "models": [
+            {"name": f"models/{i}", "displayName": i, "supportedGenerationMethods": methods} for i in ids
+        ]
+    }
+
+
+def ollama_models(ids: list[str]) -> dict[str, Any]:
+    return {
+        "models": [
+            {"name": i, "model": i, "modified_at": _EPOCH, "size": 0, "digest": "", "details": {}}
+            for i in ids
+        ]
+    }
+
+
+def routes(source: Any, dialects: dict[str, Any]) -> list[Any]:
+    """The starlette routes of the gateway's listings and token count, for the served dialects."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    cache: dict[str, list[str]] = {}
+
+    async def ids() -> list[str]:
+        if "ids" not in cache:
+            cache["ids"] = await source.model_ids()
+        return cache["ids"]
+
+    def shaped(shape: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            chosen = shape
+            if shape is openai_models and "anthropic-version" in request.headers:
+                chosen = anthropic_models
+            return Response(orjson.dumps(chosen(await ids())), media_type="application/json")
+
+        return endpoint
+
+    async def count_tokens(request: Request) -> Response:
+        from ..dialects.anthropic import count_tokens_estimate
+        from ..errors import StreamkitError
+
+        dialect = dialects["anthropic"]
+        try:
+            body = orjson.loads(await request.body())
+            parsed = dialect.parse_request(body, path=request.url.path)
+        except (orjson.JSONDecodeError, StreamkitError) as exc:
+            return Response(
+                orjson.dumps(dialect.error_body(400, f"invalid request: {exc}")),
+                400,
+                media_type="application/json",
+            )
+        return Response(
+            orjson.dumps({"input_tokens": count_tokens_estimate(parsed.conversation)}),
+            media_type="application/json",
+        )
+
+    out: list[Any] = []
+    if "openai-chat" in dialects or "openai-responses" in dialects or "anthropic" in dialects:
+        out += [
+            Route("/v1/models", shaped(openai_models), methods=["GET"]),
+            Route("/models", shaped(openai_models), methods=["GET"]),
+        ]
+    if "gemini" in dialects:
+        out += [Route("/v1beta/models", shaped(gemini_models), methods=["GET"])]
+    if "ollama" in dialects:
+        out += [Route("/api/tags", shaped(ollama_models), methods=["GET"])]
+    if "anthropic" in dialects:
+        out += [Route("/v1/messages/count_tokens", count_tokens, methods=["POST"])]
+    return out

@@ -1,0 +1,163 @@
+"""``serve --upstream``: every request answered live by an upstream of one dialect.
+
+The client's request, already parsed into a canonical conversation by its own dialect, becomes
+the upstream dialect's request (its ``build_request``, as for ``fetch``), is sent through
+:class:`~streamkit.upstream.AsyncFetch` (the same retries before the first byte and timeouts as
+``fetch``), and the upstream's raw events are normalized one by one into canonical events, which
+the application encodes in the client's dialect as they come: never buffered to the end.
+
+* Models: the client's model passes through, unless ``-m`` forces one or a ``--model-map
+  GLOB=MODEL`` (first match wins, shell-style globs) maps it.
+* Keys: the upstream key comes from the gateway's own options and environment, as for ``fetch``;
+  with ``--forward-key``, from the key the client presented. Keys are never logged or echoed.
+* Errors: an upstream HTTP error before the first byte is answered with its status and
+  ``Retry-After`` in the client's error shape; one that cannot be reached is a 502. A failure
+  mid-stream (a drop, a stall past ``--read-timeout``) is an ``error`` event, which the client's
+  encoder writes as its dialect's in-stream error after everything already sent.
+* A client that hangs up closes the upstream request (the response's body iterator is closed).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import diagnostics
+from ..dialects.base import Endpoint
+from ..errors import DataError
+from .sources import Answer, Call, HTTPError
+
+
+@dataclass
+class ModelMap:
+    """Which upstream model a client's model name becomes."""
+
+    forced: str | None = None
+    rules: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, forced: str | None, pairs: tuple[str, ...]) -> ModelMap:
+        from ..errors import UsageError
+
+        rules = []
+        for pair in pairs:
+            glob, sep, model = pair.partition("=")
+            if not sep or not glob or not model:
+                raise UsageError(f"--model-map expects GLOB=MODEL, got {pair!r}")
+            rules.append((glob, model))
+        return cls(forced, rules)
+
+    def __call__(self, model: str | None) -> str | None:
+        if self.forced:
+            return self.forced
+        for glob, target in self.rules:
+            if model is not None and fnmatch.fnmatchcase(model, glob):
+                return target
+        return model
+
+    def names(self) -> list[str]:
+        """The model names this map can produce (for a model listing without the upstream's)."""
+        names = [self.forced] if self.forced else [target for _, target in self.rules]
+        return list(dict.fromkeys(names))
+
+
+class UpstreamSource:
+    """Answers from a live upstream of one dialect, shared by every request of the gateway."""
+
+    def __init__(self, dialect: Any, endpoint: Endpoint, *, models: ModelMap | None = None, forward_key: bool = False,
+                 retries: int = 2, connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:  # fmt: skip
+        self.dialect = dialect
+        self.endpoint = endpoint
+        self.models = models or ModelMap()
+        self.forward_key = forward_key
+        self.retries = retries
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """One ``httpx.AsyncClient`` for every request (its connections are pooled)."""
+        if self._client is None:
+            import httpx
+
+            timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+            self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=None))
+        return self._client
+
+    def endpoint_for(self, call: Call) -> Endpoint:
+        key = call.key if self.forward_key else self.endpoint.api_key
+        model = self.models(call.parsed.conversation.get("model"))
+        return Endpoint(self.endpoint.base_url, key, model)
+
+    async def answer(self, call: Call) -> Answer:
+        from ..upstream import AsyncFetch
+        from .app import warn_dropped
+
+        warn_dropped(call.parsed, call.dialect.name, self.dialect.name)
+        conversation = dict(call.parsed.conversation)
+        endpoint = self.endpoint_for(call)
+        request = self.dialect.build_request(conversation, endpoint)
+        fetch = AsyncFetch(request, dialect=self.dialect.name, client=self.client, retries=self.retries,
+                           connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)  # fmt: skip
+        raws = fetch.__aiter__()
+        try:
+            first = await raws.__anext__()
+        except StopAsyncIteration:
+            return Answer(error=HTTPError(502, f"the upstream ({self.dialect.name}) answered with nothing"))
+        if first.get("type") == "error":
+            await raws.aclose()  # type: ignore[attr-defined]
+            status = first["status"] if isinstance(first.get("status"), int) else 502
+            return Answer(
+                error=HTTPError(
+                    status, str(first.get("message")), first.get("code"), first.get("retry_after")
+                )
+            )
+        return Answer(events=self._canonical(first, raws))
+
+    async def _canonical(
+        self, first: dict[str, Any], raws: AsyncIterator[dict[str, Any]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's raw events as canonical events, one by one."""
+        normalizer = self.dialect.normalizer()
+        try:
+            raw: dict[str, Any] | None = first
+            while raw is not None:
+                if raw.get("type") == "error":  # the stream broke: a drop, a stall
+                    yield raw
+                else:
+                    try:
+                        events = normalizer.feed(raw.get("data"), raw.get("event"))
+                    except DataError as exc:
+                        yield {
+                            "type": "error",
+                            "message": f"the upstream sent what streamkit cannot read: {exc}",
+                        }
+                        return
+                    for event in events or ():
+                        yield event
+                try:
+                    raw = await raws.__anext__()
+                except StopAsyncIteration:
+                    raw = None
+            for event in normalizer.close():
+                yield event
+        finally:
+            await raws.aclose()  # type: ignore[attr-defined]
+
+    async def model_ids(self) -> list[str]:
+        """The upstream's models where it lists them, else the names the model map gives."""
+        from .catalog import upstream_models
+
+        try:
+            ids = await upstream_models(self.client, self.dialect.name, self.endpoint)
+        except Exception as exc:  # an upstream without a listing: the mapped names
+            diagnostics.warn(f"the upstream lists no models ({type(exc).__name__}); listing the mapped names")
+            ids = []
+        return ids or self.models.names()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
