@@ -38,9 +38,8 @@ from streamkit.dialects.openai_responses import WEBSOCKET_FINAL, OpenAIResponses
 from streamkit.errors import UsageError
 from streamkit.plugins import default_registry
 from streamkit.stages.fetch import replay
-
-from .conftest import DATA, ROOT, fixture_files, ndjson, run_cli
-from .test_fetch_live import SECRET, serving, without_t
+from tests.conftest import DATA, ROOT, fixture_files, ndjson, run_cli
+from tests.test_fetch_live import SECRET, serving, without_t
 
 NAME = "openai-responses"
 CASES = sorted((DATA / NAME).glob("*.sse"))

@@ -26,8 +26,7 @@ from pydantic import TypeAdapter
 from streamkit.events import validate_event
 from streamkit.stages.fetch import replay
 from streamkit.stages.render import render
-
-from .conftest import essence, events_of, fixture_files, messages
+from tests.conftest import essence, events_of, fixture_files, messages
 
 RECORDINGS = fixture_files("openai-responses")
 STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)

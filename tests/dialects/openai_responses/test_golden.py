@@ -16,8 +16,7 @@ import pytest
 
 from streamkit.events import validate_event
 from streamkit.stages.render import render
-
-from ..conftest import DATA, essence, events_of, messages
+from tests.conftest import DATA, essence, events_of, messages
 
 CASES = sorted((DATA / "openai-responses").glob("*.sse"))
 

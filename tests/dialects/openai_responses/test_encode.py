@@ -1,0 +1,365 @@
+"""The openai-responses encoder: what it writes, checked against the official SDK's types, its
+accumulator and its client."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+import pytest
+from openai.lib.streaming.responses._responses import ResponseStreamState
+from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
+
+from streamkit.dialects.openai_responses import ResponsesEncoder
+from streamkit.errors import UsageError
+from streamkit.stages.accumulate import accumulate
+from streamkit.stages.fetch import replay
+from streamkit.stages.render import render
+from tests.conftest import DATA, events_of, messages
+
+CASES = DATA / "openai-responses"
+ALL_CASES = sorted(CASES.glob("*.sse"))
+NAME = "openai-responses"
+STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+
+
+def meta(event: dict) -> dict:
+    return event.get("provider_metadata", {}).get(NAME, {})
+
+
+def text_of(message: dict) -> str:
+    return "".join(p["text"] for p in message["content"] if p["type"] == "text" and not p.get("refusal"))
+
+
+def client_calls(message: dict) -> list[tuple[str, str, Any]]:
+    return [
+        (p["tool_call_id"], p["tool_name"], p["input"])
+        for p in message["content"]
+        if p["type"] == "tool-call" and not p.get("provider_executed")
+    ]
+
+
+def encode(events: list[dict], **options: Any) -> list[tuple[str | None, dict]]:
+    wire = b"".join(render(iter(events), format=NAME, **options))
+    return [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
+
+
+def responses_of(wire: list[tuple[str | None, dict]]) -> list[list[dict]]:
+    """The wire events, one list per response."""
+    out: list[list[dict]] = []
+    for _, data in wire:
+        if data["type"] == "response.created":
+            out.append([])
+        out[-1].append(data)
+    return out
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.stem for c in ALL_CASES])
+def test_every_encoded_event_validates_as_the_sdk_stream_event(case) -> None:
+    wire = encode(events_of(case))
+    for name, data in wire:
+        STREAM_EVENT.validate_python(data)
+        assert name == data["type"]
+    for response in responses_of(wire):
+        assert [e["sequence_number"] for e in response] == list(range(len(response)))
+        assert response[0]["type"] == "response.created" and response[1]["type"] == "response.in_progress"
+
+
+def sdk_final(response: list[dict]) -> Any:
+    """openai's own ResponseStreamState, fed one response's events; its final response."""
+    from openai._types import omit
+
+    state = ResponseStreamState(input_tools=omit, text_format=omit)
+    for data in response:
+        state.handle_event(STREAM_EVENT.validate_python(data))
+    return state._completed_response
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["text", "parallel-calls", "reasoning-summary", "tool-loop", "web-search", "mcp", "custom-tool", "apply-patch",
+     "code-interpreter", "annotations", "refusal", "reasoning-text", "whole-items", "phase-commentary"],
+)  # fmt: skip
+def test_the_official_accumulator_reads_what_we_encode(case: str) -> None:
+    events = events_of(CASES / f"{case}.sse")
+    ours = messages(events)
+    for message, response in zip(ours, responses_of(encode(events)), strict=True):
+        final = sdk_final(response)
+        assert final.id == message["id"]
+        assert final.output_text == text_of(message)
+        calls = [p for p in message["content"] if p["type"] == "tool-call" and not p.get("provider_executed")]
+        assert [
+            (o.call_id, o.name, orjson.loads(o.arguments or "{}"))
+            for o in final.output
+            if o.type == "function_call"
+        ] == [(p["tool_call_id"], p["tool_name"], p["input"]) for p in calls if not meta(p).get("type")]
+        assert [
+            (o.call_id, o.type) for o in final.output if o.type in ("custom_tool_call", "apply_patch_call")
+        ] == [(p["tool_call_id"], meta(p)["type"]) for p in calls if meta(p).get("type")]
+        reasoning = [s.text for o in final.output if o.type == "reasoning" for s in o.summary]
+        reasoning += [c.text for o in final.output if o.type == "reasoning" for c in o.content or ()]
+        assert reasoning == [p["text"] for p in message["content"] if p["type"] == "reasoning" and p["text"]]
+        if message.get("usage"):
+            assert final.usage.total_tokens == message["usage"]["total_tokens"]
+
+
+def test_items_come_back_as_they_were() -> None:
+    """Item ids, types, encrypted reasoning, annotations and provider items survive a round trip."""
+    outputs = {}
+    for case in ("reasoning-summary", "custom-tool", "apply-patch", "annotations", "mcp", "web-search"):
+        (response,) = responses_of(encode(events_of(CASES / f"{case}.sse")))
+        outputs[case] = response[-1]["response"]["output"]
+    (reasoning, message) = outputs["reasoning-summary"]
+    assert reasoning["id"] == "rs_rs01" and reasoning["encrypted_content"].startswith("gAAAAAB")
+    assert [s["text"] for s in reasoning["summary"]][1] == "**Answer**\n\n26.2 \u00d7 1.609 ≈ 42.2."
+    assert message["id"] == "msg_rs01"
+    (custom,) = outputs["custom-tool"]
+    assert (custom["type"], custom["id"], custom["call_id"], custom["name"]) == (
+        "custom_tool_call", "ctc_ctc01", "call_ctc01", "code_exec")  # fmt: skip
+    assert custom["input"] == 'print("hi \\"there\\"")\nx = 1'
+    patches = outputs["apply-patch"]
+    assert [(p["type"], p["operation"]["type"], p["operation"]["path"]) for p in patches] == [
+        ("apply_patch_call", "update_file", "src/app.py"),
+        ("apply_patch_call", "delete_file", "src/old.py"),
+    ]
+    (annotated,) = outputs["annotations"]
+    assert [a["type"] for a in annotated["content"][0]["annotations"]] == [
+        "url_citation", "file_citation", "container_file_citation", "file_path"]  # fmt: skip
+    with open(CASES / "annotations.sse", "rb") as f:
+        original = [
+            r["data"]["annotation"]
+            for r in replay(f)
+            if r["event"] == "response.output_text.annotation.added"
+        ]
+    assert annotated["content"][0]["annotations"] == original
+    assert [(o["type"], o["id"]) for o in outputs["mcp"]] == [
+        ("mcp_list_tools", "mcpl_mcp01"), ("mcp_call", "mcp_mcp01"), ("message", "msg_mcp01")]  # fmt: skip
+    assert (
+        outputs["mcp"][1]["server_label"] == "deepwiki"
+        and outputs["mcp"][1]["output"] == "A Python agent framework."
+    )
+    assert outputs["web-search"][0]["action"] == {
+        "type": "search", "query": "positive news today", "sources": [{"type": "url", "url": "https://www.goodnewsnetwork.org/"}]}  # fmt: skip
+
+
+def test_interleaved_parallel_calls_are_written_one_item_after_the_other() -> None:
+    """Chat Completions streams parallel calls interleaved by index; the Responses wire gets one
+    item at a time, and the final response holds every call."""
+    events = events_of(DATA / "openai-chat" / "parallel-tools.sse")
+    (response,) = responses_of(encode(events))
+    open_items: set[int] = set()
+    for data in response:
+        if data["type"] == "response.output_item.added":
+            assert not open_items, "an item was added while another was open"
+            open_items.add(data["output_index"])
+        elif data["type"] == "response.output_item.done":
+            open_items.discard(data["output_index"])
+        elif data["type"] == "response.function_call_arguments.delta":
+            assert data["output_index"] in open_items
+    final = sdk_final(response)
+    assert [(o.call_id, orjson.loads(o.arguments)) for o in final.output if o.type == "function_call"] == [
+        (c[0], c[2]) for c in client_calls(messages(events)[0])
+    ]
+    assert len(client_calls(messages(events)[0])) == 3
+
+
+def test_encoding_only_final_messages_keeps_the_items() -> None:
+    """accumulate --final | render -f openai-responses: each message is a whole response."""
+    finals = list(accumulate(iter(events_of(CASES / "tool-loop.sse")), final=True))
+    wire = encode(finals)
+    first, second = responses_of(wire)
+    assert [o["id"] for o in first[-1]["response"]["output"]] == ["fc_loop01"]
+    assert first[-1]["response"]["id"] == "resp_loop01" and second[-1]["response"]["id"] == "resp_loop02"
+    again = messages(events_of(b"".join(render(iter(finals), format=NAME))))
+    assert [client_calls(m) for m in again] == [[("call_loop01", "get_weather", {"location": "Paris"})], []]
+    finals = list(accumulate(iter(events_of(CASES / "reasoning-summary.sse")), final=True))
+    (response,) = responses_of(encode(finals))
+    reasoning = response[-1]["response"]["output"][0]
+    assert (reasoning["id"], len(reasoning["summary"])) == ("rs_rs01", 2)
+    assert reasoning["encrypted_content"].startswith("gAAAAAB")
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind", "details"),
+    [
+        ("length", "response.incomplete", {"reason": "max_output_tokens"}),
+        ("content-filter", "response.incomplete", {"reason": "content_filter"}),
+        ("stop", "response.completed", None),
+        ("tool-calls", "response.completed", None),
+    ],
+)
+def test_finish_reasons_become_terminal_events(reason: str, kind: str, details: dict | None) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "x"},
+        {"type": "finish", "finish_reason": reason, "usage": {"input_tokens": 3, "output_tokens": 1}},
+    ]
+    (response,) = responses_of(encode(events))
+    assert response[-1]["type"] == kind
+    assert response[-1]["response"]["incomplete_details"] == details
+    assert response[-1]["response"]["usage"]["total_tokens"] == 4
+    STREAM_EVENT.validate_python(response[-1])
+
+
+def test_errors_become_an_error_event_and_response_failed() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "x"},
+        {"type": "error", "message": "upstream went away", "code": 529},
+        {"type": "finish", "finish_reason": "error"},
+    ]
+    (response,) = responses_of(encode(events))
+    (error,) = [e for e in response if e["type"] == "error"]
+    assert (error["code"], error["message"]) == ("529", "upstream went away")
+    assert response[-1]["type"] == "response.failed"
+    # a code the SDK's ResponseError does not know is written as server_error
+    assert response[-1]["response"]["error"] == {"code": "server_error", "message": "upstream went away"}
+    # from response.failed itself: no extra error event
+    (response,) = responses_of(encode(events_of(CASES / "failed.sse")))
+    assert [e["type"] for e in response].count("error") == 0
+    assert response[-1]["response"]["error"]["code"] == "server_error"
+
+
+def test_a_cut_off_response_stays_cut_off() -> None:
+    (response,) = responses_of(encode(events_of(CASES / "truncated.sse")))
+    assert response[-1]["type"] == "response.output_item.done"
+    assert not [e for e in response if e["type"].startswith(("response.completed", "response.failed"))]
+
+
+def test_reasoning_part_option() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "reasoning-start", "id": "r0"},
+        {"type": "reasoning-delta", "id": "r0", "delta": "hmm"},
+        {"type": "reasoning-end", "id": "r0"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    kinds = [d["type"] for _, d in encode(events)]
+    assert "response.reasoning_summary_text.delta" in kinds
+    kinds = [d["type"] for _, d in encode(events, reasoning_part="text")]
+    assert "response.reasoning_text.delta" in kinds and "response.reasoning_summary_text.delta" not in kinds
+    with pytest.raises(UsageError):
+        ResponsesEncoder(reasoning_part="both")
+
+
+def test_other_dialects_provider_tools_become_their_items(capsys: pytest.CaptureFixture[str]) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "tool-call", "tool_call_id": "srvtoolu_1", "tool_name": "web_search", "arguments": '{"query":"x"}',
+         "input": {"query": "x"}, "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "srvtoolu_1", "tool_name": "web_search", "output": [{"url": "https://a"}],
+         "provider_executed": True},
+        {"type": "tool-call", "tool_call_id": "code_1", "tool_name": "code_execution", "arguments": '{"code":"1+1"}',
+         "input": {"code": "1+1"}, "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "code_1", "tool_name": "code_execution", "output": {"stdout": "2"},
+         "provider_executed": True},
+        {"type": "tool-call", "tool_call_id": "x_1", "tool_name": "x_search", "arguments": "{}", "input": {},
+         "provider_executed": True},
+        {"type": "tool-result", "tool_call_id": "x_1", "tool_name": "x_search", "output": "ok", "provider_executed": True},
+        {"type": "finish", "finish_reason": "stop"},
+    ]  # fmt: skip
+    (response,) = responses_of(encode(events))
+    output = response[-1]["response"]["output"]
+    assert [(o["type"], o["id"]) for o in output] == [
+        ("web_search_call", "srvtoolu_1"),
+        ("code_interpreter_call", "code_1"),
+    ]
+    assert output[0]["action"] == {"type": "search", "query": "x"}
+    assert output[1]["code"] == "1+1" and output[1]["outputs"] == [{"type": "logs", "logs": '{"stdout":"2"}'}]
+    for data in response:
+        STREAM_EVENT.validate_python(data)
+    assert "cannot express provider-executed x_search calls (1); dropped" in capsys.readouterr().err
+
+
+def test_what_responses_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        {"type": "text-delta", "id": "c1.text-0", "delta": "other choice", "choice": 1},
+        {"type": "source", "source_type": "url", "id": "s", "url": "https://a"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    (response,) = responses_of(encode(events))
+    assert response[-1]["response"]["output"] == []
+    err = capsys.readouterr().err
+    assert "cannot express files (1); dropped" in err
+    assert "cannot express choices other than the first (n>1) (1); dropped" in err
+    assert "cannot express sources with no text to cite them (1); dropped" in err
+
+
+def test_an_item_id_is_used_once_per_response() -> None:
+    """Two blocks claiming the same message item, with a call between them: two items, two ids."""
+    pm = {"provider_metadata": {NAME: {"item_id": "msg_1"}}}
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-start", "id": "t0", **pm},
+        {"type": "text-delta", "id": "t0", "delta": "a"},
+        {"type": "text-end", "id": "t0", **pm},
+        {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "f", "arguments": "{}", "input": {}},
+        {"type": "text-start", "id": "t1", **pm},
+        {"type": "text-delta", "id": "t1", "delta": "b"},
+        {"type": "text-end", "id": "t1", **pm},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]
+    (response,) = responses_of(encode(events))
+    ids = [o["id"] for o in response[-1]["response"]["output"]]
+    assert ids[0] == "msg_1" and len(set(ids)) == 3
+    assert sdk_final(response).output_text == "ab"
+
+
+def test_sources_before_the_text_annotate_it() -> None:
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "source", "source_type": "url", "id": "s0", "url": "https://a", "title": "A"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "cited"},
+        {"type": "source", "source_type": "document", "id": "s1", "title": "doc.pdf"},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    (response,) = responses_of(encode(events))
+    (message,) = response[-1]["response"]["output"]
+    assert message["content"][0]["annotations"] == [
+        {"type": "url_citation", "start_index": 0, "end_index": 0, "title": "A", "url": "https://a"},
+        {"type": "file_citation", "file_id": "s1", "filename": "doc.pdf", "index": 5},
+    ]
+
+
+def _serve(wire: bytes):
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/responses"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=wire)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [CASES / "text.sse", CASES / "parallel-calls.sse", CASES / "reasoning-summary.sse", CASES / "phase-commentary.sse",
+     CASES / "mcp.sse", DATA / "openai-chat" / "parallel-tools.sse", DATA / "openai-chat" / "reasoning-content.sse"],
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)  # fmt: skip
+def test_the_official_client_streams_what_we_write(source) -> None:
+    """openai's client.responses.stream(), served our bytes, ends with our message."""
+    import openai
+
+    events = events_of(source)
+    (ours,) = messages(events)
+    wire = b"".join(render(iter(events), format=NAME))
+    client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
+    with client.responses.stream(model="gpt-test", input="hi") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert final.output_text == text_of(ours) == "".join(deltas)
+    assert [
+        (o.call_id, o.name, orjson.loads(o.arguments)) for o in final.output if o.type == "function_call"
+    ] == (client_calls(ours))
+    reasoning = [s.text for o in final.output if o.type == "reasoning" for s in o.summary]
+    assert reasoning == [p["text"] for p in ours["content"] if p["type"] == "reasoning" and p["text"]]
+    assert final.status == "completed"
+    if ours.get("usage"):
+        assert final.usage.total_tokens == ours["usage"]["total_tokens"]
