@@ -4,8 +4,11 @@ Studio, AWS Bedrock "mantle"). ``streamkit serve`` answers it on ``/v1/responses
 WebSocket.
 
 - ``wire``: the shared vocabulary: the dialect's name, the item types, small helpers.
+- ``fields``: typed readers of an event's fields, failing with a clear DataError.
 - ``normalize``: Responses stream events → canonical events (the wire format, event by event).
+- ``normalize_tools``: the normalizer's tool-call items (client calls, provider-executed tools).
 - ``encode``: canonical events → Responses stream events, as the official SDK reads them.
+- ``encode_tools``: the encoder's tool calls, written as the items that express them.
 - ``request``: conversations → request bodies (HTTP and WebSocket), and continuations.
 
 Names are imported on first use, so that a command that only normalizes never loads the encoder

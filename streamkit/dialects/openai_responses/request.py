@@ -37,8 +37,6 @@ from ...canonical import parse_arguments
 from ...errors import UsageError
 from .wire import NAME, _dumps, _fits
 
-# --- requests -----------------------------------------------------------------------------------
-
 #: canonical option names → Responses parameters (other options, such as ``reasoning``,
 #: ``include``, ``store``, ``tool_choice``, pass through as they are)
 OPTION_NAMES = {"max_tokens": "max_output_tokens", "temperature": "temperature", "top_p": "top_p"}

@@ -3,6 +3,7 @@ those the provider runs, and the small helpers that more than one direction uses
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -37,6 +38,10 @@ def _meta(ev: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     meta = (ev.get("provider_metadata") or {}).get(NAME)
     return meta if isinstance(meta, dict) else {}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
 
 
 def _fits(kind: str, value: Any) -> bool:

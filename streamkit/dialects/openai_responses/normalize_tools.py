@@ -1,0 +1,275 @@
+"""Responses tool-call items → canonical events, for the normalizer: client calls
+(``function_call``, ``custom_tool_call``, ``apply_patch_call``), their arguments streamed as JSON
+fragments, and provider-executed tools as a ``tool-call`` and its ``tool-result``.
+
+:class:`_ToolCalls` is a mixin of :class:`~.normalize.ResponsesNormalizer`; the functions below it
+say what each item type carries (the JSON before a streamed string, the whole arguments, the
+metadata).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ...canonical import parse_arguments
+from .fields import _string
+from .wire import NAME, _dumps
+
+if TYPE_CHECKING:
+    from .normalize import _Item
+
+# item fields that are a provider-executed tool's input and its output (the rest is metadata)
+_PROVIDER_INPUT = {
+    "file_search_call": ("queries",),
+    "code_interpreter_call": ("container_id", "code"),
+    "mcp_list_tools": ("server_label",),
+    "image_generation_call": (),
+}
+_PROVIDER_OUTPUT = {
+    "file_search_call": ("status", "results"),
+    "code_interpreter_call": ("status", "outputs"),
+    "mcp_list_tools": ("tools",),
+}
+
+
+def _escape(text: str) -> str:
+    """``text`` as the inside of a JSON string (fragments escape the same as the whole)."""
+    return orjson.dumps(text).decode()[1:-1]
+
+
+class _ToolCalls:
+    """The tool-call items of the response being read (a part of ResponsesNormalizer)."""
+
+    if TYPE_CHECKING:  # provided by ResponsesNormalizer
+        client_calls: bool
+
+        def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None: ...
+
+        def _item_for(self, data: dict[str, Any], kind: str) -> _Item: ...
+
+    def _start_call(self, it: _Item, out: list[dict[str, Any]]) -> None:
+        it.started = True
+        ev: dict[str, Any] = {"type": "tool-input-start", "id": it.call_id, "tool_name": it.name}
+        if it.kind == "provider":
+            ev["provider_executed"] = True
+        meta: dict[str, Any] = {}
+        if not it.id.startswith("#"):
+            meta["item_id"] = it.id
+        if it.type != "function_call":
+            meta["type"] = it.type
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        out.append(ev)
+        for frag in it.frags:  # fragments that came before the call id (a resumed stream)
+            out.append({"type": "tool-input-delta", "id": it.call_id, "delta": frag})
+
+    def _args(self, it: _Item, frag: str, out: list[dict[str, Any]]) -> None:
+        """One fragment of a call's arguments (held back until the call has started)."""
+        if not frag or it.done:
+            return
+        it.frags.append(frag)
+        if it.started:
+            out.append({"type": "tool-input-delta", "id": it.call_id, "delta": frag})
+
+    def _on_args_delta(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """function_call_arguments.delta, mcp_call_arguments.delta: JSON text."""
+        self._ensure(out)
+        kind = "mcp_call" if data.get("type") == "response.mcp_call_arguments.delta" else "function_call"
+        it = self._item_for(data, kind)
+        self._args(it, _string(data, "delta"), out)
+        return True
+
+    def _on_args_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """function_call_arguments.done, mcp_call_arguments.done: the call is complete."""
+        self._ensure(out)
+        kind = "mcp_call" if data.get("type") == "response.mcp_call_arguments.done" else "function_call"
+        it = self._item_for(data, kind)
+        if it.started and not it.done:
+            self._complete(it, data.get("arguments") if isinstance(data.get("arguments"), str) else None, out)
+        return True
+
+    def _on_string_delta(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """custom_tool_call_input.delta, apply_patch_call_operation_diff.delta,
+        code_interpreter_call_code.delta: a fragment of one string field of the input."""
+        self._ensure(out)
+        it = self._item_for(data, _STRING_EVENTS[data.get("type") or ""])
+        delta = _string(data, "delta")
+        if it.head is None:
+            return True  # no known shape to stream into: the .done event gives the whole input
+        if not it.streaming:
+            it.streaming = True
+            self._args(it, it.head + '"', out)
+        self._args(it, _escape(delta), out)
+        return True
+
+    def _on_string_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """custom_tool_call_input.done, apply_patch_call_operation_diff.done,
+        code_interpreter_call_code.done: the whole string; the call is complete."""
+        self._ensure(out)
+        kind = _STRING_EVENTS[data.get("type") or ""]
+        it = self._item_for(data, kind)
+        if not it.started or it.done:
+            return True
+        field = {"custom_tool_call": "input", "apply_patch_call": "diff"}.get(kind, "code")
+        value = data.get(field)
+        if not isinstance(value, str):
+            return True
+        if it.streaming:
+            self._args(it, '"}', out)
+        item = dict(it.item)
+        if kind == "apply_patch_call":
+            op = item.get("operation")
+            item["operation"] = {**(op if isinstance(op, dict) else {}), "diff": value}
+        else:
+            item[field] = value
+        self._complete(it, _item_arguments(kind, item), out)
+        return True
+
+    def _complete(self, it: _Item, arguments: str | None, out: list[dict[str, Any]]) -> None:
+        """The call's arguments are complete: tool-input-end and its tool-call."""
+        joined = "".join(it.frags)
+        if not it.frags and arguments:
+            self._args(it, arguments, out)
+        elif arguments is None or (it.added and it.frags):
+            arguments = joined  # the deltas, as received (they are the arguments)
+        out.append({"type": "tool-input-end", "id": it.call_id})
+        value, err = parse_arguments(arguments)
+        ev: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": it.call_id,
+            "tool_name": it.name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if err:
+            ev["input_error"] = err
+        meta: dict[str, Any] = {}
+        if not it.id.startswith("#"):
+            meta["item_id"] = it.id
+        if it.kind == "provider":
+            ev["provider_executed"] = True
+            meta["type"] = it.type
+            meta.update(_provider_meta(it.type, it.item))
+            meta.pop("status", None)  # the result says how it ended
+        else:
+            self.client_calls = True
+            if it.type != "function_call":
+                meta["type"] = it.type
+            if it.item.get("namespace"):
+                meta["namespace"] = it.item["namespace"]
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        out.append(ev)
+        it.done = True
+
+    def _tool_result(self, it: _Item, item: dict[str, Any]) -> dict[str, Any]:
+        kind = it.type or ""
+        status = item.get("status")
+        if kind == "mcp_call":
+            error = item.get("error")
+            output: Any = error if error else item.get("output")
+            is_error = bool(error) or status == "failed"
+        else:
+            if kind == "web_search_call":
+                output = {"status": status} if status else {}
+                action = item.get("action")
+                if isinstance(action, dict) and action.get("sources"):
+                    output["sources"] = action["sources"]
+            elif kind == "image_generation_call":
+                output = {k: v for k, v in item.items() if k not in ("id", "type")}
+            else:
+                output = {k: item[k] for k in _PROVIDER_OUTPUT[kind] if k in item}
+            if item.get("error"):
+                output["error"] = item["error"]
+            is_error = status == "failed" or bool(item.get("error"))
+        meta = {"item_id": it.id, "type": kind, **_provider_meta(kind, item)}
+        return {
+            "type": "tool-result",
+            "tool_call_id": it.call_id,
+            "tool_name": it.name,
+            "output": output,
+            "is_error": is_error,
+            "provider_executed": True,
+            "provider_metadata": {NAME: meta},
+        }
+
+    def _on_progress(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """Status events of provider-executed tools: the final item says it all."""
+        self._ensure(out)
+        return True
+
+
+def _string_head(kind: Any, item: dict[str, Any]) -> str | None:
+    """The JSON text that comes before a streamed string field's value in the call's arguments:
+    ``{"input":`` for a custom tool, ``{"type":...,"path":...,"diff":`` for apply_patch,
+    ``{"container_id":...,"code":`` for code_interpreter; None when the shape is unknown."""
+    if kind == "custom_tool_call":
+        return '{"input":'
+    if kind == "apply_patch_call":
+        op = item.get("operation")
+        if not isinstance(op, dict) or op.get("type") == "delete_file":
+            return None
+        rest = {k: v for k, v in op.items() if k != "diff"}
+        return (_dumps(rest)[:-1] + ("," if rest else "")) + '"diff":'
+    if kind == "code_interpreter_call":
+        cid = item.get("container_id")
+        return ('{"container_id":' + _dumps(cid) + ',"code":') if cid else '{"code":'
+    return None
+
+
+def _item_arguments(kind: Any, item: dict[str, Any]) -> str | None:
+    """A call's whole arguments (JSON text) from its item; None when the item does not say."""
+    if kind == "function_call" or kind == "mcp_call":
+        args = item.get("arguments")
+        return args if isinstance(args, str) else None
+    if kind == "custom_tool_call":
+        text = item.get("input")
+        return _dumps({"input": text}) if isinstance(text, str) else None
+    if kind == "apply_patch_call":
+        op = item.get("operation")
+        if not isinstance(op, dict):
+            return None
+        if "diff" in op:
+            op = {**{k: v for k, v in op.items() if k != "diff"}, "diff": op["diff"]}
+        return _dumps(op)
+    if kind == "web_search_call":
+        args = item.get("arguments")
+        if isinstance(args, str) and args:
+            return args  # xAI: the search's arguments
+        action = item.get("action")
+        return _dumps({k: v for k, v in action.items() if k != "sources"} if isinstance(action, dict) else {})
+    if kind == "code_interpreter_call":
+        cid = item.get("container_id")
+        return _dumps(
+            {"container_id": cid, "code": item.get("code") or ""} if cid else {"code": item.get("code") or ""}
+        )
+    fields = _PROVIDER_INPUT.get(kind)
+    if fields is None:
+        return None
+    return _dumps({k: item[k] for k in fields if k in item})
+
+
+def _provider_meta(kind: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """A provider-executed item's fields that are neither its input nor its output."""
+    if kind == "mcp_call":
+        skip = {"id", "type", "name", "arguments", "output", "error"}
+    elif kind == "web_search_call":
+        skip = {"id", "type", "action", "arguments", "status", "error"}
+    elif kind == "image_generation_call":
+        return {}
+    else:
+        skip = {"id", "type", "error", *_PROVIDER_INPUT.get(kind, ()), *_PROVIDER_OUTPUT.get(kind, ())}
+    return {k: v for k, v in item.items() if k not in skip and v is not None}
+
+
+# streamed-string events -> the item type they belong to
+_STRING_EVENTS = {
+    "response.custom_tool_call_input.delta": "custom_tool_call",
+    "response.custom_tool_call_input.done": "custom_tool_call",
+    "response.apply_patch_call_operation_diff.delta": "apply_patch_call",
+    "response.apply_patch_call_operation_diff.done": "apply_patch_call",
+    "response.code_interpreter_call_code.delta": "code_interpreter_call",
+    "response.code_interpreter_call_code.done": "code_interpreter_call",
+}
