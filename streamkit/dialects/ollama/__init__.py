@@ -3,6 +3,7 @@
 * :mod:`.normalize`: Ollama lines → canonical events (:class:`OllamaNormalizer`).
 * :mod:`.encode`: canonical events → Ollama lines (:class:`OllamaEncoder`).
 * :mod:`.request`: canonical conversations → ``/api/chat`` request bodies.
+* :mod:`.parse`: request bodies (``/api/chat``, ``/api/generate``) → canonical conversations.
 * :mod:`.wire`: what those share (the dialect's name, the JSON writer).
 
 Each is imported when first used, so a command that only normalizes loads neither the encoder nor
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, Request
+from ..base import Dialect, Endpoint, ParsedRequest, Request
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -52,20 +53,44 @@ class Ollama(Dialect):
     def build_request(
         self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
     ) -> Request:
-        """``/api/chat`` for a conversation; a native body is sent as it is, to ``/api/generate``
-        when it has a ``prompt`` and no ``messages``."""
+        """``/api/chat`` for a conversation (``/api/generate`` for an Ollama client's generate
+        request, see :mod:`.request`); a native body is sent as it is, to ``/api/generate`` when it
+        has a ``prompt`` and no ``messages``."""
         if body is None:
             from .request import ollama_request_body
 
             body = ollama_request_body(conversation or {"messages": []}, endpoint.model)
-            path = "/api/chat"
-        else:
-            generate = isinstance(body, dict) and "prompt" in body and "messages" not in body
-            path = "/api/generate" if generate else "/api/chat"
+        generate = isinstance(body, dict) and "prompt" in body and "messages" not in body
+        path = "/api/generate" if generate else "/api/chat"
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         if endpoint.api_key:
             headers["Authorization"] = f"Bearer {endpoint.api_key}"  # Ollama's cloud, or a proxy
         return Request(f"{endpoint.base_url}{path}", body, headers, framing="ndjson")
+
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        """An Ollama client's ``/api/chat`` or ``/api/generate`` body → the canonical conversation
+        (:mod:`.parse`); ``stream`` defaults to true, as in Ollama. The answer options are
+        :meth:`serve_options`' (the endpoint kind, ``stream: false``) and the request's model, which
+        Ollama writes back on every line."""
+        from .parse import parse_request
+
+        return parse_request(body, path=path)
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        """Ollama's one line for a request with ``stream: false``: ``done: true``, the whole
+        message (or ``response`` for ``/api/generate``), the done reason, counts and durations
+        (see :func:`.encode.whole_line`)."""
+        from .encode import whole_line
+
+        return whole_line(messages, **options)
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        """``{"error": message}``, Ollama's error body (the client raises ``ResponseError`` with
+        the message and the status). Ollama's errors carry no code."""
+        return {"error": message}
 
     def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
         """``/api/generate`` is answered with generate lines, ``/api/chat`` with chat lines; a

@@ -13,6 +13,9 @@ provider-executed tools, choices other than the first, tool calls in ``/api/gene
 text, with a warning. ``-O stream=false`` writes each response as the one line Ollama answers a
 request that does not stream (texts joined, tool calls and logprobs gathered, in its done line;
 a response cut off or ended by an error: what came, not done, then the error line).
+``-O model=NAME`` writes that model name on every line instead of the upstream's (Ollama echoes
+the model a request named; ``serve``'s gateway passes the client's). :func:`whole_line` is the
+one line of a response from its accumulated ``message`` (``Ollama.whole_response``).
 """
 
 from __future__ import annotations
@@ -36,12 +39,18 @@ class OllamaEncoder(Encoder):
 
     dialect_name = NAME
 
-    def __init__(self, *, endpoint: str | None = None, stream: bool = True, **options: Any) -> None:
+    def __init__(
+        self, *, endpoint: str | None = None, stream: bool = True, model: str | None = None, **options: Any
+    ) -> None:
         if endpoint not in (None, "chat", "generate"):
             raise UsageError(f"ollama: endpoint must be chat or generate, not {endpoint!r}")
         if not isinstance(stream, bool):
             raise UsageError(f"ollama: stream must be true or false, not {stream!r}")
+        if model is not None and not isinstance(model, str):
+            raise UsageError(f"ollama: model must be a model name, not {model!r}")
         self.endpoint_option = endpoint
+        #: the model name written on every line (the request's), else the upstream's
+        self.model_option = model or None
         #: ``stream: false`` (a request that asked for one answer): each response as one line
         self.whole = not stream
         self.pending: dict[str, Any] | None = None  # the first line of the response being gathered
@@ -158,7 +167,7 @@ class OllamaEncoder(Encoder):
         self.open = True
         self.seen = True
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
-        self.model = ev.get("model") or ""
+        self.model = self.model_option or ev.get("model") or ""
         created = meta.get("created_at")
         self.created_at = created if isinstance(created, str) else _iso(ev.get("created"))
         if self.endpoint_option is None:
@@ -301,3 +310,31 @@ class OllamaEncoder(Encoder):
         "error": _on_error,
         "message": _on_message,
     }
+
+
+def whole_line(messages: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    """Ollama's one line for a request that did not stream, from the response's accumulated
+    ``message`` events (the first choice; ``options`` are the encoder's: ``endpoint``, ``model``):
+    ``done: true`` with the whole message (``response`` for ``/api/generate``), the done reason,
+    the counts and the durations the message's ``provider_metadata`` holds. A response cut off
+    (no finish) is what came, ``done: false``."""
+    encoder = OllamaEncoder(**{**options, "stream": False})
+    lines: list[WireEvent] = []
+    for message in messages:
+        events = list(message_to_events(message))
+        if message.get("provider_metadata") and events[-1].get("type") == "finish":
+            # the done line's durations and context, which accumulate kept on the message
+            events[-1]["provider_metadata"] = message["provider_metadata"]
+        for event in events:
+            lines += encoder.feed(event)
+    lines += encoder.close()
+    for _, line in lines:
+        if isinstance(line, dict) and "done" in line:
+            return line
+    line = {"model": encoder.model_option or "", "created_at": _iso(None)}
+    if options.get("endpoint") == "generate":
+        line["response"] = ""
+    else:
+        line["message"] = {"role": "assistant", "content": ""}
+    line["done"] = False
+    return line

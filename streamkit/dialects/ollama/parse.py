@@ -1,0 +1,413 @@
+"""Ollama request bodies → canonical conversations (``parse_request``): :mod:`.request` backwards.
+
+What ``streamkit serve`` makes of an Ollama client's ``POST /api/chat`` or ``/api/generate`` (the
+body as the official ``ollama`` client sends it):
+
+* ``model`` → the conversation's ``model``; ``stream`` → :attr:`ParsedRequest.stream`, true when
+  absent or null (Ollama's default; the official client sends ``false`` unless asked to stream).
+* ``/api/chat`` ``messages``:
+
+  - ``system`` messages before the first other message → ``system`` (joined with a blank line,
+    as the builder joins them); a later one stays a ``system`` message in its place.
+  - ``user``: ``content`` → a text part (left out when empty and there are images), ``images``
+    (base64, or a ``data:`` URL) → ``file`` parts; the media type is read from the image's first
+    bytes (PNG, JPEG, GIF, WebP, BMP, TIFF; ``image/png`` when none of those).
+  - ``assistant``: ``thinking`` → a reasoning part (Ollama has no signatures), ``content`` →
+    text, ``images`` → file parts, ``tool_calls`` → tool-call parts, in that order. Arguments
+    are an object (a string holding a JSON object is taken too): ``input`` is it, ``arguments``
+    its JSON text. Ollama usually sends no call ids: a call's own ``id`` is kept (marked with
+    ``provider_metadata["ollama"]["index"]`` so that the builder sends it back), else it gets a
+    stable ``call_N`` unique in the request (marked ``generated_id``, left out again by the
+    builder), numbered in order across the conversation.
+  - ``tool``: one result each, ``content`` → ``output`` (text; Ollama has no error flag).
+    **Which call a result answers**: the results after an assistant turn answer that turn's
+    calls: a result whose ``tool_call_id`` names a call answers it; else the first call not yet
+    answered whose name is the result's ``tool_name``; else the first call not yet answered; a
+    result left with no call (none pending) gets an id of its own. ``tool_name`` is the
+    result's, else its call's.
+* ``/api/generate``: ``system`` → ``system``; ``prompt`` and ``images`` → one user message;
+  ``suffix``, ``raw``, ``template``, ``context`` → ``provider_metadata["ollama"]["generate"]``
+  (the builder sends them to an Ollama upstream's ``/api/generate``; another dialect cannot
+  carry them: listed in :attr:`ParsedRequest.dropped`).
+* ``tools`` (``{"type": "function", "function": {name, description, parameters}}``) → canonical
+  tools (an empty description left out); a tool of another type is listed as dropped.
+* ``format``: ``"json"`` → ``response_format`` ``{"type": "json_object"}``, a schema →
+  ``{"type": "json_schema", "schema": ...}``.
+* ``think``: ``"low"`` / ``"medium"`` / ``"high"`` → ``reasoning_effort``; ``true`` → medium
+  (what Ollama makes of it); ``false`` → ``reasoning_budget: 0`` (no thinking).
+* ``options``: ``num_predict`` (not negative) → ``max_tokens``; ``temperature``, ``top_p``,
+  ``top_k``, ``stop``, ``seed``, ``frequency_penalty``, ``presence_penalty`` → the canonical
+  options of those names; every other model option (``num_ctx``, ``repeat_penalty``, a negative
+  ``num_predict``, ...) → ``provider_metadata["ollama"]["options"]``.
+* ``keep_alive``, ``logprobs``, ``top_logprobs`` and fields streamkit does not know →
+  ``provider_metadata["ollama"]["body"]``, restored as they are for an Ollama upstream (asked-for
+  logprobs are listed as dropped: other dialects' answers will not have them).
+
+Wrong types in valid JSON (``messages`` not a list, a ``content`` that is not a string, images
+that are not base64 text, ``think: "max"``) are a :class:`UsageError` naming the field, as
+Ollama answers them with a 400.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any
+
+from ...errors import UsageError
+from ..base import ParsedRequest
+from .wire import NAME, _dumps
+
+#: Ollama model options → canonical option names
+CANONICAL_OPTIONS = {
+    "num_predict": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "stop": "stop",
+    "seed": "seed",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+}
+_INTEGER_OPTIONS = frozenset({"num_predict", "top_k", "seed"})
+
+#: ``think`` → ``reasoning_effort`` (``false`` is ``reasoning_budget: 0`` instead)
+_EFFORTS = {True: "medium", "low": "low", "medium": "medium", "high": "high"}
+
+#: the top-level fields parse reads; any other is kept in ``provider_metadata["ollama"]["body"]``
+_CHAT_FIELDS = frozenset({"model", "messages", "tools", "format", "options", "stream", "think"})
+_GENERATE_FIELDS = frozenset(
+    {"model", "prompt", "system", "images", "format", "options", "stream", "think",
+     "suffix", "raw", "template", "context"}
+)  # fmt: skip
+_ROLES = ("system", "user", "assistant", "tool")
+
+_MAGIC = (
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+
+
+def _fail(field: str, message: str) -> UsageError:
+    return UsageError(f"ollama request: {field} {message}")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _string(value: Any, field: str, *, default: str = "") -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _fail(field, f"must be a string, not {_kind(value)}")
+    return value
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(field, f"must be a list, not {_kind(value)}")
+    return value
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(field, f"must be an object, not {_kind(value)}")
+    return value
+
+
+def image_part(value: Any, field: str) -> dict[str, Any]:
+    """One entry of ``images`` (base64, or a ``data:`` URL) → a canonical ``file`` part."""
+    media = None
+    if isinstance(value, str) and value.startswith("data:"):
+        header, _, value = value.partition(",")
+        media = header[5:].split(";")[0] or None
+    if not isinstance(value, str) or not value:
+        raise _fail(field, "must be an image's base64 data")
+    try:
+        data = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
+    except ValueError:  # binascii.Error, UnicodeEncodeError
+        raise _fail(field, "is not base64 data") from None
+    if media is None:
+        media = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
+        if media is None:
+            media = "image/webp" if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else "image/png"
+    return {"type": "file", "media_type": media, "data": value}
+
+
+def _images(message: dict[str, Any], field: str) -> list[dict[str, Any]]:
+    """A message's (or a generate request's) ``images`` → file parts; ``field`` names where."""
+    at = f"{field}.images" if field else "images"
+    return [image_part(v, f"{at}[{i}]") for i, v in enumerate(_list(message.get("images"), at))]
+
+
+def _arguments(value: Any, field: str) -> dict[str, Any]:
+    """A call's ``arguments``: an object (or a string holding one)."""
+    if isinstance(value, str):
+        from ...canonical import parse_arguments
+
+        value, _ = parse_arguments(value)
+        if not isinstance(value, dict):
+            raise _fail(field, "must be an object (a string that holds a JSON object is taken too)")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(field, f"must be an object, not {_kind(value)}")
+    return value
+
+
+class _Calls:
+    """The tool-call ids of one request: Ollama's own where it sent them, else ``call_N``, and
+    which call each result answers (the rule in the module's docstring)."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        # every id the request names, so that a generated one never takes it
+        self.taken: set[str] = set()
+        for message in messages:
+            calls = message.get("tool_calls") if isinstance(message, dict) else None
+            for call in calls if isinstance(calls, list) else ():
+                if isinstance(call, dict) and isinstance(call.get("id"), str):
+                    self.taken.add(call["id"])
+        self.used: set[str] = set()
+        self.count = 0
+        self.pending: list[tuple[str, str, str | None]] = []  # (id, name, Ollama's own id)
+
+    def new_id(self) -> str:
+        while True:
+            candidate = f"call_{self.count}"
+            self.count += 1
+            if candidate not in self.taken and candidate not in self.used:
+                self.used.add(candidate)
+                return candidate
+
+    def call(self, own: Any, name: str, index: int) -> tuple[str, dict[str, Any]]:
+        """The id of a call and its ``provider_metadata["ollama"]``."""
+        if isinstance(own, str) and own and own not in self.used:
+            self.used.add(own)
+            self.pending.append((own, name, own))
+            return own, {"index": index}
+        call_id = self.new_id()
+        self.pending.append((call_id, name, None))
+        return call_id, {"generated_id": True, "index": index}
+
+    def answer(self, own: str | None, name: str | None) -> tuple[str, str | None]:
+        """The id and name of the call a result answers."""
+        for test in (
+            lambda call: own is not None and call[2] == own,
+            lambda call: name is not None and call[1] == name,
+            lambda call: True,
+        ):
+            for i, call in enumerate(self.pending):
+                if test(call):
+                    del self.pending[i]
+                    return call[0], call[1]
+        return self.new_id(), None
+
+
+def _assistant(message: dict[str, Any], field: str, calls: _Calls) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    thinking = _string(message.get("thinking"), f"{field}.thinking")
+    if thinking:
+        content.append({"type": "reasoning", "text": thinking})
+    text = _string(message.get("content"), f"{field}.content")
+    if text:
+        content.append({"type": "text", "text": text})
+    content += _images(message, field)
+    calls.pending = []  # results after this turn answer its calls
+    for i, call in enumerate(_list(message.get("tool_calls"), f"{field}.tool_calls")):
+        at = f"{field}.tool_calls[{i}]"
+        call = _object(call, at)
+        function = _object(call.get("function"), f"{at}.function")
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise _fail(f"{at}.function.name", "must be a tool's name")
+        value = _arguments(function.get("arguments"), f"{at}.function.arguments")
+        call_id, meta = calls.call(call.get("id"), name, i)
+        content.append({"type": "tool-call", "tool_call_id": call_id, "tool_name": name,
+                        "arguments": _dumps(value), "input": value, "provider_metadata": {NAME: meta}})  # fmt: skip
+    return {"role": "assistant", "content": content}
+
+
+def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -> list[dict[str, Any]]:
+    calls = _Calls(raw)
+    out: list[dict[str, Any]] = []
+    system: list[str] = []
+    for i, message in enumerate(raw):
+        at = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise _fail(at, f"must be a message object, not {_kind(message)}")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {role!r}")
+        if role == "assistant":
+            out.append(_assistant(message, at, calls))
+            continue
+        text = _string(message.get("content"), f"{at}.content")
+        images = _images(message, at)
+        if role == "user":
+            parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not images else []
+            out.append({"role": "user", "content": parts + images})
+        elif role == "system":
+            if images:
+                dropped.add("images in system messages")
+            if out:
+                out.append({"role": "system", "content": [{"type": "text", "text": text}]})
+            else:
+                system.append(text)
+        else:
+            if images:
+                dropped.add("images in tool results")
+            own = message.get("tool_call_id")
+            own = _string(own, f"{at}.tool_call_id") or None
+            name = _string(message.get("tool_name"), f"{at}.tool_name") or None
+            call_id, call_name = calls.answer(own, name)
+            result: dict[str, Any] = {"role": "tool", "tool_call_id": call_id}
+            if name or call_name:
+                result["tool_name"] = name or call_name
+            result["output"] = text
+            out.append(result)
+    if "".join(system):
+        conversation["system"] = "\n\n".join(s for s in system if s)
+    return out
+
+
+def _tools(raw: list[Any], dropped: set[str]) -> list[dict[str, Any]]:
+    tools: list[dict[str, Any]] = []
+    for i, tool in enumerate(raw):
+        at = f"tools[{i}]"
+        tool = _object(tool, at)
+        kind = tool.get("type", "function")
+        if kind not in ("function", None):
+            dropped.add(f"the {kind} tool" if isinstance(kind, str) else "tools of an unknown type")
+            continue
+        function = _object(tool.get("function"), f"{at}.function")
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise _fail(f"{at}.function.name", "must be a tool's name")
+        out: dict[str, Any] = {"name": name}
+        description = _string(function.get("description"), f"{at}.function.description")
+        if description:
+            out["description"] = description
+        if function.get("parameters") is not None:
+            out["parameters"] = _object(function["parameters"], f"{at}.function.parameters")
+        tools.append(out)
+    return tools
+
+
+def _number(value: Any, field: str, *, integer: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(field, f"must be {'an integer' if integer else 'a number'}, not {_kind(value)}")
+    if integer and not float(value).is_integer():
+        raise _fail(field, "must be an integer")
+    return int(value) if integer else value
+
+
+def _options(raw: dict[str, Any], options: dict[str, Any], native: dict[str, Any]) -> None:
+    for key, value in raw.items():
+        name = CANONICAL_OPTIONS.get(key)
+        if value is None:
+            continue
+        if name is None:
+            native[key] = value
+        elif key == "stop":
+            stop = [value] if isinstance(value, str) else _list(value, "options.stop")
+            if not all(isinstance(s, str) for s in stop):
+                raise _fail("options.stop", "must be a list of strings")
+            options["stop"] = stop
+        else:
+            number = _number(value, f"options.{key}", integer=key in _INTEGER_OPTIONS)
+            if key == "num_predict" and number < 0:
+                native[key] = number  # -1: no limit, -2: fill the context; no canonical meaning
+            else:
+                options[name] = number
+
+
+def _format(value: Any) -> dict[str, Any] | None:
+    if value in (None, ""):
+        return None
+    if value == "json":
+        return {"type": "json_object"}
+    if isinstance(value, dict):
+        return {"type": "json_schema", "schema": value}
+    raise _fail("format", 'must be "json" or a JSON Schema object')
+
+
+def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
+    """An Ollama ``/api/chat`` or ``/api/generate`` body → a :class:`ParsedRequest` (see the
+    module's docstring). The endpoint is the path's, else a body with a ``prompt`` and no
+    ``messages`` is a generate request."""
+    if not isinstance(body, dict):
+        raise UsageError(f"ollama request: the body must be a JSON object, not {_kind(body)}")
+    path = path.rstrip("/")
+    if path.endswith("/api/generate") or path.endswith("/api/chat"):
+        generate = path.endswith("/api/generate")
+    else:
+        generate = "prompt" in body and "messages" not in body
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise _fail("model", "is required (a model name)")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _fail("stream", f"must be true or false, not {_kind(stream)}")
+    dropped: set[str] = set()
+    conversation: dict[str, Any] = {"model": model}
+    meta: dict[str, Any] = {}
+    if generate:
+        system = _string(body.get("system"), "system")
+        if system:
+            conversation["system"] = system
+        prompt = _string(body.get("prompt"), "prompt")
+        images = _images(body, "")
+        parts = [{"type": "text", "text": prompt}] if prompt or not images else []
+        conversation["messages"] = [{"role": "user", "content": parts + images}] if parts + images else []
+        kept = {k: body[k] for k in ("suffix", "raw", "template", "context") if body.get(k) is not None}
+        if kept:
+            meta["generate"] = kept
+            dropped.update(f"the /api/generate field {k!r}" for k in kept if body[k])
+    else:
+        raw = body.get("messages")
+        conversation["messages"] = _messages(_list(raw, "messages"), conversation, dropped)
+        tools = _tools(_list(body.get("tools"), "tools"), dropped)
+        if tools:
+            conversation["tools"] = tools
+    options: dict[str, Any] = {}
+    native: dict[str, Any] = {}
+    _options(_object(body.get("options"), "options"), options, native)
+    if native:
+        meta["options"] = native
+    response_format = _format(body.get("format"))
+    if response_format:
+        options["response_format"] = response_format
+    think = body.get("think")
+    if think is False:
+        options["reasoning_budget"] = 0
+    elif think is not None:
+        effort = _EFFORTS.get(think) if isinstance(think, (bool, str)) else None
+        if effort is None:
+            raise _fail("think", f'must be true, false, "low", "medium" or "high", not {think!r}')
+        options["reasoning_effort"] = effort
+    if options:
+        conversation["options"] = options
+    known = _GENERATE_FIELDS if generate else _CHAT_FIELDS
+    fields = {k: v for k, v in body.items() if k not in known}
+    if fields:
+        meta["body"] = fields
+    if fields.get("logprobs"):
+        dropped.add("logprobs")
+    if meta:
+        conversation["provider_metadata"] = {NAME: meta}
+    answer: dict[str, Any] = {"endpoint": "generate" if generate else "chat", "model": model}
+    if stream is False:
+        answer["stream"] = False
+    return ParsedRequest(
+        conversation, stream=stream is not False, answer_options=answer, dropped=sorted(dropped)
+    )
