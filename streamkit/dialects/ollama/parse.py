@@ -367,7 +367,7 @@ def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
             conversation["system"] = system
         prompt = _string(body.get("prompt"), "prompt")
         images = _images(body, "")
-        parts = [{"type": "text", "text": prompt}] if prompt or not images else []
+        parts = [{"type": "text", "text": prompt}] if prompt else []
         conversation["messages"] = [{"role": "user", "content": parts + images}] if parts + images else []
         kept = {k: body[k] for k in ("suffix", "raw", "template", "context") if body.get(k) is not None}
         if kept:

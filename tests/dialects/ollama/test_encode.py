@@ -211,3 +211,16 @@ def test_the_official_client_reads_a_response_that_does_not_stream() -> None:
 def test_a_cut_off_or_failed_response_has_no_done_line() -> None:
     for case in ("truncated", "error-mid-stream"):
         assert not [d for d in wire_of(events_of(CASES / f"{case}.ndjson")) if d.get("done")]
+
+
+def test_the_model_option_names_the_requests_model_on_every_line() -> None:
+    """Ollama echoes the model a request named: serve's gateway passes the client's (``model``)."""
+    events = events_of(CASES / "chat-tool-calls.ndjson")
+    for stream in (True, False):
+        encoder = OllamaEncoder(model="llama3.2", stream=stream)
+        lines = [line for ev in events for _, line in encoder.feed(ev)] + [
+            line for _, line in encoder.close()
+        ]
+        assert lines and {line["model"] for line in lines} == {"llama3.2"}
+    with pytest.raises(UsageError, match="model must be a model name"):
+        OllamaEncoder(model=3)

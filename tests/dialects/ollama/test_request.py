@@ -302,6 +302,143 @@ def test_a_recorded_answer_goes_back_as_its_message() -> None:
     assert body["messages"][1] == expected
 
 
+# --- the canonical options Ollama has no parameter of its own for ---------------------------------------
+
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"response_format": {"type": "json_schema", "name": "w", "schema": SCHEMA, "strict": True}}, {"format": SCHEMA}),
+        ({"response_format": {"type": "json_object"}}, {"format": "json"}),
+        ({"response_format": {"type": "text"}}, {}),
+        ({"reasoning_effort": "minimal"}, {"think": "low"}),
+        ({"reasoning_effort": "low"}, {"think": "low"}),
+        ({"reasoning_effort": "medium"}, {"think": True}),
+        ({"reasoning_effort": "high"}, {"think": "high"}),
+        ({"reasoning_effort": "none"}, {"think": False}),
+        ({"reasoning_budget": 0}, {"think": False}),
+        ({"reasoning_budget": 1024}, {"think": "low"}),
+        ({"reasoning_budget": 8192}, {"think": True}),
+        ({"reasoning_budget": -1}, {"think": True}),
+        ({"reasoning_budget": 32000}, {"think": "high"}),
+        ({"reasoning_effort": "high", "reasoning_budget": 0}, {"think": "high"}),  # the effort wins
+        ({"tool_choice": "auto", "parallel_tool_calls": True}, {}),
+        ({"tool_choice": "none"}, {"tools": None}),  # the tools are left out
+    ],
+)  # fmt: skip
+def test_canonical_options_in_ollamas_own_form(options: dict[str, Any], expected: dict[str, Any]) -> None:
+    conversation = {"messages": [user("hi")], "tools": [{"name": "now"}], "options": options}
+    body = body_of(conversation)
+    assert body.get("tools") if "tools" not in expected else "tools" not in body
+    rest = {k: v for k, v in body.items() if k not in ("model", "messages", "stream", "tools")}
+    assert rest == {k: v for k, v in expected.items() if k != "tools"}
+
+
+@pytest.mark.parametrize(
+    ("options", "warning"),
+    [
+        ({"tool_choice": "required"}, "tool_choice required or a named tool (the model chooses) (1)"),
+        ({"tool_choice": {"name": "now"}}, "tool_choice required or a named tool (the model chooses) (1)"),
+        ({"parallel_tool_calls": False}, "parallel_tool_calls false (the model may call several tools) (1)"),
+        ({"reasoning_effort": "extreme"}, "the reasoning effort 'extreme' (1)"),
+        ({"response_format": {"type": "grammar"}}, "the response format 'grammar' (1)"),
+    ],
+)
+def test_options_ollama_cannot_send_are_dropped_with_one_warning(
+    options: dict[str, Any], warning: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = body_of({"messages": [user("hi")], "tools": [{"name": "now"}], "options": options})
+    assert set(body) == {"model", "messages", "tools", "stream"}
+    assert capsys.readouterr().err.count(f"ollama cannot send {warning}") == 1
+
+
+def test_a_custom_tool_travels_as_a_function_taking_one_string(capsys: pytest.CaptureFixture[str]) -> None:
+    patch = "*** Begin Patch\n*** End Patch"
+    conversation = {
+        "messages": [
+            user("fix it"),
+            assistant(
+                {"type": "tool-call", "tool_call_id": "ctc_1", "tool_name": "apply_patch", "input": patch, "arguments": patch},
+                {"type": "tool-call", "tool_call_id": "ctc_2", "tool_name": "apply_patch", "input": {"input": patch},
+                 "arguments": orjson.dumps({"input": patch}).decode()},
+            ),
+        ],
+        "tools": [{"name": "apply_patch", "kind": "custom", "description": "Edit files",
+                   "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}],
+    }  # fmt: skip
+    body = body_of(conversation)
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "apply_patch", "description": "Edit files", "parameters": {
+            "type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}}}
+    ]  # fmt: skip
+    assert [c["function"]["arguments"] for c in body["messages"][1]["tool_calls"]] == [{"input": patch}] * 2
+    assert "ollama cannot send the grammars of custom tools (1)" in capsys.readouterr().err
+
+
+def test_images_of_assistant_turns_go_as_their_images(capsys: pytest.CaptureFixture[str]) -> None:
+    drawn = assistant({"type": "text", "text": "Here."}, {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+                      {"type": "file", "media_type": "application/pdf", "data": "JVBERi0="})  # fmt: skip
+    body = body_of({"messages": [user("draw"), drawn]})
+    assert body["messages"][1] == {"role": "assistant", "content": "Here.", "images": ["iVBORw0KGgo="]}
+    assert (
+        "ollama cannot send files of assistant turns other than inline images (1)" in capsys.readouterr().err
+    )
+
+
+def test_what_only_ollama_can_use_is_restored_from_provider_metadata() -> None:
+    conversation = {
+        "messages": [user("hi")],
+        "options": {"temperature": 0.5, "num_ctx": 2048},
+        "provider_metadata": {
+            NAME: {
+                "options": {"num_ctx": 100, "mirostat": 2},
+                "body": {"keep_alive": "5m", "logprobs": True},
+            },
+            "openai-chat": {"store": True},
+        },
+    }
+    body = body_of(conversation)
+    assert body["options"] == {
+        "num_ctx": 2048,
+        "mirostat": 2,
+        "temperature": 0.5,
+    }  # the canonical options win
+    assert (body["keep_alive"], body["logprobs"]) == ("5m", True) and "store" not in body
+
+
+def test_a_generate_request_goes_back_to_generate_while_it_is_one_user_turn(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    generate = {"suffix": "  return 1", "raw": True, "context": [1, 2]}
+    content = [
+        {"type": "text", "text": "def f("},
+        {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+    ]
+    conversation = {"system": "s", "messages": [{"role": "user", "content": content}], "options": {"max_tokens": 9},
+                    "provider_metadata": {NAME: {"generate": generate}}}  # fmt: skip
+    req = request(conversation)
+    assert req.url == f"{BASE}/api/generate"
+    assert req.body == {"model": "llama3.2", "prompt": "def f(", "system": "s", "images": ["iVBORw0KGgo="],
+                        **generate, "options": {"num_predict": 9}, "stream": True}  # fmt: skip
+    from ollama._types import GenerateRequest
+
+    GenerateRequest.model_validate({**req.body, "images": [{"value": i} for i in req.body["images"]]})
+    # a conversation that went on is a chat: the generate fields cannot go, with a warning each
+    longer = {
+        **conversation,
+        "messages": [*conversation["messages"], assistant({"type": "text", "text": "x"}), user("more")],
+    }
+    req = request(longer)
+    assert req.url == f"{BASE}/api/chat" and not set(generate) & set(req.body)
+    err = capsys.readouterr().err
+    assert all(
+        f"ollama cannot send the /api/generate field {k!r} in a chat request (1)" in err for k in generate
+    )
+
+
 # --- native bodies ----------------------------------------------------------------------------------
 
 
