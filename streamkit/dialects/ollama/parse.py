@@ -247,7 +247,7 @@ def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -
             raise _fail(at, f"must be a message object, not {_kind(message)}")
         role = message.get("role")
         if role not in _ROLES:
-            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {role!r}")
+            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {role!r:.40}")
         if role == "assistant":
             out.append(_assistant(message, at, calls))
             continue
@@ -393,7 +393,7 @@ def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
     elif think is not None:
         effort = _EFFORTS.get(think) if isinstance(think, (bool, str)) else None
         if effort is None:
-            raise _fail("think", f'must be true, false, "low", "medium" or "high", not {think!r}')
+            raise _fail("think", f'must be true, false, "low", "medium" or "high", not {think!r:.40}')
         options["reasoning_effort"] = effort
     if options:
         conversation["options"] = options

@@ -514,6 +514,12 @@ def test_wrong_types_are_usage_errors_naming_the_field(body: Any, message: str) 
     assert str(info.value).startswith("ollama request: ")
 
 
+def test_what_an_error_message_quotes_is_cut_short() -> None:
+    with pytest.raises(UsageError) as info:
+        DIALECT.parse_request({"model": "m", "messages": [{"role": "x" * 100_000}]}, path="/api/chat")
+    assert len(str(info.value)) < 200
+
+
 def test_unknown_fields_never_fail() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "hi", "name": "bob", "x": {"y": 1}}],
             "tools": [{"type": "function", "function": {"name": "a", "strict": True}, "extra": 1}],
