@@ -136,8 +136,11 @@ class Fetch:
 
     def __init__(self, request: Request, *, dialect: str, client: Any = None, retries: int = 2,
                  connect_timeout: float = 10.0, read_timeout: float = 60.0, record: IO[bytes] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep, where: str | None = None) -> None:  # fmt: skip
         self.request = request
+        #: how messages name the upstream (its URL without the query, unless told otherwise: the
+        #: gateway says "the upstream", which its clients need not know the address of)
+        self.where = where
         self.dialect = dialect
         self.client = client
         self.retries = max(0, retries)
@@ -165,16 +168,17 @@ class Fetch:
     def _error(
         self, message: str, *, retryable: bool, status: int | None = None, code: Any = None
     ) -> dict[str, Any]:
-        ev: dict[str, Any] = {"type": "error", "message": message, "retryable": retryable}
+        secrets = request_secrets(self.request)
+        ev: dict[str, Any] = {"type": "error", "message": redact(message, secrets), "retryable": retryable}
         if code is not None:
-            ev["code"] = code
+            ev["code"] = redact(code, secrets) if isinstance(code, str) else code
         if status is not None:
             ev["status"] = status
         self.failed = ev
         return ev
 
     def _where(self) -> str:
-        return _safe_url(self.request.url)
+        return self.where or _safe_url(self.request.url)
 
     # The decisions of one attempt, shared by the blocking loop (``__iter__``) and its asyncio
     # twin (:class:`AsyncFetch`), so that both retry, wait and fail alike.
@@ -350,6 +354,34 @@ class AsyncFetch(Fetch):
         finally:
             if own_client:
                 await client.aclose()
+
+
+#: request headers whose values are credentials
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+
+
+def request_secrets(request: Request) -> list[str]:
+    """The credentials a request carries (header values, a bearer token, a ``key`` query
+    parameter), longest first, for :func:`redact`."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    found: set[str] = set()
+    for name, value in request.headers.items():
+        if name.lower() in SECRET_HEADERS and value:
+            found.add(value)
+            if value[:7].lower() == "bearer ":
+                found.add(value[7:].strip())
+    found.update(v for k, v in parse_qsl(urlsplit(request.url).query) if k.lower() == "key" and v)
+    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret replaced by ``[redacted]`` (an upstream may echo a key back in
+    its error body: it must not reach events, messages or a gateway's clients)."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _safe_url(url: str) -> str:

@@ -25,8 +25,7 @@ replay with its recorded timing (the ``t`` of an NDJSON recording of raw events)
 with ``--delay`` seconds between events.
 
 The modules: ``app`` (the HTTP application), ``sources`` (recordings and scripts), ``gateway``
-(the live upstream), ``catalog`` (model listings, token counts), ``streaming`` (a streamed answer
-that notices its client leaving), ``script`` (the script format).
+(the live upstream), ``catalog`` (model listings, token counts), ``script`` (the script format).
 """
 
 from __future__ import annotations
@@ -90,7 +89,7 @@ class _OneLine:
     raised exception" of clients gone away are not logged at all."""
 
     def filter(self, record: Any) -> bool:
-        from .streaming import DropConnection
+        from .app import DropConnection
 
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]

@@ -25,7 +25,6 @@ from ..dialects.base import Dialect, ParsedRequest
 from ..errors import StreamkitError, UsageError
 from ..framing import frame
 from .sources import Answer, Call, Exhausted, HTTPError, Timed
-from .streaming import DropConnection
 
 MEDIA_TYPES = {
     "sse": "text/event-stream",
@@ -36,6 +35,11 @@ MEDIA_TYPES = {
 
 #: request headers that carry a client's API key, in the order they are looked at
 KEY_HEADERS = ("x-api-key", "x-goog-api-key", "api-key")
+
+
+class DropConnection(Exception):
+    """Raised by a body iterator to cut the connection (``serve --drop-after``): the server closes
+    the socket mid-stream, as a failing upstream would. Logged as nothing (see ``serve.run``)."""
 
 
 @dataclass
@@ -196,11 +200,9 @@ def make_app(server: Server) -> Any:
     """The starlette application answering on every served dialect's paths."""
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import Response
+    from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
-
-    from .streaming import EventStreamResponse
 
     def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
         return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
@@ -247,7 +249,9 @@ def make_app(server: Server) -> Any:
                 return json_response(status, whole)
             frames = server.frames(wire_of(answer, dialect, options), framing)
             media_type = MEDIA_TYPES.get(framing, "application/octet-stream")
-            return EventStreamResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
+            # starlette listens for the client hanging up while streaming, and cancels the stream:
+            # the body iterators are closed, and with them the upstream request behind them
+            return StreamingResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
         return endpoint
 

@@ -101,7 +101,8 @@ class UpstreamSource:
         endpoint = self.endpoint_for(call)
         request = self.dialect.build_request(conversation, endpoint)
         fetch = AsyncFetch(request, dialect=self.dialect.name, client=self.client, retries=self.retries,
-                           connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)  # fmt: skip
+                           connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                           where=f"the upstream ({self.dialect.name})")  # fmt: skip
         raws = fetch.__aiter__()
         try:
             first = await raws.__anext__()

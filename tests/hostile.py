@@ -1,0 +1,137 @@
+"""A hostile upstream on loopback: a bare socket server whose every answer is one misbehaviour.
+
+``with hostile("echo-key") as url:`` starts it; each connection gets the behaviour named. The
+request is read whole first (headers and body), so that what the server does is the only fault.
+Behaviours are plain functions of ``(conn, request)``; add one to :data:`BEHAVIOURS` to test a new
+kind of fault.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+Behaviour = Callable[[socket.socket, bytes], None]
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    length = int(match.group(1)) if match else 0
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def _header(request: bytes, name: bytes) -> bytes:
+    match = re.search(rb"(?im)^" + re.escape(name) + rb":\s*(.*?)\r?$", request.partition(b"\r\n\r\n")[0])
+    return match.group(1).strip() if match else b""
+
+
+def _respond(conn: socket.socket, status: str, headers: dict[str, str], body: bytes) -> None:
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    conn.sendall(head.encode() + body)
+
+
+def echo_key(conn: socket.socket, request: bytes) -> None:
+    """401, quoting the key the request carried (some APIs do)."""
+    key = _header(request, b"authorization").removeprefix(b"Bearer ") or _header(request, b"x-api-key") \
+        or _header(request, b"x-goog-api-key")  # fmt: skip
+    body = (
+        b'{"error": {"message": "Incorrect API key provided: '
+        + key
+        + b'", "type": "invalid_request_error", "code": "invalid_api_key"}}'
+    )
+    _respond(conn, "401 Unauthorized", {"content-type": "application/json"}, body)
+
+
+def stall_before_headers(conn: socket.socket, request: bytes) -> None:
+    time.sleep(30)
+
+
+def close_before_headers(conn: socket.socket, request: bytes) -> None:
+    conn.close()
+
+
+def not_http(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(b"\x00\x01garbage that is not HTTP\r\n\r\n")
+
+
+def html_200(conn: socket.socket, request: bytes) -> None:
+    _respond(conn, "200 OK", {"content-type": "text/html"}, b"<html><body>Sign in</body></html>")
+
+
+def empty_200(conn: socket.socket, request: bytes) -> None:
+    _respond(conn, "200 OK", {"content-type": "text/event-stream"}, b"")
+
+
+def redirect(conn: socket.socket, request: bytes) -> None:
+    _respond(conn, "302 Found", {"location": "https://login.example/"}, b"")
+
+
+def gzip_unasked(conn: socket.socket, request: bytes) -> None:
+    body = gzip.compress(b'data: {"object": "chat.completion.chunk", "choices": []}\n\n')
+    _respond(conn, "200 OK", {"content-type": "text/event-stream", "content-encoding": "gzip"}, body)
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "echo-key": echo_key,
+    "stall-before-headers": stall_before_headers,
+    "close-before-headers": close_before_headers,
+    "not-http": not_http,
+    "html-200": html_200,
+    "empty-200": empty_200,
+    "redirect": redirect,
+    "gzip-unasked": gzip_unasked,
+}
+
+
+@contextmanager
+def hostile(name: str) -> Iterator[str]:
+    """Serve behaviour ``name`` on a free loopback port; yield the base URL."""
+    behaviour = BEHAVIOURS[name]
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def one(conn: socket.socket) -> None:
+        with conn:
+            try:
+                behaviour(conn, _read_request(conn))
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
