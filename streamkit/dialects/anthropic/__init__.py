@@ -4,6 +4,9 @@ over SSE), read and written, and Messages requests built from canonical conversa
 * ``normalize``: the Messages stream → canonical events (its docstring maps the wire format).
 * ``encode``: canonical events → a Messages stream that the official SDK reads.
 * ``request``: canonical conversations → the Messages request body, URL and betas.
+* ``parse``: a client's Messages request → a canonical conversation (what ``serve`` reads), and
+  the estimate ``/v1/messages/count_tokens`` answers with.
+* ``whole``: the whole (non-streamed) ``message`` object, and the error body.
 * ``wire``: what those share: the dialect's name, the stop-reason table, message fields.
 
 Each is imported when first needed: normalizing a stream does not import the encoder or the
@@ -15,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, Request
+from ..base import Dialect, Endpoint, ParsedRequest, Request
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -62,6 +65,24 @@ class Anthropic(Dialect):
     base_url_env = ("ANTHROPIC_BASE_URL",)
     api_key_env = ("ANTHROPIC_API_KEY",)
     serve_paths = ("/v1/messages", "/messages")
+
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        from .parse import parse_request
+
+        return parse_request(body, path=path, params=params, headers=headers)
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        from .whole import whole_message
+
+        return whole_message(messages, **options)
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        from .whole import error_body
+
+        return error_body(status, message, code)
 
     def wants_continuation(self, message: dict[str, Any]) -> bool:
         return message.get("raw_finish_reason") == "pause_turn"  # the server paused a long turn

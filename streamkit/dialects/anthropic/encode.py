@@ -116,12 +116,15 @@ class AnthropicEncoder(Encoder):
 
     ``beta=True`` also writes the blocks only the beta API has (MCP tool use and results,
     compaction) when they came from Anthropic; without it they are dropped with a warning.
+    ``model`` is the model ``message_start`` names when the stream's ``start`` names none (the
+    model the client asked for: ``streamkit serve`` passes it), else ``""``.
     """
 
     dialect_name = NAME
 
-    def __init__(self, *, beta: Any = False, **options: Any) -> None:
+    def __init__(self, *, beta: Any = False, model: Any = None, **options: Any) -> None:
         self.beta = beta is True or (isinstance(beta, str) and beta.lower() in ("1", "true", "yes", "on"))
+        self.model = model if isinstance(model, str) else ""
         self._new_response()
 
     def _new_response(self) -> None:
@@ -210,7 +213,7 @@ class AnthropicEncoder(Encoder):
             "id": self.id,
             "type": "message",
             "role": "assistant",
-            "model": ev.get("model") or "",
+            "model": ev.get("model") or self.model,
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,

@@ -26,13 +26,58 @@ the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a
   dialects and files in assistant turns cannot be sent: left out with a warning.
 * ``container``: the code-execution container of the last Anthropic turn that had one (a
   programmatic tool call must be answered in its container), unless the options name one.
-* ``tools``: ``name``, ``description``, ``input_schema``; a ``tools`` option (server tools such as
+* ``tools``: ``name``, ``description``, ``input_schema`` (the tool's parameters, a freeform
+  ``custom`` tool's one string ``input``: :func:`streamkit.conversation.tool_parameters`); a
+  ``tools`` option (server tools such as
   ``{"type": "web_search_20250305", "name": "web_search"}``) is added after them.
-* Options: ``max_tokens``, ``temperature``, ``top_p`` as they are, ``stop`` → ``stop_sequences``
-  (a string becomes a list); ``seed`` has no Messages parameter (left out with a warning);
-  ``betas`` (a list or a comma-separated string) goes to the ``anthropic-beta`` header; anything
-  else (``thinking``, ``tool_choice``, ``metadata``, ``top_k``, ``context_management``, ...) is
-  sent as it is.
+* Options (canonical names, :mod:`streamkit.conversation`) in their Messages form:
+
+  ==========================  ==================================================================
+  ``max_tokens``              ``max_tokens`` (default 4096, plus the thinking budget when there
+                              is one: the API counts thinking in ``max_tokens``)
+  ``temperature``, ``top_p``, as they are
+  ``top_k``
+  ``stop``                    ``stop_sequences`` (a string becomes a list)
+  ``tool_choice``             ``"auto"`` → ``{"type": "auto"}``, ``"none"`` → ``{"type": "none"}``,
+                              ``"required"`` → ``{"type": "any"}``, ``{"name": N}`` →
+                              ``{"type": "tool", "name": N}``; a native object (with a ``type``)
+                              as it is. A canonical one is sent only with tools (the API
+                              refuses it without).
+  ``parallel_tool_calls``     ``false`` → ``tool_choice.disable_parallel_tool_use: true`` (with
+                              ``{"type": "auto"}`` when no tool_choice was given); ``true`` is the
+                              API's default: nothing is sent
+  ``response_format``         ``json_schema`` → ``output_config.format`` ``{"type": "json_schema",
+                              "schema": ...}`` (structured outputs; its ``name`` and ``strict``
+                              have no place: the API's outputs are always strict); ``json_object``
+                              has no Messages form (the API needs a schema): left out with a
+                              warning; ``text`` is the default: nothing is sent
+  ``reasoning_budget``        ``thinking: {"type": "enabled", "budget_tokens": B}`` (at least
+                              1024, the API's minimum); 0 → ``{"type": "disabled"}``
+  ``reasoning_effort``        thinking with a budget: ``minimal`` 1024, ``low`` 2048, ``medium``
+                              8192, ``high`` 24576 tokens (``reasoning_budget`` wins when both are
+                              given; ``none`` sends no thinking). An effort that came from an
+                              Anthropic client's ``output_config.effort`` goes back there as sent.
+  ``seed``,                   no Messages parameter: left out with a warning
+  ``frequency_penalty``,
+  ``presence_penalty``
+  ==========================  ==================================================================
+
+  A budget an explicit ``max_tokens`` cannot hold (the API wants the budget below it) is cut to
+  half of ``max_tokens`` (thinking is left off, with a warning, when that is under 1024). With
+  thinking from these options on, what the API refuses beside it is left out with a warning:
+  ``temperature`` other than 1, ``top_k``, ``top_p`` under 0.95; a forced ``tool_choice``
+  (``required`` or a name) leaves thinking off instead. ``betas`` (a list or a comma-separated
+  string) goes to the ``anthropic-beta`` header; anything else (``thinking``, ``metadata``,
+  ``context_management``, ...) is sent as it is, a native ``thinking`` winning over the
+  reasoning options.
+* What only an Anthropic request carries, kept by :mod:`.parse` in the conversation's
+  ``provider_metadata["anthropic"]``, is restored: ``body`` (top-level fields such as
+  ``metadata``, ``service_tier``, ``mcp_servers``; the conversation's own fields win), ``system``
+  (the system blocks with their ``cache_control``, while the system text is unchanged), ``tools``
+  (Anthropic's own tools, after the conversation's), ``thinking`` (an ``adaptive`` one, or an
+  enabled one's other fields while its budget is unchanged), ``effort``, ``output_config``,
+  ``betas``; and per part: ``cache_control`` and other block fields of text, files, tool results
+  and tool declarations, a tool result's blocks while its text is unchanged.
 
 The server keeps no state: every request carries the whole conversation (``continuation_state``
 is ``None``). A ``pause_turn`` response is continued by sending the conversation back with the
@@ -52,15 +97,27 @@ from .wire import NAME, _meta
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 
-#: canonical option names → Messages parameters (other options pass through as they are)
+#: canonical option names → Messages parameters (other options pass through as they are; the
+#: canonical ``tool_choice``, ``parallel_tool_calls``, ``response_format``, ``reasoning_effort`` and
+#: ``reasoning_budget`` are translated by :func:`anthropic_request`)
 OPTION_NAMES = {
     "max_tokens": "max_tokens",
     "temperature": "temperature",
     "top_p": "top_p",
+    "top_k": "top_k",
     "stop": "stop_sequences",
 }
 #: canonical options the Messages API has no parameter for
-UNSUPPORTED_OPTIONS = frozenset({"seed"})
+UNSUPPORTED_OPTIONS = frozenset({"seed", "frequency_penalty", "presence_penalty"})
+
+#: canonical reasoning_effort → thinking.budget_tokens
+EFFORT_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576}
+#: the smallest thinking budget the API takes
+MIN_BUDGET = 1024
+#: output_config.effort values → canonical reasoning_effort (as :mod:`.parse` reads them)
+NATIVE_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+#: canonical tool_choice strings → Messages tool_choice types
+TOOL_CHOICE_TYPES = {"auto": "auto", "none": "none", "required": "any"}
 
 #: the image types the Messages API takes
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -152,6 +209,13 @@ def _file_block(part: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
+def _restored(block: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """A block with the fields an Anthropic request had on it (``cache_control``, ``citations``,
+    a document's ``context``), kept in the part's provider_metadata by :mod:`.parse`."""
+    block.update((k, v) for k, v in _meta(part).items() if k not in block)
+    return block
+
+
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
@@ -160,9 +224,9 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
         kind = part.get("type")
         if kind == "text":
             if part.get("text"):  # the API rejects empty text blocks
-                out.append({"type": "text", "text": part["text"]})
+                out.append(_restored({"type": "text", "text": part["text"]}, part))
         elif kind == "file":
-            out.append(_file_block(part))
+            out.append(_restored(_file_block(part), part))
         else:
             raise UsageError(f"{NAME} cannot send a {kind} part in a user message")
     return out
@@ -207,7 +271,7 @@ def _assistant_blocks(content: Any, dropped: _Dropped) -> list[dict[str, Any]]:
         meta = _meta(part)
         if kind == "text":
             if part.get("text"):
-                out.append({"type": "text", "text": part["text"]})
+                out.append(_restored({"type": "text", "text": part["text"]}, part))
         elif kind == "reasoning":
             block = _reasoning_block(part)
             if block is not None:
@@ -238,14 +302,27 @@ def _assistant_blocks(content: Any, dropped: _Dropped) -> list[dict[str, Any]]:
     return out
 
 
+def _blocks_text(content: Any) -> str | None:
+    """The text :mod:`.parse` makes of a tool result's blocks (None when they are not a list)."""
+    if not isinstance(content, list):
+        return None
+    return "\n".join(b.get("text") or "" for b in content if isinstance(b, dict) and b.get("type") == "text")
+
+
 def _tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    output = _json_text(message.get("output"))
+    meta = _meta(message)
+    content: Any = output
+    if _blocks_text(meta.get("content")) == output:  # the blocks an Anthropic client sent
+        content = meta["content"]
     block: dict[str, Any] = {
         "type": "tool_result",
         "tool_use_id": message["tool_call_id"],
-        "content": _json_text(message.get("output")),
+        "content": content,
     }
     if message.get("is_error"):
         block["is_error"] = True
+    block.update((k, v) for k, v in meta.items() if k not in block and k != "content")
     return block
 
 
@@ -278,7 +355,7 @@ def anthropic_messages(conversation: dict[str, Any], dropped: _Dropped | None = 
         results = [b for b in blocks if b["type"] == "tool_result"]
         if results and blocks[: len(results)] != results:  # tool results come first
             message["content"] = blocks = results + [b for b in blocks if b["type"] != "tool_result"]
-        if len(blocks) == 1 and blocks[0]["type"] == "text":
+        if len(blocks) == 1 and blocks[0].keys() == {"type", "text"} and blocks[0]["type"] == "text":
             message["content"] = blocks[0]["text"]
     return out
 
@@ -294,14 +371,6 @@ def _container(conversation: dict[str, Any]) -> str | None:
     return None
 
 
-def _max_tokens(options: dict[str, Any]) -> int:
-    thinking = options.get("thinking")
-    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
-    if isinstance(budget, int) and not isinstance(budget, bool) and budget > 0:
-        return DEFAULT_MAX_TOKENS + budget
-    return DEFAULT_MAX_TOKENS
-
-
 def _betas(value: Any) -> list[str]:
     if isinstance(value, str):
         return [b.strip() for b in value.split(",") if b.strip()]
@@ -310,39 +379,191 @@ def _betas(value: Any) -> list[str]:
     raise UsageError(f"the betas option must be a list of names or a comma-separated string, got {value!r}")
 
 
-def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[dict[str, Any], list[str]]:
-    """A canonical conversation → the Messages request body, and the betas it asks for."""
+def _native(conversation: dict[str, Any]) -> dict[str, Any]:
+    """What only an Anthropic request carried (see :mod:`.parse`): the conversation's
+    ``provider_metadata["anthropic"]``, or {}."""
+    return _meta(conversation)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tool_choice(value: Any) -> dict[str, Any]:
+    if isinstance(value, str) and value in TOOL_CHOICE_TYPES:
+        return {"type": TOOL_CHOICE_TYPES[value]}
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return dict(value)  # a native tool_choice
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        return {"type": "tool", "name": value["name"]}
+    raise UsageError(
+        f'the tool_choice option must be auto, none, required or {{"name": TOOL}}, got {value!r}'
+    )
+
+
+def _output_format(value: Any, dropped: _Dropped) -> dict[str, Any] | None:
+    """A canonical response_format → ``output_config.format``, or None."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "json_schema":
+        schema = value.get("schema")
+        if schema is None and isinstance(value.get("json_schema"), dict):  # Chat's own shape
+            schema = value["json_schema"].get("schema")
+        if isinstance(schema, dict):
+            return {"type": "json_schema", "schema": schema}
+        raise UsageError("a json_schema response_format needs a 'schema' object")
+    if kind == "text":
+        return None
+    dropped.add(f"response_format {kind or value!r} (structured outputs need a JSON schema)")
+    return None
+
+
+def _thinking(
+    options: dict[str, Any], native: dict[str, Any], effort: Any, budget: Any, dropped: _Dropped
+) -> dict[str, Any] | None:
+    """Thinking from the canonical reasoning options (or an adaptive one an Anthropic client sent)."""
+    if budget is not None and not (_int(budget) and budget >= 0):
+        dropped.add(f"the reasoning_budget option {budget!r} (not a number of tokens)")
+        budget = None
+    if budget is None and effort is not None and effort != "none":
+        budget = EFFORT_BUDGETS.get(effort)
+        if budget is None:
+            dropped.add(f"the reasoning_effort option {effort!r}")
+    sent: dict[str, Any] = native["thinking"] if isinstance(native.get("thinking"), dict) else {}
+    if budget is None:
+        if sent.get("type") not in (None, "enabled", "disabled"):
+            return dict(sent)  # adaptive, between_tools: no canonical name
+        return None
+    if budget == 0:
+        return {"type": "disabled"}
+    budget = max(budget, MIN_BUDGET)
+    max_tokens = options.get("max_tokens")
+    if isinstance(max_tokens, int) and budget >= max_tokens:
+        budget = max_tokens // 2
+        if budget < MIN_BUDGET:
+            dropped.add(f"thinking (max_tokens {max_tokens} leaves no room for a {MIN_BUDGET}-token budget)")
+            return None
+    if sent.get("type") == "enabled" and sent.get("budget_tokens") == budget:
+        return dict(sent)  # as the client sent it, with its other fields (display)
+    return {"type": "enabled", "budget_tokens": budget}
+
+
+def _beside_thinking(options: dict[str, Any], tool_choice: dict[str, Any] | None, dropped: _Dropped) -> bool:
+    """Leave out what the API refuses beside thinking; False when thinking itself must go."""
+    if tool_choice is not None and tool_choice.get("type") in ("any", "tool"):
+        dropped.add("thinking with a forced tool_choice (the API refuses both)")
+        return False
+    temperature = options.get("temperature")
+    if temperature is not None and temperature != 1:
+        del options["temperature"]
+        dropped.add("temperature with thinking on")
+    if "top_k" in options:
+        del options["top_k"]
+        dropped.add("top_k with thinking on")
+    top_p = options.get("top_p")
+    if isinstance(top_p, (int, float)) and top_p < 0.95:
+        del options["top_p"]
+        dropped.add("top_p under 0.95 with thinking on")
+    return True
+
+
+def _system(conversation: dict[str, Any], native: dict[str, Any]) -> Any:
+    """The system prompt: the blocks an Anthropic client sent while its text is unchanged."""
     from ...conversation import system_text
 
-    model = model or conversation.get("model")
-    if not model:
-        raise UsageError('no model: pass -m MODEL, put "model" in the conversation, or set STREAMKIT_MODEL')
-    options = dict(conversation.get("options") or {})
-    dropped = _Dropped()
-    body: dict[str, Any] = {"model": model, "max_tokens": _max_tokens(options)}
     system = system_text(conversation)
-    if system:
-        body["system"] = system
-    body["messages"] = anthropic_messages(conversation, dropped)
+    blocks = native.get("system")
+    if system and isinstance(blocks, list):
+        texts = [b.get("text") for b in blocks if isinstance(b, dict)]
+        if "\n\n".join(t for t in texts if isinstance(t, str) and t) == system:
+            return blocks
+    return system
+
+
+def _tools(conversation: dict[str, Any], native: dict[str, Any], extra: Any) -> list[dict[str, Any]]:
+    from ...conversation import tool_parameters
+
     tools: list[dict[str, Any]] = []
     for t in conversation.get("tools") or ():
         tool: dict[str, Any] = {"name": t["name"]}
         if t.get("description"):
             tool["description"] = t["description"]
-        tool["input_schema"] = t.get("parameters") or {"type": "object", "properties": {}}
-        tools.append(tool)
-    extra_tools = options.pop("tools", None)
-    if extra_tools is not None:
-        if not isinstance(extra_tools, list):
-            raise UsageError(f"the tools option must be a list of tool objects, got {extra_tools!r}")
-        tools.extend(extra_tools)
+        tool["input_schema"] = tool_parameters(t)
+        tools.append(_restored(tool, t))
+    if isinstance(native.get("tools"), list):
+        tools.extend(native["tools"])  # Anthropic's own tools, as an Anthropic client sent them
+    if extra is not None:
+        if not isinstance(extra, list):
+            raise UsageError(f"the tools option must be a list of tool objects, got {extra!r}")
+        tools.extend(extra)
+    return tools
+
+
+def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[dict[str, Any], list[str]]:
+    """A canonical conversation → the Messages request body, and the betas it asks for."""
+    model = model or conversation.get("model")
+    if not model:
+        raise UsageError('no model: pass -m MODEL, put "model" in the conversation, or set STREAMKIT_MODEL')
+    options = dict(conversation.get("options") or {})
+    native = _native(conversation)
+    dropped = _Dropped()
+    effort = options.pop("reasoning_effort", None)
+    budget = options.pop("reasoning_budget", None)
+    response_format = options.pop("response_format", None)
+    choice = options.pop("tool_choice", None)
+    parallel = options.pop("parallel_tool_calls", None)
+
+    output_config: dict[str, Any] = dict(native.get("output_config") or {})
+    sent_effort = native.get("effort")
+    if effort is not None and NATIVE_EFFORTS.get(sent_effort) == effort:  # type: ignore[arg-type]
+        output_config["effort"] = sent_effort  # an Anthropic client's own effort, as it sent it
+        effort = None
+    if response_format is not None:
+        fmt = _output_format(response_format, dropped)
+        if fmt is not None:
+            output_config["format"] = fmt
+
+    tools = _tools(conversation, native, options.pop("tools", None))
+    tool_choice = _tool_choice(choice) if choice is not None else None
+    if parallel is False:
+        tool_choice = tool_choice or {"type": "auto"}
+        if tool_choice["type"] != "none":
+            tool_choice["disable_parallel_tool_use"] = True
+    native_choice = isinstance(choice, dict) and "type" in choice
+    if not tools and not native_choice:
+        tool_choice = None  # the API refuses a tool_choice without tools (a native one is sent as it is)
+
+    thinking = None
+    if "thinking" not in options:  # a native thinking option wins
+        thinking = _thinking(options, native, effort, budget, dropped)
+        enabled = thinking is not None and thinking.get("type") == "enabled"
+        if enabled and not _beside_thinking(options, tool_choice, dropped):
+            thinking = None
+
+    max_tokens = options.pop("max_tokens", None)
+    if max_tokens is None:
+        native_thinking = options.get("thinking") if "thinking" in options else thinking
+        extra = native_thinking.get("budget_tokens") if isinstance(native_thinking, dict) else None
+        max_tokens = DEFAULT_MAX_TOKENS + (extra if isinstance(extra, int) and extra > 0 else 0)
+    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens}
+    system = _system(conversation, native)
+    if system:
+        body["system"] = system
+    body["messages"] = anthropic_messages(conversation, dropped)
     if tools:
         body["tools"] = tools
+    if tool_choice is not None:
+        body["tool_choice"] = tool_choice
+    if thinking is not None:
+        body["thinking"] = thinking
+    if output_config:
+        body["output_config"] = output_config
     container = _container(conversation)
     if container is not None:
         body["container"] = container
     body["stream"] = True
     betas = _betas(options.pop("betas")) if "betas" in options else []
+    if isinstance(native.get("betas"), list):
+        betas += [b for b in native["betas"] if isinstance(b, str) and b not in betas]
     for key, value in options.items():
         if key in UNSUPPORTED_OPTIONS:
             dropped.add(f"the {key} option")
@@ -350,5 +571,8 @@ def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[
         if key == "stop" and isinstance(value, str):
             value = [value]
         body[OPTION_NAMES.get(key) or str(key)] = value
+    if isinstance(native.get("body"), dict):
+        for key, value in native["body"].items():
+            body.setdefault(key, value)  # the conversation's own fields win
     dropped.warn()
     return body, betas
