@@ -101,6 +101,11 @@ def _kind(value: Any) -> str:
     )
 
 
+def _label(value: Any) -> str:
+    """A block or source type for a message: the string (cut short), else its JSON kind."""
+    return value[:40] if isinstance(value, str) else _kind(value)
+
+
 def _want(value: Any, types: type | tuple[type, ...], where: str, what: str) -> Any:
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
         raise UsageError(f"{where}: expected {what}, got {_kind(value)}")
@@ -238,7 +243,7 @@ class _Parser:
         if kind == "document":
             part = self.document(block, at)
             return [part] if part else []
-        self.drop(f"{kind} blocks in user messages")
+        self.drop(f"{_label(kind)} blocks in user messages")
         return []
 
     def image(self, block: dict[str, Any], at: str) -> dict[str, Any] | None:
@@ -252,7 +257,7 @@ class _Parser:
             part["url"] = _want(source.get("url"), str, f"{at}.source.url", "a string")
             part["media_type"] = _guess_image_type(part["url"])
         else:
-            self.drop(f"images given by {kind} source")
+            self.drop(f"images given by {_label(kind)} source")
             return None
         return _with_meta(part, _extras(block, ("type", "source")))
 
@@ -271,12 +276,14 @@ class _Parser:
             if isinstance(value, list):
                 if any(isinstance(b, dict) and b.get("type") != "text" for b in value):
                     self.drop("images inside documents")
-                value = "\n".join(b.get("text") or "" for b in value if isinstance(b, dict))
+                value = "\n".join(
+                    b["text"] for b in value if isinstance(b, dict) and isinstance(b.get("text"), str)
+                )
             text = _want(value, str, f"{at}.source.{'data' if kind == 'text' else 'content'}", "a string")
             part["media_type"] = "text/plain"
             part["data"] = base64.b64encode(text.encode()).decode()
         else:
-            self.drop(f"documents given by {kind} source")
+            self.drop(f"documents given by {_label(kind)} source")
             return None
         if block.get("title") is not None:
             part["filename"] = _want(block["title"], str, f"{at}.title", "a string")
@@ -298,7 +305,7 @@ class _Parser:
                 if item.get("type") == "text":
                     texts.append(_want(item.get("text"), str, f"{at}.content[{k}].text", "a string"))
                 else:
-                    self.drop(f"{item.get('type')} blocks in tool results")
+                    self.drop(f"{_label(item.get('type'))} blocks in tool results")
             output = "\n".join(texts)
             if content != [{"type": "text", "text": output}]:
                 meta["content"] = content  # sent again as it was to an Anthropic upstream
@@ -335,7 +342,7 @@ class _Parser:
             return [self.provider_result(block, at)]
         if kind == "tool_use" or ("id" in block and "name" in block and "input" in block):
             return [self.call(block, at)]
-        self.drop(f"{kind} blocks in assistant messages")
+        self.drop(f"{_label(kind)} blocks in assistant messages")
         return []
 
     def call(self, block: dict[str, Any], at: str) -> dict[str, Any]:
@@ -385,7 +392,7 @@ class _Parser:
             kind = tool.get("type")
             if kind not in (None, "custom"):
                 hosted.append(tool)
-                self.drop(f"the {name} tool ({kind})")
+                self.drop(f"the {_label(name)} tool ({_label(kind)})")
                 continue
             entry: dict[str, Any] = {"name": name}
             if tool.get("description") is not None:
@@ -429,7 +436,7 @@ class _Parser:
                 options["response_format"] = self.output_format(config.pop("format"), "output_config.format")
             effort = config.pop("effort", None)
             if effort is not None:
-                if effort not in EFFORTS:
+                if not isinstance(effort, str) or effort not in EFFORTS:
                     raise UsageError(
                         f"output_config.effort: expected one of {', '.join(EFFORTS)}, got {effort!r}"
                     )
@@ -445,7 +452,7 @@ class _Parser:
         kind = value.get("type")
         if kind == "tool":
             options["tool_choice"] = {"name": _want(value.get("name"), str, "tool_choice.name", "a string")}
-        elif kind in TOOL_CHOICES:
+        elif isinstance(kind, str) and kind in TOOL_CHOICES:
             options["tool_choice"] = TOOL_CHOICES[kind]
         else:
             raise UsageError(f"tool_choice.type: expected one of auto, any, tool, none, got {kind!r}")
@@ -476,7 +483,7 @@ def _betas(headers: dict[str, str] | None) -> list[str]:
     value = (headers or {}).get("anthropic-beta")
     if not isinstance(value, str):
         return []
-    return [b.strip() for b in value.split(",") if b.strip()]
+    return list(dict.fromkeys(b.strip() for b in value.split(",") if b.strip()))
 
 
 def parse_request(
@@ -503,7 +510,7 @@ def parse_request(
         answer["beta"] = True
     return ParsedRequest(
         conversation=conversation,
-        stream=bool(stream) and not path.rstrip("/").endswith("/count_tokens"),
+        stream=bool(stream) and not path.split("?", 1)[0].rstrip("/").endswith("/count_tokens"),
         answer_options=answer,
         dropped=parser.dropped,
     )
