@@ -53,7 +53,7 @@ Anthropic client (Claude Code, the official SDKs), the inverse of :mod:`.request
   again to an Anthropic upstream; ``anthropic-version`` and the key headers are not kept.
 
 ``conversation["provider_metadata"]["anthropic"]`` holds, when there is any: ``body`` (top-level
-fields), ``system`` (the blocks), ``tools`` (Anthropic's own tools), ``thinking`` (as sent),
+fields), ``system`` (the blocks), ``tools`` (Anthropic's own tools), ``thinking`` (as sent, when the options cannot say it all),
 ``effort`` (``output_config.effort`` as sent), ``output_config`` (its other fields), ``betas``.
 
 A body the API itself would reject for its shape (``messages`` not a list, a block without a
@@ -469,7 +469,10 @@ class _Parser:
             )
         elif kind == "disabled":
             options["reasoning_budget"] = 0
-        native["thinking"] = value  # as sent: other types (adaptive) and fields (display) too
+        if kind not in ("enabled", "disabled") or set(value) - {"type", "budget_tokens"}:
+            native["thinking"] = (
+                value  # what the options cannot say: other types (adaptive), fields (display)
+            )
 
     def output_format(self, value: Any, where: str) -> dict[str, Any]:
         _want(value, dict, where, "an object")
