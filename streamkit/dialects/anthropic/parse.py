@@ -53,8 +53,9 @@ Anthropic client (Claude Code, the official SDKs), the inverse of :mod:`.request
   again to an Anthropic upstream; ``anthropic-version`` and the key headers are not kept.
 
 ``conversation["provider_metadata"]["anthropic"]`` holds, when there is any: ``body`` (top-level
-fields), ``system`` (the blocks), ``tools`` (Anthropic's own tools), ``thinking`` (as sent, when the options cannot say it all),
-``effort`` (``output_config.effort`` as sent), ``output_config`` (its other fields), ``betas``.
+fields), ``system`` (the blocks), ``tools`` (Anthropic's own tools), ``thinking`` (as sent, when
+the options cannot say it all), ``effort`` (``output_config.effort`` as sent), ``output_config``
+(its other fields), ``betas``.
 
 A body the API itself would reject for its shape (``messages`` not a list, a block without a
 ``type``, a ``tool_use`` whose ``input`` is not an object, a wrong type anywhere) raises

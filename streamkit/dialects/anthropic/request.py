@@ -382,7 +382,9 @@ def _betas(value: Any) -> list[str]:
 def _native(conversation: dict[str, Any]) -> dict[str, Any]:
     """What only an Anthropic request carried (see :mod:`.parse`): the conversation's
     ``provider_metadata["anthropic"]``, or {}."""
-    return _meta(conversation)
+    pm = conversation.get("provider_metadata")
+    native = pm.get(NAME) if isinstance(pm, dict) else None
+    return native if isinstance(native, dict) else {}
 
 
 def _int(value: Any) -> bool:
@@ -512,9 +514,11 @@ def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[
     choice = options.pop("tool_choice", None)
     parallel = options.pop("parallel_tool_calls", None)
 
-    output_config: dict[str, Any] = dict(native.get("output_config") or {})
+    output_config: dict[str, Any] = (
+        dict(native["output_config"]) if isinstance(native.get("output_config"), dict) else {}
+    )
     sent_effort = native.get("effort")
-    if effort is not None and NATIVE_EFFORTS.get(sent_effort) == effort:  # type: ignore[arg-type]
+    if effort is not None and isinstance(sent_effort, str) and NATIVE_EFFORTS.get(sent_effort) == effort:
         output_config["effort"] = sent_effort  # an Anthropic client's own effort, as it sent it
         effort = None
     if response_format is not None:
