@@ -1,4 +1,5 @@
-"""Canonical conversations: what ``fetch`` sends and ``render -f conversation`` builds.
+"""Canonical conversations: what ``fetch`` sends, ``render -f conversation`` builds and each
+dialect's ``parse_request`` makes of a client's native request (``serve --upstream``).
 
 A conversation is one JSON object::
 
@@ -6,6 +7,8 @@ A conversation is one JSON object::
       "model": "gpt-4o-mini",
       "system": "You are terse.",
       "messages": [
+        {"role": "system", "content": [{"type": "text", "text": "Answer in French."}],
+         "developer": true},
         {"role": "user", "content": "What's the weather in Paris?"},
         {"role": "assistant", "content": [            # parts as in a `message` event
           {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "get_weather",
@@ -14,14 +17,62 @@ A conversation is one JSON object::
       ],
       "tools": [{"name": "get_weather", "description": "...", "parameters": {...}}],
       "options": {"temperature": 0.2, "max_tokens": 200},
+      "provider_metadata": {"openai-chat": {...}},
       "state": {"openai-responses": {"previous_response_id": "resp_..."}}
     }
 
-User content is a string or a list of parts (``text``, ``file`` with ``media_type`` and ``data``
-(base64) or ``url``). Assistant content is the ordered parts of an accumulated ``message``
-(text, reasoning with its provider_metadata, tool-call, tool-result for provider tools). Tool
-messages answer one call each. ``state`` holds what a dialect needs to continue a conversation
-it keeps on the server (a response id, a thread and run), keyed by dialect.
+The fields:
+
+* ``model``; ``system``: the system prompt. Messages of role ``system`` may also stand anywhere
+  in ``messages``; their texts and ``system`` are joined (:func:`system_text`) by dialects that
+  have one system prompt. ``"developer": true`` marks an OpenAI ``developer`` message (a
+  system message as far as other dialects are concerned).
+* ``messages``:
+
+  - ``user``: content is a string or a list of parts: ``text``, and ``file`` with
+    ``media_type`` and either ``data`` (base64) or ``url`` (and ``filename``, optional).
+  - ``assistant``: the ordered parts of an accumulated ``message``: ``text`` (``refusal: true``
+    for a refusal), ``reasoning`` (its ``provider_metadata`` keeps signatures, encrypted
+    content and ids, as the dialect's normalizer put them), ``tool-call`` (``tool_call_id``,
+    ``tool_name``, ``arguments`` as JSON text, ``input`` parsed, ``provider_metadata``
+    optional), and ``tool-call`` / ``tool-result`` parts with ``provider_executed: true`` for
+    tools the provider ran itself.
+  - ``tool``: the result of one call: ``tool_call_id``, ``tool_name`` (optional), ``output`` (a
+    string or any JSON value), ``is_error`` (optional).
+
+  A message, a part or a tool may carry ``provider_metadata`` keyed by dialect: what only that
+  dialect can use (an image's ``detail``, a participant ``name``), restored by its builder.
+* ``tools``: ``name``, ``description`` (optional), ``parameters`` (JSON Schema, optional).
+  ``"kind": "custom"`` is a freeform tool (a Responses ``custom`` tool such as Codex's
+  ``apply_patch``) whose input is ONE string, with its grammar in ``format`` (optional); it
+  travels to dialects that only have functions as a function taking
+  :data:`CUSTOM_TOOL_PARAMETERS` (see :func:`tool_parameters`), and its calls' ``input`` is then
+  ``{"input": "<the string>"}``.
+* ``options``, by their canonical names, which every request builder maps to its dialect's own
+  parameters (or drops with one warning where the dialect has none):
+
+  ===========================  ==================================================================
+  ``max_tokens``               int
+  ``temperature``, ``top_p``   float
+  ``top_k``, ``seed``          int
+  ``stop``                     a list of strings (a string is one stop sequence)
+  ``frequency_penalty``        float
+  ``presence_penalty``         float
+  ``tool_choice``              ``"auto"``, ``"none"``, ``"required"`` or ``{"name": str}``
+  ``parallel_tool_calls``      bool
+  ``response_format``          ``{"type": "json_schema", "name"?, "schema", "strict"?}`` or
+                               ``{"type": "json_object"}``
+  ``reasoning_effort``         ``"minimal"``, ``"low"``, ``"medium"``, ``"high"``
+  ``reasoning_budget``         int: thinking tokens (Anthropic ``budget_tokens``, Gemini
+                               ``thinkingBudget``)
+  ===========================  ==================================================================
+
+  Any other key is a native option of the target dialect, passed through as it is.
+* ``provider_metadata``: ``{"<dialect>": {...}}``: the native-only fields of a client's request
+  (hosted tools, ``include``, ``store``, cache hints, ...) that only an upstream of the SAME
+  dialect can use; that dialect's builder restores them, the others ignore them.
+* ``state``: what a dialect needs to continue a conversation it keeps on the server (a response
+  id, a thread and run), keyed by dialect.
 
 Plain dicts, checked here with messages that name the field, so a mistake is a usage error and
 never a traceback; no pydantic on this path.
@@ -69,6 +120,9 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
                 raise UsageError(f"{at}: a tool message needs a 'tool_call_id'")
             checked.append(message)
             continue
+        if role == "system" and not isinstance(message.get("developer", False), bool):
+            raise UsageError(f"{at}: 'developer' must be true or false")
+        _check_metadata(message, at, strict=False)
         content = message.get("content")
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
@@ -79,6 +133,7 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
                 raise UsageError(f"{at}.content[{j}]: expected a part object with a 'type'")
             if part["type"] == "tool-call" and (not part.get("tool_call_id") or not part.get("tool_name")):
                 raise UsageError(f"{at}.content[{j}]: a tool-call part needs 'tool_call_id' and 'tool_name'")
+            _check_metadata(part, f"{at}.content[{j}]", strict=False)
         checked.append({**message, "content": content})
     out["messages"] = checked
     tools = conversation.get("tools")
@@ -88,10 +143,27 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
         for i, tool in enumerate(tools):
             if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
                 raise _fail(where, f"tools[{i}] needs a 'name'")
+            if not isinstance(tool.get("kind", "function"), str):
+                raise _fail(where, f"tools[{i}]: 'kind' must be a string (\"custom\" for a freeform tool)")
+            if not isinstance(tool.get("format", {}), dict):
+                raise _fail(where, f"tools[{i}]: 'format' must be an object")
+            _check_metadata(tool, f"{where}: tools[{i}]")
     options = conversation.get("options")
     if options is not None and not isinstance(options, dict):
         raise _fail(where, "'options' must be an object")
+    _check_metadata(conversation, where)
     return out
+
+
+def _check_metadata(item: dict[str, Any], at: str, *, strict: bool = True) -> None:
+    """``provider_metadata``, where present, is an object keyed by dialect, of objects (``strict``;
+    parts of messages, which come from events, only need to be an object)."""
+    meta = item.get("provider_metadata")
+    if meta is None:
+        return
+    if not isinstance(meta, dict) or (strict and not all(isinstance(v, dict) for v in meta.values())):
+        what = "an object of objects" if strict else "an object"
+        raise UsageError(f"{at}: 'provider_metadata' must be {what} keyed by dialect")
 
 
 def from_prompt(prompt: str, *, model: str | None = None, system: str | None = None,

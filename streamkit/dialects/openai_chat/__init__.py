@@ -6,6 +6,9 @@ OpenRouter, Perplexity, Z.ai, vLLM, llama.cpp, Ollama's ``/v1``, LiteLLM.
 - ``normalize``: Chat Completions chunks → canonical events (what servers send, and what becomes of it).
 - ``encode``: canonical events → Chat Completions chunks.
 - ``request``: a canonical conversation → a Chat Completions request body.
+- ``parse``: a Chat Completions request body → a canonical conversation (``serve --upstream``).
+- ``whole``: accumulated messages → a whole ``chat.completion`` (a request without ``stream``),
+  and the API's error body.
 - ``wire``: what both directions share (the dialect's name).
 
 This module holds the ``Dialect`` itself and imports a direction only when it is asked for;
@@ -17,12 +20,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, Request
+from ..base import Dialect, Endpoint, ParsedRequest, Request
 
 if TYPE_CHECKING:
     from .encode import WIRE_FINISH_REASONS, ChatEncoder, wire_usage
     from .normalize import FINISH_REASONS, ChatNormalizer, map_usage
+    from .parse import parse_chat_request
     from .request import OPTION_NAMES, chat_messages, chat_request_body
+    from .whole import whole_completion
     from .wire import NAME
 
 _EXPORTS = {
@@ -36,6 +41,8 @@ _EXPORTS = {
     "chat_messages": "request",
     "OPTION_NAMES": "request",
     "chat_request_body": "request",
+    "parse_chat_request": "parse",
+    "whole_completion": "whole",
 }
 
 __all__ = [
@@ -49,6 +56,8 @@ __all__ = [
     "chat_messages",
     "chat_request_body",
     "map_usage",
+    "parse_chat_request",
+    "whole_completion",
     "wire_usage",
 ]
 
@@ -82,6 +91,24 @@ class OpenAIChat(Dialect):
         if endpoint.api_key:
             headers["Authorization"] = f"Bearer {endpoint.api_key}"
         return Request(f"{endpoint.base_url}/chat/completions", body, headers)
+
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        from .parse import parse_chat_request
+
+        return parse_chat_request(body)
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        from .whole import whole_completion
+
+        return whole_completion(messages, **options)
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        from .whole import error_body
+
+        return error_body(status, message, code)
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         if type(data) is not dict:

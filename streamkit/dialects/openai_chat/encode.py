@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from ...canonical import message_to_events
+from ...canonical import message_to_events, parse_arguments
 from ..base import Encoder, WireEvent
 from .wire import NAME
 
@@ -35,17 +36,57 @@ def wire_usage(usage: dict[str, Any], *, details: str = "prompt_tokens_details")
     return out
 
 
+def custom_input(call: dict[str, Any]) -> str:
+    """The string input of a call to a custom (freeform) tool, which travelled as a function
+    taking ``{"input": <the string>}``."""
+    value = call.get("input")
+    if isinstance(value, dict) and isinstance(value.get("input"), str):
+        return value["input"]
+    if isinstance(value, str):
+        return value
+    arguments = call.get("arguments")
+    if isinstance(arguments, str):
+        parsed, _ = parse_arguments(arguments)
+        if isinstance(parsed, dict) and isinstance(parsed.get("input"), str):
+            return parsed["input"]
+        return arguments
+    return ""
+
+
 class ChatEncoder(Encoder):
     """Canonical events → Chat Completions chunks, ending each response with ``[DONE]``.
 
-    Reasoning is written as ``delta.reasoning_content`` (DeepSeek, vLLM, Z.ai; the field most
-    clients read) unless ``reasoning_field`` says otherwise.
+    Options (``streamkit serve`` passes a request's :attr:`ParsedRequest.answer_options`):
+
+    * ``reasoning_field``: reasoning is written as ``delta.reasoning_content`` (DeepSeek, vLLM,
+      Z.ai; the field most clients read) unless this says otherwise.
+    * ``include_usage``: whether the usage chunk (empty ``choices``) ends the response. ``None``
+      (the default, ``convert`` and ``render``): whenever the usage is known; ``True`` (the
+      client's ``stream_options.include_usage``): likewise; ``False``: never, as OpenAI does for a
+      client that did not ask.
+    * ``custom_tools``: the names of the custom (freeform) tools the client declared; a call to
+      one is written as a ``{"type": "custom", "custom": {"name", "input"}}`` tool call whose
+      ``input`` is the call's string (the ``input`` field of the function it travelled as), in
+      one chunk when the call is complete.
+    * ``model``: the model named when the stream's ``start`` names none.
+    * ``n``: accepted and not used: the gateway asks the upstream for one choice.
     """
 
     dialect_name = NAME
 
-    def __init__(self, *, reasoning_field: str = "reasoning_content", **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        reasoning_field: str = "reasoning_content",
+        include_usage: bool | None = None,
+        custom_tools: Iterable[str] = (),
+        model: str | None = None,
+        **options: Any,
+    ) -> None:
         self.reasoning_field = reasoning_field
+        self.include_usage = include_usage
+        self.custom_tools = frozenset(custom_tools or ())
+        self.default_model = model or ""
         self._new_response()
 
     def _new_response(self) -> None:
@@ -106,7 +147,7 @@ class ChatEncoder(Encoder):
         self._new_response()
         self.open = True
         self.id = ev.get("id") or f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        self.model = ev.get("model") or ""
+        self.model = ev.get("model") or self.default_model
         created = ev.get("created")
         self.created = int(created) if isinstance(created, (int, float)) else int(time.time())
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
@@ -158,8 +199,8 @@ class ChatEncoder(Encoder):
         return index, True
 
     def _on_tool_input_start(self, ev: dict[str, Any]) -> list[WireEvent]:
-        if ev.get("provider_executed"):
-            return []
+        if ev.get("provider_executed") or ev.get("tool_name") in self.custom_tools:
+            return []  # a custom tool's call is written whole, from its tool-call
         out = self._ensure_open()
         choice = ev.get("choice") or 0
         index, _ = self._tool_index(choice, ev["id"])
@@ -193,17 +234,18 @@ class ChatEncoder(Encoder):
         if not new:
             return []  # already written from its tool-input events
         out = self._ensure_open()
-        arguments = ev.get("arguments")
-        if arguments is None:
-            from orjson import dumps
+        call: dict[str, Any] = {"index": index, "id": ev["tool_call_id"]}
+        if ev["tool_name"] in self.custom_tools:
+            call["type"] = "custom"
+            call["custom"] = {"name": ev["tool_name"], "input": custom_input(ev)}
+        else:
+            arguments = ev.get("arguments")
+            if arguments is None:
+                from orjson import dumps
 
-            arguments = dumps(ev.get("input") or {}).decode()
-        call = {
-            "index": index,
-            "id": ev["tool_call_id"],
-            "type": "function",
-            "function": {"name": ev["tool_name"], "arguments": arguments},
-        }
+                arguments = dumps(ev.get("input") or {}).decode()
+            call["type"] = "function"
+            call["function"] = {"name": ev["tool_name"], "arguments": arguments}
         out.append(self._chunk(choice, {"tool_calls": [call]}))
         return out
 
@@ -287,7 +329,7 @@ class ChatEncoder(Encoder):
         if self.finish_meta.get("moderation"):
             out.append((None, self._envelope(moderation=self.finish_meta["moderation"])))
         usage = self.raw_usage or (wire_usage(self.usage) if self.usage else None)
-        if usage:
+        if usage and self.include_usage is not False:
             out.append((None, self._envelope(usage=usage)))
         out.append((None, "[DONE]"))
         self.open = False
