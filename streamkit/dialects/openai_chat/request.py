@@ -149,17 +149,19 @@ def _output_text(output: Any) -> str:
 
 
 def _custom_arguments(part: dict[str, Any]) -> str:
-    """A custom tool's call as the arguments of the function it is declared as: ``{"input": ...}``."""
+    """A custom tool's call as the arguments of the function it is declared as: ``{"input": ...}``
+    (the call's own arguments when they are that object already)."""
+    arguments = part.get("arguments")
+    if isinstance(arguments, str) and arguments.strip():
+        parsed, _ = parse_arguments(arguments)
+        if isinstance(parsed, dict):
+            return arguments
     value = part.get("input")
     if isinstance(value, str):
         return _output_text({"input": value})
     if isinstance(value, dict):
         return _output_text(value)
-    arguments = part.get("arguments")
-    if isinstance(arguments, str):
-        parsed, err = parse_arguments(arguments)
-        return arguments if err is None and isinstance(parsed, dict) else _output_text({"input": arguments})
-    return _output_text({"input": ""})
+    return _output_text({"input": arguments or ""})
 
 
 def _reasoning_detail(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
