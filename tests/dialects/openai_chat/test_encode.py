@@ -132,3 +132,78 @@ def test_an_error_before_its_final_message_stays_inside_that_response() -> None:
     assert [e["message"] for e in of_type(again, "error")] == [
         "The server had an error while processing your request."
     ]
+
+
+# --- the answer options of a gateway request ---------------------------------------------------
+
+
+def _encode(events: list[dict], **options: object) -> list:
+    encoder = ChatEncoder(**options)
+    out = [wire for event in events for wire in encoder.feed(event)]
+    return [data for _, data in [*out, *encoder.close()]]
+
+
+def _usage_chunks(chunks: list) -> list:
+    return [c for c in chunks if isinstance(c, dict) and not c["choices"] and c.get("usage")]
+
+
+@pytest.mark.parametrize(("include_usage", "expected"), [(None, 1), (True, 1), (False, 0)])
+def test_the_usage_chunk_only_when_asked(include_usage: bool | None, expected: int) -> None:
+    """A gateway client that did not ask (``stream_options.include_usage``) gets none, as from OpenAI."""
+    events = events_of(CASES / "usage-chunk.sse")
+    assert len(_usage_chunks(_encode(events, include_usage=include_usage))) == expected
+
+
+def test_a_call_to_a_declared_custom_tool_is_a_custom_tool_call() -> None:
+    """The call travelled as a function taking ``{"input": ...}``: it comes back as the custom
+    call the client declared, in one chunk, and the official client reads its input."""
+    events = [
+        {"type": "start", "id": "r1", "model": "m"},
+        {"type": "tool-input-start", "id": "c1", "tool_name": "apply_patch"},
+        {"type": "tool-input-delta", "id": "c1", "delta": '{"input": "*** Begin'},
+        {"type": "tool-input-delta", "id": "c1", "delta": ' Patch"}'},
+        {"type": "tool-input-end", "id": "c1"},
+        {"type": "tool-call", "tool_call_id": "c1", "tool_name": "apply_patch",
+         "arguments": '{"input": "*** Begin Patch"}', "input": {"input": "*** Begin Patch"}},
+        {"type": "tool-input-start", "id": "c2", "tool_name": "f"},
+        {"type": "tool-input-delta", "id": "c2", "delta": "{}"},
+        {"type": "tool-call", "tool_call_id": "c2", "tool_name": "f", "arguments": "{}", "input": {}},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]  # fmt: skip
+    chunks = _encode(events, custom_tools=["apply_patch"])
+    calls = [
+        tc
+        for c in chunks
+        if isinstance(c, dict) and c["choices"]
+        for tc in c["choices"][0]["delta"].get("tool_calls", ())
+    ]
+    assert calls[0] == {
+        "index": 0,
+        "id": "c1",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": "*** Begin Patch"},
+    }
+    assert calls[1]["type"] == "function" and calls[1]["index"] == 1
+    # the SDK's chunk type knows only function calls (openai/openai-openapi#576): its client reads
+    # the custom one leniently, as it reads OpenAI's own
+    import openai
+
+    from streamkit.framing import frame
+
+    wire = b"".join(frame("sse", None, c) for c in chunks)
+    client = openai.OpenAI(api_key="sk-test", base_url="http://upstream.test/v1", http_client=_serve(wire))
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    (first, *_) = [tc for chunk in stream for choice in chunk.choices for tc in choice.delta.tool_calls or ()]
+    assert first.type == "custom" and first.model_extra["custom"] == {
+        "name": "apply_patch",
+        "input": "*** Begin Patch",
+    }  # type: ignore[comparison-overlap, index]
+
+
+def test_the_request_s_model_when_the_stream_names_none() -> None:
+    chunks = _encode(
+        [{"type": "start"}, {"type": "text-delta", "id": "t", "delta": "x"}], model="gpt-4o", n=2
+    )
+    assert {c["model"] for c in chunks if isinstance(c, dict)} == {"gpt-4o"}

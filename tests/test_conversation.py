@@ -1,0 +1,75 @@
+"""Canonical conversations: check() accepts the extended fields (developer messages, custom tools,
+provider_metadata) and names the field of a wrong one; tool_parameters declares every tool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check, system_text, tool_parameters
+from streamkit.errors import UsageError
+
+EXTENDED = {
+    "model": "m",
+    "system": "Be terse.",
+    "messages": [
+        {"role": "system", "content": "Use French.", "developer": True},
+        {"role": "user", "content": [
+            {"type": "text", "text": "Look"},
+            {"type": "file", "media_type": "image/png", "url": "https://x.test/a.png",
+             "provider_metadata": {"openai-chat": {"detail": "low"}}},
+        ], "provider_metadata": {"openai-chat": {"fields": {"name": "ann"}}}},
+        {"role": "assistant", "content": [
+            {"type": "reasoning", "text": "hm", "provider_metadata": {"anthropic": {"signature": "s"}}},
+            {"type": "tool-call", "tool_call_id": "c1", "tool_name": "apply_patch",
+             "arguments": '{"input":"P"}', "input": {"input": "P"}},
+        ]},
+        {"role": "tool", "tool_call_id": "c1", "tool_name": "apply_patch", "output": {"ok": True}, "is_error": False},
+    ],
+    "tools": [
+        {"name": "apply_patch", "kind": "custom", "format": {"type": "grammar", "grammar": {}}},
+        {"name": "f", "parameters": {"type": "object"}, "provider_metadata": {"openai-chat": {"strict": True}}},
+    ],
+    "options": {"tool_choice": {"name": "f"}, "response_format": {"type": "json_object"}, "reasoning_budget": 1024},
+    "provider_metadata": {"openai-chat": {"body": {"store": False}}, "openai-responses": {"include": []}},
+}  # fmt: skip
+
+
+def test_the_extended_conversation_is_accepted() -> None:
+    checked = check(EXTENDED)
+    assert checked["messages"][0]["content"] == [{"type": "text", "text": "Use French."}]
+    assert checked["messages"][0]["developer"] is True
+    assert checked["provider_metadata"] == EXTENDED["provider_metadata"]
+    assert system_text(checked) == "Be terse.\n\nUse French."
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["messages"][0].update(developer="yes"), "messages[0]: 'developer' must be true or false"),
+        (lambda c: c["tools"][0].update(kind=1), "tools[0]: 'kind' must be a string"),
+        (lambda c: c["tools"][0].update(format="lark"), "tools[0]: 'format' must be an object"),
+        (lambda c: c["tools"][1].update(provider_metadata={"openai-chat": True}), "tools[1]: 'provider_metadata' must be an object of objects"),
+        (lambda c: c.update(provider_metadata=[]), "conversation: 'provider_metadata' must be an object of objects"),
+        (lambda c: c["messages"][1].update(provider_metadata="x"), "messages[1]: 'provider_metadata' must be an object"),
+        (lambda c: c["messages"][2]["content"][0].update(provider_metadata=1), "messages[2].content[0]: 'provider_metadata' must be an object"),
+    ],
+)  # fmt: skip
+def test_a_wrong_extended_field_is_a_usage_error_naming_it(change: Any, message: str) -> None:
+    import copy
+
+    conversation = copy.deepcopy(EXTENDED)
+    change(conversation)
+    with pytest.raises(UsageError) as info:
+        check(conversation)
+    assert message in str(info.value)
+
+
+def test_tool_parameters() -> None:
+    assert tool_parameters({"name": "p", "kind": "custom"}) == CUSTOM_TOOL_PARAMETERS
+    assert CUSTOM_TOOL_PARAMETERS["required"] == ["input"]
+    assert tool_parameters({"name": "f", "parameters": {"type": "object", "properties": {"a": {}}}})[
+        "properties"
+    ] == {"a": {}}
+    assert tool_parameters({"name": "g"}) == {"type": "object", "properties": {}}
