@@ -133,8 +133,8 @@ def _user_content(parts: list[dict[str, Any]]) -> Any:
     out: list[dict[str, Any]] = []
     for part in parts:
         kind = part.get("type")
-        if kind == "text":
-            out.append({"type": "text", "text": part.get("text") or ""})
+        if kind == "text" and part.get("text"):
+            out.append({"type": "text", "text": part["text"]})
         elif kind == "file":
             out.append(_file_part(part))
     return out
@@ -208,10 +208,11 @@ def _assistant_message(
         elif kind == "file":
             drops.add("files of assistant turns")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
-    if refusal:
+    if "".join(refusal):
         out["refusal"] = "".join(refusal)
     for field, texts in reasoning.items():
-        out[field] = "".join(texts)
+        if "".join(texts):
+            out[field] = "".join(texts)
     if details:
         out["reasoning_details"] = details
     if calls:

@@ -561,4 +561,4 @@ def test_wrong_types_anywhere_are_usage_errors_never_a_crash(
         except UsageError:
             continue
         check(parsed.conversation)
-        DIALECT.build_request(parsed.conversation, Endpoint("http://upstream.test/v1"))
+        DIALECT.build_request(parsed.conversation, Endpoint("http://upstream.test/v1", model="m"))
