@@ -111,7 +111,7 @@ def _kind(value: Any) -> str:
 
 def _quote(value: Any) -> str:
     """A value for an error message: at most 40 characters of it."""
-    text = repr(value)
+    text = repr(value[:40] if isinstance(value, str) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -130,6 +130,12 @@ def _list(value: Any, field: str) -> list[Any]:
 def _object(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _fail(field, f"must be an object, not {_kind(value)}")
+    return value
+
+
+def _parts(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(field, f"must be a string or a list of parts, not {_kind(value)}")
     return value
 
 
@@ -165,7 +171,7 @@ class _Parser:
         if isinstance(content, str):
             return [{"type": "text", "text": content}] if content else []
         out: list[dict[str, Any]] = []
-        for j, part in enumerate(_list(content, f"{field}")):
+        for j, part in enumerate(_parts(content, field)):
             at = f"{field}[{j}]"
             part = _object(part, at)
             kind = part.get("type")
@@ -187,7 +193,7 @@ class _Parser:
         if isinstance(content, str) or content is None:
             return self.texts(content, field)
         out: list[dict[str, Any]] = []
-        for j, part in enumerate(_list(content, field)):
+        for j, part in enumerate(_parts(content, field)):
             at = f"{field}[{j}]"
             part = _object(part, at)
             kind = part.get("type")
@@ -262,6 +268,7 @@ class _Parser:
                         f"{at}.reasoning_details[{j}].{'text' if kind == 'reasoning.text' else 'summary'}",
                     )
                 meta = {k: v for k, v in item.items() if k not in ("text", "summary", "index") and v}
+                meta["type"] = kind  # what the builder recognises a reasoning_details entry by
                 out.append({"type": "reasoning", "text": text or "", "provider_metadata": {NAME: meta}})
             if out:
                 return out

@@ -248,6 +248,10 @@ def test_reasoning_details_keep_their_signatures_as_the_normalizer_does() -> Non
         "provider_metadata": {"openai-chat": {k: v for k, v in encrypted.items()}},
     }
     assert rebuilt(body)["messages"][1]["reasoning_details"] == [encrypted]
+    body = sent(
+        messages=[USER, {"role": "assistant", "content": "4", "reasoning_details": [{"text": "hm"}]}, USER]
+    )
+    assert rebuilt(body)["messages"][1]["reasoning_details"] == [{"type": "reasoning.text", "text": "hm"}]
 
 
 def test_refusals() -> None:
@@ -484,7 +488,7 @@ BAD = [
     ({"model": 3, "messages": [USER]}, "model must be a string"),
     ({"messages": ["hi"]}, "messages[0] must be an object"),
     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role must be one of"),
-    ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content must be a list, not a number"),
+    ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content must be a string or a list of parts, not a number"),
     ({"messages": [{"role": "user", "content": [{"type": "video"}]}]}, "messages[0].content[0].type must be text, image_url"),
     ({"messages": [{"role": "user", "content": [{"type": "text", "text": None}]}]}, "messages[0].content[0].text must be a string"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}, "content[0].image_url must be an object"),
