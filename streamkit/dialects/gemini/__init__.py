@@ -7,6 +7,8 @@ This module says what the dialect is (name, paths, sniffing); beside it, one mod
   ``partial_args``: Vertex's streamed function-call arguments (``partialArgs``) → JSON text, for it.
 - ``encode``: canonical events → Gemini chunks (``render -f gemini``, ``serve``).
 - ``request``: canonical conversations → ``streamGenerateContent`` requests (``fetch``, ``agent``).
+- ``parse``: a Gemini client's request → a canonical conversation (``serve``'s gateway).
+- ``whole``: the whole ``GenerateContentResponse`` of ``:generateContent``, and Gemini's error body.
 - ``wire``: what they share: the name, finish reasons, candidate fields, the parts written back.
 
 The names below are imported on first use, so that a command that only normalizes does not import
@@ -18,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, Request
+from ..base import Dialect, Endpoint, ParsedRequest, Request
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -77,6 +79,11 @@ class Gemini(Dialect):
         "/v1beta/models/{model}:streamGenerateContent",
         "/v1/models/{model}:streamGenerateContent",
     )
+    #: the paths whose answer is one whole ``GenerateContentResponse`` (not a stream)
+    whole_paths = (
+        "/v1beta/models/{model}:generateContent",
+        "/v1/models/{model}:generateContent",
+    )
 
     def build_request(
         self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
@@ -102,6 +109,30 @@ class Gemini(Dialect):
     def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
         """The model the request's path names, which the answer's ``modelVersion`` echoes."""
         return {"model": params["model"]} if params.get("model") else {}
+
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        """A ``generateContent`` / ``streamGenerateContent`` body as a canonical conversation (see
+        :mod:`.parse`): ``stream`` says which path it came on; ``answer_options`` hold the path's
+        model (and ``framing: "json-array"`` when the query asked ``alt`` other than ``sse``)."""
+        from .parse import parse_request
+
+        return parse_request(body, path=path, params=params, headers=headers)
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        """The ``GenerateContentResponse`` of ``:generateContent`` (see :mod:`.whole`)."""
+        from .whole import whole_response
+
+        return whole_response(messages, **options)
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        """``{"error": {"code", "message", "status"}}``, raised by google-genai as its ``ClientError``
+        or ``ServerError`` (see :func:`.whole.error_body`)."""
+        from .whole import error_body
+
+        return error_body(status, message, code)
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         if type(data) is not dict or "event_type" in data or "type" in data or "object" in data:

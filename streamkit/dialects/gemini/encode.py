@@ -60,6 +60,42 @@ def wire_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def wire_finish_reason(reason: str, raw: Any) -> str | None:
+    """A canonical finish reason (and the raw one, when it was Gemini's) → Gemini's; None for an
+    error or a cut-off response, for which Gemini writes none."""
+    if isinstance(raw, str) and (FINISH_REASONS.get(raw, "other") == reason and raw.isupper()):
+        return raw
+    if reason == "other" and raw is not None:
+        return "OTHER"
+    return WIRE_FINISH_REASONS.get(reason)
+
+
+def source_entry(ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """A ``source`` (event or part) as Gemini writes it: ``("citation", citationSource)`` for one
+    that came from ``citationMetadata``, else ``("chunk", groundingChunk)``; None for a source with
+    neither URL nor title."""
+    meta = dict((ev.get("provider_metadata") or {}).get(NAME) or {})
+    kind = meta.pop("grounding_chunk", None)
+    citation = meta.pop("citation", None)
+    uri = ev.get("url") or meta.pop("uri", None)
+    if isinstance(citation, dict) and uri:  # from citationMetadata: back there
+        cite = {**citation, "uri": uri}
+        if ev.get("title"):
+            cite["title"] = ev["title"]
+        return "citation", cite
+    if kind not in ("web", "maps", "image", "retrievedContext"):
+        kind = "web" if ev.get("source_type") == "url" else "retrievedContext"
+    body: dict[str, Any] = {}
+    if uri:
+        body["uri"] = uri
+    if ev.get("title"):
+        body["title"] = ev["title"]
+    if kind == "retrievedContext" and not uri and not ev.get("title") and ev.get("filename"):
+        body["title"] = ev["filename"]
+    body.update(meta)
+    return ("chunk", {kind: body}) if body else None
+
+
 # --- the encoder ----------------------------------------------------------------------------------
 
 
@@ -231,30 +267,11 @@ class GeminiEncoder(Encoder):
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
-        meta = dict((ev.get("provider_metadata") or {}).get(NAME) or {})
-        kind = meta.pop("grounding_chunk", None)
-        citation = meta.pop("citation", None)
-        uri = ev.get("url") or meta.pop("uri", None)
         self.seen = True
-        if isinstance(citation, dict) and uri:  # from citationMetadata: back there
-            cite = {**citation, "uri": uri}
-            if ev.get("title"):
-                cite["title"] = ev["title"]
-            self.citations.append(cite)
-            return out
-        if kind not in ("web", "maps", "image", "retrievedContext"):
-            kind = "web" if ev.get("source_type") == "url" else "retrievedContext"
-        body: dict[str, Any] = {}
-        if uri:
-            body["uri"] = uri
-        if ev.get("title"):
-            body["title"] = ev["title"]
-        if kind == "retrievedContext" and not uri and not ev.get("title") and ev.get("filename"):
-            body["title"] = ev["filename"]
-        body.update(meta)
-        if not body:
+        entry = source_entry(ev)
+        if entry is None:
             return self.drop("sources with neither a URL nor a title")
-        self.sources.append({kind: body})
+        (self.citations if entry[0] == "citation" else self.sources).append(entry[1])
         return out
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -267,12 +284,7 @@ class GeminiEncoder(Encoder):
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         reason = ev.get("finish_reason") or "other"
         raw = ev.get("raw_finish_reason")
-        if isinstance(raw, str) and (FINISH_REASONS.get(raw, "other") == reason and raw.isupper()):
-            wire_reason: str | None = raw
-        elif reason == "other" and raw is not None:
-            wire_reason = "OTHER"
-        else:
-            wire_reason = WIRE_FINISH_REASONS.get(reason)
+        wire_reason = wire_finish_reason(reason, raw)
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else None
         if usage is None and ev.get("usage"):
             usage = wire_usage(ev["usage"])

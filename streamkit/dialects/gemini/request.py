@@ -21,14 +21,42 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   call's ``id`` when it was sent with one, ``response`` an object: an object output as it is,
   another output as ``{"result": output}``, a failed tool's as ``{"error": output}``.
 * ``systemInstruction`` from the system prompt and system messages.
-* ``tools``: ``[{"functionDeclarations": [{name, description, parameters}]}]`` (a top-level
-  ``$schema`` removed; an object schema with no properties left out, which Gemini refuses); a
-  ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added after them.
-* ``generationConfig``: ``max_tokens`` → ``maxOutputTokens``, ``temperature``, ``top_p`` →
-  ``topP``, ``stop`` → ``stopSequences`` (a string becomes a list), ``seed``, and any option
-  that names a generation setting in camelCase or snake_case (``top_k``, ``thinkingConfig``);
-  a ``generationConfig`` option is merged in. ``safety_settings`` / ``tool_config`` /
-  ``cached_content`` (either spelling) and any other option go at the top level of the body.
+* ``tools``: ``[{"functionDeclarations": [{name, description, parameters}]}]`` (the parameters of
+  :func:`~streamkit.conversation.tool_parameters`, so a custom tool takes one string ``input``; a
+  top-level ``$schema`` removed; an object schema with no properties left out, which Gemini
+  refuses); a ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added
+  after them.
+* The canonical options, in Gemini's words:
+
+  ======================  ===========================================================================
+  ``max_tokens``          ``generationConfig.maxOutputTokens``
+  ``temperature``         ``generationConfig.temperature``
+  ``top_p`` / ``top_k``   ``generationConfig.topP`` / ``topK``
+  ``stop``                ``generationConfig.stopSequences`` (a string becomes a list)
+  ``seed``                ``generationConfig.seed``
+  ``frequency_penalty``   ``generationConfig.frequencyPenalty`` (``presence_penalty`` likewise)
+  ``tool_choice``         ``toolConfig.functionCallingConfig.mode``: auto → AUTO, none → NONE,
+                          required → ANY, ``{"name": n}`` → ANY + ``allowedFunctionNames: [n]``
+  ``parallel_tool_calls`` no Gemini field: true is what Gemini does; false is dropped, with a warning
+  ``response_format``     ``json_schema`` → ``responseMimeType: application/json`` +
+                          ``responseJsonSchema`` (``name``, ``strict`` have no field: Gemini always
+                          keeps to the schema); ``json_object`` → ``application/json``
+  ``reasoning_budget``    ``generationConfig.thinkingConfig.thinkingBudget`` (0: thinking off)
+  ``reasoning_effort``    from Gemini 3 on ``thinkingLevel`` (none and minimal → minimal, xhigh →
+                          high); before, ``thinkingBudget``: none 0, minimal and low 1024, medium
+                          8192, high and xhigh 24576 (Google's own mapping for its OpenAI-compatible
+                          endpoint). A budget wins over an effort (Gemini refuses both).
+                          Thinking asked for also sets ``includeThoughts``.
+  ======================  ===========================================================================
+
+  Any other option that names a generation setting in camelCase or snake_case (``thinkingConfig``,
+  ``candidate_count``) goes in ``generationConfig``, and a ``generationConfig`` option is merged in;
+  ``safety_settings`` / ``tool_config`` / ``cached_content`` (either spelling) and any other option
+  go at the top level of the body, as they are (a native option wins over a canonical one).
+* What ``parse_request`` kept of a Gemini client's request (``provider_metadata["gemini"]``: the
+  ``body`` fields only Gemini can use, a tool's ``declaration`` as sent, a part's other fields, a
+  function response's ``output`` key and extra fields) is written back, so that a gateway in front
+  of Gemini loses nothing (see :func:`restore_kept`).
 
 A native body (``--body``) is sent as it is; a ``model`` key in it (no field of Gemini's) names
 the model and is taken out. ``serve`` answers on ``/v1beta/models/{model}:streamGenerateContent``
@@ -52,9 +80,28 @@ OPTION_NAMES = {
     "max_tokens": "maxOutputTokens",
     "temperature": "temperature",
     "top_p": "topP",
+    "top_k": "topK",
     "stop": "stopSequences",
     "seed": "seed",
+    "frequency_penalty": "frequencyPenalty",
+    "presence_penalty": "presencePenalty",
 }
+
+#: the canonical options with a form of their own (see :func:`gemini_request_body`)
+CANONICAL_OPTIONS = frozenset(
+    {"tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "reasoning_budget"}
+)
+
+#: ``tool_choice`` → ``functionCallingConfig.mode``
+TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+
+#: ``reasoning_effort`` → ``thinkingBudget`` before Gemini 3 (the budgets Google's own
+#: OpenAI-compatible endpoint uses; ``none`` turns thinking off, where the model allows it)
+EFFORT_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 24576}
+
+#: ``reasoning_effort`` → ``thinkingLevel`` from Gemini 3 on (which cannot turn thinking off)
+EFFORT_LEVELS = {"none": "minimal", "minimal": "minimal", "low": "low", "medium": "medium", "high": "high",
+                 "xhigh": "high"}  # fmt: skip
 
 #: ``generationConfig`` fields: an option so named (or named so in snake_case: ``top_k``,
 #: ``thinking_config``) goes in ``generationConfig``
@@ -129,12 +176,22 @@ def _user_parts(content: list[dict[str, Any]], drops: RequestDrops) -> list[dict
         kind = part.get("type")
         if kind == "text":
             if part.get("text"):
-                parts.append({"text": part["text"]})
+                parts.append(_with_fields({"text": part["text"]}, part))
         elif kind == "file":
-            parts.append(file_part(part))
+            parts.append(_with_fields(file_part(part), part))
         else:
             drops.add(f"{kind} parts in user turns")
     return parts
+
+
+def _with_fields(wire: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """A part's other Gemini fields (``videoMetadata``, ``mediaResolution``), which ``parse_request``
+    keeps in ``provider_metadata["gemini"]["part"]``, written back on it."""
+    fields = _meta(part).get("part")
+    if isinstance(fields, dict):
+        for key, value in fields.items():
+            wire.setdefault(key, value)
+    return wire
 
 
 def _model_parts(
@@ -181,7 +238,7 @@ def _model_parts(
         else:
             part = None  # sources annotate the answer; they are not sent back
         if part is not None:
-            parts.append(part)
+            parts.append(_with_fields(part, p))
     return parts
 
 
@@ -197,14 +254,19 @@ def _function_response(message: dict[str, Any], calls: dict[str, tuple[str, bool
             f"gemini: the tool result for {call_id} names no tool, and no earlier tool call has that id"
         )
     output = message.get("output")
+    meta = _meta(message)
     if message.get("is_error"):
         response = output if isinstance(output, dict) and "error" in output else {"error": output}
     else:
-        response = output if isinstance(output, dict) else {"result": output}
+        key = "output" if meta.get("response_key") == "output" else "result"
+        response = output if isinstance(output, dict) else {key: output}
     result: dict[str, Any] = {"name": name, "response": response}
     if own_id:
         result = {"id": call_id, **result}
-    return {"functionResponse": result}
+    extra = meta.get("function_response")
+    if isinstance(extra, dict):
+        result.update({k: v for k, v in extra.items() if k not in result})
+    return _with_fields({"functionResponse": result}, message)
 
 
 def gemini_contents(conversation: dict[str, Any], drops: RequestDrops) -> list[dict[str, Any]]:
@@ -234,17 +296,114 @@ def gemini_contents(conversation: dict[str, Any], drops: RequestDrops) -> list[d
     return contents
 
 
-def _declaration(tool: dict[str, Any]) -> dict[str, Any]:
+def declaration(tool: dict[str, Any]) -> dict[str, Any]:
+    """A canonical tool as a function declaration (its parameters from
+    :func:`~streamkit.conversation.tool_parameters`: a custom tool takes one string ``input``)."""
+    from ...conversation import tool_parameters
+
     out: dict[str, Any] = {"name": tool["name"]}
     if tool.get("description"):
         out["description"] = tool["description"]
-    params = tool.get("parameters")
-    if isinstance(params, dict):
-        params = {k: v for k, v in params.items() if k != "$schema"}
-        # Gemini rejects an object schema with no properties: a tool without parameters has none
-        if params and not (params.get("type") == "object" and not params.get("properties")):
-            out["parameters"] = params
+    params = {k: v for k, v in tool_parameters(tool).items() if k != "$schema"}
+    # Gemini rejects an object schema with no properties: a tool without parameters has none
+    if params and not (params.get("type") == "object" and not params.get("properties")):
+        out["parameters"] = params
     return out
+
+
+def _declaration(tool: dict[str, Any]) -> dict[str, Any]:
+    """The declaration a Gemini client sent (kept by ``parse_request`` when the canonical tool does
+    not say it whole: Gemini's own schema, ``parametersJsonSchema``, ``behavior``), else
+    :func:`declaration`."""
+    sent = _meta(tool).get("declaration")
+    return sent if isinstance(sent, dict) and sent.get("name") == tool["name"] else declaration(tool)
+
+
+def tool_config(choice: Any) -> dict[str, Any] | None:
+    """``tool_choice`` → ``toolConfig``: auto → AUTO, none → NONE, required → ANY, ``{"name": n}`` →
+    ANY with ``allowedFunctionNames: [n]``."""
+    if choice is None:
+        return None
+    if isinstance(choice, str) and choice in TOOL_CHOICE_MODES:
+        return {"functionCallingConfig": {"mode": TOOL_CHOICE_MODES[choice]}}
+    if isinstance(choice, dict) and isinstance(choice.get("name"), str) and choice["name"]:
+        return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice["name"]]}}
+    raise UsageError(
+        f'gemini: the tool_choice option must be "auto", "none", "required" or {{"name": ...}}, not {choice!r}'
+    )
+
+
+def response_format(value: Any, drops: RequestDrops) -> dict[str, Any]:
+    """``response_format`` → ``generationConfig`` fields: ``json_schema`` → ``responseMimeType:
+    application/json`` and ``responseJsonSchema`` (its ``name`` and ``strict`` have no Gemini field:
+    Gemini always holds to the schema); ``json_object`` → ``application/json``; ``text`` → nothing."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "json_schema":
+        schema = value.get("schema")
+        if not isinstance(schema, (dict, bool)):
+            raise UsageError("gemini: the response_format option's schema must be a JSON Schema object")
+        return {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    if kind == "json_object":
+        return {"responseMimeType": "application/json"}
+    if kind != "text":
+        drops.add(f"response_format {kind if isinstance(kind, str) else value!r}")
+    return {}
+
+
+def thinking_config(options: dict[str, Any], model: str | None, drops: RequestDrops) -> dict[str, Any] | None:
+    """``reasoning_budget`` / ``reasoning_effort`` → ``thinkingConfig``.
+
+    A budget is ``thinkingBudget`` as it is (0 turns thinking off) and wins over an effort (Gemini
+    refuses a level and a budget together). An effort is ``thinkingLevel`` from Gemini 3 on
+    (:data:`EFFORT_LEVELS`), else ``thinkingBudget`` (:data:`EFFORT_BUDGETS`). Thinking asked for
+    (not off) also asks for the thoughts (``includeThoughts``), which other dialects show."""
+    budget, effort = options.get("reasoning_budget"), options.get("reasoning_effort")
+    config: dict[str, Any]
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            raise UsageError(f"gemini: the reasoning_budget option must be an integer, not {budget!r}")
+        config = {"thinkingBudget": budget}
+        on = budget != 0
+    elif effort is None:
+        return None
+    elif effort not in EFFORT_BUDGETS:
+        drops.add(f"reasoning_effort {effort!r}")
+        return None
+    else:
+        on = effort != "none"
+        if gemini_version(model) >= 3:
+            config = {"thinkingLevel": EFFORT_LEVELS[effort]}
+        else:
+            config = {"thinkingBudget": EFFORT_BUDGETS[effort]}
+    if on:
+        config["includeThoughts"] = True
+    return config
+
+
+def restore_kept(body: dict[str, Any], kept: Any) -> None:
+    """Merge what ``parse_request`` kept of a Gemini client's request
+    (``provider_metadata["gemini"]["body"]``: a partial body) into the built one: its ``tools``
+    (Gemini's own) are added, its ``generationConfig`` fields merged (a ``responseSchema`` replaces
+    the built ``responseJsonSchema``, a ``thinkingBudget`` or ``thinkingLevel`` the built one), any
+    other field set as it was sent."""
+    if not isinstance(kept, dict):
+        return
+    for key, value in kept.items():
+        if key == "tools" and isinstance(value, list):
+            body["tools"] = [*body.get("tools", ()), *value]
+        elif key == "generationConfig" and isinstance(value, dict):
+            config = body.setdefault("generationConfig", {})
+            if "responseSchema" in value:
+                config.pop("responseJsonSchema", None)
+            thinking = value.get("thinkingConfig")
+            built = config.get("thinkingConfig")
+            if isinstance(thinking, dict) and isinstance(built, dict):
+                if "thinkingBudget" in thinking or "thinkingLevel" in thinking:
+                    built = {k: v for k, v in built.items() if k not in ("thinkingBudget", "thinkingLevel")}
+                value = {**value, "thinkingConfig": {**built, **thinking}}
+            config.update(value)
+        else:
+            body[key] = value
 
 
 #: the thought signature Gemini documents for function calls it did not sign itself (another
@@ -254,10 +413,15 @@ SKIP_SIGNATURE = "skip_thought_signature_validator"
 _GEMINI_VERSION = re.compile(r"(?:^|/)gemini-(\d+)")
 
 
+def gemini_version(model: str | None) -> int:
+    """The major version a model's name says (``gemini-3-flash`` → 3), 0 when it says none."""
+    match = _GEMINI_VERSION.search(model or "")
+    return int(match.group(1)) if match else 0
+
+
 def signs_function_calls(model: str | None) -> bool:
     """Whether the model checks the signatures of the current turn's function calls (Gemini 3 on)."""
-    match = _GEMINI_VERSION.search(model or "")
-    return match is not None and int(match.group(1)) >= 3
+    return gemini_version(model) >= 3
 
 
 def sign_current_turn(contents: list[dict[str, Any]]) -> None:
@@ -294,9 +458,22 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     tools: list[dict[str, Any]] = []
     if conversation.get("tools"):
         tools.append({"functionDeclarations": [_declaration(t) for t in conversation["tools"]]})
+    options = conversation.get("options") or {}
     config: dict[str, Any] = {}
     extra: dict[str, Any] = {}
-    for key, value in (conversation.get("options") or {}).items():
+    if options.get("response_format") is not None:
+        config.update(response_format(options["response_format"], drops))
+    thinking = thinking_config(options, model, drops)
+    if thinking:
+        config["thinkingConfig"] = thinking
+    choice = tool_config(options.get("tool_choice"))
+    if choice:
+        extra["toolConfig"] = choice
+    if options.get("parallel_tool_calls") is False:
+        drops.add("parallel_tool_calls false (Gemini has no switch for it)")
+    for key, value in options.items():
+        if key in CANONICAL_OPTIONS:
+            continue
         name = OPTION_NAMES.get(key) or _camel(key)
         if name == "stopSequences" and isinstance(value, str):
             value = [value]
@@ -315,6 +492,9 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if config:
         body["generationConfig"] = config
     body.update(extra)
+    pm = conversation.get("provider_metadata")
+    if isinstance(pm, dict) and isinstance(pm.get(NAME), dict):
+        restore_kept(body, pm[NAME].get("body"))
     drops.warn()
     return body
 
