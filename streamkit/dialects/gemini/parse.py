@@ -62,8 +62,9 @@ read under either spelling):
   ``responseSchema`` made JSON Schema, the original kept for Gemini), else ``json_object``;
   ``thinkingConfig``: ``thinkingBudget`` → ``reasoning_budget`` (``-1``, dynamic thinking, →
   ``reasoning_effort: "medium"``, the ``-1`` kept for Gemini), ``thinkingLevel`` →
-  ``reasoning_effort`` (in lower case); ``includeThoughts`` is kept for Gemini as it was (``false``
-  when absent and thinking was configured, since the builder asks for thoughts with reasoning).
+  ``reasoning_effort`` (in lower case); ``includeThoughts`` is kept for Gemini as it was (null when
+  absent and thinking was configured: the builder, which asks for thoughts with thinking, then
+  leaves it out).
   Every other field (``candidateCount``, ``responseModalities``, ``speechConfig``, logprobs, another
   MIME type) is kept for Gemini; those another dialect cannot give a client (several candidates,
   non-text modalities, speech, logprobs) are listed in ``dropped``.
@@ -728,7 +729,7 @@ class _Parser:
         if includes is not None and not isinstance(includes, bool):
             raise _fail(f"{at}.includeThoughts", f"must be a boolean, not {_kind(includes)}")
         if includes is None and (budget is not None or level is not None):
-            kept["includeThoughts"] = False  # the builder asks for thoughts with reasoning; this did not
+            kept["includeThoughts"] = None  # not asked for: the builder, which asks with thinking, will not
         if kept:
             self.keep_config("thinkingConfig", kept)
 

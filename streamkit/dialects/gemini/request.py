@@ -258,8 +258,10 @@ def _function_response(message: dict[str, Any], calls: dict[str, tuple[str, bool
     if message.get("is_error"):
         response = output if isinstance(output, dict) and "error" in output else {"error": output}
     else:
-        key = "output" if meta.get("response_key") == "output" else "result"
-        response = output if isinstance(output, dict) else {key: output}
+        if meta.get("response_key") == "output":  # how the Gemini client wrote it
+            response = {"output": output}
+        else:
+            response = output if isinstance(output, dict) else {"result": output}
     result: dict[str, Any] = {"name": name, "response": response}
     if own_id:
         result = {"id": call_id, **result}
@@ -384,8 +386,8 @@ def restore_kept(body: dict[str, Any], kept: Any) -> None:
     """Merge what ``parse_request`` kept of a Gemini client's request
     (``provider_metadata["gemini"]["body"]``: a partial body) into the built one: its ``tools``
     (Gemini's own) are added, its ``generationConfig`` fields merged (a ``responseSchema`` replaces
-    the built ``responseJsonSchema``, a ``thinkingBudget`` or ``thinkingLevel`` the built one), any
-    other field set as it was sent."""
+    the built ``responseJsonSchema``, a ``thinkingBudget`` or ``thinkingLevel`` the built one, an
+    ``includeThoughts`` of null takes the built one out), any other field set as it was sent."""
     if not isinstance(kept, dict):
         return
     for key, value in kept.items():
@@ -396,11 +398,13 @@ def restore_kept(body: dict[str, Any], kept: Any) -> None:
             if "responseSchema" in value:
                 config.pop("responseJsonSchema", None)
             thinking = value.get("thinkingConfig")
-            built = config.get("thinkingConfig")
-            if isinstance(thinking, dict) and isinstance(built, dict):
+            if isinstance(thinking, dict):
+                built = config.get("thinkingConfig")
+                built = dict(built) if isinstance(built, dict) else {}
                 if "thinkingBudget" in thinking or "thinkingLevel" in thinking:
                     built = {k: v for k, v in built.items() if k not in ("thinkingBudget", "thinkingLevel")}
-                value = {**value, "thinkingConfig": {**built, **thinking}}
+                merged = {k: v for k, v in {**built, **thinking}.items() if v is not None}
+                value = {**value, "thinkingConfig": merged}
             config.update(value)
         else:
             body[key] = value
