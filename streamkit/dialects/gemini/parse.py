@@ -62,9 +62,8 @@ read under either spelling):
   ``responseSchema`` made JSON Schema, the original kept for Gemini), else ``json_object``;
   ``thinkingConfig``: ``thinkingBudget`` → ``reasoning_budget`` (``-1``, dynamic thinking, →
   ``reasoning_effort: "medium"``, the ``-1`` kept for Gemini), ``thinkingLevel`` →
-  ``reasoning_effort`` (in lower case); ``includeThoughts`` is kept for Gemini as it was (null when
-  absent and thinking was configured: the builder, which asks for thoughts with thinking, then
-  leaves it out).
+  ``reasoning_effort`` (in lower case); ``includeThoughts`` is kept for Gemini when it is not what the
+  builder sends (true with thinking on), null when it was absent (the builder then leaves it out).
   Every other field (``candidateCount``, ``responseModalities``, ``speechConfig``, logprobs, another
   MIME type) is kept for Gemini; those another dialect cannot give a client (several candidates,
   non-text modalities, speech, logprobs) are listed in ``dropped``.
@@ -725,11 +724,13 @@ class _Parser:
                 options["reasoning_effort"] = effort
             else:
                 kept["thinkingLevel"] = level
-        includes = kept.get("includeThoughts")
+        includes = kept.pop("includeThoughts", None)
         if includes is not None and not isinstance(includes, bool):
             raise _fail(f"{at}.includeThoughts", f"must be a boolean, not {_kind(includes)}")
-        if includes is None and (budget is not None or level is not None):
-            kept["includeThoughts"] = None  # not asked for: the builder, which asks with thinking, will not
+        # the builder asks for thoughts with thinking; kept when the client said otherwise (null: absent)
+        on = options.get("reasoning_budget", 0) != 0 or "reasoning_effort" in options
+        if includes != (True if on else None):
+            kept["includeThoughts"] = includes
         if kept:
             self.keep_config("thinkingConfig", kept)
 

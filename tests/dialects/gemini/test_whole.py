@@ -144,7 +144,7 @@ def test_a_response_with_no_finish_reason_says_other() -> None:
 
 
 def test_a_blocked_prompt_has_no_candidates() -> None:
-    (message,), response = whole(DATA / NAME / "prompt-blocked.sse")
+    _, response = whole(DATA / NAME / "prompt-blocked.sse")
     assert "candidates" not in response and response["promptFeedback"]["blockReason"]
     assert answered(response).prompt_feedback.block_reason is not None
 
