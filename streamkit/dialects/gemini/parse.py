@@ -243,7 +243,8 @@ class _Parser:
 
     def _scan_ids(self, contents: list[Any]) -> None:
         for content in contents:
-            for part in (content.get("parts") if isinstance(content, dict) else None) or ():
+            parts = content.get("parts") if isinstance(content, dict) else None
+            for part in parts if isinstance(parts, list) else ():
                 if not isinstance(part, dict):
                     continue
                 for key, value in part.items():

@@ -43,3 +43,15 @@ def test_every_event_of_every_case_validates() -> None:
     for case in ALL_CASES:
         for event in events_of(case):
             validate_event(event)
+
+
+def test_the_paths_served_streamed_and_whole() -> None:
+    """``:streamGenerateContent`` streams; ``:generateContent`` answers one whole response (the paths
+    ``serve`` routes to ``whole_response``); the error body is the sniffable google.rpc.Status."""
+    dialect = Gemini()
+    assert all(p.endswith(":streamGenerateContent") for p in dialect.serve_paths)
+    assert dialect.whole_paths == (
+        "/v1beta/models/{model}:generateContent",
+        "/v1/models/{model}:generateContent",
+    )
+    assert dialect.sniff(dialect.error_body(429, "slow down"))

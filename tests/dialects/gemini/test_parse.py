@@ -5,11 +5,15 @@ and the like are listed as dropped; wrong types in valid JSON are usage errors n
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
 from google.genai import types
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamkit.continuation import assistant_message
 from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check
@@ -543,6 +547,14 @@ OK = {"role": "user", "parts": [{"text": "hi"}]}
         ({"contents": [{"role": 1, "parts": [{"text": "x"}]}]}, r"contents\[0\].role must be a string"),
         ({"contents": [{"parts": {"text": "x"}}]}, r"contents\[0\].parts must be a list, not an object"),
         ({"contents": [{"parts": []}]}, r"contents\[0\].parts must not be empty"),
+        ({"contents": [{"parts": 5}]}, r"contents\[0\].parts must be a list, not a number"),
+        ({"contents": [OK, {"role": "model", "parts": [{"functionCall": []}]}]}, r"functionCall must be an object, not a list"),
+        ({"contents": [OK, {"role": "model", "parts": [{"executableCode": "x"}]}]}, r"executableCode must be an object"),
+        ({"contents": [OK], "systemInstruction": 5}, r"systemInstruction must be an object, not a number"),
+        ({"contents": [OK], "tools": [{"functionDeclarations": {"name": "f"}}]}, r"functionDeclarations must be a list"),
+        ({"contents": [OK], "toolConfig": {"functionCallingConfig": "ANY"}}, r"functionCallingConfig must be an object"),
+        ({"contents": [OK], "generationConfig": {"responseMimeType": 1}}, r"responseMimeType must be a string"),
+        ({"contents": [OK], "generationConfig": {"thinkingConfig": {"thinkingLevel": 2}}}, r"thinkingLevel must be a string"),
         ({"contents": [{"parts": ["hi"]}]}, r"contents\[0\].parts\[0\] must be an object, not a string"),
         ({"contents": [{"parts": [{"text": 5}]}]}, r"contents\[0\].parts\[0\].text must be a string"),
         ({"contents": [{"parts": [{"inlineData": {"mimeType": "image/png"}}]}]}, r"inlineData.data must be a string, not null"),
@@ -604,3 +616,60 @@ def test_a_custom_tool_is_declared_with_one_string_input() -> None:
         "parameters": CUSTOM_TOOL_PARAMETERS,
     }
     types.FunctionDeclaration.model_validate(declaration)
+
+
+# --- any value anywhere ------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@functools.cache
+def rich_body() -> dict[str, Any]:
+    cfg = config(
+        system_instruction="be terse", temperature=0.3, max_output_tokens=100, stop_sequences=["X"],
+        response_mime_type="application/json", response_schema={"type": "OBJECT", "properties": {"a": {"type": "STRING"}}},
+        thinking_config=types.ThinkingConfig(thinking_budget=1024, include_thoughts=True),
+        tools=[types.Tool(function_declarations=[types.FunctionDeclaration(name="get_weather", parameters=types.Schema(type="OBJECT", properties={"city": types.Schema(type="STRING")}))]),
+               types.Tool(google_search=types.GoogleSearch())],
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="ANY", allowed_function_names=["get_weather"])),
+        safety_settings=[types.SafetySetting(category="HARM_CATEGORY_HATE_SPEECH", threshold="BLOCK_NONE")],
+    )  # fmt: skip
+    turns = [
+        *_weather_turns(),
+        types.Content(role="user", parts=[types.Part.from_bytes(data=b"x", mime_type="image/png")]),
+    ]
+    return sent(turns, cfg)[1]
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [at]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        out += _paths(item, (*at, key))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_value_anywhere_is_a_usage_error_or_a_conversation(data: st.DataObject) -> None:
+    """Valid JSON with any value put anywhere in a real request: a conversation that builds (or a
+    usage error saying what is wrong), never another exception."""
+    body = copy.deepcopy(rich_body())
+    path = data.draw(st.sampled_from(_paths(body)))
+    value = data.draw(json_values)
+    if not path:
+        body = value
+    else:
+        target = body
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    try:
+        parsed = parse(body)
+        rebuilt(parsed)
+    except UsageError:
+        pass
