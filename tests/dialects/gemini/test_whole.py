@@ -66,6 +66,8 @@ def _check(path: Path) -> None:
     assert read_by_the_client(response) == client_view(message)
     again = messages(events_of(b"data: " + orjson.dumps(response) + b"\r\n\r\n", dialect=NAME))
     assert [essence(m) for m in again] == [essence(message)]
+    assert again[0]["content"] == message["content"]  # signatures and ids included
+    assert again[0].get("provider_metadata") == message.get("provider_metadata")  # raw usage, grounding, ...
 
 
 @pytest.mark.parametrize("recording", [p for p in ALL_CASES if "error" not in p.name], ids=lambda p: p.name)
