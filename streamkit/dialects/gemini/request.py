@@ -60,8 +60,9 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
 
 A native body (``--body``) is sent as it is; a ``model`` key in it (no field of Gemini's) names
 the model and is taken out. ``serve`` answers on ``/v1beta/models/{model}:streamGenerateContent``
-and ``/v1/models/{model}:streamGenerateContent``. Gemini keeps no state: every request carries
-the whole conversation.
+and ``/v1/models/{model}:streamGenerateContent`` (and, whole, on the ``:generateContent`` paths:
+``Gemini.whole_paths``; a client's body is read by :mod:`.parse`). Gemini keeps no state: every
+request carries the whole conversation.
 """
 
 from __future__ import annotations
