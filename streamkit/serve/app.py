@@ -230,7 +230,8 @@ def make_app(server: Server) -> Any:
                     dialect,
                     HTTPError(status, f"injected failure {status}", retry_after=server.faults.retry_after),
                 )
-            path, params = request.url.path, dict(request.path_params)
+            # query parameters too (Gemini's alt=sse decides its framing); path parameters win
+            path, params = request.url.path, {**request.query_params, **request.path_params}
             try:
                 parsed = parse_call(
                     dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}

@@ -1,0 +1,165 @@
+"""``serve --upstream``: every client dialect's official SDK through the gateway, in front of a
+scripted upstream of every dialect, over real HTTP on loopback.
+
+The upstream is ``serve -d D --script`` (its ``--log-requests`` shows what the gateway sent it);
+the gateway is ``serve --upstream D``; the client is the official SDK of its dialect, streamed and
+whole, running a two-request tool loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import ndjson
+from tests.dialects.continuations import results
+from tests.serve.clients import DRIVERS, QUESTION, RESULT, tool_loop
+from tests.test_fetch_live import serving
+
+DIALECTS = list(DRIVERS)
+#: what each dialect's base URL ends with, as its SDK and streamkit's request builder expect it
+BASE_PATHS = {"openai-chat": "/v1", "openai-responses": "/v1", "anthropic": "", "gemini": "", "ollama": ""}
+ANSWER = "It is 18 degrees and sunny in Paris."
+SCRIPT = [{"tool_calls": [{"name": "get_weather", "input": {"city": "Paris"}}]}, {"text": ANSWER}]
+
+
+@contextmanager
+def gateway(upstream: str, tmp_path: Path, *options: str, script: list | None = None,
+            upstream_options: tuple[str, ...] = ()) -> Iterator[tuple[str, Path]]:  # fmt: skip
+    """A scripted upstream of dialect ``upstream`` and a gateway in front of it: (gateway URL, upstream log)."""
+    path, log = tmp_path / "script.json", tmp_path / "upstream.ndjson"
+    path.write_bytes(orjson.dumps(script or SCRIPT))
+    with (
+        serving("-d", upstream, "--script", str(path), "--log-requests", str(log), *upstream_options) as up,
+        serving("--upstream", upstream, "--base-url", up + BASE_PATHS[upstream], *options) as url,
+    ):
+        yield url, log
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize("client", DIALECTS)
+@pytest.mark.parametrize("upstream", DIALECTS)
+def test_a_tool_loop_through_the_gateway(upstream: str, client: str, stream: bool, tmp_path: Path) -> None:
+    with gateway(upstream, tmp_path) as (url, log):
+        seen = tool_loop(client, url, stream)
+    assert seen.calls == [("get_weather", {"city": "Paris"})]
+    assert seen.text == ANSWER
+    first, second = ndjson(log.read_bytes())
+    assert QUESTION in json.dumps(first) and QUESTION in json.dumps(second)
+    sent = results(upstream, second)  # the tool result, in the upstream's own format
+    assert len(sent) == 1 and RESULT in sent[0][0] and sent[0][1] is False
+
+
+# --- errors: each official client sees its own error type ------------------------------------------
+
+
+#: the exception each client's SDK raises for an HTTP status (checked by name, so that an SDK's
+#: subclass counts)
+def _status_error(client: str, status: int) -> tuple[type[BaseException], ...]:
+    import anthropic
+    import ollama
+    import openai
+    from google.genai import errors
+
+    return {
+        "openai-chat": (openai.APIStatusError,),
+        "openai-responses": (openai.APIStatusError,),
+        "anthropic": (anthropic.APIStatusError,),
+        "gemini": (errors.ClientError if status < 500 else errors.ServerError,),
+        "ollama": (ollama.ResponseError,),
+    }[client]
+
+
+def _status_of(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(exc, "code", None)
+
+
+@pytest.mark.parametrize("status", [429, 500])
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize("client", DIALECTS)
+def test_an_upstream_http_error_reaches_each_client_as_its_own_error(
+    client: str, stream: bool, status: int, tmp_path: Path
+) -> None:
+    faults = ("--fail-status", str(status), "--fail-times", "9", "--retry-after", "7")
+    with gateway("openai-chat", tmp_path, "--retries", "0", upstream_options=faults) as (url, _):
+        with pytest.raises(_status_error(client, status)) as caught:
+            tool_loop(client, url, stream)
+        import httpx
+
+        answer = httpx.post(
+            f"{url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        )
+    assert _status_of(caught.value) == status
+    assert answer.status_code == status
+    if status == 429:
+        assert answer.headers["retry-after"] == "7"  # kept for the client's own backoff
+
+
+def _fails_mid_stream(client: str, url: str) -> BaseException | None:
+    """Run the loop streamed; the exception the client raised, or None when it returned."""
+    try:
+        tool_loop(client, url, True)
+    except Exception as exc:  # the SDK's own error type is checked by the caller
+        return exc
+    return None
+
+
+@pytest.mark.parametrize("fault", [("--drop-after", "3"), ("--stall-after", "3")], ids=["drop", "stall"])
+@pytest.mark.parametrize("client", DIALECTS)
+def test_a_stream_that_breaks_upstream_ends_in_the_clients_own_error(
+    client: str, fault: tuple[str, str], tmp_path: Path
+) -> None:
+    with gateway(
+        "openai-chat", tmp_path, "--retries", "0", "--read-timeout", "1", upstream_options=fault
+    ) as (url, _):
+        began = time.monotonic()
+        exc = _fails_mid_stream(client, url)
+    print(client, fault, type(exc), exc)
+    assert exc is not None
+    assert time.monotonic() - began < 10  # a stall ends at the gateway's read timeout, not in a hang
+
+
+def _established(port: int) -> int:
+    """Established TCP connections whose local port is ``port`` (the server side), from /proc."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                count += 1
+    return count
+
+
+@pytest.mark.skipif(
+    not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp to count connections"
+)
+def test_a_client_hanging_up_closes_the_upstream_request(tmp_path: Path) -> None:
+    import httpx
+
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps(SCRIPT))
+    with serving("-d", "openai-chat", "--script", str(path), "--stall-after", "3") as up:
+        port = int(up.rsplit(":", 1)[1])
+        with serving("--upstream", "openai-chat", "--base-url", up + "/v1") as url:
+            body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+            with (
+                httpx.Client() as client,
+                client.stream("POST", url + "/v1/chat/completions", json=body) as response,
+            ):
+                lines = response.iter_lines()
+                assert next(lines).startswith("data: ")
+                assert _established(port) == 1  # the gateway's request to the stalled upstream
+            deadline = time.monotonic() + 5
+            while _established(port) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _established(port) == 0
