@@ -185,13 +185,13 @@ class _Parser:
             conversation["provider_metadata"] = {NAME: native}
         return conversation
 
-    def system(self, value: Any) -> tuple[str, list[Any] | None]:
+    def system(self, value: Any, field: str = "system") -> tuple[str, list[Any] | None]:
         if isinstance(value, str):
             return value, None
-        _want(value, list, "system", "a string or an array of text blocks")
+        _want(value, list, field, "a string or an array of text blocks")
         texts = []
         for i, block in enumerate(value):
-            where = f"system[{i}]"
+            where = f"{field}[{i}]"
             _want(block, dict, where, "a text block")
             if block.get("type") != "text":
                 raise UsageError(f"{where}: expected a text block, got type {block.get('type')!r}")
@@ -204,9 +204,12 @@ class _Parser:
         where = f"messages[{i}]"
         _want(message, dict, where, "a message object")
         role = message.get("role")
-        if role not in ("user", "assistant"):
-            raise UsageError(f"{where}.role: expected 'user' or 'assistant', got {role!r}")
+        if role not in ("user", "assistant", "system"):
+            raise UsageError(f"{where}.role: expected 'user', 'assistant' or 'system', got {role!r:.40}")
         content = message.get("content")
+        if role == "system":  # instructions among the messages (Claude Code sends them): kept in place
+            text, _ = self.system(content, f"{where}.content")
+            return [{"role": "system", "content": [{"type": "text", "text": text}]}]
         if isinstance(content, str):
             return [{"role": role, "content": [{"type": "text", "text": content}]}]
         _want(content, list, f"{where}.content", "a string or an array of content blocks")

@@ -528,7 +528,7 @@ GOOD = {"model": "m", "max_tokens": 10, "messages": [user("hi")]}
         ({**GOOD, "messages": "hi"}, "messages"),
         ({**GOOD, "messages": {"role": "user"}}, "messages"),
         ({**GOOD, "messages": ["hi"]}, "messages[0]"),
-        ({**GOOD, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role"),
+        ({**GOOD, "messages": [{"role": "developer", "content": "x"}]}, "messages[0].role"),
         ({**GOOD, "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
         ({**GOOD, "messages": [{"role": "user"}]}, "messages[0].content"),
         ({**GOOD, "messages": [user(["hi"])]}, "messages[0].content[0]"),
@@ -687,3 +687,16 @@ def test_the_token_estimate_grows_with_every_part() -> None:
     # an image costs what the API's largest image costs, not its base64 length
     image = {"type": "file", "media_type": "image/png", "data": PNG * 1000}
     assert count_tokens_estimate({"messages": [user([image])]}) < 2000
+
+
+def test_system_messages_among_the_messages_are_kept_in_place() -> None:
+    """Claude Code sends ``{"role": "system"}`` messages between the turns."""
+    body = {"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": "Available agent types: none"},
+        {"role": "system", "content": [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Really."}]},
+    ]}  # fmt: skip
+    messages = Anthropic().parse_request(body).conversation["messages"]
+    assert [m["role"] for m in messages] == ["user", "system", "system"]
+    assert messages[1]["content"] == [{"type": "text", "text": "Available agent types: none"}]
+    assert messages[2]["content"] == [{"type": "text", "text": "Be brief.\n\nReally."}]
