@@ -578,7 +578,7 @@ def test_bad_requests_are_usage_errors_naming_the_field(body: Any, field: str) -
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=5)
     | st.sampled_from(["text", "image", "tool_use", "tool_result", "base64", "url", "enabled", "auto", "tool"]),
     lambda inner: st.lists(inner, max_size=3)
     | st.dictionaries(st.sampled_from(["type", "text", "name", "id", "input", "content", "source", "data"])
