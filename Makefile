@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck format bench tox clean
+.PHONY: install demo test test-clients lint typecheck format bench tox clean
 
 install: $(STAMP)
 
@@ -22,6 +22,15 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+
+# Opt-in: real coding agents (Claude Code, the Codex CLI) from npm, in a cache folder, through the
+# gateway, headless, with dummy keys and no network beyond loopback. Needs node and npm.
+AGENTS_DIR ?= .cache/agents
+test-clients: install
+	@mkdir -p $(AGENTS_DIR)
+	cd $(AGENTS_DIR) && npm install --silent --no-audit --no-fund @anthropic-ai/claude-code @openai/codex
+	@$(AGENTS_DIR)/node_modules/.bin/claude --version; $(AGENTS_DIR)/node_modules/.bin/codex --version
+	STREAMKIT_AGENTS=$(CURDIR)/$(AGENTS_DIR)/node_modules/.bin $(BIN)/pytest -q tests/serve/test_coding_agents.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -41,4 +50,4 @@ tox: install
 	$(BIN)/tox
 
 clean:
-	rm -rf $(VENV) .tox .pytest_cache .mypy_cache .ruff_cache build *.egg-info plugins/*/*.egg-info
+	rm -rf $(VENV) .cache .tox .pytest_cache .mypy_cache .ruff_cache build *.egg-info plugins/*/*.egg-info

@@ -332,4 +332,4 @@ def warn_dropped(parsed: ParsedRequest, client: str, upstream: str) -> None:
     (diagnostics are deduplicated while serving)."""
     if client != upstream:
         for what in parsed.dropped:
-            diagnostics.warn(f"{upstream} cannot carry {what} from a {client} request; dropped")
+            diagnostics.warn(f"{upstream} cannot carry {what} from the {client} client; dropped")

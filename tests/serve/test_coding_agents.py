@@ -1,0 +1,61 @@
+"""Real coding agents through the gateway (opt-in: ``make test-clients``).
+
+Claude Code (Anthropic Messages) and the Codex CLI (the Responses API), installed from npm into a
+cache folder by ``make test-clients``, run headless with dummy keys against
+``serve --upstream D`` in front of a scripted upstream of each dialect D; each must finish a tool
+loop: the scripted model calls the agent's own tool (Claude Code's ``Write``, Codex's
+``exec_command``), the agent runs it, sends the result back, and ends with the scripted answer.
+Skipped unless ``STREAMKIT_AGENTS`` names the folder holding the ``claude`` and ``codex`` commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ndjson
+from tests.serve.test_gateway import gateway
+
+AGENTS = os.environ.get("STREAMKIT_AGENTS")
+pytestmark = pytest.mark.skipif(
+    not AGENTS, reason="coding agents not installed: run `make test-clients` (installs them from npm)"
+)
+UPSTREAMS = ["openai-chat", "anthropic", "gemini", "ollama"]
+ANSWER = "The file is written."
+
+
+def _agent_env(home: Path, **extra: str) -> dict[str, str]:
+    keep = ("PATH", "LANG", "TERM", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(HOME=str(home), DISABLE_TELEMETRY="1", DISABLE_AUTOUPDATER="1", DISABLE_ERROR_REPORTING="1",
+               CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", NO_COLOR="1", **extra)  # fmt: skip
+    return env
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    target = work / "hello.txt"
+    script = [{"tool_calls": [{"name": "Write", "input": {"file_path": str(target), "content": "hi from streamkit\n"}}]},
+              {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = subprocess.run(
+            [f"{AGENTS}/claude", "-p", "Write hello.txt saying hi", "--output-format", "stream-json", "--verbose",
+             "--allowedTools", "Write"],
+            cwd=work, capture_output=True, timeout=180,
+            env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    events = ndjson(result.stdout)
+    final = events[-1]
+    assert final["type"] == "result" and not final["is_error"], final
+    assert final["result"] == ANSWER
+    assert target.read_text() == "hi from streamkit\n"
+    first, second = ndjson(log.read_bytes())[:2]
+    assert "hello.txt" in json.dumps(second)  # the tool's result went back upstream, in its own format
