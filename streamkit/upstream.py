@@ -340,6 +340,7 @@ class AsyncFetch(Fetch):
                     try:
                         async for chunk in response.aiter_raw():
                             for ev in self._events(decoder, chunk, began):
+                                self._pos += 1
                                 yield ev
                     except read_errors as exc:
                         for ev in self._flush(decoder, began):

@@ -89,23 +89,36 @@ class Server:
             return True
         return key is not None and any(hmac.compare_digest(key, k) for k in self.client_keys)
 
-    async def frames(self, wire: AsyncIterator[Timed], framing: str) -> AsyncIterator[bytes]:
+    async def frames(self, wire: AsyncIterator[list[Timed]], framing: str) -> AsyncIterator[bytes]:
+        """Each batch of wire events framed and joined into one write (one upstream read in, one
+        write out: the events of a batch exist at the same moment, so none waits for another)."""
         faults = self.faults
         array = framing == "json-array"
         i = 0
         try:
-            async for name, data, delay in wire:
-                if faults.stall_after is not None and i >= faults.stall_after:
-                    await asyncio.sleep(3600)  # hold the connection open, silent
-                if faults.drop_after is not None and i >= faults.drop_after:
-                    raise DropConnection("--drop-after")  # uvicorn closes the socket
-                if self.realtime and delay > 0:
-                    await asyncio.sleep(delay)
-                chunk = frame(framing, name, data)
-                if array:
-                    chunk = (b"[" if i == 0 else b",\r\n") + chunk
-                i += 1
-                yield chunk
+            async for batch in wire:
+                chunks: list[bytes] = []
+                for name, data, delay in batch:
+                    if faults.stall_after is not None and i >= faults.stall_after:
+                        if chunks:
+                            yield b"".join(chunks)
+                        await asyncio.sleep(3600)  # hold the connection open, silent
+                    if faults.drop_after is not None and i >= faults.drop_after:
+                        if chunks:
+                            yield b"".join(chunks)
+                        raise DropConnection("--drop-after")  # uvicorn closes the socket
+                    if self.realtime and delay > 0:
+                        if chunks:
+                            yield b"".join(chunks)
+                            chunks = []
+                        await asyncio.sleep(delay)
+                    chunk = frame(framing, name, data)
+                    if array:
+                        chunk = (b"[" if i == 0 else b",\r\n") + chunk
+                    i += 1
+                    chunks.append(chunk)
+                if chunks:
+                    yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
         finally:
             await wire.aclose()  # type: ignore[attr-defined]
         if array:
@@ -137,23 +150,21 @@ def parse_call(
     return parsed
 
 
-async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> AsyncIterator[Timed]:
-    """The wire events of an answer in the client's dialect: a recording's as they are, else the
-    canonical events through the dialect's encoder, each as soon as it is made."""
+async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> AsyncIterator[list[Timed]]:
+    """The wire events of an answer in the client's dialect, in batches: a recording's as they
+    are, else each batch of canonical events through the dialect's encoder as soon as it comes."""
     if answer.wire is not None:
-        for item in answer.wire:
-            yield item
+        for i in range(0, len(answer.wire), 64):
+            yield answer.wire[i : i + 64]
         return
     assert answer.events is not None
     events = answer.events
     encoder = dialect.encoder(**options)
     delay = answer.delay
     try:
-        async for event in events:
-            for name, data in encoder.feed(event):
-                yield name, data, delay
-        for name, data in encoder.close():
-            yield name, data, delay
+        async for batch in events:
+            yield [(name, data, delay) for event in batch for name, data in encoder.feed(event)]
+        yield [(name, data, delay) for name, data in encoder.close()]
     finally:
         await events.aclose()  # type: ignore[attr-defined]
 
@@ -161,8 +172,9 @@ async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> Asyn
 async def canonical_of(answer: Answer, dialect: Any) -> AsyncIterator[dict[str, Any]]:
     """The canonical events of an answer (a recording of the client's dialect, normalized)."""
     if answer.events is not None:
-        async for event in answer.events:
-            yield event
+        async for batch in answer.events:
+            for event in batch:
+                yield event
         return
     normalizer = dialect.normalizer()
     for name, data, _ in answer.wire or ():
@@ -236,7 +248,9 @@ def make_app(server: Server) -> Any:
                 parsed = parse_call(
                     dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}
                 )
-                answer = await server.source.answer(Call(dialect, parsed, body, path, params, key))
+                answer = await server.source.answer(
+                    Call(dialect, parsed, body, path, params, key, server.realtime)
+                )
             except Exhausted as exc:
                 return error_response(dialect, HTTPError(503, f"streamkit serve: {exc}"))
             except StreamkitError as exc:
@@ -280,7 +294,9 @@ def make_app(server: Server) -> Any:
                         parsed = parse_call(
                             dialect, body, path, params, {k.lower(): v for k, v in websocket.headers.items()}
                         )
-                        answer = await server.source.answer(Call(dialect, parsed, body, path, params, key))
+                        answer = await server.source.answer(
+                            Call(dialect, parsed, body, path, params, key, server.realtime)
+                        )
                         if answer.error is not None:
                             raise Refused(answer.error)
                     except (Exhausted, StreamkitError, Refused) as exc:
@@ -294,11 +310,12 @@ def make_app(server: Server) -> Any:
                         await websocket.send_text(orjson.dumps({"type": "error", "status": error.status,
                                                                 "error": {"message": error.message, "type": "server_error"}}).decode())  # fmt: skip
                         continue
-                    async for _, data, delay in wire_of(answer, dialect, parsed.answer_options):
-                        if server.realtime and delay > 0:
-                            await asyncio.sleep(delay)
-                        if isinstance(data, dict):
-                            await websocket.send_text(orjson.dumps(data).decode())
+                    async for batch in wire_of(answer, dialect, parsed.answer_options):
+                        for _, data, delay in batch:
+                            if server.realtime and delay > 0:
+                                await asyncio.sleep(delay)
+                            if isinstance(data, dict):
+                                await websocket.send_text(orjson.dumps(data).decode())
             except WebSocketDisconnect:
                 return
 

@@ -116,35 +116,39 @@ class UpstreamSource:
                     status, str(first.get("message")), first.get("code"), first.get("retry_after")
                 )
             )
-        return Answer(events=self._canonical(first, raws))
+        return Answer(events=self._canonical(first, raws, fetch))
 
-    async def _canonical(
-        self, first: dict[str, Any], raws: AsyncIterator[dict[str, Any]]
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The upstream's raw events as canonical events, one by one."""
+    async def _canonical(self, first: dict[str, Any], raws: AsyncIterator[dict[str, Any]],
+                         fetch: Any) -> AsyncIterator[list[dict[str, Any]]]:  # fmt: skip
+        """The upstream's raw events as canonical events, a batch per read of the upstream (the
+        raw events already decoded from the same read join the batch: ``fetch.pending()``)."""
         normalizer = self.dialect.normalizer()
         try:
             raw: dict[str, Any] | None = first
+            batch: list[dict[str, Any]] = []
             while raw is not None:
                 if raw.get("type") == "error":  # the stream broke: a drop, a stall
-                    yield raw
+                    batch.append(raw)
                 else:
                     try:
-                        events = normalizer.feed(raw.get("data"), raw.get("event"))
+                        batch += normalizer.feed(raw.get("data"), raw.get("event")) or ()
                     except DataError as exc:
-                        yield {
-                            "type": "error",
-                            "message": f"the upstream sent what streamkit cannot read: {exc}",
-                        }
+                        batch.append(
+                            {
+                                "type": "error",
+                                "message": f"the upstream sent what streamkit cannot read: {exc}",
+                            }
+                        )
+                        yield batch
                         return
-                    for event in events or ():
-                        yield event
+                if batch and not fetch.pending():
+                    yield batch
+                    batch = []
                 try:
                     raw = await raws.__anext__()
                 except StopAsyncIteration:
                     raw = None
-            for event in normalizer.close():
-                yield event
+            yield batch + normalizer.close()
         finally:
             await raws.aclose()  # type: ignore[attr-defined]
 

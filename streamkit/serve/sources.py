@@ -40,6 +40,8 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     #: the API key the client presented (forwarded upstream only with ``--forward-key``)
     key: str | None = None
+    #: the answer is paced (``--realtime``): events go one at a time
+    realtime: bool = False
 
 
 @dataclass
@@ -58,17 +60,25 @@ class Answer:
 
     #: wire events of the client's own dialect, sent as they are
     wire: list[Timed] | None = None
-    #: canonical events, encoded in the client's dialect as they come
-    events: AsyncIterator[dict[str, Any]] | None = None
+    #: canonical events in batches (what one read of the upstream gave), encoded in the client's
+    #: dialect as they come; each batch is written to the client in one piece
+    events: AsyncIterator[list[dict[str, Any]]] | None = None
     #: seconds between events under ``--realtime`` (a script's ``--delay``)
     delay: float = 0.0
     error: HTTPError | None = None
 
 
-async def aiter_of(events: Iterable[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    """Events already at hand, as the asynchronous iterator an :class:`Answer` holds."""
+async def aiter_of(events: Iterable[dict[str, Any]], size: int = 64) -> AsyncIterator[list[dict[str, Any]]]:
+    """Events already at hand, as the batches an :class:`Answer` holds (``size`` at most: a
+    script paced by ``--realtime`` goes one event at a time)."""
+    batch: list[dict[str, Any]] = []
     for event in events:
-        yield event
+        batch.append(event)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class ReplaySource:
@@ -155,4 +165,4 @@ class ScriptSource:
         size = len(orjson.dumps(body)) if body is not None else 0
         events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model or "streamkit-script"),
                              call_prefix=f"call_{n + 1}_", input_tokens=max(1, size // 4))  # fmt: skip
-        return Answer(events=aiter_of(events), delay=self.delay)
+        return Answer(events=aiter_of(events, 1 if call.realtime else 64), delay=self.delay)
