@@ -25,11 +25,11 @@ SECRET = "sk-streamkit-test-SECRET-4242"
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[str]:
-    """Start ``streamkit serve ARGS --port 0``; yield its base URL; stop it with Ctrl-C."""
-    proc = subprocess.Popen(
-        [str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start ``streamkit serve ARGS --port 0`` (with ``env`` added to the environment); yield its
+    base URL; stop it with Ctrl-C."""
+    proc = subprocess.Popen([str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})})  # fmt: skip
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode().strip()

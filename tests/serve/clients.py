@@ -28,8 +28,8 @@ class Seen:
     text: str = ""
 
 
-def tool_loop(dialect: str, url: str, stream: bool, model: str = "client-model") -> Seen:
-    return DRIVERS[dialect](url, stream, model)
+def tool_loop(dialect: str, url: str, stream: bool, model: str = "client-model", key: str = KEY) -> Seen:
+    return DRIVERS[dialect](url, stream, model, key)
 
 
 def _closing(client: Any) -> Any:
@@ -39,10 +39,10 @@ def _closing(client: Any) -> Any:
     return contextlib.closing(client)
 
 
-def _chat(url: str, stream: bool, model: str) -> Seen:
+def _chat(url: str, stream: bool, model: str, key: str) -> Seen:
     import openai
 
-    with _closing(openai.OpenAI(api_key=KEY, base_url=f"{url}/v1", max_retries=0)) as client:
+    with _closing(openai.OpenAI(api_key=key, base_url=f"{url}/v1", max_retries=0)) as client:
         return _chat_loop(client, stream, model)
 
 
@@ -68,10 +68,10 @@ def _chat_loop(client: Any, stream: bool, model: str) -> Seen:
     return seen
 
 
-def _responses(url: str, stream: bool, model: str) -> Seen:
+def _responses(url: str, stream: bool, model: str, key: str) -> Seen:
     import openai
 
-    with _closing(openai.OpenAI(api_key=KEY, base_url=f"{url}/v1", max_retries=0)) as client:
+    with _closing(openai.OpenAI(api_key=key, base_url=f"{url}/v1", max_retries=0)) as client:
         return _responses_loop(client, stream, model)
 
 
@@ -97,10 +97,10 @@ def _responses_loop(client: Any, stream: bool, model: str) -> Seen:
     return seen
 
 
-def _anthropic(url: str, stream: bool, model: str) -> Seen:
+def _anthropic(url: str, stream: bool, model: str, key: str) -> Seen:
     import anthropic
 
-    with _closing(anthropic.Anthropic(api_key=KEY, base_url=url, max_retries=0)) as client:
+    with _closing(anthropic.Anthropic(api_key=key, base_url=url, max_retries=0)) as client:
         return _anthropic_loop(client, stream, model)
 
 
@@ -133,11 +133,11 @@ def _anthropic_loop(client: Any, stream: bool, model: str) -> Seen:
     return seen
 
 
-def _gemini(url: str, stream: bool, model: str) -> Seen:
+def _gemini(url: str, stream: bool, model: str, key: str) -> Seen:
     from google import genai
     from google.genai import types
 
-    with genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=url)) as client:
+    with genai.Client(api_key=key, http_options=types.HttpOptions(base_url=url)) as client:
         return _gemini_loop(client, stream, model)
 
 
@@ -172,10 +172,10 @@ def _gemini_loop(client: Any, stream: bool, model: str) -> Seen:
     return seen
 
 
-def _ollama(url: str, stream: bool, model: str) -> Seen:
+def _ollama(url: str, stream: bool, model: str, key: str) -> Seen:
     import ollama
 
-    with ollama.Client(host=url, headers={"Authorization": f"Bearer {KEY}"}) as client:
+    with ollama.Client(host=url, headers={"Authorization": f"Bearer {key}"}) as client:
         return _ollama_loop(client, stream, model)
 
 

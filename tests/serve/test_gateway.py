@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 import pytest
 
-from tests.conftest import ndjson
+from tests.conftest import ndjson, run_cli
 from tests.dialects.continuations import results
 from tests.serve.clients import DRIVERS, QUESTION, RESULT, tool_loop
 from tests.test_fetch_live import serving
@@ -163,3 +165,92 @@ def test_a_client_hanging_up_closes_the_upstream_request(tmp_path: Path) -> None
             while _established(port) and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert _established(port) == 0
+
+
+# --- models and keys ------------------------------------------------------------------------------
+
+CHAT_ANSWER = (
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"ok"},"finish_reason":null}]}\n\n'
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":0,"model":"up","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@contextmanager
+def recording_upstream() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A Chat Completions upstream that answers "ok" and records each request's key and body
+    (which streamkit serve --log-requests never writes: keys are not logged)."""
+    import http.server
+    import threading
+
+    seen: list[dict[str, Any]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = orjson.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            seen.append({"authorization": self.headers.get("authorization"), "body": body})
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("content-length", str(len(CHAT_ANSWER)))
+            self.end_headers()
+            self.wfile.write(CHAT_ANSWER)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _ask(url: str, model: str, key: str = "sk-client") -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(f"{url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"})
+
+
+def test_models_pass_through_unless_forced_or_mapped() -> None:
+    with recording_upstream() as (up, seen):
+        with serving("--upstream", "openai-chat", "--base-url", up) as url:
+            assert _ask(url, "gpt-x").json()["choices"][0]["message"]["content"] == "ok"
+        with serving("--upstream", "openai-chat", "--base-url", up, "--model-map", "claude-*haiku*=small",
+                     "--model-map", "claude-*=big") as url:  # fmt: skip
+            _ask(url, "claude-3-5-haiku-latest")
+            _ask(url, "claude-opus-4-8")
+            _ask(url, "gpt-x")
+        with serving("--upstream", "openai-chat", "--base-url", up, "-m", "forced") as url:
+            _ask(url, "anything")
+    assert [s["body"]["model"] for s in seen] == ["gpt-x", "small", "big", "gpt-x", "forced"]
+
+
+def test_the_upstream_key_is_the_gateways_own_unless_forwarded() -> None:
+    env_key = {"OPENAI_API_KEY": "sk-gateway-own"}
+    with recording_upstream() as (up, seen):
+        with serving("--upstream", "openai-chat", "--base-url", up, env=env_key) as url:
+            _ask(url, "m", key="sk-client-one")
+        with serving("--upstream", "openai-chat", "--base-url", up, "--forward-key", env=env_key) as url:
+            _ask(url, "m", key="sk-client-two")
+    assert [s["authorization"] for s in seen] == ["Bearer sk-gateway-own", "Bearer sk-client-two"]
+
+
+@pytest.mark.parametrize("client", DIALECTS)
+def test_client_keys_admit_only_their_holders_in_each_clients_own_error(client: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# one key per line\nsk-client-key-0123456789\n")
+    with gateway("openai-chat", tmp_path, "--client-keys", str(keys)) as (url, _):
+        assert tool_loop(client, url, False).text == ANSWER  # clients.KEY is in the file
+        with pytest.raises(_status_error(client, 401)) as caught:
+            tool_loop(client, url, False, key="sk-not-in-the-file")
+    assert _status_of(caught.value) == 401
+
+
+def test_a_gateway_beyond_loopback_needs_client_keys() -> None:
+    result = run_cli(
+        "serve", "--upstream", "openai-chat", "--base-url", "http://127.0.0.1:9/v1", "--host", "0.0.0.0"
+    )
+    assert result.returncode == 2
+    assert b"--client-keys" in result.stderr and b"Traceback" not in result.stderr
