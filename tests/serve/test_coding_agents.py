@@ -59,3 +59,26 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     assert target.read_text() == "hi from streamkit\n"
     second = ndjson(log.read_bytes())[1]
     assert "hello.txt" in json.dumps(second)  # the tool's result went back upstream, in its own format
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_codex_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    script = [{"tool_calls": [{"name": "exec_command", "input": {"cmd": "echo hi from streamkit > hello.txt"}}]},
+              {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        provider = (
+            f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY"}}'
+        )
+        result = subprocess.run(
+            [f"{AGENTS}/codex", "exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "model_provider=streamkit",
+             "-c", f"model_providers.streamkit={provider}", "-m", "gpt-5-codex", "Write hello.txt saying hi"],
+            cwd=work, capture_output=True, timeout=180, env=_agent_env(home, STREAMKIT_TEST_KEY="dummy-key"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert (work / "hello.txt").read_text() == "hi from streamkit\n"
+    assert result.stdout.decode().strip().endswith(ANSWER)
+    second = ndjson(log.read_bytes())[1]
+    assert "exec_command" in json.dumps(second)  # the call and its output went back upstream
