@@ -260,6 +260,29 @@ def bench_live(opts: Any, report: Any, results: dict[str, Any]) -> None:
     }
 
 
+def bench_gateway(report: Any, results: dict[str, Any]) -> None:
+    """serve --upstream: added latency per event, one stream's throughput, 100 clients at once."""
+    import gateway
+
+    print("\nthe gateway: serve --upstream openai-chat (real processes over loopback)", flush=True)
+    latency = gateway.added_latency()
+    for name, label in (("chat", "Chat client"), ("anthropic", "Anthropic client")):
+        row = latency[name]
+        report(f"gateway added latency p50, {label}", f"{row['added_p50_ms']:.2f} ms", "goal <= 0.3 ms")
+        report(f"gateway added latency p99, {label}", f"{row['added_p99_ms']:.2f} ms", "goal <= 1 ms")
+    flow = gateway.throughput()
+    report("serve --script alone, one stream", f"{flow['direct_events_per_s'] / 1e3:.0f} k events/s")
+    report("the same through the gateway", f"{flow['gateway_events_per_s'] / 1e3:.0f} k events/s",
+           f"({flow['gateway_events_per_s'] / flow['direct_events_per_s']:.2f}x)")  # fmt: skip
+    crowd = gateway.concurrency()
+    report(
+        "100 concurrent streamed clients, complete and intact", f"{crowd['complete']} / {crowd['clients']}"
+    )
+    report("gateway memory per open stream", f"{crowd['per_stream_kb']:.0f} KB",
+           f"(idle {crowd['idle_rss_mb']:.0f} MB, peak {crowd['peak_rss_mb']:.0f} MB)")  # fmt: skip
+    results["gateway"] = {"latency": latency, "throughput": flow, "concurrency": crowd}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -381,6 +404,7 @@ def main() -> None:
 
     bench_dialects(opts, report, results)
     bench_live(opts, report, results)
+    bench_gateway(report, results)
 
     # --- cold start --------------------------------------------------------------------------
     print("\ncold start (median of 15)", flush=True)
