@@ -80,7 +80,7 @@ def _timed_upstream(events: int, gap: float) -> tuple[str, threading.Thread, soc
             body += conn.recv(65536)
         conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for i in range(events):
+        for _ in range(events):
             time.sleep(gap)
             chunk = {"object": "chat.completion.chunk", "id": "chatcmpl-b", "model": "m", "created": 0,
                      "choices": [{"index": 0, "delta": {"content": f"{time.monotonic():.6f} "}, "finish_reason": None}]}  # fmt: skip
