@@ -27,6 +27,53 @@ server keeps no state (the options say ``"store": false``) every request carries
 encrypted reasoning included (``include: ["reasoning.encrypted_content"]`` is added), and no
 ``previous_response_id``. ``streamkit serve`` answers on ``/v1/responses`` and ``/responses``,
 over HTTP and WebSocket, its responses naming the ``previous_response_id`` they continue.
+
+System messages: the ``system`` prompt and ``system`` messages are joined into ``instructions``;
+a ``developer`` system message (an OpenAI ``developer`` message, ``"developer": true``) stays in
+its place in ``input`` as a ``developer`` message item. Tools: a function tool as ``function``; a
+freeform tool (``"kind": "custom"``) as a ``custom`` tool with its ``format``, and a call to it
+(``{"input": <string>}``) as a ``custom_tool_call``; a tool's ``provider_metadata`` fields of this
+dialect (``defer_loading``, ``output_schema``, ...) are added to its declaration. The canonical
+options:
+
+=========================================  ===========================================================
+canonical                                  Responses
+=========================================  ===========================================================
+``max_tokens``                             ``max_output_tokens``
+``temperature``, ``top_p``                 ``temperature``, ``top_p``
+``parallel_tool_calls``                    ``parallel_tool_calls``
+``tool_choice``                            ``"auto"``, ``"none"``, ``"required"`` as they are; ``{"name":
+                                           X}`` → ``{"type": "function", "name": X}`` (``"custom"``
+                                           for a freeform tool); a native object as it is
+``response_format``                        ``text.format``: ``json_schema`` (``name``, default
+                                           ``"response"``; ``schema``, ``strict``, ``description``),
+                                           ``json_object``
+``reasoning_effort``                       ``reasoning.effort`` (any value the API takes: ``none``,
+                                           ``minimal``, ``low``, ``medium``, ``high``, ``xhigh``,
+                                           ``max``)
+``reasoning_budget`` (tokens, when no      ``reasoning.effort``: under 4096 → ``low``, under 16384 →
+effort is given)                           ``medium``, more → ``high``; 0 (no thinking) or negative
+                                           (dynamic) → no effort (the model's default: the API has no
+                                           off switch every model takes)
+``top_k``, ``stop``, ``seed``,             no parameter in the Responses API: left out, with one
+``frequency_penalty``, ``presence_penalty``  warning
+=========================================  ===========================================================
+
+Any other option is a Responses parameter and is sent as it is (``reasoning``, ``text``,
+``include``, ``store``, ...; the canonical ones above are merged into ``reasoning`` and ``text``).
+
+What :mod:`.parse` keeps of a Responses client's request that only this dialect can use
+(``provider_metadata["openai-responses"]`` of the conversation) is restored, so that a gateway in
+front of a Responses upstream loses nothing: ``body`` (``store``, ``include``,
+``prompt_cache_key``, ``metadata``, ``previous_response_id``, fields streamkit does not know, ...)
+at the top level where the conversation did not set them; ``reasoning`` and ``text`` fields
+(``summary``, ``verbosity``, an effort the canonical options could only approximate) over the
+canonical ones; ``tool_choice`` (a form the canonical one approximates, such as
+``allowed_tools``); ``tools`` (hosted tools: ``web_search``, ``file_search``, ``mcp``, ...) after
+the conversation's; ``input_items`` (input items with no canonical meaning, such as
+``item_reference`` or ``local_shell_call``, each with the number of messages before it) in their
+places. A part's ``provider_metadata`` restores an image's ``detail``, a file given by ``file_id``
+and a part's other fields; a tool message's ``output_parts`` sends its output list as it is.
 """
 
 from __future__ import annotations
@@ -35,11 +82,26 @@ from typing import Any
 
 from ...canonical import parse_arguments
 from ...errors import UsageError
+from ..gemini.request import RequestDrops
 from .wire import NAME, _dumps, _fits
 
-#: canonical option names → Responses parameters (other options, such as ``reasoning``,
-#: ``include``, ``store``, ``tool_choice``, pass through as they are)
-OPTION_NAMES = {"max_tokens": "max_output_tokens", "temperature": "temperature", "top_p": "top_p"}
+#: canonical option names → Responses parameters of the same meaning (other options, such as
+#: ``reasoning``, ``include``, ``store``, pass through as they are)
+OPTION_NAMES = {
+    "max_tokens": "max_output_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "parallel_tool_calls": "parallel_tool_calls",
+}
+
+#: canonical options with a rule of their own (the module's table)
+SPECIAL_OPTIONS = frozenset({"tool_choice", "response_format", "reasoning_effort", "reasoning_budget"})
+
+#: canonical options the Responses API has no parameter for: left out, with a warning
+UNSUPPORTED_OPTIONS = frozenset({"top_k", "stop", "seed", "frequency_penalty", "presence_penalty"})
+
+#: the reasoning efforts the API takes
+EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
 
 #: the events that end one answer on the WebSocket
 WEBSOCKET_FINAL = frozenset({"response.completed", "response.failed", "response.incomplete", "error"})
@@ -73,24 +135,39 @@ def _data_url(part: dict[str, Any]) -> str:
 
 
 def _user_content(content: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
-    """User parts → ``input_text``, ``input_image`` (data URL or URL), ``input_file``."""
+    """User parts → ``input_text``, ``input_image`` (data URL or URL), ``input_file``; a part's
+    ``provider_metadata`` gives back an image's ``detail``, a ``file_id`` and its other fields."""
     out: list[dict[str, Any]] = []
     for j, part in enumerate(content):
         kind = part.get("type")
+        meta = _part_meta(part)
+        item: dict[str, Any]
         if kind == "text":
-            out.append({"type": "input_text", "text": part.get("text") or ""})
+            item = {"type": "input_text", "text": part.get("text") or ""}
         elif kind == "file" and str(part.get("media_type") or "").startswith("image/"):
-            out.append({"type": "input_image", "image_url": _data_url(part), "detail": "auto"})
-        elif kind == "file":
-            file: dict[str, Any] = {"type": "input_file"}
-            if part.get("url"):
-                file["file_url"] = str(part["url"])
+            item = {"type": "input_image"}
+            if isinstance(meta.get("file_id"), str):
+                item["file_id"] = meta["file_id"]
             else:
-                file["file_data"] = _data_url(part)
-                file["filename"] = part.get("filename") or f"file-{j}"
-            out.append(file)
+                item["image_url"] = _data_url(part)
+            item["detail"] = meta.get("detail") or "auto"
+        elif kind == "file":
+            item = {"type": "input_file"}
+            if isinstance(meta.get("file_id"), str):
+                item["file_id"] = meta["file_id"]
+            elif part.get("url"):
+                item["file_url"] = str(part["url"])
+            else:
+                item["file_data"] = _data_url(part)
+                item["filename"] = part.get("filename") or f"file-{j}"
+            if meta.get("detail"):
+                item["detail"] = meta["detail"]
         else:
             raise UsageError(f"{where}.content[{j}]: the {NAME} dialect cannot send a user {kind!r} part")
+        fields = meta.get("fields")
+        if isinstance(fields, dict):
+            item.update({k: v for k, v in fields.items() if k != "type"})
+        out.append(item)
     return out
 
 
@@ -121,11 +198,29 @@ def _call_item(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def _reasoning_group(content: list[dict[str, Any]], i: int) -> int:
+    """Where the reasoning item a part without an item id belongs to ends (exclusive): the parts
+    of an item that came with no id (Codex sends none) follow each other, and its
+    ``encrypted_content`` is on its last part. 0 when the run of such parts holds no encrypted
+    content (another dialect's reasoning: nothing this API can take back)."""
+    j = i
+    while j < len(content):
+        part = content[j]
+        meta = _part_meta(part)
+        if part.get("type") != "reasoning" or isinstance(meta.get("item_id"), str):
+            return 0
+        j += 1
+        if meta.get("encrypted_content"):
+            return j
+    return 0
+
+
 def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[str, Any]]:
     """An earlier assistant turn → its output items, in order: ``message`` items (consecutive text
     parts of one item together, refusals as ``refusal`` parts, the item's id and ``phase``; text
     that came from elsewhere, with no item id, as one plain ``content`` string), ``reasoning`` items
-    (their summary or reasoning_text parts, id and ``encrypted_content``), client calls.
+    (their summary or reasoning_text parts, id and ``encrypted_content``; the parts of an item with
+    no id are the ones up to the part holding its encrypted content), client calls.
 
     Left out: provider-executed tools (the server ran them; their outcome is in the text that
     follows), sources and files, reasoning of other dialects, and, when the server keeps no state
@@ -134,7 +229,8 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
     items: list[dict[str, Any]] = []
     msg: dict[str, Any] | None = None  # the message item text parts are added to
     rsn: dict[str, Any] | None = None  # the reasoning item reasoning parts are added to
-    for part in content:
+    group_end = 0  # the end of the id-less reasoning item being read
+    for i, part in enumerate(content):
         kind = part.get("type")
         meta = _part_meta(part)
         item_id = meta.get("item_id") if isinstance(meta.get("item_id"), str) else None
@@ -156,10 +252,13 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
         elif kind == "reasoning":
             msg = None
             encrypted = meta.get("encrypted_content")
-            if not item_id and not encrypted:
-                rsn = None
-                continue  # another dialect's reasoning: nothing this API can take back
-            if rsn is None or not item_id or rsn.get("id") != item_id:
+            if item_id is None:
+                if i >= group_end:  # the first part of an item with no id
+                    group_end = _reasoning_group(content, i)
+                    rsn = None
+                if not group_end:
+                    continue  # another dialect's reasoning: nothing this API can take back
+            if rsn is None or rsn.get("id") != item_id:
                 rsn = {"type": "reasoning", "summary": []}
                 if item_id:
                     rsn["id"] = item_id
@@ -171,6 +270,8 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
                 rsn["summary"].append({"type": "summary_text", "text": text})
             if encrypted:
                 rsn["encrypted_content"] = encrypted
+            if item_id is None and i + 1 >= group_end:
+                rsn = None  # the id-less item ends with its encrypted content
         elif kind == "tool-call":
             msg = rsn = None
             if not part.get("provider_executed"):
@@ -186,12 +287,48 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
     return items
 
 
+def _own_meta(conversation: dict[str, Any]) -> dict[str, Any]:
+    """``provider_metadata["openai-responses"]`` of the conversation: what only this dialect can use."""
+    return _part_meta(conversation)
+
+
+def _extra_items(conversation: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """The input items with no canonical meaning (``input_items``), by the message they come before."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    entries = _own_meta(conversation).get("input_items")
+    for entry in entries if isinstance(entries, list) else ():
+        if (
+            isinstance(entry, (list, tuple))
+            and len(entry) == 2
+            and isinstance(entry[0], int)
+            and isinstance(entry[1], dict)
+        ):
+            out.setdefault(entry[0], []).append(entry[1])
+    return out
+
+
+def _system_item(message: dict[str, Any]) -> dict[str, Any]:
+    """A developer message, in its place."""
+    from ...conversation import text_of
+
+    content = message.get("content")
+    parts = content if isinstance(content, list) else [{"type": "text", "text": text_of(content)}]
+    return {
+        "type": "message",
+        "role": "developer",
+        "content": [
+            {"type": "input_text", "text": p.get("text") or ""} for p in parts if p.get("type") == "text"
+        ],
+    }
+
+
 def responses_input(
     conversation: dict[str, Any], start: int = 0, *, store: bool = True
 ) -> list[dict[str, Any]]:
     """The ``input`` items of a conversation's messages from ``start`` on (system messages go in
-    ``instructions``)."""
+    ``instructions``, developer messages stay in their place)."""
     messages = conversation.get("messages") or []
+    extras = _extra_items(conversation)
     # what each client call was, so that its output is the matching *_output item
     kinds: dict[str, str] = {}
     for message in messages:
@@ -204,6 +341,7 @@ def responses_input(
                         kinds[call["call_id"]] = call["type"]
     items: list[dict[str, Any]] = []
     for i in range(start, len(messages)):
+        items.extend(extras.pop(i, ()))
         message = messages[i]
         role = message.get("role")
         if role == "user":
@@ -212,6 +350,8 @@ def responses_input(
                 content = [{"type": "text", "text": content}]
             parts = _user_content(content or [], f"conversation: messages[{i}]")
             items.append({"type": "message", "role": "user", "content": parts})
+        elif role == "system" and message.get("developer"):
+            items.append(_system_item(message))
         elif role == "assistant":
             items.extend(_assistant_items(message.get("content") or [], store))
         elif role == "tool":
@@ -220,9 +360,129 @@ def responses_input(
             item: dict[str, Any] = {"type": _OUTPUT_ITEMS[kind], "call_id": call_id}
             if kind == "apply_patch_call":  # the one answer with an error flag
                 item["status"] = "failed" if message.get("is_error") else "completed"
-            item["output"] = _output_text(message.get("output"))
+            output = message.get("output")
+            if _part_meta(message).get("output_parts") and isinstance(output, list):
+                item["output"] = output  # the client's own list of content parts
+            else:
+                item["output"] = _output_text(output)
             items.append(item)
+    for position in sorted(extras):
+        if position >= start:
+            items.extend(extras[position])
     return items
+
+
+def _instructions(conversation: dict[str, Any]) -> str | None:
+    """The ``system`` prompt and the system messages that are not developer messages, joined."""
+    from ...conversation import system_text
+
+    return system_text(
+        {
+            "system": conversation.get("system"),
+            "messages": [
+                m
+                for m in conversation.get("messages") or ()
+                if m.get("role") == "system" and not m.get("developer")
+            ],
+        }
+    )
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A canonical tool → its declaration: ``function``, or ``custom`` for a freeform tool."""
+    if tool.get("kind") == "custom":
+        out: dict[str, Any] = {"type": "custom", "name": tool["name"]}
+        if tool.get("description"):
+            out["description"] = tool["description"]
+        if isinstance(tool.get("format"), dict):
+            out["format"] = tool["format"]
+    else:
+        out = {
+            "type": "function",
+            "name": tool["name"],
+            "description": tool.get("description", ""),
+            "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
+            "strict": bool(tool.get("strict", False)),
+        }
+    fields = _part_meta(tool).get("fields")
+    if isinstance(fields, dict):
+        out.update({k: v for k, v in fields.items() if k not in ("type", "name")})
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _tool_choice(value: Any, tools: list[dict[str, Any]], drops: RequestDrops) -> Any:
+    """The canonical ``tool_choice`` → the API's (None: not sent)."""
+    if value in ("auto", "none", "required"):
+        return value
+    if isinstance(value, dict):
+        if isinstance(value.get("type"), str):
+            return value  # the API's own form, as it is
+        name = value.get("name")
+        if isinstance(name, str) and name:
+            custom = any(t.get("name") == name and t.get("kind") == "custom" for t in tools)
+            return {"type": "custom" if custom else "function", "name": name}
+    drops.add(f"the tool_choice {_short(value)}")
+    return None
+
+
+def _text_format(value: Any, drops: RequestDrops) -> dict[str, Any] | None:
+    """``response_format`` → ``text.format`` (None: not sent)."""
+    kind = value.get("type") if isinstance(value, dict) else value
+    if kind == "json_schema" and isinstance(value.get("schema"), dict):
+        name = value.get("name")
+        fmt: dict[str, Any] = {
+            "type": "json_schema",
+            "name": name if isinstance(name, str) and name else "response",
+            "schema": value["schema"],
+        }
+        if isinstance(value.get("strict"), bool):
+            fmt["strict"] = value["strict"]
+        if isinstance(value.get("description"), str):
+            fmt["description"] = value["description"]
+        return fmt
+    if kind in ("json_object", "text"):
+        return {"type": kind}
+    drops.add(f"the response format {_short(kind)}")
+    return None
+
+
+def budget_effort(budget: int) -> str | None:
+    """A thinking budget (tokens) → the reasoning effort nearest to it (None: the model's default)."""
+    if budget <= 0:
+        return None  # no thinking, or a dynamic budget: no effort every model takes says so
+    if budget < 4096:
+        return "low"
+    return "medium" if budget < 16384 else "high"
+
+
+def _effort(options: dict[str, Any], drops: RequestDrops) -> str | None:
+    """``reasoning_effort``, else ``reasoning_budget`` → ``reasoning.effort`` (None: not sent)."""
+    effort = options.get("reasoning_effort")
+    if effort is not None:
+        if isinstance(effort, str) and effort in EFFORTS:
+            return effort
+        drops.add(f"the reasoning effort {_short(effort)}")
+        return None
+    budget = options.get("reasoning_budget")
+    if budget is None:
+        return None
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        drops.add(f"the reasoning budget {_short(budget)}")
+        return None
+    return budget_effort(budget)
+
+
+def _merged(*parts: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part in parts:
+        if isinstance(part, dict):
+            out.update(part)
+    return out
 
 
 def responses_request_body(conversation: dict[str, Any], model: str | None) -> dict[str, Any]:
@@ -233,15 +493,17 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
     ``previous_response_id`` and carries only the later messages' items (tool outputs, new user
     turns). When the server keeps no state (the options say ``"store": false``), or there is no
     usable state, it carries the whole conversation, encrypted reasoning included (``include``
-    asks for ``reasoning.encrypted_content`` then).
+    asks for ``reasoning.encrypted_content`` then). The canonical options are mapped as the
+    module's table says; what the conversation's ``provider_metadata`` keeps is restored.
     """
-    from ...conversation import system_text
-
     model = model or conversation.get("model")
     if not model:
         raise UsageError('no model: pass -m MODEL, put "model" in the conversation, or set STREAMKIT_MODEL')
+    drops = RequestDrops(NAME)
     options = conversation.get("options") or {}
-    store = options.get("store") is not False
+    own = _own_meta(conversation)
+    native: dict[str, Any] = own["body"] if isinstance(own.get("body"), dict) else {}
+    store = (options["store"] if "store" in options else native.get("store")) is not False
     messages = conversation.get("messages") or []
     body: dict[str, Any] = {"model": model}
     start = 0
@@ -251,27 +513,61 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
         if isinstance(known, int) and not isinstance(known, bool) and 0 < known <= len(messages):
             body["previous_response_id"] = state["previous_response_id"]
             start = known
-    instructions = system_text(conversation)
+    instructions = _instructions(conversation)
     if instructions:
         body["instructions"] = instructions  # not carried over by previous_response_id: always sent
     body["input"] = responses_input(conversation, start, store=store)
-    tools = conversation.get("tools")
-    if tools:
-        body["tools"] = [
-            {"type": "function", "name": t["name"], "description": t.get("description", ""),
-             "parameters": t.get("parameters") or {"type": "object", "properties": {}},
-             "strict": bool(t.get("strict", False))}
-            for t in tools
-        ]  # fmt: skip
+    tools = conversation.get("tools") or []
+    declared = [_tool(t) for t in tools]
+    hosted = own.get("tools")
+    if isinstance(hosted, list):
+        declared += [t for t in hosted if isinstance(t, dict)]
+    if declared:
+        body["tools"] = declared
     body["stream"] = True
+    reasoning: dict[str, Any] = {}
+    text: dict[str, Any] = {}
     for key, value in options.items():
-        body[OPTION_NAMES.get(key, key)] = value
+        if key in SPECIAL_OPTIONS:
+            continue
+        if key in UNSUPPORTED_OPTIONS:
+            drops.add(f"the {key} option")
+        elif key == "reasoning" and isinstance(value, dict):
+            reasoning.update(value)
+        elif key == "text" and isinstance(value, dict):
+            text.update(value)
+        else:
+            body[OPTION_NAMES.get(key, key)] = value
+    if "tool_choice" in options:
+        choice = _tool_choice(options["tool_choice"], tools, drops)
+        if choice is not None:
+            body["tool_choice"] = choice
+    if isinstance(own.get("tool_choice"), (dict, str)):
+        body["tool_choice"] = own[
+            "tool_choice"
+        ]  # the client's own form, which the canonical one approximates
+    if options.get("response_format") is not None:
+        fmt = _text_format(options["response_format"], drops)
+        if fmt is not None:
+            text["format"] = fmt
+    effort = _effort(options, drops)
+    if effort is not None:
+        reasoning["effort"] = effort
+    reasoning = _merged(reasoning, own.get("reasoning"))
+    text = _merged(text, own.get("text"))
+    if reasoning:
+        body["reasoning"] = reasoning
+    if text:
+        body["text"] = text
+    for key, value in native.items():
+        body.setdefault(key, value)
     if not store:
         include = body.get("include")
         include = list(include) if isinstance(include, list) else []
         if "reasoning.encrypted_content" not in include:
             include.append("reasoning.encrypted_content")
         body["include"] = include
+    drops.warn()
     return body
 
 
