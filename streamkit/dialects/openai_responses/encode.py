@@ -22,8 +22,20 @@ types they came with (``provider_metadata``); others get new ids. More precisely
   searches and code execution become ``web_search_call`` / ``code_interpreter_call`` items.
 * An ``error`` is written as an ``error`` event where it happened (unless it came from a
   ``response.failed``), and ``finish: error`` as ``response.failed`` with that error (codes the
-  SDK does not know as ``server_error``). A response cut off upstream (``finish: other`` with no
-  ``raw_finish_reason``) ends without a terminal event, as it did.
+  SDK does not know as ``server_error``).
+* Every response ends with its terminal event, every item it opened closed first: a client such
+  as the Codex CLI takes a stream that just stops for a dropped connection and retries. A
+  response cut off upstream (``finish: other`` with no ``raw_finish_reason``, what normalize
+  writes for a stream that stopped) and a stream of events that stops before its ``finish``
+  (``close`` writes the end) end with ``response.failed``: the error that came before, else a
+  ``server_error`` saying that the upstream stream ended early.
+* ``custom_tools`` (the names of the tools the request declared as ``custom``, a
+  :attr:`~streamkit.dialects.base.ParsedRequest.answer_options` of ``serve``): a call to one is
+  written as a ``custom_tool_call`` item whose ``input`` is the string of the canonical input
+  ``{"input": ...}``, streamed in ``response.custom_tool_call_input.delta`` events as its JSON
+  arrives, even though the upstream (Chat Completions, Anthropic, ...) saw a function; an input
+  of another shape is passed as it is (the one string of an object of one field, else the
+  arguments' JSON text).
 * Events of ``choice`` k>0 (Chat Completions ``n>1``), files and provider-executed tools with no
   Responses counterpart are dropped with a warning.
 
@@ -75,6 +87,10 @@ def wire_usage(usage: dict[str, Any] | None, raw: Any = None) -> dict[str, Any] 
     return out
 
 
+#: the error of a response whose stream stopped before its end
+_CUT_OFF = "the upstream stream ended before the response was complete"
+_CUT_OFF_FINISH = {"type": "finish", "finish_reason": "other", "raw_finish_reason": None}
+
 # ResponseError.code values the SDK accepts in response.failed (others are written as server_error)
 _ERROR_CODES = frozenset({
     "server_error", "rate_limit_exceeded", "invalid_prompt", "data_residency_mismatch", "bio_policy",
@@ -93,10 +109,15 @@ class ResponsesEncoder(_ToolItems, Encoder):
     dialect_name = NAME
 
     def __init__(self, *, reasoning_part: str = "summary", previous_response_id: str | None = None,
-                 **options: Any) -> None:  # fmt: skip
+                 custom_tools: Any = (), **options: Any) -> None:  # fmt: skip
         if reasoning_part not in ("summary", "text"):
             raise UsageError(f"reasoning_part must be 'summary' or 'text', not {reasoning_part!r}")
+        if isinstance(custom_tools, str):
+            custom_tools = custom_tools.split(",")  # -O custom_tools=apply_patch,other
         self.reasoning_part = reasoning_part
+        # the tools the request being answered declared as custom (serve): their calls are
+        # custom_tool_call items
+        self.custom_tools = frozenset(str(t) for t in custom_tools or ())
         # what the request being answered continues (serve): echoed on responses that name none
         self.previous_response_id = previous_response_id
         self.open = False  # a response is being written
@@ -126,8 +147,13 @@ class ResponsesEncoder(_ToolItems, Encoder):
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:
+        """The end of the stream: a response still open ends (``response.failed``: it stopped
+        before its finish)."""
+        out: list[WireEvent] = []
+        if self.open:
+            out = self._on_finish(_CUT_OFF_FINISH)
         self.report_dropped()
-        return []
+        return out
 
     # --- wire helpers -------------------------------------------------------------------------
 
@@ -173,7 +199,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
     # --- the response -------------------------------------------------------------------------
 
     def _on_start(self, ev: dict[str, Any]) -> list[WireEvent]:
-        # a response still open here was cut off upstream: it stays cut off
+        # a response still open here was cut off upstream: it ends first
+        out = self._on_finish(_CUT_OFF_FINISH) if self.open else []
         self._new_response()
         self.open = self.wrote = True
         meta = _meta(ev)
@@ -189,10 +216,9 @@ class ResponsesEncoder(_ToolItems, Encoder):
                 self.resp[key] = meta[key]
         if self.previous_response_id and "previous_response_id" not in self.resp:
             self.resp["previous_response_id"] = self.previous_response_id
-        return [
-            self._ev("response.created", response=self._response("in_progress")),
-            self._ev("response.in_progress", response=self._response("in_progress")),
-        ]
+        out.append(self._ev("response.created", response=self._response("in_progress")))
+        out.append(self._ev("response.in_progress", response=self._response("in_progress")))
+        return out
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
@@ -208,10 +234,14 @@ class ResponsesEncoder(_ToolItems, Encoder):
             self._provider_item(call_ev, None, out)
         self.tools = {}
         reason = ev.get("finish_reason") or "other"
+        if reason == "other" and ev.get("raw_finish_reason") is None:
+            reason = "error"  # cut off upstream: the response failed
+            if self.error is None:
+                self.error = {"code": "server_error", "message": _CUT_OFF}
         status = {"length": "incomplete", "content-filter": "incomplete", "error": "failed"}.get(
             reason, "completed"
         )
-        self._close_message(out, "incomplete" if status == "incomplete" else "completed")
+        self._close_message(out, "completed" if status == "completed" else "incomplete")
         self._close_reasoning(out)
         for _ in self.sources:
             self.drop("sources with no text to cite them")
@@ -237,9 +267,6 @@ class ResponsesEncoder(_ToolItems, Encoder):
                 "message": str(err.get("message") or "the response failed"),
             }
             kind = "response.failed"
-        elif reason == "other" and ev.get("raw_finish_reason") is None:
-            self.open = False
-            return out  # cut off upstream: the stream ends without a terminal event, as it did
         else:
             kind = "response.completed"
         out.append(self._ev(kind, response=self._response(status, **more)))

@@ -1,14 +1,18 @@
 """Canonical tool calls → Responses output items, for the encoder: client calls written one item
-after the other (a ``function_call`` streams its arguments; ``custom_tool_call`` and
-``apply_patch_call`` items are written whole), and provider-executed tools as the item that
-expresses them, with its progress events.
+after the other (a ``function_call`` streams its arguments, a ``custom_tool_call`` its input
+string, decoded from the ``{"input": "..."}`` JSON as it arrives; ``apply_patch_call`` items are
+written whole), and provider-executed tools as the item that expresses them, with its progress
+events.
 
 :class:`_ToolItems` is a mixin of :class:`~.encode.ResponsesEncoder`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from ...canonical import parse_arguments
 from ..base import WireEvent
@@ -37,6 +41,89 @@ _STATUSES = {
 
 _ITEM_PREFIX = {"function_call": "fc", "custom_tool_call": "ctc", "apply_patch_call": "apc"}
 
+# the JSON before a custom tool's input string: {"input": "
+_INPUT_HEAD = re.compile(r'\s*\{\s*"input"\s*:\s*"')
+_PLAIN = re.compile(r'[^"\\]+')
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class _InputStream:
+    """The text of a custom tool's input as the JSON of its arguments (``{"input": "..."}``)
+    arrives in fragments: :meth:`feed` returns what of the string it can decode so far (escapes
+    split across fragments wait for their end). Arguments of another shape are not streamed
+    (``off``): the item's ``.done`` events carry the whole input."""
+
+    __slots__ = ("buffer", "state")
+
+    def __init__(self) -> None:
+        self.buffer = ""  # the head, until the string begins; then an escape not yet complete
+        self.state = "head"  # head, string, end, off
+
+    def feed(self, frag: str) -> str:
+        if self.state == "head":
+            self.buffer += frag
+            match = _INPUT_HEAD.match(self.buffer)
+            if match is None:
+                if len(self.buffer) > 64:
+                    self.state = "off"
+                return ""
+            frag, self.buffer, self.state = self.buffer[match.end() :], "", "string"
+        if self.state != "string":
+            return ""
+        text, self.buffer = self.buffer + frag, ""
+        out: list[str] = []
+        i, n = 0, len(text)
+        while i < n:
+            plain = _PLAIN.match(text, i)
+            if plain is not None:
+                out.append(plain.group())
+                i = plain.end()
+                continue
+            if text[i] == '"':
+                self.state = "end"
+                break
+            # a backslash: an escape, perhaps not all here yet
+            if i + 1 >= n:
+                self.buffer = text[i:]
+                break
+            kind = text[i + 1]
+            if kind != "u":
+                if kind not in _ESCAPES:
+                    self.state = "off"
+                    break
+                out.append(_ESCAPES[kind])
+                i += 2
+                continue
+            size = 12 if text[i + 2 : i + 4].upper() in ("D8", "D9", "DA", "DB") else 6  # a surrogate pair
+            if i + size > n:
+                self.buffer = text[i:]
+                break
+            try:
+                out.append(orjson.loads(f'"{text[i : i + size]}"'))
+            except orjson.JSONDecodeError:
+                self.state = "off"
+                break
+            i += size
+        return "".join(out)
+
+
+def custom_input(value: Any, arguments: str | None) -> str:
+    """A custom tool call's input string from the canonical input: ``{"input": s}``; an object of
+    one string (a model that named the field otherwise) or a string as it is; else the arguments'
+    JSON text, so that the client still gets what the model wrote."""
+    if isinstance(value, dict):
+        if isinstance(value.get("input"), str):
+            return str(value["input"])
+        if len(value) == 1:
+            (only,) = value.values()
+            if isinstance(only, str):
+                return only
+    if isinstance(value, str):
+        return value
+    if arguments is not None:
+        return arguments
+    return _dumps(value if value is not None else {})
+
 
 class _Call:
     """A client tool call on its way to the wire."""
@@ -53,15 +140,21 @@ class _Call:
         "meta",
         "name",
         "sent",
+        "stream",
+        "streamed",
         "wired",
     )
 
-    def __init__(self, call_id: str, name: str, meta: dict[str, Any]) -> None:
+    def __init__(self, call_id: str, name: str, meta: dict[str, Any], custom: bool = False) -> None:
         self.id = call_id
         self.name = name
         self.meta = dict(meta)
         kind = meta.get("type")
-        self.kind = kind if kind in _CLIENT_ITEMS else "function_call"
+        # a call to a tool the request declared as custom is a custom_tool_call, whatever the
+        # upstream made of it (a function taking {"input": ...})
+        self.kind = kind if kind in _CLIENT_ITEMS else "custom_tool_call" if custom else "function_call"
+        self.stream: _InputStream | None = None  # a custom tool's input, decoded as it arrives
+        self.streamed: list[str] = []  # the input text written in deltas
         self.frags: list[str] = []
         self.sent = 0  # fragments already written
         self.complete = False  # its tool-call arrived
@@ -86,6 +179,7 @@ class _ToolItems:
     """The tool calls of the response being written (a part of ResponsesEncoder)."""
 
     if TYPE_CHECKING:  # provided by ResponsesEncoder and Encoder
+        custom_tools: frozenset[str]
         calls: dict[str, _Call]
         queue: list[str]
         current: _Call | None
@@ -112,7 +206,7 @@ class _ToolItems:
     def _call(self, call_id: str, name: str, meta: dict[str, Any]) -> _Call:
         call = self.calls.get(call_id)
         if call is None:
-            call = self.calls[call_id] = _Call(call_id, name, meta)
+            call = self.calls[call_id] = _Call(call_id, name, meta, name in self.custom_tools)
         return call
 
     def _on_tool_input_start(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -120,9 +214,9 @@ class _ToolItems:
             return []  # written whole with its result
         out = self._ensure_open()
         call = self._call(ev["id"], ev.get("tool_name") or "", _meta(ev))
-        if call.kind == "function_call":
+        if call.kind in ("function_call", "custom_tool_call"):
             self._schedule(call, out)
-        return out  # the other kinds are written whole, with their tool-call
+        return out  # an apply_patch call is written whole, with its tool-call
 
     def _on_tool_input_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         call = self.calls.get(ev["id"])
@@ -132,12 +226,31 @@ class _ToolItems:
         if call is not self.current:
             return []  # held back until the call on the wire is done
         call.sent = len(call.frags)
+        if call.kind == "custom_tool_call":
+            return self._input_delta(call, ev["delta"])
         return [
             self._ev(
                 "response.function_call_arguments.delta",
                 item_id=call.item_id,
                 output_index=call.index,
                 delta=ev["delta"],
+            )
+        ]
+
+    def _input_delta(self, call: _Call, frag: str) -> list[WireEvent]:
+        """A fragment of a custom tool call's arguments: the input text it completes, if any."""
+        if call.stream is None:
+            call.stream = _InputStream()
+        text = call.stream.feed(frag)
+        if not text:
+            return []
+        call.streamed.append(text)
+        return [
+            self._ev(
+                "response.custom_tool_call_input.delta",
+                item_id=call.item_id,
+                output_index=call.index,
+                delta=text,
             )
         ]
 
@@ -159,8 +272,11 @@ class _ToolItems:
         call.input = ev["input"] if "input" in ev else parse_arguments(arguments)[0]
         call.complete = True
         if not call.wired:
-            kind = meta.get("type")
-            call.kind = kind if kind in _CLIENT_ITEMS and _fits(kind, call.input) else "function_call"
+            kind = meta.get("type") or call.kind
+            if kind == "custom_tool_call" and call.name in self.custom_tools:
+                call.kind = kind  # any input: the client declared a custom tool
+            else:
+                call.kind = kind if kind in _CLIENT_ITEMS and _fits(kind, call.input) else "function_call"
             self._schedule(call, out)
         elif call is self.current:
             self._call_done(call, out)
@@ -180,11 +296,15 @@ class _ToolItems:
             self._wire(self.calls[self.queue.pop(0)], out)
 
     def _wire(self, call: _Call, out: list[WireEvent]) -> None:
-        """Put a call on the wire: a function call streams from here; other kinds are whole."""
+        """Put a call on the wire: a function call or custom tool call streams from here; an
+        apply_patch call is whole."""
         self._close_message(out)
         self._close_reasoning(out)
         call.wired = True
         call._item_id = self._fresh_id(call.meta.get("item_id"), _ITEM_PREFIX.get(call.kind, "fc"))
+        if call.kind == "custom_tool_call":
+            self._wire_custom(call, out)
+            return
         if call.kind != "function_call":
             self._whole_client_item(call, out)
             return
@@ -205,7 +325,41 @@ class _ToolItems:
         if call.complete:
             self._call_done(call, out)
 
+    def _wire_custom(self, call: _Call, out: list[WireEvent]) -> None:
+        """A custom tool call on the wire: added, its input streamed as it comes."""
+        item = {"id": call.item_id, "type": "custom_tool_call", "status": "in_progress",
+                "call_id": call.id, "name": call.name, "input": ""}  # fmt: skip
+        call.index = self._add_item(item, out)
+        self.current = call
+        if call.frags and not call.complete:
+            call.sent = len(call.frags)
+            out.extend(self._input_delta(call, "".join(call.frags)))
+        if call.complete:
+            self._call_done(call, out)
+
+    def _custom_done(self, call: _Call, out: list[WireEvent]) -> None:
+        """The rest of a custom tool call's input, its ``.done`` events."""
+        streamed = "".join(call.streamed)
+        if call.input is None and streamed:
+            text = streamed  # cut off upstream: the input as far as it came
+        else:
+            text = custom_input(
+                call.input, call.arguments if call.arguments is not None else "".join(call.frags)
+            )
+        ids = {"item_id": call.item_id, "output_index": call.index}
+        if text.startswith(streamed) and len(text) > len(streamed):
+            out.append(self._ev("response.custom_tool_call_input.delta", **ids, delta=text[len(streamed) :]))
+        out.append(self._ev("response.custom_tool_call_input.done", **ids, input=text))
+        item = {"id": call.item_id, "type": "custom_tool_call", "status": "completed",
+                "call_id": call.id, "name": call.name, "input": text}  # fmt: skip
+        self._done_item(call.index, item, out)
+        if self.current is call:
+            self.current = None
+
     def _call_done(self, call: _Call, out: list[WireEvent]) -> None:
+        if call.kind == "custom_tool_call":
+            self._custom_done(call, out)
+            return
         arguments = call.arguments if call.arguments is not None else "".join(call.frags)
         ids = {"item_id": call.item_id, "output_index": call.index}
         if not call.sent and arguments:
@@ -233,24 +387,12 @@ class _ToolItems:
             self.current = None
 
     def _whole_client_item(self, call: _Call, out: list[WireEvent]) -> None:
-        """A custom tool or apply_patch call: added, its input, done."""
+        """An apply_patch call: added, done."""
         base = {"id": call.item_id, "type": call.kind}
-        if call.kind == "custom_tool_call":
-            text = call.input["input"]
-            fields = {"call_id": call.id, "name": call.name}
-            index = self._add_item({**base, "status": "in_progress", **fields, "input": ""}, out)
-            ids = {"item_id": call.item_id, "output_index": index}
-            if text:
-                out.append(self._ev("response.custom_tool_call_input.delta", **ids, delta=text))
-            out.append(self._ev("response.custom_tool_call_input.done", **ids, input=text))
-            self._done_item(index, {**base, "status": "completed", **fields, "input": text}, out)
-        else:
-            op = dict(call.input)
-            begun = {**op, "diff": ""} if "diff" in op else op
-            index = self._add_item(
-                {**base, "status": "in_progress", "call_id": call.id, "operation": begun}, out
-            )
-            self._done_item(index, {**base, "status": "completed", "call_id": call.id, "operation": op}, out)
+        op = dict(call.input)
+        begun = {**op, "diff": ""} if "diff" in op else op
+        index = self._add_item({**base, "status": "in_progress", "call_id": call.id, "operation": begun}, out)
+        self._done_item(index, {**base, "status": "completed", "call_id": call.id, "operation": op}, out)
 
     # --- provider-executed tools ------------------------------------------------------------------
 

@@ -222,10 +222,18 @@ def test_errors_become_an_error_event_and_response_failed() -> None:
     assert response[-1]["response"]["error"]["code"] == "server_error"
 
 
-def test_a_cut_off_response_stays_cut_off() -> None:
+def test_a_cut_off_response_ends_with_response_failed() -> None:
+    """A stream cut off upstream (normalize ends it with ``finish: other`` and no raw reason) still
+    ends, every item closed: a client such as Codex takes a stream that just stops for a dropped
+    connection."""
     (response,) = responses_of(encode(events_of(CASES / "truncated.sse")))
-    assert response[-1]["type"] == "response.output_item.done"
-    assert not [e for e in response if e["type"].startswith(("response.completed", "response.failed"))]
+    assert response[-2]["type"] == "response.output_item.done"
+    assert response[-1]["type"] == "response.failed"
+    assert response[-1]["response"]["error"] == {
+        "code": "server_error",
+        "message": "the upstream stream ended before the response was complete",
+    }
+    STREAM_EVENT.validate_python(response[-1])
 
 
 def test_reasoning_part_option() -> None:
@@ -363,3 +371,137 @@ def test_the_official_client_streams_what_we_write(source) -> None:
     assert final.status == "completed"
     if ours.get("usage"):
         assert final.usage.total_tokens == ours["usage"]["total_tokens"]
+
+
+# --- every stream ends, every item closed ------------------------------------------------------------
+
+SOURCES = sorted(p for p in DATA.glob("*/*.sse") if p.parent.name != "openai-assistants")
+
+
+def check_responses(wire: list[tuple[str | None, dict]]) -> list[list[dict]]:
+    """What a client such as Codex relies on, for every response of a stream: it begins with
+    ``response.created`` and ends with its terminal event; each item is added with the next
+    ``output_index`` (arrival order), done before the end, and its events come while it is open;
+    the official SDK's accumulator reads it all."""
+    responses = responses_of(wire)
+    assert responses, "no response at all"
+    for response in responses:
+        assert response[0]["type"] == "response.created"
+        assert response[-1]["type"] in ("response.completed", "response.failed", "response.incomplete")
+        assert [e["type"] for e in response].count(response[-1]["type"]) == 1
+        added: list[int] = []
+        open_items: set[int] = set()
+        for data in response[1:-1]:
+            STREAM_EVENT.validate_python(data)
+            kind, index = data["type"], data.get("output_index")
+            if kind == "response.output_item.added":
+                assert index == len(added), "output_index not in arrival order"
+                added.append(index)
+                open_items.add(index)
+            elif kind == "response.output_item.done":
+                assert index in open_items, "an item done twice, or never added"
+                open_items.discard(index)
+            elif index is not None:
+                assert index in open_items, f"{kind} for an item that is not open"
+        assert not open_items, "items never closed"
+        assert len(response[-1]["response"]["output"]) == len(added)
+        if response[-1]["type"] == "response.completed":
+            sdk_final(response)  # raises on anything it cannot accumulate
+    return responses
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_dialects_stream_ends_with_every_item_closed(source) -> None:
+    """Every recording of every dialect, encoded as a Responses stream: whole, then cut off at a
+    few points (a stream that just stops: close() ends it with response.failed)."""
+    events = [e for e in events_of(source) if e["type"] != "message"]
+    check_responses(encode(events))
+    for cut in sorted({len(events) // 4, len(events) // 2, len(events) - 2}):
+        if cut > 0:
+            responses = check_responses(encode(events[:cut]))
+            assert responses[-1][-1]["type"] in (
+                "response.failed",
+                "response.completed",
+                "response.incomplete",
+            )
+
+
+def test_a_stream_that_just_stops_ends_with_response_failed() -> None:
+    events = [
+        {"type": "start", "id": "resp_1", "model": "m"},
+        {"type": "reasoning-start", "id": "r"},
+        {"type": "reasoning-delta", "id": "r", "delta": "hmm"},
+        {"type": "text-start", "id": "t"},
+        {"type": "text-delta", "id": "t", "delta": "Half"},
+        {"type": "tool-input-start", "id": "call_1", "tool_name": "f"},
+        {"type": "tool-input-delta", "id": "call_1", "delta": '{"a":'},
+    ]
+    (response,) = check_responses(encode(events))
+    final = response[-1]["response"]
+    assert final["status"] == "failed"
+    assert final["error"]["message"] == "the upstream stream ended before the response was complete"
+    assert [(o["type"], o.get("status")) for o in final["output"]] == [
+        ("reasoning", None), ("message", "completed"), ("function_call", "completed")]  # fmt: skip
+    assert final["output"][2]["arguments"] == '{"a":'  # what came, as it came
+
+
+def test_a_stream_that_ends_in_an_error_ends_with_response_failed_carrying_it() -> None:
+    events = [
+        {"type": "start", "id": "resp_1", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "Half"},
+        {"type": "error", "message": "upstream read timeout", "code": "timeout"},
+    ]
+    (response,) = check_responses(encode(events))
+    kinds = [e["type"] for e in response]
+    assert kinds[-5:] == ["error", "response.output_text.done", "response.content_part.done",
+                          "response.output_item.done", "response.failed"]  # fmt: skip
+    (error,) = [e for e in response if e["type"] == "error"]
+    assert error["message"] == "upstream read timeout"
+    assert response[-1]["response"]["error"] == {"code": "server_error", "message": "upstream read timeout"}
+    # an error before anything else: a response is opened for it, and ends
+    (response,) = check_responses(
+        encode([{"type": "error", "message": "refused", "code": "rate_limit_exceeded"}])
+    )
+    assert response[-1]["response"]["error"] == {"code": "rate_limit_exceeded", "message": "refused"}
+
+
+def test_a_new_start_ends_the_response_still_open() -> None:
+    events = [
+        {"type": "start", "id": "resp_1", "model": "m"},
+        {"type": "text-delta", "id": "t", "delta": "cut"},
+        {"type": "start", "id": "resp_2", "model": "m"},
+        {"type": "text-delta", "id": "t2", "delta": "whole"},
+        {"type": "finish", "finish_reason": "stop", "raw_finish_reason": "completed"},
+    ]
+    first, second = check_responses(encode(events))
+    assert (first[-1]["type"], second[-1]["type"]) == ("response.failed", "response.completed")
+
+
+def test_text_after_tool_calls_and_parallel_calls_are_all_streamed_and_closed() -> None:
+    """Chat Completions interleaves parallel calls by index and may send text after them; Anthropic
+    and Gemini write text, a call, then text again: every item is on the wire, in order, closed."""
+    events = [
+        {"type": "start", "id": "resp_1", "model": "m"},
+        {"type": "text-start", "id": "t0"},
+        {"type": "text-delta", "id": "t0", "delta": "Checking both."},
+        {"type": "text-end", "id": "t0"},
+        {"type": "tool-input-start", "id": "call_a", "tool_name": "weather"},
+        {"type": "tool-input-start", "id": "call_b", "tool_name": "time"},
+        {"type": "tool-input-delta", "id": "call_a", "delta": '{"city":'},
+        {"type": "tool-input-delta", "id": "call_b", "delta": '{"tz":"CET"}'},
+        {"type": "tool-input-delta", "id": "call_a", "delta": '"Paris"}'},
+        {"type": "tool-call", "tool_call_id": "call_b", "tool_name": "time", "arguments": '{"tz":"CET"}', "input": {"tz": "CET"}},
+        {"type": "tool-call", "tool_call_id": "call_a", "tool_name": "weather", "arguments": '{"city":"Paris"}', "input": {"city": "Paris"}},
+        {"type": "text-start", "id": "t1"},
+        {"type": "text-delta", "id": "t1", "delta": "Both asked."},
+        {"type": "text-end", "id": "t1"},
+        {"type": "finish", "finish_reason": "tool-calls", "raw_finish_reason": "tool_calls"},
+    ]  # fmt: skip
+    (response,) = check_responses(encode(events))
+    final = sdk_final(response)
+    assert [o.type for o in final.output] == ["message", "function_call", "function_call", "message"]
+    assert [(o.call_id, o.arguments) for o in final.output if o.type == "function_call"] == [
+        ("call_a", '{"city":"Paris"}'),
+        ("call_b", '{"tz":"CET"}'),
+    ]
+    assert final.output_text == "Checking both.Both asked."
