@@ -155,6 +155,8 @@ def _user_content(content: list[dict[str, Any]], where: str) -> list[dict[str, A
             item = {"type": "input_file"}
             if isinstance(meta.get("file_id"), str):
                 item["file_id"] = meta["file_id"]
+                if part.get("filename"):
+                    item["filename"] = part["filename"]
             elif part.get("url"):
                 item["file_url"] = str(part["url"])
             else:
@@ -218,7 +220,8 @@ def _reasoning_group(content: list[dict[str, Any]], i: int) -> int:
 def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[str, Any]]:
     """An earlier assistant turn → its output items, in order: ``message`` items (consecutive text
     parts of one item together, refusals as ``refusal`` parts, the item's id and ``phase``; text
-    that came from elsewhere, with no item id, as one plain ``content`` string), ``reasoning`` items
+    that came from elsewhere, with no item id, as one plain ``content`` string, a part marked
+    ``split`` beginning another), ``reasoning`` items
     (their summary or reasoning_text parts, id and ``encrypted_content``; the parts of an item with
     no id are the ones up to the part holding its encrypted content), client calls.
 
@@ -236,7 +239,7 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
         item_id = meta.get("item_id") if isinstance(meta.get("item_id"), str) else None
         if kind == "text":
             rsn = None
-            if msg is None or msg.get("id") != item_id:
+            if msg is None or msg.get("id") != item_id or meta.get("split"):
                 msg = {"type": "message", "role": "assistant", "content": []}
                 if item_id:
                     msg["id"] = item_id
