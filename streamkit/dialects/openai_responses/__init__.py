@@ -10,6 +10,8 @@ WebSocket.
 - ``encode``: canonical events → Responses stream events, as the official SDK reads them.
 - ``encode_tools``: the encoder's tool calls, written as the items that express them.
 - ``request``: conversations → request bodies (HTTP and WebSocket), and continuations.
+- ``parse``: request bodies → conversations (``serve``'s gateway), the builder backwards.
+- ``whole``: the whole (non-streamed) ``response`` object and the error body.
 
 Names are imported on first use, so that a command that only normalizes never loads the encoder
 or the request builder.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, Request
+from ..base import Dialect, Endpoint, ParsedRequest, Request
 from .wire import NAME, _meta
 
 if TYPE_CHECKING:
@@ -91,6 +93,29 @@ class OpenAIResponses(Dialect):
         if message.get("finish_reason") == "error" or not message.get("raw_finish_reason"):
             return None
         return {"previous_response_id": response_id, "known": known}
+
+    def parse_request(
+        self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ParsedRequest:  # fmt: skip
+        """A ``POST /v1/responses`` body → the canonical conversation (see :mod:`.parse`); the
+        answer options name the custom tools it declared, whose calls the answer writes as
+        ``custom_tool_call`` items."""
+        from .parse import parse_request
+
+        return parse_request(body)
+
+    def whole_response(self, messages: list[dict[str, Any]], **options: Any) -> Any:
+        """The ``response`` object (see :mod:`.whole`)."""
+        from .whole import whole_response
+
+        return whole_response(messages, **options)
+
+    def error_body(self, status: int, message: str, code: Any = None) -> Any:
+        """OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (see :mod:`.whole`)."""
+        from .whole import error_body
+
+        return error_body(status, message, code)
 
     def serve_options(self, path: str, params: dict[str, str], body: Any) -> dict[str, Any]:
         """The answer names the response it continues, as the API's does."""

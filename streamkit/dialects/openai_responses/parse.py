@@ -1,0 +1,661 @@
+"""OpenAI Responses request bodies → canonical conversations (``parse_request``): :mod:`.request`
+backwards.
+
+What ``streamkit serve`` makes of a Responses client's ``POST /v1/responses`` (the body as the
+official ``openai`` SDK and the Codex CLI send it):
+
+* ``model`` → the conversation's ``model``; ``stream`` → :attr:`ParsedRequest.stream` (false when
+  absent, as the API's default); ``instructions`` → ``system``.
+* ``input``: a string is one user message. A list holds items, read in order; the items of an
+  assistant turn (assistant ``message``, ``reasoning``, the calls) that follow each other make one
+  assistant message, as ``accumulate`` makes one of a response:
+
+  - ``message`` (also the short form ``{"role", "content"}`` without ``type``): ``user`` content
+    (a string, or ``input_text``, ``input_image``, ``input_file`` parts) → text and ``file``
+    parts: an image's ``image_url`` (a ``data:`` URL → ``media_type`` and base64 ``data``; else
+    ``url``, the media type guessed from its path, ``image/*`` when it says nothing), a file's
+    ``file_data`` (a data URL, or bare base64 typed by its ``filename``), ``file_url`` and
+    ``filename``; an image's ``detail`` other than ``auto``, a ``file_id`` and a part's other
+    fields (cache breakpoints) in the part's ``provider_metadata``. ``assistant`` content
+    (``output_text``, ``refusal`` as a text part with ``refusal: true``) → text parts with the
+    item's ``id`` and ``phase`` in ``provider_metadata`` (as the normalizer puts them); a message
+    with no id right after another (Codex's commentary, then its answer) has its first part
+    marked ``split``, so that the builder does not join their texts.
+    ``system`` → a system message in its place; ``developer`` → a system message with
+    ``"developer": true``.
+  - ``reasoning``: each ``summary`` text, then each ``reasoning_text`` content part, → a
+    reasoning part with the item's ``id`` (and ``"part": "reasoning_text"`` for raw reasoning);
+    ``encrypted_content`` on the item's last part; an item with no text at all is one empty
+    part. This is what the normalizer writes, so a Responses upstream gets the items back.
+  - ``function_call`` → a tool-call part (``call_id``, ``name``, ``arguments`` as sent, ``input``
+    parsed from them; the item's ``id`` and ``namespace`` in ``provider_metadata``);
+    ``custom_tool_call`` → a tool-call whose input is ``{"input": <the string>}``, marked
+    ``"type": "custom_tool_call"`` so that the builder writes it back as one;
+    ``apply_patch_call`` → a call of ``apply_patch`` whose input is the ``operation``.
+  - ``function_call_output``, ``custom_tool_call_output``, ``apply_patch_call_output`` → a tool
+    message (``tool_name`` the call's, when the request holds it; ``is_error`` for an
+    apply_patch output with ``status: failed``, the only output that has an error flag). An
+    output given as a list of content parts: its text when it is only ``input_text``, else the
+    list itself, marked ``output_parts`` so that the builder sends it back as a list.
+  - Any other item (``item_reference``, ``local_shell_call`` and its output, hosted tools' calls
+    from earlier turns such as ``web_search_call``, ``compaction``, ...) has no canonical
+    meaning: kept in ``provider_metadata["openai-responses"]["input_items"]`` with the number of
+    messages before it (it ends an open assistant turn), restored there by the builder, and
+    listed in :attr:`ParsedRequest.dropped`.
+* ``tools``: ``function`` → a canonical tool (``description`` when not empty, ``parameters``,
+  ``strict: true``); ``custom`` → a tool with ``"kind": "custom"`` and its ``format``; their other
+  fields (``defer_loading``, ``output_schema``, a ``strict`` of null, ...) in the tool's
+  ``provider_metadata``. Every other tool (hosted: ``web_search``, ``file_search``, ``mcp``,
+  ``local_shell``, ``namespace``, ...) → ``provider_metadata["openai-responses"]["tools"]``, and
+  ``"the web_search tool"`` in ``dropped``.
+* ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
+  → ``{"name": ...}``; ``allowed_tools`` → its ``mode``, the object itself kept in
+  ``provider_metadata`` (and listed as dropped); a hosted tool's choice → ``provider_metadata``
+  only (dropped).
+* ``text.format``: ``json_schema`` → ``response_format`` ``{"type": "json_schema", "name",
+  "schema", "strict"?, "description"?}``, ``json_object`` → ``{"type": "json_object"}``, ``text``
+  → nothing; the other ``text`` fields (``verbosity``) → ``provider_metadata``.
+* ``reasoning.effort``: ``minimal``, ``low``, ``medium``, ``high`` → ``reasoning_effort``;
+  ``none`` → ``reasoning_budget: 0`` (no thinking); ``xhigh`` and ``max`` → ``high``; the
+  effort itself when it was not one of the canonical ones, and the other fields (``summary``),
+  → ``provider_metadata``.
+* ``max_output_tokens`` → ``max_tokens``; ``temperature``, ``top_p``, ``parallel_tool_calls`` as
+  they are.
+* Every other field (``store``, ``include``, ``prompt_cache_key``, ``metadata``, ``user``,
+  ``service_tier``, ``truncation``, ``background``, ``previous_response_id``, fields streamkit
+  does not know) → ``provider_metadata["openai-responses"]["body"]``, accepted quietly, except
+  the few whose loss a user would notice, listed in ``dropped``: ``previous_response_id`` (the
+  earlier turns it names), ``conversation``, ``prompt`` (a stored prompt), ``top_logprobs``.
+
+Wrong types in valid JSON (``input`` a number, a part that is not an object, ``temperature`` a
+string, a call without ``call_id``) are a :class:`UsageError` naming the field, which ``serve``
+answers with a 400 in the dialect's error shape. Null is the same as absent.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...canonical import parse_arguments
+from ...errors import UsageError
+from ..base import ParsedRequest
+from .wire import NAME, _dumps
+
+#: the top-level fields parse reads; every other is kept in ``provider_metadata[NAME]["body"]``
+_READ = frozenset({
+    "model", "instructions", "input", "tools", "tool_choice", "parallel_tool_calls", "text",
+    "reasoning", "max_output_tokens", "temperature", "top_p", "stream",
+})  # fmt: skip
+
+#: native-only fields whose loss a user would notice with another upstream
+_NOTICED = {
+    "previous_response_id": "previous_response_id (the earlier turns it names)",
+    "conversation": "the stored conversation (conversation)",
+    "prompt": "the stored prompt (prompt)",
+    "top_logprobs": "logprobs (top_logprobs)",
+}
+
+#: reasoning efforts with a canonical name; the API's others → (canonical options, kept natively)
+_EFFORTS = frozenset({"minimal", "low", "medium", "high"})
+_OTHER_EFFORTS: dict[str, dict[str, Any]] = {
+    "none": {"reasoning_budget": 0},
+    "xhigh": {"reasoning_effort": "high"},
+    "max": {"reasoning_effort": "high"},
+}
+
+_ROLES = ("user", "assistant", "system", "developer")
+_TEXT_PARTS = ("input_text", "output_text", "text")
+
+
+def _fail(field: str, message: str) -> UsageError:
+    return UsageError(f"{NAME} request: {field} {message}")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else "a number"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _label(kind: Any) -> str:
+    """An item or part type as a warning names it (clipped: the type is the client's text)."""
+    if not isinstance(kind, str):
+        return "untyped"
+    return kind if len(kind) <= 40 else kind[:37] + "..."
+
+
+def _string(value: Any, field: str, *, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise _fail(field, f"must be a string, not {_kind(value)}")
+    return value
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(field, f"must be a list, not {_kind(value)}")
+    return value
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _fail(field, f"must be an object, not {_kind(value)}")
+    return value
+
+
+def _number(value: Any, field: str) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(field, f"must be a number, not {_kind(value)}")
+    return value
+
+
+def _meta(**fields: Any) -> dict[str, Any]:
+    """A part's ``provider_metadata`` with this dialect's fields (those not None), or nothing."""
+    kept = {k: v for k, v in fields.items() if v is not None and v != {}}
+    return {"provider_metadata": {NAME: kept}} if kept else {}
+
+
+def _item_id(part: dict[str, Any]) -> Any:
+    meta = part.get("provider_metadata", {}).get(NAME, {})
+    return meta.get("item_id")
+
+
+def _data_url(value: str) -> tuple[str, str] | None:
+    """``data:<media type>;base64,<data>`` → (media type, data); None for anything else."""
+    if not value.startswith("data:"):
+        return None
+    header, sep, data = value[5:].partition(",")
+    if not sep or not header.endswith(";base64"):
+        return None
+    return header[: -len(";base64")].split(";")[0] or "application/octet-stream", data
+
+
+def _guess(name: str | None, default: str) -> str:
+    """A media type from a file name or URL path."""
+    if name:
+        guessed, _ = mimetypes.guess_type(urlsplit(name).path if "://" in name else name, strict=False)
+        if guessed:
+            return guessed
+    return default
+
+
+class _Parser:
+    """One request being read: the messages so far, the assistant turn open, what was dropped."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.turn: list[dict[str, Any]] | None = None  # the content of the open assistant turn
+        self.calls: dict[str, str] = {}  # call_id -> tool name
+        self.own: dict[str, Any] = {}  # provider_metadata[NAME] of the conversation
+        self.dropped: list[str] = []
+
+    def drop(self, what: str) -> None:
+        if what not in self.dropped:
+            self.dropped.append(what)
+
+    def add(self, message: dict[str, Any]) -> None:
+        self.turn = None
+        self.messages.append(message)
+
+    def assistant(self) -> list[dict[str, Any]]:
+        if self.turn is None:
+            self.turn = []
+            self.messages.append({"role": "assistant", "content": self.turn})
+        return self.turn
+
+    # --- input items --------------------------------------------------------------------------
+
+    def items(self, items: list[Any]) -> None:
+        for i, item in enumerate(items):
+            at = f"input[{i}]"
+            if not isinstance(item, dict):
+                raise _fail(at, f"must be an object, not {_kind(item)}")
+            kind = item.get("type")
+            if kind is None and "role" in item:
+                kind = "message"
+            if not isinstance(kind, str):
+                raise _fail(f"{at}.type", f"must be a string, not {_kind(kind)}")
+            handler = _ITEMS.get(kind)
+            if handler is None:
+                self.other_item(item, kind)
+            else:
+                handler(self, item, at)
+
+    def other_item(self, item: dict[str, Any], kind: str) -> None:
+        """An item with no canonical meaning: kept in its place for a Responses upstream."""
+        self.turn = None
+        self.own.setdefault("input_items", []).append([len(self.messages), item])
+        self.drop(
+            "item references (item_reference)" if kind == "item_reference" else f"{_label(kind)} input items"
+        )
+
+    def message(self, item: dict[str, Any], at: str) -> None:
+        role = item.get("role")
+        if role not in _ROLES:
+            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {_short(role)}")
+        content = item.get("content")
+        if not isinstance(content, (str, list)):
+            raise _fail(f"{at}.content", f"must be a string or a list of parts, not {_kind(content)}")
+        if role == "user":
+            parts = (
+                [{"type": "text", "text": content}]
+                if isinstance(content, str)
+                else self.user_parts(content, at)
+            )
+            self.add({"role": "user", "content": parts})
+        elif role == "assistant":
+            self.assistant_message(item, content, at)
+        else:
+            message: dict[str, Any] = {"role": "system", "content": self.text_parts(content, at)}
+            if role == "developer":
+                message["developer"] = True
+            self.add(message)
+
+    def text_parts(self, content: str | list[Any], at: str) -> list[dict[str, Any]]:
+        """A system or developer message's content → text parts."""
+        if isinstance(content, str):
+            return [{"type": "text", "text": content}]
+        out = []
+        for j, part in enumerate(content):
+            where = f"{at}.content[{j}]"
+            part = _object(part, where)
+            if part.get("type") in _TEXT_PARTS:
+                out.append(
+                    {"type": "text", "text": _string(part.get("text"), f"{where}.text", required=True)}
+                )
+            else:
+                self.drop(f"{_label(part.get('type'))} parts of system messages")
+        return out
+
+    def user_parts(self, content: list[Any], at: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for j, part in enumerate(content):
+            where = f"{at}.content[{j}]"
+            if not isinstance(part, dict):
+                raise _fail(where, f"must be an object, not {_kind(part)}")
+            kind = part.get("type")
+            if kind in _TEXT_PARTS:
+                text = _string(part.get("text"), f"{where}.text", required=True)
+                # the other fields of an input_text part (a cache breakpoint) go back with it
+                fields = (
+                    {k: v for k, v in part.items() if k not in ("type", "text")}
+                    if kind == "input_text"
+                    else {}
+                )
+                out.append({"type": "text", "text": text, **_meta(fields=fields or None)})
+            elif kind == "input_image":
+                out.append(self.image(part, where))
+            elif kind == "input_file":
+                out.append(self.file(part, where))
+            else:
+                self.drop(f"{_label(kind)} parts of user messages")
+        return out
+
+    def image(self, part: dict[str, Any], at: str) -> dict[str, Any]:
+        url = _string(part.get("image_url"), f"{at}.image_url")
+        file_id = _string(part.get("file_id"), f"{at}.file_id")
+        detail = _string(part.get("detail"), f"{at}.detail")
+        fields = {k: v for k, v in part.items() if k not in ("type", "image_url", "file_id", "detail")}
+        meta = _meta(detail=None if detail == "auto" else detail, fields=fields or None)
+        if url:
+            inline = _data_url(url)
+            if inline:
+                return {"type": "file", "media_type": inline[0], "data": inline[1], **meta}
+            return {"type": "file", "media_type": _guess(url, "image/*"), "url": url, **meta}
+        if file_id:
+            self.drop("files given by file_id")
+            meta = _meta(file_id=file_id, detail=None if detail == "auto" else detail, fields=fields or None)
+            return {"type": "file", "media_type": "image/*", **meta}
+        raise _fail(at, "needs an image_url or a file_id")
+
+    def file(self, part: dict[str, Any], at: str) -> dict[str, Any]:
+        data = _string(part.get("file_data"), f"{at}.file_data")
+        url = _string(part.get("file_url"), f"{at}.file_url")
+        file_id = _string(part.get("file_id"), f"{at}.file_id")
+        filename = _string(part.get("filename"), f"{at}.filename")
+        detail = _string(part.get("detail"), f"{at}.detail")
+        fields = {
+            k: v
+            for k, v in part.items()
+            if k not in ("type", "file_data", "file_url", "file_id", "filename", "detail")
+        }
+        out: dict[str, Any] = {"type": "file"}
+        if data is not None:
+            inline = _data_url(data)
+            media, b64 = inline if inline else (_guess(filename, "application/octet-stream"), data)
+            out.update(media_type=media, data=b64)
+        elif url:
+            out.update(media_type=_guess(url, "application/octet-stream"), url=url)
+        elif file_id:
+            self.drop("files given by file_id")
+            out["media_type"] = _guess(filename, "application/octet-stream")
+        else:
+            raise _fail(at, "needs file_data, a file_url or a file_id")
+        if filename:
+            out["filename"] = filename
+        out.update(
+            _meta(file_id=file_id if data is None and not url else None, detail=detail, fields=fields or None)
+        )
+        return out
+
+    def assistant_message(self, item: dict[str, Any], content: str | list[Any], at: str) -> None:
+        item_id = _string(item.get("id"), f"{at}.id")
+        phase = _string(item.get("phase"), f"{at}.phase")
+        turn = self.assistant()
+        # two messages with no id in a row (Codex's commentary, then its answer): the second is
+        # marked, else the builder would join their texts into one message
+        last = turn[-1] if turn else None
+        split = item_id is None and last is not None and last["type"] == "text" and not _item_id(last)
+        meta = _meta(item_id=item_id, phase=phase)
+        first = _meta(item_id=item_id, phase=phase, split=True if split else None)
+        if isinstance(content, str):
+            turn.append({"type": "text", "text": content, **first})
+            return
+        for j, part in enumerate(content):
+            where = f"{at}.content[{j}]"
+            if not isinstance(part, dict):
+                raise _fail(where, f"must be an object, not {_kind(part)}")
+            kind = part.get("type")
+            if kind in _TEXT_PARTS:
+                text = _string(part.get("text"), f"{where}.text", required=True)
+                turn.append({"type": "text", "text": text, **first})
+            elif kind == "refusal":
+                text = _string(part.get("refusal"), f"{where}.refusal", required=True)
+                turn.append({"type": "text", "text": text, "refusal": True, **first})
+            else:
+                self.drop(f"{_label(kind)} parts of assistant messages")
+                continue
+            first = meta
+
+    def reasoning(self, item: dict[str, Any], at: str) -> None:
+        item_id = _string(item.get("id"), f"{at}.id")
+        encrypted = _string(item.get("encrypted_content"), f"{at}.encrypted_content")
+        parts: list[dict[str, Any]] = []
+        for field, raw in (("summary", False), ("content", True)):
+            for j, entry in enumerate(_list(item.get(field), f"{at}.{field}")):
+                where = f"{at}.{field}[{j}]"
+                entry = _object(entry, where)
+                if raw and entry.get("type") not in (None, "reasoning_text"):
+                    continue
+                text = _string(entry.get("text"), f"{where}.text", required=True)
+                parts.append({"type": "reasoning", "text": text, "raw": raw})
+        if not parts:
+            parts.append({"type": "reasoning", "text": "", "raw": False})
+        turn = self.assistant()
+        for n, part in enumerate(parts):
+            last = n == len(parts) - 1
+            raw = part.pop("raw")
+            part.update(
+                _meta(
+                    item_id=item_id,
+                    part="reasoning_text" if raw else None,
+                    encrypted_content=encrypted if last else None,
+                )
+            )
+            turn.append(part)
+
+    def call(self, item: dict[str, Any], at: str) -> None:
+        kind = item["type"]
+        call_id = _string(item.get("call_id"), f"{at}.call_id", required=True)
+        item_id = _string(item.get("id"), f"{at}.id")
+        assert call_id is not None
+        if kind == "function_call":
+            name = _string(item.get("name"), f"{at}.name", required=True)
+            arguments = item.get("arguments")
+            if isinstance(arguments, dict):
+                arguments = _dumps(arguments)
+            arguments = _string(arguments, f"{at}.arguments") or ""
+            namespace = _string(item.get("namespace"), f"{at}.namespace")
+            meta = _meta(item_id=item_id, namespace=namespace)
+        elif kind == "custom_tool_call":
+            name = _string(item.get("name"), f"{at}.name", required=True)
+            text = _string(item.get("input"), f"{at}.input", required=True)
+            arguments = _dumps({"input": text})
+            meta = _meta(item_id=item_id, type=kind)
+        else:  # apply_patch_call
+            name = "apply_patch"
+            operation = _object(item.get("operation"), f"{at}.operation")
+            if "diff" in operation:  # as the normalizer writes it: the streamed diff last
+                operation = {**{k: v for k, v in operation.items() if k != "diff"}, "diff": operation["diff"]}
+            arguments = _dumps(operation)
+            meta = _meta(item_id=item_id, type=kind)
+        assert name is not None
+        value, err = parse_arguments(arguments)
+        part: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": call_id,
+            "tool_name": name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if err:
+            part["input_error"] = err
+        part.update(meta)
+        self.calls[call_id] = name
+        self.assistant().append(part)
+
+    def output(self, item: dict[str, Any], at: str) -> None:
+        call_id = _string(item.get("call_id"), f"{at}.call_id", required=True)
+        assert call_id is not None
+        message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id}
+        if call_id in self.calls:
+            message["tool_name"] = self.calls[call_id]
+        output = item.get("output")
+        if isinstance(output, list):
+            parts = [_object(p, f"{at}.output[{j}]") for j, p in enumerate(output)]
+            if all(p.get("type") in _TEXT_PARTS for p in parts):
+                message["output"] = "".join(
+                    _string(p.get("text"), f"{at}.output[{j}].text", required=True) or ""
+                    for j, p in enumerate(parts)
+                )
+            else:
+                message["output"] = output
+                message.update(_meta(output_parts=True))
+        elif output is None and item["type"] == "apply_patch_call_output":
+            message["output"] = ""
+        else:
+            message["output"] = _string(output, f"{at}.output", required=True)
+        if item["type"] == "apply_patch_call_output":
+            status = _string(item.get("status"), f"{at}.status")
+            if status == "failed":
+                message["is_error"] = True
+        self.add(message)
+
+    # --- tools and options ----------------------------------------------------------------------
+
+    def tools(self, tools: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+        """The declared tools; and the names of the custom (freeform) ones."""
+        out: list[dict[str, Any]] = []
+        custom: list[str] = []
+        for i, tool in enumerate(tools):
+            at = f"tools[{i}]"
+            if not isinstance(tool, dict):
+                raise _fail(at, f"must be an object, not {_kind(tool)}")
+            kind = _string(tool.get("type"), f"{at}.type", required=True)
+            if kind not in ("function", "custom"):
+                self.own.setdefault("tools", []).append(tool)
+                self.drop(f"the {_label(kind)} tool")
+                continue
+            name = _string(tool.get("name"), f"{at}.name", required=True)
+            description = _string(tool.get("description"), f"{at}.description")
+            decl: dict[str, Any] = {"name": name}
+            if description:
+                decl["description"] = description
+            if kind == "custom":
+                decl["kind"] = "custom"
+                if tool.get("format") is not None:
+                    decl["format"] = _object(tool.get("format"), f"{at}.format")
+                custom.append(name)  # type: ignore[arg-type]
+                read: tuple[str, ...] = ("type", "name", "description", "format")
+            else:
+                if tool.get("parameters") is not None:
+                    decl["parameters"] = _object(tool.get("parameters"), f"{at}.parameters")
+                strict = tool.get("strict")
+                if strict is not None and not isinstance(strict, bool):
+                    raise _fail(f"{at}.strict", f"must be a boolean, not {_kind(strict)}")
+                if strict:
+                    decl["strict"] = True
+                read = ("type", "name", "description", "parameters", "strict")
+            fields = {k: v for k, v in tool.items() if k not in read}
+            if kind == "function" and tool.get("strict", False) is None:
+                fields["strict"] = None  # the API's "strict where the schema allows"
+            decl.update(_meta(fields=fields or None))
+            out.append(decl)
+        return out, custom
+
+    def tool_choice(self, value: Any) -> Any:
+        """The canonical ``tool_choice`` (None: none), the native one kept where it says more."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value not in ("auto", "none", "required"):
+                raise _fail("tool_choice", f"must be auto, none, required or an object, not {_short(value)}")
+            return value
+        if not isinstance(value, dict):
+            raise _fail("tool_choice", f"must be a string or an object, not {_kind(value)}")
+        kind = _string(value.get("type"), "tool_choice.type", required=True)
+        if kind in ("function", "custom"):
+            return {"name": _string(value.get("name"), "tool_choice.name", required=True)}
+        self.own["tool_choice"] = value
+        self.drop(f"the {_label(kind)} tool_choice")
+        if kind == "allowed_tools":
+            mode = value.get("mode")
+            return mode if mode in ("auto", "required") else None
+        return None
+
+    def text(self, value: Any, options: dict[str, Any]) -> None:
+        text = dict(_object(value, "text"))
+        fmt = text.pop("format", None)
+        if fmt is not None:
+            fmt = _object(fmt, "text.format")
+            kind = _string(fmt.get("type"), "text.format.type", required=True)
+            if kind == "json_schema":
+                schema = fmt.get("schema")
+                if not isinstance(schema, dict):
+                    raise _fail("text.format.schema", f"must be an object, not {_kind(schema)}")
+                rf: dict[str, Any] = {"type": "json_schema"}
+                name = _string(fmt.get("name"), "text.format.name")
+                if name:
+                    rf["name"] = name
+                rf["schema"] = schema
+                strict = fmt.get("strict")
+                if strict is not None:
+                    if not isinstance(strict, bool):
+                        raise _fail("text.format.strict", f"must be a boolean, not {_kind(strict)}")
+                    rf["strict"] = strict
+                description = _string(fmt.get("description"), "text.format.description")
+                if description:
+                    rf["description"] = description
+                options["response_format"] = rf
+            elif kind == "json_object":
+                options["response_format"] = {"type": "json_object"}
+            elif kind != "text":
+                text["format"] = fmt
+                self.drop(f"the {_label(kind)} text format")
+        if text:
+            self.own["text"] = text
+
+    def reasoning_options(self, value: Any, options: dict[str, Any]) -> None:
+        reasoning = dict(_object(value, "reasoning"))
+        effort = _string(reasoning.pop("effort", None), "reasoning.effort")
+        if effort in _EFFORTS:
+            options["reasoning_effort"] = effort
+        elif effort is not None:
+            options.update(_OTHER_EFFORTS.get(effort, {}))
+            reasoning["effort"] = effort
+        kept = {k: v for k, v in reasoning.items() if v is not None}
+        if kept:
+            self.own["reasoning"] = kept
+
+
+def parse_request(body: Any) -> ParsedRequest:
+    """A Responses request body → the canonical conversation, as the module's docstring says."""
+    if not isinstance(body, dict):
+        raise UsageError(f"{NAME} request: the body must be a JSON object, not {_kind(body)}")
+    parser = _Parser()
+    conversation: dict[str, Any] = {}
+    model = _string(body.get("model"), "model")
+    if model:
+        conversation["model"] = model
+    instructions = _string(body.get("instructions"), "instructions")
+    if instructions:
+        conversation["system"] = instructions
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _fail("stream", f"must be a boolean, not {_kind(stream)}")
+    source = body.get("input")
+    if isinstance(source, str):
+        parser.add({"role": "user", "content": [{"type": "text", "text": source}]})
+    elif source is not None:
+        parser.items(_list(source, "input"))
+    conversation["messages"] = parser.messages
+    tools, custom = parser.tools(_list(body.get("tools"), "tools"))
+    if tools:
+        conversation["tools"] = tools
+    options: dict[str, Any] = {}
+    max_tokens = body.get("max_output_tokens")
+    if max_tokens is not None:
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            raise _fail("max_output_tokens", f"must be an integer, not {_kind(max_tokens)}")
+        options["max_tokens"] = max_tokens
+    for key in ("temperature", "top_p"):
+        value = _number(body.get(key), key)
+        if value is not None:
+            options[key] = value
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None:
+        if not isinstance(parallel, bool):
+            raise _fail("parallel_tool_calls", f"must be a boolean, not {_kind(parallel)}")
+        options["parallel_tool_calls"] = parallel
+    choice = parser.tool_choice(body.get("tool_choice"))
+    if choice is not None:
+        options["tool_choice"] = choice
+    if body.get("text") is not None:
+        parser.text(body["text"], options)
+    if body.get("reasoning") is not None:
+        parser.reasoning_options(body["reasoning"], options)
+    if options:
+        conversation["options"] = options
+    rest = {k: v for k, v in body.items() if k not in _READ}
+    for key, what in _NOTICED.items():
+        if rest.get(key) is not None:
+            parser.drop(what)
+    if rest:
+        parser.own["body"] = rest
+    if parser.own:
+        conversation["provider_metadata"] = {NAME: parser.own}
+    answer: dict[str, Any] = {"custom_tools": custom} if custom else {}
+    return ParsedRequest(conversation, stream=stream is True, answer_options=answer, dropped=parser.dropped)
+
+
+_P = _Parser
+_ITEMS: dict[str, Any] = {
+    "message": _P.message,
+    "reasoning": _P.reasoning,
+    "function_call": _P.call,
+    "custom_tool_call": _P.call,
+    "apply_patch_call": _P.call,
+    "function_call_output": _P.output,
+    "custom_tool_call_output": _P.output,
+    "apply_patch_call_output": _P.output,
+}
