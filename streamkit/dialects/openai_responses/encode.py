@@ -12,8 +12,11 @@ types they came with (``provider_metadata``); others get new ids. More precisely
   while another is open (Chat Completions interleaves them) is held back until that one is done.
 * Reasoning is written as summary parts (``-O reasoning_part=text`` for ``reasoning_text``
   content parts) unless it came from ``reasoning_text``; blocks of one reasoning item (same
-  ``item_id``) are its parts, and ``encrypted_content`` comes back on the item. Other dialects'
-  signatures cannot be expressed.
+  ``item_id``) are its parts, and ``encrypted_content`` comes back on the item. Another dialect's
+  reasoning metadata (an Anthropic signature or redacted data, a Gemini thought signature) is
+  sealed in the item's ``encrypted_content`` (``streamkit:`` and the metadata's JSON in base64url):
+  a client that sends its reasoning items back, as Codex does, gives it back to ``parse``, so that
+  the next request to that upstream carries it (such an item means nothing to OpenAI's API).
 * Sources annotate the text part they arrive in, or the one before them, or else the next one
   (``url_citation`` at the current position when they did not come from here; documents as
   ``file_citation``); sources with no text to annotate are dropped.
@@ -52,7 +55,7 @@ from ...canonical import message_to_events
 from ...errors import UsageError
 from ..base import Encoder, WireEvent
 from .encode_tools import _Call, _ToolItems
-from .wire import NAME, _meta, _new_id
+from .wire import NAME, _meta, _new_id, seal
 
 
 def wire_usage(usage: dict[str, Any] | None, raw: Any = None) -> dict[str, Any] | None:
@@ -525,9 +528,10 @@ class ResponsesEncoder(_ToolItems, Encoder):
             item: dict[str, Any] = {"id": self._fresh_id(item_id, "rs"), "type": "reasoning", "summary": []}
             index = self._add_item(item, out)
             rsn = self.rsn = {"id": item["id"], "index": index, "summary": [], "content": [], "encrypted": None,
-                              "part": None}  # fmt: skip
+                              "part": None, "foreign": {}}  # fmt: skip
         else:
             self._close_reasoning_part(out)
+        self._foreign(rsn, ev)
         as_text = meta["part"] == "reasoning_text" if meta.get("part") else self.reasoning_part == "text"
         rsn["part"] = {"id": ev["id"], "text": as_text, "frags": [], "index": None}
         return out
@@ -591,14 +595,16 @@ class ResponsesEncoder(_ToolItems, Encoder):
         meta = _meta(ev)
         if meta.get("encrypted_content"):
             rsn["encrypted"] = meta["encrypted_content"]
-        for dialect, other in (ev.get("provider_metadata") or {}).items():
-            if (
-                dialect != NAME
-                and isinstance(other, dict)
-                and other.keys() & {"signature", "redacted_data", "data"}
-            ):
-                self.drop("reasoning signatures of other dialects")
+        self._foreign(rsn, ev)
         return out
+
+    @staticmethod
+    def _foreign(rsn: dict[str, Any], ev: dict[str, Any]) -> None:
+        """Keep another dialect's reasoning metadata (its signature), sealed on the item at its end."""
+        pm = ev.get("provider_metadata")
+        for dialect, other in pm.items() if isinstance(pm, dict) else ():
+            if dialect != NAME and isinstance(other, dict) and other:
+                rsn["foreign"][dialect] = {**rsn["foreign"].get(dialect, {}), **other}
 
     def _close_reasoning_part(self, out: list[WireEvent]) -> None:
         rsn = self.rsn
@@ -638,6 +644,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
             item["content"] = list(rsn["content"])
         if rsn["encrypted"]:
             item["encrypted_content"] = rsn["encrypted"]
+        elif rsn["foreign"]:
+            item["encrypted_content"] = seal(rsn["foreign"])
         self._done_item(rsn["index"], item, out)
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:

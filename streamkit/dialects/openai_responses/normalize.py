@@ -38,7 +38,9 @@ What the wire sends, and what it becomes (canonical events on the right):
   ``reasoning_text`` content part (raw reasoning: DeepSeek, LM Studio, gpt-oss) → a reasoning
   block. The item's last block ends at ``output_item.done`` with ``item_id`` and
   ``encrypted_content`` in ``reasoning-end.provider_metadata``; an item with no text at all (only
-  encrypted content) is one empty reasoning block.
+  encrypted content) is one empty reasoning block. An ``encrypted_content`` our encoder sealed
+  another dialect's reasoning metadata in (``streamkit:``, see the encoder) gives that metadata
+  back, under that dialect's name.
 * ``function_call`` items → ``tool-input-start`` at ``output_item.added`` (the call id is the
   item's ``call_id``, what the client answers with; the item ``id`` goes in
   ``provider_metadata``), ``tool-input-delta`` per ``function_call_arguments.delta`` (or the whole
@@ -80,7 +82,7 @@ from ...errors import DataError
 from ..base import Normalizer
 from .fields import _index, _kind, _list, _object, _text
 from .normalize_tools import _STRING_EVENTS, _item_arguments, _string_head, _ToolCalls
-from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME
+from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, unseal
 
 # response.incomplete's reason -> canonical finish reason
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content-filter"}
@@ -455,7 +457,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         block.hot = kind == "text" and not refusal and not it.id.startswith("#")
         return block
 
-    def _end_block(self, out: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
+    def _end_block(self, out: list[dict[str, Any]], extra: dict[str, Any] | None = None,
+                   foreign: dict[str, Any] | None = None) -> None:  # fmt: skip
         block = self.block
         if block is None:
             return
@@ -466,6 +469,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         meta = {**block.meta, **extra} if extra else block.meta
         if meta:
             ev["provider_metadata"] = {NAME: dict(meta)}
+        if foreign:
+            ev["provider_metadata"] = {**foreign, **ev.get("provider_metadata", {})}
         out.append(ev)
 
     def _block_for(self, data: dict[str, Any], kind: str, part: str, index_field: str,
@@ -615,14 +620,17 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 if isinstance(entry, dict) and (it.id, part, index) not in self.blocks:
                     block = self._open_block("reasoning", it, part, index, out)
                     self._delta(block, entry.get("text") or "", out)
-        extra = {"encrypted_content": item["encrypted_content"]} if item.get("encrypted_content") else {}
+        encrypted = item.get("encrypted_content")
+        # another dialect's reasoning metadata, sealed by our encoder: given back as it was
+        foreign = unseal(encrypted) if isinstance(encrypted, str) else None
+        extra = {"encrypted_content": encrypted} if encrypted and foreign is None else {}
         last = self.block
         if last is not None and last.item is it:
-            self._end_block(out, extra)
-        elif it.nblocks == 0 or extra:
+            self._end_block(out, extra, foreign)
+        elif it.nblocks == 0 or extra or foreign:
             # no text at all (only encrypted content), or its last block already ended
             self._open_block("reasoning", it, "summary", it.nblocks, out)
-            self._end_block(out, extra)
+            self._end_block(out, extra, foreign)
 
     # --- annotations ---------------------------------------------------------------------------
 

@@ -26,7 +26,9 @@ official ``openai`` SDK and the Codex CLI send it):
   - ``reasoning``: each ``summary`` text, then each ``reasoning_text`` content part, → a
     reasoning part with the item's ``id`` (and ``"part": "reasoning_text"`` for raw reasoning);
     ``encrypted_content`` on the item's last part; an item with no text at all is one empty
-    part. This is what the normalizer writes, so a Responses upstream gets the items back.
+    part. This is what the normalizer writes, so a Responses upstream gets the items back. An
+    ``encrypted_content`` the encoder sealed another dialect's reasoning metadata in (``streamkit:``,
+    an Anthropic or Gemini signature) gives that metadata back instead, for that dialect's builder.
   - ``function_call`` → a tool-call part (``call_id``, ``name``, ``arguments`` as sent, ``input``
     parsed from them; the item's ``id`` and ``namespace`` in ``provider_metadata``);
     ``custom_tool_call`` → a tool-call whose input is ``{"input": <the string>}``, marked
@@ -81,7 +83,7 @@ from urllib.parse import urlsplit
 from ...canonical import parse_arguments
 from ...errors import UsageError
 from ..base import ParsedRequest
-from .wire import NAME, _dumps
+from .wire import NAME, _dumps, unseal
 
 #: the top-level fields parse reads; every other is kept in ``provider_metadata[NAME]["body"]``
 _READ = frozenset({
@@ -401,6 +403,8 @@ class _Parser:
                 parts.append({"type": "reasoning", "text": text, "raw": raw})
         if not parts:
             parts.append({"type": "reasoning", "text": "", "raw": False})
+        # another dialect's signature, sealed here by the encoder: back where its builder looks
+        foreign = unseal(encrypted) if encrypted else None
         turn = self.assistant()
         for n, part in enumerate(parts):
             last = n == len(parts) - 1
@@ -409,9 +413,11 @@ class _Parser:
                 _meta(
                     item_id=item_id,
                     part="reasoning_text" if raw else None,
-                    encrypted_content=encrypted if last else None,
+                    encrypted_content=encrypted if last and foreign is None else None,
                 )
             )
+            if last and foreign:
+                part["provider_metadata"] = {**foreign, **part.get("provider_metadata", {})}
             turn.append(part)
 
     def call(self, item: dict[str, Any], at: str) -> None:

@@ -83,7 +83,7 @@ from typing import Any
 from ...canonical import parse_arguments
 from ...errors import UsageError
 from ..gemini.request import RequestDrops
-from .wire import NAME, _dumps, _fits
+from .wire import NAME, SEALED, _dumps, _fits
 
 #: canonical option names → Responses parameters of the same meaning (other options, such as
 #: ``reasoning``, ``include``, ``store``, pass through as they are)
@@ -200,6 +200,13 @@ def _call_item(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def _encrypted(meta: dict[str, Any]) -> Any:
+    """A reasoning part's encrypted content for the API: none when it is another dialect's
+    metadata sealed by the encoder (it would mean nothing to OpenAI)."""
+    encrypted = meta.get("encrypted_content")
+    return None if isinstance(encrypted, str) and encrypted.startswith(SEALED) else encrypted
+
+
 def _reasoning_group(content: list[dict[str, Any]], i: int) -> int:
     """Where the reasoning item a part without an item id belongs to ends (exclusive): the parts
     of an item that came with no id (Codex sends none) follow each other, and its
@@ -212,7 +219,7 @@ def _reasoning_group(content: list[dict[str, Any]], i: int) -> int:
         if part.get("type") != "reasoning" or isinstance(meta.get("item_id"), str):
             return 0
         j += 1
-        if meta.get("encrypted_content"):
+        if _encrypted(meta):
             return j
     return 0
 
@@ -254,7 +261,7 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
                 msg["content"].append({"type": "output_text", "text": text, "annotations": []})
         elif kind == "reasoning":
             msg = None
-            encrypted = meta.get("encrypted_content")
+            encrypted = _encrypted(meta)
             if item_id is None:
                 if i >= group_end:  # the first part of an item with no id
                     group_end = _reasoning_group(content, i)

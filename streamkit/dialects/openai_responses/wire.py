@@ -3,12 +3,19 @@ those the provider runs, and the small helpers that more than one direction uses
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
 import orjson
 
 NAME = "openai-responses"
+
+#: the prefix of an ``encrypted_content`` that holds another dialect's reasoning metadata (an
+#: Anthropic or Gemini signature), sealed there by the encoder: a client that sends its reasoning
+#: items back (Codex does, with ``store: false``) gives it back to parse, and the next request to
+#: that dialect's upstream carries the signature its API asks for
+SEALED = "streamkit:"
 
 # items the client answers, beyond function_call: type -> (tool name, or None for the item's
 # "name"; the field holding the input; whether the arguments wrap it as {field: value})
@@ -58,3 +65,25 @@ def _fits(kind: str, value: Any) -> bool:
             and (op == "delete_file" or isinstance(value.get("diff"), str))
         )
     return False
+
+
+def seal(meta: dict[str, Any]) -> str:
+    """Other dialects' reasoning metadata as an ``encrypted_content`` (see :data:`SEALED`)."""
+    return SEALED + base64.urlsafe_b64encode(orjson.dumps(meta)).decode().rstrip("=")
+
+
+def unseal(text: str) -> dict[str, dict[str, Any]] | None:
+    """The metadata :func:`seal` put in an ``encrypted_content``; None for anything else (the
+    API's own encrypted content, or a seal that does not open)."""
+    if not text.startswith(SEALED):
+        return None
+    data = text[len(SEALED) :]
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except (ValueError, orjson.JSONDecodeError):  # binascii.Error is a ValueError
+        return None
+    if not isinstance(value, dict) or not value:
+        return None
+    if not all(k != NAME and isinstance(v, dict) for k, v in value.items()):
+        return None
+    return value

@@ -505,3 +505,35 @@ def test_text_after_tool_calls_and_parallel_calls_are_all_streamed_and_closed() 
         ("call_b", '{"tz":"CET"}'),
     ]
     assert final.output_text == "Checking both.Both asked."
+
+
+@pytest.mark.parametrize(
+    ("case", "meta"), [("thinking-signature", "signature"), ("redacted-thinking", "redacted_data")]
+)
+def test_another_dialects_reasoning_metadata_is_sealed_in_the_item_and_comes_back(
+    case: str, meta: str
+) -> None:
+    """An Anthropic signature (or redacted thinking) has no place in a Responses item: it is sealed
+    in its encrypted_content, which normalize (and parse) open again."""
+    from streamkit.dialects.openai_responses.wire import unseal
+
+    events = events_of(DATA / "anthropic" / f"{case}.sse")
+    (original,) = [p for p in messages(events)[0]["content"] if p["type"] == "reasoning"]
+    (response,) = responses_of(encode(events))
+    (item,) = [o for o in response[-1]["response"]["output"] if o["type"] == "reasoning"]
+    assert item["encrypted_content"].startswith("streamkit:")
+    assert unseal(item["encrypted_content"]) == {"anthropic": original["provider_metadata"]["anthropic"]}
+    again = messages(events_of(b"".join(render(iter(events), format=NAME))))[0]
+    (part,) = [p for p in again["content"] if p["type"] == "reasoning"]
+    assert part["provider_metadata"]["anthropic"] == original["provider_metadata"]["anthropic"]
+    assert "encrypted_content" not in part["provider_metadata"][NAME]
+
+
+def test_a_seal_that_does_not_open_is_the_apis_own_encrypted_content() -> None:
+    from streamkit.dialects.openai_responses.wire import seal, unseal
+
+    assert unseal(seal({"gemini": {"thought_signature": "c2ln"}})) == {
+        "gemini": {"thought_signature": "c2ln"}
+    }
+    for text in ("gAAAAB-real", "streamkit:!!!", "streamkit:" + "W10", "streamkit:", seal({NAME: {"x": 1}})):
+        assert unseal(text) is None

@@ -259,6 +259,41 @@ def test_reasoning_items_without_ids_as_codex_sends_them_come_back_whole() -> No
     assert same_dialect(body)["input"] == body["input"]
 
 
+def test_another_dialects_signature_sealed_by_the_encoder_comes_back_for_its_builder() -> None:
+    """Codex in front of an Anthropic upstream with thinking: the thinking block's signature went to
+    Codex sealed in the reasoning item's encrypted_content; Codex sends the item back (no id), and
+    the next Anthropic request carries the block with its signature, as Anthropic asks in a tool
+    loop. A Responses upstream is not sent the sealed content."""
+    from streamkit.dialects.anthropic import Anthropic
+    from streamkit.dialects.openai_responses.wire import seal
+
+    signature = {"anthropic": {"signature": "EqQBCkYIBxgC"}}
+    items = [
+        {"role": "user", "content": "17 * 3?"},
+        {"type": "reasoning", "summary": [{"type": "summary_text", "text": "17 * 3 = 51."}],
+         "encrypted_content": seal(signature)},
+        {"type": "function_call", "call_id": "toolu_1", "name": "calc", "arguments": '{"x":"17*3"}'},
+        {"type": "function_call_output", "call_id": "toolu_1", "output": "51"},
+    ]  # fmt: skip
+    conversation = parse({"model": "claude-sonnet-4-5", "input": items, "store": False}).conversation
+    assert conversation["messages"][1]["content"][0] == {
+        "type": "reasoning",
+        "text": "17 * 3 = 51.",
+        "provider_metadata": signature,
+    }
+    body = Anthropic().build_request(conversation, Endpoint("http://upstream.test")).body
+    assert body["messages"][1]["content"][0] == {
+        "type": "thinking",
+        "thinking": "17 * 3 = 51.",
+        "signature": "EqQBCkYIBxgC",
+    }
+    assert [i["type"] for i in rebuilt(conversation)["input"]] == [
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+
+
 def test_function_calls_and_their_outputs() -> None:
     items = [
         {"role": "user", "content": "Weather?"},
