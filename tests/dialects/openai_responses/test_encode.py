@@ -17,7 +17,7 @@ from streamkit.errors import UsageError
 from streamkit.stages.accumulate import accumulate
 from streamkit.stages.fetch import replay
 from streamkit.stages.render import render
-from tests.conftest import DATA, events_of, messages
+from tests.conftest import DATA, events_of, fixture_files, messages
 
 CASES = DATA / "openai-responses"
 ALL_CASES = sorted(CASES.glob("*.sse"))
@@ -412,10 +412,12 @@ def check_responses(wire: list[tuple[str | None, dict]]) -> list[list[dict]]:
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_dialects_stream_ends_with_every_item_closed(source) -> None:
-    """Every recording of every dialect, encoded as a Responses stream: whole, then cut off at a
-    few points (a stream that just stops: close() ends it with response.failed)."""
+    """Every recording of every dialect, encoded as a Responses stream: whole, as its final
+    messages only (``accumulate --final``), then cut off at a few points (a stream that just
+    stops: close() ends it with response.failed)."""
     events = [e for e in events_of(source) if e["type"] != "message"]
     check_responses(encode(events))
+    check_responses(encode(list(accumulate(iter(events), final=True))))  # only the final messages
     for cut in sorted({len(events) // 4, len(events) // 2, len(events) - 2}):
         if cut > 0:
             responses = check_responses(encode(events[:cut]))
@@ -424,6 +426,16 @@ def test_every_dialects_stream_ends_with_every_item_closed(source) -> None:
                 "response.completed",
                 "response.incomplete",
             )
+
+
+@pytest.mark.parametrize(
+    "path", fixture_files("anthropic", "gemini", "ollama", "openai-chat", "openai-responses")
+)
+def test_every_real_recording_ends_with_every_item_closed(path) -> None:
+    """The same, over the real recordings in ../shared/fixtures (skipped when absent)."""
+    events = [e for e in events_of(path) if e["type"] != "message"]
+    check_responses(encode(events))
+    check_responses(encode(events[: len(events) // 2]))
 
 
 def test_a_stream_that_just_stops_ends_with_response_failed() -> None:

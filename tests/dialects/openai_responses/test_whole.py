@@ -15,7 +15,7 @@ from openai.types.responses import Response
 from pydantic import BaseModel
 
 from streamkit.dialects.openai_responses import OpenAIResponses
-from tests.conftest import DATA, events_of, messages
+from tests.conftest import DATA, events_of, fixture_files, messages
 
 NAME = "openai-responses"
 DIALECT = OpenAIResponses()
@@ -50,10 +50,17 @@ def message(
             "raw_finish_reason": raw, "id": "resp_1", "model": "gpt-test", **more}  # fmt: skip
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize(
+    "source",
+    [
+        *(pytest.param(p, id=f"{p.parent.name}/{p.stem}") for p in SOURCES),
+        *fixture_files("anthropic", "gemini", "ollama", "openai-chat", "openai-responses"),
+    ],
+)
 def test_every_dialects_message_is_a_response_the_sdk_validates(source) -> None:
-    """Each accumulated message of every dialect's recordings → a ``response`` object that
-    ``Response.model_validate`` takes, with the message's text, calls and status."""
+    """Each accumulated message of every dialect's recordings (ours, and the real ones in
+    ../shared/fixtures) → a ``response`` object that ``Response.model_validate`` takes, with the
+    message's text, calls and status."""
     for msg in messages(events_of(source)):
         if msg.get("choice"):
             continue  # the Responses API has one output per response
