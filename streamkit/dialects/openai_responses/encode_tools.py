@@ -125,6 +125,12 @@ def custom_input(value: Any, arguments: str | None) -> str:
     return _dumps(value if value is not None else {})
 
 
+def _type(meta: dict[str, Any]) -> str | None:
+    """The item type a call's metadata names (None for anything but a string)."""
+    kind = meta.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 class _Call:
     """A client tool call on its way to the wire."""
 
@@ -149,7 +155,7 @@ class _Call:
         self.id = call_id
         self.name = name
         self.meta = dict(meta)
-        kind = meta.get("type")
+        kind = _type(meta)
         # a call to a tool the request declared as custom is a custom_tool_call, whatever the
         # upstream made of it (a function taking {"input": ...})
         self.kind = kind if kind in _CLIENT_ITEMS else "custom_tool_call" if custom else "function_call"
@@ -272,7 +278,7 @@ class _ToolItems:
         call.input = ev["input"] if "input" in ev else parse_arguments(arguments)[0]
         call.complete = True
         if not call.wired:
-            kind = meta.get("type") or call.kind
+            kind = _type(meta) or call.kind
             if kind == "custom_tool_call" and call.name in self.custom_tools:
                 call.kind = kind  # any input: the client declared a custom tool
             else:
@@ -411,7 +417,7 @@ class _ToolItems:
         assert first is not None
         meta = {**_meta(call), **_meta(result)}
         name = first.get("tool_name") or ""
-        kind = meta.get("type") or _FOREIGN_TOOLS.get(name)
+        kind = _type(meta) or _FOREIGN_TOOLS.get(name)
         if kind not in _PROVIDER_ITEMS:
             self.drop(f"provider-executed {name or 'tool'} calls")
             return

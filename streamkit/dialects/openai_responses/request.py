@@ -6,8 +6,7 @@ for the WebSocket mode: ``{base with ws/wss}/responses``, the body sent as a ``r
 message without ``stream``, answered until ``response.completed``, ``.failed``, ``.incomplete`` or
 ``error``. The body: ``model``, ``instructions`` (the system prompt), ``input``, function ``tools``
 (``strict: false``, the canonical declaration's meaning, unless the tool says otherwise),
-``stream: true``; ``max_tokens`` → ``max_output_tokens``, other options (``temperature``,
-``top_p``, ``reasoning``, ``include``, ``store``, ...) as they are. ``input``:
+``stream: true``, and the options as the table below says. ``input``:
 
 * user messages → ``message`` items of ``input_text``, ``input_image`` (a URL or a data URL) and
   ``input_file`` (``file_url``, or ``file_data`` and a ``filename``) parts;
@@ -15,8 +14,9 @@ message without ``stream``, answered until ``response.completed``, ``.failed``, 
   the item id and ``phase``), ``reasoning`` (id, summary or ``reasoning_text`` parts,
   ``encrypted_content``), ``function_call`` (``call_id``, ``name``, ``arguments``),
   ``custom_tool_call`` and ``apply_patch_call`` for the calls that were those. Provider-executed
-  tools, sources and other dialects' reasoning are not sent; text from other dialects is a plain
-  assistant message;
+  tools, sources and other dialects' reasoning are not sent (nor another dialect's metadata the
+  encoder sealed in an ``encrypted_content``); text from other dialects is a plain assistant
+  message;
 * tool results → ``function_call_output`` (``custom_tool_call_output``, or
   ``apply_patch_call_output`` with ``status: failed`` for an error) with ``call_id`` and ``output``.
 
@@ -346,7 +346,7 @@ def responses_input(
             for part in message.get("content") or ():
                 if part.get("type") == "tool-call" and not part.get("provider_executed"):
                     kind = _part_meta(part).get("type")
-                    if kind in _OUTPUT_ITEMS and kind != "function_call":
+                    if isinstance(kind, str) and kind in _OUTPUT_ITEMS and kind != "function_call":
                         call = _call_item(part, _part_meta(part))
                         kinds[call["call_id"]] = call["type"]
     items: list[dict[str, Any]] = []
@@ -443,7 +443,7 @@ def _tool_choice(value: Any, tools: list[dict[str, Any]], drops: RequestDrops) -
 def _text_format(value: Any, drops: RequestDrops) -> dict[str, Any] | None:
     """``response_format`` → ``text.format`` (None: not sent)."""
     kind = value.get("type") if isinstance(value, dict) else value
-    if kind == "json_schema" and isinstance(value.get("schema"), dict):
+    if kind == "json_schema" and isinstance(value, dict) and isinstance(value.get("schema"), dict):
         name = value.get("name")
         fmt: dict[str, Any] = {
             "type": "json_schema",

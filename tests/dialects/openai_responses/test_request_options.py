@@ -64,7 +64,7 @@ def test_options_the_api_has_no_parameter_for_are_left_out_with_one_warning(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     body = options_body(top_k=40, stop=["\n"], seed=7, frequency_penalty=0.5, presence_penalty=0.5,
-                        reasoning_effort="extreme", tool_choice=7, response_format={"type": "grammar"})  # fmt: skip
+                        reasoning_effort="extreme", tool_choice=7, response_format="json_schema")  # fmt: skip
     assert not {"top_k", "stop", "seed", "frequency_penalty", "presence_penalty", "reasoning", "tool_choice",
                 "text"} & set(body)  # fmt: skip
     warnings = capsys.readouterr().err.splitlines()
@@ -73,7 +73,7 @@ def test_options_the_api_has_no_parameter_for_are_left_out_with_one_warning(
         "openai-responses cannot send the stop option (1); left out of the request" in w for w in warnings
     )
     assert any("the reasoning effort 'extreme'" in w for w in warnings)
-    assert any("the response format 'grammar'" in w for w in warnings)
+    assert any("the response format 'json_schema'" in w for w in warnings)
 
 
 def test_developer_messages_stay_in_their_place() -> None:
