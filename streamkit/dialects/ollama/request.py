@@ -60,6 +60,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
+from ...conversation import tool_parameters
 from ...errors import UsageError
 from ..gemini import RequestDrops, object_input
 from .wire import NAME, _dumps
@@ -80,13 +81,6 @@ OPTION_NAMES = {
 SPECIAL_OPTIONS = frozenset(
     {"tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "reasoning_budget"}
 )
-
-#: the parameters a ``custom`` (freeform) tool travels with: one string, its whole input
-CUSTOM_PARAMETERS = {
-    "type": "object",
-    "properties": {"input": {"type": "string"}},
-    "required": ["input"],
-}
 
 #: ``reasoning_effort`` → ``think`` (``true`` is Ollama's medium)
 THINK_LEVELS: dict[str, bool | str] = {
@@ -247,12 +241,13 @@ def ollama_messages(conversation: dict[str, Any], drops: RequestDrops) -> list[d
 def _tools(conversation: dict[str, Any], drops: RequestDrops) -> list[dict[str, Any]]:
     tools = []
     for t in conversation.get("tools") or ():
-        parameters = t.get("parameters") or {"type": "object", "properties": {}}
-        if t.get("kind") == "custom":
-            parameters = CUSTOM_PARAMETERS
-            if (t.get("format") or {}).get("type", "text") != "text":
-                drops.add("the grammars of custom tools")
-        function = {"name": t["name"], "description": t.get("description", ""), "parameters": parameters}
+        if t.get("kind") == "custom" and (t.get("format") or {}).get("type", "text") != "text":
+            drops.add("the grammars of custom tools")
+        function = {
+            "name": t["name"],
+            "description": t.get("description", ""),
+            "parameters": tool_parameters(t),
+        }
         tools.append({"type": "function", "function": function})
     return tools
 

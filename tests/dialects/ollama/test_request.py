@@ -15,7 +15,7 @@ import pytest
 from ollama._types import ChatRequest, Image, Message, Options, Tool
 
 from streamkit.continuation import assistant_message
-from streamkit.conversation import check, from_prompt
+from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check, from_prompt
 from streamkit.dialects.base import Endpoint
 from streamkit.dialects.ollama import Ollama
 from streamkit.endpoints import resolve
@@ -371,8 +371,8 @@ def test_a_custom_tool_travels_as_a_function_taking_one_string(capsys: pytest.Ca
     }  # fmt: skip
     body = body_of(conversation)
     assert body["tools"] == [
-        {"type": "function", "function": {"name": "apply_patch", "description": "Edit files", "parameters": {
-            "type": "object", "properties": {"input": {"type": "string"}}, "required": ["input"]}}}
+        {"type": "function", "function": {"name": "apply_patch", "description": "Edit files",
+                                          "parameters": CUSTOM_TOOL_PARAMETERS}}
     ]  # fmt: skip
     assert [c["function"]["arguments"] for c in body["messages"][1]["tool_calls"]] == [{"input": patch}] * 2
     assert "ollama cannot send the grammars of custom tools (1)" in capsys.readouterr().err
