@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .encode import GeminiEncoder
     from .normalize import GeminiNormalizer, map_usage, rfc3339_epoch
     from .partial_args import PartialArgs, parse_json_path
-    from .request import SKIP_SIGNATURE, RequestDrops, object_input
+    from .request import SKIP_SIGNATURE
 
 _EXPORTS = {
     "GeminiNormalizer": "normalize",
@@ -36,8 +36,6 @@ _EXPORTS = {
     "map_usage": "normalize",
     "rfc3339_epoch": "normalize",
     "GeminiEncoder": "encode",
-    "RequestDrops": "request",
-    "object_input": "request",
     "SKIP_SIGNATURE": "request",
 }
 
@@ -47,9 +45,7 @@ __all__ = [
     "GeminiEncoder",
     "GeminiNormalizer",
     "PartialArgs",
-    "RequestDrops",
     "map_usage",
-    "object_input",
     "parse_json_path",
     "rfc3339_epoch",
 ]

@@ -72,6 +72,7 @@ from typing import Any
 
 from ...canonical import parse_arguments
 from ...errors import UsageError
+from ..requests import RequestDrops, generated_id, object_input
 from .wire import NAME, executed_call_part, executed_result_part, file_part
 
 # --- requests -------------------------------------------------------------------------------------
@@ -127,42 +128,6 @@ _VERSIONED = re.compile(r"/v\d+(?:alpha|beta)?\d*(?:/|$)")
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
-
-
-class RequestDrops:
-    """What a request cannot carry, counted per kind and warned about once (never silently)."""
-
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.kinds: dict[str, int] = {}
-
-    def add(self, what: str) -> None:
-        self.kinds[what] = self.kinds.get(what, 0) + 1
-
-    def warn(self) -> None:
-        from ... import diagnostics
-
-        for what, count in self.kinds.items():
-            diagnostics.warn(f"{self.dialect} cannot send {what} ({count}); left out of the request")
-
-
-def generated_id(part: dict[str, Any]) -> bool:
-    """Whether normalize made up the call's id (any dialect's ``generated_id`` mark): such an id
-    is ours, not the provider's, and is not sent."""
-    pm = part.get("provider_metadata")
-    return isinstance(pm, dict) and any(isinstance(m, dict) and m.get("generated_id") for m in pm.values())
-
-
-def object_input(part: dict[str, Any], drops: RequestDrops) -> dict[str, Any]:
-    """A tool call's arguments as an object (Gemini's ``args`` and Ollama's ``arguments`` must be
-    one); arguments that are not one (a call cut off, invalid JSON) are sent as ``{}``, counted."""
-    value = part.get("input")
-    if not isinstance(value, dict):
-        value, _ = parse_arguments(part.get("arguments") or "")
-    if isinstance(value, dict):
-        return value
-    drops.add("tool-call arguments that are not a JSON object (sent as {})")
-    return {}
 
 
 def _meta(part: dict[str, Any]) -> dict[str, Any]:

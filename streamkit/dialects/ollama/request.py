@@ -62,7 +62,7 @@ from typing import Any
 from ...canonical import parse_arguments
 from ...conversation import tool_parameters
 from ...errors import UsageError
-from ..gemini import RequestDrops, object_input
+from ..requests import RequestDrops, object_input
 from .wire import NAME, _dumps
 
 #: canonical option names → Ollama model options

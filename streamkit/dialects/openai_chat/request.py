@@ -69,7 +69,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ..gemini.request import RequestDrops
+from ..requests import RequestDrops
 from .wire import NAME
 
 #: canonical option names → Chat Completions parameters (other options pass through as they are)

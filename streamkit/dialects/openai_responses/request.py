@@ -82,7 +82,7 @@ from typing import Any
 
 from ...canonical import parse_arguments
 from ...errors import UsageError
-from ..gemini.request import RequestDrops
+from ..requests import RequestDrops
 from .wire import NAME, SEALED, _dumps, _fits
 
 #: canonical option names → Responses parameters of the same meaning (other options, such as

@@ -685,11 +685,14 @@ def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings(r
 @pytest.mark.parametrize("path", ["/v1/messages", "/messages"])
 def test_serve_answers_on_the_messages_paths(path: str, tmp_path: Path) -> None:
     script = tmp_path / "script.json"
-    script.write_bytes(orjson.dumps([{"text": "Hello there."}]))
+    script.write_bytes(orjson.dumps([{"text": "Hello there."}] * 2))
+    body = {"model": "claude-s", "max_tokens": 5, "messages": [user("hi")]}
     with serving("-d", NAME, "--script", str(script)) as url:
-        response = httpx.post(url + path, json={"model": "claude-s", "max_tokens": 5, "messages": [user("hi")]},
-                              timeout=30)  # fmt: skip
+        response = httpx.post(url + path, json={**body, "stream": True}, timeout=30)
+        whole = httpx.post(url + path, json=body, timeout=30)  # no stream asked: the whole message
         missing = httpx.post(url + "/v1/chat/completions", json={}, timeout=30)
+    assert whole.status_code == 200 and whole.json()["type"] == "message"
+    assert whole.json()["content"] == [{"type": "text", "text": "Hello there."}]
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     events = [line.split(": ", 1)[1] for line in response.text.splitlines() if line.startswith("event: ")]
     assert events[0] == "message_start" and events[-1] == "message_stop"

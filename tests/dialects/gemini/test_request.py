@@ -624,10 +624,12 @@ def _script(tmp_path: Path, turns: list[dict[str, Any]]) -> Path:
 def test_serve_answers_on_the_model_path_and_names_that_model(version: str, tmp_path: Path) -> None:
     from streamkit.stages.fetch import replay
 
-    with serving("-d", NAME, "--script", str(_script(tmp_path, [{"text": "Hello there."}]))) as url:
+    with serving("-d", NAME, "--script", str(_script(tmp_path, [{"text": "Hello there."}] * 2))) as url:
         response = httpx.post(f"{url}/{version}/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
                               json={"contents": [user_content("hi")]}, timeout=30)  # fmt: skip
-        elsewhere = httpx.post(f"{url}/{version}/models/gemini-2.5-pro:generateContent", json={}, timeout=30)
+        whole = httpx.post(f"{url}/{version}/models/gemini-2.5-pro:generateContent",
+                           json={"contents": [user_content("hi")]}, timeout=30)  # fmt: skip
+        elsewhere = httpx.post(f"{url}/{version}/models/gemini-2.5-pro:embedContent", json={}, timeout=30)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     chunks = [raw["data"] for raw in replay(io.BytesIO(response.content))]
     assert {c["modelVersion"] for c in chunks} == {"gemini-2.5-pro"}
@@ -635,6 +637,9 @@ def test_serve_answers_on_the_model_path_and_names_that_model(version: str, tmp_
         p.get("text", "") for c in chunks for p in c["candidates"][0].get("content", {}).get("parts", ())
     )
     assert text == "Hello there."
+    assert whole.status_code == 200  # :generateContent: the whole response
+    assert whole.json()["candidates"][0]["content"]["parts"] == [{"text": "Hello there."}]
+    assert whole.json()["modelVersion"] == "gemini-2.5-pro"
     assert elsewhere.status_code == 404
 
 
