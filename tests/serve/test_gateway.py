@@ -254,3 +254,97 @@ def test_a_gateway_beyond_loopback_needs_client_keys() -> None:
     )
     assert result.returncode == 2
     assert b"--client-keys" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_model_listings_come_in_each_clients_shape(tmp_path: Path) -> None:
+    import anthropic
+    import ollama
+    import openai
+    from google import genai
+    from google.genai import types
+
+    with gateway("openai-chat", tmp_path, "--model-map", "claude-*=big", "--model-map", "gpt-*=small") as (
+        url,
+        _,
+    ):
+        # the scripted upstream lists no models: the gateway lists the names it maps to
+        with openai.OpenAI(api_key="k", base_url=f"{url}/v1") as client:
+            assert [m.id for m in client.models.list()] == ["big", "small"]
+        with anthropic.Anthropic(api_key="k", base_url=url) as client:
+            assert [m.id for m in client.models.list()] == ["big", "small"]
+        with genai.Client(
+            api_key="k", http_options=types.HttpOptions(base_url=url, api_version="v1beta")
+        ) as client:
+            assert [m.name for m in client.models.list()] == ["models/big", "models/small"]
+        with ollama.Client(host=url) as client:
+            assert [m.model for m in client.list().models] == ["big", "small"]
+
+
+def test_the_models_an_upstream_lists_are_listed(tmp_path: Path) -> None:
+    import openai
+
+    with (
+        gateway("openai-chat", tmp_path, "-m", "inner-model") as (inner, _),  # lists the model it forces
+        serving("--upstream", "openai-chat", "--base-url", inner + "/v1") as outer,
+        openai.OpenAI(api_key="k", base_url=f"{outer}/v1") as client,
+    ):
+        assert [m.id for m in client.models.list()] == ["inner-model"]  # the upstream's own list
+    with (
+        serving(
+            "--upstream", "openai-chat", "--base-url", "http://127.0.0.1:9/v1", "-m", "only-this"
+        ) as lonely,
+        openai.OpenAI(api_key="k", base_url=f"{lonely}/v1") as client,
+    ):
+        assert [m.id for m in client.models.list()] == ["only-this"]  # an upstream that cannot be reached
+
+
+def test_claude_codes_token_count_is_an_estimate_that_grows_with_the_request(tmp_path: Path) -> None:
+    import anthropic
+
+    with (
+        gateway("openai-chat", tmp_path) as (url, _),
+        anthropic.Anthropic(api_key="k", base_url=url) as client,
+    ):
+        short = client.messages.count_tokens(model="claude-x", messages=[{"role": "user", "content": "hi"}])
+        longer = client.messages.count_tokens(model="claude-x", system=[{"type": "text", "text": "Be brief. " * 50}],
+                                              messages=[{"role": "user", "content": "hi " * 400}])  # fmt: skip
+    assert 0 < short.input_tokens < 30
+    assert 400 < longer.input_tokens < 1200  # about 1,700 characters of text
+
+
+def test_responses_js_defects_are_not_ours(tmp_path: Path) -> None:
+    """Text then two parallel calls, streamed to a Responses client from a chat upstream: every item
+    gets its own output_index and is closed, the stream ends with response.completed, usage is
+    asked for upstream and reported; the function_call items sent back become an assistant
+    message with tool_calls followed by the tool messages, developer messages kept."""
+    import openai
+
+    script = [{"text": "Checking both.", "tool_calls": [{"name": "get_weather", "input": {"city": "Paris"}},
+                                                          {"name": "get_weather", "input": {"city": "Oslo"}}]},
+              {"text": ANSWER}]  # fmt: skip
+    tools = [{"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}]
+    with gateway("openai-chat", tmp_path, script=script) as (url, log), \
+            openai.OpenAI(api_key="k", base_url=f"{url}/v1") as client:  # fmt: skip
+        items: list[Any] = [
+            {"role": "developer", "content": "Answer in English."},
+            {"role": "user", "content": QUESTION},
+        ]
+        events = list(client.responses.create(model="m", input=items, tools=tools, stream=True))
+        final = events[-1].response
+        items += [item.model_dump(exclude_none=True) for item in final.output]
+        items += [{"type": "function_call_output", "call_id": c.call_id, "output": RESULT}
+                  for c in final.output if c.type == "function_call"]  # fmt: skip
+        second = client.responses.create(model="m", input=items, tools=tools)
+    assert events[-1].type == "response.completed"
+    added = [e for e in events if e.type == "response.output_item.added"]
+    done = [e for e in events if e.type == "response.output_item.done"]
+    assert [e.output_index for e in added] == [0, 1, 2] == [e.output_index for e in done]
+    assert [i.type for i in final.output] == ["message", "function_call", "function_call"]
+    assert final.usage is not None and final.usage.output_tokens > 0
+    assert second.output_text == ANSWER
+    first_body, second_body = ndjson(log.read_bytes())
+    assert first_body["stream_options"] == {"include_usage": True}
+    roles = [m["role"] for m in second_body["messages"]]
+    assert roles == ["system", "user", "assistant", "tool", "tool"]
+    assert "Answer in English." in second_body["messages"][0]["content"]
+    assert len(second_body["messages"][2]["tool_calls"]) == 2
