@@ -95,7 +95,7 @@ class _OneLine:
             exc = record.exc_info[1]
             if isinstance(exc, DropConnection) or isinstance(getattr(exc, "__cause__", None), DropConnection):
                 return False
-            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+            record.msg = f"{record.getMessage().strip()}: {type(exc).__name__}: {exc}"
             record.args = ()
             record.exc_info = None
             record.exc_text = None

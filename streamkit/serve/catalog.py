@@ -109,7 +109,7 @@ def routes(source: Any, dialects: dict[str, Any]) -> list[Any]:
         return endpoint
 
     async def count_tokens(request: Request) -> Response:
-        from ..dialects.anthropic import count_tokens_estimate
+        from ..dialects.anthropic.parse import count_tokens_estimate
         from ..errors import StreamkitError
 
         dialect = dialects["anthropic"]
