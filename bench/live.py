@@ -123,7 +123,10 @@ def serve_throughput(chunks: int = 100_000) -> float:
             began = time.perf_counter()
             count = 0
             with httpx.stream(
-                "POST", f"{url}/v1/chat/completions", json={"model": "m"}, timeout=60
+                "POST",
+                f"{url}/v1/chat/completions",
+                timeout=60,
+                json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
             ) as response:
                 for chunk in response.iter_raw():
                     count += chunk.count(b"\n\n")

@@ -63,6 +63,15 @@ class ModelMap:
         return list(dict.fromkeys(names))
 
 
+def _previous_response_id(conversation: dict[str, Any]) -> str | None:
+    """The ``previous_response_id`` a Responses request named (kept by its parser)."""
+    pm = conversation.get("provider_metadata")
+    own = pm.get("openai-responses") if isinstance(pm, dict) else None
+    body = own.get("body") if isinstance(own, dict) else None
+    value = body.get("previous_response_id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 class UpstreamSource:
     """Answers from a live upstream of one dialect, shared by every request of the gateway."""
 
@@ -96,8 +105,14 @@ class UpstreamSource:
         from ..upstream import AsyncFetch
         from .app import warn_dropped
 
-        warn_dropped(call.parsed, call.dialect.name, self.dialect.name)
         conversation = dict(call.parsed.conversation)
+        earlier = _previous_response_id(conversation)
+        if earlier and self.dialect.name != "openai-responses":
+            # the turns it names are kept nowhere here: answering without them would be wrong
+            message = (f"previous_response_id {earlier[:40]!r} names turns this gateway does not keep: its upstream "
+                       f"({self.dialect.name}) is stateless; send the whole conversation (store: false)")  # fmt: skip
+            return Answer(error=HTTPError(400, message, "previous_response_not_found"))
+        warn_dropped(call.parsed, call.dialect.name, self.dialect.name)
         endpoint = self.endpoint_for(call)
         request = self.dialect.build_request(conversation, endpoint)
         fetch = AsyncFetch(request, dialect=self.dialect.name, client=self.client, retries=self.retries,

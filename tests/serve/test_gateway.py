@@ -348,3 +348,17 @@ def test_responses_js_defects_are_not_ours(tmp_path: Path) -> None:
     assert roles == ["system", "user", "assistant", "tool", "tool"]
     assert "Answer in English." in second_body["messages"][0]["content"]
     assert len(second_body["messages"][2]["tool_calls"]) == 2
+
+
+def test_a_previous_response_id_a_stateless_upstream_cannot_resolve_is_refused(tmp_path: Path) -> None:
+    import openai
+
+    with (
+        gateway("openai-chat", tmp_path) as (url, log),
+        openai.OpenAI(api_key="k", base_url=f"{url}/v1") as client,
+    ):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="m", input="and then?", previous_response_id="resp_earlier")
+        assert client.responses.create(model="m", input=QUESTION).output[0].type == "function_call"
+    assert "previous_response_id" in str(caught.value)
+    assert len(ndjson(log.read_bytes())) == 1  # the refused request never reached the upstream
