@@ -65,8 +65,8 @@ import mimetypes
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...errors import UsageError
 from ..base import ParsedRequest
+from ..checks import Checks, quote
 from .wire import NAME
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -98,55 +98,7 @@ _NOTICED = {
 _AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
 
 
-def _fail(field: str, message: str) -> UsageError:
-    return UsageError(f"openai-chat request: {field} {message}")
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    names: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
-    return names.get(type(value), "null" if value is None else "a number")
-
-
-def _quote(value: Any) -> str:
-    """A value for an error message: at most 40 characters of it."""
-    text = repr(value[:40] if isinstance(value, str) else value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _string(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(field, f"must be a string, not {_kind(value)}")
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _fail(field, f"must be a list, not {_kind(value)}")
-    return value
-
-
-def _object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(field, f"must be an object, not {_kind(value)}")
-    return value
-
-
-def _parts(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _fail(field, f"must be a string or a list of parts, not {_kind(value)}")
-    return value
-
-
-def _number(value: Any, field: str, *, integer: bool) -> int | float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or (integer and not isinstance(value, int))
-    ):
-        raise _fail(field, f"must be {'an integer' if integer else 'a number'}, not {_kind(value)}")
-    return value
+_check = Checks(NAME)
 
 
 class _Parser:
@@ -166,58 +118,62 @@ class _Parser:
 
     def texts(self, content: Any, field: str, *, refusals: bool = False) -> list[dict[str, Any]]:
         """A string or a list of ``text`` (and, for assistants, ``refusal``) parts → text parts."""
-        if content is None:
-            return []
+        content = _check.string_or_list(content, field, "parts", default="")
         if isinstance(content, str):
             return [{"type": "text", "text": content}] if content else []
         out: list[dict[str, Any]] = []
-        for j, part in enumerate(_parts(content, field)):
+        for j, part in enumerate(content):
             at = f"{field}[{j}]"
-            part = _object(part, at)
+            part = _check.object(part, at)
             kind = part.get("type")
             if kind == "text":
-                text = _string(part.get("text"), f"{at}.text")
+                text = _check.string(part.get("text"), f"{at}.text")
                 if text:
                     out.append({"type": "text", "text": text})
             elif kind == "refusal" and refusals:
-                text = _string(part.get("refusal"), f"{at}.refusal")
+                text = _check.string(part.get("refusal"), f"{at}.refusal")
                 if text:
                     out.append({"type": "text", "text": text, "refusal": True})
             else:
-                raise _fail(
-                    f"{at}.type", f"must be {'text or refusal' if refusals else 'text'}, not {_quote(kind)}"
+                raise _check.fail(
+                    f"{at}.type", f"must be {'text or refusal' if refusals else 'text'}, not {quote(kind)}"
                 )
         return out
 
     def user_parts(self, content: Any, field: str) -> list[dict[str, Any]]:
-        if isinstance(content, str) or content is None:
+        content = _check.string_or_list(content, field, "parts", default="")
+        if isinstance(content, str):
             return self.texts(content, field)
         out: list[dict[str, Any]] = []
-        for j, part in enumerate(_parts(content, field)):
+        for j, part in enumerate(content):
             at = f"{field}[{j}]"
-            part = _object(part, at)
+            part = _check.object(part, at)
             kind = part.get("type")
             if kind == "text":
-                text = _string(part.get("text"), f"{at}.text")
+                text = _check.string(part.get("text"), f"{at}.text")
                 if text:
                     out.append({"type": "text", "text": text})
             elif kind == "image_url":
-                out.append(self.image(_object(part.get("image_url"), f"{at}.image_url"), f"{at}.image_url"))
+                out.append(
+                    self.image(_check.object(part.get("image_url"), f"{at}.image_url"), f"{at}.image_url")
+                )
             elif kind == "input_audio":
-                audio = _object(part.get("input_audio"), f"{at}.input_audio")
-                data = _string(audio.get("data"), f"{at}.input_audio.data")
+                audio = _check.object(part.get("input_audio"), f"{at}.input_audio")
+                data = _check.string(audio.get("data"), f"{at}.input_audio.data")
                 fmt = audio.get("format")
                 if fmt not in _AUDIO_TYPES:
-                    raise _fail(f"{at}.input_audio.format", f"must be wav or mp3, not {_quote(fmt)}")
+                    raise _check.fail(f"{at}.input_audio.format", f"must be wav or mp3, not {quote(fmt)}")
                 out.append({"type": "file", "media_type": _AUDIO_TYPES[fmt], "data": data})
             elif kind == "file":
-                out.append(self.file(_object(part.get("file"), f"{at}.file"), f"{at}.file"))
+                out.append(self.file(_check.object(part.get("file"), f"{at}.file"), f"{at}.file"))
             else:
-                raise _fail(f"{at}.type", f"must be text, image_url, input_audio or file, not {_quote(kind)}")
+                raise _check.fail(
+                    f"{at}.type", f"must be text, image_url, input_audio or file, not {quote(kind)}"
+                )
         return out
 
     def image(self, image: dict[str, Any], at: str) -> dict[str, Any]:
-        url = _string(image.get("url"), f"{at}.url")
+        url = _check.string(image.get("url"), f"{at}.url")
         part = _data_part(url, f"{at}.url")
         if part is None:
             media = mimetypes.guess_type(url.split("?", 1)[0].split("#", 1)[0])[0]
@@ -225,7 +181,7 @@ class _Parser:
                     "url": url}  # fmt: skip
         detail = image.get("detail")
         if detail is not None:
-            part["provider_metadata"] = {NAME: {"detail": _string(detail, f"{at}.detail")}}
+            part["provider_metadata"] = {NAME: {"detail": _check.string(detail, f"{at}.detail")}}
         return part
 
     def file(self, file: dict[str, Any], at: str) -> dict[str, Any]:
@@ -233,23 +189,23 @@ class _Parser:
         data = file.get("file_data")
         part: dict[str, Any] | None = None
         if data is not None:
-            data = _string(data, f"{at}.file_data")
+            data = _check.string(data, f"{at}.file_data")
             part = _data_part(data, f"{at}.file_data")
             if part is None:  # bare base64: the type from the name, else PDF (what OpenAI reads)
                 media = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
                 part = {"type": "file", "media_type": media or "application/pdf", "data": data}
         file_id = file.get("file_id")
         if file_id is not None:
-            file_id = _string(file_id, f"{at}.file_id")
+            file_id = _check.string(file_id, f"{at}.file_id")
             if part is None:
                 media = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
                 part = {"type": "file", "media_type": media or "application/pdf"}
             part["provider_metadata"] = {NAME: {"file_id": file_id}}
             self.drop("files by OpenAI file_id")
         if part is None:
-            raise _fail(at, "needs file_data or file_id")
+            raise _check.fail(at, "needs file_data or file_id")
         if filename is not None:
-            part["filename"] = _string(filename, f"{at}.filename")
+            part["filename"] = _check.string(filename, f"{at}.filename")
         return part
 
     # --- assistant turns ----------------------------------------------------------------------
@@ -258,12 +214,12 @@ class _Parser:
         details = message.get("reasoning_details")
         out: list[dict[str, Any]] = []
         if details is not None:
-            for j, item in enumerate(_list(details, f"{at}.reasoning_details")):
-                item = _object(item, f"{at}.reasoning_details[{j}]")
+            for j, item in enumerate(_check.list(details, f"{at}.reasoning_details")):
+                item = _check.object(item, f"{at}.reasoning_details[{j}]")
                 kind = item.get("type", "reasoning.text")
                 text = item.get("text") if kind == "reasoning.text" else item.get("summary")
                 if text is not None:
-                    text = _string(
+                    text = _check.string(
                         text,
                         f"{at}.reasoning_details[{j}].{'text' if kind == 'reasoning.text' else 'summary'}",
                     )
@@ -276,21 +232,21 @@ class _Parser:
             value = message.get(field)
             if value is None:
                 continue
-            text = _string(value, f"{at}.{field}")
+            text = _check.string(value, f"{at}.{field}")
             if text:
                 return [{"type": "reasoning", "text": text, "provider_metadata": {NAME: {"field": field}}}]
         return out
 
     def tool_call(self, call: Any, at: str) -> dict[str, Any]:
-        call = _object(call, at)
-        call_id = _string(call.get("id"), f"{at}.id")
+        call = _check.object(call, at)
+        call_id = _check.string(call.get("id"), f"{at}.id")
         if call.get("type") == "custom" or ("custom" in call and "function" not in call):
-            custom = _object(call.get("custom"), f"{at}.custom")
-            name = _string(custom.get("name"), f"{at}.custom.name")
-            value = {"input": _string(custom.get("input", ""), f"{at}.custom.input")}
+            custom = _check.object(call.get("custom"), f"{at}.custom")
+            name = _check.string(custom.get("name"), f"{at}.custom.name")
+            value = {"input": _check.string(custom.get("input", ""), f"{at}.custom.input")}
             return self.call_part(call_id, name, _dumps(value), value, None)
-        function = _object(call.get("function"), f"{at}.function")
-        name = _string(function.get("name"), f"{at}.function.name")
+        function = _check.object(call.get("function"), f"{at}.function")
+        name = _check.string(function.get("name"), f"{at}.function.name")
         return self.call_part(
             call_id, name, *_arguments(function.get("arguments"), f"{at}.function.arguments")
         )
@@ -309,18 +265,18 @@ class _Parser:
         parts = self.reasoning(message, at)
         parts += self.texts(message.get("content"), f"{at}.content", refusals=True)
         refusal = message.get("refusal")
-        if refusal is not None and _string(refusal, f"{at}.refusal"):
+        if refusal is not None and _check.string(refusal, f"{at}.refusal"):
             parts.append({"type": "text", "text": refusal, "refusal": True})
         calls = message.get("tool_calls")
         if calls is not None:
             parts += [
                 self.tool_call(c, f"{at}.tool_calls[{j}]")
-                for j, c in enumerate(_list(calls, f"{at}.tool_calls"))
+                for j, c in enumerate(_check.list(calls, f"{at}.tool_calls"))
             ]
         legacy = message.get("function_call")
         if legacy is not None:
-            legacy = _object(legacy, f"{at}.function_call")
-            name = _string(legacy.get("name"), f"{at}.function_call.name")
+            legacy = _check.object(legacy, f"{at}.function_call")
+            name = _check.string(legacy.get("name"), f"{at}.function_call.name")
             call_id = f"call_{self.legacy_ids}"
             self.legacy_ids += 1
             while call_id in self.calls:
@@ -337,10 +293,10 @@ class _Parser:
     # --- messages -----------------------------------------------------------------------------
 
     def message(self, message: Any, at: str) -> dict[str, Any]:
-        message = _object(message, at)
+        message = _check.object(message, at)
         role = message.get("role")
         if role not in _ROLES:
-            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {_quote(role)}")
+            raise _check.fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {quote(role)}")
         out: dict[str, Any]
         if role in ("system", "developer"):
             out = {"role": "system", "content": self.texts(message.get("content"), f"{at}.content")}
@@ -351,7 +307,7 @@ class _Parser:
         elif role == "assistant":
             out = {"role": "assistant", "content": self.assistant(message, at)}
         elif role == "tool":
-            call_id = _string(message.get("tool_call_id"), f"{at}.tool_call_id")
+            call_id = _check.string(message.get("tool_call_id"), f"{at}.tool_call_id")
             out = {
                 "role": "tool",
                 "tool_call_id": call_id,
@@ -360,7 +316,7 @@ class _Parser:
             if call_id in self.calls:
                 out["tool_name"] = self.calls[call_id]
         else:  # the legacy function role: the answer to the latest call of that name
-            name = _string(message.get("name"), f"{at}.name")
+            name = _check.string(message.get("name"), f"{at}.name")
             answered = next((cid for n, cid in reversed(self.legacy) if n == name), None)
             if answered is None:
                 call_id = f"call_{self.legacy_ids}"
@@ -372,9 +328,9 @@ class _Parser:
             return {"role": "tool", "tool_call_id": call_id, "tool_name": name, "output": output}
         fields: dict[str, Any] = {}
         if message.get("name") is not None:
-            fields["name"] = _string(message["name"], f"{at}.name")
+            fields["name"] = _check.string(message["name"], f"{at}.name")
         if role == "assistant" and message.get("audio") is not None:
-            fields["audio"] = _object(message["audio"], f"{at}.audio")
+            fields["audio"] = _check.object(message["audio"], f"{at}.audio")
         if fields:
             out["provider_metadata"] = {NAME: {"fields": fields}}
         return out
@@ -382,57 +338,62 @@ class _Parser:
     # --- tools and options --------------------------------------------------------------------
 
     def tool(self, tool: Any, at: str, meta: dict[str, Any]) -> dict[str, Any] | None:
-        tool = _object(tool, at)
+        tool = _check.object(tool, at)
         kind = tool.get("type", "function")
         if kind == "custom":
-            custom = _object(tool.get("custom"), f"{at}.custom")
-            out: dict[str, Any] = {"name": _string(custom.get("name"), f"{at}.custom.name"), "kind": "custom"}
+            custom = _check.object(tool.get("custom"), f"{at}.custom")
+            out: dict[str, Any] = {
+                "name": _check.string(custom.get("name"), f"{at}.custom.name"),
+                "kind": "custom",
+            }
             _describe(out, custom, f"{at}.custom")
             if custom.get("format") is not None:
-                out["format"] = _object(custom["format"], f"{at}.custom.format")
+                out["format"] = _check.object(custom["format"], f"{at}.custom.format")
             return out
         if kind != "function":
             meta.setdefault("tools", []).append(tool)
-            self.drop(f"the {_quote(kind)} tool")
+            self.drop(f"the {quote(kind)} tool")
             return None
-        return self.function(_object(tool.get("function"), f"{at}.function"), f"{at}.function")
+        return self.function(_check.object(tool.get("function"), f"{at}.function"), f"{at}.function")
 
     def function(self, function: dict[str, Any], at: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": _string(function.get("name"), f"{at}.name")}
+        out: dict[str, Any] = {"name": _check.string(function.get("name"), f"{at}.name")}
         _describe(out, function, at)
         if function.get("parameters") is not None:
-            out["parameters"] = _object(function["parameters"], f"{at}.parameters")
-        strict = function.get("strict")
+            out["parameters"] = _check.object(function["parameters"], f"{at}.parameters")
+        strict = _check.boolean(function.get("strict"), f"{at}.strict", default=None)
         if strict is not None:
-            if not isinstance(strict, bool):
-                raise _fail(f"{at}.strict", f"must be a boolean, not {_kind(strict)}")
             out["provider_metadata"] = {NAME: {"strict": strict}}
         return out
 
     def tool_choice(self, value: Any, field: str, meta: dict[str, Any]) -> Any:
         if isinstance(value, str):
             if value not in ("auto", "none", "required"):
-                raise _fail(field, f"must be auto, none, required or an object, not {_quote(value)}")
+                raise _check.fail(field, f"must be auto, none, required or an object, not {quote(value)}")
             return value
-        value = _object(value, field)
+        value = _check.object(value, field)
         kind = value.get("type", "function")
         if kind in ("function", "custom") and (kind in value or "name" in value):
-            named = _object(value.get(kind), f"{field}.{kind}") if kind in value else value
-            return {"name": _string(named.get("name"), f"{field}.{kind}.name")}
+            named = _check.object(value.get(kind), f"{field}.{kind}") if kind in value else value
+            return {"name": _check.string(named.get("name"), f"{field}.{kind}.name")}
         if kind == "allowed_tools":
-            allowed = _object(value.get("allowed_tools"), f"{field}.allowed_tools")
+            allowed = _check.object(value.get("allowed_tools"), f"{field}.allowed_tools")
             mode = allowed.get("mode")
             if mode not in ("auto", "required"):
-                raise _fail(f"{field}.allowed_tools.mode", f"must be auto or required, not {_quote(mode)}")
+                raise _check.fail(
+                    f"{field}.allowed_tools.mode", f"must be auto or required, not {quote(mode)}"
+                )
             meta["tool_choice"] = value
             self.drop("allowed_tools (a restriction of the tool choice)")
             return mode
-        raise _fail(field, f"must name a function or custom tool, or be allowed_tools, not {_quote(kind)}")
+        raise _check.fail(
+            field, f"must name a function or custom tool, or be allowed_tools, not {quote(kind)}"
+        )
 
 
 def _describe(out: dict[str, Any], declared: dict[str, Any], at: str) -> None:
     description = declared.get("description")
-    if description is not None and _string(description, f"{at}.description"):
+    if description is not None and _check.string(description, f"{at}.description"):
         out["description"] = description
 
 
@@ -452,7 +413,7 @@ def _arguments(value: Any, field: str) -> tuple[str, Any, str | None]:
         value = ""
     elif isinstance(value, dict):
         value = _dumps(value)
-    text = _string(value, field)
+    text = _check.string(value, field)
     parsed, err = parse_arguments(text)
     return text, parsed, err
 
@@ -463,7 +424,7 @@ def _data_part(url: str, field: str) -> dict[str, Any] | None:
         return None
     head, comma, payload = url[5:].partition(",")
     if not comma:
-        raise _fail(field, "is a data: URL without data")
+        raise _check.fail(field, "is a data: URL without data")
     media, _, encoding = head.partition(";")
     if encoding.split(";")[-1] != "base64":
         import base64
@@ -474,26 +435,24 @@ def _data_part(url: str, field: str) -> dict[str, Any] | None:
 
 
 def _response_format(value: Any, field: str) -> dict[str, Any] | None:
-    value = _object(value, field)
+    value = _check.object(value, field)
     kind = value.get("type")
     if kind == "text":
         return None
     if kind == "json_object":
         return {"type": "json_object"}
     if kind != "json_schema":
-        raise _fail(f"{field}.type", f"must be text, json_object or json_schema, not {_quote(kind)}")
-    spec = _object(value.get("json_schema"), f"{field}.json_schema")
+        raise _check.fail(f"{field}.type", f"must be text, json_object or json_schema, not {quote(kind)}")
+    spec = _check.object(value.get("json_schema"), f"{field}.json_schema")
     out: dict[str, Any] = {"type": "json_schema"}
     if spec.get("name") is not None:
-        out["name"] = _string(spec["name"], f"{field}.json_schema.name")
+        out["name"] = _check.string(spec["name"], f"{field}.json_schema.name")
     schema = spec.get("schema")  # optional in the API: no schema is any JSON
-    out["schema"] = {} if schema is None else _object(schema, f"{field}.json_schema.schema")
+    out["schema"] = {} if schema is None else _check.object(schema, f"{field}.json_schema.schema")
     if spec.get("strict") is not None:
-        if not isinstance(spec["strict"], bool):
-            raise _fail(f"{field}.json_schema.strict", f"must be a boolean, not {_kind(spec['strict'])}")
-        out["strict"] = spec["strict"]
+        out["strict"] = _check.boolean(spec["strict"], f"{field}.json_schema.strict")
     if spec.get("description") is not None:
-        out["description"] = _string(spec["description"], f"{field}.json_schema.description")
+        out["description"] = _check.string(spec["description"], f"{field}.json_schema.description")
     return out
 
 
@@ -501,22 +460,20 @@ def _options(body: dict[str, Any], parser: _Parser, meta: dict[str, Any]) -> dic
     options: dict[str, Any] = {}
     for name, integer in _NUMBERS.items():
         if body.get(name) is not None:
-            options[name] = _number(body[name], name, integer=integer)
+            options[name] = _check.integer(body[name], name) if integer else _check.number(body[name], name)
     for field in ("max_tokens", "max_completion_tokens"):
         if body.get(field) is not None:
-            options["max_tokens"] = _number(body[field], field, integer=True)
+            options["max_tokens"] = _check.integer(body[field], field)
             if field == "max_completion_tokens":
                 meta["max_tokens_field"] = field
     stop = body.get("stop")
     if stop is not None:
-        stops = [stop] if isinstance(stop, str) else _list(stop, "stop")
-        options["stop"] = [_string(s, f"stop[{j}]") for j, s in enumerate(stops)]
+        stops = [stop] if isinstance(stop, str) else _check.list(stop, "stop")
+        options["stop"] = [_check.string(s, f"stop[{j}]") for j, s in enumerate(stops)]
     if body.get("parallel_tool_calls") is not None:
-        if not isinstance(body["parallel_tool_calls"], bool):
-            raise _fail("parallel_tool_calls", f"must be a boolean, not {_kind(body['parallel_tool_calls'])}")
-        options["parallel_tool_calls"] = body["parallel_tool_calls"]
+        options["parallel_tool_calls"] = _check.boolean(body["parallel_tool_calls"], "parallel_tool_calls")
     if body.get("reasoning_effort") is not None:
-        options["reasoning_effort"] = _string(body["reasoning_effort"], "reasoning_effort")
+        options["reasoning_effort"] = _check.string(body["reasoning_effort"], "reasoning_effort")
     reasoning = body.get("reasoning")  # OpenRouter's: {effort, max_tokens, exclude, enabled}
     if isinstance(reasoning, dict):
         if isinstance(reasoning.get("effort"), str):
@@ -542,44 +499,42 @@ def _options(body: dict[str, Any], parser: _Parser, meta: dict[str, Any]) -> dic
 
 def parse_chat_request(body: Any) -> ParsedRequest:
     """A Chat Completions request body → :class:`ParsedRequest` (see the module's docstring)."""
-    body = _object(body, "the body")
+    body = _check.body(body)
     parser = _Parser()
     meta: dict[str, Any] = {}
     conversation: dict[str, Any] = {}
     if body.get("model") is not None:
-        conversation["model"] = _string(body["model"], "model")
+        conversation["model"] = _check.string(body["model"], "model")
     messages = body.get("messages")
     if messages is None:
-        raise _fail("messages", "is required")
-    messages = _list(messages, "messages")
+        raise _check.fail("messages", "is required")
+    messages = _check.list(messages, "messages")
     if not messages:
-        raise _fail("messages", "must not be empty")
+        raise _check.fail("messages", "must not be empty")
     conversation["messages"] = [parser.message(m, f"messages[{i}]") for i, m in enumerate(messages)]
     tools: list[dict[str, Any]] = []
     if body.get("tools") is not None:
-        for i, tool in enumerate(_list(body["tools"], "tools")):
+        for i, tool in enumerate(_check.list(body["tools"], "tools")):
             parsed = parser.tool(tool, f"tools[{i}]", meta)
             if parsed is not None:
                 tools.append(parsed)
     if body.get("functions") is not None:
-        tools += [parser.function(_object(f, f"functions[{i}]"), f"functions[{i}]")
-                  for i, f in enumerate(_list(body["functions"], "functions"))]  # fmt: skip
+        tools += [parser.function(_check.object(f, f"functions[{i}]"), f"functions[{i}]")
+                  for i, f in enumerate(_check.list(body["functions"], "functions"))]  # fmt: skip
     if tools:
         conversation["tools"] = tools
     options = _options(body, parser, meta)
     if options:
         conversation["options"] = options
 
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _fail("stream", f"must be a boolean, not {_kind(stream)}")
+    stream = _check.boolean(body.get("stream"), "stream", default=None)
     answer: dict[str, Any] = {}
     if conversation.get("model"):
         answer["model"] = conversation["model"]
     if stream:
         stream_options = body.get("stream_options")
         include = (
-            _object(stream_options, "stream_options").get("include_usage")
+            _check.object(stream_options, "stream_options").get("include_usage")
             if stream_options is not None
             else None
         )
@@ -588,7 +543,7 @@ def parse_chat_request(body: Any) -> ParsedRequest:
     if custom:
         answer["custom_tools"] = custom
     n = body.get("n")
-    if n is not None and _number(n, "n", integer=True) > 1:
+    if n is not None and _check.integer(n, "n") > 1:
         answer["n"] = n
         parser.drop("n > 1 (one choice is answered)")
 

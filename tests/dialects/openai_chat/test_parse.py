@@ -481,7 +481,7 @@ def test_a_same_dialect_round_trip_of_an_sdk_request_sends_the_same_messages() -
 # --- what the API would reject: usage errors naming the field ------------------------------------
 
 BAD = [
-    ([], "the body must be an object"),
+    ([], "the body must be a JSON object, not a list"),
     ({"model": "m"}, "messages is required"),
     ({"model": "m", "messages": {}}, "messages must be a list"),
     ({"model": "m", "messages": []}, "messages must not be empty"),
@@ -507,7 +507,7 @@ BAD = [
     ({"messages": [USER], "tool_choice": "always"}, "tool_choice must be auto, none, required"),
     ({"messages": [USER], "tool_choice": {"type": "function", "function": {}}}, "tool_choice.function.name must be a string"),
     ({"messages": [USER], "temperature": "hot"}, "temperature must be a number, not a string"),
-    ({"messages": [USER], "max_tokens": 1.5}, "max_tokens must be an integer"),
+    ({"messages": [USER], "max_tokens": 1.5}, "max_tokens must be an integer, not 1.5"),
     ({"messages": [USER], "max_completion_tokens": True}, "max_completion_tokens must be an integer, not a boolean"),
     ({"messages": [USER], "stop": [1]}, "stop[0] must be a string"),
     ({"messages": [USER], "stream": "yes"}, "stream must be a boolean"),
