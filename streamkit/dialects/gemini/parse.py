@@ -84,8 +84,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from ...errors import UsageError
 from ..base import ParsedRequest
+from ..checks import Checks, kind_of, quote
 from .wire import CODE_EXECUTION, NAME, _dumps
 
 #: ``generationConfig`` fields → canonical options (the numbers; the rest are read one by one)
@@ -120,14 +120,7 @@ _PART_KINDS = (
 _MODIFIERS = frozenset({"thought", "thoughtSignature"})
 
 
-def _fail(field: str, message: str) -> UsageError:
-    return UsageError(f"gemini request: {field} {message}")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
+_check = Checks(NAME)
 
 
 def camel(name: str) -> str:
@@ -147,31 +140,10 @@ def camel_keys(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(field, f"must be an object, not {_kind(value)}")
-    return camel_keys(value)
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _fail(field, f"must be a list, not {_kind(value)}")
-    return value
-
-
-def _string(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(field, f"must be a string, not {_kind(value)}")
-    return value
-
-
-def _number(value: Any, field: str, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(field, f"must be a number, not {_kind(value)}")
-    if kind is int:
-        if value != int(value):
-            raise _fail(field, f"must be an integer, not {value}")
-        return int(value)
-    return value
+    """An object of Gemini's request, its keys in camelCase (the shared reader, then Gemini's own
+    rule: the SDK sends some keys in snake_case). A value that is the client's own JSON (a call's
+    ``args``, a function's ``response``, a schema) is read with ``_check.object``, keys as sent."""
+    return camel_keys(_check.object(value, field))
 
 
 def json_schema(schema: Any) -> Any:
@@ -263,16 +235,16 @@ class _Parser:
     def _call_id(self, given: Any, field: str) -> tuple[str, bool]:
         if given is None or given == "":
             return self._new_id(), True
-        return _string(given, field), False
+        return _check.string(given, field), False
 
     # --- the whole body ----------------------------------------------------------------------
 
     def parse(self) -> dict[str, Any]:
         body = self.body
         conversation: dict[str, Any] = {}
-        contents = _list(body.get("contents"), "contents")
+        contents = _check.list(body.get("contents"), "contents")
         if not contents:
-            raise _fail("contents", "must not be empty")
+            raise _check.fail("contents", "must not be empty")
         self._scan_ids(contents)
         system = body.get("systemInstruction")
         if system is not None:
@@ -297,7 +269,7 @@ class _Parser:
             if key in _READ or key == "stream":
                 continue
             if key == "cachedContent":
-                _string(value, "cachedContent")
+                _check.string(value, "cachedContent")
                 self.drop("cachedContent (a context cached on Gemini's servers)")
             self.keep[key] = value
         if self.keep:
@@ -309,10 +281,10 @@ class _Parser:
             return system
         content = _object(system, "systemInstruction")
         texts = []
-        for j, part in enumerate(_list(content.get("parts") or [], "systemInstruction.parts")):
+        for j, part in enumerate(_check.list(content.get("parts") or [], "systemInstruction.parts")):
             part = _object(part, f"systemInstruction.parts[{j}]")
             if "text" in part:
-                texts.append(_string(part["text"], f"systemInstruction.parts[{j}].text"))
+                texts.append(_check.string(part["text"], f"systemInstruction.parts[{j}].text"))
             else:
                 self.drop("parts other than text in the system instruction")
         return "\n\n".join(t for t in texts if t)
@@ -324,12 +296,12 @@ class _Parser:
         role = content.get("role")
         if role is None or role == "":
             role = "user"
-        role = _string(role, f"{at}.role")
+        role = _check.string(role, f"{at}.role")
         if role not in ("user", "model", "function"):
-            raise _fail(f"{at}.role", f"must be user or model, not {role!r}")
-        parts = _list(content.get("parts"), f"{at}.parts")
+            raise _check.fail(f"{at}.role", f"must be user or model, not {quote(role)}")
+        parts = _check.list(content.get("parts"), f"{at}.parts")
         if not parts:
-            raise _fail(f"{at}.parts", "must not be empty")
+            raise _check.fail(f"{at}.parts", "must not be empty")
         parts = [_object(p, f"{at}.parts[{j}]") for j, p in enumerate(parts)]
         if role == "model":
             return [{"role": "assistant", "content": self._model_parts(parts, at)}]
@@ -338,9 +310,9 @@ class _Parser:
     def _part_kind(self, part: dict[str, Any], at: str) -> str | None:
         kind = next((k for k in _PART_KINDS if k in part), None)
         if "thoughtSignature" in part:
-            _string(part["thoughtSignature"], f"{at}.thoughtSignature")
-        if "thought" in part and not isinstance(part["thought"], bool):
-            raise _fail(f"{at}.thought", f"must be a boolean, not {_kind(part['thought'])}")
+            _check.string(part["thoughtSignature"], f"{at}.thoughtSignature")
+        if "thought" in part:
+            _check.boolean(part["thought"], f"{at}.thought")
         if kind is None and not part.get("thoughtSignature"):
             extra = sorted(set(part) - _MODIFIERS)
             self.drop(f"parts of kinds streamkit does not know ({', '.join(extra) or 'empty parts'})")
@@ -365,7 +337,7 @@ class _Parser:
                 continue
             canonical: dict[str, Any] | None
             if kind == "text":
-                canonical = {"type": "text", "text": _string(part["text"], f"{where}.text")}
+                canonical = {"type": "text", "text": _check.string(part["text"], f"{where}.text")}
             elif kind in ("inlineData", "fileData"):
                 canonical = self._file(part, kind, where, in_user_turn=True)
             elif kind is None:
@@ -387,11 +359,11 @@ class _Parser:
         mime = blob.get("mimeType")
         out: dict[str, Any] = {"type": "file", "media_type": "application/octet-stream"}
         if mime is not None:
-            out["media_type"] = _string(mime, f"{at}.{kind}.mimeType")
+            out["media_type"] = _check.string(mime, f"{at}.{kind}.mimeType")
         if kind == "inlineData":
-            out["data"] = _string(blob.get("data"), f"{at}.inlineData.data")
+            out["data"] = _check.string(blob.get("data"), f"{at}.inlineData.data")
         else:
-            uri = _string(blob.get("fileUri"), f"{at}.fileData.fileUri")
+            uri = _check.string(blob.get("fileUri"), f"{at}.fileData.fileUri")
             if in_user_turn:
                 out["url"] = uri
             else:  # as the normalizer writes a file of an answer
@@ -427,7 +399,7 @@ class _Parser:
         return content
 
     def _on_text(self, part: dict[str, Any], at: str, meta: dict[str, Any]) -> dict[str, Any]:
-        text = _string(part["text"], f"{at}.text")
+        text = _check.string(part["text"], f"{at}.text")
         return {"type": "reasoning" if part.get("thought") else "text", "text": text}
 
     def _on_file(self, part: dict[str, Any], at: str, meta: dict[str, Any]) -> dict[str, Any]:
@@ -442,12 +414,8 @@ class _Parser:
         call = _object(part["functionCall"], f"{at}.functionCall")
         name = call.get("name")
         if not isinstance(name, str) or not name:
-            raise _fail(f"{at}.functionCall.name", "must be a function's name")
-        args = call.get("args")
-        if args is None:
-            args = {}
-        elif not isinstance(args, dict):
-            raise _fail(f"{at}.functionCall.args", f"must be an object, not {_kind(args)}")
+            raise _check.fail(f"{at}.functionCall.name", "must be a function's name")
+        args = _check.object(call.get("args"), f"{at}.functionCall.args", default={})
         call_id, generated = self._call_id(call.get("id"), f"{at}.functionCall.id")
         if generated:
             meta["generated_id"] = True
@@ -533,12 +501,8 @@ class _Parser:
         """A ``functionResponse`` part → a tool message, matched to its call (see the module's doc)."""
         fr = _object(part["functionResponse"], f"{at}.functionResponse")
         at = f"{at}.functionResponse"
-        name = fr.get("name")
-        if name is not None and not isinstance(name, str):
-            raise _fail(f"{at}.name", f"must be a string, not {_kind(name)}")
-        given = fr.get("id")
-        if given is not None and not isinstance(given, str):
-            raise _fail(f"{at}.id", f"must be a string, not {_kind(given)}")
+        name = _check.string(fr.get("name"), f"{at}.name", default=None)
+        given = _check.string(fr.get("id"), f"{at}.id", default=None)
         pending = self.pending
         match = next((c for c in pending if given and c[0] == given), None)
         if match is None and not given:
@@ -549,12 +513,10 @@ class _Parser:
         else:
             call_id = given or self._new_id()
         if not name:
-            raise _fail(f"{at}.name", "is missing, and no earlier function call is waiting for an answer")
-        response = fr.get("response")
-        if response is None:
-            response = {}
-        elif not isinstance(response, dict):
-            raise _fail(f"{at}.response", f"must be an object, not {_kind(response)}")
+            raise _check.fail(
+                f"{at}.name", "is missing, and no earlier function call is waiting for an answer"
+            )
+        response = _check.object(fr.get("response"), f"{at}.response", default={})
         message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id, "tool_name": name}
         meta: dict[str, Any] = {}
         keys = list(response)
@@ -584,14 +546,14 @@ class _Parser:
     def _tools(self, tools: Any) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         hosted: list[dict[str, Any]] = []
-        for i, tool in enumerate(_list(tools, "tools")):
+        for i, tool in enumerate(_check.list(tools, "tools")):
             tool = _object(tool, f"tools[{i}]")
             for key, value in tool.items():
                 if key != "functionDeclarations":
                     hosted.append({key: value})
                     self.drop(f"the {key} tool")
                     continue
-                for j, declaration in enumerate(_list(value, f"tools[{i}].functionDeclarations")):
+                for j, declaration in enumerate(_check.list(value, f"tools[{i}].functionDeclarations")):
                     out.append(self._declaration(declaration, f"tools[{i}].functionDeclarations[{j}]"))
         if hosted:
             self.keep["tools"] = hosted
@@ -604,19 +566,17 @@ class _Parser:
         declaration = _object(declaration, at)
         name = declaration.get("name")
         if not isinstance(name, str) or not name:
-            raise _fail(f"{at}.name", "must be a function's name")
+            raise _check.fail(f"{at}.name", "must be a function's name")
         tool: dict[str, Any] = {"name": name}
         description = declaration.get("description")
-        if description is not None and _string(description, f"{at}.description"):
+        if description is not None and _check.string(description, f"{at}.description"):
             tool["description"] = description
         schema = declaration.get("parametersJsonSchema")
         field = "parametersJsonSchema"
         if schema is None:
             schema, field = declaration.get("parameters"), "parameters"
         if schema is not None:
-            if not isinstance(schema, dict):
-                raise _fail(f"{at}.{field}", f"must be an object, not {_kind(schema)}")
-            tool["parameters"] = json_schema(schema)
+            tool["parameters"] = json_schema(_check.object(schema, f"{at}.{field}"))
         if build_declaration(tool) != raw:  # the canonical tool does not say it whole: keep it
             tool["provider_metadata"] = {NAME: {"declaration": raw}}
         return tool
@@ -632,15 +592,15 @@ class _Parser:
             native["functionCallingConfig"] = fcc
             mode = fcc.get("mode")
             if mode is not None:
-                mode = _string(mode, "toolConfig.functionCallingConfig.mode").upper()
+                mode = _check.string(mode, "toolConfig.functionCallingConfig.mode").upper()
                 if mode not in (*_MODES, "MODE_UNSPECIFIED"):
-                    message = f"must be AUTO, ANY, NONE or VALIDATED, not {mode!r}"
-                    raise _fail("toolConfig.functionCallingConfig.mode", message)
+                    message = f"must be AUTO, ANY, NONE or VALIDATED, not {quote(mode)}"
+                    raise _check.fail("toolConfig.functionCallingConfig.mode", message)
             names = fcc.get("allowedFunctionNames")
             if names is not None:
-                names = _list(names, "toolConfig.functionCallingConfig.allowedFunctionNames")
+                names = _check.list(names, "toolConfig.functionCallingConfig.allowedFunctionNames")
                 for k, n in enumerate(names):
-                    _string(n, f"toolConfig.functionCallingConfig.allowedFunctionNames[{k}]")
+                    _check.string(n, f"toolConfig.functionCallingConfig.allowedFunctionNames[{k}]")
             if mode in _MODES:
                 choice: Any = _MODES[mode]
                 if mode == "ANY" and names and len(names) == 1:
@@ -659,10 +619,13 @@ class _Parser:
                 continue
             if key in _NUMBERS:
                 name, kind = _NUMBERS[key]
-                options[name] = _number(value, f"{at}.{key}", kind)
+                if kind is int:  # protobuf's JSON takes 2.0 for an integer
+                    options[name] = _check.integer(value, f"{at}.{key}", whole_floats=True)
+                else:
+                    options[name] = _check.number(value, f"{at}.{key}")
             elif key == "stopSequences":
-                stops = _list(value, f"{at}.stopSequences")
-                options["stop"] = [_string(s, f"{at}.stopSequences[{k}]") for k, s in enumerate(stops)]
+                stops = _check.list(value, f"{at}.stopSequences")
+                options["stop"] = [_check.string(s, f"{at}.stopSequences[{k}]") for k, s in enumerate(stops)]
             elif key in ("responseMimeType", "responseSchema", "responseJsonSchema", "thinkingConfig"):
                 continue  # read below, together
             else:
@@ -684,15 +647,13 @@ class _Parser:
         at = "generationConfig"
         mime = config.get("responseMimeType")
         if mime is not None:
-            mime = _string(mime, f"{at}.responseMimeType")
+            mime = _check.string(mime, f"{at}.responseMimeType")
         schema, native = config.get("responseJsonSchema"), None
         if schema is None and config.get("responseSchema") is not None:
-            native = config["responseSchema"]
-            if not isinstance(native, dict):
-                raise _fail(f"{at}.responseSchema", f"must be an object, not {_kind(native)}")
+            native = _check.object(config["responseSchema"], f"{at}.responseSchema")
             schema = json_schema(native)
         elif schema is not None and not isinstance(schema, (dict, bool)):
-            raise _fail(f"{at}.responseJsonSchema", f"must be an object, not {_kind(schema)}")
+            raise _check.fail(f"{at}.responseJsonSchema", f"must be an object, not {kind_of(schema)}")
         if mime == "application/json":
             if schema is not None:
                 options["response_format"] = {"type": "json_schema", "schema": schema}
@@ -711,23 +672,21 @@ class _Parser:
         kept = {k: v for k, v in thinking.items() if k not in ("thinkingBudget", "thinkingLevel")}
         budget, level = thinking.get("thinkingBudget"), thinking.get("thinkingLevel")
         if budget is not None and level is not None:
-            raise _fail(at, "may give thinkingBudget or thinkingLevel, not both")
+            raise _check.fail(at, "may give thinkingBudget or thinkingLevel, not both")
         if budget is not None:
-            budget = _number(budget, f"{at}.thinkingBudget", int)
+            budget = _check.integer(budget, f"{at}.thinkingBudget", whole_floats=True)
             if budget == -1:  # dynamic thinking
                 options["reasoning_effort"] = "medium"
                 kept["thinkingBudget"] = -1
             else:
                 options["reasoning_budget"] = budget
         elif level is not None:
-            effort = _string(level, f"{at}.thinkingLevel").lower()
+            effort = _check.string(level, f"{at}.thinkingLevel").lower()
             if effort in _EFFORTS:
                 options["reasoning_effort"] = effort
             else:
                 kept["thinkingLevel"] = level
-        includes = kept.pop("includeThoughts", None)
-        if includes is not None and not isinstance(includes, bool):
-            raise _fail(f"{at}.includeThoughts", f"must be a boolean, not {_kind(includes)}")
+        includes = _check.boolean(kept.pop("includeThoughts", None), f"{at}.includeThoughts", default=None)
         # the builder asks for thoughts with thinking; kept when the client said otherwise (null: absent)
         on = options.get("reasoning_budget", 0) != 0 or "reasoning_effort" in options
         if includes != (True if on else None):
@@ -753,9 +712,7 @@ def parse_request(
 ) -> ParsedRequest:
     """A Gemini ``generateContent`` / ``streamGenerateContent`` body → :class:`ParsedRequest` (see the
     module's docstring for what becomes what)."""
-    if not isinstance(body, dict):
-        raise UsageError(f"gemini request: the body must be a JSON object, not {_kind(body)}")
-    body = camel_keys(body)
+    body = camel_keys(_check.body(body))
     parser = _Parser(body)
     conversation = parser.parse()
     model = path_model(path, params)
