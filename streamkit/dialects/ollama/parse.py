@@ -53,8 +53,8 @@ from __future__ import annotations
 import binascii
 from typing import Any
 
-from ...errors import UsageError
 from ..base import ParsedRequest
+from ..checks import Checks, quote
 from .wire import NAME, _dumps
 
 #: Ollama model options → canonical option names
@@ -91,38 +91,7 @@ _MAGIC = (
 )
 
 
-def _fail(field: str, message: str) -> UsageError:
-    return UsageError(f"ollama request: {field} {message}")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
-
-
-def _string(value: Any, field: str, *, default: str = "") -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise _fail(field, f"must be a string, not {_kind(value)}")
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _fail(field, f"must be a list, not {_kind(value)}")
-    return value
-
-
-def _object(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(field, f"must be an object, not {_kind(value)}")
-    return value
+_check = Checks(NAME)
 
 
 def image_part(value: Any, field: str) -> dict[str, Any]:
@@ -132,11 +101,11 @@ def image_part(value: Any, field: str) -> dict[str, Any]:
         header, _, value = value.partition(",")
         media = header[5:].split(";")[0] or None
     if not isinstance(value, str) or not value:
-        raise _fail(field, "must be an image's base64 data")
+        raise _check.fail(field, "must be an image's base64 data")
     try:
         data = binascii.a2b_base64(value.encode("ascii"), strict_mode=True)
     except ValueError:  # binascii.Error, UnicodeEncodeError
-        raise _fail(field, "is not base64 data") from None
+        raise _check.fail(field, "is not base64 data") from None
     if media is None:
         media = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
         if media is None:
@@ -147,7 +116,9 @@ def image_part(value: Any, field: str) -> dict[str, Any]:
 def _images(message: dict[str, Any], field: str) -> list[dict[str, Any]]:
     """A message's (or a generate request's) ``images`` → file parts; ``field`` names where."""
     at = f"{field}.images" if field else "images"
-    return [image_part(v, f"{at}[{i}]") for i, v in enumerate(_list(message.get("images"), at))]
+    return [
+        image_part(v, f"{at}[{i}]") for i, v in enumerate(_check.list(message.get("images"), at, default=[]))
+    ]
 
 
 def _arguments(value: Any, field: str) -> dict[str, Any]:
@@ -157,12 +128,8 @@ def _arguments(value: Any, field: str) -> dict[str, Any]:
 
         value, _ = parse_arguments(value)
         if not isinstance(value, dict):
-            raise _fail(field, "must be an object (a string that holds a JSON object is taken too)")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(field, f"must be an object, not {_kind(value)}")
-    return value
+            raise _check.fail(field, "must be an object (a string that holds a JSON object is taken too)")
+    return _check.object(value, field, default={})
 
 
 class _Calls:
@@ -215,21 +182,21 @@ class _Calls:
 
 def _assistant(message: dict[str, Any], field: str, calls: _Calls) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
-    thinking = _string(message.get("thinking"), f"{field}.thinking")
+    thinking = _check.string(message.get("thinking"), f"{field}.thinking", default="")
     if thinking:
         content.append({"type": "reasoning", "text": thinking})
-    text = _string(message.get("content"), f"{field}.content")
+    text = _check.string(message.get("content"), f"{field}.content", default="")
     if text:
         content.append({"type": "text", "text": text})
     content += _images(message, field)
     calls.pending = []  # results after this turn answer its calls
-    for i, call in enumerate(_list(message.get("tool_calls"), f"{field}.tool_calls")):
+    for i, call in enumerate(_check.list(message.get("tool_calls"), f"{field}.tool_calls", default=[])):
         at = f"{field}.tool_calls[{i}]"
-        call = _object(call, at)
-        function = _object(call.get("function"), f"{at}.function")
+        call = _check.object(call, at, default={})
+        function = _check.object(call.get("function"), f"{at}.function", default={})
         name = function.get("name")
         if not isinstance(name, str) or not name:
-            raise _fail(f"{at}.function.name", "must be a tool's name")
+            raise _check.fail(f"{at}.function.name", "must be a tool's name")
         value = _arguments(function.get("arguments"), f"{at}.function.arguments")
         call_id, meta = calls.call(call.get("id"), name, i)
         content.append({"type": "tool-call", "tool_call_id": call_id, "tool_name": name,
@@ -243,15 +210,14 @@ def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -
     system: list[str] = []
     for i, message in enumerate(raw):
         at = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise _fail(at, f"must be a message object, not {_kind(message)}")
+        _check.object(message, at)
         role = message.get("role")
         if role not in _ROLES:
-            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {role!r:.40}")
+            raise _check.fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {quote(role)}")
         if role == "assistant":
             out.append(_assistant(message, at, calls))
             continue
-        text = _string(message.get("content"), f"{at}.content")
+        text = _check.string(message.get("content"), f"{at}.content", default="")
         images = _images(message, at)
         if role == "user":
             parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not images else []
@@ -267,8 +233,8 @@ def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -
             if images:
                 dropped.add("images in tool results")
             own = message.get("tool_call_id")
-            own = _string(own, f"{at}.tool_call_id") or None
-            name = _string(message.get("tool_name"), f"{at}.tool_name") or None
+            own = _check.string(own, f"{at}.tool_call_id", default="") or None
+            name = _check.string(message.get("tool_name"), f"{at}.tool_name", default="") or None
             call_id, call_name = calls.answer(own, name)
             result: dict[str, Any] = {"role": "tool", "tool_call_id": call_id}
             if name or call_name:
@@ -284,31 +250,23 @@ def _tools(raw: list[Any], dropped: set[str]) -> list[dict[str, Any]]:
     tools: list[dict[str, Any]] = []
     for i, tool in enumerate(raw):
         at = f"tools[{i}]"
-        tool = _object(tool, at)
+        tool = _check.object(tool, at, default={})
         kind = tool.get("type", "function")
         if kind not in ("function", None):
             dropped.add(f"the {kind} tool" if isinstance(kind, str) else "tools of an unknown type")
             continue
-        function = _object(tool.get("function"), f"{at}.function")
+        function = _check.object(tool.get("function"), f"{at}.function", default={})
         name = function.get("name")
         if not isinstance(name, str) or not name:
-            raise _fail(f"{at}.function.name", "must be a tool's name")
+            raise _check.fail(f"{at}.function.name", "must be a tool's name")
         out: dict[str, Any] = {"name": name}
-        description = _string(function.get("description"), f"{at}.function.description")
+        description = _check.string(function.get("description"), f"{at}.function.description", default="")
         if description:
             out["description"] = description
         if function.get("parameters") is not None:
-            out["parameters"] = _object(function["parameters"], f"{at}.function.parameters")
+            out["parameters"] = _check.object(function["parameters"], f"{at}.function.parameters")
         tools.append(out)
     return tools
-
-
-def _number(value: Any, field: str, *, integer: bool) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(field, f"must be {'an integer' if integer else 'a number'}, not {_kind(value)}")
-    if integer and not float(value).is_integer():
-        raise _fail(field, "must be an integer")
-    return int(value) if integer else value
 
 
 def _options(raw: dict[str, Any], options: dict[str, Any], native: dict[str, Any]) -> None:
@@ -319,12 +277,16 @@ def _options(raw: dict[str, Any], options: dict[str, Any], native: dict[str, Any
         if name is None:
             native[key] = value
         elif key == "stop":
-            stop = [value] if isinstance(value, str) else _list(value, "options.stop")
+            stop = [value] if isinstance(value, str) else _check.list(value, "options.stop")
             if not all(isinstance(s, str) for s in stop):
-                raise _fail("options.stop", "must be a list of strings")
+                raise _check.fail("options.stop", "must be a list of strings")
             options["stop"] = stop
         else:
-            number = _number(value, f"options.{key}", integer=key in _INTEGER_OPTIONS)
+            number: int | float
+            if key in _INTEGER_OPTIONS:  # Ollama takes 2.0 for an integer
+                number = _check.integer(value, f"options.{key}", whole_floats=True)
+            else:
+                number = _check.number(value, f"options.{key}")
             if key == "num_predict" and number < 0:
                 native[key] = number  # -1: no limit, -2: fill the context; no canonical meaning
             else:
@@ -338,15 +300,14 @@ def _format(value: Any) -> dict[str, Any] | None:
         return {"type": "json_object"}
     if isinstance(value, dict):
         return {"type": "json_schema", "schema": value}
-    raise _fail("format", 'must be "json" or a JSON Schema object')
+    raise _check.fail("format", 'must be "json" or a JSON Schema object')
 
 
 def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
     """An Ollama ``/api/chat`` or ``/api/generate`` body → a :class:`ParsedRequest` (see the
     module's docstring). The endpoint is the path's, else a body with a ``prompt`` and no
     ``messages`` is a generate request."""
-    if not isinstance(body, dict):
-        raise UsageError(f"ollama request: the body must be a JSON object, not {_kind(body)}")
+    body = _check.body(body)
     path = path.rstrip("/")
     if path.endswith("/api/generate") or path.endswith("/api/chat"):
         generate = path.endswith("/api/generate")
@@ -354,18 +315,16 @@ def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
         generate = "prompt" in body and "messages" not in body
     model = body.get("model")
     if not isinstance(model, str) or not model:
-        raise _fail("model", "is required (a model name)")
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _fail("stream", f"must be true or false, not {_kind(stream)}")
+        raise _check.fail("model", "is required (a model name)")
+    stream = _check.boolean(body.get("stream"), "stream", default=None)
     dropped: set[str] = set()
     conversation: dict[str, Any] = {"model": model}
     meta: dict[str, Any] = {}
     if generate:
-        system = _string(body.get("system"), "system")
+        system = _check.string(body.get("system"), "system", default="")
         if system:
             conversation["system"] = system
-        prompt = _string(body.get("prompt"), "prompt")
+        prompt = _check.string(body.get("prompt"), "prompt", default="")
         images = _images(body, "")
         parts = [{"type": "text", "text": prompt}] if prompt else []
         conversation["messages"] = [{"role": "user", "content": parts + images}] if parts + images else []
@@ -375,13 +334,13 @@ def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
             dropped.update(f"the /api/generate field {k!r}" for k in kept if body[k])
     else:
         raw = body.get("messages")
-        conversation["messages"] = _messages(_list(raw, "messages"), conversation, dropped)
-        tools = _tools(_list(body.get("tools"), "tools"), dropped)
+        conversation["messages"] = _messages(_check.list(raw, "messages", default=[]), conversation, dropped)
+        tools = _tools(_check.list(body.get("tools"), "tools", default=[]), dropped)
         if tools:
             conversation["tools"] = tools
     options: dict[str, Any] = {}
     native: dict[str, Any] = {}
-    _options(_object(body.get("options"), "options"), options, native)
+    _options(_check.object(body.get("options"), "options", default={}), options, native)
     if native:
         meta["options"] = native
     response_format = _format(body.get("format"))
@@ -393,7 +352,7 @@ def parse_request(body: Any, *, path: str = "") -> ParsedRequest:
     elif think is not None:
         effort = _EFFORTS.get(think) if isinstance(think, (bool, str)) else None
         if effort is None:
-            raise _fail("think", f'must be true, false, "low", "medium" or "high", not {think!r:.40}')
+            raise _check.fail("think", f'must be true, false, "low", "medium" or "high", not {quote(think)}')
         options["reasoning_effort"] = effort
     if options:
         conversation["options"] = options
