@@ -81,8 +81,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...canonical import parse_arguments
-from ...errors import UsageError
 from ..base import ParsedRequest
+from ..checks import Checks, kind_of, label, quote
 from .wire import NAME, _dumps, unseal
 
 #: the top-level fields parse reads; every other is kept in ``provider_metadata[NAME]["body"]``
@@ -111,64 +111,7 @@ _ROLES = ("user", "assistant", "system", "developer")
 _TEXT_PARTS = ("input_text", "output_text", "text")
 
 
-def _fail(field: str, message: str) -> UsageError:
-    return UsageError(f"{NAME} request: {field} {message}")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return "a string" if isinstance(value, str) else "a number"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _label(kind: Any) -> str:
-    """An item or part type as a warning names it (clipped: the type is the client's text)."""
-    if not isinstance(kind, str):
-        return "untyped"
-    return kind if len(kind) <= 40 else kind[:37] + "..."
-
-
-def _string(value: Any, field: str, *, required: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise _fail(field, f"must be a string, not {_kind(value)}")
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _fail(field, f"must be a list, not {_kind(value)}")
-    return value
-
-
-def _object(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise _fail(field, f"must be an object, not {_kind(value)}")
-    return value
-
-
-def _number(value: Any, field: str) -> float | int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(field, f"must be a number, not {_kind(value)}")
-    return value
+_check = Checks(NAME)
 
 
 def _meta(**fields: Any) -> dict[str, Any]:
@@ -230,13 +173,11 @@ class _Parser:
     def items(self, items: list[Any]) -> None:
         for i, item in enumerate(items):
             at = f"input[{i}]"
-            if not isinstance(item, dict):
-                raise _fail(at, f"must be an object, not {_kind(item)}")
+            _check.object(item, at)
             kind = item.get("type")
             if kind is None and "role" in item:
                 kind = "message"
-            if not isinstance(kind, str):
-                raise _fail(f"{at}.type", f"must be a string, not {_kind(kind)}")
+            kind = _check.string(kind, f"{at}.type")
             handler = _ITEMS.get(kind)
             if handler is None:
                 self.other_item(item, kind)
@@ -248,16 +189,14 @@ class _Parser:
         self.turn = None
         self.own.setdefault("input_items", []).append([len(self.messages), item])
         self.drop(
-            "item references (item_reference)" if kind == "item_reference" else f"{_label(kind)} input items"
+            "item references (item_reference)" if kind == "item_reference" else f"{label(kind)} input items"
         )
 
     def message(self, item: dict[str, Any], at: str) -> None:
         role = item.get("role")
         if role not in _ROLES:
-            raise _fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {_short(role)}")
-        content = item.get("content")
-        if not isinstance(content, (str, list)):
-            raise _fail(f"{at}.content", f"must be a string or a list of parts, not {_kind(content)}")
+            raise _check.fail(f"{at}.role", f"must be one of {', '.join(_ROLES)}, not {quote(role)}")
+        content = _check.string_or_list(item.get("content"), f"{at}.content", "parts")
         if role == "user":
             parts = (
                 [{"type": "text", "text": content}]
@@ -280,24 +219,21 @@ class _Parser:
         out = []
         for j, part in enumerate(content):
             where = f"{at}.content[{j}]"
-            part = _object(part, where)
+            part = _check.object(part, where, default={})
             if part.get("type") in _TEXT_PARTS:
-                out.append(
-                    {"type": "text", "text": _string(part.get("text"), f"{where}.text", required=True)}
-                )
+                out.append({"type": "text", "text": _check.string(part.get("text"), f"{where}.text")})
             else:
-                self.drop(f"{_label(part.get('type'))} parts of system messages")
+                self.drop(f"{label(part.get('type'))} parts of system messages")
         return out
 
     def user_parts(self, content: list[Any], at: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for j, part in enumerate(content):
             where = f"{at}.content[{j}]"
-            if not isinstance(part, dict):
-                raise _fail(where, f"must be an object, not {_kind(part)}")
+            _check.object(part, where)
             kind = part.get("type")
             if kind in _TEXT_PARTS:
-                text = _string(part.get("text"), f"{where}.text", required=True)
+                text = _check.string(part.get("text"), f"{where}.text")
                 # the other fields of an input_text part (a cache breakpoint) go back with it
                 fields = (
                     {k: v for k, v in part.items() if k not in ("type", "text")}
@@ -310,13 +246,13 @@ class _Parser:
             elif kind == "input_file":
                 out.append(self.file(part, where))
             else:
-                self.drop(f"{_label(kind)} parts of user messages")
+                self.drop(f"{label(kind)} parts of user messages")
         return out
 
     def image(self, part: dict[str, Any], at: str) -> dict[str, Any]:
-        url = _string(part.get("image_url"), f"{at}.image_url")
-        file_id = _string(part.get("file_id"), f"{at}.file_id")
-        detail = _string(part.get("detail"), f"{at}.detail")
+        url = _check.string(part.get("image_url"), f"{at}.image_url", default=None)
+        file_id = _check.string(part.get("file_id"), f"{at}.file_id", default=None)
+        detail = _check.string(part.get("detail"), f"{at}.detail", default=None)
         fields = {k: v for k, v in part.items() if k not in ("type", "image_url", "file_id", "detail")}
         meta = _meta(detail=None if detail == "auto" else detail, fields=fields or None)
         if url:
@@ -328,14 +264,14 @@ class _Parser:
             self.drop("files given by file_id")
             meta = _meta(file_id=file_id, detail=None if detail == "auto" else detail, fields=fields or None)
             return {"type": "file", "media_type": "image/*", **meta}
-        raise _fail(at, "needs an image_url or a file_id")
+        raise _check.fail(at, "needs an image_url or a file_id")
 
     def file(self, part: dict[str, Any], at: str) -> dict[str, Any]:
-        data = _string(part.get("file_data"), f"{at}.file_data")
-        url = _string(part.get("file_url"), f"{at}.file_url")
-        file_id = _string(part.get("file_id"), f"{at}.file_id")
-        filename = _string(part.get("filename"), f"{at}.filename")
-        detail = _string(part.get("detail"), f"{at}.detail")
+        data = _check.string(part.get("file_data"), f"{at}.file_data", default=None)
+        url = _check.string(part.get("file_url"), f"{at}.file_url", default=None)
+        file_id = _check.string(part.get("file_id"), f"{at}.file_id", default=None)
+        filename = _check.string(part.get("filename"), f"{at}.filename", default=None)
+        detail = _check.string(part.get("detail"), f"{at}.detail", default=None)
         fields = {
             k: v
             for k, v in part.items()
@@ -352,7 +288,7 @@ class _Parser:
             self.drop("files given by file_id")
             out["media_type"] = _guess(filename, "application/octet-stream")
         else:
-            raise _fail(at, "needs file_data, a file_url or a file_id")
+            raise _check.fail(at, "needs file_data, a file_url or a file_id")
         if filename:
             out["filename"] = filename
         out.update(
@@ -361,8 +297,8 @@ class _Parser:
         return out
 
     def assistant_message(self, item: dict[str, Any], content: str | list[Any], at: str) -> None:
-        item_id = _string(item.get("id"), f"{at}.id")
-        phase = _string(item.get("phase"), f"{at}.phase")
+        item_id = _check.string(item.get("id"), f"{at}.id", default=None)
+        phase = _check.string(item.get("phase"), f"{at}.phase", default=None)
         turn = self.assistant()
         # two messages with no id in a row (Codex's commentary, then its answer): the second is
         # marked, else the builder would join their texts into one message
@@ -375,31 +311,30 @@ class _Parser:
             return
         for j, part in enumerate(content):
             where = f"{at}.content[{j}]"
-            if not isinstance(part, dict):
-                raise _fail(where, f"must be an object, not {_kind(part)}")
+            _check.object(part, where)
             kind = part.get("type")
             if kind in _TEXT_PARTS:
-                text = _string(part.get("text"), f"{where}.text", required=True)
+                text = _check.string(part.get("text"), f"{where}.text")
                 turn.append({"type": "text", "text": text, **first})
             elif kind == "refusal":
-                text = _string(part.get("refusal"), f"{where}.refusal", required=True)
+                text = _check.string(part.get("refusal"), f"{where}.refusal")
                 turn.append({"type": "text", "text": text, "refusal": True, **first})
             else:
-                self.drop(f"{_label(kind)} parts of assistant messages")
+                self.drop(f"{label(kind)} parts of assistant messages")
                 continue
             first = meta
 
     def reasoning(self, item: dict[str, Any], at: str) -> None:
-        item_id = _string(item.get("id"), f"{at}.id")
-        encrypted = _string(item.get("encrypted_content"), f"{at}.encrypted_content")
+        item_id = _check.string(item.get("id"), f"{at}.id", default=None)
+        encrypted = _check.string(item.get("encrypted_content"), f"{at}.encrypted_content", default=None)
         parts: list[dict[str, Any]] = []
         for field, raw in (("summary", False), ("content", True)):
-            for j, entry in enumerate(_list(item.get(field), f"{at}.{field}")):
+            for j, entry in enumerate(_check.list(item.get(field), f"{at}.{field}", default=[])):
                 where = f"{at}.{field}[{j}]"
-                entry = _object(entry, where)
+                entry = _check.object(entry, where, default={})
                 if raw and entry.get("type") not in (None, "reasoning_text"):
                     continue
-                text = _string(entry.get("text"), f"{where}.text", required=True)
+                text = _check.string(entry.get("text"), f"{where}.text")
                 parts.append({"type": "reasoning", "text": text, "raw": raw})
         if not parts:
             parts.append({"type": "reasoning", "text": "", "raw": False})
@@ -422,30 +357,28 @@ class _Parser:
 
     def call(self, item: dict[str, Any], at: str) -> None:
         kind = item["type"]
-        call_id = _string(item.get("call_id"), f"{at}.call_id", required=True)
-        item_id = _string(item.get("id"), f"{at}.id")
-        assert call_id is not None
+        call_id = _check.string(item.get("call_id"), f"{at}.call_id")
+        item_id = _check.string(item.get("id"), f"{at}.id", default=None)
         if kind == "function_call":
-            name = _string(item.get("name"), f"{at}.name", required=True)
+            name = _check.string(item.get("name"), f"{at}.name")
             arguments = item.get("arguments")
             if isinstance(arguments, dict):
                 arguments = _dumps(arguments)
-            arguments = _string(arguments, f"{at}.arguments") or ""
-            namespace = _string(item.get("namespace"), f"{at}.namespace")
+            arguments = _check.string(arguments, f"{at}.arguments", default="")
+            namespace = _check.string(item.get("namespace"), f"{at}.namespace", default=None)
             meta = _meta(item_id=item_id, namespace=namespace)
         elif kind == "custom_tool_call":
-            name = _string(item.get("name"), f"{at}.name", required=True)
-            text = _string(item.get("input"), f"{at}.input", required=True)
+            name = _check.string(item.get("name"), f"{at}.name")
+            text = _check.string(item.get("input"), f"{at}.input")
             arguments = _dumps({"input": text})
             meta = _meta(item_id=item_id, type=kind)
         else:  # apply_patch_call
             name = "apply_patch"
-            operation = _object(item.get("operation"), f"{at}.operation")
+            operation = _check.object(item.get("operation"), f"{at}.operation", default={})
             if "diff" in operation:  # as the normalizer writes it: the streamed diff last
                 operation = {**{k: v for k, v in operation.items() if k != "diff"}, "diff": operation["diff"]}
             arguments = _dumps(operation)
             meta = _meta(item_id=item_id, type=kind)
-        assert name is not None
         value, err = parse_arguments(arguments)
         part: dict[str, Any] = {
             "type": "tool-call",
@@ -461,18 +394,16 @@ class _Parser:
         self.assistant().append(part)
 
     def output(self, item: dict[str, Any], at: str) -> None:
-        call_id = _string(item.get("call_id"), f"{at}.call_id", required=True)
-        assert call_id is not None
+        call_id = _check.string(item.get("call_id"), f"{at}.call_id")
         message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id}
         if call_id in self.calls:
             message["tool_name"] = self.calls[call_id]
         output = item.get("output")
         if isinstance(output, list):
-            parts = [_object(p, f"{at}.output[{j}]") for j, p in enumerate(output)]
+            parts = [_check.object(p, f"{at}.output[{j}]", default={}) for j, p in enumerate(output)]
             if all(p.get("type") in _TEXT_PARTS for p in parts):
                 message["output"] = "".join(
-                    _string(p.get("text"), f"{at}.output[{j}].text", required=True) or ""
-                    for j, p in enumerate(parts)
+                    _check.string(p.get("text"), f"{at}.output[{j}].text") for j, p in enumerate(parts)
                 )
             else:
                 message["output"] = output
@@ -480,9 +411,9 @@ class _Parser:
         elif output is None and item["type"] == "apply_patch_call_output":
             message["output"] = ""
         else:
-            message["output"] = _string(output, f"{at}.output", required=True)
+            message["output"] = _check.string(output, f"{at}.output")
         if item["type"] == "apply_patch_call_output":
-            status = _string(item.get("status"), f"{at}.status")
+            status = _check.string(item.get("status"), f"{at}.status", default=None)
             if status == "failed":
                 message["is_error"] = True
         self.add(message)
@@ -495,30 +426,27 @@ class _Parser:
         custom: list[str] = []
         for i, tool in enumerate(tools):
             at = f"tools[{i}]"
-            if not isinstance(tool, dict):
-                raise _fail(at, f"must be an object, not {_kind(tool)}")
-            kind = _string(tool.get("type"), f"{at}.type", required=True)
+            _check.object(tool, at)
+            kind = _check.string(tool.get("type"), f"{at}.type")
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)
-                self.drop(f"the {_label(kind)} tool")
+                self.drop(f"the {label(kind)} tool")
                 continue
-            name = _string(tool.get("name"), f"{at}.name", required=True)
-            description = _string(tool.get("description"), f"{at}.description")
+            name = _check.string(tool.get("name"), f"{at}.name")
+            description = _check.string(tool.get("description"), f"{at}.description", default=None)
             decl: dict[str, Any] = {"name": name}
             if description:
                 decl["description"] = description
             if kind == "custom":
                 decl["kind"] = "custom"
                 if tool.get("format") is not None:
-                    decl["format"] = _object(tool.get("format"), f"{at}.format")
-                custom.append(name)  # type: ignore[arg-type]
+                    decl["format"] = _check.object(tool.get("format"), f"{at}.format", default={})
+                custom.append(name)
                 read: tuple[str, ...] = ("type", "name", "description", "format")
             else:
                 if tool.get("parameters") is not None:
-                    decl["parameters"] = _object(tool.get("parameters"), f"{at}.parameters")
-                strict = tool.get("strict")
-                if strict is not None and not isinstance(strict, bool):
-                    raise _fail(f"{at}.strict", f"must be a boolean, not {_kind(strict)}")
+                    decl["parameters"] = _check.object(tool.get("parameters"), f"{at}.parameters", default={})
+                strict = _check.boolean(tool.get("strict"), f"{at}.strict", default=None)
                 if strict:
                     decl["strict"] = True
                 read = ("type", "name", "description", "parameters", "strict")
@@ -535,41 +463,39 @@ class _Parser:
             return None
         if isinstance(value, str):
             if value not in ("auto", "none", "required"):
-                raise _fail("tool_choice", f"must be auto, none, required or an object, not {_short(value)}")
+                raise _check.fail(
+                    "tool_choice", f"must be auto, none, required or an object, not {quote(value)}"
+                )
             return value
         if not isinstance(value, dict):
-            raise _fail("tool_choice", f"must be a string or an object, not {_kind(value)}")
-        kind = _string(value.get("type"), "tool_choice.type", required=True)
+            raise _check.fail("tool_choice", f"must be a string or an object, not {kind_of(value)}")
+        kind = _check.string(value.get("type"), "tool_choice.type")
         if kind in ("function", "custom"):
-            return {"name": _string(value.get("name"), "tool_choice.name", required=True)}
+            return {"name": _check.string(value.get("name"), "tool_choice.name")}
         self.own["tool_choice"] = value
-        self.drop(f"the {_label(kind)} tool_choice")
+        self.drop(f"the {label(kind)} tool_choice")
         if kind == "allowed_tools":
             mode = value.get("mode")
             return mode if mode in ("auto", "required") else None
         return None
 
     def text(self, value: Any, options: dict[str, Any]) -> None:
-        text = dict(_object(value, "text"))
+        text = dict(_check.object(value, "text", default={}))
         fmt = text.pop("format", None)
         if fmt is not None:
-            fmt = _object(fmt, "text.format")
-            kind = _string(fmt.get("type"), "text.format.type", required=True)
+            fmt = _check.object(fmt, "text.format", default={})
+            kind = _check.string(fmt.get("type"), "text.format.type")
             if kind == "json_schema":
-                schema = fmt.get("schema")
-                if not isinstance(schema, dict):
-                    raise _fail("text.format.schema", f"must be an object, not {_kind(schema)}")
+                schema = _check.object(fmt.get("schema"), "text.format.schema")
                 rf: dict[str, Any] = {"type": "json_schema"}
-                name = _string(fmt.get("name"), "text.format.name")
+                name = _check.string(fmt.get("name"), "text.format.name", default=None)
                 if name:
                     rf["name"] = name
                 rf["schema"] = schema
-                strict = fmt.get("strict")
+                strict = _check.boolean(fmt.get("strict"), "text.format.strict", default=None)
                 if strict is not None:
-                    if not isinstance(strict, bool):
-                        raise _fail("text.format.strict", f"must be a boolean, not {_kind(strict)}")
                     rf["strict"] = strict
-                description = _string(fmt.get("description"), "text.format.description")
+                description = _check.string(fmt.get("description"), "text.format.description", default=None)
                 if description:
                     rf["description"] = description
                 options["response_format"] = rf
@@ -577,13 +503,13 @@ class _Parser:
                 options["response_format"] = {"type": "json_object"}
             elif kind != "text":
                 text["format"] = fmt
-                self.drop(f"the {_label(kind)} text format")
+                self.drop(f"the {label(kind)} text format")
         if text:
             self.own["text"] = text
 
     def reasoning_options(self, value: Any, options: dict[str, Any]) -> None:
-        reasoning = dict(_object(value, "reasoning"))
-        effort = _string(reasoning.pop("effort", None), "reasoning.effort")
+        reasoning = dict(_check.object(value, "reasoning", default={}))
+        effort = _check.string(reasoning.pop("effort", None), "reasoning.effort", default=None)
         if effort in _EFFORTS:
             options["reasoning_effort"] = effort
         elif effort is not None:
@@ -596,42 +522,35 @@ class _Parser:
 
 def parse_request(body: Any) -> ParsedRequest:
     """A Responses request body → the canonical conversation, as the module's docstring says."""
-    if not isinstance(body, dict):
-        raise UsageError(f"{NAME} request: the body must be a JSON object, not {_kind(body)}")
+    body = _check.body(body)
     parser = _Parser()
     conversation: dict[str, Any] = {}
-    model = _string(body.get("model"), "model")
+    model = _check.string(body.get("model"), "model", default=None)
     if model:
         conversation["model"] = model
-    instructions = _string(body.get("instructions"), "instructions")
+    instructions = _check.string(body.get("instructions"), "instructions", default=None)
     if instructions:
         conversation["system"] = instructions
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _fail("stream", f"must be a boolean, not {_kind(stream)}")
+    stream = _check.boolean(body.get("stream"), "stream", default=None)
     source = body.get("input")
     if isinstance(source, str):
         parser.add({"role": "user", "content": [{"type": "text", "text": source}]})
     elif source is not None:
-        parser.items(_list(source, "input"))
+        parser.items(_check.list(source, "input", default=[]))
     conversation["messages"] = parser.messages
-    tools, custom = parser.tools(_list(body.get("tools"), "tools"))
+    tools, custom = parser.tools(_check.list(body.get("tools"), "tools", default=[]))
     if tools:
         conversation["tools"] = tools
     options: dict[str, Any] = {}
-    max_tokens = body.get("max_output_tokens")
+    max_tokens = _check.integer(body.get("max_output_tokens"), "max_output_tokens", default=None)
     if max_tokens is not None:
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-            raise _fail("max_output_tokens", f"must be an integer, not {_kind(max_tokens)}")
         options["max_tokens"] = max_tokens
     for key in ("temperature", "top_p"):
-        value = _number(body.get(key), key)
+        value = _check.number(body.get(key), key, default=None)
         if value is not None:
             options[key] = value
-    parallel = body.get("parallel_tool_calls")
+    parallel = _check.boolean(body.get("parallel_tool_calls"), "parallel_tool_calls", default=None)
     if parallel is not None:
-        if not isinstance(parallel, bool):
-            raise _fail("parallel_tool_calls", f"must be a boolean, not {_kind(parallel)}")
         options["parallel_tool_calls"] = parallel
     choice = parser.tool_choice(body.get("tool_choice"))
     if choice is not None:
