@@ -70,13 +70,15 @@ from typing import Any
 
 import orjson
 
-from ...errors import UsageError
 from ..base import ParsedRequest
+from ..checks import Checks, label, quote
 from .request import NATIVE_EFFORTS, TOOL_CHOICE_TYPES
 from .wire import NAME
 
 #: ``output_config.effort`` → canonical ``reasoning_effort``
 EFFORTS = NATIVE_EFFORTS
+#: the roles of ``messages`` (Claude Code sends system messages among them)
+_ROLES = ("user", "assistant", "system")
 #: tool_choice types → canonical tool_choice (``tool`` → ``{"name": ...}``)
 TOOL_CHOICES = {native: canonical for canonical, native in TOOL_CHOICE_TYPES.items()}
 
@@ -92,36 +94,7 @@ _NOTICED = {
 }
 
 
-def _kind(value: Any) -> str:
-    return (
-        "null"
-        if value is None
-        else {dict: "object", list: "array", str: "string", bool: "boolean"}.get(
-            type(value), type(value).__name__
-        )
-    )
-
-
-def _label(value: Any) -> str:
-    """A block or source type for a message: the string (cut short), else its JSON kind."""
-    return value[:40] if isinstance(value, str) else _kind(value)
-
-
-def _want(value: Any, types: type | tuple[type, ...], where: str, what: str) -> Any:
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _tuple(types)):
-        raise UsageError(f"{where}: expected {what}, got {_kind(value)}")
-    return value
-
-
-def _tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
-    return types if isinstance(types, tuple) else (types,)
-
-
-def _number(body: dict[str, Any], key: str, integer: bool = False) -> Any:
-    value = body[key]
-    if integer:
-        return _want(value, int, key, "an integer")
-    return _want(value, (int, float), key, "a number")
+_check = Checks(NAME)
 
 
 def _extras(block: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
@@ -156,16 +129,14 @@ class _Parser:
         conversation: dict[str, Any] = {}
         native: dict[str, Any] = {}
         if body.get("model") is not None:
-            conversation["model"] = _want(body["model"], str, "model", "a string")
+            conversation["model"] = _check.string(body["model"], "model")
         if "system" in body and body["system"] is not None:
             system, blocks = self.system(body["system"])
             if system:
                 conversation["system"] = system
             if blocks is not None:
                 native["system"] = blocks
-        messages = body.get("messages")
-        if not isinstance(messages, list):
-            raise UsageError(f"messages: expected an array of messages, got {_kind(messages)}")
+        messages = _check.list(body.get("messages"), "messages")
         conversation["messages"] = [m for i, message in enumerate(messages) for m in self.message(message, i)]
         tools = self.tools(body.get("tools"), native)
         if tools:
@@ -186,38 +157,37 @@ class _Parser:
         return conversation
 
     def system(self, value: Any, field: str = "system") -> tuple[str, list[Any] | None]:
+        value = _check.string_or_list(value, field, "text blocks")
         if isinstance(value, str):
             return value, None
-        _want(value, list, field, "a string or an array of text blocks")
         texts = []
         for i, block in enumerate(value):
             where = f"{field}[{i}]"
-            _want(block, dict, where, "a text block")
+            _check.object(block, where)
             if block.get("type") != "text":
-                raise UsageError(f"{where}: expected a text block, got type {block.get('type')!r}")
-            texts.append(_want(block.get("text"), str, f"{where}.text", "a string"))
+                raise _check.fail(f"{where}.type", f"must be text, not {quote(block.get('type'))}")
+            texts.append(_check.string(block.get("text"), f"{where}.text"))
         return "\n\n".join(t for t in texts if t), value
 
     # --- messages ------------------------------------------------------------------------
 
     def message(self, message: Any, i: int) -> list[dict[str, Any]]:
         where = f"messages[{i}]"
-        _want(message, dict, where, "a message object")
+        _check.object(message, where)
         role = message.get("role")
-        if role not in ("user", "assistant", "system"):
-            raise UsageError(f"{where}.role: expected 'user', 'assistant' or 'system', got {role!r:.40}")
-        content = message.get("content")
+        if role not in _ROLES:
+            raise _check.fail(f"{where}.role", f"must be one of {', '.join(_ROLES)}, not {quote(role)}")
         if role == "system":  # instructions among the messages (Claude Code sends them): kept in place
-            text, _ = self.system(content, f"{where}.content")
+            text, _ = self.system(message.get("content"), f"{where}.content")
             return [{"role": "system", "content": [{"type": "text", "text": text}]}]
+        content = _check.string_or_list(message.get("content"), f"{where}.content", "content blocks")
         if isinstance(content, str):
             return [{"role": role, "content": [{"type": "text", "text": content}]}]
-        _want(content, list, f"{where}.content", "a string or an array of content blocks")
         blocks = []
         for j, block in enumerate(content):
             at = f"{where}.content[{j}]"
-            _want(block, dict, at, "a content block")
-            _want(block.get("type"), str, f"{at}.type", "a string")
+            _check.object(block, at)
+            _check.string(block.get("type"), f"{at}.type")
             blocks.append((at, block))
         if role == "assistant":
             parts = [p for at, block in blocks for p in self.assistant_part(block, at)]
@@ -239,7 +209,7 @@ class _Parser:
     def user_part(self, block: dict[str, Any], at: str) -> list[dict[str, Any]]:
         kind = block["type"]
         if kind == "text":
-            text = _want(block.get("text"), str, f"{at}.text", "a string")
+            text = _check.string(block.get("text"), f"{at}.text")
             return [_with_meta({"type": "text", "text": text}, _extras(block, ("type", "text")))]
         if kind == "image":
             part = self.image(block, at)
@@ -247,34 +217,34 @@ class _Parser:
         if kind == "document":
             part = self.document(block, at)
             return [part] if part else []
-        self.drop(f"{_label(kind)} blocks in user messages")
+        self.drop(f"{label(kind)} blocks in user messages")
         return []
 
     def image(self, block: dict[str, Any], at: str) -> dict[str, Any] | None:
-        source = _want(block.get("source"), dict, f"{at}.source", "an image source object")
+        source = _check.object(block.get("source"), f"{at}.source")
         kind = source.get("type")
         part: dict[str, Any] = {"type": "file"}
         if kind == "base64":
-            part["media_type"] = _want(source.get("media_type"), str, f"{at}.source.media_type", "a string")
-            part["data"] = _want(source.get("data"), str, f"{at}.source.data", "a base64 string")
+            part["media_type"] = _check.string(source.get("media_type"), f"{at}.source.media_type")
+            part["data"] = _check.string(source.get("data"), f"{at}.source.data")
         elif kind == "url":
-            part["url"] = _want(source.get("url"), str, f"{at}.source.url", "a string")
+            part["url"] = _check.string(source.get("url"), f"{at}.source.url")
             part["media_type"] = _guess_image_type(part["url"])
         else:
-            self.drop(f"images given by {_label(kind)} source")
+            self.drop(f"images given by {label(kind)} source")
             return None
         return _with_meta(part, _extras(block, ("type", "source")))
 
     def document(self, block: dict[str, Any], at: str) -> dict[str, Any] | None:
-        source = _want(block.get("source"), dict, f"{at}.source", "a document source object")
+        source = _check.object(block.get("source"), f"{at}.source")
         kind = source.get("type")
         part: dict[str, Any] = {"type": "file"}
         if kind == "base64":
-            part["media_type"] = _want(source.get("media_type"), str, f"{at}.source.media_type", "a string")
-            part["data"] = _want(source.get("data"), str, f"{at}.source.data", "a base64 string")
+            part["media_type"] = _check.string(source.get("media_type"), f"{at}.source.media_type")
+            part["data"] = _check.string(source.get("data"), f"{at}.source.data")
         elif kind == "url":
             part["media_type"] = "application/pdf"
-            part["url"] = _want(source.get("url"), str, f"{at}.source.url", "a string")
+            part["url"] = _check.string(source.get("url"), f"{at}.source.url")
         elif kind in ("text", "content"):
             value = source.get("data") if kind == "text" else source.get("content")
             if isinstance(value, list):
@@ -283,33 +253,30 @@ class _Parser:
                 value = "\n".join(
                     b["text"] for b in value if isinstance(b, dict) and isinstance(b.get("text"), str)
                 )
-            text = _want(value, str, f"{at}.source.{'data' if kind == 'text' else 'content'}", "a string")
+            text = _check.string(value, f"{at}.source.{'data' if kind == 'text' else 'content'}")
             part["media_type"] = "text/plain"
             part["data"] = base64.b64encode(text.encode()).decode()
         else:
-            self.drop(f"documents given by {_label(kind)} source")
+            self.drop(f"documents given by {label(kind)} source")
             return None
         if block.get("title") is not None:
-            part["filename"] = _want(block["title"], str, f"{at}.title", "a string")
+            part["filename"] = _check.string(block["title"], f"{at}.title")
         return _with_meta(part, _extras(block, ("type", "source", "title")))
 
     def tool_result(self, block: dict[str, Any], at: str) -> dict[str, Any]:
-        call_id = _want(block.get("tool_use_id"), str, f"{at}.tool_use_id", "a string")
-        content = block.get("content")
+        call_id = _check.string(block.get("tool_use_id"), f"{at}.tool_use_id")
+        content = _check.string_or_list(block.get("content"), f"{at}.content", "content blocks", default="")
         meta = _extras(block, ("type", "tool_use_id", "content", "is_error"))
-        if content is None:
-            output = ""
-        elif isinstance(content, str):
+        if isinstance(content, str):
             output = content
         else:
-            _want(content, list, f"{at}.content", "a string or an array of content blocks")
             texts = []
             for k, item in enumerate(content):
-                _want(item, dict, f"{at}.content[{k}]", "a content block")
+                _check.object(item, f"{at}.content[{k}]")
                 if item.get("type") == "text":
-                    texts.append(_want(item.get("text"), str, f"{at}.content[{k}].text", "a string"))
+                    texts.append(_check.string(item.get("text"), f"{at}.content[{k}].text"))
                 else:
-                    self.drop(f"{_label(item.get('type'))} blocks in tool results")
+                    self.drop(f"{label(item.get('type'))} blocks in tool results")
             output = "\n".join(texts)
             if content != [{"type": "text", "text": output}]:
                 meta["content"] = content  # sent again as it was to an Anthropic upstream
@@ -317,42 +284,39 @@ class _Parser:
         if call_id in self.call_names:
             message["tool_name"] = self.call_names[call_id]
         message["output"] = output
-        is_error = block.get("is_error")
-        if is_error is not None and _want(is_error, bool, f"{at}.is_error", "a boolean"):
+        if _check.boolean(block.get("is_error"), f"{at}.is_error", default=False):
             message["is_error"] = True
         return _with_meta(message, meta)
 
     def assistant_part(self, block: dict[str, Any], at: str) -> list[dict[str, Any]]:
         kind = block["type"]
         if kind == "text":
-            text = _want(block.get("text"), str, f"{at}.text", "a string")
+            text = _check.string(block.get("text"), f"{at}.text")
             return [_with_meta({"type": "text", "text": text}, _extras(block, ("type", "text")))]
         if kind == "thinking":
-            text = _want(block.get("thinking"), str, f"{at}.thinking", "a string")
-            signature = _want(block.get("signature"), str, f"{at}.signature", "a string")
+            text = _check.string(block.get("thinking"), f"{at}.thinking")
+            signature = _check.string(block.get("signature"), f"{at}.signature")
             return [
                 {"type": "reasoning", "text": text, "provider_metadata": {NAME: {"signature": signature}}}
             ]
         if kind == "redacted_thinking":
-            data = _want(block.get("data"), str, f"{at}.data", "a string")
+            data = _check.string(block.get("data"), f"{at}.data")
             return [{"type": "reasoning", "text": "", "provider_metadata": {NAME: {"redacted_data": data}}}]
         if kind == "compaction":
-            text = block.get("content")
-            if text is not None:
-                _want(text, str, f"{at}.content", "a string")
+            text = _check.string(block.get("content"), f"{at}.content", default="")
             meta = {"type": "compaction", **_extras(block, ("type", "content"))}
-            return [{"type": "reasoning", "text": text or "", "provider_metadata": {NAME: meta}}]
+            return [{"type": "reasoning", "text": text, "provider_metadata": {NAME: meta}}]
         if "tool_use_id" in block:  # web_search_tool_result, mcp_tool_result, ...
             return [self.provider_result(block, at)]
         if kind == "tool_use" or ("id" in block and "name" in block and "input" in block):
             return [self.call(block, at)]
-        self.drop(f"{_label(kind)} blocks in assistant messages")
+        self.drop(f"{label(kind)} blocks in assistant messages")
         return []
 
     def call(self, block: dict[str, Any], at: str) -> dict[str, Any]:
-        call_id = _want(block.get("id"), str, f"{at}.id", "a string")
-        name = _want(block.get("name"), str, f"{at}.name", "a string")
-        value = _want(block.get("input"), dict, f"{at}.input", "an object")
+        call_id = _check.string(block.get("id"), f"{at}.id")
+        name = _check.string(block.get("name"), f"{at}.name")
+        value = _check.object(block.get("input"), f"{at}.input")
         self.call_names[call_id] = name
         part: dict[str, Any] = {"type": "tool-call", "tool_call_id": call_id, "tool_name": name,
                                 "arguments": orjson.dumps(value).decode(), "input": value}  # fmt: skip
@@ -363,7 +327,7 @@ class _Parser:
         return _with_meta(part, meta)
 
     def provider_result(self, block: dict[str, Any], at: str) -> dict[str, Any]:
-        call_id = _want(block.get("tool_use_id"), str, f"{at}.tool_use_id", "a string")
+        call_id = _check.string(block.get("tool_use_id"), f"{at}.tool_use_id")
         content = block.get("content")
         is_error = block.get("is_error")
         if not isinstance(is_error, bool):
@@ -384,27 +348,24 @@ class _Parser:
     # --- tools and options ---------------------------------------------------------------
 
     def tools(self, value: Any, native: dict[str, Any]) -> list[dict[str, Any]]:
-        if value is None:
-            return []
-        _want(value, list, "tools", "an array of tools")
         out: list[dict[str, Any]] = []
         hosted: list[dict[str, Any]] = []
-        for i, tool in enumerate(value):
+        for i, tool in enumerate(_check.list(value, "tools", default=[])):
             where = f"tools[{i}]"
-            _want(tool, dict, where, "a tool object")
-            name = _want(tool.get("name"), str, f"{where}.name", "a string")
+            _check.object(tool, where)
+            name = _check.string(tool.get("name"), f"{where}.name")
             kind = tool.get("type")
             if kind not in (None, "custom"):
                 hosted.append(tool)
-                self.drop(f"the {_label(name)} tool ({_label(kind)})")
+                self.drop(f"the {label(name)} tool ({label(kind)})")
                 continue
             entry: dict[str, Any] = {"name": name}
             if tool.get("description") is not None:
-                entry["description"] = _want(tool["description"], str, f"{where}.description", "a string")
+                entry["description"] = _check.string(tool["description"], f"{where}.description")
             schema = tool.get("input_schema")
             if schema is None:
                 schema = {"type": "object", "properties": {}}
-            _want(schema, dict, f"{where}.input_schema", "a JSON Schema object")
+            _check.object(schema, f"{where}.input_schema")
             if schema.get("type") == "object" and "properties" not in schema:
                 schema = {**schema, "properties": {}}  # as Claude Code sends some: others want one
             entry["parameters"] = schema
@@ -416,17 +377,16 @@ class _Parser:
     def options(self, body: dict[str, Any], native: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if body.get("max_tokens") is not None:
-            options["max_tokens"] = _number(body, "max_tokens", integer=True)
+            options["max_tokens"] = _check.integer(body["max_tokens"], "max_tokens")
         for key in ("temperature", "top_p"):
             if body.get(key) is not None:
-                options[key] = _number(body, key)
+                options[key] = _check.number(body[key], key)
         if body.get("top_k") is not None:
-            options["top_k"] = _number(body, "top_k", integer=True)
+            options["top_k"] = _check.integer(body["top_k"], "top_k")
         stop = body.get("stop_sequences")
         if stop is not None:
-            _want(stop, list, "stop_sequences", "an array of strings")
-            for i, s in enumerate(stop):
-                _want(s, str, f"stop_sequences[{i}]", "a string")
+            for i, s in enumerate(_check.list(stop, "stop_sequences")):
+                _check.string(s, f"stop_sequences[{i}]")
             options["stop"] = stop
         if body.get("tool_choice") is not None:
             self.tool_choice(body["tool_choice"], options)
@@ -435,14 +395,14 @@ class _Parser:
         if body.get("output_format") is not None:  # the structured-outputs beta's field
             options["response_format"] = self.output_format(body["output_format"], "output_format")
         if body.get("output_config") is not None:
-            config = dict(_want(body["output_config"], dict, "output_config", "an object"))
+            config = dict(_check.object(body["output_config"], "output_config"))
             if config.get("format") is not None:
                 options["response_format"] = self.output_format(config.pop("format"), "output_config.format")
             effort = config.pop("effort", None)
             if effort is not None:
                 if not isinstance(effort, str) or effort not in EFFORTS:
-                    raise UsageError(
-                        f"output_config.effort: expected one of {', '.join(EFFORTS)}, got {effort!r}"
+                    raise _check.fail(
+                        "output_config.effort", f"must be one of {', '.join(EFFORTS)}, not {quote(effort)}"
                     )
                 options["reasoning_effort"] = EFFORTS[effort]
                 native["effort"] = effort
@@ -452,25 +412,23 @@ class _Parser:
         return options
 
     def tool_choice(self, value: Any, options: dict[str, Any]) -> None:
-        _want(value, dict, "tool_choice", "an object")
+        _check.object(value, "tool_choice")
         kind = value.get("type")
         if kind == "tool":
-            options["tool_choice"] = {"name": _want(value.get("name"), str, "tool_choice.name", "a string")}
+            options["tool_choice"] = {"name": _check.string(value.get("name"), "tool_choice.name")}
         elif isinstance(kind, str) and kind in TOOL_CHOICES:
             options["tool_choice"] = TOOL_CHOICES[kind]
         else:
-            raise UsageError(f"tool_choice.type: expected one of auto, any, tool, none, got {kind!r}")
+            raise _check.fail("tool_choice.type", f"must be one of auto, any, tool, none, not {quote(kind)}")
         disable = value.get("disable_parallel_tool_use")
-        if disable is not None and _want(disable, bool, "tool_choice.disable_parallel_tool_use", "a boolean"):
+        if _check.boolean(disable, "tool_choice.disable_parallel_tool_use", default=False):
             options["parallel_tool_calls"] = False
 
     def thinking(self, value: Any, options: dict[str, Any], native: dict[str, Any]) -> None:
-        _want(value, dict, "thinking", "an object")
-        kind = _want(value.get("type"), str, "thinking.type", "a string")
+        _check.object(value, "thinking")
+        kind = _check.string(value.get("type"), "thinking.type")
         if kind == "enabled":
-            options["reasoning_budget"] = _want(
-                value.get("budget_tokens"), int, "thinking.budget_tokens", "an integer"
-            )
+            options["reasoning_budget"] = _check.integer(value.get("budget_tokens"), "thinking.budget_tokens")
         elif kind == "disabled":
             options["reasoning_budget"] = 0
         if kind not in ("enabled", "disabled") or set(value) - {"type", "budget_tokens"}:
@@ -479,10 +437,10 @@ class _Parser:
             )
 
     def output_format(self, value: Any, where: str) -> dict[str, Any]:
-        _want(value, dict, where, "an object")
+        _check.object(value, where)
         if value.get("type") != "json_schema":
-            raise UsageError(f"{where}.type: expected 'json_schema', got {value.get('type')!r}")
-        schema = _want(value.get("schema"), dict, f"{where}.schema", "a JSON Schema object")
+            raise _check.fail(f"{where}.type", f"must be json_schema, not {quote(value.get('type'))}")
+        schema = _check.object(value.get("schema"), f"{where}.schema")
         return {"type": "json_schema", "schema": schema}
 
 
@@ -502,14 +460,11 @@ def parse_request(
     client asked for (named in the answer when the upstream names none), and ``beta: true`` when
     the client sent ``anthropic-beta`` (it reads the beta API's blocks too).
     """
-    if not isinstance(body, dict):
-        raise UsageError(f"request body: expected a JSON object, got {_kind(body)}")
+    body = _check.body(body)
     betas = _betas(headers)
     parser = _Parser()
     conversation = parser.conversation(body, betas)
-    stream = body.get("stream")
-    if stream is not None:
-        _want(stream, bool, "stream", "a boolean")
+    stream = _check.boolean(body.get("stream"), "stream", default=None)
     answer: dict[str, Any] = {}
     if conversation.get("model"):
         answer["model"] = conversation["model"]

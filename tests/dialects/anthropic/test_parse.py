@@ -522,8 +522,8 @@ GOOD = {"model": "m", "max_tokens": 10, "messages": [user("hi")]}
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ([GOOD], "request body"),
-        ("hello", "request body"),
+        ([GOOD], "the body"),
+        ("hello", "the body"),
         ({"model": "m"}, "messages"),
         ({**GOOD, "messages": "hi"}, "messages"),
         ({**GOOD, "messages": {"role": "user"}}, "messages"),
@@ -548,7 +548,7 @@ GOOD = {"model": "m", "max_tokens": 10, "messages": [user("hi")]}
         ({**GOOD, "messages": [user([{"type": "tool_result", "tool_use_id": "t", "is_error": "yes"}])]},
          "messages[0].content[0].is_error"),
         ({**GOOD, "system": 5}, "system"),
-        ({**GOOD, "system": [{"type": "image"}]}, "system[0]"),
+        ({**GOOD, "system": [{"type": "image"}]}, "system[0].type"),
         ({**GOOD, "system": [{"type": "text", "text": None}]}, "system[0].text"),
         ({**GOOD, "model": 4}, "model"),
         ({**GOOD, "max_tokens": "100"}, "max_tokens"),
@@ -574,7 +574,26 @@ GOOD = {"model": "m", "max_tokens": 10, "messages": [user("hi")]}
 def test_bad_requests_are_usage_errors_naming_the_field(body: Any, field: str) -> None:
     with pytest.raises(UsageError) as info:
         DIALECT.parse_request(body, path="/v1/messages")
-    assert str(info.value).startswith(f"{field}:"), str(info.value)
+    assert str(info.value).startswith(f"anthropic request: {field} "), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**GOOD, "messages": {"role": "user"}}, "messages must be a list, not an object"),
+        ({**GOOD, "messages": [{"role": "user", "content": 5}]},
+         "messages[0].content must be a string or a list of content blocks, not a number"),
+        ({**GOOD, "messages": [{"role": "r" * 1000, "content": "hi"}]},
+         "messages[0].role must be one of user, assistant, system, not 'rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr..."),
+        ({**GOOD, "max_tokens": 1.5}, "max_tokens must be an integer, not 1.5"),
+        ({**GOOD, "temperature": None, "top_p": "1"}, "top_p must be a number, not a string"),
+    ],
+)  # fmt: skip
+def test_bad_requests_say_it_as_every_dialect_does(body: Any, message: str) -> None:
+    """The shared readers' wording (streamkit/dialects/checks.py), the value quoted at most 40 long."""
+    with pytest.raises(UsageError) as info:
+        DIALECT.parse_request(body, path="/v1/messages")
+    assert str(info.value) == f"anthropic request: {message}"
 
 
 JSON = st.recursive(
