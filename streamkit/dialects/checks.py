@@ -85,11 +85,18 @@ class Checks:
         """The error about ``field`` (for the caller to raise): ``<dialect> request: <field> <message>``."""
         return UsageError(f"{self.dialect} request: {field} {message}")
 
+    def _read(self, value: Any, field: str, types: type | tuple[type, ...], what: str, default: Any) -> Any:
+        """``value`` when it is of ``types`` (a boolean only when they are ``bool``: JSON's true is no
+        number), or null when there is a ``default``: that default; else "must be <what>, not <kind>"."""
+        if value is None and default is not _REQUIRED:
+            return default
+        if not isinstance(value, types) or (isinstance(value, bool) and types is not bool):
+            raise self.fail(field, f"must be {what}, not {kind_of(value)}")
+        return value
+
     def body(self, value: Any) -> _Object:
         """The request body, which must be a JSON object."""
-        if not isinstance(value, dict):
-            raise self.fail("the body", f"must be a JSON object, not {kind_of(value)}")
-        return value
+        return self._read(value, "the body", dict, "a JSON object", _REQUIRED)
 
     @overload
     def string(self, value: Any, field: str) -> str: ...
@@ -97,11 +104,7 @@ class Checks:
     def string(self, value: Any, field: str, *, default: _D) -> str | _D: ...
     def string(self, value: Any, field: str, *, default: Any = _REQUIRED) -> Any:
         """A string."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if not isinstance(value, str):
-            raise self.fail(field, f"must be a string, not {kind_of(value)}")
-        return value
+        return self._read(value, field, str, "a string", default)
 
     @overload
     def list(self, value: Any, field: str) -> _List: ...
@@ -109,11 +112,7 @@ class Checks:
     def list(self, value: Any, field: str, *, default: _D) -> _List | _D: ...
     def list(self, value: Any, field: str, *, default: Any = _REQUIRED) -> Any:
         """A list (its items are the caller's to check, each named ``field[i]``)."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if not isinstance(value, list):
-            raise self.fail(field, f"must be a list, not {kind_of(value)}")
-        return value
+        return self._read(value, field, list, "a list", default)
 
     @overload
     def object(self, value: Any, field: str) -> _Object: ...
@@ -121,11 +120,7 @@ class Checks:
     def object(self, value: Any, field: str, *, default: _D) -> _Object | _D: ...
     def object(self, value: Any, field: str, *, default: Any = _REQUIRED) -> Any:
         """An object."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if not isinstance(value, dict):
-            raise self.fail(field, f"must be an object, not {kind_of(value)}")
-        return value
+        return self._read(value, field, dict, "an object", default)
 
     @overload
     def string_or_list(self, value: Any, field: str, items: str) -> str | _List: ...
@@ -133,11 +128,7 @@ class Checks:
     def string_or_list(self, value: Any, field: str, items: str, *, default: _D) -> str | _List | _D: ...
     def string_or_list(self, value: Any, field: str, items: str, *, default: Any = _REQUIRED) -> Any:
         """A string or a list (content given as text, or as ``items``: "parts", "content blocks")."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if not isinstance(value, (str, list)):
-            raise self.fail(field, f"must be a string or a list of {items}, not {kind_of(value)}")
-        return value
+        return self._read(value, field, (str, list), f"a string or a list of {items}", default)
 
     @overload
     def boolean(self, value: Any, field: str) -> bool: ...
@@ -145,11 +136,7 @@ class Checks:
     def boolean(self, value: Any, field: str, *, default: _D) -> bool | _D: ...
     def boolean(self, value: Any, field: str, *, default: Any = _REQUIRED) -> Any:
         """``true`` or ``false``."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if not isinstance(value, bool):
-            raise self.fail(field, f"must be a boolean, not {kind_of(value)}")
-        return value
+        return self._read(value, field, bool, "a boolean", default)
 
     @overload
     def number(self, value: Any, field: str) -> int | float: ...
@@ -157,11 +144,7 @@ class Checks:
     def number(self, value: Any, field: str, *, default: _D) -> int | float | _D: ...
     def number(self, value: Any, field: str, *, default: Any = _REQUIRED) -> Any:
         """A number, whole or not (a boolean is not one)."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(field, f"must be a number, not {kind_of(value)}")
-        return value
+        return self._read(value, field, (int, float), "a number", default)
 
     @overload
     def integer(self, value: Any, field: str, *, whole_floats: bool = False) -> int: ...
@@ -170,10 +153,7 @@ class Checks:
     def integer(self, value: Any, field: str, *, whole_floats: bool = False, default: Any = _REQUIRED) -> Any:
         """An integer (a boolean is not one). ``whole_floats``: a float with nothing after the point
         (``2.0``) is taken, as that integer, where the API takes one (protobuf's JSON, Ollama's)."""
-        if value is None and default is not _REQUIRED:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(field, f"must be an integer, not {kind_of(value)}")
+        value = self._read(value, field, (int, float), "an integer", default)
         if isinstance(value, float):
             if not (whole_floats and value.is_integer()):
                 raise self.fail(field, f"must be an integer, not {quote(value)}")
