@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from typing import IO, Any
 
 import click
@@ -84,7 +87,9 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
     """Run each client tool-call through its tool's executor and add its tool-result.
 
     Every event passes through; results are written as their calls finish. Every call gets one
-    result: failures, timeouts, unknown tools and bad arguments give is_error results.
+    result: failures, timeouts, unknown tools and bad arguments give is_error results. Ctrl-C
+    and SIGTERM end the running tools, give each unfinished call an error result, and exit 130
+    and 143.
     """
 
     def body(out: IO[bytes]) -> None:
@@ -109,24 +114,55 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
                 writer.flush()
 
         try:
-            for event in reader:
-                with lock:
-                    writer.write(event)
-                if is_client_call(event):
-                    written, future = start_call(runner, event)
+            with _sigterm_interrupts():
+                for event in reader:
                     with lock:
-                        for extra in written:
-                            writer.write(extra)
-                    if future is not None:
-                        pending.append(future)
-                        future.add_done_callback(write_result)
-            wait(pending)
+                        writer.write(event)
+                    if is_client_call(event):
+                        written, future = start_call(runner, event)
+                        with lock:
+                            for extra in written:
+                                writer.write(extra)
+                        if future is not None:
+                            pending.append(future)
+                            future.add_done_callback(write_result)
+                wait(pending)
+        except _Terminated:
+            runner.close(cancel=True)  # every unfinished call's result is written by now
+            raise click.exceptions.Exit(EXIT_TERMINATED) from None
         except BaseException:
             runner.close(cancel=True)
             raise
         runner.close()
 
     run("run-tools", body)
+
+
+EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (a BaseException, so no ``except Exception`` keeps it)."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`_Terminated` in the main thread; a second SIGTERM
+    during the clean-up kills at once, as the default would."""
+
+    def on_term(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (an embedding): leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command()

@@ -6,7 +6,11 @@ loaded (a mistake is a usage error naming the file and the tool); ``run`` execut
 a worker thread and returns its output. The runner around it guarantees every call exactly one
 result: it enforces the tool's timeout and output cap, turns exceptions into error results, and
 sets ``cancel`` when the call must stop (a timeout, Ctrl-C): ``run`` should then end quickly and
-leave nothing running.
+leave nothing running. The runner does not wait for a ``run`` that does not end (it writes the
+call's result and goes on), but whatever that ``run`` holds stays held until it does. An executor
+that can read its output bit by bit should stop past ``tool.max_output`` (returning
+``truncated=True``), so that a tool cannot fill the runner's memory; processes are best started
+through :mod:`streamkit.executors.process`, which ends a call's whole process tree.
 """
 
 from __future__ import annotations
@@ -29,10 +33,14 @@ class ToolCall:
 
 @dataclass
 class ToolOutput:
-    """What a call answered: text or a JSON value, and whether it is an error for the model."""
+    """What a call answered: text or a JSON value, and whether it is an error for the model.
+
+    ``truncated``: the executor stopped reading past the tool's ``max_output`` (it returns at
+    least one byte more than the cap, so the runner cuts it and says that there was more)."""
 
     output: Any
     is_error: bool = False
+    truncated: bool = False
 
 
 class Executor:

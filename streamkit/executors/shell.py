@@ -4,23 +4,26 @@
 interpolated into a command line). The call's arguments arrive as one JSON object on stdin;
 ``STREAMKIT_TOOL_NAME`` and ``STREAMKIT_TOOL_CALL_ID`` are in the environment; ``cwd`` (relative to the tools file)
 and ``env`` (a table of extra variables) may be set. A non-zero exit status, or text on stderr,
-makes the result an error carrying what the program said. The program runs in its own process
-group, which is killed on a timeout or Ctrl-C: nothing is left running.
+makes the result an error carrying what the program said.
+
+How the program runs and ends is :mod:`streamkit.executors.process`: its own session and process
+group, a marker in its environment, a death signal. The call ends when the program exits; any
+child it left running (``sleep 300 &``, or one that called ``setsid``) is killed then. A timeout,
+Ctrl-C or SIGTERM to run-tools, or stdout passing ``max_output`` kill the whole tree at once;
+past the cap nothing more is read, so memory stays bounded whatever the program writes.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import threading
-from typing import Any
 
 import orjson
 
 from ..errors import UsageError
 from ..tools import Tool
 from .base import Executor, ToolCall, ToolOutput
+from .process import Running, ToolProcess
 
 
 class ShellExecutor(Executor):
@@ -28,8 +31,7 @@ class ShellExecutor(Executor):
     description = "Run a program (argv list); arguments as JSON on stdin, stdout is the output"
 
     def __init__(self) -> None:
-        self._running: set[subprocess.Popen[bytes]] = set()
-        self._lock = threading.Lock()
+        self._running = Running()
 
     def check(self, tool: Tool) -> None:
         command = tool.settings.get("command")
@@ -57,42 +59,29 @@ class ShellExecutor(Executor):
             cwd = os.path.join(
                 os.path.dirname(os.path.abspath(call.tool.source)), cwd
             )  # relative to the tools file
+        if cancel.is_set():
+            return ToolOutput("the tool was stopped before it started", is_error=True)
         try:
-            proc = subprocess.Popen(settings["command"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, cwd=cwd, start_new_session=True)  # fmt: skip
-
+            proc = ToolProcess.start(settings["command"], env=env, cwd=cwd, running=self._running)
         except OSError as exc:
             return ToolOutput(f"the tool could not be started: {exc.strerror or exc}", is_error=True)
-        with self._lock:
-            self._running.add(proc)
-        result: dict[str, Any] = {}
-
-        def communicate() -> None:
-            try:
-                result["out"] = proc.communicate(orjson.dumps(call.arguments))
-            except (OSError, ValueError) as exc:
-                result["error"] = exc
-
-        reader = threading.Thread(target=communicate, daemon=True)
-        reader.start()
-        while reader.is_alive():
-            reader.join(0.05)
-            if cancel.is_set():
-                self._kill(proc)
-                reader.join(5)
-                return ToolOutput("the tool was stopped", is_error=True)
-        with self._lock:
-            self._running.discard(proc)
-        if "error" in result:
-            return ToolOutput(f"the tool failed: {result['error']}", is_error=True)
-        stdout, stderr = result["out"]
-        text = stdout.decode("utf-8", "replace").rstrip("\n")  # the line end of the last line is not output
-        err = stderr.decode("utf-8", "replace").strip()
-        if proc.returncode != 0:
+        # One byte more than the cap, plus the line end of the last line (not output): enough to
+        # tell the runner that the output is over the cap, never the whole of it.
+        done = proc.communicate(orjson.dumps(call.arguments), call.tool.max_output + 1, cancel)
+        if done.stopped == "cancel":
+            return ToolOutput("the tool was stopped", is_error=True)
+        text = done.stdout.decode("utf-8", "replace")
+        if done.stopped is None:
+            text = text.rstrip("\n")  # the line end of the last line is not output
+        err = done.stderr.decode("utf-8", "replace").strip()
+        if done.stopped == "overflow":
+            return ToolOutput(text, is_error=True, truncated=True)  # the runner cuts it to the cap
+        returncode = done.returncode or 0
+        if returncode != 0:
             what = (
-                f"the tool exited with status {proc.returncode}"
-                if proc.returncode > 0
-                else f"the tool was killed by signal {-proc.returncode}"
+                f"the tool exited with status {returncode}"
+                if returncode > 0
+                else f"the tool was killed by signal {-returncode}"
             )
             return ToolOutput(
                 "\n".join(x for x in (what + (":" if err or text.strip() else ""), err, text.strip()) if x),
@@ -102,17 +91,5 @@ class ShellExecutor(Executor):
             return ToolOutput(f"{text}\n[stderr] {err}" if text.strip() else err, is_error=True)
         return ToolOutput(text)
 
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        with self._lock:
-            self._running.discard(proc)
-
     def close(self) -> None:
-        with self._lock:
-            running = list(self._running)
-        for proc in running:
-            self._kill(proc)
-            proc.wait()
+        self._running.end_all()

@@ -16,12 +16,15 @@ gets an error result saying so. Without a terminal to ask, a call that needs app
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from ..canonical import parse_arguments
 from ..errors import UsageError
 from ..executors.base import Executor, ToolCall, ToolOutput
 from ..plugins import Registry, default_registry
@@ -58,7 +61,18 @@ def ask_on_terminal(question: str) -> bool:
 
 
 class ToolRunner:
-    """Runs calls in worker threads; gives every call exactly one result event."""
+    """Runs calls, ``parallel`` at a time; gives every call exactly one result event.
+
+    Each call runs in a daemon thread of its own, started when a slot is free (calls beyond
+    ``parallel`` wait in order); its timeout counts from that start, never the time spent
+    waiting. At the timeout, or when the run is cancelled, the executor's ``cancel`` event is set
+    and it has ``STOP_GRACE`` seconds to end the tool before the result is written anyway. No
+    thread is ever waited for beyond that: a tool that does not stop cannot keep the runner from
+    exiting.
+    """
+
+    #: After a timeout or a cancel, how long an executor may take to end its tool.
+    STOP_GRACE = 2.0
 
     def __init__(self, tools: list[Tool], *, registry: Registry | None = None, parallel: int = 4,
                  approve: str = "never", asker: Asker | None = None) -> None:  # fmt: skip
@@ -73,10 +87,13 @@ class ToolRunner:
             for opened in self.executors.values():
                 opened.close()
             raise
-        self.pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="streamkit-tool")
+        self.parallel = max(1, parallel)
         self.approve = approve
         self.asker = asker or ask_on_terminal
         self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._queue: deque[_Call] = deque()  # waiting for a slot
+        self._running: set[_Call] = set()
 
     def _add(self, tool: Tool, executors: dict[str, Any]) -> None:
         """Check one tools-file entry and add the tools it stands for (``expand``)."""
@@ -123,9 +140,8 @@ class ToolRunner:
             return self._result(
                 event, f"error: there is no tool named {name!r}; the available tools are: {known}", True
             )
-        arguments = event.get("input")
-        if event.get("input_error") or (arguments is not None and not isinstance(arguments, dict)):
-            why = event.get("input_error") or "arguments must be a JSON object"
+        _, why = call_input(event)
+        if why is not None:
             return self._result(
                 event,
                 f"error: the arguments could not be used ({why}); call {name} again with a valid JSON object",
@@ -153,77 +169,157 @@ class ToolRunner:
         return [request, response], approved
 
     def submit(self, event: dict[str, Any]) -> Future[dict[str, Any]]:
-        """Start one call; the future's result is its tool-result event (it never raises)."""
-        tool = self.tools[event["tool_name"]]
-        call = ToolCall(tool, event["tool_call_id"], event.get("input") or {})
-        executor = self.executors[tool.executor or ""]
-        done: Future[dict[str, Any]] = Future()
-        stop = threading.Event()
+        """Start one call (or queue it for a free slot); the future's result is its tool-result
+        event (it never raises). The call must have passed :meth:`immediate`."""
+        arguments, why = call_input(event)
+        if arguments is None:
+            raise ValueError(f"submit() of a call that immediate() refuses: {why}")
+        call = _Call(event, self.tools[event["tool_name"]], arguments)
+        with self._lock:
+            cancelled = self.cancel.is_set()
+            start = not cancelled and len(self._running) < self.parallel
+            if start:
+                self._running.add(call)
+            elif not cancelled:
+                self._queue.append(call)
+        if cancelled:
+            self._finish(call, _NOT_STARTED, True)
+        elif start:
+            self._start(call)
+        return call.future
 
-        def run() -> ToolOutput:
-            return executor.run(call, stop)
+    def _start(self, call: _Call) -> None:
+        threading.Thread(target=self._watch, args=(call,), daemon=True, name="streamkit-tool-call").start()
 
-        inner = self.pool.submit(run)
+    def _watch(self, call: _Call) -> None:
+        """The call's own thread: run the tool in another, and end it at its timeout or a cancel."""
+        executor = self.executors[call.tool.executor or ""]
+        job = ToolCall(call.tool, call.event["tool_call_id"], call.arguments)
 
-        def finish(output: Any, is_error: bool) -> None:
-            if not done.done():
-                done.set_result(self._result(event, *self._capped(tool, output, is_error)))
-
-        def on_done(f: Future[ToolOutput]) -> None:
+        def execute() -> None:
             try:
-                out = f.result()
-            except Exception as exc:
-                finish(f"error: the tool failed: {type(exc).__name__}: {exc}", True)
-                return
-            finish(out.output, out.is_error)
+                call.output = executor.run(job, call.stop)
+            except BaseException as exc:  # an executor's bug is this call's error, nothing more
+                call.failure = exc
+            finally:
+                call.returned = True
+                call.wake.set()
 
-        inner.add_done_callback(on_done)
-
-        def watchdog() -> None:
-            if not _wait_either(inner, self.cancel, tool.timeout):
-                stop.set()
-                if self.cancel.is_set():
-                    finish("error: the run was interrupted before the tool finished", True)
+        worker = threading.Thread(target=execute, daemon=True, name="streamkit-tool")
+        try:
+            worker.start()  # the timeout starts here, when the tool starts
+            call.wake.wait(call.tool.timeout)
+            if call.returned:
+                if call.failure is not None:
+                    failure = call.failure
+                    self._finish(call, f"error: the tool failed: {type(failure).__name__}: {failure}", True)
                 else:
-                    finish(
-                        f"error: the tool did not finish within {tool.timeout:g} seconds and was stopped",
-                        True,
-                    )
+                    out = call.output if call.output is not None else ToolOutput(None)
+                    self._finish(call, *self._capped(call.tool, out))
+                return
+            cancelled = self.cancel.is_set()
+            call.stop.set()
+            worker.join(self.STOP_GRACE)  # let the executor end the tool before the result says so
+            if cancelled:
+                self._finish(call, "error: the run was interrupted before the tool finished", True)
+            else:
+                self._finish(
+                    call,
+                    f"error: the tool did not finish within {call.tool.timeout:g} seconds and was stopped",
+                    True,
+                )
+        finally:
+            self._next(call)
 
-        threading.Thread(target=watchdog, daemon=True, name="streamkit-tool-timeout").start()
-        return done
+    def _finish(self, call: _Call, output: Any, is_error: bool) -> None:
+        if not call.future.done():
+            call.future.set_result(self._result(call.event, output, is_error))
+
+    def _next(self, done: _Call) -> None:
+        """A slot is free: start the first call waiting for one."""
+        with self._lock:
+            self._running.discard(done)
+            following = self._queue.popleft() if self._queue and not self.cancel.is_set() else None
+            if following is not None:
+                self._running.add(following)
+        if following is not None:
+            self._start(following)
 
     @staticmethod
-    def _capped(tool: Tool, output: Any, is_error: bool) -> tuple[Any, bool]:
-        text = _text(output) if output is not None else ""
+    def _capped(tool: Tool, out: ToolOutput) -> tuple[Any, bool]:
+        text = _text(out.output) if out.output is not None else ""
         if not text.strip():
             return "error: the tool returned nothing", True
         data = text.encode()
-        if len(data) > tool.max_output:
+        if len(data) > tool.max_output or out.truncated:
             kept = data[: tool.max_output].decode("utf-8", "ignore")
-            note = f"\n[output truncated: the tool wrote {len(data)} bytes, the limit is {tool.max_output}]"
-            return kept + note, True
-        return output, is_error
+            if out.truncated:  # the executor stopped reading: how much more there was is unknown
+                note = f"the tool wrote more than {tool.max_output} bytes, the limit, and was stopped there"
+            else:
+                note = f"the tool wrote {len(data)} bytes, the limit is {tool.max_output}"
+            return f"{kept}\n[output truncated: {note}]", True
+        return out.output, out.is_error
 
     def close(self, *, cancel: bool = False) -> None:
+        """The run is over. ``cancel``: end the calls still running and queued, each with its
+        error result (set before this returns, within ``STOP_GRACE``); then close the executors,
+        which end whatever they still have running."""
         if cancel:
             self.cancel.set()
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            with self._lock:
+                queued = list(self._queue)
+                self._queue.clear()
+                running = list(self._running)
+            for call in queued:
+                self._finish(call, _NOT_STARTED, True)
+            for call in running:
+                call.wake.set()
+            wait([call.future for call in running], timeout=self.STOP_GRACE + 1)
+            for call in running:  # a thread that never got going (interrupted as it started)
+                self._finish(call, "error: the run was interrupted before the tool finished", True)
         for executor in self.executors.values():
             executor.close()
 
 
-def _wait_either(future: Future[Any], cancel: threading.Event, timeout: float) -> bool:
-    """Wait for the future, the cancel event or the timeout; True if the future finished."""
-    import time
+_NOT_STARTED = "error: the run was interrupted before the tool started"
 
-    deadline = time.monotonic() + timeout
-    while not future.done():
-        left = deadline - time.monotonic()
-        if left <= 0 or cancel.is_set():
-            return future.done()
-        wait([future], timeout=min(left, 0.05))
-    return True
+
+@dataclass(eq=False)
+class _Call:
+    """One call on its way: what runs, its result to come, and the events that end its wait."""
+
+    event: dict[str, Any]
+    tool: Tool
+    arguments: dict[str, Any]
+    future: Future[dict[str, Any]] = field(default_factory=Future)
+    stop: threading.Event = field(default_factory=threading.Event)  # the executor's cancel
+    wake: threading.Event = field(default_factory=threading.Event)  # returned, or cancelled
+    output: ToolOutput | None = None
+    failure: BaseException | None = None
+    returned: bool = False
+
+
+def call_input(event: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """A call's arguments as the object to run it with, or None and why it cannot run.
+
+    ``input`` when the event has it; otherwise ``arguments`` (the JSON text) parsed here, blank
+    meaning no arguments. Text that is not valid JSON, or not an object, is never run: the tool
+    would get input the model did not give."""
+    if event.get("input_error"):
+        return None, str(event["input_error"])
+    value = event.get("input")
+    if value is None:
+        text = event.get("arguments")
+        if text is None:
+            return None, "the call has neither input nor arguments"
+        if not isinstance(text, str):
+            return None, f"arguments must be JSON text, not {type(text).__name__}"
+        value, why = parse_arguments(text)
+        if why is not None:
+            return None, why
+    if not isinstance(value, dict):
+        return None, "arguments must be a JSON object"
+    return value, None
 
 
 def declarations(tools: list[Tool], registry: Registry | None = None) -> list[dict[str, Any]]:

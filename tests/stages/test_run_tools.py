@@ -158,7 +158,8 @@ def test_output_over_the_cap_is_truncated_with_a_note(tmp_path: Path) -> None:
     (result,) = run(tmp_path, [call("c1", "chatty")]).values()
     assert result["is_error"] is True
     assert result["output"].startswith(
-        "x" * 100 + "\n[output truncated: the tool wrote 5000 bytes, the limit is 100]"
+        "x" * 100
+        + "\n[output truncated: the tool wrote more than 100 bytes, the limit, and was stopped there]"
     )
 
 
