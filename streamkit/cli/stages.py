@@ -129,7 +129,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
                 wait(pending)
         except _Terminated:
             runner.close(cancel=True)  # every unfinished call's result is written by now
-            raise click.exceptions.Exit(EXIT_TERMINATED) from None
+            raise SystemExit(EXIT_TERMINATED) from None
         except BaseException:
             runner.close(cancel=True)
             raise

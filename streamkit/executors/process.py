@@ -156,7 +156,7 @@ class ToolProcess:
                 if cancel.is_set():
                     stopped = "cancel"
                     break
-                if exited_at is None and proc.poll() is not None:
+                if exited_at is None and self._exited():
                     # The main process is gone; a child may still hold the pipes open. Whatever
                     # was written before is in the pipes: end the rest, then read to the end.
                     self.end()
@@ -183,9 +183,24 @@ class ToolProcess:
         returncode = proc.wait()
         return Finished(returncode, bytes(out), bytes(err[:limit]), stopped)
 
+    def _exited(self) -> bool:
+        """Whether the main process has exited, leaving it unreaped: while it is a zombie its pid,
+        the process group's id, cannot be given to another process, so the group can be killed
+        without a chance of hitting a stranger."""
+        if self.proc.returncode is not None:
+            return True
+        waitid = getattr(os, "waitid", None)
+        if waitid is None:  # pragma: no cover - not on Linux
+            return self.proc.poll() is not None
+        try:
+            return waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+
     def end(self) -> None:
         """Kill the call's process group, then every process that carries its marker."""
-        _killpg(self.proc.pid)
+        if self.proc.returncode is None:  # not reaped yet: the group id is still this call's
+            _killpg(self.proc.pid)
         kill_marked(self.token)
         self.running.discard(self)
 

@@ -20,3 +20,48 @@ def boom(**kwargs: object) -> str:
 
 def nothing() -> str:
     return ""
+
+
+def hang(**kwargs: object) -> str:
+    import time
+
+    time.sleep(300)
+    return "woke up"
+
+
+def exits(code: int = 3) -> str:
+    import sys
+
+    sys.exit(code)
+
+
+def interrupts() -> str:
+    raise KeyboardInterrupt
+
+
+def returns_none() -> None:
+    return None
+
+
+def dies(code: int = 7) -> str:
+    import os
+
+    os._exit(code)
+
+
+def prints(text: str) -> str:
+    print("a print is not the answer")
+    return text
+
+
+def big(size: int) -> str:
+    return "y" * size
+
+
+def starts_a_child(marker: str) -> str:
+    """Start a process that would outlive the call, in a session of its own."""
+    import subprocess
+    import sys
+
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", marker], start_new_session=True)
+    return "started"

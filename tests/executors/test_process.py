@@ -1,0 +1,129 @@
+"""A tool's process tree: read within its cap, ended whole (group, marker, death signal)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from streamkit.executors.process import MARKER, Running, ToolProcess, marked
+
+from .procfs import (
+    assert_gone,
+    marker_fixture,  # noqa: F401 (the marker fixture)
+    wait_for,
+)
+
+PY = sys.executable
+SLEEPER = "import time; time.sleep(300)"
+
+
+def start(script: str) -> ToolProcess:
+    return ToolProcess.start(["sh", "-c", script], env=dict(os.environ), running=Running())
+
+
+def test_the_call_ends_when_the_tool_exits_and_its_background_child_is_killed(marker: str) -> None:
+    began = time.monotonic()
+    done = start(f"{PY} -c '{SLEEPER}' {marker} & echo ok").communicate(b"", 100, threading.Event())
+    assert (done.returncode, done.stdout, done.stopped) == (0, b"ok\n", None)
+    assert time.monotonic() - began < 10  # the child holds stdout open: not waited for
+    assert_gone(marker)
+
+
+def test_a_child_that_left_the_process_group_is_found_by_its_marker_and_killed(marker: str) -> None:
+    script = f"{PY} -c 'import os, time; os.setsid(); time.sleep(300)' {marker} >/dev/null 2>&1 & echo ok"
+    done = start(script).communicate(b"", 100, threading.Event())
+    assert done.stdout == b"ok\n"
+    assert_gone(marker)
+
+
+def test_cancel_kills_the_whole_tree_at_once(marker: str) -> None:
+    script = (
+        f"{PY} -c 'import os, time; os.setsid(); time.sleep(300)' {marker} & {PY} -c '{SLEEPER}' {marker}"
+    )
+    cancel = threading.Event()
+    proc = start(script)
+    threading.Timer(0.5, cancel.set).start()
+    wait_for(marker)
+    began = time.monotonic()
+    done = proc.communicate(b"", 100, cancel)
+    assert done.stopped == "cancel" and time.monotonic() - began < 5
+    assert_gone(marker)
+
+
+def test_reading_stops_past_the_cap_and_the_writer_is_killed() -> None:
+    """1 GiB of output: at most the cap is held, and the tool does not get to write it all."""
+    proc = start("head -c 1073741824 /dev/zero; echo finished >&2")
+    began = time.monotonic()
+    done = proc.communicate(b"", 1000, threading.Event())
+    assert done.stopped == "overflow" and len(done.stdout) == 1001 and b"finished" not in done.stderr
+    assert done.returncode == -signal.SIGKILL and time.monotonic() - began < 10
+
+
+def test_stderr_is_kept_up_to_the_cap_and_the_rest_drained() -> None:
+    done = start("head -c 10000000 /dev/zero >&2; echo ok").communicate(b"", 100, threading.Event())
+    assert (done.stdout, len(done.stderr), done.stopped, done.returncode) == (b"ok\n", 100, None, 0)
+
+
+def test_the_arguments_reach_stdin_and_a_tool_that_ignores_them_is_no_error() -> None:
+    done = start("cat").communicate(b'{"a": 1}', 100, threading.Event())
+    assert done.stdout == b'{"a": 1}'
+    big = b"x" * 1_000_000  # more than a pipe holds, to a tool that never reads it
+    done = start("echo ok").communicate(big, 100, threading.Event())
+    assert (done.stdout, done.returncode) == (b"ok\n", 0)
+
+
+def test_each_call_has_its_own_marker_in_the_environment() -> None:
+    proc = start(f"echo ${MARKER}")
+    done = proc.communicate(b"", 100, threading.Event())
+    assert done.stdout.decode().strip() == proc.token and len(proc.token) >= 16
+    assert marked(proc.token) == []
+
+
+def test_end_all_ends_what_is_still_running(marker: str) -> None:
+    running = Running()
+    proc = ToolProcess.start(
+        ["sh", "-c", f"{PY} -c '{SLEEPER}' {marker}"], env=dict(os.environ), running=running
+    )
+    reading = threading.Thread(target=proc.communicate, args=(b"", 100, threading.Event()))
+    reading.start()
+    wait_for(marker)
+    running.end_all()
+    assert_gone(marker)
+    reading.join(5)
+    assert not reading.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+def test_the_tool_dies_with_a_runner_killed_by_sigkill(marker: str) -> None:
+    """The runner gets no chance to clean up: the death signal ends the tool anyway."""
+    runner = (
+        "import os, sys, threading; from streamkit.executors.process import Running, ToolProcess; "
+        f"p = ToolProcess.start([sys.executable, '-c', {SLEEPER!r}, {marker!r}], env=dict(os.environ), running=Running()); "
+        "p.communicate(b'', 100, threading.Event())"
+    )
+    with subprocess.Popen([PY, "-c", runner]) as proc:
+        try:
+            wait_for(marker)
+        finally:
+            proc.kill()
+    assert_gone(marker)
+
+
+def test_the_cap_bounds_memory() -> None:
+    """Peak RSS of a process that reads 1 GiB of tool output through ToolProcess (generous bound)."""
+    reader = (
+        "import os, threading; from streamkit.executors.process import Running, ToolProcess; "
+        "p = ToolProcess.start(['head', '-c', '1073741824', '/dev/zero'], env=dict(os.environ), running=Running()); "
+        "print(len(p.communicate(b'', 65536, threading.Event()).stdout))"
+    )
+    with subprocess.Popen([PY, "-c", reader], stdout=subprocess.PIPE) as proc:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        assert proc.stdout is not None and proc.stdout.read() == b"65537\n"
+    assert proc.returncode == 0 and usage.ru_maxrss * 1024 < 100 * 2**20

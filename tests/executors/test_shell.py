@@ -1,0 +1,80 @@
+"""The shell executor: the whole process tree of a call ends with it; output read within the cap."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any
+
+from streamkit.executors.base import ToolCall, ToolOutput
+from streamkit.executors.shell import ShellExecutor
+from streamkit.tools import Tool
+
+from .procfs import (
+    assert_gone,
+    marker_fixture,  # noqa: F401 (the marker fixture)
+    wait_for,
+)
+
+PY = sys.executable
+SLEEPER = "import time; time.sleep(300)"
+
+
+def run(script: str, cancel: threading.Event | None = None, **extra: Any) -> ToolOutput:
+    executor = ShellExecutor()
+    tool = Tool("t", executor="shell", settings={"command": ["sh", "-c", script]}, **extra)
+    executor.check(tool)
+    try:
+        return executor.run(ToolCall(tool, "c1", {"q": 1}), cancel or threading.Event())
+    finally:
+        executor.close()
+
+
+def test_success_with_a_background_child_still_running_ends_the_child(marker: str) -> None:
+    began = time.monotonic()
+    assert run(f"{PY} -c '{SLEEPER}' {marker} & echo ok") == ToolOutput("ok")
+    assert time.monotonic() - began < 10
+    assert_gone(marker)
+
+
+def test_a_child_that_called_setsid_ends_with_the_call(marker: str) -> None:
+    script = f"{PY} -c 'import os, time; os.setsid(); time.sleep(300)' {marker} & sleep 0.3; echo ok"
+    assert run(script) == ToolOutput("ok")
+    assert_gone(marker)
+
+
+def test_a_cancel_ends_the_tool_and_every_child(marker: str) -> None:
+    script = (
+        f"{PY} -c 'import os, time; os.setsid(); time.sleep(300)' {marker} & {PY} -c '{SLEEPER}' {marker}"
+    )
+    cancel = threading.Event()
+    done: list[ToolOutput] = []
+    worker = threading.Thread(target=lambda: done.append(run(script, cancel)))
+    worker.start()
+    wait_for(marker, count=3)  # sh, the child in its own session, the other child
+    cancel.set()
+    worker.join(5)
+    assert done == [ToolOutput("the tool was stopped", is_error=True)]
+    assert_gone(marker)
+
+
+def test_output_past_the_cap_stops_the_tool() -> None:
+    out = run("head -c 1073741824 /dev/zero", max_output=100)
+    assert out.truncated and out.is_error and len(out.output) == 102
+
+
+def test_a_tool_writing_exactly_the_cap_and_a_line_end_is_whole() -> None:
+    assert run("printf '%0100d\\n' 0", max_output=100) == ToolOutput("0" * 100)
+
+
+def test_an_executor_close_ends_what_is_running(marker: str) -> None:
+    executor = ShellExecutor()
+    tool = Tool("t", executor="shell", settings={"command": ["sh", "-c", f"{PY} -c '{SLEEPER}' {marker}"]})
+    worker = threading.Thread(target=executor.run, args=(ToolCall(tool, "c1", {}), threading.Event()))
+    worker.start()
+    wait_for(marker)
+    executor.close()
+    assert_gone(marker)
+    worker.join(5)
+    assert not worker.is_alive()
