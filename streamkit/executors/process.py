@@ -32,8 +32,8 @@ and dropped. Memory stays bounded by the cap, whatever the tool writes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import secrets
 import selectors
 import signal
 import subprocess
@@ -61,8 +61,10 @@ class Finished:
     stopped: str | None = None
 
 
+@functools.cache
 def _death_signal() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that asks for SIGKILL when the runner dies (Linux), else None."""
+    """A ``preexec_fn`` that asks for SIGKILL when the runner dies (Linux), else None (made on
+    first use: ctypes is not imported by a command that starts no tool)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -77,9 +79,6 @@ def _death_signal() -> Callable[[], None] | None:
         prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
     return preexec
-
-
-_PREEXEC = _death_signal()
 
 
 class Running:
@@ -122,7 +121,7 @@ class ToolProcess:
     ) -> ToolProcess:
         """Start ``argv`` in its own session with a fresh marker, listed in ``running`` until it
         is ended; ``OSError`` if it cannot start."""
-        token = secrets.token_hex(12)
+        token = os.urandom(12).hex()
         proc = subprocess.Popen(
             list(argv),
             stdin=subprocess.PIPE,
@@ -131,7 +130,7 @@ class ToolProcess:
             env={**env, MARKER: token},
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_PREEXEC,
+            preexec_fn=_death_signal(),
         )
         made = cls(proc, token, running)
         running.add(made)

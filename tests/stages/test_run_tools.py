@@ -606,8 +606,12 @@ def _read_until(proc: subprocess.Popen[bytes], seen: bytearray, needle: bytes, t
             seen += os.read(proc.stdout.fileno(), 65536)
 
 
-def test_sigterm_writes_every_result_ends_every_tool_and_exits_143(tmp_path: Path, marker: str) -> None:
-    """One call done, one running, one waiting for the slot: each gets its result."""
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_writes_every_result_ends_every_tool_and_exits(
+    tmp_path: Path, marker: str, signum: int, code: int
+) -> None:
+    """SIGTERM behaves as Ctrl-C: one call done, one running, one waiting for the slot, and each
+    gets its result; nothing of the tools is left."""
     path = marked_tools(tmp_path, marker)
     stream = [call("c1", "quick"), call("c2", "hang_long"), call("c3", "hang_long")]
     with subprocess.Popen([str(STREAMKIT), "run-tools", "--tools", str(path), "--parallel", "1"], stdin=subprocess.PIPE,
@@ -618,8 +622,8 @@ def test_sigterm_writes_every_result_ends_every_tool_and_exits_143(tmp_path: Pat
         seen = bytearray()
         _read_until(proc, seen, b'"output":"quick"')
         wait_for(marker, count=3)  # sh, its child in its own session, the sleeper
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 143
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == code
         seen += proc.stdout.read()
         assert proc.stderr.read() == b""
     out = results(ndjson(bytes(seen)))
