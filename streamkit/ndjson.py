@@ -23,6 +23,9 @@ ON_ERROR_CHOICES = ("fail", "skip", "pass")
 
 CHUNK_SIZE = 1 << 16
 
+#: the UTF-8 byte-order mark: skipped at the very start of a stream, in every framing
+BOM = b"\xef\xbb\xbf"
+
 _dumps = orjson.dumps
 _NL = orjson.OPT_APPEND_NEWLINE
 
@@ -32,9 +35,25 @@ def dumps(event: Any) -> bytes:
     return _dumps(event, option=_NL)
 
 
+def skip_bom(head: bytes) -> bytes | None:
+    """The first bytes of a stream without their UTF-8 byte-order mark, if they start with one.
+
+    None while ``head`` is too short to tell (empty, or the first one or two bytes of the mark):
+    the caller keeps it and asks again with more. Only a mark at the very start of a stream is
+    skipped; one anywhere else is data (and, in JSON, an error).
+    """
+    if head.startswith(BOM):
+        return head[3:]
+    if len(head) < 3 and BOM.startswith(head):
+        return None
+    return head
+
+
 def describe_json_error(exc: orjson.JSONDecodeError) -> str:
     """Say what is wrong with a line in words a user can act on."""
     msg = str(exc)
+    if "byte order mark" in msg:
+        return "a byte-order mark (BOM) inside the stream (only one at its very start is skipped)"
     if "UTF-8" in msg:
         return "invalid UTF-8"
     reason = msg.split(":", 1)[0]
@@ -50,9 +69,10 @@ class NDJSONReader:
 
     ``line_no`` is the number of the line last handed out (1-based); ``pending()`` says
     whether a further complete line is already buffered (the writer's cue not to flush yet).
-    Blank lines are skipped. A line that is not a JSON object is handled by ``on_error``:
-    ``fail`` raises :class:`DataError` carrying the line number, ``skip`` drops it with a
-    warning, ``pass`` turns it into an ``error`` event.
+    Blank lines are skipped, and so is a UTF-8 byte-order mark at the very start of the stream
+    (Windows tools write one); anywhere else it is bad input. A line that is not a JSON object
+    is handled by ``on_error``: ``fail`` raises :class:`DataError` carrying the line number,
+    ``skip`` drops it with a warning, ``pass`` turns it into an ``error`` event.
     """
 
     def __init__(self, stream: IO[bytes] | Any, *, on_error: OnError = "fail") -> None:
@@ -87,17 +107,29 @@ class NDJSONReader:
             return obj
         return self._bad(line_no, f"expected a JSON object, got {type(obj).__name__}")
 
+    def _first(self) -> bytes:
+        """The first read, without a leading BOM (read on while it may be one cut short)."""
+        head = self._read(CHUNK_SIZE)
+        while head:
+            body = skip_bom(head)
+            if body is not None:
+                return body or self._read(CHUNK_SIZE)  # a read of the mark alone is not the end
+            more = self._read(CHUNK_SIZE)
+            if not more:
+                return head  # one or two bytes of a BOM and nothing after: data (and bad)
+            head += more
+        return head
+
     def __iter__(self) -> Iterator[dict]:
         loads = orjson.loads
         read = self._read
         parts: list[bytes] = []
         line_no = 0
-        while True:
-            chunk = read(CHUNK_SIZE)
-            if not chunk:
-                break
+        chunk = self._first()
+        while chunk:
             if b"\n" not in chunk:
                 parts.append(chunk)
+                chunk = read(CHUNK_SIZE)
                 continue
             lines = chunk.split(b"\n")
             if parts:
@@ -125,6 +157,7 @@ class NDJSONReader:
                     obj = self._parse_slow(line, line_no)
                     if obj is not None:
                         yield obj
+            chunk = read(CHUNK_SIZE)
         if parts:
             line_no += 1
             self.line_no = line_no

@@ -9,6 +9,8 @@ import pytest
 from streamkit.errors import DataError
 from streamkit.ndjson import EventWriter, read_events, write_events
 
+from .conftest import run_cli
+
 
 class Trickle(io.RawIOBase):
     """A stream that hands out its bytes in the given pieces, like a pipe."""
@@ -99,3 +101,36 @@ def test_a_wire_format_piped_where_events_belong_says_what_to_do() -> None:
         match=r"line 1: not JSON \(this is a wire format, SSE: read it with `streamkit fetch --replay -` first\)",
     ):
         list(read_events(io.BytesIO(b'data: {"a": 1}\n\n')))
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [BOM + b'{"a":1}\n{"a":2}\n'],
+        [b"\xef", b"\xbb", b'\xbf{"a":1}\n', b'{"a":2}'],  # the mark split across reads
+        [BOM, b'{"a":1}\n{"a":2}\n'],
+    ],
+)
+def test_a_leading_byte_order_mark_is_skipped(pieces: list[bytes]) -> None:
+    reader = read_events(Trickle(pieces))
+    assert list(reader) == [{"a": 1}, {"a": 2}]
+    assert reader.line_no == 2
+
+
+def test_a_byte_order_mark_anywhere_else_is_named() -> None:
+    assert list(read_events(io.BytesIO(BOM))) == []
+    with pytest.raises(DataError, match=r"^line 2: a byte-order mark \(BOM\) inside the stream"):
+        list(read_events(io.BytesIO(b'{"a":1}\n' + BOM + b'{"a":2}\n')))
+    with pytest.raises(DataError, match="^line 1: invalid UTF-8"):
+        list(read_events(Trickle([b"\xef", b"\xbb"])))  # two thirds of a mark, then the end
+
+
+def test_cli_stages_read_a_file_that_starts_with_a_byte_order_mark() -> None:
+    events = b'{"type":"text-start","id":"t"}\n{"type":"text-delta","id":"t","delta":"hi"}\n'
+    plain = run_cli("accumulate", input=events)
+    marked = run_cli("accumulate", input=BOM + events)
+    assert marked.returncode == 0 and marked.stderr == b""
+    assert marked.stdout == plain.stdout and b'"text":"hi"' in marked.stdout
