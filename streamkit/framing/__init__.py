@@ -11,17 +11,21 @@ from typing import Any
 import orjson
 
 from ..errors import UsageError
+from ..ndjson import BOM
 from . import eventstream, sse
 
 FRAMINGS = ("sse", "ndjson", "json-array", "eventstream")
 
 
 def detect(head: bytes) -> str:
-    """Guess a recording's framing from its first bytes: a binary frame prelude whose CRC checks
-    out (at least 12 bytes needed) an AWS event stream, ``[`` an array, ``{`` NDJSON, else SSE."""
+    """Guess a recording's framing from its first bytes (after a UTF-8 byte-order mark, which
+    every framing skips): a binary frame prelude whose CRC checks out (at least 12 bytes needed)
+    an AWS event stream, ``[`` an array, ``{`` NDJSON, else SSE."""
+    if head.startswith(BOM):
+        head = head[len(BOM) :]
     if eventstream.is_prelude(head):
         return "eventstream"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = head.lstrip(b" \t\r\n")
     if text.startswith(b"["):
         return "json-array"
     if text.startswith(b"{"):

@@ -18,7 +18,15 @@ Python types back (``int`` as a 4-byte int when it fits, else 8 bytes).
 :class:`EventStreamDecoder` is incremental: feed bytes as they arrive (a frame may be split across
 reads anywhere), get the frames they complete. A bad prelude CRC, a bad message CRC, an
 impossible length, a malformed header or a stream ending inside a frame is a
-:class:`~streamkit.errors.DataError` naming the byte offset where the frame starts.
+:class:`~streamkit.errors.DataError` naming the byte offset where the frame starts. The frames
+before it are handed out first: the call that meets it returns them and the next call raises it
+(a call with nothing good to return raises at once), as does every call after it. The decoder is
+linear in the input however it is split: bytes are appended to one buffer, a frame is parsed once
+it is whole, and an incomplete frame costs one look at its prelude per read.
+
+A UTF-8 byte-order mark before the first frame (a recording that went through a text tool) is
+skipped, as in the text framings; it cannot be the start of a frame, whose first four bytes
+would then claim a length near 4 GB.
 
 Frames as wire events (what ``fetch --replay`` writes as ``raw`` events):
 
@@ -45,6 +53,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ..errors import DataError
+from ..ndjson import BOM, skip_bom
 
 HeaderValue = bool | int | bytes | str | datetime.datetime | uuid.UUID
 
@@ -85,12 +94,20 @@ class EventStreamDecoder:
         self._buf = bytearray()
         self._offset = 0  # stream offset of _buf[0]
         self._error: DataError | None = None  # found after good frames: raised on the next call
+        self._started = False  # whether a BOM at the start was ruled in or out
 
     def feed(self, chunk: bytes) -> list[Frame]:
         if self._error is not None:
             raise self._error
         buf = self._buf
         buf += chunk
+        if not self._started:
+            if skip_bom(bytes(buf[:3])) is None:
+                return []
+            self._started = True
+            if buf.startswith(BOM):
+                del buf[:3]
+                self._offset = 3
         n = len(buf)
         if n < PRELUDE_LENGTH:
             return []
@@ -158,7 +175,8 @@ class EventStreamDecoder:
                 what = f"{have} of its {total} bytes"
             else:
                 what = f"{have} bytes of its {PRELUDE_LENGTH}-byte prelude"
-            raise DataError(f"the event stream ends inside the frame at byte {self._offset} ({what})")
+            self._error = DataError(f"the event stream ends inside the frame at byte {self._offset} ({what})")
+            raise self._error
         return []
 
 

@@ -2,7 +2,14 @@
 
 Ollama streams NDJSON; Gemini without ``alt=sse`` streams a single JSON array whose elements
 arrive one at a time (``[{...}\\r\\n,{...}]``). Both decoders are incremental: feed bytes as
-they arrive, get the values they complete.
+they arrive, get the values they complete. Both are linear in the input however it is split (a
+line or element that spans many reads is joined once, and only new bytes are scanned).
+
+Both skip a UTF-8 byte-order mark at the very start of the stream. Bad input (a line or element
+that is not JSON) is a :class:`~streamkit.errors.DataError` naming its line (NDJSON) or byte
+offset (array); the values before it are handed out first: the call that meets it returns them
+and the next call raises it (a call with nothing good to return raises at once), as does every
+call after it. Integers beyond 64 bits are read as floats (orjson's rule).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Any
 import orjson
 
 from ..errors import DataError
-from ..ndjson import describe_json_error
+from ..ndjson import BOM, describe_json_error, skip_bom
 
 
 class NDJSONDecoder:
@@ -22,8 +29,20 @@ class NDJSONDecoder:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
         self.line_no = 0
+        self._head: bytes | None = b""  # the first bytes, until a BOM is ruled in or out
+        self._error: DataError | None = None
 
     def feed(self, chunk: bytes) -> list[Any]:
+        if self._error is not None:
+            raise self._error
+        if self._head is not None:
+            head = self._head + chunk
+            body = skip_bom(head)
+            if body is None:
+                self._head = head
+                return []
+            self._head = None
+            chunk = body
         if b"\n" not in chunk:
             self._parts.append(chunk)
             return []
@@ -38,20 +57,29 @@ class NDJSONDecoder:
         return self._parse(lines)
 
     def close(self) -> list[Any]:
+        if self._error is not None:
+            raise self._error
+        if self._head:  # one or two bytes of a BOM and nothing after: data after all
+            self._parts.append(self._head)
+        self._head = None
         rest = b"".join(self._parts)
         self._parts = []
         return self._parse([rest]) if rest.strip() else []
 
     def _parse(self, lines: list[bytes]) -> list[Any]:
         out = []
+        loads = orjson.loads
         for line in lines:
             self.line_no += 1
-            if not line.strip():
-                continue
             try:
-                out.append(orjson.loads(line))
+                out.append(loads(line))
             except orjson.JSONDecodeError as exc:
-                raise DataError(describe_json_error(exc), self.line_no) from None
+                if not line.strip():
+                    continue
+                self._error = DataError(describe_json_error(exc), self.line_no)
+                if not out:
+                    raise self._error from None
+                break
         return out
 
 
@@ -64,6 +92,8 @@ class JSONArrayDecoder:
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._started = False  # whether a BOM at the start was ruled in or out
+        self._error: DataError | None = None
         self._pos = 0  # scan position in _buf
         self._start = -1  # start of the current element
         self._depth = 0  # nesting depth inside the top-level array
@@ -73,17 +103,35 @@ class JSONArrayDecoder:
         self._offset = 0  # bytes dropped from the front of _buf
 
     def feed(self, chunk: bytes) -> list[Any]:
+        if self._error is not None:
+            raise self._error
         self._buf += chunk
         out: list[Any] = []
+        try:
+            self._scan(out)
+        except DataError as exc:
+            self._error = exc
+            if not out:
+                raise
+        return out
+
+    def _scan(self, out: list[Any]) -> None:
         buf = self._buf
         pos = self._pos
         n = len(buf)
         if not self._opened:
-            while pos < n and buf[pos] in b" \t\r\n\xef\xbb\xbf":
+            if not self._started:
+                head = bytes(buf[:3])
+                if skip_bom(head) is None:
+                    return
+                self._started = True
+                if head == BOM:
+                    pos = 3
+            while pos < n and buf[pos] in b" \t\r\n":
                 pos += 1
             if pos >= n:
                 self._pos = pos
-                return out
+                return
             if buf[pos] != ord("["):
                 raise DataError(f"expected a JSON array at byte {self._offset + pos}")
             self._opened = True
@@ -150,9 +198,10 @@ class JSONArrayDecoder:
             if self._start >= 0:
                 self._start = 0
         self._pos = pos
-        return out
 
     def close(self) -> list[Any]:
+        if self._error is not None:
+            raise self._error
         if self._depth or self._in_string:
             raise DataError(f"the JSON array ends inside an element (byte {self._offset + self._pos})")
         return []

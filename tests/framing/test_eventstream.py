@@ -150,6 +150,30 @@ def test_errors_name_the_offset_of_the_frame() -> None:
         decode(STREAM[: second + 5])
 
 
+def test_a_bad_last_frame_fails_after_the_frames_before_it() -> None:
+    flipped = bytearray(STREAM)
+    flipped[-5] ^= 0xFF  # the last frame's payload
+    last = len(FRAMES[0]) + len(FRAMES[1])
+    for step in (len(STREAM), 1, 13):  # in one read and in many
+        decoder = EventStreamDecoder()
+        frames: list[Frame] = []
+        with pytest.raises(DataError, match=f"bad message CRC in the event-stream frame at byte {last}"):
+            for i in range(0, len(flipped), step):
+                frames += decoder.feed(bytes(flipped[i : i + step]))
+            decoder.close()
+        assert frames == decode(STREAM)[:2], step
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 100])
+def test_a_leading_byte_order_mark_is_skipped(step: int) -> None:
+    frames = decode(b"\xef\xbb\xbf" + STREAM, step)
+    assert [(f.headers, f.payload) for f in frames] == [(f.headers, f.payload) for f in decode(STREAM)]
+    assert frames[0].offset == 3  # offsets count from the start of the stream
+    assert detect(b"\xef\xbb\xbf" + STREAM) == "eventstream"
+    with pytest.raises(DataError, match="bad prelude CRC in the event-stream frame at byte 0"):
+        decode(b"\xef\xbb" + STREAM)
+
+
 def _prelude(total: int, headers: int) -> bytes:
     head = struct.pack(">II", total, headers)
     return head + struct.pack(">I", zlib.crc32(head))

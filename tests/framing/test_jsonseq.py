@@ -55,9 +55,43 @@ def test_json_array_errors() -> None:
         decoder.close()
 
 
-def test_ndjson_error_names_the_line() -> None:
-    with pytest.raises(DataError, match="line 2: invalid JSON"):
-        NDJSONDecoder().feed(b'{"a":1}\n{"a":\n')
+def test_ndjson_error_names_the_line_after_the_values_before_it() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b'{"a":1}\n\n{"a":\n{"a":3}\n') == [{"a": 1}]  # in the same read
+    for call in (lambda: decoder.feed(b'{"a":4}\n'), decoder.close, decoder.close):  # and for good
+        with pytest.raises(DataError, match="line 3: invalid JSON"):
+            call()
+    with pytest.raises(DataError, match="line 1: not JSON"):
+        NDJSONDecoder().feed(b"nope\n")  # nothing good before it: at once
+
+
+def test_json_array_error_after_the_elements_before_it() -> None:
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b'[{"a": 1}, {"a": x}, {"a": 3}]') == [{"a": 1}]
+    with pytest.raises(DataError, match=r"invalid JSON \(.*\) in the array element at byte 11"):
+        decoder.close()
+    decoder = JSONArrayDecoder()
+    assert decoder.feed(b'[{"a": 1},\n 5]') == [{"a": 1}]
+    with pytest.raises(DataError, match="expected an object in the JSON array at byte 12"):
+        decoder.feed(b"")
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 100])
+def test_a_leading_byte_order_mark_is_skipped(step: int) -> None:
+    values = [{"a": 1}, {"b": "\ufeff"}]  # U+FEFF inside a string is data
+    ndjson = b"\xef\xbb\xbf" + b"".join(orjson.dumps(v) + b"\n" for v in values)
+    assert feed_all(NDJSONDecoder(), ndjson, step) == values
+    array = b"\xef\xbb\xbf\r\n[" + b",".join(orjson.dumps(v) for v in values) + b"]"
+    assert feed_all(JSONArrayDecoder(), array, step) == values
+
+
+def test_a_byte_order_mark_elsewhere_is_bad_input() -> None:
+    with pytest.raises(DataError, match=r"line 2: a byte-order mark \(BOM\) inside the stream"):
+        feed_all(NDJSONDecoder(), b'{"a":1}\n\xef\xbb\xbf{"a":2}\n', 100)
+    with pytest.raises(DataError, match="expected a JSON array at byte 0"):
+        feed_all(JSONArrayDecoder(), b"\xef\xbb[{}]", 100)  # two thirds of a mark is not one
+    with pytest.raises(DataError, match="line 1: invalid UTF-8"):
+        feed_all(NDJSONDecoder(), b"\xef\xbb", 1)
 
 
 def test_detect_and_frame() -> None:

@@ -60,6 +60,34 @@ def test_utf8_split_across_reads_and_invalid_utf8() -> None:
         decode(b'data: {"\xff"}\n\n')
 
 
+def test_invalid_utf8_fails_after_the_events_before_it() -> None:
+    good = b"event: a\ndata: 1\n\ndata: 2\n\n"
+    data = good + b"data: 3\n" + b'data: {"\xff"}\n\ndata: 4\n\n'
+    at = len(good) + 8 + 8
+    for step in (len(data), 1, 3, 17):  # in one read and in many
+        decoder = SSEDecoder()
+        events: list[SSEEvent] = []
+        with pytest.raises(DataError, match=f"invalid UTF-8 in event stream at byte {at}$"):
+            for i in range(0, len(data), step):
+                events += decoder.feed(data[i : i + step])
+            decoder.close()
+        assert events == [SSEEvent("a", "1"), SSEEvent(None, "2")], step  # not "3": its event is bad
+        with pytest.raises(DataError, match=f"at byte {at}$"):
+            decoder.feed(b"data: 5\n\n")  # and for good
+    decoder = SSEDecoder()
+    assert decoder.feed("data: ✓\n\ndata: ✓".encode()[:-1]) == [SSEEvent(None, "✓")]
+    with pytest.raises(DataError, match="invalid UTF-8 at the end of the event stream"):
+        decoder.close()  # a character cut short by the end
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 100])
+def test_a_leading_byte_order_mark_is_skipped(step: int) -> None:
+    data = "\ufeffevent: first\ndata: 1\n\ndata: \ufeff2\n\n".encode()
+    assert decode(data, step) == [SSEEvent("first", "1"), SSEEvent(None, "\ufeff2")]
+    # only at the very start: a second mark makes "\ufeffevent" an unknown field, as in a browser
+    assert decode(b"\xef\xbb\xbf" + data, step) == [SSEEvent(None, "1"), SSEEvent(None, "\ufeff2")]
+
+
 @given(st.lists(st.tuples(st.sampled_from([None, "delta", "done"]), st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), min_size=1, max_size=20)), max_size=8),
        st.integers(min_value=1, max_value=17), st.sampled_from(["\n", "\r\n"]))  # fmt: skip
 def test_encode_then_decode_any_split(events: list, step: int, newline: str) -> None:
