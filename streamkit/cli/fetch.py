@@ -183,12 +183,13 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
 
 
 def _paced(events: Any) -> Any:
-    """Replay raw events with the timing of their ``t`` values."""
+    """Replay raw events with the timing of their ``t`` values, each written (flushed) as soon as
+    it is due: its reader sees it then, not when the read it came in ends."""
     import time
 
     class Paced:
-        def __init__(self) -> None:
-            self.pending = events.pending
+        def pending(self) -> bool:
+            return False  # the writer flushes after every event
 
         def __iter__(self) -> Any:
             began = time.monotonic()

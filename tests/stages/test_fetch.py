@@ -281,3 +281,43 @@ def test_cli_replay_of_a_recording_with_a_byte_order_mark(tmp_path: Path) -> Non
     plain, bom = run_cli("fetch", "--replay", str(path)), run_cli("fetch", "--replay", str(marked))
     assert bom.returncode == 0 and bom.stderr == b""
     assert bom.stdout == plain.stdout and ndjson(bom.stdout)[0]["event"] == "message_start"
+
+
+# --- --realtime ----------------------------------------------------------------------------------
+
+
+def test_realtime_replay_writes_each_event_when_it_is_due(tmp_path: Path) -> None:
+    """A real process and pipe: the first event arrives well before the last one is due."""
+    stamps = [0.0, 0.5, 1.0, 1.5, 2.0]
+    path = tmp_path / "timed.ndjson"
+    path.write_bytes(
+        b"".join(orjson.dumps({**EXPECTED[0], "dialect": "openai-chat", "t": t}) + b"\n" for t in stamps)
+    )
+    proc = subprocess.Popen([str(STREAMKIT), "fetch", "--replay", str(path), "--realtime"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None
+    arrivals: list[float] = []
+    buffered = b""
+    deadline = time.monotonic() + 30
+    try:
+        while len(arrivals) < len(stamps) and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if not ready:
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            now = time.monotonic()
+            buffered += data
+            arrivals += [now] * (buffered.count(b"\n") - len(arrivals))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert len(arrivals) == len(stamps), buffered
+    assert [orjson.loads(line)["t"] for line in buffered.splitlines()] == stamps
+    # each event is seen about when it is due, relative to the first (not all at once at the end)
+    for stamp, arrival in zip(stamps, arrivals, strict=True):
+        assert stamp - 0.05 <= arrival - arrivals[0] <= stamp + 1.0, (
+            stamps,
+            [a - arrivals[0] for a in arrivals],
+        )
