@@ -129,3 +129,156 @@ def message_to_events(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if message.get("usage") is not None:
         finish["usage"] = message["usage"]
     yield with_choice(finish, choice)
+
+
+# --- checking the events a stage reads ---------------------------------------------------------
+#
+# Every canonical event a stage reads from a pipe is checked for the fields stages use, so that a
+# wrong type in valid JSON (a ``delta`` that is a number, ``usage`` a string) is bad input named by
+# its field, never a crash deep in a stage. One table, a few ``isinstance`` calls per event: cheap
+# enough for the hot path (measured in ``make bench``). Fields a stage does not read are not
+# checked, and unknown fields pass as they are.
+
+_NONE = type(None)
+_STR = (str,)
+_ID = (str, int)
+_OPT_STR = (str, _NONE)
+_OPT_BOOL = (bool, _NONE)
+_OPT_DICT = (dict, _NONE)
+_OPT_LIST = (list, _NONE)
+_OPT_INT = (int, _NONE)
+
+_KINDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "an object",
+          list: "a list", _NONE: "null"}  # fmt: skip
+
+#: per event type: (field, allowed types, required)
+_BLOCK = (("id", _ID, True),)
+_DELTA = (("id", _ID, True), ("delta", _STR, True))
+_END = (("id", _ID, True), ("text", _OPT_STR, False))
+EVENT_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
+    "raw": (("dialect", _OPT_STR, False), ("event", _OPT_STR, False)),
+    "start": (("id", (*_ID, _NONE), False), ("model", _OPT_STR, False), ("dialect", _OPT_STR, False)),
+    "text-start": _BLOCK,
+    "text-delta": _DELTA,
+    "text-end": _END,
+    "reasoning-start": _BLOCK,
+    "reasoning-delta": _DELTA,
+    "reasoning-end": _END,
+    "tool-input-start": (("id", _ID, True), ("tool_name", _STR, True)),
+    "tool-input-delta": _DELTA,
+    "tool-input-end": _BLOCK,
+    "tool-call": (
+        ("tool_call_id", _STR, True),
+        ("tool_name", _STR, True),
+        ("arguments", _OPT_STR, False),
+        ("provider_executed", _OPT_BOOL, False),
+    ),
+    "tool-result": (
+        ("tool_call_id", _STR, True),
+        ("tool_name", _OPT_STR, False),
+        ("is_error", _OPT_BOOL, False),
+        ("provider_executed", _OPT_BOOL, False),
+    ),
+    "tool-approval-request": (("tool_call_id", _STR, True),),
+    "tool-approval-response": (
+        ("tool_call_id", _STR, True),
+        ("approved", _OPT_BOOL, False),
+        ("reason", _OPT_STR, False),
+    ),
+    "source": (("source_type", _OPT_STR, False), ("url", _OPT_STR, False), ("title", _OPT_STR, False)),
+    "file": (("media_type", _OPT_STR, False), ("data", _OPT_STR, False)),
+    "finish": (
+        ("finish_reason", _OPT_STR, False),
+        ("raw_finish_reason", _OPT_STR, False),
+        ("usage", _OPT_DICT, False),
+    ),
+    "error": (("message", _OPT_STR, False), ("retryable", _OPT_BOOL, False), ("line", _OPT_INT, False)),
+    "message": (
+        ("role", _OPT_STR, False),
+        ("content", _OPT_LIST, False),
+        ("finish_reason", _OPT_STR, False),
+        ("usage", _OPT_DICT, False),
+        ("model", _OPT_STR, False),
+    ),
+    "start-step": (("step", _OPT_INT, False),),
+    "finish-step": (("step", _OPT_INT, False),),
+}
+
+#: the fields of a ``message``'s content parts, per part type
+PART_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
+    "text": (("text", _OPT_STR, False),),
+    "reasoning": (("text", _OPT_STR, False),),
+    "tool-call": (("tool_call_id", _STR, True), ("tool_name", _STR, True), ("arguments", _OPT_STR, False)),
+    "tool-result": (
+        ("tool_call_id", _STR, True),
+        ("tool_name", _OPT_STR, False),
+        ("is_error", _OPT_BOOL, False),
+    ),
+    "source": (("url", _OPT_STR, False), ("title", _OPT_STR, False)),
+    "file": (("media_type", _OPT_STR, False), ("data", _OPT_STR, False)),
+}
+
+
+def _kind(value: Any) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _wrong(fields: tuple[tuple[str, tuple[type, ...], bool], ...], event: dict[str, Any]) -> str | None:
+    for name, types, required in fields:
+        value = event.get(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                return f"'{name}' is missing"
+            continue
+        kind = type(value)
+        if kind not in types and (kind is bool or not isinstance(value, types)):  # True is no integer
+            want = " or ".join(_KINDS[t] for t in types if t is not _NONE)
+            return f"'{name}' must be {want}, not {_kind(value)}"
+    return None
+
+
+_MISSING = object()
+_DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+
+
+def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
+    """What the table does not say: metadata, choice, usage counts, a message's parts."""
+    pm = event.get("provider_metadata")
+    if pm is not None and type(pm) is not dict:
+        return f"'provider_metadata' must be an object, not {_kind(pm)}"
+    choice = event.get("choice")
+    if choice is not None and type(choice) is not int:
+        return f"'choice' must be an integer, not {_kind(choice)}"
+    if kind == "finish" or kind == "message":
+        usage = event.get("usage")
+        if usage:
+            for key, value in usage.items():
+                if value is not None and type(value) is not int and type(value) is not float:
+                    return f"'usage.{key}' must be a number, not {_kind(value)}"
+        for i, part in enumerate(event.get("content") or ()):
+            if type(part) is not dict or type(part.get("type")) is not str:
+                return f"'content[{i}]' must be an object with a string 'type'"
+            inner = _wrong(PART_FIELDS.get(part["type"], ()), part)
+            if inner:
+                return f"'content[{i}]': {inner}"
+    return None
+
+
+def check_event(event: dict[str, Any]) -> str | None:
+    """What is wrong with a canonical event's types, in words (``'delta' must be a string, not
+    an integer``), or None. Unknown event types are not checked: they pass through stages."""
+    kind = event.get("type")
+    if (
+        kind in _DELTAS
+        and len(event) == 3
+        and type(event.get("delta")) is str
+        and type(event.get("id")) is str
+    ):
+        return None  # the hot path: a plain delta
+    fields = EVENT_FIELDS.get(kind)  # type: ignore[arg-type]
+    if fields is None:
+        return None
+    problem = _wrong(fields, event)
+    if problem is None:
+        problem = _rarer(kind, event)
+    return f"{kind} event: {problem}" if problem else None

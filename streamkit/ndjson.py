@@ -16,6 +16,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from . import diagnostics
+from .canonical import CANONICAL_TYPES
 from .errors import DataError
 
 OnError = Literal["fail", "skip", "pass"]
@@ -75,11 +76,20 @@ class NDJSONReader:
     ``skip`` drops it with a warning, ``pass`` turns it into an ``error`` event.
     """
 
-    def __init__(self, stream: IO[bytes] | Any, *, on_error: OnError = "fail") -> None:
+    def __init__(self, stream: IO[bytes] | Any, *, on_error: OnError = "fail",
+                 check: Callable[[dict], str | None] | None = None) -> None:  # fmt: skip
         self._read: Callable[[int], bytes] = getattr(stream, "read1", None) or stream.read
         self.on_error = on_error
+        #: says what is wrong with an event (its fields' types), or None: a wrong one is bad input
+        self.check = check
         self.line_no = 0
         self._chunk_end = 0
+        #: the event last handed out, and its line's own bytes: an event a stage passes on
+        #: unchanged is written as those bytes (a big integer stays an integer)
+        self.current: Any = None
+        self.current_line = b""
+        global _last_reader
+        _last_reader = self
 
     def pending(self) -> bool:
         return self.line_no < self._chunk_end
@@ -104,8 +114,15 @@ class NDJSONReader:
                 message += " (this is a wire format, SSE: read it with `streamkit fetch --replay -` first)"
             return self._bad(line_no, message)
         if type(obj) is dict:
-            return obj
+            return self._checked(obj, line, line_no)
         return self._bad(line_no, f"expected a JSON object, got {type(obj).__name__}")
+
+    def _checked(self, obj: dict, line: bytes, line_no: int) -> dict | None:
+        problem = self.check(obj) if self.check is not None else None
+        if problem is not None:
+            return self._bad(line_no, problem)
+        self.current, self.current_line = obj, line
+        return obj
 
     def _first(self) -> bytes:
         """The first read, without a leading BOM (read on while it may be one cut short)."""
@@ -123,6 +140,7 @@ class NDJSONReader:
     def __iter__(self) -> Iterator[dict]:
         loads = orjson.loads
         read = self._read
+        check = self.check
         parts: list[bytes] = []
         line_no = 0
         chunk = self._first()
@@ -151,7 +169,9 @@ class NDJSONReader:
                         continue
                     yield obj
                     continue
-                if type(obj) is dict:
+                if type(obj) is dict and (check is None or check(obj) is None):
+                    self.current = obj
+                    self.current_line = line
                     yield obj
                 else:
                     obj = self._parse_slow(line, line_no)
@@ -167,8 +187,23 @@ class NDJSONReader:
                 yield obj
 
 
-def read_events(stream: IO[bytes] | Any, *, on_error: OnError = "fail") -> NDJSONReader:
-    """Events from a binary stream of NDJSON (``sys.stdin.buffer``, an open file, ``io.BytesIO``)."""
+_last_reader: NDJSONReader | None = None
+
+
+def last_line() -> int | None:
+    """The line the most recent reader last handed out (for the CLI's last-resort message about
+    an event a stage could not process), or None."""
+    return _last_reader.line_no if _last_reader is not None and _last_reader.line_no else None
+
+
+def read_events(stream: IO[bytes] | Any, *, on_error: OnError = "fail", check: bool = False) -> NDJSONReader:
+    """Events from a binary stream of NDJSON (``sys.stdin.buffer``, an open file, ``io.BytesIO``);
+    with ``check``, every canonical event's fields are checked (:func:`streamkit.canonical.check_event`)
+    and a wrong one is bad input, handled by ``on_error`` like a line that is not JSON."""
+    if check:
+        from .canonical import check_event
+
+        return NDJSONReader(stream, on_error=on_error, check=check_event)
     return NDJSONReader(stream, on_error=on_error)
 
 
@@ -182,16 +217,31 @@ class EventWriter:
 
     ``pending`` is the reader's ``pending`` (or any callable saying more input is already
     buffered); without one, every event is flushed as it is written.
+
+    An input event a stage passes on unchanged is written as its own line's bytes (the reader's
+    ``current``): no second serialisation, and a big integer stays an integer. That holds for
+    every event type the stage does not own; ``unchanged`` names the canonical types the stage
+    also passes on as they are (``accumulate``: the deltas). A stage must not modify in place an
+    event of those types.
     """
 
-    def __init__(self, out: IO[bytes], pending: Callable[[], bool] | None = None) -> None:
+    def __init__(self, out: IO[bytes], pending: Callable[[], bool] | None = None,
+                 unchanged: frozenset[str] = frozenset()) -> None:  # fmt: skip
         self.out = out
         self._write = out.write
         self._pending = pending or _never
         self.count = 0
+        reader = getattr(pending, "__self__", None)
+        self._reader = reader if type(reader) is NDJSONReader else None
+        #: the types whose events are written anew (owned by the stage, maybe changed)
+        self.owned = CANONICAL_TYPES - unchanged
 
     def write(self, event: Any) -> None:
-        self._write(_dumps(event, option=_NL))
+        reader = self._reader
+        if reader is not None and event is reader.current and event.get("type") not in self.owned:
+            self._write(_own_line(reader))
+        else:
+            self._write(_dumps(event, option=_NL))
         self.count += 1
         if not self._pending():
             self.out.flush()
@@ -207,6 +257,10 @@ class EventWriter:
         self.out.flush()
 
 
+def _own_line(reader: NDJSONReader) -> bytes:
+    return reader.current_line + b"\n"
+
+
 def _never() -> bool:
     return False
 
@@ -219,9 +273,15 @@ def write_events(events: Iterable[Any], writer: EventWriter) -> int:
     n = 0
     reader = getattr(pending, "__self__", None)
     if type(reader) is NDJSONReader:
-        # the common case, inlined: is a further input line already buffered?
+        # the common case, inlined: is a further input line already buffered? and an event the
+        # stage passed on unchanged is written as its own line (see EventWriter)
+        owned = writer.owned
         for event in events:
-            write(_dumps(event, option=_NL))
+            if event is reader.current and event.get("type") not in owned:
+                write(reader.current_line)
+                write(b"\n")
+            else:
+                write(_dumps(event, option=_NL))
             n += 1
             if reader.line_no >= reader._chunk_end:
                 flush()

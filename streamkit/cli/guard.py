@@ -40,7 +40,11 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
     from ..ndjson import open_stdout
 
     diagnostics.set_prog(f"streamkit {command}")
-    out = open_stdout()
+    try:
+        out = open_stdout()
+    except OSError as exc:  # `>&-`: no standard output at all
+        diagnostics.error(f"cannot write to standard output: {exc.strerror}")
+        sys.exit(EXIT_FAILURE)
     code = EXIT_OK
     try:
         try:
@@ -63,8 +67,19 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
     except Exception as exc:
         if os.environ.get("STREAMKIT_DEBUG"):
             raise
-        diagnostics.error(f"internal error: {type(exc).__name__}: {exc} (STREAMKIT_DEBUG=1 shows where)")
-        code = EXIT_FAILURE
+        from ..ndjson import last_line
+
+        line = last_line()
+        if line is not None and isinstance(
+            exc, (TypeError, ValueError, KeyError, AttributeError, IndexError)
+        ):
+            # the last resort for an event whose types were right but whose shape a stage could
+            # not follow: it is bad input on that line, not a crash
+            diagnostics.error(f"line {line}: this event cannot be processed ({type(exc).__name__}: {exc})")
+            code = EXIT_DATAERR
+        else:
+            diagnostics.error(f"internal error: {type(exc).__name__}: {exc} (STREAMKIT_DEBUG=1 shows where)")
+            code = EXIT_FAILURE
     if code == EXIT_INTERRUPTED:
         try:
             out.flush()

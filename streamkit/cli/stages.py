@@ -37,7 +37,7 @@ def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: s
         from ..ndjson import EventWriter, read_events, write_events
         from ..stages.normalize import normalize as normalize_stage
 
-        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
         options: dict[str, Any] = {"think_tags": True} if think_tags else {}
         events = normalize_stage(
             reader,
@@ -62,8 +62,10 @@ def accumulate(final: bool, on_error: str) -> None:
         from ..ndjson import EventWriter, read_events, write_events
         from ..stages.accumulate import accumulate as accumulate_stage
 
-        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
-        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending))
+        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
+        # deltas pass through accumulate as they are: written as their own lines
+        unchanged = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending, unchanged))
 
     run("accumulate", body)
 
@@ -103,8 +105,12 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
         runner = ToolRunner(
             load_tools(tools_file), parallel=parallel, approve="always" if approve else "never"
         )
-        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
-        writer = EventWriter(out, reader.pending)
+        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
+        from ..canonical import CANONICAL_TYPES
+
+        writer = EventWriter(
+            out, reader.pending, unchanged=CANONICAL_TYPES
+        )  # every input event passes as it is
         lock = threading.Lock()
         pending: list[Future[dict[str, Any]]] = []
 
@@ -188,7 +194,7 @@ def render(
         from ..ndjson import EventWriter, read_events
         from ..stages.render import render as render_stage
 
-        reader = read_events(_stdin(), on_error=on_error)  # type: ignore[arg-type]
+        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
         chunks = render_stage(reader, format=format_name, **opts)  # an unknown format fails here
         writer = EventWriter(out, reader.pending)
         for chunk in chunks:

@@ -1,0 +1,199 @@
+"""Bad input of the class "valid JSON, wrong types", over every stage and every format.
+
+The corpus is generated from the table the stages check against
+(:data:`streamkit.canonical.EVENT_FIELDS`): for every event type, every field a stage reads gets
+each value of a wrong type (and a required one goes missing). Each bad event sits on line 3 of a
+small stream; every stage and every output format must stop there with a :class:`DataError`
+naming line 3 and the field (never a ``TypeError`` from deep inside), skip it with
+``--on-error skip``, or turn it into an ``error`` event with ``pass``. A few cases run through the
+real commands for the exit code and the one line on stderr.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit.canonical import EVENT_FIELDS, PART_FIELDS
+from streamkit.errors import DataError
+from streamkit.ndjson import read_events
+from streamkit.plugins import Registry, get_plugin_manager
+from tests.conftest import ndjson, run_cli
+
+SAMPLES: list[Any] = [7, "text", ["x"], {"a": 1}, True, 1.5]
+#: what a valid event of each type looks like (the bad ones change one field of it)
+VALID: dict[str, dict[str, Any]] = {
+    "raw": {"type": "raw", "dialect": "openai-chat", "event": None, "data": {}},
+    "start": {"type": "start", "id": "r1", "model": "m"},
+    "text-start": {"type": "text-start", "id": "t1"},
+    "text-delta": {"type": "text-delta", "id": "t1", "delta": "hi"},
+    "text-end": {"type": "text-end", "id": "t1", "text": "hi"},
+    "reasoning-start": {"type": "reasoning-start", "id": "r"},
+    "reasoning-delta": {"type": "reasoning-delta", "id": "r", "delta": "x"},
+    "reasoning-end": {"type": "reasoning-end", "id": "r"},
+    "tool-input-start": {"type": "tool-input-start", "id": "c1", "tool_name": "get_weather"},
+    "tool-input-delta": {"type": "tool-input-delta", "id": "c1", "delta": "{}"},
+    "tool-input-end": {"type": "tool-input-end", "id": "c1"},
+    "tool-call": {"type": "tool-call", "tool_call_id": "c1", "tool_name": "get_weather", "arguments": "{}", "input": {}},
+    "tool-result": {"type": "tool-result", "tool_call_id": "c1", "tool_name": "get_weather", "output": "ok"},
+    "tool-approval-request": {"type": "tool-approval-request", "tool_call_id": "c1"},
+    "tool-approval-response": {"type": "tool-approval-response", "tool_call_id": "c1", "approved": True},
+    "source": {"type": "source", "source_type": "url", "id": "s", "url": "https://example.com"},
+    "file": {"type": "file", "media_type": "image/png", "data": "AAAA"},
+    "finish": {"type": "finish", "finish_reason": "stop", "usage": {"input_tokens": 1, "output_tokens": 2}},
+    "error": {"type": "error", "message": "boom"},
+    "message": {"type": "message", "role": "assistant", "content": [{"type": "text", "text": "hi"}],
+                "finish_reason": "stop"},
+    "start-step": {"type": "start-step", "step": 1},
+    "finish-step": {"type": "finish-step", "step": 1},
+}  # fmt: skip
+VALID_PARTS: dict[str, dict[str, Any]] = {
+    "text": {"type": "text", "text": "hi"},
+    "reasoning": {"type": "reasoning", "text": "hm"},
+    "tool-call": {"type": "tool-call", "tool_call_id": "c1", "tool_name": "get_weather", "arguments": "{}"},
+    "tool-result": {"type": "tool-result", "tool_call_id": "c1", "tool_name": "get_weather", "output": "ok"},
+    "source": {"type": "source", "source_type": "url", "url": "https://example.com"},
+    "file": {"type": "file", "media_type": "image/png", "data": "AAAA"},
+}
+PREFIX = [{"type": "start", "id": "r0", "model": "m"}, {"type": "text-start", "id": "t0"}]
+SUFFIX = [{"type": "text-end", "id": "t0"}, {"type": "finish", "finish_reason": "stop"}]
+
+
+def _wrong_values(types: tuple[type, ...]) -> list[Any]:
+    return [v for v in SAMPLES if type(v) not in types and not (float in types and type(v) is int)]
+
+
+def corpus() -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(case id, bad event, the field its message must name)"""
+    for kind, fields in EVENT_FIELDS.items():
+        for name, types, required in fields:
+            for value in _wrong_values(types):
+                yield f"{kind}.{name}={type(value).__name__}", {**VALID[kind], name: value}, name
+            if required:
+                event = {k: v for k, v in VALID[kind].items() if k != name}
+                yield f"{kind}.{name}=missing", event, name
+        for name, value in (("provider_metadata", ["x"]), ("choice", "0")):
+            yield f"{kind}.{name}={type(value).__name__}", {**VALID[kind], name: value}, name
+    yield "finish.usage.input_tokens=str", {**VALID["finish"], "usage": {"input_tokens": "3"}}, "input_tokens"
+    for kind, fields in PART_FIELDS.items():
+        for name, _types, _ in fields:
+            part = {**VALID_PARTS[kind], name: ["x"]}
+            yield f"message.content.{kind}.{name}=list", {**VALID["message"], "content": [part]}, name
+    yield "message.content=int-part", {**VALID["message"], "content": [5]}, "content[0]"
+
+
+CORPUS = list(corpus())
+
+
+def _stages() -> dict[str, Callable[[Any], Iterator[Any]]]:
+    from streamkit.stages.accumulate import accumulate
+    from streamkit.stages.normalize import normalize
+    from streamkit.stages.render import render
+    from streamkit.stages.run_tools import run_tools
+
+    registry = Registry(get_plugin_manager())
+    formats = sorted(set(registry.format_entries()) | set(registry.dialect_entries()))
+    stages: dict[str, Callable[[Any], Iterator[Any]]] = {
+        "normalize": lambda events: normalize(events, registry=registry),
+        "accumulate": lambda events: accumulate(events),
+        "run-tools": lambda events: run_tools(events, []),
+    }
+    for name in formats:
+        stages[f"render -f {name}"] = lambda events, name=name: render(events, format=name, registry=registry)
+    return stages
+
+
+STAGES = _stages()
+
+
+def _stream(bad: dict[str, Any]) -> bytes:
+    return b"".join(orjson.dumps(e) + b"\n" for e in [*PREFIX, bad, *SUFFIX])
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_every_wrong_type_is_bad_input_naming_the_line_and_the_field(stage: str) -> None:
+    failures = []
+    for case, bad, field in CORPUS:
+        try:
+            for _ in STAGES[stage](read_events(io.BytesIO(_stream(bad)), check=True)):
+                pass
+        except DataError as exc:
+            if exc.line != 3 or (f"'{field}" not in str(exc) and field not in str(exc)):
+                failures.append(f"{case}: {exc}")
+            continue
+        except Exception as exc:
+            failures.append(f"{case}: {type(exc).__name__}: {exc}")
+            continue
+        failures.append(f"{case}: accepted")
+    assert not failures, f"{len(failures)} of {len(CORPUS)} cases fail:\n" + "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_skip_and_pass_go_on_past_every_bad_event(stage: str) -> None:
+    failures = []
+    for case, bad, _ in CORPUS:
+        for on_error in ("skip", "pass"):
+            reader = read_events(io.BytesIO(_stream(bad)), on_error=on_error, check=True)
+            try:
+                out = list(STAGES[stage](reader))
+            except Exception as exc:
+                failures.append(f"{case} ({on_error}): {type(exc).__name__}: {exc}")
+                continue
+            if reader.line_no != 5:
+                failures.append(f"{case} ({on_error}): stopped at line {reader.line_no}")
+            if on_error == "pass" and stage in ("accumulate", "run-tools", "normalize"):
+                errors = [e for e in out if isinstance(e, dict) and e.get("type") == "error"]
+                if not any(e.get("line") == 3 and e.get("code") == "bad-input" for e in errors):
+                    failures.append(f"{case} (pass): no error event for line 3")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["accumulate"],
+        ["render"],
+        ["render", "-f", "anthropic"],
+        ["run-tools", "--tools", "examples/tools.toml"],
+        ["normalize"],
+    ],
+)
+def test_the_commands_write_what_came_before_then_one_line_and_exit_65(command: list[str]) -> None:
+    from tests.conftest import ROOT
+
+    stream = _stream({"type": "text-delta", "id": "t0", "delta": 5})
+    result = run_cli(*[str(ROOT / a) if a.startswith("examples/") else a for a in command], input=stream)
+    assert result.returncode == 65
+    assert result.stderr.decode() == (
+        f"streamkit {command[0]}: line 3: text-delta event: 'delta' must be a string, not an integer\n"
+    )
+    if command[0] in ("accumulate", "run-tools", "normalize"):
+        assert ndjson(result.stdout)[:2] == PREFIX
+    passed = run_cli(*command[:1], "--on-error", "pass", input=stream) if command[0] != "run-tools" else None
+    if passed is not None:
+        assert passed.returncode == 0
+
+
+def test_an_unknown_event_passes_through_with_its_own_bytes() -> None:
+    line = b'{"type":"x-custom","n":123456789012345678901234567890,"f":1.0}\n'
+    for command in (["accumulate"], ["normalize"], ["run-tools", "--tools", "examples/tools.toml"]):
+        from tests.conftest import ROOT
+
+        args = [str(ROOT / a) if a.startswith("examples/") else a for a in command]
+        assert run_cli(*args, input=line).stdout == line
+
+
+def test_a_closed_standard_output_is_one_line() -> None:
+    import subprocess
+
+    from tests.conftest import STREAMKIT
+
+    result = subprocess.run(
+        f"{STREAMKIT} accumulate </dev/null >&-", shell=True, capture_output=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stderr == b"streamkit accumulate: cannot write to standard output: Bad file descriptor\n"
