@@ -176,6 +176,13 @@ class ToolProcess:
                         break
                 if stopped:
                     break
+        if stopped is None and exited_at is None:
+            # both pipes closed with the main process still alive: it is on its way out (a tool
+            # closes its output just before it exits); give it the time to, or its own exit
+            # would be taken for a kill
+            deadline = time.monotonic() + _DRAIN
+            while not self._exited() and time.monotonic() < deadline and not cancel.is_set():
+                time.sleep(0.002)
         self.end()
         for pipe in (proc.stdout, proc.stderr):
             pipe.close()
