@@ -30,29 +30,32 @@ from typing import IO, Any
 import orjson
 
 from .dialects.base import Request
-from .errors import UpstreamError, UsageError
+from .errors import DataError, UpstreamError, UsageError
 from .framing.sse import encode as sse_encode
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 def _httpx_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """The httpx errors that mean "could not connect" and "the stream broke after its first byte"
-    (httpx is imported only by commands that make requests)."""
+    """The httpx errors that mean "no answer" (anything before the response headers: refused,
+    reset, closed, stalled, not HTTP) and "the stream broke after its first byte" (httpx is
+    imported only by commands that make requests)."""
     import httpx
 
-    connect = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-    read = (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError)
-    return connect, read
+    before = (httpx.TransportError,)
+    read = (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError)
+    return before, read
 
 
 MAX_BACKOFF = 30.0
+#: the longest Retry-After streamkit waits for; an upstream asking for more gets no retry
+MAX_RETRY_AFTER = 60.0
 
 
 def backoff(attempt: int, retry_after: float | None, *, base: float = 0.5) -> float:
     """Seconds to wait before retry ``attempt`` (1-based): Retry-After when given, else full jitter."""
     if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_BACKOFF * 4)
+        return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
     return random.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1)))
 
 
@@ -136,8 +139,13 @@ class Fetch:
 
     def __init__(self, request: Request, *, dialect: str, client: Any = None, retries: int = 2,
                  connect_timeout: float = 10.0, read_timeout: float = 60.0, record: IO[bytes] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, where: str | None = None) -> None:  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep, where: str | None = None,
+                 timeout: float | None = None, note: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.request = request
+        #: seconds the whole request may take, first byte to last (None: no bound)
+        self.timeout = timeout
+        #: where to say what is being waited for (a retry's pause); None: say nothing
+        self.note = note
         #: how messages name the upstream (its URL without the query, unless told otherwise: the
         #: gateway says "the upstream", which its clients need not know the address of)
         self.where = where
@@ -150,6 +158,8 @@ class Fetch:
         self.sleep = sleep
         self.failed: dict[str, Any] | None = None
         self.attempts = 0
+        #: raw events received so far
+        self.received = 0
         self._queue: list[dict[str, Any]] = []
         self._pos = 0
 
@@ -184,22 +194,69 @@ class Fetch:
     # twin (:class:`AsyncFetch`), so that both retry, wait and fail alike.
 
     def _connect_failed(self, attempt: int, exc: BaseException) -> float | dict[str, Any]:
-        """After a connection error: seconds to wait before the next attempt, or the error event."""
+        """After a failure before the response headers (refused, reset, closed, stalled, not
+        HTTP): seconds to wait before the next attempt, or the error event."""
+        import httpx
+
+        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
+            return self._error(f"cannot send the request to {self._where()}: {_reason(exc)}", retryable=False)
         if attempt <= self.retries:
-            return backoff(attempt, None)
-        return self._error(f"cannot connect to {self._where()}: {_reason(exc)}", retryable=True)
+            return self._pause(attempt, backoff(attempt, None))
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+            return self._error(f"cannot connect to {self._where()}: {_reason(exc)}", retryable=True)
+        if isinstance(exc, httpx.TimeoutException):
+            return self._error(
+                f"{self._where()} sent no answer within {self.read_timeout:g} s", retryable=True
+            )
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return self._error(f"{self._where()} did not answer with HTTP ({_reason(exc)})", retryable=True)
+        return self._error(f"{self._where()} failed before answering ({_reason(exc)})", retryable=True)
 
     def _status_failed(self, attempt: int, status: int, headers: Any, body: bytes) -> float | dict[str, Any]:
         """After an HTTP error status: seconds to wait before the next attempt, or the error event."""
         retryable = status in RETRY_STATUSES or status >= 500
         retry_after = parse_retry_after(headers.get("retry-after"))
-        if retryable and attempt <= self.retries:
-            return backoff(attempt, retry_after)
+        too_long = retry_after is not None and retry_after > MAX_RETRY_AFTER
+        if retryable and attempt <= self.retries and not too_long:
+            return self._pause(attempt, backoff(attempt, retry_after))
         message, code = provider_error(body, status)
+        if too_long:
+            message += (
+                f" (it asks to retry after {retry_after:g} s; streamkit waits at most {MAX_RETRY_AFTER:g} s)"
+            )
         error = self._error(message, retryable=retryable, status=status, code=code)
         if retry_after is not None:
             error["retry_after"] = retry_after
         return error
+
+    def _pause(self, attempt: int, seconds: float) -> float:
+        if self.note is not None and seconds >= 1:
+            self.note(f"{self._where()} failed; retry {attempt} of {self.retries} in {seconds:.1f} s")
+        return float(seconds)
+
+    def _unwanted(self, response: Any) -> dict[str, Any] | None:
+        """An answer that is not an error status and still no stream: a redirect, an HTML page."""
+        status = response.status_code
+        if 300 <= status < 400:
+            to = response.headers.get("location")
+            where = f" to {_safe_url(to)}" if to else ""
+            return self._error(f"{self._where()} answered with a redirect (HTTP {status}){where}, not a stream: "
+                               "is the base URL right?", retryable=False)  # fmt: skip
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media in ("text/html", "application/xhtml+xml"):
+            return self._error(f"{self._where()} answered with an HTML page (HTTP {status}), not a stream: "
+                               "is the base URL right?", retryable=False)  # fmt: skip
+        return None
+
+    def _chunks_of(self, response: Any) -> Any:
+        """The body's bytes: as they came when identity was answered (what ``--record`` keeps),
+        decoded when the upstream compressed it anyway."""
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        return response.iter_raw() if encoding in ("", "identity") else response.iter_bytes()
+
+    def _achunks_of(self, response: Any) -> Any:
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        return response.aiter_raw() if encoding in ("", "identity") else response.aiter_bytes()
 
     def _send_args(self) -> dict[str, Any]:
         return {
@@ -215,22 +272,62 @@ class Fetch:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
     def _events(self, decoder: Decoder, chunk: bytes, began: float) -> list[dict[str, Any]]:
-        """The raw events a chunk of the body completes (recorded first, exactly as received)."""
+        """The raw events a chunk of the body completes (recorded first, exactly as received);
+        bytes that are not the promised framing, or a request past ``timeout``, end the list with
+        the error event (everything good before it first) and set ``failed``."""
         if self.record is not None:
             self.record.write(chunk)
             self.record.flush()
-        self._queue = [self._raw(e, d, began) for e, d in decoder.feed(chunk)]
+        bad: DataError | None = None
+        try:
+            pairs = decoder.feed(chunk)
+        except DataError as exc:
+            pairs, bad = [], exc
+        self._queue = [self._raw(e, d, began) for e, d in pairs]
         self._pos = 0
+        self.received += len(self._queue)
+        if bad is not None:
+            self._queue.append(self._garbled(bad))
+        elif self.timeout is not None and time.monotonic() - began > self.timeout:
+            self._queue.append(self._error(f"{self._where()} did not finish within {self.timeout:g} s (--timeout)",
+                                           retryable=True))  # fmt: skip
+        return self._queue
+
+    def _garbled(self, exc: DataError) -> dict[str, Any]:
+        return self._error(f"{self._where()} sent what is not {self.request.framing}: {exc}", retryable=True)
+
+    def _end(self, decoder: Decoder, began: float, exc: BaseException | None = None) -> list[dict[str, Any]]:
+        """What the end of the body gives: the decoder's last events, then the error event of a
+        stream that broke (``exc``), or of a body with no event at all."""
+        garbled: DataError | None = None
+        try:
+            pairs = decoder.close()
+        except DataError as bad:
+            pairs, garbled = [], bad
+        self._queue = [self._raw(e, d, began) for e, d in pairs]
+        self._pos = 0
+        self.received += len(self._queue)
+        if exc is not None:
+            self._queue.append(self._read_failed(exc))
+        elif garbled is not None:
+            self._queue.append(self._garbled(garbled))
+        elif not self.received:
+            self._queue.append(self._error(f"{self._where()} answered with an empty body, not a stream",
+                                           retryable=True))  # fmt: skip
         return self._queue
 
     def _read_failed(self, exc: BaseException) -> dict[str, Any]:
         """The error event of a stream that stalled or dropped after its first byte."""
         import httpx
 
-        if isinstance(exc, httpx.ReadTimeout):
+        if isinstance(exc, httpx.TimeoutException):
             return self._error(
                 f"no data from {self._where()} for {self.read_timeout:g} s; the stream stalled",
                 retryable=True,
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return self._error(
+                f"{self._where()} sent a body that cannot be decoded ({_reason(exc)})", retryable=True
             )
         return self._error(
             f"the connection to {self._where()} closed mid-stream ({_reason(exc)})", retryable=True
@@ -265,6 +362,10 @@ class Fetch:
                             continue
                         yield outcome
                         return
+                    unwanted = self._unwanted(response)
+                    if unwanted is not None:
+                        yield unwanted
+                        return
                     yield from self._body(response, began)
                     return
                 finally:
@@ -277,20 +378,19 @@ class Fetch:
         _, read_errors = _httpx_errors()
         decoder = Decoder(self.request.framing)
         try:
-            for chunk in response.iter_raw():
+            for chunk in self._chunks_of(response):
                 for ev in self._events(decoder, chunk, began):
                     self._pos += 1
                     yield ev
+                if self.failed is not None:
+                    return
         except read_errors as exc:
-            yield from self._flush(decoder, began)
-            yield self._read_failed(exc)
+            yield from self._drain(self._end(decoder, began, exc))
             return
-        yield from self._flush(decoder, began)
+        yield from self._drain(self._end(decoder, began))
 
-    def _flush(self, decoder: Decoder, began: float) -> Iterator[dict[str, Any]]:
-        self._queue = [self._raw(e, d, began) for e, d in decoder.close()]
-        self._pos = 0
-        for ev in self._queue:
+    def _drain(self, events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for ev in events:
             self._pos += 1
             yield ev
 
@@ -336,18 +436,23 @@ class AsyncFetch(Fetch):
                             continue
                         yield outcome
                         return
+                    unwanted = self._unwanted(response)
+                    if unwanted is not None:
+                        yield unwanted
+                        return
                     decoder = Decoder(self.request.framing)
                     try:
-                        async for chunk in response.aiter_raw():
+                        async for chunk in self._achunks_of(response):
                             for ev in self._events(decoder, chunk, began):
                                 self._pos += 1
                                 yield ev
+                            if self.failed is not None:
+                                return
                     except read_errors as exc:
-                        for ev in self._flush(decoder, began):
+                        for ev in self._drain(self._end(decoder, began, exc)):
                             yield ev
-                        yield self._read_failed(exc)
                         return
-                    for ev in self._flush(decoder, began):
+                    for ev in self._drain(self._end(decoder, began)):
                         yield ev
                     return
                 finally:

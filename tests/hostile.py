@@ -89,6 +89,53 @@ def gzip_unasked(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "200 OK", {"content-type": "text/event-stream", "content-encoding": "gzip"}, body)
 
 
+def _stream_head(conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+
+
+def keep_alive_forever(conn: socket.socket, request: bytes) -> None:
+    """A stream of SSE comments every half second, never an event (each resets a read timeout)."""
+    _stream_head(conn)
+    for _ in range(120):
+        conn.sendall(b": keep-alive\n\n")
+        time.sleep(0.5)
+
+
+def trickle(conn: socket.socket, request: bytes) -> None:
+    """One byte a second."""
+    _stream_head(conn)
+    for byte in b'data: {"object": "chat.completion.chunk", "choices": []}\n\n' * 10:
+        conn.sendall(bytes([byte]))
+        time.sleep(1)
+
+
+def retry_after_forever(conn: socket.socket, request: bytes) -> None:
+    _respond(conn, "429 Too Many Requests", {"content-type": "application/json", "retry-after": "100000"},
+             b'{"error": {"message": "slow down", "type": "rate_limit_error"}}')  # fmt: skip
+
+
+def binary_garbage(conn: socket.socket, request: bytes) -> None:
+    """A good event, then bytes that are not UTF-8."""
+    _respond(conn, "200 OK", {"content-type": "text/event-stream"},
+             b'data: {"object": "chat.completion.chunk", "choices": []}\n\n\xff\xfe\x00garbage\n\n')  # fmt: skip
+
+
+def corrupt_gzip(conn: socket.socket, request: bytes) -> None:
+    body = gzip.compress(b'data: {"object": "chat.completion.chunk", "choices": []}\n\n' * 50)
+    _respond(conn, "200 OK", {"content-type": "text/event-stream", "content-encoding": "gzip"},
+             body[:40] + b"\x00" * 20 + body[60:])  # fmt: skip
+
+
+def oversized_header(conn: socket.socket, request: bytes) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nx-junk: " + b"a" * 200_000 + b"\r\n\r\n")
+
+
+def reset(conn: socket.socket, request: bytes) -> None:
+    import struct
+
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "echo-key": echo_key,
     "stall-before-headers": stall_before_headers,
@@ -98,12 +145,24 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "empty-200": empty_200,
     "redirect": redirect,
     "gzip-unasked": gzip_unasked,
+    "keep-alive-forever": keep_alive_forever,
+    "trickle": trickle,
+    "retry-after-forever": retry_after_forever,
+    "binary-garbage": binary_garbage,
+    "corrupt-gzip": corrupt_gzip,
+    "oversized-header": oversized_header,
+    "reset": reset,
 }
+
+
+counts: dict[str, int] = {}
 
 
 @contextmanager
 def hostile(name: str) -> Iterator[str]:
-    """Serve behaviour ``name`` on a free loopback port; yield the base URL."""
+    """Serve behaviour ``name`` on a free loopback port; yield the base URL. ``counts[name]`` is
+    how many connections it has taken (a client's retries)."""
+    counts.pop(name, None)
     behaviour = BEHAVIOURS[name]
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -111,6 +170,7 @@ def hostile(name: str) -> Iterator[str]:
     listener.listen(16)
     listener.settimeout(0.2)
     stop = threading.Event()
+    connections = 0
 
     def one(conn: socket.socket) -> None:
         with conn:
@@ -125,6 +185,9 @@ def hostile(name: str) -> Iterator[str]:
                 conn, _ = listener.accept()
             except (TimeoutError, OSError):
                 continue
+            nonlocal connections
+            connections += 1
+            counts[name] = connections
             threading.Thread(target=one, args=(conn,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)

@@ -28,3 +28,51 @@ def test_a_key_the_upstream_echoes_is_redacted_everywhere(dialect: str) -> None:
     assert SECRET.encode() not in result.stdout + result.stderr
     (error,) = [e for e in ndjson(result.stdout) if e["type"] == "error"]
     assert error["status"] == 401 and "[redacted]" in error["message"]
+
+
+#: behaviour -> (retried?, what the error says); every one: an error event, exit 1, no traceback
+FAULTS = {
+    "stall-before-headers": (True, "sent no answer within 1 s"),
+    "close-before-headers": (True, "did not answer with HTTP"),
+    "not-http": (True, "did not answer with HTTP"),
+    "oversized-header": (True, "did not answer with HTTP"),
+    "reset": (True, "failed before answering ([Errno 104] Connection reset by peer)"),
+    "html-200": (False, "answered with an HTML page"),
+    "empty-200": (False, "answered with an empty body"),
+    "redirect": (False, "answered with a redirect (HTTP 302) to https://login.example/"),
+    "binary-garbage": (False, "sent what is not sse"),
+    "corrupt-gzip": (False, "cannot be decoded"),
+    "keep-alive-forever": (False, "did not finish within 3 s (--timeout)"),
+    "trickle": (False, "did not finish within 3 s (--timeout)"),
+    "retry-after-forever": (False, "it asks to retry after 100000 s; streamkit waits at most 60 s"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_a_faulty_upstream_is_an_error_event_and_exit_1(name: str) -> None:
+    import time
+
+    from tests.hostile import counts
+
+    retried, says = FAULTS[name]
+    began = time.monotonic()
+    with hostile(name) as url:
+        result = run_cli("fetch", "--base-url", url, "-m", "m", "--retries", "1", "--read-timeout", "1",
+                         "--timeout", "3", "hi", env={"OPENAI_API_KEY": SECRET}, timeout=60)  # fmt: skip
+    assert time.monotonic() - began < 15
+    assert result.returncode == 1, result.stderr
+    assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
+    events = ndjson(result.stdout)
+    assert events[-1]["type"] == "error" and says in events[-1]["message"], events[-1]
+    lines = result.stderr.decode().splitlines()
+    assert all(line.startswith("streamkit fetch: ") for line in lines) and says in lines[-1]
+    assert counts[name] == (2 if retried else 1)
+    if name in ("binary-garbage",):
+        assert [e["type"] for e in events] == ["raw", "error"]  # the good event before the garbage came out
+
+
+def test_a_gzip_answer_the_request_did_not_ask_for_is_read() -> None:
+    with hostile("gzip-unasked") as url:
+        result = run_cli("fetch", "--base-url", url, "-m", "m", "hi", env={"OPENAI_API_KEY": SECRET})
+    assert result.returncode == 0
+    assert [e["type"] for e in ndjson(result.stdout)] == ["raw"]

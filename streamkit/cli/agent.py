@@ -64,11 +64,13 @@ from .options import (
     show_default=True,
     help="Seconds of silence after which a stream counts as stalled.",
 )
+@click.option("--timeout", "total_timeout", type=float, metavar="SECONDS",
+              help="The most each response may take, first byte to last (default: no bound).")  # fmt: skip
 @click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="auto", show_default=True,
               help="openai-responses: one WebSocket for every step, with fallback to SSE (auto), or one of them only.")  # fmt: skip
 def agent(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, max_steps: int, parallel: int, approve: bool,
-          final: bool, base_url: str | None, key_file: str | None, retries: int, read_timeout: float, transport: str) -> None:  # fmt: skip
+          final: bool, base_url: str | None, key_file: str | None, retries: int, read_timeout: float, total_timeout: float | None, transport: str) -> None:  # fmt: skip
     """Run the tool loop: ask, run the tools the model calls, send the results back, until done.
 
     \b
@@ -109,7 +111,8 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
         try:
             events = agent_loop(conversation, dialect=target.name, endpoint=endpoint, tools=tools, max_steps=max_steps,
                                 registry=registry, parallel=parallel, approve="always" if approve else "never",
-                                fetch_options={"retries": retries, "read_timeout": read_timeout},
+                                fetch_options={"retries": retries, "read_timeout": read_timeout, "timeout": total_timeout,
+                                               "note": diagnostics.note},
                                 transport=transport, warn=diagnostics.warn)  # fmt: skip
             for event in events:
                 kind = event.get("type")

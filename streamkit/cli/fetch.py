@@ -71,6 +71,8 @@ from .options import (
     show_default=True,
     help="Seconds of silence after which a stream counts as stalled.",
 )
+@click.option("--timeout", "total_timeout", type=float, metavar="SECONDS",
+              help="The most the whole request may take, first byte to last (default: no bound).")  # fmt: skip
 @click.option(
     "--record",
     "record_file",
@@ -93,7 +95,7 @@ from .options import (
               show_default=True, help="How the replayed recording is framed.")  # fmt: skip
 def fetch(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None, base_url: str | None,
-          key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, record_file: str | None,
+          key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, total_timeout: float | None, record_file: str | None,
           transport: str, replay_path: str | None, realtime: bool, framing: str) -> None:  # fmt: skip
     """Call an upstream and write its events as raw events.
 
@@ -140,7 +142,8 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
                 raise UsageError(f"cannot write {record_file}: {exc.strerror}") from None
         try:
             fetched = open_stream(request, dialect=target.name, transport=transport, warn=diagnostics.warn, retries=retries,
-                                  connect_timeout=connect_timeout, read_timeout=read_timeout, record=record)  # fmt: skip
+                                  connect_timeout=connect_timeout, read_timeout=read_timeout, record=record,
+                                  timeout=total_timeout, note=diagnostics.note)  # fmt: skip
 
             write_events(fetched, EventWriter(out, fetched.pending))
         finally:

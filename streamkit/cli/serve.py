@@ -58,6 +58,8 @@ from .guard import run
 )
 @click.option("--read-timeout", default=60.0, show_default=True,
               help="--upstream: seconds of silence after which an upstream stream counts as stalled.")  # fmt: skip
+@click.option("--timeout", "total_timeout", type=float, metavar="SECONDS",
+              help="--upstream: the most one upstream response may take, first byte to last (default: no bound).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port",
@@ -91,6 +93,7 @@ from .guard import run
 def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file: str | None, upstream: str | None,
           base_url: str | None, key_file: str | None, model: str | None, model_map: tuple[str, ...], forward_key: bool,
           client_keys_file: str | None, insecure: bool, retries: int, connect_timeout: float, read_timeout: float,
+          total_timeout: float | None,
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
@@ -124,7 +127,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
         source: Any
         if upstream:
             source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
-                              connect_timeout, read_timeout)  # fmt: skip
+                              connect_timeout, read_timeout, total_timeout)  # fmt: skip
             extra = serving.catalog.routes(source, served)
             diagnostics.warn_once()
         elif script_file:
@@ -175,7 +178,7 @@ def _served(registry: Any, names: tuple[str, ...], *, live: bool) -> dict[str, A
 
 def _gateway(registry: Any, upstream: str, base_url: str | None, key_file: str | None, model: str | None,
              model_map: tuple[str, ...], forward_key: bool, retries: int, connect_timeout: float,
-             read_timeout: float) -> Any:  # fmt: skip
+             read_timeout: float, total_timeout: float | None = None) -> Any:  # fmt: skip
     from ..endpoints import resolve
     from ..serve.gateway import ModelMap, UpstreamSource
 
@@ -183,7 +186,8 @@ def _gateway(registry: Any, upstream: str, base_url: str | None, key_file: str |
     endpoint = resolve(dialect, base_url=base_url, key_file=key_file)
     endpoint.model = None  # the model comes from each request (or -m, --model-map)
     return UpstreamSource(dialect, endpoint, models=ModelMap.parse(model, model_map), forward_key=forward_key,
-                          retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout)  # fmt: skip
+                          retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                          timeout=total_timeout)  # fmt: skip
 
 
 def _client_keys(path: str | None) -> frozenset[str] | None:

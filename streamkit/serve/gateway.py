@@ -76,7 +76,8 @@ class UpstreamSource:
     """Answers from a live upstream of one dialect, shared by every request of the gateway."""
 
     def __init__(self, dialect: Any, endpoint: Endpoint, *, models: ModelMap | None = None, forward_key: bool = False,
-                 retries: int = 2, connect_timeout: float = 10.0, read_timeout: float = 60.0) -> None:  # fmt: skip
+                 retries: int = 2, connect_timeout: float = 10.0, read_timeout: float = 60.0,
+                 timeout: float | None = None) -> None:  # fmt: skip
         self.dialect = dialect
         self.endpoint = endpoint
         self.models = models or ModelMap()
@@ -84,6 +85,7 @@ class UpstreamSource:
         self.retries = retries
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.timeout = timeout
         self._client: Any = None
 
     @property
@@ -117,7 +119,7 @@ class UpstreamSource:
         request = self.dialect.build_request(conversation, endpoint)
         fetch = AsyncFetch(request, dialect=self.dialect.name, client=self.client, retries=self.retries,
                            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                           where=f"the upstream ({self.dialect.name})")  # fmt: skip
+                           where=f"the upstream ({self.dialect.name})", timeout=self.timeout)  # fmt: skip
         raws = fetch.__aiter__()
         try:
             first = await raws.__anext__()

@@ -362,3 +362,20 @@ def test_a_previous_response_id_a_stateless_upstream_cannot_resolve_is_refused(t
         assert client.responses.create(model="m", input=QUESTION).output[0].type == "function_call"
     assert "previous_response_id" in str(caught.value)
     assert len(ndjson(log.read_bytes())) == 1  # the refused request never reached the upstream
+
+
+@pytest.mark.parametrize("name", ["html-200", "close-before-headers", "redirect", "empty-200"])
+def test_an_upstream_that_answers_no_stream_is_a_502_in_the_clients_shape(name: str) -> None:
+    import anthropic
+
+    from tests.hostile import hostile
+
+    with (
+        hostile(name) as up,
+        serving("--upstream", "openai-chat", "--base-url", up, "--retries", "0") as url,
+        anthropic.Anthropic(api_key="k", base_url=url, max_retries=0) as client,
+        pytest.raises(anthropic.APIStatusError) as caught,
+    ):
+        client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 502
+    assert "the upstream (openai-chat)" in str(caught.value) and "127.0.0.1" not in str(caught.value)
