@@ -89,12 +89,16 @@ class _OneLine:
     raised exception" of clients gone away are not logged at all."""
 
     def filter(self, record: Any) -> bool:
+        import asyncio
+
         from .app import DropConnection
 
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            if isinstance(exc, DropConnection) or isinstance(getattr(exc, "__cause__", None), DropConnection):
-                return False
+            if isinstance(exc, (DropConnection, asyncio.CancelledError)) or isinstance(
+                getattr(exc, "__cause__", None), DropConnection
+            ):
+                return False  # a cut on purpose; a request cut short by Ctrl-C (said once, by uvicorn)
             record.msg = f"{record.getMessage().strip()}: {type(exc).__name__}: {exc}"
             record.args = ()
             record.exc_info = None

@@ -211,7 +211,7 @@ async def whole_of(answer: Answer, dialect: Any, options: dict[str, Any]) -> tup
 def make_app(server: Server) -> Any:
     """The starlette application answering on every served dialect's paths."""
     from starlette.applications import Starlette
-    from starlette.requests import Request
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route, WebSocketRoute
     from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -227,7 +227,10 @@ def make_app(server: Server) -> Any:
 
     def http_endpoint(dialect: Any) -> Any:
         async def endpoint(request: Request) -> Response:
-            raw = await request.body()
+            try:
+                raw = await request.body()
+            except ClientDisconnect:  # the client left before its body was whole: no one to answer
+                return Response(status_code=400)
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
