@@ -21,7 +21,7 @@ demo: install
 	@PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/demo.sh
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Opt-in: real coding agents (Claude Code, the Codex CLI) from npm, in a cache folder, through the
 # gateway, headless, with dummy keys and no network beyond loopback. Needs node and npm.
