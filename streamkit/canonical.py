@@ -191,6 +191,7 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
         ("finish_reason", _OPT_STR, False),
         ("raw_finish_reason", _OPT_STR, False),
         ("usage", _OPT_DICT, False),
+        ("model", _OPT_STR, False),
     ),
     "error": (("message", _OPT_STR, False), ("retryable", _OPT_BOOL, False), ("line", _OPT_INT, False)),
     "message": (

@@ -15,6 +15,9 @@ Extensions to DESIGN.md §2, written down here and in the README:
 * ``provider_executed`` on tool events: the provider ran the tool itself (web search, code
   execution); client tool runners leave these alone.
 * ``dialect`` on ``start`` and ``message``: the dialect the response was normalized from.
+* ``model`` on ``finish``: the model that answered, when it is not the one ``start`` named (the
+  model is known only after the response began: Anthropic's server-side fallback hands a request
+  over to another model mid-stream). accumulate makes it the ``message``'s ``model``.
 
 Every model allows extra fields, so that fields from newer producers pass through.
 """
@@ -211,6 +214,9 @@ class Finish(_Event):
     finish_reason: FinishReason
     raw_finish_reason: str | None = None
     usage: Usage | None = None
+    model: str | None = Field(
+        default=None, description="The model that answered, when not the one start named."
+    )
 
 
 class Error(_Event):

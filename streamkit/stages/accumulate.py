@@ -44,6 +44,8 @@ class _Turn:
             msg["raw_finish_reason"] = finish.get("raw_finish_reason")
             if finish.get("usage") is not None:
                 msg["usage"] = finish["usage"]
+            if finish.get("model"):  # the model that answered, when not the one start named
+                self.model = finish["model"]
             pm = finish.get("provider_metadata")
             if pm:
                 _merge(self.meta, pm)

@@ -25,10 +25,13 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   search-result index, which a foreign source has not), provider-executed tools of other
   dialects, files, refusal marks on text (the text is kept), events of choices k>0. A client
   tool's ``tool-result`` belongs to the next request, not to this stream: it is left out.
-* Blocks only the beta API has (``mcp_tool_use``, ``mcp_tool_result``, ``compaction``, ...) are
-  not in ``RawMessageStreamEvent``: they are written with ``-O beta=true`` (the stream then
-  validates as ``BetaRawMessageStreamEvent``, what ``client.beta.messages.stream()`` reads) and
-  dropped with a warning otherwise.
+* Blocks only the beta API has (``mcp_tool_use``, ``mcp_tool_result``, ``compaction``,
+  ``fallback``, ...) are not in ``RawMessageStreamEvent``: they are written with ``-O beta=true``
+  (the stream then validates as ``BetaRawMessageStreamEvent``, what
+  ``client.beta.messages.stream()`` reads) and dropped with a warning otherwise. A ``fallback``
+  block (a reasoning block typed ``fallback``) is written where it came, without deltas; the
+  model that answered then reads back from it (and from the raw usage's ``iterations``, written
+  as received), while ``message_start`` names the ``start``'s model, the one asked for.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ STABLE_BLOCKS = frozenset(
         "container_upload",
     }
 )
+
+
+# finish metadata of ours, not of the wire's message_delta
+_OURS = frozenset({"usage", "requested_model"})
 
 
 def wire_usage(usage: dict[str, Any]) -> dict[str, Any]:
@@ -257,8 +264,8 @@ class AnthropicEncoder(Encoder):
 
     def _reasoning_kind(self) -> str:
         meta = self.reasoning_meta
-        if meta.get("type") == "compaction":
-            return "compaction"
+        if meta.get("type") in ("compaction", "fallback"):
+            return str(meta["type"])
         if meta.get("redacted_data") is not None:
             return "redacted_thinking"
         return "thinking"
@@ -269,6 +276,8 @@ class AnthropicEncoder(Encoder):
         if kind == "compaction":
             self.compaction_text.append(ev["delta"])  # one compaction_delta holds it all
             return out
+        if kind == "fallback":
+            return out  # a fallback block has no text
         cur = self.cur
         assert cur is not None
         index = cur[2]
@@ -314,6 +323,13 @@ class AnthropicEncoder(Encoder):
             if meta.get("encrypted_content") is not None:
                 delta["encrypted_content"] = meta["encrypted_content"]
             out.append(self._delta(index, delta))
+        elif kind == "fallback":
+            if not self.beta:
+                return self.drop("fallback blocks (beta: -O beta=true writes them)")
+            block = {"type": "fallback"}
+            block.update((k, v) for k, v in meta.items() if k != "type")
+            index, start = self._block_start(block)
+            out.append(start)
         elif index is None and kind == "redacted_thinking":
             index, start = self._block_start({"type": "redacted_thinking", "data": meta["redacted_data"]})
             out.append(start)
@@ -486,7 +502,7 @@ class AnthropicEncoder(Encoder):
         else:
             usage = wire_usage(ev.get("usage") or {})
         message_delta: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
-        message_delta.update((k, v) for k, v in meta.items() if k not in _DELTA_FIELDS and k != "usage")
+        message_delta.update((k, v) for k, v in meta.items() if k not in _DELTA_FIELDS and k not in _OURS)
         out.append(_event(message_delta))
         out.append(_event({"type": "message_stop"}))
         self.open = False

@@ -11,7 +11,9 @@ What the wire sends, and what becomes of it (canonical events on the right):
   holds whole blocks (the follow-up messages of programmatic tool calling) gives those blocks'
   events at once; a ``stop_reason`` or ``container`` on it counts as if sent by ``message_delta``.
   Several messages in one recording are several responses; one cut off before its
-  ``message_stop`` is finished when the next ``message_start`` (or the end of input) comes.
+  ``message_stop`` is finished when the next ``message_start`` (or the end of input) comes. A
+  ``message_start`` that repeats the id of the message in progress (some proxies send it twice)
+  is the same response: it starts nothing and ends nothing.
 * ``text`` blocks → ``text-start`` / ``text-delta`` / ``text-end``, ids ``text-<index>``.
 * ``citations_delta`` → ``source``: ``url`` for ``web_search_result_location`` (and for a
   ``search_result_location`` whose ``source`` is an http(s) URL), ``document`` for
@@ -28,6 +30,15 @@ What the wire sends, and what becomes of it (canonical events on the right):
   ``encrypted_content``, ``signature``, ``tool_changes`` beside the type when sent. A summary of
   earlier context is neither the answer nor hidden state, and a reasoning block is what other
   dialects and renderers show as "not the answer" (dimmed), so nothing of it is lost elsewhere.
+* ``fallback`` blocks (server-side fallback, beta: the model asked for declined and another one
+  took over from that point) → an empty reasoning block marked
+  ``provider_metadata["anthropic"]["type"] = "fallback"`` with the block's ``from``, ``to`` and
+  ``trigger`` beside it, in its place among the blocks (the API wants it back there). The model
+  that answered is the last ``fallback`` block's ``to.model``, or the ``model`` of a
+  ``fallback_message`` entry of ``usage.iterations`` (which the API sends even when no block
+  marks the hand-over); when it is not the ``start``'s model it is ``finish.model`` (so
+  accumulate's ``message.model`` names it), and the model asked for is kept in
+  ``finish.provider_metadata["anthropic"]["requested_model"]``.
 * ``tool_use`` → a client tool call: ``tool-input-start``, one ``tool-input-delta`` per non-empty
   ``input_json_delta``, ``tool-input-end`` and ``tool-call`` at ``content_block_stop``. A tool with
   no arguments (no delta, or only empty ones) gives arguments ``"{}"`` and ``input: {}``; an
@@ -60,6 +71,12 @@ What the wire sends, and what becomes of it (canonical events on the right):
   ``cached_input_tokens`` is ``cache_read_input_tokens``; ``reasoning_tokens`` is
   ``output_tokens_details.thinking_tokens``; ``total_tokens`` is input + output. The merged raw
   usage is kept in ``finish.provider_metadata["anthropic"]["usage"]``.
+  ``usage.iterations`` (compaction, server-side tool loops, fallback: one entry per sampling pass,
+  each billed) are what the caller pays for, and the top-level counts leave compaction passes
+  out: with iterations, each count (input, output, cache read and cache creation) is the sum
+  over the entries; when no entry is a ``message`` or ``fallback_message`` pass (the passes the
+  top-level counts stand for), the top-level counts are added to that sum. The raw list stays in
+  the raw usage (``finish.provider_metadata["anthropic"]["usage"]["iterations"]``).
 * ``ping`` → nothing (a keepalive: framing).
 * ``error`` → ``error`` (``code`` the error's type; ``retryable`` for the types the official SDK
   retries: ``overloaded_error``, ``api_error``, ``rate_limit_error``, ``timeout_error``,
@@ -88,6 +105,10 @@ RETRYABLE_ERRORS = frozenset(
 )
 
 _USAGE_INPUTS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_USAGE_COUNTS = (*_USAGE_INPUTS, "output_tokens")
+# usage.iterations entries of the passes the top-level counts stand for (compaction passes are
+# left out of them)
+_ANSWER_PASSES = frozenset({"message", "fallback_message"})
 
 
 def _count(usage: dict[str, Any], key: str) -> int | None:
@@ -99,8 +120,25 @@ def _count(usage: dict[str, Any], key: str) -> int | None:
     return value
 
 
+def billed_usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """The usage with its ``iterations`` summed in: every sampling pass (compaction too) is billed."""
+    entries = [e for e in usage["iterations"] if isinstance(e, dict)]
+    top = not any(e.get("type") in _ANSWER_PASSES for e in entries)
+    out = dict(usage)
+    for key in _USAGE_COUNTS:
+        counts = [_count(e, key) for e in entries]
+        if top:
+            counts.append(_count(usage, key))
+        if any(n is not None for n in counts):
+            out[key] = sum(n or 0 for n in counts)
+    return out
+
+
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Anthropic usage → canonical usage (input counting cached tokens, as in other dialects)."""
+    """Anthropic usage → canonical usage (input counting cached tokens, as in other dialects;
+    ``iterations`` summed in)."""
+    if isinstance(usage.get("iterations"), list) and usage["iterations"]:
+        usage = billed_usage(usage)
     out: dict[str, Any] = {}
     inputs = [_count(usage, key) for key in _USAGE_INPUTS]
     if any(n is not None for n in inputs):
@@ -154,6 +192,7 @@ class AnthropicNormalizer(Normalizer):
         self.finish_meta: dict[str, Any] = {}
         self.error = False
         self.nsources = 0
+        self.fallback: dict[str, Any] | None = None  # the last fallback block's from/to models
 
     # --- the wire events -----------------------------------------------------------------
 
@@ -194,6 +233,8 @@ class AnthropicNormalizer(Normalizer):
         message = data.get("message")
         if not isinstance(message, dict):
             raise DataError("message_start without a message object")
+        if self.started and message.get("id") and message.get("id") == self.start_event["id"]:
+            return []  # the message in progress announced again (some proxies repeat it)
         out = self._end_response()  # a message never stopped ends where the next one starts
         ev = self.start_event
         ev["id"] = message.get("id")
@@ -284,11 +325,27 @@ class AnthropicNormalizer(Normalizer):
         if self.usage is not None:
             fin["usage"] = map_usage(self.usage)
             meta["usage"] = self.usage
+        if self.fallback is not None or (self.usage is not None and self.usage.get("iterations")):
+            self._answered_by(fin, meta)
         if meta:
             fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
         self._reset()
         return out
+
+    def _answered_by(self, fin: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Server-side fallback: the model that answered on the finish, the one asked for in its
+        metadata (when they differ)."""
+        fallback = self.fallback or {}
+        model = fallback.get("to")
+        for entry in (self.usage or {}).get("iterations") or ():
+            if isinstance(entry, dict) and entry.get("type") == "fallback_message":
+                model = entry.get("model") if isinstance(entry.get("model"), str) else model
+        asked = self.start_event["model"] or fallback.get("from")
+        if isinstance(model, str) and model and model != self.start_event["model"]:
+            fin["model"] = model
+            if isinstance(asked, str) and asked:
+                meta["requested_model"] = asked
 
     # --- content blocks --------------------------------------------------------------------
 
@@ -331,6 +388,15 @@ class AnthropicNormalizer(Normalizer):
             b = self._open_reasoning(index, "compaction", out, meta)
             if block.get("content"):
                 out.append({"type": "reasoning-delta", "id": b.id, "delta": block["content"]})
+        elif kind == "fallback":
+            self._start(out)
+            meta = {"type": "fallback"}
+            meta.update((k, v) for k, v in block.items() if k != "type")
+            self._open_reasoning(index, "fallback", out, meta)
+            models = {k: m.get("model") for k in ("from", "to") if isinstance(m := block.get(k), dict)}
+            if self.fallback is not None:
+                models["from"] = self.fallback.get("from")  # the first hop's: the model asked for
+            self.fallback = models
         elif "tool_use_id" in block or (isinstance(kind, str) and kind.endswith("_tool_result")):
             self._start(out)
             self._tool_result(index, block, out)

@@ -20,7 +20,8 @@ Anthropic client (Claude Code, the official SDKs), the inverse of :mod:`.request
     a user message with the rest.
   - ``thinking`` → a reasoning part with ``provider_metadata["anthropic"]["signature"]``;
     ``redacted_thinking`` → an empty reasoning part with ``redacted_data``; ``compaction`` → a
-    reasoning part typed ``compaction`` (exactly as the normalizer puts them on parts, so that
+    reasoning part typed ``compaction``, ``fallback`` → an empty reasoning part typed ``fallback``
+    (exactly as the normalizer puts them on parts, so that
     :mod:`.request` sends them back as they were).
   - ``tool_use`` → a tool-call part (``arguments`` the JSON text of ``input``; ``caller`` and other
     fields in ``provider_metadata["anthropic"]``); ``server_tool_use``, ``mcp_tool_use`` (a block
@@ -306,6 +307,9 @@ class _Parser:
             text = _check.string(block.get("content"), f"{at}.content", default="")
             meta = {"type": "compaction", **_extras(block, ("type", "content"))}
             return [{"type": "reasoning", "text": text, "provider_metadata": {NAME: meta}}]
+        if kind == "fallback":
+            meta = {"type": "fallback", **_extras(block, ("type",))}
+            return [{"type": "reasoning", "text": "", "provider_metadata": {NAME: meta}}]
         if "tool_use_id" in block:  # web_search_tool_result, mcp_tool_result, ...
             return [self.provider_result(block, at)]
         if kind == "tool_use" or ("id" in block and "name" in block and "input" in block):

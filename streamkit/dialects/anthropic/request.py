@@ -18,7 +18,8 @@ the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a
 * Earlier assistant turns keep their blocks in order: ``text``; reasoning that came from
   Anthropic as ``thinking`` with its exact ``signature``, ``redacted_thinking`` with its
   ``data``, ``compaction`` with its content and opaque fields (the API needs them back when
-  thinking is on and tools are used); ``tool_use`` (``id``, ``name``, ``input``, and ``caller``
+  thinking is on and tools are used), ``fallback`` with its ``from``, ``to`` and ``trigger`` (in
+  its place: the API checks the thinking on each side of it); ``tool_use`` (``id``, ``name``, ``input``, and ``caller``
   when sent); provider-executed calls and results that came from Anthropic as the blocks they
   were (``server_tool_use``, ``web_search_tool_result``, ...). Reasoning with no signature (other
   dialects', or a thinking block cut off before its signature) is left out: the API rejects it.
@@ -255,6 +256,8 @@ def _reasoning_block(part: dict[str, Any]) -> dict[str, Any] | None:
         block: dict[str, Any] = {"type": "compaction", "content": part.get("text") or None}
         block.update((k, v) for k, v in meta.items() if k != "type")
         return block
+    if meta.get("type") == "fallback":  # where one model handed over to the next: kept in place
+        return {"type": "fallback", **{k: v for k, v in meta.items() if k != "type"}}
     if meta.get("redacted_data") is not None:
         return {"type": "redacted_thinking", "data": meta["redacted_data"]}
     if meta.get("signature"):

@@ -88,6 +88,8 @@ def _sdk_messages(wire: list[tuple[str | None, Any]], beta: bool) -> list[Any]:
         ev = construct_type(type_=kind, value=data)
         snapshot = accumulate_event(event=ev, current_snapshot=snapshot, json_bufs=bufs, **extra)
         if event == "message_start":
+            if out and out[-1].id == snapshot.id:
+                out.pop()  # the message announced again (a proxy's repeat): the SDK starts it over
             out.append(snapshot)
     # fields left null (stop_details is set, to null, only by a message_delta) say nothing
     return [{k: v for k, v in m.to_dict().items() if v is not None} for m in out]
@@ -128,6 +130,34 @@ def test_compaction_is_restored_with_beta() -> None:
         "type": "compaction_delta",
         "content": "Summary: the user pasted a long log and asked for the error count.",
     }
+
+
+def test_a_fallback_block_is_restored_with_beta_and_the_model_that_answered_survives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    events = events_of(CASES / "fallback.sse")
+    wire = wire_events(encode(events, beta=True))
+    assert wire[0][1]["message"]["model"] == "claude-opus-4-5"  # what message_start said
+    (fallback,) = [d["content_block"] for e, d in wire if e == "content_block_start"][:1]
+    assert fallback == {
+        "type": "fallback",
+        "from": {"model": "claude-opus-4-5"},
+        "to": {"model": "claude-sonnet-4-5-20250929"},
+        "trigger": {"type": "refusal", "category": "cyber"},
+    }
+    (delta,) = [d for e, d in wire if e == "message_delta"]
+    assert "requested_model" not in delta  # ours, not the wire's
+    (again,) = messages(events_of(encode(events, beta=True)))
+    assert again["model"] == "claude-sonnet-4-5-20250929"
+    # without beta the block is dropped, with a warning; the usage's iterations still name the model
+    plain = encode(events)
+    assert b'"type":"fallback"' not in plain
+    assert (
+        "anthropic cannot express fallback blocks (beta: -O beta=true writes them) (1)"
+        in capsys.readouterr().err
+    )
+    (again,) = messages(events_of(plain))
+    assert again["model"] == "claude-sonnet-4-5-20250929"
 
 
 def test_the_message_start_is_a_whole_message_and_the_delta_carries_the_usage() -> None:
@@ -337,7 +367,7 @@ def test_the_official_client_streams_what_we_write(case: str) -> None:
     )
 
 
-@pytest.mark.parametrize("case", ["mcp", "compaction"])
+@pytest.mark.parametrize("case", ["mcp", "compaction", "fallback"])
 def test_the_official_beta_client_streams_the_beta_blocks_we_write(case: str) -> None:
     events = events_of(CASES / f"{case}.sse")
     (ours,) = messages(events)

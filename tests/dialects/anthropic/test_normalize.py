@@ -112,6 +112,39 @@ def test_a_message_delta_without_input_tokens_keeps_those_of_message_start() -> 
     assert finish["usage"] == {"input_tokens": 10, "output_tokens": 7, "total_tokens": 17}
 
 
+def test_iterations_are_summed_into_the_usage_billed() -> None:
+    # compaction passes are left out of the top-level counts; every pass is billed
+    events = events_of(CASES / "iterations.sse")
+    (finish,) = of_type(events, "finish")
+    assert finish["usage"] == {
+        "input_tokens": (120 + 30000) + (210 + 40),
+        "output_tokens": 95 + 12,
+        "total_tokens": 30370 + 107,
+        "cached_input_tokens": 30000,
+    }
+    raw = finish["provider_metadata"]["anthropic"]["usage"]
+    assert [i["type"] for i in raw["iterations"]] == ["compaction", "message"]
+    assert raw["input_tokens"] == 210  # the raw usage is kept as sent
+    (message,) = messages(events)
+    assert message["usage"] == finish["usage"]
+
+
+def test_iterations_without_an_answering_pass_add_to_the_top_level_counts() -> None:
+    usage = {
+        "input_tokens": 50,
+        "output_tokens": 5,
+        "iterations": [{"type": "compaction", "input_tokens": 900, "output_tokens": 60}],
+    }
+    assert map_usage(usage) == {"input_tokens": 950, "output_tokens": 65, "total_tokens": 1015}
+    assert map_usage({**usage, "iterations": []}) == {
+        "input_tokens": 50,
+        "output_tokens": 5,
+        "total_tokens": 55,
+    }
+    with pytest.raises(DataError, match="usage.output_tokens"):
+        map_usage({**usage, "iterations": [{"type": "message", "output_tokens": "x"}]})
+
+
 def test_map_usage_leaves_out_what_was_not_sent() -> None:
     assert map_usage({"output_tokens": 3}) == {"output_tokens": 3}
     with pytest.raises(DataError, match="usage.input_tokens"):
@@ -288,6 +321,59 @@ def test_two_messages_in_one_recording_are_two_responses() -> None:
         ("msg_01One", "tool-calls"),
         ("msg_01Two", "stop"),
     ]
+
+
+def test_a_repeated_message_start_is_one_response() -> None:
+    events = events_of(CASES / "repeated-message-start.sse")
+    assert [e["type"] for e in events if e["type"] in ("start", "finish", "message")] == [
+        "start",
+        "finish",
+        "message",
+    ]
+    (message,) = messages(events)
+    assert message["content"] == [{"type": "text", "text": "Hello there."}]
+    # the same id again after some content: still the same response
+    text = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "a"}}
+    stop = {"type": "message_stop"}
+    again = feed_all([START, text, START, {"type": "content_block_stop", "index": 0}, stop])
+    assert [e["type"] for e in again] == ["start", "text-start", "text-delta", "text-end", "finish"]
+
+
+def test_fallback_names_the_model_that_answered() -> None:
+    events = events_of(CASES / "fallback.sse")
+    (start,) = of_type(events, "start")
+    assert start["model"] == "claude-opus-4-5"  # the model asked for: all message_start knows
+    (finish,) = of_type(events, "finish")
+    assert finish["model"] == "claude-sonnet-4-5-20250929"
+    assert finish["provider_metadata"]["anthropic"]["requested_model"] == "claude-opus-4-5"
+    (message,) = messages(events)
+    assert message["model"] == "claude-sonnet-4-5-20250929"
+    marker = message["content"][0]
+    assert marker["type"] == "reasoning" and marker["text"] == ""
+    assert marker["provider_metadata"]["anthropic"] == {
+        "type": "fallback",
+        "from": {"model": "claude-opus-4-5"},
+        "to": {"model": "claude-sonnet-4-5-20250929"},
+        "trigger": {"type": "refusal", "category": "cyber"},
+    }
+    assert finish["usage"]["input_tokens"] == 96 and finish["usage"]["output_tokens"] == 17
+
+
+def test_a_fallback_message_iteration_alone_names_the_model_that_answered() -> None:
+    # no fallback block (no model ran and declined): usage.iterations still says who answered
+    usage = {
+        "output_tokens": 9,
+        "iterations": [{"type": "fallback_message", "model": "claude-haiku-4-5", "input_tokens": 10,
+                        "output_tokens": 9, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}],
+    }  # fmt: skip
+    delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": usage}
+    (finish,) = of_type(feed_all([START, delta, {"type": "message_stop"}]), "finish")
+    assert finish["model"] == "claude-haiku-4-5"
+    assert finish["provider_metadata"]["anthropic"]["requested_model"] == "claude-test"
+    # a fallback to the model start already named says nothing new
+    same = {**usage, "iterations": [{**usage["iterations"][0], "model": "claude-test"}]}
+    (finish,) = of_type(feed_all([START, {**delta, "usage": same}, {"type": "message_stop"}]), "finish")
+    assert "model" not in finish and "requested_model" not in finish["provider_metadata"]["anthropic"]
 
 
 def test_a_message_never_stopped_ends_where_the_next_one_starts() -> None:

@@ -312,7 +312,7 @@ def _as_parsed(part: dict[str, Any]) -> dict[str, Any] | None:
 @pytest.mark.parametrize(
     "case",
     ["thinking-signature", "redacted-thinking", "web-search-citations", "code-execution-error", "mcp",
-     "compaction", "programmatic-caller", "tool-use", "pause-turn"],
+     "compaction", "fallback", "programmatic-caller", "tool-use", "pause-turn"],
 )  # fmt: skip
 def test_earlier_turns_parse_as_the_normalizer_puts_them_on_message_parts(case: str) -> None:
     """An assistant turn that came from Anthropic, sent back by the builder and parsed again, is

@@ -505,6 +505,20 @@ def test_compaction_is_sent_back_with_its_opaque_fields() -> None:
     }  # fmt: skip
 
 
+def test_a_fallback_block_is_sent_back_in_its_place() -> None:
+    hop = {
+        "from": {"model": "claude-opus-4-5"},
+        "to": {"model": "claude-sonnet-4-5"},
+        "trigger": {"type": "refusal"},
+    }
+    meta = {NAME: {"type": "fallback", **hop}}
+    conversation = {
+        "model": "claude-opus-4-5",
+        "messages": [user("q"), assistant(reasoning("", **meta), text("a")), user("more")],
+    }
+    assert body_of(conversation)["messages"][1]["content"] == [{"type": "fallback", **hop}, text("a")]
+
+
 def test_the_container_of_the_last_anthropic_turn_is_sent() -> None:
     def turn(container: str) -> dict[str, Any]:
         return assistant(
