@@ -43,7 +43,23 @@ class _Event(_Model):
 
 
 class Usage(_Model):
-    """Token counts. Fields a provider does not report are absent or null."""
+    """Token counts. Fields a provider does not report are absent or null.
+
+    What each count means, whatever the dialect (each normalizer converts to it):
+
+    * ``input_tokens``: every input token billed, cached ones included (Anthropic's own field
+      leaves them out: they are added back); ``cached_input_tokens`` says how many were read
+      from the cache.
+    * ``output_tokens``: every output token billed, reasoning included; ``reasoning_tokens``
+      says how many were reasoning. Where a provider counts reasoning apart from its output
+      (Gemini's ``thoughtsTokenCount``; xAI's ``completion_tokens``, which a Chat Completions
+      ``completion_tokens`` smaller than its ``reasoning_tokens``, or a ``total_tokens`` equal to
+      prompt + completion + reasoning, gives away), the two are added; OpenAI's
+      ``completion_tokens`` already includes them.
+    * ``total_tokens``: input + output (never less than their sum).
+    * Usage of several passes of one response (Anthropic ``usage.iterations``: compaction,
+      server-side tool loops, fallback) is summed: the counts are what the caller pays for.
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None

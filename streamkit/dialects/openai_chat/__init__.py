@@ -9,6 +9,7 @@ OpenRouter, Perplexity, Z.ai, vLLM, llama.cpp, Ollama's ``/v1``, LiteLLM.
 - ``parse``: a Chat Completions request body → a canonical conversation (``serve --upstream``).
 - ``whole``: accumulated messages → a whole ``chat.completion`` (a request without ``stream``),
   and the API's error body.
+- ``usage``: Chat Completions usage in canonical terms (reasoning tokens counted in the output).
 - ``wire``: what both directions share (the dialect's name).
 
 This module holds the ``Dialect`` itself and imports a direction only when it is asked for;
@@ -24,16 +25,17 @@ from ..base import Dialect, Endpoint, ParsedRequest, Request
 
 if TYPE_CHECKING:
     from .encode import WIRE_FINISH_REASONS, ChatEncoder, wire_usage
-    from .normalize import FINISH_REASONS, ChatNormalizer, map_usage
+    from .normalize import FINISH_REASONS, ChatNormalizer
     from .parse import parse_chat_request
     from .request import OPTION_NAMES, chat_messages, chat_request_body
+    from .usage import map_usage
     from .whole import whole_completion
     from .wire import NAME
 
 _EXPORTS = {
     "NAME": "wire",
     "FINISH_REASONS": "normalize",
-    "map_usage": "normalize",
+    "map_usage": "usage",
     "ChatNormalizer": "normalize",
     "WIRE_FINISH_REASONS": "encode",
     "wire_usage": "encode",

@@ -23,6 +23,8 @@ What real servers send, and what becomes of it (canonical events on the right):
   ``provider_metadata["openai-chat"]``. The ``obfuscation`` padding is dropped.
 * Usage-only chunks with empty ``choices``, running usage (Perplexity), ``x_groq.usage`` →
   ``finish.usage``; the raw usage object is kept in ``finish.provider_metadata``.
+  ``output_tokens`` always counts the reasoning tokens, also where ``completion_tokens`` leaves
+  them out (xAI): the rule is in :mod:`.usage`.
 * An error object mid-stream (``data: {"error": ...}``, or ``event: error``) → ``error``, after
   everything received before it; the response then finishes with ``finish_reason: error``.
 * ``finish_reason``: stop → stop, length/model_length → length, tool_calls/function_call →
@@ -46,6 +48,7 @@ from ...canonical import parse_arguments
 from ...errors import DataError
 from .._think import ThinkSplitter
 from ..base import Normalizer
+from .usage import map_usage
 from .wire import NAME
 
 FINISH_REASONS = {
@@ -64,25 +67,6 @@ _EXTRA_FIELDS = frozenset({"prompt_filter_results", "moderation", "x_groq", "cit
 
 # chunk fields copied into start.provider_metadata (first non-null value wins)
 _START_FIELDS = ("system_fingerprint", "service_tier", "provider")
-
-
-def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """Chat Completions usage → canonical usage (fields the server did not send are left out)."""
-    out: dict[str, Any] = {}
-    if usage.get("prompt_tokens") is not None:
-        out["input_tokens"] = usage["prompt_tokens"]
-    if usage.get("completion_tokens") is not None:
-        out["output_tokens"] = usage["completion_tokens"]
-    if usage.get("total_tokens") is not None:
-        out["total_tokens"] = usage["total_tokens"]
-    # the Assistants API spells it prompt_token_details: both are read (that dialect uses this too)
-    details = usage.get("prompt_tokens_details") or usage.get("prompt_token_details")
-    if isinstance(details, dict) and details.get("cached_tokens") is not None:
-        out["cached_input_tokens"] = details["cached_tokens"]
-    details = usage.get("completion_tokens_details")
-    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
-        out["reasoning_tokens"] = details["reasoning_tokens"]
-    return out
 
 
 class _Call:
