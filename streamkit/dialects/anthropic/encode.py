@@ -23,7 +23,8 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
 * What Anthropic cannot express is dropped with a warning: sources that are not Anthropic
   citations (a citation needs an index into the request's documents or an encrypted
   search-result index, which a foreign source has not), provider-executed tools of other
-  dialects, files, refusal marks on text (the text is kept), events of choices k>0. A client
+  dialects, files, other dialects' redacted or encrypted reasoning (its text, if any, is a
+  thinking block), refusal marks on text (the text is kept), events of choices k>0. A client
   tool's ``tool-result`` belongs to the next request, not to this stream: it is left out.
 * Blocks only the beta API has (``mcp_tool_use``, ``mcp_tool_result``, ``compaction``,
   ``fallback``, ...) are not in ``RawMessageStreamEvent``: they are written with ``-O beta=true``
@@ -42,6 +43,7 @@ from typing import Any
 import orjson
 
 from ...canonical import message_to_events
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder, WireEvent
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
 
@@ -292,6 +294,8 @@ class AnthropicEncoder(Encoder):
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
         out: list[WireEvent] = []
+        if hidden_reasoning(ev, NAME):
+            self.drop(HIDDEN_REASONING)  # no Anthropic block can carry another provider's
         if not self._is("reasoning", ev["id"]):
             out = self._on_reasoning_start(ev)
             if ev.get("text"):

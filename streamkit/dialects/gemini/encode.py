@@ -9,7 +9,9 @@ or invalid) cannot be a whole call, and is written as a streamed call that never
 text as an unterminated string value), which normalizes back to a call with invalid arguments.
 Code execution and server-side tools that came from Gemini go back as their parts; other
 providers' executed tools, choices other than the first, and sources with neither URL nor title
-are dropped with a warning; a refusal is written as text, with a warning. A later response with no id, or with the id of one already written,
+are dropped with a warning, as is other dialects' redacted or encrypted reasoning (Anthropic's
+redacted thinking, a Responses item's encrypted content: a thought part has no place for it); a
+refusal is written as text, with a warning. A later response with no id, or with the id of one already written,
 gets one of its own (``response-N``, ``<id>-N``), so that the chunks of two responses do not read
 as one. An error is an ``{"error": {...}}`` chunk; one that comes before its response's events
 (``accumulate --final`` writes it before the message) is written inside that response. The
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder, WireEvent
 from .wire import (
     _CANDIDATE_FIELDS,
@@ -206,6 +209,8 @@ class GeminiEncoder(Encoder):
         return out
 
     def _on_block_end(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if ev["type"] == "reasoning-end" and hidden_reasoning(ev, NAME):
+            self.drop(HIDDEN_REASONING)
         signature = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("thought_signature")
         if not signature:
             return []

@@ -6,7 +6,8 @@ A whole response is what the chunks of a stream would merge into: one candidate 
 
 * text → ``{"text"}``; reasoning → ``{"text", "thought": true}``; the block's
   ``thoughtSignature`` on its part (a signed empty block is an empty part that carries it; an empty
-  block without one, another provider's redacted reasoning, is left out);
+  block without one, another provider's redacted reasoning, is left out, and so is another
+  provider's redacted or encrypted reasoning, with a warning);
 * a client tool call → ``{"functionCall": {"id", "name", "args"}}`` (no ``id`` when normalize made
   it up; its ``thoughtSignature`` beside it); a call whose arguments are not a JSON object (cut off)
   cannot be a whole call and is left out, with a warning;
@@ -28,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder
 from .encode import source_entry, wire_finish_reason, wire_usage
 from .wire import _CANDIDATE_FIELDS, NAME, executed_call_part, executed_result_part, file_part
@@ -84,6 +86,8 @@ class _Candidate:
         meta = _meta(p)
         part: dict[str, Any] | None
         if kind in ("text", "reasoning"):
+            if kind == "reasoning" and hidden_reasoning(p, NAME):
+                self.drops.drop(HIDDEN_REASONING)
             text = p.get("text") or ""
             if not text and not meta.get("thought_signature"):
                 return

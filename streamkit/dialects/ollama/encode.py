@@ -8,7 +8,8 @@ usage is known and the durations when they came from Ollama. An error becomes an
 writes it, inside that response); a response cut off, or ended by an error, gets no ``done`` line, as on the
 wire. Ollama's tool-call arguments are always an object: a call whose arguments are not one (cut
 off, or invalid JSON) cannot be written and is dropped with a warning, as are sources, files,
-provider-executed tools, choices other than the first, tool calls in ``/api/generate`` lines
+provider-executed tools, other dialects' redacted or encrypted reasoning, choices other than
+the first, tool calls in ``/api/generate`` lines
 (``-O endpoint=generate`` forces those, ``endpoint=chat`` chat lines); a refusal is written as
 text, with a warning. ``-O stream=false`` writes each response as the one line Ollama answers a
 request that does not stream (texts joined, tool calls and logprobs gathered, in its done line;
@@ -25,6 +26,7 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from ...errors import UsageError
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder, WireEvent
 from .wire import NAME
 
@@ -191,6 +193,11 @@ class OllamaEncoder(Encoder):
             out.append(self._with_logprobs(self._line(thinking=ev["delta"]), ev))
         return out
 
+    def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if hidden_reasoning(ev, NAME):
+            self.drop(HIDDEN_REASONING)  # a thinking line has no place for it
+        return []
+
     @staticmethod
     def _with_logprobs(line: WireEvent, ev: dict[str, Any]) -> WireEvent:
         pm = ev.get("provider_metadata")
@@ -302,6 +309,7 @@ class OllamaEncoder(Encoder):
         "text-start": _on_text_start,
         "text-delta": _on_text_delta,
         "reasoning-delta": _on_reasoning_delta,
+        "reasoning-end": _on_reasoning_end,
         "tool-call": _on_tool_call,
         "tool-result": _on_tool_result,
         "source": _on_source,

@@ -246,10 +246,14 @@ def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.
         "provider_executed": True,
     }
     assert encoder.feed(executed) == []
+    sealed = {"openai-responses": {"encrypted_content": "gAAAAB"}}
+    out += encoder.feed({"type": "reasoning-start", "id": "r0", "provider_metadata": sealed})
+    out += encoder.feed({"type": "reasoning-end", "id": "r0", "provider_metadata": sealed})
     out += encoder.feed({"type": "finish", "finish_reason": "stop"})
     encoder.close()
     err = capsys.readouterr().err
     for what in (
+        "redacted or encrypted reasoning from other dialects (1)",
         "refusal marks on text (the text is kept) (1)",
         "sources that are not Anthropic citations (1)",
         "files (1)",

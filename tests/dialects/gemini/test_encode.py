@@ -149,3 +149,23 @@ def test_an_openai_chat_stream_converts_to_gemini() -> None:
     again = messages(events_of(b"".join(render(iter(events), format="gemini"))))
     assert [essence(m)["content"] for m in again] == [essence(m)["content"] for m in messages(events)]
     assert encoded[-1]["candidates"][0]["finishReason"] == "STOP"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [DATA / "anthropic" / "redacted-thinking.sse", DATA / "openai-responses" / "reasoning-encrypted.sse"],
+    ids=["anthropic-redacted", "responses-encrypted"],
+)
+def test_other_dialects_hidden_reasoning_is_counted_as_dropped(case: Path) -> None:
+    """Redacted or encrypted reasoning has no gemini form: streamkit convert says it drops it."""
+    from tests.conftest import run_cli
+
+    result = run_cli("convert", "--to", "gemini", str(case))
+    assert result.returncode == 0
+    assert (
+        b"gemini cannot express redacted or encrypted reasoning from other dialects (1); dropped"
+        in result.stderr
+    )
+    # and only that: a stream without any says nothing about it
+    plain = run_cli("convert", "--to", "gemini", str(DATA / "anthropic" / "thinking-signature.sse"))
+    assert b"redacted or encrypted" not in plain.stderr

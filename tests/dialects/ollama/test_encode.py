@@ -224,3 +224,23 @@ def test_the_model_option_names_the_requests_model_on_every_line() -> None:
         assert lines and {line["model"] for line in lines} == {"llama3.2"}
     with pytest.raises(UsageError, match="model must be a model name"):
         OllamaEncoder(model=3)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [DATA / "anthropic" / "redacted-thinking.sse", DATA / "openai-responses" / "reasoning-encrypted.sse"],
+    ids=["anthropic-redacted", "responses-encrypted"],
+)
+def test_other_dialects_hidden_reasoning_is_counted_as_dropped(case: Path) -> None:
+    """Redacted or encrypted reasoning has no ollama form: streamkit convert says it drops it."""
+    from tests.conftest import run_cli
+
+    result = run_cli("convert", "--to", "ollama", str(case))
+    assert result.returncode == 0
+    assert (
+        b"ollama cannot express redacted or encrypted reasoning from other dialects (1); dropped"
+        in result.stderr
+    )
+    # and only that: a stream without any says nothing about it
+    plain = run_cli("convert", "--to", "ollama", str(DATA / "anthropic" / "thinking-signature.sse"))
+    assert b"redacted or encrypted" not in plain.stderr
