@@ -1,4 +1,14 @@
-"""Canonical events → Chat Completions chunks: the encoder, and usage written back in the wire's terms."""
+"""Canonical events → Chat Completions chunks: the encoder, and usage written back in the wire's terms.
+
+Audio output goes back as ``delta.audio``: a text block marked as an audio transcript
+(``provider_metadata["openai-chat"]["audio"]``, as normalize marks it) as ``transcript``
+fragments, an audio ``file`` as one ``data`` chunk, the audio's ``id`` once (on its first
+chunk) and its ``expires_at`` last, alone, as OpenAI ends it (clients join the fragments of
+``delta.audio`` field by field, so an id or an expiry said twice would be garbled). Other files,
+and audio given by URL, are dropped with a warning, as is other dialects' redacted or encrypted
+reasoning (Anthropic's redacted thinking, a Responses item's encrypted content), which no Chat
+Completions field carries.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder, WireEvent
 from .wire import NAME
 
@@ -96,7 +107,9 @@ class ChatEncoder(Encoder):
         self.created = 0
         self.extra: dict[str, Any] = {}
         self.roles: set[int] = set()
-        self.refusals: set[str] = set()
+        self.fields: dict[str, str] = {}  # text block id -> "refusal" or "audio" (else content)
+        self.transcripts: dict[str, Any] = {}  # audio transcript block -> its audio id, until said
+        self.audio_ids: dict[int, Any] = {}  # choice -> the audio id written for it
         self.tools: dict[tuple[int, str], int] = {}  # (choice, call id) -> tool index
         self.ntools: dict[int, int] = {}
         self.usage: dict[str, Any] | None = None
@@ -161,12 +174,23 @@ class ChatEncoder(Encoder):
 
     def _on_text_start(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("refusal"):
-            self.refusals.add(ev["id"])
+            self.fields[ev["id"]] = "refusal"
+        elif ev.get("provider_metadata"):
+            audio = (ev["provider_metadata"].get(NAME) or {}).get("audio")
+            if isinstance(audio, dict):  # the transcript of an audio output
+                self.fields[ev["id"]] = "audio"
+                self.transcripts[ev["id"]] = audio.get("id")
         return self._ensure_open()
 
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
-        field = "refusal" if ev.get("id") in self.refusals else "content"
+        field = self.fields.get(ev["id"], "content")
+        if field == "audio":
+            choice = ev.get("choice") or 0
+            audio = self._audio_id(choice, self.transcripts.pop(ev["id"], None))
+            audio["transcript"] = ev["delta"]
+            out.append(self._chunk(choice, {"audio": audio}))
+            return out
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         logprobs = None
         if meta.get("logprobs") is not None:
@@ -180,6 +204,8 @@ class ChatEncoder(Encoder):
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
+        if hidden_reasoning(ev, NAME):
+            self.drop(HIDDEN_REASONING)
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         if not (meta.get("signature") or meta.get("data")):
             return []
@@ -275,7 +301,25 @@ class ChatEncoder(Encoder):
         return out
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
-        return self.drop("files")
+        data = ev.get("data") or ""
+        if not str(ev.get("media_type")).startswith("audio/") or data.startswith(("http://", "https://")):
+            return self.drop("files")
+        out = self._ensure_open()
+        choice = ev.get("choice") or 0
+        meta = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("audio") or {}
+        audio = self._audio_id(choice, meta.get("id") or f"audio_{uuid.uuid4().hex[:24]}")
+        audio["data"] = data
+        out.append(self._chunk(choice, {"audio": audio}))
+        if meta.get("expires_at") is not None:
+            out.append(self._chunk(choice, {"audio": {"expires_at": meta["expires_at"]}}))
+        return out
+
+    def _audio_id(self, choice: int, audio_id: Any) -> dict[str, Any]:
+        """A ``delta.audio`` that names the audio's id if it is known and not yet said."""
+        if audio_id is None or self.audio_ids.get(choice) is not None:
+            return {}
+        self.audio_ids[choice] = audio_id
+        return {"id": audio_id}
 
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()

@@ -10,6 +10,12 @@ What real servers send, and what becomes of it (canonical events on the right):
   and ``delta.reasoning_details`` (OpenRouter; preferred when present, since it carries
   signatures and encrypted reasoning, kept in the block's ``provider_metadata``) → reasoning.
 * ``delta.refusal`` → a text block whose ``text-start`` has ``refusal: true``.
+* ``delta.audio`` (audio output): its ``transcript`` fragments → a text block of their own, whose
+  ``text-start`` is marked ``provider_metadata["openai-chat"]["audio"]`` (``{"id": ...}`` when the
+  audio's id has come); its ``data`` (base64 fragments) → one ``file`` (``audio/pcm16``, the
+  format streamed audio comes in) when the choice finishes, with the audio's ``id`` and
+  ``expires_at`` in its ``provider_metadata["openai-chat"]["audio"]``. The encoder writes both
+  back as ``delta.audio``.
 * ``delta.tool_calls`` → ``tool-input-*`` and one ``tool-call`` per call when the choice
   finishes. Deltas are keyed by ``id``, then ``index``, then the latest call; a call whose id
   (or name) has not arrived yet is held back until it does, so ids are never changed after the
@@ -99,12 +105,14 @@ class _Choice:
         "refusal",
         "text",
         "think",
+        "transcript",
     )
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.prefix = f"c{n}." if n else ""
         self.text: str | None = None  # id of the open text block
+        self.transcript: str | None = None  # id of the open text block of an audio transcript
         self.reasoning: str | None = None
         self.refusal: str | None = None
         self.reasoning_meta: dict[str, Any] | None = None
@@ -421,8 +429,11 @@ class ChatNormalizer(Normalizer):
         if meta:
             ev["provider_metadata"] = {NAME: meta}
 
-    def _open(self, st: _Choice, kind: str, out: list[dict[str, Any]]) -> str:
-        """Open a text, refusal or reasoning block, ending whichever other block is open."""
+    def _open(
+        self, st: _Choice, kind: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
+    ) -> str:
+        """Open a text, refusal, reasoning or transcript block, ending whichever other block is
+        open (the caller keeps a transcript block's id)."""
         if st.closed:
             st.closed = False  # content after finish_reason: keep it rather than drop it
         self._end_blocks(st, out)
@@ -434,15 +445,22 @@ class ChatNormalizer(Normalizer):
             st.refusal = bid
         elif kind == "reasoning":
             st.reasoning = bid
-        else:
+        elif kind == "text":
             st.text = bid
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
         if st.n:
             ev["choice"] = st.n
         out.append(ev)
         return bid
 
     def _end_blocks(self, st: _Choice, out: list[dict[str, Any]]) -> None:
-        for attr, kind in (("text", "text"), ("refusal", "text"), ("reasoning", "reasoning")):
+        for attr, kind in (
+            ("text", "text"),
+            ("refusal", "text"),
+            ("reasoning", "reasoning"),
+            ("transcript", "text"),
+        ):
             bid = getattr(st, attr)
             if bid is None:
                 continue
@@ -684,9 +702,6 @@ class ChatNormalizer(Normalizer):
     def _audio(self, st: _Choice, audio: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(audio, dict):
             return
-        if audio.get("transcript"):
-            bid = st.text or self._open(st, "text", out)
-            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": audio["transcript"]}, st))
         if st.audio is None:
             st.audio = {"chunks": [], "meta": {}}
         if audio.get("data"):
@@ -694,6 +709,12 @@ class ChatNormalizer(Normalizer):
         for key in ("id", "expires_at"):
             if audio.get(key) is not None:
                 st.audio["meta"][key] = audio[key]
+        if audio.get("transcript"):
+            bid = st.transcript
+            if bid is None:  # a text block of its own, marked as the audio's transcript
+                mark = {"id": st.audio["meta"]["id"]} if "id" in st.audio["meta"] else {}
+                bid = st.transcript = self._open(st, "transcript", out, {"audio": mark})
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": audio["transcript"]}, st))
 
     def _extras(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Chunk-level fields beyond the usual ones. Returns whether any had a meaning."""

@@ -12,12 +12,15 @@ The completion, from the messages of one response (one per choice, ``choice`` k 
   for reasoning that carries OpenRouter signatures or encrypted data, ``tool_calls``
   (``function`` calls, or ``custom`` calls for the ``custom_tools`` the request declared),
   ``annotations`` (``url_citation`` for url sources), Groq's ``executed_tools`` for the tools it
-  ran; ``finish_reason`` (``tool_calls`` when the turn calls a tool and the reason says nothing a
+  ran, ``audio`` for audio output (an audio file: ``id``, ``data``, ``expires_at``, which is now
+  when the upstream gave none, and the ``transcript``: the text blocks marked as its transcript);
+  ``finish_reason`` (``tool_calls`` when the turn calls a tool and the reason says nothing a
   client accepts), ``logprobs: null``.
 * ``usage`` of the response (the Chat server's own object when it sent one), zeros when unknown.
 
-What the format cannot hold (document sources, files, other dialects' provider-executed tools)
-is left out with one warning per kind.
+What the format cannot hold (document sources, files other than audio, other dialects'
+provider-executed tools, other dialects' redacted or encrypted reasoning) is left out with one
+warning per kind.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from .encode import WIRE_FINISH_REASONS, custom_input, wire_usage
 from .wire import NAME
 
@@ -71,15 +75,24 @@ def _message(
     calls: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     executed: dict[Any, dict[str, Any]] = {}
+    transcript: list[str] = []
+    audio: dict[str, Any] | None = None
     for part in message.get("content") or ():
         if not isinstance(part, dict):
             continue
         kind = part.get("type")
         if kind == "text":
-            (refusal if part.get("refusal") else text).append(part.get("text") or "")
+            if part.get("refusal"):
+                refusal.append(part.get("text") or "")
+            else:
+                (transcript if isinstance(_meta(part).get("audio"), dict) else text).append(
+                    part.get("text") or ""
+                )
         elif kind == "reasoning":
             reasoning.append(part.get("text") or "")
             meta = _meta(part)
+            if hidden_reasoning(part, NAME):
+                dropped.add(HIDDEN_REASONING)
             if meta.get("signature") or meta.get("data"):
                 detail = {
                     "type": meta.get("type", "reasoning.text"),
@@ -116,7 +129,17 @@ def _message(
             cite.setdefault("end_index", 0)
             annotations.append({"type": "url_citation", "url_citation": cite})
         elif kind == "file":
-            dropped.add("files")
+            data = part.get("data") or ""
+            if audio is None and str(part.get("media_type")).startswith("audio/") and "://" not in data:
+                meta = _meta(part).get("audio") or {}
+                audio = {"id": meta.get("id") or f"audio_{uuid.uuid4().hex[:24]}", "data": data,
+                         "expires_at": meta.get("expires_at") or int(time.time())}  # fmt: skip
+            else:
+                dropped.add("files")
+    if audio is not None:
+        audio["transcript"] = "".join(transcript)
+    else:
+        text += transcript  # a transcript without its audio: the message's text
     out: dict[str, Any] = {
         "role": "assistant",
         "content": "".join(text) if text else None,
@@ -132,6 +155,8 @@ def _message(
         out["annotations"] = annotations
     if executed:
         out["executed_tools"] = list(executed.values())
+    if audio is not None:
+        out["audio"] = audio
     return out, bool(calls)
 
 

@@ -80,6 +80,84 @@ def test_encoder_warns_about_what_chat_cannot_express(capsys: pytest.CaptureFixt
     assert "cannot express document sources (1); dropped" in capsys.readouterr().err
 
 
+def _final_audio(wire: bytes) -> tuple[object, dict]:
+    """openai's own ChatCompletionStreamState over our chunks: the final message's content and audio."""
+    state = ChatCompletionStreamState()
+    for chunk in wire_chunks(wire):
+        if isinstance(chunk, dict):
+            state.handle_chunk(ChatCompletionChunk.model_validate(chunk))
+    message = state.get_final_completion().choices[0].message
+    return message.content, message.audio.model_dump() if message.audio is not None else {}
+
+
+def test_audio_output_goes_back_as_delta_audio() -> None:
+    """chat -> canonical -> chat keeps the audio: transcript fragments, one data chunk, the id once,
+    the expiry last (clients join delta.audio field by field)."""
+    events = events_of(CASES / "audio.sse")
+    (ours,) = messages(events)
+    expected = {
+        "id": "audio_6a1b2c3d4e5f",
+        "data": ours["content"][1]["data"],
+        "expires_at": 1700003600,
+        "transcript": "Hello there!",
+    }
+    wire = b"".join(render(iter(events), format="openai-chat"))
+    deltas = [c["choices"][0]["delta"] for c in wire_chunks(wire) if isinstance(c, dict) and c["choices"]]
+    audio = [d["audio"] for d in deltas if "audio" in d]
+    assert audio == [
+        {"id": "audio_6a1b2c3d4e5f", "transcript": "Hello"},
+        {"transcript": " there!"},
+        {"data": expected["data"]},
+        {"expires_at": 1700003600},
+    ]
+    assert not any("content" in d for d in deltas)
+    assert _final_audio(wire) == (None, expected)
+    # only the final message (accumulate --final | render -f openai-chat): the same audio
+    finals = list(accumulate(iter(events), final=True))
+    assert _final_audio(b"".join(render(iter(finals), format="openai-chat"))) == (None, expected)
+
+
+def test_audio_from_another_dialect_gets_an_id_and_other_files_are_dropped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    encoder = ChatEncoder()
+    chunks = encoder.feed({"type": "start", "id": "r", "model": "m"})
+    chunks += encoder.feed({"type": "file", "media_type": "audio/wav", "data": "UklGRg=="})
+    chunks += encoder.feed({"type": "file", "media_type": "image/png", "data": "iVBO"})
+    chunks += encoder.feed({"type": "file", "media_type": "audio/mpeg", "data": "https://x.test/a.mp3"})
+    chunks += encoder.feed({"type": "finish", "finish_reason": "stop"})
+    encoder.close()
+    (audio,) = [c["choices"][0]["delta"]["audio"] for _, c in chunks if isinstance(c, dict) and c["choices"]
+                and "audio" in c["choices"][0]["delta"]]  # fmt: skip
+    assert audio["id"].startswith("audio_") and audio["data"] == "UklGRg=="
+    assert "openai-chat cannot express files (2); dropped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["anthropic", "ollama", "openai-responses"])
+def test_encoders_without_audio_output_say_they_drop_it(target: str) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("convert", "--to", target, str(CASES / "audio.sse"))
+    assert result.returncode == 0
+    assert f"{target} cannot express files (1); dropped".encode() in result.stderr
+    assert b"Hello" in result.stdout and b" there!" in result.stdout  # the transcript stays, as text
+
+
+def test_other_dialects_hidden_reasoning_is_counted_as_dropped() -> None:
+    from tests.conftest import run_cli
+
+    for case in (
+        DATA / "anthropic" / "redacted-thinking.sse",
+        DATA / "openai-responses" / "reasoning-encrypted.sse",
+    ):
+        result = run_cli("convert", "--to", "openai-chat", str(case))
+        assert result.returncode == 0
+        assert (
+            b"openai-chat cannot express redacted or encrypted reasoning from other dialects (1); dropped"
+            in result.stderr
+        )
+
+
 def _serve(wire: bytes):
     import httpx
 

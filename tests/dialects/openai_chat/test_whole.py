@@ -38,9 +38,16 @@ def read_by_the_client(completion: dict[str, Any]) -> ChatCompletion:
     return sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hi"}])
 
 
+def transcript(part: dict[str, Any]) -> bool:
+    """Whether a text part is the transcript of an audio output (the completion's audio holds it)."""
+    return "audio" in (part.get("provider_metadata") or {}).get("openai-chat", {})
+
+
 def texts(message: dict[str, Any], *, refusal: bool = False) -> str:
     return "".join(
-        p["text"] for p in message["content"] if p["type"] == "text" and bool(p.get("refusal")) == refusal
+        p["text"]
+        for p in message["content"]
+        if p["type"] == "text" and bool(p.get("refusal")) == refusal and not transcript(p)
     )
 
 
@@ -175,6 +182,25 @@ def test_finish_reasons(finish: str, reason: str) -> None:
     assert DIALECT.whole_response([message])["choices"][0]["finish_reason"] == reason
 
 
+def test_audio_output_is_the_message_s_audio() -> None:
+    found, completion = whole(DATA / "openai-chat" / "audio.sse")
+    message = read_by_the_client(completion).choices[0].message
+    assert message.content is None
+    assert message.audio is not None
+    assert message.audio.model_dump() == {
+        "id": "audio_6a1b2c3d4e5f",
+        "data": found[0]["content"][1]["data"],
+        "expires_at": 1700003600,
+        "transcript": "Hello there!",
+    }
+    # audio from elsewhere (no id, no expiry): an id of its own, and it is no longer kept upstream
+    message = {"type": "message", "role": "assistant", "finish_reason": "stop",
+               "content": [{"type": "file", "media_type": "audio/wav", "data": "UklGRg=="}]}  # fmt: skip
+    audio = read_by_the_client(DIALECT.whole_response([message])).choices[0].message.audio
+    assert audio is not None and audio.id.startswith("audio_") and audio.data == "UklGRg=="
+    assert audio.transcript == ""
+
+
 def test_what_cannot_be_said_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     message = {
         "type": "message", "role": "assistant", "finish_reason": "stop",
@@ -182,12 +208,14 @@ def test_what_cannot_be_said_is_dropped_with_a_warning(capsys: pytest.CaptureFix
             {"type": "source", "source_type": "document", "id": "d", "title": "T"},
             {"type": "file", "media_type": "image/png", "data": "AAA"},
             {"type": "tool-call", "tool_call_id": "s", "tool_name": "web_search", "provider_executed": True, "input": {}},
+            {"type": "reasoning", "text": "", "provider_metadata": {"anthropic": {"redacted_data": "EmwK"}}},
             {"type": "text", "text": "ok"},
         ],
     }  # fmt: skip
     ChatCompletion.model_validate(DIALECT.whole_response([message]))
     err = capsys.readouterr().err
-    for what in ("document sources (1)", "files (1)", "provider-executed tool calls (1)"):
+    for what in ("document sources (1)", "files (1)", "provider-executed tool calls (1)",
+                 "redacted or encrypted reasoning from other dialects (1)"):  # fmt: skip
         assert f"openai-chat cannot express {what}" in err
 
 
