@@ -705,7 +705,10 @@ class ChatNormalizer(Normalizer):
         if st.audio is None:
             st.audio = {"chunks": [], "meta": {}}
         if audio.get("data"):
-            st.audio["chunks"].append(base64.b64decode(audio["data"]))
+            try:
+                st.audio["chunks"].append(base64.b64decode(audio["data"]))
+            except (TypeError, ValueError):  # binascii.Error is a ValueError
+                raise DataError("delta.audio.data is not base64") from None
         for key in ("id", "expires_at"):
             if audio.get(key) is not None:
                 st.audio["meta"][key] = audio[key]

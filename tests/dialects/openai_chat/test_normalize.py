@@ -204,3 +204,43 @@ def test_executed_tools_are_provider_executed_calls_and_results() -> None:
 def test_invalid_arguments_give_null_input_and_an_error() -> None:
     (call,) = of_type(events_of(CASES / "tool-bad-arguments.sse"), "tool-call")
     assert call["input"] is None and "not valid JSON" in call["input_error"]
+
+
+def test_audio_data_that_is_not_base64_is_a_data_error() -> None:
+    from streamkit.dialects.openai_chat import ChatNormalizer
+    from streamkit.errors import DataError
+
+    chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"audio": {"data": "!!notbase64"}}}]}
+    with pytest.raises(DataError, match="delta.audio.data is not base64"):
+        ChatNormalizer().feed(chunk)
+
+
+def test_an_audio_transcript_is_a_text_block_of_its_own() -> None:
+    from streamkit.dialects.openai_chat import ChatNormalizer
+
+    def chunk(delta: dict) -> dict:
+        return {"id": "c", "model": "m", "choices": [{"index": 0, "delta": delta}]}
+
+    n = ChatNormalizer()
+    out = []
+    for delta in (
+        {"content": "Note: "},
+        {"audio": {"id": "audio_1", "transcript": "Hi"}},
+        {"audio": {"transcript": " you", "data": "AAEC"}},
+        {"content": "done"},
+    ):
+        out += n.feed(chunk(delta)) or []
+    out += n.close()
+    starts = [e for e in out if e["type"] == "text-start"]
+    assert [s.get("provider_metadata") for s in starts] == [
+        None,
+        {"openai-chat": {"audio": {"id": "audio_1"}}},
+        None,
+    ]
+    texts = {}
+    for e in out:
+        if e["type"] == "text-delta":
+            texts[e["id"]] = texts.get(e["id"], "") + e["delta"]
+    assert list(texts.values()) == ["Note: ", "Hi you", "done"]
+    (file,) = [e for e in out if e["type"] == "file"]
+    assert file["data"] == "AAEC" and file["provider_metadata"]["openai-chat"]["audio"] == {"id": "audio_1"}
