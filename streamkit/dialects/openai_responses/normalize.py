@@ -12,7 +12,11 @@ What the wire sends, and what it becomes (canonical events on the right):
   mid-response (a resumed stream: no ``response.created``) starts at its first event, with the id
   left null (``finish`` names it); it holds the deltas after the resume point, as the client that
   resumes expects. Several responses in a row (a client tool loop) give one ``start``…``finish``
-  each; a ``response.created`` while a response is still open ends that one first.
+  each; a ``response.created`` while a response is still open ends that one first (unless none
+  of its output came yet: then it is the same response under another id). Some compatible
+  servers change the response's id and its items' ids between their first and last events: the
+  terminal event ends the response open whatever id it names (``finish`` carries that id), and
+  an event whose item id is new is about the item of that type at its ``output_index``.
 * ``response.completed`` → ``finish``: ``stop``, or ``tool-calls`` when the response holds calls
   the client must answer; ``response.incomplete`` → ``length`` (``max_output_tokens``) or
   ``content-filter`` (``content_filter``), else ``other``, with the reason in
@@ -261,6 +265,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             new_id = _text(response, "id")
             if data.get("type") == "response.in_progress" or not new_id or new_id == self.response_id:
                 return True
+            if not self.items and self.block is None:
+                return True  # nothing came yet: the same response, under another id
             out.extend(self.close())  # a new response while the last one never finished
         self._ensure(out, response)
         return True
@@ -269,12 +275,12 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         """response.completed, .incomplete, .failed."""
         response = _object(data, "response")
         response_id = _text(response, "id")
-        if self.started and response_id and self.response_id and response_id != self.response_id:
-            out.extend(self.close())
+        # the end of the response open, whatever id it carries (some servers give the response
+        # another id at its end): a new response begins with its response.created
         self._ensure(out, response)
         self.response_id = response_id or self.response_id
         for index, item in enumerate(_list(response, "output")):
-            if isinstance(item, dict) and not self._seen(item):
+            if isinstance(item, dict) and not self._seen(item, index):
                 self._on_item_done(
                     {"type": "response.output_item.done", "item": item, "output_index": index}, out
                 )
@@ -355,7 +361,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             # a .done whose item id differs from its .added (or has none): the item at its index
             known = self.by_index.get(index)
             if known is not None and known.type == _text(item, "type"):
-                it = known
+                it = self.items[key] = known  # its events may use the new id from here on
         if it is None:
             it = self.items[key] = _Item(key, item, index, added)
             if index is not None:
@@ -370,21 +376,32 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             it.name = it.name or _PROVIDER_ITEMS[it.type or ""] or _text(item, "name") or it.type or ""
         return it
 
-    def _seen(self, item: dict[str, Any]) -> bool:
+    def _seen(self, item: dict[str, Any], index: int) -> bool:
+        """Whether an item of the final response was read already: by its id, its call id, or
+        its place (a server that gives items other ids at the end of the response)."""
         if _text(item, "id") in self.items:
             return True
         call_id = _text(item, "call_id")
-        return bool(call_id) and any(it.call_id == call_id for it in self.items.values())
+        if call_id and any(it.call_id == call_id for it in self.items.values()):
+            return True
+        known = self.by_index.get(index)
+        return known is not None and known.type == _text(item, "type")
 
     def _item_for(self, data: dict[str, Any], kind: str) -> _Item:
-        """The item an event is about; created on the spot in a stream resumed mid-item."""
+        """The item an event is about: by its id, else the item of that type at its place (a
+        server that changes item ids mid-item); created on the spot in a stream resumed
+        mid-item."""
         item_id = _text(data, "item_id")
         it = self.items.get(item_id) if item_id is not None else None
         if it is None:
             index = _index(data, "output_index")
             it = self.by_index.get(index) if index is not None else None
-            if it is None or (item_id is not None and it.id != item_id and not it.id.startswith("#")):
+            if it is None or (
+                item_id is not None and it.id != item_id and not it.id.startswith("#") and it.type != kind
+            ):
                 it = self._register({"id": item_id, "type": kind}, index, False)
+            elif item_id is not None:
+                self.items[item_id] = it
         return it
 
     def _new_call_id(self) -> str:

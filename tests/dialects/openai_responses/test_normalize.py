@@ -178,6 +178,27 @@ def test_a_new_response_while_one_is_open_ends_the_open_one() -> None:
     ]
 
 
+def test_ids_that_change_mid_response_are_still_one_response() -> None:
+    """Some compatible servers give the response and its items other ids at their end: items are
+    tied by their place (output_index), the final response ends the one open."""
+    events = events_of(CASES / "rotated-ids.sse")
+    assert [e["type"] for e in events if e["type"] in ("start", "finish")] == ["start", "finish"]
+    (message,) = messages(events)
+    assert text_of(message) == "Hello from a server that renames things."
+    assert client_calls(message) == [("call_rot1", "lookup", {"q": "ids"})]
+    assert meta(of_type(events, "finish")[0])["response_id"] == "resp_rot_b"  # what to continue from
+
+
+def test_a_response_created_under_another_id_before_any_output_is_the_same_response() -> None:
+    events = normalized(
+        {"type": "response.queued", "response": {"id": "r1", "model": "m"}},
+        {"type": "response.created", "response": {"id": "r1b", "model": "m"}},
+        {"type": "response.output_text.delta", "item_id": "m1", "output_index": 0, "content_index": 0, "delta": "a"},
+        {"type": "response.completed", "response": {"id": "r1c", "model": "m", "status": "completed"}},
+    )  # fmt: skip
+    assert [(m["finish_reason"], text_of(m)) for m in messages(events)] == [("stop", "a")]
+
+
 def test_a_resumed_stream_starts_at_its_first_event() -> None:
     events = events_of(CASES / "resumed.sse")
     (start,) = of_type(events, "start")
