@@ -120,7 +120,7 @@ def message_to_events(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 if err:
                     call["input_error"] = err
             yield with_choice(call, choice)
-        elif kind in ("tool-result", "source", "file"):
+        elif kind in ("tool-result", "source", "file", "tool-approval-request"):
             ev = {k: v for k, v in part.items()}
             yield with_choice(ev, choice)
     finish: dict[str, Any] = {"type": "finish", "finish_reason": message.get("finish_reason") or "other"}
@@ -179,7 +179,12 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
         ("is_error", _OPT_BOOL, False),
         ("provider_executed", _OPT_BOOL, False),
     ),
-    "tool-approval-request": (("tool_call_id", _STR, True),),
+    "tool-approval-request": (
+        ("tool_call_id", _STR, True),
+        ("tool_name", _OPT_STR, False),
+        ("arguments", _OPT_STR, False),
+        ("provider_executed", _OPT_BOOL, False),
+    ),
     "tool-approval-response": (
         ("tool_call_id", _STR, True),
         ("approved", _OPT_BOOL, False),
@@ -215,6 +220,7 @@ PART_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
         ("tool_name", _OPT_STR, False),
         ("is_error", _OPT_BOOL, False),
     ),
+    "tool-approval-request": (("tool_call_id", _STR, True), ("tool_name", _OPT_STR, False)),
     "source": (("url", _OPT_STR, False), ("title", _OPT_STR, False)),
     "file": (("media_type", _OPT_STR, False), ("data", _OPT_STR, False)),
 }

@@ -2,7 +2,9 @@
 
 ``render -f conversation`` and ``agent`` both use this: the assistant's turn (the accumulated
 message's parts, reasoning and signatures included, since some providers require them back),
-then one ``tool`` message per client tool result, then the dialect's continuation state (see
+then one ``tool`` message per client tool result, and one per answer to a provider's approval
+request (a ``tool-approval-response`` naming a ``tool-approval-request`` part of the message),
+then the dialect's continuation state (see
 :meth:`streamkit.dialects.base.Dialect.continuation_state`).
 """
 
@@ -22,6 +24,14 @@ def assistant_message(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_message(result: dict[str, Any]) -> dict[str, Any]:
+    """The ``tool`` message of a ``tool-result``, or of a ``tool-approval-response`` (``approved``
+    and ``reason`` instead of an output)."""
+    if result.get("type") == "tool-approval-response":
+        answer: dict[str, Any] = {"role": "tool", "tool_call_id": result["tool_call_id"],
+                                  "approved": bool(result.get("approved"))}  # fmt: skip
+        if isinstance(result.get("reason"), str):
+            answer["reason"] = result["reason"]
+        return answer
     out: dict[str, Any] = {
         "role": "tool",
         "tool_call_id": result["tool_call_id"],
@@ -66,25 +76,32 @@ def next_conversation(base: dict[str, Any] | None, turns: list[tuple[dict[str, A
 
 
 def turns_of(events: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Each final message (choice 0) with the client tool results that answer its calls.
+    """Each final message (choice 0) with the client tool results that answer its calls, and the
+    answers to the approval requests it holds (``tool-approval-response`` events).
 
     Results are matched to calls by id wherever they appear: ``run-tools`` writes a result as soon
     as its tool finishes, which may be before the response's ``finish`` and ``message`` arrive.
     """
     messages: list[dict[str, Any]] = []
     results: dict[str, dict[str, Any]] = {}
+    answers: dict[str, dict[str, Any]] = {}
     for event in events:
         kind = event.get("type")
         if kind == "message" and not event.get("choice"):
             messages.append(event)
         elif kind == "tool-result" and not event.get("provider_executed") and event.get("tool_call_id"):
             results.setdefault(event["tool_call_id"], event)
+        elif kind == "tool-approval-response" and isinstance(event.get("tool_call_id"), str):
+            answers.setdefault(event["tool_call_id"], event)
     turns = []
     for message in messages:
+        content = message.get("content") or ()
         calls = [
             p["tool_call_id"]
-            for p in message.get("content") or ()
+            for p in content
             if p.get("type") == "tool-call" and not p.get("provider_executed")
         ]
-        turns.append((message, [results[c] for c in calls if c in results]))
+        asked = [p["tool_call_id"] for p in content if p.get("type") == "tool-approval-request"]
+        answered = [results[c] for c in calls if c in results] + [answers[a] for a in asked if a in answers]
+        turns.append((message, answered))
     return turns

@@ -36,9 +36,13 @@ The fields:
     content and ids, as the dialect's normalizer put them), ``tool-call`` (``tool_call_id``,
     ``tool_name``, ``arguments`` as JSON text, ``input`` parsed, ``provider_metadata``
     optional), and ``tool-call`` / ``tool-result`` parts with ``provider_executed: true`` for
-    tools the provider ran itself.
+    tools the provider ran itself, and ``tool-approval-request`` parts (``tool_call_id``,
+    ``tool_name``, ``arguments``, ``input``) where the provider asks before it runs one (an
+    OpenAI Responses MCP approval request).
   - ``tool``: the result of one call: ``tool_call_id``, ``tool_name`` (optional), ``output`` (a
-    string or any JSON value), ``is_error`` (optional).
+    string or any JSON value), ``is_error`` (optional); or the answer to an approval request:
+    ``tool_call_id`` (the request's), ``approved`` (true or false) and ``reason`` (optional),
+    and no ``output``. Dialects that cannot send such an answer leave it out, with a warning.
 
   A message, a part or a tool may carry ``provider_metadata`` keyed by dialect: what only that
   dialect can use (an image's ``detail``, a participant ``name``), restored by its builder.
@@ -118,6 +122,8 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
         if role == "tool":
             if not isinstance(message.get("tool_call_id"), str):
                 raise UsageError(f"{at}: a tool message needs a 'tool_call_id'")
+            if not isinstance(message.get("approved", False), bool):
+                raise UsageError(f"{at}: 'approved' must be true or false")
             checked.append(message)
             continue
         if role == "system" and not isinstance(message.get("developer", False), bool):
@@ -181,6 +187,11 @@ def from_prompt(prompt: str, *, model: str | None = None, system: str | None = N
     if options:
         conversation["options"] = options
     return conversation
+
+
+def is_approval(message: dict[str, Any]) -> bool:
+    """Whether a ``tool`` message answers an approval request (rather than carrying a result)."""
+    return message.get("approved") is not None
 
 
 def system_text(conversation: dict[str, Any]) -> str | None:

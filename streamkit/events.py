@@ -175,12 +175,17 @@ class ToolCall(_Event):
 
 
 class ToolApprovalRequest(_Event):
-    """Emitted by run-tools before asking whether a call may run."""
+    """Emitted by run-tools before asking whether a call may run; or by normalize when the
+    provider asks before it runs a tool (an OpenAI Responses MCP approval request:
+    ``provider_executed`` true, ``tool_call_id`` the request's id, which the answer names)."""
 
     type: Literal["tool-approval-request"]
     tool_call_id: str
     tool_name: str | None = None
+    arguments: str | None = Field(default=None, description="The call's arguments as JSON text.")
     input: Any = None
+    input_error: str | None = None
+    provider_executed: bool | None = None
 
 
 class ToolApprovalResponse(_Event):
@@ -282,6 +287,19 @@ class ToolResultPart(_Model):
     provider_metadata: dict[str, Any] | None = None
 
 
+class ToolApprovalRequestPart(_Model):
+    """A provider's request for approval before it runs a tool (``provider_executed``)."""
+
+    type: Literal["tool-approval-request"]
+    tool_call_id: str
+    tool_name: str | None = None
+    arguments: str | None = None
+    input: Any = None
+    input_error: str | None = None
+    provider_executed: bool | None = None
+    provider_metadata: dict[str, Any] | None = None
+
+
 class SourcePart(_Model):
     type: Literal["source"]
     source_type: Literal["url", "document"]
@@ -299,7 +317,13 @@ class FilePart(_Model):
 
 
 Part = Annotated[
-    TextPart | ReasoningPart | ToolCallPart | ToolResultPart | SourcePart | FilePart,
+    TextPart
+    | ReasoningPart
+    | ToolCallPart
+    | ToolResultPart
+    | ToolApprovalRequestPart
+    | SourcePart
+    | FilePart,
     Field(discriminator="type"),
 ]
 

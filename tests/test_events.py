@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS
+from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS, PART_FIELDS
 from streamkit.events import EVENT_TYPES, json_schema, validate_event
 
 
@@ -37,15 +37,23 @@ def test_message_parts_are_a_union_too() -> None:
             {"type": "text", "text": "t", "refusal": True},
             {"type": "tool-call", "tool_call_id": "c", "tool_name": "f", "arguments": "{}", "input": {}},
             {"type": "source", "source_type": "url", "id": "s", "url": "https://x"},
+            {"type": "tool-approval-request", "tool_call_id": "mcpr_1", "tool_name": "f", "arguments": "{}",
+             "input": {}, "provider_executed": True},
         ],
         "finish_reason": "stop",
-    }
+    }  # fmt: skip
     assert [type(p).__name__ for p in validate_event(message).content] == [
         "ReasoningPart",
         "TextPart",
         "ToolCallPart",
         "SourcePart",
+        "ToolApprovalRequestPart",
     ]
+
+
+def test_message_part_types_and_the_stages_checks_agree() -> None:
+    content = json_schema()["$defs"]["Message"]["properties"]["content"]["items"]
+    assert set(content["discriminator"]["mapping"]) == set(PART_FIELDS)
 
 
 def test_schema_has_every_event() -> None:

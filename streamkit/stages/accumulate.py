@@ -219,6 +219,13 @@ class Accumulator:
         self.turn(ev).content.append(part)
         return [ev]
 
+    def _approval_request(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        """The provider's request for approval (an MCP call) is part of its turn; run-tools' own
+        questions about client calls are not."""
+        if ev.get("provider_executed"):
+            return self._append_part(ev)
+        return [ev]
+
     def _finish(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
         choice = ev.get("choice") or 0
         turn = self.turns.pop(choice, None) or _Turn(self.start, choice)
@@ -249,6 +256,7 @@ _HANDLERS: dict[str, Any] = {
     "tool-input-start": Accumulator._tool_input_start,
     "tool-call": Accumulator._tool_call,
     "tool-result": Accumulator._append_part,
+    "tool-approval-request": Accumulator._approval_request,
     "source": Accumulator._append_part,
     "file": Accumulator._append_part,
     "finish": Accumulator._finish,

@@ -9,6 +9,8 @@ WebSocket.
 - ``normalize_tools``: the normalizer's tool-call items (client calls, provider-executed tools).
 - ``encode``: canonical events → Responses stream events, as the official SDK reads them.
 - ``encode_tools``: the encoder's tool calls, written as the items that express them.
+- ``items``: the later tool items (shell, local shell, computer, tool search, programs, MCP
+  approvals): who runs each, its input and fields, its answer; used in every direction.
 - ``request``: conversations → request bodies (HTTP and WebSocket), and continuations.
 - ``parse``: request bodies → conversations (``serve``'s gateway), the builder backwards.
 - ``whole``: the whole (non-streamed) ``response`` object and the error body.

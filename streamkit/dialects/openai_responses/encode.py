@@ -21,8 +21,14 @@ types they came with (``provider_metadata``); others get new ids. More precisely
   (``url_citation`` at the current position when they did not come from here; documents as
   ``file_citation``); sources with no text to annotate are dropped.
 * ``custom_tool_call`` and ``apply_patch_call`` items are written whole once their ``tool-call``
-  arrives (the SDK has no event for a streamed patch). Other dialects' provider-executed web
+  arrives (the SDK has no event for a streamed patch), and so are ``shell_call``,
+  ``local_shell_call``, ``computer_call`` and ``tool_search_call`` items, from the input and the
+  item's fields their ``provider_metadata`` kept. Other dialects' provider-executed web
   searches and code execution become ``web_search_call`` / ``code_interpreter_call`` items.
+  A provider-run shell call, tool search or program is written when its call arrives, its output
+  item (``shell_call_output``, ...) when its result does; a custom tool call the provider ran is
+  added ``completed``. A provider's ``tool-approval-request`` is an ``mcp_approval_request`` item
+  (run-tools' own approval events are no part of a response).
 * An ``error`` is written as an ``error`` event where it happened (unless it came from a
   ``response.failed``), and ``finish: error`` as ``response.failed`` with that error (codes the
   SDK does not know as ``server_error``).
@@ -663,6 +669,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
         "tool-input-delta": _ToolItems._on_tool_input_delta,
         "tool-call": _ToolItems._on_tool_call,
         "tool-result": _ToolItems._on_tool_result,
+        "tool-approval-request": _ToolItems._on_approval_request,
         "source": _on_source,
         "file": _on_file,
         "finish": _on_finish,

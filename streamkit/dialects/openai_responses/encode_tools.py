@@ -16,6 +16,7 @@ import orjson
 
 from ...canonical import parse_arguments
 from ..base import WireEvent
+from . import items as wire_items
 from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, _dumps, _fits, _meta, _new_id
 
 # other dialects' provider-executed tools -> the Responses item that expresses them
@@ -39,7 +40,10 @@ _STATUSES = {
     "mcp_call": ("in_progress", "completed", "incomplete", "calling", "failed"),
 }
 
-_ITEM_PREFIX = {"function_call": "fc", "custom_tool_call": "ctc", "apply_patch_call": "apc"}
+_ITEM_PREFIX = {"function_call": "fc", "custom_tool_call": "ctc", "apply_patch_call": "apc", "shell_call": "sh",
+                "shell_call_output": "sho", "local_shell_call": "lsh", "computer_call": "cu",
+                "tool_search_call": "tsc", "tool_search_output": "tso", "program": "cm",
+                "program_output": "cmo"}  # fmt: skip
 
 # the JSON before a custom tool's input string: {"input": "
 _INPUT_HEAD = re.compile(r'\s*\{\s*"input"\s*:\s*"')
@@ -263,7 +267,11 @@ class _ToolItems:
     def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("provider_executed"):
-            self.tools[ev["tool_call_id"]] = ev
+            kind = _type(_meta(ev))
+            if kind in wire_items.OUTPUT_ITEMS:
+                self._provider_call_item(kind, ev, out)
+            else:
+                self.tools[ev["tool_call_id"]] = ev
             return out
         meta = _meta(ev)
         call = self._call(ev["tool_call_id"], ev.get("tool_name") or "", meta)
@@ -386,14 +394,23 @@ class _ToolItems:
             "call_id": call.id,
             "name": call.name,
         }
-        if call.meta.get("namespace"):
-            item["namespace"] = call.meta["namespace"]
+        for key in ("namespace", "caller"):
+            if call.meta.get(key):
+                item[key] = call.meta[key]
         self._done_item(call.index, item, out)
         if self.current is call:
             self.current = None
 
     def _whole_client_item(self, call: _Call, out: list[WireEvent]) -> None:
-        """An apply_patch call: added, done."""
+        """An apply_patch, shell, local shell, computer or tool search call: added, done."""
+        if call.kind in wire_items.WHOLE_ITEMS:
+            meta = {**call.meta, "item_id": call.item_id}
+            done = wire_items.rebuild(call.kind, call.id, call.input, meta)
+            index = self._add_item(
+                wire_items.rebuild(call.kind, call.id, call.input, meta, status="in_progress"), out
+            )
+            self._done_item(index, done, out)
+            return
         base = {"id": call.item_id, "type": call.kind}
         op = dict(call.input)
         begun = {**op, "diff": ""} if "diff" in op else op
@@ -407,7 +424,73 @@ class _ToolItems:
             return []  # a client tool's result belongs to the next request, not this stream
         out = self._ensure_open()
         call = self.tools.pop(ev["tool_call_id"], None)
+        kind = _type(_meta(ev))
+        if call is None and kind in wire_items.OUTPUT_ITEMS:
+            self._output_item(kind, ev, out)  # its call item is written already (or came before)
+            return out
         self._provider_item(call, ev, out)
+        return out
+
+    def _provider_call_item(self, kind: str, ev: dict[str, Any], out: list[WireEvent]) -> None:
+        """A provider-run shell call, tool search or program, written when its call arrives (its
+        output is an item of its own, written with its result)."""
+        self._close_message(out)
+        self._close_reasoning(out)
+        meta = _meta(ev)
+        item_id = self._fresh_id(meta.get("item_id") or ev.get("tool_call_id"), _ITEM_PREFIX.get(kind, "tc"))
+        # an item with no call id of its own (a server tool search) was called by its item id
+        call_id = ev["tool_call_id"] if ev["tool_call_id"] != meta.get("item_id") else None
+        meta = {**meta, "item_id": item_id}
+        value = ev.get("input")
+        if value is None:
+            value = {}
+        index = self._add_item(wire_items.rebuild(kind, call_id, value, meta, status="in_progress"), out)
+        self._done_item(index, wire_items.rebuild(kind, call_id, value, meta), out)
+
+    def _output_item(self, kind: str, result: dict[str, Any], out: list[WireEvent]) -> None:
+        """The output item of a provider-run call (``shell_call_output``, ...)."""
+        self._close_message(out)
+        self._close_reasoning(out)
+        meta = _meta(result)
+        call_id = result["tool_call_id"] if result["tool_call_id"] != meta.get("item_id") else None
+        done = wire_items.output_item(wire_items.OUTPUT_ITEMS[kind], call_id, result)
+        done["id"] = self._fresh_id(done["id"], _ITEM_PREFIX.get(done["type"], "tco"))
+        field = {"shell_call_output": "output", "tool_search_output": "tools"}.get(done["type"], "result")
+        # a program's output has no in_progress status: it is added with its final one
+        begun = {**done, "status": done["status"] if field == "result" else "in_progress",
+                 field: "" if field == "result" else []}  # fmt: skip
+        index = self._add_item(begun, out)
+        self._done_item(index, done, out)
+
+    def _server_custom_item(self, call: dict[str, Any] | None, result: dict[str, Any] | None,
+                            out: list[WireEvent]) -> None:  # fmt: skip
+        """A custom tool the provider ran (xAI's server-side searches): added as it was done, as
+        ``completed`` (which tells the normalizer so), with its input."""
+        first = call or result
+        assert first is not None
+        self._close_message(out)
+        self._close_reasoning(out)
+        meta = {**_meta(call), **_meta(result)}
+        text = custom_input(call.get("input") if call else None, call.get("arguments") if call else None)
+        item = {"call_id": str(meta.get("call_id") or first.get("tool_call_id") or ""), "input": text,
+                "name": first.get("tool_name") or "", "type": "custom_tool_call",
+                "id": self._fresh_id(meta.get("item_id"), "ctc"), "status": "completed"}  # fmt: skip
+        index = self._add_item(item, out)
+        self._done_item(index, item, out)
+
+    def _on_approval_request(self, ev: dict[str, Any]) -> list[WireEvent]:
+        """The provider's approval request (an MCP call): an ``mcp_approval_request`` item.
+        run-tools' own questions about client calls are no part of the response."""
+        if not ev.get("provider_executed"):
+            return []
+        out = self._ensure_open()
+        self._close_message(out)
+        self._close_reasoning(out)
+        item = wire_items.approval_item(
+            ev, self._fresh_id(_meta(ev).get("item_id") or ev["tool_call_id"], "mcpr")
+        )
+        index = self._add_item(item, out)
+        self._done_item(index, item, out)
         return out
 
     def _provider_item(self, call: dict[str, Any] | None, result: dict[str, Any] | None,
@@ -418,6 +501,9 @@ class _ToolItems:
         meta = {**_meta(call), **_meta(result)}
         name = first.get("tool_name") or ""
         kind = _type(meta) or _FOREIGN_TOOLS.get(name)
+        if kind == "custom_tool_call":
+            self._server_custom_item(call, result, out)
+            return
         if kind not in _PROVIDER_ITEMS:
             self.drop(f"provider-executed {name or 'tool'} calls")
             return

@@ -70,9 +70,22 @@ What the wire sends, and what it becomes (canonical events on the right):
 * Content that was never streamed (a server that sends only ``output_item.done``, a resumed
   stream that missed it) is taken from the ``.done`` events, and items never seen at all from
   the final response's ``output``.
-* Other item types (``mcp_approval_request``, ``computer_call``, ``shell_call``, ...) and unknown
-  events have no canonical meaning: ``normalize`` counts them in a warning (``--keep-raw`` keeps
-  them).
+* The later tool items (see :mod:`.items`): ``shell_call``, ``local_shell_call``,
+  ``computer_call`` and a client ``tool_search_call`` are client calls, their input the action
+  (or the search's arguments), their call beginning when the item is done (they stream no
+  input; the call id they end with is the one to answer); a ``shell_call`` in a container, a
+  server ``tool_search_call`` and a ``program`` are provider-executed, their ``tool-result``
+  taken from their output item (``shell_call_output``, ``tool_search_output``,
+  ``program_output``), which may come in a later response; a ``custom_tool_call`` the provider
+  ran (xAI's server-side searches: added ``completed``, or not a custom tool the response says
+  it was given) is provider-executed with a result of its ``status``. Shell command and output
+  streaming events add nothing to the items and are consumed. An ``mcp_approval_request`` is a
+  ``tool-approval-request`` (``provider_executed``, its id as ``tool_call_id``, the MCP tool's
+  name and arguments, ``server_label`` in ``provider_metadata``); the response still finishes
+  ``stop``.
+* Other item types (``compaction``, ``additional_tools``, output items of the client's own
+  answers, ...) and unknown events (``response.audio.*``, ``response.compaction.compacting``)
+  have no canonical meaning: ``normalize`` counts them in a warning (``--keep-raw`` keeps them).
 
 The tool-call items (client calls and provider-executed tools) are read in ``normalize_tools``, a
 mixin of :class:`ResponsesNormalizer`; ``fields`` holds the typed readers of event fields.
@@ -85,8 +98,9 @@ from typing import Any
 from ...errors import DataError
 from ..base import Normalizer
 from .fields import _index, _kind, _list, _object, _text
-from .normalize_tools import _STRING_EVENTS, _item_arguments, _string_head, _ToolCalls
-from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, unseal
+from .items import OUTPUT_ITEMS, WHOLE_ITEMS
+from .normalize_tools import _STRING_EVENTS, _item_arguments, _string_head, _ToolCalls, item_kind, tool_name
+from .wire import NAME, unseal
 
 # response.incomplete's reason -> canonical finish reason
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content-filter"}
@@ -115,6 +129,7 @@ class _Item:
 
     __slots__ = (
         "added",
+        "answered",
         "call_id",
         "done",
         "frags",
@@ -130,27 +145,21 @@ class _Item:
         "type",
     )
 
-    def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool) -> None:
+    def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool, kind: str) -> None:
         self.id: str = key
         self.type = _text(item, "type")
         self.index = index
         self.item = item
         self.added = added  # seen from output_item.added (not implicit, in a resumed stream)
-        if self.type == "message":
-            self.kind = "message"
-        elif self.type == "reasoning":
-            self.kind = "reasoning"
-        elif self.type == "function_call" or self.type in _CLIENT_ITEMS:
-            self.kind = "client"
-        elif self.type in _PROVIDER_ITEMS:
-            self.kind = "provider"
-        else:
-            self.kind = "other"
+        # message, reasoning, client or provider (tool calls), approval, output (a provider-run
+        # call's output item), other (no canonical meaning)
+        self.kind = kind
         self.call_id: str | None = None
         self.name = ""
         self.frags: list[str] = []  # argument fragments written (or held until the call starts)
         self.started = False  # tool-input-start written
         self.done = False  # tool-call written
+        self.answered = False  # a provider-run call's output item came
         self.head: str | None = None  # JSON text before a streamed string field (see _stream_string)
         self.streaming = False  # the streamed string's opening quote was written
         self.nblocks = 0  # text or reasoning blocks opened for this item
@@ -188,6 +197,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         self.blocks: dict[tuple[str, str, int], _Block] = {}
         self.items: dict[str, _Item] = {}
         self.by_index: dict[Any, _Item] = {}
+        self.tools: Any = None  # the tools the response says it was given (response.created)
         self.client_calls = False
         self.error = False
         self.nsources = 0
@@ -253,6 +263,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             created = response.get("created_at")
             if isinstance(created, (int, float)) and not isinstance(created, bool):
                 ev["created"] = created
+            self.tools = response.get("tools")
             meta = {k: response[k] for k in ("previous_response_id", "background") if response.get(k)}
             if meta:
                 ev["provider_metadata"] = {NAME: meta}
@@ -279,6 +290,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         # another id at its end): a new response begins with its response.created
         self._ensure(out, response)
         self.response_id = response_id or self.response_id
+        if self.tools is None:
+            self.tools = response.get("tools")
         for index, item in enumerate(_list(response, "output")):
             if isinstance(item, dict) and not self._seen(item, index):
                 self._on_item_done(
@@ -351,6 +364,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 if it.streaming:
                     self._args(it, '"}', out)
                 self._complete(it, None, out)
+            elif it.kind == "approval" and not it.done:
+                self._answer_done(it, it.item, out)  # an approval request never done: as added
 
     # --- items ---------------------------------------------------------------------------------
 
@@ -363,17 +378,23 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             if known is not None and known.type == _text(item, "type"):
                 it = self.items[key] = known  # its events may use the new id from here on
         if it is None:
-            it = self.items[key] = _Item(key, item, index, added)
+            kind = _text(item, "type")
+            it = self.items[key] = _Item(key, item, index, added, item_kind(kind, item, added, self.tools))
             if index is not None:
                 self.by_index[index] = it
         it.item = item
         if it.kind == "client":
-            it.call_id = it.call_id or _text(item, "call_id") or None
-            fixed = _CLIENT_ITEMS.get(it.type or "", (None, "", False))[0]
-            it.name = it.name or fixed or _text(item, "name") or ""
+            if it.started:
+                pass  # its id is written: it stays
+            elif it.type in WHOLE_ITEMS:
+                it.call_id = _text(item, "call_id") or it.call_id  # the last one the server names
+            else:
+                it.call_id = it.call_id or _text(item, "call_id") or None
+            it.name = it.name or tool_name(it.type, item)
         elif it.kind == "provider":
-            it.call_id = it.call_id or _text(item, "id") or self._new_call_id()
-            it.name = it.name or _PROVIDER_ITEMS[it.type or ""] or _text(item, "name") or it.type or ""
+            if not it.started:
+                it.call_id = _text(item, "call_id") or it.call_id or _text(item, "id") or self._new_call_id()
+            it.name = it.name or tool_name(it.type, item) or it.type or ""
         return it
 
     def _seen(self, item: dict[str, Any], index: int) -> bool:
@@ -420,7 +441,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         if it.kind in ("client", "provider"):
             self._end_block(out)
             it.head = _string_head(it.type, item)
-            if it.call_id is not None:
+            if it.call_id is not None and it.type not in WHOLE_ITEMS:  # those start when done
                 self._start_call(it, out)
         return True
 
@@ -434,6 +455,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             self._message_done(it, item, out)
         elif it.kind == "reasoning":
             self._reasoning_done(it, item, out)
+        elif it.kind in ("approval", "output"):
+            self._answer_done(it, item, out)
         else:
             if not it.done:
                 if it.call_id is None:
@@ -444,7 +467,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 if it.streaming:
                     self._args(it, '"}', out)
                 self._complete(it, _item_arguments(it.type, item), out)
-            if it.kind == "provider":
+            if it.kind == "provider" and it.type not in OUTPUT_ITEMS:  # else its output item says
                 out.append(self._tool_result(it, item))
         return True
 
@@ -725,6 +748,8 @@ _HANDLERS: dict[str, Any] = {
             ("mcp_call", ("in_progress", "completed", "failed")),
             ("mcp_list_tools", ("in_progress", "completed", "failed")),
             ("image_generation_call", ("in_progress", "generating", "completed", "partial_image")),
+            ("shell_call_command", ("added", "delta", "done")),
+            ("shell_call_output_content", ("delta", "done")),
         )
         for stage in stages
     },

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...canonical import parse_arguments
+from . import items as wire_items
 from .fields import _string
-from .wire import NAME, _dumps
+from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, _dumps
 
 if TYPE_CHECKING:
     from .normalize import _Item
@@ -26,12 +27,43 @@ _PROVIDER_INPUT = {
     "code_interpreter_call": ("container_id", "code"),
     "mcp_list_tools": ("server_label",),
     "image_generation_call": (),
+    "custom_tool_call": ("input", "name"),
 }
 _PROVIDER_OUTPUT = {
     "file_search_call": ("status", "results"),
     "code_interpreter_call": ("status", "outputs"),
     "mcp_list_tools": ("tools",),
+    "custom_tool_call": ("status",),
 }
+
+
+def item_kind(kind: str | None, item: dict[str, Any], added: bool, tools: Any) -> str:
+    """What an output item is to the normalizer: ``message``, ``reasoning``, ``client`` or
+    ``provider`` (a tool call the client answers, or the provider ran), ``approval`` (an MCP
+    approval request), ``output`` (the output item of a provider-run call), or ``other`` (no
+    canonical meaning: counted)."""
+    if kind == "message" or kind == "reasoning":
+        return kind
+    if kind == "function_call":
+        return "client"
+    if kind in _CLIENT_ITEMS or kind in _PROVIDER_ITEMS:
+        if kind in _CLIENT_ITEMS and wire_items.provider_side(kind, item, added, tools):
+            return "provider"  # a shell call in a container, a server tool search, xAI's searches
+        return "client" if kind in _CLIENT_ITEMS else "provider"
+    if kind in wire_items.CALL_ITEMS:
+        return "output"
+    if kind == "mcp_approval_request":
+        return "approval"
+    return "other"
+
+
+def tool_name(kind: str | None, item: dict[str, Any]) -> str:
+    """The tool a call item calls: fixed by its type, else the item's ``name``."""
+    fixed = _PROVIDER_ITEMS.get(kind or "") or _CLIENT_ITEMS.get(kind or "", (None,))[0]
+    if fixed:
+        return fixed
+    name = item.get("name")
+    return name if isinstance(name, str) else ""
 
 
 def _escape(text: str) -> str:
@@ -44,6 +76,9 @@ class _ToolCalls:
 
     if TYPE_CHECKING:  # provided by ResponsesNormalizer
         client_calls: bool
+        items: dict[str, _Item]
+
+        def _end_block(self, out: list[dict[str, Any]]) -> None: ...
 
         def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None: ...
 
@@ -157,8 +192,12 @@ class _ToolCalls:
             self.client_calls = True
             if it.type != "function_call":
                 meta["type"] = it.type
-            if it.item.get("namespace"):
-                meta["namespace"] = it.item["namespace"]
+            if it.type in wire_items.TOOL_NAMES:
+                meta.update(wire_items.item_meta(it.type, it.item))
+            else:
+                for key in ("namespace", "caller"):  # caller: the program that made the call
+                    if it.item.get(key):
+                        meta[key] = it.item[key]
         if meta:
             ev["provider_metadata"] = {NAME: meta}
         out.append(ev)
@@ -195,6 +234,46 @@ class _ToolCalls:
             "provider_metadata": {NAME: meta},
         }
 
+    def _answer_done(self, it: _Item, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """An MCP approval request (→ ``tool-approval-request``), or the output item of a
+        provider-run call (→ the call's ``tool-result``)."""
+        self._end_block(out)
+        if it.done:
+            return
+        it.done = True
+        if it.kind == "approval":
+            out.append(wire_items.approval_request(item, it.id if not it.id.startswith("#") else ""))
+            return
+        kind = it.type or ""
+        call_kind = wire_items.CALL_ITEMS[kind]
+        call_id = item.get("call_id")
+        # the call it answers: by call id, else the last call of its type still waiting
+        waiting = [
+            c for c in self.items.values() if c.kind == "provider" and c.type == call_kind and not c.answered
+        ]
+        call = next(
+            (c for c in waiting if call_id and (c.call_id == call_id or c.item.get("call_id") == call_id)),
+            None,
+        )
+        if call is None and not call_id and waiting:
+            call = waiting[-1]
+        output, is_error = wire_items.result_of(kind, item)
+        meta = {"type": call_kind, **wire_items.output_meta(item)}
+        if call is not None:
+            call.answered = True
+            if not call.id.startswith("#"):
+                meta["item_id"] = call.id
+        ev: dict[str, Any] = {
+            "type": "tool-result",
+            "tool_call_id": call.call_id if call is not None else (call_id or it.id),
+            "tool_name": call.name if call is not None else wire_items.TOOL_NAMES[call_kind],
+            "output": output,
+            "is_error": is_error,
+            "provider_executed": True,
+            "provider_metadata": {NAME: meta},
+        }
+        out.append(ev)
+
     def _on_progress(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Status events of provider-executed tools: the final item says it all."""
         self._ensure(out)
@@ -221,6 +300,8 @@ def _string_head(kind: Any, item: dict[str, Any]) -> str | None:
 
 def _item_arguments(kind: Any, item: dict[str, Any]) -> str | None:
     """A call's whole arguments (JSON text) from its item; None when the item does not say."""
+    if kind in wire_items.TOOL_NAMES:
+        return wire_items.item_arguments(kind, item)
     if kind == "function_call" or kind == "mcp_call":
         args = item.get("arguments")
         return args if isinstance(args, str) else None
@@ -259,6 +340,8 @@ def _provider_meta(kind: Any, item: dict[str, Any]) -> dict[str, Any]:
         skip = {"id", "type", "action", "arguments", "status", "error"}
     elif kind == "image_generation_call":
         return {}
+    elif kind in wire_items.TOOL_NAMES:
+        return wire_items.item_meta(kind, item)
     else:
         skip = {"id", "type", "error", *_PROVIDER_INPUT.get(kind, ()), *_PROVIDER_OUTPUT.get(kind, ())}
     return {k: v for k, v in item.items() if k not in skip and v is not None}

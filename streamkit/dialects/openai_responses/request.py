@@ -13,12 +13,16 @@ message without ``stream``, answered until ``response.completed``, ``.failed``, 
 * earlier assistant turns → their output items: ``message`` (``output_text``/``refusal`` parts,
   the item id and ``phase``), ``reasoning`` (id, summary or ``reasoning_text`` parts,
   ``encrypted_content``), ``function_call`` (``call_id``, ``name``, ``arguments``),
-  ``custom_tool_call`` and ``apply_patch_call`` for the calls that were those. Provider-executed
-  tools, sources and other dialects' reasoning are not sent (nor another dialect's metadata the
-  encoder sealed in an ``encrypted_content``); text from other dialects is a plain assistant
-  message;
+  ``custom_tool_call``, ``apply_patch_call``, ``shell_call``, ``local_shell_call``,
+  ``computer_call`` and ``tool_search_call`` for the calls that were those, and
+  ``mcp_approval_request`` for the provider's approval requests. Provider-executed tools, sources
+  and other dialects' reasoning are not sent (nor another dialect's metadata the encoder sealed
+  in an ``encrypted_content``); text from other dialects is a plain assistant message;
 * tool results → ``function_call_output`` (``custom_tool_call_output``, or
-  ``apply_patch_call_output`` with ``status: failed`` for an error) with ``call_id`` and ``output``.
+  ``apply_patch_call_output`` with ``status: failed`` for an error) with ``call_id`` and
+  ``output``; the answers to the later items as :mod:`.items` says (``shell_call_output``,
+  ``local_shell_call_output``, ``computer_call_output``, ``tool_search_output``); an answer to
+  an approval request (a ``tool`` message with ``approved``) → ``mcp_approval_response``.
 
 Continuation: :meth:`OpenAIResponses.continuation_state` keeps the response id and how many
 messages it had seen; the next request names it as ``previous_response_id`` and carries only the
@@ -81,8 +85,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
+from ...conversation import is_approval
 from ...errors import UsageError
 from ..requests import RequestDrops
+from . import items as wire_items
 from .wire import NAME, SEALED, _dumps, _fits
 
 #: canonical option names → Responses parameters of the same meaning (other options, such as
@@ -111,6 +117,7 @@ _OUTPUT_ITEMS = {
     "function_call": "function_call_output",
     "custom_tool_call": "custom_tool_call_output",
     "apply_patch_call": "apply_patch_call_output",
+    **wire_items.ANSWER_ITEMS,
 }
 
 
@@ -183,6 +190,8 @@ def _call_item(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         arguments = _dumps(value if value is not None else {})
     elif value is None:
         value = parse_arguments(arguments)[0]
+    if kind in wire_items.WHOLE_ITEMS and _fits(kind, value):
+        return wire_items.rebuild(kind, call_id, value, meta)
     if isinstance(value, dict) and kind in ("custom_tool_call", "apply_patch_call") and _fits(kind, value):
         item: dict[str, Any] = {"type": kind, "call_id": call_id}
         if kind == "custom_tool_call":
@@ -197,6 +206,8 @@ def _call_item(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     item = {"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments}
     if isinstance(meta.get("namespace"), str):
         item["namespace"] = meta["namespace"]
+    if isinstance(meta.get("caller"), dict):
+        item["caller"] = meta["caller"]  # the program that made the call (programmatic tool calling)
     return item
 
 
@@ -232,9 +243,10 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
     (their summary or reasoning_text parts, id and ``encrypted_content``; the parts of an item with
     no id are the ones up to the part holding its encrypted content), client calls.
 
-    Left out: provider-executed tools (the server ran them; their outcome is in the text that
-    follows), sources and files, reasoning of other dialects, and, when the server keeps no state
-    (``store`` false), reasoning it could only find by id (no ``encrypted_content``).
+    The provider's approval requests are ``mcp_approval_request`` items (the answer that follows
+    names them). Left out: provider-executed tools (the server ran them; their outcome is in the
+    text that follows), sources and files, reasoning of other dialects, and, when the server keeps
+    no state (``store`` false), reasoning it could only find by id (no ``encrypted_content``).
     """
     items: list[dict[str, Any]] = []
     msg: dict[str, Any] | None = None  # the message item text parts are added to
@@ -286,6 +298,10 @@ def _assistant_items(content: list[dict[str, Any]], store: bool) -> list[dict[st
             msg = rsn = None
             if not part.get("provider_executed"):
                 items.append(_call_item(part, meta))
+        elif kind == "tool-approval-request":
+            msg = rsn = None
+            if part.get("provider_executed") and isinstance(part.get("tool_call_id"), str):
+                items.append(wire_items.approval_item(part, item_id or part["tool_call_id"]))
         elif kind == "tool-result":
             msg = rsn = None
     for item in items:
@@ -333,14 +349,21 @@ def _system_item(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def responses_input(
-    conversation: dict[str, Any], start: int = 0, *, store: bool = True
+    conversation: dict[str, Any], start: int = 0, *, store: bool = True, drops: RequestDrops | None = None
 ) -> list[dict[str, Any]]:
     """The ``input`` items of a conversation's messages from ``start`` on (system messages go in
-    ``instructions``, developer messages stay in their place)."""
+    ``instructions``, developer messages stay in their place); ``drops`` counts what cannot be
+    sent (else it is warned about here)."""
+    if drops is None:
+        drops = RequestDrops(NAME)
+        sent = responses_input(conversation, start, store=store, drops=drops)
+        drops.warn()
+        return sent
     messages = conversation.get("messages") or []
     extras = _extra_items(conversation)
     # what each client call was, so that its output is the matching *_output item
     kinds: dict[str, str] = {}
+    calls: dict[str, dict[str, Any]] = {}
     for message in messages:
         if message.get("role") == "assistant":
             for part in message.get("content") or ():
@@ -349,6 +372,7 @@ def responses_input(
                     if isinstance(kind, str) and kind in _OUTPUT_ITEMS and kind != "function_call":
                         call = _call_item(part, _part_meta(part))
                         kinds[call["call_id"]] = call["type"]
+                        calls[call["call_id"]] = part
     items: list[dict[str, Any]] = []
     for i in range(start, len(messages)):
         items.extend(extras.pop(i, ()))
@@ -364,9 +388,14 @@ def responses_input(
             items.append(_system_item(message))
         elif role == "assistant":
             items.extend(_assistant_items(message.get("content") or [], store))
+        elif role == "tool" and is_approval(message):
+            items.append(wire_items.approval_answer(message))
         elif role == "tool":
             call_id = message["tool_call_id"]
             kind = kinds.get(call_id, "function_call")
+            if kind in wire_items.ANSWER_ITEMS:
+                items.append(wire_items.answer_item(kind, calls[call_id], message, drops))
+                continue
             item: dict[str, Any] = {"type": _OUTPUT_ITEMS[kind], "call_id": call_id}
             if kind == "apply_patch_call":  # the one answer with an error flag
                 item["status"] = "failed" if message.get("is_error") else "completed"
@@ -526,7 +555,7 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
     instructions = _instructions(conversation)
     if instructions:
         body["instructions"] = instructions  # not carried over by previous_response_id: always sent
-    body["input"] = responses_input(conversation, start, store=store)
+    body["input"] = responses_input(conversation, start, store=store, drops=drops)
     tools = conversation.get("tools") or []
     declared = [_tool(t) for t in tools]
     hosted = own.get("tools")

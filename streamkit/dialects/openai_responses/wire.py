@@ -18,10 +18,15 @@ NAME = "openai-responses"
 SEALED = "streamkit:"
 
 # items the client answers, beyond function_call: type -> (tool name, or None for the item's
-# "name"; the field holding the input; whether the arguments wrap it as {field: value})
+# "name"; the field holding the input; whether the arguments wrap it as {field: value}). A
+# shell_call, tool_search_call or custom_tool_call may also be one the provider ran (see items).
 _CLIENT_ITEMS: dict[str, tuple[str | None, str, bool]] = {
     "custom_tool_call": (None, "input", True),
     "apply_patch_call": ("apply_patch", "operation", False),
+    "shell_call": ("shell", "action", False),
+    "local_shell_call": ("local_shell", "action", False),
+    "computer_call": ("computer", "action", False),
+    "tool_search_call": ("tool_search", "arguments", False),
 }
 
 # items the provider runs itself: type -> tool name (None: the item's "name")
@@ -32,6 +37,7 @@ _PROVIDER_ITEMS: dict[str, str | None] = {
     "mcp_call": None,
     "mcp_list_tools": "mcp_list_tools",
     "image_generation_call": "image_generation",
+    "program": "programmatic_tool_calling",
 }
 
 
@@ -64,7 +70,9 @@ def _fits(kind: str, value: Any) -> bool:
             and isinstance(value.get("path"), str)
             and (op == "delete_file" or isinstance(value.get("diff"), str))
         )
-    return False
+    from .items import fits
+
+    return fits(kind, value)
 
 
 def seal(meta: dict[str, Any]) -> str:

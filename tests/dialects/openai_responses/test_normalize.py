@@ -514,7 +514,7 @@ def test_events_with_no_canonical_meaning_are_counted_in_a_warning(
     events = normalized(
         {"type": "response.created", "response": {"id": "r", "model": "m"}},
         {"type": "response.output_item.added", "output_index": 0,
-         "item": {"id": "mcpr_1", "type": "mcp_approval_request", "name": "f", "arguments": "{}", "server_label": "s"}},
+         "item": {"id": "cmp_1", "type": "compaction", "encrypted_content": "gAAA"}},
         {"type": "response.audio.delta", "delta": "AAAA"},
         {"type": "response.completed", "response": {"id": "r", "model": "m", "status": "completed"}},
     )  # fmt: skip

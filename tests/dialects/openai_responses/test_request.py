@@ -22,6 +22,7 @@ import orjson
 import pytest
 from openai.types.responses import (
     EasyInputMessageParam,
+    ResponseComputerToolCallParam,
     ResponseCustomToolCallOutputParam,
     ResponseCustomToolCallParam,
     ResponseFunctionToolCallParam,
@@ -56,6 +57,16 @@ ITEM_TYPES: dict[str, Any] = {
     "apply_patch_call": item_params.ApplyPatchCall,
     "apply_patch_call_output": item_params.ApplyPatchCallOutput,
     "reasoning": ResponseReasoningItemParam,
+    "shell_call": item_params.ShellCall,
+    "shell_call_output": item_params.ShellCallOutput,
+    "local_shell_call": item_params.LocalShellCall,
+    "local_shell_call_output": item_params.LocalShellCallOutput,
+    "computer_call": ResponseComputerToolCallParam,
+    "computer_call_output": item_params.ComputerCallOutput,
+    "tool_search_call": item_params.ToolSearchCall,
+    "tool_search_output": item_params.ResponseToolSearchOutputItemParamParam,
+    "mcp_approval_request": item_params.McpApprovalRequest,
+    "mcp_approval_response": item_params.McpApprovalResponse,
 }
 
 

@@ -68,9 +68,14 @@ def test_every_dialects_message_is_a_response_the_sdk_validates(source) -> None:
         response = Response.model_validate(whole)
         assert response.object == "response"
         assert response.output_text == text_of(msg)
-        clients = ("function_call", "custom_tool_call", "apply_patch_call")
+        names = {"apply_patch_call": "apply_patch", "shell_call": "shell", "local_shell_call": "local_shell",
+                 "computer_call": "computer", "tool_search_call": "tool_search"}  # fmt: skip
+        clients = ("function_call", "custom_tool_call", *names)
+        ran = {p["tool_call_id"] for p in msg["content"] if p.get("provider_executed")}  # by the provider
         assert [
-            (o.call_id, getattr(o, "name", "apply_patch")) for o in response.output if o.type in clients
+            (o.call_id, getattr(o, "name", None) or names[o.type])
+            for o in response.output
+            if o.type in clients and o.call_id not in ran and getattr(o, "execution", None) != "server"
         ] == [(c[0], c[1]) for c in calls_of(msg)]
         expected = {"length": "incomplete", "content-filter": "incomplete", "error": "failed"}.get(
             msg["finish_reason"], "completed"
