@@ -73,3 +73,31 @@ def test_tool_parameters() -> None:
         "properties"
     ] == {"a": {}}
     assert tool_parameters({"name": "g"}) == {"type": "object", "properties": {}}
+
+
+def test_an_approval_answer_is_checked_and_other_dialects_leave_it_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A provider's approval request and its answer (OpenAI Responses MCP) mean nothing to the
+    other dialects: their requests leave both out, and say so once."""
+    from streamkit.dialects.base import Endpoint
+    from streamkit.plugins import default_registry
+
+    request = {"type": "tool-approval-request", "tool_call_id": "mcpr_1", "tool_name": "shorten",
+               "arguments": "{}", "input": {}, "provider_executed": True}  # fmt: skip
+    conversation = check({"model": "m", "messages": [
+        {"role": "user", "content": "Go."},
+        {"role": "assistant", "content": [request]},
+        {"role": "tool", "tool_call_id": "mcpr_1", "approved": True},
+        {"role": "user", "content": "And?"},
+    ]})  # fmt: skip
+    with pytest.raises(UsageError, match="'approved' must be true or false"):
+        check({"messages": [{"role": "tool", "tool_call_id": "mcpr_1", "approved": "yes"}]})
+    registry = default_registry()
+    for name in ("anthropic", "openai-chat", "gemini", "ollama", "openai-assistants"):
+        body = registry.dialect(name).build_request(conversation, Endpoint("http://x.test", None, "m")).body
+        assert "mcpr_1" not in str(body), name
+        err = capsys.readouterr().err
+        assert "the provider's tool approval requests (1)" in err, name
+        if name != "openai-assistants":  # whose tool messages have no place in a thread anyway
+            assert "answers to tool approval requests (1)" in err, name

@@ -460,7 +460,7 @@ class CohereEncoder(Encoder):
     def feed(self, event: dict[str, Any]) -> list[tuple[str | None, Any]]:
         handler = _ENCODERS.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         if event.get("choice"):
             return self.drop("choices other than the first")
         return handler(self, event)

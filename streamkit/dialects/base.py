@@ -123,6 +123,16 @@ class Encoder:
         held = self.__dict__.pop("_held_errors", [])
         return [wire for event in held for wire in self.feed(event)]
 
+    def unhandled(self, event: dict[str, Any]) -> list[WireEvent]:
+        """An event ``feed`` has no handler for (call it from there; returns ``[]``). What is part
+        of the response and lost is counted with :meth:`drop`: a provider's approval request
+        (``tool-approval-request`` with ``provider_executed``, an OpenAI Responses MCP approval
+        request) that this dialect cannot carry. Other events (run-tools' own approval dialogue,
+        types from newer producers) are no part of a response: they pass unsaid."""
+        if event.get("type") == "tool-approval-request" and event.get("provider_executed"):
+            return self.drop("the provider's tool approval requests")
+        return []
+
     def drop(self, what: str) -> list[WireEvent]:
         """Count one thing this dialect cannot express (``"document sources"``); returns ``[]``."""
         dropped: dict[str, int] = self.__dict__.setdefault("_dropped", {})

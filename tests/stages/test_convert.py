@@ -10,7 +10,7 @@ import pytest
 
 from streamkit.stages.convert import convert
 
-from ..conftest import ndjson, run_cli
+from ..conftest import DATA, ndjson, run_cli
 from .test_fetch import BROKEN, Broken, _check_failed_run, run_in_pieces, until_error
 
 
@@ -52,3 +52,14 @@ def test_cli_convert_writes_the_good_records_then_fails(name: str, how: str, tmp
     assert _deltas(ndjson(out)) == ["a", "b"]
     assert whole.stdout.startswith(out)
     _check_failed_run(code, out, err, "convert", case)
+
+
+@pytest.mark.parametrize("to", ["anthropic", "gemini", "ollama", "openai-chat", "openai-assistants"])
+def test_a_provider_approval_request_a_dialect_cannot_carry_is_counted_as_dropped(
+    to: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An OpenAI Responses MCP approval request has no counterpart elsewhere: said, not lost."""
+    with open(DATA / "openai-responses" / "mcp-approval.sse", "rb") as source:
+        b"".join(convert(source, to=to))
+    err = capsys.readouterr().err
+    assert f"{to} cannot express the provider's tool approval requests (1); dropped" in err

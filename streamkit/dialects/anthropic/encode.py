@@ -153,7 +153,7 @@ class AnthropicEncoder(Encoder):
             return self.drop("events of choices after the first (n>1)")
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         result: list[WireEvent] = handler(self, event)
         return result
 

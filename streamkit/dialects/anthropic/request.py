@@ -92,6 +92,7 @@ from typing import Any
 import orjson
 
 from ...canonical import parse_arguments
+from ...conversation import is_approval
 from ...errors import UsageError
 from .wire import NAME, _meta
 
@@ -301,6 +302,8 @@ def _assistant_blocks(content: Any, dropped: _Dropped) -> list[dict[str, Any]]:
             out.append(block)
         elif kind == "file":
             dropped.add("files in assistant turns")
+        elif kind == "tool-approval-request":
+            dropped.add("the provider's tool approval requests")
         # sources describe the answer's text: not sent back
     return out
 
@@ -348,6 +351,8 @@ def anthropic_messages(conversation: dict[str, Any], dropped: _Dropped | None = 
             add("user", _user_blocks(message.get("content")))
         elif role == "assistant":
             add("assistant", _assistant_blocks(message.get("content"), dropped))
+        elif role == "tool" and is_approval(message):
+            dropped.add("answers to tool approval requests")
         elif role == "tool":
             add("user", [_tool_result(message)])
         # system messages are part of ``system``

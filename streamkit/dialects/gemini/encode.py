@@ -149,7 +149,7 @@ class GeminiEncoder(Encoder):
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         if event.get("choice") and event.get("type") != "message":
             return self.drop("choices other than the first")
         return handler(self, event)

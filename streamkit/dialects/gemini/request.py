@@ -71,6 +71,7 @@ import re
 from typing import Any
 
 from ...canonical import parse_arguments
+from ...conversation import is_approval
 from ...errors import UsageError
 from ..requests import RequestDrops, generated_id, object_input
 from .wire import NAME, executed_call_part, executed_result_part, file_part
@@ -188,6 +189,9 @@ def _model_parts(
             part = {"functionCall": call}
             if _meta(p).get("thought_signature"):
                 part["thoughtSignature"] = _meta(p)["thought_signature"]
+        elif kind == "tool-approval-request":
+            drops.add("the provider's tool approval requests")
+            continue
         elif kind == "tool-call":
             value = p.get("input")
             if value is None and p.get("arguments"):
@@ -246,6 +250,9 @@ def gemini_contents(conversation: dict[str, Any], drops: RequestDrops) -> list[d
     results: dict[str, Any] | None = None  # the user turn of function responses being filled
     for message in conversation.get("messages", ()):
         role = message["role"]
+        if role == "tool" and is_approval(message):
+            drops.add("answers to tool approval requests")
+            continue
         if role == "tool":
             if results is None:
                 results = {"role": "user", "parts": []}

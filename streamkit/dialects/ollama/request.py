@@ -60,7 +60,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import tool_parameters
+from ...conversation import is_approval, tool_parameters
 from ...errors import UsageError
 from ..requests import RequestDrops, object_input
 from .wire import NAME, _dumps
@@ -183,6 +183,8 @@ def _assistant_message(
             tool_calls.append(call)
         elif kind in ("tool-call", "tool-result"):
             drops.add("provider-executed tools")
+        elif kind == "tool-approval-request":
+            drops.add("the provider's tool approval requests")
         elif kind == "file":
             image = _image(part)
             if image is None:
@@ -226,6 +228,8 @@ def ollama_messages(conversation: dict[str, Any], drops: RequestDrops) -> list[d
             messages.append(_user_message(message["content"], drops))
         elif role == "assistant":
             messages.append(_assistant_message(message["content"], drops, calls, custom))
+        elif role == "tool" and is_approval(message):
+            drops.add("answers to tool approval requests")
         elif role == "tool":
             name, own_id = calls.get(message["tool_call_id"], (None, None))
             out: dict[str, Any] = {"role": "tool", "content": _output_text(message.get("output"))}

@@ -128,7 +128,7 @@ class AssistantsEncoder(Encoder):
             return []
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:

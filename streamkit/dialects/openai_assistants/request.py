@@ -132,6 +132,8 @@ def thread_messages(messages: list[dict[str, Any]], dropped: _Dropped) -> list[d
                     text.append(part.get("text") or "")
                 elif kind in ("tool-call", "tool-result"):
                     dropped.add("earlier tool calls in a thread's messages")
+                elif kind == "tool-approval-request":
+                    dropped.add("the provider's tool approval requests")
                 elif kind == "file":
                     dropped.add("files of assistant turns")
             if "".join(text):

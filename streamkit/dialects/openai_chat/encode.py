@@ -140,7 +140,7 @@ class ChatEncoder(Encoder):
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         return handler(self, event)
 
     def close(self) -> list[WireEvent]:

@@ -69,6 +69,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
+from ...conversation import is_approval
 from ..requests import RequestDrops
 from .wire import NAME
 
@@ -205,6 +206,8 @@ def _assistant_message(
             )  # fmt: skip
         elif kind in ("tool-call", "tool-result"):
             drops.add("provider-executed tools")
+        elif kind == "tool-approval-request":
+            drops.add("the provider's tool approval requests")
         elif kind == "file":
             drops.add("files of assistant turns")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
@@ -246,6 +249,9 @@ def chat_messages(conversation: dict[str, Any], drops: RequestDrops | None = Non
             out: dict[str, Any] = {"role": "user", "content": _user_content(message["content"])}
         elif role == "assistant":
             out = _assistant_message(message["content"], custom, drops)
+        elif role == "tool" and is_approval(message):
+            drops.add("answers to tool approval requests")
+            continue
         elif role == "tool":
             out = {
                 "role": "tool",

@@ -150,7 +150,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
-            return []
+            return self.unhandled(event)
         if event.get("choice"):
             return self.drop("choices other than the first (n>1)")
         return handler(self, event)
