@@ -56,9 +56,11 @@ VALID_PARTS: dict[str, dict[str, Any]] = {
     "reasoning": {"type": "reasoning", "text": "hm"},
     "tool-call": {"type": "tool-call", "tool_call_id": "c1", "tool_name": "get_weather", "arguments": "{}"},
     "tool-result": {"type": "tool-result", "tool_call_id": "c1", "tool_name": "get_weather", "output": "ok"},
+    "tool-approval-request": {"type": "tool-approval-request", "tool_call_id": "mcpr_1", "tool_name": "f",
+                              "provider_executed": True},
     "source": {"type": "source", "source_type": "url", "url": "https://example.com"},
     "file": {"type": "file", "media_type": "image/png", "data": "AAAA"},
-}
+}  # fmt: skip
 PREFIX = [{"type": "start", "id": "r0", "model": "m"}, {"type": "text-start", "id": "t0"}]
 SUFFIX = [{"type": "text-end", "id": "t0"}, {"type": "finish", "finish_reason": "stop"}]
 

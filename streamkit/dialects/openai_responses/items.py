@@ -29,9 +29,9 @@ item                   tool name           input                        run by
                                                                         (xAI's server-side searches)
                                                                         when the item is added
                                                                         ``completed``, or when the
-                                                                        response names its tools and
-                                                                        none is a custom tool of
-                                                                        that name
+                                                                        response names its tools,
+                                                                        none a custom tool of that
+                                                                        name nor a tool search
 =====================  ==================  ===========================  ============================
 
 The client's answers: ``shell_call_output`` (``output``: a list of ``{stdout, stderr, outcome}``;
@@ -93,20 +93,21 @@ def provider_side(kind: str | None, item: dict[str, Any], added: bool, tools: An
     if kind == "custom_tool_call":
         if added and item.get("status") == "completed":
             return True  # added as done: nothing was left for the client to do
-        if isinstance(tools, list) and tools:
-            return not _declares_custom(tools, item.get("name"))
+        if isinstance(tools, list) and tools and not item.get("namespace"):
+            return not _may_call(tools, item.get("name"))
     return kind == "program"
 
 
-def _declares_custom(tools: list[Any], name: Any) -> bool:
-    """Whether a list of tool declarations (namespaces included) has a custom tool ``name``."""
+def _may_call(tools: list[Any], name: Any) -> bool:
+    """Whether the client's tools (namespaces included) may hold a custom tool ``name``: one is
+    declared, or a tool search may load more tools than the list names."""
     for tool in tools:
         if not isinstance(tool, dict):
             continue
-        if tool.get("type") == "custom" and tool.get("name") == name:
+        if (tool.get("type") == "custom" and tool.get("name") == name) or tool.get("type") == "tool_search":
             return True
         inner = tool.get("tools")
-        if isinstance(inner, list) and _declares_custom(inner, name):
+        if isinstance(inner, list) and _may_call(inner, name):
             return True
     return False
 
@@ -276,7 +277,7 @@ def _screenshot(output: Any, drops: Any) -> dict[str, Any]:
 # --- MCP approvals -----------------------------------------------------------------------------
 
 
-def approval_request(item: dict[str, Any], name: str) -> dict[str, Any]:
+def approval_request(item: dict[str, Any]) -> dict[str, Any]:
     """An ``mcp_approval_request`` item → its ``tool-approval-request`` event."""
     arguments = item.get("arguments")
     if not isinstance(arguments, str):
@@ -285,7 +286,7 @@ def approval_request(item: dict[str, Any], name: str) -> dict[str, Any]:
     ev: dict[str, Any] = {
         "type": "tool-approval-request",
         "tool_call_id": item.get("id") or "",
-        "tool_name": item.get("name") if isinstance(item.get("name"), str) else name,
+        "tool_name": item.get("name") if isinstance(item.get("name"), str) else "",
         "arguments": arguments,
         "input": value,
         "provider_executed": True,

@@ -98,8 +98,8 @@ from typing import Any
 from ...errors import DataError
 from ..base import Normalizer
 from .fields import _index, _kind, _list, _object, _text
-from .items import OUTPUT_ITEMS, WHOLE_ITEMS
-from .normalize_tools import _STRING_EVENTS, _item_arguments, _string_head, _ToolCalls, item_kind, tool_name
+from .items import WHOLE_ITEMS
+from .normalize_tools import _STRING_EVENTS, _string_head, _ToolCalls, item_kind, tool_name
 from .wire import NAME, unseal
 
 # response.incomplete's reason -> canonical finish reason
@@ -143,6 +143,7 @@ class _Item:
         "started",
         "streaming",
         "type",
+        "waited",
     )
 
     def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool, kind: str) -> None:
@@ -160,6 +161,7 @@ class _Item:
         self.started = False  # tool-input-start written
         self.done = False  # tool-call written
         self.answered = False  # a provider-run call's output item came
+        self.waited = False  # held until the next item said who ran it (see _call_done)
         self.head: str | None = None  # JSON text before a streamed string field (see _stream_string)
         self.streaming = False  # the streamed string's opening quote was written
         self.nblocks = 0  # text or reasoning blocks opened for this item
@@ -198,6 +200,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         self.items: dict[str, _Item] = {}
         self.by_index: dict[Any, _Item] = {}
         self.tools: Any = None  # the tools the response says it was given (response.created)
+        self.held: _Item | None = None  # a shell call waiting to see whether its output follows
         self.client_calls = False
         self.error = False
         self.nsources = 0
@@ -292,6 +295,12 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         self.response_id = response_id or self.response_id
         if self.tools is None:
             self.tools = response.get("tools")
+        if self.held is not None:  # the final output says whether its output item followed
+            call_id = self.held.call_id
+            outputs = [
+                i for i in _list(response, "output") if isinstance(i, dict) and i.get("call_id") == call_id
+            ]
+            self._release(next((i for i in outputs if i.get("type") == "shell_call_output"), None), out)
         for index, item in enumerate(_list(response, "output")):
             if isinstance(item, dict) and not self._seen(item, index):
                 self._on_item_done(
@@ -358,6 +367,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
 
     def _end_all(self, out: list[dict[str, Any]]) -> None:
         """The response ends: end the open block, complete calls whose arguments never completed."""
+        if self.held is not None:
+            self._release(None, out)
         self._end_block(out)
         for it in self.items.values():
             if it.kind in ("client", "provider") and it.started and not it.done:
@@ -435,6 +446,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
     def _on_item_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         item = _object(data, "item")
         it = self._register(item, _index(data, "output_index"), True)
+        if self.held is not None and self.held is not it:
+            self._release(item, out)
         if it.kind == "other":
             return False
         self._ensure(out)
@@ -448,6 +461,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
     def _on_item_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         item = _object(data, "item")
         it = self._register(item, _index(data, "output_index"), False)
+        if self.held is not None and self.held is not it:
+            self._release(item, out)
         if it.kind == "other":
             return False
         self._ensure(out)
@@ -458,17 +473,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         elif it.kind in ("approval", "output"):
             self._answer_done(it, item, out)
         else:
-            if not it.done:
-                if it.call_id is None:
-                    it.call_id = self._new_call_id()
-                if not it.started:
-                    self._end_block(out)
-                    self._start_call(it, out)
-                if it.streaming:
-                    self._args(it, '"}', out)
-                self._complete(it, _item_arguments(it.type, item), out)
-            if it.kind == "provider" and it.type not in OUTPUT_ITEMS:  # else its output item says
-                out.append(self._tool_result(it, item))
+            self._call_done(it, item, out)
         return True
 
     # --- text and reasoning blocks --------------------------------------------------------------

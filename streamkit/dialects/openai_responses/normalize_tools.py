@@ -15,7 +15,7 @@ import orjson
 
 from ...canonical import parse_arguments
 from . import items as wire_items
-from .fields import _string
+from .fields import _string, _text
 from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, _dumps
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def item_kind(kind: str | None, item: dict[str, Any], added: bool, tools: Any) -
             return "provider"  # a shell call in a container, a server tool search, xAI's searches
         return "client" if kind in _CLIENT_ITEMS else "provider"
     if kind in wire_items.CALL_ITEMS:
-        return "output"
+        return "other" if item.get("execution") == "client" else "output"  # not a provider's output
     if kind == "mcp_approval_request":
         return "approval"
     return "other"
@@ -77,6 +77,9 @@ class _ToolCalls:
     if TYPE_CHECKING:  # provided by ResponsesNormalizer
         client_calls: bool
         items: dict[str, _Item]
+        held: _Item | None
+
+        def _new_call_id(self) -> str: ...
 
         def _end_block(self, out: list[dict[str, Any]]) -> None: ...
 
@@ -234,6 +237,38 @@ class _ToolCalls:
             "provider_metadata": {NAME: meta},
         }
 
+    def _call_done(self, it: _Item, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """A call item is done: its call completes (begun if need be), a provider-executed one
+        with its result unless an output item of its own gives it.
+
+        A ``shell_call`` that does not say where it runs (no ``environment``) is held until the
+        next item: a ``shell_call_output`` of the same call id says the provider ran it (a hosted
+        shell); anything else, or the response's end, that the client must run it."""
+        if not it.done:
+            if it.type == "shell_call" and it.kind == "client" and not item.get("environment") and not it.waited:
+                it.waited = True
+                self.held = it
+                return
+            if it.call_id is None:
+                it.call_id = self._new_call_id()
+            if not it.started:
+                self._end_block(out)
+                self._start_call(it, out)
+            if it.streaming:
+                self._args(it, '"}', out)
+            self._complete(it, _item_arguments(it.type, item), out)
+        if it.kind == "provider" and it.type not in wire_items.OUTPUT_ITEMS:  # else its output item says
+            out.append(self._tool_result(it, item))
+
+    def _release(self, following: dict[str, Any] | None, out: list[dict[str, Any]]) -> None:
+        """The held shell call, now that the item ``following`` it (None: the end) says who ran it."""
+        held, self.held = self.held, None
+        if held is None:
+            return
+        if following and following.get("type") == "shell_call_output" and following.get("call_id") == held.call_id:
+            held.kind = "provider"
+        self._call_done(held, held.item, out)
+
     def _answer_done(self, it: _Item, item: dict[str, Any], out: list[dict[str, Any]]) -> None:
         """An MCP approval request (→ ``tool-approval-request``), or the output item of a
         provider-run call (→ the call's ``tool-result``)."""
@@ -242,11 +277,11 @@ class _ToolCalls:
             return
         it.done = True
         if it.kind == "approval":
-            out.append(wire_items.approval_request(item, it.id if not it.id.startswith("#") else ""))
+            out.append(wire_items.approval_request(item))
             return
         kind = it.type or ""
         call_kind = wire_items.CALL_ITEMS[kind]
-        call_id = item.get("call_id")
+        call_id = _text(item, "call_id")
         # the call it answers: by call id, else the last call of its type still waiting
         waiting = [
             c for c in self.items.values() if c.kind == "provider" and c.type == call_kind and not c.answered

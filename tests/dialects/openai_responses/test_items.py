@@ -224,3 +224,36 @@ def test_a_program_output_in_a_later_response_answers_the_program() -> None:
     # the program's function call keeps its caller, for the answer
     (call,) = [p for p in first["content"] if p["type"] == "tool-call" and not p.get("provider_executed")]
     assert call["provider_metadata"][NAME]["caller"] == {"type": "program", "caller_id": "call_prg01"}
+
+
+def test_a_shell_call_that_says_not_where_it_runs_is_the_providers_when_its_output_follows() -> None:
+    from tests.dialects.openai_responses.test_normalize import normalized
+
+    call = {"id": "sh_1", "type": "shell_call", "call_id": "call_1", "status": "completed",
+            "action": {"commands": ["uname"], "max_output_length": None, "timeout_ms": None}}  # fmt: skip
+    output = {"id": "sho_1", "type": "shell_call_output", "call_id": "call_1", "status": "completed",
+              "output": [{"stdout": "Linux\n", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}]}  # fmt: skip
+    events = normalized(
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.output_item.added", "output_index": 0, "item": {**call, "status": "in_progress"}},
+        {"type": "response.output_item.done", "output_index": 0, "item": call},
+        {"type": "response.output_item.added", "output_index": 1, "item": {**output, "output": []}},
+        {"type": "response.output_item.done", "output_index": 1, "item": output},
+        {"type": "response.completed", "response": {"id": "r", "model": "m", "status": "completed"}},
+    )
+    (message,) = messages(events)
+    assert [(p["type"], p.get("provider_executed")) for p in message["content"]] == [
+        ("tool-call", True), ("tool-result", True)]  # fmt: skip
+    assert message["finish_reason"] == "stop"
+    # with no output after it, the same call is the client's (told when the response ends)
+    events = normalized(
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.output_item.done", "output_index": 0, "item": call},
+        {
+            "type": "response.completed",
+            "response": {"id": "r", "model": "m", "status": "completed", "output": [call]},
+        },
+    )
+    (message,) = messages(events)
+    assert [(p["type"], p.get("provider_executed")) for p in message["content"]] == [("tool-call", None)]
+    assert message["finish_reason"] == "tool-calls"
