@@ -160,7 +160,8 @@ def rebuild(
     elif isinstance(value, dict):
         item.update({k: value[k] for k in _INPUT_FIELDS[kind] if k in value})
     item.update({k: v for k, v in meta.items() if k not in ("item_id", "type", "status") and k not in item})
-    item["status"] = status
+    if kind != "program":  # the one with no status
+        item["status"] = status
     if kind == "tool_search_call":
         item.setdefault("execution", "client")
     elif kind == "computer_call":

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from streamkit.dialects.openai_responses import ResponsesEncoder
 from streamkit.dialects.openai_responses.encode_tools import _InputStream, custom_input
+from streamkit.stages.fetch import replay
 from streamkit.stages.render import render
+from tests.conftest import DATA, events_of
 from tests.dialects.openai_responses.test_encode import check_responses, encode, sdk_final
 
 NAME = "openai-responses"
@@ -210,3 +212,52 @@ def test_the_decoder_gives_up_on_another_shape() -> None:
     assert custom_input("raw", None) == "raw"
     assert custom_input(None, "{oops") == "{oops"
     assert custom_input([1], None) == orjson.dumps([1]).decode()
+
+
+# --- the later tool items (see items.py) ---------------------------------------------------------
+
+
+def final_output(wire_or_path: Any) -> list[list[dict[str, Any]]]:
+    """Each response's final output items, null fields left out."""
+    if not isinstance(wire_or_path, list):
+        with open(wire_or_path, "rb") as f:
+            wire_or_path = [(raw["event"], raw["data"]) for raw in replay(f)]
+    finals = [d["response"]["output"] for _, d in wire_or_path if d.get("type") == "response.completed"]
+    return [[{k: v for k, v in item.items() if v is not None} for item in output] for output in finals]
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["shell-call", "local-shell-call", "shell-hosted", "computer-call", "tool-search-client", "tool-search-server",
+     "programmatic-tool-calling", "mcp-approval", "xai-server-custom-tools"],
+)  # fmt: skip
+def test_the_later_tool_items_come_back_as_they_were(case: str) -> None:
+    """Re-encoding gives each item back (its id, call id, input and other fields), in a stream the
+    official SDK's accumulator reads."""
+    path = DATA / NAME / f"{case}.sse"
+    wire = encode(events_of(path))
+    check_responses(wire)
+    kinds = ("shell_call", "shell_call_output", "local_shell_call", "computer_call", "tool_search_call",
+             "tool_search_output", "program", "program_output", "mcp_approval_request", "custom_tool_call")  # fmt: skip
+    theirs = [[i for i in output if i["type"] in kinds] for output in final_output(path)]
+    ours = [[i for i in output if i["type"] in kinds] for output in final_output(wire)]
+    assert ours == theirs and any(theirs)
+
+
+def test_run_tools_own_approval_questions_are_no_part_of_the_response() -> None:
+    events = stream(call_events("get_weather", '{"city":"Oslo"}', ['{"city":"Oslo"}']))
+    events[-1:-1] = [
+        {"type": "tool-approval-request", "tool_call_id": "call_1", "tool_name": "get_weather"},
+        {"type": "tool-approval-response", "tool_call_id": "call_1", "approved": True},
+    ]
+    (response,) = check_responses(encode(events))
+    assert [o["type"] for o in response[-1]["response"]["output"]] == ["function_call"]
+
+
+def test_a_providers_approval_request_from_elsewhere_is_an_mcp_approval_request() -> None:
+    request = {"type": "tool-approval-request", "tool_call_id": "apr_1", "tool_name": "delete_repo",
+               "input": {"name": "x"}, "provider_executed": True}  # fmt: skip
+    (response,) = check_responses(encode(stream([request])))
+    (item,) = response[-1]["response"]["output"]
+    assert item == {"id": "apr_1", "type": "mcp_approval_request", "arguments": '{"name":"x"}',
+                    "name": "delete_repo", "server_label": ""}  # fmt: skip
