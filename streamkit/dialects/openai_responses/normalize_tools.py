@@ -245,7 +245,8 @@ class _ToolCalls:
         next item: a ``shell_call_output`` of the same call id says the provider ran it (a hosted
         shell); anything else, or the response's end, that the client must run it."""
         if not it.done:
-            if it.type == "shell_call" and it.kind == "client" and not item.get("environment") and not it.waited:
+            unsaid = it.type == "shell_call" and it.kind == "client" and not item.get("environment")
+            if unsaid and not it.waited:
                 it.waited = True
                 self.held = it
                 return
@@ -265,7 +266,8 @@ class _ToolCalls:
         held, self.held = self.held, None
         if held is None:
             return
-        if following and following.get("type") == "shell_call_output" and following.get("call_id") == held.call_id:
+        following = following or {}
+        if following.get("type") == "shell_call_output" and following.get("call_id") == held.call_id:
             held.kind = "provider"
         self._call_done(held, held.item, out)
 
