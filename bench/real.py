@@ -157,6 +157,8 @@ def bench_real(opts: Any, floor_script: str, report: Any, results: dict[str, Any
     )
     results["real"] = {}
     for dialect in dict.fromkeys(FOLDERS.values()):
+        if opts.dialect and dialect not in opts.dialect:
+            continue
         recs = recordings(dialect)
         if not recs:
             continue

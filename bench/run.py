@@ -304,6 +304,9 @@ def main() -> None:
         choices=["real", "cold"],
         help="run one part: the real mixes (with cold start) or cold start alone",
     )
+    parser.add_argument(
+        "--dialect", action="append", help="with --only real: only these dialects (repeatable)"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     opts = parser.parse_args()
 
