@@ -59,13 +59,14 @@ def accumulate(final: bool, on_error: str) -> None:
     """Fold deltas into whole texts and tool calls, and add a message per response."""
 
     def body(out: IO[bytes]) -> None:
+        from ..canonical import CANONICAL_TYPES
         from ..ndjson import EventWriter, read_events, write_events
         from ..stages.accumulate import accumulate as accumulate_stage
 
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
-        # deltas pass through accumulate as they are: written as their own lines
-        unchanged = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
-        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending, unchanged))
+        # accumulate never changes an event in place (a filled-in text-end or tool-call is a new
+        # dict), so whatever it hands on as the very event it read is written as its own line
+        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending, CANONICAL_TYPES))
 
     run("accumulate", body)
 
