@@ -10,6 +10,7 @@ This does not rely on ``PYTHONUNBUFFERED`` (which would cost a syscall per event
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Literal
 
@@ -266,7 +267,18 @@ def _never() -> bool:
 
 
 def write_events(events: Iterable[Any], writer: EventWriter) -> int:
-    """Write every event; return how many were written."""
+    """Write every event; return how many were written.
+
+    Once the first event is out, the stage has imported all it needs (a dialect is loaded when
+    its first event is seen): what exists then is frozen out of the garbage collector's scans.
+    """
+    events = iter(events)
+    for first in events:
+        writer.write(first)
+        gc.freeze()
+        break
+    else:
+        return 0
     write = writer._write
     pending = writer._pending
     flush = writer.out.flush
@@ -292,4 +304,4 @@ def write_events(events: Iterable[Any], writer: EventWriter) -> int:
             if not pending():
                 flush()
     writer.count += n
-    return n
+    return n + 1
