@@ -88,9 +88,15 @@ class Running:
         self._calls: set[ToolProcess] = set()
         self._lock = threading.Lock()
 
-    def add(self, call: ToolProcess) -> None:
+    def started(self, start: Callable[[], ToolProcess]) -> ToolProcess:
+        """Run ``start`` and list what it started, both under the lock: a process is visible
+        (in ``/proc``) from its ``exec``, before ``Popen`` returns, so an ``end_all`` in between
+        would otherwise miss it. (An executor may run again after ``close``: the agent closes
+        those it used to declare tools, then runs them.)"""
         with self._lock:
+            call = start()
             self._calls.add(call)
+            return call
 
     def discard(self, call: ToolProcess) -> None:
         with self._lock:
@@ -122,19 +128,21 @@ class ToolProcess:
         """Start ``argv`` in its own session with a fresh marker, listed in ``running`` until it
         is ended; ``OSError`` if it cannot start."""
         token = os.urandom(12).hex()
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**env, MARKER: token},
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=_death_signal(),
-        )
-        made = cls(proc, token, running)
-        running.add(made)
-        return made
+
+        def start() -> ToolProcess:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**env, MARKER: token},
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_death_signal(),
+            )
+            return cls(proc, token, running)
+
+        return running.started(start)
 
     def communicate(self, data: bytes, limit: int, cancel: threading.Event) -> Finished:
         """Write ``data`` to stdin, read stdout and stderr up to ``limit`` bytes each, until the

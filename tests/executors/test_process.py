@@ -99,6 +99,27 @@ def test_end_all_ends_what_is_still_running(marker: str) -> None:
     assert not reading.is_alive()
 
 
+def test_end_all_ends_a_call_caught_between_its_exec_and_its_listing(marker: str) -> None:
+    """The process is in /proc before Popen returns: an end_all in that window still ends it."""
+    running = Running()
+    visible = threading.Event()
+
+    def slow_start() -> ToolProcess:
+        made = start(f"{PY} -c '{SLEEPER}' {marker}")
+        visible.set()
+        time.sleep(0.3)  # the window, widened: the process runs but is not listed yet
+        return made
+
+    made: list[ToolProcess] = []
+    starting = threading.Thread(target=lambda: made.append(running.started(slow_start)))
+    starting.start()
+    assert visible.wait(10)
+    running.end_all()
+    assert_gone(marker)
+    starting.join(5)
+    assert made[0].communicate(b"", 100, threading.Event()).returncode == -signal.SIGKILL
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
 def test_the_tool_dies_with_a_runner_killed_by_sigkill(marker: str) -> None:
     """The runner gets no chance to clean up: the death signal ends the tool anyway."""
