@@ -6,7 +6,7 @@ PY := $(BIN)/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-clients lint typecheck format bench tox clean
+.PHONY: install demo test agents test-clients lint typecheck format bench tox clean
 
 install: $(STAMP)
 
@@ -25,10 +25,14 @@ test: install
 
 # Opt-in: real coding agents (Claude Code, the Codex CLI) from npm, in a cache folder, through the
 # gateway, headless, with dummy keys and no network beyond loopback. Needs node and npm.
+# Versions pinned: a new release of either is tried on purpose, not by a CI run.
 AGENTS_DIR ?= .cache/agents
-test-clients: install
+AGENTS := @anthropic-ai/claude-code@2.1.197 @openai/codex@0.171.0
+agents:
 	@mkdir -p $(AGENTS_DIR)
-	cd $(AGENTS_DIR) && npm install --silent --no-audit --no-fund @anthropic-ai/claude-code @openai/codex
+	cd $(AGENTS_DIR) && npm install --silent --no-audit --no-fund $(AGENTS)
+
+test-clients: install agents
 	@$(AGENTS_DIR)/node_modules/.bin/claude --version; $(AGENTS_DIR)/node_modules/.bin/codex --version
 	STREAMKIT_AGENTS=$(CURDIR)/$(AGENTS_DIR)/node_modules/.bin $(BIN)/pytest -q tests/serve/test_coding_agents.py
 
