@@ -65,12 +65,19 @@ def _seconds(new: Callable[[], Any], data: bytes, repeats: int) -> float:
     return best
 
 
-def ratio(name: str) -> float:
-    """How many times as long one 8 MB record of this kind takes as one of 1 MB."""
+def ratio(name: str, tries: int = 3) -> float:
+    """How many times as long one 8 MB record of this kind takes as one of 1 MB: the lowest of
+    up to ``tries`` measurements, stopping at the first under the limit (a busy machine only
+    ever makes a ratio look worse, and quadratic code stays over it every time)."""
     new, record = RECORDS[name]
     small, large = record(MB), record(8 * MB)
     _seconds(new, large, 1)  # warm up: the allocator settles on holding 8 MB
-    return _seconds(new, large, 3) / _seconds(new, small, 5)
+    best = float("inf")
+    for _ in range(tries):
+        best = min(best, _seconds(new, large, 3) / _seconds(new, small, 5))
+        if best < LIMIT:
+            break
+    return best
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
