@@ -113,7 +113,7 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
     def body(out: IO[bytes]) -> None:
         import os
 
-        from ..ndjson import EventWriter, write_events
+        from ..ndjson import EventWriter, write_events, write_lines
         from ..plugins import default_registry
 
         registry = default_registry()
@@ -126,8 +126,10 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
                 _open_input(replay_path), dialect=dialect, framing=None if framing == "auto" else framing
             )
             if realtime:
-                events = _paced(events)
-            write_events(events, EventWriter(out, events.pending))
+                paced = _paced(events)
+                write_events(paced, EventWriter(out, paced.pending))
+            else:
+                write_lines(events.lines(), EventWriter(out, events.pending))
             return
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
         request = _build_request(target, prompt, model, system, tools_file, gen_options, conversation_file, body_file,

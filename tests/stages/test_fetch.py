@@ -70,6 +70,32 @@ def test_empty_recording_and_forced_framing() -> None:
         raws(b'{"a": 1}', framing="json-array")
 
 
+def lines(data: bytes, **kw) -> list[bytes]:
+    return list(replay(io.BytesIO(data), **kw).lines())
+
+
+@pytest.mark.parametrize("dialect", [None, "openai-chat"])
+def test_lines_say_what_the_events_say_and_keep_the_payload_spelling(dialect: str | None) -> None:
+    data = (
+        b'data: {"a": [1, 2.50], "s": "\\u00e9\\n"}\n\n'  # spaces, a number form, escapes
+        b'event: named\ndata: {"b":1}\n\n'
+        b'data: {"c":\ndata: 2}\n\n'  # JSON over two data lines
+        b"data: [DONE]\n\n"
+    )
+    out = lines(data, dialect=dialect)
+    assert [orjson.loads(line) for line in out] == raws(data, dialect=dialect)
+    assert all(line.endswith(b"}\n") and line.count(b"\n") == 1 for line in out)
+    assert out[0].endswith(b'"data":{"a": [1, 2.50], "s": "\\u00e9\\n"}}\n')
+
+
+def test_lines_of_every_sse_recording_in_tests_data() -> None:
+    paths = sorted(DATA.rglob("*.sse"))
+    assert paths
+    for path in paths:
+        data = path.read_bytes()
+        assert [orjson.loads(line) for line in lines(data)] == raws(data), path
+
+
 def test_cli_replay_of_a_file_and_of_stdin() -> None:
     path = DATA / "openai-chat" / "usage-chunk.sse"
     from_file = run_cli("fetch", "--replay", str(path), "-d", "openai-chat")
