@@ -137,20 +137,34 @@ def billed_usage(usage: dict[str, Any]) -> dict[str, Any]:
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Anthropic usage → canonical usage (input counting cached tokens, as in other dialects;
     ``iterations`` summed in)."""
-    if isinstance(usage.get("iterations"), list) and usage["iterations"]:
+    iterations = usage.get("iterations")
+    if isinstance(iterations, list) and iterations:
         usage = billed_usage(usage)
+    get = usage.get
+    inp, read, created = (
+        get("input_tokens"),
+        get("cache_read_input_tokens"),
+        get("cache_creation_input_tokens"),
+    )
+    output = get("output_tokens")
+    if not (
+        (inp is None or type(inp) is int)
+        and (read is None or type(read) is int)
+        and (created is None or type(created) is int)
+        and (output is None or type(output) is int)
+    ):
+        for key in _USAGE_COUNTS:  # the first count that is not an integer, in words
+            _count(usage, key)
     out: dict[str, Any] = {}
-    inputs = [_count(usage, key) for key in _USAGE_INPUTS]
-    if any(n is not None for n in inputs):
-        out["input_tokens"] = sum(n or 0 for n in inputs)
-    output = _count(usage, "output_tokens")
+    if inp is not None or read is not None or created is not None:
+        out["input_tokens"] = (inp or 0) + (read or 0) + (created or 0)
     if output is not None:
         out["output_tokens"] = output
-    if "input_tokens" in out and output is not None:
-        out["total_tokens"] = out["input_tokens"] + output
-    if inputs[1] is not None:
-        out["cached_input_tokens"] = inputs[1]
-    details = usage.get("output_tokens_details")
+        if "input_tokens" in out:
+            out["total_tokens"] = out["input_tokens"] + output
+    if read is not None:
+        out["cached_input_tokens"] = read
+    details = get("output_tokens_details")
     if isinstance(details, dict) and details.get("thinking_tokens") is not None:
         out["reasoning_tokens"] = _count(details, "thinking_tokens")
     return out
@@ -246,7 +260,11 @@ class AnthropicNormalizer(Normalizer):
         ev = self.start_event
         ev["id"] = message.get("id")
         ev["model"] = message.get("model")
-        meta = {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+        meta = (
+            {}
+            if message.keys() <= _MESSAGE_FIELDS
+            else {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+        )
         usage = message.get("usage")
         if isinstance(usage, dict):
             self.usage = dict(usage)
@@ -280,7 +298,10 @@ class AnthropicNormalizer(Normalizer):
         usage = data.get("usage")
         if isinstance(usage, dict):
             merged = self.usage or {}
-            merged.update((k, v) for k, v in usage.items() if v is not None)
+            if None in usage.values():
+                merged.update((k, v) for k, v in usage.items() if v is not None)
+            else:
+                merged.update(usage)
             self.usage = merged
         for key, value in data.items():
             if key not in ("type", "delta", "usage") and value is not None:

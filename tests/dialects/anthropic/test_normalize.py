@@ -151,6 +151,24 @@ def test_map_usage_leaves_out_what_was_not_sent() -> None:
         map_usage({"input_tokens": "many", "output_tokens": 3})
 
 
+def test_map_usage_keeps_its_order_and_refuses_what_is_no_integer() -> None:
+    usage = {
+        "output_tokens": 7,
+        "cache_read_input_tokens": 2,
+        "input_tokens": 5,
+        "output_tokens_details": {"thinking_tokens": 4},
+    }
+    assert list(map_usage(usage).items()) == [
+        ("input_tokens", 7),
+        ("output_tokens", 7),
+        ("total_tokens", 14),
+        ("cached_input_tokens", 2),
+        ("reasoning_tokens", 4),
+    ]
+    with pytest.raises(DataError, match="usage.cache_creation_input_tokens"):
+        map_usage({"input_tokens": 1, "cache_creation_input_tokens": True, "output_tokens": "x"})
+
+
 # --- normalize: content blocks ----------------------------------------------------------------------
 
 
@@ -417,6 +435,76 @@ def test_bad_deltas_are_data_errors() -> None:
         n.feed({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "x"}})
     with pytest.raises(DataError, match="message_start without a message"):
         n.feed({"type": "message_start"})
+
+
+def test_deltas_of_open_blocks_keep_their_checks() -> None:
+    """What feed's hot path takes is exactly what the long way would: anything else is refused
+    as before (a delta for the wrong kind of block, an index that is no integer)."""
+    n = AnthropicNormalizer()
+    n.feed(START)
+    n.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}})
+    n.feed(
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {"type": "tool_use", "id": "t", "name": "f"},
+        }
+    )
+    with pytest.raises(DataError, match="input_json_delta for content block 0, a thinking block"):
+        n.feed(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": "{"},
+            }
+        )
+    with pytest.raises(DataError, match="thinking_delta for content block 1, a tool_use block"):
+        n.feed(
+            {"type": "content_block_delta", "index": 1, "delta": {"type": "thinking_delta", "thinking": "x"}}
+        )
+    with pytest.raises(DataError, match="integer index"):
+        n.feed(
+            {
+                "type": "content_block_delta",
+                "index": 1.0,
+                "delta": {"type": "input_json_delta", "partial_json": "{"},
+            }
+        )
+    with pytest.raises(DataError, match="without a partial_json string"):
+        n.feed(
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": 1},
+            }
+        )
+    assert (
+        n.feed(
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": ""},
+            }
+        )
+        == []
+    )
+    got = n.feed(
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": '{"a"'},
+        }
+    )
+    assert got == [{"type": "tool-input-delta", "id": "t", "delta": '{"a"'}]
+    n.feed(
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": ": 1}"},
+        }
+    )
+    stop = n.feed({"type": "content_block_stop", "index": 1})
+    assert stop[-1]["arguments"] == '{"a": 1}' and stop[-1]["input"] == {"a": 1}
 
 
 def test_a_bad_event_is_one_clear_line_on_the_cli() -> None:
