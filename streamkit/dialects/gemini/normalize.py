@@ -173,30 +173,58 @@ class GeminiNormalizer(Normalizer):
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench`: a chunk of one candidate holding one text part,
-        # written into the text block already open.
-        bid = self.text
-        if bid is not None:
-            try:
-                (cand,) = data["candidates"]
-                (part,) = cand["content"]["parts"]
-                text = part["text"]
-            except (KeyError, TypeError, ValueError, IndexError):
-                return self._feed(data)
-            n = len(cand)
-            rid = data.get("responseId")
-            if (
-                len(part) == 1
-                and type(text) is str
-                and (n == 1 or (n == 2 and cand.get("index") == 0))
-                and (rid is None or rid == self.rid)
-                and "promptFeedback" not in data
-            ):
+        # The hot path, measured in `make bench`: a chunk of one candidate (nothing in it but the
+        # content, and perhaps its index 0) holding one part that goes on what is open: text for
+        # the text block, a thought for the reasoning block, or for the streamed function call a
+        # piece of its arguments, a continuation marker or its terminator. Anything else (a
+        # finish reason, a signature, several parts, a new response) takes _feed.
+        try:
+            (cand,) = data["candidates"]
+            (part,) = cand["content"]["parts"]
+        except (KeyError, TypeError, ValueError, IndexError):
+            return self._feed(data)
+        n = len(cand)
+        rid = data.get("responseId")
+        if (
+            (n == 1 or (n == 2 and cand.get("index") == 0))
+            and (rid is None or rid == self.rid)
+            and "promptFeedback" not in data
+            and type(part) is dict
+        ):
+            out: list[dict[str, Any]] | None = None
+            text = part.get("text")
+            if text is not None:
+                if type(text) is str:
+                    if len(part) == 1:
+                        bid = self.text
+                        if bid is not None:
+                            out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
+                    elif len(part) == 2 and part.get("thought") is True:
+                        bid = self.reasoning
+                        if bid is not None:
+                            out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
+            elif len(part) == 1 and self.call is not None:
+                fc = part.get("functionCall")
+                if type(fc) is dict and not fc.get("name"):
+                    out = self._call_goes_on(self.call, fc)
+            if out is not None:
                 usage = data.get("usageMetadata")
-                if usage is not None:
+                if type(usage) is dict:
                     self.usage = usage
-                return [{"type": "text-delta", "id": bid, "delta": text}] if text else []
+                return out
         return self._feed(data)
+
+    def _call_goes_on(self, call: _Call, fc: dict[str, Any]) -> list[dict[str, Any]]:
+        """A part of the streamed function call open: more arguments, a marker, or its end."""
+        partial = fc.get("partialArgs")
+        out: list[dict[str, Any]] = []
+        if partial is not None:
+            delta = call.args.feed(partial)
+            if delta:
+                out.append({"type": "tool-input-delta", "id": call.id, "delta": delta})
+        if not fc.get("willContinue"):
+            self._end_call(out)
+        return out
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
         if type(data) is not dict:

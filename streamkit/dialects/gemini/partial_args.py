@@ -1,13 +1,20 @@
 """Vertex's streamed function-call arguments (``partialArgs``: values addressed by JSON path) →
-the arguments' JSON text, written as the values arrive (for the normalizer's ``tool-input-delta``)."""
+the arguments' JSON text, written as the values arrive (for the normalizer's ``tool-input-delta``).
+
+A fragment costs about its own length: the path of a string being continued is compared as the
+string it came as (never parsed again), parsed paths are remembered, and the text is kept as a
+list of pieces joined once. The object assembled from every path, needed only when paths come
+out of document order, is built from a log of the values when that first happens.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from orjson import dumps
+
 from ...errors import DataError
-from .wire import _dumps
 
 _PATH_TOKEN = re.compile(
     r"\.([^.\[\]]+)|\[(\d+)\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
@@ -33,13 +40,35 @@ def parse_json_path(path: str) -> list[str | int]:
     return segments
 
 
+Path = tuple[str | int, ...]
+
+# jsonPath -> its segments: a call's paths come twice or more (a string's first piece and its
+# end), and the calls of one tool repeat the same paths
+_PATHS: dict[str, Path] = {}
+_PATHS_KEPT = 4096
+
+
+def _segments(path: Any) -> Path:
+    if type(path) is str:
+        found = _PATHS.get(path)
+        if found is not None:
+            return found
+        segments = tuple(parse_json_path(path))
+        if len(_PATHS) >= _PATHS_KEPT:
+            _PATHS.clear()
+        _PATHS[path] = segments
+        return segments
+    return tuple(parse_json_path(path))  # raises: a jsonPath that is not a string
+
+
 class _Level:
     """An open container of the JSON text being written."""
 
-    __slots__ = ("count", "is_array", "keys", "segment")
+    __slots__ = ("count", "is_array", "keys", "path", "segment")
 
-    def __init__(self, segment: str | int | None, is_array: bool) -> None:
-        self.segment = segment
+    def __init__(self, path: Path, is_array: bool) -> None:
+        self.path = path  # the container's own path (the root's is empty)
+        self.segment = path[-1] if path else None
         self.is_array = is_array
         self.count = 0
         self.keys: set[str] = set()
@@ -49,30 +78,50 @@ class PartialArgs:
     """Vertex's ``partialArgs`` (values addressed by JSON path) → the arguments' JSON text, in order.
 
     ``feed`` returns the JSON text the new values add (a ``tool-input-delta``); ``close`` the text
-    that ends it and the whole arguments. The object assembled from every path is kept alongside,
-    so that arguments whose paths arrive out of document order still come out right (the deltas
-    stop at the first such path).
+    that ends it and the whole arguments. Should a path go back into what was already written
+    (out of document order), the deltas stop and ``close`` gives the object assembled from every
+    path instead.
     """
 
     def __init__(self) -> None:
-        self.tree: dict[str, Any] = {}
         self.stack: list[_Level] = []  # open containers, the root object first
-        self.open_string: tuple[str | int, ...] | None = None  # path of the string being written
-        self.closed: set[tuple[str | int, ...]] = set()  # containers already ended
+        self.open_path: str | None = None  # the jsonPath of the string being written, as sent
+        self.open_string: Path | None = None  # ... and its segments
+        self.closed: set[Path] = set()  # containers already ended
         self.frags: list[str] = []
         self.in_order = True
+        # while in order, the values placed (segments, value, appended to a string) for the tree
+        # built should the order break; after that, the tree itself
+        self.log: list[tuple[Path, Any, bool]] | None = []
+        self.tree: dict[str, Any] = {}
 
     def feed(self, partial_args: Any) -> str:
+        if type(partial_args) is list and len(partial_args) == 1 and self.open_path is not None:
+            # the common fragment: one more piece of the string being written
+            arg = partial_args[0]
+            if type(arg) is dict and arg.get("jsonPath") == self.open_path and self.log is not None:
+                value = arg.get("stringValue")
+                if type(value) is str:
+                    self.log.append((self.open_string, value, True))  # type: ignore[arg-type]
+                    text = dumps(value)[1:-1].decode()
+                    if not arg.get("willContinue"):
+                        text += '"'
+                        self.open_path = self.open_string = None
+                    self.frags.append(text)
+                    return text
         if not isinstance(partial_args, list):
             raise DataError(f"functionCall.partialArgs is a {type(partial_args).__name__}, expected a list")
         out: list[str] = []
         for arg in partial_args:
             if not isinstance(arg, dict):
                 raise DataError(f"a partialArgs entry is a {type(arg).__name__}, expected an object")
-            self._arg(arg, out)
-        text = "".join(out)
+            if self.log is None:
+                self._arg_with_tree(arg, out)
+            else:
+                self._arg(arg, out)
         if not self.in_order:
             return ""
+        text = "".join(out)
         self.frags.append(text)
         return text
 
@@ -83,13 +132,13 @@ class PartialArgs:
         arguments are the text received so far, which is not valid JSON.
         """
         if not self.in_order:
-            return "", _dumps(self.tree)
+            return "", dumps(self.tree).decode()
         if not complete:
             return "", "".join(self.frags)
         out: list[str] = []
         if self.open_string is not None:
             out.append('"')
-            self.open_string = None
+            self.open_path = self.open_string = None
         if not self.stack:
             out.append("{}")
         while self.stack:
@@ -98,35 +147,80 @@ class PartialArgs:
         self.frags.append(text)
         return text, "".join(self.frags)
 
+    @staticmethod
+    def _value(arg: dict[str, Any]) -> tuple[bool, Any]:
+        """Whether the entry holds a value, and the value."""
+        if "stringValue" in arg and arg["stringValue"] is not None:
+            return True, str(arg["stringValue"])
+        if "numberValue" in arg and arg["numberValue"] is not None:
+            return True, arg["numberValue"]
+        if "boolValue" in arg and arg["boolValue"] is not None:
+            return True, bool(arg["boolValue"])
+        if "nullValue" in arg:
+            return True, None
+        return False, None  # no value: a continuation marker
+
     def _arg(self, arg: dict[str, Any], out: list[str]) -> None:
-        segments = parse_json_path(arg.get("jsonPath", ""))
+        """One entry while the paths come in document order (the values logged, no tree)."""
+        raw_path = arg.get("jsonPath", "")
+        segments = _segments(raw_path)
         if not segments:
             return  # the root itself: nothing to place
-        path = tuple(segments)
+        found, value = self._value(arg)
+        if not found:
+            return
+        is_string = arg.get("stringValue") is not None
         more = bool(arg.get("willContinue"))
-        if "stringValue" in arg and arg["stringValue"] is not None:
-            value: Any = str(arg["stringValue"])
-            if self.open_string == path:  # the string being written goes on
-                self._set(segments, value, append=True)
-                out.append(_dumps(value)[1:-1])
-                if not more:
-                    out.append('"')
-                    self.open_string = None
-                return
-            json_text = _dumps(value)
-            if more:
+        log = self.log
+        assert log is not None
+        if is_string and self.open_string == segments:  # the string being written goes on
+            log.append((segments, value, True))
+            out.append(dumps(value)[1:-1].decode())
+            if not more:
+                out.append('"')
+                self.open_path = self.open_string = None
+            return
+        # A path already written (a string whose end was written, a key or index given twice) or
+        # inside a container already ended cannot be reached from here: the order breaks. The
+        # tree is built from the log and this entry placed as the tree-keeping way does.
+        common = self._reach(segments)
+        if common < 0:
+            self.tree = {}
+            for placed, placed_value, appended in log:
+                self._set(placed, placed_value, append=appended)
+            self.log = None
+            self._arg_with_tree(arg, out)
+            return
+        if self.open_string is not None:
+            out.append('"')
+            self.open_path = self.open_string = None
+        self._navigate(segments, common, out)
+        log.append((segments, value, False))
+        json_text = "null" if value is None else dumps(value).decode()
+        if more and "stringValue" in arg:
+            if is_string:
                 json_text = json_text[:-1]  # the closing quote comes when the string ends
-        elif "numberValue" in arg and arg["numberValue"] is not None:
-            value = arg["numberValue"]
-            json_text = _dumps(value)
-        elif "boolValue" in arg and arg["boolValue"] is not None:
-            value = bool(arg["boolValue"])
-            json_text = _dumps(value)
-        elif "nullValue" in arg:
-            value = None
-            json_text = "null"
-        else:
-            return  # no value: a continuation marker
+            self.open_path = raw_path
+            self.open_string = segments
+        out.append(json_text)
+
+    def _arg_with_tree(self, arg: dict[str, Any], out: list[str]) -> None:
+        """One entry once the tree is kept: every value placed in it as it comes."""
+        segments = _segments(arg.get("jsonPath", ""))
+        if not segments:
+            return
+        more = bool(arg.get("willContinue"))
+        found, value = self._value(arg)
+        if not found:
+            return
+        is_string = arg.get("stringValue") is not None
+        if is_string and self.open_string == segments:
+            self._set(segments, value, append=True)
+            out.append(dumps(value)[1:-1].decode())
+            if not more:
+                out.append('"')
+                self.open_path = self.open_string = None
+            return
         appended = self._set(segments, value, append="stringValue" in arg)
         if appended:  # more of a string whose end was already written: out of order
             self.in_order = False
@@ -134,62 +228,71 @@ class PartialArgs:
             return
         if self.open_string is not None:
             out.append('"')
-            self.open_string = None
-        if not self._navigate(segments, out):
+            self.open_path = self.open_string = None
+        common = self._reach(segments)
+        if common < 0:
             self.in_order = False
             return
+        self._navigate(segments, common, out)
+        json_text = "null" if value is None else dumps(value).decode()
+        if is_string and more:
+            json_text = json_text[:-1]
         out.append(json_text)
         if "stringValue" in arg and more:
-            self.open_string = path
+            self.open_string = segments
 
-    def _navigate(self, segments: list[str | int], out: list[str]) -> bool:
-        """Write the text from the current position to the new leaf's key; False if out of order."""
-        if not self.stack:
-            self.stack.append(_Level(None, False))
-            out.append("{")
-        container = segments[:-1]
+    def _reach(self, segments: Path) -> int:
+        """How many containers of the open ones the new leaf's path shares (the root not
+        counted), or -1 when the leaf cannot be written next (out of order). Changes nothing."""
+        stack = self.stack
+        depth = len(segments) - 1  # the leaf's container is segments[:depth]
         common = 0
-        while (
-            common < len(container)
-            and common + 1 < len(self.stack)
-            and self.stack[common + 1].segment == container[common]
-        ):
+        while common < depth and common + 1 < len(stack) and stack[common + 1].segment == segments[common]:
             common += 1
-        # end the containers the new path leaves
-        path_of_stack = [lvl.segment for lvl in self.stack[1:] if lvl.segment is not None]
-        while len(self.stack) > common + 1:
-            level = self.stack.pop()
-            self.closed.add(tuple(path_of_stack[: len(self.stack)]))
+        # the containers after the shared ones are ended; the key in the last shared one, then
+        # a container for each segment left, each new and empty
+        level = stack[common] if stack else None
+        segment = segments[common]
+        if level is None or not level.is_array:
+            if type(segment) is not str or (level is not None and segment in level.keys):
+                return -1
+        elif segment != level.count:  # arrays are written index after index
+            return -1
+        closed = self.closed
+        for at in range(common, depth):
+            if segments[: at + 1] in closed:
+                return -1
+            if type(segments[at + 1]) is int and segments[at + 1] != 0:
+                return -1
+        return common
+
+    def _navigate(self, segments: Path, common: int, out: list[str]) -> None:
+        """Write the text from the current position to the new leaf's key (``_reach`` said it can)."""
+        stack = self.stack
+        if not stack:
+            stack.append(_Level((), False))
+            out.append("{")
+        while len(stack) > common + 1:  # end the containers the new path leaves
+            level = stack.pop()
+            self.closed.add(level.path)
             out.append("]" if level.is_array else "}")
-        # open the containers it enters
-        for depth in range(common, len(container)):
-            if tuple(container[: depth + 1]) in self.closed:
-                return False
-            if not self._key(self.stack[-1], container[depth], out):
-                return False
-            child = container[depth + 1] if depth + 1 < len(container) else segments[-1]
-            is_array = isinstance(child, int)
+        for at in range(common, len(segments) - 1):  # open the containers it enters
+            self._key(stack[-1], segments[at], out)
+            is_array = type(segments[at + 1]) is int
             out.append("[" if is_array else "{")
-            self.stack.append(_Level(container[depth], is_array))
-        return self._key(self.stack[-1], segments[-1], out)
+            stack.append(_Level(segments[: at + 1], is_array))
+        self._key(stack[-1], segments[-1], out)
 
     @staticmethod
-    def _key(level: _Level, segment: str | int, out: list[str]) -> bool:
-        if level.is_array:
-            if segment != level.count:  # arrays are written index after index
-                return False
-        else:
-            if not isinstance(segment, str) or segment in level.keys:
-                return False
-            level.keys.add(segment)
+    def _key(level: _Level, segment: str | int, out: list[str]) -> None:
         if level.count:
             out.append(",")
         level.count += 1
-        if isinstance(segment, str):
-            out.append(_dumps(segment) + ":")
-        return True
+        if type(segment) is str:
+            level.keys.add(segment)
+            out.append(dumps(segment).decode() + ":")
 
-    def _set(self, segments: list[str | int], value: Any, *, append: bool) -> bool:
+    def _set(self, segments: Path, value: Any, *, append: bool) -> bool:
         """Place a value in the tree; True when it extended a string already there."""
         node: Any = self.tree
         for depth, segment in enumerate(segments[:-1]):
