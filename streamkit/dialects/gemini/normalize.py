@@ -173,57 +173,57 @@ class GeminiNormalizer(Normalizer):
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench`: a chunk of one candidate (nothing in it but the
-        # content, and perhaps its index 0) holding one part that goes on what is open: text for
-        # the text block, a thought for the reasoning block, or for the streamed function call a
-        # piece of its arguments, a continuation marker or its terminator. Anything else (a
-        # finish reason, a signature, several parts, a new response) takes _feed.
+        # The hot path, measured in `make bench`: a chunk of one candidate holding one part that
+        # goes on what is open: text for the text block, a thought for the reasoning block, or
+        # for the streamed function call a piece of its arguments, a continuation marker or its
+        # terminator. The rest of the candidate (a finish reason, safety ratings) is read as
+        # _candidate reads it. Anything else (a signature, several parts, a new response, a part
+        # that opens or ends a block) takes _feed.
         try:
             (cand,) = data["candidates"]
             (part,) = cand["content"]["parts"]
         except (KeyError, TypeError, ValueError, IndexError):
             return self._feed(data)
-        n = len(cand)
         rid = data.get("responseId")
         if (
-            (n == 1 or (n == 2 and cand.get("index") == 0))
-            and (rid is None or rid == self.rid)
-            and "promptFeedback" not in data
-            and type(part) is dict
+            type(part) is not dict
+            or cand.get("index")
+            or (rid is not None and rid != self.rid)
+            or "promptFeedback" in data
         ):
-            out: list[dict[str, Any]] | None = None
-            text = part.get("text")
-            if text is not None:
-                if type(text) is str:
-                    if len(part) == 1:
-                        bid = self.text
-                        if bid is not None:
-                            out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
-                    elif len(part) == 2 and part.get("thought") is True:
-                        bid = self.reasoning
-                        if bid is not None:
-                            out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
-            elif len(part) == 1 and self.call is not None:
-                fc = part.get("functionCall")
-                if type(fc) is dict and not fc.get("name"):
-                    out = self._call_goes_on(self.call, fc)
-            if out is not None:
-                usage = data.get("usageMetadata")
-                if type(usage) is dict:
-                    self.usage = usage
-                return out
-        return self._feed(data)
-
-    def _call_goes_on(self, call: _Call, fc: dict[str, Any]) -> list[dict[str, Any]]:
-        """A part of the streamed function call open: more arguments, a marker, or its end."""
-        partial = fc.get("partialArgs")
-        out: list[dict[str, Any]] = []
-        if partial is not None:
-            delta = call.args.feed(partial)
-            if delta:
-                out.append({"type": "tool-input-delta", "id": call.id, "delta": delta})
-        if not fc.get("willContinue"):
-            self._end_call(out)
+            return self._feed(data)
+        out: list[dict[str, Any]] | None = None
+        text = part.get("text")
+        if text is not None:
+            if type(text) is str:
+                if len(part) == 1:
+                    bid = self.text
+                    if bid is not None:
+                        out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
+                elif len(part) == 2 and part.get("thought") is True:
+                    bid = self.reasoning
+                    if bid is not None:
+                        out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
+        elif len(part) == 1 and self.call is not None:
+            fc = part.get("functionCall")
+            if type(fc) is dict and not fc.get("name"):
+                call = self.call
+                partial = fc.get("partialArgs")
+                out = []
+                if partial is not None:
+                    delta = call.args.feed(partial)
+                    if delta:
+                        out.append({"type": "tool-input-delta", "id": call.id, "delta": delta})
+                if not fc.get("willContinue"):
+                    self._end_call(out)
+        if out is None:
+            return self._feed(data)
+        n = len(cand)
+        if n > 2 or (n == 2 and "index" not in cand):
+            self._candidate_rest(cand, out, 0)
+        usage = data.get("usageMetadata")
+        if type(usage) is dict:
+            self.usage = usage
         return out
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
@@ -366,6 +366,10 @@ class GeminiNormalizer(Normalizer):
                     else:
                         if part.get("thoughtSignature"):  # a signature alone
                             self._on_text({**part, "text": ""}, out)
+        self._candidate_rest(cand, out, first)
+
+    def _candidate_rest(self, cand: dict[str, Any], out: list[dict[str, Any]], first: int) -> None:
+        """What a candidate holds besides its parts, whose events are ``out[first:]``."""
         logprobs = cand.get("logprobsResult")
         if logprobs:
             for ev in out[first:]:

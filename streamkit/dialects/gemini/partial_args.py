@@ -46,6 +46,7 @@ Path = tuple[str | int, ...]
 # end), and the calls of one tool repeat the same paths
 _PATHS: dict[str, Path] = {}
 _PATHS_KEPT = 4096
+_KEYS: dict[str, str] = {}  # an object key -> its JSON text and colon (the keys of _PATHS's paths)
 
 
 def _segments(path: Any) -> Path:
@@ -56,6 +57,7 @@ def _segments(path: Any) -> Path:
         segments = tuple(parse_json_path(path))
         if len(_PATHS) >= _PATHS_KEPT:
             _PATHS.clear()
+            _KEYS.clear()
         _PATHS[path] = segments
         return segments
     return tuple(parse_json_path(path))  # raises: a jsonPath that is not a string
@@ -64,11 +66,10 @@ def _segments(path: Any) -> Path:
 class _Level:
     """An open container of the JSON text being written."""
 
-    __slots__ = ("count", "is_array", "keys", "path", "segment")
+    __slots__ = ("count", "is_array", "keys", "segment")
 
-    def __init__(self, path: Path, is_array: bool) -> None:
-        self.path = path  # the container's own path (the root's is empty)
-        self.segment = path[-1] if path else None
+    def __init__(self, segment: str | int | None, is_array: bool) -> None:
+        self.segment = segment  # its key or index in its parent (None for the root)
         self.is_array = is_array
         self.count = 0
         self.keys: set[str] = set()
@@ -87,7 +88,6 @@ class PartialArgs:
         self.stack: list[_Level] = []  # open containers, the root object first
         self.open_path: str | None = None  # the jsonPath of the string being written, as sent
         self.open_string: Path | None = None  # ... and its segments
-        self.closed: set[Path] = set()  # containers already ended
         self.frags: list[str] = []
         self.in_order = True
         # while in order, the values placed (segments, value, appended to a string) for the tree
@@ -96,22 +96,31 @@ class PartialArgs:
         self.tree: dict[str, Any] = {}
 
     def feed(self, partial_args: Any) -> str:
-        if type(partial_args) is list and len(partial_args) == 1 and self.open_path is not None:
-            # the common fragment: one more piece of the string being written
+        out: list[str]
+        if type(partial_args) is list and len(partial_args) == 1 and self.log is not None:
+            # the common fragments: one entry, in document order
             arg = partial_args[0]
-            if type(arg) is dict and arg.get("jsonPath") == self.open_path and self.log is not None:
-                value = arg.get("stringValue")
-                if type(value) is str:
-                    self.log.append((self.open_string, value, True))  # type: ignore[arg-type]
-                    text = dumps(value)[1:-1].decode()
-                    if not arg.get("willContinue"):
-                        text += '"'
-                        self.open_path = self.open_string = None
-                    self.frags.append(text)
-                    return text
+            if type(arg) is dict:
+                if self.open_path is not None and arg.get("jsonPath") == self.open_path:
+                    value = arg.get("stringValue")
+                    if type(value) is str:  # one more piece of the string being written
+                        self.log.append((self.open_string, value, True))  # type: ignore[arg-type]
+                        text = dumps(value)[1:-1].decode() if value else ""
+                        if not arg.get("willContinue"):
+                            text += '"'
+                            self.open_path = self.open_string = None
+                        self.frags.append(text)
+                        return text
+                out = []
+                self._arg(arg, out)
+                if not self.in_order:
+                    return ""
+                text = "".join(out)
+                self.frags.append(text)
+                return text
         if not isinstance(partial_args, list):
             raise DataError(f"functionCall.partialArgs is a {type(partial_args).__name__}, expected a list")
-        out: list[str] = []
+        out = []
         for arg in partial_args:
             if not isinstance(arg, dict):
                 raise DataError(f"a partialArgs entry is a {type(arg).__name__}, expected an object")
@@ -163,14 +172,22 @@ class PartialArgs:
     def _arg(self, arg: dict[str, Any], out: list[str]) -> None:
         """One entry while the paths come in document order (the values logged, no tree)."""
         raw_path = arg.get("jsonPath", "")
-        segments = _segments(raw_path)
+        segments = _PATHS.get(raw_path) if type(raw_path) is str else None
+        if segments is None:
+            segments = _segments(raw_path)
         if not segments:
             return  # the root itself: nothing to place
-        found, value = self._value(arg)
-        if not found:
-            return
-        is_string = arg.get("stringValue") is not None
-        more = bool(arg.get("willContinue"))
+        value = arg.get("stringValue")
+        if value is not None:
+            is_string = True
+            if type(value) is not str:
+                value = str(value)
+        else:
+            is_string = False
+            found, value = self._value(arg)
+            if not found:
+                return  # no value: a continuation marker
+        more = arg.get("willContinue")
         log = self.log
         assert log is not None
         if is_string and self.open_string == segments:  # the string being written goes on
@@ -180,21 +197,20 @@ class PartialArgs:
                 out.append('"')
                 self.open_path = self.open_string = None
             return
-        # A path already written (a string whose end was written, a key or index given twice) or
-        # inside a container already ended cannot be reached from here: the order breaks. The
-        # tree is built from the log and this entry placed as the tree-keeping way does.
-        common = self._reach(segments)
-        if common < 0:
+        if self.open_string is not None:  # the string being written ends first
+            out.append('"')  # (the text is thrown away should the order break)
+        if self._navigate(segments, out):
+            self.open_path = self.open_string = None
+        else:
+            # A path already written (a string whose end was written, a key or index given
+            # twice, a container already ended) cannot be reached from here: the order breaks.
+            # The tree is built from the log, and this entry placed as the tree-keeping way does.
             self.tree = {}
             for placed, placed_value, appended in log:
                 self._set(placed, placed_value, append=appended)
             self.log = None
             self._arg_with_tree(arg, out)
             return
-        if self.open_string is not None:
-            out.append('"')
-            self.open_path = self.open_string = None
-        self._navigate(segments, common, out)
         log.append((segments, value, False))
         json_text = "null" if value is None else dumps(value).decode()
         if more and "stringValue" in arg:
@@ -229,11 +245,9 @@ class PartialArgs:
         if self.open_string is not None:
             out.append('"')
             self.open_path = self.open_string = None
-        common = self._reach(segments)
-        if common < 0:
+        if not self._navigate(segments, out):
             self.in_order = False
             return
-        self._navigate(segments, common, out)
         json_text = "null" if value is None else dumps(value).decode()
         if is_string and more:
             json_text = json_text[:-1]
@@ -241,56 +255,59 @@ class PartialArgs:
         if "stringValue" in arg and more:
             self.open_string = segments
 
-    def _reach(self, segments: Path) -> int:
-        """How many containers of the open ones the new leaf's path shares (the root not
-        counted), or -1 when the leaf cannot be written next (out of order). Changes nothing."""
+    def _navigate(self, segments: Path, out: list[str]) -> bool:
+        """Write the text from the current position to the new leaf's key, or change nothing and
+        return False when the leaf cannot be written next (out of order).
+
+        Past the open containers it shares, the path needs its next key in the last shared one,
+        then new containers, each empty (an array's first index is 0). A container once ended
+        holds its own key in its parent's keys (or an index below its count), so no path can
+        reach into it again.
+        """
         stack = self.stack
         depth = len(segments) - 1  # the leaf's container is segments[:depth]
         common = 0
-        while common < depth and common + 1 < len(stack) and stack[common + 1].segment == segments[common]:
+        n = len(stack) - 1
+        while common < depth and common < n and stack[common + 1].segment == segments[common]:
             common += 1
-        # the containers after the shared ones are ended; the key in the last shared one, then
-        # a container for each segment left, each new and empty
-        level = stack[common] if stack else None
         segment = segments[common]
-        if level is None or not level.is_array:
-            if type(segment) is not str or (level is not None and segment in level.keys):
-                return -1
-        elif segment != level.count:  # arrays are written index after index
-            return -1
-        closed = self.closed
-        for at in range(common, depth):
-            if segments[: at + 1] in closed:
-                return -1
-            if type(segments[at + 1]) is int and segments[at + 1] != 0:
-                return -1
-        return common
-
-    def _navigate(self, segments: Path, common: int, out: list[str]) -> None:
-        """Write the text from the current position to the new leaf's key (``_reach`` said it can)."""
-        stack = self.stack
+        if stack:
+            level = stack[common]
+            if level.is_array:
+                if segment != level.count:  # arrays are written index after index
+                    return False
+            elif type(segment) is not str or segment in level.keys:
+                return False
+        elif type(segment) is not str:  # the root is an object
+            return False
+        for at in range(common + 1, depth + 1):
+            if type(segments[at]) is int and segments[at] != 0:
+                return False
+        # reachable: end the containers the path leaves, then each key, opening the next container
         if not stack:
-            stack.append(_Level((), False))
+            level = _Level(None, False)
+            stack.append(level)
             out.append("{")
-        while len(stack) > common + 1:  # end the containers the new path leaves
-            level = stack.pop()
-            self.closed.add(level.path)
-            out.append("]" if level.is_array else "}")
-        for at in range(common, len(segments) - 1):  # open the containers it enters
-            self._key(stack[-1], segments[at], out)
-            is_array = type(segments[at + 1]) is int
-            out.append("[" if is_array else "{")
-            stack.append(_Level(segments[: at + 1], is_array))
-        self._key(stack[-1], segments[-1], out)
-
-    @staticmethod
-    def _key(level: _Level, segment: str | int, out: list[str]) -> None:
-        if level.count:
-            out.append(",")
-        level.count += 1
-        if type(segment) is str:
-            level.keys.add(segment)
-            out.append(dumps(segment).decode() + ":")
+        while n > common:
+            out.append("]" if stack.pop().is_array else "}")
+            n -= 1
+        for at in range(common, depth + 1):
+            if level.count:
+                out.append(",")
+            level.count += 1
+            if type(segment) is str:
+                level.keys.add(segment)
+                key = _KEYS.get(segment)
+                if key is None:
+                    key = _KEYS[segment] = dumps(segment).decode() + ":"
+                out.append(key)
+            if at < depth:
+                is_array = type(segments[at + 1]) is int
+                out.append("[" if is_array else "{")
+                level = _Level(segment, is_array)
+                stack.append(level)
+                segment = segments[at + 1]
+        return True
 
     def _set(self, segments: Path, value: Any, *, append: bool) -> bool:
         """Place a value in the tree; True when it extended a string already there."""
