@@ -106,12 +106,15 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_RFC3339 = re.compile(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$")
+
+
 def rfc3339_epoch(timestamp: Any) -> float | None:
     """An RFC 3339 timestamp (``2026-05-04T20:01:02.264968Z``) → epoch seconds, or None."""
     if not isinstance(timestamp, str):
         return None
     text = timestamp.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    match = _RFC3339.match(text)
     if match is None:
         return None
     head, frac, tz = match.groups()

@@ -81,18 +81,44 @@ class OllamaNormalizer(Normalizer):
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench`: a line of content only (chat or generate),
-        # written into the text block already open.
-        bid = self.text
-        if bid is not None and type(data) is dict and len(data) == 4 and data.get("done") is False:
-            msg = data.get("message")
-            if type(msg) is dict:
-                content = msg.get("content") if len(msg) == 2 else None
+        # The hot path, measured in `make bench`: a line (chat or generate, with or without
+        # logprobs) that goes on the block already open: content for the text block, thinking
+        # (and no content) for the reasoning block. Anything else (a tool call, the done line,
+        # a line that opens or switches a block, <think> tags to split) takes _feed.
+        if type(data) is not dict or self.think_tags:
+            return self._feed(data)
+        msg = data.get("message")
+        if type(msg) is dict:
+            content = msg.get("content")
+            if len(msg) == 2 and "role" in msg:  # the common line: role and content
+                thinking = None
+            elif msg.get("tool_calls"):
+                return self._feed(data)
             else:
-                content = data.get("response")
-            if type(content) is str and not self.think_tags:
-                return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
-        return self._feed(data)
+                thinking = msg.get("thinking")
+        elif msg is None and "error" not in data:
+            content = data.get("response")
+            thinking = data.get("thinking")
+        else:
+            return self._feed(data)
+        if thinking:
+            bid = self.reasoning
+            if bid is None or content or type(thinking) is not str:
+                return self._feed(data)
+            out: list[dict[str, Any]] = [{"type": "reasoning-delta", "id": bid, "delta": thinking}]
+        else:
+            bid = self.text
+            if bid is None or type(content) is not str:
+                return self._feed(data)
+            if not content:
+                return [] if data.get("done") is not True else self._feed(data)
+            out = [{"type": "text-delta", "id": bid, "delta": content}]
+        if data.get("done") is True:
+            return self._feed(data)
+        logprobs = data.get("logprobs")
+        if logprobs:
+            out[0]["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+        return out
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
         if type(data) is not dict:
