@@ -15,7 +15,7 @@ from streamkit.stages.fetch import replay
 from streamkit.stages.normalize import normalize
 from streamkit.stages.render import render
 from tests.conftest import DATA, events_of, messages
-from tests.dialects.gemini.chunks import CASES, chunk, validate_chunk, wire_of
+from tests.dialects.gemini.chunks import ALL_CASES, CASES, chunk, validate_chunk, wire_of
 
 
 def of_type(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -460,3 +460,48 @@ def test_responses_without_ids_are_told_apart_when_encoded() -> None:
     again = messages(events_of(b"".join(render(iter(source), format="gemini"))))
     assert [m["content"][0]["text"] for m in again] == ["First.", "Second answer."]
     assert [m["id"] for m in again] == [None, "response-2"]
+
+
+# --- the fast path -----------------------------------------------------------------------------------
+
+
+def _both_ways(chunks: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The events of the normalizer's fast path, and of its full path alone (``_feed``)."""
+    from streamkit.dialects.gemini.normalize import GeminiNormalizer
+
+    fast, full = GeminiNormalizer(), GeminiNormalizer()
+    ours = [e for c in chunks for e in fast.feed(c) or ()] + fast.close()
+    theirs = [e for c in chunks for e in full._feed(c) or ()] + full.close()
+    return ours, theirs
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda p: p.name)
+def test_the_fast_path_gives_what_the_full_path_gives(case: Any) -> None:
+    chunks = [raw["data"] for raw in replay(io.BytesIO(case.read_bytes()), dialect="gemini")]
+    ours, theirs = _both_ways(chunks)
+    assert ours == theirs
+
+
+def test_the_fast_path_reads_what_else_a_chunk_of_the_open_block_carries() -> None:
+    """Chunks the fast path takes: one part going on the open block or call, whatever else
+    the candidate holds (a finish reason, safety ratings, logprobs, its index)."""
+    chunks = [
+        chunk([{"text": "a"}]),
+        chunk([{"text": "b"}], index=0, safetyRatings=[{"category": "X", "probability": "LOW"}]),
+        chunk([{"text": "c"}], logprobsResult={"chosenCandidates": []}, finishReason="STOP"),
+        chunk([{"text": "r", "thought": True}]),
+        chunk([{"text": "s", "thought": True}], usageMetadata={"promptTokenCount": 1}),
+        fc({"name": "f", "willContinue": True}),
+        fc(
+            {
+                "partialArgs": [{"jsonPath": "$.q", "stringValue": "x", "willContinue": True}],
+                "willContinue": True,
+            }
+        ),
+        fc({"partialArgs": [{"jsonPath": "$.q", "stringValue": "y"}], "willContinue": True}),
+        chunk([{"functionCall": {}}], finishReason="STOP"),
+    ]
+    ours, theirs = _both_ways(chunks)
+    assert ours == theirs
+    (call,) = [e for e in ours if e["type"] == "tool-call"]
+    assert call["input"] == {"q": "xy"}

@@ -24,6 +24,27 @@ def test_paths_out_of_document_order_still_give_the_right_arguments() -> None:
     assert orjson.loads(arguments) == {"a": {"x": 1, "y": 3}, "b": 2}
 
 
+def test_more_of_a_string_already_ended_builds_the_arguments_from_every_value() -> None:
+    args = PartialArgs()
+    pieces = [
+        [{"jsonPath": "$.a", "stringValue": "x", "willContinue": True}],
+        [{"jsonPath": "$.a", "stringValue": "y", "willContinue": True}],
+        [{"jsonPath": "$.a", "stringValue": "z"}],
+        [{"jsonPath": "$.b[0]", "numberValue": 1}],
+    ]
+    assert "".join(args.feed(batch) for batch in pieces) == '{"a":"xyz","b":[1'
+    assert args.feed([{"jsonPath": "$.a", "stringValue": "!"}]) == ""  # the string "a" had ended
+    assert args.feed([{"jsonPath": "$.b[1]", "boolValue": True}]) == ""
+    assert orjson.loads(args.close()[1]) == {"a": "xyz!", "b": [1, True]}
+
+
+def test_a_path_that_clashes_with_what_was_written_is_a_data_error() -> None:
+    args = PartialArgs()
+    args.feed([{"jsonPath": "$.a[0]", "numberValue": 1}])
+    with pytest.raises(DataError, match="key inside an array"):
+        args.feed([{"jsonPath": "$.a.b", "numberValue": 2}])
+
+
 @pytest.mark.parametrize(
     ("path", "segments"),
     [

@@ -209,3 +209,42 @@ def test_every_event_of_every_case_validates() -> None:
     for case in ALL_CASES:
         for event in events_of(case, think_tags=case.stem.startswith("think-tags")):
             validate_event(event)
+
+
+def _both_ways(lines: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The events of the normalizer's fast path, and of its full path alone (``_feed``)."""
+    from streamkit.dialects.ollama.normalize import OllamaNormalizer
+
+    fast, full = OllamaNormalizer(), OllamaNormalizer()
+    ours = [e for line in lines for e in fast.feed(line) or ()] + fast.close()
+    theirs = [e for line in lines for e in full._feed(line) or ()] + full.close()
+    return ours, theirs
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda p: p.name)
+def test_the_fast_path_gives_what_the_full_path_gives(case: Any) -> None:
+    ours, theirs = _both_ways([orjson.loads(line) for line in case.read_bytes().splitlines() if line.strip()])
+    assert ours == theirs
+
+
+def test_the_fast_path_reads_thinking_and_logprobs_and_leaves_the_rest_to_the_full_path() -> None:
+    logprobs = [{"token": "x", "logprob": -0.1}]
+    lines = [
+        chat("", thinking="Hm"),
+        chat("", thinking=" yes", images=None),
+        {**chat("", thinking="."), "logprobs": logprobs},
+        chat("A"),
+        {**chat("B"), "logprobs": logprobs},
+        {**chat("C"), "message": {"content": "C", "thinking": "late"}},  # no role
+        {"model": "m", "message": {"role": "assistant", "content": "D"}, "logprobs": logprobs, "done": False},
+        {
+            "model": "m",
+            "message": {"content": "E", "tool_calls": [{"function": {"name": "f"}}]},
+            "done": False,
+        },
+        {"model": "m", "response": "F", "done": False},
+        done(),
+    ]
+    ours, theirs = _both_ways(lines)
+    assert ours == theirs
+    assert sum(1 for e in ours if "provider_metadata" in e and e["type"].endswith("-delta")) == 3
