@@ -1,0 +1,166 @@
+"""The rarer parts of Chat Completions chunks → canonical events, for the normalizer: url
+citations (``delta.annotations``, Perplexity's ``citations``), Groq's provider-executed tools,
+audio output, and the chunk-level fields beyond the usual ones (Azure's prompt filter results,
+the ``moderation`` chunk, ``x_groq.usage``, an error object mid-stream).
+
+:class:`_RarerParts` is a mixin of :class:`~.normalize.ChatNormalizer`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from ...canonical import parse_arguments
+from ...errors import DataError
+from .wire import NAME
+
+if TYPE_CHECKING:
+    from .normalize import _Choice
+
+# rarer chunk-level fields that carry meaning (see _extras)
+_EXTRA_FIELDS = frozenset({"prompt_filter_results", "moderation", "x_groq", "citations", "error"})
+
+
+class _RarerParts:
+    """The rarer parts of the response being read (a part of ChatNormalizer)."""
+
+    if TYPE_CHECKING:  # provided by ChatNormalizer
+        started: bool
+        choices: dict[int, _Choice]
+        start_meta: dict[str, Any]
+        finish_meta: dict[str, Any]
+        usage: dict[str, Any] | None
+        sources: set[str]
+        executed: dict[Any, str]
+
+        def _start(self, out: list[dict[str, Any]]) -> None: ...
+
+        def _on_error(self, data: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+        def _end_blocks(self, st: _Choice, out: list[dict[str, Any]]) -> None: ...
+
+        def _open(
+            self, st: _Choice, kind: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
+        ) -> str: ...
+
+        @staticmethod
+        def _with_choice(ev: dict[str, Any], st: _Choice) -> dict[str, Any]: ...
+
+    def _source(
+        self, st: _Choice | None, url: str, title: Any, meta: dict[str, Any] | None, out: list[dict[str, Any]]
+    ) -> None:
+        if url in self.sources:
+            return
+        self.sources.add(url)
+        ev: dict[str, Any] = {
+            "type": "source",
+            "source_type": "url",
+            "id": f"src-{len(self.sources) - 1}",
+            "url": url,
+        }
+        if title:
+            ev["title"] = title
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        if st is not None and st.n:
+            ev["choice"] = st.n
+        out.append(ev)
+
+    def _annotation(self, st: _Choice, ann: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(ann, dict):
+            return
+        cite = ann.get("url_citation") or ann
+        if not isinstance(cite, dict) or not cite.get("url"):
+            return
+        meta = {k: v for k, v in cite.items() if k not in ("url", "title") and v is not None}
+        self._source(st, cite["url"], cite.get("title"), meta, out)
+
+    def _executed_tool(self, st: _Choice, tool: Any, out: list[dict[str, Any]]) -> None:
+        """Groq compound: a tool the provider ran, first announced, then with its output."""
+        if not isinstance(tool, dict):
+            return
+        key = tool.get("index", len(self.executed))
+        call_id = self.executed.get(key)
+        if call_id is None:
+            self._end_blocks(st, out)
+            call_id = self.executed[key] = f"executed_{key}"
+            arguments = tool.get("arguments") or ""
+            value, err = parse_arguments(arguments)
+            ev = {
+                "type": "tool-call",
+                "tool_call_id": call_id,
+                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "arguments": arguments,
+                "input": value,
+                "provider_executed": True,
+                "provider_metadata": {NAME: {"executed_tool": {"index": key, "type": tool.get("type")}}},
+            }
+            if err:
+                ev["input_error"] = err
+            out.append(self._with_choice(ev, st))
+        if tool.get("output") is not None:
+            meta = {k: v for k, v in tool.items() if k != "output"}
+            ev = {
+                "type": "tool-result",
+                "tool_call_id": call_id,
+                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "output": tool["output"],
+                "is_error": False,
+                "provider_executed": True,
+                "provider_metadata": {NAME: {"executed_tool": meta}},
+            }
+            out.append(self._with_choice(ev, st))
+
+    def _audio(self, st: _Choice, audio: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(audio, dict):
+            return
+        if st.audio is None:
+            st.audio = {"chunks": [], "meta": {}}
+        if audio.get("data"):
+            try:
+                st.audio["chunks"].append(base64.b64decode(audio["data"]))
+            except (TypeError, ValueError):  # binascii.Error is a ValueError
+                raise DataError("delta.audio.data is not base64") from None
+        for key in ("id", "expires_at"):
+            if audio.get(key) is not None:
+                st.audio["meta"][key] = audio[key]
+        if audio.get("transcript"):
+            bid = st.transcript
+            if bid is None:  # a text block of its own, marked as the audio's transcript
+                mark = {"id": st.audio["meta"]["id"]} if "id" in st.audio["meta"] else {}
+                bid = st.transcript = self._open(st, "transcript", out, {"audio": mark})
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": audio["transcript"]}, st))
+
+    def _extras(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """Chunk-level fields beyond the usual ones. Returns whether any had a meaning."""
+        if _EXTRA_FIELDS.isdisjoint(data):
+            return False
+        used = False
+        if data.get("prompt_filter_results"):
+            target = self.finish_meta if self.started else self.start_meta
+            target["prompt_filter_results"] = data["prompt_filter_results"]
+            used = True
+        if data.get("moderation"):
+            self.finish_meta["moderation"] = data["moderation"]
+            used = True
+        x_groq = data.get("x_groq")
+        if isinstance(x_groq, dict) and x_groq.get("usage"):
+            self.usage = x_groq["usage"]
+            used = True
+        citations = data.get("citations")
+        if isinstance(citations, list):
+            titles = {}
+            for result in data.get("search_results") or ():
+                if isinstance(result, dict) and result.get("url"):
+                    titles[result["url"]] = result.get("title")
+            if not self.started and citations:
+                self._start(out)
+            for url in citations:
+                if isinstance(url, str):
+                    self._source(self.choices.get(0), url, titles.get(url), None, out)
+            used = True
+        if "error" in data and data.get("error"):
+            out.extend(self._on_error(data))
+            used = True
+        return used
