@@ -152,51 +152,94 @@ class ChatNormalizer(_RarerParts, Normalizer):
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench`: a started response, one choice 0 whose delta
-        # is a single string of content, written into the text block already open.
+        # The hot path, measured in `make bench` on real streams: a started response, one choice 0
+        # that does not finish, whose delta has one field with a meaning (the others empty, or
+        # ``role``, ``channel``): content or reasoning written into the block already open (with
+        # the content's logprobs), or an argument fragment of a tool call already started.
+        # Anything else, and any first fragment of a block, takes the general path (_feed).
         if type(data) is dict and event is None and self.started:
             choices = data.get("choices")
-            if type(choices) is list and len(choices) == 1:
+            if type(choices) is list and len(choices) == 1 and _EXTRA_FIELDS.isdisjoint(data):
                 ch = choices[0]
-                delta = ch.get("delta")
                 if (
-                    delta
-                    and len(delta) == 1
+                    type(ch) is dict
                     and not ch.get("finish_reason")
                     and not ch.get("index")
-                    and not ch.get("logprobs")
-                    and _EXTRA_FIELDS.isdisjoint(data)
                     and "content_filter_results" not in ch
                 ):
-                    content = delta.get("content")
-                    bid = self.text0
-                    if bid is not None and type(content) is str:
+                    out: list[dict[str, Any]] | None
+                    delta = ch.get("delta")
+                    bid = self.text0  # None with think_tags: their content takes the general path
+                    if bid is not None and type(delta) is dict and len(delta) == 1:
+                        value = delta.get("content")  # the commonest chunk: {"content": str}
+                        out = self._hot_text(bid, value, ch) if type(value) is str else self._hot(ch)
+                    else:
+                        out = self._hot(ch)
+                    if out is not None:
                         usage = data.get("usage")
                         if usage:
                             self.usage = usage
-                        return [{"type": "text-delta", "id": bid, "delta": content}] if content else []
-                    # the other hot path: one argument fragment of a tool call already started
-                    calls = delta.get("tool_calls")
-                    if type(calls) is list and len(calls) == 1 and self.text0 is None:
-                        tc = calls[0]
-                        fn = tc.get("function")
-                        if len(tc) == 2 and type(fn) is dict and len(fn) == 1:
-                            args = fn.get("arguments")
-                            st0 = self.choices.get(0)
-                            call = st0.by_index.get(tc.get("index")) if st0 is not None else None
-                            if (
-                                call is not None
-                                and call.started
-                                and type(args) is str
-                                and not data.get("usage")
-                            ):
-                                call.args.append(args)
-                                return (
-                                    [{"type": "tool-input-delta", "id": call.id, "delta": args}]
-                                    if args
-                                    else []
-                                )
+                        return out
         return self._feed(data, event)
+
+    @staticmethod
+    def _hot_text(bid: str, value: str, ch: dict[str, Any]) -> list[dict[str, Any]]:
+        """Content into the open text block ``bid``, with its logprobs."""
+        if not value:
+            return []
+        ev: dict[str, Any] = {"type": "text-delta", "id": bid, "delta": value}
+        lp = ch.get("logprobs")
+        if lp and type(lp) is dict:
+            logprobs = lp.get("content")
+            if logprobs:
+                ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+        return [ev]
+
+    def _hot(self, ch: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The events of one choice-0 chunk of the hot path, or None when it needs the general path."""
+        st = self.choices.get(0)
+        delta = ch.get("delta")
+        if st is None or (delta and type(delta) is not dict):
+            return None
+        key = value = None
+        if delta:
+            for k, v in delta.items():
+                if v and k in _DELTA_HANDLERS:
+                    if key is not None:
+                        return None  # two fields with a meaning: the general path keeps their order
+                    key, value = k, v
+        if key is None:
+            return []
+        if type(value) is not str:
+            if key == "tool_calls" and type(value) is list and len(value) == 1:
+                return self._hot_args(st, value[0])
+            return None
+        if key == "content":
+            bid = self.text0
+            return None if bid is None else self._hot_text(bid, value, ch)
+        if key == "reasoning" or key == "reasoning_content":
+            bid = st.reasoning
+            if bid is None:
+                return None
+            return [{"type": "reasoning-delta", "id": bid, "delta": value}]
+        return None
+
+    @staticmethod
+    def _hot_args(st: _Choice, tc: Any) -> list[dict[str, Any]] | None:
+        """One argument fragment (``{"index", "function": {"arguments"}}``) of a call already started."""
+        if type(tc) is not dict or len(tc) != 2:
+            return None
+        fn = tc.get("function")
+        if type(fn) is not dict or len(fn) != 1:
+            return None
+        args = fn.get("arguments")
+        index = tc.get("index")
+        call = st.by_index.get(index) if index is not None else None
+        if call is None or not call.started or type(args) is not str:
+            return None
+        st.latest = call
+        call.args.append(args)
+        return [{"type": "tool-input-delta", "id": call.id, "delta": args}] if args else []
 
     def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:
         if type(data) is not dict:
