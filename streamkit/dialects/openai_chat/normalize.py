@@ -364,10 +364,14 @@ class ChatNormalizer(_RarerParts, Normalizer):
         return st
 
     def _choice(self, ch: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        if not isinstance(ch, dict):
+            raise DataError(f"a 'choices' entry is a {type(ch).__name__}, expected an object")
         n = ch.get("index") or 0
         st = self.choices.get(n) or self._get_choice(n)
         delta = ch.get("delta")
         if delta:
+            if not isinstance(delta, dict):
+                raise DataError(f"'delta' is a {type(delta).__name__}, expected an object")
             handlers = _DELTA_HANDLERS
             for key, value in delta.items():
                 if value:

@@ -215,6 +215,28 @@ def test_audio_data_that_is_not_base64_is_a_data_error() -> None:
         ChatNormalizer().feed(chunk)
 
 
+@pytest.mark.parametrize(
+    ("choice", "message"),
+    [
+        ("x", "a 'choices' entry is a str, expected an object"),
+        ({"index": 0, "delta": [1]}, "'delta' is a list, expected an object"),
+    ],
+)
+def test_a_choice_or_delta_that_is_no_object_is_a_data_error_also_mid_block(
+    choice: object, message: str
+) -> None:
+    """Whether the chunk would have taken the hot path (a text block open) or not."""
+    from streamkit.dialects.openai_chat import ChatNormalizer
+    from streamkit.errors import DataError
+
+    for before in ([], [{"content": "Hi"}, {"content": " there"}]):
+        n = ChatNormalizer()
+        for delta in before:
+            n.feed({"id": "c", "model": "m", "choices": [{"index": 0, "delta": delta}]})
+        with pytest.raises(DataError, match=message):
+            n.feed({"id": "c", "model": "m", "choices": [choice]})
+
+
 def test_an_audio_transcript_is_a_text_block_of_its_own() -> None:
     from streamkit.dialects.openai_chat import ChatNormalizer
 
