@@ -256,6 +256,38 @@ def test_logprobs_ride_on_their_deltas() -> None:
     ]
 
 
+def test_deltas_of_an_open_block_read_as_the_first_one_does() -> None:
+    """Text (with logprobs) and reasoning deltas after the first take the hot path: the same events,
+    and the same error for logprobs that are no list."""
+    opened = [
+        {"type": "response.created", "response": {"id": "r", "model": "m"}},
+        {"type": "response.output_item.added", "output_index": 0, "item": {"id": "rs", "type": "reasoning"}},
+        {"type": "response.output_item.added", "output_index": 1, "item": {"id": "m", "type": "message"}},
+    ]
+
+    def text(delta: str, **more: Any) -> dict:
+        return {"type": "response.output_text.delta", "item_id": "m", "output_index": 1, "content_index": 0,
+                "delta": delta, **more}  # fmt: skip
+
+    def summary(delta: str) -> dict:
+        return {"type": "response.reasoning_summary_text.delta", "item_id": "rs", "output_index": 0,
+                "summary_index": 0, "delta": delta}  # fmt: skip
+
+    lp = [{"token": "b", "logprob": -0.5}]
+    events = normalized(
+        *opened, summary("a"), summary("b"), text("a"), text("b", logprobs=lp), text("", logprobs=[])
+    )
+    assert [(e["type"], e["delta"], meta(e)) for e in events if e["type"].endswith("-delta")] == [
+        ("reasoning-delta", "a", {}),
+        ("reasoning-delta", "b", {}),
+        ("text-delta", "a", {}),
+        ("text-delta", "b", {"logprobs": lp}),
+    ]
+    for before in ([], [text("a")]):
+        with pytest.raises(DataError, match="'logprobs' is a dict, expected a list"):
+            normalized(*opened, *before, text("b", logprobs={}))
+
+
 def test_refusal_parts_are_text_blocks_marked_refusal() -> None:
     events = events_of(CASES / "refusal.sse")
     assert of_type(events, "text-start")[0]["refusal"] is True
