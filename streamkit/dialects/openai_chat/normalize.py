@@ -167,14 +167,28 @@ class ChatNormalizer(_RarerParts, Normalizer):
                     and not ch.get("index")
                     and "content_filter_results" not in ch
                 ):
-                    out: list[dict[str, Any]] | None
+                    out: list[dict[str, Any]] | None = None
                     delta = ch.get("delta")
-                    bid = self.text0  # None with think_tags: their content takes the general path
-                    if bid is not None and type(delta) is dict and len(delta) == 1:
+                    if type(delta) is dict and len(delta) == 1:
                         value = delta.get("content")  # the commonest chunk: {"content": str}
-                        out = self._hot_text(bid, value, ch) if type(value) is str else self._hot(ch)
-                    else:
-                        out = self._hot(ch)
+                        bid = self.text0  # None with think_tags: their content takes the general path
+                        if type(value) is str and bid is not None:
+                            if value:
+                                ev: dict[str, Any] = {"type": "text-delta", "id": bid, "delta": value}
+                                lp = ch.get("logprobs")
+                                if lp and type(lp) is dict:
+                                    logprobs = lp.get("content")
+                                    if logprobs:
+                                        ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+                                out = [ev]
+                            else:
+                                out = []
+                        else:
+                            calls = delta.get("tool_calls")  # the next commonest: an argument fragment
+                            if type(calls) is list and len(calls) == 1:
+                                out = self._hot_args(calls[0])
+                    if out is None:
+                        out = self._hot(ch, delta)
                     if out is not None:
                         usage = data.get("usage")
                         if usage:
@@ -195,10 +209,9 @@ class ChatNormalizer(_RarerParts, Normalizer):
                 ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
         return [ev]
 
-    def _hot(self, ch: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def _hot(self, ch: dict[str, Any], delta: Any) -> list[dict[str, Any]] | None:
         """The events of one choice-0 chunk of the hot path, or None when it needs the general path."""
         st = self.choices.get(0)
-        delta = ch.get("delta")
         if st is None or (delta and type(delta) is not dict):
             return None
         key = value = None
@@ -212,7 +225,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
             return []
         if type(value) is not str:
             if key == "tool_calls" and type(value) is list and len(value) == 1:
-                return self._hot_args(st, value[0])
+                return self._hot_args(value[0])
             return None
         if key == "content":
             bid = self.text0
@@ -224,13 +237,14 @@ class ChatNormalizer(_RarerParts, Normalizer):
             return [{"type": "reasoning-delta", "id": bid, "delta": value}]
         return None
 
-    @staticmethod
-    def _hot_args(st: _Choice, tc: Any) -> list[dict[str, Any]] | None:
-        """One argument fragment (``{"index", "function": {"arguments"}}``) of a call already started."""
+    def _hot_args(self, tc: Any) -> list[dict[str, Any]] | None:
+        """One argument fragment (``{"index", "function": {"arguments"}}``) of a call of choice 0
+        already started."""
         if type(tc) is not dict or len(tc) != 2:
             return None
         fn = tc.get("function")
-        if type(fn) is not dict or len(fn) != 1:
+        st = self.choices.get(0)
+        if type(fn) is not dict or len(fn) != 1 or st is None:
             return None
         args = fn.get("arguments")
         index = tc.get("index")
