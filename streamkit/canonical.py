@@ -282,6 +282,11 @@ def check_event(event: dict[str, Any]) -> str | None:
         and type(event.get("id")) is str
     ):
         return None  # the hot path: a plain delta
+    if kind == "raw" and len(event) == 4 and "data" in event:
+        # what fetch writes and normalize reads, one per wire event: its own short path
+        dialect, name = event.get("dialect", 0), event.get("event", 0)
+        if (dialect is None or type(dialect) is str) and (name is None or type(name) is str):
+            return None
     fields = EVENT_FIELDS.get(kind)  # type: ignore[arg-type]
     if fields is None:
         return None

@@ -25,7 +25,7 @@ _DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
 FOLD = 1024
 
 
-class _Fragments(list):  # type: ignore[type-arg]
+class _Fragments(list):
     """An open block's fragments, folded as they come: each run of ``FOLD`` fragments is joined
     into one piece, so that memory stays near the text's own size (a one-character ``str`` costs
     about 50 bytes, its slot in a list 8 more: unfolded, 1-9 character deltas took 20 times the
