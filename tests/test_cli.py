@@ -239,3 +239,34 @@ def test_schema_and_listings() -> None:
 def test_no_arguments_shows_help() -> None:
     result = run_cli()
     assert b"Usage: streamkit" in result.stdout + result.stderr and b"Traceback" not in result.stderr
+
+
+def test_a_command_imports_its_own_module_and_no_plugin_s_unused_parts() -> None:
+    """normalize loads neither the other commands' modules nor what a plugin needs only when
+    used (Bedrock's directions, the MCP executor's futures and logging): start-up time."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted(m for m in sys.modules if m in WATCHED), file=sys.stderr))\n"
+        "WATCHED = {'streamkit.cli.agent', 'streamkit.cli.serve', 'streamkit.cli.fetch', 'streamkit.cli.listing',"
+        " 'streamkit.cli.stages', 'streamkit_bedrock.normalize', 'streamkit_bedrock.encode',"
+        " 'concurrent.futures', 'logging'}\n"
+        "from streamkit.cli import main\n"
+        "main(['normalize'])\n"
+    )
+    path = DATA / "openai-chat" / "usage-chunk.sse"
+    raws = run_cli("fetch", "--replay", str(path)).stdout
+    result = subprocess.run([sys.executable, "-c", code], input=raws, capture_output=True)
+    assert result.returncode == 0, result.stderr
+    assert ndjson(result.stdout)
+    assert result.stderr.decode().strip().splitlines()[-1] == "['streamkit.cli.stages']"
+
+
+def test_every_built_in_command_is_listed_with_its_module() -> None:
+    from streamkit.cli.group import BUILTIN, cli
+
+    for module in set(BUILTIN.values()):
+        __import__(f"streamkit.cli.{module}")
+        defined = {
+            name for name, c in cli.commands.items() if c.callback.__module__ == f"streamkit.cli.{module}"
+        }
+        assert defined == {name for name, m in BUILTIN.items() if m == module}

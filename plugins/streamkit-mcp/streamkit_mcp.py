@@ -54,13 +54,18 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future, wait
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from streamkit import hookimpl
 from streamkit.errors import UsageError
 from streamkit.executors.base import Executor, ToolCall, ToolOutput
 from streamkit.tools import Tool
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+# concurrent.futures (and the logging it imports) is imported where a server is used, not here:
+# every command loads this plugin to know its executor's name, and most never start a server.
 
 __all__ = ["MCPExecutor", "register_tool_executors"]
 
@@ -147,6 +152,8 @@ class _Server:
         self.name = name
         self.settings = settings
         self.source = source
+        from concurrent.futures import Future
+
         self.opened: Future[list[Any]] = Future()  # the listed tools, once the session is up
         self.keeper: Future[None] | None = None
         self.client: Any = None
@@ -227,6 +234,8 @@ class _Server:
 
     def open(self, portal: Any) -> list[Any]:
         """Start the session (once); the server's tools. Raises ServerUnavailable."""
+        from concurrent.futures import wait
+
         with self.lock:
             if self.failure is not None:
                 raise ServerUnavailable(self.failure)
@@ -273,6 +282,8 @@ class _Server:
             keeper.cancel()
 
     def wait_closed(self) -> None:
+        from concurrent.futures import wait
+
         if self.keeper is not None:
             done, _ = wait([self.keeper], timeout=CLOSE_TIMEOUT)
             if not done:
@@ -445,6 +456,8 @@ class MCPExecutor(Executor):
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         if cancel.is_set():  # stopped before it began: start no server for it
             return ToolOutput("error: the tool was stopped", is_error=True)
+        from concurrent.futures import CancelledError, wait
+
         settings = call.tool.settings
         server = self._server(settings.get("mcp_server") or call.tool.name, settings, call.tool.source)
         try:

@@ -6,7 +6,8 @@ rest to :func:`~streamkit.cli.guard.run`, the one guard that maps errors to exit
 
 One module per family of commands: ``fetch``, ``agent``, ``stages`` (normalize, accumulate,
 run-tools, render, convert), ``serve``, ``listing`` (dialects, formats, executors, plugins,
-schema); ``group`` is the ``streamkit`` group, ``guard`` the guard, ``options`` what they share.
+schema), each imported only when one of its commands runs (``group.BUILTIN``); ``group`` is the
+``streamkit`` group, ``guard`` the guard, ``options`` what they share.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import sys
 import click
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from . import agent, fetch, listing, serve, stages  # noqa: F401  (each adds its commands to the group)
-from .group import cli
+from .group import cli  # each command's module is imported when the command is asked for
 from .guard import _quiet_stdout, run
 
 

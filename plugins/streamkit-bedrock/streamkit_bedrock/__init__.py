@@ -11,13 +11,15 @@ writes it, ``wire`` holds what both need: the event and exception names, stop re
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamkit import Dialect, hookimpl
 
-from .encode import BedrockEncoder
-from .normalize import BedrockNormalizer
 from .wire import EVENTS, EXCEPTIONS, NAME
+
+if TYPE_CHECKING:
+    from .encode import BedrockEncoder
+    from .normalize import BedrockNormalizer
 
 __all__ = ["Bedrock", "BedrockEncoder", "BedrockNormalizer", "register_dialects"]
 
@@ -37,13 +39,32 @@ class Bedrock(Dialect):
         ((key, value),) = data.items()
         return (key in EVENTS or key in EXCEPTIONS) and isinstance(value, dict)
 
+    # the directions are imported when first used: every command loads this plugin to know the
+    # dialect's name and sniff, and few of them read or write Bedrock
     def normalizer(self, **options: Any) -> BedrockNormalizer:
+        from .normalize import BedrockNormalizer
+
         return BedrockNormalizer(**options)
 
     def encoder(self, **options: Any) -> BedrockEncoder:
+        from .encode import BedrockEncoder
+
         return BedrockEncoder(**options)
 
 
 @hookimpl
 def register_dialects(register: Callable[[Dialect], None]) -> None:
     register(Bedrock())
+
+
+def __getattr__(name: str) -> Any:
+    """``BedrockEncoder`` and ``BedrockNormalizer`` stay importable from here, loaded on first use."""
+    if name == "BedrockEncoder":
+        from .encode import BedrockEncoder
+
+        return BedrockEncoder
+    if name == "BedrockNormalizer":
+        from .normalize import BedrockNormalizer
+
+        return BedrockNormalizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
