@@ -60,6 +60,8 @@ from .guard import run
               help="--upstream: seconds of silence after which an upstream stream counts as stalled.")  # fmt: skip
 @click.option("--timeout", "total_timeout", type=float, metavar="SECONDS",
               help="--upstream: the most one upstream response may take, first byte to last (default: no bound).")  # fmt: skip
+@click.option("--max-tool-rounds", default=5, show_default=True, type=click.IntRange(0),
+              help="--upstream: rounds of MCP tool calls run in one response before it ends incomplete.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port",
@@ -93,7 +95,7 @@ from .guard import run
 def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file: str | None, upstream: str | None,
           base_url: str | None, key_file: str | None, model: str | None, model_map: tuple[str, ...], forward_key: bool,
           client_keys_file: str | None, insecure: bool, retries: int, connect_timeout: float, read_timeout: float,
-          total_timeout: float | None,
+          total_timeout: float | None, max_tool_rounds: int,
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
@@ -128,6 +130,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
         if upstream:
             source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
                               connect_timeout, read_timeout, total_timeout)  # fmt: skip
+            source.max_tool_rounds = max_tool_rounds
             extra = serving.catalog.routes(source, served)
             diagnostics.warn_once()
         elif script_file:

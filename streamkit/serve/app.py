@@ -74,7 +74,9 @@ class Server:
         with self.lock:
             self.requests += 1
             if self.log is not None:
-                self.log.write(orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE))
+                from .mcp_request import redact  # MCP headers and tokens are never logged
+
+                self.log.write(orjson.dumps(redact(body), option=orjson.OPT_APPEND_NEWLINE))
                 self.log.flush()
 
     def should_fail(self) -> bool:

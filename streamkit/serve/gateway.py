@@ -77,7 +77,7 @@ class UpstreamSource:
 
     def __init__(self, dialect: Any, endpoint: Endpoint, *, models: ModelMap | None = None, forward_key: bool = False,
                  retries: int = 2, connect_timeout: float = 10.0, read_timeout: float = 60.0,
-                 timeout: float | None = None) -> None:  # fmt: skip
+                 timeout: float | None = None, max_tool_rounds: int = 5) -> None:  # fmt: skip
         self.dialect = dialect
         self.endpoint = endpoint
         self.models = models or ModelMap()
@@ -86,6 +86,7 @@ class UpstreamSource:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.timeout = timeout
+        self.max_tool_rounds = max_tool_rounds  # rounds of MCP calls in one response (mcp_tools)
         self._client: Any = None
 
     @property
@@ -106,7 +107,11 @@ class UpstreamSource:
     async def answer(self, call: Call) -> Answer:
         from ..upstream import AsyncFetch
         from .app import warn_dropped
+        from .mcp_tools import mcp_answer
 
+        answered = await mcp_answer(self, call)  # MCP servers the request names: run here
+        if answered is not None:
+            return answered
         conversation = dict(call.parsed.conversation)
         earlier = _previous_response_id(conversation)
         if earlier and self.dialect.name != "openai-responses":

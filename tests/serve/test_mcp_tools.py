@@ -1,0 +1,189 @@
+"""``serve --upstream`` running MCP tools server-side: a real MCP server (the official SDK's
+``MCPServer`` over streamable HTTP, :mod:`tests.serve.mcp_server`), a real gateway process in front
+of a scripted Chat Completions upstream (``serve --script``, whose ``--log-requests`` shows what the
+gateway sent it), and the official ``openai`` and ``anthropic`` clients as the proof.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import STREAMKIT, ndjson
+from tests.test_fetch_live import serving
+
+TOKEN = "mcp-secret-token-7f3a9c"
+QUESTION = "What is the weather in Paris?"
+WEATHER = "It is 18 degrees and sunny in Paris."
+ANSWER = "Paris is sunny today."
+CALL = {"tool_calls": [{"name": "weather", "input": {"city": "Paris"}}]}
+
+
+@pytest.fixture(scope="module")
+def mcp_url() -> Iterator[str]:
+    """The URL of a real MCP server (two tools; wants ``Authorization: Bearer TOKEN``)."""
+    server = Path(__file__).with_name("mcp_server.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(server), TOKEN], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()  # printed once the socket listens
+        assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
+        yield line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+
+
+@contextmanager
+def gateway_process(*args: str, stderr: Path) -> Iterator[str]:
+    """``streamkit serve ARGS`` with its stderr kept in a file (to show what it logged)."""
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen([str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE,
+                                stderr=err, env=dict(os.environ))  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().decode().strip()
+            assert line.startswith("http://127.0.0.1:"), stderr.read_text()
+            yield line
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            assert proc.stdout is not None
+            proc.stdout.close()
+
+
+class Gateway:
+    def __init__(self, url: str, tmp_path: Path) -> None:
+        self.url = url
+        self.upstream_log = tmp_path / "upstream.ndjson"
+        self.own_log = tmp_path / "gateway.ndjson"
+        self.stderr = tmp_path / "gateway.err"
+
+    def sent(self) -> list[dict[str, Any]]:
+        """The requests the upstream received."""
+        return ndjson(self.upstream_log.read_bytes()) if self.upstream_log.exists() else []
+
+    def openai(self) -> Any:
+        import openai
+
+        return openai.OpenAI(api_key="sk-client", base_url=f"{self.url}/v1", max_retries=0, timeout=30)
+
+    def anthropic(self) -> Any:
+        import anthropic
+
+        return anthropic.Anthropic(api_key="sk-client", base_url=self.url, max_retries=0, timeout=30)
+
+    def secret_leaked(self) -> list[str]:
+        """Where the MCP token shows up: the upstream's requests, the gateway's log and stderr."""
+        return [p.name for p in (self.upstream_log, self.own_log, self.stderr)
+                if p.exists() and TOKEN.encode() in p.read_bytes()]  # fmt: skip
+
+
+@contextmanager
+def gateway(tmp_path: Path, script: list[Any], *options: str) -> Iterator[Gateway]:
+    """A scripted Chat Completions upstream, and a gateway in front of it."""
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps(script))
+    made = Gateway("", tmp_path)
+    with (
+        serving("-d", "openai-chat", "--script", str(path), "--log-requests", str(made.upstream_log)) as up,
+        gateway_process("--upstream", "openai-chat", "--base-url", f"{up}/v1", "--log-requests", str(made.own_log),
+                        "--connect-timeout", "5", "--read-timeout", "10", *options, stderr=made.stderr) as url,
+    ):  # fmt: skip
+        made.url = url
+        yield made
+
+
+def mcp_tool(url: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "mcp", "server_label": "wx", "server_url": url,
+            "headers": {"Authorization": f"Bearer {TOKEN}"}, **fields}  # fmt: skip
+
+
+def stream(client: Any, **request: Any) -> tuple[list[str], Any]:
+    """A streamed Responses request: the event types, and the final response."""
+    with client.responses.stream(model="m", **request) as s:
+        kinds = [event.type for event in s]
+        return kinds, s.get_final_response()
+
+
+def tool_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in request["messages"] if m["role"] == "tool"]
+
+
+# --- Responses clients -----------------------------------------------------------------------------
+
+
+def test_mcp_tools_run_server_side_for_a_responses_client(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}] * 2) as gw:
+        tools = [mcp_tool(mcp_url, require_approval="never")]
+        kinds, response = stream(gw.openai(), input=QUESTION, tools=tools)
+        again = gw.openai().responses.create(model="m", input=QUESTION, tools=tools)  # not streamed
+    listing, call, _ = response.output
+    assert listing.type == "mcp_list_tools" and listing.server_label == "wx" and listing.error is None
+    assert sorted(t.name for t in listing.tools) == ["fail", "weather"]
+    assert call.type == "mcp_call" and call.name == "weather" and call.server_label == "wx"
+    assert orjson.loads(call.arguments) == {"city": "Paris"}
+    assert call.output == WEATHER and call.error is None and call.status == "completed"
+    assert response.output_text == ANSWER and response.status == "completed"
+    for kind in ("response.mcp_list_tools.in_progress", "response.mcp_list_tools.completed",
+                 "response.mcp_call.in_progress", "response.mcp_call_arguments.delta",
+                 "response.mcp_call_arguments.done", "response.mcp_call.completed"):  # fmt: skip
+        assert kind in kinds
+    assert kinds.index("response.mcp_call.completed") < kinds.index("response.output_text.delta")
+    # the upstream saw the MCP tools as functions, then its call answered as a tool result
+    first, second = gw.sent()[:2]
+    assert {t["function"]["name"] for t in first["tools"]} == {"weather", "fail"}
+    assert tool_messages(second) == [{"role": "tool", "tool_call_id": second["messages"][1]["tool_calls"][0]["id"],
+                                      "content": WEATHER}]  # fmt: skip
+    assert [i.type for i in again.output] == ["mcp_list_tools", "mcp_call", "message"]
+    assert again.output[1].output == WEATHER and again.output_text == ANSWER
+    assert gw.secret_leaked() == []
+
+
+def test_allowed_tools_narrow_what_the_upstream_is_offered(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [{"text": ANSWER}]) as gw:
+        tools = [mcp_tool(mcp_url, require_approval="never", allowed_tools=["weather"])]
+        _, response = stream(gw.openai(), input=QUESTION, tools=tools)
+    assert [t.name for t in response.output[0].tools] == ["weather"]
+    assert [t["function"]["name"] for t in gw.sent()[0]["tools"]] == ["weather"]
+
+
+def test_a_listing_in_the_input_is_not_made_again(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}, {"text": "Still sunny."}]) as gw:
+        tools = [mcp_tool(mcp_url, require_approval="never")]
+        _, first = stream(gw.openai(), input=QUESTION, tools=tools)
+        items: list[Any] = [{"role": "user", "content": QUESTION}]
+        items += [item.model_dump(exclude_none=True) for item in first.output]
+        items.append({"role": "user", "content": "And now?"})
+        _, second = stream(gw.openai(), input=items, tools=tools)
+    assert [i.type for i in second.output] == ["message"]  # no second mcp_list_tools
+    assert second.output_text == "Still sunny."
+    # the earlier MCP call reached the upstream as its own call and result, in its place
+    last = gw.sent()[-1]
+    roles = [m["role"] for m in last["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user"]
+    assert last["messages"][1]["tool_calls"][0]["function"]["name"] == "weather"
+    assert last["messages"][2]["content"] == WEATHER
+    assert {t["function"]["name"] for t in last["tools"]} == {"weather", "fail"}
