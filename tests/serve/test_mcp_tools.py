@@ -187,3 +187,127 @@ def test_a_listing_in_the_input_is_not_made_again(mcp_url: str, tmp_path: Path) 
     assert last["messages"][1]["tool_calls"][0]["function"]["name"] == "weather"
     assert last["messages"][2]["content"] == WEATHER
     assert {t["function"]["name"] for t in last["tools"]} == {"weather", "fail"}
+
+
+def _answering(first: Any, approve: bool, **fields: Any) -> list[Any]:
+    """The conversation sent back after ``first``, with its approval request answered."""
+    request = next(item for item in first.output if item.type == "mcp_approval_request")
+    items: list[Any] = [{"role": "user", "content": QUESTION}]
+    items += [item.model_dump(exclude_none=True) for item in first.output]
+    items.append(
+        {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": approve, **fields}
+    )
+    return items
+
+
+def test_an_approved_call_runs_on_the_next_request(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}]) as gw:
+        tools = [mcp_tool(mcp_url)]  # require_approval: always, the API's default
+        kinds, first = stream(gw.openai(), input=QUESTION, tools=tools)
+        assert len(gw.sent()) == 1
+        _, second = stream(gw.openai(), input=_answering(first, True), tools=tools)
+    assert [i.type for i in first.output] == ["mcp_list_tools", "mcp_approval_request"]
+    request = first.output[1]
+    assert request.name == "weather" and request.server_label == "wx"
+    assert orjson.loads(request.arguments) == {"city": "Paris"}
+    assert "response.mcp_call.in_progress" not in kinds  # nothing ran
+    assert [i.type for i in second.output] == ["mcp_call", "message"]
+    call = second.output[0]
+    assert call.output == WEATHER and call.approval_request_id == request.id and call.status == "completed"
+    assert second.output_text == ANSWER
+    last = gw.sent()[-1]
+    assert [m["role"] for m in last["messages"]] == ["user", "assistant", "tool"]
+    assert last["messages"][1]["tool_calls"][0]["function"]["name"] == "weather"
+    assert tool_messages(last)[0]["content"] == WEATHER
+    assert gw.secret_leaked() == []
+
+
+def test_a_denied_call_reaches_the_model_as_a_refusal(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, {"text": "I was not allowed to look."}]) as gw:
+        tools = [mcp_tool(mcp_url, require_approval="always")]
+        _, first = stream(gw.openai(), input=QUESTION, tools=tools)
+        _, second = stream(gw.openai(), input=_answering(first, False, reason="not now"), tools=tools)
+    assert [i.type for i in second.output] == ["message"]  # nothing ran
+    assert second.output_text == "I was not allowed to look."
+    (refusal,) = tool_messages(gw.sent()[-1])
+    assert "denied" in refusal["content"] and "not now" in refusal["content"]
+    assert WEATHER not in orjson.dumps(gw.sent()).decode()
+
+
+def test_per_tool_approval_and_a_tool_error(mcp_url: str, tmp_path: Path) -> None:
+    script = [
+        {"tool_calls": [{"name": "fail", "input": {"reason": "no disk"}}]},
+        {"text": "The tool failed."},
+        CALL,
+    ]
+    with gateway(tmp_path, script) as gw:
+        tools = [mcp_tool(mcp_url, require_approval={"never": {"tool_names": ["fail"]}})]
+        kinds, response = stream(gw.openai(), input=QUESTION, tools=tools)
+        _, asking = stream(gw.openai(), input=QUESTION, tools=tools)
+    _, failed, _ = response.output
+    assert failed.type == "mcp_call" and failed.status == "failed" and failed.output is None
+    assert failed.error is not None and "no disk" in orjson.dumps(failed.error.model_dump()).decode()
+    assert "response.mcp_call.failed" in kinds
+    assert response.output_text == "The tool failed."
+    (result,) = tool_messages(gw.sent()[1])
+    assert "no disk" in result["content"]
+    assert [i.type for i in asking.output] == ["mcp_list_tools", "mcp_approval_request"]  # weather still asks
+
+
+def test_the_round_limit_ends_the_response_incomplete(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, CALL, {"text": ANSWER}], "--max-tool-rounds", "1") as gw:
+        tools = [mcp_tool(mcp_url, require_approval="never")]
+        # the SDK's stream helper wants response.completed: read the events themselves
+        events = list(gw.openai().responses.create(model="m", input=QUESTION, tools=tools, stream=True))
+        stderr = gw.stderr.read_text()
+    assert events[-1].type == "response.incomplete"
+    response = events[-1].response
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None and response.incomplete_details.reason == "max_tool_rounds"
+    assert [i.type for i in response.output] == [
+        "mcp_list_tools",
+        "mcp_call",
+    ]  # the second round's call: not run
+    assert len(gw.sent()) == 2
+    assert "--max-tool-rounds" in stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_server_that_is_down_fails_its_listing_and_the_answer_goes_on(tmp_path: Path) -> None:
+    with gateway(tmp_path, [{"text": ANSWER}]) as gw:
+        tools = [mcp_tool(f"http://127.0.0.1:{_closed_port()}/mcp", require_approval="never")]
+        kinds, response = stream(gw.openai(), input=QUESTION, tools=tools)
+        stderr = gw.stderr.read_text()
+    listing, message = response.output
+    assert message.type == "message"
+    assert listing.type == "mcp_list_tools" and listing.tools == [] and listing.error
+    assert "could not list" in listing.error
+    assert "response.mcp_list_tools.failed" in kinds and "response.mcp_list_tools.completed" not in kinds
+    assert response.status == "completed" and response.output_text == ANSWER
+    assert "tools" not in gw.sent()[0]  # the upstream was asked without them
+    assert "'wx' could not list its tools" in stderr
+    assert TOKEN not in stderr and TOKEN not in listing.error
+
+
+def test_a_wrong_token_is_a_failed_listing_that_does_not_echo_it(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [{"text": ANSWER}]) as gw:
+        tool = {**mcp_tool(mcp_url), "headers": {"Authorization": "Bearer wrong-token-1234"}}
+        _, response = stream(gw.openai(), input=QUESTION, tools=[tool])
+    assert response.output[0].error and "wrong-token-1234" not in response.output[0].error
+    assert "wrong-token-1234" not in gw.stderr.read_text() + gw.own_log.read_text()
+
+
+def test_a_bad_mcp_tool_is_a_400_in_the_clients_shape(tmp_path: Path) -> None:
+    import openai
+
+    tools = [{"type": "mcp", "server_label": "x", "connector_id": "connector_gmail"}]
+    with gateway(tmp_path, [{"text": ANSWER}]) as gw, pytest.raises(openai.BadRequestError) as caught:
+        gw.openai().responses.create(model="m", input=QUESTION, tools=tools)
+    assert "server_url" in str(caught.value)
