@@ -102,14 +102,17 @@ class Gateway:
 
 
 @contextmanager
-def gateway(tmp_path: Path, script: list[Any], *options: str) -> Iterator[Gateway]:
-    """A scripted Chat Completions upstream, and a gateway in front of it."""
+def gateway(
+    tmp_path: Path, script: list[Any], *options: str, upstream: str = "openai-chat"
+) -> Iterator[Gateway]:
+    """A scripted upstream (Chat Completions unless said), and a gateway in front of it."""
     path = tmp_path / "script.json"
     path.write_bytes(orjson.dumps(script))
     made = Gateway("", tmp_path)
+    base = "/v1" if upstream.startswith("openai") else ""
     with (
-        serving("-d", "openai-chat", "--script", str(path), "--log-requests", str(made.upstream_log)) as up,
-        gateway_process("--upstream", "openai-chat", "--base-url", f"{up}/v1", "--log-requests", str(made.own_log),
+        serving("-d", upstream, "--script", str(path), "--log-requests", str(made.upstream_log)) as up,
+        gateway_process("--upstream", upstream, "--base-url", f"{up}{base}", "--log-requests", str(made.own_log),
                         "--connect-timeout", "5", "--read-timeout", "10", *options, stderr=made.stderr) as url,
     ):  # fmt: skip
         made.url = url
@@ -311,3 +314,109 @@ def test_a_bad_mcp_tool_is_a_400_in_the_clients_shape(tmp_path: Path) -> None:
     with gateway(tmp_path, [{"text": ANSWER}]) as gw, pytest.raises(openai.BadRequestError) as caught:
         gw.openai().responses.create(model="m", input=QUESTION, tools=tools)
     assert "server_url" in str(caught.value)
+
+
+# --- Anthropic clients: the MCP connector ------------------------------------------------------------
+
+BETA = "mcp-client-2025-04-04"
+
+
+def _servers(url: str, **config: Any) -> list[dict[str, Any]]:
+    server: dict[str, Any] = {"type": "url", "url": url, "name": "wx", "authorization_token": TOKEN}
+    if config:
+        server["tool_configuration"] = config
+    return [server]
+
+
+@pytest.mark.parametrize("streamed", [True, False], ids=["stream", "whole"])
+def test_the_mcp_connector_runs_tools_for_an_anthropic_client(
+    mcp_url: str, tmp_path: Path, streamed: bool
+) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}]) as gw:
+        request = {"model": "claude-x", "max_tokens": 512, "messages": [{"role": "user", "content": QUESTION}],
+                   "mcp_servers": _servers(mcp_url), "betas": [BETA]}  # fmt: skip
+        client = gw.anthropic()
+        if streamed:
+            with client.beta.messages.stream(**request) as s:
+                kinds = [event.type for event in s]
+                message = s.get_final_message()
+            assert "content_block_start" in kinds
+        else:
+            message = client.beta.messages.create(**request)
+    use, result, text = message.content
+    assert use.type == "mcp_tool_use" and use.name == "weather" and use.server_name == "wx"
+    assert use.input == {"city": "Paris"}
+    assert result.type == "mcp_tool_result" and result.tool_use_id == use.id and result.is_error is False
+    assert [block.text for block in result.content] == [WEATHER]
+    assert text.type == "text" and text.text == ANSWER
+    assert message.stop_reason == "end_turn"
+    first, second = gw.sent()
+    assert {t["function"]["name"] for t in first["tools"]} == {"weather", "fail"}
+    assert tool_messages(second)[0]["content"] == WEATHER
+    assert gw.secret_leaked() == []
+
+
+def test_the_connector_sends_earlier_tool_use_back_as_the_upstreams_own(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}, {"text": "Still sunny."}]) as gw:
+        client = gw.anthropic()
+        messages: list[Any] = [{"role": "user", "content": QUESTION}]
+        servers = _servers(mcp_url, enabled=True, allowed_tools=["weather"])
+        first = client.beta.messages.create(model="c", max_tokens=512, messages=messages, mcp_servers=servers,
+                                            betas=[BETA])  # fmt: skip
+        messages.append(
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]}
+        )
+        messages.append({"role": "user", "content": "And now?"})
+        second = client.beta.messages.create(model="c", max_tokens=512, messages=messages, mcp_servers=servers,
+                                             betas=[BETA])  # fmt: skip
+    assert [b.type for b in second.content] == ["text"] and second.content[0].text == "Still sunny."
+    last = gw.sent()[-1]
+    assert [t["function"]["name"] for t in last["tools"]] == ["weather"]  # allowed_tools
+    assert [m["role"] for m in last["messages"]] == ["user", "assistant", "tool", "assistant", "user"]
+    assert last["messages"][2]["content"] == WEATHER
+
+
+def test_the_connector_hits_the_round_limit_with_pause_turn(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [CALL, CALL], "--max-tool-rounds", "1") as gw:
+        message = gw.anthropic().beta.messages.create(
+            model="c", max_tokens=512, messages=[{"role": "user", "content": QUESTION}],
+            mcp_servers=_servers(mcp_url), betas=[BETA])  # fmt: skip
+    assert message.stop_reason == "pause_turn"
+    assert [b.type for b in message.content] == ["mcp_tool_use", "mcp_tool_result"]
+
+
+def test_a_disabled_connector_server_is_not_offered(mcp_url: str, tmp_path: Path) -> None:
+    with gateway(tmp_path, [{"text": ANSWER}]) as gw:
+        message = gw.anthropic().beta.messages.create(
+            model="c", max_tokens=512, messages=[{"role": "user", "content": QUESTION}],
+            mcp_servers=_servers(mcp_url, enabled=False), betas=[BETA])  # fmt: skip
+    assert message.content[0].text == ANSWER
+    assert "tools" not in gw.sent()[0] and "mcp_servers" not in gw.sent()[0]
+
+
+# --- other upstreams: the MCP servers never reach them ------------------------------------------------
+
+
+@pytest.mark.parametrize("upstream", ["openai-responses", "anthropic", "gemini"])
+@pytest.mark.parametrize("client", ["openai-responses", "anthropic"])
+def test_other_upstreams_get_functions_and_results_never_the_servers(
+    mcp_url: str, tmp_path: Path, client: str, upstream: str
+) -> None:
+    with gateway(tmp_path, [CALL, {"text": ANSWER}], upstream=upstream) as gw:
+        if client == "anthropic":
+            message = gw.anthropic().beta.messages.create(
+                model="c", max_tokens=512, messages=[{"role": "user", "content": QUESTION}],
+                mcp_servers=_servers(mcp_url), betas=[BETA])  # fmt: skip
+            assert [b.type for b in message.content] == ["mcp_tool_use", "mcp_tool_result", "text"]
+            assert message.content[1].content[0].text == WEATHER
+        else:
+            _, response = stream(
+                gw.openai(), input=QUESTION, tools=[mcp_tool(mcp_url, require_approval="never")]
+            )
+            assert [i.type for i in response.output] == ["mcp_list_tools", "mcp_call", "message"]
+            assert response.output[1].output == WEATHER
+        sent = gw.sent()
+    assert len(sent) == 2 and WEATHER in orjson.dumps(sent[1]).decode()
+    text = orjson.dumps(sent).decode()
+    assert mcp_url not in text and "mcp_servers" not in text and '"mcp"' not in text
+    assert gw.secret_leaked() == []
