@@ -25,7 +25,9 @@ replay with its recorded timing (the ``t`` of an NDJSON recording of raw events)
 with ``--delay`` seconds between events.
 
 The modules: ``app`` (the HTTP application), ``sources`` (recordings and scripts), ``gateway``
-(the live upstream), ``catalog`` (model listings, token counts), ``script`` (the script format).
+(the live upstream), ``catalog`` (model listings, token counts), ``script`` (the script format),
+``mcp_tools`` (MCP tools run by the gateway), with ``mcp_request`` (what a request asks of them)
+and ``mcp_client`` (the servers, through the ``mcp`` SDK).
 """
 
 from __future__ import annotations
