@@ -1,0 +1,193 @@
+"""The PostgreSQL store, for several gateway processes sharing their responses (psycopg 3: the
+``postgres`` extra, ``pip install 'streamkit[postgres]'``).
+
+Three connections: the writer thread's; one for reads (behind a lock, in worker threads); and a
+listener thread's, which ``LISTEN``\\s on :data:`CHANNEL`. Every write transaction that adds
+events or changes a status sends ``NOTIFY`` (``e <id>``; ``c <id>`` asks for a cancel), which
+PostgreSQL delivers at commit to every listening process: a process streaming a response that
+another process runs (a resumed stream, ``GET /v1/responses/{id}?stream=true``) wakes on it and
+reads the new rows, and the process running a response cancels it when another one was asked to.
+The tables are created on first use (``CREATE TABLE IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ...errors import UsageError
+from .base import Op, Record, Row, Store, dumps, loads
+
+CHANNEL = "streamkit_responses"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS streamkit_responses (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    background BOOLEAN NOT NULL DEFAULT FALSE,
+    response BYTEA NOT NULL,
+    conversation BYTEA NOT NULL,
+    input_items BYTEA NOT NULL,
+    messages BYTEA,
+    upstream_id TEXT
+);
+CREATE TABLE IF NOT EXISTS streamkit_events (
+    response_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (response_id, seq)
+);
+"""
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise UsageError(
+            "--store postgresql://... needs psycopg 3: pip install 'streamkit[postgres]' "
+            "(or pip install 'psycopg[binary]')"
+        ) from None
+    return psycopg
+
+
+def _redacted(dsn: str) -> str:
+    """The DSN without its password (for messages)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return "postgresql://..."
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    if parts.username:
+        host = f"{parts.username}@{host}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class PostgresStore(Store):
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        psycopg = _psycopg()
+        self.where = _redacted(dsn)
+        self._dsn = dsn
+        try:
+            self._writer = psycopg.connect(dsn, autocommit=False)
+            with self._writer.transaction():
+                # two processes creating the tables at once: one waits for the other
+                self._writer.execute("SELECT pg_advisory_xact_lock(4711001)")
+                self._writer.execute(SCHEMA)
+            self._reader = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise UsageError(f"cannot use the store {self.where}: {str(exc).strip()}") from None
+        self._lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._listening: Any = None
+
+    def start(self, loop: Any) -> None:
+        super().start(loop)
+        if self._listener is None:
+            self._listening = _psycopg().connect(self._dsn, autocommit=True)
+            self._listening.execute(f"LISTEN {CHANNEL}")
+            self._listener = threading.Thread(target=self._listen, name="streamkit-store-listen", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        conn = self._listening
+        try:
+            for note in conn.notifies():
+                kind, _, response_id = note.payload.partition(" ")
+                loop = self._loop
+                if loop is None or loop.is_closed():
+                    continue
+                if kind == "c" and self.on_cancel is not None:
+                    loop.call_soon_threadsafe(self.on_cancel, response_id)
+                loop.call_soon_threadsafe(self.notified, response_id)
+        except Exception:  # the connection closed (stop) or was lost: followers fall back to polling
+            return
+
+    def write(self, ops: list[Op]) -> None:
+        conn = self._writer
+        notes: set[str] = set()
+        with conn.transaction(), conn.cursor() as cur:
+            for op in ops:
+                self._apply(cur, op)
+                notes.add(f"{'c' if op.kind == 'cancel' else 'e'} {op.id}")
+            for note in sorted(notes):
+                cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, note))
+
+    @staticmethod
+    def _apply(cur: Any, op: Op) -> None:
+        if op.kind == "create" and op.record is not None:
+            r = op.record
+            cur.execute(
+                "INSERT INTO streamkit_responses (id, status, created_at, background, response, conversation,"
+                " input_items) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+                " status = EXCLUDED.status, response = EXCLUDED.response",
+                (r.id, r.status, r.created_at, r.background, dumps(r.response), dumps(r.conversation),
+                 dumps(r.input_items)),
+            )  # fmt: skip
+        elif op.kind == "events":
+            cur.executemany(
+                "INSERT INTO streamkit_events VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(op.id, seq, name, data) for seq, name, data in op.wire],
+            )
+        elif op.kind == "finish" and op.record is not None:
+            cur.execute(
+                "UPDATE streamkit_responses SET status = %s, response = %s, messages = %s, upstream_id = %s"
+                " WHERE id = %s",
+                (
+                    op.record.status,
+                    dumps(op.record.response),
+                    dumps(op.record.messages),
+                    op.upstream_id,
+                    op.id,
+                ),
+            )
+        elif op.kind in ("status", "cancel") and op.status is not None:
+            if op.response is not None:
+                cur.execute(
+                    "UPDATE streamkit_responses SET status = %s, response = %s WHERE id = %s",
+                    (op.status, dumps(op.response), op.id),
+                )
+            else:
+                cur.execute("UPDATE streamkit_responses SET status = %s WHERE id = %s", (op.status, op.id))
+
+    def get(self, response_id: str) -> Record | None:
+        with self._lock:
+            row = self._reader.execute(
+                "SELECT id, status, created_at, background, response, conversation, input_items, messages,"
+                " upstream_id FROM streamkit_responses WHERE id = %s",
+                (response_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
+                      bool(row[3]), row[8])  # fmt: skip
+
+    def events(self, response_id: str, after: int, limit: int) -> list[Row]:
+        with self._lock:
+            rows = self._reader.execute(
+                "SELECT seq, name, data FROM streamkit_events WHERE response_id = %s AND seq > %s"
+                " ORDER BY seq LIMIT %s",
+                (response_id, after, limit),
+            ).fetchall()
+        return [(seq, name, bytes(data)) for seq, name, data in rows]
+
+    def delete(self, response_id: str) -> bool:
+        with self._lock, self._reader.transaction():
+            cur = self._reader.execute("DELETE FROM streamkit_responses WHERE id = %s", (response_id,))
+            self._reader.execute("DELETE FROM streamkit_events WHERE response_id = %s", (response_id,))
+            return bool(cur.rowcount)
+
+    def close(self) -> None:
+        for conn in (self._listening, self._writer, self._reader):
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:
+                    pass

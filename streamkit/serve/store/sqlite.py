@@ -1,0 +1,135 @@
+"""The SQLite store (the default): one file, stdlib ``sqlite3``, WAL journal.
+
+Two connections: the writer thread's, and one for reads (run in worker threads, one at a time
+behind a lock). WAL lets reads go on while the writer writes; ``synchronous=NORMAL`` (safe with
+WAL: a crash may lose the last transactions, never corrupt the file) keeps a commit off the disk's
+flush, which is what lets a stream be stored without slowing it. Several processes may share the
+file (SQLite locks it), but they learn of each other's writes only by polling: use PostgreSQL
+for several gateway processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from .base import Op, Record, Row, Store, dumps, loads
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    background INTEGER NOT NULL DEFAULT 0,
+    response BLOB NOT NULL,
+    conversation BLOB NOT NULL,
+    input_items BLOB NOT NULL,
+    messages BLOB,
+    upstream_id TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    response_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT,
+    data BLOB NOT NULL,
+    PRIMARY KEY (response_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.where = path
+        self._writer = _connect(path)
+        self._writer.executescript(SCHEMA)
+        self._reader = _connect(path)
+        self._lock = threading.Lock()
+
+    def write(self, ops: list[Op]) -> None:
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in ops:
+                self._apply(conn, op)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _apply(conn: sqlite3.Connection, op: Op) -> None:
+        if op.kind == "create" and op.record is not None:
+            r = op.record
+            conn.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (r.id, r.status, r.created_at, int(r.background), dumps(r.response),
+                 dumps(r.conversation), dumps(r.input_items)),
+            )  # fmt: skip
+        elif op.kind == "events":
+            conn.executemany(
+                "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
+                [(op.id, seq, name, data) for seq, name, data in op.wire],
+            )
+        elif op.kind == "finish" and op.record is not None:
+            conn.execute(
+                "UPDATE responses SET status = ?, response = ?, messages = ?, upstream_id = ? WHERE id = ?",
+                (
+                    op.record.status,
+                    dumps(op.record.response),
+                    dumps(op.record.messages),
+                    op.upstream_id,
+                    op.id,
+                ),
+            )
+        elif op.kind in ("status", "cancel") and op.status is not None:
+            if op.response is not None:
+                conn.execute(
+                    "UPDATE responses SET status = ?, response = ? WHERE id = ?",
+                    (op.status, dumps(op.response), op.id),
+                )
+            else:
+                conn.execute("UPDATE responses SET status = ? WHERE id = ?", (op.status, op.id))
+
+    def get(self, response_id: str) -> Record | None:
+        with self._lock:
+            row = self._reader.execute(
+                "SELECT id, status, created_at, background, response, conversation, input_items, messages,"
+                " upstream_id FROM responses WHERE id = ?",
+                (response_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
+                      bool(row[3]), row[8])  # fmt: skip
+
+    def events(self, response_id: str, after: int, limit: int) -> list[Row]:
+        with self._lock:
+            return self._reader.execute(
+                "SELECT seq, name, data FROM events WHERE response_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (response_id, after, limit),
+            ).fetchall()
+
+    def delete(self, response_id: str) -> bool:
+        with self._lock:
+            cur = self._reader.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+            self._reader.execute("DELETE FROM events WHERE response_id = ?", (response_id,))
+            return cur.rowcount > 0
+
+    def close(self) -> None:
+        for conn in (self._writer, self._reader):
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
