@@ -20,6 +20,19 @@ DATA = Path(__file__).resolve().parent / "data"
 STREAMKIT = Path(sys.executable).parent / "streamkit"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every gateway a test starts keeps its default store (``serve --store``) in a folder of the
+    test session's, never in the user's ~/.local/state."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def fresh_registry() -> Iterator[Registry]:
     """Each test gets a fresh plugin manager (and so a fresh registry)."""

@@ -84,6 +84,10 @@ from .guard import run
     "--drop-after", type=int, metavar="N", help="Close the connection after N events of each response."
 )
 @click.option("--stall-after", type=int, metavar="N", help="Send N events of each response, then nothing.")
+@click.option("--store", "store_spec", metavar="PATH|postgresql://...|none",
+              help="Keep the Responses API's responses (retrieve, previous_response_id, background, resumed "
+                   "streams) in this SQLite file or PostgreSQL database, or nowhere. Default with --upstream: "
+                   "$XDG_STATE_HOME/streamkit/responses.sqlite3; else none.")  # fmt: skip
 @click.option("--log-requests", metavar="FILE", help="Append every request body received to FILE as NDJSON.")
 @click.option(
     "--websocket/--no-websocket",
@@ -98,7 +102,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           total_timeout: float | None, max_tool_rounds: int,
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
-          more_recordings: tuple[str, ...], websocket: bool = True) -> None:  # fmt: skip
+          more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -146,6 +150,11 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
         )
         server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
                                 websocket=websocket, client_keys=client_keys, extra_routes=extra)  # fmt: skip
+        if "openai-responses" in served and (upstream or store_spec is not None):
+            from ..serve.responses import Responses
+            from ..serve.store import open_store
+
+            server.responses = Responses(open_store(store_spec), source)
 
         def announce(url: str) -> None:
             out.write(url.encode() + b"\n")

@@ -73,7 +73,11 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if server.responses is not None:
+            server.responses.close()  # what is queued is written
 
 
 def open_log(path: str | None) -> IO[bytes] | None:

@@ -66,6 +66,8 @@ class Server:
     client_keys: frozenset[str] | None = None
     #: extra routes (the gateway's model listings), as starlette routes
     extra_routes: list[Any] = field(default_factory=list)
+    #: the stored responses of the Responses API (:class:`~streamkit.serve.responses.Responses`)
+    responses: Any = None
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -253,6 +255,9 @@ def make_app(server: Server) -> Any:
                 parsed = parse_call(
                     dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}
                 )
+                if server.responses is not None and dialect.name == "openai-responses":
+                    call = Call(dialect, parsed, body, path, params, key, server.realtime)
+                    return await server.responses.create(server, call)  # stored (serve.responses)
                 answer = await server.source.answer(
                     Call(dialect, parsed, body, path, params, key, server.realtime)
                 )
@@ -327,6 +332,10 @@ def make_app(server: Server) -> Any:
         return endpoint
 
     routes: list[Any] = list(server.extra_routes)
+    if server.responses is not None:
+        from .retrieval import routes as stored_routes
+
+        routes += stored_routes(server.responses, server)
     for dialect in server.dialects.values():
         routes += [Route(path, http_endpoint(dialect), methods=["POST"]) for path in dialect.serve_paths]
         routes += [

@@ -115,10 +115,10 @@ class UpstreamSource:
         conversation = dict(call.parsed.conversation)
         earlier = _previous_response_id(conversation)
         if earlier and self.dialect.name != "openai-responses":
-            # the turns it names are kept nowhere here: answering without them would be wrong
-            message = (f"previous_response_id {earlier[:40]!r} names turns this gateway does not keep: its upstream "
-                       f"({self.dialect.name}) is stateless; send the whole conversation (store: false)")  # fmt: skip
-            return Answer(error=HTTPError(400, message, "previous_response_not_found"))
+            # not rebuilt from the store (serve.responses does that over HTTP): the turns it names
+            # are unknown here, and answering without them would be wrong
+            message = f"Previous response with id '{earlier[:80]}' not found."
+            return Answer(error=HTTPError(404, message, "previous_response_not_found"))
         warn_dropped(call.parsed, call.dialect.name, self.dialect.name)
         endpoint = self.endpoint_for(call)
         request = self.dialect.build_request(conversation, endpoint)
