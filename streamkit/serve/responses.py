@@ -353,12 +353,14 @@ class Responses:
                 op = Op("events", record.id, wire=wire, canonical=run.canonical)
                 run.canonical = []
                 # the state events: the first ones (created, in_progress) and the terminal one, last
-                kind = None
+                kind, was = None, record.status
                 for _, _, data in wire if record.status == "queued" or status == "failed" else wire[-1:]:
                     kind = data.get("type") if isinstance(data, dict) else None
                     if kind in STATE_EVENTS:
                         record.response = {**data["response"], "background": record.background}
                         record.status = status = str(record.response.get("status") or "in_progress")
+                if record.status != was and record.status not in TERMINAL:  # for other processes
+                    store.submit(Op("status", record.id, status=record.status, response=record.response))
                 store.submit(op)
                 if kind in TERMINAL_EVENTS:
                     await self.finish(run, status)  # stored before the client reads the end

@@ -1,0 +1,115 @@
+"""Two gateway processes sharing one real PostgreSQL (``--store postgresql://...``), each in front of
+its own scripted upstream: a response started through one is retrieved, continued with
+``previous_response_id``, resumed mid-stream (following the live events the other process writes,
+woken by LISTEN/NOTIFY), cancelled and deleted through the other. The official openai client
+talks to both over loopback; a throwaway PostgreSQL server runs in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ndjson
+from tests.serve.postgres import postgres_dsn
+from tests.serve.test_gateway import gateway
+from tests.serve.test_store import LONG, SLOW, _events, client, wait_for
+
+openai = pytest.importorskip("openai")
+
+
+@pytest.fixture(scope="module")
+def dsn() -> Iterator[str]:
+    with postgres_dsn() as found:
+        yield found
+
+
+def two(tmp_path: Path, dsn: str, script: list[Any], stack: ExitStack,
+        upstream_options: tuple[str, ...] = ()) -> list[tuple[Any, Path]]:  # fmt: skip
+    """Two gateways on one PostgreSQL, each with its own upstream: [(client, upstream log)] x 2."""
+    out = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        url, log = stack.enter_context(
+            gateway("openai-chat", folder, "--store", dsn, script=script, upstream_options=upstream_options)
+        )
+        out.append((stack.enter_context(client(url)), log))
+    return out
+
+
+def test_a_response_made_by_one_gateway_is_retrieved_and_continued_through_another(
+    tmp_path: Path, dsn: str
+) -> None:
+    script = [{"text": "Paris is in France."}, {"text": "About 2 million."}]
+    with ExitStack() as stack:
+        (a, log_a), (b, log_b) = two(tmp_path, dsn, script, stack)
+        first = a.responses.create(model="m", input="Where is Paris?")
+        got = b.responses.retrieve(first.id)
+        items = b.responses.input_items.list(first.id)
+        second = b.responses.create(model="m", input="How many people?", previous_response_id=first.id)
+        back = a.responses.retrieve(second.id)
+    assert got.output_text == "Paris is in France." and got.status == "completed"
+    assert items.data[0].content[0].text == "Where is Paris?"
+    assert back.output_text == "Paris is in France." or back.output_text == "About 2 million."
+    assert len(ndjson(log_a.read_bytes())) == 1
+    (sent,) = ndjson(log_b.read_bytes())  # b's upstream got the whole conversation, rebuilt by b
+    assert [m["content"] for m in sent["messages"]] == [
+        "Where is Paris?",
+        "Paris is in France.",
+        "How many people?",
+    ]
+
+
+def test_a_stream_started_on_one_gateway_is_resumed_live_on_another(tmp_path: Path, dsn: str) -> None:
+    with ExitStack() as stack:
+        (a, _), (b, _) = two(tmp_path, dsn, [{"text": LONG}], stack, upstream_options=SLOW)
+        stream = a.responses.create(model="m", input="Talk", background=True, stream=True)
+        head = _events(stream, 8)
+        stream.close()
+        response_id = head[0].response.id
+        running = b.responses.retrieve(response_id).status
+        began = time.monotonic()
+        resumed = _events(
+            b.responses.retrieve(response_id, stream=True, starting_after=head[-1].sequence_number)
+        )
+        followed = time.monotonic() - began
+        whole = _events(a.responses.retrieve(response_id, stream=True))
+    assert running == "in_progress"  # still running on a while b followed it
+    assert followed > 0.3  # b waited for events a was still writing (60 words, 20 ms each)
+    sequence = [e.sequence_number for e in head + resumed]
+    assert sequence == list(range(len(sequence)))
+    assert [e.model_dump() for e in head + resumed] == [e.model_dump() for e in whole]
+    assert resumed[-1].type == "response.completed" and resumed[-1].response.output_text == LONG
+
+
+def test_a_background_response_is_cancelled_through_another_gateway(tmp_path: Path, dsn: str) -> None:
+    with ExitStack() as stack:
+        (a, _), (b, _) = two(tmp_path, dsn, [{"text": LONG * 3}], stack, upstream_options=SLOW)
+        made = a.responses.create(model="m", input="Talk", background=True)
+        wait_for(lambda: b.responses.retrieve(made.id).status == "in_progress")
+        cancelled = b.responses.cancel(made.id)
+        stopped = wait_for(lambda: (r := a.responses.retrieve(made.id)).status == "cancelled" and r, 10)
+        count = len(_events(a.responses.retrieve(made.id, stream=True)))
+        time.sleep(0.5)
+        later = len(_events(b.responses.retrieve(made.id, stream=True)))
+    assert cancelled.status == "cancelled" and stopped.status == "cancelled"
+    assert count == later  # a stopped writing: no event came after the cancel settled
+    assert count < 180
+
+
+def test_a_response_deleted_through_one_gateway_is_gone_from_the_other(tmp_path: Path, dsn: str) -> None:
+    with ExitStack() as stack:
+        (a, _), (b, _) = two(tmp_path, dsn, [{"text": "x"}, {"text": "y"}], stack)
+        made = a.responses.create(model="m", input="hi")
+        b.responses.delete(made.id)
+        with pytest.raises(openai.NotFoundError):
+            a.responses.retrieve(made.id)
+        with pytest.raises(openai.NotFoundError) as caught:
+            a.responses.create(model="m", input="and?", previous_response_id=made.id)
+    assert caught.value.code == "previous_response_not_found"
