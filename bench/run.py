@@ -301,8 +301,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["real", "cold"],
-        help="run one part: the real mixes (with cold start) or cold start alone",
+        choices=["real", "cold", "store"],
+        help="run one part: the real mixes (with cold start), cold start alone, or the response store",
     )
     parser.add_argument(
         "--dialect", action="append", help="with --only real: only these dialects (repeatable)"
@@ -320,6 +320,12 @@ def main() -> None:
         rows.append((name, value, goal))
         print(f"  {name:<58} {value:>18}   {goal}", flush=True)
 
+    if opts.only == "store":
+        import store
+
+        store.bench_store(report, results)
+        write_results(opts, results)
+        return
     if opts.only:
         if opts.only == "real":
             with tempfile.TemporaryDirectory() as tmp:

@@ -455,7 +455,7 @@ class Responses:
         try:
             while True:
                 changed.clear()
-                record = await store.aget(response_id)
+                status = await store.astatus(response_id)  # before the events: all of them if ended
                 rows = await store.aevents(response_id, after)
                 if rows:
                     yield b"".join([b"event: " + (name or "").encode() + b"\ndata: " + bytes(data) + b"\n\n"
@@ -463,7 +463,7 @@ class Responses:
                                     for _, name, data in rows])  # fmt: skip
                     after = rows[-1][0]
                     continue  # more may be stored: read until nothing is new
-                if record is None or record.status in TERMINAL:
+                if status is None or status in TERMINAL:
                     return
                 run = self.runs.get(response_id)
                 if run is not None:  # it runs here after all (a follower that came early)

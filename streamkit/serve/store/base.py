@@ -108,6 +108,11 @@ class Store:
     def get(self, response_id: str) -> Record | None:
         raise NotImplementedError
 
+    def status(self, response_id: str) -> str | None:
+        """The response's status alone (None: no such response); a follower asks it per page."""
+        record = self.get(response_id)
+        return record.status if record is not None else None
+
     def events(self, response_id: str, after: int, limit: int) -> list[Row]:
         """Up to ``limit`` stored events whose sequence number is above ``after``, in order."""
         raise NotImplementedError
@@ -241,7 +246,10 @@ class Store:
     async def aget(self, response_id: str) -> Record | None:
         return await asyncio.to_thread(self.get, response_id)
 
-    async def aevents(self, response_id: str, after: int, limit: int = 2000) -> list[Row]:
+    async def astatus(self, response_id: str) -> str | None:
+        return await asyncio.to_thread(self.status, response_id)
+
+    async def aevents(self, response_id: str, after: int, limit: int = 10000) -> list[Row]:
         return await asyncio.to_thread(self.events, response_id, after, limit)
 
     async def adelete(self, response_id: str) -> bool:

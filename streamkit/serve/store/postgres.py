@@ -169,6 +169,13 @@ class PostgresStore(Store):
         return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
                       bool(row[3]), row[8])  # fmt: skip
 
+    def status(self, response_id: str) -> str | None:
+        with self._lock:
+            row = self._reader.execute(
+                "SELECT status FROM streamkit_responses WHERE id = %s", (response_id,)
+            ).fetchone()
+        return str(row[0]) if row is not None else None
+
     def events(self, response_id: str, after: int, limit: int) -> list[Row]:
         with self._lock:
             rows = self._reader.execute(
