@@ -350,17 +350,18 @@ def test_responses_js_defects_are_not_ours(tmp_path: Path) -> None:
     assert len(second_body["messages"][2]["tool_calls"]) == 2
 
 
-def test_a_previous_response_id_a_stateless_upstream_cannot_resolve_is_refused(tmp_path: Path) -> None:
+def test_a_previous_response_id_the_store_does_not_hold_is_the_apis_404(tmp_path: Path) -> None:
+    """(Rebuilding the conversation from a stored one: tests/serve/test_store.py.)"""
     import openai
 
     with (
         gateway("openai-chat", tmp_path) as (url, log),
         openai.OpenAI(api_key="k", base_url=f"{url}/v1") as client,
     ):
-        with pytest.raises(openai.BadRequestError) as caught:
+        with pytest.raises(openai.NotFoundError) as caught:
             client.responses.create(model="m", input="and then?", previous_response_id="resp_earlier")
         assert client.responses.create(model="m", input=QUESTION).output[0].type == "function_call"
-    assert "previous_response_id" in str(caught.value)
+    assert caught.value.code == "previous_response_not_found"
     assert len(ndjson(log.read_bytes())) == 1  # the refused request never reached the upstream
 
 
