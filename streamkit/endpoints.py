@@ -4,7 +4,10 @@ provider's usual variables, then the dialect's default.
 Base URL: ``--base-url``, ``STREAMKIT_BASE_URL``, the dialect's variables (``OPENAI_BASE_URL``,
 ``ANTHROPIC_BASE_URL``, ``OLLAMA_HOST``, ...), its default. Key: ``--key-file``,
 ``STREAMKIT_API_KEY_FILE``, ``STREAMKIT_API_KEY``, the dialect's variables (``OPENAI_API_KEY``,
-``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ...). Model: ``-m``, the conversation's, ``STREAMKIT_MODEL``.
+``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ...); for an Azure URL, Azure's (``AZURE_OPENAI_API_KEY``).
+A bearer token (``ANTHROPIC_AUTH_TOKEN``, ``AZURE_OPENAI_AD_TOKEN``) and an API version
+(``OPENAI_API_VERSION``) come from the dialect's variables only. Model: ``-m``, the
+conversation's, ``STREAMKIT_MODEL``.
 Keys are never written anywhere: not to stdout, recordings, events or messages.
 """
 
@@ -57,9 +60,14 @@ def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None =
         if port and urlsplit(url).port is None:
             parts = urlsplit(url)
             url = f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
+    url = url.rstrip("/")
+    credential_env = getattr(dialect, "credential_env", None)
+    key_env, token_env = credential_env(url) if credential_env else (dialect.api_key_env, ())
     key_file = key_file or env.get("STREAMKIT_API_KEY_FILE")
     if key_file:
         api_key: str | None = read_key_file(key_file)
     else:
-        api_key = env.get("STREAMKIT_API_KEY") or _first(env, dialect.api_key_env)
-    return Endpoint(url.rstrip("/"), api_key, model or env.get("STREAMKIT_MODEL") or None)
+        api_key = env.get("STREAMKIT_API_KEY") or _first(env, key_env)
+    return Endpoint(url, api_key, model or env.get("STREAMKIT_MODEL") or None,
+                    auth_token=_first(env, token_env),
+                    api_version=_first(env, getattr(dialect, "api_version_env", ())))  # fmt: skip

@@ -20,15 +20,24 @@ WireEvent = tuple[str | None, Any]
 
 @dataclass
 class Endpoint:
-    """Where a request goes: the upstream's base URL, the API key (never logged), the model."""
+    """Where a request goes: the upstream's base URL, the API key (never logged), the model.
+
+    ``auth_token`` is a bearer token from the dialect's :attr:`Dialect.auth_token_env`
+    (``ANTHROPIC_AUTH_TOKEN``, Azure's ``AZURE_OPENAI_AD_TOKEN``), sent as ``Authorization:
+    Bearer`` by the dialects that know one; ``api_version`` is an API version from
+    :attr:`Dialect.api_version_env` (Azure OpenAI's ``OPENAI_API_VERSION``). Neither is logged.
+    """
 
     base_url: str
     api_key: str | None = None
     model: str | None = None
+    auth_token: str | None = None
+    api_version: str | None = None
 
     def __repr__(self) -> str:  # the key stays out of reprs, logs and tracebacks
         key = "set" if self.api_key else "none"
-        return f"Endpoint(base_url={self.base_url!r}, api_key=<{key}>, model={self.model!r})"
+        token = ", auth_token=<set>" if self.auth_token else ""
+        return f"Endpoint(base_url={self.base_url!r}, api_key=<{key}>{token}, model={self.model!r})"
 
 
 @dataclass
@@ -166,9 +175,21 @@ class Dialect:
     default_port: ClassVar[int | None] = None
     #: The environment variables holding the API key (after ``--key-file``, ``STREAMKIT_API_KEY``).
     api_key_env: ClassVar[tuple[str, ...]] = ()
+    #: The environment variables holding a bearer token (:attr:`Endpoint.auth_token`), if the
+    #: dialect sends one besides or instead of its key (Anthropic's ``ANTHROPIC_AUTH_TOKEN``).
+    auth_token_env: ClassVar[tuple[str, ...]] = ()
+    #: The environment variables holding an API version (:attr:`Endpoint.api_version`).
+    api_version_env: ClassVar[tuple[str, ...]] = ()
     #: The paths ``streamkit serve`` answers on (POST; starlette path syntax), and WebSocket ones.
     serve_paths: ClassVar[tuple[str, ...]] = ()
     websocket_paths: ClassVar[tuple[str, ...]] = ()
+
+    def credential_env(self, base_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The environment variables holding the key, and those holding a bearer token, for
+        requests to ``base_url``. Default: :attr:`api_key_env` and :attr:`auth_token_env`
+        whatever the URL; the OpenAI dialects read Azure's own variables for an Azure URL, so
+        that an OpenAI key is never sent to Azure (nor an Azure key to OpenAI)."""
+        return self.api_key_env, self.auth_token_env
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         """Say whether a wire event (its parsed ``data`` and SSE ``event`` name) is this dialect's.

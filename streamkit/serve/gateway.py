@@ -100,9 +100,12 @@ class UpstreamSource:
         return self._client
 
     def endpoint_for(self, call: Call) -> Endpoint:
-        key = call.key if self.forward_key else self.endpoint.api_key
+        import dataclasses
+
         model = self.models(call.parsed.conversation.get("model"))
-        return Endpoint(self.endpoint.base_url, key, model)
+        if self.forward_key:  # the client's key, and none of the gateway's own credentials
+            return dataclasses.replace(self.endpoint, api_key=call.key, auth_token=None, model=model)
+        return dataclasses.replace(self.endpoint, model=model)
 
     async def answer(self, call: Call) -> Answer:
         from ..upstream import AsyncFetch

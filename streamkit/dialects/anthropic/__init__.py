@@ -64,6 +64,9 @@ class Anthropic(Dialect):
     default_base_url = "https://api.anthropic.com"
     base_url_env = ("ANTHROPIC_BASE_URL",)
     api_key_env = ("ANTHROPIC_API_KEY",)
+    #: a bearer token, as the official SDK reads it, for Anthropic-compatible servers: sent as
+    #: ``Authorization: Bearer`` when no key is set (a key wins, as in the SDK: one credential)
+    auth_token_env = ("ANTHROPIC_AUTH_TOKEN",)
     serve_paths = ("/v1/messages", "/messages")
 
     def parse_request(
@@ -104,6 +107,8 @@ class Anthropic(Dialect):
             headers["anthropic-beta"] = ",".join(betas)
         if endpoint.api_key:
             headers["x-api-key"] = endpoint.api_key
+        elif endpoint.auth_token:
+            headers["authorization"] = f"Bearer {endpoint.auth_token}"
         return Request(messages_url(endpoint.base_url), body, headers)
 
     def sniff(self, data: Any, event: str | None = None) -> bool:

@@ -2,7 +2,8 @@
 
 Requests (``fetch``, ``agent``): ``POST {base}/v1/messages`` (a base URL that already ends in
 ``/v1`` is not doubled), base URL from ``ANTHROPIC_BASE_URL`` else ``https://api.anthropic.com``,
-the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), and
+the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a bearer token from
+``ANTHROPIC_AUTH_TOKEN`` in ``Authorization`` when no key is set (the key wins, as in the SDK), and
 ``anthropic-version: 2023-06-01``. The body, from a canonical conversation:
 
 * ``model``; ``max_tokens`` (the API requires it): the ``max_tokens`` option, else 4096, plus the
