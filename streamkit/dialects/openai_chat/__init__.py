@@ -80,19 +80,38 @@ class OpenAIChat(Dialect):
     default_base_url = "https://api.openai.com/v1"
     base_url_env = ("OPENAI_BASE_URL",)
     api_key_env = ("OPENAI_API_KEY",)
-    serve_paths = ("/v1/chat/completions", "/chat/completions")
+    #: Azure's paths too (a deployment's, and its v1 API's), for its official client
+    serve_paths = ("/v1/chat/completions", "/chat/completions", "/openai/deployments/{deployment}/chat/completions",
+                   "/openai/v1/chat/completions")  # fmt: skip
+
+    #: Azure's ``api-version`` (see :mod:`streamkit.dialects.azure`), as the official client reads it
+    api_version_env = ("OPENAI_API_VERSION",)
+
+    def credential_env(self, base_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        from .. import azure
+
+        return (azure.KEY_ENV, azure.TOKEN_ENV) if azure.is_azure(base_url) else (self.api_key_env, ())
 
     def build_request(
         self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
     ) -> Request:
+        """``POST {base}/chat/completions`` with ``Authorization: Bearer``; an Azure base URL
+        gets Azure's URL and ``api-key`` header (see :mod:`streamkit.dialects.azure`)."""
+        from .. import azure
+
+        url, model = f"{endpoint.base_url}/chat/completions", endpoint.model
+        headers = {"Accept": "text/event-stream"}
+        if azure.is_azure(endpoint.base_url):
+            url, deployment = azure.request_url(endpoint, "chat/completions")
+            model = model or (conversation or {}).get("model") or deployment
+            headers.update(azure.headers(endpoint))
+        elif endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
         if body is None:
             from .request import chat_request_body
 
-            body = chat_request_body(conversation or {"messages": []}, endpoint.model)
-        headers = {"Accept": "text/event-stream"}
-        if endpoint.api_key:
-            headers["Authorization"] = f"Bearer {endpoint.api_key}"
-        return Request(f"{endpoint.base_url}/chat/completions", body, headers)
+            body = chat_request_body(conversation or {"messages": []}, model)
+        return Request(url, body, headers)
 
     def parse_request(
         self, body: Any, *, path: str = "", params: dict[str, str] | None = None,

@@ -57,7 +57,15 @@ class OpenAIResponses(Dialect):
     default_base_url = "https://api.openai.com/v1"
     base_url_env = ("OPENAI_BASE_URL",)
     api_key_env = ("OPENAI_API_KEY",)
-    serve_paths = ("/v1/responses", "/responses")
+    serve_paths = ("/v1/responses", "/responses", "/openai/responses", "/openai/v1/responses")  # Azure's too
+    #: Azure's ``api-version`` (see :mod:`streamkit.dialects.azure`), as the official client reads it
+    api_version_env = ("OPENAI_API_VERSION",)
+
+    def credential_env(self, base_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        from .. import azure
+
+        return (azure.KEY_ENV, azure.TOKEN_ENV) if azure.is_azure(base_url) else (self.api_key_env, ())
+
     websocket_paths = ("/v1/responses", "/responses")
 
     def build_request(
@@ -66,16 +74,22 @@ class OpenAIResponses(Dialect):
         """``POST {base}/responses`` with ``Authorization: Bearer``, and the same request for the
         WebSocket mode: ``{base with ws/wss}/responses``, the body as a ``response.create`` message
         (without ``stream``: every answer streams there)."""
+        from .. import azure
         from .request import WEBSOCKET_FINAL, _url, responses_request_body
 
-        if body is None:
-            body = responses_request_body(conversation or {"messages": []}, endpoint.model)
+        url, model = _url(endpoint.base_url, "/responses"), endpoint.model
         headers = {"Accept": "text/event-stream"}
-        if endpoint.api_key:
+        if azure.is_azure(endpoint.base_url):  # Azure's URL and api-key (see streamkit.dialects.azure)
+            url, deployment = azure.request_url(endpoint, "responses")
+            model = model or (conversation or {}).get("model") or deployment
+            headers.update(azure.headers(endpoint))
+        elif endpoint.api_key:
             headers["Authorization"] = f"Bearer {endpoint.api_key}"
-        request = Request(_url(endpoint.base_url, "/responses"), body, headers)
+        if body is None:
+            body = responses_request_body(conversation or {"messages": []}, model)
+        request = Request(url, body, headers)
         if isinstance(body, dict):
-            request.websocket_url = _url(endpoint.base_url, "/responses", websocket=True)
+            request.websocket_url = _url(url, "", websocket=True)
             request.websocket_message = {
                 "type": "response.create",
                 **{k: v for k, v in body.items() if k != "stream"},
