@@ -28,7 +28,8 @@ becomes of it (canonical events on the right):
 * ``debug`` events have no canonical meaning.
 
 ``render -f cohere`` writes SSE with ``event:`` lines named like the payload ``type``, every
-payload valid for the official ``cohere`` SDK's ``V2ChatStreamResponse``.
+payload valid for the official ``cohere`` SDK's ``V2ChatStreamResponse``. ``fetch -d cohere``
+sends ``POST /v2/chat`` requests (see :mod:`.request`), and ``serve`` answers on that path.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 
 from streamkit import Dialect, Encoder, Normalizer, hookimpl
 from streamkit.canonical import message_to_events, parse_arguments
+from streamkit.dialects.base import Endpoint, Request
 from streamkit.errors import DataError
 
 NAME = "cohere"
@@ -753,6 +755,23 @@ class Cohere(Dialect):
     name = NAME
     description = "Cohere v2 chat streaming events (message-start, content-delta, tool-plan-delta, ...)"
     framing = "sse"
+    default_base_url = "https://api.cohere.com"
+    base_url_env = ("CO_API_URL",)  # the official SDK's variables
+    api_key_env = ("CO_API_KEY", "COHERE_API_KEY")
+    serve_paths = ("/v2/chat",)
+
+    def build_request(
+        self, conversation: dict[str, Any] | None, endpoint: Endpoint, *, body: Any = None
+    ) -> Request:
+        """``POST {base}/v2/chat`` with ``Authorization: Bearer`` (see :mod:`.request`)."""
+        from .request import chat_request_body, chat_url
+
+        if body is None:
+            body = chat_request_body(conversation or {"messages": []}, endpoint.model)
+        headers = {"Accept": "text/event-stream", "Content-Type": "application/json"}
+        if endpoint.api_key:
+            headers["Authorization"] = f"Bearer {endpoint.api_key}"
+        return Request(chat_url(endpoint.base_url), body, headers)
 
     def sniff(self, data: Any, event: str | None = None) -> bool:
         if type(data) is not dict:
