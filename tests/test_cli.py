@@ -249,7 +249,7 @@ def test_a_command_imports_its_own_module_and_no_plugin_s_unused_parts() -> None
         "atexit.register(lambda: print(sorted(m for m in sys.modules if m in WATCHED), file=sys.stderr))\n"
         "WATCHED = {'streamkit.cli.agent', 'streamkit.cli.serve', 'streamkit.cli.fetch', 'streamkit.cli.listing',"
         " 'streamkit.cli.stages', 'streamkit_bedrock.normalize', 'streamkit_bedrock.encode',"
-        " 'concurrent.futures', 'logging'}\n"
+        " 'concurrent.futures', 'logging', 'botocore', 'streamkit_bedrock.request', 'streamkit_cohere.request'}\n"
         "from streamkit.cli import main\n"
         "main(['normalize'])\n"
     )
