@@ -134,6 +134,63 @@ def with_previous(conversation: dict[str, Any], previous: str | None) -> dict[st
     return {**conversation, "provider_metadata": pm}
 
 
+#: the Responses items the gateway's MCP tool loop reads from a request's input (listings, calls,
+#: approval requests and their answers): a rebuilt conversation carries the earlier ones too
+MCP_ITEMS = ("mcp_list_tools", "mcp_call", "mcp_approval_request", "mcp_approval_response")
+
+
+def _own_items(conversation: dict[str, Any]) -> list[list[Any]]:
+    """The ``[position, item]`` entries the Responses parser kept beside a conversation's messages."""
+    pm = conversation.get("provider_metadata")
+    own = pm.get(NAME) if isinstance(pm, dict) else None
+    items = own.get("input_items") if isinstance(own, dict) else None
+    return [e for e in items if isinstance(e, list) and len(e) == 2] if isinstance(items, list) else []
+
+
+def _mcp_part(part: Any) -> bool:
+    """A message part that stands for one of the MCP items (a listing, a call, an approval request)."""
+    if not isinstance(part, dict):
+        return False
+    if part.get("type") == "tool-approval-request":
+        return True
+    pm = part.get("provider_metadata")
+    own = pm.get(NAME) if isinstance(pm, dict) else None
+    return isinstance(own, dict) and own.get("type") in MCP_ITEMS
+
+
+def _without_mcp_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The answer's messages without the parts that travel as MCP items instead (the gateway's
+    tool loop reads those from the input items; as parts an upstream would get them as empty
+    turns). A message left with nothing is left out."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(_mcp_part(p) for p in content):
+            content = [p for p in content if not _mcp_part(p)]
+            if not content:
+                continue
+            message = {**message, "content": content}
+        out.append(message)
+    return out
+
+
+def _mcp_items(record: Record, before: int, conversation: dict[str, Any]) -> list[list[Any]]:
+    """The input items of a conversation rebuilt from ``record``: the earlier request's own, that
+    response's MCP output items (placed before its answer: an approval request it ended with is
+    then in the input its answer continues), and the new request's own, moved past the history."""
+    assert record.messages is not None
+    earlier = [
+        e for e in _own_items(record.conversation) if isinstance(e[1], dict) and e[1].get("type") in MCP_ITEMS
+    ]
+    output = record.response.get("output") if isinstance(record.response, dict) else None
+    produced = [
+        [before, item] for item in output or () if isinstance(item, dict) and item.get("type") in MCP_ITEMS
+    ]
+    shift = before + len(record.messages)
+    new = [[at + shift, item] for at, item in _own_items(conversation) if isinstance(at, int)]
+    return [*earlier, *produced, *new]
+
+
 class Run:
     """A response this process is running: its wire events so far, for the clients following it."""
 
@@ -311,9 +368,16 @@ class Responses:
             return invalid(
                 f"Previous response with id '{previous}' is still {record.status}.", "previous_response_id"
             )
-        messages = [*(record.conversation.get("messages") or ()), *record.messages,
-                    *(conversation.get("messages") or ())]  # fmt: skip
-        return {**with_previous(conversation, None), "messages": messages}
+        earlier = record.conversation.get("messages") or []
+        answer = _without_mcp_parts(record.messages)
+        record = replace(record, messages=answer)
+        messages = [*earlier, *answer, *(conversation.get("messages") or ())]
+        rebuilt = with_previous(conversation, None)
+        items = _mcp_items(record, len(earlier), conversation)
+        if items:
+            own = rebuilt["provider_metadata"][NAME]
+            rebuilt["provider_metadata"][NAME] = {**own, "input_items": items}
+        return {**rebuilt, "messages": messages}
 
     # --- running ------------------------------------------------------------------------------
 

@@ -225,6 +225,24 @@ def test_an_approved_call_runs_on_the_next_request(mcp_url: str, tmp_path: Path)
     assert gw.secret_leaked() == []
 
 
+def test_an_approval_answered_through_previous_response_id_runs_from_the_store(
+    mcp_url: str, tmp_path: Path
+) -> None:
+    """The client sends only the approval and the earlier response's id: the stored request and
+    its approval request come back from the gateway's store (the default one, a SQLite file)."""
+    with gateway(tmp_path, [CALL, {"text": ANSWER}]) as gw:
+        tools = [mcp_tool(mcp_url)]
+        _, first = stream(gw.openai(), input=QUESTION, tools=tools)
+        request = next(item for item in first.output if item.type == "mcp_approval_request")
+        answer = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+        _, second = stream(gw.openai(), input=[answer], tools=tools, previous_response_id=first.id)
+    assert [i.type for i in second.output] == ["mcp_call", "message"]
+    assert second.output[0].output == WEATHER and second.output_text == ANSWER
+    last = gw.sent()[-1]
+    assert [m["role"] for m in last["messages"]] == ["user", "assistant", "tool"]
+    assert gw.secret_leaked() == []
+
+
 def test_a_denied_call_reaches_the_model_as_a_refusal(mcp_url: str, tmp_path: Path) -> None:
     with gateway(tmp_path, [CALL, {"text": "I was not allowed to look."}]) as gw:
         tools = [mcp_tool(mcp_url, require_approval="always")]
