@@ -6,17 +6,27 @@ stdout carries data only; everything a person should read goes through here.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 _prog = "streamkit"
 #: warnings already written, when a long-running command (``serve``) writes each one once
 _seen: set[str] | None = None
 _SEEN_MAX = 10_000
+#: called before anything is written to stderr (render and convert flush stdout there, so that a
+#: note comes after the text that preceded it, on a terminal that shows both)
+_before: Callable[[], object] | None = None
 
 
 def set_prog(name: str) -> None:
     """Name the running command (``streamkit normalize``) for every message that follows."""
     global _prog
     _prog = name
+
+
+def before_write(hook: Callable[[], object] | None) -> None:
+    """Call ``hook`` (say, stdout's flush) before each message written to stderr; None: nothing."""
+    global _before
+    _before = hook
 
 
 def prog() -> str:
@@ -50,6 +60,11 @@ def note(message: str) -> None:
 
 
 def _write(text: str) -> None:
+    if _before is not None:
+        try:
+            _before()
+        except (OSError, ValueError):
+            pass  # a closed stdout is the guard's business, not the message's
     try:
         sys.stderr.write(text)
         sys.stderr.flush()

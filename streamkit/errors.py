@@ -52,3 +52,15 @@ class UpstreamError(StreamkitError):
     """The upstream (a server, a tool) failed and the command could not continue."""
 
     exit_code = EXIT_FAILURE
+
+
+class StreamFailed(UpstreamError):
+    """The stream a stage wrote or rendered ended in an ``error`` event (README: "Exit codes").
+
+    ``quiet``: the message is not written on stderr, because the error event went on down a pipe
+    and the stage reading it will say it (``fetch | normalize | render`` says it once).
+    """
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet

@@ -18,11 +18,13 @@ from .options import (
     _json_options,
     _open_input,
     _read_json_file,
+    ignore_errors_option,
 )
 
 
 @cli.command()
 @click.argument("prompt", required=False)
+@ignore_errors_option
 @click.option(
     "-d",
     "--dialect",
@@ -93,7 +95,7 @@ from .options import (
 )
 @click.option("--framing", type=click.Choice(["auto", "sse", "ndjson", "json-array", "eventstream"]), default="auto",
               show_default=True, help="How the replayed recording is framed.")  # fmt: skip
-def fetch(prompt: str | None, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
+def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None, base_url: str | None,
           key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, total_timeout: float | None, record_file: str | None,
           transport: str, replay_path: str | None, realtime: bool, framing: str) -> None:  # fmt: skip
@@ -107,7 +109,8 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
     The request is a PROMPT (with -s, --tools, -o), a canonical conversation (--conversation, or
     on stdin), or a native body (--body). With --replay, read a recording instead: SSE, NDJSON, a
     JSON array, AWS event-stream frames, or an NDJSON recording of raw events. Exit 1 when the
-    upstream fails (after writing an error event).
+    upstream fails (after writing an error event; --ignore-errors: 0), saying why on stderr
+    unless stdout is a pipe, whose reader says it.
     """
 
     def body(out: IO[bytes]) -> None:
@@ -134,7 +137,7 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
         request = _build_request(target, prompt, model, system, tools_file, gen_options, conversation_file, body_file,
                                  base_url, key_file)  # fmt: skip
-        from ..upstream import check_failed, open_stream
+        from ..upstream import open_stream
 
         record = None
         if record_file:
@@ -151,7 +154,12 @@ def fetch(prompt: str | None, dialect: str | None, model: str | None, system: st
         finally:
             if record is not None:
                 record.close()
-        check_failed(fetched)
+        if fetched.failed is not None and not ignore_errors:
+            from ..errors import StreamFailed
+            from .outcome import message_of, stdout_is_pipe
+
+            # down a pipe, the error event is said by the stage that reads it (render): once
+            raise StreamFailed(message_of(fetched.failed), quiet=stdout_is_pipe())
 
     run("fetch", body)
 

@@ -64,7 +64,8 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
         diagnostics.error(str(exc))
         code = EXIT_DATAERR
     except StreamkitError as exc:
-        diagnostics.error(str(exc))
+        if not getattr(exc, "quiet", False):
+            diagnostics.error(str(exc))
         code = exc.exit_code
     except click.exceptions.Exit:
         raise

@@ -55,6 +55,13 @@ on_error_option = click.option(
 )
 
 
+ignore_errors_option = click.option(
+    "--ignore-errors",
+    is_flag=True,
+    help="Exit 0 even when the stream ends in an error event (by default: exit 1).",
+)
+
+
 think_tags_option = click.option(
     "--think-tags",
     is_flag=True,

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import click
 
+from .. import diagnostics
 from .group import cli
 from .guard import run
 from .options import (
@@ -16,9 +17,11 @@ from .options import (
     _parse_options,
     _stdin,
     format_options,
+    ignore_errors_option,
     on_error_option,
     think_tags_option,
 )
+from .outcome import Outcome
 
 
 @cli.command()
@@ -26,7 +29,10 @@ from .options import (
 @click.option("--keep-raw", is_flag=True, help="Keep events with no canonical meaning, as raw events.")
 @think_tags_option
 @on_error_option
-def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: str) -> None:
+@ignore_errors_option
+def normalize(
+    dialect: str | None, keep_raw: bool, think_tags: bool, on_error: str, ignore_errors: bool
+) -> None:
     """Turn a dialect's raw events into canonical events.
 
     Reads raw events (from fetch) or a provider's bare JSON lines; canonical and unknown event
@@ -47,7 +53,9 @@ def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: s
             line_no=lambda: reader.line_no,
             **options,
         )
-        write_events(events, EventWriter(out, reader.pending))
+        outcome = Outcome(events)
+        write_events(outcome, EventWriter(out, reader.pending))
+        outcome.check(ignore=ignore_errors)
 
     run("normalize", body)
 
@@ -55,7 +63,8 @@ def normalize(dialect: str | None, keep_raw: bool, think_tags: bool, on_error: s
 @cli.command()
 @click.option("--final", is_flag=True, help="Write only the final message (and errors).")
 @on_error_option
-def accumulate(final: bool, on_error: str) -> None:
+@ignore_errors_option
+def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
     """Fold deltas into whole texts and tool calls, and add a message per response."""
 
     def body(out: IO[bytes]) -> None:
@@ -66,7 +75,9 @@ def accumulate(final: bool, on_error: str) -> None:
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
         # accumulate never changes an event in place (a filled-in text-end or tool-call is a new
         # dict), so whatever it hands on as the very event it read is written as its own line
-        write_events(accumulate_stage(reader, final=final), EventWriter(out, reader.pending, CANONICAL_TYPES))
+        outcome = Outcome(accumulate_stage(reader, final=final))
+        write_events(outcome, EventWriter(out, reader.pending, CANONICAL_TYPES))
+        outcome.check(ignore=ignore_errors)
 
     run("accumulate", body)
 
@@ -86,7 +97,8 @@ def accumulate(final: bool, on_error: str) -> None:
     help='Ask on the terminal before every call (tools may also ask: approve = "always").',
 )
 @on_error_option
-def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> None:
+@ignore_errors_option
+def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, ignore_errors: bool) -> None:
     """Run each client tool-call through its tool's executor and add its tool-result.
 
     Every event passes through; results are written as their calls finish. Every call gets one
@@ -107,6 +119,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
             load_tools(tools_file), parallel=parallel, approve="always" if approve else "never"
         )
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
+        outcome = Outcome(reader)
         from ..canonical import CANONICAL_TYPES
 
         writer = EventWriter(
@@ -122,7 +135,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
 
         try:
             with _sigterm_interrupts():
-                for event in reader:
+                for event in outcome:
                     with lock:
                         writer.write(event)
                     if is_client_call(event):
@@ -141,6 +154,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str) -> N
             runner.close(cancel=True)
             raise
         runner.close()
+        outcome.check(ignore=ignore_errors)
 
     run("run-tools", body)
 
@@ -181,9 +195,9 @@ def _sigterm_interrupts() -> Iterator[None]:
 )
 @format_options
 @on_error_option
-def render(
-    format_name: str, reasoning: bool, base_file: str | None, options: tuple[str, ...], on_error: str
-) -> None:
+@ignore_errors_option
+def render(format_name: str, reasoning: bool, base_file: str | None, options: tuple[str, ...], on_error: str,
+           ignore_errors: bool) -> None:  # fmt: skip
     """Write canonical events in a format: text, JSON, a dialect's wire format, or the next conversation."""
     opts = _parse_options(options)
     if reasoning:
@@ -196,10 +210,13 @@ def render(
         from ..stages.render import render as render_stage
 
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
-        chunks = render_stage(reader, format=format_name, **opts)  # an unknown format fails here
+        outcome = Outcome(reader)
+        chunks = render_stage(outcome, format=format_name, **opts)  # an unknown format fails here
         writer = EventWriter(out, reader.pending)
+        diagnostics.before_write(out.flush)  # a note comes after the text before it
         for chunk in chunks:
             writer.write_bytes(chunk)
+        outcome.check(ignore=ignore_errors, reported=_reports_errors(format_name))
 
     run("render", body)
 
@@ -211,8 +228,10 @@ def render(
 )
 @think_tags_option
 @format_options
+@ignore_errors_option
 @click.argument("file", default="-")
-def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ...], file: str) -> None:
+def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ...], ignore_errors: bool,
+            file: str) -> None:  # fmt: skip
     """Convert a recorded wire FILE ('-' for stdin) into another format, in one process.
 
     The same as: fetch --replay FILE | normalize | render -f TO
@@ -235,8 +254,18 @@ def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ..
         if think_tags:
             extra["think_tags"] = True
         events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count, **extra)
+        outcome = Outcome(events)
         writer = EventWriter(out, raw.pending)
-        for chunk in render_stage(events, format=to, registry=registry, **opts):
+        diagnostics.before_write(out.flush)  # a note comes after the text before it
+        for chunk in render_stage(outcome, format=to, registry=registry, **opts):
             writer.write_bytes(chunk)
+        outcome.check(ignore=ignore_errors, reported=_reports_errors(to))
 
     run("convert", body)
+
+
+def _reports_errors(format_name: str) -> bool:
+    """Does the format say each error event on stderr itself (``text``, ``json``)?"""
+    from ..plugins import default_registry
+
+    return bool(getattr(default_registry().format(format_name), "reports_errors", False))

@@ -22,6 +22,9 @@ class Format:
     #: Set it to get the stage's registry as the ``registry`` option of ``render``, for a format
     #: that looks up dialects (the ``conversation`` format asks each dialect how to continue).
     wants_registry: ClassVar[bool] = False
+    #: Set it when the format writes each ``error`` event's message on stderr itself (``text``,
+    #: ``json``): then ``render`` does not say it a second time when the stream ends in one.
+    reports_errors: ClassVar[bool] = False
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         raise NotImplementedError

@@ -24,6 +24,7 @@ class NDJSONFormat(Format):
 class JSONFormat(Format):
     name = "json"
     description = "Each final message as one pretty-printed JSON document (accumulating if needed)"
+    reports_errors = True
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         from ..stages.accumulate import accumulate

@@ -3,6 +3,8 @@
 Text deltas of choice 0 are written as they arrive. Tool calls, provider tool results and
 upstream errors are noted on stderr (stdout stays the answer alone, ready for a file or a
 pipe); with ``reasoning=True`` (``render --reasoning``) reasoning streams to stderr too.
+A note ends the text's current line first (a newline on stdout), and the CLI flushes stdout
+before it, so that a terminal shows text and notes in the order they came.
 A stream that carries only final ``message`` events (``accumulate --final | render``) prints
 their text. Other choices (``n>1``) are printed after their own finish, under a heading.
 """
@@ -42,6 +44,7 @@ def _separator(last: bytes) -> str:
 class TextFormat(Format):
     name = "text"
     description = "The answer's text as it streams (tool calls and errors noted on stderr)"
+    reports_errors = True
 
     def render(
         self, events: Iterable[dict[str, Any]], *, reasoning: bool = False, **options: Any
@@ -77,6 +80,9 @@ class TextFormat(Format):
             elif kind in ("tool-call", "tool-result", "error", "finish") and in_reasoning:
                 diagnostics._write("\x1b[0m\n" if dim else "\n")  # end the reasoning line first
                 in_reasoning = False
+            if kind in ("tool-call", "tool-result", "error") and last != b"\n":
+                last = b"\n"  # end the line of text first: the note gets a line of its own
+                yield b"\n"
             if kind == "tool-call":
                 who = "provider tool" if ev.get("provider_executed") else "tool call"
                 diagnostics.note(f"[{who}] {ev.get('tool_name')}({_preview(ev.get('arguments') or '')})")
@@ -88,7 +94,8 @@ class TextFormat(Format):
             elif kind == "error":
                 line = f"line {ev['line']}: " if ev.get("line") else ""
                 code = f" ({ev['code']})" if ev.get("code") and ev.get("code") != "bad-input" else ""
-                diagnostics.error(f"error: {line}{ev.get('message')}{code}")
+                status = f"HTTP {ev['status']}: " if ev.get("status") else ""
+                diagnostics.error(f"error: {line}{status}{ev.get('message')}{code}")
             elif kind == "finish":
                 choice = ev.get("choice")
                 if choice and choice in others:
