@@ -301,8 +301,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["real", "cold", "store"],
-        help="run one part: the real mixes (with cold start), cold start alone, or the response store",
+        choices=["real", "cold", "store", "batch"],
+        help="run one part: the real mixes (with cold start), cold start alone, the response store, or batch convert",
     )
     parser.add_argument(
         "--dialect", action="append", help="with --only real: only these dialects (repeatable)"
@@ -320,10 +320,13 @@ def main() -> None:
         rows.append((name, value, goal))
         print(f"  {name:<58} {value:>18}   {goal}", flush=True)
 
-    if opts.only == "store":
-        import store
+    if opts.only in ("store", "batch"):
+        if opts.only == "store":
+            import store
 
-        store.bench_store(report, results)
+            store.bench_store(report, results)
+        else:
+            bench_batch(report, results)
         write_results(opts, results)
         return
     if opts.only:
@@ -434,6 +437,7 @@ def main() -> None:
     bench_dialects(opts, report, results)
     bench_live(opts, report, results)
     bench_gateway(report, results)
+    bench_batch(report, results)
     bench_cold(report, results)
     write_results(opts, results)
 
@@ -441,6 +445,40 @@ def main() -> None:
 def write_results(opts: Any, results: dict[str, Any]) -> None:
     if opts.json:
         Path(opts.json).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+
+
+def bench_batch(report: Any, results: dict[str, Any], repeats: int = 5) -> None:
+    """``convert -o DIR -j N`` over every shared recording, as the CLI (a real process, start-up
+    and worker start included), and the same files times 20 so that start-up weighs less."""
+    fixtures = Path(
+        os.environ.get("STREAMKIT_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    )
+    if not fixtures.is_dir():
+        report("batch convert", "skipped", "(no shared fixtures: set STREAMKIT_FIXTURES)")
+        return
+    files = [p for p in fixtures.rglob("*") if p.is_file() and p.suffix != ".md"]
+    print(f"\nbatch convert --to anthropic: {len(files)} shared recordings (best of {repeats})", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        many = Path(tmp, "many")
+        for i in range(20):
+            for p in files:
+                target = many / str(i) / p.parent.name / p.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(p.read_bytes())
+        for label, source, count in (
+            ("shared recordings", fixtures, len(files)),
+            ("x20", many, 20 * len(files)),
+        ):
+            for jobs in (1, 2):
+                best = float("inf")
+                for _ in range(repeats if label != "x20" else 2):
+                    out = Path(tmp, f"out-{jobs}")
+                    began = time.perf_counter()
+                    subprocess.run([STREAMKIT, "convert", "--to", "anthropic", "--ignore-errors", "-o", str(out),
+                                    "-j", str(jobs), str(source)], stderr=subprocess.DEVNULL)  # fmt: skip
+                    best = min(best, time.perf_counter() - began)
+                report(f"convert -j {jobs}, {label} ({count} files)", f"{count / best:.0f} files/s")
+                results[f"batch_{'x20_' if label == 'x20' else ''}j{jobs}_files_per_s"] = count / best
 
 
 def bench_cold(report: Any, results: dict[str, Any]) -> None:

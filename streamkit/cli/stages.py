@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from typing import IO, Any
@@ -226,16 +227,43 @@ def render(format_name: str, reasoning: bool, base_file: str | None, options: tu
 @click.option(
     "--to", "to", required=True, metavar="FORMAT", help="The format to write (a dialect, text, json, ...)."
 )
+@click.option("-o", "--output-dir", metavar="DIR",
+              help="Write each converted file into DIR (its name kept, the target's extension).")  # fmt: skip
+@click.option("-j", "--jobs", default=1, show_default=True, metavar="N",
+              type=click.IntRange(min=0), help="With -o: convert in N worker processes (0: one per core).")  # fmt: skip
 @think_tags_option
 @format_options
 @ignore_errors_option
-@click.argument("file", default="-")
-def convert(from_: str | None, to: str, think_tags: bool, options: tuple[str, ...], ignore_errors: bool,
-            file: str) -> None:  # fmt: skip
-    """Convert a recorded wire FILE ('-' for stdin) into another format, in one process.
+@click.argument("files", nargs=-1, metavar="[FILE|DIR]...")
+def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, think_tags: bool,
+            options: tuple[str, ...], ignore_errors: bool, files: tuple[str, ...]) -> None:  # fmt: skip
+    """Convert a recorded wire FILE ('-' or none: stdin) into another format, in one process.
 
-    The same as: fetch --replay FILE | normalize | render -f TO
+    \b
+      streamkit convert --to anthropic recording.sse > recording.anthropic.sse
+      streamkit convert --to text -o out/ -j 2 recordings/ more.sse
+
+    The same as: fetch --replay FILE | normalize | render -f TO. With -o DIR, every FILE and
+    every file under each DIR is converted into DIR, a summary of failures ends the run, and the
+    exit code is 65 if any file could not be converted.
     """
+    opts = _parse_options(options)
+    if output_dir is not None:
+
+        def batch(out: IO[bytes]) -> None:
+            from .batch import convert_many
+
+            convert_many(files or ("-",), output_dir, to=to, from_=from_, jobs=jobs, think_tags=think_tags,
+                         options=opts, ignore_errors=ignore_errors)  # fmt: skip
+
+        run("convert", batch)
+        return
+    if len(files) > 1:
+        raise click.UsageError("several inputs are converted into a directory: add -o DIR")
+    file = files[0] if files else "-"
+    if os.path.isdir(file):
+        raise click.UsageError(f"{file} is a directory: add -o DIR to convert the files in it")
+
     opts = _parse_options(options)
 
     def body(out: IO[bytes]) -> None:

@@ -25,6 +25,9 @@ class Format:
     #: Set it when the format writes each ``error`` event's message on stderr itself (``text``,
     #: ``json``): then ``render`` does not say it a second time when the stream ends in one.
     reports_errors: ClassVar[bool] = False
+    #: The file extension (no dot) of ``convert -o DIR``'s output files; empty: ``out`` (a
+    #: dialect's wire format: by its framing, ``sse``, ``ndjson``, ``json``, ``eventstream``).
+    extension: ClassVar[str] = ""
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         raise NotImplementedError

@@ -20,6 +20,7 @@ from .base import Format
 class ConversationFormat(Format):
     name = "conversation"
     description = "The next conversation to send (with --base FILE, the one this stream answered)"
+    extension = "json"
     wants_registry = True  # each dialect says how it continues (its continuation state)
 
     def render(

@@ -13,6 +13,7 @@ from .base import Format
 class NDJSONFormat(Format):
     name = "ndjson"
     description = "The canonical events themselves, one JSON object per line"
+    extension = "ndjson"
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         dumps = orjson.dumps
@@ -25,6 +26,7 @@ class JSONFormat(Format):
     name = "json"
     description = "Each final message as one pretty-printed JSON document (accumulating if needed)"
     reports_errors = True
+    extension = "json"
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         from ..stages.accumulate import accumulate

@@ -45,6 +45,7 @@ class TextFormat(Format):
     name = "text"
     description = "The answer's text as it streams (tool calls and errors noted on stderr)"
     reports_errors = True
+    extension = "txt"
 
     def render(
         self, events: Iterable[dict[str, Any]], *, reasoning: bool = False, **options: Any

@@ -1,0 +1,97 @@
+"""``convert`` over many files: -o DIR, -j N, the failure summary, exit 65, the progress bar on a
+terminal. Real processes."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import DATA, STREAMKIT, run_cli
+
+
+def inputs(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    shutil.copytree(DATA / "anthropic", src / "anthropic", ignore=shutil.ignore_patterns("*.ndjson"))
+    shutil.copytree(DATA / "openai-chat", src / "chat", ignore=shutil.ignore_patterns("*.ndjson"))
+    (src / "notes.txt").write_text("just some text, not a recording\n")
+    return src
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_directory_into_a_directory(tmp_path: Path, jobs: str) -> None:
+    src = inputs(tmp_path)
+    out = tmp_path / "out"
+    result = run_cli("convert", "--to", "gemini", "-o", str(out), "-j", jobs, str(src), timeout=120)
+    assert result.returncode == 65, result.stderr
+    recordings = sorted(p for p in src.rglob("*.sse"))
+    for p in recordings:  # every good one written under its own name, as the one-file convert writes it
+        target = out / p.relative_to(src).with_suffix(".sse")
+        single = run_cli("convert", "--to", "gemini", str(p))
+        if single.returncode in (0, 1):
+            assert target.read_bytes() == single.stdout, p
+        else:
+            assert not target.exists()
+    assert not (out / "notes.sse").exists()
+    err = result.stderr.decode().splitlines()
+    assert err[0].startswith(
+        f"streamkit convert: {len(list(out.rglob('*.sse')))} of {len(recordings) + 1} files"
+    )
+    assert f"streamkit convert:   {src / 'notes.txt'}: failed: no records found: is this a recording?" in err
+    assert any(
+        "anthropic/error-overloaded.sse: the stream ends in an error: Overloaded" in line for line in err
+    )
+
+
+def test_exit_codes_of_a_batch(tmp_path: Path) -> None:
+    good, failing = DATA / "anthropic" / "text.sse", DATA / "anthropic" / "error-overloaded.sse"
+    out = tmp_path / "out"
+    assert run_cli("convert", "--to", "text", "-o", str(out), str(good)).returncode == 0
+    assert (out / "text.txt").read_bytes() == run_cli("convert", "--to", "text", str(good)).stdout
+    assert run_cli("convert", "--to", "text", "-o", str(out), str(good), str(failing)).returncode == 1
+    assert (
+        run_cli(
+            "convert", "--ignore-errors", "--to", "text", "-o", str(out), str(good), str(failing)
+        ).returncode
+        == 0
+    )
+    several = run_cli("convert", "--to", "text", str(good), str(failing))
+    assert (several.returncode, several.stdout) == (2, b"")
+    assert b"add -o DIR" in several.stderr
+    folder = run_cli("convert", "--to", "text", str(DATA / "anthropic"))
+    assert folder.returncode == 2 and b"is a directory" in folder.stderr
+    unknown = run_cli("convert", "--to", "klingon", "-o", str(out), str(good))
+    assert unknown.returncode == 2 and b"klingon" in unknown.stderr
+
+
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    src = inputs(tmp_path)
+    piped = run_cli("convert", "--to", "gemini", "-o", str(tmp_path / "a"), str(src))
+    assert b"converting" not in piped.stderr  # stderr is a pipe: no bar
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(STREAMKIT), "convert", "--to", "gemini", "-o", str(tmp_path / "b"), str(src)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower)  # fmt: skip
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    assert proc.wait(timeout=30) == 65
+    assert b"converting" in seen and b"files converted into" in seen
