@@ -13,7 +13,14 @@ TOML or JSON, one entry per tool::
     max_output = 65536                       # bytes (default 64 KiB)
     approve = "never"                        # never | always
 
-JSON: ``{"tools": [...]}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
+Or one table per tool, named by its key (the shape many TOML configs use)::
+
+    [tools.get_weather]
+    description = "The current weather in a city"
+    executor = "shell"
+    command = ["python3", "examples/weather.py"]
+
+JSON: ``{"tools": [...]}``, ``{"tools": {"NAME": {...}}}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
 description and parameters in its dialect's own tool format; ``run-tools`` and ``agent`` run them
 through their executor. A malformed file is a usage error naming the file and the entry.
 """
@@ -113,14 +120,25 @@ def _entry(raw: Any, where: str) -> Tool:
     )
 
 
+def _named(key: str, raw: Any, where: str) -> Any:
+    """A ``[tools.NAME]`` table as an entry: its name is its key (a ``name`` in it must agree)."""
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where}: expected a table/object")
+    if "name" in raw and raw["name"] != key:
+        raise UsageError(f"{where}: its name is its key, {key!r}, but it says name = {raw['name']!r}")
+    return {**raw, "name": key}
+
+
 def load_tools(path: str | Path) -> list[Tool]:
     """Read and check a tools file (``.toml``, else JSON)."""
     path = Path(path)
     data = _parse(path)
     entries = data.get("tools") if isinstance(data, dict) else data
+    if isinstance(entries, dict):
+        entries = [_named(key, raw, f"{path}: [tools.{key}]") for key, raw in entries.items()]
     if not isinstance(entries, list):
         raise UsageError(
-            f"{path}: expected a list of tools ('tools = [...]' / [[tools]] tables, or a JSON list)"
+            f"{path}: expected a list of tools ('tools = [...]', [[tools]] or [tools.NAME] tables, or a JSON list)"
         )
     tools = [_entry(raw, f"{path}: tool {i + 1}") for i, raw in enumerate(entries)]
     seen: set[str] = set()

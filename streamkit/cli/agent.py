@@ -15,6 +15,7 @@ from .guard import run
 from .options import (
     _conversation,
     _json_options,
+    require_terminal_for_approval,
 )
 
 
@@ -83,6 +84,7 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
 
     def body(out: IO[bytes]) -> None:
         import os
+        import time
 
         from ..endpoints import resolve
         from ..ndjson import EventWriter
@@ -104,6 +106,8 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
         if options:
             conversation["options"] = {**(conversation.get("options") or {}), **options}
         tools = load_tools(tools_file) if tools_file else []
+        if approve:
+            require_terminal_for_approval()
         endpoint = resolve(target, base_url=base_url, key_file=key_file,
                            model=model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL"))  # fmt: skip
         writer = EventWriter(out)
@@ -114,7 +118,11 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
                                 fetch_options={"retries": retries, "read_timeout": read_timeout, "timeout": total_timeout,
                                                "note": diagnostics.note},
                                 transport=transport, warn=diagnostics.warn)  # fmt: skip
+            began = time.monotonic()
             for event in events:
+                # one timeline for the whole run (each response's own t counts from its request):
+                # seconds since the agent began, when the event was written (render -f stats)
+                event["t"] = round(time.monotonic() - began, 6)
                 kind = event.get("type")
                 if not final or kind == "error":
                     writer.write(event)

@@ -81,6 +81,13 @@ from .options import (
     metavar="FILE",
     help="Write the exact bytes received to FILE (what --replay reads).",
 )
+@click.option(
+    "--record-events",
+    "record_events_file",
+    metavar="FILE",
+    help="Write the raw events with their timing (t) to FILE as NDJSON: what --replay --realtime, "
+    "serve --replay --realtime and render -f stats use.",
+)
 @click.option("--transport", type=click.Choice(["auto", "sse", "websocket"]), default="sse", show_default=True,
               envvar="STREAMKIT_TRANSPORT",
               help="openai-responses: HTTP streaming (sse), WebSocket (websocket), or WebSocket with fallback to SSE (auto).")  # fmt: skip
@@ -97,7 +104,7 @@ from .options import (
               show_default=True, help="How the replayed recording is framed.")  # fmt: skip
 def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None, base_url: str | None,
-          key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, total_timeout: float | None, record_file: str | None,
+          key_file: str | None, retries: int, connect_timeout: float, read_timeout: float, total_timeout: float | None, record_file: str | None, record_events_file: str | None,
           transport: str, replay_path: str | None, realtime: bool, framing: str) -> None:  # fmt: skip
     """Call an upstream and write its events as raw events.
 
@@ -139,21 +146,20 @@ def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: s
                                  base_url, key_file)  # fmt: skip
         from ..upstream import open_stream
 
-        record = None
-        if record_file:
-            try:
-                record = open(record_file, "wb")  # noqa: SIM115 (closed below)
-            except OSError as exc:
-                raise UsageError(f"cannot write {record_file}: {exc.strerror}") from None
+        record = _open_record(record_file)
+        timed = _open_record(record_events_file)
         try:
             fetched = open_stream(request, dialect=target.name, transport=transport, warn=diagnostics.warn, retries=retries,
                                   connect_timeout=connect_timeout, read_timeout=read_timeout, record=record,
                                   timeout=total_timeout, note=diagnostics.note)  # fmt: skip
 
-            write_events(fetched, EventWriter(out, fetched.pending))
+            write_events(
+                fetched if timed is None else _tee(fetched, timed), EventWriter(out, fetched.pending)
+            )
         finally:
-            if record is not None:
-                record.close()
+            for file in (record, timed):
+                if file is not None:
+                    file.close()
         if fetched.failed is not None and not ignore_errors:
             from ..errors import StreamFailed
             from .outcome import message_of, stdout_is_pipe
@@ -195,6 +201,26 @@ def _build_request(target: Any, prompt: str | None, model: str | None, system: s
     return target.build_request(conversation, endpoint, body=native)
 
 
+def _open_record(path: str | None) -> IO[bytes] | None:
+    if not path:
+        return None
+    try:
+        return open(path, "wb")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _tee(events: Any, file: IO[bytes]) -> Any:
+    """The events, each also written to ``file`` as an NDJSON line (flushed: a recording of a
+    stream that fails part-way keeps what came)."""
+    from ..ndjson import dumps
+
+    for event in events:
+        file.write(dumps(event))
+        file.flush()
+        yield event
+
+
 def _paced(events: Any) -> Any:
     """Replay raw events with the timing of their ``t`` values, each written (flushed) as soon as
     it is due: its reader sees it then, not when the read it came in ends."""
@@ -206,8 +232,13 @@ def _paced(events: Any) -> Any:
 
         def __iter__(self) -> Any:
             began = time.monotonic()
+            first = True
             for event in events:
                 t = event.get("t")
+                if first and t is None:
+                    diagnostics.warn("--realtime: this recording has no timing (no t on its events): it is "
+                                     "replayed at once; fetch --record-events FILE records one with timing")  # fmt: skip
+                first = False
                 if isinstance(t, (int, float)):
                     wait = t - (time.monotonic() - began)
                     if wait > 0:

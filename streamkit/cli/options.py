@@ -130,3 +130,15 @@ def _conversation(
     if system:
         conversation["system"] = system
     return conversation
+
+
+def require_terminal_for_approval() -> None:
+    """``--approve`` asks on the terminal (never on stdin, which carries events): without one it
+    would deny every call, so it is a usage error instead."""
+    from ..stages.run_tools import has_terminal
+
+    if not has_terminal():
+        raise UsageError(
+            "--approve asks before each call on the terminal (/dev/tty), and there is none here "
+            "(a script, a service, CI); run it from a terminal, or leave --approve out"
+        )

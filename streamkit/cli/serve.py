@@ -141,6 +141,11 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
             source = serving.ScriptSource(script_file, delay)
         else:
             source = serving.ReplaySource(recordings, registry)
+            if realtime:
+                for path, (raws, _) in zip(recordings, source.responses):
+                    if raws and all(raw.get("t") is None for raw in raws):
+                        diagnostics.warn(f"--realtime: {path} has no timing (no t on its events): it is sent at once; "
+                                         "fetch --record-events FILE records one with timing")  # fmt: skip
         client_keys = _client_keys(client_keys_file)
         if upstream and client_keys is None and not insecure and not _loopback(host):
             raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "

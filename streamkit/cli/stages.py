@@ -20,6 +20,7 @@ from .options import (
     format_options,
     ignore_errors_option,
     on_error_option,
+    require_terminal_for_approval,
     think_tags_option,
 )
 from .outcome import Outcome
@@ -116,9 +117,10 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
         from ..stages.run_tools import ToolRunner, is_client_call, start_call
         from ..tools import load_tools
 
-        runner = ToolRunner(
-            load_tools(tools_file), parallel=parallel, approve="always" if approve else "never"
-        )
+        tools = load_tools(tools_file)
+        if approve:
+            require_terminal_for_approval()
+        runner = ToolRunner(tools, parallel=parallel, approve="always" if approve else "never")
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
         outcome = Outcome(reader)
         from ..canonical import CANONICAL_TYPES
@@ -189,20 +191,23 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 @cli.command()
 @click.option("-f", "--format", "format_name", default="text", show_default=True, metavar="FORMAT",
-              help="text, ndjson, json, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip
+              help="text, ndjson, json, stats, conversation, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip
 @click.option("--reasoning", is_flag=True, help="text format: stream reasoning to stderr too.")
+@click.option("--json", "as_json", is_flag=True, help="stats format: one JSON object instead of a table.")
 @click.option(
     "--base", "base_file", metavar="FILE", help="conversation format: the conversation this stream answered."
 )
 @format_options
 @on_error_option
 @ignore_errors_option
-def render(format_name: str, reasoning: bool, base_file: str | None, options: tuple[str, ...], on_error: str,
+def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | None, options: tuple[str, ...], on_error: str,
            ignore_errors: bool) -> None:  # fmt: skip
     """Write canonical events in a format: text, JSON, a dialect's wire format, or the next conversation."""
     opts = _parse_options(options)
     if reasoning:
         opts["reasoning"] = True
+    if as_json:
+        opts["json"] = True
     if base_file:
         opts["base"] = base_file
 
@@ -231,11 +236,12 @@ def render(format_name: str, reasoning: bool, base_file: str | None, options: tu
               help="Write each converted file into DIR (its name kept, the target's extension).")  # fmt: skip
 @click.option("-j", "--jobs", default=1, show_default=True, metavar="N",
               type=click.IntRange(min=0), help="With -o: convert in N worker processes (0: one per core).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="stats format: one JSON object instead of a table.")
 @think_tags_option
 @format_options
 @ignore_errors_option
 @click.argument("files", nargs=-1, metavar="[FILE|DIR]...")
-def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, think_tags: bool,
+def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, as_json: bool, think_tags: bool,
             options: tuple[str, ...], ignore_errors: bool, files: tuple[str, ...]) -> None:  # fmt: skip
     """Convert a recorded wire FILE ('-' or none: stdin) into another format, in one process.
 
@@ -248,6 +254,8 @@ def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, think
     exit code is 65 if any file could not be converted.
     """
     opts = _parse_options(options)
+    if as_json:
+        opts["json"] = True
     if output_dir is not None:
 
         def batch(out: IO[bytes]) -> None:
@@ -263,8 +271,6 @@ def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, think
     file = files[0] if files else "-"
     if os.path.isdir(file):
         raise click.UsageError(f"{file} is a directory: add -o DIR to convert the files in it")
-
-    opts = _parse_options(options)
 
     def body(out: IO[bytes]) -> None:
         from ..ndjson import EventWriter

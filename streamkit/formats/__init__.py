@@ -1,6 +1,6 @@
 """The built-in output formats, registered through the same hook as any plugin's.
 
-``text``, ``ndjson``, ``json`` and ``conversation``, one module each; every dialect is also a
+``text``, ``ndjson``, ``json``, ``conversation`` and ``stats``, one module each; every dialect is also a
 format, through :class:`~streamkit.formats.dialect.DialectFormat` (its encoder plus its framing).
 """
 
@@ -16,9 +16,11 @@ from .base import Format
 def register_formats(register: Callable[[Format], None]) -> None:
     from .conversation import ConversationFormat
     from .json import JSONFormat, NDJSONFormat
+    from .stats import StatsFormat
     from .text import TextFormat
 
     register(TextFormat())
     register(NDJSONFormat())
     register(JSONFormat())
     register(ConversationFormat())
+    register(StatsFormat())

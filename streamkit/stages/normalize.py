@@ -208,10 +208,13 @@ def normalize(
     ``options`` go to the dialect's normalizer, except ``dialect_flag``, the option named in the
     message when no dialect recognizes the stream (``-d``; ``convert`` says ``--from``).
     ``line_no`` is a callable giving the current input line, used in error messages.
+    A raw event's ``t`` (seconds since the request began, as ``fetch`` stamps it) is kept on every
+    event made from it, for ``render -f stats``.
     """
     router = _Router(registry or default_registry(), dialect, keep_raw, on_error, line_no, options)
     # the router's state as locals, refreshed whenever the slow path may have changed it
     feed, accepts, forced = router.feed, router.accepts, router.forced
+    last_t = None  # the t of the last raw event
     for raw in events:
         # The hot path: a raw event for the normalizer already running.
         if feed is not None and raw.get("type") == "raw" and (forced or raw.get("dialect") in accepts):
@@ -219,7 +222,11 @@ def normalize(
                 out = feed(raw.get("data"), raw.get("event"))
             except Exception as exc:
                 out = router.failed(exc)
+            t = last_t = raw.get("t")
             if out:
+                if t is not None:  # the raw event's time, kept on every event it made
+                    for ev in out:
+                        ev["t"] = t
                 if len(out) == 1:
                     yield out[0]
                 else:
@@ -227,6 +234,16 @@ def normalize(
             elif out is None:
                 yield from router.no_meaning(raw, raw.get("data"), raw.get("event"))
             continue
-        yield from router.route(raw)
+        out = router.route(raw)
+        if raw.get("type") == "raw":
+            t = last_t = raw.get("t")
+            if t is not None:
+                for ev in out:
+                    ev["t"] = t
+        yield from out
         feed, accepts = router.feed, router.accepts
-    yield from router.end()
+    out = router.end()
+    if last_t is not None:  # what the end of the stream completes (a finish), at its last event's time
+        for ev in out:
+            ev["t"] = last_t
+    yield from out

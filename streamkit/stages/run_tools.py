@@ -10,7 +10,9 @@ answer all give ``is_error: true`` and a plain message the model can act on.
 Approval (``approve="always"``, or a tool's own ``approve = "always"``) asks on the controlling
 terminal (``/dev/tty``), never on stdin, which carries the events; the question and the answer
 are written as ``tool-approval-request`` / ``tool-approval-response`` events, and a denied call
-gets an error result saying so. Without a terminal to ask, a call that needs approval is denied.
+gets an error result saying so. Without a terminal to ask, a call that needs approval is denied
+with that reason (not "denied by the user") and a warning; ``--approve`` itself, with no terminal,
+is a usage error.
 """
 
 from __future__ import annotations
@@ -37,14 +39,32 @@ def _text(output: Any) -> str:
     return output if isinstance(output, str) else orjson.dumps(output, default=str).decode()
 
 
+class NoTerminal(Exception):
+    """There is no terminal to ask on: an asker raises it instead of answering no."""
+
+
+NO_TERMINAL = "no terminal to ask for approval on (approval asks on /dev/tty, never on stdin)"
+
+
+def has_terminal() -> bool:
+    """Can approval questions be asked here (is there a controlling terminal)?"""
+    import os
+
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
+
+
 def ask_on_terminal(question: str) -> bool:
-    """Ask a yes/no question on the controlling terminal; no terminal means no."""
+    """Ask a yes/no question on the controlling terminal; raise :class:`NoTerminal` without one."""
     import os
 
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
-        return False
+        raise NoTerminal(NO_TERMINAL) from None
     try:
         os.write(fd, f"{question} [y/N] ".encode())
         answer = b""
@@ -158,14 +178,21 @@ class ToolRunner:
         request: dict[str, Any] = {"type": "tool-approval-request", "tool_call_id": event["tool_call_id"],
                                    "tool_name": event.get("tool_name"), "input": event.get("input")}  # fmt: skip
         arguments = event.get("arguments") or _text(event.get("input") or {})
-        approved = self.asker(f"streamkit run-tools: run {event.get('tool_name')}({arguments})?")
+        reason = "denied by the user"
+        try:
+            approved = self.asker(f"streamkit run-tools: run {event.get('tool_name')}({arguments})?")
+        except NoTerminal:
+            approved, reason = False, NO_TERMINAL
+            from .. import diagnostics
+
+            diagnostics.warn(f"{event.get('tool_name')} was not run: {NO_TERMINAL}")
         response: dict[str, Any] = {
             "type": "tool-approval-response",
             "tool_call_id": event["tool_call_id"],
             "approved": approved,
         }
         if not approved:
-            response["reason"] = "denied by the user"
+            response["reason"] = reason
         return [request, response], approved
 
     def submit(self, event: dict[str, Any]) -> Future[dict[str, Any]]:
@@ -404,8 +431,8 @@ def start_call(
         asked, approved = runner.approval(event)
         written += asked
         if not approved:
-            written.append(
-                runner._result(event, "error: the user did not approve this call, so it was not run", True)
-            )
+            why = "the user did not approve this call" if asked[-1].get("reason") != NO_TERMINAL else \
+                "it needs approval and there was no terminal to ask on"  # fmt: skip
+            written.append(runner._result(event, f"error: {why}, so it was not run", True))
             return written, None
     return written, runner.submit(event)

@@ -408,6 +408,62 @@ def test_without_a_terminal_a_call_needing_approval_is_denied(tmp_path: Path) ->
         "tool-result",
     ]
     assert events[2]["approved"] is False and events[3]["is_error"] is True
+    # said as it is: no terminal, not a user who said no; and a warning on stderr
+    assert (
+        events[2]["reason"]
+        == "no terminal to ask for approval on (approval asks on /dev/tty, never on stdin)"
+    )
+    assert "there was no terminal to ask on" in events[3]["output"]
+    assert result.stderr == (
+        b"streamkit run-tools: warning: python_add was not run: no terminal to ask for approval on "
+        b"(approval asks on /dev/tty, never on stdin)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["run-tools", "agent"])
+def test_approve_without_a_terminal_is_a_usage_error(tmp_path: Path, command: str) -> None:
+    path = tools_file(tmp_path, SHELL)
+    args = ["run-tools", "--tools", str(path), "--approve"] if command == "run-tools" else \
+        ["agent", "--tools", str(path), "--approve", "--base-url", "http://127.0.0.1:9", "-m", "m", "hi"]  # fmt: skip
+    result = subprocess.run([str(STREAMKIT), *args], input=b"", capture_output=True, cwd=ROOT,
+                            start_new_session=True, timeout=30)  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert (
+        b"--approve asks before each call on the terminal (/dev/tty), and there is none here" in result.stderr
+    )
+
+
+def test_tools_files_accept_one_table_per_tool_named_by_its_key(tmp_path: Path) -> None:
+    from streamkit.errors import UsageError
+    from streamkit.tools import load_tools
+
+    path = tmp_path / "tools.toml"
+    path.write_text(
+        '[tools.get_weather]\ndescription = "Weather"\nexecutor = "shell"\ncommand = ["cat"]\n\n'
+        '[tools.add]\nexecutor = "python"\nfunction = "m:f"\nparameters = { type = "object" }\n'
+    )
+    tools = load_tools(path)
+    assert [(t.name, t.description, t.executor, t.settings) for t in tools] == [
+        ("get_weather", "Weather", "shell", {"command": ["cat"]}),
+        ("add", "", "python", {"function": "m:f"}),
+    ]
+    as_json = tmp_path / "tools.json"
+    as_json.write_bytes(orjson.dumps({"tools": {"get_weather": {"executor": "shell", "command": ["cat"]}}}))
+    assert [t.name for t in load_tools(as_json)] == ["get_weather"]
+    path.write_text('[tools.get_weather]\nname = "other"\n')
+    with pytest.raises(
+        UsageError,
+        match=r"\[tools.get_weather\]: its name is its key, 'get_weather', but it says name = 'other'",
+    ):
+        load_tools(path)
+    path.write_text('[tools]\nget_weather = "not a table"\n')
+    with pytest.raises(UsageError, match=r"\[tools.get_weather\]: expected a table"):
+        load_tools(path)
+    # run-tools runs a tool declared that way
+    path.write_text('[tools.echo]\nexecutor = "shell"\ncommand = ["cat"]\n')
+    result = subprocess.run([str(STREAMKIT), "run-tools", "--tools", str(path)], capture_output=True, timeout=30,
+                            input=orjson.dumps(call("c1", "echo", {"x": 1})) + b"\n")  # fmt: skip
+    assert results(ndjson(result.stdout))["c1"]["output"] == '{"x":1}'
 
 
 # --- arguments: input, else the arguments text parsed; never a run with made-up input ----------
