@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
+
 import pytest
 
-from tests.conftest import ndjson, run_cli
+from tests.conftest import STREAMKIT, ndjson, run_cli
 from tests.hostile import hostile
 
 SECRET = "sk-streamkit-echoed-SECRET-9191"
@@ -56,16 +60,22 @@ def test_a_faulty_upstream_is_an_error_event_and_exit_1(name: str) -> None:
 
     retried, says = FAULTS[name]
     began = time.monotonic()
-    with hostile(name) as url:
-        result = run_cli("fetch", "--base-url", url, "-m", "m", "--retries", "1", "--read-timeout", "1",
-                         "--timeout", "3", "hi", env={"OPENAI_API_KEY": SECRET}, timeout=60)  # fmt: skip
+    with hostile(name) as url, tempfile.TemporaryFile() as out:
+        # stdout to a file, as `fetch ... > answer.ndjson`: fetch says the error itself (down a
+        # pipe it leaves that to the reader: tests/cli/test_outcome.py)
+        result = subprocess.run([str(STREAMKIT), "fetch", "--base-url", url, "-m", "m", "--retries", "1",
+                                 "--read-timeout", "1", "--timeout", "3", "hi"], stdout=out, stderr=subprocess.PIPE,
+                                env={**os.environ, "OPENAI_API_KEY": SECRET}, timeout=60)  # fmt: skip
+        out.seek(0)
+        stdout = out.read()
     assert time.monotonic() - began < 15
     assert result.returncode == 1, result.stderr
     assert b"Traceback" not in result.stderr and b"internal error" not in result.stderr
-    events = ndjson(result.stdout)
+    events = ndjson(stdout)
     assert events[-1]["type"] == "error" and says in events[-1]["message"], events[-1]
     lines = result.stderr.decode().splitlines()
     assert all(line.startswith("streamkit fetch: ") for line in lines) and says in lines[-1]
+    assert sum(says in line for line in lines) == 1  # said once
     assert counts[name] == (2 if retried else 1)
     if name in ("binary-garbage",):
         assert [e["type"] for e in events] == ["raw", "error"]  # the good event before the garbage came out
