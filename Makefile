@@ -4,24 +4,44 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
-STAMP := $(VENV)/.installed
 
 .PHONY: install demo test agents test-clients lint typecheck format bench tox clean
 
-install: $(STAMP)
+# Three levels, each a stamp in the venv, each adding to the one before:
+#   run  - streamkit itself, `serve` included: what `make demo` needs (about 20 packages)
+#   test - the test extras, the speed extra and the first-party plugins with theirs: `make test`
+#   dev  - ruff, mypy and tox on top: `make install`, lint, typecheck, tox
+RUN := $(VENV)/.installed-run
+TEST := $(VENV)/.installed-test
+DEV := $(VENV)/.installed-dev
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
+COMPILE := $(PY) -m compileall -q
 
-$(STAMP): pyproject.toml $(PLUGINS)
+install: $(DEV)
+
+$(RUN): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" $(foreach p,$(PLUGINS),-e "$(dir $(p))[test]")
-	@# bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
-	$(PY) -m compileall -q streamkit $(dir $(PLUGINS)) >/dev/null
-	@touch $(STAMP)
+	$(PIP) -e .
+	@$(COMPILE) streamkit >/dev/null
+	@touch $@
 
-demo: install
+$(TEST): $(RUN) $(PLUGINS)
+	$(PIP) -e ".[test,serve,bench]" $(foreach p,$(PLUGINS),-e "$(dir $(p))[test]")
+	@$(COMPILE) streamkit $(dir $(PLUGINS)) >/dev/null
+	@touch $@
+
+$(DEV): $(TEST)
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+demo: $(RUN)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/demo.sh
 
-test: install
-	$(BIN)/pytest -q -n auto
+# -n auto: one worker per core; worksteal: a worker that runs out of tests takes some from a busy
+# one, so that a few slow tests (live servers, real agents) do not leave one core idle at the end
+test: $(TEST)
+	$(BIN)/pytest -q -n auto --dist worksteal --durations=10
 
 # Opt-in: real coding agents (Claude Code, the Codex CLI) from npm, in a cache folder, through the
 # gateway, headless, with dummy keys and no network beyond loopback. Needs node and npm.
@@ -32,25 +52,25 @@ agents:
 	@mkdir -p $(AGENTS_DIR)
 	cd $(AGENTS_DIR) && npm install --silent --no-audit --no-fund $(AGENTS)
 
-test-clients: install agents
+test-clients: $(TEST) agents
 	@$(AGENTS_DIR)/node_modules/.bin/claude --version; $(AGENTS_DIR)/node_modules/.bin/codex --version
 	STREAMKIT_AGENTS=$(CURDIR)/$(AGENTS_DIR)/node_modules/.bin $(BIN)/pytest -q tests/serve/test_coding_agents.py
 
-lint: install
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-format: install
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: $(TEST)
 	$(PY) bench/run.py
 
-tox: install
+tox: $(DEV)
 	$(BIN)/tox
 
 clean:

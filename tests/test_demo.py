@@ -21,5 +21,13 @@ def test_the_demo_runs_the_tool_loop_and_stops_its_server() -> None:
         '[tool result] get_weather: {"city": "Paris", "sky": "windy", "temperature_c": 8}' in err
     )  # examples/weather.py ran
     assert "event: message_start" in out
+    # the commands are printed as they run (the server's URL filled in, the real prompt and flags)
+    commands = [line[2:] for line in out.splitlines() if line.startswith("$ ")]
+    assert [c.split()[1] for c in commands] == ["serve", "fetch", "agent", "convert"]
+    assert "--delay 0.03" in commands[0]
+    url = next(line[5:] for line in out.splitlines() if line.startswith("# -> "))
+    assert f"--base-url {url} " in commands[1] and f"--base-url {url} " in commands[2]
+    assert '"What\'s the weather in Paris and in Oslo?"' in commands[2]
+    assert "\x1b[" not in out  # no colour when stdout is no terminal
     leftover = subprocess.run(["pgrep", "-f", "demo-script.json"], capture_output=True)
     assert leftover.stdout == b"", "the demo left its server running"

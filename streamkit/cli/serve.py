@@ -116,10 +116,8 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
     """
 
     def body(out: IO[bytes]) -> None:
-        try:
-            from .. import serve as serving
-        except ImportError as exc:  # pragma: no cover (the serve extra is missing)
-            raise UsageError(f"serve needs the serve extra: pip install 'streamkit[serve]' ({exc})") from None
+        _check_server_installed()
+        from .. import serve as serving
         from ..plugins import default_registry
 
         registry = default_registry()
@@ -176,6 +174,19 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
         serving.run(server, host=host, port=port, announce=announce)
 
     run("serve", body)
+
+
+def _check_server_installed() -> None:
+    """starlette and uvicorn are dependencies of streamkit itself; an install that lacks them
+    (``--no-deps``, a trimmed image) gets one line saying how to get them, not a traceback."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise UsageError(
+            f"serve needs {exc.name or 'starlette and uvicorn'}, which is not installed: "
+            "pip install 'streamkit[serve]' (or pip install starlette uvicorn)"
+        ) from None
 
 
 def _served(registry: Any, names: tuple[str, ...], *, live: bool) -> dict[str, Any]:

@@ -1,0 +1,74 @@
+"""What an install gives: `serve` works from the core dependencies, says how to get them when they
+are missing, and `make demo` installs only what running needs (README: "Two commands")."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from .conftest import ROOT
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_serve_needs_no_extra() -> None:
+    core = _names(_project()["dependencies"])
+    assert {"starlette", "uvicorn"} <= core
+    # the serve extra only speeds it up; the test extras stay out of a plain install
+    assert _names(_project()["optional-dependencies"]["serve"]) == {"httptools", "uvloop"}
+    assert not core & {"pytest", "hypothesis", "openai", "anthropic", "ruff", "mypy"}
+
+
+def test_serve_without_its_server_says_how_to_get_it() -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"  # as if uvicorn were not installed
+        "from streamkit.cli import main\n"
+        "main(['serve', '--script', 'examples/demo-script.json'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=60, env={**os.environ}
+    )
+    assert result.returncode == 2
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert err.strip() == (
+        "streamkit serve: serve needs uvicorn, which is not installed: "
+        "pip install 'streamkit[serve]' (or pip install starlette uvicorn)"
+    )
+
+
+def test_make_demo_installs_what_running_needs_and_make_test_the_rest() -> None:
+    """A dry run of make on a venv that does not exist: the commands each target would run."""
+
+    def dry(target: str) -> str:
+        result = subprocess.run(
+            ["make", "-n", target, "VENV=/nonexistent/venv"], cwd=ROOT, capture_output=True, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.decode()
+
+    demo = dry("demo")
+    installs = [line for line in demo.splitlines() if "pip install" in line]
+    assert len(installs) == 1 and installs[0].rstrip().endswith("-e ."), installs
+    test = dry("test")
+    assert '-e ".[test,serve,bench]"' in test
+    for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        assert f'-e "plugins/{plugin.parent.name}/[test]"' in test
+        # every first-party plugin has the test extra make asks for (no pip warning)
+        assert "test" in tomllib.loads(plugin.read_text())["project"]["optional-dependencies"]
+    assert "ruff" not in test and "[dev]" not in test
+    assert '-e ".[dev]"' in dry("lint")
