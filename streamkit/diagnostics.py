@@ -33,6 +33,19 @@ def prog() -> str:
     return _prog
 
 
+def color(stream: object) -> bool:
+    """Whether to write colours and styles (ANSI escapes) to ``stream``: only to a terminal, and
+    never when ``NO_COLOR`` is set to anything but the empty string (https://no-color.org)."""
+    import os
+
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def warn_once() -> None:
     """From now on, write each distinct warning once (a server answering many requests would
     otherwise repeat the same warning for each; the log stays bounded)."""

@@ -43,6 +43,11 @@ def read_key_file(path: str) -> str:
 def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None = None, model: str | None = None,
             env: Mapping[str, str] | None = None) -> Endpoint:  # fmt: skip
     """The endpoint for ``dialect`` from options and the environment."""
+    if not getattr(dialect, "makes_requests", True):
+        raise UsageError(
+            f"the {dialect.name} dialect makes no requests: streamkit reads and writes its streams "
+            f"(fetch --replay FILE, convert, render -f {dialect.name}) but does not call its API"
+        )
     env = os.environ if env is None else env
     url = (
         base_url

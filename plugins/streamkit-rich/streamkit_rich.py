@@ -49,7 +49,8 @@ class RichFormat(Format):
             file=out,
             force_terminal=terminal,
             width=width or (None if terminal else 100),
-            no_color=not terminal,
+            # NO_COLOR (https://no-color.org) drops colours; bold, italics and the live redraw stay
+            no_color=not terminal or (color is None and bool(os.environ.get("NO_COLOR"))),
         )
         live_mode = terminal and color is None  # redraw in place only on a real terminal
 

@@ -15,13 +15,15 @@ from .guard import run
 from .options import (
     _conversation,
     _json_options,
+    complete_dialects,
     require_terminal_for_approval,
 )
 
 
 @cli.command()
 @click.argument("prompt", required=False)
-@click.option("-d", "--dialect", help="The upstream's dialect (else STREAMKIT_DIALECT, else openai-chat).")
+@click.option("-d", "--dialect", shell_complete=complete_dialects,
+              help="The upstream's dialect (else STREAMKIT_DIALECT, else openai-chat).")  # fmt: skip
 @click.option(
     "-m",
     "--model",

@@ -18,6 +18,7 @@ from .options import (
     _json_options,
     _open_input,
     _read_json_file,
+    complete_dialects,
     ignore_errors_option,
 )
 
@@ -28,6 +29,7 @@ from .options import (
 @click.option(
     "-d",
     "--dialect",
+    shell_complete=complete_dialects,
     help="The upstream's dialect (else STREAMKIT_DIALECT, else openai-chat). With --replay: stamped on each raw event.",
 )
 @click.option(

@@ -39,7 +39,12 @@ def _listing(
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Write JSON.")
 def dialects(as_json: bool) -> None:
-    """List the installed dialects (for -d, --from and -f)."""
+    """List the installed dialects (for -d, --from and -f).
+
+    \b
+      streamkit dialects
+      streamkit dialects | cut -d' ' -f1
+    """
     from ..plugins import default_registry
 
     _listing("dialects", default_registry().dialect_entries(), as_json, lambda d: {"framing": d.framing})
@@ -48,7 +53,11 @@ def dialects(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Write JSON.")
 def formats(as_json: bool) -> None:
-    """List the output formats for render -f (every dialect is one too)."""
+    """List the output formats for render -f (every dialect is one too).
+
+    \b
+      streamkit formats
+    """
     from ..plugins import Entry, default_registry
 
     registry = default_registry()
@@ -64,7 +73,11 @@ def formats(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Write JSON.")
 def executors(as_json: bool) -> None:
-    """List the tool executor kinds a tools file may name (executor = "...")."""
+    """List the tool executor kinds a tools file may name (executor = "...").
+
+    \b
+      streamkit executors
+    """
     from ..plugins import default_registry
 
     _listing("executors", default_registry().executor_entries(), as_json, lambda e: {})
@@ -72,7 +85,12 @@ def executors(as_json: bool) -> None:
 
 @cli.command()
 def plugins() -> None:
-    """List the loaded plugins, their packages and the hooks they implement, as JSON."""
+    """List the loaded plugins, their packages and the hooks they implement, as JSON.
+
+    \b
+      streamkit plugins | jq -r '.[] | select(.builtin | not) | .package'
+      STREAMKIT_LOAD_PLUGINS= streamkit plugins     # the built-ins only
+    """
     import orjson
 
     def body(out: IO[bytes]) -> None:
@@ -89,7 +107,12 @@ def plugins() -> None:
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of every canonical event."""
+    """Print the JSON Schema of every canonical event.
+
+    \b
+      streamkit schema > events.schema.json
+      streamkit schema | jq '."$defs" | keys'
+    """
     import orjson
 
     def body(out: IO[bytes]) -> None:

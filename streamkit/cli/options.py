@@ -46,6 +46,35 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     return options
 
 
+def complete_dialects(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion for a dialect option: the installed dialects' names, with their descriptions
+    (no dialect module is imported: listing reads the registrations only)."""
+    from ..plugins import default_registry
+
+    entries = default_registry().dialect_entries()
+    return _completions({name: e.obj.description for name, e in entries.items()}, incomplete)
+
+
+def complete_formats(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion for a format option: the formats, and every dialect (its wire format)."""
+    from ..plugins import default_registry
+
+    registry = default_registry()
+    names = {name: e.obj.description for name, e in registry.dialect_entries().items()}
+    names.update({name: e.obj.description for name, e in registry.format_entries().items()})
+    return _completions(names, incomplete)
+
+
+def _completions(names: dict[str, str], incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    return [
+        CompletionItem(name, help=(help or "").strip() or None)
+        for name, help in sorted(names.items())
+        if name.startswith(incomplete)
+    ]
+
+
 on_error_option = click.option(
     "--on-error",
     type=click.Choice(["fail", "skip", "pass"]),

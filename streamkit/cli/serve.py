@@ -12,10 +12,11 @@ from ..errors import (
 )
 from .group import cli
 from .guard import run
+from .options import complete_dialects
 
 
 @cli.command()
-@click.option("-d", "--dialect", "dialects", multiple=True, metavar="DIALECT",
+@click.option("-d", "--dialect", "dialects", multiple=True, metavar="DIALECT", shell_complete=complete_dialects,
               help="A dialect to answer in (its endpoints and wire format). Repeatable; default: every one.")  # fmt: skip
 @click.option(
     "--replay",
@@ -31,7 +32,10 @@ from .guard import run
     help="Answer each request with the next scripted assistant turn.",
 )
 @click.option(
-    "--upstream", metavar="DIALECT", help="Answer live: forward each request to an upstream speaking DIALECT."
+    "--upstream",
+    metavar="DIALECT",
+    shell_complete=complete_dialects,
+    help="Answer live: forward each request to an upstream speaking DIALECT.",
 )
 @click.option(
     "--base-url",

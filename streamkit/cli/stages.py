@@ -17,6 +17,8 @@ from .options import (
     _open_input,
     _parse_options,
     _stdin,
+    complete_dialects,
+    complete_formats,
     format_options,
     ignore_errors_option,
     on_error_option,
@@ -27,7 +29,8 @@ from .outcome import Outcome
 
 
 @cli.command()
-@click.option("-d", "--dialect", help="The upstream dialect (default: detect it from the events).")
+@click.option("-d", "--dialect", shell_complete=complete_dialects,
+              help="The upstream dialect (default: detect it from the events).")  # fmt: skip
 @click.option("--keep-raw", is_flag=True, help="Keep events with no canonical meaning, as raw events.")
 @think_tags_option
 @on_error_option
@@ -36,6 +39,10 @@ def normalize(
     dialect: str | None, keep_raw: bool, think_tags: bool, on_error: str, ignore_errors: bool
 ) -> None:
     """Turn a dialect's raw events into canonical events.
+
+    \b
+      streamkit fetch --replay examples/haiku.sse | streamkit normalize | head -3
+      streamkit fetch --replay rec.sse | streamkit normalize -d anthropic --keep-raw > events.ndjson
 
     Reads raw events (from fetch) or a provider's bare JSON lines; canonical and unknown event
     types pass through unchanged.
@@ -67,7 +74,12 @@ def normalize(
 @on_error_option
 @ignore_errors_option
 def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
-    """Fold deltas into whole texts and tool calls, and add a message per response."""
+    """Fold deltas into whole texts and tool calls, and add a message per response.
+
+    \b
+      streamkit fetch --replay examples/haiku.sse | streamkit normalize | streamkit accumulate --final
+      streamkit convert --to ndjson rec.sse | streamkit accumulate | jq -c 'select(.type == "tool-call")'
+    """
 
     def body(out: IO[bytes]) -> None:
         from ..canonical import CANONICAL_TYPES
@@ -102,6 +114,11 @@ def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
 @ignore_errors_option
 def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, ignore_errors: bool) -> None:
     """Run each client tool-call through its tool's executor and add its tool-result.
+
+    \b
+      streamkit fetch --tools examples/tools.toml -m gpt-4o-mini "Weather in Oslo?" \\
+        | streamkit normalize | streamkit accumulate | streamkit run-tools --tools examples/tools.toml
+      ... | streamkit run-tools --tools tools.toml --approve | streamkit render
 
     Every event passes through; results are written as their calls finish. Every call gets one
     result: failures, timeouts, unknown tools and bad arguments give is_error results. Ctrl-C
@@ -191,6 +208,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 @cli.command()
 @click.option("-f", "--format", "format_name", default="text", show_default=True, metavar="FORMAT",
+              shell_complete=complete_formats,
               help="text, ndjson, json, stats, conversation, or any dialect's wire format (streamkit formats lists them).")  # fmt: skip
 @click.option("--reasoning", is_flag=True, help="text format: stream reasoning to stderr too.")
 @click.option("--json", "as_json", is_flag=True, help="stats format: one JSON object instead of a table.")
@@ -202,7 +220,12 @@ def _sigterm_interrupts() -> Iterator[None]:
 @ignore_errors_option
 def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | None, options: tuple[str, ...], on_error: str,
            ignore_errors: bool) -> None:  # fmt: skip
-    """Write canonical events in a format: text, JSON, a dialect's wire format, or the next conversation."""
+    """Write canonical events in a format: text, JSON, a dialect's wire format, or the next conversation.
+
+    \b
+      streamkit fetch --replay examples/haiku.sse | streamkit normalize | streamkit render --reasoning
+      streamkit render -f stats --json < answer.ndjson
+    """
     opts = _parse_options(options)
     if reasoning:
         opts["reasoning"] = True
@@ -227,10 +250,20 @@ def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | No
     run("render", body)
 
 
+#: convert has no --keep-raw (a format has nothing to do with raw events): the pipeline that keeps them
+KEEP_RAW_HINT = "fetch --replay FILE | normalize --keep-raw keeps them"
+
+
 @cli.command()
-@click.option("--from", "from_", metavar="DIALECT", help="The recording's dialect (default: detect it).")
+@click.option("--from", "from_", metavar="DIALECT", shell_complete=complete_dialects,
+              help="The recording's dialect (default: detect it).")  # fmt: skip
 @click.option(
-    "--to", "to", required=True, metavar="FORMAT", help="The format to write (a dialect, text, json, ...)."
+    "--to",
+    "to",
+    required=True,
+    metavar="FORMAT",
+    shell_complete=complete_formats,
+    help="The format to write (a dialect, text, json, ...).",
 )
 @click.option("-o", "--output-dir", metavar="DIR",
               help="Write each converted file into DIR (its name kept, the target's extension).")  # fmt: skip
@@ -246,7 +279,7 @@ def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, as_js
     """Convert a recorded wire FILE ('-' or none: stdin) into another format, in one process.
 
     \b
-      streamkit convert --to anthropic recording.sse > recording.anthropic.sse
+      streamkit convert --to anthropic examples/haiku.sse
       streamkit convert --to text -o out/ -j 2 recordings/ more.sse
 
     The same as: fetch --replay FILE | normalize | render -f TO. With -o DIR, every FILE and
@@ -284,7 +317,7 @@ def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, as_js
         if from_:
             registry.dialect(from_)
         raw = replay(_open_input(file), dialect=from_)
-        extra: dict[str, Any] = {"dialect_flag": "--from"}
+        extra: dict[str, Any] = {"dialect_flag": "--from", "keep_raw_hint": KEEP_RAW_HINT}
         if think_tags:
             extra["think_tags"] = True
         events = normalize_stage(raw, dialect=from_, registry=registry, line_no=lambda: raw.count, **extra)

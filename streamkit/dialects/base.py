@@ -220,6 +220,13 @@ class Dialect:
 
         raise UsageError(f"the {self.name} dialect cannot make requests")
 
+    @property
+    def makes_requests(self) -> bool:
+        """Whether the dialect builds requests (overrides :meth:`build_request`). ``fetch``,
+        ``agent`` and ``serve --upstream`` say so up front for one that does not, before asking
+        for a base URL it would never use."""
+        return type(self).build_request is not Dialect.build_request
+
     def parse_request(
         self, body: Any, *, path: str = "", params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,

@@ -29,12 +29,10 @@ def _preview(value: Any) -> str:
 
 
 def _stderr_is_terminal() -> bool:
+    """Whether reasoning may be dimmed on stderr: a terminal, and no NO_COLOR."""
     import sys
 
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return diagnostics.color(sys.stderr)
 
 
 def _separator(last: bytes) -> str:

@@ -18,6 +18,7 @@ An event-stream frame becomes one raw event: ``event`` is its ``:event-type`` he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import chain
 from typing import IO, Any
@@ -85,6 +86,7 @@ class Replay:
         body = skip_bom(head)
         if not (head if body is None else body).strip():
             return  # nothing but white space (after a BOM)
+        detected = self.framing is None
         framing = self.framing = self.framing or detect(head)
         decoder: Any
         if framing == "sse":
@@ -107,6 +109,8 @@ class Replay:
                 self.count += 1
                 yield item
             if not chunk:
+                if detected and framing == "sse" and self.count == 0:
+                    _not_sse(head if body is None else body)
                 return
             chunk = self._read(CHUNK_SIZE)
 
@@ -159,6 +163,28 @@ class Replay:
 
 
 _END = object()
+
+#: How an SSE stream's first line starts: a comment, or one of the four fields (WHATWG).
+_SSE_FIRST_LINE = re.compile(rb"[ \t]*(:|(data|event|id|retry)[ \t]*(:|\r?$))")
+
+
+def _not_sse(head: bytes) -> None:
+    """A recording that gave no event, taken for SSE only because it is not JSON or binary, whose
+    first line is not SSE either (plain text, a log, an HTML page): a data error, not an empty
+    stream (exit 0 with no output would look like success). Comments or fields with no data
+    (``: ping``) are SSE, an empty stream, and pass."""
+    text = head.lstrip(b" \t\r\n")
+    first, newline, _ = text.partition(b"\n")
+    if not newline and len(first) < 6:  # a first line cut by the read, too short to judge
+        return
+    if _SSE_FIRST_LINE.match(first):
+        return
+    line = head[: len(head) - len(text)].count(b"\n") + 1
+    shown = first[:60].decode("utf-8", "replace").rstrip("\r")
+    raise DataError(
+        f"not a recording: expected SSE, NDJSON, a JSON array or AWS event-stream frames, got {shown!r}",
+        line,
+    )
 
 
 def replay(source: IO[bytes] | Any, *, dialect: str | None = None, framing: str | None = None) -> Replay:

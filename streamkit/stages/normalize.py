@@ -65,6 +65,7 @@ class _Router:
         self.unused: dict[str, int] = {}
         self.debug = bool(os.environ.get("STREAMKIT_DEBUG"))
         self.dialect_flag = options.pop("dialect_flag", "-d")  # how the caller names the dialect
+        self.keep_raw_hint = options.pop("keep_raw_hint", "--keep-raw keeps them")  # and keep_raw
 
     def bad(self, message: str) -> list[dict[str, Any]]:
         """A data error: raise, skip or pass it on, as on_error says."""
@@ -188,7 +189,7 @@ class _Router:
             name = self.current.name if self.current else ""
             diagnostics.warn(
                 f"{total} {name} event{'s' if total > 1 else ''} with no canonical meaning ({kinds}); "
-                "--keep-raw keeps them"
+                + self.keep_raw_hint
             )
         return out
 
@@ -206,7 +207,9 @@ def normalize(
     """Normalize a stream of raw (or bare provider) events into canonical events.
 
     ``options`` go to the dialect's normalizer, except ``dialect_flag``, the option named in the
-    message when no dialect recognizes the stream (``-d``; ``convert`` says ``--from``).
+    message when no dialect recognizes the stream (``-d``; ``convert`` says ``--from``), and
+    ``keep_raw_hint``, how the warning about events with no canonical meaning says to keep them
+    (``--keep-raw keeps them``; ``convert``, which has no such option, names the pipeline).
     ``line_no`` is a callable giving the current input line, used in error messages.
     A raw event's ``t`` (seconds since the request began, as ``fetch`` stamps it) is kept on every
     event made from it, for ``render -f stats``.
