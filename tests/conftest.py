@@ -19,6 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 STREAMKIT = Path(sys.executable).parent / "streamkit"
 
+#: The distributions of streamkit's first-party plugins (plugins/*). The project's own tests load
+#: these and no other installed plugin: one installed beside them (a user's, one being written)
+#: must not change what `streamkit dialects` lists or which dialect claims a stream. Set
+#: STREAMKIT_LOAD_PLUGINS yourself to run the tests with another set.
+FIRST_PARTY = ",".join(sorted(p.parent.name for p in (ROOT / "plugins").glob("*/pyproject.toml")))
+os.environ.setdefault("STREAMKIT_LOAD_PLUGINS", FIRST_PARTY)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def own_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -72,3 +72,43 @@ def test_make_demo_installs_what_running_needs_and_make_test_the_rest() -> None:
         assert "test" in tomllib.loads(plugin.read_text())["project"]["optional-dependencies"]
     assert "ruff" not in test and "[dev]" not in test
     assert '-e ".[dev]"' in dry("lint")
+
+
+def test_an_outside_plugin_in_the_venv_does_not_change_the_project_s_tests(tmp_path) -> None:
+    """A plugin installed beside the first-party ones (here: a distribution on PYTHONPATH, found
+    as an installed one is) is loaded by streamkit, but not by the project's own tests."""
+    (tmp_path / "outside_plugin.py").write_text(
+        "from streamkit import Dialect, Format, hookimpl\n"
+        "class Outside(Dialect):\n"
+        "    name = 'zz-outside'\n"
+        "    description = 'an outside dialect that claims every stream'\n"
+        "    def sniff(self, data, event=None):\n"
+        "        return True\n"
+        "class Loud(Format):\n"
+        "    name = 'zz-loud'\n"
+        "    description = 'an outside format'\n"
+        "    def render(self, events, **options):\n"
+        "        yield b''\n"
+        "@hookimpl\n"
+        "def register_dialects(register):\n"
+        "    register(Outside())\n"
+        "@hookimpl\n"
+        "def register_formats(register):\n"
+        "    register(Loud())\n"
+    )
+    info = tmp_path / "streamkit_outside-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: streamkit-outside\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[streamkit]\noutside = outside_plugin\n")
+    env = {k: v for k, v in os.environ.items() if k != "STREAMKIT_LOAD_PLUGINS"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    streamkit = [sys.executable, "-m", "streamkit"]
+    listed = subprocess.run([*streamkit, "dialects"], env=env, capture_output=True, timeout=60)
+    assert b"zz-outside" in listed.stdout  # it is installed, and streamkit loads it
+    # the README's listings and messages, and a detection test, run as the project's tests do
+    tests = ["tests/test_readme.py", "tests/stages/test_normalize.py", "tests/test_plugins.py"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *tests],
+        cwd=ROOT, env=env, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout.decode()[-3000:]

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT, STREAMKIT
+from .conftest import FIRST_PARTY, ROOT, STREAMKIT
 
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
@@ -37,7 +37,8 @@ def parse(block: str) -> list[tuple[str, str]]:
 
 
 def run(command: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "STREAMKIT_LOAD_PLUGINS")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["STREAMKIT_LOAD_PLUGINS"] = FIRST_PARTY  # what the README shows: the first-party plugins, no other
     env["PATH"] = f"{STREAMKIT.parent}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "100"
     result = subprocess.run(["sh", "-c", command], cwd=ROOT, env=env, capture_output=False, stdout=subprocess.PIPE,
