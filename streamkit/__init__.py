@@ -36,6 +36,9 @@ _EXPORTS = {
     "Normalizer": "streamkit.dialects.base",
     "Encoder": "streamkit.dialects.base",
     "Format": "streamkit.formats.base",
+    "Executor": "streamkit.executors.base",
+    "ToolCall": "streamkit.executors.base",
+    "ToolOutput": "streamkit.executors.base",
     # errors
     "StreamkitError": "streamkit.errors",
     "DataError": "streamkit.errors",

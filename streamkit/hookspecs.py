@@ -9,8 +9,7 @@ group of its package::
     shout = "streamkit_shout"
 
     # streamkit_shout.py
-    from streamkit.hookspecs import hookimpl
-    from streamkit.formats.base import Format
+    from streamkit import Format, hookimpl
 
     class Shout(Format):
         name = "shout"
@@ -36,6 +35,61 @@ Rules that hold for every hook:
   limits which installed plugins load; set it to an empty string to load none.
 * Registration hooks are called once per process, the first time a command needs the registry;
   keep them cheap (register instances, import heavy libraries inside your methods).
+* The base classes are exported from ``streamkit``: ``Dialect``, ``Normalizer``, ``Encoder``
+  (dialects), ``Format`` (formats), ``Executor``, ``ToolCall``, ``ToolOutput`` (tool executors).
+* ``streamkit.testing`` is a pytest plugin for your tests (a registry holding only your plugin,
+  a helper that runs a stage over a list of events, golden-stream assertions, a fixture that
+  starts ``streamkit serve --script`` in a dialect); pytest loads it wherever streamkit is
+  installed. The first-party plugins in ``plugins/`` test themselves with it.
+
+The events a normalizer emits, in order
+---------------------------------------
+
+A :class:`~streamkit.dialects.base.Normalizer` turns one wire stream into canonical events (plain
+dicts; ``streamkit schema`` has every field). ``streamkit.testing.check_order`` checks these
+rules, and its golden assertions apply it to every case:
+
+1. ``start`` (``id``, ``model``, ``dialect``) opens each response, before anything of it.
+2. Content comes in blocks, each ``X-start``, any number of ``X-delta``, ``X-end``, all with the
+   block's ``id``, for X in ``text``, ``reasoning`` and ``tool-input`` (a tool call's arguments as
+   JSON text fragments; its ``id`` is the tool call id, ``tool_name`` on the start). Blocks may
+   interleave (parallel tool calls), but a delta or end comes only between its block's start and
+   end, and an id is not started again while open. ``text-end`` need not carry ``text``, nor a
+   ``tool-call`` its ``input``: accumulate fills them in.
+3. ``tool-call`` (``tool_call_id``, ``tool_name``, ``arguments``) after its ``tool-input-end``
+   (or alone, when the wire sends whole calls); ``source``, ``file`` and provider-executed
+   ``tool-result`` where the wire has them.
+4. ``finish`` (``finish_reason``, ``raw_finish_reason``, ``usage``) closes the response, after
+   every block of it has ended. Usage that arrives late is held until then (``close()`` emits
+   what is still pending at the end of the stream).
+5. ``error`` may come anywhere; a stream that breaks off still ends with a ``finish``
+   (``finish_reason`` ``error`` after an error), and may leave blocks open.
+6. Several responses follow one another, each ``start`` ... ``finish``. Choices (``n>1``) carry
+   ``choice`` on their events, each with its own blocks and ``finish``; the ``finish`` without a
+   ``choice`` comes last and ends the response.
+
+An event with no canonical meaning makes ``feed`` return ``None`` (counted in a warning, or kept
+as ``raw`` with ``--keep-raw``); ``[]`` means "nothing yet". Keep what the dialect needs to give
+the same stream back in ``provider_metadata[NAME]``.
+
+What a format receives
+----------------------
+
+``Format.render(events, **options)`` gets the events as ``render`` reads them, in stream order,
+whatever ran before it, so a format must accept all of these:
+
+* the deltas straight from ``normalize`` (``start``, blocks, ``tool-call``, ``finish``), the same
+  with ``accumulate``'s whole ``text-end.text`` and one ``message`` per response after its
+  ``finish``, or only ``message`` events (``accumulate --final``);
+* ``tool-result`` events from ``run-tools``, each after its ``tool-call``, in the order the calls
+  finished (the agent's order: not necessarily the order of the calls), and
+  ``tool-approval-request``/``-response`` around a call that was asked about;
+* ``start-step``/``finish-step`` around each response of ``agent``;
+* ``error`` events anywhere, and unknown event types (pass them by; never fail on them).
+
+Yield ``bytes`` as soon as they can be written (one per delta for a text format); write notes for
+people through :mod:`streamkit.diagnostics` to stderr, never into the output. ``-O KEY=VALUE``
+options arrive as keyword arguments.
 """
 
 from __future__ import annotations
@@ -120,6 +174,8 @@ def register_tool_executors(register: Callable[[Any], None]) -> None:
     Returns: nothing.
 
     Example::
+
+        from streamkit import Executor, ToolOutput, hookimpl
 
         class Echo(Executor):
             name = "echo"

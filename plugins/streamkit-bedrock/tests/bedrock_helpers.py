@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from streamkit import Registry, accumulate, get_plugin_manager, normalize, render, replay
+from streamkit import Registry, accumulate, normalize, render, replay, testing
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -22,8 +22,8 @@ REPO = HERE.parents[2]
 
 
 def registry() -> Registry:
-    """A fresh plugin manager's registry: streamkit's built-ins and every installed plugin."""
-    return Registry(get_plugin_manager())
+    """A fresh registry with streamkit's built-ins and this plugin, no other (streamkit.testing)."""
+    return testing.registry("bedrock")
 
 
 def shared_fixtures() -> Path | None:

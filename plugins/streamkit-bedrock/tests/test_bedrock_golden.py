@@ -10,17 +10,16 @@ changed expectation (review the diff before committing it).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
 import pytest
 from bedrock_helpers import DATA, encode, essence, events_of, messages, registry
 
-from streamkit.events import validate_event
 from streamkit.framing import frame
+from streamkit.testing import assert_golden, golden_cases
 
-CASES = sorted(DATA.glob("*.jsonl"))
+CASES = golden_cases(DATA, "jsonl")
 
 
 def binary(case: Path) -> bytes:
@@ -32,24 +31,18 @@ def binary(case: Path) -> bytes:
     return b"".join(out)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_golden(case: Path) -> None:
-    got = events_of(case)
-    expected_path = case.with_suffix(".expected.ndjson")
-    if os.environ.get("STREAMKIT_UPDATE_GOLDEN"):
-        expected_path.write_bytes(b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in got))
-    expected = [orjson.loads(line) for line in expected_path.read_bytes().splitlines()]
-    assert got == expected
-    for event in got:
-        validate_event(event)
+    """The expected events, each valid, in the canonical order (streamkit.testing)."""
+    assert_golden(case, registry=registry())
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_binary_frames_give_the_same_events(case: Path) -> None:
     assert events_of(binary(case)) == events_of(case)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_reencoded_stream_gives_the_same_messages(case: Path) -> None:
     """render -f bedrock, then normalize again: the same final messages."""
     reg = registry()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from streamkit import Registry, get_plugin_manager
+from streamkit import Registry, testing
 
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "mcp_test_server.py"
@@ -29,8 +28,8 @@ SERVER_TOOLS = ["add", "echo", "weather", "refuse", "crash", "slow", "empty", "b
 
 
 def registry() -> Registry:
-    """A fresh plugin manager's registry: streamkit's built-ins and every installed plugin."""
-    return Registry(get_plugin_manager())
+    """A fresh registry with streamkit's built-ins and this plugin, no other (streamkit.testing)."""
+    return testing.registry("mcp")
 
 
 def toml_value(value: Any) -> str:
@@ -123,29 +122,6 @@ def http_server(pidfile: Path | None = None) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
-
-
-@contextmanager
-def serving(*args: str) -> Iterator[str]:
-    """``streamkit serve ARGS --port 0``; yields its base URL; stops it with Ctrl-C."""
-    proc = subprocess.Popen(
-        [str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
-        assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
-        yield line
-    finally:
-        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

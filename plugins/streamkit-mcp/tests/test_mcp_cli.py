@@ -24,7 +24,6 @@ from mcp_helpers import (
     pids,
     results,
     run_cli,
-    serving,
     tools_file,
     wait_gone,
 )
@@ -146,21 +145,19 @@ def test_a_server_that_cannot_be_used_is_a_usage_error_on_one_line(tmp_path: Pat
         )
 
 
-def test_fetch_sends_the_servers_tools(tmp_path: Path) -> None:
-    script = tmp_path / "script.json"
-    script.write_bytes(orjson.dumps([{"text": "Hello."}]))
-    log, pidfile = tmp_path / "requests.ndjson", tmp_path / "pids"
+def test_fetch_sends_the_servers_tools(tmp_path: Path, streamkit_serve: Any) -> None:
+    served = streamkit_serve([{"text": "Hello."}], dialect="openai-chat")
+    pidfile = tmp_path / "pids"
     path = tools_file(tmp_path,
         entry("test", env={"MCP_TEST_PIDFILE": str(pidfile)}, tools=["weather", "add"]),
         entry("more", tools=["echo"], prefix="more_"),
         '[[tools]]\nname = "get_time"\ndescription = "The time"\nexecutor = "shell"\ncommand = ["date"]\n',
     )  # fmt: skip
-    with serving("-d", "openai-chat", "--script", str(script), "--log-requests", str(log)) as url:
-        result = run_cli(
-            "fetch", "-d", "openai-chat", "--base-url", url, "-m", "test-model", "--tools", str(path), "hi"
-        )
+    result = run_cli(
+        "fetch", "-d", "openai-chat", "--base-url", served.url, "-m", "test-model", "--tools", str(path), "hi"
+    )
     assert result.returncode == 0, result.stderr
-    (body,) = ndjson(log.read_bytes())
+    (body,) = served.requests()
     sent = {t["function"]["name"]: t["function"] for t in body["tools"]}
     assert list(sent) == ["weather", "add", "more_echo", "get_time"]
     listed = {t["name"]: t for t in server_listing()}
@@ -172,23 +169,22 @@ def test_fetch_sends_the_servers_tools(tmp_path: Path) -> None:
     wait_gone(pid)  # fetch only lists the tools: the server is stopped again
 
 
-def test_agent_runs_the_loop_with_mcp_tools(tmp_path: Path) -> None:
-    script = tmp_path / "script.json"
-    script.write_bytes(orjson.dumps([
+def test_agent_runs_the_loop_with_mcp_tools(tmp_path: Path, streamkit_serve: Any) -> None:
+    """A scripted model served by streamkit.testing's streamkit_serve fixture asks for MCP tools."""
+    served = streamkit_serve([
         {"tool_calls": [{"name": "calc_add", "input": {"a": 2, "b": 40}},
                         {"name": "calc_refuse", "input": {"reason": "no negative numbers"}}]},
         {"tool_calls": [{"name": "calc_add", "input": {"a": 42, "b": 0}}]},
         {"text": "The answer is 42."},
-    ]))  # fmt: skip
-    log, pidfile = tmp_path / "requests.ndjson", tmp_path / "pids"
+    ], dialect="openai-chat")  # fmt: skip
+    pidfile = tmp_path / "pids"
     path = tools_file(
         tmp_path,
         entry("calc", tools=["add", "refuse"], prefix="calc_", env={"MCP_TEST_PIDFILE": str(pidfile)}),
     )
-    with serving("-d", "openai-chat", "--script", str(script), "--log-requests", str(log)) as url:
-        result = run_cli(
-            "agent", "--base-url", url, "-m", "test-model", "--tools", str(path), "What is 2 + 40?"
-        )
+    result = run_cli(
+        "agent", "--base-url", served.url, "-m", "test-model", "--tools", str(path), "What is 2 + 40?"
+    )
     assert result.returncode == 0, result.stderr
     events = ndjson(result.stdout)
     assert [e["step"] for e in events if e["type"] == "finish-step"] == [1, 2, 3]
@@ -198,7 +194,7 @@ def test_agent_runs_the_loop_with_mcp_tools(tmp_path: Path) -> None:
     assert first == ("calc_add", "42", False) and out[2] == ("calc_add", "42", False)
     assert refused[0] == "calc_refuse" and refused[2] is True and "no negative numbers" in refused[1]
     assert [e for e in events if e["type"] == "message"][-1]["content"][-1]["text"] == "The answer is 42."
-    bodies = ndjson(log.read_bytes())
+    bodies = served.requests()
     assert len(bodies) == 3
     assert [t["function"]["name"] for t in bodies[0]["tools"]] == ["calc_add", "calc_refuse"]
     tool_messages = [(m["tool_call_id"], m["content"]) for m in bodies[1]["messages"] if m["role"] == "tool"]

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamkit.plugins import Registry, get_plugin_manager
-from streamkit.stages.render import render
+from streamkit.testing import registry as fresh_registry
+from streamkit.testing import run_stage
 
 ROOT = Path(__file__).resolve().parents[3]
 STREAMKIT = Path(sys.executable).parent / "streamkit"
@@ -35,14 +35,14 @@ def events() -> list[dict]:
 
 
 def test_registered_through_its_entry_point() -> None:
-    registry = Registry(get_plugin_manager())
+    registry = fresh_registry("rich")  # the built-ins and this plugin, no other
     entry = registry.format_entries()["rich"]
     assert entry.plugin == "rich"  # the entry point's name, not a built-in
 
 
 def test_plain_output_when_not_a_terminal() -> None:
-    registry = Registry(get_plugin_manager())
-    out = b"".join(render(iter(events()), format="rich", registry=registry, color=False, width=60)).decode()
+    registry = fresh_registry("rich")  # the built-ins and this plugin, no other
+    out = run_stage("render", events(), format="rich", registry=registry, color=False, width=60).decode()
     assert "Title" in out and "Some bold words." in out  # Markdown rendered, not echoed
     assert "**" not in out and "\x1b[" not in out
     assert "Thinking hard" in out
@@ -50,8 +50,8 @@ def test_plain_output_when_not_a_terminal() -> None:
 
 
 def test_colour_on_request() -> None:
-    registry = Registry(get_plugin_manager())
-    out = b"".join(render(iter(events()), format="rich", registry=registry, color=True, width=60)).decode()
+    registry = fresh_registry("rich")  # the built-ins and this plugin, no other
+    out = run_stage("render", events(), format="rich", registry=registry, color=True, width=60).decode()
     assert "\x1b[" in out and "Some" in out
 
 

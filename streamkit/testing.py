@@ -1,0 +1,403 @@
+"""``streamkit.testing``: a pytest plugin for streamkit plugins' own tests.
+
+pytest loads it by itself wherever streamkit is installed (the ``pytest11`` entry point); the
+first-party plugins in ``plugins/`` test themselves with it. Importing it costs nothing beyond
+pytest: streamkit's stages are imported when a helper is first called.
+
+Helpers (``from streamkit.testing import ...``):
+
+* :func:`registry` — a fresh registry holding streamkit's built-ins and only the plugins a test
+  names (installed ones by entry-point or distribution name, or modules and objects), so that
+  another plugin installed in the same environment changes nothing.
+* :func:`run_stage` — run a stage (``replay``, ``normalize``, ``accumulate``, ``run-tools``,
+  ``render``, ``convert``, or any generator function) over a list of events or a recording.
+* :func:`events_of` — a recording through replay, normalize and accumulate: what a golden file holds.
+* :func:`golden_cases` and :func:`assert_golden` — golden-stream tests over a folder of
+  ``<case>.<ext>`` recordings, each beside its ``<case>.expected.ndjson``
+  (``STREAMKIT_UPDATE_GOLDEN=1`` writes the expectations; review the diff).
+* :func:`check_order` — the order rules of the canonical stream (see :mod:`streamkit.hookspecs`),
+  checked by :func:`assert_golden` on every case.
+
+Fixtures:
+
+* ``streamkit_registry`` — :func:`registry`, made the default registry for the test (what the
+  stages and the in-process CLI use when given none) and forgotten after it.
+* ``streamkit_serve`` — start a real ``streamkit serve --script`` answering in a dialect, on
+  loopback; returns a :class:`Served` (its ``url``, and the request bodies it got). The server is
+  stopped after the test.
+
+Example (a test module of a plugin that registers a ``cohere`` dialect)::
+
+    from streamkit.testing import assert_golden, golden_cases, run_stage
+
+    @pytest.mark.parametrize("case", golden_cases(Path(__file__).parent / "data", "sse"))
+    def test_golden(case, streamkit_registry):
+        assert_golden(case, registry=streamkit_registry("cohere"))
+
+    def test_a_text_delta(streamkit_registry):
+        reg = streamkit_registry("cohere")
+        events = run_stage("normalize", [{"type": "content-delta", ...}], registry=reg, dialect="cohere")
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .plugins import Registry
+
+__all__ = [
+    "Served",
+    "assert_golden",
+    "check_order",
+    "events_of",
+    "golden_cases",
+    "registry",
+    "run_stage",
+]
+
+Event = dict[str, Any]
+
+
+# -- registries ---------------------------------------------------------------------------------
+
+
+def registry(*plugins: Any, builtins: bool = True) -> Registry:
+    """A fresh registry: streamkit's built-ins (unless ``builtins=False``), then each plugin named.
+
+    A plugin is a string, the entry-point name or the distribution name of an installed plugin
+    (``"cohere"`` or ``"streamkit-cohere"``), or a module or object with ``@hookimpl`` functions
+    (the plugin being written, not installed yet). Plugins registered later win over earlier ones
+    and over the built-ins, as installed plugins do.
+    """
+    from . import hookspecs
+    from ._entrypoints import entry_points, normalize_name
+    from .plugins import ENTRY_POINT_GROUP, PluginManager, Registry, get_plugin_manager
+
+    if builtins:
+        pm = get_plugin_manager(load_entry_points=False)
+    else:
+        pm = PluginManager()
+        pm.add_hookspecs(hookspecs)
+    installed = None
+    for plugin in plugins:
+        if not isinstance(plugin, str):
+            pm.register(plugin)
+            continue
+        if installed is None:
+            installed = entry_points(ENTRY_POINT_GROUP)
+        wanted = normalize_name(plugin)
+        found = [ep for ep in installed if wanted in (normalize_name(ep.name), normalize_name(ep.dist_name))]
+        if not found:
+            names = ", ".join(sorted({f"{ep.name} ({ep.dist_name})" for ep in installed})) or "none"
+            raise LookupError(f"no installed streamkit plugin is called {plugin!r} (installed: {names})")
+        for ep in found:
+            if pm.get_plugin(ep.name) is None:
+                pm.register(ep.load(), name=ep.name)
+                pm.dists[ep.name] = (ep.dist_name, ep.dist_version)
+    return Registry(pm)
+
+
+@pytest.fixture
+def streamkit_registry() -> Iterator[Callable[..., Registry]]:
+    """A factory: ``streamkit_registry("cohere")`` is :func:`registry`, also made the default
+    registry until the end of the test."""
+    from .plugins import set_default_registry
+
+    def make(*plugins: Any, builtins: bool = True) -> Registry:
+        made = registry(*plugins, builtins=builtins)
+        set_default_registry(made)
+        return made
+
+    yield make
+    set_default_registry(None)
+
+
+# -- stages -------------------------------------------------------------------------------------
+
+
+def _source(recording: bytes | str | Path) -> io.BytesIO:
+    data = recording if isinstance(recording, bytes) else Path(recording).read_bytes()
+    return io.BytesIO(data)
+
+
+def run_stage(
+    stage: str | Callable[..., Iterable[Any]],
+    events: Iterable[Event] | bytes | str | Path,
+    *,
+    registry: Registry | None = None,
+    **options: Any,
+) -> Any:
+    """Run one stage to the end and return what it made: a list of events, or ``bytes`` for
+    ``render`` and ``convert``.
+
+    ``stage`` is a name or a generator function taking the events first. ``events`` is a list
+    of events, or for ``replay`` and ``convert`` a recording (bytes or a path). ``options`` go to
+    the stage: ``dialect=`` (normalize), ``final=`` (accumulate), ``format=`` (render), ``to=``
+    and ``from_=`` (convert), ``tools=`` (run-tools: a tools file, or a list of tool entries as a
+    tools file holds them). The stages use ``registry`` (default: the default registry).
+    """
+    from .stages.accumulate import accumulate
+    from .stages.convert import convert
+    from .stages.fetch import replay
+    from .stages.normalize import normalize
+    from .stages.render import render
+
+    if callable(stage):
+        return list(stage(events, **options))
+    name = stage.replace("_", "-")
+    if name == "replay":
+        return list(replay(_source(events), **options))  # type: ignore[arg-type]
+    if name == "convert":
+        return b"".join(convert(_source(events), registry=registry, **options))  # type: ignore[arg-type]
+    if isinstance(events, (bytes, str, Path)):
+        raise TypeError(f"{stage}: give a list of events (a recording is for replay and convert)")
+    if name == "normalize":
+        return list(normalize(events, registry=registry, **options))
+    if name == "accumulate":
+        return list(accumulate(events, **options))
+    if name == "render":
+        return b"".join(render(events, registry=registry, **options))
+    if name == "run-tools":
+        return _run_tools(events, registry, **options)
+    raise ValueError(f"unknown stage {stage!r} (replay, normalize, accumulate, run-tools, render, convert)")
+
+
+def _run_tools(
+    events: Iterable[Event], registry: Registry | None, *, tools: Any, **options: Any
+) -> list[Event]:
+    import tempfile
+
+    import orjson
+
+    from .stages.run_tools import run_tools
+    from .tools import load_tools
+
+    if isinstance(tools, (str, Path)):
+        loaded = load_tools(tools)
+    else:  # tool entries: written as a JSON tools file, so that they are checked as one is
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "tools.json"
+            path.write_bytes(orjson.dumps(list(tools)))
+            loaded = load_tools(path)
+    return list(run_tools(events, loaded, registry=registry, **options))
+
+
+def events_of(
+    recording: bytes | str | Path, *, registry: Registry | None = None, **options: Any
+) -> list[Event]:
+    """A recording through replay, normalize and accumulate, in-process (``options`` go to
+    normalize: ``dialect=``, ``think_tags=``...)."""
+    from .stages.accumulate import accumulate
+    from .stages.fetch import replay
+    from .stages.normalize import normalize
+
+    return list(accumulate(normalize(replay(_source(recording)), registry=registry, **options)))
+
+
+# -- golden streams -----------------------------------------------------------------------------
+
+
+def golden_cases(folder: str | Path, ext: str) -> list[Any]:
+    """``pytest.param`` for each ``<case>.<ext>`` in ``folder`` (id: the case's name); adding a
+    case is adding two files."""
+    cases = sorted(Path(folder).glob(f"*.{ext.lstrip('.')}"))
+    return [pytest.param(case, id=case.name[: -len(ext) - 1]) for case in cases]
+
+
+def expected_path(case: Path) -> Path:
+    """Where a case's expected events are: ``<case>.expected.ndjson`` beside it."""
+    return case.with_name(case.name.rsplit(".", 1)[0] + ".expected.ndjson")
+
+
+def assert_golden(case: str | Path, *, registry: Registry | None = None, **options: Any) -> list[Event]:
+    """Replay, normalize and accumulate ``case``; the events must be the ones in its
+    ``.expected.ndjson``, each valid against streamkit's event models, in an order
+    :func:`check_order` accepts. With ``STREAMKIT_UPDATE_GOLDEN=1`` the expectation is written
+    instead. Returns the events."""
+    import orjson
+
+    from .events import validate_event
+
+    case = Path(case)
+    got = events_of(case, registry=registry, **options)
+    expected_file = expected_path(case)
+    if os.environ.get("STREAMKIT_UPDATE_GOLDEN"):
+        expected_file.write_bytes(b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in got))
+    if not expected_file.exists():
+        pytest.fail(f"{expected_file.name} is missing: STREAMKIT_UPDATE_GOLDEN=1 writes it (then review it)")
+    expected = [orjson.loads(line) for line in expected_file.read_bytes().splitlines() if line.strip()]
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g != e:
+            pytest.fail(f"{case.name}: event {i + 1} differs\n  got:      {g}\n  expected: {e}")
+    if len(got) != len(expected):
+        pytest.fail(f"{case.name}: {len(got)} events, {len(expected)} expected")
+    for event in got:
+        validate_event(event)
+    problems = check_order(got)
+    if problems:
+        pytest.fail(f"{case.name}: events out of order:\n  " + "\n  ".join(problems))
+    return got
+
+
+_BLOCKS = {"text", "reasoning", "tool-input"}
+_RESPONSE = _BLOCKS | {"tool-call", "tool-result", "source", "file", "tool-approval-request"}
+
+
+def check_order(events: Iterable[Event]) -> list[str]:
+    """What breaks the canonical order in a normalized stream (an empty list when nothing does).
+
+    The rules (the manual, :mod:`streamkit.hookspecs`, says them for normalizer authors): a
+    response opens with ``start`` and ends with ``finish``; a block's ``-delta`` and ``-end`` come
+    between its ``-start`` and its end, with the same ``id``; a ``tool-call`` comes after its
+    ``tool-input-end``; a ``finish`` comes after every block
+    of its response has ended. ``error`` may come anywhere; a response cut short (an ``error``
+    then ``finish``) may leave blocks open. Choices (``choice``) are checked apart.
+    """
+    problems: list[str] = []
+    open_blocks: dict[Any, dict[Any, str]] = {}  # choice -> block id -> its family
+    started = errored = False  # in a response; an error came in it
+    for i, event in enumerate(events, 1):
+        kind = event.get("type", "")
+        choice = event.get("choice")
+        blocks = open_blocks.setdefault(choice, {})
+        where = f"event {i} ({kind})" if "id" not in event else f"event {i} ({kind} {event['id']!r})"
+        if kind == "start":
+            if started:
+                problems.append(f"{where}: a start before the previous response's finish")
+            started, errored = True, False
+            open_blocks.clear()
+            continue
+        if kind == "error":
+            errored = True
+            continue
+        family, _, part = kind.rpartition("-")
+        if (family in _BLOCKS or kind in _RESPONSE or kind == "finish") and not started:
+            problems.append(f"{where}: outside a response (no start before it)")
+        if family in _BLOCKS and part in ("start", "delta", "end"):
+            block_id = event.get("id")
+            if part == "start":
+                if block_id in blocks:
+                    problems.append(f"{where}: started again before its end")
+                blocks[block_id] = family
+            elif blocks.get(block_id) != family:
+                problems.append(f"{where}: no {family}-start before it")
+            elif part == "end":
+                del blocks[block_id]
+        elif kind == "tool-call" and blocks.get(event.get("tool_call_id")) == "tool-input":
+            problems.append(f"{where}: before its tool-input-end")
+        elif kind == "finish":
+            if blocks and not errored:
+                problems.append(f"{where}: blocks still open: {', '.join(map(str, blocks))}")
+            blocks.clear()
+            if choice is None:  # the finish without a choice ends the response
+                started = False
+    return problems
+
+
+# -- a real server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    """A running ``streamkit serve``: its base URL, and the bodies of the requests it got."""
+
+    url: str
+    process: subprocess.Popen[bytes] = field(repr=False)
+    log: Path = field(repr=False)
+
+    def requests(self) -> list[Any]:
+        import orjson
+
+        if not self.log.exists():
+            return []
+        return [orjson.loads(line) for line in self.log.read_bytes().splitlines() if line.strip()]
+
+
+def _start_serve(args: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "streamkit", "serve", *args, "--port", "0"]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
+
+
+def _first_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = b""
+    fd = proc.stdout.fileno()
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(fd, 1)  # one byte at a time: nothing past the first line is read
+        if not chunk:
+            break
+        line += chunk
+    return line.decode().strip()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+@pytest.fixture
+def streamkit_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Served]]:
+    """A factory: ``streamkit_serve(turns, dialect="cohere")`` starts ``streamkit serve -d DIALECT
+    --script FILE --port 0`` on loopback and returns a :class:`Served` once it listens.
+
+    ``turns`` is a script (a list of assistant turns, as ``serve --script`` reads them: ``{"text":
+    ...}``, ``{"tool_calls": [{"name", "input"}]}``, ``{"reasoning": ...}``) or the path of one.
+    ``args`` adds options (``["--realtime"]``), ``env`` environment variables (say
+    ``STREAMKIT_LOAD_PLUGINS``). The server runs the installed streamkit with the installed
+    plugins; every server started is stopped (Ctrl-C, then kill) after the test.
+    """
+    import orjson
+
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start(turns: Any, *, dialect: str = "openai-chat", args: Iterable[str] = (),
+              env: dict[str, str] | None = None, timeout: float = 30) -> Served:  # fmt: skip
+        folder = tmp_path_factory.mktemp("streamkit-serve")
+        if isinstance(turns, (str, Path)):
+            script = Path(turns)
+        else:
+            script = folder / "script.json"
+            script.write_bytes(orjson.dumps(turns))
+        log = folder / "requests.ndjson"
+        proc = _start_serve(["-d", dialect, "--script", str(script), "--log-requests", str(log), *args], env)
+        running.append(proc)
+        url = _first_line(proc, timeout)
+        if not url.startswith("http://"):
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"streamkit serve did not start: {url or err.decode().strip() or 'no output'}")
+        return Served(url, proc, log)
+
+    yield start
+    for proc in running:
+        _stop(proc)
