@@ -213,7 +213,8 @@ def events_of(
 def golden_cases(folder: str | Path, ext: str) -> list[Any]:
     """``pytest.param`` for each ``<case>.<ext>`` in ``folder`` (id: the case's name); adding a
     case is adding two files."""
-    cases = sorted(Path(folder).glob(f"*.{ext.lstrip('.')}"))
+    ext = ext.lstrip(".")
+    cases = sorted(p for p in Path(folder).glob(f"*.{ext}") if not p.name.endswith(".expected.ndjson"))
     return [pytest.param(case, id=case.name[: -len(ext) - 1]) for case in cases]
 
 
