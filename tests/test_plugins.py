@@ -102,7 +102,7 @@ def test_formats_and_commands_from_a_plugin() -> None:
 
 
 def test_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    """STREAMKIT_LOAD_PLUGINS limits the installed plugins (streamkit-rich is installed by `make install`)."""
+    """STREAMKIT_LOAD_PLUGINS limits the installed plugins (streamkit-rich is installed by `make test`)."""
     names = lambda: {name for name, _ in get_plugin_manager().list_name_plugin()}  # noqa: E731
     monkeypatch.delenv("STREAMKIT_LOAD_PLUGINS", raising=False)
     assert "rich" in names()
