@@ -9,7 +9,8 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
 # Three levels, each a stamp in the venv, each adding to the one before:
 #   run  - streamkit itself, `serve` included: what `make demo` needs (about 20 packages)
-#   test - the test extras, the speed extra and the first-party plugins with theirs: `make test`
+#   test - the test extras, the speed extra, psycopg (the store's PostgreSQL tests) and the
+#          first-party plugins with theirs: `make test`
 #   dev  - ruff, mypy and tox on top: `make install`, lint, typecheck, tox
 RUN := $(VENV)/.installed-run
 TEST := $(VENV)/.installed-test
@@ -27,7 +28,7 @@ $(RUN): pyproject.toml
 	@touch $@
 
 $(TEST): $(RUN) $(PLUGINS)
-	$(PIP) -e ".[test,serve,bench]" $(foreach p,$(PLUGINS),-e "$(dir $(p))[test]")
+	$(PIP) -e ".[test,serve,bench,postgres]" $(foreach p,$(PLUGINS),-e "$(dir $(p))[test]")
 	@$(COMPILE) streamkit $(dir $(PLUGINS)) >/dev/null
 	@touch $@
 

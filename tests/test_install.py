@@ -65,7 +65,7 @@ def test_make_demo_installs_what_running_needs_and_make_test_the_rest() -> None:
     installs = [line for line in demo.splitlines() if "pip install" in line]
     assert len(installs) == 1 and installs[0].rstrip().endswith("-e ."), installs
     test = dry("test")
-    assert '-e ".[test,serve,bench]"' in test
+    assert '-e ".[test,serve,bench,postgres]"' in test
     for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
         assert f'-e "plugins/{plugin.parent.name}/[test]"' in test
         # every first-party plugin has the test extra make asks for (no pip warning)

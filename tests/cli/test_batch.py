@@ -43,7 +43,10 @@ def test_a_directory_into_a_directory(tmp_path: Path, jobs: str) -> None:
     assert err[0].startswith(
         f"streamkit convert: {len(list(out.rglob('*.sse')))} of {len(recordings) + 1} files"
     )
-    assert f"streamkit convert:   {src / 'notes.txt'}: failed: no records found: is this a recording?" in err
+    assert any(
+        line.startswith(f"streamkit convert:   {src / 'notes.txt'}: failed: line 1: not a recording")
+        for line in err
+    )
     assert any(
         "anthropic/error-overloaded.sse: the stream ends in an error: Overloaded" in line for line in err
     )
