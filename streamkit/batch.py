@@ -17,6 +17,11 @@ Choices where the issue is silent:
 * Output names: the input's name with the target's extension (:attr:`Format.extension`); a
   directory given as input is walked recursively (hidden files and folders skipped) and its
   layout is kept under the output directory.
+* Besides the output bytes, a result says what the recording was: its dialect and model (the
+  first ``start`` event's), the last ``finish_reason``, and its usage summed over every response
+  in it (a recording of a resumed turn holds several), so a table of results can be costed.
+  ``keep="events"`` also returns the canonical events, ``keep="messages"`` the final ``message``
+  events (accumulated), as plain dicts; ``to=None`` renders nothing (only what ``keep`` asks).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import EXIT_DATAERR, EXIT_FAILURE, EXIT_OK, StreamkitError
 
@@ -50,6 +55,14 @@ class Converted:
     messages: tuple[str, ...] = field(default_factory=tuple)
     #: where the output was written (``convert_file``), or None
     path: str | None = None
+    #: the recording's dialect and model (its first ``start`` event), when it got that far
+    dialect: str | None = None
+    model: str | None = None
+    #: the last response's finish reason, and the usage summed over every response
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    #: the canonical events (``keep="events"``) or the final messages (``keep="messages"``)
+    events: tuple[dict[str, Any], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -64,13 +77,15 @@ class Converted:
 def convert_bytes(
     data: bytes,
     *,
-    to: str,
+    to: str | None,
     from_: str | None = None,
     name: str = "",
     think_tags: bool = False,
     options: dict[str, Any] | None = None,
+    keep: Literal["events", "messages"] | None = None,
 ) -> Converted:
-    """Convert one recording (``data``, any framing ``fetch --replay`` reads) into format ``to``.
+    """Convert one recording (``data``, any framing ``fetch --replay`` reads) into format ``to``
+    (None: no output bytes), keeping its canonical events or final messages if ``keep`` says so.
 
     Never raises for bad data, an unknown dialect or format: the result says what went wrong.
     """
@@ -81,6 +96,8 @@ def convert_bytes(
 
     captured = io.StringIO()
     chunks: list[bytes] = []
+    kept: list[dict[str, Any]] = []
+    watched: _Ending | None = None
     error: dict[str, Any] | None = None
     code, reason = EXIT_OK, None
     prog = diagnostics.prog()
@@ -94,9 +111,18 @@ def convert_bytes(
             if think_tags:
                 extra["think_tags"] = True
             events = normalize(raw, dialect=from_, line_no=lambda: raw.count, **extra)
-            watched = _Ending(events)
-            chunks.extend(render(watched, format=to, **(options or {})))
+            watched = _Ending(events, keep=keep is not None)
+            if to is None:
+                for _ in watched:
+                    pass
+            else:
+                chunks.extend(render(watched, format=to, **(options or {})))
             error = watched.error
+            kept = watched.kept
+            if keep == "messages":
+                from .stages.accumulate import accumulate
+
+                kept = [ev for ev in accumulate(kept, final=True) if ev.get("type") == "message"]
             if not chunks and not raw.count and data.strip():
                 code, reason = EXIT_DATAERR, "no records found: is this a recording?"
     except StreamkitError as exc:
@@ -107,30 +133,65 @@ def convert_bytes(
         diagnostics.set_prog(prog)
         diagnostics.before_write(hook)
     messages = tuple(line for line in captured.getvalue().splitlines() if line)
+    about = watched.about() if watched is not None else {}
     if code != EXIT_OK:
-        return Converted(name=name, exit_code=code, error=reason, messages=messages)
+        return Converted(name=name, exit_code=code, error=reason, messages=messages, **about)
     if error is not None:
         status = f"HTTP {error['status']}: " if error.get("status") else ""
         code, reason = EXIT_FAILURE, f"the stream ends in an error: {status}{error.get('message')}"
-    return Converted(name=name, output=b"".join(chunks), exit_code=code, error=reason, messages=messages)
+    return Converted(name=name, output=b"".join(chunks), exit_code=code, error=reason, messages=messages,
+                     events=tuple(kept), **about)  # fmt: skip
 
 
 class _Ending:
     """Pass events on, keeping the error event the stream ends in, as ``convert`` counts it
     (README "Exit codes"; the CLI's twin is :class:`streamkit.cli.outcome.Outcome`)."""
 
-    def __init__(self, events: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, events: Iterable[dict[str, Any]], *, keep: bool = False) -> None:
         self._events = events
         self.error: dict[str, Any] | None = None
+        self.kept: list[dict[str, Any]] = []
+        self._keep = keep
+        self._start: dict[str, Any] | None = None
+        self._finish_reason: str | None = None
+        self._usage: dict[str, int] | None = None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        keep = self.kept.append if self._keep else None
         for event in self._events:
             kind = event.get("type")
             if kind == "error" and event.get("code") != "bad-input":
                 self.error = event
             elif kind == "start":
                 self.error = None
+                if self._start is None:
+                    self._start = event
+            elif kind == "finish":
+                self._finished(event)
+            if keep is not None:
+                keep(event)
             yield event
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        self._finish_reason = event.get("finish_reason")
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            total = self._usage if self._usage is not None else {}
+            for key, value in usage.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    total[key] = total.get(key, 0) + value
+            self._usage = total
+
+    def about(self) -> dict[str, Any]:
+        """What the recording was: dialect, model, finish reason, usage (see the module's notes)."""
+        start = self._start or {}
+        dialect, model = start.get("dialect"), start.get("model")
+        return {
+            "dialect": dialect if isinstance(dialect, str) else None,
+            "model": model if isinstance(model, str) else None,
+            "finish_reason": self._finish_reason,
+            "usage": self._usage,
+        }
 
 
 def convert_file(

@@ -257,44 +257,67 @@ KEEP_RAW_HINT = "fetch --replay FILE | normalize --keep-raw keeps them"
 @cli.command()
 @click.option("--from", "from_", metavar="DIALECT", shell_complete=complete_dialects,
               help="The recording's dialect (default: detect it).")  # fmt: skip
-@click.option(
-    "--to",
-    "to",
-    required=True,
-    metavar="FORMAT",
-    shell_complete=complete_formats,
-    help="The format to write (a dialect, text, json, ...).",
-)
+@click.option("--to", "to", metavar="FORMAT", shell_complete=complete_formats,
+              help="The format to write (a dialect, text, json, ...).")  # fmt: skip
 @click.option("-o", "--output-dir", metavar="DIR",
               help="Write each converted file into DIR (its name kept, the target's extension).")  # fmt: skip
-@click.option("-j", "--jobs", default=1, show_default=True, metavar="N",
-              type=click.IntRange(min=0), help="With -o: convert in N worker processes (0: one per core).")  # fmt: skip
+@click.option("-j", "--jobs", metavar="N", type=click.IntRange(min=0),
+              help="With -o: convert in N worker processes (0: one per core) [default: 1; Ray: every core].")  # fmt: skip
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="With -o: run in this process's workers, or as Ray Data tasks (pip install 'streamkit[ray]').")  # fmt: skip
+@click.option(
+    "--address", metavar="ADDR", help="--engine ray: join this Ray cluster (default: start a local Ray)."
+)
+@click.option("--column", metavar="COL",
+              help="--engine ray: the inputs are Parquet/JSONL datasets of recordings in column COL.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="stats format: one JSON object instead of a table.")
 @think_tags_option
 @format_options
 @ignore_errors_option
 @click.argument("files", nargs=-1, metavar="[FILE|DIR]...")
-def convert(from_: str | None, to: str, output_dir: str | None, jobs: int, as_json: bool, think_tags: bool,
-            options: tuple[str, ...], ignore_errors: bool, files: tuple[str, ...]) -> None:  # fmt: skip
+def convert(from_: str | None, to: str | None, output_dir: str | None, jobs: int | None, engine: str, address: str | None,
+            column: str | None, as_json: bool, think_tags: bool, options: tuple[str, ...], ignore_errors: bool,
+            files: tuple[str, ...]) -> None:  # fmt: skip
     """Convert a recorded wire FILE ('-' or none: stdin) into another format, in one process.
 
     \b
       streamkit convert --to anthropic examples/haiku.sse
       streamkit convert --to text -o out/ -j 2 recordings/ more.sse
+      streamkit convert --engine ray --to anthropic -o out/ 'recordings/**/*.sse'
+      streamkit convert --engine ray --column body -o messages.parquet recordings.parquet
 
     The same as: fetch --replay FILE | normalize | render -f TO. With -o DIR, every FILE and
     every file under each DIR is converted into DIR, a summary of failures ends the run, and the
-    exit code is 65 if any file could not be converted.
+    exit code is 65 if any file could not be converted. With --engine ray, -o NAME.parquet or
+    NAME.jsonl writes a dataset of messages (path, dialect, model, usage, error) instead.
     """
     opts = _parse_options(options)
     if as_json:
         opts["json"] = True
+    if engine == "ray" or address or column:
+        if output_dir is None:
+            raise click.UsageError(
+                "--engine ray, --address and --column write into -o DIR (or -o NAME.parquet)"
+            )
+        if engine != "ray":
+            raise click.UsageError("--address and --column need --engine ray")
+
+        def on_ray(out: IO[bytes]) -> None:
+            from .distributed import convert_on_ray
+
+            convert_on_ray(files, output_dir, to=to, from_=from_, jobs=jobs or 0, address=address, column=column,
+                           think_tags=think_tags, options=opts, ignore_errors=ignore_errors)  # fmt: skip
+
+        run("convert", on_ray)
+        return
+    if to is None:
+        raise click.UsageError("Missing option '--to'.")
     if output_dir is not None:
 
         def batch(out: IO[bytes]) -> None:
             from .batch import convert_many
 
-            convert_many(files or ("-",), output_dir, to=to, from_=from_, jobs=jobs, think_tags=think_tags,
+            convert_many(files or ("-",), output_dir, to=to, from_=from_, jobs=1 if jobs is None else jobs, think_tags=think_tags,
                          options=opts, ignore_errors=ignore_errors)  # fmt: skip
 
         run("convert", batch)
