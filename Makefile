@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install demo test agents test-clients lint typecheck format bench tox clean
+.PHONY: install install-ray demo test agents test-clients lint typecheck format bench bench-scale tox clean
 
 # Three levels, each a stamp in the venv, each adding to the one before:
 #   run  - streamkit itself, `serve` included: what `make demo` needs (about 20 packages)
@@ -36,13 +36,17 @@ $(DEV): $(TEST)
 	$(PIP) -e ".[dev]"
 	@touch $@
 
+# Opt-in: Ray (the streamkit[ray] extra, ~1 min to install) for convert --engine ray and its tests
+install-ray: $(TEST)
+	$(PIP) -e ".[ray]"
+
 demo: $(RUN)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/demo.sh
 
-# -n auto: one worker per core; worksteal: a worker that runs out of tests takes some from a busy
-# one, so that a few slow tests (live servers, real agents) do not leave one core idle at the end
+# -n auto: one worker per core; loadgroup: the tests marked xdist_group("ray") share one worker,
+# and so one local Ray
 test: $(TEST)
-	$(BIN)/pytest -q -n auto --dist worksteal --durations=10
+	$(BIN)/pytest -q -n auto --dist loadgroup --durations=10
 
 # Opt-in: real coding agents (Claude Code, the Codex CLI) from npm, in a cache folder, through the
 # gateway, headless, with dummy keys and no network beyond loopback. Needs node and npm.
@@ -70,6 +74,10 @@ format: $(DEV)
 
 bench: $(TEST)
 	$(PY) bench/run.py
+
+# -j 1, -j 2 and a local Ray of 2 CPUs on the same 10,000 generated recordings
+bench-scale: install-ray
+	$(PY) bench/scale.py
 
 tox: $(DEV)
 	$(BIN)/tox
