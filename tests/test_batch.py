@@ -34,7 +34,7 @@ def test_notes_and_warnings_are_captured_not_written(capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     ("data", "code", "reason"),
     [
-        (b"hello, this is plain text\n", 65, "no records found"),
+        (b"hello, this is plain text\n", 65, "not a recording"),
         (b'data: {"nobody": "knows me"}\n\n', 65, "no installed dialect recognizes this stream"),
         (b'{"type":"message_start","message":{}}\n{oops\n', 65, "line 2"),
     ],

@@ -283,7 +283,6 @@ def convert(from_: str | None, to: str | None, output_dir: str | None, jobs: int
     \b
       streamkit convert --to anthropic examples/haiku.sse
       streamkit convert --to text -o out/ -j 2 recordings/ more.sse
-      streamkit convert --engine ray --to anthropic -o out/ 'recordings/**/*.sse'
       streamkit convert --engine ray --column body -o messages.parquet recordings.parquet
 
     The same as: fetch --replay FILE | normalize | render -f TO. With -o DIR, every FILE and
