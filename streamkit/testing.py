@@ -49,6 +49,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ __all__ = [
     "golden_cases",
     "registry",
     "run_stage",
+    "serving",
 ]
 
 Event = dict[str, Any]
@@ -364,6 +366,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdout, proc.stderr):
         if stream:
             stream.close()
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[str]:
+    """``streamkit serve ARGS --port 0`` on loopback (``env`` added to the environment): yields
+    its base URL once it listens, and stops it (Ctrl-C, then kill) when the block ends. For any
+    serve mode (``--replay``, ``--script``, ``--upstream``); :func:`streamkit_serve` is the fixture
+    for scripts."""
+    proc = _start_serve(list(args), env)
+    try:
+        url = _first_line(proc, timeout)
+        if not url.startswith("http://"):
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"streamkit serve did not start: {url or err.decode().strip() or 'no output'}")
+        yield url
+    finally:
+        _stop(proc)
 
 
 @pytest.fixture

@@ -11,40 +11,17 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 import pytest
 
+from streamkit.testing import serving
+
 from .conftest import DATA, STREAMKIT, fixture_files, ndjson, run_cli
 
 CHAT = DATA / "openai-chat"
 SECRET = "sk-streamkit-test-SECRET-4242"
-
-
-@contextmanager
-def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``streamkit serve ARGS --port 0`` (with ``env`` added to the environment); yield its
-    base URL; stop it with Ctrl-C."""
-    proc = subprocess.Popen([str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})})  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
-        assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
-        yield line
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
 
 
 def fetch(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamkit import Registry, accumulate, normalize, render, replay, testing
+from streamkit.testing import serving  # noqa: F401  (the tests import it from here)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -118,28 +116,6 @@ def run_cli(
     """The installed ``streamkit`` command as a real process."""
     return subprocess.run([str(STREAMKIT), *args], capture_output=True, env={**os.environ, **(env or {})},
                           timeout=timeout)  # fmt: skip
-
-
-@contextmanager
-def serving(*args: str) -> Iterator[str]:
-    """A real ``streamkit serve ARGS --port 0`` on loopback; yields its base URL, stops it with Ctrl-C."""
-    proc = subprocess.Popen([str(STREAMKIT), "serve", *args, "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
-        assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
-        yield line
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
 
 
 def ndjson(data: bytes) -> list[dict[str, Any]]:

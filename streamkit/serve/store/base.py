@@ -277,6 +277,18 @@ def scrub(value: Any) -> Any:
     return value
 
 
+#: the columns :func:`record_of` reads, in its order (both stores select them so)
+RECORD_COLUMNS = (
+    "id, status, created_at, background, response, conversation, input_items, messages, upstream_id"
+)
+
+
+def record_of(row: Any) -> Record:
+    """A :class:`Record` from a row of :data:`RECORD_COLUMNS`."""
+    return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
+                  bool(row[3]), row[8])  # fmt: skip
+
+
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 

@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from ...errors import UsageError
-from .base import Op, Record, Row, Store, dumps, loads
+from .base import RECORD_COLUMNS, Op, Record, Row, Store, dumps, record_of
 
 CHANNEL = "streamkit_responses"
 
@@ -160,14 +160,9 @@ class PostgresStore(Store):
     def get(self, response_id: str) -> Record | None:
         with self._lock:
             row = self._reader.execute(
-                "SELECT id, status, created_at, background, response, conversation, input_items, messages,"
-                " upstream_id FROM streamkit_responses WHERE id = %s",
-                (response_id,),
+                f"SELECT {RECORD_COLUMNS} FROM streamkit_responses WHERE id = %s", (response_id,)
             ).fetchone()
-        if row is None:
-            return None
-        return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
-                      bool(row[3]), row[8])  # fmt: skip
+        return None if row is None else record_of(row)
 
     def status(self, response_id: str) -> str | None:
         with self._lock:

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .base import Op, Record, Row, Store, dumps, loads
+from .base import RECORD_COLUMNS, Op, Record, Row, Store, dumps, record_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -105,14 +105,9 @@ class SQLiteStore(Store):
     def get(self, response_id: str) -> Record | None:
         with self._lock:
             row = self._reader.execute(
-                "SELECT id, status, created_at, background, response, conversation, input_items, messages,"
-                " upstream_id FROM responses WHERE id = ?",
-                (response_id,),
+                f"SELECT {RECORD_COLUMNS} FROM responses WHERE id = ?", (response_id,)
             ).fetchone()
-        if row is None:
-            return None
-        return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
-                      bool(row[3]), row[8])  # fmt: skip
+        return None if row is None else record_of(row)
 
     def status(self, response_id: str) -> str | None:
         with self._lock:
