@@ -55,6 +55,7 @@ __all__ = [
 
 def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any = None) -> None:
     """Serve until interrupted; ``announce`` is called first with the base URL."""
+    import signal
     import socket
 
     import uvicorn
@@ -73,11 +74,17 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
     )
+    served = uvicorn.Server(config)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        served.run(sockets=[sock])
     finally:
         if server.responses is not None:
             server.responses.close()  # what is queued is written
+    # uvicorn stops gracefully on Ctrl-C, then raises the signal again for asyncio's runner to
+    # turn into KeyboardInterrupt; when its task ends in that same step the runner returns
+    # normally instead (seen as exit 0 under load). Ctrl-C is exit 130 either way.
+    if signal.SIGINT in getattr(served, "_captured_signals", ()):
+        raise KeyboardInterrupt
 
 
 def open_log(path: str | None) -> IO[bytes] | None:
