@@ -17,6 +17,9 @@ Helpers (``from streamkit.testing import ...``):
   (``STREAMKIT_UPDATE_GOLDEN=1`` writes the expectations; review the diff).
 * :func:`check_order` — the order rules of the canonical stream (see :mod:`streamkit.hookspecs`),
   checked by :func:`assert_golden` on every case.
+* :func:`serving` — a real ``streamkit serve`` in any mode, on loopback, for a ``with`` block.
+* :func:`assert_serve_replays` — a dialect's requests and recordings through a real ``serve
+  --replay`` and back: what ``fetch`` gets over HTTP is what ``fetch --replay`` reads.
 
 Fixtures:
 
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Served",
     "assert_golden",
+    "assert_serve_replays",
     "check_order",
     "events_of",
     "golden_cases",
@@ -422,3 +426,65 @@ def streamkit_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
     yield start
     for proc in running:
         _stop(proc)
+
+
+@contextmanager
+def _environ(env: dict[str, str] | None) -> Iterator[None]:
+    """``env`` set in this process's environment for the block (an empty value unsets), then
+    put back as it was."""
+    before = {name: os.environ.get(name) for name in env or {}}
+    try:
+        for name, value in (env or {}).items():
+            if value:
+                os.environ[name] = value
+            else:
+                os.environ.pop(name, None)
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def assert_serve_replays(dialect: str, recordings: Iterable[str | Path], *, model: str = "test-model",
+                         env: dict[str, str] | None = None, registry: Registry | None = None) -> None:  # fmt: skip
+    """The round trip every dialect's recordings must survive: one real ``streamkit serve -d
+    DIALECT --replay`` of all the recordings in turn and, for each, the request the dialect builds
+    for a prompt sent to it over HTTP on loopback as ``fetch`` sends it (in this process, with
+    ``env`` set: the API key, say). The raw events that come back are those ``fetch --replay``
+    writes for the recording (each with its ``t`` besides), and no secret sent is among them.
+    Fails naming every recording that differs; one server for all keeps it quick."""
+    import orjson
+
+    from .conversation import from_prompt
+    from .endpoints import resolve
+    from .plugins import default_registry
+    from .stages.fetch import replay
+    from .upstream import Fetch, request_secrets
+
+    paths = [Path(p) for p in recordings]
+    target = (registry or default_registry()).dialect(dialect)
+    problems: list[str] = []
+    with serving("-d", target.name, "--replay", *map(str, paths)) as url, _environ(env):
+        for path in paths:
+            request = target.build_request(from_prompt("hello"), resolve(target, base_url=url, model=model))
+            fetched = Fetch(request, dialect=target.name, retries=0)
+            live = list(fetched)
+            with open(path, "rb") as f:
+                expected = [orjson.loads(line) for line in replay(f, dialect=target.name).lines()]
+            sent = orjson.dumps(live).decode()
+            if fetched.failed is not None:
+                problems.append(
+                    f"{path.name}: the fetch failed: {orjson.dumps(fetched.failed).decode()[:300]}"
+                )
+            elif not live or not all(isinstance(raw.get("t"), float) and raw["t"] >= 0 for raw in live):
+                problems.append(f"{path.name}: a raw event without its time t")
+            elif [{k: v for k, v in raw.items() if k != "t"} for raw in live] != expected:
+                problems.append(
+                    f"{path.name}: fetched {len(live)} raw events unlike the {len(expected)} of fetch --replay"
+                )
+            elif any(secret in sent for secret in request_secrets(request)):
+                problems.append(f"{path.name}: a secret of the request is in what was fetched")
+    assert not problems, "\n".join(problems)

@@ -71,6 +71,15 @@ def fixture_files(*dialects: str) -> list[Any]:
     return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
 
 
+def shared_recordings(*dialects: str) -> list[Path]:
+    """Every shared recording of the given dialect folders, for a test that takes them all at
+    once; skips the test when they are absent."""
+    base = shared_fixtures()
+    if base is None:
+        pytest.skip("shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures")
+    return sorted(p for d in dialects for p in (base / d).glob("*") if p.is_file())
+
+
 def run_cli(
     *args: str, input: bytes | str = b"", env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[bytes]:

@@ -16,9 +16,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamkit.testing import serving
+from streamkit.testing import assert_serve_replays, serving
 
-from .conftest import DATA, STREAMKIT, fixture_files, ndjson, run_cli
+from .conftest import DATA, STREAMKIT, ndjson, run_cli, shared_recordings
 
 CHAT = DATA / "openai-chat"
 SECRET = "sk-streamkit-test-SECRET-4242"
@@ -34,20 +34,13 @@ def without_t(events: list[dict]) -> list[dict]:
     return [{k: v for k, v in e.items() if k != "t"} for e in events]
 
 
-SHARED_CHAT = [p for p in fixture_files("openai-chat", "mistral")]
+def test_fetch_from_serve_replay_equals_fetch_replay() -> None:
+    assert_serve_replays("openai-chat", sorted(CHAT.glob("*.sse")), env={"OPENAI_API_KEY": SECRET})
 
 
-@pytest.mark.parametrize(
-    "recording", [*sorted(CHAT.glob("*.sse")), *SHARED_CHAT], ids=lambda p: getattr(p, "stem", None)
-)
-def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
-    with serving("-d", "openai-chat", "--replay", str(recording)) as url:
-        live = fetch(url, "hello")
-    assert live.returncode == 0, live.stderr
-    replayed = run_cli("fetch", "--replay", str(recording), "-d", "openai-chat")
-    live_events = ndjson(live.stdout)
-    assert all(isinstance(e["t"], float) and e["t"] >= 0 for e in live_events)
-    assert without_t(live_events) == ndjson(replayed.stdout)
+def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings() -> None:
+    recordings = shared_recordings("openai-chat", "mistral")
+    assert_serve_replays("openai-chat", recordings, env={"OPENAI_API_KEY": SECRET})
 
 
 def test_a_scripted_tool_loop_turn_and_the_request_log(tmp_path: Path) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 import pytest
-from bedrock_helpers import DATA, STREAMKIT, ndjson, registry, run_cli, serving
+from bedrock_helpers import DATA, STREAMKIT, ndjson, registry, run_cli
 
 from streamkit.conversation import from_prompt
 from streamkit.dialects.base import Endpoint
+from streamkit.testing import assert_serve_replays
 
 botocore = pytest.importorskip("botocore", reason="botocore (the plugin's dependency) is not installed")
 
@@ -242,16 +243,11 @@ def test_botocore_s_own_request_passes_the_same_check() -> None:
 OURS = sorted(DATA.glob("*.jsonl"))
 
 
-@pytest.mark.parametrize("case", OURS, ids=[p.stem for p in OURS])
-def test_fetch_from_serve_replay_equals_fetch_replay(case: Path, tmp_path: Path) -> None:
-    recording = tmp_path / f"{case.stem}.eventstream"  # the case as Bedrock sends it: binary frames
-    recording.write_bytes(run_cli("convert", "--to", "bedrock", str(case)).stdout)
-    with serving("-d", "bedrock", "--replay", str(recording)) as url:
-        live = cli(
-            "fetch", "-d", "bedrock", "--base-url", url, "-m", MODEL, "--retries", "0", "hi", env=CREDENTIALS
-        )
-    assert live.returncode == 0, live.stderr
-    replayed = run_cli("fetch", "--replay", str(recording), "-d", "bedrock")
-    live_events = ndjson(live.stdout)
-    assert live_events and all(isinstance(e["t"], float) for e in live_events)
-    assert [{k: v for k, v in e.items() if k != "t"} for e in live_events] == ndjson(replayed.stdout)
+def test_fetch_from_serve_replay_equals_fetch_replay(tmp_path: Path) -> None:
+    converted = run_cli("convert", "--to", "bedrock", "--ignore-errors", "-o", str(tmp_path), *map(str, OURS))
+    assert converted.returncode == 0, converted.stderr
+    recordings = [
+        tmp_path / f"{case.stem}.eventstream" for case in OURS
+    ]  # as Bedrock sends them: binary frames
+    env = {**CREDENTIALS, "AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": ""}
+    assert_serve_replays("bedrock", recordings, model=MODEL, env=env, registry=registry())

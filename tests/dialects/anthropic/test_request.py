@@ -26,9 +26,10 @@ from streamkit.dialects.base import Endpoint
 from streamkit.endpoints import resolve
 from streamkit.errors import UsageError
 from streamkit.plugins import default_registry
-from tests.conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli
+from streamkit.testing import assert_serve_replays
+from tests.conftest import DATA, ROOT, events_of, fixture_files, messages, ndjson, run_cli, shared_recordings
 from tests.dialects.anthropic.test_encode import _sdk_messages, wire_events
-from tests.test_fetch_live import serving, without_t
+from tests.test_fetch_live import serving
 
 NAME = "anthropic"
 DIALECT = Anthropic()
@@ -671,29 +672,17 @@ def test_fetch_body_reaches_the_server_unchanged(tmp_path: Path) -> None:
 # --- fetch against serve --replay is fetch --replay ------------------------------------------------
 
 
-def _same_raw_events(recording: Path) -> None:
-    with serving("-d", NAME, "--replay", str(recording)) as url:
-        live = run_cli("fetch", "-d", NAME, "--base-url", url, "-m", "claude-test", "hello",
-                       env={"ANTHROPIC_API_KEY": SECRET})  # fmt: skip
-    assert live.returncode == 0, live.stderr
-    replayed = run_cli("fetch", "--replay", str(recording), "-d", NAME)
-    live_events = ndjson(live.stdout)
-    assert live_events and all(isinstance(e["t"], float) for e in live_events)
-    assert without_t(live_events) == ndjson(replayed.stdout)
-    assert SECRET.encode() not in live.stdout + live.stderr
-
-
 OURS = sorted(CASES.glob("*.sse"))
 
 
-@pytest.mark.parametrize("recording", OURS, ids=[p.stem for p in OURS])
-def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
-    _same_raw_events(recording)
+def test_fetch_from_serve_replay_equals_fetch_replay() -> None:
+    assert_serve_replays(NAME, OURS, model="claude-test", env={"ANTHROPIC_API_KEY": SECRET})
 
 
-@pytest.mark.parametrize("recording", fixture_files(NAME))
-def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings(recording: Path) -> None:
-    _same_raw_events(recording)
+def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings() -> None:
+    assert_serve_replays(
+        NAME, shared_recordings(NAME), model="claude-test", env={"ANTHROPIC_API_KEY": SECRET}
+    )
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/messages"])

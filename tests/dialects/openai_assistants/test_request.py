@@ -25,8 +25,18 @@ from streamkit.conversation import check, from_prompt
 from streamkit.dialects.base import Endpoint
 from streamkit.dialects.openai_assistants import OpenAIAssistants
 from streamkit.errors import UsageError
-from tests.conftest import DATA, ROOT, STREAMKIT, events_of, fixture_files, messages, ndjson, run_cli
-from tests.test_fetch_live import serving, without_t
+from streamkit.testing import assert_serve_replays
+from tests.conftest import (
+    DATA,
+    ROOT,
+    STREAMKIT,
+    events_of,
+    messages,
+    ndjson,
+    run_cli,
+    shared_recordings,
+)
+from tests.test_fetch_live import serving
 
 NAME = "openai-assistants"
 DIALECT = OpenAIAssistants()
@@ -463,27 +473,12 @@ def test_render_conversation_then_fetch_submits_to_the_paused_run(tmp_path: Path
 OURS = sorted(CASES.glob("*.sse"))
 
 
-def _same_raw_events(recording: Path) -> None:
-    with serving("-d", NAME, "--replay", str(recording)) as url:
-        live = run_cli(
-            "fetch", "-d", NAME, "--base-url", url, "-m", "asst_test", "hello", env={"OPENAI_API_KEY": SECRET}
-        )
-    assert live.returncode == 0, live.stderr
-    replayed = run_cli("fetch", "--replay", str(recording), "-d", NAME)
-    live_events = ndjson(live.stdout)
-    assert live_events and all(isinstance(e["t"], float) for e in live_events)
-    assert without_t(live_events) == ndjson(replayed.stdout)
-    assert SECRET.encode() not in live.stdout + live.stderr
+def test_fetch_from_serve_replay_equals_fetch_replay() -> None:
+    assert_serve_replays(NAME, OURS, model="asst_test", env={"OPENAI_API_KEY": SECRET})
 
 
-@pytest.mark.parametrize("recording", OURS, ids=[p.stem for p in OURS])
-def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
-    _same_raw_events(recording)
-
-
-@pytest.mark.parametrize("recording", fixture_files(NAME))
-def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings(recording: Path) -> None:
-    _same_raw_events(recording)
+def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings() -> None:
+    assert_serve_replays(NAME, shared_recordings(NAME), model="asst_test", env={"OPENAI_API_KEY": SECRET})
 
 
 # --- what serve answers on each path ---------------------------------------------------------------

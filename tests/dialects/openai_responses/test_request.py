@@ -39,7 +39,8 @@ from streamkit.dialects.openai_responses import WEBSOCKET_FINAL, OpenAIResponses
 from streamkit.errors import UsageError
 from streamkit.plugins import default_registry
 from streamkit.stages.fetch import replay
-from tests.conftest import DATA, ROOT, fixture_files, ndjson, run_cli
+from streamkit.testing import assert_serve_replays
+from tests.conftest import DATA, ROOT, ndjson, run_cli, shared_recordings
 from tests.test_fetch_live import SECRET, serving, without_t
 
 NAME = "openai-responses"
@@ -431,16 +432,12 @@ def test_serve_answers_name_the_response_they_continue() -> None:
 # --- against streamkit serve -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "recording", [*(pytest.param(p, id=p.stem) for p in CASES), *fixture_files(NAME)]
-)  # fmt: skip
-def test_fetch_from_serve_replay_equals_fetch_replay(recording: Path) -> None:
-    with serving("-d", NAME, "--replay", str(recording)) as url:
-        live = run_cli("fetch", "-d", NAME, "--base-url", url, "-m", "test-model", "--transport", "sse", "hello",
-                       env={"OPENAI_API_KEY": SECRET})  # fmt: skip
-    assert (live.returncode, live.stderr) == (0, b"")
-    replayed = run_cli("fetch", "--replay", str(recording), "-d", NAME)
-    assert without_t(ndjson(live.stdout)) == ndjson(replayed.stdout)
+def test_fetch_from_serve_replay_equals_fetch_replay() -> None:
+    assert_serve_replays(NAME, CASES, env={"OPENAI_API_KEY": SECRET})
+
+
+def test_fetch_from_serve_replay_equals_fetch_replay_for_the_shared_recordings() -> None:
+    assert_serve_replays(NAME, shared_recordings(NAME), env={"OPENAI_API_KEY": SECRET})
 
 
 def websocket_answer(recording: Path) -> list[dict[str, Any]]:
