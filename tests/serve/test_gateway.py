@@ -9,9 +9,10 @@ whole, running a two-request tool loop.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +45,75 @@ def gateway(upstream: str, tmp_path: Path, *options: str, script: list | None = 
         yield url, log
 
 
+class Gateways:
+    """Scripted upstreams and gateways in front of them, each pair started on first use and kept
+    for the module's later tests that ask for the same one, so that a matrix of clients costs a
+    few servers, not two per case. A pair a test failed with is stopped: the next starts afresh.
+    ``gateways(upstream, *options)`` is a block that gives (gateway URL, the requests the
+    upstream got in the block)."""
+
+    #: requests a pair's upstream answers before it is replaced (its script holds more turns)
+    TURNS = 60
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pairs: dict[tuple[Any, ...], tuple[ExitStack, str, Path]] = {}
+
+    @contextmanager
+    def __call__(self, upstream: str, *options: str,
+                 upstream_options: tuple[str, ...] = ()) -> Iterator[tuple[str, Callable[[], list[Any]]]]:  # fmt: skip
+        key = (upstream, options, upstream_options)
+        pair = self.pairs.pop(key, None)
+        if pair is not None and len(ndjson(pair[2].read_bytes())) > self.TURNS:
+            pair[0].close()
+            pair = None
+        if pair is None:
+            stack = ExitStack()
+            folder = Path(tempfile.mkdtemp(dir=self.folder))
+            path, log = folder / "script.json", folder / "upstream.ndjson"
+            path.write_bytes(orjson.dumps(SCRIPT * self.TURNS))
+            log.touch()
+            up = stack.enter_context(
+                serving("-d", upstream, "--script", str(path), "--log-requests", str(log), *upstream_options)
+            )
+            url = stack.enter_context(
+                serving("--upstream", upstream, "--base-url", up + BASE_PATHS[upstream], *options)
+            )
+            pair = (stack, url, log)
+        before = len(ndjson(pair[2].read_bytes()))
+        try:
+            yield pair[1], lambda: ndjson(pair[2].read_bytes())[before:]
+        except BaseException:
+            pair[0].close()
+            raise
+        self.pairs[key] = pair
+
+    def close(self) -> None:
+        for stack, _, _ in self.pairs.values():
+            stack.close()
+
+
+@pytest.fixture(scope="module")
+def gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
+    shared = Gateways(tmp_path_factory.mktemp("gateways"))
+    yield shared
+    shared.close()
+
+
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 @pytest.mark.parametrize("client", DIALECTS)
 @pytest.mark.parametrize("upstream", DIALECTS)
-def test_a_tool_loop_through_the_gateway(upstream: str, client: str, stream: bool, tmp_path: Path) -> None:
-    with gateway(upstream, tmp_path) as (url, log):
+def test_a_tool_loop_through_the_gateway(
+    upstream: str, client: str, stream: bool, gateways: Gateways
+) -> None:
+    with gateways(upstream) as (url, requests):
         seen = tool_loop(client, url, stream)
-    assert seen.calls == [("get_weather", {"city": "Paris"})]
-    assert seen.text == ANSWER
-    first, second = ndjson(log.read_bytes())
-    assert QUESTION in json.dumps(first) and QUESTION in json.dumps(second)
-    sent = results(upstream, second)  # the tool result, in the upstream's own format
-    assert len(sent) == 1 and RESULT in sent[0][0] and sent[0][1] is False
+        assert seen.calls == [("get_weather", {"city": "Paris"})]
+        assert seen.text == ANSWER
+        first, second = requests()
+        assert QUESTION in json.dumps(first) and QUESTION in json.dumps(second)
+        sent = results(upstream, second)  # the tool result, in the upstream's own format
+        assert len(sent) == 1 and RESULT in sent[0][0] and sent[0][1] is False
 
 
 # --- errors: each official client sees its own error type ------------------------------------------
@@ -86,21 +144,19 @@ def _status_of(exc: BaseException) -> int | None:
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 @pytest.mark.parametrize("client", DIALECTS)
 def test_an_upstream_http_error_reaches_each_client_as_its_own_error(
-    client: str, stream: bool, status: int, tmp_path: Path
+    client: str, stream: bool, status: int, gateways: Gateways
 ) -> None:
-    faults = ("--fail-status", str(status), "--fail-times", "9", "--retry-after", "7")
-    with gateway("openai-chat", tmp_path, "--retries", "0", upstream_options=faults) as (url, _):
+    faults = ("--fail-status", str(status), "--fail-times", "100000", "--retry-after", "7")  # every request
+    with gateways("openai-chat", "--retries", "0", upstream_options=faults) as (url, _):
         with pytest.raises(_status_error(client, status)) as caught:
             tool_loop(client, url, stream)
-        import httpx
-
         answer = httpx.post(
             f"{url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}
         )
-    assert _status_of(caught.value) == status
-    assert answer.status_code == status
-    if status == 429:
-        assert answer.headers["retry-after"] == "7"  # kept for the client's own backoff
+        assert _status_of(caught.value) == status
+        assert answer.status_code == status
+        if status == 429:
+            assert answer.headers["retry-after"] == "7"  # kept for the client's own backoff
 
 
 def _fails_mid_stream(client: str, url: str) -> BaseException | None:
@@ -115,16 +171,14 @@ def _fails_mid_stream(client: str, url: str) -> BaseException | None:
 @pytest.mark.parametrize("fault", [("--drop-after", "3"), ("--stall-after", "3")], ids=["drop", "stall"])
 @pytest.mark.parametrize("client", DIALECTS)
 def test_a_stream_that_breaks_upstream_ends_in_the_clients_own_error(
-    client: str, fault: tuple[str, str], tmp_path: Path
+    client: str, fault: tuple[str, str], gateways: Gateways
 ) -> None:
-    with gateway(
-        "openai-chat", tmp_path, "--retries", "0", "--read-timeout", "1", upstream_options=fault
-    ) as (url, _):
+    with gateways("openai-chat", "--retries", "0", "--read-timeout", "1", upstream_options=fault) as (url, _):
         began = time.monotonic()
         exc = _fails_mid_stream(client, url)
-    print(client, fault, type(exc), exc)
-    assert exc is not None
-    assert time.monotonic() - began < 10  # a stall ends at the gateway's read timeout, not in a hang
+        print(client, fault, type(exc), exc)
+        assert exc is not None
+        assert time.monotonic() - began < 10  # a stall ends at the gateway's read timeout, not in a hang
 
 
 def _established(port: int) -> int:
