@@ -52,6 +52,25 @@ MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 60.0
 
 
+#: the variables that send httpx's requests through a proxy (TLS to the proxy needs the CA bundle)
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def tls_options(url: str) -> dict[str, Any]:
+    """The httpx client options for a client that calls ``url`` and follows no redirect (none of
+    streamkit's do). httpx loads the CA bundle into an SSL context whenever a client is made:
+    25 ms of the 200 ms a live ``fetch`` took to start (measured), spent even for plain HTTP on
+    loopback, which never uses it. For an ``http://`` URL that no proxy carries, the client gets a
+    context that trusts no certificate at all, so nothing can ever pass over TLS unverified."""
+    import os
+
+    if url[:7].lower() == "http://" and not any(os.environ.get(name) for name in PROXY_VARIABLES):
+        import ssl
+
+        return {"verify": ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}
+    return {}
+
+
 def backoff(attempt: int, retry_after: float | None, *, base: float = 0.5) -> float:
     """Seconds to wait before retry ``attempt`` (1-based): Retry-After when given, else full jitter."""
     if retry_after is not None:
@@ -338,7 +357,7 @@ class Fetch:
 
         connect_errors, _ = _httpx_errors()
         own_client = self.client is None
-        client = self.client or httpx.Client(timeout=self._timeout())
+        client = self.client or httpx.Client(timeout=self._timeout(), **tls_options(self.request.url))
         began = time.monotonic()
         try:
             for attempt in range(1, self.retries + 2):

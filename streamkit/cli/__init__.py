@@ -23,6 +23,9 @@ from .guard import _quiet_stdout, run
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: ``streamkit``."""
+    # httpx imports its own command line (click, rich, pygments: 30 ms of a live fetch's start,
+    # measured) whenever they are installed; streamkit's process never runs it
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         cli.main(args=argv, prog_name="streamkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:

@@ -96,10 +96,13 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
         import httpx
 
         options = fetch_options or {}
+        from ..upstream import tls_options
+
         client = httpx.Client(
             timeout=httpx.Timeout(
                 options.get("read_timeout", 60.0), connect=options.get("connect_timeout", 10.0)
-            )
+            ),
+            **tls_options(endpoint.base_url or ""),
         )
     try:
         for step in range(1, max_steps + 1):
