@@ -441,11 +441,11 @@ def _environ(env: dict[str, str] | None) -> Iterator[None]:
                 os.environ.pop(name, None)
         yield
     finally:
-        for name, value in before.items():
-            if value is None:
+        for name, old in before.items():
+            if old is None:
                 os.environ.pop(name, None)
             else:
-                os.environ[name] = value
+                os.environ[name] = old
 
 
 def assert_serve_replays(dialect: str, recordings: Iterable[str | Path], *, model: str = "test-model",
