@@ -75,16 +75,30 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
     )
     served = uvicorn.Server(config)
+    # Ctrl-C stops the server whenever it comes. asyncio's runner replaces Python's own SIGINT
+    # handler with "cancel the main task", which start-up may not heed, and uvicorn's graceful
+    # stop hands the signal back to it at the end. A handler of our own, which asyncio leaves
+    # alone, makes Ctrl-C a KeyboardInterrupt before and after uvicorn's own handling. An
+    # ignored SIGINT (a background job) stays ignored outside uvicorn's.
+    previous = None
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            previous = signal.signal(signal.SIGINT, _interrupted)
+    except ValueError:  # not the main thread (an embedding): leave SIGINT alone
+        pass
     try:
         served.run(sockets=[sock])
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         if server.responses is not None:
             server.responses.close()  # what is queued is written
-    # uvicorn stops gracefully on Ctrl-C, then raises the signal again for asyncio's runner to
-    # turn into KeyboardInterrupt; when its task ends in that same step the runner returns
-    # normally instead (seen as exit 0 under load). Ctrl-C is exit 130 either way.
     if signal.SIGINT in getattr(served, "_captured_signals", ()):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt  # stopped gracefully by Ctrl-C: still exit 130
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def open_log(path: str | None) -> IO[bytes] | None:
