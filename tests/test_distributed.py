@@ -229,10 +229,11 @@ def test_a_dataset_of_recordings_in_and_out(recordings: tuple[Path, list[Path]],
     assert not (tmp_path / "files" / "corrupt.sse").exists()
 
 
-@pytest.mark.usefixtures("ray_session")
 @pytest.mark.ray
 @pytest.mark.xdist_group("ray")
-def test_the_cli_runs_on_its_own_local_ray(recordings: tuple[Path, list[Path]], tmp_path: Path) -> None:
+def test_the_cli_runs_on_its_own_local_ray_or_joins_a_cluster(
+    ray_session: Any, recordings: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     root, files = recordings
     _single_process(recordings, tmp_path / "one", "ollama")
     env = {**os.environ, "RAY_ADDRESS": ""}  # a Ray of its own, not the test's
@@ -244,11 +245,14 @@ def test_the_cli_runs_on_its_own_local_ray(recordings: tuple[Path, list[Path]], 
     assert "Traceback" not in err and proc.stdout == b""
     assert len(_same_tree(tmp_path / "one", tmp_path / "ray")) == len(files) - 1
 
+    # the test's own Ray, joined by its address (a second local Ray would cost as much again)
+    address = ray_session.get_runtime_context().gcs_address
     jsonl = tmp_path / "messages.jsonl"
-    args = ["convert", "--engine", "ray", "-j", "2", "--ignore-errors", "-o", str(jsonl), str(root / "gemini"),
-            str(root / "anthropic")]  # fmt: skip
+    args = ["convert", "--engine", "ray", "--address", address, "--ignore-errors", "-o", str(jsonl),
+            str(root / "gemini"), str(root / "anthropic")]  # fmt: skip
     proc = subprocess.run([str(STREAMKIT), *args], capture_output=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"joining the Ray cluster at {address}" in proc.stderr.decode()
     rows = [orjson.loads(line) for part in sorted(jsonl.iterdir()) for line in part.read_bytes().splitlines()]
     assert len(rows) == len([p for p in files if p.parent.name in ("gemini", "anthropic")])
     assert {r["dialect"] for r in rows} == {"gemini", "anthropic"} and all(r["output"] is None for r in rows)
