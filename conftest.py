@@ -11,3 +11,11 @@ import signal
 
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+#: tests that take longest on one worker (a Ray session, node coding agents): run first, so that
+#: pytest-xdist fits the quick ones around them instead of waiting for them at the end
+SLOW_FIRST = ("tests/test_distributed.py", "tests/serve/test_coding_agents.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # a stable sort: else as collected
