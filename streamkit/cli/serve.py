@@ -119,65 +119,79 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
     the dialect's whole response.
     """
 
+    params = dict(locals())
+
     def body(out: IO[bytes]) -> None:
         _check_server_installed()
         from .. import serve as serving
         from ..plugins import default_registry
 
-        registry = default_registry()
-        recordings = replay_files + more_recordings
-        if more_recordings and not replay_files:
-            raise UsageError("FILE arguments are recordings for --replay; pass --replay FILE")
-        if sum((bool(recordings), bool(script_file), bool(upstream))) != 1:
-            raise UsageError("pass one of --replay FILE..., --script FILE or --upstream DIALECT")
-        served = _served(registry, dialects, live=bool(upstream))
-        extra: list[Any] = []
-        source: Any
-        if upstream:
-            source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
-                              connect_timeout, read_timeout, total_timeout)  # fmt: skip
-            source.max_tool_rounds = max_tool_rounds
-            extra = serving.catalog.routes(source, served)
-            diagnostics.warn_once()
-        elif script_file:
-            source = serving.ScriptSource(script_file, delay)
-        else:
-            source = serving.ReplaySource(recordings, registry)
-            if realtime:
-                for path, (raws, _) in zip(recordings, source.responses):
-                    if raws and all(raw.get("t") is None for raw in raws):
-                        diagnostics.warn(f"--realtime: {path} has no timing (no t on its events): it is sent at once; "
-                                         "fetch --record-events FILE records one with timing")  # fmt: skip
-        client_keys = _client_keys(client_keys_file)
-        if upstream and client_keys is None and not insecure and not _loopback(host):
-            raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "
-                             "anyone who reaches it would spend the upstream key")  # fmt: skip
-        faults = serving.Faults(
-            fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
-        )
-        server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
-                                websocket=websocket, client_keys=client_keys, extra_routes=extra)  # fmt: skip
-        if "openai-responses" in served and (upstream or store_spec is not None):
-            from ..serve.responses import Responses
-            from ..serve.store import open_store
-
-            server.responses = Responses(open_store(store_spec), source)
+        server, what = make_server(default_registry(), **params)
 
         def announce(url: str) -> None:
             out.write(url.encode() + b"\n")
             out.flush()
-            what = (
-                f"{upstream} at {source.endpoint.base_url}"
-                if upstream
-                else "scripted"
-                if script_file
-                else "recorded"
-            )
-            diagnostics.note(f"serving {', '.join(served)} on {url}, answered {what} (Ctrl-C stops)")
+            diagnostics.note(f"serving {', '.join(server.dialects)} on {url}, answered {what} (Ctrl-C stops)")
 
         serving.run(server, host=host, port=port, announce=announce)
 
     run("serve", body)
+
+
+def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file: str | None,
+                upstream: str | None, base_url: str | None, key_file: str | None, model: str | None,
+                model_map: tuple[str, ...], forward_key: bool, client_keys_file: str | None, insecure: bool,
+                retries: int, connect_timeout: float, read_timeout: float, total_timeout: float | None,
+                max_tool_rounds: int, host: str, port: int, realtime: bool, delay: float, fail_status: int | None,
+                fail_times: int, retry_after: float, drop_after: int | None, stall_after: int | None,
+                log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
+                store_spec: str | None = None) -> tuple[Any, str]:  # fmt: skip
+    """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
+    parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
+    start-up note. ``streamkit.testing`` builds in-process servers with it."""
+    from .. import serve as serving
+
+    recordings = replay_files + more_recordings
+    if more_recordings and not replay_files:
+        raise UsageError("FILE arguments are recordings for --replay; pass --replay FILE")
+    if sum((bool(recordings), bool(script_file), bool(upstream))) != 1:
+        raise UsageError("pass one of --replay FILE..., --script FILE or --upstream DIALECT")
+    served = _served(registry, dialects, live=bool(upstream))
+    extra: list[Any] = []
+    source: Any
+    if upstream:
+        source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
+                          connect_timeout, read_timeout, total_timeout)  # fmt: skip
+        source.max_tool_rounds = max_tool_rounds
+        extra = serving.catalog.routes(source, served)
+        diagnostics.warn_once()
+    elif script_file:
+        source = serving.ScriptSource(script_file, delay)
+    else:
+        source = serving.ReplaySource(recordings, registry)
+        if realtime:
+            for path, (raws, _) in zip(recordings, source.responses):
+                if raws and all(raw.get("t") is None for raw in raws):
+                    diagnostics.warn(f"--realtime: {path} has no timing (no t on its events): it is sent at once; "
+                                     "fetch --record-events FILE records one with timing")  # fmt: skip
+    client_keys = _client_keys(client_keys_file)
+    if upstream and client_keys is None and not insecure and not _loopback(host):
+        raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "
+                         "anyone who reaches it would spend the upstream key")  # fmt: skip
+    faults = serving.Faults(
+        fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
+    )
+    server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
+                            websocket=websocket, client_keys=client_keys, extra_routes=extra)  # fmt: skip
+    if "openai-responses" in served and (upstream or store_spec is not None):
+        from ..serve.responses import Responses
+        from ..serve.store import open_store
+
+        server.responses = Responses(open_store(store_spec), source)
+    what = (
+        f"{upstream} at {source.endpoint.base_url}" if upstream else "scripted" if script_file else "recorded"
+    )
+    return server, what
 
 
 def _check_server_installed() -> None:
