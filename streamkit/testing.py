@@ -373,11 +373,30 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[str]:
-    """``streamkit serve ARGS --port 0`` on loopback (``env`` added to the environment): yields
-    its base URL once it listens, and stops it (Ctrl-C, then kill) when the block ends. For any
-    serve mode (``--replay``, ``--script``, ``--upstream``); :func:`streamkit_serve` is the fixture
-    for scripts."""
+def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
+            process: bool | None = None) -> Iterator[str]:  # fmt: skip
+    """``streamkit serve ARGS`` on a free port of loopback: yields its base URL once it listens,
+    and stops it when the block ends.
+
+    A server that answers from recordings or a script (``--replay``, ``--script``) runs in a
+    thread of this process, built from ARGS by the command's own code (real HTTP all the same, at
+    a tenth of a process's cost); a gateway (``--upstream``), a server given ``env`` (added to its
+    environment) or ``process=True`` is its own ``streamkit serve`` process, stopped with Ctrl-C,
+    then killed."""
+    if process is None:
+        process = env is not None or "--upstream" in args or not {"--replay", "--script"} & set(args)
+    if not process:
+        from .cli.serve import _check_server_installed, make_server
+        from .cli.serve import serve as command
+        from .plugins import default_registry
+        from .serve import background
+
+        _check_server_installed()
+        params = command.make_context("serve", [*args, "--port", "0"]).params
+        server, _ = make_server(default_registry(), **params)
+        with background(server, host=params["host"], timeout=timeout) as url:
+            yield url
+        return
     proc = _start_serve(list(args), env)
     try:
         url = _first_line(proc, timeout)

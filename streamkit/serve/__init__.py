@@ -32,6 +32,8 @@ and ``mcp_client`` (the servers, through the ``mcp`` SDK).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,6 +48,7 @@ __all__ = [
     "ReplaySource",
     "ScriptSource",
     "Server",
+    "background",
     "catalog",
     "make_app",
     "open_log",
@@ -102,6 +105,46 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
         raise KeyboardInterrupt  # stopped by Ctrl-C: exit 130
 
 
+@contextmanager
+def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) -> Iterator[str]:
+    """The server run in a thread of this process, for a ``with`` block: yields its base URL once
+    it listens (real HTTP on a free port of ``host``) and stops it when the block ends, writing
+    what is queued and closing its log. What a test needs from ``serve`` without a process of its
+    own (``streamkit.testing.serving``); Ctrl-C stays the caller's."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    app = make_app(server)
+    sock = socket.create_server((host, 0))
+    quiet_server_logs()
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    )
+    served = _prompt_server(uvicorn, [])(config)
+    thread = threading.Thread(
+        target=served.run, kwargs={"sockets": [sock]}, name="streamkit-serve", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not served.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start within {timeout:g} s")
+            time.sleep(0.002)
+        yield f"http://{host}:{sock.getsockname()[1]}"
+    finally:
+        served.stop()
+        thread.join(timeout)
+        sock.close()
+        if server.responses is not None:
+            server.responses.close()  # what is queued is written
+        if server.log is not None:
+            server.log.close()
+
+
 def _prompt_server(uvicorn: Any, interrupted: list[int]) -> Any:
     """uvicorn's server, stopping as soon as it is told. uvicorn looks for a stop request every
     0.1 s and then pauses 0.1 s for its connections to hear of it: 0.17 s from Ctrl-C to exit,
@@ -134,8 +177,17 @@ def _prompt_server(uvicorn: Any, interrupted: list[int]) -> Any:
 
         def handle_exit(self, sig: int, frame: Any) -> None:
             super().handle_exit(sig, frame)
+            self._wake_up()
+
+        def stop(self) -> None:
+            """Stop, from any thread."""
+            self.should_exit = True
+            self._wake_up()
+
+        def _wake_up(self) -> None:
             if self._loop is not None and self._wake is not None:
-                self._loop.call_soon_threadsafe(self._wake.set)
+                with contextlib.suppress(RuntimeError):  # the loop is closed already
+                    self._loop.call_soon_threadsafe(self._wake.set)
 
         async def shutdown(self, sockets: Any = None) -> None:
             state = getattr(self, "server_state", None)

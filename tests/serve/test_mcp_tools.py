@@ -80,6 +80,7 @@ class Gateway:
         self.upstream_log = tmp_path / "upstream.ndjson"
         self.own_log = tmp_path / "gateway.ndjson"
         self.stderr = tmp_path / "gateway.err"
+        self.clients: list[Any] = []  # closed with the gateway
 
     def sent(self) -> list[dict[str, Any]]:
         """The requests the upstream received."""
@@ -88,12 +89,16 @@ class Gateway:
     def openai(self) -> Any:
         import openai
 
-        return openai.OpenAI(api_key="sk-client", base_url=f"{self.url}/v1", max_retries=0, timeout=30)
+        client = openai.OpenAI(api_key="sk-client", base_url=f"{self.url}/v1", max_retries=0, timeout=30)
+        self.clients.append(client)
+        return client
 
     def anthropic(self) -> Any:
         import anthropic
 
-        return anthropic.Anthropic(api_key="sk-client", base_url=self.url, max_retries=0, timeout=30)
+        client = anthropic.Anthropic(api_key="sk-client", base_url=self.url, max_retries=0, timeout=30)
+        self.clients.append(client)
+        return client
 
     def secret_leaked(self) -> list[str]:
         """Where the MCP token shows up: the upstream's requests, the gateway's log and stderr."""
@@ -116,7 +121,11 @@ def gateway(
                         "--connect-timeout", "5", "--read-timeout", "10", *options, stderr=made.stderr) as url,
     ):  # fmt: skip
         made.url = url
-        yield made
+        try:
+            yield made
+        finally:
+            for client in made.clients:
+                client.close()
 
 
 def mcp_tool(url: str, **fields: Any) -> dict[str, Any]:
