@@ -17,7 +17,8 @@ Helpers (``from streamkit.testing import ...``):
   (``STREAMKIT_UPDATE_GOLDEN=1`` writes the expectations; review the diff).
 * :func:`check_order` — the order rules of the canonical stream (see :mod:`streamkit.hookspecs`),
   checked by :func:`assert_golden` on every case.
-* :func:`serving` — a real ``streamkit serve`` in any mode, on loopback, for a ``with`` block.
+* :func:`serving` — ``streamkit serve`` in any mode, on loopback, for a ``with`` block: in a
+  thread of the test process when it answers from recordings or a script, else as a process.
 * :func:`assert_serve_replays` — a dialect's requests and recordings through a real ``serve
   --replay`` and back: what ``fetch`` gets over HTTP is what ``fetch --replay`` reads.
 

@@ -14,7 +14,16 @@ import pytest
 
 from streamkit import Format, hookimpl
 from streamkit._entrypoints import entry_points
-from streamkit.testing import assert_golden, check_order, events_of, golden_cases, registry, run_stage
+from streamkit.testing import (
+    assert_golden,
+    assert_serve_replays,
+    check_order,
+    events_of,
+    golden_cases,
+    registry,
+    run_stage,
+    serving,
+)
 
 from .conftest import DATA, ROOT, STREAMKIT
 
@@ -152,6 +161,49 @@ def test_the_serve_fixture_fails_the_test_when_serve_cannot_start(streamkit_serv
         pytest.fail.Exception, match="streamkit serve did not start: .*unknown dialect 'klingon'"
     ):
         streamkit_serve([{"text": "x"}], dialect="klingon")
+
+
+def _serve_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "streamkit-serve"]
+
+
+@pytest.mark.parametrize("process", [None, True], ids=["in-process", "process"])
+def test_serving_answers_over_loopback_in_a_thread_or_a_process(process: bool | None, tmp_path: Path) -> None:
+    import httpx
+
+    script, log = tmp_path / "script.json", tmp_path / "log.ndjson"
+    script.write_bytes(orjson.dumps([{"text": "Hi there."}]))
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    with serving(
+        "-d", "openai-chat", "--script", str(script), "--log-requests", str(log), process=process
+    ) as url:
+        answer = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30).json()
+        threads = _serve_threads()
+    assert answer["choices"][0]["message"]["content"] == "Hi there."
+    assert threads == (["streamkit-serve"] if process is None else [])
+    assert _serve_threads() == []  # stopped with the block
+    assert [r["messages"] for r in map(orjson.loads, log.read_bytes().splitlines())] == [body["messages"]]
+
+
+def test_serving_refuses_what_serve_refuses() -> None:
+    from streamkit.errors import UsageError
+
+    with (
+        pytest.raises(UsageError, match="pass one of --replay"),
+        serving("-d", "openai-chat", "--script", "x", "--replay", "y"),
+    ):
+        pass
+
+
+def test_assert_serve_replays_names_the_recordings_that_come_back_different() -> None:
+    other = DATA / "anthropic" / "text.sse"  # served to a Chat client: converted, so not the same
+    same = DATA / "openai-chat" / "annotations.sse"
+    with pytest.raises(AssertionError) as failed:
+        assert_serve_replays("openai-chat", [other, same], env={"OPENAI_API_KEY": "sk-test-1234"})
+    assert "text.sse" in str(failed.value) and "annotations" not in str(failed.value)
+    assert_serve_replays("openai-chat", [same, same], env={"OPENAI_API_KEY": "sk-test-1234"})
 
 
 def test_importing_it_costs_no_stage() -> None:
