@@ -48,7 +48,9 @@ import struct
 import uuid
 import zlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from itertools import repeat
+from typing import Any, NamedTuple, NoReturn
+from zlib import crc32
 
 import orjson
 
@@ -68,6 +70,8 @@ _PRELUDE = struct.Struct(">III")
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
 _INTS = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q")}
+#: how many distinct header blocks a decoder keeps decoded
+_CACHED_HEADERS = 64
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -79,6 +83,30 @@ class Frame(NamedTuple):
     offset: int = 0
 
 
+class FrameParts(NamedTuple):
+    """The frames a read completed, as parallel lists: frame i's header block (its bytes), its
+    headers, its payload and where it starts in the stream."""
+
+    blocks: list[bytes]
+    headers: list[dict[str, HeaderValue]]
+    payloads: list[bytes]
+    offsets: list[int]
+
+
+def _bad_prelude(data: bytes, pos: int, at: int) -> NoReturn:
+    """The DataError for the bad prelude at ``pos`` (of the frame at byte ``at``)."""
+    total, headers_length, prelude_crc = _PRELUDE.unpack_from(data, pos)
+    crc = crc32(data[pos : pos + 8])
+    if crc != prelude_crc:
+        raise DataError(
+            f"bad prelude CRC in the event-stream frame at byte {at} "
+            f"(computed {crc:#010x}, the frame says {prelude_crc:#010x})"
+        )
+    raise DataError(
+        f"impossible length in the event-stream frame at byte {at} (total {total}, headers {headers_length})"
+    )
+
+
 def is_prelude(head: bytes) -> bool:
     """Whether the first 12 bytes are a frame prelude with a valid CRC (text never is)."""
     if len(head) < PRELUDE_LENGTH:
@@ -88,72 +116,94 @@ def is_prelude(head: bytes) -> bool:
 
 
 class EventStreamDecoder:
-    """Feed bytes as they arrive, get the frames they complete."""
+    """Feed bytes as they arrive, get the frames they complete.
+
+    Frames whose header blocks are the same bytes share one ``headers`` dict (decoded once): read
+    it, do not change it.
+    """
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._offset = 0  # stream offset of _buf[0]
         self._error: DataError | None = None  # found after good frames: raised on the next call
         self._started = False  # whether a BOM at the start was ruled in or out
+        self._checked = False  # whether the prelude of the frame at the start of _buf is known good
+        #: header blocks seen -> their decoded headers (an upstream sends a few, over and over)
+        self._headers: dict[bytes, dict[str, HeaderValue]] = {}
 
     def feed(self, chunk: bytes) -> list[Frame]:
+        parts = self.feed_parts(chunk)
+        return list(map(tuple.__new__, repeat(Frame), zip(parts.headers, parts.payloads, parts.offsets)))
+
+    def feed_parts(self, chunk: bytes) -> FrameParts:
+        """:meth:`feed`, the frames as parallel lists (with their header blocks' bytes)."""
         if self._error is not None:
             raise self._error
+        out = FrameParts([], [], [], [])
         buf = self._buf
         buf += chunk
         if not self._started:
             if skip_bom(bytes(buf[:3])) is None:
-                return []
+                return out
             self._started = True
             if buf.startswith(BOM):
                 del buf[:3]
                 self._offset = 3
         n = len(buf)
         if n < PRELUDE_LENGTH:
-            return []
-        out: list[Frame] = []
+            return out
+        checked = self._checked  # whether the prelude of the frame at the start is known good
+        if checked and n < _U32.unpack_from(buf)[0]:
+            return out  # the rest of that frame is still to come
+        # the buffer as bytes, copied once (a frame that takes many reads is copied when it is
+        # whole, not at each read)
+        data = bytes(buf)
         pos = 0
-        view = memoryview(buf)
+        cache = self._headers
+        prelude, u32 = _PRELUDE.unpack_from, _U32.unpack_from
+        blocks, headers_of, payloads, offsets = out
         try:
             while n - pos >= PRELUDE_LENGTH:
-                total, headers_length, prelude_crc = _PRELUDE.unpack_from(buf, pos)
-                at = self._offset + pos
-                crc = zlib.crc32(view[pos : pos + 8])
-                if crc != prelude_crc:
-                    raise DataError(
-                        f"bad prelude CRC in the event-stream frame at byte {at} "
-                        f"(computed {crc:#010x}, the frame says {prelude_crc:#010x})"
-                    )
-                if (
-                    total < MIN_FRAME_LENGTH
+                total, headers_length, prelude_crc = prelude(data, pos)
+                if not checked and (
+                    crc32(data[pos : pos + 8]) != prelude_crc
+                    or total < MIN_FRAME_LENGTH
                     or headers_length > total - MIN_FRAME_LENGTH
                     or headers_length > MAX_HEADERS_LENGTH
                     or total - headers_length - MIN_FRAME_LENGTH > MAX_PAYLOAD_LENGTH
                 ):
-                    raise DataError(
-                        f"impossible length in the event-stream frame at byte {at} "
-                        f"(total {total}, headers {headers_length})"
-                    )
+                    _bad_prelude(data, pos, self._offset + pos)
                 if n - pos < total:
+                    checked = True
                     break  # the rest of this frame is still to come
+                checked = False
                 end = pos + total - 4
-                crc = zlib.crc32(view[pos + 8 : end], crc)
-                (message_crc,) = _U32.unpack_from(buf, end)
-                if crc != message_crc:
+                crc = crc32(data[pos:end])
+                if crc != u32(data, end)[0]:
+                    at = self._offset + pos
                     raise DataError(
                         f"bad message CRC in the event-stream frame at byte {at} "
-                        f"(computed {crc:#010x}, the frame says {message_crc:#010x})"
+                        f"(computed {crc:#010x}, the frame says {u32(data, end)[0]:#010x})"
                     )
                 start = pos + PRELUDE_LENGTH
-                headers = _decode_headers(view[start : start + headers_length], at)
-                out.append(Frame(headers, bytes(view[start + headers_length : end]), at))
+                block = data[start : start + headers_length]
+                headers = cache.get(block)
+                if headers is None:
+                    headers = _decode_headers(memoryview(block), self._offset + pos)
+                    if len(cache) < _CACHED_HEADERS:
+                        cache[block] = headers
+                blocks.append(block)
+                headers_of.append(headers)
+                payloads.append(data[start + headers_length : end])
+                offsets.append(pos)
                 pos += total
         except DataError as exc:
-            if not out:
+            if not blocks:
                 raise
             self._error = exc  # hand out the good frames before it first
-        finally:
-            view.release()
+        self._checked = checked
+        if offsets and self._offset:
+            out.offsets[:] = [self._offset + at for at in offsets]
         if pos:
             del buf[:pos]
             self._offset += pos
@@ -163,6 +213,11 @@ class EventStreamDecoder:
     def event_of(frame: Frame) -> tuple[str | None, Any]:
         """The wire event a frame stands for (:func:`wire_event`)."""
         return wire_event(frame)
+
+    def close_parts(self) -> FrameParts:
+        """:meth:`close`, as :meth:`feed_parts` hands out frames (there are none)."""
+        self.close()
+        return FrameParts([], [], [], [])
 
     def close(self) -> list[Frame]:
         """End of input: an error if it ends inside a frame."""

@@ -313,3 +313,20 @@ def test_real_recordings(path: Path) -> None:
         event, payload = wire_event(f)
         assert event == f.headers[":event-type"] and isinstance(payload, dict)
         assert encode(event, payload) == encode_frame(f.headers, orjson.dumps(payload))
+
+
+def test_feed_parts_are_the_frames_and_a_header_block_is_decoded_once() -> None:
+    data = b"".join(encode(name, {"i": i}) for i, name in enumerate(["a", "b", "a", "a", "b"]))
+    for step in (1, 7, len(data)):
+        decoder = EventStreamDecoder()
+        frames: list[Frame] = []
+        blocks: list[bytes] = []
+        for i in range(0, len(data), step):
+            parts = decoder.feed_parts(data[i : i + step])
+            blocks += parts.blocks
+            frames += [Frame(h, p, at) for h, p, at in zip(parts.headers, parts.payloads, parts.offsets)]
+        assert decoder.close_parts() == ([], [], [], [])
+        assert frames == decode(data, step)
+        assert [f.headers[":event-type"] for f in frames] == ["a", "b", "a", "a", "b"]
+        assert frames[0].headers is frames[2].headers  # the same header bytes: one dict
+        assert blocks[0] == blocks[2] != blocks[1]
