@@ -15,6 +15,7 @@ call after it. Integers beyond 64 bits are read as floats (orjson's rule).
 from __future__ import annotations
 
 import re
+from operator import length_hint
 from typing import Any
 
 import orjson
@@ -67,19 +68,23 @@ class NDJSONDecoder:
         return self._parse([rest]) if rest.strip() else []
 
     def _parse(self, lines: list[bytes]) -> list[Any]:
-        out = []
-        loads = orjson.loads
-        for line in lines:
-            self.line_no += 1
+        # all the lines parsed in one pass; one that is not JSON stops it, and (when blank) the
+        # pass goes on after it
+        out: list[Any] = []
+        items = iter(lines)
+        while True:
             try:
-                out.append(loads(line))
-            except orjson.JSONDecodeError as exc:
-                if not line.strip():
-                    continue
-                self._error = DataError(describe_json_error(exc), self.line_no)
-                if not out:
-                    raise self._error from None
+                out.extend(map(orjson.loads, items))
                 break
+            except orjson.JSONDecodeError as exc:
+                at = len(lines) - length_hint(items) - 1  # the index of the line that is not JSON
+                if lines[at].strip():
+                    self.line_no += at + 1
+                    self._error = DataError(describe_json_error(exc), self.line_no)
+                    if not out:
+                        raise self._error from None
+                    return out
+        self.line_no += len(lines)
         return out
 
 

@@ -65,6 +65,14 @@ def test_ndjson_error_names_the_line_after_the_values_before_it() -> None:
         NDJSONDecoder().feed(b"nope\n")  # nothing good before it: at once
 
 
+def test_ndjson_blank_lines_anywhere_in_a_read_are_skipped() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b'\n{"a":1}\n \r\n\n{"a":2}\r\n\t\n') == [{"a": 1}, {"a": 2}]
+    assert decoder.feed(b'\n{"a":3}\nnope\n') == [{"a": 3}]  # the line count goes on across reads
+    with pytest.raises(DataError, match="line 9: not JSON"):
+        decoder.close()
+
+
 def test_json_array_error_after_the_elements_before_it() -> None:
     decoder = JSONArrayDecoder()
     assert decoder.feed(b'[{"a": 1}, {"a": x}, {"a": 3}]') == [{"a": 1}]
