@@ -95,6 +95,43 @@ def test_encode_then_decode_any_split(events: list, step: int, newline: str) -> 
     assert [(e.event, e.data) for e in decode(wire, step)] == events
 
 
+SHAPES = {
+    "data": b"data: 1\n\ndata: [DONE]\n\n",
+    "event then data": b"event: a\ndata: 1\n\nevent: b\ndata: [DONE]\n\n",
+    "data then event": b"data: 1\nevent: a\n\ndata: [DONE]\nevent: b\n\n",
+    "a mix": b"event: a\ndata: 1\n\ndata: [DONE]\n\ndata: 2\nevent: b\n\n: ping\n\nid: 5\ndata: x\ndata: y\n\n",
+}
+EXPECTED_SHAPES = {
+    "data": [SSEEvent(None, "1"), SSEEvent(None, "[DONE]")],
+    "event then data": [SSEEvent("a", "1"), SSEEvent("b", "[DONE]")],
+    "data then event": [SSEEvent("a", "1"), SSEEvent("b", "[DONE]")],
+    "a mix": [SSEEvent("a", "1"), SSEEvent(None, "[DONE]"), SSEEvent("b", "2"), SSEEvent(None, "x\ny", "5")],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+@pytest.mark.parametrize("step", [None, 1, 5])
+def test_whole_reads_of_one_shape_and_of_a_mix(shape: str, newline: bytes, step: int | None) -> None:
+    """A read of events of one usual shape is taken apart at once, other reads an event at a time:
+    the same events either way, with blank lines that do nothing anywhere."""
+    data = SHAPES[shape].replace(b"\n", newline)
+    assert decode(data, step) == EXPECTED_SHAPES[shape]
+    padded = (newline + data.replace(newline * 2, newline * 3)).replace(b"\n\n\n", b"\n\n\n\n")
+    assert decode(padded, step) == EXPECTED_SHAPES[shape]
+
+
+def test_feed_bytes_is_feed_in_bytes() -> None:
+    data = 'event: é\ndata: {"a": "✓"}\n\ndata: 2\n\nid: 7\nretry: 30\n\ndata: 3\n\n'.encode()
+    decoder = SSEDecoder()
+    decoded = decoder.feed_bytes(data)
+    assert decoded.names == ["é".encode(), b"", b""]
+    assert decoded.datas == ['{"a": "✓"}'.encode(), b"2", b"3"]
+    assert decoded.fields == [(0, None, None), (2, "7", 30)]  # id and retry from event 2 on
+    assert decode(data) == [SSEEvent("é", '{"a": "✓"}'), SSEEvent(None, "2"), SSEEvent(None, "3", "7", 30)]
+    assert decoder.close_bytes() == ([], [], [(0, "7", 30)])
+
+
 def test_parse_data() -> None:
     assert parse_data('{"a": 1}') == {"a": 1}
     assert parse_data("[DONE]") == "[DONE]"
