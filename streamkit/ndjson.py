@@ -305,19 +305,3 @@ def write_events(events: Iterable[Any], writer: EventWriter) -> int:
                 flush()
     writer.count += n
     return n + 1
-
-
-def write_lines(lines: Iterable[bytes], writer: EventWriter) -> int:
-    """Write lines already encoded (each with its newline) under the writer's flush rule; return
-    how many were written."""
-    write = writer._write
-    pending = writer._pending
-    flush = writer.out.flush
-    n = 0
-    for line in lines:
-        write(line)
-        n += 1
-        if not pending():
-            flush()
-    writer.count += n
-    return n

@@ -125,7 +125,7 @@ def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: s
     def body(out: IO[bytes]) -> None:
         import os
 
-        from ..ndjson import EventWriter, write_events, write_lines
+        from ..ndjson import EventWriter, write_events
         from ..plugins import default_registry
 
         registry = default_registry()
@@ -141,7 +141,9 @@ def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: s
                 paced = _paced(events)
                 write_events(paced, EventWriter(out, paced.pending))
             else:
-                write_lines(events.lines(), EventWriter(out, events.pending))
+                writer = EventWriter(out)  # each read's lines in one write, flushed
+                for batch in events.batches():
+                    writer.write_bytes(batch)
             return
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
         request = _build_request(target, prompt, model, system, tools_file, gen_options, conversation_file, body_file,

@@ -19,17 +19,18 @@ An event-stream frame becomes one raw event: ``event`` is its ``:event-type`` he
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from itertools import chain
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from operator import length_hint
 from typing import IO, Any
 
 import orjson
 
 from ..errors import DataError
 from ..framing import detect
-from ..framing.eventstream import EventStreamDecoder, wire_event
+from ..framing.eventstream import EventStreamDecoder, Frame, FrameParts, wire_event
 from ..framing.jsonseq import JSONArrayDecoder, NDJSONDecoder
-from ..framing.sse import SSEDecoder, parse_data
+from ..framing.sse import SSEBytes, SSEDecoder, parse_data
 from ..ndjson import BOM, CHUNK_SIZE, dumps, skip_bom
 
 
@@ -79,9 +80,11 @@ class Replay:
                 break
         return bytes(head)
 
-    def _decoded(self) -> Iterator[Any]:
-        """The decoded items of the recording (SSE events, JSON values, event-stream frames);
-        ``self.framing`` says which once the first read is in."""
+    def _reads(self, *, as_bytes: bool = False) -> Iterator[Any]:
+        """What each read of the recording decoded (a list of SSE events, JSON values or
+        event-stream frames; with ``as_bytes``, SSE events as :class:`SSEBytes` and frames as
+        :class:`FrameParts`); ``self.framing`` says
+        which once the first read is in. The consumer adds what it takes to ``self.count``."""
         head = self._head()
         body = skip_bom(head)
         if not (head if body is None else body).strip():
@@ -98,21 +101,31 @@ class Replay:
         else:
             raise DataError(f"unknown framing {framing!r}")
 
-        # Each item becomes a raw event as it is handed out, so that a bad one (a decoder's
-        # DataError comes on the call after the good items before it) fails after those.
+        # A decoder's DataError comes on the call after the good items before it, so those are
+        # handed out (and written) first.
+        feed, close = decoder.feed, decoder.close
+        if as_bytes and framing == "sse":
+            feed, close = decoder.feed_bytes, decoder.close_bytes
+        elif as_bytes and framing == "eventstream":
+            feed, close = decoder.feed_parts, decoder.close_parts
         chunk = head
         while True:
-            self._queue = decoder.feed(chunk) if chunk else decoder.close()
-            self._pos = 0
-            for item in self._queue:
-                self._pos += 1
-                self.count += 1
-                yield item
+            yield feed(chunk) if chunk else close()
             if not chunk:
                 if detected and framing == "sse" and self.count == 0:
                     _not_sse(head if body is None else body)
                 return
             chunk = self._read(CHUNK_SIZE)
+
+    def _decoded(self) -> Iterator[Any]:
+        """The decoded items of the recording, one at a time (see :meth:`_reads`)."""
+        for items in self._reads():
+            self._queue = items
+            self._pos = 0
+            for item in items:
+                self._pos += 1
+                self.count += 1
+                yield item
 
     def _convert(self, item: Any) -> dict[str, Any]:
         if self.framing == "sse":
@@ -126,43 +139,156 @@ class Replay:
         for item in self._decoded():
             yield convert(item)
 
-    def lines(self) -> Iterator[bytes]:
-        """The raw events as NDJSON lines (what ``fetch --replay`` writes).
+    def batches(self) -> Iterator[bytes]:
+        """The raw events as NDJSON lines, those of one read in one ``bytes`` (what ``fetch
+        --replay`` writes: a read's events in one write, before the next read waits).
 
-        An SSE event whose data is one line of JSON is written around its data's own text: it is
+        An SSE event whose data is one line of JSON is written around its data's own bytes: it is
         parsed (to know it is JSON) but not serialised again, which was a third of the work on
         real recordings. The line says the same as ``dumps`` of the raw event would (the same
         keys in the same order); only the payload keeps its own spelling (escapes, spaces,
         number forms), as the upstream sent it.
         """
-        items = self._decoded()
-        first = next(items, _END)
-        if first is _END:
-            return
-        if self.framing != "sse":
-            for item in chain((first,), items):
-                yield dumps(self._convert(item))
-            return
-        loads, decode_error = orjson.loads, orjson.JSONDecodeError
+        self._queue = []
+        self._pos = 0
         head = b'{"type":"raw","dialect":' + orjson.dumps(self.dialect) + b',"event":'
-        names: dict[str | None, bytes] = {None: head + b'null,"data":'}
-        for item in chain((first,), items):
-            data = item.data
+        batch = None
+        for decoded in self._reads(as_bytes=True):
+            if batch is None:
+                batch = _Batches(self, head)
+            lines, error = batch.convert(decoded)
+            if lines:
+                yield lines
+            if error is not None:
+                raise error
+
+    def lines(self) -> Iterator[bytes]:
+        """The raw events as NDJSON lines, one at a time (the lines of :meth:`batches`)."""
+        for batch in self.batches():
+            lines = batch.split(b"\n")
+            lines.pop()  # after the last newline
+            self._queue = lines
+            self._pos = 0
+            for line in lines:
+                self._pos += 1
+                yield line + b"\n"
+        self._queue = []
+
+
+class _Batches:
+    """Turns what a read decoded into the NDJSON lines of its raw events, for one recording."""
+
+    def __init__(self, replay: Replay, head: bytes) -> None:
+        self.replay = replay
+        self.head = head  # the start of every line, up to the event name
+        self.unnamed = head + b'null,"data":'
+        self.prefixes: dict[bytes, bytes] = {b"": self.unnamed}  # SSE event name -> line start
+        #: an event-stream frame's header block -> its line start (None: an error frame)
+        self.frame_starts: dict[bytes, bytes | None] = {}
+        framing = replay.framing
+        self.convert = (
+            self._sse if framing == "sse" else self._frames if framing == "eventstream" else self._values
+        )
+
+    def _sse(self, decoded: SSEBytes) -> tuple[bytes, DataError | None]:
+        names, datas, _ = decoded
+        if not datas:
+            return b"", None
+        self.replay.count += len(datas)
+        prefixes = self.prefixes
+        new = set(names).difference(prefixes)
+        if len(prefixes) + len(new) > _MAX_NAMES:
+            prefixes.clear()
+            prefixes[b""] = self.unnamed
+            new = set(names)
+        for name in new:
+            prefixes[name] = self.head + orjson.dumps(name.decode()) + b',"data":'
+        # each line without its closing "}\n", which joins them
+        lines = list(map(bytes.__add__, map(prefixes.__getitem__, names), datas))
+        # every data parsed (to know it is JSON) in one pass; one that is not is written as a
+        # string, and the pass goes on after it
+        # (the parsed values are dropped at once: kept, they would wake the garbage collector)
+        not_json: set[int] = set()
+        items = iter(datas)
+        while True:
             try:
-                loads(data)
-            except decode_error:
-                yield dumps(self._raw(item.event, data))  # not JSON ([DONE]): the string
-                continue
-            if "\n" in data:  # JSON over several data: lines
-                yield dumps(self._raw(item.event, loads(data)))
-                continue
-            prefix = names.get(item.event)
-            if prefix is None:
-                prefix = names[item.event] = head + orjson.dumps(item.event) + b',"data":'
-            yield prefix + data.encode() + b"}\n"
+                _drain(map(orjson.loads, items))
+                break
+            except orjson.JSONDecodeError:
+                i = len(datas) - length_hint(items) - 1
+                not_json.add(i)
+                lines[i] = self._line(names[i], datas[i].decode())
+        if b"\n" in b"".join(datas):  # JSON over several data: lines, written anew on one
+            for i, data in enumerate(datas):
+                if b"\n" in data and i not in not_json:
+                    lines[i] = self._line(names[i], orjson.loads(data))
+        lines.append(b"")
+        return b"}\n".join(lines), None
+
+    def _line(self, name: bytes, data: Any) -> bytes:
+        """A raw event's line, serialised, without its closing ``}\n``."""
+        return dumps(self.replay._raw(name.decode() or None, data))[:-2]
+
+    def _values(self, values: list[Any]) -> tuple[bytes, DataError | None]:
+        if not values:
+            return b"", None
+        self.replay.count += len(values)
+        dumped = list(map(orjson.dumps, values))
+        if b'"raw"' in b"".join(dumped):  # maybe raw events already (an NDJSON recording of fetch's output)
+            from_value = self.replay._from_value
+            return b"".join([dumps(from_value(value)) for value in values]), None
+        unnamed = self.unnamed
+        return unnamed + (b"}\n" + unnamed).join(dumped) + b"}\n", None
+
+    def _frames(self, frames: FrameParts) -> tuple[bytes, DataError | None]:
+        blocks, headers, payloads, offsets = frames
+        if not blocks:
+            return b"", None
+        self.replay.count += len(blocks)
+        starts = self.frame_starts
+        new = set(blocks).difference(starts)
+        if new:
+            if len(starts) + len(new) > _MAX_NAMES:
+                starts.clear()
+                new = set(blocks)
+            headers_of = dict(zip(blocks, headers))
+            for block in new:
+                starts[block] = self._frame_start(headers_of[block])
+        line_starts: list[Any] = list(map(starts.__getitem__, blocks))
+        if None not in line_starts and b"" not in payloads:  # event and exception frames with data
+            try:
+                dumped = list(map(orjson.dumps, map(orjson.loads, payloads)))
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                line_starts.append(b"")
+                return b"}\n".join(map(bytes.__add__, line_starts, dumped)) + b"}\n", None
+        # a frame at a time (an error frame, an empty payload, text, bad JSON): as wire_event says
+        replay = self.replay
+        lines = []
+        for frame in zip(headers, payloads, offsets):
+            try:
+                lines.append(dumps(replay._raw(*wire_event(Frame(*frame)))))
+            except DataError as exc:  # a payload that is not JSON: after the frames before it
+                return b"".join(lines), exc
+        return b"".join(lines), None
+
+    def _frame_start(self, headers: dict[str, Any]) -> bytes | None:
+        """The start of the line of an event or exception frame with these headers (see
+        :func:`wire_event`), up to its data; None for an error frame."""
+        kind = headers.get(":message-type", "event")
+        if kind == "error":
+            return None
+        name = headers.get(":exception-type" if kind == "exception" else ":event-type")
+        return self.head + orjson.dumps(name if isinstance(name, str) else None) + b',"data":'
 
 
-_END = object()
+#: runs an iterator to its end, keeping nothing
+_drain: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+#: how many SSE event names a replay keeps the line start of (a stream of ever new names is
+#: a stream, not a vocabulary)
+_MAX_NAMES = 1000
+
 
 #: How an SSE stream's first line starts: a comment, or one of the four fields (WHATWG).
 _SSE_FIRST_LINE = re.compile(rb"[ \t]*(:|(data|event|id|retry)[ \t]*(:|\r?$))")

@@ -124,6 +124,42 @@ class Trickle(io.RawIOBase):
     read = read1
 
 
+class Counted(Trickle):
+    """A :class:`Trickle` that counts the bytes it handed out."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        super().__init__(data, size)
+        self.given = 0
+
+    def read1(self, n: int = -1) -> bytes:
+        chunk = super().read1(n)
+        self.given += len(chunk)
+        return chunk
+
+    read = read1
+
+
+@pytest.mark.parametrize("framing", ["sse", "ndjson"])
+@pytest.mark.parametrize("size", [1, 13, 1000])
+def test_each_batch_is_what_the_reads_so_far_completed(framing: str, size: int) -> None:
+    """fetch --replay writes a batch at a time: by each one, every event the bytes read so far
+    completed is out (a pipe's events are written before the next read waits)."""
+    if framing == "sse":
+        data = b"".join(b"event: e\ndata: " + orjson.dumps(c) + b"\n\n: ping\n\n" for c in CHUNKS * 5)
+        data += b"data: [DONE]\n\n"
+        end = b"\n\n"
+    else:
+        data = b"".join(orjson.dumps(c) + b"\n\n" for c in CHUNKS * 5)
+        end = b"\n"
+    source = Counted(data, size)
+    out = b""
+    for batch in replay(source, dialect="d").batches():
+        out += batch
+        read = data[: source.given]
+        assert out == b"".join(lines(read[: read.rfind(end) + len(end)], dialect="d"))
+    assert out == b"".join(lines(data, dialect="d"))
+
+
 class Broken(NamedTuple):
     """A recording whose last record is bad: ``good + bad``; ``error`` matches the message."""
 
