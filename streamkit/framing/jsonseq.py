@@ -68,6 +68,14 @@ class NDJSONDecoder:
         return self._parse([rest]) if rest.strip() else []
 
     def _parse(self, lines: list[bytes]) -> list[Any]:
+        if b"" in lines:  # empty lines (a recording's last, the gap between two) left out first
+            try:
+                values = list(map(orjson.loads, filter(None, lines)))
+            except orjson.JSONDecodeError:
+                pass  # found again below, with its line number
+            else:
+                self.line_no += len(lines)
+                return values
         # all the lines parsed in one pass; one that is not JSON stops it, and (when blank) the
         # pass goes on after it
         out: list[Any] = []
