@@ -226,10 +226,8 @@ class SSEDecoder:
             elif field == b"id":
                 if b"\0" not in value:
                     self._last_id = value.decode() or None
-            elif field == b"retry":
-                digits = value.decode()
-                if digits.isdigit():
-                    self._retry = int(digits)
+            elif field == b"retry" and value.isdigit():  # ASCII digits only (bytes), the WHATWG rule
+                self._retry = int(value)
             # a comment (a line starting with ":") has the field b"", which is none of these
         if data:
             self._dispatch(event, data, out)

@@ -121,6 +121,12 @@ def test_whole_reads_of_one_shape_and_of_a_mix(shape: str, newline: bytes, step:
     assert decode(padded, step) == EXPECTED_SHAPES[shape]
 
 
+def test_retry_takes_ascii_digits_only() -> None:
+    # "²" and Arabic-Indic one are digits to str.isdigit; "²" made int() raise, a traceback on replay
+    data = "retry: 30\n\ndata: a\n\nretry: ²\n\nretry: \u0661\n\nretry: 1x\n\ndata: b\n\n".encode()
+    assert decode(data) == [SSEEvent(None, "a", None, 30), SSEEvent(None, "b", None, 30)]
+
+
 def test_feed_bytes_is_feed_in_bytes() -> None:
     data = 'event: é\ndata: {"a": "✓"}\n\ndata: 2\n\nid: 7\nretry: 30\n\ndata: 3\n\n'.encode()
     decoder = SSEDecoder()
