@@ -702,7 +702,11 @@ streamkit render < turn.ndjson
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == THREE_TURNS[2]["text"]
     first, second, third = ndjson(log.read_bytes())
-    assert "thread" in first and len(second["tool_outputs"]) == 2 and len(third["tool_outputs"]) == 1
+    assert "thread" in first and "tool_outputs" in second and "tool_outputs" in third, (
+        log.read_text(),
+        result.stderr,
+    )
+    assert len(second["tool_outputs"]) == 2 and len(third["tool_outputs"]) == 1
 
 
 # --- the official client over real HTTP -------------------------------------------------------------
