@@ -23,6 +23,7 @@ from streamkit.dialects.base import Endpoint
 from streamkit.testing import assert_serve_replays
 
 botocore = pytest.importorskip("botocore", reason="botocore (the plugin's dependency) is not installed")
+pytest.importorskip("botocore.session")  # a submodule: imported here, not by whichever test ran before
 
 ACCESS = "AKIDSTREAMKITTEST"
 SECRET = "streamkit-aws-SECRET-key-7171"
