@@ -88,11 +88,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     try:
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
-        quiet_server_logs()
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        served = _prompt_server(uvicorn, interrupted)(config)
+        served = _uvicorn_server(uvicorn, app, interrupted)
         try:
             served.run(sockets=[sock])
         finally:
@@ -119,11 +115,7 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
 
     app = make_app(server)
     sock = socket.create_server((host, 0))
-    quiet_server_logs()
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-    )
-    served = _prompt_server(uvicorn, [])(config)
+    served = _uvicorn_server(uvicorn, app, [])
     thread = threading.Thread(
         target=served.run, kwargs={"sockets": [sock]}, name="streamkit-serve", daemon=True
     )
@@ -143,6 +135,15 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             server.responses.close()  # what is queued is written
         if server.log is not None:
             server.log.close()
+
+
+def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int]) -> Any:
+    """The uvicorn server for the app, as both ``run`` and ``background`` serve it."""
+    quiet_server_logs()
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    )
+    return _prompt_server(uvicorn, interrupted)(config)
 
 
 def _prompt_server(uvicorn: Any, interrupted: list[int]) -> Any:
