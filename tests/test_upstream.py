@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -86,3 +87,31 @@ def test_a_gzip_answer_the_request_did_not_ask_for_is_read() -> None:
         result = run_cli("fetch", "--base-url", url, "-m", "m", "hi", env={"OPENAI_API_KEY": SECRET})
     assert result.returncode == 0
     assert [e["type"] for e in ndjson(result.stdout)] == ["raw"]
+
+
+def test_plain_http_without_a_proxy_gets_a_context_that_trusts_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No CA bundle is loaded for plain HTTP, and what is given instead could verify no certificate."""
+    from streamkit.upstream import PROXY_VARIABLES, tls_options
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    context = tls_options("http://127.0.0.1:8000/v1")["verify"]
+    assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert tls_options("https://api.example.com/v1") == {}  # httpx's own verified default
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example:3128")
+    assert tls_options("http://127.0.0.1:8000/v1") == {}  # a proxy may be reached over TLS
+
+
+def test_the_command_line_leaves_httpx_s_own_cli_unimported() -> None:
+    """httpx imports its own command line (click, rich, pygments) unless told not to; streamkit's
+    process never runs it, so httpx imported after the command starts comes without it."""
+    code = (
+        "import sys; from streamkit.cli import main\n"
+        "try:\n    main(['dialects'])\nexcept SystemExit:\n    pass\n"
+        "import httpx; print(sys.modules.get('httpx._main') is None, 'httpx._main' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == b"True True", result.stderr
