@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from streamkit.plugins import Registry, get_plugin_manager
@@ -116,21 +117,34 @@ def _source_dialect(path: Path) -> str | None:
     return "openai-chat" if name == "mistral" else name
 
 
-@pytest.mark.parametrize(("path", "target"), CASES)
-def test_convert(path: Path, target: str, fresh_registry: Registry) -> None:
-    source = _source_dialect(path)
-    if source not in fresh_registry.dialects():
-        pytest.skip(f"dialect {source} is not installed")
+@functools.cache  # one for the module: no test here adds a plugin, and a fresh one per case cost 8 s
+def _registry() -> Registry:
+    return Registry(get_plugin_manager())
+
+
+@functools.cache  # each recording is converted to every target: normalized once per process
+def _normalized(path: Path) -> tuple[bytes, list[tuple[str, list[tuple[str, Any]]]]]:
+    """A recording's canonical events (as NDJSON, so no test can change another's) and their summary."""
     with open(path, "rb") as f:
-        events = list(normalize(replay(f), dialect=source, registry=fresh_registry))
-    wire = b"".join(render(iter(events), format=target, registry=fresh_registry))
+        events = list(normalize(replay(f), dialect=_source_dialect(path), registry=_registry()))
+    return b"".join(orjson.dumps(ev, option=orjson.OPT_APPEND_NEWLINE) for ev in events), _summary(events)
+
+
+@pytest.mark.parametrize(("path", "target"), CASES)
+def test_convert(path: Path, target: str) -> None:
+    registry = _registry()
+    source = _source_dialect(path)
+    if source not in registry.dialects():
+        pytest.skip(f"dialect {source} is not installed")
+    lines, expected = _normalized(path)
+    events = [orjson.loads(line) for line in lines.splitlines()]
+    wire = b"".join(render(iter(events), format=target, registry=registry))
     validate = _validators().get(target)
-    raws = list(replay(io.BytesIO(wire), framing=fresh_registry.dialect(target).framing))
+    raws = list(replay(io.BytesIO(wire), framing=registry.dialect(target).framing))
     if validate is not None:
         for raw in raws:
             validate(raw["event"], raw["data"])
-    again = list(normalize(iter(raws), dialect=target, registry=fresh_registry))
-    expected = _summary(events)
+    again = list(normalize(iter(raws), dialect=target, registry=registry))
     if target in OBJECT_ARGUMENTS_ONLY:
         expected = [(text, [c for c in calls if c[1] is not None]) for text, calls in expected]
     assert _summary(again) == expected
