@@ -84,10 +84,11 @@ def _targets() -> list[str]:
     return sorted(Registry(get_plugin_manager()).dialects())
 
 
+TARGETS = _targets()
 CASES = [
     pytest.param(path, target, id=f"{path.parent.name}/{path.name}-to-{target}")
     for path in _recordings()
-    for target in _targets()
+    for target in TARGETS
 ]
 
 

@@ -18,19 +18,33 @@ from streamkit.cli.group import BUILTIN
 from .conftest import ROOT, STREAMKIT, run_cli, sh
 
 
-def examples(command: str) -> list[str]:
+def _example_lines(help_text: str) -> list[str]:
     """The example lines of a command's --help: the indented lines that run streamkit."""
-    result = run_cli(command, "--help", env={"COLUMNS": "200"})
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.decode().split("\nOptions:")[0].splitlines()
+    lines = help_text.split("\nOptions:")[0].splitlines()
     return [line.strip() for line in lines if line.startswith("    ") and "streamkit" in line]
+
+
+def examples(command: str) -> list[str]:
+    """The examples of a command's --help, read in this process (at collection, on every worker:
+    13 processes each time cost about 1 s of each worker's start). The test below checks that the
+    real command prints the same."""
+    from click.testing import CliRunner
+
+    from streamkit.cli.group import cli
+
+    result = CliRunner().invoke(cli, [command, "--help"], env={"COLUMNS": "200"}, prog_name="streamkit")
+    assert result.exit_code == 0, result.output
+    return _example_lines(result.output)
 
 
 @pytest.mark.parametrize("command", sorted(BUILTIN))
 def test_every_command_s_help_has_examples(command: str) -> None:
-    found = examples(command)
+    result = run_cli(command, "--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    found = _example_lines(result.stdout.decode())
     assert 1 <= len(found) <= 3, found
     assert any(re.search(rf"\bstreamkit {command}\b", line) for line in found), found
+    assert examples(command) == found  # what the examples run below are collected from
 
 
 def _runnable(line: str) -> bool:
