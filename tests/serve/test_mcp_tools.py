@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,15 @@ import orjson
 import pytest
 
 from tests.conftest import STREAMKIT, ndjson
-from tests.test_fetch_live import serving
 
 TOKEN = "mcp-secret-token-7f3a9c"
 QUESTION = "What is the weather in Paris?"
 WEATHER = "It is 18 degrees and sunny in Paris."
 ANSWER = "Paris is sunny today."
 CALL = {"tool_calls": [{"name": "weather", "input": {"city": "Paris"}}]}
+
+# one worker runs the module, so that its tests share one MCP server and few gateways
+pytestmark = pytest.mark.xdist_group("mcp-tools")
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +77,28 @@ def gateway_process(*args: str, stderr: Path) -> Iterator[str]:
 
 
 class Gateway:
-    def __init__(self, url: str, tmp_path: Path) -> None:
+    """What one test sees of a shared gateway: the upstream's requests of this test, and the
+    gateway's log and stderr from where this test began."""
+
+    def __init__(self, url: str, tmp_path: Path, own_log: Path, stderr: Path) -> None:
         self.url = url
         self.upstream_log = tmp_path / "upstream.ndjson"
-        self.own_log = tmp_path / "gateway.ndjson"
-        self.stderr = tmp_path / "gateway.err"
-        self.clients: list[Any] = []  # closed with the gateway
+        self.own_log = own_log
+        self.stderr = stderr
+        self._began = {p: p.stat().st_size if p.exists() else 0 for p in (own_log, stderr)}
+        self.clients: list[Any] = []  # closed at the end of the test
 
     def sent(self) -> list[dict[str, Any]]:
         """The requests the upstream received."""
         return ndjson(self.upstream_log.read_bytes()) if self.upstream_log.exists() else []
+
+    def since(self, path: Path) -> str:
+        """What the gateway wrote to its log or stderr during this test."""
+        if not path.exists():
+            return ""
+        with open(path, "rb") as f:
+            f.seek(self._began.get(path, 0))
+            return f.read().decode()
 
     def openai(self) -> Any:
         import openai
@@ -102,25 +116,96 @@ class Gateway:
 
     def secret_leaked(self) -> list[str]:
         """Where the MCP token shows up: the upstream's requests, the gateway's log and stderr."""
-        return [p.name for p in (self.upstream_log, self.own_log, self.stderr)
-                if p.exists() and TOKEN.encode() in p.read_bytes()]  # fmt: skip
+        texts = {"upstream": self.since(self.upstream_log), "gateway log": self.since(self.own_log),
+                 "gateway stderr": self.since(self.stderr)}  # fmt: skip
+        return [name for name, text in texts.items() if TOKEN in text]
+
+
+class _Pair:
+    """A scripted upstream (in this process) and a gateway process in front of it, shared by the
+    module's tests that want the same upstream dialect and gateway options. Each test gives the
+    upstream its own script and request log; the turns go on numbering where the last test's
+    ended, so no two tests' responses have the same id in the gateway's store."""
+
+    def __init__(
+        self, stack: ExitStack, folder: Path, script: Path, upstream: str, options: tuple[str, ...]
+    ) -> None:
+        from streamkit.cli.serve import make_server
+        from streamkit.cli.serve import serve as command
+        from streamkit.plugins import default_registry
+        from streamkit.serve import background
+
+        params = command.make_context(
+            "serve", ["-d", upstream, "--script", str(script), "--port", "0"]
+        ).params
+        self.server, _ = make_server(default_registry(), **params)
+        up = stack.enter_context(background(self.server))
+        self.own_log, self.stderr = folder / "gateway.ndjson", folder / "gateway.err"
+        base = "/v1" if upstream.startswith("openai") else ""
+        self.url = stack.enter_context(gateway_process(
+            "--upstream", upstream, "--base-url", f"{up}{base}", "--log-requests", str(self.own_log),
+            "--connect-timeout", "5", "--read-timeout", "10", *options, stderr=self.stderr))  # fmt: skip
+        self.turns = 0  # the turns given so far
+
+    @contextmanager
+    def scripted(self, script: Path, log: Path) -> Iterator[None]:
+        from streamkit.serve import ScriptSource
+
+        source = ScriptSource(str(script))
+        given = len(source.turns)
+        source.turns = [None] * self.turns + source.turns
+        source.served = self.turns
+        self.turns += given
+        self.server.source = source
+        with open(log, "wb") as self.server.log:
+            try:
+                yield
+            finally:
+                self.server.log = None
+
+
+class _Pairs:
+    """The module's shared upstream and gateway pairs, by upstream dialect and gateway options."""
+
+    def __init__(self, stack: ExitStack, folder: Path) -> None:
+        self.stack = stack
+        self.folder = folder
+        self.made: dict[tuple[str, tuple[str, ...]], _Pair] = {}
+
+    def get(self, script: Path, upstream: str, options: tuple[str, ...]) -> _Pair:
+        pair = self.made.get((upstream, options))
+        if pair is None:
+            folder = self.folder / f"{upstream}-{len(self.made)}"
+            folder.mkdir()
+            pair = self.made[upstream, options] = _Pair(self.stack, folder, script, upstream, options)
+        return pair
+
+
+_SHARED: list[_Pairs] = []  # the module's, while its tests run
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_pairs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with ExitStack() as stack:
+        _SHARED.append(_Pairs(stack, tmp_path_factory.mktemp("gateways")))
+        try:
+            yield
+        finally:
+            _SHARED.clear()
 
 
 @contextmanager
 def gateway(
     tmp_path: Path, script: list[Any], *options: str, upstream: str = "openai-chat"
 ) -> Iterator[Gateway]:
-    """A scripted upstream (Chat Completions unless said), and a gateway in front of it."""
+    """A scripted upstream (Chat Completions unless said), and a gateway in front of it: shared
+    with the module's other tests of the same upstream and options (a gateway process that loads
+    the MCP SDK costs about 1.5 s of CPU), each test with its own script."""
     path = tmp_path / "script.json"
     path.write_bytes(orjson.dumps(script))
-    made = Gateway("", tmp_path)
-    base = "/v1" if upstream.startswith("openai") else ""
-    with (
-        serving("-d", upstream, "--script", str(path), "--log-requests", str(made.upstream_log)) as up,
-        gateway_process("--upstream", upstream, "--base-url", f"{up}{base}", "--log-requests", str(made.own_log),
-                        "--connect-timeout", "5", "--read-timeout", "10", *options, stderr=made.stderr) as url,
-    ):  # fmt: skip
-        made.url = url
+    pair = _SHARED[0].get(path, upstream, options)
+    made = Gateway(pair.url, tmp_path, pair.own_log, pair.stderr)
+    with pair.scripted(path, made.upstream_log):
         try:
             yield made
         finally:
@@ -289,7 +374,7 @@ def test_the_round_limit_ends_the_response_incomplete(mcp_url: str, tmp_path: Pa
         tools = [mcp_tool(mcp_url, require_approval="never")]
         # the SDK's stream helper wants response.completed: read the events themselves
         events = list(gw.openai().responses.create(model="m", input=QUESTION, tools=tools, stream=True))
-        stderr = gw.stderr.read_text()
+        stderr = gw.since(gw.stderr)
     assert events[-1].type == "response.incomplete"
     response = events[-1].response
     assert response.status == "incomplete"
@@ -314,7 +399,7 @@ def test_a_server_that_is_down_fails_its_listing_and_the_answer_goes_on(tmp_path
     with gateway(tmp_path, [{"text": ANSWER}]) as gw:
         tools = [mcp_tool(f"http://127.0.0.1:{_closed_port()}/mcp", require_approval="never")]
         kinds, response = stream(gw.openai(), input=QUESTION, tools=tools)
-        stderr = gw.stderr.read_text()
+        stderr = gw.since(gw.stderr)
     listing, message = response.output
     assert message.type == "message"
     assert listing.type == "mcp_list_tools" and listing.tools == [] and listing.error
@@ -331,7 +416,7 @@ def test_a_wrong_token_is_a_failed_listing_that_does_not_echo_it(mcp_url: str, t
         tool = {**mcp_tool(mcp_url), "headers": {"Authorization": "Bearer wrong-token-1234"}}
         _, response = stream(gw.openai(), input=QUESTION, tools=[tool])
     assert response.output[0].error and "wrong-token-1234" not in response.output[0].error
-    assert "wrong-token-1234" not in gw.stderr.read_text() + gw.own_log.read_text()
+    assert "wrong-token-1234" not in gw.since(gw.stderr) + gw.since(gw.own_log)
 
 
 def test_a_bad_mcp_tool_is_a_400_in_the_clients_shape(tmp_path: Path) -> None:
