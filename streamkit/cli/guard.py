@@ -20,7 +20,16 @@ from ..errors import (
     EXIT_OK,
     DataError,
     StreamkitError,
+    UsageError,
 )
+
+
+def _stdin() -> IO[bytes]:
+    if sys.stdin is None:
+        raise UsageError("no standard input")
+    if sys.stdin.isatty():
+        diagnostics.note("reading events from the terminal (Ctrl-D ends, Ctrl-C aborts)")
+    return sys.stdin.buffer
 
 
 def _quiet_stdout() -> None:

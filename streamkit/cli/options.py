@@ -8,18 +8,10 @@ from typing import IO, Any
 
 import click
 
-from .. import diagnostics
 from ..errors import (
     UsageError,
 )
-
-
-def _stdin() -> IO[bytes]:
-    if sys.stdin is None:
-        raise UsageError("no standard input")
-    if sys.stdin.isatty():
-        diagnostics.note("reading events from the terminal (Ctrl-D ends, Ctrl-C aborts)")
-    return sys.stdin.buffer
+from .guard import _stdin
 
 
 def _open_input(path: str) -> IO[bytes]:
