@@ -13,11 +13,9 @@ schema), each imported only when one of its commands runs (``group.BUILTIN``); `
 from __future__ import annotations
 
 import sys
-
-import click
+from typing import Any
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .group import cli  # each command's module is imported when the command is asked for
 from .guard import _quiet_stdout, run
 
 
@@ -26,6 +24,19 @@ def main(argv: list[str] | None = None) -> None:
     # httpx imports its own command line (click, rich, pygments: 30 ms of a live fetch's start,
     # measured) whenever they are installed; streamkit's process never runs it
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    from .fast_start import parse, run_parsed
+
+    parsed = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        if parsed is not None:  # normalize or accumulate, started without click
+            run_parsed(*parsed)
+            return
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    import click
+
+    from .group import cli  # each command's module is imported when the command is asked for
+
     try:
         cli.main(args=argv, prog_name="streamkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -46,6 +57,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":  # the click group, imported when asked for (main may not need click)
+        from .group import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["cli", "main", "run"]

@@ -10,8 +10,6 @@ import sys
 from collections.abc import Callable
 from typing import IO
 
-import click
-
 from .. import diagnostics
 from ..errors import (
     EXIT_DATAERR,
@@ -30,6 +28,13 @@ def _stdin() -> IO[bytes]:
     if sys.stdin.isatty():
         diagnostics.note("reading events from the terminal (Ctrl-D ends, Ctrl-C aborts)")
     return sys.stdin.buffer
+
+
+def _is_click_exit(exc: Exception) -> bool:
+    """Is this click's request to exit (from a command that uses click's own ``ctx.exit``)? Not
+    imported for it: a command started without click (``fast_start``) cannot raise one."""
+    click = sys.modules.get("click")
+    return click is not None and isinstance(exc, click.exceptions.Exit)
 
 
 def _quiet_stdout() -> None:
@@ -76,9 +81,9 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
         if not getattr(exc, "quiet", False):
             diagnostics.error(str(exc))
         code = exc.exit_code
-    except click.exceptions.Exit:
-        raise
     except Exception as exc:
+        if _is_click_exit(exc):
+            raise
         if os.environ.get("STREAMKIT_DEBUG"):
             raise
         from ..ndjson import last_line

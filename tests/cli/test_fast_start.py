@@ -1,0 +1,111 @@
+"""``normalize`` and ``accumulate`` start without click: their command lines are read the way click
+reads them, anything else is left to click, and the process never imports it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamkit.cli import stages
+from streamkit.cli.fast_start import parse
+
+from ..conftest import DATA, run_cli
+
+TOKENS = ["-d", "--dialect", "--dialect=anthropic", "--dialect=", "anthropic", "openai-chat", "", "--keep-raw",
+          "--think-tags", "--ignore-errors", "--final", "--on-error", "--on-error=skip", "--on-error=FAIL", "fail",
+          "pass", "skip", "-h", "--help", "--", "-danthropic", "--keep", "--final=1", "-x", "extra"]  # fmt: skip
+
+
+def click_reads(args: list[str]) -> tuple[str, dict] | None:
+    """What click makes of the command line (None: it refuses it or prints help)."""
+    command = getattr(stages, args[0])
+    try:
+        return args[0], command.make_context(args[0], list(args[1:])).params
+    except BaseException:  # a usage error, or --help's exit
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["normalize", "accumulate"]), st.lists(st.sampled_from(TOKENS), max_size=5))
+def test_what_is_read_without_click_is_what_click_reads(command: str, rest: list[str]) -> None:
+    args = [command, *rest]
+    ours = parse(args)
+    if ours is not None:
+        assert ours == click_reads(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["normalize"],
+        [
+            "normalize",
+            "-d",
+            "anthropic",
+            "--keep-raw",
+            "--think-tags",
+            "--on-error",
+            "pass",
+            "--ignore-errors",
+        ],
+        ["normalize", "--dialect=gemini", "-d", "ollama", "--on-error=skip"],
+        ["normalize", "-d", ""],
+        ["accumulate", "--final", "--final", "--on-error", "skip"],
+    ],
+)
+def test_the_usual_command_lines_are_read_without_click(args: list[str]) -> None:
+    assert parse(args) == click_reads(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["normalize", "--help"],
+        ["normalize", "-danthropic"],  # click takes it; it is left to click
+        ["normalize", "-d"],
+        ["normalize", "-d", "--keep-raw"],
+        ["normalize", "--on-error", "FAIL"],
+        ["normalize", "--final"],
+        ["accumulate", "-d", "anthropic"],
+        ["accumulate", "--final=yes"],
+        ["normalize", "--", "x"],
+        ["render"],
+        ["--version"],
+        [],
+    ],
+)
+def test_anything_else_is_left_to_click(args: list[str]) -> None:
+    assert parse(args) is None
+
+
+def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None:
+    code = (
+        "import sys\n"
+        "from streamkit.cli import main\n"
+        "code = 0\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print('exit', code, 'click' in sys.modules, file=sys.stderr)\n"
+    )
+    raw = run_cli("fetch", "--replay", str(DATA / "anthropic" / "text.sse")).stdout
+    events = run_cli("normalize", input=raw).stdout
+    cases = [(["normalize"], raw, 0), (["accumulate", "--final"], events, 0),
+             (["normalize", "--on-error", "fail"], b"not json\n", 65)]  # fmt: skip
+    for args, stdin, status in cases:
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args], input=stdin, capture_output=True, timeout=60
+        )
+        assert result.stderr.decode().splitlines()[-1] == f"exit {status} False", result.stderr
+        if status == 0:
+            assert result.stdout == run_cli(*args, input=stdin).stdout != b""
+    # and what goes to click still works, from the same main
+    result = subprocess.run(
+        [sys.executable, "-c", code, "normalize", "--help"], capture_output=True, timeout=60
+    )
+    assert b"Usage: " in result.stdout and result.stderr.decode().splitlines()[-1] == "exit 0 True"
