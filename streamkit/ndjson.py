@@ -78,11 +78,13 @@ class NDJSONReader:
     """
 
     def __init__(self, stream: IO[bytes] | Any, *, on_error: OnError = "fail",
-                 check: Callable[[dict], str | None] | None = None) -> None:  # fmt: skip
+                 check: Callable[[dict], str | None] | None = None, unchecked: str | None = None) -> None:  # fmt: skip
         self._read: Callable[[int], bytes] = getattr(stream, "read1", None) or stream.read
         self.on_error = on_error
         #: says what is wrong with an event (its fields' types), or None: a wrong one is bad input
         self.check = check
+        #: the type of the events ``check`` leaves to the stage, which checks them itself
+        self.unchecked = unchecked
         self.line_no = 0
         self._chunk_end = 0
         #: the event last handed out, and its line's own bytes: an event a stage passes on
@@ -142,6 +144,7 @@ class NDJSONReader:
         loads = orjson.loads
         read = self._read
         check = self.check
+        unchecked = self.unchecked
         parts: list[bytes] = []
         line_no = 0
         chunk = self._first()
@@ -170,7 +173,9 @@ class NDJSONReader:
                         continue
                     yield obj
                     continue
-                if type(obj) is dict and (check is None or check(obj) is None):
+                if type(obj) is dict and (
+                    check is None or obj.get("type") == unchecked or check(obj) is None
+                ):
                     self.current = obj
                     self.current_line = line
                     yield obj
@@ -197,14 +202,17 @@ def last_line() -> int | None:
     return _last_reader.line_no if _last_reader is not None and _last_reader.line_no else None
 
 
-def read_events(stream: IO[bytes] | Any, *, on_error: OnError = "fail", check: bool = False) -> NDJSONReader:
+def read_events(stream: IO[bytes] | Any, *, on_error: OnError = "fail", check: bool = False,
+                unchecked: str | None = None) -> NDJSONReader:  # fmt: skip
     """Events from a binary stream of NDJSON (``sys.stdin.buffer``, an open file, ``io.BytesIO``);
     with ``check``, every canonical event's fields are checked (:func:`streamkit.canonical.check_event`)
-    and a wrong one is bad input, handled by ``on_error`` like a line that is not JSON."""
+    and a wrong one is bad input, handled by ``on_error`` like a line that is not JSON. Events of
+    the type ``unchecked`` are left to the stage, which checks them itself (``normalize``: the raw
+    events, checked on its hot path without a call per line)."""
     if check:
         from .canonical import check_event
 
-        return NDJSONReader(stream, on_error=on_error, check=check_event)
+        return NDJSONReader(stream, on_error=on_error, check=check_event, unchecked=unchecked)
     return NDJSONReader(stream, on_error=on_error)
 
 

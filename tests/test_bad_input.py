@@ -199,3 +199,40 @@ def test_a_closed_standard_output_is_one_line() -> None:
     )
     assert result.returncode == 1
     assert result.stderr == b"streamkit accumulate: cannot write to standard output: Bad file descriptor\n"
+
+
+RAW_CASES = [(case, bad) for case, bad, _ in CORPUS if bad["type"] == "raw"]
+CHUNK = {"type": "raw", "dialect": "openai-chat", "event": None, "data": {
+    "id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+    "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}}  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", [None, "openai-chat"])
+@pytest.mark.parametrize("first", [True, False], ids=["first-raw", "after-raws"])
+def test_normalize_checks_raw_events_itself_as_the_reader_would(dialect: str | None, first: bool) -> None:
+    """The command leaves raw events to the stage (``unchecked="raw"``), which checks them on its
+    hot path: every bad one is the same bad input, with the same words, as check_event says."""
+    from streamkit.canonical import check_event
+    from streamkit.stages.normalize import normalize
+
+    before = [] if first else [CHUNK, CHUNK]
+    line = len(before) + 1
+    for case, bad in RAW_CASES:
+        stream = b"".join(orjson.dumps(e) + b"\n" for e in [*before, bad, CHUNK])
+        expected = check_event(bad)
+        assert expected is not None, case
+        with pytest.raises(DataError) as caught:
+            list(normalize(read_events(io.BytesIO(stream), check=True, unchecked="raw"), dialect=dialect,
+                           line_no=lambda: None))  # fmt: skip
+        assert str(caught.value).endswith(expected), (case, str(caught.value))
+        reader = read_events(io.BytesIO(stream), on_error="pass", check=True, unchecked="raw")
+        out = list(normalize(reader, dialect=dialect, on_error="pass", line_no=lambda r=reader: r.line_no))
+        errors = [e for e in out if e["type"] == "error"]
+        assert [(e["line"], e["message"]) for e in errors] == [(line, expected)], case
+        assert sum(e["type"] == "text-delta" for e in out) == len(before) + 1, case  # and it goes on
+    # a raw event with only the fields fetch writes (and a live fetch's t) takes the hot path
+    for good in (CHUNK, {**CHUNK, "t": 0.5}, {**CHUNK, "dialect": None, "event": "x"}):
+        assert check_event(good) is None
+        stream = b"".join(orjson.dumps(e) + b"\n" for e in [*before, good])
+        assert not [e for e in normalize(read_events(io.BytesIO(stream), check=True, unchecked="raw"),
+                                         dialect=dialect) if e["type"] == "error"]  # fmt: skip

@@ -17,12 +17,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .. import diagnostics
-from ..canonical import CANONICAL_TYPES
+from ..canonical import CANONICAL_TYPES, check_event
 from ..errors import DataError
 from ..ndjson import OnError
 from ..plugins import Registry, default_registry
 
 SNIFF_LIMIT = 64
+
+_MISSING = object()
 
 
 class _Detect:
@@ -125,6 +127,9 @@ class _Router:
     def route(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
         kind = raw.get("type")
         if kind == "raw":
+            problem = check_event(raw)
+            if problem is not None:
+                return self.bad(problem)
             data = raw.get("data")
             event = raw.get("event")
             named = raw.get("dialect")
@@ -218,14 +223,27 @@ def normalize(
     # the router's state as locals, refreshed whenever the slow path may have changed it
     feed, accepts, forced = router.feed, router.accepts, router.forced
     last_t = None  # the t of the last raw event
+    missing = _MISSING
     for raw in events:
-        # The hot path: a raw event for the normalizer already running.
-        if feed is not None and raw.get("type") == "raw" and (forced or raw.get("dialect") in accepts):
+        # The hot path: a raw event for the normalizer already running, its dialect and event
+        # names of the right types and no other fields but a live fetch's t (anything else takes
+        # the router, which checks it with check_event and says what is wrong)
+        if (
+            feed is not None
+            and raw.get("type") == "raw"
+            and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
+            and (data := raw.get("data", missing)) is not missing
+            and (
+                (dialect := raw.get("dialect", 0)) in accepts
+                or (forced and (dialect is None or type(dialect) is str))
+            )
+            and ((event := raw.get("event", 0)) is None or type(event) is str)
+        ):
             try:
-                out = feed(raw.get("data"), raw.get("event"))
+                out = feed(data, event)
             except Exception as exc:
                 out = router.failed(exc)
-            t = last_t = raw.get("t")
+            t = last_t = raw["t"] if n == 5 else None
             if out:
                 if t is not None:  # the raw event's time, kept on every event it made
                     for ev in out:
@@ -235,7 +253,7 @@ def normalize(
                 else:
                     yield from out
             elif out is None:
-                yield from router.no_meaning(raw, raw.get("data"), raw.get("event"))
+                yield from router.no_meaning(raw, data, event)
             continue
         out = router.route(raw)
         if raw.get("type") == "raw":
