@@ -177,9 +177,9 @@ class GeminiNormalizer(Normalizer):
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         # The hot path, measured in `make bench`: a chunk of one candidate holding one part that
-        # goes on what is open: text for the text block, a thought for the reasoning block, or
-        # for the streamed function call a piece of its arguments, a continuation marker or its
-        # terminator. The rest of the candidate (a finish reason, safety ratings) is read as
+        # goes on what is open: for the streamed function call a piece of its arguments, a
+        # continuation marker or its terminator; text for the text block, a thought for the
+        # reasoning block. The rest of the candidate (a finish reason, safety ratings) is read as
         # _candidate reads it. Anything else (a signature, several parts, a new response, a part
         # that opens or ends a block) takes _feed.
         try:
@@ -187,41 +187,44 @@ class GeminiNormalizer(Normalizer):
             (part,) = cand["content"]["parts"]
         except (KeyError, TypeError, ValueError, IndexError):
             return self._feed(data)
+        if type(part) is not dict or "promptFeedback" in data:
+            return self._feed(data)
         rid = data.get("responseId")
-        if (
-            type(part) is not dict
-            or cand.get("index")
-            or (rid is not None and rid != self.rid)
-            or "promptFeedback" in data
-        ):
+        if rid is not None and rid != self.rid:
             return self._feed(data)
-        out: list[dict[str, Any]] | None = None
-        text = part.get("text")
-        if text is not None:
-            if type(text) is str:
-                if len(part) == 1:
-                    bid = self.text
-                    if bid is not None:
-                        out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
-                elif len(part) == 2 and part.get("thought") is True:
-                    bid = self.reasoning
-                    if bid is not None:
-                        out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
-        elif len(part) == 1 and self.call is not None:
+        n = len(cand)  # the content, and the index or more
+        if n != 1 and cand.get("index"):
+            return self._feed(data)
+        out: list[dict[str, Any]]
+        call = self.call
+        if call is not None:  # (no text or reasoning block is open beside it)
             fc = part.get("functionCall")
-            if type(fc) is dict and not fc.get("name"):
-                call = self.call
-                partial = fc.get("partialArgs")
+            if type(fc) is not dict or len(part) != 1 or fc.get("name"):
+                return self._feed(data)
+            partial = fc.get("partialArgs")
+            if partial is None:
                 out = []
-                if partial is not None:
-                    delta = call.args.feed(partial)
-                    if delta:
-                        out.append({"type": "tool-input-delta", "id": call.id, "delta": delta})
-                if not fc.get("willContinue"):
-                    self._end_call(out)
-        if out is None:
-            return self._feed(data)
-        n = len(cand)
+            else:
+                delta = call.args.feed(partial)
+                out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}] if delta else []
+            if not fc.get("willContinue"):
+                self._end_call(out)
+        else:
+            text = part.get("text")
+            if type(text) is not str:
+                return self._feed(data)
+            if len(part) == 1:
+                bid = self.text
+                if bid is None:
+                    return self._feed(data)
+                out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
+            elif len(part) == 2 and part.get("thought") is True:
+                bid = self.reasoning
+                if bid is None:
+                    return self._feed(data)
+                out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
+            else:
+                return self._feed(data)
         if n > 2 or (n == 2 and "index" not in cand):
             self._candidate_rest(cand, out, 0)
         usage = data.get("usageMetadata")

@@ -47,6 +47,9 @@ Path = tuple[str | int, ...]
 _PATHS: dict[str, Path] = {}
 _PATHS_KEPT = 4096
 _KEYS: dict[str, str] = {}  # an object key -> its JSON text and colon (the keys of _PATHS's paths)
+# jsonPath -> its segments, the segments of its container, and the text that starts its value in
+# that container when it is an object (the key's JSON text and colon; None in an array)
+_PLACES: dict[str, tuple[Path, Path, str | None]] = {}
 
 
 def _segments(path: Any) -> Path:
@@ -58,9 +61,26 @@ def _segments(path: Any) -> Path:
         if len(_PATHS) >= _PATHS_KEPT:
             _PATHS.clear()
             _KEYS.clear()
+            _PLACES.clear()
         _PATHS[path] = segments
         return segments
     return tuple(parse_json_path(path))  # raises: a jsonPath that is not a string
+
+
+def _place(path: str) -> tuple[Path, Path, str | None] | None:
+    """The jsonPath's entry of _PLACES, made on its first use (raises for a path it cannot read;
+    None for the root, ``$``, which is no place a value can go)."""
+    segments = _segments(path)
+    if not segments:
+        return None
+    leaf = segments[-1]
+    key = None
+    if type(leaf) is str:
+        key = _KEYS.get(leaf)
+        if key is None:
+            key = _KEYS[leaf] = dumps(leaf).decode() + ":"
+    place = _PLACES[path] = (segments, segments[:-1], key)
+    return place
 
 
 class _Level:
@@ -88,6 +108,7 @@ class PartialArgs:
         self.stack: list[_Level] = []  # open containers, the root object first
         self.open_path: str | None = None  # the jsonPath of the string being written, as sent
         self.open_string: Path | None = None  # ... and its segments
+        self.top: Path | None = None  # the segments of the innermost open container
         self.frags: list[str] = []
         self.in_order = True
         # while in order, the values placed (segments, value, appended to a string) for the tree
@@ -97,20 +118,53 @@ class PartialArgs:
 
     def feed(self, partial_args: Any) -> str:
         out: list[str]
-        if type(partial_args) is list and len(partial_args) == 1 and self.log is not None:
+        log = self.log
+        if type(partial_args) is list and len(partial_args) == 1 and log is not None:
             # the common fragments: one entry, in document order
             arg = partial_args[0]
             if type(arg) is dict:
-                if self.open_path is not None and arg.get("jsonPath") == self.open_path:
-                    value = arg.get("stringValue")
-                    if type(value) is str:  # one more piece of the string being written
-                        self.log.append((self.open_string, value, True))  # type: ignore[arg-type]
-                        text = dumps(value)[1:-1].decode() if value else ""
+                path = arg.get("jsonPath")
+                value = arg.get("stringValue")
+                if type(value) is str:
+                    if path == self.open_path and path is not None:  # more of the string being written
+                        log.append((self.open_string, value, True))  # type: ignore[arg-type]
+                        text = dumps(value).decode()[1:-1] if value else ""
                         if not arg.get("willContinue"):
                             text += '"'
                             self.open_path = self.open_string = None
                         self.frags.append(text)
                         return text
+                    # a string starting as the next key or index of the innermost open container
+                    # (what _arg and _navigate would write, without their general walk)
+                    place = None
+                    if type(path) is str:
+                        place = _PLACES.get(path) or _place(path)
+                    if place is not None and place[1] == self.top:
+                        segments, _, key = place
+                        level = self.stack[-1]
+                        leaf = segments[-1]
+                        if level.is_array:
+                            fits = level.count == leaf  # arrays are written index after index
+                        else:
+                            fits = key is not None and leaf not in level.keys
+                        if fits and segments != self.open_string:
+                            text = '"' if self.open_string is not None else ""
+                            if level.count:
+                                text += ","
+                            level.count += 1
+                            if key is not None:
+                                level.keys.add(leaf)  # type: ignore[arg-type]
+                                text += key
+                            log.append((segments, value, False))
+                            if arg.get("willContinue"):
+                                text += dumps(value).decode()[:-1]
+                                self.open_path = path
+                                self.open_string = segments
+                            else:
+                                text += dumps(value).decode()
+                                self.open_path = self.open_string = None
+                            self.frags.append(text)
+                            return text
                 out = []
                 self._arg(arg, out)
                 if not self.in_order:
@@ -152,6 +206,7 @@ class PartialArgs:
             out.append("{}")
         while self.stack:
             out.append("]" if self.stack.pop().is_array else "}")
+        self.top = None
         text = "".join(out)
         self.frags.append(text)
         return text, "".join(self.frags)
@@ -307,6 +362,7 @@ class PartialArgs:
                 level = _Level(segment, is_array)
                 stack.append(level)
                 segment = segments[at + 1]
+        self.top = segments[:depth]
         return True
 
     def _set(self, segments: Path, value: Any, *, append: bool) -> bool:
