@@ -107,12 +107,20 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 _RFC3339 = re.compile(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$")
+# the usual form: UTC, and a fraction every Python's fromisoformat reads (3.10 takes 3 or 6 digits)
+_PLAIN_UTC = re.compile(r"\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d\d\d(?:\d\d\d)?)?Z", re.ASCII)
+_EPOCH = datetime(1970, 1, 1)
 
 
 def rfc3339_epoch(timestamp: Any) -> float | None:
     """An RFC 3339 timestamp (``2026-05-04T20:01:02.264968Z``) → epoch seconds, or None."""
     if not isinstance(timestamp, str):
         return None
+    if _PLAIN_UTC.fullmatch(timestamp) is not None:  # Gemini's and Ollama's usual form
+        try:
+            return (datetime.fromisoformat(timestamp[:-1]) - _EPOCH).total_seconds()
+        except ValueError:  # no such day or time
+            return None
     text = timestamp.strip().replace("Z", "+00:00").replace("z", "+00:00")
     match = _RFC3339.match(text)
     if match is None:
@@ -127,6 +135,12 @@ def rfc3339_epoch(timestamp: Any) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+# the candidate fields _candidate_rest reads, by what it does with them
+_META_FIELDS = frozenset(_CANDIDATE_FIELDS)
+_SOURCE_FIELDS = frozenset(("groundingMetadata", "citationMetadata"))
+_REST_FIELDS = _META_FIELDS | _SOURCE_FIELDS | {"logprobsResult", "finishReason"}
 
 
 # --- the normalizer ------------------------------------------------------------------------------
@@ -182,50 +196,50 @@ class GeminiNormalizer(Normalizer):
         # reasoning block. The rest of the candidate (a finish reason, safety ratings) is read as
         # _candidate reads it. Anything else (a signature, several parts, a new response, a part
         # that opens or ends a block) takes _feed.
+        call = self.call
         try:
             (cand,) = data["candidates"]
             (part,) = cand["content"]["parts"]
+            # what goes on the open call, else on the open text or reasoning block (the part is an
+            # object: anything else raises here)
+            value = part["functionCall"] if call is not None else part["text"]
         except (KeyError, TypeError, ValueError, IndexError):
             return self._feed(data)
-        if type(part) is not dict or "promptFeedback" in data:
+        if "promptFeedback" in data:
             return self._feed(data)
         rid = data.get("responseId")
-        if rid is not None and rid != self.rid:
+        if rid != self.rid and rid is not None:
             return self._feed(data)
         n = len(cand)  # the content, and the index or more
         if n != 1 and cand.get("index"):
             return self._feed(data)
         out: list[dict[str, Any]]
-        call = self.call
         if call is not None:  # (no text or reasoning block is open beside it)
-            fc = part.get("functionCall")
-            if type(fc) is not dict or len(part) != 1 or fc.get("name"):
+            if type(value) is not dict or len(part) != 1 or value.get("name"):
                 return self._feed(data)
-            partial = fc.get("partialArgs")
+            partial = value.get("partialArgs")
             if partial is None:
                 out = []
             else:
                 delta = call.args.feed(partial)
                 out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}] if delta else []
-            if not fc.get("willContinue"):
+            if not value.get("willContinue"):
                 self._end_call(out)
+        elif type(value) is not str:
+            return self._feed(data)
+        elif len(part) == 1:
+            bid = self.text
+            if bid is None:
+                return self._feed(data)
+            out = [{"type": "text-delta", "id": bid, "delta": value}] if value else []
+        elif len(part) == 2 and part.get("thought") is True:
+            bid = self.reasoning
+            if bid is None:
+                return self._feed(data)
+            out = [{"type": "reasoning-delta", "id": bid, "delta": value}] if value else []
         else:
-            text = part.get("text")
-            if type(text) is not str:
-                return self._feed(data)
-            if len(part) == 1:
-                bid = self.text
-                if bid is None:
-                    return self._feed(data)
-                out = [{"type": "text-delta", "id": bid, "delta": text}] if text else []
-            elif len(part) == 2 and part.get("thought") is True:
-                bid = self.reasoning
-                if bid is None:
-                    return self._feed(data)
-                out = [{"type": "reasoning-delta", "id": bid, "delta": text}] if text else []
-            else:
-                return self._feed(data)
-        if n > 2 or (n == 2 and "index" not in cand):
+            return self._feed(data)
+        if n != 1:
             self._candidate_rest(cand, out, 0)
         usage = data.get("usageMetadata")
         if type(usage) is dict:
@@ -376,6 +390,8 @@ class GeminiNormalizer(Normalizer):
 
     def _candidate_rest(self, cand: dict[str, Any], out: list[dict[str, Any]], first: int) -> None:
         """What a candidate holds besides its parts, whose events are ``out[first:]``."""
+        if _REST_FIELDS.isdisjoint(cand):  # (the usual chunk: nothing but the content and index)
+            return
         logprobs = cand.get("logprobsResult")
         if logprobs:
             for ev in out[first:]:
@@ -385,18 +401,20 @@ class GeminiNormalizer(Normalizer):
         finish = cand.get("finishReason")
         if isinstance(finish, str):
             self.finish_raw = finish
-        for key, name in _CANDIDATE_FIELDS.items():
-            value = cand.get(key)
-            if value is not None:
-                self.finish_meta[name] = value
-        grounding = cand.get("groundingMetadata")
-        if isinstance(grounding, dict):
-            self._grounding(grounding, out)
-        citations = cand.get("citationMetadata")
-        if isinstance(citations, dict):
-            for cite in citations.get("citationSources") or citations.get("citations") or ():
-                if isinstance(cite, dict):
-                    self._citation(cite, out)
+        if not _META_FIELDS.isdisjoint(cand):
+            for key, name in _CANDIDATE_FIELDS.items():
+                value = cand.get(key)
+                if value is not None:
+                    self.finish_meta[name] = value
+        if not _SOURCE_FIELDS.isdisjoint(cand):
+            grounding = cand.get("groundingMetadata")
+            if isinstance(grounding, dict):
+                self._grounding(grounding, out)
+            citations = cand.get("citationMetadata")
+            if isinstance(citations, dict):
+                for cite in citations.get("citationSources") or citations.get("citations") or ():
+                    if isinstance(cite, dict):
+                        self._citation(cite, out)
 
     # --- blocks ------------------------------------------------------------------------------------
 

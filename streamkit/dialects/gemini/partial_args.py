@@ -47,9 +47,11 @@ Path = tuple[str | int, ...]
 _PATHS: dict[str, Path] = {}
 _PATHS_KEPT = 4096
 _KEYS: dict[str, str] = {}  # an object key -> its JSON text and colon (the keys of _PATHS's paths)
-# jsonPath -> its segments, the segments of its container, and the text that starts its value in
-# that container when it is an object (the key's JSON text and colon; None in an array)
-_PLACES: dict[str, tuple[Path, Path, str | None]] = {}
+# jsonPath -> its segments, the segments of its container, the text that starts its value in
+# that container when it is an object (the key's JSON text and colon; None in an array), and
+# the same for the container in its own container
+_Place = tuple[Path, Path, str | None, str | None]
+_PLACES: dict[str, _Place] = {}
 
 
 def _segments(path: Any) -> Path:
@@ -67,20 +69,29 @@ def _segments(path: Any) -> Path:
     return tuple(parse_json_path(path))  # raises: a jsonPath that is not a string
 
 
-def _place(path: str) -> tuple[Path, Path, str | None] | None:
+def _place(path: str) -> _Place | None:
     """The jsonPath's entry of _PLACES, made on its first use (raises for a path it cannot read;
     None for the root, ``$``, which is no place a value can go)."""
     segments = _segments(path)
     if not segments:
         return None
-    leaf = segments[-1]
-    key = None
-    if type(leaf) is str:
-        key = _KEYS.get(leaf)
-        if key is None:
-            key = _KEYS[leaf] = dumps(leaf).decode() + ":"
-    place = _PLACES[path] = (segments, segments[:-1], key)
+    place = _PLACES[path] = (
+        segments,
+        segments[:-1],
+        _key(segments[-1]),
+        _key(segments[-2]) if len(segments) > 1 else None,
+    )
     return place
+
+
+def _key(segment: str | int) -> str | None:
+    """An object key's JSON text and colon (None for an array index)."""
+    if type(segment) is not str:
+        return None
+    key = _KEYS.get(segment)
+    if key is None:
+        key = _KEYS[segment] = dumps(segment).decode() + ":"
+    return key
 
 
 class _Level:
@@ -134,37 +145,22 @@ class PartialArgs:
                             self.open_path = self.open_string = None
                         self.frags.append(text)
                         return text
-                    # a string starting as the next key or index of the innermost open container
-                    # (what _arg and _navigate would write, without their general walk)
-                    place = None
-                    if type(path) is str:
-                        place = _PLACES.get(path) or _place(path)
-                    if place is not None and place[1] == self.top:
-                        segments, _, key = place
-                        level = self.stack[-1]
-                        leaf = segments[-1]
-                        if level.is_array:
-                            fits = level.count == leaf  # arrays are written index after index
+                    # a string starting at one of the usual next places (what _arg would write,
+                    # without its general walk)
+                    place = _PLACES.get(path) or _place(path) if type(path) is str else None
+                    head = self._step(place) if place is not None else None
+                    if head is not None:
+                        segments = place[0]  # type: ignore[index]
+                        log.append((segments, value, False))
+                        if arg.get("willContinue"):
+                            text = head + dumps(value).decode()[:-1]
+                            self.open_path = path
+                            self.open_string = segments
                         else:
-                            fits = key is not None and leaf not in level.keys
-                        if fits and segments != self.open_string:
-                            text = '"' if self.open_string is not None else ""
-                            if level.count:
-                                text += ","
-                            level.count += 1
-                            if key is not None:
-                                level.keys.add(leaf)  # type: ignore[arg-type]
-                                text += key
-                            log.append((segments, value, False))
-                            if arg.get("willContinue"):
-                                text += dumps(value).decode()[:-1]
-                                self.open_path = path
-                                self.open_string = segments
-                            else:
-                                text += dumps(value).decode()
-                                self.open_path = self.open_string = None
-                            self.frags.append(text)
-                            return text
+                            text = head + dumps(value).decode()
+                            self.open_path = self.open_string = None
+                        self.frags.append(text)
+                        return text
                 out = []
                 self._arg(arg, out)
                 if not self.in_order:
@@ -210,6 +206,63 @@ class PartialArgs:
         text = "".join(out)
         self.frags.append(text)
         return text, "".join(self.frags)
+
+    def _step(self, place: _Place) -> str | None:
+        """Go to the place of a value (its entry of _PLACES) if it is one of the usual next places, and return
+        the text that gets there (the open string's closing quote, closing brackets, comma, keys,
+        opening brackets), as _navigate writes it: the next entry of the innermost open container,
+        the first key of the arguments, or the first entry of a new container that is the next
+        entry of the innermost container's own container. Anything else (other places, a path
+        the string being written) returns None and changes nothing."""
+        segments, parent, key, parent_key = place
+        if segments == self.open_string:
+            return None
+        stack = self.stack
+        top = self.top
+        if parent == top:  # the next entry of the innermost open container
+            level = stack[-1]
+            if level.is_array:
+                if level.count != segments[-1]:  # arrays are written index after index
+                    return None
+            elif key is None or segments[-1] in level.keys:
+                return None
+            text = "," if level.count else ""
+        elif top is None:  # the first key of the arguments
+            if parent or stack or key is None:
+                return None
+            level = _Level(None, False)
+            stack.append(level)
+            text = "{"
+        elif len(parent) == len(top) and parent[:-1] == top[:-1]:  # a new container beside the innermost
+            outer = stack[-2]
+            segment = parent[-1]
+            if outer.is_array:
+                if outer.count != segment:
+                    return None
+            elif parent_key is None or segment in outer.keys:
+                return None
+            if key is None and segments[-1] != 0:
+                return None
+            text = "]" if stack.pop().is_array else "}"
+            if outer.count:
+                text += ","
+            outer.count += 1
+            if parent_key is not None:
+                outer.keys.add(segment)  # type: ignore[arg-type]
+                text += parent_key
+            text += "[" if key is None else "{"
+            level = _Level(segment, key is None)
+            stack.append(level)
+        else:
+            return None
+        level.count += 1
+        if key is not None:
+            level.keys.add(segments[-1])  # type: ignore[arg-type]
+            text += key
+        self.top = parent
+        if self.open_string is not None:
+            text = '"' + text
+        return text
 
     @staticmethod
     def _value(arg: dict[str, Any]) -> tuple[bool, Any]:
