@@ -128,49 +128,46 @@ class PartialArgs:
         self.tree: dict[str, Any] = {}
 
     def feed(self, partial_args: Any) -> str:
-        out: list[str]
+        try:  # the common fragment: one entry (an object, as only an object has these keys) ...
+            (arg,) = partial_args
+            path = arg["jsonPath"]
+            value = arg["stringValue"]
+        except (TypeError, ValueError, KeyError):
+            return self._entries(partial_args)
         log = self.log
-        if type(partial_args) is list and len(partial_args) == 1 and log is not None:
-            # the common fragments: one entry, in document order
-            arg = partial_args[0]
-            if type(arg) is dict:
-                path = arg.get("jsonPath")
-                value = arg.get("stringValue")
-                if type(value) is str:
-                    if path == self.open_path and path is not None:  # more of the string being written
-                        log.append((self.open_string, value, True))  # type: ignore[arg-type]
-                        text = dumps(value).decode()[1:-1] if value else ""
-                        if not arg.get("willContinue"):
-                            text += '"'
-                            self.open_path = self.open_string = None
-                        self.frags.append(text)
-                        return text
-                    # a string starting at one of the usual next places (what _arg would write,
-                    # without its general walk)
-                    place = _PLACES.get(path) or _place(path) if type(path) is str else None
-                    head = self._step(place) if place is not None else None
-                    if head is not None:
-                        segments = place[0]  # type: ignore[index]
-                        log.append((segments, value, False))
-                        if arg.get("willContinue"):
-                            text = head + dumps(value).decode()[:-1]
-                            self.open_path = path
-                            self.open_string = segments
-                        else:
-                            text = head + dumps(value).decode()
-                            self.open_path = self.open_string = None
-                        self.frags.append(text)
-                        return text
-                out = []
-                self._arg(arg, out)
-                if not self.in_order:
-                    return ""
-                text = "".join(out)
-                self.frags.append(text)
-                return text
+        if type(value) is not str or log is None:  # ... a string, in document order
+            return self._entries(partial_args)
+        if path == self.open_path and path is not None:  # more of the string being written
+            log.append((self.open_string, value, True))  # type: ignore[arg-type]
+            text = dumps(value).decode()[1:-1] if value else ""
+            if not arg.get("willContinue"):
+                text += '"'
+                self.open_path = self.open_string = None
+            self.frags.append(text)
+            return text
+        # a string starting at one of the usual next places (what _arg would write, without its
+        # general walk)
+        place = _PLACES.get(path) or _place(path) if type(path) is str else None
+        head = self._step(place) if place is not None else None
+        if head is None:
+            return self._entries(partial_args)
+        segments = place[0]  # type: ignore[index]
+        log.append((segments, value, False))
+        if arg.get("willContinue"):
+            text = head + dumps(value).decode()[:-1]
+            self.open_path = path
+            self.open_string = segments
+        else:
+            text = head + dumps(value).decode()
+            self.open_path = self.open_string = None
+        self.frags.append(text)
+        return text
+
+    def _entries(self, partial_args: Any) -> str:
+        """Any fragment, entry after entry."""
         if not isinstance(partial_args, list):
             raise DataError(f"functionCall.partialArgs is a {type(partial_args).__name__}, expected a list")
-        out = []
+        out: list[str] = []
         for arg in partial_args:
             if not isinstance(arg, dict):
                 raise DataError(f"a partialArgs entry is a {type(arg).__name__}, expected an object")
