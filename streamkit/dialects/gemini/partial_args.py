@@ -2,9 +2,12 @@
 the arguments' JSON text, written as the values arrive (for the normalizer's ``tool-input-delta``).
 
 A fragment costs about its own length: the path of a string being continued is compared as the
-string it came as (never parsed again), parsed paths are remembered, and the text is kept as a
-list of pieces joined once. The object assembled from every path, needed only when paths come
-out of document order, is built from a log of the values when that first happens.
+string it came as (never parsed again), parsed paths are remembered with their container, so a
+string that starts at one of the usual next places (the next entry of the innermost open
+container, the first key, the first entry of a new container beside the innermost one) is
+written without walking the open containers, and the text is kept as a list of pieces joined
+once. The object assembled from every path, needed only when paths come out of document order,
+is built from a log of the values when that first happens.
 """
 
 from __future__ import annotations
