@@ -69,9 +69,13 @@ MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
 _PRELUDE = struct.Struct(">III")
 _U32 = struct.Struct(">I")
 _U16 = struct.Struct(">H")
+#: a prelude as (its two lengths as one 8-byte int, its CRC): a frame size's key in a decoder
+_PRELUDE_KEY = struct.Struct(">QI")
 _INTS = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q")}
 #: how many distinct header blocks a decoder keeps decoded
 _CACHED_HEADERS = 64
+#: how many distinct frame sizes (total and headers length) a decoder keeps what it knows of
+_CACHED_SIZES = 4096
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -130,6 +134,10 @@ class EventStreamDecoder:
         self._checked = False  # whether the prelude of the frame at the start of _buf is known good
         #: header blocks seen -> their decoded headers (an upstream sends a few, over and over)
         self._headers: dict[bytes, dict[str, HeaderValue]] = {}
+        #: the preludes of good frames (see _PRELUDE_KEY) -> the total length, where the payload
+        #: starts, the header block, its headers and the CRC of prelude and header block of the
+        #: last such frame: an upstream's frames come in a few sizes and kinds, over and over
+        self._seen: dict[tuple[int, int], tuple[int, int, bytes, dict[str, HeaderValue], int]] = {}
 
     def feed(self, chunk: bytes) -> list[Frame]:
         parts = self.feed_parts(chunk)
@@ -162,8 +170,49 @@ class EventStreamDecoder:
         cache = self._headers
         prelude, u32 = _PRELUDE.unpack_from, _U32.unpack_from
         blocks, headers_of, payloads, offsets = out
+        add_block, add_headers, add_payload, add_offset = (
+            blocks.append,
+            headers_of.append,
+            payloads.append,
+            offsets.append,
+        )
+        seen = self._seen
+        seen_get = seen.get
+        prelude_of = _PRELUDE_KEY.unpack_from
+        limit = n - PRELUDE_LENGTH
         try:
-            while n - pos >= PRELUDE_LENGTH:
+            while True:
+                # The hot path: a whole frame with the lengths, prelude CRC and header block of
+                # a frame seen before, and a good message CRC. Anything else (new lengths or
+                # header block, a frame still to come, a bad CRC) is left to the frame-by-frame
+                # loop below, which says what is wrong.
+                while pos <= limit:
+                    like = seen_get(prelude_of(data, pos))
+                    if like is None:
+                        break
+                    total, skip, block, headers, head_crc = like
+                    after = pos + total
+                    if after > n:
+                        break
+                    end = after - 4
+                    payload = data[pos + skip : end]
+                    # the message CRC from that of the prelude and header block of the frame
+                    # seen before: the same as this one's once its header block is checked the same
+                    if (
+                        crc32(payload, head_crc) != u32(data, end)[0]
+                        or data[pos + PRELUDE_LENGTH : pos + skip] != block
+                    ):
+                        break
+                    add_block(block)
+                    add_headers(headers)
+                    add_payload(payload)
+                    add_offset(pos)
+                    pos = after
+                if pos:
+                    checked = False
+                if n - pos < PRELUDE_LENGTH:
+                    break
+                # one frame, checked step by step
                 total, headers_length, prelude_crc = prelude(data, pos)
                 if not checked and (
                     crc32(data[pos : pos + 8]) != prelude_crc
@@ -192,10 +241,13 @@ class EventStreamDecoder:
                     headers = _decode_headers(memoryview(block), self._offset + pos)
                     if len(cache) < _CACHED_HEADERS:
                         cache[block] = headers
-                blocks.append(block)
-                headers_of.append(headers)
-                payloads.append(data[start + headers_length : end])
-                offsets.append(pos)
+                add_block(block)
+                add_headers(headers)
+                add_payload(data[start + headers_length : end])
+                add_offset(pos)
+                if len(seen) < _CACHED_SIZES:
+                    skip = start + headers_length - pos
+                    seen[prelude_of(data, pos)] = (total, skip, block, headers, crc32(data[pos : pos + skip]))
                 pos += total
         except DataError as exc:
             if not blocks:
