@@ -123,7 +123,9 @@ class EventStreamDecoder:
     """Feed bytes as they arrive, get the frames they complete.
 
     Frames whose header blocks are the same bytes share one ``headers`` dict (decoded once): read
-    it, do not change it.
+    it, do not change it. A frame with the prelude (lengths and CRC) and header block of a frame
+    seen before takes a short way: its header block is compared with that one's and its message
+    CRC is computed from the payload on, from the known CRC of the bytes before it.
     """
 
     def __init__(self) -> None:
@@ -236,11 +238,13 @@ class EventStreamDecoder:
                     )
                 start = pos + PRELUDE_LENGTH
                 block = data[start : start + headers_length]
-                headers = cache.get(block)
-                if headers is None:
+                cached = cache.get(block)
+                if cached is None:
                     headers = _decode_headers(memoryview(block), self._offset + pos)
                     if len(cache) < _CACHED_HEADERS:
                         cache[block] = headers
+                else:
+                    headers = cached
                 add_block(block)
                 add_headers(headers)
                 add_payload(data[start + headers_length : end])

@@ -257,9 +257,9 @@ class _Batches:
                 starts[block] = self._frame_start(headers_of[block])
         line_starts: list[Any] = list(map(starts.__getitem__, blocks))
         if None not in line_starts and b"" not in payloads:  # event and exception frames with data
-            lines = _frame_lines(line_starts, payloads)
-            if lines is not None:
-                return lines, None
+            joined = _frame_lines(line_starts, payloads)
+            if joined is not None:
+                return joined, None
             try:
                 dumped = list(map(orjson.dumps, map(orjson.loads, payloads)))
             except orjson.JSONDecodeError:
