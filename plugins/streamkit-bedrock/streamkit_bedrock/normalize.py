@@ -65,13 +65,18 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
 class _Block:
     """The open text or reasoning block."""
 
-    __slots__ = ("id", "index", "kind", "meta")
+    __slots__ = ("end", "id", "index", "kind", "meta")
 
     def __init__(self, index: Any, kind: str, block_id: str) -> None:
         self.index = index
         self.kind = kind
         self.id = block_id
+        self.end = _END_TYPES[kind]  # the type of the event that ends it
         self.meta: dict[str, Any] = {}
+
+
+_END_TYPES = {"text": "text-end", "reasoning": "reasoning-end"}
+_START_TYPES = {"text": "text-start", "reasoning": "reasoning-start"}
 
 
 class _Tool:
@@ -141,38 +146,60 @@ class BedrockNormalizer(Normalizer):
             if type(data) is not dict or len(data) != 1:
                 return None
             ((event, data),) = data.items()
-        # The hot path, measured in `make bench`: a delta with one member, text in the open text
-        # block, reasoning text in the open reasoning block, or a fragment of an open tool call's
-        # input. Anything else, or anything odd, goes the long way (_on_block_delta).
-        if event == "contentBlockDelta" and type(data) is dict:
-            delta = data.get("delta")
-            if type(delta) is dict and len(delta) == 1:
-                text = delta.get("text")
-                if text is not None:
-                    index = self.text_index
-                    if index is not None and type(text) is str and data.get("contentBlockIndex") == index:
-                        return [{"type": "text-delta", "id": self.text_id, "delta": text}] if text else []
-                elif (reasoning := delta.get("reasoningContent")) is not None:
-                    block = self.block
-                    if (
-                        block is not None
-                        and type(reasoning) is dict
-                        and len(reasoning) == 1
-                        and block.kind == "reasoning"
-                        and data.get("contentBlockIndex") == block.index
-                    ):
-                        text = reasoning.get("text")
-                        if type(text) is str and text:
-                            return [{"type": "reasoning-delta", "id": block.id, "delta": text}]
-                elif (fragment := delta.get("toolUse")) is not None:
-                    tool = self.pending.get(data.get("contentBlockIndex"))
-                    if type(tool) is _Tool and type(fragment) is dict:
-                        fragment = fragment.get("input")
-                        if type(fragment) is str:
-                            if not fragment:
+        # The hot paths, measured in `make bench` on real recordings: a delta with one member
+        # (text, reasoning text, a fragment of an open tool call's input), and the stop of a
+        # block with nothing pending. Anything else, or anything odd, goes the long way (the
+        # handlers), which says what is wrong.
+        if type(data) is dict:
+            if event == "contentBlockDelta":
+                delta = data.get("delta")
+                if type(delta) is dict and len(delta) == 1:
+                    text = delta.get("text")
+                    if text is not None:
+                        if type(text) is str:
+                            index = data.get("contentBlockIndex")
+                            if index == self.text_index and index is not None:
+                                return (
+                                    [{"type": "text-delta", "id": self.text_id, "delta": text}]
+                                    if text
+                                    else []
+                                )
+                            if not text:
                                 return []
-                            tool.args.append(fragment)
-                            return [{"type": "tool-input-delta", "id": tool.id, "delta": fragment}]
+                            out: list[dict[str, Any]] = []
+                            block = self._open(index, "text", out)
+                            out.append({"type": "text-delta", "id": block.id, "delta": text})
+                            return out
+                    elif (reasoning := delta.get("reasoningContent")) is not None:
+                        if type(reasoning) is dict and len(reasoning) == 1:
+                            text = reasoning.get("text")
+                            if type(text) is str and text:
+                                index = data.get("contentBlockIndex")
+                                block = self.block
+                                if block is not None and block.kind == "reasoning" and block.index == index:
+                                    return [{"type": "reasoning-delta", "id": block.id, "delta": text}]
+                                out = []
+                                block = self._open(index, "reasoning", out)
+                                out.append({"type": "reasoning-delta", "id": block.id, "delta": text})
+                                return out
+                    elif (fragment := delta.get("toolUse")) is not None:
+                        tool = self.pending.get(data.get("contentBlockIndex"))
+                        if type(tool) is _Tool and type(fragment) is dict:
+                            fragment = fragment.get("input")
+                            if type(fragment) is str:
+                                if not fragment:
+                                    return []
+                                tool.args.append(fragment)
+                                return [{"type": "tool-input-delta", "id": tool.id, "delta": fragment}]
+            elif event == "contentBlockStop":
+                index = data.get("contentBlockIndex")
+                if type(index) is int and index not in self.pending:
+                    block = self.block
+                    if block is None or block.index != index:
+                        return []
+                    out = []
+                    self._end_block(out)
+                    return out
         handler = _HANDLERS.get(event)
         if handler is None:
             if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
@@ -397,7 +424,7 @@ class BedrockNormalizer(Normalizer):
         self._end_block(out)
         block = self.block = _Block(index, kind, f"{kind}-{self.nblocks}")
         self.nblocks += 1
-        out.append({"type": f"{kind}-start", "id": block.id})
+        out.append({"type": _START_TYPES[kind], "id": block.id})
         if kind == "text":
             self.text_index = index
             self.text_id = block.id
@@ -407,7 +434,7 @@ class BedrockNormalizer(Normalizer):
         block = self.block
         if block is None:
             return
-        ev: dict[str, Any] = {"type": f"{block.kind}-end", "id": block.id}
+        ev: dict[str, Any] = {"type": block.end, "id": block.id}
         if block.meta:
             ev["provider_metadata"] = {NAME: block.meta}
         out.append(ev)
@@ -504,8 +531,10 @@ class BedrockNormalizer(Normalizer):
 
     def _end_response(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        self._ensure_started(out)
-        self._end_blocks(out)
+        if not self.started:
+            self._start(out)
+        if self.block is not None or self.pending:
+            self._end_blocks(out)
         raw = self.stop
         if self.error:
             reason = "error"
@@ -518,7 +547,7 @@ class BedrockNormalizer(Normalizer):
             "finish_reason": reason,
             "raw_finish_reason": raw,
         }
-        meta = dict(self.finish_meta)
+        meta = self.finish_meta  # a new one after _reset below
         if self.usage is not None:
             fin["usage"] = map_usage(self.usage)
             meta["usage"] = self.usage

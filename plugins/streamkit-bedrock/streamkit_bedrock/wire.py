@@ -51,14 +51,15 @@ _IMAGE_FORMATS = frozenset({"png", "jpeg", "gif", "webp"})
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Bedrock usage → canonical usage (fields Bedrock did not send are left out)."""
     out: dict[str, Any] = {}
-    for wire, canonical in (
-        ("inputTokens", "input_tokens"),
-        ("outputTokens", "output_tokens"),
-        ("totalTokens", "total_tokens"),
-        ("cacheReadInputTokens", "cached_input_tokens"),
-    ):
-        if isinstance(usage.get(wire), int):
-            out[canonical] = usage[wire]
+    get = usage.get
+    if isinstance(count := get("inputTokens"), int):
+        out["input_tokens"] = count
+    if isinstance(count := get("outputTokens"), int):
+        out["output_tokens"] = count
+    if isinstance(count := get("totalTokens"), int):
+        out["total_tokens"] = count
+    if isinstance(count := get("cacheReadInputTokens"), int):
+        out["cached_input_tokens"] = count
     return out
 
 
