@@ -74,8 +74,10 @@ _PRELUDE_KEY = struct.Struct(">QI")
 _INTS = {2: struct.Struct(">b"), 3: struct.Struct(">h"), 4: struct.Struct(">i"), 5: struct.Struct(">q")}
 #: how many distinct header blocks a decoder keeps decoded
 _CACHED_HEADERS = 64
-#: how many distinct frame sizes (total and headers length) a decoder keeps what it knows of
+#: how many distinct frame sizes (total and headers length) a decoder keeps what it knows of,
+#: for header blocks up to how many bytes (what that keeps is then a few MB at most)
 _CACHED_SIZES = 4096
+_CACHED_BLOCK = 1024
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -249,7 +251,7 @@ class EventStreamDecoder:
                 add_headers(headers)
                 add_payload(data[start + headers_length : end])
                 add_offset(pos)
-                if len(seen) < _CACHED_SIZES:
+                if len(seen) < _CACHED_SIZES and headers_length <= _CACHED_BLOCK:
                     skip = start + headers_length - pos
                     seen[prelude_of(data, pos)] = (total, skip, block, headers, crc32(data[pos : pos + skip]))
                 pos += total

@@ -256,10 +256,11 @@ class _Batches:
             for block in new:
                 starts[block] = self._frame_start(headers_of[block])
         line_starts: list[Any] = list(map(starts.__getitem__, blocks))
-        if None not in line_starts and b"" not in payloads:  # event and exception frames with data
-            joined = _frame_lines(line_starts, payloads)
+        if None not in line_starts:  # event and exception frames
+            joined = _frame_lines(line_starts, payloads)  # (an empty payload is no JSON there)
             if joined is not None:
                 return joined, None
+        if None not in line_starts and b"" not in payloads:  # event and exception frames with data
             try:
                 dumped = list(map(orjson.dumps, map(orjson.loads, payloads)))
             except orjson.JSONDecodeError:

@@ -330,3 +330,69 @@ def test_feed_parts_are_the_frames_and_a_header_block_is_decoded_once() -> None:
         assert [f.headers[":event-type"] for f in frames] == ["a", "b", "a", "a", "b"]
         assert frames[0].headers is frames[2].headers  # the same header bytes: one dict
         assert blocks[0] == blocks[2] != blocks[1]
+
+
+def _frame(name: str, payload: bytes) -> bytes:
+    return encode_frame(
+        {":event-type": name, ":content-type": "application/json", ":message-type": "event"}, payload
+    )
+
+
+def test_a_frame_of_a_size_seen_before_is_checked_as_fully() -> None:
+    """The short way for a frame whose prelude was seen (its header block compared, its message CRC
+    computed from the payload on) still tells a changed header block, a bad message CRC and a bad
+    prelude CRC, at the same offsets as the frame-by-frame way."""
+    a = _frame("aaaa", b'{"i":1}')
+    same_size = _frame("bbbb", b'{"i":2}')  # the same lengths, another header block
+    assert a[:12] == same_size[:12] and a != same_size
+    frames = decode(a + a + same_size + a)
+    assert [f.headers[":event-type"] for f in frames] == ["aaaa", "aaaa", "bbbb", "aaaa"]
+    again = decode(a + same_size + a + same_size, 1)
+    assert [f.headers[":event-type"] for f in again] == ["aaaa", "bbbb", "aaaa", "bbbb"]
+    bad_payload = bytearray(a)
+    bad_payload[-6] ^= 1
+    with pytest.raises(DataError, match=f"bad message CRC in the event-stream frame at byte {2 * len(a)}"):
+        decode(a + a + bytes(bad_payload))
+    bad_block = bytearray(a)
+    bad_block[14] ^= 1
+    with pytest.raises(DataError, match=f"bad message CRC in the event-stream frame at byte {len(a)}"):
+        decode(a + bytes(bad_block))
+    bad_prelude = bytearray(a)
+    bad_prelude[9] ^= 1
+    with pytest.raises(DataError, match=f"bad prelude CRC in the event-stream frame at byte {len(a)}"):
+        decode(a + bytes(bad_prelude))
+    decoder = EventStreamDecoder()
+    assert len(decoder.feed(a + a + bytes(bad_payload))) == 2  # the good frames first
+    with pytest.raises(DataError):
+        decoder.feed(b"")
+
+
+@pytest.mark.parametrize(
+    ("payloads", "error"),
+    [
+        ([b'{"a":1}', b'{"b":"\\u00e9\\/","c":1.50, "d":[1e2]}', b'{"a":1,"a":2}'], None),  # written anew
+        ([b'{"a":1}', b'{"x":["a","b"]},{"y":1}', b'{"a":2}'], "not valid JSON"),  # two values joined
+        ([b'{"a":[1', b"2]}"], "not valid JSON"),  # one value cut in two
+        ([b'{"a":1}', b"[" * 254 + b"]" * 254], None),  # too deep to be written back in one array
+    ],
+)
+def test_fetch_writes_each_payload_as_dumps_of_loads_would(payloads: list[bytes], error: str | None) -> None:
+    """fetch parses a read's payloads as one array: the lines are still those of each payload parsed
+    and written back by itself, and a payload that is no JSON value by itself is still an error."""
+    data = b"".join(_frame("metadata", p) for p in payloads)
+    expected = []
+    for p in payloads:
+        try:
+            expected.append(orjson.loads(p))
+        except orjson.JSONDecodeError:
+            break
+    lines = b""
+    try:
+        for batch in replay(io.BytesIO(data), dialect="bedrock").batches():
+            lines += batch
+    except DataError as exc:
+        assert error is not None and error in str(exc)
+    else:
+        assert error is None
+    start = b'{"type":"raw","dialect":"bedrock","event":"metadata","data":'
+    assert lines == b"".join(start + orjson.dumps(v) + b"}\n" for v in expected)
