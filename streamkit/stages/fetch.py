@@ -234,12 +234,26 @@ class _Batches:
         if not values:
             return b"", None
         self.replay.count += len(values)
-        dumped = list(map(orjson.dumps, values))
+        try:
+            dumped = list(map(orjson.dumps, values))
+        except orjson.JSONEncodeError:  # nested too deep to write: the values before it, then why
+            return self._one_by_one(values)
         if b'"raw"' in b"".join(dumped):  # maybe raw events already (an NDJSON recording of fetch's output)
             from_value = self.replay._from_value
             return b"".join([dumps(from_value(value)) for value in values]), None
         unnamed = self.unnamed
         return unnamed + (b"}\n" + unnamed).join(dumped) + b"}\n", None
+
+    def _one_by_one(self, values: list[Any]) -> tuple[bytes, DataError | None]:
+        from_value = self.replay._from_value
+        lines = []
+        for i, value in enumerate(values):
+            try:
+                lines.append(dumps(from_value(value)))
+            except orjson.JSONEncodeError:
+                record = self.replay.count - len(values) + i + 1
+                return b"".join(lines), DataError(f"record {record}: {TOO_DEEP}")
+        return b"".join(lines), None
 
     def _frames(self, frames: FrameParts) -> tuple[bytes, DataError | None]:
         blocks, headers, payloads, offsets = frames
@@ -263,7 +277,7 @@ class _Batches:
         if None not in line_starts and b"" not in payloads:  # event and exception frames with data
             try:
                 dumped = list(map(orjson.dumps, map(orjson.loads, payloads)))
-            except orjson.JSONDecodeError:
+            except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # as wire_event says, below
                 pass
             else:
                 line_starts.append(b"")
@@ -276,6 +290,8 @@ class _Batches:
                 lines.append(dumps(replay._raw(*wire_event(Frame(*frame)))))
             except DataError as exc:  # a payload that is not JSON: after the frames before it
                 return b"".join(lines), exc
+            except orjson.JSONEncodeError:
+                return b"".join(lines), DataError(f"the event-stream frame at byte {frame[2]}: {TOO_DEEP}")
         return b"".join(lines), None
 
     def _frame_start(self, headers: dict[str, Any]) -> bytes | None:
@@ -313,6 +329,9 @@ def _frame_lines(line_starts: list[bytes], payloads: list[bytes]) -> bytes | Non
     lines[1::3] = payloads if same else list(map(orjson.dumps, values[0::2]))
     return b"".join(lines)
 
+
+#: why a record that is valid JSON cannot be written: orjson writes at most 254 levels of nesting
+TOO_DEEP = "its JSON is nested more than 254 levels deep, deeper than a line of NDJSON is written"
 
 #: joins the payloads of a read's frames into one JSON array (see _frame_lines): a string no
 #: recording holds, as nobody knows it before this process drew it

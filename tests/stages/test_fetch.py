@@ -383,3 +383,40 @@ def test_realtime_replay_writes_each_event_when_it_is_due(tmp_path: Path) -> Non
             stamps,
             [a - arrivals[0] for a in arrivals],
         )
+
+
+DEEP = b"[" * 300 + b"]" * 300  # valid JSON (orjson reads 1024 levels), too deep to write (254)
+
+
+def _deep_recordings() -> dict[str, bytes]:
+    from streamkit.framing.eventstream import encode_frame
+
+    good, deep = b'{"message":{"content":"a"},"done":false}', b'{"message":{"content":"b"},"x":' + DEEP + b"}"
+    headers = {
+        ":event-type": "contentBlockDelta",
+        ":content-type": "application/json",
+        ":message-type": "event",
+    }
+    return {
+        "ndjson": good + b"\n" + deep + b"\n" + good + b"\n",
+        "json": b"[" + good + b"," + deep + b"," + good + b"]",
+        "eventstream": encode_frame(headers, good)
+        + encode_frame(headers, deep)
+        + encode_frame(headers, good),
+    }
+
+
+@pytest.mark.parametrize("suffix", ["ndjson", "json", "eventstream"])
+def test_a_record_nested_too_deep_to_write_is_bad_input_after_the_ones_before(
+    suffix: str, tmp_path: Path
+) -> None:
+    """A value orjson reads but will not write (over 254 levels): one line naming it, exit 65, and
+    the records before it written (it was an internal error, a TypeError, before)."""
+    path = tmp_path / f"deep.{suffix}"
+    path.write_bytes(_deep_recordings()[suffix])
+    result = run_cli("fetch", "--replay", str(path))
+    assert result.returncode == 65, result.stderr
+    assert [e["data"]["message"]["content"] for e in ndjson(result.stdout)] == ["a"]
+    where = "the event-stream frame at byte " if suffix == "eventstream" else "record 2: "
+    message = result.stderr.decode()
+    assert message.count("\n") == 1 and where in message and "nested more than 254 levels deep" in message
