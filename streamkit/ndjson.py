@@ -32,6 +32,10 @@ _dumps = orjson.dumps
 _NL = orjson.OPT_APPEND_NEWLINE
 
 
+#: why a value that is valid JSON cannot be written: orjson writes at most 254 levels of nesting
+TOO_DEEP = "its JSON is nested more than 254 levels deep, deeper than a line of NDJSON is written"
+
+
 def dumps(event: Any) -> bytes:
     """Serialise one event as a compact JSON line (with its trailing newline)."""
     return _dumps(event, option=_NL)

@@ -32,7 +32,7 @@ from ..framing import detect
 from ..framing.eventstream import EventStreamDecoder, Frame, FrameParts, wire_event
 from ..framing.jsonseq import JSONArrayDecoder, NDJSONDecoder
 from ..framing.sse import SSEBytes, SSEDecoder, parse_data
-from ..ndjson import BOM, CHUNK_SIZE, dumps, skip_bom
+from ..ndjson import BOM, CHUNK_SIZE, TOO_DEEP, dumps, skip_bom
 
 
 class Replay:
@@ -329,9 +329,6 @@ def _frame_lines(line_starts: list[bytes], payloads: list[bytes]) -> bytes | Non
     lines[1::3] = payloads if same else list(map(orjson.dumps, values[0::2]))
     return b"".join(lines)
 
-
-#: why a record that is valid JSON cannot be written: orjson writes at most 254 levels of nesting
-TOO_DEEP = "its JSON is nested more than 254 levels deep, deeper than a line of NDJSON is written"
 
 #: joins the payloads of a read's frames into one JSON array (see _frame_lines): a string no
 #: recording holds, as nobody knows it before this process drew it
