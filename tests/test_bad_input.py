@@ -236,3 +236,39 @@ def test_normalize_checks_raw_events_itself_as_the_reader_would(dialect: str | N
         stream = b"".join(orjson.dumps(e) + b"\n" for e in [*before, good])
         assert not [e for e in normalize(read_events(io.BytesIO(stream), check=True, unchecked="raw"),
                                          dialect=dialect) if e["type"] == "error"]  # fmt: skip
+
+
+def test_an_event_nested_too_deep_to_write_is_bad_input_on_its_line() -> None:
+    """Valid JSON that orjson reads (1,024 levels) but will not write (254): the line, exit 65,
+    and what came before it written; not "this event cannot be processed (TypeError: ...)"."""
+    deep: Any = []
+    for _ in range(300):
+        deep = [deep]
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}  # fmt: skip
+    choice = {**chunk["choices"][0], "logprobs": {"content": deep}}  # type: ignore[index]
+    lines = [{"type": "raw", "dialect": "openai-chat", "event": None, "data": chunk},
+             {"type": "raw", "dialect": "openai-chat", "event": None, "data": {**chunk, "choices": [choice]}}]  # fmt: skip
+    given = b"".join(orjson.dumps(e) + b"\n" for e in lines[:1]) + (
+        b'{"type":"raw","dialect":"openai-chat","event":null,"data":' + _deep_json(lines[1]["data"]) + b"}\n"
+    )
+    result = run_cli("normalize", input=given)
+    assert result.returncode == 65, result.stderr
+    assert [e["type"] for e in ndjson(result.stdout)] == ["start", "text-start", "text-delta"]
+    assert result.stderr.decode() == (
+        "streamkit normalize: line 2: its JSON is nested more than 254 levels deep, deeper than a line of NDJSON"
+        " is written\n"
+    )
+
+
+def _deep_json(value: Any) -> bytes:
+    """JSON text of a value too deep for orjson to write (the standard library writes it)."""
+    import json
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    try:
+        return json.dumps(value, separators=(",", ":")).encode()
+    finally:
+        sys.setrecursionlimit(limit)

@@ -37,6 +37,12 @@ def _is_click_exit(exc: Exception) -> bool:
     return click is not None and isinstance(exc, click.exceptions.Exit)
 
 
+def _too_deep(exc: Exception) -> bool:
+    """Is this orjson refusing to write a value nested too deep (``Recursion limit reached``)?"""
+    orjson = sys.modules.get("orjson")
+    return orjson is not None and isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" in str(exc)
+
+
 def _quiet_stdout() -> None:
     """After EPIPE: point fd 1 at /dev/null so that no later flush complains."""
     try:
@@ -86,10 +92,13 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
             raise
         if os.environ.get("STREAMKIT_DEBUG"):
             raise
-        from ..ndjson import last_line
+        from ..ndjson import TOO_DEEP, last_line
 
         line = last_line()
-        if line is not None and isinstance(
+        if line is not None and _too_deep(exc):  # valid JSON, but orjson writes 254 levels at most
+            diagnostics.error(f"line {line}: {TOO_DEEP}")
+            code = EXIT_DATAERR
+        elif line is not None and isinstance(
             exc, (TypeError, ValueError, KeyError, AttributeError, IndexError)
         ):
             # the last resort for an event whose types were right but whose shape a stage could
