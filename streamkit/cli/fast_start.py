@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable
 from typing import IO, Any
 
+from ..ndjson import ON_ERROR_CHOICES
 from .guard import _stdin, run
 from .outcome import Outcome
 
@@ -68,8 +69,6 @@ def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
     run("accumulate", body)
 
 
-ON_ERROR = ("fail", "skip", "pass")
-
 #: command -> (its flags, its options with a value, its parameters' defaults), as its click
 #: command in ``stages`` declares them
 COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {
@@ -108,7 +107,7 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
             if not eq or not option.startswith("--") or option not in valued:
                 return None
             key = valued[option]
-        if value is None or value.startswith("-") or (key == "on_error" and value not in ON_ERROR):
+        if value is None or value.startswith("-") or (key == "on_error" and value not in ON_ERROR_CHOICES):
             return None
         params[key] = value
     return name, params

@@ -274,6 +274,8 @@ class _Batches:
             joined = _frame_lines(line_starts, payloads)  # (an empty payload is no JSON there)
             if joined is not None:
                 return joined, None
+        # one payload at a time, each written by itself: a payload 254 levels deep is written so,
+        # and not inside one array (255) nor inside its raw event (255), as below
         if None not in line_starts and b"" not in payloads:  # event and exception frames with data
             try:
                 dumped = list(map(orjson.dumps, map(orjson.loads, payloads)))
