@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
+from io import BytesIO
 from typing import IO, Any, Literal
 
 import orjson
@@ -91,8 +92,8 @@ class NDJSONReader:
         self.unchecked = unchecked
         self.line_no = 0
         self._chunk_end = 0
-        #: the event last handed out, and its line's own bytes: an event a stage passes on
-        #: unchanged is written as those bytes (a big integer stays an integer)
+        #: the event last handed out, and its line's own bytes with a b"\n": an event a stage
+        #: passes on unchanged is written as those bytes (a big integer stays an integer)
         self.current: Any = None
         self.current_line = b""
         global _last_reader
@@ -110,7 +111,10 @@ class NDJSONReader:
         return {"type": "error", "message": message, "code": "bad-input", "line": line_no}
 
     def _parse_slow(self, line: bytes, line_no: int) -> dict | None:
-        """The rare path: blank lines, bad JSON, JSON that is not an object."""
+        """The rare path: blank lines, bad JSON, JSON that is not an object (``line`` with or
+        without its b"\n")."""
+        if line[-1:] == b"\n":
+            line = line[:-1]
         if not line.strip():
             return None
         try:
@@ -128,7 +132,7 @@ class NDJSONReader:
         problem = self.check(obj) if self.check is not None else None
         if problem is not None:
             return self._bad(line_no, problem)
-        self.current, self.current_line = obj, line
+        self.current, self.current_line = obj, line + b"\n"
         return obj
 
     def _first(self) -> bytes:
@@ -157,14 +161,15 @@ class NDJSONReader:
                 parts.append(chunk)
                 chunk = read(CHUNK_SIZE)
                 continue
-            lines = chunk.split(b"\n")
+            # every line keeps its b"\n"; readlines finds them with memchr, where chunk.split(b"\n")
+            # compares byte by byte: measured 55.8M against 14.7M instructions for 8.7 MB of chat
+            lines = BytesIO(chunk).readlines()
             if parts:
                 parts.append(lines[0])
                 lines[0] = b"".join(parts)
                 parts = []
-            tail = lines.pop()
-            if tail:
-                parts.append(tail)
+            if lines[-1][-1:] != b"\n":
+                parts.append(lines.pop())
             self._chunk_end = line_no + len(lines)
             for line in lines:
                 line_no += 1
@@ -252,7 +257,7 @@ class EventWriter:
     def write(self, event: Any) -> None:
         reader = self._reader
         if reader is not None and event is reader.current and event.get("type") not in self.owned:
-            self._write(_own_line(reader))
+            self._write(reader.current_line)
         else:
             self._write(_dumps(event, option=_NL))
         self.count += 1
@@ -268,10 +273,6 @@ class EventWriter:
 
     def flush(self) -> None:
         self.out.flush()
-
-
-def _own_line(reader: NDJSONReader) -> bytes:
-    return reader.current_line + b"\n"
 
 
 def _never() -> bool:
@@ -303,7 +304,6 @@ def write_events(events: Iterable[Any], writer: EventWriter) -> int:
         for event in events:
             if event is reader.current and event.get("type") not in owned:
                 write(reader.current_line)
-                write(b"\n")
             else:
                 write(_dumps(event, option=_NL))
             n += 1

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streamkit.errors import DataError
 from streamkit.ndjson import EventWriter, read_events, write_events
@@ -54,6 +57,31 @@ def test_bad_lines_fail_with_the_line_number(line: bytes, message: str) -> None:
             got.append(event)
     assert got == [{"ok": 1}]
     assert str(info.value).startswith(message)
+
+
+@given(
+    values=st.lists(st.integers(0, 10**6), min_size=1, max_size=8),
+    ends=st.lists(st.sampled_from([b"\n", b"\r\n", b"\n\n", b"\n  \n"]), min_size=8, max_size=8),
+    final_newline=st.booleans(),
+    cuts=st.lists(st.integers(0, 400), max_size=12),
+)
+def test_a_line_passed_on_is_written_as_its_own_bytes_however_the_reads_cut_it(
+    values: list[int], ends: list[bytes], final_newline: bool, cuts: list[int]
+) -> None:
+    # spaced JSON, so that a re-serialised event would differ from its line
+    lines = [b'{ "type" : "x-unknown", "n" : %d }' % v for v in values]
+    data = b"".join(line + end for line, end in zip(lines, ends, strict=False))
+    if not final_newline:
+        data = data.rstrip()
+    points = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    reader = read_events(Trickle([data[a:b] for a, b in itertools.pairwise(points)]))
+    out = io.BytesIO()
+    assert write_events(reader, EventWriter(out, reader.pending)) == len(values)
+    # each line's own bytes (a CR before its line end kept), one b"\n" after each
+    kept = [line + (b"\r" if end.startswith(b"\r") else b"") for line, end in zip(lines, ends, strict=False)]
+    if not final_newline:
+        kept[-1] = lines[-1]
+    assert out.getvalue() == b"".join(line + b"\n" for line in kept)
 
 
 def test_skip_and_pass(capsys: pytest.CaptureFixture[str]) -> None:
