@@ -3,7 +3,8 @@
 Reading never waits for more input while a complete line is already buffered, and it never
 reads ahead of what the pipe has already delivered, so an event is handed to the stage as soon
 as its line arrives. Writing goes through one buffer that is flushed whenever no further input
-line is already waiting: a token is never held back for the next one, while a bulk replay
+line is already waiting, and before every read that may wait for input: a token is never held
+back for the next one (not even when the read's last line makes no event), while a bulk replay
 (thousands of lines per read) costs one ``write`` syscall per read instead of one per line.
 This does not rely on ``PYTHONUNBUFFERED`` (which would cost a syscall per event).
 """
@@ -96,6 +97,10 @@ class NDJSONReader:
         #: passes on unchanged is written as those bytes (a big integer stays an integer)
         self.current: Any = None
         self.current_line = b""
+        #: called before a read that may wait for input, once every line already read is handed
+        #: out: the writer flushes there (:class:`EventWriter` sets it), so that what a read's
+        #: last lines made is not held back when the very last line makes nothing (a ping)
+        self.on_wait: Callable[[], Any] | None = None
         global _last_reader
         _last_reader = self
 
@@ -159,6 +164,8 @@ class NDJSONReader:
         while chunk:
             if b"\n" not in chunk:
                 parts.append(chunk)
+                if self.on_wait is not None:
+                    self.on_wait()
                 chunk = read(CHUNK_SIZE)
                 continue
             # every line keeps its b"\n"; readlines finds them with memchr, where chunk.split(b"\n")
@@ -192,6 +199,8 @@ class NDJSONReader:
                     obj = self._parse_slow(line, line_no)
                     if obj is not None:
                         yield obj
+            if self.on_wait is not None:
+                self.on_wait()
             chunk = read(CHUNK_SIZE)
         if parts:
             line_no += 1
@@ -251,6 +260,8 @@ class EventWriter:
         self.count = 0
         reader = getattr(pending, "__self__", None)
         self._reader = reader if type(reader) is NDJSONReader else None
+        if self._reader is not None:
+            self._reader.on_wait = out.flush
         #: the types whose events are written anew (owned by the stage, maybe changed)
         self.owned = CANONICAL_TYPES - unchanged
 

@@ -208,6 +208,29 @@ def test_a_token_does_not_wait_for_the_next_and_ctrl_c_exits_130() -> None:
         assert pipeline.stderr.read() == b"status 130 130 130\n"  # and no traceback
 
 
+def test_a_read_ending_in_a_line_that_makes_nothing_does_not_hold_back_the_lines_before() -> None:
+    """One write of a text delta and a ping: the delta comes out while the stream stays open
+    (it used to wait for the next read, as the ping's line, the read's last, made no event)."""
+    raw = b'{"type":"raw","dialect":"anthropic","event":"%s","data":%s}\n'
+    burst = b"".join([
+        raw % (b"message_start", b'{"type":"message_start","message":{"id":"m","model":"c","usage":{}}}'),
+        raw % (b"content_block_start", b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+        raw % (b"content_block_delta", b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}'),
+        raw % (b"ping", b'{"type":"ping"}'),
+    ])  # fmt: skip
+    with subprocess.Popen(
+        [str(STREAMKIT), "normalize"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        proc.stdin.write(burst)
+        proc.stdin.flush()
+        lines = Lines(proc.stdout)
+        got = [orjson.loads(lines.next(10)) for _ in range(3)]
+        assert [e["type"] for e in got] == ["start", "text-start", "text-delta"]
+        assert got[2]["delta"] == "Hi"
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+
+
 def test_ctrl_c_flushes_and_exits_130() -> None:
     with subprocess.Popen(
         [str(STREAMKIT), "accumulate"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
