@@ -175,6 +175,17 @@ class _Router:
         out.extend(self.run(raw, data, event))
         return out
 
+    def off_hot_path(self, raw: dict[str, Any], last_t: Any) -> tuple[list[dict[str, Any]], Any]:
+        """The events of an event the hot path did not take, and the t of the last raw event
+        (``last_t`` unless this one is raw): its t is kept on every event made from it."""
+        out = self.route(raw)
+        if raw.get("type") == "raw":
+            t = last_t = raw.get("t")
+            if t is not None:
+                for ev in out:
+                    ev["t"] = t
+        return out, last_t
+
     def undetected(self) -> list[dict[str, Any]]:
         held, self.held = self.held, []
         data, event = held[0][1], held[0][2]
@@ -185,7 +196,8 @@ class _Router:
             f"no installed dialect recognizes this stream{what}; pass {self.dialect_flag} DIALECT (installed: {names})"
         )
 
-    def end(self) -> list[dict[str, Any]]:
+    def end(self, last_t: Any) -> list[dict[str, Any]]:
+        """What the end of the stream completes (a finish), at its last raw event's time."""
         out = self.undetected() if self.held else []
         out.extend(self.close_normalizer())
         if self.unused:
@@ -196,6 +208,9 @@ class _Router:
                 f"{total} {name} event{'s' if total > 1 else ''} with no canonical meaning ({kinds}); "
                 + self.keep_raw_hint
             )
+        if last_t is not None:
+            for ev in out:
+                ev["t"] = last_t
         return out
 
 
@@ -255,16 +270,7 @@ def normalize(
             elif out is None:
                 yield from router.no_meaning(raw, data, event)
             continue
-        out = router.route(raw)
-        if raw.get("type") == "raw":
-            t = last_t = raw.get("t")
-            if t is not None:
-                for ev in out:
-                    ev["t"] = t
+        out, last_t = router.off_hot_path(raw, last_t)
         yield from out
         feed, accepts = router.feed, router.accepts
-    out = router.end()
-    if last_t is not None:  # what the end of the stream completes (a finish), at its last event's time
-        for ev in out:
-            ev["t"] = last_t
-    yield from out
+    yield from router.end(last_t)
