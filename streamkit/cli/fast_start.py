@@ -30,22 +30,22 @@ def normalize(
     """``streamkit normalize``, its options parsed."""
 
     def body(out: IO[bytes]) -> None:
-        from ..ndjson import EventWriter, read_events, write_events
-        from ..stages.normalize import normalize as normalize_stage
+        from ..ndjson import EventWriter, read_events
+        from ..stages.normalize import write_normalized
 
         # raw events are checked by the stage itself, on its hot path
         reader = read_events(_stdin(), on_error=on_error, check=True, unchecked="raw")  # type: ignore[arg-type]
         options: dict[str, Any] = {"think_tags": True} if think_tags else {}
-        events = normalize_stage(
+        outcome = Outcome(())
+        write_normalized(
             reader,
+            EventWriter(out, reader.pending),
+            outcome.see,
             dialect=dialect,
             keep_raw=keep_raw,
             on_error=on_error,  # type: ignore[arg-type]
-            line_no=lambda: reader.line_no,
             **options,
         )
-        outcome = Outcome(events)
-        write_events(outcome, EventWriter(out, reader.pending))
         outcome.check(ignore=ignore_errors)
 
     run("normalize", body)

@@ -39,6 +39,13 @@ class Outcome:
                 self.error = None
             yield event
 
+    def see(self, event: dict[str, Any]) -> None:
+        """Note an ``error`` or ``start`` event a stage wrote without passing it through here."""
+        if event.get("type") == "start":
+            self.error = None
+        elif event.get("code") != "bad-input":
+            self.error = event
+
     def check(self, *, ignore: bool, reported: bool = False) -> None:
         """Raise :class:`StreamFailed` (exit 1) when the stream ended in an error, unless
         ``ignore``; quietly when the message was already ``reported`` on stderr or goes on down

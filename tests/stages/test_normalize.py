@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import io
+import itertools
+from pathlib import Path
+from typing import Any
 
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streamkit.cli.outcome import Outcome
 from streamkit.errors import DataError, UsageError
-from streamkit.stages.normalize import SNIFF_LIMIT, normalize
+from streamkit.ndjson import EventWriter, read_events, write_events
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import SNIFF_LIMIT, normalize, write_normalized
+
+from ..test_ndjson import Trickle
 
 CHUNK = {
     "id": "c1",
@@ -100,3 +113,101 @@ def test_events_with_no_canonical_meaning_are_counted_or_kept(capsys: pytest.Cap
 def test_a_stream_that_switches_dialect_closes_the_first(fresh_registry) -> None:
     events = list(normalize([raw(CHUNK, dialect="openai-chat"), raw(CHUNK, dialect="openai-chat")]))
     assert kinds(events)[-1] == "finish"
+
+
+# --- the command's loop (write_normalized) against the generator -------------------------------
+
+DATA = Path(__file__).parents[1] / "data"
+RECORDINGS = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
+
+
+def _raw_lines(path: Path) -> list[bytes]:
+    dialect = path.parent.name
+    return [orjson.dumps(e) + b"\n" for e in replay(io.BytesIO(path.read_bytes()), dialect=dialect)]
+
+
+def _both(data: bytes, pieces: list[int], capsys: pytest.CaptureFixture[str], **options: Any) -> list[Any]:
+    """What the generator and what the command's loop make of the same bytes read in the same
+    pieces: (bytes written, the error the stream ends in, the exception, stderr)."""
+    results = []
+    for loop in (False, True):
+        cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in pieces)})
+        reader = read_events(Trickle([data[a:b] for a, b in itertools.pairwise(cuts)]), check=True,
+                             unchecked="raw", on_error=options.get("on_error", "fail"))  # fmt: skip
+        out = io.BytesIO()
+        writer = EventWriter(out, reader.pending)
+        outcome = Outcome(())
+        raised = None
+        try:
+            if loop:
+                write_normalized(reader, writer, outcome.see, **options)
+            else:
+                outcome = Outcome(normalize(reader, line_no=lambda r=reader: r.line_no, **options))
+                write_events(outcome, writer)
+        except DataError as exc:
+            raised = str(exc)
+        results.append((out.getvalue(), outcome.error, raised, capsys.readouterr().err))
+    return results
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_command_loop_writes_what_the_generator_does(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _raw_lines(path)
+    dialect = path.parent.name
+    timed = [line[:-2] + b',"t":%d.5}\n' % i for i, line in enumerate(lines)]  # as a live fetch writes
+    unnamed = [line.replace(b'"dialect":"%s"' % dialect.encode(), b'"dialect":null', 1) for line in lines]
+    bare = [orjson.dumps(orjson.loads(line)["data"]) + b"\n" for line in lines
+            if isinstance(orjson.loads(line)["data"], dict)]  # fmt: skip
+    middle = len(lines) // 2
+    odd = [
+        b"not json\n",
+        b"\n",
+        b'{ "type" : "x-unknown" , "n" : 1 }\n',  # passed on as its own bytes
+        b'{"type":"text-delta","id":"t","delta":"canonical"}\n',
+        b'{"type":"raw","dialect":"%s","event":7,"data":{}}\n' % dialect.encode(),  # a wrong type
+        b'{"type":"raw","dialect":"%s","event":null,"data":{},"extra":1}\n' % dialect.encode(),
+    ]
+    variants = {
+        "as-fetched": (lines, {}),
+        "forced": (lines, {"dialect": dialect}),
+        "timed": (timed, {"dialect": dialect}),
+        "detected": (unnamed, {}),
+        "bare": (bare, {}),
+        "odd-pass": (lines[:middle] + odd + lines[middle:], {"on_error": "pass", "keep_raw": True}),
+        "odd-skip": (lines[:middle] + odd + lines[middle:], {"on_error": "skip"}),
+        "odd-fail": (lines[:middle] + odd[2:] + lines[middle:], {"dialect": dialect}),
+    }
+    for name, (stream, options) in variants.items():
+        data = b"".join(stream)
+        for pieces in ([], [len(data) // 3, len(data) // 3 + 1, 2 * len(data) // 3]):
+            generator, loop = _both(data, pieces, capsys, **options)
+            assert loop == generator, (name, pieces)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    picks=st.lists(st.integers(0, 1_000_000), min_size=1, max_size=30),
+    pieces=st.lists(st.integers(0, 1_000_000), max_size=6),
+    on_error=st.sampled_from(["fail", "skip", "pass"]),
+    keep_raw=st.booleans(),
+    forced=st.booleans(),
+)
+def test_the_command_loop_and_the_generator_agree_on_any_mix_of_lines(
+    picks: list[int], pieces: list[int], on_error: str, keep_raw: bool, forced: bool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    path = RECORDINGS[picks[0] % len(RECORDINGS)]
+    pool = [*_raw_lines(path), b"nope\n", b"[1]\n", b'{"type":"x","n":1}\n', b'{"type":"raw","data":1}\n',
+            b'{"type":"start","id":"r","model":"m"}\n', b'{"type":"raw","dialect":"nobody","event":null,"data":{}}\n']  # fmt: skip
+    data = b"".join(pool[p % len(pool)] for p in picks[1:])
+    if not data:
+        return
+    options = {
+        "on_error": on_error,
+        "keep_raw": keep_raw,
+        **({"dialect": path.parent.name} if forced else {}),
+    }
+    generator, loop = _both(data, pieces, capsys, **options)
+    assert loop == generator
