@@ -62,22 +62,8 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "p"} if "p" in data else data
 
 
-class _Block:
-    """The open text or reasoning block."""
-
-    __slots__ = ("end", "id", "index", "kind", "meta")
-
-    def __init__(self, index: Any, kind: str, block_id: str) -> None:
-        self.index = index
-        self.kind = kind
-        self.id = block_id
-        self.end = _END_TYPES[kind]  # the type of the event that ends it
-        self.meta: dict[str, Any] = {}
-
-
-_END_TYPES = {"text": "text-end", "reasoning": "reasoning-end"}
-_START_TYPES = {"text": "text-start", "reasoning": "reasoning-start"}
-
+#: the index of "no open block": equal to no contentBlockIndex (None included)
+_NO_BLOCK: Any = object()
 
 class _Tool:
     """A toolUse block: a tool call whose input arrives in fragments."""
@@ -125,9 +111,17 @@ class BedrockNormalizer(Normalizer):
 
     def _reset(self) -> None:
         self.started = False
-        self.block: _Block | None = None
-        self.text_index: Any = None  # contentBlockIndex of the open text block (the hot path)
-        self.text_id: str | None = None
+        # the open text or reasoning block, as attributes (one object per block cost more): its
+        # contentBlockIndex (_NO_BLOCK when none is open), kind, id, the type of the event that
+        # ends it (None when none is open), provider metadata; and its index again under its
+        # kind's name, so that a delta of the open block is told by one comparison (the hot path)
+        self.block_index: Any = _NO_BLOCK
+        self.block_kind: str | None = None
+        self.block_id: str | None = None
+        self.block_end: str | None = None
+        self.block_meta: dict[str, Any] | None = None
+        self.text_index: Any = _NO_BLOCK
+        self.reasoning_index: Any = _NO_BLOCK
         self.pending: dict[Any, _Tool | _Result | _Image] = {}  # contentBlockIndex -> open block
         self.names: dict[str, str] = {}  # toolUseId -> tool name
         self.nblocks = 0
@@ -145,45 +139,42 @@ class BedrockNormalizer(Normalizer):
             # a decoded event: {"contentBlockDelta": {...}}
             if type(data) is not dict or len(data) != 1:
                 return None
-            ((event, data),) = data.items()
+            (event,) = data
+            data = data[event]
         # The hot paths, measured in `make bench` on real recordings: a delta with one member
-        # (text, reasoning text, a fragment of an open tool call's input), and the stop of a
-        # block with nothing pending. Anything else, or anything odd, goes the long way (the
-        # handlers), which says what is wrong.
+        # (text, reasoning, a fragment of an open tool call's input, a tool result), the stop of
+        # a block with nothing pending, and a response's start, stop and metadata when no block
+        # is left open. Anything else, or anything odd, goes the long way (the handlers), which
+        # says what is wrong.
         if type(data) is dict:
             if event == "contentBlockDelta":
                 delta = data.get("delta")
                 if type(delta) is dict and len(delta) == 1:
-                    text = delta.get("text")
-                    if text is not None:
-                        if type(text) is str:
-                            index = data.get("contentBlockIndex")
-                            if index == self.text_index and index is not None:
-                                return (
-                                    [{"type": "text-delta", "id": self.text_id, "delta": text}]
-                                    if text
-                                    else []
-                                )
-                            if not text:
-                                return []
-                            out: list[dict[str, Any]] = []
-                            block = self._open(index, "text", out)
-                            out.append({"type": "text-delta", "id": block.id, "delta": text})
+                    index = data.get("contentBlockIndex")
+                    if type(text := delta.get("text")) is str:
+                        if index == self.text_index:
+                            if text:
+                                return [{"type": "text-delta", "id": self.block_id, "delta": text}]
+                            return []
+                        if not text:
+                            return []
+                        out: list[dict[str, Any]] = []
+                        self._open(index, "text", out)
+                        out.append({"type": "text-delta", "id": self.block_id, "delta": text})
+                        return out
+                    if type(reasoning := delta.get("reasoningContent")) is dict:
+                        if len(reasoning) == 1 and type(text := reasoning.get("text")) is str and text:
+                            if index == self.reasoning_index:
+                                return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]
+                            out = []
+                            self._open(index, "reasoning", out)
+                            out.append({"type": "reasoning-delta", "id": self.block_id, "delta": text})
                             return out
-                    elif (reasoning := delta.get("reasoningContent")) is not None:
-                        if type(reasoning) is dict and len(reasoning) == 1:
-                            text = reasoning.get("text")
-                            if type(text) is str and text:
-                                index = data.get("contentBlockIndex")
-                                block = self.block
-                                if block is not None and block.kind == "reasoning" and block.index == index:
-                                    return [{"type": "reasoning-delta", "id": block.id, "delta": text}]
-                                out = []
-                                block = self._open(index, "reasoning", out)
-                                out.append({"type": "reasoning-delta", "id": block.id, "delta": text})
-                                return out
-                    elif (fragment := delta.get("toolUse")) is not None:
-                        tool = self.pending.get(data.get("contentBlockIndex"))
+                        out = []
+                        self._on_reasoning(index, reasoning, out)
+                        return out
+                    if (fragment := delta.get("toolUse")) is not None:
+                        tool = self.pending.get(index)
                         if type(tool) is _Tool and type(fragment) is dict:
                             fragment = fragment.get("input")
                             if type(fragment) is str:
@@ -191,15 +182,50 @@ class BedrockNormalizer(Normalizer):
                                     return []
                                 tool.args.append(fragment)
                                 return [{"type": "tool-input-delta", "id": tool.id, "delta": fragment}]
+                    elif (result := delta.get("toolResult")) is not None:
+                        out = []
+                        self._on_tool_result(index, result, out)
+                        return out
             elif event == "contentBlockStop":
                 index = data.get("contentBlockIndex")
                 if type(index) is int and index not in self.pending:
-                    block = self.block
-                    if block is None or block.index != index:
+                    if index != self.block_index:
                         return []
-                    out = []
-                    self._end_block(out)
-                    return out
+                    ev = {"type": self.block_end, "id": self.block_id}
+                    if self.block_meta:
+                        ev["provider_metadata"] = {NAME: self.block_meta}
+                    self.block_index = self.text_index = self.reasoning_index = _NO_BLOCK
+                    self.block_kind = self.block_id = self.block_end = self.block_meta = None
+                    return [ev]
+            elif event == "messageStart":
+                if not self.started:
+                    if self.pending or self.usage is not None or self.finish_meta:
+                        self._reset()
+                    self.started = True
+                    return [{"type": "start", "id": None, "model": None, "dialect": NAME}]
+            elif event == "messageStop":
+                if self.started and self.block_end is None and not self.pending:
+                    reason = data.get("stopReason")
+                    self.stop = reason if isinstance(reason, str) else None
+                    extra = data.get("additionalModelResponseFields")
+                    if extra is not None:
+                        self.finish_meta["additionalModelResponseFields"] = extra
+                    self.stopped = True
+                    return []
+            elif event == "metadata":
+                if self.stopped and self.block_end is None and not self.pending:
+                    usage = data.get("usage")
+                    if isinstance(usage, dict):
+                        self.usage = usage
+                    metrics = data.get("metrics")
+                    if len(data) == (usage is not None) + (metrics is not None) + ("p" in data):
+                        if metrics is not None:  # the only one of _FINISH_FIELDS there
+                            self.finish_meta["metrics"] = metrics
+                    else:
+                        for key in _FINISH_FIELDS:
+                            if data.get(key) is not None:
+                                self.finish_meta[key] = data[key]
+                    return self._end_response()
         handler = _HANDLERS.get(event)
         if handler is None:
             if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
@@ -277,7 +303,7 @@ class BedrockNormalizer(Normalizer):
     def _on_block_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         index = data.get("contentBlockIndex")
         out: list[dict[str, Any]] = []
-        if self.block is not None and self.block.index == index:
+        if self.block_end is not None and self.block_index == index:
             self._end_block(out)
         entry = self.pending.pop(index, None)
         if entry is not None:
@@ -328,8 +354,8 @@ class BedrockNormalizer(Normalizer):
         if type(value) is not str:
             raise DataError(f"delta.text is a {type(value).__name__}, expected a string")
         if value:
-            block = self._open(index, "text", out)
-            out.append({"type": "text-delta", "id": block.id, "delta": value})
+            self._open(index, "text", out)
+            out.append({"type": "text-delta", "id": self.block_id, "delta": value})
 
     def _on_reasoning(self, index: Any, value: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(value, dict):
@@ -339,13 +365,17 @@ class BedrockNormalizer(Normalizer):
         redacted = value.get("redactedContent")
         if not (text or signature or redacted):
             return
-        block = self._open(index, "reasoning", out)
+        self._open(index, "reasoning", out)
         if text:
-            out.append({"type": "reasoning-delta", "id": block.id, "delta": text})
-        if signature:
-            block.meta["signature"] = block.meta.get("signature", "") + signature
-        if redacted:
-            block.meta["redacted_data"] = block.meta.get("redacted_data", "") + redacted
+            out.append({"type": "reasoning-delta", "id": self.block_id, "delta": text})
+        if signature or redacted:
+            meta = self.block_meta
+            if meta is None:
+                meta = self.block_meta = {}
+            if signature:
+                meta["signature"] = meta.get("signature", "") + signature
+            if redacted:
+                meta["redacted_data"] = meta.get("redacted_data", "") + redacted
 
     def _on_tool_use(self, index: Any, value: Any, out: list[dict[str, Any]]) -> None:
         tool = self.pending.get(index)
@@ -408,7 +438,9 @@ class BedrockNormalizer(Normalizer):
     # --- blocks ------------------------------------------------------------------------------
 
     def _start(self, out: list[dict[str, Any]]) -> None:
-        self._reset()
+        # only a metadata or image event can have left state behind before the response started
+        if self.pending or self.usage is not None or self.finish_meta:
+            self._reset()
         self.started = True
         out.append({"type": "start", "id": None, "model": None, "dialect": NAME})
 
@@ -416,30 +448,36 @@ class BedrockNormalizer(Normalizer):
         if not self.started:
             self._start(out)
 
-    def _open(self, index: Any, kind: str, out: list[dict[str, Any]]) -> _Block:
-        block = self.block
-        if block is not None and block.index == index and block.kind == kind:
-            return block
-        self._ensure_started(out)
-        self._end_block(out)
-        block = self.block = _Block(index, kind, f"{kind}-{self.nblocks}")
+    def _open(self, index: Any, kind: str, out: list[dict[str, Any]]) -> None:
+        """Make the block of this index and kind the open one (its id is then ``block_id``)."""
+        if self.block_end is not None:
+            if self.block_index == index and self.block_kind == kind:
+                return
+            self._end_block(out)
+        if not self.started:
+            self._start(out)
+        block_id = self.block_id = f"{kind}-{self.nblocks}"
         self.nblocks += 1
-        out.append({"type": _START_TYPES[kind], "id": block.id})
+        self.block_index = index
+        self.block_kind = kind
         if kind == "text":
+            self.block_end = "text-end"
             self.text_index = index
-            self.text_id = block.id
-        return block
+            out.append({"type": "text-start", "id": block_id})
+        else:
+            self.block_end = "reasoning-end"
+            self.reasoning_index = index
+            out.append({"type": "reasoning-start", "id": block_id})
 
     def _end_block(self, out: list[dict[str, Any]]) -> None:
-        block = self.block
-        if block is None:
+        if self.block_end is None:
             return
-        ev: dict[str, Any] = {"type": block.end, "id": block.id}
-        if block.meta:
-            ev["provider_metadata"] = {NAME: block.meta}
+        ev: dict[str, Any] = {"type": self.block_end, "id": self.block_id}
+        if self.block_meta:
+            ev["provider_metadata"] = {NAME: self.block_meta}
         out.append(ev)
-        self.block = None
-        self.text_index = self.text_id = None
+        self.block_index = self.text_index = self.reasoning_index = _NO_BLOCK
+        self.block_kind = self.block_id = self.block_end = self.block_meta = None
 
     def _end_blocks(self, out: list[dict[str, Any]]) -> None:
         """The message ended: end the open block and complete what is pending."""
@@ -533,7 +571,7 @@ class BedrockNormalizer(Normalizer):
         out: list[dict[str, Any]] = []
         if not self.started:
             self._start(out)
-        if self.block is not None or self.pending:
+        if self.block_end is not None or self.pending:
             self._end_blocks(out)
         raw = self.stop
         if self.error:
@@ -542,19 +580,30 @@ class BedrockNormalizer(Normalizer):
             reason = "other"
         else:
             reason = FINISH_REASONS.get(raw, "other")
-        fin: dict[str, Any] = {
-            "type": "finish",
-            "finish_reason": reason,
-            "raw_finish_reason": raw,
-        }
-        meta = self.finish_meta  # a new one after _reset below
-        if self.usage is not None:
-            fin["usage"] = map_usage(self.usage)
-            meta["usage"] = self.usage
-        if meta:
-            fin["provider_metadata"] = {NAME: meta}
+        meta = self.finish_meta
+        usage = self.usage
+        fin: dict[str, Any]
+        if usage is not None:
+            meta["usage"] = usage
+            fin = {
+                "type": "finish",
+                "finish_reason": reason,
+                "raw_finish_reason": raw,
+                "usage": map_usage(usage),
+                "provider_metadata": {NAME: meta},
+            }
+        else:
+            fin = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
+            if meta:
+                fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
-        self._reset()
+        # what _reset would do: the blocks are ended and nothing is pending
+        self.started = self.stopped = self.error = False
+        if self.names:
+            self.names = {}
+        self.nblocks = self.nsources = 0
+        self.stop = self.usage = None
+        self.finish_meta = {}
         return out
 
 
