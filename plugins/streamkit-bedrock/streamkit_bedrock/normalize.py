@@ -65,6 +65,7 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
 #: the index of "no open block": equal to no contentBlockIndex (None included)
 _NO_BLOCK: Any = object()
 
+
 class _Tool:
     """A toolUse block: a tool call whose input arrives in fragments."""
 
@@ -212,20 +213,19 @@ class BedrockNormalizer(Normalizer):
                         self.finish_meta["additionalModelResponseFields"] = extra
                     self.stopped = True
                     return []
-            elif event == "metadata":
-                if self.stopped and self.block_end is None and not self.pending:
-                    usage = data.get("usage")
-                    if isinstance(usage, dict):
-                        self.usage = usage
-                    metrics = data.get("metrics")
-                    if len(data) == (usage is not None) + (metrics is not None) + ("p" in data):
-                        if metrics is not None:  # the only one of _FINISH_FIELDS there
-                            self.finish_meta["metrics"] = metrics
-                    else:
-                        for key in _FINISH_FIELDS:
-                            if data.get(key) is not None:
-                                self.finish_meta[key] = data[key]
-                    return self._end_response()
+            elif event == "metadata" and self.stopped and self.block_end is None and not self.pending:
+                usage = data.get("usage")
+                if isinstance(usage, dict):
+                    self.usage = usage
+                metrics = data.get("metrics")
+                if len(data) == (usage is not None) + (metrics is not None) + ("p" in data):
+                    if metrics is not None:  # the only one of _FINISH_FIELDS there
+                        self.finish_meta["metrics"] = metrics
+                else:
+                    for key in _FINISH_FIELDS:
+                        if data.get(key) is not None:
+                            self.finish_meta[key] = data[key]
+                return self._end_response()
         handler = _HANDLERS.get(event)
         if handler is None:
             if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
