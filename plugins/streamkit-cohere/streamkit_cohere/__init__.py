@@ -138,6 +138,8 @@ class CohereNormalizer(Normalizer):
         self.block: str | None = None  # id of the open text or reasoning block
         self.kind: str | None = None  # its kind: text, reasoning, or plan (a tool plan)
         self.index: Any = _NO_INDEX  # its content index (the hot path compares it)
+        self.key: str | None = None  # the member of its content deltas' content with the text
+        self.delta_type: str | None = None  # the type of its deltas' events
         self.calls: dict[Any, _Call] = {}  # tool call index -> open call
         self.nblocks = 0
         self.nsources = 0
@@ -147,41 +149,42 @@ class CohereNormalizer(Normalizer):
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         if type(data) is not dict:
             return None
-        kind = data.get("type")
         # The hot path, measured in `make bench`: a content delta in the open block, a tool plan
-        # delta in the open plan, a fragment of an open tool call's arguments. Anything else, or
-        # anything odd, goes the long way.
-        if kind == "content-delta" and data.get("index") == self.index and "logprobs" not in data:
-            delta = data.get("delta")
-            message = delta.get("message") if type(delta) is dict else None
-            content = message.get("content") if type(message) is dict else None
-            if type(content) is dict and len(content) == 1:
-                if self.kind == "text":
-                    text = content.get("text")
-                    if type(text) is str:
-                        return [{"type": "text-delta", "id": self.block, "delta": text}] if text else []
-                else:
-                    text = content.get("thinking")
-                    if type(text) is str:
-                        return [{"type": "reasoning-delta", "id": self.block, "delta": text}] if text else []
-        elif kind == "tool-plan-delta" and self.kind == "plan":
-            delta = data.get("delta")
-            message = delta.get("message") if type(delta) is dict else None
-            plan = message.get("tool_plan") if type(message) is dict else None
-            if type(plan) is str:
-                return [{"type": "reasoning-delta", "id": self.block, "delta": plan}] if plan else []
-        elif kind == "tool-call-delta":
-            call = self.calls.get(data.get("index"))
-            delta = data.get("delta")
-            message = delta.get("message") if type(delta) is dict else None
-            tc = message.get("tool_calls") if type(message) is dict else None
-            fn = tc.get("function") if type(tc) is dict else None
-            fragment = fn.get("arguments") if type(fn) is dict else None
-            if call is not None and type(fragment) is str:
-                if not fragment:
-                    return []
-                call.args.append(fragment)
-                return [{"type": "tool-input-delta", "id": call.id, "delta": fragment}]
+        # delta in the open plan, a fragment of an open tool call's arguments, the end of the
+        # open block. Looked up by subscripts (a missing member or a value of another type
+        # raises): anything else, or anything odd, goes the long way, which says what is wrong.
+        try:
+            kind = data["type"]
+            if kind == "content-delta":
+                content = data["delta"]["message"]["content"]
+                text = content[self.key]
+                if (
+                    data["index"] == self.index
+                    and type(text) is str
+                    and len(content) == 1
+                    and "logprobs" not in data
+                ):
+                    return [{"type": self.delta_type, "id": self.block, "delta": text}] if text else []
+            elif kind == "tool-plan-delta":
+                plan = data["delta"]["message"]["tool_plan"]
+                if self.kind == "plan" and type(plan) is str:
+                    return [{"type": "reasoning-delta", "id": self.block, "delta": plan}] if plan else []
+            elif kind == "tool-call-delta":
+                call = self.calls.get(data.get("index"))
+                fragment = data["delta"]["message"]["tool_calls"]["function"]["arguments"]
+                if call is not None and type(fragment) is str:
+                    if not fragment:
+                        return []
+                    call.args.append(fragment)
+                    return [{"type": "tool-input-delta", "id": call.id, "delta": fragment}]
+            elif kind == "content-end":
+                if self.block is not None and self.index == data["index"]:
+                    out: list[dict[str, Any]] = []
+                    self._end_block(out)
+                    return out
+                return []
+        except (KeyError, TypeError):
+            kind = data.get("type")
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
         if handler is None:
             return None
@@ -335,6 +338,8 @@ class CohereNormalizer(Normalizer):
         self.nblocks += 1
         self.kind = kind
         self.index = _NO_INDEX if kind == "plan" else index
+        self.key = "text" if kind == "text" else "thinking"
+        self.delta_type = f"{canonical}-delta"
         ev: dict[str, Any] = {"type": f"{canonical}-start", "id": block}
         if kind == "plan":
             ev["provider_metadata"] = _TOOL_PLAN
@@ -363,7 +368,7 @@ class CohereNormalizer(Normalizer):
             out.append({"type": "reasoning-end", "id": self.block, "provider_metadata": _TOOL_PLAN})
         else:
             out.append({"type": "reasoning-end", "id": self.block})
-        self.block = self.kind = None
+        self.block = self.kind = self.key = self.delta_type = None
         self.index = _NO_INDEX
 
     def _end_blocks(self, out: list[dict[str, Any]]) -> None:
