@@ -276,7 +276,8 @@ def check_event(event: dict[str, Any]) -> str | None:
     an integer``), or None. Unknown event types are not checked: they pass through stages."""
     kind = event.get("type")
     if (
-        kind in _DELTAS
+        type(kind) is str
+        and kind in _DELTAS
         and len(event) == 3
         and type(event.get("delta")) is str
         and type(event.get("id")) is str
@@ -287,7 +288,9 @@ def check_event(event: dict[str, Any]) -> str | None:
         dialect, name = event.get("dialect", 0), event.get("event", 0)
         if (dialect is None or type(dialect) is str) and (name is None or type(name) is str):
             return None
-    fields = EVENT_FIELDS.get(kind)  # type: ignore[arg-type]
+    if kind is not None and type(kind) is not str:  # no event type at all (an object is unhashable)
+        return f"'type' must be a string, not {_kind(kind)}"
+    fields = EVENT_FIELDS.get(kind)
     if fields is None:
         return None
     problem = _wrong(fields, event)

@@ -86,6 +86,9 @@ def corpus() -> Iterator[tuple[str, dict[str, Any], str]]:
             part = {**VALID_PARTS[kind], name: ["x"]}
             yield f"message.content.{kind}.{name}=list", {**VALID["message"], "content": [part]}, name
     yield "message.content=int-part", {**VALID["message"], "content": [5]}, "content[0]"
+    for value in SAMPLES:  # an event type that is no string (an object, a list: unhashable)
+        if value is not None and type(value) is not str:
+            yield f"type={type(value).__name__}", {"type": value, "id": "t0"}, "type"
 
 
 CORPUS = list(corpus())

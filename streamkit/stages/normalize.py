@@ -98,7 +98,9 @@ class _Router:
             if raw.get("type") == "raw":
                 return [raw if raw.get("dialect") else {**raw, "dialect": self.current.name}]
             return [{"type": "raw", "dialect": self.current.name, "event": event, "data": data}]
-        kind = event or (data.get("type") if isinstance(data, dict) else None) or "chunk"
+        kind = event or (data.get("type") if isinstance(data, dict) else None)
+        if type(kind) is not str or not kind:  # counted by its event type, if it names one
+            kind = "chunk"
         self.unused[kind] = self.unused.get(kind, 0) + 1
         return []
 
@@ -193,7 +195,7 @@ class _Router:
         held, self.held = self.held, []
         data, event = held[0][1], held[0][2]
         first = event or (data.get("type") if isinstance(data, dict) else None)
-        what = f" (first event: {first})" if first else ""
+        what = f" (first event: {first})" if first and type(first) is str else ""
         names = self.detect.names
         return self.bad(
             f"no installed dialect recognizes this stream{what}; pass {self.dialect_flag} DIALECT (installed: {names})"

@@ -108,6 +108,11 @@ def test_events_with_no_canonical_meaning_are_counted_or_kept(capsys: pytest.Cap
     )
     kept = list(normalize([raw(CHUNK), odd, raw(STOP)], keep_raw=True))
     assert odd in kept
+    # counted by their event type, when they name one that is a string
+    nameless = [raw({"type": {"a": 1}}, dialect="openai-chat"), raw({"type": ["x"]}, dialect="openai-chat")]
+    assert kinds(normalize([*nameless, raw({"type": "x.y"}, dialect="openai-chat"), raw(CHUNK)])) == [
+        "start", "text-start", "text-delta", "text-end", "finish"]  # fmt: skip
+    assert "3 openai-chat events with no canonical meaning (chunk x2, x.y)" in capsys.readouterr().err
 
 
 def test_a_stream_that_switches_dialect_closes_the_first(fresh_registry) -> None:
