@@ -290,7 +290,7 @@ def check_event(event: dict[str, Any]) -> str | None:
             return None
     if kind is not None and type(kind) is not str:  # no event type at all (an object is unhashable)
         return f"'type' must be a string, not {_kind(kind)}"
-    fields = EVENT_FIELDS.get(kind)
+    fields = EVENT_FIELDS.get(kind)  # type: ignore[arg-type]
     if fields is None:
         return None
     problem = _wrong(fields, event)
