@@ -30,6 +30,15 @@ def _stdin() -> IO[bytes]:
     return sys.stdin.buffer
 
 
+def _open_input(path: str) -> IO[bytes]:
+    if path == "-":
+        return _stdin()
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _is_click_exit(exc: Exception) -> bool:
     """Is this click's request to exit (from a command that uses click's own ``ctx.exit``)? Not
     imported for it: a command started without click (``fast_start``) cannot raise one."""

@@ -4,23 +4,14 @@ recur (``--on-error``, ``--think-tags``, ``-O``), and the conversation a request
 from __future__ import annotations
 
 import sys
-from typing import IO, Any
+from typing import Any
 
 import click
 
 from ..errors import (
     UsageError,
 )
-from .guard import _stdin
-
-
-def _open_input(path: str) -> IO[bytes]:
-    if path == "-":
-        return _stdin()
-    try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+from .guard import _open_input
 
 
 def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
