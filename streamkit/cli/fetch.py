@@ -11,12 +11,11 @@ from ..errors import (
     UsageError,
 )
 from .group import cli
-from .guard import run
+from .guard import _open_input, run
 from .options import (
     NOTHING_TO_SEND,
     _conversation,
     _json_options,
-    _open_input,
     _read_json_file,
     complete_dialects,
     ignore_errors_option,

@@ -13,11 +13,9 @@ import click
 from .. import diagnostics
 from . import fast_start
 from .group import cli
-from .guard import run
+from .guard import _open_input, _stdin, run
 from .options import (
-    _open_input,
     _parse_options,
-    _stdin,
     complete_dialects,
     complete_formats,
     format_options,
