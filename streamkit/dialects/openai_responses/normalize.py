@@ -95,6 +95,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from ...errors import DataError
 from ..base import Normalizer
 from .fields import _index, _kind, _list, _object, _text
@@ -212,33 +214,56 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         self.error = False
         self.nsources = 0
         # the hot path: the open block whose deltas may take it (see _delta), as the wire event
-        # type of its deltas, their index field, its index, its item id and its block id
-        self.hot_block: tuple[str, str, int, str, str] | None = None
+        # type of its deltas, their index field, its index, its item id, its block id and
+        # whether it is a text block (else reasoning)
+        self.hot_block: tuple[str, str, int, str, str, bool] | None = None
+        # the call whose argument fragments may take the hot path (see _hot_call)
+        self.hot_call: tuple[str, str, _Item, bool] | None = None
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench` on real streams: a text delta (with its logprobs)
-        # or a reasoning delta for the block already open, which has had a delta already.
+        # The hot paths, measured in `make bench` on real streams: a text delta (with its logprobs)
+        # or a reasoning delta for the block already open, which has had a delta already; a
+        # fragment of the arguments of the call an earlier fragment was about. Subscripts in a try
+        # cost less than .get() here; a missing field (KeyError), or data that is not an object
+        # (TypeError), takes the general path, which says what is wrong.
         hot = self.hot_block
-        if hot is not None and type(data) is dict:
-            kind = data.get("type")
-            if kind == hot[0]:
-                index = data.get(hot[1])
-                delta = data.get("delta")
-                if (
-                    type(index) is int
-                    and index == hot[2]
-                    and data.get("item_id") == hot[3]
-                    and type(delta) is str
-                ):
-                    bid = hot[4]
-                    if kind != "response.output_text.delta":
-                        return [{"type": "reasoning-delta", "id": bid, "delta": delta}] if delta else []
-                    logprobs = data.get("logprobs")
-                    if logprobs is None or type(logprobs) is list:  # else the general path says what is wrong
+        if hot is not None:
+            wire, field, index, item_id, bid, text = hot
+            try:
+                if data["type"] == wire and data[field] is index and data["item_id"] == item_id:
+                    delta = data["delta"]
+                    if type(delta) is str and type(data) is dict:
+                        if not text:
+                            return [{"type": "reasoning-delta", "id": bid, "delta": delta}] if delta else []
+                        logprobs = data.get("logprobs")
                         if not logprobs:
-                            return [{"type": "text-delta", "id": bid, "delta": delta}] if delta else []
-                        meta = {NAME: {"logprobs": logprobs}}
-                        return [{"type": "text-delta", "id": bid, "delta": delta, "provider_metadata": meta}]
+                            if logprobs is None or type(logprobs) is list:
+                                return [{"type": "text-delta", "id": bid, "delta": delta}] if delta else []
+                        elif type(logprobs) is list:
+                            ev: dict[str, Any] = {"type": "text-delta", "id": bid, "delta": delta}
+                            ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+                            return [ev]
+            except (KeyError, TypeError):
+                pass
+        call = self.hot_call
+        if call is not None:
+            wire, item_id, it, escape = call
+            try:
+                if data["type"] == wire and data["item_id"] == item_id:
+                    delta = data["delta"]
+                    if type(delta) is str and type(data) is dict and not it.done:
+                        if escape:  # a streamed string field (see _on_string_delta)
+                            if not it.streaming or it.head is None:
+                                return self._feed(data, event)
+                            delta = orjson.dumps(delta).decode()[1:-1]  # as _escape
+                        if not delta:
+                            return []
+                        it.frags.append(delta)
+                        if not it.started:
+                            return []
+                        return [{"type": "tool-input-delta", "id": it.call_id, "delta": delta}]
+            except (KeyError, TypeError):
+                pass
         return self._feed(data, event)
 
     def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:
@@ -571,7 +596,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                     item_id, part, index = block.key
                     wire = _HOT_DELTAS[block.kind, part]
                     self.hot_block = (wire, "summary_index" if part == "summary" else "content_index",
-                                      index, item_id, block.id)  # fmt: skip
+                                      index, item_id, block.id, block.kind == "text")  # fmt: skip
 
     def _on_part_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         part = _object(data, "part")

@@ -78,6 +78,7 @@ class _ToolCalls:
         client_calls: bool
         items: dict[str, _Item]
         held: _Item | None
+        hot_call: tuple[str, str, _Item, bool] | None
 
         def _new_call_id(self) -> str: ...
 
@@ -117,6 +118,7 @@ class _ToolCalls:
         kind = "mcp_call" if data.get("type") == "response.mcp_call_arguments.delta" else "function_call"
         it = self._item_for(data, kind)
         self._args(it, _string(data, "delta"), out)
+        self._hot_call(data, it, False)
         return True
 
     def _on_args_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
@@ -140,7 +142,16 @@ class _ToolCalls:
             it.streaming = True
             self._args(it, it.head + '"', out)
         self._args(it, _escape(delta), out)
+        self._hot_call(data, it, True)
         return True
+
+    def _hot_call(self, data: dict[str, Any], it: _Item, escape: bool) -> None:
+        """The next fragments of this call, events of this type naming its item id, may take the
+        hot path (see ResponsesNormalizer.feed): the item id stands for this item until the
+        response ends (an item id, once known, is never moved to another item)."""
+        wire, item_id = data.get("type"), data.get("item_id")
+        if type(wire) is str and type(item_id) is str and self.items.get(item_id) is it:
+            self.hot_call = (wire, item_id, it, escape)
 
     def _on_string_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """custom_tool_call_input.done, apply_patch_call_operation_diff.done,
