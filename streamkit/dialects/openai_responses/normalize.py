@@ -121,9 +121,15 @@ _RETRYABLE = frozenset({"rate_limit_exceeded", "server_error", "server_is_overlo
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Responses usage → canonical usage (fields the server did not send are left out)."""
     out: dict[str, Any] = {}
-    for key in ("input_tokens", "output_tokens", "total_tokens"):
-        if usage.get(key) is not None:
-            out[key] = usage[key]
+    value = usage.get("input_tokens")
+    if value is not None:
+        out["input_tokens"] = value
+    value = usage.get("output_tokens")
+    if value is not None:
+        out["output_tokens"] = value
+    value = usage.get("total_tokens")
+    if value is not None:
+        out["total_tokens"] = value
     details = usage.get("input_tokens_details")
     if isinstance(details, dict) and details.get("cached_tokens") is not None:
         out["cached_input_tokens"] = details["cached_tokens"]
@@ -155,9 +161,10 @@ class _Item:
         "waited",
     )
 
-    def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool, kind: str) -> None:
+    def __init__(self, key: str, item: dict[str, Any], index: Any, added: bool, kind: str,
+                 item_type: str | None) -> None:  # fmt: skip
         self.id: str = key
-        self.type = _text(item, "type")
+        self.type = item_type  # the item's type (the field, read with _text)
         self.index = index
         self.item = item
         self.added = added  # seen from output_item.added (not implicit, in a resumed stream)
@@ -251,10 +258,14 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             try:
                 if data["type"] == wire and data["item_id"] == item_id:
                     delta = data["delta"]
-                    if type(delta) is str and type(data) is dict and not it.done:
-                        if escape:  # a streamed string field (see _on_string_delta)
-                            if not it.streaming or it.head is None:
-                                return self._feed(data, event)
+                    # a streamed string field (escape, see _on_string_delta) once its quote is out
+                    if (
+                        type(delta) is str
+                        and type(data) is dict
+                        and not it.done
+                        and (not escape or (it.streaming and it.head is not None))
+                    ):
+                        if escape:
                             delta = orjson.dumps(delta).decode()[1:-1]  # as _escape
                         if not delta:
                             return []
@@ -264,9 +275,7 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                         return [{"type": "tool-input-delta", "id": it.call_id, "delta": delta}]
             except (KeyError, TypeError):
                 pass
-        return self._feed(data, event)
-
-    def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:
+        # the general path
         if type(data) is not dict:
             if isinstance(data, str) and data.strip() == "[DONE]":
                 return []  # not sent by OpenAI; some compatible servers add it
@@ -309,8 +318,11 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
             if isinstance(created, (int, float)) and not isinstance(created, bool):
                 ev["created"] = created
             self.tools = response.get("tools")
-            meta = {k: response[k] for k in ("previous_response_id", "background") if response.get(k)}
-            if meta:
+            previous, background = response.get("previous_response_id"), response.get("background")
+            if previous or background:
+                meta = {"previous_response_id": previous} if previous else {}
+                if background:
+                    meta["background"] = background
                 ev["provider_metadata"] = {NAME: meta}
         out.append(ev)
 
@@ -343,7 +355,10 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 i for i in _list(response, "output") if isinstance(i, dict) and i.get("call_id") == call_id
             ]
             self._release(next((i for i in outputs if i.get("type") == "shell_call_output"), None), out)
+        items = self.items
         for index, item in enumerate(_list(response, "output")):
+            if type(item) is dict and type(seen := item.get("id")) is str and seen in items:
+                continue  # the common case of _seen, inlined
             if isinstance(item, dict) and not self._seen(item, index):
                 self._on_item_done(
                     {"type": "response.output_item.done", "item": item, "output_index": index}, out
@@ -380,7 +395,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         return True
 
     def _on_error(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         self._end_block(out)  # the error comes after everything received before it
         nested = data.get("error")
         err = (
@@ -423,7 +439,11 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
     # --- items ---------------------------------------------------------------------------------
 
     def _register(self, item: dict[str, Any], index: Any, added: bool) -> _Item:
-        key = _text(item, "id") or f"#{index}"
+        key = item.get("id")
+        if type(key) is not str:
+            key = _text(item, "id")  # None, or says what is wrong
+        if not key:
+            key = f"#{index}"
         it = self.items.get(key)
         if it is None and not added and index is not None:
             # a .done whose item id differs from its .added (or has none): the item at its index
@@ -432,7 +452,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 it = self.items[key] = known  # its events may use the new id from here on
         if it is None:
             kind = _text(item, "type")
-            it = self.items[key] = _Item(key, item, index, added, item_kind(kind, item, added, self.tools))
+            it = _Item(key, item, index, added, item_kind(kind, item, added, self.tools), kind)
+            self.items[key] = it
             if index is not None:
                 self.by_index[index] = it
         it.item = item
@@ -465,8 +486,12 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         """The item an event is about: by its id, else the item of that type at its place (a
         server that changes item ids mid-item); created on the spot in a stream resumed
         mid-item."""
-        item_id = _text(data, "item_id")
-        it = self.items.get(item_id) if item_id is not None else None
+        item_id = data.get("item_id")
+        if type(item_id) is str:
+            it = self.items.get(item_id)
+        else:
+            item_id = _text(data, "item_id")  # None, or says what is wrong
+            it = self.items.get(item_id) if item_id is not None else None
         if it is None:
             index = _index(data, "output_index")
             it = self.by_index.get(index) if index is not None else None
@@ -486,13 +511,19 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                 return candidate
 
     def _on_item_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
-        item = _object(data, "item")
-        it = self._register(item, _index(data, "output_index"), True)
+        item = data.get("item")
+        if type(item) is not dict:
+            item = _object(data, "item")
+        index = data.get("output_index")
+        if type(index) is not int:
+            index = _index(data, "output_index")
+        it = self._register(item, index, True)
         if self.held is not None and self.held is not it:
             self._release(item, out)
         if it.kind == "other":
             return False
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         if it.kind in ("client", "provider"):
             self._end_block(out)
             it.head = _string_head(it.type, item)
@@ -501,13 +532,19 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
         return True
 
     def _on_item_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
-        item = _object(data, "item")
-        it = self._register(item, _index(data, "output_index"), False)
+        item = data.get("item")
+        if type(item) is not dict:
+            item = _object(data, "item")
+        index = data.get("output_index")
+        if type(index) is not int:
+            index = _index(data, "output_index")
+        it = self._register(item, index, False)
         if self.held is not None and self.held is not it:
             self._release(item, out)
         if it.kind == "other":
             return False
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         if it.kind == "message":
             self._message_done(it, item, out)
         elif it.kind == "reasoning":
@@ -563,7 +600,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
     def _block_for(self, data: dict[str, Any], kind: str, part: str, index_field: str,
                    out: list[dict[str, Any]], refusal: bool = False) -> _Block:  # fmt: skip
         """The open block an event is about, or a new one (also in a stream resumed mid-part)."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         it = self._item_for(data, "message" if kind == "text" else "reasoning")
         index = _index(data, index_field) or 0
         block = self.block
@@ -575,7 +613,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
                        out: list[dict[str, Any]], refusal: bool = False) -> _Block:  # fmt: skip
         """For a .done event: the block its deltas were written to (open or ended), else the
         block it is about (opened if need be)."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         it = self._item_for(data, "message" if kind == "text" else "reasoning")
         block = self.blocks.get((it.id, part, _index(data, index_field) or 0))
         if block is not None and block.got:
@@ -609,7 +648,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
 
     def _on_part_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         part = _object(data, "part")
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         it = self._item_for(data, "reasoning" if part.get("type") == "reasoning_text" else "message")
         index = _index(data, "content_index") or 0
         block = self.blocks.get((it.id, "content", index))
@@ -726,7 +766,8 @@ class ResponsesNormalizer(_ToolCalls, Normalizer):
 
     def _on_annotation(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         annotation = _object(data, "annotation")
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         it = self._item_for(data, "message")
         block = self.blocks.get((it.id, "content", _index(data, "content_index") or 0))
         if block is not None:

@@ -76,6 +76,7 @@ class _ToolCalls:
 
     if TYPE_CHECKING:  # provided by ResponsesNormalizer
         client_calls: bool
+        started: bool
         items: dict[str, _Item]
         held: _Item | None
         hot_call: tuple[str, str, _Item, bool] | None
@@ -114,7 +115,8 @@ class _ToolCalls:
 
     def _on_args_delta(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """function_call_arguments.delta, mcp_call_arguments.delta: JSON text."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         kind = "mcp_call" if data.get("type") == "response.mcp_call_arguments.delta" else "function_call"
         it = self._item_for(data, kind)
         self._args(it, _string(data, "delta"), out)
@@ -123,7 +125,8 @@ class _ToolCalls:
 
     def _on_args_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """function_call_arguments.done, mcp_call_arguments.done: the call is complete."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         kind = "mcp_call" if data.get("type") == "response.mcp_call_arguments.done" else "function_call"
         it = self._item_for(data, kind)
         if it.started and not it.done:
@@ -133,7 +136,8 @@ class _ToolCalls:
     def _on_string_delta(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """custom_tool_call_input.delta, apply_patch_call_operation_diff.delta,
         code_interpreter_call_code.delta: a fragment of one string field of the input."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         it = self._item_for(data, _STRING_EVENTS[data.get("type") or ""])
         delta = _string(data, "delta")
         if it.head is None:
@@ -156,7 +160,8 @@ class _ToolCalls:
     def _on_string_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """custom_tool_call_input.done, apply_patch_call_operation_diff.done,
         code_interpreter_call_code.done: the whole string; the call is complete."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         kind = _STRING_EVENTS[data.get("type") or ""]
         it = self._item_for(data, kind)
         if not it.started or it.done:
@@ -324,7 +329,8 @@ class _ToolCalls:
 
     def _on_progress(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Status events of provider-executed tools: the final item says it all."""
-        self._ensure(out)
+        if not self.started:
+            self._ensure(out)
         return True
 
 

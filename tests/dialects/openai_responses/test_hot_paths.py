@@ -23,7 +23,8 @@ class _General(ResponsesNormalizer):
     """The same normalizer with no hot path: every event takes the general one."""
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        return self._feed(data, event)
+        self.hot_block = self.hot_call = None
+        return super().feed(data, event)
 
 
 def _run(normalizer: ResponsesNormalizer, events: list[tuple[Any, str | None]]) -> list[Any]:
