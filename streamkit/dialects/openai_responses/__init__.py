@@ -6,6 +6,7 @@ WebSocket.
 - ``wire``: the shared vocabulary: the dialect's name, the item types, small helpers.
 - ``fields``: typed readers of an event's fields, failing with a clear DataError.
 - ``normalize``: Responses stream events → canonical events (the wire format, event by event).
+- ``normalize_blocks``: the normalizer's text and reasoning blocks, and annotations as sources.
 - ``normalize_tools``: the normalizer's tool-call items (client calls, provider-executed tools).
 - ``encode``: canonical events → Responses stream events, as the official SDK reads them.
 - ``encode_tools``: the encoder's tool calls, written as the items that express them.

@@ -388,17 +388,28 @@ def _item_arguments(kind: Any, item: dict[str, Any]) -> str | None:
 
 def _provider_meta(kind: Any, item: dict[str, Any]) -> dict[str, Any]:
     """A provider-executed item's fields that are neither its input nor its output."""
+    skip: frozenset[str]
     if kind == "mcp_call":
-        skip = {"id", "type", "name", "arguments", "output", "error"}
+        skip = _MCP_SKIP
     elif kind == "web_search_call":
-        skip = {"id", "type", "action", "arguments", "status", "error"}
+        skip = _WEB_SEARCH_SKIP
     elif kind == "image_generation_call":
         return {}
     elif kind in wire_items.TOOL_NAMES:
         return wire_items.item_meta(kind, item)
     else:
-        skip = {"id", "type", "error", *_PROVIDER_INPUT.get(kind, ()), *_PROVIDER_OUTPUT.get(kind, ())}
+        skip = _PROVIDER_SKIP.get(kind) or _provider_skip(kind)
     return {k: v for k, v in item.items() if k not in skip and v is not None}
+
+
+def _provider_skip(kind: Any) -> frozenset[str]:
+    return frozenset({"id", "type", "error", *_PROVIDER_INPUT.get(kind, ()), *_PROVIDER_OUTPUT.get(kind, ())})
+
+
+# the fields of a provider-executed item that are not its metadata
+_MCP_SKIP = frozenset({"id", "type", "name", "arguments", "output", "error"})
+_WEB_SEARCH_SKIP = frozenset({"id", "type", "action", "arguments", "status", "error"})
+_PROVIDER_SKIP = {kind: _provider_skip(kind) for kind in (*_PROVIDER_INPUT, *_PROVIDER_OUTPUT)}
 
 
 # streamed-string events -> the item type they belong to
