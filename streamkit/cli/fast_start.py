@@ -1,16 +1,17 @@
-"""``normalize`` and ``accumulate``, the stages every event of a pipeline passes through, started
-without click.
+"""``normalize`` and ``accumulate``, the stages every event of a pipeline passes through, and
+``fetch --replay``, which starts a replayed one, started without click.
 
 Measured (``make bench``, cold start; Python 3.11): importing click costs about 28 ms of
 ``normalize``'s 89 ms start (click.core and click.types bring in pathlib, inspect, uuid and
 datetime), against 32 ms for the interpreter itself; and every stage of a pipeline starts once per
 stream. So ``main`` first offers the arguments to :func:`parse`, which reads only the exact
-spellings of these two commands' own options (``-d NAME``, ``--dialect NAME`` or
-``--dialect=NAME``, ``--on-error fail|skip|pass``, the flags), and runs the command's body here
+spellings of these commands' own options (``-d NAME``, ``--dialect NAME`` or
+``--dialect=NAME``, ``--on-error fail|skip|pass``, ``--replay FILE|-``, ``--framing F``, the
+flags; ``fetch`` only with ``--replay``), and runs the command's body here
 without importing click. Anything else (``--help``, a typo, a value click would refuse, an
 attached ``-dNAME``, shell completion) goes to click as before, which says what it always said.
-A test checks that both read every accepted command line the same way. ``stages`` holds the click
-commands, whose help is the documentation of these options.
+A test checks that both read every accepted command line the same way. ``stages`` and ``fetch``
+hold the click commands, whose help is the documentation of these options.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ..ndjson import ON_ERROR_CHOICES
-from .guard import _stdin, run
+from .guard import _open_input, _stdin, run
 from .outcome import Outcome
 
 
@@ -69,8 +70,33 @@ def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
     run("accumulate", body)
 
 
+def fetch_replay(dialect: str | None, replay_path: str, framing: str, ignore_errors: bool) -> None:
+    """``streamkit fetch --replay FILE`` (not ``--realtime``), its options parsed: each read's raw
+    event lines written at once. ``--ignore-errors`` changes nothing here (a recording's error
+    events are data)."""
+
+    def body(out: IO[bytes]) -> None:
+        from ..ndjson import EventWriter
+        from ..plugins import default_registry
+        from ..stages.fetch import replay
+
+        if dialect:
+            default_registry().dialect(dialect)  # an unknown dialect is a usage error
+        events = replay(
+            _open_input(replay_path), dialect=dialect, framing=None if framing == "auto" else framing
+        )
+        writer = EventWriter(out)  # each read's lines in one write, flushed
+        for batch in events.batches():
+            writer.write_bytes(batch)
+
+    run("fetch", body)
+
+
+#: ``fetch``'s framings, as its click option declares them
+FRAMINGS = ("auto", "sse", "ndjson", "json-array", "eventstream")
+
 #: command -> (its flags, its options with a value, its parameters' defaults), as its click
-#: command in ``stages`` declares them
+#: command in ``stages`` (``fetch``: in ``fetch``) declares them; ``fetch`` only with ``--replay``
 COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {
     "normalize": (
         {"--keep-raw": "keep_raw", "--think-tags": "think_tags", "--ignore-errors": "ignore_errors"},
@@ -82,8 +108,17 @@ COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {
         {"--on-error": "on_error"},
         {"final": False, "on_error": "fail", "ignore_errors": False},
     ),
+    "fetch": (
+        {"--ignore-errors": "ignore_errors"},
+        {"-d": "dialect", "--dialect": "dialect", "--replay": "replay_path", "--framing": "framing"},
+        {"dialect": None, "replay_path": None, "framing": "auto", "ignore_errors": False},
+    ),
 }
-BODIES: dict[str, Callable[..., None]] = {"normalize": normalize, "accumulate": accumulate}
+BODIES: dict[str, Callable[..., None]] = {
+    "normalize": normalize,
+    "accumulate": accumulate,
+    "fetch": fetch_replay,
+}
 
 
 def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
@@ -107,9 +142,16 @@ def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
             if not eq or not option.startswith("--") or option not in valued:
                 return None
             key = valued[option]
-        if value is None or value.startswith("-") or (key == "on_error" and value not in ON_ERROR_CHOICES):
+        if (
+            value is None
+            or (value.startswith("-") and not (key == "replay_path" and value == "-"))  # stdin
+            or (key == "on_error" and value not in ON_ERROR_CHOICES)
+            or (key == "framing" and value not in FRAMINGS)
+        ):
             return None
         params[key] = value
+    if name == "fetch" and params["replay_path"] is None:
+        return None  # a live request: click's
     return name, params
 
 

@@ -10,6 +10,7 @@ from .. import diagnostics
 from ..errors import (
     UsageError,
 )
+from . import fast_start
 from .group import cli
 from .guard import _open_input, run
 from .options import (
@@ -120,6 +121,10 @@ def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: s
     upstream fails (after writing an error event; --ignore-errors: 0), saying why on stderr
     unless stdout is a pipe, whose reader says it.
     """
+
+    if replay_path is not None and not realtime:
+        fast_start.fetch_replay(dialect, replay_path, framing, ignore_errors)
+        return
 
     def body(out: IO[bytes]) -> None:
         import os

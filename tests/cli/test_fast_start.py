@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamkit.cli import stages
+from streamkit.cli import fast_start, stages
+from streamkit.cli import fetch as fetch_module
 from streamkit.cli.fast_start import parse
 
 from ..conftest import DATA, run_cli
@@ -21,12 +22,35 @@ TOKENS = ["-d", "--dialect", "--dialect=anthropic", "--dialect=", "anthropic", "
 
 
 def click_reads(args: list[str]) -> tuple[str, dict] | None:
-    """What click makes of the command line (None: it refuses it or prints help)."""
-    command = getattr(stages, args[0])
+    """What click makes of the command line (None: it refuses it or prints help). For ``fetch``,
+    the parameters it reads without click, once every other one is checked to be its default."""
+    command = fetch_module.fetch if args[0] == "fetch" else getattr(stages, args[0])
     try:
-        return args[0], command.make_context(args[0], list(args[1:])).params
+        params = command.make_context(args[0], list(args[1:])).params
     except BaseException:  # a usage error, or --help's exit
         return None
+    if args[0] == "fetch":
+        defaults = command.make_context("fetch", ["--replay", "-"]).params
+        ours = fast_start.COMMANDS["fetch"][2]
+        assert {k: v for k, v in params.items() if k not in ours} == {
+            k: v for k, v in defaults.items() if k not in ours
+        }
+        params = {k: params[k] for k in ours}
+    return args[0], params
+
+
+FETCH_TOKENS = ["--replay", "-", "rec.sse", "--framing", "sse", "--framing=eventstream", "--framing=SSE",
+                "--realtime", "-d", "bedrock", "--dialect=", "--ignore-errors", "-m", "hi", "--replay=-", "-x"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(FETCH_TOKENS), max_size=6))
+def test_fetch_replay_is_read_without_click_as_click_reads_it(rest: list[str]) -> None:
+    args = ["fetch", *rest]
+    ours = parse(args)
+    if ours is not None:
+        assert ours == click_reads(args)
+        assert ours[1]["replay_path"] is not None
 
 
 @settings(max_examples=400, deadline=None)
@@ -95,15 +119,29 @@ def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None
     )
     raw = run_cli("fetch", "--replay", str(DATA / "anthropic" / "text.sse")).stdout
     events = run_cli("normalize", input=raw).stdout
+    wire = (DATA / "anthropic" / "text.sse").read_bytes()
     cases = [(["normalize"], raw, 0), (["accumulate", "--final"], events, 0),
-             (["normalize", "--on-error", "fail"], b"not json\n", 65)]  # fmt: skip
+             (["normalize", "--on-error", "fail"], b"not json\n", 65),
+             (["fetch", "-d", "anthropic", "--replay", "-"], wire, 0),
+             (["fetch", "--replay", str(DATA / "anthropic" / "text.sse"), "--framing", "sse"], b"", 0),
+             (["fetch", "--replay", "-", "--framing", "ndjson"], b'{"a":1}\n{nope\n', 65),
+             (["fetch", "-d", "nobody", "--replay", "-"], wire, 2)]  # fmt: skip
+    by_click = "import sys\nfrom streamkit.cli import cli\ncli.main(sys.argv[1:], prog_name='streamkit')\n"
     for args, stdin, status in cases:
         result = subprocess.run(
             [sys.executable, "-c", code, *args], input=stdin, capture_output=True, timeout=60
         )
         assert result.stderr.decode().splitlines()[-1] == f"exit {status} False", result.stderr
+        clicked = subprocess.run(
+            [sys.executable, "-c", by_click, *args], input=stdin, capture_output=True, timeout=60
+        )
+        assert (result.stdout, result.stderr.decode().splitlines()[:-1]) == (
+            clicked.stdout,
+            clicked.stderr.decode().splitlines(),
+        ), args
+        assert clicked.returncode == status
         if status == 0:
-            assert result.stdout == run_cli(*args, input=stdin).stdout != b""
+            assert result.stdout != b"", args
     # and what goes to click still works, from the same main
     result = subprocess.run(
         [sys.executable, "-c", code, "normalize", "--help"], capture_output=True, timeout=60
