@@ -190,56 +190,54 @@ class GeminiNormalizer(Normalizer):
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
-        # The hot path, measured in `make bench`: a chunk of one candidate holding one part that
-        # goes on what is open: for the streamed function call a piece of its arguments, a
-        # continuation marker or its terminator; text for the text block, a thought for the
-        # reasoning block. The rest of the candidate (a finish reason, safety ratings) is read as
-        # _candidate reads it. Anything else (a signature, several parts, a new response, a part
-        # that opens or ends a block) takes _feed.
+        # The hot path, measured in `make bench`: a chunk of one candidate holding one part, in the
+        # response under way. A part that goes on what is open is written here: for the streamed
+        # function call a piece of its arguments, a continuation marker or its terminator; text
+        # for the text block, a thought for the reasoning block. Any other part goes to its
+        # handler as _candidate reads it, and the rest of the candidate (a finish reason, safety
+        # ratings) is read as _candidate reads it. Anything else (several parts or candidates, a
+        # new response, prompt feedback, an error) takes _feed.
         call = self.call
         try:
             (cand,) = data["candidates"]
             (part,) = cand["content"]["parts"]
             # what goes on the open call, else on the open text or reasoning block (the part is an
             # object: anything else raises here)
-            value = part["functionCall"] if call is not None else part["text"]
-        except (KeyError, TypeError, ValueError, IndexError):
+            value = part.get("functionCall") if call is not None else part.get("text")
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return self._feed(data)
-        if "promptFeedback" in data:
-            return self._feed(data)
-        rid = data.get("responseId")
-        if rid != self.rid and rid is not None:
+        rid = self.rid
+        if data.get("responseId", rid) != rid or "promptFeedback" in data:
             return self._feed(data)
         n = len(cand)  # the content, and the index or more
         if n != 1 and cand.get("index"):
             return self._feed(data)
-        out: list[dict[str, Any]]
+        out: list[dict[str, Any]] | None = None
         if call is not None:  # (no text or reasoning block is open beside it)
-            if type(value) is not dict or len(part) != 1 or value.get("name"):
+            if type(value) is dict and len(part) == 1 and not value.get("name"):
+                partial = value.get("partialArgs")
+                if partial is None:
+                    out = []
+                else:
+                    delta = call.args.feed(partial)
+                    out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}] if delta else []
+                if not value.get("willContinue"):
+                    self._end_call(out)
+        elif type(value) is str:
+            if len(part) == 1:
+                bid = self.text
+                if bid is not None:
+                    out = [{"type": "text-delta", "id": bid, "delta": value}] if value else []
+            elif len(part) == 2 and part.get("thought") is True:
+                bid = self.reasoning
+                if bid is not None:
+                    out = [{"type": "reasoning-delta", "id": bid, "delta": value}] if value else []
+        if out is None:  # another part (one that opens or ends a block, a call, a signature...)
+            if not self.started:
                 return self._feed(data)
-            partial = value.get("partialArgs")
-            if partial is None:
-                out = []
-            else:
-                delta = call.args.feed(partial)
-                out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}] if delta else []
-            if not value.get("willContinue"):
-                self._end_call(out)
-        elif type(value) is not str:
-            return self._feed(data)
-        elif len(part) == 1:
-            bid = self.text
-            if bid is None:
-                return self._feed(data)
-            out = [{"type": "text-delta", "id": bid, "delta": value}] if value else []
-        elif len(part) == 2 and part.get("thought") is True:
-            bid = self.reasoning
-            if bid is None:
-                return self._feed(data)
-            out = [{"type": "reasoning-delta", "id": bid, "delta": value}] if value else []
-        else:
-            return self._feed(data)
-        if n != 1:
+            out = []
+            self._candidate(cand, out)
+        elif n != 1:
             self._candidate_rest(cand, out, 0)
         usage = data.get("usageMetadata")
         if type(usage) is dict:

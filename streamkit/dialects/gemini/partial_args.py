@@ -51,9 +51,9 @@ _PATHS: dict[str, Path] = {}
 _PATHS_KEPT = 4096
 _KEYS: dict[str, str] = {}  # an object key -> its JSON text and colon (the keys of _PATHS's paths)
 # jsonPath -> its segments, the segments of its container, the text that starts its value in
-# that container when it is an object (the key's JSON text and colon; None in an array), and
-# the same for the container in its own container
-_Place = tuple[Path, Path, str | None, str | None]
+# that container when it is an object (the key's JSON text and colon; None in an array), the
+# same for the container in its own container, and its last segment
+_Place = tuple[Path, Path, str | None, str | None, str | int]
 _PLACES: dict[str, _Place] = {}
 
 
@@ -83,6 +83,7 @@ def _place(path: str) -> _Place | None:
         segments[:-1],
         _key(segments[-1]),
         _key(segments[-2]) if len(segments) > 1 else None,
+        segments[-1],
     )
     return place
 
@@ -141,16 +142,24 @@ class PartialArgs:
         if type(value) is not str or log is None:  # ... a string, in document order
             return self._entries(partial_args)
         if path == self.open_path and path is not None:  # more of the string being written
-            log.append((self.open_string, value, True))  # type: ignore[arg-type]
-            text = dumps(value).decode()[1:-1] if value else ""
-            if not arg.get("willContinue"):
+            if value:
+                log.append((self.open_string, value, True))  # type: ignore[arg-type]
+                text = dumps(value).decode()[1:-1]
+            else:  # (the usual end of a string: nothing more, whose log entry would change nothing)
+                text = ""
+            if "willContinue" not in arg or not arg["willContinue"]:
                 text += '"'
                 self.open_path = self.open_string = None
             self.frags.append(text)
             return text
         # a string starting at one of the usual next places (what _arg would write, without its
         # general walk)
-        place = _PLACES.get(path) or _place(path) if type(path) is str else None
+        try:
+            place = _PLACES[path]
+        except KeyError:  # its first use (or a jsonPath that is no string)
+            place = _place(path) if type(path) is str else None
+        except TypeError:  # (unhashable: no string either)
+            place = None
         head = self._step(place) if place is not None else None
         if head is None:
             return self._entries(partial_args)
@@ -214,17 +223,18 @@ class PartialArgs:
         the first key of the arguments, or the first entry of a new container that is the next
         entry of the innermost container's own container. Anything else (other places, a path
         the string being written) returns None and changes nothing."""
-        segments, parent, key, parent_key = place
-        if segments == self.open_string:
+        segments, parent, key, parent_key, last = place
+        open_string = self.open_string
+        if open_string is not None and segments == open_string:
             return None
         stack = self.stack
         top = self.top
         if parent == top:  # the next entry of the innermost open container
             level = stack[-1]
             if level.is_array:
-                if level.count != segments[-1]:  # arrays are written index after index
+                if level.count != last:  # arrays are written index after index
                     return None
-            elif key is None or segments[-1] in level.keys:
+            elif key is None or last in level.keys:
                 return None
             text = "," if level.count else ""
         elif top is None:  # the first key of the arguments
@@ -241,7 +251,7 @@ class PartialArgs:
                     return None
             elif parent_key is None or segment in outer.keys:
                 return None
-            if key is None and segments[-1] != 0:
+            if key is None and last != 0:
                 return None
             text = "]" if stack.pop().is_array else "}"
             if outer.count:
@@ -257,10 +267,10 @@ class PartialArgs:
             return None
         level.count += 1
         if key is not None:
-            level.keys.add(segments[-1])  # type: ignore[arg-type]
+            level.keys.add(last)  # type: ignore[arg-type]
             text += key
         self.top = parent
-        if self.open_string is not None:
+        if open_string is not None:
             text = '"' + text
         return text
 
