@@ -91,16 +91,19 @@ from .wire import _CANDIDATE_FIELDS, CODE_EXECUTION, FINISH_REASONS, NAME, _dump
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Gemini ``usageMetadata`` → canonical usage (fields Gemini did not send are left out)."""
     out: dict[str, Any] = {}
-    if usage.get("promptTokenCount") is not None:
-        out["input_tokens"] = usage["promptTokenCount"]
+    value = usage.get("promptTokenCount")
+    if value is not None:
+        out["input_tokens"] = value
     candidates = usage.get("candidatesTokenCount")
     thoughts = usage.get("thoughtsTokenCount")
     if candidates is not None or thoughts is not None:
         out["output_tokens"] = (candidates or 0) + (thoughts or 0)
-    if usage.get("totalTokenCount") is not None:
-        out["total_tokens"] = usage["totalTokenCount"]
-    if usage.get("cachedContentTokenCount") is not None:
-        out["cached_input_tokens"] = usage["cachedContentTokenCount"]
+    value = usage.get("totalTokenCount")
+    if value is not None:
+        out["total_tokens"] = value
+    value = usage.get("cachedContentTokenCount")
+    if value is not None:
+        out["cached_input_tokens"] = value
     if thoughts is not None:
         out["reasoning_tokens"] = thoughts
     return out
@@ -163,29 +166,35 @@ class GeminiNormalizer(Normalizer):
 
     def __init__(self, **options: Any) -> None:
         self.warned_candidates = False
+        self.ids: set[str] = set()  # tool call ids used in this response
+        self.generated: set[str] = set()  # the ids of self.ids that were generated
+        self.pending: dict[str, list[str]] = {}  # provider-executed calls waiting for a result, by kind
+        self.sources: set[bytes] = set()  # grounding chunks and citations already turned into sources
         self._reset()
 
     def _reset(self) -> None:
         self.started = False
         self.rid: str | None = None
-        self.start_event: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
-        self.start_meta: dict[str, Any] = {}
         self.text: str | None = None  # id of the open text block
         self.reasoning: str | None = None  # id of the open reasoning block
         self.nblocks = 0
         self.call: _Call | None = None  # the streamed function call open
-        self.ids: set[str] = set()  # tool call ids used in this response
         self.ngenerated = 0
         self.client_calls = 0
-        self.generated: set[str] = set()  # the ids of self.ids that were generated
-        self.pending: dict[str, list[str]] = {}  # provider-executed calls waiting for a result, by kind
         self.finish_raw: str | None = None
-        self.finish_meta: dict[str, Any] = {}
+        self.finish_meta: dict[str, Any] = {}  # (given to the finish, so a new one each response)
         self.grounding: dict[str, Any] | None = None
         self.usage: dict[str, Any] | None = None
         self.prompt_feedback: dict[str, Any] | None = None
         self.error = False
-        self.sources: set[bytes] = set()  # grounding chunks and citations already turned into sources
+        # (the sets and the waiting calls are the normalizer's own: emptied, when used)
+        if self.ids:
+            self.ids.clear()
+            self.generated.clear()
+        if self.pending:
+            self.pending.clear()
+        if self.sources:
+            self.sources.clear()
 
     # --- the wire events -----------------------------------------------------------------
 
@@ -237,10 +246,9 @@ class GeminiNormalizer(Normalizer):
                 return self._feed(data)
             out = []
             self._candidate(cand, out)
-        elif n != 1:
+        elif n != 1 and (n != 2 or "index" not in cand):  # (more than the content and index)
             self._candidate_rest(cand, out, 0)
-        usage = data.get("usageMetadata")
-        if type(usage) is dict:
+        if type(usage := data.get("usageMetadata")) is dict:
             self.usage = usage
         return out
 
@@ -258,7 +266,7 @@ class GeminiNormalizer(Normalizer):
             and rid != self.rid
             and (self.rid is not None or self.finish_raw is not None)
         ):
-            out.extend(self._end_response())
+            self._end_response(out)
         if not self.started:
             self._start(data, out)
         if candidates is not None:
@@ -280,32 +288,32 @@ class GeminiNormalizer(Normalizer):
         return out
 
     def close(self) -> list[dict[str, Any]]:
-        if not self.started:
-            return []
-        return self._end_response()
+        out: list[dict[str, Any]] = []
+        if self.started:
+            self._end_response(out)
+        return out
 
     # --- response start and end ------------------------------------------------------------
 
     def _start(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self.started = True
-        ev = self.start_event
         rid = data.get("responseId")
-        self.rid = rid if isinstance(rid, str) else None
-        ev["id"] = self.rid
-        if isinstance(data.get("modelVersion"), str):
-            ev["model"] = data["modelVersion"]
-        created = rfc3339_epoch(data.get("createTime"))
-        if created is not None:
-            ev["created"] = int(created)
-            self.start_meta["create_time"] = data["createTime"]
-        if self.start_meta:
-            ev["provider_metadata"] = {NAME: self.start_meta}
+        self.rid = rid = rid if isinstance(rid, str) else None
+        model = data.get("modelVersion")
+        ev = {"type": "start", "id": rid, "model": model if isinstance(model, str) else None, "dialect": NAME}
+        stamp = data.get("createTime")
+        if stamp is not None:
+            created = rfc3339_epoch(stamp)
+            if created is not None:
+                ev["created"] = int(created)
+                ev["provider_metadata"] = {NAME: {"create_time": stamp}}
         out.append(ev)
 
-    def _end_response(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        self._end_call(out, complete=False)  # a call still open at the end was cut off
-        self._end_blocks(out)
+    def _end_response(self, out: list[dict[str, Any]]) -> None:
+        if self.call is not None:
+            self._end_call(out, complete=False)  # a call still open at the end was cut off
+        if self.text is not None or self.reasoning is not None:
+            self._end_blocks(out)
         raw = self.finish_raw
         feedback = self.prompt_feedback
         if raw is None and isinstance(feedback, dict) and feedback.get("blockReason"):
@@ -318,7 +326,7 @@ class GeminiNormalizer(Normalizer):
             if reason == "stop" and self.client_calls:
                 reason = "tool-calls"
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        meta = dict(self.finish_meta)
+        meta = self.finish_meta
         if self.usage is not None:
             usage = map_usage(self.usage)
             if usage:
@@ -332,7 +340,6 @@ class GeminiNormalizer(Normalizer):
             fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
         self._reset()
-        return out
 
     def _on_error(self, err: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not self.started:
