@@ -300,7 +300,12 @@ class GeminiNormalizer(Normalizer):
         rid = data.get("responseId")
         self.rid = rid = rid if isinstance(rid, str) else None
         model = data.get("modelVersion")
-        ev = {"type": "start", "id": rid, "model": model if isinstance(model, str) else None, "dialect": NAME}
+        ev: dict[str, Any] = {
+            "type": "start",
+            "id": rid,
+            "model": model if isinstance(model, str) else None,
+            "dialect": NAME,
+        }
         stamp = data.get("createTime")
         if stamp is not None:
             created = rfc3339_epoch(stamp)

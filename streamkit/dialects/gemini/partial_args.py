@@ -154,16 +154,25 @@ class PartialArgs:
             return text
         # a string starting at one of the usual next places (what _arg would write, without its
         # general walk)
+        place: _Place | None
         try:
             place = _PLACES[path]
         except KeyError:  # its first use (or a jsonPath that is no string)
             place = _place(path) if type(path) is str else None
         except TypeError:  # (unhashable: no string either)
             place = None
-        head = self._step(place) if place is not None else None
-        if head is None:
+        if place is None:
             return self._entries(partial_args)
-        segments = place[0]  # type: ignore[index]
+        head = self._step(place)
+        segments = place[0]
+        if head is None:  # another place: the general walk, as _arg takes it for this entry
+            open_string = self.open_string
+            if open_string is not None and segments == open_string:
+                return self._entries(partial_args)  # (the open string, its path spelt otherwise)
+            walk = ['"'] if open_string is not None else []
+            if not self._navigate(segments, walk):
+                return self._entries(partial_args)  # (out of order: _arg builds the tree)
+            head = "".join(walk)
         log.append((segments, value, False))
         if arg.get("willContinue"):
             text = head + dumps(value).decode()[:-1]

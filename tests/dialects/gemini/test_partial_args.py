@@ -45,6 +45,24 @@ def test_a_path_that_clashes_with_what_was_written_is_a_data_error() -> None:
         args.feed([{"jsonPath": "$.a.b", "numberValue": 2}])
 
 
+def test_a_string_deeper_or_higher_than_the_open_container_is_written_where_it_goes() -> None:
+    args = PartialArgs()
+    # three levels in; the same string, its path spelt otherwise; back up, with the string open
+    pieces = [
+        [{"jsonPath": "$.recipe.items[0].name", "stringValue": "a", "willContinue": True}],
+        [{"jsonPath": "$['recipe'].items[0]['name']", "stringValue": "b", "willContinue": True}],
+        [{"jsonPath": "$.recipe.title", "stringValue": "t", "willContinue": True}],
+        [{"jsonPath": "$.recipe.title", "stringValue": ""}],
+    ]
+    assert [args.feed(batch) for batch in pieces] == [
+        '{"recipe":{"items":[{"name":"a',
+        "b",
+        '"}],"title":"t',
+        '"',
+    ]
+    assert args.close() == ("}}", '{"recipe":{"items":[{"name":"ab"}],"title":"t"}}')
+
+
 @pytest.mark.parametrize(
     ("path", "segments"),
     [
