@@ -137,16 +137,28 @@ def billed_usage(usage: dict[str, Any]) -> dict[str, Any]:
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Anthropic usage → canonical usage (input counting cached tokens, as in other dialects;
     ``iterations`` summed in)."""
-    iterations = usage.get("iterations")
-    if isinstance(iterations, list) and iterations:
-        usage = billed_usage(usage)
     get = usage.get
-    inp, read, created = (
-        get("input_tokens"),
-        get("cache_read_input_tokens"),
-        get("cache_creation_input_tokens"),
-    )
+    iterations = get("iterations")
+    if iterations is not None and isinstance(iterations, list) and iterations:
+        usage = billed_usage(usage)
+        get = usage.get
+    inp = get("input_tokens")
+    read = get("cache_read_input_tokens")
+    created = get("cache_creation_input_tokens")
     output = get("output_tokens")
+    if type(inp) is int and type(read) is int and type(created) is int and type(output) is int:
+        # the common shape: every count sent
+        total = inp + read + created
+        out: dict[str, Any] = {
+            "input_tokens": total,
+            "output_tokens": output,
+            "total_tokens": total + output,
+            "cached_input_tokens": read,
+        }
+        details = get("output_tokens_details")
+        if details is not None and isinstance(details, dict) and details.get("thinking_tokens") is not None:
+            out["reasoning_tokens"] = _count(details, "thinking_tokens")
+        return out
     if not (
         (inp is None or type(inp) is int)
         and (read is None or type(read) is int)
@@ -155,7 +167,7 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     ):
         for key in _USAGE_COUNTS:  # the first count that is not an integer, in words
             _count(usage, key)
-    out: dict[str, Any] = {}
+    out = {}
     if inp is not None or read is not None or created is not None:
         out["input_tokens"] = (inp or 0) + (read or 0) + (created or 0)
     if output is not None:
@@ -168,6 +180,11 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     if isinstance(details, dict) and details.get("thinking_tokens") is not None:
         out["reasoning_tokens"] = _count(details, "thinking_tokens")
     return out
+
+
+# the ids of the blocks at the first indexes (the rest are formatted when needed)
+_TEXT_IDS = {i: f"text-{i}" for i in range(64)}
+_REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 
 
 class _Block:
@@ -254,9 +271,20 @@ class AnthropicNormalizer(Normalizer):
         message = data.get("message")
         if not isinstance(message, dict):
             raise DataError("message_start without a message object")
-        if self.started and message.get("id") and message.get("id") == self.start_event["id"]:
-            return []  # the message in progress announced again (some proxies repeat it)
-        out = self._end_response()  # a message never stopped ends where the next one starts
+        if self.started:
+            if message.get("id") and message.get("id") == self.start_event["id"]:
+                return []  # the message in progress announced again (some proxies repeat it)
+            out = self._end_response()  # a message never stopped ends where the next one starts
+        elif (
+            self.usage is None
+            and self.stop_reason is None
+            and not self.error
+            and not self.blocks
+            and not self.finish_meta
+        ):
+            out = []  # the previous message stopped (or none came): nothing to end, nothing to reset
+        else:
+            out = self._end_response()  # what came before any message_start
         ev = self.start_event
         ev["id"] = message.get("id")
         ev["model"] = message.get("model")
@@ -276,7 +304,8 @@ class AnthropicNormalizer(Normalizer):
         for key in _DELTA_FIELDS:
             if message.get(key) is not None:
                 self.finish_meta[key] = message[key]
-        self._start(out)
+        self.started = True
+        out.append(ev)
         content = message.get("content")
         if content and isinstance(content, list):
             for index, block in enumerate(content):
@@ -341,19 +370,23 @@ class AnthropicNormalizer(Normalizer):
                 self._reset()
                 return out
             self._start(out)
-        for index in list(self.blocks):
-            self._block_stop(index, out)
+        if self.blocks:
+            for index in list(self.blocks):
+                self._block_stop(index, out)
         raw = self.stop_reason
         if raw is None:
             reason = "error" if self.error else "other"
         else:
             reason = FINISH_REASONS.get(raw, "other")
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        meta = dict(self.finish_meta)
-        if self.usage is not None:
-            fin["usage"] = map_usage(self.usage)
-            meta["usage"] = self.usage
-        if self.fallback is not None or (self.usage is not None and self.usage.get("iterations")):
+        meta = dict(self.finish_meta) if self.finish_meta else {}
+        usage = self.usage
+        if usage is not None:
+            fin["usage"] = map_usage(usage)
+            meta["usage"] = usage
+            if self.fallback is not None or usage.get("iterations"):
+                self._answered_by(fin, meta)
+        elif self.fallback is not None:
             self._answered_by(fin, meta)
         if meta:
             fin["provider_metadata"] = {NAME: meta}
@@ -385,6 +418,16 @@ class AnthropicNormalizer(Normalizer):
         out: list[dict[str, Any]] = []
         if index in self.blocks:
             self._block_stop(index, out)
+        if block.get("type") == "text" and not block.get("text") and not block.get("citations"):
+            # the common shape: an empty text block, its text to come in deltas
+            if not self.started:
+                self.started = True
+                out.append(self.start_event)
+            bid = _TEXT_IDS.get(index) or f"text-{index}"
+            self.blocks[index] = _Block("text", "text", bid)
+            self.fast[index] = ("text_delta", "text", "text-delta", bid, None)
+            out.append({"type": "text-start", "id": bid})
+            return out
         known = self._block_start(index, block, out)
         return out if known or out else None
 
@@ -437,7 +480,7 @@ class AnthropicNormalizer(Normalizer):
         return True
 
     def _open_text(self, index: int, out: list[dict[str, Any]]) -> _Block:
-        bid = f"text-{index}"
+        bid = _TEXT_IDS.get(index) or f"text-{index}"
         b = self.blocks[index] = _Block("text", "text", bid)
         self.fast[index] = ("text_delta", "text", "text-delta", bid, None)
         out.append({"type": "text-start", "id": bid})
@@ -446,7 +489,7 @@ class AnthropicNormalizer(Normalizer):
     def _open_reasoning(
         self, index: int, wire_type: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
     ) -> _Block:
-        bid = f"reasoning-{index}"
+        bid = _REASONING_IDS.get(index) or f"reasoning-{index}"
         b = self.blocks[index] = _Block("reasoning", wire_type, bid)
         self.fast[index] = ("thinking_delta", "thinking", "reasoning-delta", bid, None)
         ev: dict[str, Any] = {"type": "reasoning-start", "id": bid}
@@ -612,11 +655,18 @@ class AnthropicNormalizer(Normalizer):
         out.append(ev)
 
     def _on_block_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
         index = data.get("index")
-        if index in self.blocks:
+        blocks = self.blocks
+        if index in blocks:
+            b = blocks[index]
+            if b.kind == "text":  # the common case, as _block_stop does it
+                del blocks[index]
+                self.fast.pop(index, None)
+                return [{"type": "text-end", "id": b.id}]
+            out: list[dict[str, Any]] = []
             self._block_stop(index, out)
-        return out
+            return out
+        return []
 
     def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
         b = self.blocks.pop(index)
