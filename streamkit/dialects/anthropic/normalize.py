@@ -159,6 +159,13 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
         if details is not None and isinstance(details, dict) and details.get("thinking_tokens") is not None:
             out["reasoning_tokens"] = _count(details, "thinking_tokens")
         return out
+    if read is None and created is None and type(inp) is int and type(output) is int:
+        # no cache counts at all
+        out = {"input_tokens": inp, "output_tokens": output, "total_tokens": inp + output}
+        details = get("output_tokens_details")
+        if details is not None and isinstance(details, dict) and details.get("thinking_tokens") is not None:
+            out["reasoning_tokens"] = _count(details, "thinking_tokens")
+        return out
     if not (
         (inp is None or type(inp) is int)
         and (read is None or type(read) is int)
@@ -182,6 +189,8 @@ def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# a tool call block's fields with a place of their own (the rest ride in provider_metadata)
+_CALL_FIELDS = frozenset({"id", "name", "input", "type"})
 # the ids of the blocks at the first indexes (the rest are formatted when needed)
 _TEXT_IDS = {i: f"text-{i}" for i in range(64)}
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
@@ -241,14 +250,16 @@ class AnthropicNormalizer(Normalizer):
             index = data.get("index")
             try:
                 fast = self.fast.get(index) if type(index) is int else None
-                if fast is not None and fast[0] == delta["type"]:
-                    text = delta[fast[1]]
-                    if type(text) is str:
-                        if not text:
-                            return []  # (tool calls open with an empty partial_json)
-                        if fast[4] is not None:
-                            fast[4].append(text)
-                        return [{"type": fast[2], "id": fast[3], "delta": text}]
+                if fast is not None:
+                    kind, field, canonical, bid, args = fast
+                    if kind == delta["type"]:
+                        text = delta[field]
+                        if type(text) is str:
+                            if not text:
+                                return []  # (tool calls open with an empty partial_json)
+                            if args is not None:
+                                args.append(text)
+                            return [{"type": canonical, "id": bid, "delta": text}]
             except (KeyError, TypeError):
                 pass
         handler = _EVENT_HANDLERS.get(data.get("type") or event)  # type: ignore[arg-type]
@@ -290,7 +301,7 @@ class AnthropicNormalizer(Normalizer):
         ev["model"] = message.get("model")
         meta = (
             {}
-            if message.keys() <= _MESSAGE_FIELDS
+            if _MESSAGE_FIELDS.issuperset(message)
             else {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
         )
         usage = message.get("usage")
@@ -337,9 +348,6 @@ class AnthropicNormalizer(Normalizer):
                 self.finish_meta[key] = value
         return []
 
-    def _on_message_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._end_response()
-
     def _on_ping(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         return []
 
@@ -362,8 +370,9 @@ class AnthropicNormalizer(Normalizer):
         self.error = True
         return out
 
-    def _end_response(self) -> list[dict[str, Any]]:
-        """The response ends: close what is open, then its finish."""
+    def _end_response(self, data: Any = None) -> list[dict[str, Any]]:
+        """The response ends (``message_stop``, the next message or the end of input): close what
+        is open, then its finish."""
         out: list[dict[str, Any]] = []
         if not self.started:
             if not (self.blocks or self.usage or self.error or self.stop_reason):
@@ -391,7 +400,17 @@ class AnthropicNormalizer(Normalizer):
         if meta:
             fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
-        self._reset()
+        # _reset, but the blocks are all closed (their dicts empty) and the finish took a copy of
+        # the metadata, so only what holds something is made anew
+        self.started = False
+        self.start_event = {"type": "start", "id": None, "model": None, "dialect": NAME}
+        if self.finish_meta:
+            self.finish_meta = {}
+        self.usage = None
+        self.stop_reason = None
+        self.error = False
+        self.nsources = 0
+        self.fallback = None
         return out
 
     def _answered_by(self, fin: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -434,7 +453,12 @@ class AnthropicNormalizer(Normalizer):
     def _block_start(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Open block ``index``; returns False for a block type with no canonical meaning."""
         kind = block.get("type")
-        if kind == "text":
+        if kind == "tool_use" and "tool_use_id" not in block:  # the most common, first
+            if not self.started:
+                self.started = True
+                out.append(self.start_event)
+            self._open_call(index, block, out)
+        elif kind == "text":
             self._start(out)
             b = self._open_text(index, out)
             if block.get("text"):
@@ -501,27 +525,30 @@ class AnthropicNormalizer(Normalizer):
 
     def _open_call(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         kind = block.get("type")
-        b = self.blocks[index] = _Block("tool", str(kind))
+        b = self.blocks[index] = _Block("tool", kind if type(kind) is str else str(kind))
         call_id = block.get("id")
         if not isinstance(call_id, str) or not call_id:
             call_id = f"call_{self._call_ids}"
             self._call_ids += 1
         b.id = call_id
-        b.name = str(block.get("name") or "")
-        b.executed = kind != "tool_use"
-        extra = {k: v for k, v in block.items() if k not in ("id", "name", "input", "type") and v is not None}
-        if b.executed:
+        name = block.get("name") or ""
+        b.name = name = name if type(name) is str else str(name)
+        extra = {}
+        for k, v in block.items():
+            if v is not None and k not in _CALL_FIELDS:
+                extra[k] = v
+        ev: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": name}
+        if kind != "tool_use":
+            b.executed = True
             b.meta = {"type": kind, **extra}
+            ev["provider_executed"] = True
         else:
             b.meta = extra
         initial = block.get("input")
         if initial:
             b.initial = orjson.dumps(initial).decode()
-        self.call_names[call_id] = b.name
+        self.call_names[call_id] = name
         self.fast[index] = ("input_json_delta", "partial_json", "tool-input-delta", call_id, b.args)
-        ev: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": b.name}
-        if b.executed:
-            ev["provider_executed"] = True
         if b.meta:
             ev["provider_metadata"] = {NAME: dict(b.meta)}
         out.append(ev)
@@ -707,7 +734,7 @@ _EVENT_HANDLERS: dict[str, Any] = {
     "content_block_delta": AnthropicNormalizer._on_block_delta,
     "content_block_stop": AnthropicNormalizer._on_block_stop,
     "message_delta": AnthropicNormalizer._on_message_delta,
-    "message_stop": AnthropicNormalizer._on_message_stop,
+    "message_stop": AnthropicNormalizer._end_response,
     "ping": AnthropicNormalizer._on_ping,
     "error": AnthropicNormalizer._on_error,
 }
