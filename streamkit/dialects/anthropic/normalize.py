@@ -453,7 +453,10 @@ class AnthropicNormalizer(Normalizer):
     def _block_start(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Open block ``index``; returns False for a block type with no canonical meaning."""
         kind = block.get("type")
-        if kind == "tool_use" and "tool_use_id" not in block:  # the most common, first
+        if (
+            kind == "tool_use"
+            or (kind == "server_tool_use" and "id" in block and "name" in block and "input" in block)
+        ) and "tool_use_id" not in block:  # the most common, first
             if not self.started:
                 self.started = True
                 out.append(self.start_event)
@@ -555,13 +558,18 @@ class AnthropicNormalizer(Normalizer):
 
     def _tool_result(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self.blocks[index] = _Block("other", str(block.get("type")))  # whole at its start
-        call_id = str(block.get("tool_use_id") or "")
+        call_id = block.get("tool_use_id") or ""
+        if type(call_id) is not str:
+            call_id = str(call_id)
         content = block.get("content")
         is_error = block.get("is_error")
         if not isinstance(is_error, bool):
             kind = content.get("type") if isinstance(content, dict) else None
             is_error = isinstance(kind, str) and kind.endswith("_error")
-        meta = {k: v for k, v in block.items() if k not in ("tool_use_id", "content")}
+        meta = {}
+        for k, v in block.items():
+            if k != "tool_use_id" and k != "content":
+                meta[k] = v
         out.append(
             {
                 "type": "tool-result",
@@ -698,23 +706,19 @@ class AnthropicNormalizer(Normalizer):
     def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
         b = self.blocks.pop(index)
         self.fast.pop(index, None)
-        if b.kind == "text":
-            out.append({"type": "text-end", "id": b.id})
-        elif b.kind == "reasoning":
-            ev: dict[str, Any] = {"type": "reasoning-end", "id": b.id}
-            if b.meta:
-                ev["provider_metadata"] = {NAME: b.meta}
-            out.append(ev)
-        elif b.kind == "tool":
-            if not b.args:  # arguments given whole in the block, or none at all: "{}"
-                b.args.append(b.initial or "{}")
-                out.append({"type": "tool-input-delta", "id": b.id, "delta": b.args[0]})
-            out.append({"type": "tool-input-end", "id": b.id})
-            arguments = "".join(b.args)
+        kind = b.kind
+        if kind == "tool":
+            bid = b.id
+            args = b.args
+            if not args:  # arguments given whole in the block, or none at all: "{}"
+                args.append(b.initial or "{}")
+                out.append({"type": "tool-input-delta", "id": bid, "delta": args[0]})
+            out.append({"type": "tool-input-end", "id": bid})
+            arguments = "".join(args)
             value, err = parse_arguments(arguments)
             call: dict[str, Any] = {
                 "type": "tool-call",
-                "tool_call_id": b.id,
+                "tool_call_id": bid,
                 "tool_name": b.name,
                 "arguments": arguments,
                 "input": value,
@@ -726,6 +730,13 @@ class AnthropicNormalizer(Normalizer):
             if b.meta:
                 call["provider_metadata"] = {NAME: b.meta}
             out.append(call)
+        elif kind == "text":
+            out.append({"type": "text-end", "id": b.id})
+        elif kind == "reasoning":
+            ev: dict[str, Any] = {"type": "reasoning-end", "id": b.id}
+            if b.meta:
+                ev["provider_metadata"] = {NAME: b.meta}
+            out.append(ev)
 
 
 _EVENT_HANDLERS: dict[str, Any] = {
