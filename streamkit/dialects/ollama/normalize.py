@@ -34,13 +34,14 @@ on the right):
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from ...canonical import parse_arguments
 from ...errors import DataError
 from .._think import ThinkSplitter
 from ..base import Normalizer
-from ..gemini import rfc3339_epoch
 from .wire import NAME, _dumps
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
@@ -49,15 +50,29 @@ DONE_REASONS = {"stop": "stop", "length": "length"}
 _DURATIONS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
 _DONE_FIELDS = (*_DURATIONS, "context")
 
+# Ollama's created_at: Go's RFC3339Nano in UTC, 1 to 9 digits of fraction (trailing zeros cut)
+_UTC_NANO = re.compile(r"\d\d\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z", re.ASCII)
+_EPOCH = datetime(1970, 1, 1)
 
-def map_usage(line: dict[str, Any]) -> dict[str, Any] | None:
-    """The done line's counts → canonical usage (None when it has none)."""
-    out: dict[str, Any] = {}
-    if isinstance(line.get("prompt_eval_count"), int):
-        out["input_tokens"] = line["prompt_eval_count"]
-    if isinstance(line.get("eval_count"), int):
-        out["output_tokens"] = line["eval_count"]
-    return out or None
+
+def created_seconds(timestamp: Any) -> int | None:
+    """``created_at`` → ``start.created``, or None: ``int()`` of what
+    :func:`..gemini.rfc3339_epoch` gives, read in fewer steps for Ollama's usual form (which has 7
+    to 9 digits of fraction more often than the 3 or 6 that rfc3339_epoch reads quickly). From
+    1970 to 2242 the float's int is the whole seconds, whatever the fraction: nearer than a
+    microsecond to the next second, a float of that size still tells the two apart."""
+    if type(timestamp) is str and _UTC_NANO.fullmatch(timestamp) is not None:
+        try:
+            since = datetime.fromisoformat(timestamp[:19]) - _EPOCH
+        except ValueError:  # no such day or time
+            return None
+        seconds: int = since.days * 86400 + since.seconds
+        if 0 <= seconds < 1 << 33:
+            return seconds
+    from ..gemini import rfc3339_epoch  # any other form (an offset, spaces), or time: rare
+
+    epoch = rfc3339_epoch(timestamp)
+    return None if epoch is None else int(epoch)
 
 
 class OllamaNormalizer(Normalizer):
@@ -65,6 +80,9 @@ class OllamaNormalizer(Normalizer):
 
     def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
         self.think_tags = bool(think_tags)  # split <think>…</think> out of the content
+        self.ids: set[str] = set()
+        self.ngenerated = 0
+        self.ncalls = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -73,18 +91,21 @@ class OllamaNormalizer(Normalizer):
         self.reasoning: str | None = None  # id of the open reasoning block
         self.nblocks = 0
         self.think: ThinkSplitter | None = None
-        self.ids: set[str] = set()
-        self.ngenerated = 0
-        self.ncalls = 0
         self.error = False
+        if self.ncalls:  # the ids (and generated ids) of the response's tool calls
+            self.ids = set()
+            self.ngenerated = 0
+            self.ncalls = 0
 
     # --- the wire events -----------------------------------------------------------------
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         # The hot path, measured in `make bench`: a line (chat or generate, with or without
         # logprobs) that goes on the block already open: content for the text block, thinking
-        # (and no content) for the reasoning block. Anything else (a tool call, the done line,
-        # a line that opens or switches a block, <think> tags to split) takes _feed.
+        # (and no content) for the reasoning block. The first line of a response with text, and
+        # the done line with no content, have paths of their own (Ollama's responses are short:
+        # those two lines are one in seven). Anything else (a tool call, a line that opens or
+        # switches a block, <think> tags to split) takes _feed.
         if type(data) is not dict or self.think_tags:
             return self._feed(data)
         msg = data.get("message")
@@ -107,17 +128,44 @@ class OllamaNormalizer(Normalizer):
                 return self._feed(data)
             out: list[dict[str, Any]] = [{"type": "reasoning-delta", "id": bid, "delta": thinking}]
         else:
+            if type(content) is not str:
+                return self._feed(data)
             bid = self.text
-            if bid is None or type(content) is not str:
+            if bid is None:
+                if content and not self.started:
+                    return self._begin(data, content)
                 return self._feed(data)
             if not content:
-                return [] if data.get("done") is not True else self._feed(data)
+                if data.get("done") is not True:
+                    return []
+                out = []
+                self._finish(data, out)
+                return out
             out = [{"type": "text-delta", "id": bid, "delta": content}]
         if data.get("done") is True:
             return self._feed(data)
-        logprobs = data.get("logprobs")
+        if "logprobs" not in data:  # (`in` costs less than get for a key that is nearly always absent)
+            return out
+        logprobs = data["logprobs"]
         if logprobs:
             out[0]["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+        return out
+
+    def _begin(self, data: dict[str, Any], content: str) -> list[dict[str, Any]]:
+        """A response's first line, with text (and no thinking, no tool call): what _feed makes
+        of it, in one step."""
+        out: list[dict[str, Any]] = []
+        self._start(data, out)
+        bid = self.text = f"text-{self.nblocks}"
+        self.nblocks += 1
+        delta: dict[str, Any] = {"type": "text-delta", "id": bid, "delta": content}
+        out.append({"type": "text-start", "id": bid})
+        out.append(delta)
+        logprobs = data.get("logprobs")
+        if logprobs:
+            delta["provider_metadata"] = {NAME: {"logprobs": logprobs}}
+        if data.get("done") is True:
+            self._finish(data, out)
         return out
 
     def _feed(self, data: Any) -> list[dict[str, Any]] | None:
@@ -169,14 +217,19 @@ class OllamaNormalizer(Normalizer):
 
     def _start(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self.started = True
-        ev: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
-        if isinstance(data.get("model"), str):
-            ev["model"] = data["model"]
+        model = data.get("model")
+        ev: dict[str, Any] = {
+            "type": "start",
+            "id": None,
+            "model": model if isinstance(model, str) else None,
+            "dialect": NAME,
+        }
         meta: dict[str, Any] = {}
-        created = rfc3339_epoch(data.get("created_at"))
+        created_at = data.get("created_at")
+        created = created_seconds(created_at)
         if created is not None:
-            ev["created"] = int(created)
-            meta["created_at"] = data["created_at"]
+            ev["created"] = created
+            meta["created_at"] = created_at
         if "response" in data and "message" not in data:
             meta["endpoint"] = "generate"
         if meta:
@@ -184,20 +237,40 @@ class OllamaNormalizer(Normalizer):
         out.append(ev)
 
     def _finish(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        self._end_blocks(out, flush=True)
+        if self.think is None:  # _end_blocks, inlined: the end of every response
+            if self.text is not None:
+                out.append({"type": "text-end", "id": self.text})
+            if self.reasoning is not None:
+                out.append({"type": "reasoning-end", "id": self.reasoning})
+        else:
+            self._end_blocks(out, flush=True)
         raw = data.get("done_reason")
         if raw is None or raw == "stop":
             reason = "tool-calls" if self.ncalls else "stop"
         else:
             reason = DONE_REASONS.get(raw, "other") if isinstance(raw, str) else "other"
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        usage = map_usage(data)
-        if usage is not None:
+        # the counts: canonical usage (Ollama sends no total), and as sent in the metadata
+        prompt = data.get("prompt_eval_count")
+        completion = data.get("eval_count")
+        usage: dict[str, Any] = {}
+        if isinstance(prompt, int):
+            usage["input_tokens"] = prompt
+        if isinstance(completion, int):
+            usage["output_tokens"] = completion
+        if usage:
             fin["usage"] = usage
-        meta = {k: data[k] for k in _DONE_FIELDS if data.get(k) is not None}
-        counts = {k: data[k] for k in ("prompt_eval_count", "eval_count") if data.get(k) is not None}
-        if counts:
-            meta["usage"] = counts
+        meta: dict[str, Any] = {}
+        for key in _DONE_FIELDS:
+            value = data.get(key)
+            if value is not None:
+                meta[key] = value
+        if prompt is not None or completion is not None:
+            counts = meta["usage"] = {}
+            if prompt is not None:
+                counts["prompt_eval_count"] = prompt
+            if completion is not None:
+                counts["eval_count"] = completion
         if meta:
             fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
