@@ -75,6 +75,28 @@ def created_seconds(timestamp: Any) -> int | None:
     return None if epoch is None else int(epoch)
 
 
+def _finish_event(data: dict[str, Any], reason: str, raw: Any) -> dict[str, Any]:
+    """The finish of a done line, whatever counts and durations it has (None ones left out)."""
+    fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
+    # the counts: canonical usage (Ollama sends no total), and as sent in the metadata
+    prompt = data.get("prompt_eval_count")
+    completion = data.get("eval_count")
+    usage: dict[str, Any] = {}
+    if isinstance(prompt, int):
+        usage["input_tokens"] = prompt
+    if isinstance(completion, int):
+        usage["output_tokens"] = completion
+    if usage:
+        fin["usage"] = usage
+    meta = {k: data[k] for k in _DONE_FIELDS if data.get(k) is not None}
+    counts = {k: data[k] for k in ("prompt_eval_count", "eval_count") if data.get(k) is not None}
+    if counts:
+        meta["usage"] = counts
+    if meta:
+        fin["provider_metadata"] = {NAME: meta}
+    return fin
+
+
 class OllamaNormalizer(Normalizer):
     """One Ollama stream: the lines of one response, or of several, each ended by ``done: true``."""
 
@@ -218,22 +240,26 @@ class OllamaNormalizer(Normalizer):
     def _start(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self.started = True
         model = data.get("model")
-        ev: dict[str, Any] = {
-            "type": "start",
-            "id": None,
-            "model": model if isinstance(model, str) else None,
-            "dialect": NAME,
-        }
-        meta: dict[str, Any] = {}
+        if not isinstance(model, str):
+            model = None
         created_at = data.get("created_at")
         created = created_seconds(created_at)
+        meta: dict[str, Any]
+        if "response" in data and "message" not in data:
+            meta = (
+                {"endpoint": "generate"}
+                if created is None
+                else {"created_at": created_at, "endpoint": "generate"}
+            )
+        elif created is None:
+            out.append({"type": "start", "id": None, "model": model, "dialect": NAME})
+            return
+        else:
+            meta = {"created_at": created_at}
+        ev: dict[str, Any] = {"type": "start", "id": None, "model": model, "dialect": NAME}
         if created is not None:
             ev["created"] = created
-            meta["created_at"] = created_at
-        if "response" in data and "message" not in data:
-            meta["endpoint"] = "generate"
-        if meta:
-            ev["provider_metadata"] = {NAME: meta}
+        ev["provider_metadata"] = {NAME: meta}
         out.append(ev)
 
     def _finish(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
@@ -249,31 +275,41 @@ class OllamaNormalizer(Normalizer):
             reason = "tool-calls" if self.ncalls else "stop"
         else:
             reason = DONE_REASONS.get(raw, "other") if isinstance(raw, str) else "other"
-        fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        # the counts: canonical usage (Ollama sends no total), and as sent in the metadata
         prompt = data.get("prompt_eval_count")
         completion = data.get("eval_count")
-        usage: dict[str, Any] = {}
-        if isinstance(prompt, int):
-            usage["input_tokens"] = prompt
-        if isinstance(completion, int):
-            usage["output_tokens"] = completion
-        if usage:
-            fin["usage"] = usage
-        meta: dict[str, Any] = {}
-        for key in _DONE_FIELDS:
-            value = data.get(key)
-            if value is not None:
-                meta[key] = value
-        if prompt is not None or completion is not None:
-            counts = meta["usage"] = {}
-            if prompt is not None:
-                counts["prompt_eval_count"] = prompt
-            if completion is not None:
-                counts["eval_count"] = completion
-        if meta:
-            fin["provider_metadata"] = {NAME: meta}
-        out.append(fin)
+        total = data.get("total_duration")
+        load = data.get("load_duration")
+        prompt_time = data.get("prompt_eval_duration")
+        eval_time = data.get("eval_duration")
+        if (
+            type(prompt) is int
+            and type(completion) is int
+            and total is not None
+            and load is not None
+            and prompt_time is not None
+            and eval_time is not None
+        ):  # the usual done line: both counts and the four durations, built in one step
+            meta: dict[str, Any] = {
+                "total_duration": total,
+                "load_duration": load,
+                "prompt_eval_duration": prompt_time,
+                "eval_duration": eval_time,
+            }
+            context = data.get("context")
+            if context is not None:
+                meta["context"] = context
+            meta["usage"] = {"prompt_eval_count": prompt, "eval_count": completion}
+            out.append(
+                {
+                    "type": "finish",
+                    "finish_reason": reason,
+                    "raw_finish_reason": raw,
+                    "usage": {"input_tokens": prompt, "output_tokens": completion},
+                    "provider_metadata": {NAME: meta},
+                }
+            )
+        else:
+            out.append(_finish_event(data, reason, raw))
         self._reset()
 
     def _on_error(self, data: dict[str, Any], out: list[dict[str, Any]]) -> list[dict[str, Any]]:
