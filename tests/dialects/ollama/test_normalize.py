@@ -227,6 +227,32 @@ def test_the_fast_path_gives_what_the_full_path_gives(case: Any) -> None:
     assert ours == theirs
 
 
+def test_the_fast_path_starts_and_finishes_responses_as_the_full_path_does() -> None:
+    logprobs = [{"token": "x", "logprob": -0.1}]
+    usual = {"prompt_eval_count": 5, "eval_count": 2, "total_duration": 9, "load_duration": 1,
+             "prompt_eval_duration": 3, "eval_duration": 4}  # fmt: skip
+    lines = [
+        {**chat("A"), "created_at": "2024-10-01T16:15:20.4965315Z", "logprobs": logprobs},
+        done(**usual),
+        {**chat("B"), "done": True, "done_reason": "stop", "eval_count": 3},  # a whole response in a line
+        {"model": 7, "created_at": "2024-10-01T16:15:20.123+02:00", "response": "C", "done": False},
+        {"model": "m", "response": "", "done": True, **usual, "context": [1, 2]},
+        {"model": "m", "created_at": "2024-02-30T00:00:00Z", "response": "D", "done": False},
+        {"model": "m", "response": "", "done": True, **usual, "load_duration": None},
+        {**chat("E"), "created_at": "1969-12-31T23:59:59.5Z"},
+        done(**{**usual, "prompt_eval_count": True, "eval_count": "2"}),  # counts that are no ints
+        {**chat("F"), "created_at": "9999-12-31T23:59:59.9999999Z"},
+        done(None, **usual),
+        chat(""),  # a response that starts with nothing
+        chat("G"),
+        done("load"),
+    ]
+    ours, theirs = _both_ways(lines)
+    assert ours == theirs
+    created = [e.get("created") for e in ours if e["type"] == "start"]
+    assert created == [1727799320, 1735689600, 1727792120, None, 0, 253402300800, 1735689600]
+
+
 def test_the_fast_path_reads_thinking_and_logprobs_and_leaves_the_rest_to_the_full_path() -> None:
     logprobs = [{"token": "x", "logprob": -0.1}]
     lines = [
