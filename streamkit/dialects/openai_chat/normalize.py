@@ -57,7 +57,7 @@ from ...canonical import parse_arguments
 from ...errors import DataError
 from .._think import ThinkSplitter
 from ..base import Normalizer
-from .normalize_rare import _EXTRA_FIELDS, _RarerParts
+from .normalize_rare import _RarerParts
 from .usage import map_usage
 from .wire import NAME
 
@@ -159,7 +159,17 @@ class ChatNormalizer(_RarerParts, Normalizer):
         # Anything else, and any first fragment of a block, takes the general path (_feed).
         if type(data) is dict and event is None and self.started:
             choices = data.get("choices")
-            if type(choices) is list and len(choices) == 1 and _EXTRA_FIELDS.isdisjoint(data):
+            if (
+                type(choices) is list
+                and len(choices) == 1
+                # none of the rarer chunk-level fields with a meaning (_EXTRA_FIELDS), asked one by
+                # one: quicker than _EXTRA_FIELDS.isdisjoint(data), which hashes every field
+                and "error" not in data
+                and "citations" not in data
+                and "x_groq" not in data
+                and "moderation" not in data
+                and "prompt_filter_results" not in data
+            ):
                 ch = choices[0]
                 if (
                     type(ch) is dict
@@ -169,24 +179,30 @@ class ChatNormalizer(_RarerParts, Normalizer):
                 ):
                     out: list[dict[str, Any]] | None = None
                     delta = ch.get("delta")
-                    if type(delta) is dict and len(delta) == 1:
-                        value = delta.get("content")  # the commonest chunk: {"content": str}
-                        bid = self.text0  # None with think_tags: their content takes the general path
-                        if type(value) is str and bid is not None:
-                            if value:
-                                ev: dict[str, Any] = {"type": "text-delta", "id": bid, "delta": value}
-                                lp = ch.get("logprobs")
-                                if lp and type(lp) is dict:
-                                    logprobs = lp.get("content")
-                                    if logprobs:
-                                        ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
-                                out = [ev]
-                            else:
-                                out = []
-                        else:
-                            calls = delta.get("tool_calls")  # the next commonest: an argument fragment
-                            if type(calls) is list and len(calls) == 1:
-                                out = self._hot_args(calls[0])
+                    if type(delta) is dict:
+                        size = len(delta)
+                        if size == 1 or (size == 2 and ("role" in delta or "channel" in delta)):
+                            value = delta.get("content")  # the commonest chunk: {"content": str}
+                            if value is None:
+                                out = self._hot_one(delta, size)
+                            elif type(value) is str:
+                                bid = self.text0  # None with think_tags: their content takes _feed
+                                if bid is not None:
+                                    if not value:
+                                        out = []
+                                    else:
+                                        lp = ch.get("logprobs")
+                                        if lp and type(lp) is dict and (logprobs := lp.get("content")):
+                                            out = [
+                                                {
+                                                    "type": "text-delta",
+                                                    "id": bid,
+                                                    "delta": value,
+                                                    "provider_metadata": {NAME: {"logprobs": logprobs}},
+                                                }
+                                            ]
+                                        else:
+                                            out = [{"type": "text-delta", "id": bid, "delta": value}]
                     if out is None:
                         out = self._hot(ch, delta)
                     if out is not None:
@@ -195,6 +211,26 @@ class ChatNormalizer(_RarerParts, Normalizer):
                             self.usage = usage
                         return out
         return self._feed(data, event)
+
+    def _hot_one(self, delta: dict[str, Any], size: int) -> list[dict[str, Any]] | None:
+        """A delta of the hot path with no content, whose one field beyond ``role`` or ``channel``
+        is reasoning, or (alone) an argument fragment; None for anything else."""
+        value = delta.get("reasoning")
+        if value is None:
+            value = delta.get("reasoning_content")
+            if value is None:
+                if size == 1:
+                    calls = delta.get("tool_calls")  # the next commonest: an argument fragment
+                    if type(calls) is list and len(calls) == 1:
+                        return self._hot_args(calls[0])
+                return None
+        if type(value) is not str or not value:
+            return None
+        st = self.choices.get(0)
+        bid = None if st is None else st.reasoning
+        if bid is None:
+            return None
+        return [{"type": "reasoning-delta", "id": bid, "delta": value}]
 
     @staticmethod
     def _hot_text(bid: str, value: str, ch: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pytest
 
+from streamkit.dialects.openai_chat.normalize_rare import _EXTRA_FIELDS
 from tests.conftest import DATA, events_of, messages
 
 CASES = DATA / "openai-chat"
@@ -266,3 +270,70 @@ def test_an_audio_transcript_is_a_text_block_of_its_own() -> None:
     assert list(texts.values()) == ["Note: ", "Hi you", "done"]
     (file,) = [e for e in out if e["type"] == "file"]
     assert file["data"] == "AAEC" and file["provider_metadata"]["openai-chat"]["audio"] == {"id": "audio_1"}
+
+
+def _both_ways(chunks: list[tuple[Any, str | None]]) -> tuple[list[Any], list[Any]]:
+    """The events of the normalizer's hot path, and of its general path alone (``_feed``)."""
+    from streamkit.dialects.openai_chat import ChatNormalizer
+
+    fast, full = ChatNormalizer(), ChatNormalizer()
+    ours = [e for data, event in chunks for e in fast.feed(data, event) or ()] + fast.close()
+    theirs = [e for data, event in chunks for e in full._feed(data, event) or ()] + full.close()
+    return ours, theirs
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("*.sse")), ids=lambda p: p.name)
+def test_the_hot_path_gives_what_the_general_path_gives(case: Any) -> None:
+    from streamkit.stages.fetch import replay
+
+    chunks = [(raw["data"], raw["event"]) for raw in replay(io.BytesIO(case.read_bytes()))]
+    ours, theirs = _both_ways(chunks)
+    assert ours == theirs
+
+
+def test_the_hot_path_reads_reasoning_beside_role_or_channel_and_leaves_the_rest_to_general() -> None:
+    def chunk(delta: dict[str, Any], **fields: Any) -> tuple[dict[str, Any], None]:
+        choice = {"index": 0, "delta": delta, "finish_reason": None, **fields.pop("choice", {})}
+        return {"id": "c", "model": "m", "choices": [choice], **fields}, None
+
+    logprobs = {"content": [{"token": "x", "logprob": -0.1}], "refusal": None}
+    chunks = [
+        chunk({"role": "assistant", "reasoning_content": "Hm"}),
+        chunk({"role": "assistant", "reasoning_content": " yes"}),
+        chunk({"reasoning": ".", "channel": "analysis"}),
+        chunk({"reasoning": ""}),
+        chunk({"reasoning": 7}),
+        chunk({"reasoning_content": "a", "reasoning": "b"}),  # two fields with a meaning
+        chunk({"role": "assistant", "content": "A"}),
+        chunk({"content": "B", "channel": "final"}, choice={"logprobs": logprobs}),
+        chunk({"content": "C"}, choice={"logprobs": {"content": None}}),
+        chunk({"content": ""}),
+        chunk({"role": "assistant", "content": None}),
+        chunk({"role": "assistant", "refusal": "no"}),
+        chunk({"content": "D"}, usage={"prompt_tokens": 1}),
+        *(chunk({"content": "E"}, **{field: {"x": 1}}) for field in _EXTRA_FIELDS if field != "error"),
+        chunk({"content": "F"}, citations=["https://example.com/a"]),
+        chunk({"role": "assistant", "reasoning": "G"}),
+        chunk({"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "f", "arguments": ""}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}], "role": "assistant"}),
+        chunk({}, choice={"finish_reason": "tool_calls"}),
+        ("[DONE]", None),
+    ]
+    ours, theirs = _both_ways(chunks)
+    assert ours == theirs
+    assert [e["delta"] for e in ours if e["type"] == "reasoning-delta"][:4] == ["Hm", " yes", ".", "a"]
+
+
+@pytest.mark.parametrize("field", sorted(_EXTRA_FIELDS))
+def test_a_chunk_with_a_rarer_chunk_level_field_takes_the_general_path(field: str) -> None:
+    from streamkit.dialects.openai_chat import ChatNormalizer
+
+    n = ChatNormalizer()
+    n.feed({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "A"}}]})
+    general = []
+    n._feed = lambda data, event: general.append(data) or []  # type: ignore[method-assign]
+    chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "B"}}]}
+    n.feed(chunk)
+    n.feed({**chunk, field: None})
+    assert general == [{**chunk, field: None}]
