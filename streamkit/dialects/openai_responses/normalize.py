@@ -496,20 +496,31 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
             if not any(it.call_id == candidate for it in self.items.values()):
                 return candidate
 
-    def _on_item_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+    def _item_event(
+        self, data: dict[str, Any], added: bool, out: list[dict[str, Any]]
+    ) -> tuple[dict[str, Any], _Item] | None:
+        """An output_item event's item, registered (and the response started); None for an item
+        with no canonical meaning."""
         item = data.get("item")
         if type(item) is not dict:
             item = _object(data, "item")
         index = data.get("output_index")
         if type(index) is not int:
             index = _index(data, "output_index")
-        it = self._register(item, index, True)
+        it = self._register(item, index, added)
         if self.held is not None and self.held is not it:
             self._release(item, out)
         if it.kind == "other":
-            return False
+            return None
         if not self.started:
             self._ensure(out)
+        return item, it
+
+    def _on_item_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        got = self._item_event(data, True, out)
+        if got is None:
+            return False
+        item, it = got
         if it.kind in ("client", "provider"):
             self._end_block(out)
             it.head = _string_head(it.type, item)
@@ -518,19 +529,10 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
         return True
 
     def _on_item_done(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
-        item = data.get("item")
-        if type(item) is not dict:
-            item = _object(data, "item")
-        index = data.get("output_index")
-        if type(index) is not int:
-            index = _index(data, "output_index")
-        it = self._register(item, index, False)
-        if self.held is not None and self.held is not it:
-            self._release(item, out)
-        if it.kind == "other":
+        got = self._item_event(data, False, out)
+        if got is None:
             return False
-        if not self.started:
-            self._ensure(out)
+        item, it = got
         if it.kind == "message":
             self._message_done(it, item, out)
         elif it.kind == "reasoning":
