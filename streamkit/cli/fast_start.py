@@ -92,7 +92,7 @@ def fetch_replay(dialect: str | None, replay_path: str, framing: str, ignore_err
     run("fetch", body)
 
 
-#: ``fetch``'s framings, as its click option declares them
+#: ``fetch``'s framings (its click option takes its choices from here)
 FRAMINGS = ("auto", "sse", "ndjson", "json-array", "eventstream")
 
 #: command -> (its flags, its options with a value, its parameters' defaults), as its click

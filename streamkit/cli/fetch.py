@@ -102,7 +102,7 @@ from .options import (
 @click.option(
     "--realtime", is_flag=True, help="With --replay of an NDJSON recording of raw events: keep its timing."
 )
-@click.option("--framing", type=click.Choice(["auto", "sse", "ndjson", "json-array", "eventstream"]), default="auto",
+@click.option("--framing", type=click.Choice(fast_start.FRAMINGS), default="auto",
               show_default=True, help="How the replayed recording is framed.")  # fmt: skip
 def fetch(prompt: str | None, ignore_errors: bool, dialect: str | None, model: str | None, system: str | None, tools_file: str | None,
           gen_options: tuple[str, ...], conversation_file: str | None, body_file: str | None, base_url: str | None,

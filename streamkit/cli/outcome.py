@@ -32,15 +32,13 @@ class Outcome:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for event in self._events:
             kind = event.get("type")
-            if kind == "error":
-                if event.get("code") != "bad-input":
-                    self.error = event
-            elif kind == "start":
-                self.error = None
+            if kind == "error" or kind == "start":
+                self.see(event)
             yield event
 
     def see(self, event: dict[str, Any]) -> None:
-        """Note an ``error`` or ``start`` event a stage wrote without passing it through here."""
+        """Note an ``error`` or ``start`` event (one a stage wrote without passing it through
+        here, too): a start supersedes the error before it, a bad input line's does not count."""
         if event.get("type") == "start":
             self.error = None
         elif event.get("code") != "bad-input":
