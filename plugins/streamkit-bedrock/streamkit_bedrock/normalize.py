@@ -206,12 +206,7 @@ class BedrockNormalizer(Normalizer):
                     return [{"type": "start", "id": None, "model": None, "dialect": NAME}]
             elif event == "messageStop":
                 if self.started and self.block_end is None and not self.pending:
-                    reason = data.get("stopReason")
-                    self.stop = reason if isinstance(reason, str) else None
-                    extra = data.get("additionalModelResponseFields")
-                    if extra is not None:
-                        self.finish_meta["additionalModelResponseFields"] = extra
-                    self.stopped = True
+                    self._note_stop(data)
                     return []
             elif event == "metadata" and self.stopped and self.block_end is None and not self.pending:
                 usage = data.get("usage")
@@ -314,13 +309,17 @@ class BedrockNormalizer(Normalizer):
         out: list[dict[str, Any]] = []
         self._ensure_started(out)
         self._end_blocks(out)
+        self._note_stop(data)
+        return out
+
+    def _note_stop(self, data: dict[str, Any]) -> None:
+        """messageStop: why the message stopped, and the model's extra fields for the finish."""
         reason = data.get("stopReason")
         self.stop = reason if isinstance(reason, str) else None
         extra = data.get("additionalModelResponseFields")
         if extra is not None:
             self.finish_meta["additionalModelResponseFields"] = extra
         self.stopped = True
-        return out
 
     def _on_metadata(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         usage = data.get("usage")
