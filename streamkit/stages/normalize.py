@@ -118,7 +118,8 @@ class _Router:
         self.current = new
         self.normalizer = new.normalizer(**self.options)
         self.feed = self.normalizer.feed
-        self.accepts = (None, new.name) if self.forced is None else ()
+        # (the name first: a str compared with None first costs twice what the match does)
+        self.accepts = (new.name, None) if self.forced is None else ()
         return out
 
     def close_normalizer(self) -> list[dict[str, Any]]:
@@ -305,7 +306,8 @@ def write_normalized(
     router = _Router(
         registry or default_registry(), dialect, keep_raw, on_error, lambda: reader.line_no, options
     )
-    feed, accepts, forced = router.feed, router.accepts, router.forced
+    # (no dialect forced until there is a normalizer: the hot path takes nothing before it)
+    feed, accepts, forced = router.feed, router.accepts, router.forced if router.feed is not None else None
     loads, decode_error, dumps, nl = (
         orjson.loads,
         orjson.JSONDecodeError,
@@ -317,53 +319,72 @@ def write_normalized(
     last_t = None
     frozen = False
     line_no = reader.line_no
-    for lines in reader.batches():
-        for line in lines:
-            line_no += 1
-            reader.line_no = line_no
-            # the hot path of normalize(), on the line's object as orjson made it: its four
-            # fields read by subscript (a third of what .get costs), anything missing, or a
-            # line that is no object, raising on the way to the long way
-            try:
-                raw = loads(line)
-                kind = raw["type"]
-                data = raw["data"]
-                name = raw["dialect"]
-                event = raw["event"]
-            except (decode_error, KeyError, TypeError):  # (TypeError: a line that is an array)
-                kind = None
-            if (
-                kind == "raw"
-                and feed is not None
-                and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
-                and (name in accepts or (forced and (name is None or type(name) is str)))
-                and (event is None or type(event) is str)
-            ):
+    # the line number is kept in a local on the hot path and given to the reader (whose line_no
+    # the router's messages and the last-resort error handler read) before anything else may
+    # read it: the long way, a normalizer's exception, the next batch, and on the way out
+    try:
+        for lines in reader.batches():
+            for line in lines:
+                line_no += 1
+                # the hot path of normalize(), on the line's object as orjson made it: its four
+                # fields read by subscript (a third of what .get costs), anything missing, or a
+                # line that is no object, raising on the way to the long way
                 try:
-                    out = feed(data, event)
-                except Exception as exc:
-                    out = router.failed(exc)
-                t = last_t = raw["t"] if n == 5 else None
-                if out:
-                    for ev in out:
-                        if t is not None:
-                            ev["t"] = t
-                        kind = ev.get("type")
-                        if kind == "error" or kind == "start":
-                            see(ev)
-                        write(dumps(ev, option=nl))
-                elif out is None:
-                    _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
-                continue
-            obj = reader.event_of(line, line_no)
-            if obj is None:
-                continue
-            out, last_t = router.off_hot_path(obj, last_t)
-            _write_all(out, obj, line, write, see)
-            feed, accepts = router.feed, router.accepts
-        if not frozen:  # the dialect is loaded: see write_events
-            gc.freeze()
-            frozen = True
+                    raw = loads(line)
+                    kind = raw["type"]
+                    data = raw["data"]
+                    name = raw["dialect"]
+                    event = raw["event"]
+                except (decode_error, KeyError, TypeError):  # (TypeError: a line that is an array)
+                    kind = None
+                if (
+                    kind == "raw"
+                    and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
+                    and (name in accepts or (forced and (name is None or type(name) is str)))
+                    and (event is None or type(event) is str)
+                ):
+                    try:
+                        out = feed(data, event)
+                    except Exception as exc:
+                        reader.line_no = line_no
+                        out = router.failed(exc)
+                    if out:
+                        if n == 4:
+                            last_t = None
+                            for ev in out:
+                                kind = ev.get("type")
+                                if kind == "error" or kind == "start":
+                                    see(ev)
+                                write(dumps(ev, option=nl))
+                            continue
+                        t = last_t = raw["t"]
+                        for ev in out:
+                            if t is not None:
+                                ev["t"] = t
+                            kind = ev.get("type")
+                            if kind == "error" or kind == "start":
+                                see(ev)
+                            write(dumps(ev, option=nl))
+                        continue
+                    last_t = raw["t"] if n == 5 else None
+                    if out is None:
+                        reader.line_no = line_no
+                        _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
+                    continue
+                reader.line_no = line_no
+                obj = reader.event_of(line, line_no)
+                if obj is None:
+                    continue
+                out, last_t = router.off_hot_path(obj, last_t)
+                _write_all(out, obj, line, write, see)
+                feed, accepts = router.feed, router.accepts
+                forced = router.forced if feed is not None else None
+            reader.line_no = line_no
+            if not frozen:  # the dialect is loaded: see write_events
+                gc.freeze()
+                frozen = True
+    finally:
+        reader.line_no = line_no
     _write_all(router.end(last_t), None, b"", write, see)
     flush()
 
