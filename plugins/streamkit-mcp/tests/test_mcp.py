@@ -74,7 +74,7 @@ def runner(server_dir: Path) -> Iterator[ToolRunner]:
 def test_registered_through_its_entry_point() -> None:
     entry = registry().executor_entries()["mcp"]
     assert entry.plugin == "mcp"  # the entry point's name: an installed plugin, not a built-in
-    assert type(entry.obj).__module__ == "streamkit_mcp"
+    assert type(entry.obj).__module__ == "streamkit_mcp.executor"
 
 
 def test_the_servers_tools_become_tools(runner: ToolRunner) -> None:
