@@ -424,7 +424,11 @@ class Responses:
                         record.response = {**data["response"], "background": record.background}
                         record.status = status = str(record.response.get("status") or "in_progress")
                 if record.status != was and record.status not in TERMINAL:  # for other processes
-                    store.submit(Op("status", record.id, status=record.status, response=record.response))
+                    # written before any client sees these events: a retrieve from another
+                    # gateway then says in_progress, not queued (once per background response)
+                    await store.commit(
+                        Op("status", record.id, status=record.status, response=record.response)
+                    )
                 store.submit(op)
                 if kind in TERMINAL_EVENTS:
                     await self.finish(run, status)  # stored before the client reads the end
