@@ -97,7 +97,7 @@ import orjson
 from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import Normalizer
-from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME
+from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
 
 #: error types worth a retry (the ones the official SDK retries: 429, 5xx, 529)
 RETRYABLE_ERRORS = frozenset(
@@ -194,6 +194,8 @@ _CALL_FIELDS = frozenset({"id", "name", "input", "type"})
 # the ids of the blocks at the first indexes (the rest are formatted when needed)
 _TEXT_IDS = {i: f"text-{i}" for i in range(64)}
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
+# the start event while no response is in progress (read for its id only: never emitted)
+_NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
 
 
 class _Block:
@@ -224,7 +226,8 @@ class AnthropicNormalizer(Normalizer):
 
     def _reset(self) -> None:
         self.started = False
-        self.start_event: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
+        # the start of the response in progress (made when it starts: meaningful only while started)
+        self.start_event: dict[str, Any] = _NO_START
         self.blocks: dict[int, _Block] = {}
         # index of an open text, reasoning or tool block -> (the delta type it takes, the delta's
         # field, the canonical event type, the block's id, the list its fragments go in or None):
@@ -274,13 +277,16 @@ class AnthropicNormalizer(Normalizer):
     # --- message level ---------------------------------------------------------------------
 
     def _start(self, out: list[dict[str, Any]]) -> None:
+        """Start the response (once): a ``start`` with no id or model, for what comes before any
+        ``message_start``."""
         if not self.started:
             self.started = True
-            out.append(self.start_event)
+            ev = self.start_event = {"type": "start", "id": None, "model": None, "dialect": NAME}
+            out.append(ev)
 
     def _on_message_start(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         message = data.get("message")
-        if not isinstance(message, dict):
+        if type(message) is not dict and not isinstance(message, dict):
             raise DataError("message_start without a message object")
         if self.started:
             if message.get("id") and message.get("id") == self.start_event["id"]:
@@ -296,56 +302,75 @@ class AnthropicNormalizer(Normalizer):
             out = []  # the previous message stopped (or none came): nothing to end, nothing to reset
         else:
             out = self._end_response()  # what came before any message_start
-        ev = self.start_event
-        ev["id"] = message.get("id")
-        ev["model"] = message.get("model")
-        meta = (
-            {}
-            if _MESSAGE_FIELDS.issuperset(message)
-            else {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
-        )
-        usage = message.get("usage")
-        if isinstance(usage, dict):
-            self.usage = dict(usage)
-            meta["usage"] = usage
-        if meta:
-            ev["provider_metadata"] = {NAME: meta}
-        if message.get("stop_reason") is not None:
+        get = message.get
+        usage = get("usage")
+        if _MESSAGE_FIELDS.issuperset(message) and type(usage) is dict:
+            # the common shape: no field of its own beyond the usage. The usage is kept as sent
+            # (message_delta merges into a copy of it)
+            self.usage = usage
+            ev = {"type": "start", "id": get("id"), "model": get("model"), "dialect": NAME}
+            ev["provider_metadata"] = {NAME: {"usage": usage}}
+        else:
+            ev = {"type": "start", "id": get("id"), "model": get("model"), "dialect": NAME}
+            meta = (
+                {}
+                if _MESSAGE_FIELDS.issuperset(message)
+                else {k: v for k, v in message.items() if k not in _MESSAGE_FIELDS and v is not None}
+            )
+            if isinstance(usage, dict):
+                self.usage = usage if type(usage) is dict else dict(usage)
+                meta["usage"] = usage
+            if meta:
+                ev["provider_metadata"] = {NAME: meta}
+        self.start_event = ev
+        if get("stop_reason") is not None:
             self.stop_reason = message["stop_reason"]
-        for key in _DELTA_FIELDS:
-            if message.get(key) is not None:
-                self.finish_meta[key] = message[key]
+        if get("stop_sequence") is not None:  # (_DELTA_FIELDS, in their order)
+            self.finish_meta["stop_sequence"] = message["stop_sequence"]
+        if get("stop_details") is not None:
+            self.finish_meta["stop_details"] = message["stop_details"]
+        if get("container") is not None:
+            self.finish_meta["container"] = message["container"]
         self.started = True
         out.append(ev)
-        content = message.get("content")
+        content = get("content")
         if content and isinstance(content, list):
             for index, block in enumerate(content):
-                if isinstance(block, dict):
+                if type(block) is dict and block.get("type") == "tool_use" and "tool_use_id" not in block:
+                    self._whole_call(index, block, out)  # the common whole block (programmatic tool calling)
+                elif isinstance(block, dict):
                     self._block_start(index, block, out)
                     self._block_stop(index, out)
         return out
 
     def _on_message_delta(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         delta = data.get("delta") or {}
-        if not isinstance(delta, dict):
+        if type(delta) is not dict and not isinstance(delta, dict):
             raise DataError(f"message_delta.delta is a {type(delta).__name__}, expected an object")
-        for key, value in delta.items():
-            if key == "stop_reason":
-                if value is not None:
-                    self.stop_reason = value
-            elif value is not None:
-                self.finish_meta[key] = value
+        if len(delta) == 2 and "stop_reason" in delta and delta.get("stop_sequence", 0) is None:
+            # the common shape: a stop reason and no stop sequence
+            if delta["stop_reason"] is not None:
+                self.stop_reason = delta["stop_reason"]
+        else:
+            for key, value in delta.items():
+                if key == "stop_reason":
+                    if value is not None:
+                        self.stop_reason = value
+                elif value is not None:
+                    self.finish_meta[key] = value
         usage = data.get("usage")
-        if isinstance(usage, dict):
-            merged = self.usage or {}
+        if type(usage) is dict or isinstance(usage, dict):
+            # merged into a copy: the usage message_start sent is also in its start event
+            merged = dict(self.usage) if self.usage else {}
             if None in usage.values():
                 merged.update((k, v) for k, v in usage.items() if v is not None)
             else:
                 merged.update(usage)
             self.usage = merged
-        for key, value in data.items():
-            if key not in ("type", "delta", "usage") and value is not None:
-                self.finish_meta[key] = value
+        if len(data) != 3 or "delta" not in data or "usage" not in data or "type" not in data:
+            for key, value in data.items():
+                if key not in ("type", "delta", "usage") and value is not None:
+                    self.finish_meta[key] = value
         return []
 
     def _on_ping(self, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -387,25 +412,35 @@ class AnthropicNormalizer(Normalizer):
             reason = "error" if self.error else "other"
         else:
             reason = FINISH_REASONS.get(raw, "other")
-        fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
-        meta = dict(self.finish_meta) if self.finish_meta else {}
         usage = self.usage
-        if usage is not None:
-            fin["usage"] = map_usage(usage)
+        if usage is not None and self.fallback is None and not usage.get("iterations"):
+            # the common shape: the metadata gathered is the finish's own (nothing after this
+            # can fail, so it is taken rather than copied)
+            fin: dict[str, Any] = {
+                "type": "finish",
+                "finish_reason": reason,
+                "raw_finish_reason": raw,
+                "usage": map_usage(usage),
+            }
+            meta = self.finish_meta
             meta["usage"] = usage
-            if self.fallback is not None or usage.get("iterations"):
-                self._answered_by(fin, meta)
-        elif self.fallback is not None:
-            self._answered_by(fin, meta)
-        if meta:
             fin["provider_metadata"] = {NAME: meta}
+        else:
+            fin = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
+            meta = dict(self.finish_meta) if self.finish_meta else {}
+            if usage is not None:
+                fin["usage"] = map_usage(usage)
+                meta["usage"] = usage
+                self._answered_by(fin, meta)
+            elif self.fallback is not None:
+                self._answered_by(fin, meta)
+            if meta:
+                fin["provider_metadata"] = {NAME: meta}
         out.append(fin)
-        # _reset, but the blocks are all closed (their dicts empty) and the finish took a copy of
-        # the metadata, so only what holds something is made anew
+        # _reset, but the blocks are all closed (their dicts empty), so only what holds something
+        # is made anew
         self.started = False
-        self.start_event = {"type": "start", "id": None, "model": None, "dialect": NAME}
-        if self.finish_meta:
-            self.finish_meta = {}
+        self.finish_meta = {}
         self.usage = None
         self.stop_reason = None
         self.error = False
@@ -440,8 +475,7 @@ class AnthropicNormalizer(Normalizer):
         if block.get("type") == "text" and not block.get("text") and not block.get("citations"):
             # the common shape: an empty text block, its text to come in deltas
             if not self.started:
-                self.started = True
-                out.append(self.start_event)
+                self._start(out)
             bid = _TEXT_IDS.get(index) or f"text-{index}"
             self.blocks[index] = _Block("text", "text", bid)
             self.fast[index] = ("text_delta", "text", "text-delta", bid, None)
@@ -458,8 +492,7 @@ class AnthropicNormalizer(Normalizer):
             or (kind == "server_tool_use" and "id" in block and "name" in block and "input" in block)
         ) and "tool_use_id" not in block:  # the most common, first
             if not self.started:
-                self.started = True
-                out.append(self.start_event)
+                self._start(out)
             self._open_call(index, block, out)
         elif kind == "text":
             self._start(out)
@@ -555,6 +588,49 @@ class AnthropicNormalizer(Normalizer):
         if b.meta:
             ev["provider_metadata"] = {NAME: dict(b.meta)}
         out.append(ev)
+
+    def _whole_call(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """A whole ``tool_use`` block (in ``message_start``'s content): its events at once, the
+        ones _block_start then _block_stop give."""
+        initial = block.get("input")
+        if initial:
+            try:
+                arguments = orjson.dumps(initial).decode()
+            except TypeError:  # not JSON: the long way says so, as it always did
+                self._block_start(index, block, out)
+                self._block_stop(index, out)
+                return
+            value = orjson.loads(arguments)  # (what orjson wrote, it reads)
+        else:
+            arguments = "{}"
+            value = {}
+        call_id = block.get("id")
+        if not call_id or not isinstance(call_id, str):
+            call_id = f"call_{self._call_ids}"
+            self._call_ids += 1
+        name = block.get("name") or ""
+        if type(name) is not str:
+            name = str(name)
+        self.call_names[call_id] = name
+        start: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": name}
+        call: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": call_id,
+            "tool_name": name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if not _CALL_FIELDS.issuperset(block):
+            extra = {k: v for k, v in block.items() if v is not None and k not in _CALL_FIELDS}
+            if extra:
+                start["provider_metadata"] = {NAME: dict(extra)}
+                call["provider_metadata"] = {NAME: extra}
+        out += (
+            start,
+            {"type": "tool-input-delta", "id": call_id, "delta": arguments},
+            {"type": "tool-input-end", "id": call_id},
+            call,
+        )
 
     def _tool_result(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self.blocks[index] = _Block("other", str(block.get("type")))  # whole at its start
