@@ -23,12 +23,13 @@ from .wire import NAME
 
 if TYPE_CHECKING:
     from .encode import AnthropicEncoder
-    from .normalize import AnthropicNormalizer, map_usage
+    from .normalize import AnthropicNormalizer
+    from .usage import map_usage
 
 # names importable from here, each from the module that holds it (imported on first use)
 _EXPORTS = {
     "AnthropicNormalizer": "normalize",
-    "map_usage": "normalize",
+    "map_usage": "usage",
     "AnthropicEncoder": "encode",
 }
 
