@@ -108,7 +108,6 @@ RETRYABLE_ERRORS = frozenset(
 # a tool call block's fields with a place of their own (the rest ride in provider_metadata)
 _CALL_FIELDS = frozenset({"id", "name", "input", "type"})
 # the ids of the blocks at the first indexes (the rest are formatted when needed)
-_TEXT_IDS = {i: f"text-{i}" for i in range(64)}
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 # the start event while no response is in progress (read for its id only: never emitted)
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
@@ -119,15 +118,31 @@ class _Block:
 
     __slots__ = ("args", "executed", "id", "initial", "kind", "meta", "name", "wire_type")
 
-    def __init__(self, kind: str, wire_type: str, block_id: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        wire_type: str,
+        block_id: str | None = None,
+        meta: dict[str, Any] | None = None,
+        name: str = "",
+        executed: bool = False,
+    ) -> None:
         self.kind = kind  # text, reasoning, tool, other
         self.wire_type = wire_type
         self.id = block_id
-        self.name = ""
+        self.name = name
         self.args: list[str] = []
         self.initial = ""  # a tool's arguments given whole in its block
-        self.executed = False
-        self.meta: dict[str, Any] = {}
+        self.executed = executed
+        self.meta: dict[str, Any] = {} if meta is None else meta
+
+
+# the text blocks at the first indexes, with their entries in ``fast`` (a text block's state never
+# changes: one object per index serves every stream)
+_TEXT_BLOCKS = {
+    i: (_Block("text", "text", f"text-{i}"), ("text_delta", "text", "text-delta", f"text-{i}", None))
+    for i in range(64)
+}
 
 
 class AnthropicNormalizer(Normalizer):
@@ -388,14 +403,31 @@ class AnthropicNormalizer(Normalizer):
         out: list[dict[str, Any]] = []
         if index in self.blocks:
             self._block_stop(index, out)
-        if block.get("type") == "text" and not block.get("text") and not block.get("citations"):
+        kind = block.get("type")
+        if kind == "text" and not block.get("text") and not block.get("citations"):
             # the common shape: an empty text block, its text to come in deltas
             if not self.started:
                 self._start(out)
-            bid = _TEXT_IDS.get(index) or f"text-{index}"
-            self.blocks[index] = _Block("text", "text", bid)
-            self.fast[index] = ("text_delta", "text", "text-delta", bid, None)
-            out.append({"type": "text-start", "id": bid})
+            opened = _TEXT_BLOCKS.get(index)
+            if opened is None:
+                self._open_text(index, out)
+                return out
+            b, self.fast[index] = opened
+            self.blocks[index] = b
+            out.append({"type": "text-start", "id": b.id})
+            return out
+        if (
+            kind == "tool_use"
+            or (kind == "server_tool_use" and "id" in block and "name" in block and "input" in block)
+        ) and "tool_use_id" not in block:  # the next most common (as _block_start does it)
+            if not self.started:
+                self._start(out)
+            self._open_call(index, block, out)
+            return out
+        if type(kind) is str and kind.endswith("_tool_result"):  # (as _block_start does it)
+            if not self.started:
+                self._start(out)
+            self._tool_result(index, block, out)
             return out
         known = self._block_start(index, block, out)
         return out if known or out else None
@@ -456,9 +488,13 @@ class AnthropicNormalizer(Normalizer):
         return True
 
     def _open_text(self, index: int, out: list[dict[str, Any]]) -> _Block:
-        bid = _TEXT_IDS.get(index) or f"text-{index}"
-        b = self.blocks[index] = _Block("text", "text", bid)
-        self.fast[index] = ("text_delta", "text", "text-delta", bid, None)
+        opened = _TEXT_BLOCKS.get(index)
+        if opened is None:
+            bid = f"text-{index}"
+            opened = (_Block("text", "text", bid), ("text_delta", "text", "text-delta", bid, None))
+        b, self.fast[index] = opened
+        self.blocks[index] = b
+        bid = b.id
         out.append({"type": "text-start", "id": bid})
         return b
 
@@ -477,33 +513,47 @@ class AnthropicNormalizer(Normalizer):
 
     def _open_call(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         kind = block.get("type")
-        b = self.blocks[index] = _Block("tool", kind if type(kind) is str else str(kind))
         call_id = block.get("id")
         if not isinstance(call_id, str) or not call_id:
             call_id = f"call_{self._call_ids}"
             self._call_ids += 1
-        b.id = call_id
         name = block.get("name") or ""
-        b.name = name = name if type(name) is str else str(name)
-        extra = {}
-        for k, v in block.items():
-            if v is not None and k not in _CALL_FIELDS:
-                extra[k] = v
-        ev: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": name}
-        if kind != "tool_use":
-            b.executed = True
-            b.meta = {"type": kind, **extra}
-            ev["provider_executed"] = True
+        if type(name) is not str:
+            name = str(name)
+        client = kind == "tool_use"
+        if _CALL_FIELDS.issuperset(block):
+            meta = {} if client else {"type": kind}
         else:
-            b.meta = extra
+            extra = {k: v for k, v in block.items() if v is not None and k not in _CALL_FIELDS}
+            meta = extra if client else {"type": kind, **extra}
+        wire_type = kind if type(kind) is str else str(kind)
+        b = self.blocks[index] = _Block("tool", wire_type, call_id, meta, name, not client)
         initial = block.get("input")
         if initial:
             b.initial = orjson.dumps(initial).decode()
         self.call_names[call_id] = name
         self.fast[index] = ("input_json_delta", "partial_json", "tool-input-delta", call_id, b.args)
-        if b.meta:
-            ev["provider_metadata"] = {NAME: dict(b.meta)}
-        out.append(ev)
+        if not client:
+            out.append(
+                {
+                    "type": "tool-input-start",
+                    "id": call_id,
+                    "tool_name": name,
+                    "provider_executed": True,
+                    "provider_metadata": {NAME: dict(meta)},
+                }
+            )
+        elif meta:
+            out.append(
+                {
+                    "type": "tool-input-start",
+                    "id": call_id,
+                    "tool_name": name,
+                    "provider_metadata": {NAME: dict(meta)},
+                }
+            )
+        else:
+            out.append({"type": "tool-input-start", "id": call_id, "tool_name": name})
 
     def _whole_call(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         """A whole ``tool_use`` block (in ``message_start``'s content): its events at once, the
@@ -683,44 +733,79 @@ class AnthropicNormalizer(Normalizer):
 
     def _on_block_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         index = data.get("index")
-        blocks = self.blocks
-        if index in blocks:
-            b = blocks[index]
-            if b.kind == "text":  # the common case, as _block_stop does it
-                del blocks[index]
-                self.fast.pop(index, None)
-                return [{"type": "text-end", "id": b.id}]
-            out: list[dict[str, Any]] = []
-            self._block_stop(index, out)
-            return out
-        return []
+        b = self.blocks.pop(index, None)
+        if b is None:
+            return []
+        self.fast.pop(index, None)
+        if b.kind == "text":  # the common case, as _close does it
+            return [{"type": "text-end", "id": b.id}]
+        out: list[dict[str, Any]] = []
+        self._close(b, out)
+        return out
 
     def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
         b = self.blocks.pop(index)
         self.fast.pop(index, None)
+        self._close(b, out)
+
+    def _close(self, b: _Block, out: list[dict[str, Any]]) -> None:
+        """The events that end block ``b`` (already taken out of ``blocks`` and ``fast``)."""
         kind = b.kind
         if kind == "tool":
             bid = b.id
             args = b.args
-            if not args:  # arguments given whole in the block, or none at all: "{}"
-                args.append(b.initial or "{}")
-                out.append({"type": "tool-input-delta", "id": bid, "delta": args[0]})
+            if args:
+                arguments = "".join(args)
+            else:  # arguments given whole in the block, or none at all: "{}"
+                arguments = b.initial or "{}"
+                out.append({"type": "tool-input-delta", "id": bid, "delta": arguments})
             out.append({"type": "tool-input-end", "id": bid})
-            arguments = "".join(args)
-            value, err = parse_arguments(arguments)
-            call: dict[str, Any] = {
-                "type": "tool-call",
-                "tool_call_id": bid,
-                "tool_name": b.name,
-                "arguments": arguments,
-                "input": value,
-            }
-            if err:
-                call["input_error"] = err
-            if b.executed:
-                call["provider_executed"] = True
-            if b.meta:
-                call["provider_metadata"] = {NAME: b.meta}
+            meta = b.meta
+            try:
+                value = {} if not arguments or arguments.isspace() else orjson.loads(arguments)
+            except orjson.JSONDecodeError:  # (parse_arguments says what is wrong)
+                value, err = parse_arguments(arguments)
+                call: dict[str, Any] = {
+                    "type": "tool-call",
+                    "tool_call_id": bid,
+                    "tool_name": b.name,
+                    "arguments": arguments,
+                    "input": value,
+                    "input_error": err,
+                }
+                if b.executed:
+                    call["provider_executed"] = True
+                if meta:
+                    call["provider_metadata"] = {NAME: meta}
+                out.append(call)
+                return
+            if b.executed:  # (with its type in meta)
+                call = {
+                    "type": "tool-call",
+                    "tool_call_id": bid,
+                    "tool_name": b.name,
+                    "arguments": arguments,
+                    "input": value,
+                    "provider_executed": True,
+                    "provider_metadata": {NAME: meta},
+                }
+            elif meta:
+                call = {
+                    "type": "tool-call",
+                    "tool_call_id": bid,
+                    "tool_name": b.name,
+                    "arguments": arguments,
+                    "input": value,
+                    "provider_metadata": {NAME: meta},
+                }
+            else:
+                call = {
+                    "type": "tool-call",
+                    "tool_call_id": bid,
+                    "tool_name": b.name,
+                    "arguments": arguments,
+                    "input": value,
+                }
             out.append(call)
         elif kind == "text":
             out.append({"type": "text-end", "id": b.id})
