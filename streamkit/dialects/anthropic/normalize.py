@@ -524,7 +524,10 @@ class AnthropicNormalizer(Normalizer):
         if _CALL_FIELDS.issuperset(block):
             meta = {} if client else {"type": kind}
         else:
-            extra = {k: v for k, v in block.items() if v is not None and k not in _CALL_FIELDS}
+            extra = {}
+            for k, v in block.items():
+                if v is not None and k not in _CALL_FIELDS:
+                    extra[k] = v
             meta = extra if client else {"type": kind, **extra}
         wire_type = kind if type(kind) is str else str(kind)
         b = self.blocks[index] = _Block("tool", wire_type, call_id, meta, name, not client)
@@ -587,7 +590,10 @@ class AnthropicNormalizer(Normalizer):
             "input": value,
         }
         if not _CALL_FIELDS.issuperset(block):
-            extra = {k: v for k, v in block.items() if v is not None and k not in _CALL_FIELDS}
+            extra = {}
+            for k, v in block.items():  # (a loop: no comprehension's frame for a field or two)
+                if v is not None and k not in _CALL_FIELDS:
+                    extra[k] = v
             if extra:
                 start["provider_metadata"] = {NAME: dict(extra)}
                 call["provider_metadata"] = {NAME: extra}
