@@ -97,6 +97,7 @@ import orjson
 from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import Normalizer
+from .blocks import _CALL_FIELDS, _TEXT_BLOCKS, _Block
 from .usage import map_usage
 from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
 
@@ -105,44 +106,10 @@ RETRYABLE_ERRORS = frozenset(
     {"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "gateway_timeout_error"}
 )
 
-# a tool call block's fields with a place of their own (the rest ride in provider_metadata)
-_CALL_FIELDS = frozenset({"id", "name", "input", "type"})
 # the ids of the blocks at the first indexes (the rest are formatted when needed)
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 # the start event while no response is in progress (read for its id only: never emitted)
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
-
-
-class _Block:
-    """One open content block of the response being normalized."""
-
-    __slots__ = ("args", "executed", "id", "initial", "kind", "meta", "name", "wire_type")
-
-    def __init__(
-        self,
-        kind: str,
-        wire_type: str,
-        block_id: str | None = None,
-        meta: dict[str, Any] | None = None,
-        name: str = "",
-        executed: bool = False,
-    ) -> None:
-        self.kind = kind  # text, reasoning, tool, other
-        self.wire_type = wire_type
-        self.id = block_id
-        self.name = name
-        self.args: list[str] = []
-        self.initial = ""  # a tool's arguments given whole in its block
-        self.executed = executed
-        self.meta: dict[str, Any] = {} if meta is None else meta
-
-
-# the text blocks at the first indexes, with their entries in ``fast`` (a text block's state never
-# changes: one object per index serves every stream)
-_TEXT_BLOCKS = {
-    i: (_Block("text", "text", f"text-{i}"), ("text_delta", "text", "text-delta", f"text-{i}", None))
-    for i in range(64)
-}
 
 
 class AnthropicNormalizer(Normalizer):
