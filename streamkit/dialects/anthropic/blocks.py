@@ -1,15 +1,22 @@
-"""The content blocks of the Anthropic normalizer (:mod:`.normalize`): an open block's state, and
-the ones shared by every stream."""
+"""The content blocks of the Anthropic normalizer (:mod:`.normalize`): an open block's state, the
+ones shared by every stream, and the events that end a block."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from ...canonical import parse_arguments
+from .wire import NAME
+
 # a tool call block's fields with a place of their own (the rest ride in provider_metadata)
-_CALL_FIELDS = frozenset({"id", "name", "input", "type"})
+CALL_FIELDS = frozenset({"id", "name", "input", "type"})
+# the blocks of tool results, by type (see normalize's _tool_result: their state never changes either)
+RESULT_BLOCKS: dict[str, Block] = {}
 
 
-class _Block:
+class Block:
     """One open content block of the response being normalized."""
 
     __slots__ = ("args", "executed", "id", "initial", "kind", "meta", "name", "wire_type")
@@ -35,7 +42,75 @@ class _Block:
 
 # the text blocks at the first indexes, with their entries in ``fast`` (a text block's state never
 # changes: one object per index serves every stream)
-_TEXT_BLOCKS = {
-    i: (_Block("text", "text", f"text-{i}"), ("text_delta", "text", "text-delta", f"text-{i}", None))
+TEXT_BLOCKS = {
+    i: (Block("text", "text", f"text-{i}"), ("text_delta", "text", "text-delta", f"text-{i}", None))
     for i in range(64)
 }
+
+
+def close_block(b: Block, out: list[dict[str, Any]]) -> None:
+    """The events that end block ``b`` (already taken out of ``blocks`` and ``fast``)."""
+    kind = b.kind
+    if kind == "tool":
+        bid = b.id
+        args = b.args
+        if args:
+            arguments = "".join(args)
+        else:  # arguments given whole in the block, or none at all: "{}"
+            arguments = b.initial or "{}"
+            out.append({"type": "tool-input-delta", "id": bid, "delta": arguments})
+        out.append({"type": "tool-input-end", "id": bid})
+        meta = b.meta
+        try:
+            value = {} if not arguments or arguments.isspace() else orjson.loads(arguments)
+        except orjson.JSONDecodeError:  # (parse_arguments says what is wrong)
+            value, err = parse_arguments(arguments)
+            call: dict[str, Any] = {
+                "type": "tool-call",
+                "tool_call_id": bid,
+                "tool_name": b.name,
+                "arguments": arguments,
+                "input": value,
+                "input_error": err,
+            }
+            if b.executed:
+                call["provider_executed"] = True
+            if meta:
+                call["provider_metadata"] = {NAME: meta}
+            out.append(call)
+            return
+        if b.executed:  # (with its type in meta)
+            call = {
+                "type": "tool-call",
+                "tool_call_id": bid,
+                "tool_name": b.name,
+                "arguments": arguments,
+                "input": value,
+                "provider_executed": True,
+                "provider_metadata": {NAME: meta},
+            }
+        elif meta:
+            call = {
+                "type": "tool-call",
+                "tool_call_id": bid,
+                "tool_name": b.name,
+                "arguments": arguments,
+                "input": value,
+                "provider_metadata": {NAME: meta},
+            }
+        else:
+            call = {
+                "type": "tool-call",
+                "tool_call_id": bid,
+                "tool_name": b.name,
+                "arguments": arguments,
+                "input": value,
+            }
+        out.append(call)
+    elif kind == "text":
+        out.append({"type": "text-end", "id": b.id})
+    elif kind == "reasoning":
+        ev: dict[str, Any] = {"type": "reasoning-end", "id": b.id}
+        if b.meta:
+            ev["provider_metadata"] = {NAME: b.meta}
+        out.append(ev)

@@ -94,10 +94,9 @@ from typing import Any
 
 import orjson
 
-from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import Normalizer
-from .blocks import _CALL_FIELDS, _TEXT_BLOCKS, _Block
+from .blocks import CALL_FIELDS, RESULT_BLOCKS, TEXT_BLOCKS, Block, close_block
 from .usage import map_usage
 from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
 
@@ -106,7 +105,7 @@ RETRYABLE_ERRORS = frozenset(
     {"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "gateway_timeout_error"}
 )
 
-# the ids of the blocks at the first indexes (the rest are formatted when needed)
+# the ids of the reasoning blocks at the first indexes (the rest are formatted when needed)
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 # the start event while no response is in progress (read for its id only: never emitted)
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
@@ -126,7 +125,7 @@ class AnthropicNormalizer(Normalizer):
         self.started = False
         # the start of the response in progress (made when it starts: meaningful only while started)
         self.start_event: dict[str, Any] = _NO_START
-        self.blocks: dict[int, _Block] = {}
+        self.blocks: dict[int, Block] = {}
         # index of an open text, reasoning or tool block -> (the delta type it takes, the delta's
         # field, the canonical event type, the block's id, the list its fragments go in or None):
         # what feed's hot path needs
@@ -206,8 +205,13 @@ class AnthropicNormalizer(Normalizer):
             # the common shape: no field of its own beyond the usage. The usage is kept as sent
             # (message_delta merges into a copy of it)
             self.usage = usage
-            ev = {"type": "start", "id": get("id"), "model": get("model"), "dialect": NAME}
-            ev["provider_metadata"] = {NAME: {"usage": usage}}
+            ev = {
+                "type": "start",
+                "id": get("id"),
+                "model": get("model"),
+                "dialect": NAME,
+                "provider_metadata": {NAME: {"usage": usage}},
+            }
         else:
             ev = {"type": "start", "id": get("id"), "model": get("model"), "dialect": NAME}
             meta = (
@@ -375,7 +379,7 @@ class AnthropicNormalizer(Normalizer):
             # the common shape: an empty text block, its text to come in deltas
             if not self.started:
                 self._start(out)
-            opened = _TEXT_BLOCKS.get(index)
+            opened = TEXT_BLOCKS.get(index)
             if opened is None:
                 self._open_text(index, out)
                 return out
@@ -450,26 +454,25 @@ class AnthropicNormalizer(Normalizer):
             self._start(out)
             self._open_call(index, block, out)
         else:
-            self.blocks[index] = _Block("other", str(kind))
+            self.blocks[index] = Block("other", str(kind))
             return False
         return True
 
-    def _open_text(self, index: int, out: list[dict[str, Any]]) -> _Block:
-        opened = _TEXT_BLOCKS.get(index)
+    def _open_text(self, index: int, out: list[dict[str, Any]]) -> Block:
+        opened = TEXT_BLOCKS.get(index)
         if opened is None:
             bid = f"text-{index}"
-            opened = (_Block("text", "text", bid), ("text_delta", "text", "text-delta", bid, None))
+            opened = (Block("text", "text", bid), ("text_delta", "text", "text-delta", bid, None))
         b, self.fast[index] = opened
         self.blocks[index] = b
-        bid = b.id
-        out.append({"type": "text-start", "id": bid})
+        out.append({"type": "text-start", "id": b.id})
         return b
 
     def _open_reasoning(
         self, index: int, wire_type: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
-    ) -> _Block:
+    ) -> Block:
         bid = _REASONING_IDS.get(index) or f"reasoning-{index}"
-        b = self.blocks[index] = _Block("reasoning", wire_type, bid)
+        b = self.blocks[index] = Block("reasoning", wire_type, bid)
         self.fast[index] = ("thinking_delta", "thinking", "reasoning-delta", bid, None)
         ev: dict[str, Any] = {"type": "reasoning-start", "id": bid}
         if meta:
@@ -488,16 +491,16 @@ class AnthropicNormalizer(Normalizer):
         if type(name) is not str:
             name = str(name)
         client = kind == "tool_use"
-        if _CALL_FIELDS.issuperset(block):
+        if CALL_FIELDS.issuperset(block):
             meta = {} if client else {"type": kind}
         else:
             extra = {}
             for k, v in block.items():
-                if v is not None and k not in _CALL_FIELDS:
+                if v is not None and k not in CALL_FIELDS:
                     extra[k] = v
             meta = extra if client else {"type": kind, **extra}
         wire_type = kind if type(kind) is str else str(kind)
-        b = self.blocks[index] = _Block("tool", wire_type, call_id, meta, name, not client)
+        b = self.blocks[index] = Block("tool", wire_type, call_id, meta, name, not client)
         initial = block.get("input")
         if initial:
             b.initial = orjson.dumps(initial).decode()
@@ -556,10 +559,10 @@ class AnthropicNormalizer(Normalizer):
             "arguments": arguments,
             "input": value,
         }
-        if not _CALL_FIELDS.issuperset(block):
+        if not CALL_FIELDS.issuperset(block):
             extra = {}
             for k, v in block.items():  # (a loop: no comprehension's frame for a field or two)
-                if v is not None and k not in _CALL_FIELDS:
+                if v is not None and k not in CALL_FIELDS:
                     extra[k] = v
             if extra:
                 start["provider_metadata"] = {NAME: dict(extra)}
@@ -572,15 +575,23 @@ class AnthropicNormalizer(Normalizer):
         )
 
     def _tool_result(self, index: int, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        self.blocks[index] = _Block("other", str(block.get("type")))  # whole at its start
+        # whole at its start: a block of no kind of its own till its stop (its state never
+        # changes: one object per block type serves every stream)
+        kind = block.get("type")
+        b = RESULT_BLOCKS.get(kind) if type(kind) is str else None
+        if b is None:
+            b = Block("other", str(kind))
+            if type(kind) is str and len(RESULT_BLOCKS) < 64:
+                RESULT_BLOCKS[kind] = b
+        self.blocks[index] = b
         call_id = block.get("tool_use_id") or ""
         if type(call_id) is not str:
             call_id = str(call_id)
         content = block.get("content")
         is_error = block.get("is_error")
         if not isinstance(is_error, bool):
-            kind = content.get("type") if isinstance(content, dict) else None
-            is_error = isinstance(kind, str) and kind.endswith("_error")
+            result = content.get("type") if isinstance(content, dict) else None
+            is_error = isinstance(result, str) and result.endswith("_error")
         meta = {}
         for k, v in block.items():
             if k != "tool_use_id" and k != "content":
@@ -612,12 +623,12 @@ class AnthropicNormalizer(Normalizer):
         handler(self, index, b, delta, out)
         return out
 
-    def _expect(self, b: _Block | None, kind: str, index: Any, delta: dict[str, Any]) -> None:
+    def _expect(self, b: Block | None, kind: str, index: Any, delta: dict[str, Any]) -> None:
         if b is not None and b.kind != kind:
             raise DataError(f"{delta.get('type')} for content block {index}, a {b.wire_type} block")
 
     def _on_text_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         self._expect(b, "text", index, delta)
         text = delta.get("text")
@@ -630,7 +641,7 @@ class AnthropicNormalizer(Normalizer):
             out.append({"type": "text-delta", "id": b.id, "delta": text})
 
     def _on_thinking_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         self._expect(b, "reasoning", index, delta)
         if b is None:
@@ -641,7 +652,7 @@ class AnthropicNormalizer(Normalizer):
             out.append({"type": "reasoning-delta", "id": b.id, "delta": text})
 
     def _on_signature_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         self._expect(b, "reasoning", index, delta)
         if b is None:
@@ -651,7 +662,7 @@ class AnthropicNormalizer(Normalizer):
             b.meta["signature"] = delta["signature"]  # the whole signature, as the SDK takes it
 
     def _on_compaction_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         self._expect(b, "reasoning", index, delta)
         if b is None:
@@ -663,7 +674,7 @@ class AnthropicNormalizer(Normalizer):
             b.meta["encrypted_content"] = delta["encrypted_content"]
 
     def _on_input_json_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         if b is None:
             raise DataError(f"input_json_delta for content block {index}, which was never started")
@@ -676,7 +687,7 @@ class AnthropicNormalizer(Normalizer):
             out.append({"type": "tool-input-delta", "id": b.id, "delta": fragment})
 
     def _on_citations_delta(
-        self, index: int, b: _Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
+        self, index: int, b: Block | None, delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
         self._start(out)
         self._source(delta.get("citation"), out)
@@ -705,7 +716,7 @@ class AnthropicNormalizer(Normalizer):
         out.append(ev)
 
     def _on_block_stop(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        index = data.get("index")
+        index: Any = data.get("index")
         b = self.blocks.pop(index, None)
         if b is None:
             return []
@@ -713,80 +724,13 @@ class AnthropicNormalizer(Normalizer):
         if b.kind == "text":  # the common case, as _close does it
             return [{"type": "text-end", "id": b.id}]
         out: list[dict[str, Any]] = []
-        self._close(b, out)
+        close_block(b, out)
         return out
 
     def _block_stop(self, index: int, out: list[dict[str, Any]]) -> None:
         b = self.blocks.pop(index)
         self.fast.pop(index, None)
-        self._close(b, out)
-
-    def _close(self, b: _Block, out: list[dict[str, Any]]) -> None:
-        """The events that end block ``b`` (already taken out of ``blocks`` and ``fast``)."""
-        kind = b.kind
-        if kind == "tool":
-            bid = b.id
-            args = b.args
-            if args:
-                arguments = "".join(args)
-            else:  # arguments given whole in the block, or none at all: "{}"
-                arguments = b.initial or "{}"
-                out.append({"type": "tool-input-delta", "id": bid, "delta": arguments})
-            out.append({"type": "tool-input-end", "id": bid})
-            meta = b.meta
-            try:
-                value = {} if not arguments or arguments.isspace() else orjson.loads(arguments)
-            except orjson.JSONDecodeError:  # (parse_arguments says what is wrong)
-                value, err = parse_arguments(arguments)
-                call: dict[str, Any] = {
-                    "type": "tool-call",
-                    "tool_call_id": bid,
-                    "tool_name": b.name,
-                    "arguments": arguments,
-                    "input": value,
-                    "input_error": err,
-                }
-                if b.executed:
-                    call["provider_executed"] = True
-                if meta:
-                    call["provider_metadata"] = {NAME: meta}
-                out.append(call)
-                return
-            if b.executed:  # (with its type in meta)
-                call = {
-                    "type": "tool-call",
-                    "tool_call_id": bid,
-                    "tool_name": b.name,
-                    "arguments": arguments,
-                    "input": value,
-                    "provider_executed": True,
-                    "provider_metadata": {NAME: meta},
-                }
-            elif meta:
-                call = {
-                    "type": "tool-call",
-                    "tool_call_id": bid,
-                    "tool_name": b.name,
-                    "arguments": arguments,
-                    "input": value,
-                    "provider_metadata": {NAME: meta},
-                }
-            else:
-                call = {
-                    "type": "tool-call",
-                    "tool_call_id": bid,
-                    "tool_name": b.name,
-                    "arguments": arguments,
-                    "input": value,
-                }
-            out.append(call)
-        elif kind == "text":
-            out.append({"type": "text-end", "id": b.id})
-        elif kind == "reasoning":
-            ev: dict[str, Any] = {"type": "reasoning-end", "id": b.id}
-            if b.meta:
-                ev["provider_metadata"] = {NAME: b.meta}
-            out.append(ev)
+        close_block(b, out)
 
 
 _EVENT_HANDLERS: dict[str, Any] = {
