@@ -535,3 +535,55 @@ def test_blocks_with_no_canonical_meaning_are_counted_or_kept_raw(capsys: pytest
     assert "1 anthropic event with no canonical meaning (content_block_start)" in capsys.readouterr().err
     kept = list(normalize(iter(payloads), dialect="anthropic", keep_raw=True))
     assert [e["data"] for e in kept if e["type"] == "raw"] == [upload]
+
+
+WHOLE_CALLS = [
+    {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "roll",
+        "input": {"player": "p2"},
+        "caller": {"type": "direct"},
+    },
+    {"type": "tool_use", "id": "toolu_2", "name": "noargs", "input": {}},
+    {"type": "tool_use", "name": "noid", "input": {"a": [1, 2.5, None]}, "caller": None},
+    {"type": "tool_use", "id": "", "name": 7, "input": "text"},
+    {"type": "tool_use", "id": "toolu_3", "name": "deep", "input": [[[]]], "server_name": "x"},
+]
+
+
+@pytest.mark.parametrize("block", WHOLE_CALLS)
+def test_a_whole_tool_use_in_message_start_is_what_the_long_way_gives(block: dict) -> None:
+    """message_start's whole tool_use blocks take a path of their own: the same events as a block
+    opened and closed the long way (_block_start then _block_stop)."""
+    message = {**START["message"], "content": [block], "stop_reason": "tool_use"}
+    fast = AnthropicNormalizer()
+    got = fast.feed({"type": "message_start", "message": message})
+    slow = AnthropicNormalizer()
+    want = slow.feed({"type": "message_start", "message": {**message, "content": []}})
+    slow._block_start(0, block, want)
+    slow._block_stop(0, want)
+    assert orjson.dumps(got) == orjson.dumps(want)
+    assert (fast.call_names, fast._call_ids) == (slow.call_names, slow._call_ids)
+    assert orjson.dumps(fast.close()) == orjson.dumps(slow.close())
+
+
+def test_blocks_shared_between_streams_carry_nothing_from_one_to_the_next() -> None:
+    """Text and tool-result blocks are one object per index or type, shared by every stream:
+    nothing a stream does to them shows in the next."""
+    result = {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []}
+    stream = [
+        START,
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hi"}},
+        {"type": "content_block_start", "index": 1, "content_block": result},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "x"}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}},
+    ]
+    first = AnthropicNormalizer()
+    for p in stream[:-1]:
+        first.feed(p)
+    with pytest.raises(DataError, match="signature_delta for content block 0, a text block"):
+        first.feed(stream[-1])
+    assert orjson.dumps(feed_all(stream[:-1])) == orjson.dumps(feed_all(stream[:-1]))
+    assert of_type(feed_all(stream[:-1]), "text-end") == [{"type": "text-end", "id": "text-0"}]
