@@ -91,20 +91,30 @@ from .wire import _CANDIDATE_FIELDS, FINISH_REASONS, NAME, _dumps
 
 def map_usage(usage: dict[str, Any]) -> dict[str, Any]:
     """Gemini ``usageMetadata`` → canonical usage (fields Gemini did not send are left out)."""
-    out: dict[str, Any] = {}
-    value = usage.get("promptTokenCount")
-    if value is not None:
-        out["input_tokens"] = value
+    prompt = usage.get("promptTokenCount")
     candidates = usage.get("candidatesTokenCount")
     thoughts = usage.get("thoughtsTokenCount")
+    total = usage.get("totalTokenCount")
+    cached = usage.get("cachedContentTokenCount")
+    if prompt is not None and candidates is not None and total is not None and cached is None:
+        # the usual final usage, built in one step
+        if thoughts is None:
+            return {"input_tokens": prompt, "output_tokens": (candidates or 0) + 0, "total_tokens": total}
+        return {
+            "input_tokens": prompt,
+            "output_tokens": (candidates or 0) + (thoughts or 0),
+            "total_tokens": total,
+            "reasoning_tokens": thoughts,
+        }
+    out: dict[str, Any] = {}
+    if prompt is not None:
+        out["input_tokens"] = prompt
     if candidates is not None or thoughts is not None:
         out["output_tokens"] = (candidates or 0) + (thoughts or 0)
-    value = usage.get("totalTokenCount")
-    if value is not None:
-        out["total_tokens"] = value
-    value = usage.get("cachedContentTokenCount")
-    if value is not None:
-        out["cached_input_tokens"] = value
+    if total is not None:
+        out["total_tokens"] = total
+    if cached is not None:
+        out["cached_input_tokens"] = cached
     if thoughts is not None:
         out["reasoning_tokens"] = thoughts
     return out
@@ -141,10 +151,15 @@ def rfc3339_epoch(timestamp: Any) -> float | None:
     return moment.timestamp()
 
 
+# the ids of a response's first blocks, made once
+_TEXT_IDS = tuple(f"text-{n}" for n in range(32))
+_REASONING_IDS = tuple(f"reasoning-{n}" for n in range(32))
+
 # the candidate fields _candidate_rest reads, by what it does with them
 _META_FIELDS = frozenset(_CANDIDATE_FIELDS)
 _SOURCE_FIELDS = frozenset(("groundingMetadata", "citationMetadata"))
 _REST_FIELDS = _META_FIELDS | _SOURCE_FIELDS | {"logprobsResult", "finishReason"}
+_MORE_FIELDS = _REST_FIELDS - {"finishReason"}  # (besides the usual finish reason)
 
 
 # --- the normalizer ------------------------------------------------------------------------------
@@ -171,15 +186,16 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         self.generated: set[str] = set()  # the ids of self.ids that were generated
         self.pending: dict[str, list[str]] = {}  # provider-executed calls waiting for a result, by kind
         self.sources: set[bytes] = set()  # grounding chunks and citations already turned into sources
+        self.text: str | None = None  # id of the open text block
+        self.reasoning: str | None = None  # id of the open reasoning block
+        self.call: _Call | None = None  # the streamed function call open
         self._reset()
 
     def _reset(self) -> None:
+        """Empty the response's state (its blocks and call were ended already)."""
         self.started = False
         self.rid: str | None = None
-        self.text: str | None = None  # id of the open text block
-        self.reasoning: str | None = None  # id of the open reasoning block
         self.nblocks = 0
-        self.call: _Call | None = None  # the streamed function call open
         self.ngenerated = 0
         self.client_calls = 0
         self.finish_raw: str | None = None
@@ -247,8 +263,8 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                 return self._feed(data)
             out = []
             self._candidate(cand, out)
-        elif n != 1 and (n != 2 or "index" not in cand):  # (more than the content and index)
-            self._candidate_rest(cand, out, 0)
+        elif n != 1 and (n != 2 or "index" not in cand) and not _REST_FIELDS.isdisjoint(cand):
+            self._candidate_rest(cand, out, 0)  # (more than the content and index)
         if type(usage := data.get("usageMetadata")) is dict:
             self.usage = usage
         return out
@@ -397,21 +413,23 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     else:
                         if part.get("thoughtSignature"):  # a signature alone
                             self._on_text({**part, "text": ""}, out)
-        self._candidate_rest(cand, out, first)
+        if not _REST_FIELDS.isdisjoint(cand):  # (else the usual: the content and index)
+            self._candidate_rest(cand, out, first)
 
     def _candidate_rest(self, cand: dict[str, Any], out: list[dict[str, Any]], first: int) -> None:
-        """What a candidate holds besides its parts, whose events are ``out[first:]``."""
-        if _REST_FIELDS.isdisjoint(cand):  # (the usual chunk: nothing but the content and index)
-            return
+        """What a candidate holds besides its parts, whose events are ``out[first:]`` (called
+        when it holds one of _REST_FIELDS)."""
+        finish = cand.get("finishReason")
+        if isinstance(finish, str):
+            self.finish_raw = finish
+            if _MORE_FIELDS.isdisjoint(cand):  # (the usual: nothing else)
+                return
         logprobs = cand.get("logprobsResult")
         if logprobs:
             for ev in out[first:]:
                 if ev["type"] in ("text-delta", "reasoning-delta"):
                     ev["provider_metadata"] = {NAME: {"logprobs_result": logprobs}}
                     break
-        finish = cand.get("finishReason")
-        if isinstance(finish, str):
-            self.finish_raw = finish
         if not _META_FIELDS.isdisjoint(cand):
             for key, name in _CANDIDATE_FIELDS.items():
                 value = cand.get(key)
@@ -430,15 +448,18 @@ class GeminiNormalizer(_ServerParts, Normalizer):
     # --- blocks ------------------------------------------------------------------------------------
 
     def _open(self, kind: str, out: list[dict[str, Any]]) -> str:
-        self._end_call(out)
-        self._end_blocks(out)
-        bid = f"{kind}-{self.nblocks}"
-        self.nblocks += 1
-        out.append({"type": f"{kind}-start", "id": bid})
+        if self.call is not None:
+            self._end_call(out)
+        if self.text is not None or self.reasoning is not None:
+            self._end_blocks(out)
+        n = self.nblocks
+        self.nblocks = n + 1
         if kind == "text":
-            self.text = bid
+            bid = self.text = _TEXT_IDS[n] if n < 32 else f"text-{n}"
+            out.append({"type": "text-start", "id": bid})
         else:
-            self.reasoning = bid
+            bid = self.reasoning = _REASONING_IDS[n] if n < 32 else f"reasoning-{n}"
+            out.append({"type": "reasoning-start", "id": bid})
         return bid
 
     def _end_blocks(self, out: list[dict[str, Any]], signature: str | None = None) -> None:
@@ -514,9 +535,13 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             self._end_call(out)  # a new call starts without the last one's terminator
             call = None
         if call is None and name:
-            self._end_blocks(out)
+            if self.text is not None or self.reasoning is not None:
+                self._end_blocks(out)
             call_id, generated = self._new_id(fc.get("id"))
-            meta = self._call_meta(part, generated)
+            signature = part.get("thoughtSignature")
+            meta: dict[str, Any] = {"thought_signature": signature} if signature else {}
+            if generated:
+                meta["generated_id"] = True
             self.client_calls += 1
             if not more and partial is None:  # the whole call in one part
                 args = fc.get("args")
@@ -587,10 +612,23 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             return
         self.call = None
         tail, arguments = call.args.close(complete)
+        call_id = call.id
         if tail:
-            out.append({"type": "tool-input-delta", "id": call.id, "delta": tail})
-        out.append({"type": "tool-input-end", "id": call.id})
-        out.append(self._tool_call(call.id, call.name, arguments, call.meta))
+            out.append({"type": "tool-input-delta", "id": call_id, "delta": tail})
+        out.append({"type": "tool-input-end", "id": call_id})
+        value, err = parse_arguments(arguments)
+        ev: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": call_id,
+            "tool_name": call.name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if err:
+            ev["input_error"] = err
+        if call.meta:
+            ev["provider_metadata"] = {NAME: call.meta}
+        out.append(ev)
 
 
 # part key -> handler; the first key of a part that has one decides (thoughtSignature and thought
