@@ -144,7 +144,10 @@ class PartialArgs:
         if path == self.open_path and path is not None:  # more of the string being written
             if value:
                 log.append((self.open_string, value, True))  # type: ignore[arg-type]
-                text = dumps(value).decode()[1:-1]
+                if '"' in value or "\\" in value or not value.isprintable():
+                    text = dumps(value).decode()[1:-1]
+                else:  # (a printable string without quote or backslash is its own JSON text)
+                    text = value
             else:  # (the usual end of a string: nothing more, whose log entry would change nothing)
                 text = ""
             if "willContinue" not in arg or not arg["willContinue"]:
@@ -163,8 +166,21 @@ class PartialArgs:
             place = None
         if place is None:
             return self._entries(partial_args)
-        head = self._step(place)
-        segments = place[0]
+        segments, parent, key, _, last = place
+        if parent == self.top and self.open_string is None:  # the next entry of the innermost container
+            level = self.stack[-1]  # (as _step writes it)
+            count = level.count
+            if level.is_array:
+                head = ("," if count else "") if count == last else None
+            elif key is None or last in level.keys:
+                head = None
+            else:
+                level.keys.add(last)  # type: ignore[arg-type]
+                head = "," + key if count else key
+            if head is not None:
+                level.count = count + 1
+        else:
+            head = self._step(place)
         if head is None:  # another place: the general walk, as _arg takes it for this entry
             open_string = self.open_string
             if open_string is not None and segments == open_string:
@@ -174,12 +190,14 @@ class PartialArgs:
                 return self._entries(partial_args)  # (out of order: _arg builds the tree)
             head = "".join(walk)
         log.append((segments, value, False))
+        if '"' in value or "\\" in value or not value.isprintable():
+            value = dumps(value).decode()[1:-1]  # (else the string is its own JSON text)
         if arg.get("willContinue"):
-            text = head + dumps(value).decode()[:-1]
+            text = head + '"' + value
             self.open_path = path
             self.open_string = segments
         else:
-            text = head + dumps(value).decode()
+            text = head + '"' + value + '"'
             self.open_path = self.open_string = None
         self.frags.append(text)
         return text

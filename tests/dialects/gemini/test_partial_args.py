@@ -38,6 +38,19 @@ def test_more_of_a_string_already_ended_builds_the_arguments_from_every_value() 
     assert orjson.loads(args.close()[1]) == {"a": "xyz!", "b": [1, True]}
 
 
+@pytest.mark.parametrize(
+    "piece", ["plain", "", 'a "quote"', "back\\slash", "tab\there", "\x7f", "\u2028", "é 😀", "\x01"]
+)
+def test_a_string_piece_is_written_as_json_writes_it(piece: str) -> None:
+    args = PartialArgs()
+    text = args.feed([{"jsonPath": "$.a", "stringValue": piece, "willContinue": True}])
+    text += args.feed([{"jsonPath": "$.a", "stringValue": piece, "willContinue": True}])
+    text += args.feed([{"jsonPath": "$.a", "stringValue": piece}])
+    text += args.feed([{"jsonPath": "$.b", "stringValue": piece}])
+    text += args.close()[0]
+    assert text == orjson.dumps({"a": piece * 3, "b": piece}).decode()
+
+
 def test_a_path_that_clashes_with_what_was_written_is_a_data_error() -> None:
     args = PartialArgs()
     args.feed([{"jsonPath": "$.a[0]", "numberValue": 1}])
