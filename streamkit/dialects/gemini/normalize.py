@@ -233,7 +233,9 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return self._feed(data)
         rid = self.rid
-        if data.get("responseId", rid) != rid or "promptFeedback" in data:
+        if (new := data.get("responseId", rid)) != rid or "promptFeedback" in data:
+            if new is not None and rid is not None and "promptFeedback" not in data and not cand.get("index"):
+                return self._next_response(data, cand)
             return self._feed(data)
         n = len(cand)  # the content, and the index or more
         if n != 1 and cand.get("index"):
@@ -266,6 +268,19 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         elif n != 1 and (n != 2 or "index" not in cand) and not _REST_FIELDS.isdisjoint(cand):
             self._candidate_rest(cand, out, 0)  # (more than the content and index)
         if type(usage := data.get("usageMetadata")) is dict:
+            self.usage = usage
+        return out
+
+    def _next_response(self, data: dict[str, Any], cand: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The first chunk of the next response, of one candidate (the response under way had an
+        id, this one has another), as _feed reads it without its general checks."""
+        if type(data["candidates"]) is not list:
+            return self._feed(data)
+        out: list[dict[str, Any]] = []
+        self._end_response(out)
+        self._start(data, out)
+        self._candidate(cand, out)
+        if isinstance(usage := data.get("usageMetadata"), dict):
             self.usage = usage
         return out
 

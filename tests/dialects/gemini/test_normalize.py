@@ -505,3 +505,37 @@ def test_the_fast_path_reads_what_else_a_chunk_of_the_open_block_carries() -> No
     assert ours == theirs
     (call,) = [e for e in ours if e["type"] == "tool-call"]
     assert call["input"] == {"q": "xy"}
+
+
+def test_the_first_chunk_of_the_next_response_is_read_as_the_full_path_reads_it() -> None:
+    """A chunk with another responseId ends the response under way and starts the next on the
+    fast path when it is the usual first chunk; the rest (no id, prompt feedback, another
+    candidate, candidates that are no list) as _feed reads them."""
+    chunks = [
+        chunk([{"text": "a"}], finishReason="STOP"),
+        chunk([{"text": "b"}], responseId="r2", createTime="2026-05-04T20:01:02.264968Z"),
+        chunk([{"functionCall": {"name": "f", "args": {"x": 1}}}], responseId="r3", finishReason="STOP"),
+        chunk([{"text": "c", "thought": True}], responseId="r4", usageMetadata={"totalTokenCount": 3}),
+        chunk([{"text": "d"}], responseId=None),
+        chunk([{"text": "e"}], responseId="r5", promptFeedback={"blockReason": "SAFETY"}),
+        chunk([{"text": "f"}], responseId="r6", index=1),
+        chunk([{"text": "g"}], responseId="r7", index=0, usageMetadata=[1]),
+        {"candidates": ({"content": {"parts": [{"text": "h"}]}},), "responseId": "r8"},
+        chunk([{"functionCall": {"name": "g", "willContinue": True}}], responseId="r9"),
+        chunk([{"text": "i"}], responseId="r10"),
+    ]
+    from streamkit.dialects.gemini.normalize import GeminiNormalizer
+
+    def events(chunks: list[Any], full: bool) -> list[Any]:
+        n = GeminiNormalizer()
+        got: list[Any] = []
+        for c in chunks:
+            try:
+                got += (n._feed(c) if full else n.feed(c)) or ()
+            except DataError as exc:
+                got.append(str(exc))
+        return got + n.close()
+
+    assert any(isinstance(e, str) for e in events(chunks, False))  # (the tuple of candidates)
+    for cut in range(1, len(chunks) + 1):
+        assert events(chunks[:cut], False) == events(chunks[:cut], True)
