@@ -210,9 +210,49 @@ class BedrockNormalizer(Normalizer):
                     return []
             elif event == "metadata" and self.stopped and self.block_end is None and not self.pending:
                 usage = data.get("usage")
+                metrics = data.get("metrics")
+                if (
+                    type(usage) is dict
+                    and metrics is not None
+                    and len(data) == 2 + ("p" in data)
+                    and not self.error
+                ):
+                    # the usual metadata (usage and metrics, the usage's three counts and no cache
+                    # reads): the finish in one step, and what _end_response resets
+                    count_in = usage.get("inputTokens")
+                    count_out = usage.get("outputTokens")
+                    total = usage.get("totalTokens")
+                    if (
+                        type(count_in) is int
+                        and type(count_out) is int
+                        and type(total) is int
+                        and "cacheReadInputTokens" not in usage
+                    ):
+                        meta = self.finish_meta
+                        meta["metrics"] = metrics
+                        meta["usage"] = usage
+                        raw = self.stop
+                        self.started = self.stopped = False
+                        if self.names:
+                            self.names = {}
+                        self.nblocks = self.nsources = 0
+                        self.stop = self.usage = None
+                        self.finish_meta = {}
+                        return [
+                            {
+                                "type": "finish",
+                                "finish_reason": FINISH_REASONS.get(raw, "other"),  # (None: other)
+                                "raw_finish_reason": raw,
+                                "usage": {
+                                    "input_tokens": count_in,
+                                    "output_tokens": count_out,
+                                    "total_tokens": total,
+                                },
+                                "provider_metadata": {NAME: meta},
+                            }
+                        ]
                 if isinstance(usage, dict):
                     self.usage = usage
-                metrics = data.get("metrics")
                 if len(data) == (usage is not None) + (metrics is not None) + ("p" in data):
                     if metrics is not None:  # the only one of _FINISH_FIELDS there
                         self.finish_meta["metrics"] = metrics
