@@ -85,10 +85,64 @@ class CohereNormalizer(Normalizer):
                     return [{"type": "tool-input-delta", "id": call.id, "delta": fragment}]
             elif kind == "content-end":
                 if self.block is not None and self.index == data["index"]:
-                    out: list[dict[str, Any]] = []
-                    self._end_block(out)
-                    return out
+                    # (a tool plan's index matches no wire index: the block is text or thinking)
+                    ev = {"type": "text-end" if self.kind == "text" else "reasoning-end", "id": self.block}
+                    self.block = self.kind = self.key = self.delta_type = None
+                    self.index = _NO_INDEX
+                    return [ev]
                 return []
+            # The structural events of a response in their usual shapes, each in one step
+            elif kind == "content-start":
+                content = data["delta"]["message"]["content"]
+                if self.started and self.block is None and type(content) is dict:
+                    if content.get("type") == "thinking":
+                        if content.get("thinking") == "":
+                            block = self.block = f"reasoning-{self.nblocks}"
+                            self.nblocks += 1
+                            self.kind, self.key, self.delta_type = "reasoning", "thinking", "reasoning-delta"
+                            self.index = data.get("index")
+                            return [{"type": "reasoning-start", "id": block}]
+                    elif content.get("text") == "":
+                        block = self.block = f"text-{self.nblocks}"
+                        self.nblocks += 1
+                        self.kind, self.key, self.delta_type = "text", "text", "text-delta"
+                        self.index = data.get("index")
+                        return [{"type": "text-start", "id": block}]
+            elif kind == "message-start":
+                if not self.started:  # (then the state is as _reset leaves it)
+                    self.started = True
+                    return [{"type": "start", "id": data.get("id"), "model": None, "dialect": NAME}]
+            elif kind == "message-end":
+                delta = data["delta"]
+                if self.started and self.block is None and not self.calls and type(delta) is dict:
+                    reason = delta.get("finish_reason")
+                    usage = delta.get("usage")
+                    if type(reason) is str and type(usage) is dict and not delta.get("error"):
+                        # map_usage's usual case: the tokens processed, and the cache hits
+                        tokens = usage.get("tokens")
+                        cached = usage.get("cached_tokens")
+                        if (
+                            type(tokens) is dict
+                            and type(count_in := tokens.get("input_tokens")) is int
+                            and type(count_out := tokens.get("output_tokens")) is int
+                            and type(cached) is int
+                        ):
+                            # what _finish's _reset leaves (no block, no call open)
+                            self.started = False
+                            self.nblocks = self.nsources = 0
+                            return [
+                                {
+                                    "type": "finish",
+                                    "finish_reason": FINISH_REASONS.get(reason, "other"),
+                                    "raw_finish_reason": reason,
+                                    "usage": {
+                                        "input_tokens": count_in,
+                                        "output_tokens": count_out,
+                                        "cached_input_tokens": cached,
+                                    },
+                                    "provider_metadata": {NAME: {"usage": usage}},
+                                }
+                            ]
         except (KeyError, TypeError):
             kind = data.get("type")
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
