@@ -64,6 +64,8 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
 
 #: the index of "no open block": equal to no contentBlockIndex (None included)
 _NO_BLOCK: Any = object()
+#: the type of the event that ends an open block of each kind
+_ENDS = {"text": "text-end", "reasoning": "reasoning-end"}
 
 
 class _Tool:
@@ -113,11 +115,10 @@ class BedrockNormalizer(Normalizer):
     def _reset(self) -> None:
         self.started = False
         # the open text or reasoning block, as attributes (one object per block cost more): its
-        # contentBlockIndex (_NO_BLOCK when none is open), kind, id, the type of the event that
-        # ends it (None when none is open), provider metadata; and its index again under its
-        # kind's name, so that a delta of the open block is told by one comparison (the hot path)
+        # contentBlockIndex (_NO_BLOCK when none is open), id, the type of the event that ends it
+        # (which tells its kind; None when none is open), provider metadata; and its index again
+        # under its kind's name, so that a delta of the open block is told by one comparison
         self.block_index: Any = _NO_BLOCK
-        self.block_kind: str | None = None
         self.block_id: str | None = None
         self.block_end: str | None = None
         self.block_meta: dict[str, Any] | None = None
@@ -159,6 +160,15 @@ class BedrockNormalizer(Normalizer):
                             return []
                         if not text:
                             return []
+                        if self.block_end is None and self.started:  # _open's usual case
+                            block_id = self.block_id = f"text-{self.nblocks}"
+                            self.nblocks += 1
+                            self.block_index = self.text_index = index
+                            self.block_end = "text-end"
+                            return [
+                                {"type": "text-start", "id": block_id},
+                                {"type": "text-delta", "id": block_id, "delta": text},
+                            ]
                         out: list[dict[str, Any]] = []
                         self._open(index, "text", out)
                         out.append({"type": "text-delta", "id": self.block_id, "delta": text})
@@ -167,6 +177,15 @@ class BedrockNormalizer(Normalizer):
                         if len(reasoning) == 1 and type(text := reasoning.get("text")) is str and text:
                             if index == self.reasoning_index:
                                 return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]
+                            if self.block_end is None and self.started:  # _open's usual case
+                                block_id = self.block_id = f"reasoning-{self.nblocks}"
+                                self.nblocks += 1
+                                self.block_index = self.reasoning_index = index
+                                self.block_end = "reasoning-end"
+                                return [
+                                    {"type": "reasoning-start", "id": block_id},
+                                    {"type": "reasoning-delta", "id": block_id, "delta": text},
+                                ]
                             out = []
                             self._open(index, "reasoning", out)
                             out.append({"type": "reasoning-delta", "id": self.block_id, "delta": text})
@@ -196,7 +215,7 @@ class BedrockNormalizer(Normalizer):
                     if self.block_meta:
                         ev["provider_metadata"] = {NAME: self.block_meta}
                     self.block_index = self.text_index = self.reasoning_index = _NO_BLOCK
-                    self.block_kind = self.block_id = self.block_end = self.block_meta = None
+                    self.block_id = self.block_end = self.block_meta = None
                     return [ev]
             elif event == "messageStart":
                 if not self.started:
@@ -490,7 +509,7 @@ class BedrockNormalizer(Normalizer):
     def _open(self, index: Any, kind: str, out: list[dict[str, Any]]) -> None:
         """Make the block of this index and kind the open one (its id is then ``block_id``)."""
         if self.block_end is not None:
-            if self.block_index == index and self.block_kind == kind:
+            if self.block_index == index and self.block_end == _ENDS[kind]:
                 return
             self._end_block(out)
         if not self.started:
@@ -498,7 +517,6 @@ class BedrockNormalizer(Normalizer):
         block_id = self.block_id = f"{kind}-{self.nblocks}"
         self.nblocks += 1
         self.block_index = index
-        self.block_kind = kind
         if kind == "text":
             self.block_end = "text-end"
             self.text_index = index
@@ -516,7 +534,7 @@ class BedrockNormalizer(Normalizer):
             ev["provider_metadata"] = {NAME: self.block_meta}
         out.append(ev)
         self.block_index = self.text_index = self.reasoning_index = _NO_BLOCK
-        self.block_kind = self.block_id = self.block_end = self.block_meta = None
+        self.block_id = self.block_end = self.block_meta = None
 
     def _end_blocks(self, out: list[dict[str, Any]]) -> None:
         """The message ended: end the open block and complete what is pending."""
