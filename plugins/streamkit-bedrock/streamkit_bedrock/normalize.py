@@ -150,6 +150,31 @@ class BedrockNormalizer(Normalizer):
         # says what is wrong.
         if type(data) is dict:
             if event == "contentBlockDelta":
+                # the hottest: a text or reasoning delta of the open block, read by subscripts (a
+                # missing member or a value of another type raises, and goes the way below)
+                try:
+                    delta = data["delta"]
+                    index = data["contentBlockIndex"]
+                    if len(delta) == 1:
+                        if index == self.text_index:
+                            text = delta["text"]
+                            if type(text) is str and text:
+                                return [{"type": "text-delta", "id": self.block_id, "delta": text}]
+                        elif index == self.reasoning_index:
+                            reasoning = delta["reasoningContent"]
+                            if type(reasoning) is dict and len(reasoning) == 1:
+                                if type(text := reasoning.get("text")) is str and text:
+                                    return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]
+                                # the block's signature (_on_reasoning's usual case)
+                                if type(signature := reasoning.get("signature")) is str and signature:
+                                    meta = self.block_meta
+                                    if meta is None:
+                                        self.block_meta = {"signature": signature}
+                                    else:
+                                        meta["signature"] = meta.get("signature", "") + signature
+                                    return []
+                except (KeyError, TypeError):
+                    pass
                 delta = data.get("delta")
                 if type(delta) is dict and len(delta) == 1:
                     index = data.get("contentBlockIndex")
@@ -190,6 +215,19 @@ class BedrockNormalizer(Normalizer):
                             self._open(index, "reasoning", out)
                             out.append({"type": "reasoning-delta", "id": self.block_id, "delta": text})
                             return out
+                        if (  # redacted reasoning, a block of its own: _on_reasoning's usual case
+                            len(reasoning) == 1
+                            and type(redacted := reasoning.get("redactedContent")) is str
+                            and redacted
+                            and self.block_end is None
+                            and self.started
+                        ):
+                            block_id = self.block_id = f"reasoning-{self.nblocks}"
+                            self.nblocks += 1
+                            self.block_index = self.reasoning_index = index
+                            self.block_end = "reasoning-end"
+                            self.block_meta = {"redacted_data": redacted}
+                            return [{"type": "reasoning-start", "id": block_id}]
                         out = []
                         self._on_reasoning(index, reasoning, out)
                         return out
@@ -280,6 +318,28 @@ class BedrockNormalizer(Normalizer):
                         if data.get(key) is not None:
                             self.finish_meta[key] = data[key]
                 return self._end_response()
+            elif event == "contentBlockStart":
+                # a toolUse block while no text or reasoning block is open: _on_block_start's usual case
+                start = data.get("start")
+                if type(start) is dict and self.started and self.block_end is None:
+                    tool = start.get("toolUse")
+                    if type(tool) is dict:
+                        call_id = tool.get("toolUseId") or self._new_call_id()
+                        name = tool.get("name") or ""
+                        index = data.get("contentBlockIndex")
+                        executed = tool.get("type") == "server_tool_use"
+                        self.pending[index] = _Tool(index, call_id, name, executed)
+                        self.names[call_id] = name
+                        if executed:
+                            return [
+                                {
+                                    "type": "tool-input-start",
+                                    "id": call_id,
+                                    "tool_name": name,
+                                    "provider_executed": True,
+                                }
+                            ]
+                        return [{"type": "tool-input-start", "id": call_id, "tool_name": name}]
         handler = _HANDLERS.get(event)
         if handler is None:
             if event in EXCEPTIONS or (type(event) is str and event.endswith("Exception")):
