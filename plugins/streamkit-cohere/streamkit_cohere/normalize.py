@@ -75,6 +75,15 @@ class CohereNormalizer(Normalizer):
                 plan = data["delta"]["message"]["tool_plan"]
                 if self.kind == "plan" and type(plan) is str:
                     return [{"type": "reasoning-delta", "id": self.block, "delta": plan}] if plan else []
+                if self.started and self.block is None and type(plan) is str:  # the plan's first delta
+                    block = self.block = f"reasoning-{self.nblocks}"
+                    self.nblocks += 1
+                    self.kind, self.key, self.delta_type = "plan", "thinking", "reasoning-delta"
+                    self.index = _NO_INDEX
+                    start = {"type": "reasoning-start", "id": block, "provider_metadata": _TOOL_PLAN}
+                    return (
+                        [start, {"type": "reasoning-delta", "id": block, "delta": plan}] if plan else [start]
+                    )
             elif kind == "tool-call-delta":
                 call = self.calls.get(data.get("index"))
                 fragment = data["delta"]["message"]["tool_calls"]["function"]["arguments"]
@@ -108,6 +117,20 @@ class CohereNormalizer(Normalizer):
                         self.kind, self.key, self.delta_type = "text", "text", "text-delta"
                         self.index = data.get("index")
                         return [{"type": "text-start", "id": block}]
+            elif kind == "tool-call-start":
+                tc = data["delta"]["message"]["tool_calls"]
+                if self.started and type(tc) is dict:
+                    fn = tc.get("function")
+                    index = data.get("index")
+                    # a new call with no arguments yet, after the open block: its usual start
+                    if type(fn) is dict and fn.get("arguments") == "" and index not in self.calls:
+                        out = []
+                        if self.block is not None:
+                            self._end_block(out)
+                        call = _Call(tc.get("id") or self._new_call_id(), fn.get("name") or "")
+                        self.calls[index] = call
+                        out.append({"type": "tool-input-start", "id": call.id, "tool_name": call.name})
+                        return out
             elif kind == "message-start":
                 if not self.started:  # (then the state is as _reset leaves it)
                     self.started = True
