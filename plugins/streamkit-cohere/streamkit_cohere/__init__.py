@@ -36,14 +36,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamkit import Dialect, Encoder, hookimpl
 from streamkit.canonical import message_to_events
 from streamkit.dialects.base import Endpoint, Request
 
-from .normalize import CohereNormalizer
 from .wire import _TOOL_PLAN, FINISH_REASONS, NAME, TYPES, WIRE_FINISH_REASONS, map_usage, wire_usage
+
+if TYPE_CHECKING:
+    from .normalize import CohereNormalizer
 
 __all__ = ["NAME", "Cohere", "CohereEncoder", "CohereNormalizer", "map_usage", "wire_usage"]
 
@@ -375,6 +377,10 @@ class Cohere(Dialect):
         return kind in TYPES and event in (None, kind)
 
     def normalizer(self, **options: Any) -> CohereNormalizer:
+        # imported when first used: every command loads this plugin to know the dialect's name
+        # and sniff, and few of them read Cohere
+        from .normalize import CohereNormalizer
+
         return CohereNormalizer(**options)
 
     def encoder(self, **options: Any) -> CohereEncoder:
@@ -384,3 +390,12 @@ class Cohere(Dialect):
 @hookimpl
 def register_dialects(register: Callable[[Dialect], None]) -> None:
     register(Cohere())
+
+
+def __getattr__(name: str) -> Any:
+    """``CohereNormalizer`` stays importable from here, loaded on first use."""
+    if name == "CohereNormalizer":
+        from .normalize import CohereNormalizer
+
+        return CohereNormalizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
