@@ -315,10 +315,6 @@ def write_normalized(
         orjson.OPT_APPEND_NEWLINE,
     )
     write, flush = writer.out.write, writer.out.flush
-    # a batch's events are joined and written at once: a list's append costs a third of a
-    # buffered write per event
-    written: list[bytes] = []
-    put = written.append
     reader.on_wait = flush
     last_t = None
     frozen = False
@@ -359,7 +355,7 @@ def write_normalized(
                                 kind = ev.get("type")
                                 if kind == "error" or kind == "start":
                                     see(ev)
-                                put(dumps(ev, option=nl))
+                                write(dumps(ev, option=nl))
                             continue
                         t = last_t = raw["t"]
                         for ev in out:
@@ -368,32 +364,27 @@ def write_normalized(
                             kind = ev.get("type")
                             if kind == "error" or kind == "start":
                                 see(ev)
-                            put(dumps(ev, option=nl))
+                            write(dumps(ev, option=nl))
                         continue
                     last_t = raw["t"] if n == 5 else None
                     if out is None:
                         reader.line_no = line_no
-                        _write_all(router.no_meaning(raw, data, event), None, b"", put, see)
+                        _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
                     continue
                 reader.line_no = line_no
                 obj = reader.event_of(line, line_no)
                 if obj is None:
                     continue
                 out, last_t = router.off_hot_path(obj, last_t)
-                _write_all(out, obj, line, put, see)
+                _write_all(out, obj, line, write, see)
                 feed, accepts = router.feed, router.accepts
                 forced = router.forced if feed is not None else None
             reader.line_no = line_no
-            if written:
-                write(b"".join(written))
-                written.clear()
             if not frozen:  # the dialect is loaded: see write_events
                 gc.freeze()
                 frozen = True
     finally:
         reader.line_no = line_no
-        if written:  # (what was made before an error is written)
-            write(b"".join(written))
     _write_all(router.end(last_t), None, b"", write, see)
     flush()
 
