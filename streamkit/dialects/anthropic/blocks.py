@@ -63,49 +63,23 @@ def close_block(b: Block, out: list[dict[str, Any]]) -> None:
         meta = b.meta
         try:
             value = {} if not arguments or arguments.isspace() else orjson.loads(arguments)
+            err = failed = None
         except orjson.JSONDecodeError:  # (parse_arguments says what is wrong)
             value, err = parse_arguments(arguments)
-            call: dict[str, Any] = {
-                "type": "tool-call",
-                "tool_call_id": bid,
-                "tool_name": b.name,
-                "arguments": arguments,
-                "input": value,
-                "input_error": err,
-            }
-            if b.executed:
-                call["provider_executed"] = True
-            if meta:
-                call["provider_metadata"] = {NAME: meta}
-            out.append(call)
-            return
+            failed = True
+        call: dict[str, Any] = {
+            "type": "tool-call",
+            "tool_call_id": bid,
+            "tool_name": b.name,
+            "arguments": arguments,
+            "input": value,
+        }
+        if failed:
+            call["input_error"] = err
         if b.executed:  # (with its type in meta)
-            call = {
-                "type": "tool-call",
-                "tool_call_id": bid,
-                "tool_name": b.name,
-                "arguments": arguments,
-                "input": value,
-                "provider_executed": True,
-                "provider_metadata": {NAME: meta},
-            }
-        elif meta:
-            call = {
-                "type": "tool-call",
-                "tool_call_id": bid,
-                "tool_name": b.name,
-                "arguments": arguments,
-                "input": value,
-                "provider_metadata": {NAME: meta},
-            }
-        else:
-            call = {
-                "type": "tool-call",
-                "tool_call_id": bid,
-                "tool_name": b.name,
-                "arguments": arguments,
-                "input": value,
-            }
+            call["provider_executed"] = True
+        if meta:
+            call["provider_metadata"] = {NAME: meta}
         out.append(call)
     elif kind == "text":
         out.append({"type": "text-end", "id": b.id})
