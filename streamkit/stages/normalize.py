@@ -348,25 +348,16 @@ def write_normalized(
                     except Exception as exc:
                         reader.line_no = line_no
                         out = router.failed(exc)
+                    t = last_t = raw["t"] if n == 5 else None
                     if out:
-                        if n == 4:
-                            last_t = None
-                            for ev in out:
-                                kind = ev.get("type")
-                                if kind == "error" or kind == "start":
-                                    see(ev)
-                                write(dumps(ev, option=nl))
-                            continue
-                        t = last_t = raw["t"]
                         for ev in out:
-                            if t is not None:
+                            if t is not None:  # the raw event's time, kept on every event it made
                                 ev["t"] = t
                             kind = ev.get("type")
                             if kind == "error" or kind == "start":
                                 see(ev)
                             write(dumps(ev, option=nl))
                         continue
-                    last_t = raw["t"] if n == 5 else None
                     if out is None:
                         reader.line_no = line_no
                         _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
