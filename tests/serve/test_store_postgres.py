@@ -88,6 +88,41 @@ def test_a_stream_started_on_one_gateway_is_resumed_live_on_another(tmp_path: Pa
     assert resumed[-1].type == "response.completed" and resumed[-1].response.output_text == LONG
 
 
+# Makes the store's write of a response's move from queued to in_progress take a second, as a
+# busy database would: what a client is sent must not overtake what the store says.
+SLOW_START = """
+CREATE OR REPLACE FUNCTION streamkit_test_slow_start() RETURNS trigger AS $$
+BEGIN
+    IF OLD.status = 'queued' AND NEW.status = 'in_progress' THEN
+        PERFORM pg_sleep(1);
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER streamkit_test_slow_start BEFORE UPDATE ON streamkit_responses
+    FOR EACH ROW EXECUTE FUNCTION streamkit_test_slow_start();
+"""
+
+
+def test_a_background_response_is_in_progress_elsewhere_once_its_client_has_events(
+    tmp_path: Path, dsn: str
+) -> None:
+    import psycopg
+
+    with ExitStack() as stack:
+        (a, _), (b, _) = two(tmp_path, dsn, [{"text": LONG}], stack, upstream_options=SLOW)
+        with psycopg.connect(dsn, autocommit=True) as db:
+            db.execute(SLOW_START)
+            try:
+                stream = a.responses.create(model="m", input="Talk", background=True, stream=True)
+                head = _events(stream, 3)
+                stream.close()
+                status = b.responses.retrieve(head[0].response.id).status
+            finally:
+                db.execute("DROP TRIGGER streamkit_test_slow_start ON streamkit_responses")
+                db.execute("DROP FUNCTION streamkit_test_slow_start()")
+    assert status == "in_progress"
+
+
 def test_a_background_response_is_cancelled_through_another_gateway(tmp_path: Path, dsn: str) -> None:
     with ExitStack() as stack:
         (a, _), (b, _) = two(tmp_path, dsn, [{"text": LONG * 3}], stack, upstream_options=SLOW)
