@@ -147,3 +147,27 @@ def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None
         [sys.executable, "-c", code, "normalize", "--help"], capture_output=True, timeout=60
     )
     assert b"Usage: " in result.stdout and result.stderr.decode().splitlines()[-1] == "exit 0 True"
+
+
+def test_normalize_loads_the_plugins_but_not_their_unused_parts() -> None:
+    """Every command loads the installed plugins to know their names; the MCP executor and the
+    Cohere normalizer are imported only when a command uses them."""
+    pytest.importorskip("streamkit_mcp", reason="the streamkit-mcp plugin is not installed")
+    pytest.importorskip("streamkit_cohere", reason="the streamkit-cohere plugin is not installed")
+    code = (
+        "import sys\n"
+        "from streamkit.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "names = ('streamkit_mcp', 'streamkit_cohere', 'streamkit_mcp.executor',\n"
+        "         'streamkit_cohere.normalize', 'streamkit.executors.base')\n"
+        "print(*[name for name in names if name in sys.modules], file=sys.stderr)\n"
+    )
+    raw = run_cli("fetch", "--replay", str(DATA / "anthropic" / "text.sse")).stdout
+    result = subprocess.run(
+        [sys.executable, "-c", code, "normalize"], input=raw, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines()[-1] == "streamkit_mcp streamkit_cohere"
