@@ -308,17 +308,19 @@ class ChatNormalizer(_RarerParts, Normalizer):
                     self.usage = usage
                 return out if self._extras(data, out) or usage else None
             self._start(out)
-        if choices:
-            if type(choices) is not list:
-                raise DataError(f"'choices' is a {type(choices).__name__}, expected a list")
-            for ch in choices:
-                self._choice(ch, out)
-        usage = data.get("usage")
-        if usage:
-            self.usage = usage
-        self._extras(data, out)
-        st = self.choices.get(0)
-        self.text0 = st.text if st is not None and not self.think_tags else None
+        try:
+            if choices:
+                if type(choices) is not list:
+                    raise DataError(f"'choices' is a {type(choices).__name__}, expected a list")
+                for ch in choices:
+                    self._choice(ch, out)
+            usage = data.get("usage")
+            if usage:
+                self.usage = usage
+            self._extras(data, out)
+        finally:  # (also when a bad choice follows one that opened or closed choice 0's text)
+            st = self.choices.get(0)
+            self.text0 = st.text if st is not None and not self.think_tags else None
         return out
 
     def close(self) -> list[dict[str, Any]]:

@@ -337,3 +337,29 @@ def test_a_chunk_with_a_rarer_chunk_level_field_takes_the_general_path(field: st
     n.feed(chunk)
     n.feed({**chunk, field: None})
     assert general == [{**chunk, field: None}]
+
+
+def test_a_bad_choice_after_choice_0_finished_leaves_no_stale_text_block_for_the_hot_path() -> None:
+    # the chunk finishes choice 0 (closing its text), then fails on choice 1: content for choice 0
+    # after it must open a new text block, not go on in the closed one
+    from streamkit.stages.normalize import normalize
+
+    def chunk(choices: list[Any]) -> dict[str, Any]:
+        return {"type": "raw", "dialect": "openai-chat", "event": None,
+                "data": {"id": "c", "model": "m", "choices": choices}}  # fmt: skip
+
+    events = list(
+        normalize(
+            [
+                chunk([{"index": 0, "delta": {"role": "assistant", "content": "a"}}]),
+                chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}, {"index": 1, "delta": 5}]),
+                chunk([{"index": 0, "delta": {"content": "b"}}]),
+            ],
+            on_error="pass",
+        )
+    )
+    kinds = [e["type"] for e in events]
+    bad = kinds.index("error")
+    (late,) = [e for e in events if e.get("delta") == "b"]
+    assert {"type": "text-start", "id": late["id"]} in events[bad:]
+    assert late["id"] != "text-0"
