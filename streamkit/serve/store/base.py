@@ -289,6 +289,40 @@ def record_of(row: Any) -> Record:
                   bool(row[3]), row[8])  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Statements:
+    """A backend's SQL for :func:`apply`, each with its placeholders in the order given."""
+
+    #: a new response: id, status, created_at, background, response, conversation, input_items
+    create: str
+    #: a wire event: response id, seq, name, data
+    event: str
+    #: status, response, messages, upstream_id, id
+    finish: str
+    #: status, response, id
+    status_response: str
+    #: status, id
+    status: str
+
+
+def apply(op: Op, execute: Callable[..., Any], executemany: Callable[..., Any], sql: Statements) -> None:
+    """Write one op's rows with a backend's ``execute`` and ``executemany`` (of its transaction)."""
+    if op.kind == "create" and op.record is not None:
+        r = op.record
+        execute(sql.create, (r.id, r.status, r.created_at, r.background, dumps(r.response),
+                             dumps(r.conversation), dumps(r.input_items)))  # fmt: skip
+    elif op.kind == "events":
+        executemany(sql.event, [(op.id, seq, name, data) for seq, name, data in op.wire])
+    elif op.kind == "finish" and op.record is not None:
+        r = op.record
+        execute(sql.finish, (r.status, dumps(r.response), dumps(r.messages), op.upstream_id, op.id))
+    elif op.kind in ("status", "cancel") and op.status is not None:
+        if op.response is not None:
+            execute(sql.status_response, (op.status, dumps(op.response), op.id))
+        else:
+            execute(sql.status, (op.status, op.id))
+
+
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 

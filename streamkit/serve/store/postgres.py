@@ -16,7 +16,7 @@ import threading
 from typing import Any
 
 from ...errors import UsageError
-from .base import RECORD_COLUMNS, Op, Record, Row, Store, dumps, record_of
+from .base import RECORD_COLUMNS, Op, Record, Row, Statements, Store, apply, record_of
 
 CHANNEL = "streamkit_responses"
 
@@ -40,6 +40,17 @@ CREATE TABLE IF NOT EXISTS streamkit_events (
     PRIMARY KEY (response_id, seq)
 );
 """
+
+STATEMENTS = Statements(
+    create="INSERT INTO streamkit_responses (id, status, created_at, background, response, conversation,"
+    " input_items) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+    " status = EXCLUDED.status, response = EXCLUDED.response",
+    event="INSERT INTO streamkit_events VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+    finish="UPDATE streamkit_responses SET status = %s, response = %s, messages = %s, upstream_id = %s"
+    " WHERE id = %s",
+    status_response="UPDATE streamkit_responses SET status = %s, response = %s WHERE id = %s",
+    status="UPDATE streamkit_responses SET status = %s WHERE id = %s",
+)
 
 
 def _psycopg() -> Any:
@@ -115,47 +126,10 @@ class PostgresStore(Store):
         notes: set[str] = set()
         with conn.transaction(), conn.cursor() as cur:
             for op in ops:
-                self._apply(cur, op)
+                apply(op, cur.execute, cur.executemany, STATEMENTS)
                 notes.add(f"{'c' if op.kind == 'cancel' else 'e'} {op.id}")
             for note in sorted(notes):
                 cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, note))
-
-    @staticmethod
-    def _apply(cur: Any, op: Op) -> None:
-        if op.kind == "create" and op.record is not None:
-            r = op.record
-            cur.execute(
-                "INSERT INTO streamkit_responses (id, status, created_at, background, response, conversation,"
-                " input_items) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
-                " status = EXCLUDED.status, response = EXCLUDED.response",
-                (r.id, r.status, r.created_at, r.background, dumps(r.response), dumps(r.conversation),
-                 dumps(r.input_items)),
-            )  # fmt: skip
-        elif op.kind == "events":
-            cur.executemany(
-                "INSERT INTO streamkit_events VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(op.id, seq, name, data) for seq, name, data in op.wire],
-            )
-        elif op.kind == "finish" and op.record is not None:
-            cur.execute(
-                "UPDATE streamkit_responses SET status = %s, response = %s, messages = %s, upstream_id = %s"
-                " WHERE id = %s",
-                (
-                    op.record.status,
-                    dumps(op.record.response),
-                    dumps(op.record.messages),
-                    op.upstream_id,
-                    op.id,
-                ),
-            )
-        elif op.kind in ("status", "cancel") and op.status is not None:
-            if op.response is not None:
-                cur.execute(
-                    "UPDATE streamkit_responses SET status = %s, response = %s WHERE id = %s",
-                    (op.status, dumps(op.response), op.id),
-                )
-            else:
-                cur.execute("UPDATE streamkit_responses SET status = %s WHERE id = %s", (op.status, op.id))
 
     def get(self, response_id: str) -> Record | None:
         with self._lock:

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .base import RECORD_COLUMNS, Op, Record, Row, Store, dumps, record_of
+from .base import RECORD_COLUMNS, Op, Record, Row, Statements, Store, apply, record_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (response_id, seq)
 ) WITHOUT ROWID;
 """
+
+STATEMENTS = Statements(
+    create="INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+    event="INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
+    finish="UPDATE responses SET status = ?, response = ?, messages = ?, upstream_id = ? WHERE id = ?",
+    status_response="UPDATE responses SET status = ?, response = ? WHERE id = ?",
+    status="UPDATE responses SET status = ? WHERE id = ?",
+)
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -62,45 +70,11 @@ class SQLiteStore(Store):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for op in ops:
-                self._apply(conn, op)
+                apply(op, conn.execute, conn.executemany, STATEMENTS)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-
-    @staticmethod
-    def _apply(conn: sqlite3.Connection, op: Op) -> None:
-        if op.kind == "create" and op.record is not None:
-            r = op.record
-            conn.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                (r.id, r.status, r.created_at, int(r.background), dumps(r.response),
-                 dumps(r.conversation), dumps(r.input_items)),
-            )  # fmt: skip
-        elif op.kind == "events":
-            conn.executemany(
-                "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
-                [(op.id, seq, name, data) for seq, name, data in op.wire],
-            )
-        elif op.kind == "finish" and op.record is not None:
-            conn.execute(
-                "UPDATE responses SET status = ?, response = ?, messages = ?, upstream_id = ? WHERE id = ?",
-                (
-                    op.record.status,
-                    dumps(op.record.response),
-                    dumps(op.record.messages),
-                    op.upstream_id,
-                    op.id,
-                ),
-            )
-        elif op.kind in ("status", "cancel") and op.status is not None:
-            if op.response is not None:
-                conn.execute(
-                    "UPDATE responses SET status = ?, response = ? WHERE id = ?",
-                    (op.status, dumps(op.response), op.id),
-                )
-            else:
-                conn.execute("UPDATE responses SET status = ? WHERE id = ?", (op.status, op.id))
 
     def get(self, response_id: str) -> Record | None:
         with self._lock:
