@@ -15,6 +15,10 @@ Helpers (``from streamkit.testing import ...``):
 * :func:`golden_cases` and :func:`assert_golden` — golden-stream tests over a folder of
   ``<case>.<ext>`` recordings, each beside its ``<case>.expected.ndjson``
   (``STREAMKIT_UPDATE_GOLDEN=1`` writes the expectations; review the diff).
+* :func:`recordings` and :func:`shared_fixtures` — the shared recordings of real providers'
+  streams (``$STREAMKIT_FIXTURES``), as test parameters that skip with a reason when absent;
+  :func:`messages` and :func:`essence` — the final messages of a stream, and what a client would
+  notice in one (to compare two ways of making it).
 * :func:`check_order` — the order rules of the canonical stream (see :mod:`streamkit.hookspecs`),
   checked by :func:`assert_golden` on every case.
 * :func:`serving` — ``streamkit serve`` in any mode, on loopback, for a ``with`` block: in a
@@ -68,11 +72,15 @@ __all__ = [
     "assert_golden",
     "assert_serve_replays",
     "check_order",
+    "essence",
     "events_of",
     "golden_cases",
+    "messages",
+    "recordings",
     "registry",
     "run_stage",
     "serving",
+    "shared_fixtures",
 ]
 
 Event = dict[str, Any]
@@ -212,6 +220,53 @@ def events_of(
     from .stages.normalize import normalize
 
     return list(accumulate(normalize(replay(_source(recording)), registry=registry, **options)))
+
+
+def messages(events: Iterable[Event]) -> list[Event]:
+    """The ``message`` events of a stream (what ``accumulate`` completes)."""
+    return [e for e in events if e.get("type") == "message"]
+
+
+_PART_FIELDS = ("type", "text", "refusal", "tool_call_id", "tool_name", "input", "provider_executed",
+                "output", "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
+
+
+def essence(message: Event) -> Event:
+    """What a client would notice in a message: its canonical fields, no provider_metadata."""
+    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
+    return {
+        "content": parts,
+        "finish_reason": message.get("finish_reason"),
+        "usage": message.get("usage"),
+        "id": message.get("id"),
+        "model": message.get("model"),
+        "choice": message.get("choice"),
+    }
+
+
+# -- the shared recordings ----------------------------------------------------------------------
+
+#: why the tests of the shared recordings are skipped when they are absent
+NO_FIXTURES = "shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
+
+
+def shared_fixtures() -> Path | None:
+    """The folder of shared recordings of real streams: ``$STREAMKIT_FIXTURES``, else
+    ``../shared/fixtures`` beside a source checkout of streamkit; None when it is absent."""
+    path = Path(
+        os.environ.get("STREAMKIT_FIXTURES") or Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+    )
+    return path if path.is_dir() else None
+
+
+def recordings(*folders: str) -> list[Any]:
+    """Test parameters for every shared recording in the given folders (``anthropic``, ...), or one
+    skipped parameter saying why when the shared recordings are absent."""
+    base = shared_fixtures()
+    if base is None:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=NO_FIXTURES))]
+    files = sorted(p for folder in folders for p in (base / folder).glob("*") if p.is_file())
+    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
 
 
 # -- golden streams -----------------------------------------------------------------------------

@@ -14,6 +14,10 @@ import orjson
 import pytest
 
 from streamkit.plugins import Registry, set_default_registry
+from streamkit.testing import NO_FIXTURES, essence, messages, shared_fixtures
+from streamkit.testing import recordings as fixture_files
+
+__all__ = ["essence", "fixture_files", "messages", "shared_fixtures"]  # (the tests import them from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -50,34 +54,12 @@ def fresh_registry() -> Iterator[Registry]:
     set_default_registry(None)
 
 
-def shared_fixtures() -> Path | None:
-    """../shared/fixtures (or $STREAMKIT_FIXTURES), or None when absent."""
-    path = Path(os.environ.get("STREAMKIT_FIXTURES") or ROOT.parent / "shared" / "fixtures")
-    return path if path.is_dir() else None
-
-
-def fixture_files(*dialects: str) -> list[Any]:
-    """Parameters for every shared recording of the given dialect folders (skipped when absent)."""
-    base = shared_fixtures()
-    if base is None:
-        return [
-            pytest.param(
-                None,
-                marks=pytest.mark.skip(
-                    reason="shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
-                ),
-            )
-        ]
-    files = sorted(p for d in dialects for p in (base / d).glob("*") if p.is_file())
-    return [pytest.param(p, id=f"{p.parent.name}/{p.name}") for p in files]
-
-
 def shared_recordings(*dialects: str) -> list[Path]:
     """Every shared recording of the given dialect folders, for a test that takes them all at
     once; skips the test when they are absent."""
     base = shared_fixtures()
     if base is None:
-        pytest.skip("shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures")
+        pytest.skip(NO_FIXTURES)
     return sorted(p for d in dialects for p in (base / d).glob("*") if p.is_file())
 
 
@@ -115,24 +97,3 @@ def events_of(path: Path | bytes, dialect: str | None = None, **options: Any) ->
     source = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")
     with source:
         return list(accumulate(normalize(replay(source), dialect=dialect, **options)))
-
-
-def messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in events if e.get("type") == "message"]
-
-
-_PART_FIELDS = ("type", "text", "refusal", "tool_call_id", "tool_name", "input", "provider_executed",
-                "output", "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
-
-
-def essence(message: dict[str, Any]) -> dict[str, Any]:
-    """What a client would notice in a message: canonical fields, no provider_metadata."""
-    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
-    return {
-        "content": parts,
-        "finish_reason": message.get("finish_reason"),
-        "usage": message.get("usage"),
-        "id": message.get("id"),
-        "model": message.get("model"),
-        "choice": message.get("choice"),
-    }

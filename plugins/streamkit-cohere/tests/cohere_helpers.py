@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from streamkit import Registry, accumulate, normalize, render, replay, testing
-from streamkit.testing import serving  # noqa: F401  (the tests import it from here)
+from streamkit.testing import essence, messages, serving  # noqa: F401  (the tests import them from here)
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -24,19 +24,9 @@ def registry() -> Registry:
     return testing.registry("cohere")
 
 
-def shared_fixtures() -> Path | None:
-    path = Path(os.environ.get("STREAMKIT_FIXTURES") or REPO.parent / "shared" / "fixtures")
-    return path if path.is_dir() else None
-
-
 def recordings(folder: str) -> list[Any]:
     """Parameters for the shared recordings of a folder, or one skipped parameter saying why."""
-    base = shared_fixtures()
-    if base is None:
-        reason = "shared fixtures absent: set STREAMKIT_FIXTURES or put them in ../shared/fixtures"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
-    files = sorted(p for p in (base / folder).glob("*") if p.is_file())
-    return [pytest.param(p, id=p.name) for p in files]
+    return testing.recordings(folder)
 
 
 def events_of(source: Path | bytes, reg: Registry | None = None, **options: Any) -> list[dict[str, Any]]:
@@ -48,26 +38,6 @@ def events_of(source: Path | bytes, reg: Registry | None = None, **options: Any)
 
 def encode(events: list[dict[str, Any]], fmt: str = "cohere", reg: Registry | None = None) -> bytes:
     return b"".join(render(iter(events), format=fmt, registry=reg or registry()))
-
-
-def messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in events if e.get("type") == "message"]
-
-
-_PART_FIELDS = ("type", "text", "tool_call_id", "tool_name", "input", "provider_executed", "output",
-                "is_error", "source_type", "url", "title", "media_type", "data")  # fmt: skip
-
-
-def essence(message: dict[str, Any]) -> dict[str, Any]:
-    """What a client would notice in a message: canonical fields, no provider_metadata."""
-    parts = [{k: p[k] for k in _PART_FIELDS if p.get(k) not in (None, False, "")} for p in message["content"]]
-    return {
-        "content": parts,
-        "finish_reason": message.get("finish_reason"),
-        "usage": message.get("usage"),
-        "id": message.get("id"),
-        "model": message.get("model"),
-    }
 
 
 def sdk_types() -> Any:
