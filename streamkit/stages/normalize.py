@@ -13,9 +13,10 @@ else it is detected: the first events of the stream are offered to every install
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -302,18 +303,21 @@ def write_normalized(
     Measured on the real chat mix: 4.7% fewer instructions per event. A line the hot path does
     not take goes the generator's way: the reader's own checks, then the router. Output is
     flushed before each read that may wait (the reader's ``on_wait``), as the writer does.
+
+    The hot path decodes a line with msgspec, straight into a struct whose fields' types it checks
+    on the way (see :func:`_raw_decoder`), not with ``orjson.loads`` and checks in Python: 0.2 to
+    0.3 µs less per line, 12 to 19% of ``normalize``'s time on the real Anthropic, Bedrock and
+    Ollama mixes (best of 15 in-process runs each). ``data`` holds what ``orjson.loads`` would
+    give, except for an integer beyond 64 bits, which orjson reads as a float and msgspec exactly;
+    an event holding one is written exactly (by :mod:`json`: orjson writes no such integer).
     """
     router = _Router(
         registry or default_registry(), dialect, keep_raw, on_error, lambda: reader.line_no, options
     )
     # (no dialect forced until there is a normalizer: the hot path takes nothing before it)
     feed, accepts, forced = router.feed, router.accepts, router.forced if router.feed is not None else None
-    loads, decode_error, dumps, nl = (
-        orjson.loads,
-        orjson.JSONDecodeError,
-        orjson.dumps,
-        orjson.OPT_APPEND_NEWLINE,
-    )
+    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    decode: Any = None  # msgspec's, made when the first line comes (importing it takes ~7 ms)
     write, flush = writer.out.write, writer.out.flush
     reader.on_wait = flush
     last_t = None
@@ -324,31 +328,25 @@ def write_normalized(
     # read it: the long way, a normalizer's exception, the next batch, and on the way out
     try:
         for lines in reader.batches():
+            if decode is None:
+                decode, decode_errors = _raw_decoder()
             for line in lines:
                 line_no += 1
-                # the hot path of normalize(), on the line's object as orjson made it: its four
-                # fields read by subscript (a third of what .get costs), anything missing, or a
-                # line that is no object, raising on the way to the long way
+                # the hot path of normalize(): a raw event whose fields are all there with the
+                # right types and no other field (the struct's checks), of an accepted dialect
                 try:
-                    raw = loads(line)
-                    kind = raw["type"]
-                    data = raw["data"]
-                    name = raw["dialect"]
-                    event = raw["event"]
-                except (decode_error, KeyError, TypeError):  # (TypeError: a line that is an array)
-                    kind = None
-                if (
-                    kind == "raw"
-                    and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
-                    and (name in accepts or (forced and (name is None or type(name) is str)))
-                    and (event is None or type(event) is str)
-                ):
+                    raw = decode(line)
+                except decode_errors:
+                    raw = None
+                if raw is not None and (raw.dialect in accepts or forced):
+                    data = raw.data
+                    event = raw.event
                     try:
                         out = feed(data, event)
                     except Exception as exc:
                         reader.line_no = line_no
                         out = router.failed(exc)
-                    t = last_t = raw["t"] if n == 5 else None
+                    t = last_t = raw.t
                     if out:
                         for ev in out:
                             if t is not None:  # the raw event's time, kept on every event it made
@@ -356,11 +354,16 @@ def write_normalized(
                             kind = ev.get("type")
                             if kind == "error" or kind == "start":
                                 see(ev)
-                            write(dumps(ev, option=nl))
+                            try:
+                                write(dumps(ev, option=nl))
+                            except TypeError as exc:  # an integer beyond 64 bits?
+                                write(_exact(ev, exc))
                         continue
                     if out is None:
                         reader.line_no = line_no
-                        _write_all(router.no_meaning(raw, data, event), None, b"", write, see)
+                        # (the raw event as a dict for --keep-raw to write: orjson's, as the long way's)
+                        as_dict = orjson.loads(line) if router.keep_raw else None
+                        _write_all(router.no_meaning(as_dict, data, event), None, b"", write, see)  # type: ignore[arg-type]
                     continue
                 reader.line_no = line_no
                 obj = reader.event_of(line, line_no)
@@ -391,4 +394,34 @@ def _write_all(events: list[dict[str, Any]], obj: Any, line: bytes, write: Calla
         if ev is obj and kind not in CANONICAL_TYPES:
             write(line)
         else:
-            write(orjson.dumps(ev, option=orjson.OPT_APPEND_NEWLINE))
+            try:
+                write(orjson.dumps(ev, option=orjson.OPT_APPEND_NEWLINE))
+            except TypeError as exc:  # an integer beyond 64 bits? (see write_normalized)
+                write(_exact(ev, exc))
+
+
+def _exact(event: dict[str, Any], exc: TypeError) -> bytes:
+    """The line of an event orjson could not write (``exc``) because it holds an integer beyond
+    64 bits (msgspec reads those exactly), written by :mod:`json`, which writes any integer. Any
+    other reason is raised again (a line nested deeper than orjson writes is bad input, said by
+    the command's guard)."""
+    if "64-bit" not in str(exc):
+        raise exc
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _raw_decoder() -> tuple[Callable[[bytes], Any], tuple[type[BaseException], ...]]:
+    """msgspec's decoder of a line into a raw event struct, and the exceptions it raises for a
+    line it does not take: bad JSON, a field missing, of the wrong type or unknown (all of which
+    the long way then reads with orjson, to say what is wrong as the reader does). msgspec is
+    imported here, when the first line comes, so that a start with no input stays quick."""
+    import msgspec
+
+    class Raw(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+        type: Literal["raw"]
+        dialect: str | None
+        event: str | None
+        data: Any
+        t: Any = None
+
+    return msgspec.json.Decoder(Raw).decode, (msgspec.DecodeError, RecursionError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,18 @@ def test_the_command_loop_writes_what_the_generator_does(
         b'{"type":"text-delta","id":"t","delta":"canonical"}\n',
         b'{"type":"raw","dialect":"%s","event":7,"data":{}}\n' % dialect.encode(),  # a wrong type
         b'{"type":"raw","dialect":"%s","event":null,"data":{},"extra":1}\n' % dialect.encode(),
+        # fields the hot path's decoder must read as orjson does: repeated (the last one counts),
+        # a t of any type, a dialect or data of the wrong type or missing, nested deep
+        b'{"type":"raw","dialect":"%s","event":null,"data":{},"type":"x-other"}\n' % dialect.encode(),
+        b'{"type":"x-other","dialect":"%s","event":null,"data":{},"type":"raw"}\n' % dialect.encode(),
+        b'{"type":"raw","dialect":"%s","event":null,"data":{"a":1},"data":[]}\n' % dialect.encode(),
+        b'{"type":"raw","dialect":"%s","event":null,"data":{},"t":null}\n' % dialect.encode(),
+        b'{"type":"raw","dialect":"%s","event":null,"data":{},"t":"soon"}\n' % dialect.encode(),
+        b'{"type":"raw","dialect":7,"event":null,"data":{}}\n',
+        b'{"type":"raw","dialect":"%s","event":null}\n' % dialect.encode(),
+        b'{"type":"raw","dialect":"%s","event":null,"data":%s}\n'
+        % (dialect.encode(), b"[" * 1100 + b"]" * 1100),
+        b'{"type":"raw","dialect":"%s","event":null,"data":{"s":"\\ud800"}}\n' % dialect.encode(),
     ]
     variants = {
         "as-fetched": (lines, {}),
@@ -216,3 +229,29 @@ def test_the_command_loop_and_the_generator_agree_on_any_mix_of_lines(
     }
     generator, loop = _both(data, pieces, capsys, **options)
     assert loop == generator
+
+
+def test_an_integer_beyond_64_bits_is_written_exactly_by_the_command_loop(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # msgspec reads it exactly where orjson reads a float, and orjson cannot write it: the event is
+    # written by json instead (no traceback, nothing lost)
+    big = 2**64 + 1
+    chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "hi"}}],
+             "usage": {"prompt_tokens": big, "completion_tokens": -big, "total_tokens": 0}}  # fmt: skip
+    lines = [
+        json.dumps(
+            {"type": "raw", "dialect": "openai-chat", "event": None, "data": chunk}, separators=(",", ":")
+        ).encode()
+        + b"\n",
+        b'{"type":"raw","dialect":"openai-chat","event":null,"data":"[DONE]"}\n',
+    ]
+    data = lines[0] + lines[0].replace(b'"content":"hi"', b'"content":"!"') + lines[1]
+    reader = read_events(io.BytesIO(data), check=True, unchecked="raw")
+    out = io.BytesIO()
+    write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["delta"] for e in events if e["type"] == "text-delta"] == ["hi", "!"]
+    (finish,) = [e for e in events if e["type"] == "finish"]
+    assert finish["usage"]["input_tokens"] == big
+    assert capsys.readouterr().err == ""
