@@ -86,6 +86,14 @@ class Normalizer:
     for an event it cannot make sense of.
     """
 
+    #: Set by the ``normalize`` command's loop, which writes what ``feed`` returns at once: ``feed``
+    #: may then return, for a line that makes exactly one event (a delta, say: never an ``error``
+    #: or a ``start``), that event's JSON as bytes up to, not including, its closing ``}`` (the
+    #: loop adds the raw event's ``t`` and the end), exactly the bytes ``orjson.dumps`` writes for
+    #: the event's dict. That spares the dict and its serialisation on the hot path. Unset (the
+    #: stages' generators, :func:`streamkit.normalize`): ``feed`` returns lists.
+    wire: bool = False
+
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         raise NotImplementedError
 

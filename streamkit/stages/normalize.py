@@ -55,7 +55,7 @@ class _Router:
     """Everything but the hot path: detection, switching dialects, bad events, the end."""
 
     def __init__(self, registry: Registry, dialect: str | None, keep_raw: bool, on_error: OnError,
-                 line_no: Any, options: dict[str, Any]) -> None:  # fmt: skip
+                 line_no: Any, options: dict[str, Any], wire: bool = False) -> None:  # fmt: skip
         self.registry = registry
         self.forced = registry.dialect(dialect) if dialect else None
         self.detect = _Detect(registry)
@@ -67,6 +67,7 @@ class _Router:
         self.feed: Any = None  # its normalizer's feed, once there is one
         self.normalizer: Any = None
         self.accepts: tuple[Any, ...] = ()  # raw.dialect values the current normalizer takes
+        self.wire = wire  # whether feed may return an event's bytes (see Normalizer.wire)
         self.held: list[tuple[dict[str, Any], Any, str | None]] = []  # waiting for detection
         self.unused: dict[str, int] = {}
         self.debug = bool(os.environ.get("STREAMKIT_DEBUG"))
@@ -112,12 +113,19 @@ class _Router:
             return self.failed(exc)
         if out is None:
             return self.no_meaning(raw, data, event)
+        if type(out) is bytes:  # one event's bytes (see Normalizer.wire), off the hot path
+            return [orjson.loads(out + b"}")]
         return out
 
     def switch(self, new: Any) -> list[dict[str, Any]]:
         out = self.close_normalizer()
         self.current = new
         self.normalizer = new.normalizer(**self.options)
+        if self.wire:
+            try:
+                self.normalizer.wire = True
+            except AttributeError:  # (a plugin's normalizer with slots: it returns lists)
+                pass
         self.feed = self.normalizer.feed
         # (the name first: a str compared with None first costs twice what the match does)
         self.accepts = (new.name, None) if self.forced is None else ()
@@ -312,7 +320,13 @@ def write_normalized(
     an event holding one is written exactly (by :mod:`json`: orjson writes no such integer).
     """
     router = _Router(
-        registry or default_registry(), dialect, keep_raw, on_error, lambda: reader.line_no, options
+        registry or default_registry(),
+        dialect,
+        keep_raw,
+        on_error,
+        lambda: reader.line_no,
+        options,
+        wire=True,
     )
     # (no dialect forced until there is a normalizer: the hot path takes nothing before it)
     feed, accepts, forced = router.feed, router.accepts, router.forced if router.feed is not None else None
@@ -347,6 +361,9 @@ def write_normalized(
                         reader.line_no = line_no
                         out = router.failed(exc)
                     t = last_t = raw.t
+                    if type(out) is bytes:  # one event's bytes, up to its closing brace (Normalizer.wire)
+                        write(out + b"}\n" if t is None else out + _t_field(t))
+                        continue
                     if out:
                         for ev in out:
                             if t is not None:  # the raw event's time, kept on every event it made
@@ -400,7 +417,16 @@ def _write_all(events: list[dict[str, Any]], obj: Any, line: bytes, write: Calla
                 write(_exact(ev, exc))
 
 
-def _exact(event: dict[str, Any], exc: TypeError) -> bytes:
+def _t_field(t: Any) -> bytes:
+    """The end of an event's line made as bytes (see :attr:`Normalizer.wire`) with the raw event's
+    ``t``, as orjson writes it as the last field of the event's dict."""
+    try:
+        return b',"t":' + orjson.dumps(t) + b"}\n"
+    except TypeError as exc:  # an integer beyond 64 bits?
+        return b',"t":' + _exact(t, exc)[:-1] + b"}\n"
+
+
+def _exact(event: Any, exc: TypeError) -> bytes:
     """The line of an event orjson could not write (``exc``) because it holds an integer beyond
     64 bits (msgspec reads those exactly), written by :mod:`json`, which writes any integer. Any
     other reason is raised again (a line nested deeper than orjson writes is bad input, said by

@@ -40,10 +40,21 @@ class Block:
         self.meta: dict[str, Any] = {} if meta is None else meta
 
 
+#: An open block's entry in the normalizer's ``fast``: the delta type it takes, the delta's field,
+#: the canonical event type, the block's id, the list its fragments go in (or None), and the bytes
+#: of the event up to its delta (``{"type":…,"id":…,"delta":``: see ``Normalizer.wire``)
+FastEntry = tuple[str, str, str, str, "list[str] | None", bytes]
+
+
+def fast_entry(kind: str, field: str, canonical: str, bid: str, args: list[str] | None) -> FastEntry:
+    head = b'{"type":' + orjson.dumps(canonical) + b',"id":' + orjson.dumps(bid) + b',"delta":'
+    return kind, field, canonical, bid, args, head
+
+
 # the text blocks at the first indexes, with their entries in ``fast`` (a text block's state never
 # changes: one object per index serves every stream)
 TEXT_BLOCKS = {
-    i: (Block("text", "text", f"text-{i}"), ("text_delta", "text", "text-delta", f"text-{i}", None))
+    i: (Block("text", "text", f"text-{i}"), fast_entry("text_delta", "text", "text-delta", f"text-{i}", None))
     for i in range(64)
 }
 

@@ -96,7 +96,7 @@ import orjson
 
 from ...errors import DataError
 from ..base import Normalizer
-from .blocks import CALL_FIELDS, RESULT_BLOCKS, TEXT_BLOCKS, Block, close_block
+from .blocks import CALL_FIELDS, RESULT_BLOCKS, TEXT_BLOCKS, Block, FastEntry, close_block, fast_entry
 from .usage import map_usage
 from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
 
@@ -104,6 +104,8 @@ from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
 RETRYABLE_ERRORS = frozenset(
     {"overloaded_error", "api_error", "rate_limit_error", "timeout_error", "gateway_timeout_error"}
 )
+
+_dumps = orjson.dumps
 
 # the ids of the reasoning blocks at the first indexes (the rest are formatted when needed)
 _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
@@ -129,7 +131,7 @@ class AnthropicNormalizer(Normalizer):
         # index of an open text, reasoning or tool block -> (the delta type it takes, the delta's
         # field, the canonical event type, the block's id, the list its fragments go in or None):
         # what feed's hot path needs
-        self.fast: dict[Any, tuple[str, str, str, str, list[str] | None]] = {}
+        self.fast: dict[Any, FastEntry] = {}
         self.usage: dict[str, Any] | None = None
         self.stop_reason: str | None = None
         self.finish_meta: dict[str, Any] = {}
@@ -151,7 +153,7 @@ class AnthropicNormalizer(Normalizer):
             try:
                 fast = self.fast.get(index) if type(index) is int else None
                 if fast is not None:
-                    kind, field, canonical, bid, args = fast
+                    kind, field, canonical, bid, args, head = fast
                     if kind == delta["type"]:
                         text = delta[field]
                         if type(text) is str:
@@ -159,6 +161,8 @@ class AnthropicNormalizer(Normalizer):
                                 return []  # (tool calls open with an empty partial_json)
                             if args is not None:
                                 args.append(text)
+                            if self.wire:
+                                return head + _dumps(text)  # type: ignore[return-value]
                             return [{"type": canonical, "id": bid, "delta": text}]
             except (KeyError, TypeError):
                 pass
@@ -462,7 +466,7 @@ class AnthropicNormalizer(Normalizer):
         opened = TEXT_BLOCKS.get(index)
         if opened is None:
             bid = f"text-{index}"
-            opened = (Block("text", "text", bid), ("text_delta", "text", "text-delta", bid, None))
+            opened = (Block("text", "text", bid), fast_entry("text_delta", "text", "text-delta", bid, None))
         b, self.fast[index] = opened
         self.blocks[index] = b
         out.append({"type": "text-start", "id": b.id})
@@ -473,7 +477,7 @@ class AnthropicNormalizer(Normalizer):
     ) -> Block:
         bid = _REASONING_IDS.get(index) or f"reasoning-{index}"
         b = self.blocks[index] = Block("reasoning", wire_type, bid)
-        self.fast[index] = ("thinking_delta", "thinking", "reasoning-delta", bid, None)
+        self.fast[index] = fast_entry("thinking_delta", "thinking", "reasoning-delta", bid, None)
         ev: dict[str, Any] = {"type": "reasoning-start", "id": bid}
         if meta:
             b.meta.update(meta)
@@ -505,7 +509,7 @@ class AnthropicNormalizer(Normalizer):
         if initial:
             b.initial = orjson.dumps(initial).decode()
         self.call_names[call_id] = name
-        self.fast[index] = ("input_json_delta", "partial_json", "tool-input-delta", call_id, b.args)
+        self.fast[index] = fast_entry("input_json_delta", "partial_json", "tool-input-delta", call_id, b.args)
         if not client:
             out.append(
                 {

@@ -81,6 +81,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import Normalizer
@@ -152,8 +154,20 @@ def rfc3339_epoch(timestamp: Any) -> float | None:
 
 
 # the ids of a response's first blocks, made once
+_bytes = orjson.dumps
 _TEXT_IDS = tuple(f"text-{n}" for n in range(32))
 _REASONING_IDS = tuple(f"reasoning-{n}" for n in range(32))
+
+
+def _head(kind: str, bid: str) -> bytes:
+    """A delta event's bytes up to its delta (see Normalizer.wire)."""
+    return b'{"type":' + _bytes(kind) + b',"id":' + _bytes(bid) + b',"delta":'
+
+
+# the heads of the deltas of the blocks at the first indexes
+_HEADS = {bid: _head("text-delta", bid) for bid in _TEXT_IDS} | {
+    bid: _head("reasoning-delta", bid) for bid in _REASONING_IDS
+}
 
 # the candidate fields _candidate_rest reads, by what it does with them
 _META_FIELDS = frozenset(_CANDIDATE_FIELDS)
@@ -168,13 +182,14 @@ _MORE_FIELDS = _REST_FIELDS - {"finishReason"}  # (besides the usual finish reas
 class _Call:
     """A function call whose arguments are being streamed."""
 
-    __slots__ = ("args", "id", "meta", "name")
+    __slots__ = ("args", "head", "id", "meta", "name")
 
     def __init__(self, call_id: str, name: str, meta: dict[str, Any]) -> None:
         self.id = call_id
         self.name = name
         self.meta = meta
         self.args = PartialArgs()
+        self.head = _head("tool-input-delta", call_id)  # (see Normalizer.wire)
 
 
 class GeminiNormalizer(_ServerParts, Normalizer):
@@ -241,6 +256,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         if n != 1 and cand.get("index"):
             return self._feed(data)
         out: list[dict[str, Any]] | None = None
+        wire: bytes | None = None  # the one event's bytes, when the loop takes them (Normalizer.wire)
         if call is not None:  # (no text or reasoning block is open beside it)
             if type(value) is dict and len(part) == 1 and not value.get("name"):
                 partial = value.get("partialArgs")
@@ -248,18 +264,37 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     out = []
                 else:
                     delta = call.args.feed(partial)
-                    out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}] if delta else []
-                if not value.get("willContinue"):
-                    self._end_call(out)
+                    if not delta:
+                        out = []
+                    elif self.wire and n == 1 and value.get("willContinue"):
+                        wire = call.head + _bytes(delta)
+                    else:
+                        out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
+                if not value.get("willContinue"):  # (out is a list here: bytes only while it goes on)
+                    self._end_call(out)  # type: ignore[arg-type]
         elif type(value) is str:
             if len(part) == 1:
                 bid = self.text
                 if bid is not None:
-                    out = [{"type": "text-delta", "id": bid, "delta": value}] if value else []
+                    if not value:
+                        out = []
+                    elif self.wire and n == 1:
+                        wire = (_HEADS.get(bid) or _head("text-delta", bid)) + _bytes(value)
+                    else:
+                        out = [{"type": "text-delta", "id": bid, "delta": value}]
             elif len(part) == 2 and part.get("thought") is True:
                 bid = self.reasoning
                 if bid is not None:
-                    out = [{"type": "reasoning-delta", "id": bid, "delta": value}] if value else []
+                    if not value:
+                        out = []
+                    elif self.wire and n == 1:
+                        wire = (_HEADS.get(bid) or _head("reasoning-delta", bid)) + _bytes(value)
+                    else:
+                        out = [{"type": "reasoning-delta", "id": bid, "delta": value}]
+        if wire is not None:
+            if type(usage := data.get("usageMetadata")) is dict:
+                self.usage = usage
+            return wire  # type: ignore[return-value]
         if out is None:  # another part (one that opens or ends a block, a call, a signature...)
             if not self.started:
                 return self._feed(data)
