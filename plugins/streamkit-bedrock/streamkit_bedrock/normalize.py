@@ -44,6 +44,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from streamkit import Normalizer
 from streamkit.canonical import parse_arguments
 from streamkit.errors import DataError
@@ -66,6 +68,16 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
 _NO_BLOCK: Any = object()
 #: the type of the event that ends an open block of each kind
 _ENDS = {"text": "text-end", "reasoning": "reasoning-end"}
+
+
+def _head(kind: str, block_id: str) -> bytes:
+    """A delta event's bytes up to its delta (see ``Normalizer.wire``)."""
+    return b'{"type":"' + kind.encode() + b'-delta","id":' + orjson.dumps(block_id) + b',"delta":'
+
+
+# the heads of the deltas of the blocks at the first indexes
+_HEADS = {f"{k}-{n}": _head(k, f"{k}-{n}") for k in ("text", "reasoning") for n in range(64)}
+_bytes = orjson.dumps
 
 
 class _Tool:
@@ -159,11 +171,17 @@ class BedrockNormalizer(Normalizer):
                         if index == self.text_index:
                             text = delta["text"]
                             if type(text) is str and text:
+                                if self.wire:
+                                    bid = self.block_id
+                                    return (_HEADS.get(bid) or _head("text", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
                                 return [{"type": "text-delta", "id": self.block_id, "delta": text}]
                         elif index == self.reasoning_index:
                             reasoning = delta["reasoningContent"]
                             if type(reasoning) is dict and len(reasoning) == 1:
                                 if type(text := reasoning.get("text")) is str and text:
+                                    if self.wire:
+                                        bid = self.block_id
+                                        return (_HEADS.get(bid) or _head("reasoning", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
                                     return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]
                                 # the block's signature (_on_reasoning's usual case)
                                 if type(signature := reasoning.get("signature")) is str and signature:

@@ -10,12 +10,15 @@ changed expectation (review the diff before committing it).
 
 from __future__ import annotations
 
+import io
+import subprocess
 from pathlib import Path
 
 import orjson
 import pytest
-from bedrock_helpers import DATA, encode, essence, events_of, messages, registry
+from bedrock_helpers import DATA, STREAMKIT, encode, essence, events_of, messages, registry
 
+from streamkit import normalize, replay
 from streamkit.framing import frame
 from streamkit.testing import assert_golden, golden_cases
 
@@ -49,3 +52,18 @@ def test_reencoded_stream_gives_the_same_messages(case: Path) -> None:
     first = events_of(case, reg)
     again = events_of(encode(first, reg=reg), reg)
     assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(first)]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_normalize_command_writes_what_the_stage_makes(case: Path, tmp_path: Path) -> None:
+    """`streamkit normalize` (whose loop takes deltas as bytes: ``Normalizer.wire``) writes what the
+    stage's generator makes of the same raw events, byte for byte, with and without fetch's t."""
+    raws = list(replay(io.BytesIO(binary(case)), dialect="bedrock"))
+    for timed in (False, True):
+        events = [{**raw, "t": n / 8} for n, raw in enumerate(raws)] if timed else raws
+        lines = b"".join(orjson.dumps(e) + b"\n" for e in events)
+        (tmp_path / "raw.ndjson").write_bytes(lines)
+        with open(tmp_path / "raw.ndjson", "rb") as stdin:
+            done = subprocess.run([str(STREAMKIT), "normalize"], stdin=stdin, capture_output=True, timeout=60)
+        expected = b"".join(orjson.dumps(e) + b"\n" for e in normalize(iter(events), registry=registry()))
+        assert done.stdout == expected, (case.name, timed)
