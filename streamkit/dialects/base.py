@@ -92,7 +92,7 @@ class Normalizer:
     #: loop adds the raw event's ``t`` and the end), exactly the bytes ``orjson.dumps`` writes for
     #: the event's dict. That spares the dict and its serialisation on the hot path. Unset (the
     #: stages' generators, :func:`streamkit.normalize`): ``feed`` returns lists.
-    wire: bool = False
+    delta_bytes: bool = False
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         raise NotImplementedError

@@ -55,7 +55,7 @@ class _Router:
     """Everything but the hot path: detection, switching dialects, bad events, the end."""
 
     def __init__(self, registry: Registry, dialect: str | None, keep_raw: bool, on_error: OnError,
-                 line_no: Any, options: dict[str, Any], wire: bool = False) -> None:  # fmt: skip
+                 line_no: Any, options: dict[str, Any], delta_bytes: bool = False) -> None:  # fmt: skip
         self.registry = registry
         self.forced = registry.dialect(dialect) if dialect else None
         self.detect = _Detect(registry)
@@ -67,7 +67,7 @@ class _Router:
         self.feed: Any = None  # its normalizer's feed, once there is one
         self.normalizer: Any = None
         self.accepts: tuple[Any, ...] = ()  # raw.dialect values the current normalizer takes
-        self.wire = wire  # whether feed may return an event's bytes (see Normalizer.wire)
+        self.delta_bytes = delta_bytes  # whether feed may return an event's bytes (Normalizer.delta_bytes)
         self.held: list[tuple[dict[str, Any], Any, str | None]] = []  # waiting for detection
         self.unused: dict[str, int] = {}
         self.debug = bool(os.environ.get("STREAMKIT_DEBUG"))
@@ -113,7 +113,7 @@ class _Router:
             return self.failed(exc)
         if out is None:
             return self.no_meaning(raw, data, event)
-        if type(out) is bytes:  # one event's bytes (see Normalizer.wire), off the hot path
+        if type(out) is bytes:  # one event's bytes (see Normalizer.delta_bytes), off the hot path
             return [orjson.loads(out + b"}")]
         return out
 
@@ -121,10 +121,10 @@ class _Router:
         out = self.close_normalizer()
         self.current = new
         self.normalizer = new.normalizer(**self.options)
-        if self.wire:
+        if self.delta_bytes and hasattr(type(self.normalizer), "delta_bytes"):  # (a Normalizer's)
             try:
-                self.normalizer.wire = True
-            except AttributeError:  # (a plugin's normalizer with slots: it returns lists)
+                self.normalizer.delta_bytes = True
+            except AttributeError:  # (slots: it returns lists)
                 pass
         self.feed = self.normalizer.feed
         # (the name first: a str compared with None first costs twice what the match does)
@@ -326,7 +326,7 @@ def write_normalized(
         on_error,
         lambda: reader.line_no,
         options,
-        wire=True,
+        delta_bytes=True,
     )
     # (no dialect forced until there is a normalizer: the hot path takes nothing before it)
     feed, accepts, forced = router.feed, router.accepts, router.forced if router.feed is not None else None
@@ -361,7 +361,7 @@ def write_normalized(
                         reader.line_no = line_no
                         out = router.failed(exc)
                     t = last_t = raw.t
-                    if type(out) is bytes:  # one event's bytes, up to its closing brace (Normalizer.wire)
+                    if type(out) is bytes:  # an event's bytes up to its "}" (Normalizer.delta_bytes)
                         write(out + b"}\n" if t is None else out + _t_field(t))
                         continue
                     if out:
@@ -418,8 +418,8 @@ def _write_all(events: list[dict[str, Any]], obj: Any, line: bytes, write: Calla
 
 
 def _t_field(t: Any) -> bytes:
-    """The end of an event's line made as bytes (see :attr:`Normalizer.wire`) with the raw event's
-    ``t``, as orjson writes it as the last field of the event's dict."""
+    """The end of the line of an event made as bytes (see :attr:`Normalizer.delta_bytes`), with the
+    raw event's ``t`` as orjson writes it as the last field of the event's dict."""
     try:
         return b',"t":' + orjson.dumps(t) + b"}\n"
     except TypeError as exc:  # an integer beyond 64 bits?

@@ -71,7 +71,7 @@ _ENDS = {"text": "text-end", "reasoning": "reasoning-end"}
 
 
 def _head(kind: str, block_id: str) -> bytes:
-    """A delta event's bytes up to its delta (see ``Normalizer.wire``)."""
+    """A delta event's bytes up to its delta (see ``Normalizer.delta_bytes``)."""
     return b'{"type":"' + kind.encode() + b'-delta","id":' + orjson.dumps(block_id) + b',"delta":'
 
 
@@ -171,7 +171,7 @@ class BedrockNormalizer(Normalizer):
                         if index == self.text_index:
                             text = delta["text"]
                             if type(text) is str and text:
-                                if self.wire:
+                                if self.delta_bytes:
                                     bid = self.block_id
                                     return (_HEADS.get(bid) or _head("text", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
                                 return [{"type": "text-delta", "id": self.block_id, "delta": text}]
@@ -179,7 +179,7 @@ class BedrockNormalizer(Normalizer):
                             reasoning = delta["reasoningContent"]
                             if type(reasoning) is dict and len(reasoning) == 1:
                                 if type(text := reasoning.get("text")) is str and text:
-                                    if self.wire:
+                                    if self.delta_bytes:
                                         bid = self.block_id
                                         return (_HEADS.get(bid) or _head("reasoning", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
                                     return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]

@@ -56,8 +56,8 @@ def test_reencoded_stream_gives_the_same_messages(case: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_normalize_command_writes_what_the_stage_makes(case: Path, tmp_path: Path) -> None:
-    """`streamkit normalize` (whose loop takes deltas as bytes: ``Normalizer.wire``) writes what the
-    stage's generator makes of the same raw events, byte for byte, with and without fetch's t."""
+    """`streamkit normalize` (whose loop takes deltas as bytes: ``Normalizer.delta_bytes``) writes
+    what the stage's generator makes of the same raw events, byte for byte, with and without fetch's t."""
     raws = list(replay(io.BytesIO(binary(case)), dialect="bedrock"))
     for timed in (False, True):
         events = [{**raw, "t": n / 8} for n, raw in enumerate(raws)] if timed else raws

@@ -42,7 +42,7 @@ class Block:
 
 #: An open block's entry in the normalizer's ``fast``: the delta type it takes, the delta's field,
 #: the canonical event type, the block's id, the list its fragments go in (or None), and the bytes
-#: of the event up to its delta (``{"type":…,"id":…,"delta":``: see ``Normalizer.wire``)
+#: of the event up to its delta (``{"type":…,"id":…,"delta":``: see ``Normalizer.delta_bytes``)
 FastEntry = tuple[str, str, str, str, "list[str] | None", bytes]
 
 

@@ -161,7 +161,7 @@ class AnthropicNormalizer(Normalizer):
                                 return []  # (tool calls open with an empty partial_json)
                             if args is not None:
                                 args.append(text)
-                            if self.wire:
+                            if self.delta_bytes:
                                 return head + _dumps(text)  # type: ignore[return-value]
                             return [{"type": canonical, "id": bid, "delta": text}]
             except (KeyError, TypeError):

@@ -160,7 +160,7 @@ _REASONING_IDS = tuple(f"reasoning-{n}" for n in range(32))
 
 
 def _head(kind: str, bid: str) -> bytes:
-    """A delta event's bytes up to its delta (see Normalizer.wire)."""
+    """A delta event's bytes up to its delta (see Normalizer.delta_bytes)."""
     return b'{"type":' + _bytes(kind) + b',"id":' + _bytes(bid) + b',"delta":'
 
 
@@ -189,7 +189,7 @@ class _Call:
         self.name = name
         self.meta = meta
         self.args = PartialArgs()
-        self.head = _head("tool-input-delta", call_id)  # (see Normalizer.wire)
+        self.head = _head("tool-input-delta", call_id)  # (see Normalizer.delta_bytes)
 
 
 class GeminiNormalizer(_ServerParts, Normalizer):
@@ -256,7 +256,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         if n != 1 and cand.get("index"):
             return self._feed(data)
         out: list[dict[str, Any]] | None = None
-        wire: bytes | None = None  # the one event's bytes, when the loop takes them (Normalizer.wire)
+        wire: bytes | None = None  # the one event's bytes, if the loop takes them (Normalizer.delta_bytes)
         if call is not None:  # (no text or reasoning block is open beside it)
             if type(value) is dict and len(part) == 1 and not value.get("name"):
                 partial = value.get("partialArgs")
@@ -266,7 +266,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     delta = call.args.feed(partial)
                     if not delta:
                         out = []
-                    elif self.wire and n == 1 and value.get("willContinue"):
+                    elif self.delta_bytes and n == 1 and value.get("willContinue"):
                         wire = call.head + _bytes(delta)
                     else:
                         out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
@@ -278,7 +278,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                 if bid is not None:
                     if not value:
                         out = []
-                    elif self.wire and n == 1:
+                    elif self.delta_bytes and n == 1:
                         wire = (_HEADS.get(bid) or _head("text-delta", bid)) + _bytes(value)
                     else:
                         out = [{"type": "text-delta", "id": bid, "delta": value}]
@@ -287,7 +287,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                 if bid is not None:
                     if not value:
                         out = []
-                    elif self.wire and n == 1:
+                    elif self.delta_bytes and n == 1:
                         wire = (_HEADS.get(bid) or _head("reasoning-delta", bid)) + _bytes(value)
                     else:
                         out = [{"type": "reasoning-delta", "id": bid, "delta": value}]
