@@ -260,18 +260,21 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         if call is not None:  # (no text or reasoning block is open beside it)
             if type(value) is dict and len(part) == 1 and not value.get("name"):
                 partial = value.get("partialArgs")
+                more = value.get("willContinue")
                 if partial is None:
                     out = []
                 else:
                     delta = call.args.feed(partial)
                     if not delta:
                         out = []
-                    elif self.delta_bytes and n == 1 and value.get("willContinue"):
-                        wire = call.head + _bytes(delta)
+                    elif more and n == 1 and self.delta_bytes:  # (the commonest chunk of all)
+                        if type(usage := data.get("usageMetadata")) is dict:
+                            self.usage = usage
+                        return call.head + _bytes(delta)  # type: ignore[return-value]
                     else:
                         out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
-                if not value.get("willContinue"):  # (out is a list here: bytes only while it goes on)
-                    self._end_call(out)  # type: ignore[arg-type]
+                if not more:
+                    self._end_call(out)
         elif type(value) is str:
             if len(part) == 1:
                 bid = self.text
