@@ -172,3 +172,68 @@ def test_executors_listing() -> None:
     result = run_cli("executors", "--json")
     listed = {e["name"]: e["plugin"] for e in orjson.loads(result.stdout)}
     assert {"shell", "python", "http"} <= set(listed) and listed["shell"] == "streamkit.executors"
+
+
+def test_a_plugin_normalizer_may_give_the_command_loop_deltas_as_bytes() -> None:
+    """Normalizer.delta_bytes is set by `normalize`'s loop on a Normalizer (which may then return a
+    delta's bytes up to its "}", the loop adding t and the end), never on another class, and
+    never by the stage's generator."""
+    import io
+
+    from streamkit.cli.outcome import Outcome
+    from streamkit.dialects.base import Normalizer
+    from streamkit.ndjson import EventWriter, read_events
+    from streamkit.stages.normalize import write_normalized
+
+    seen: list[object] = []
+
+    class Said(Normalizer):
+        def feed(self, data, event=None):
+            seen.append(self.delta_bytes)
+            if self.delta_bytes:
+                return b'{"type":"text-delta","id":"t","delta":' + orjson.dumps(data["say"])
+            return [{"type": "text-delta", "id": "t", "delta": data["say"]}]
+
+    class Plain:  # a normalizer that is no Normalizer: lists only, and no attribute set on it
+        def feed(self, data, event=None):
+            seen.append(getattr(self, "delta_bytes", "unset"))
+            return [{"type": "text-delta", "id": "t", "delta": data["say"]}]
+
+        def close(self):
+            return []
+
+    def toy(made: type) -> Dialect:
+        class Toy(Dialect):
+            name = "toy"
+            description = "says"
+
+            def sniff(self, data, event=None):
+                return isinstance(data, dict) and "say" in data
+
+            def normalizer(self, **options):
+                return made()
+
+        return Toy()
+
+    lines = [{"type": "raw", "dialect": "toy", "event": None, "data": {"say": s}} for s in ("a", "b")]
+    lines.append({**lines[1], "t": 0.25})
+    data = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    for made in (Said, Plain):
+        pm = get_plugin_manager(load_entry_points=False)
+        pm.register(
+            types.SimpleNamespace(register_dialects=hookimpl(lambda register, m=made: register(toy(m))))
+        )
+        registry = Registry(pm)
+        seen.clear()
+        reader = read_events(io.BytesIO(data), check=True, unchecked="raw")
+        out = io.BytesIO()
+        write_normalized(reader, EventWriter(out, reader.pending), Outcome(()).see, registry=registry)
+        assert out.getvalue() == (
+            b'{"type":"text-delta","id":"t","delta":"a"}\n{"type":"text-delta","id":"t","delta":"b"}\n'
+            b'{"type":"text-delta","id":"t","delta":"b","t":0.25}\n'
+        )
+        assert seen == ([True] * 3 if made is Said else ["unset"] * 3)
+        seen.clear()
+        generated = list(normalize(lines, registry=Registry(pm)))
+        assert [e["delta"] for e in generated] == ["a", "b", "b"]
+        assert seen == ([False] * 3 if made is Said else ["unset"] * 3)
