@@ -313,11 +313,12 @@ def write_normalized(
     flushed before each read that may wait (the reader's ``on_wait``), as the writer does.
 
     The hot path decodes a line with msgspec, straight into a struct whose fields' types it checks
-    on the way (see :func:`_raw_decoder`), not with ``orjson.loads`` and checks in Python: 0.2 to
-    0.3 µs less per line, 12 to 19% of ``normalize``'s time on the real Anthropic, Bedrock and
-    Ollama mixes (best of 15 in-process runs each). ``data`` holds what ``orjson.loads`` would
-    give, except for an integer beyond 64 bits, which orjson reads as a float and msgspec exactly;
-    an event holding one is written exactly (by :mod:`json`: orjson writes no such integer).
+    on the way (see :func:`_raw_decoder`), not with ``orjson.loads`` and checks in Python: 15% and
+    18% fewer instructions on the real Anthropic and Bedrock mixes, 4 to 18% less CPU time on the
+    real mixes (paired runs). ``data`` holds what ``orjson.loads`` would give, except for an
+    integer beyond 64 bits, which orjson reads as a float and msgspec exactly; an event holding one
+    is written exactly (by :mod:`json`: orjson writes no such integer). A normalizer may hand a
+    lone delta back as its bytes (:attr:`~streamkit.dialects.base.Normalizer.delta_bytes`).
     """
     router = _Router(
         registry or default_registry(),
