@@ -57,6 +57,23 @@ def parse_arguments(text: str) -> tuple[Any, str | None]:
         return None, f"arguments are not valid JSON: {str(exc).split(':', 1)[0]} at column {exc.colno}"
 
 
+def tool_call(call_id: Any, name: Any, arguments: str) -> dict[str, Any]:
+    """The ``tool-call`` event of a call whose arguments are complete as ``arguments`` (JSON text):
+    their parse as ``input``, and ``input_error`` when they are no JSON (:func:`parse_arguments`).
+    A normalizer adds what is its own (``provider_executed``, ``provider_metadata``) after."""
+    value, err = parse_arguments(arguments)
+    ev: dict[str, Any] = {
+        "type": "tool-call",
+        "tool_call_id": call_id,
+        "tool_name": name,
+        "arguments": arguments,
+        "input": value,
+    }
+    if err:
+        ev["input_error"] = err
+    return ev
+
+
 def with_choice(event: dict[str, Any], choice: int | None) -> dict[str, Any]:
     """Mark an event with its choice index (left out for choice 0)."""
     if choice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS, PART_FIELDS
+from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS, PART_FIELDS, tool_call
 from streamkit.events import EVENT_TYPES, json_schema, validate_event
 
 
@@ -60,3 +60,14 @@ def test_schema_has_every_event() -> None:
     schema = json_schema()
     assert schema["discriminator"]["propertyName"] == "type"
     assert set(schema["discriminator"]["mapping"]) == CANONICAL_TYPES
+
+
+def test_a_tool_call_event_parses_its_arguments_and_says_what_is_wrong_with_bad_ones() -> None:
+    assert tool_call("c1", "f", '{"a": 1}') == {
+        "type": "tool-call", "tool_call_id": "c1", "tool_name": "f", "arguments": '{"a": 1}', "input": {"a": 1},
+    }  # fmt: skip
+    assert tool_call("c1", "f", " ")["input"] == {}
+    bad = tool_call("c1", "f", '{"a": ')
+    assert bad["input"] is None
+    assert bad["input_error"].startswith("arguments are not valid JSON")
+    assert list(bad) == ["type", "tool_call_id", "tool_name", "arguments", "input", "input_error"]

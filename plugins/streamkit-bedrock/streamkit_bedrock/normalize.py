@@ -47,7 +47,7 @@ from typing import Any
 import orjson
 
 from streamkit import Normalizer
-from streamkit.canonical import parse_arguments
+from streamkit.canonical import tool_call
 from streamkit.errors import DataError
 
 from .wire import (
@@ -625,16 +625,7 @@ class BedrockNormalizer(Normalizer):
         if isinstance(entry, _Tool):
             out.append({"type": "tool-input-end", "id": entry.id})
             arguments = "".join(entry.args)
-            value, err = parse_arguments(arguments)
-            ev: dict[str, Any] = {
-                "type": "tool-call",
-                "tool_call_id": entry.id,
-                "tool_name": entry.name,
-                "arguments": arguments,
-                "input": value,
-            }
-            if err:
-                ev["input_error"] = err
+            ev = tool_call(entry.id, entry.name, arguments)
             if entry.executed:
                 ev["provider_executed"] = True
                 ev["provider_metadata"] = {NAME: {"type": "server_tool_use"}}

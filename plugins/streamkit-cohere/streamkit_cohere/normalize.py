@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streamkit import Normalizer
-from streamkit.canonical import parse_arguments
+from streamkit.canonical import tool_call
 from streamkit.errors import DataError
 
 from .wire import _TOOL_PLAN, FINISH_REASONS, NAME, map_usage
@@ -373,16 +373,7 @@ class CohereNormalizer(Normalizer):
     def _complete(call: _Call, out: list[dict[str, Any]]) -> None:
         out.append({"type": "tool-input-end", "id": call.id})
         arguments = "".join(call.args)
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call.id,
-            "tool_name": call.name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(call.id, call.name, arguments)
         out.append(ev)
 
     def _new_call_id(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from .wire import NAME
 
 # a tool call block's fields with a place of their own (the rest ride in provider_metadata)
@@ -72,21 +72,7 @@ def close_block(b: Block, out: list[dict[str, Any]]) -> None:
             out.append({"type": "tool-input-delta", "id": bid, "delta": arguments})
         out.append({"type": "tool-input-end", "id": bid})
         meta = b.meta
-        try:
-            value = {} if not arguments or arguments.isspace() else orjson.loads(arguments)
-            err = failed = None
-        except orjson.JSONDecodeError:  # (parse_arguments says what is wrong)
-            value, err = parse_arguments(arguments)
-            failed = True
-        call: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": bid,
-            "tool_name": b.name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if failed:
-            call["input_error"] = err
+        call = tool_call(bid, b.name, arguments)
         if b.executed:  # (with its type in meta)
             call["provider_executed"] = True
         if meta:

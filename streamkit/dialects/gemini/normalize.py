@@ -83,7 +83,7 @@ from typing import Any
 
 import orjson
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from ...errors import DataError
 from ..base import Normalizer
 from .normalize_server import _ServerParts
@@ -643,16 +643,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
     def _tool_call(
         call_id: str, name: str, arguments: str, meta: dict[str, Any], *, executed: bool = False
     ) -> dict[str, Any]:
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call_id,
-            "tool_name": name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(call_id, name, arguments)
         if executed:
             ev["provider_executed"] = True
         if meta:
@@ -669,16 +660,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         if tail:
             out.append({"type": "tool-input-delta", "id": call_id, "delta": tail})
         out.append({"type": "tool-input-end", "id": call_id})
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call_id,
-            "tool_name": call.name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(call_id, call.name, arguments)
         if call.meta:
             ev["provider_metadata"] = {NAME: call.meta}
         out.append(ev)

@@ -38,7 +38,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
 from ..base import Normalizer
@@ -403,16 +403,7 @@ class OllamaNormalizer(Normalizer):
         out.append({"type": "tool-input-start", "id": call_id, "tool_name": name})
         out.append({"type": "tool-input-delta", "id": call_id, "delta": arguments})
         out.append({"type": "tool-input-end", "id": call_id})
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call_id,
-            "tool_name": name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(call_id, name, arguments)
         if meta:
             ev["provider_metadata"] = {NAME: meta}
         out.append(ev)

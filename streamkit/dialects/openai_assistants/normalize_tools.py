@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from orjson import dumps
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from ...errors import DataError
 from .wire import _EXECUTED, NAME, _list, _obj
 
@@ -186,16 +186,7 @@ class RunStepTools:
             out.append({"type": "tool-input-delta", "id": call.id, "delta": arguments})
         out.append({"type": "tool-input-end", "id": call.id})
         arguments = "".join(call.args)
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call.id,
-            "tool_name": call.name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(call.id, call.name, arguments)
         if call.kind == "function":
             self.emitted.append(call.id)
         else:

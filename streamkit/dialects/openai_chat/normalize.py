@@ -53,7 +53,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
 from ..base import Normalizer
@@ -708,16 +708,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                 self._start_call(st, call, out)
             out.append(self._with_choice({"type": "tool-input-end", "id": call.id}, st))
             arguments = "".join(call.args)
-            value, err = parse_arguments(arguments)
-            ev: dict[str, Any] = {
-                "type": "tool-call",
-                "tool_call_id": call.id,
-                "tool_name": call.name or "",
-                "arguments": arguments,
-                "input": value,
-            }
-            if err:
-                ev["input_error"] = err
+            ev = tool_call(call.id, call.name or "", arguments)
             out.append(self._with_choice(ev, st))
         st.calls = []
         st.by_index = {}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from . import items as wire_items
 from .fields import _string, _text
 from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, _dumps
@@ -189,16 +189,7 @@ class _ToolCalls:
         elif arguments is None or (it.added and it.frags):
             arguments = joined  # the deltas, as received (they are the arguments)
         out.append({"type": "tool-input-end", "id": it.call_id})
-        value, err = parse_arguments(arguments)
-        ev: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": it.call_id,
-            "tool_name": it.name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            ev["input_error"] = err
+        ev = tool_call(it.call_id, it.name, arguments)
         meta: dict[str, Any] = {}
         if not it.id.startswith("#"):
             meta["item_id"] = it.id
