@@ -74,6 +74,13 @@ def tool_call(call_id: Any, name: Any, arguments: str) -> dict[str, Any]:
     return ev
 
 
+def delta_head(event_type: str, block_id: Any) -> bytes:
+    """The bytes of a delta event up to its delta, ``{"type":…,"id":…,"delta":``, as orjson
+    writes the event: what a normalizer writes a delta after when it hands the ``normalize``
+    command's loop bytes (see :attr:`streamkit.dialects.base.Normalizer.delta_bytes`)."""
+    return b'{"type":' + orjson.dumps(event_type) + b',"id":' + orjson.dumps(block_id) + b',"delta":'
+
+
 def with_choice(event: dict[str, Any], choice: int | None) -> dict[str, Any]:
     """Mark an event with its choice index (left out for choice 0)."""
     if choice:

@@ -47,7 +47,7 @@ from typing import Any
 import orjson
 
 from streamkit import Normalizer
-from streamkit.canonical import tool_call
+from streamkit.canonical import delta_head, tool_call
 from streamkit.errors import DataError
 
 from .wire import (
@@ -70,13 +70,8 @@ _NO_BLOCK: Any = object()
 _ENDS = {"text": "text-end", "reasoning": "reasoning-end"}
 
 
-def _head(kind: str, block_id: str) -> bytes:
-    """A delta event's bytes up to its delta (see ``Normalizer.delta_bytes``)."""
-    return b'{"type":"' + kind.encode() + b'-delta","id":' + orjson.dumps(block_id) + b',"delta":'
-
-
 # the heads of the deltas of the blocks at the first indexes
-_HEADS = {f"{k}-{n}": _head(k, f"{k}-{n}") for k in ("text", "reasoning") for n in range(64)}
+_HEADS = {f"{k}-{n}": delta_head(f"{k}-delta", f"{k}-{n}") for k in ("text", "reasoning") for n in range(64)}
 _bytes = orjson.dumps
 
 
@@ -173,7 +168,7 @@ class BedrockNormalizer(Normalizer):
                             if type(text) is str and text:
                                 if self.delta_bytes:
                                     bid = self.block_id
-                                    return (_HEADS.get(bid) or _head("text", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
+                                    return (_HEADS.get(bid) or delta_head("text-delta", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
                                 return [{"type": "text-delta", "id": self.block_id, "delta": text}]
                         elif index == self.reasoning_index:
                             reasoning = delta["reasoningContent"]
@@ -181,7 +176,9 @@ class BedrockNormalizer(Normalizer):
                                 if type(text := reasoning.get("text")) is str and text:
                                     if self.delta_bytes:
                                         bid = self.block_id
-                                        return (_HEADS.get(bid) or _head("reasoning", bid)) + _bytes(text)  # type: ignore[arg-type,return-value]
+                                        return (
+                                            _HEADS.get(bid) or delta_head("reasoning-delta", bid)
+                                        ) + _bytes(text)  # type: ignore[arg-type,return-value]
                                     return [{"type": "reasoning-delta", "id": self.block_id, "delta": text}]
                                 # the block's signature (_on_reasoning's usual case)
                                 if type(signature := reasoning.get("signature")) is str and signature:

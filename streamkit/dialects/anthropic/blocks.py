@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from ...canonical import tool_call
+from ...canonical import delta_head, tool_call
 from .wire import NAME
 
 # a tool call block's fields with a place of their own (the rest ride in provider_metadata)
@@ -47,8 +45,7 @@ FastEntry = tuple[str, str, str, str, "list[str] | None", bytes]
 
 
 def fast_entry(kind: str, field: str, canonical: str, bid: str, args: list[str] | None) -> FastEntry:
-    head = b'{"type":' + orjson.dumps(canonical) + b',"id":' + orjson.dumps(bid) + b',"delta":'
-    return kind, field, canonical, bid, args, head
+    return kind, field, canonical, bid, args, delta_head(canonical, bid)
 
 
 # the text blocks at the first indexes, with their entries in ``fast`` (a text block's state never

@@ -83,7 +83,7 @@ from typing import Any
 
 import orjson
 
-from ...canonical import tool_call
+from ...canonical import delta_head, tool_call
 from ...errors import DataError
 from ..base import Normalizer
 from .normalize_server import _ServerParts
@@ -159,14 +159,9 @@ _TEXT_IDS = tuple(f"text-{n}" for n in range(32))
 _REASONING_IDS = tuple(f"reasoning-{n}" for n in range(32))
 
 
-def _head(kind: str, bid: str) -> bytes:
-    """A delta event's bytes up to its delta (see Normalizer.delta_bytes)."""
-    return b'{"type":' + _bytes(kind) + b',"id":' + _bytes(bid) + b',"delta":'
-
-
 # the heads of the deltas of the blocks at the first indexes
-_HEADS = {bid: _head("text-delta", bid) for bid in _TEXT_IDS} | {
-    bid: _head("reasoning-delta", bid) for bid in _REASONING_IDS
+_HEADS = {bid: delta_head("text-delta", bid) for bid in _TEXT_IDS} | {
+    bid: delta_head("reasoning-delta", bid) for bid in _REASONING_IDS
 }
 
 # the candidate fields _candidate_rest reads, by what it does with them
@@ -189,7 +184,7 @@ class _Call:
         self.name = name
         self.meta = meta
         self.args = PartialArgs()
-        self.head = _head("tool-input-delta", call_id)  # (see Normalizer.delta_bytes)
+        self.head = delta_head("tool-input-delta", call_id)  # (see Normalizer.delta_bytes)
 
 
 class GeminiNormalizer(_ServerParts, Normalizer):
@@ -282,7 +277,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     if not value:
                         out = []
                     elif self.delta_bytes and n == 1:
-                        wire = (_HEADS.get(bid) or _head("text-delta", bid)) + _bytes(value)
+                        wire = (_HEADS.get(bid) or delta_head("text-delta", bid)) + _bytes(value)
                     else:
                         out = [{"type": "text-delta", "id": bid, "delta": value}]
             elif len(part) == 2 and part.get("thought") is True:
@@ -291,7 +286,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     if not value:
                         out = []
                     elif self.delta_bytes and n == 1:
-                        wire = (_HEADS.get(bid) or _head("reasoning-delta", bid)) + _bytes(value)
+                        wire = (_HEADS.get(bid) or delta_head("reasoning-delta", bid)) + _bytes(value)
                     else:
                         out = [{"type": "reasoning-delta", "id": bid, "delta": value}]
         if wire is not None:
