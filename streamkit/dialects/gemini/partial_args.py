@@ -7,7 +7,7 @@ string that starts at one of the usual next places (the next entry of the innerm
 container, the first key, the first entry of a new container beside the innermost one) is
 written without walking the open containers, and the text is kept as a list of pieces joined
 once. The object assembled from every path, needed only when paths come out of document order,
-is built from a log of the values when that first happens.
+is read from the text written so far when that first happens (nothing is logged on the way).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orjson import dumps
+from orjson import dumps, loads
 
 from ...errors import DataError
 
@@ -126,10 +126,9 @@ class PartialArgs:
         self.top: Path | None = None  # the segments of the innermost open container
         self.frags: list[str] = []
         self.in_order = True
-        # while in order, the values placed (segments, value, appended to a string) for the tree
-        # built should the order break; after that, the tree itself
-        self.log: list[tuple[Path, Any, bool]] | None = []
-        self.tree: dict[str, Any] = {}
+        # the object of every value, kept from the moment the order first breaks (None before:
+        # the text written holds them all, see _written)
+        self.tree: dict[str, Any] | None = None
 
     def feed(self, partial_args: Any) -> str:
         try:  # the common fragment: one entry (an object, as only an object has these keys) ...
@@ -138,12 +137,10 @@ class PartialArgs:
             value = arg["stringValue"]
         except (TypeError, ValueError, KeyError):
             return self._entries(partial_args)
-        log = self.log
-        if type(value) is not str or log is None:  # ... a string, in document order
+        if type(value) is not str or self.tree is not None:  # ... a string, in document order
             return self._entries(partial_args)
         if path == self.open_path and path is not None:  # more of the string being written
             if value:
-                log.append((self.open_string, value, True))  # type: ignore[arg-type]
                 if '"' in value or "\\" in value or not value.isprintable():
                     text = dumps(value).decode()[1:-1]
                 else:  # (a printable string without quote or backslash is its own JSON text)
@@ -189,7 +186,6 @@ class PartialArgs:
             if not self._navigate(segments, walk):
                 return self._entries(partial_args)  # (out of order: _arg builds the tree)
             head = "".join(walk)
-        log.append((segments, value, False))
         if '"' in value or "\\" in value or not value.isprintable():
             value = dumps(value).decode()[1:-1]  # (else the string is its own JSON text)
         if arg.get("willContinue"):
@@ -210,7 +206,7 @@ class PartialArgs:
         for arg in partial_args:
             if not isinstance(arg, dict):
                 raise DataError(f"a partialArgs entry is a {type(arg).__name__}, expected an object")
-            if self.log is None:
+            if self.tree is not None:
                 self._arg_with_tree(arg, out)
             else:
                 self._arg(arg, out)
@@ -315,7 +311,7 @@ class PartialArgs:
         return False, None  # no value: a continuation marker
 
     def _arg(self, arg: dict[str, Any], out: list[str]) -> None:
-        """One entry while the paths come in document order (the values logged, no tree)."""
+        """One entry while the paths come in document order (no tree: the text holds the values)."""
         raw_path = arg.get("jsonPath", "")
         segments = _PATHS.get(raw_path) if type(raw_path) is str else None
         if segments is None:
@@ -333,10 +329,7 @@ class PartialArgs:
             if not found:
                 return  # no value: a continuation marker
         more = arg.get("willContinue")
-        log = self.log
-        assert log is not None
         if is_string and self.open_string == segments:  # the string being written goes on
-            log.append((segments, value, True))
             out.append(dumps(value)[1:-1].decode())
             if not more:
                 out.append('"')
@@ -349,14 +342,10 @@ class PartialArgs:
         else:
             # A path already written (a string whose end was written, a key or index given
             # twice, a container already ended) cannot be reached from here: the order breaks.
-            # The tree is built from the log, and this entry placed as the tree-keeping way does.
-            self.tree = {}
-            for placed, placed_value, appended in log:
-                self._set(placed, placed_value, append=appended)
-            self.log = None
+            # The tree is what was written, and this entry is placed as the tree-keeping way does.
+            self.tree = self._written(out)
             self._arg_with_tree(arg, out)
             return
-        log.append((segments, value, False))
         json_text = "null" if value is None else dumps(value).decode()
         if more and "stringValue" in arg:
             if is_string:
@@ -364,6 +353,17 @@ class PartialArgs:
             self.open_path = raw_path
             self.open_string = segments
         out.append(json_text)
+
+    def _written(self, out: list[str]) -> dict[str, Any]:
+        """The object of the values written so far, read from their text: the fragments given and
+        this one's ``out``, whose open string (if any) _arg has just ended, with the open
+        containers closed. The text is written in document order, each key once, so it reads
+        back as the object the values make."""
+        if not self.stack:
+            return {}
+        closing = "".join("]" if level.is_array else "}" for level in reversed(self.stack))
+        written: dict[str, Any] = loads("".join(self.frags) + "".join(out) + closing)
+        return written
 
     def _arg_with_tree(self, arg: dict[str, Any], out: list[str]) -> None:
         """One entry once the tree is kept: every value placed in it as it comes."""

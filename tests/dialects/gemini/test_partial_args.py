@@ -38,6 +38,19 @@ def test_more_of_a_string_already_ended_builds_the_arguments_from_every_value() 
     assert orjson.loads(args.close()[1]) == {"a": "xyz!", "b": [1, True]}
 
 
+def test_a_path_back_while_a_string_is_open_keeps_every_value_so_far() -> None:
+    # the order breaks inside a fragment, with a string open and a value of the same fragment
+    # already written: the object is read back from all of that
+    args = PartialArgs()
+    assert args.feed([{"jsonPath": "$.a.x", "numberValue": 1.5}]) == '{"a":{"x":1.5'
+    assert args.feed([{"jsonPath": "$.b", "stringValue": 'h"e', "willContinue": True}]) == '},"b":"h\\"e'
+    both = [{"jsonPath": "$.c[0]", "nullValue": None}, {"jsonPath": "$.a.y", "stringValue": "z"}]
+    assert args.feed([{"jsonPath": "$.b", "stringValue": "ll", "willContinue": True}]) == "ll"
+    assert args.feed(both) == ""
+    assert args.feed([{"jsonPath": "$.b", "stringValue": "o"}]) == ""
+    assert orjson.loads(args.close()[1]) == {"a": {"x": 1.5, "y": "z"}, "b": 'h"ello', "c": [None]}
+
+
 @pytest.mark.parametrize(
     "piece", ["plain", "", 'a "quote"', "back\\slash", "tab\there", "\x7f", "\u2028", "é 😀", "\x01"]
 )
