@@ -247,58 +247,59 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             if new is not None and rid is not None and "promptFeedback" not in data and not cand.get("index"):
                 return self._next_response(data, cand)
             return self._feed(data)
-        n = len(cand)  # the content, and the index or more
-        if n != 1 and cand.get("index"):
+        n = len(cand)
+        if n == 1:  # its content alone
+            plain = True
+        elif cand.get("index"):
             return self._feed(data)
-        out: list[dict[str, Any]] | None = None
-        wire: bytes | None = None  # the one event's bytes, if the loop takes them (Normalizer.delta_bytes)
+        else:  # its content and index 0 (plain), or more: a finish reason, safety ratings...
+            plain = n == 2 and "index" in cand
+        out: list[dict[str, Any]] | None
         if call is not None:  # (no text or reasoning block is open beside it)
             if type(value) is dict and len(part) == 1 and not value.get("name"):
                 partial = value.get("partialArgs")
                 more = value.get("willContinue")
                 if partial is None:
                     out = []
-                else:
-                    delta = call.args.feed(partial)
-                    if not delta:
-                        out = []
-                    elif more and n == 1 and self.delta_bytes:  # (the commonest chunk of all)
+                elif delta := call.args.feed(partial):
+                    if more and plain and self.delta_bytes:  # (the commonest chunk of all)
                         if type(usage := data.get("usageMetadata")) is dict:
                             self.usage = usage
                         return call.head + _bytes(delta)  # type: ignore[return-value]
-                    else:
-                        out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
+                    out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
+                else:
+                    out = []
                 if not more:
                     self._end_call(out)
+            else:
+                out = None
         elif type(value) is str:
             if len(part) == 1:
                 bid = self.text
-                if bid is not None:
-                    if not value:
-                        out = []
-                    elif self.delta_bytes and n == 1:
-                        wire = (_HEADS.get(bid) or delta_head("text-delta", bid)) + _bytes(value)
-                    else:
-                        out = [{"type": "text-delta", "id": bid, "delta": value}]
+                kind = "text-delta"
             elif len(part) == 2 and part.get("thought") is True:
                 bid = self.reasoning
-                if bid is not None:
-                    if not value:
-                        out = []
-                    elif self.delta_bytes and n == 1:
-                        wire = (_HEADS.get(bid) or delta_head("reasoning-delta", bid)) + _bytes(value)
-                    else:
-                        out = [{"type": "reasoning-delta", "id": bid, "delta": value}]
-        if wire is not None:
-            if type(usage := data.get("usageMetadata")) is dict:
-                self.usage = usage
-            return wire  # type: ignore[return-value]
+                kind = "reasoning-delta"
+            else:
+                bid = None
+            if bid is None:
+                out = None
+            elif not value:
+                out = []
+            elif plain and self.delta_bytes:  # (the loop writes the bytes: Normalizer.delta_bytes)
+                if type(usage := data.get("usageMetadata")) is dict:
+                    self.usage = usage
+                return (_HEADS.get(bid) or delta_head(kind, bid)) + _bytes(value)  # type: ignore[return-value]
+            else:
+                out = [{"type": kind, "id": bid, "delta": value}]
+        else:
+            out = None
         if out is None:  # another part (one that opens or ends a block, a call, a signature...)
             if not self.started:
                 return self._feed(data)
             out = []
             self._candidate(cand, out)
-        elif n != 1 and (n != 2 or "index" not in cand) and not _REST_FIELDS.isdisjoint(cand):
+        elif not plain and not _REST_FIELDS.isdisjoint(cand):
             self._candidate_rest(cand, out, 0)  # (more than the content and index)
         if type(usage := data.get("usageMetadata")) is dict:
             self.usage = usage
