@@ -163,6 +163,9 @@ _REASONING_IDS = tuple(f"reasoning-{n}" for n in range(32))
 _HEADS = {bid: delta_head("text-delta", bid) for bid in _TEXT_IDS} | {
     bid: delta_head("reasoning-delta", bid) for bid in _REASONING_IDS
 }
+# the first generated tool call ids (Vertex streams a call without one), and their deltas' heads
+_CALL_IDS = tuple(f"call_{n}" for n in range(32))
+_CALL_HEADS = {call_id: delta_head("tool-input-delta", call_id) for call_id in _CALL_IDS}
 
 # the candidate fields _candidate_rest reads, by what it does with them
 _META_FIELDS = frozenset(_CANDIDATE_FIELDS)
@@ -184,7 +187,8 @@ class _Call:
         self.name = name
         self.meta = meta
         self.args = PartialArgs()
-        self.head = delta_head("tool-input-delta", call_id)  # (see Normalizer.delta_bytes)
+        # (see Normalizer.delta_bytes)
+        self.head = _CALL_HEADS.get(call_id) or delta_head("tool-input-delta", call_id)
 
 
 class GeminiNormalizer(_ServerParts, Normalizer):
@@ -557,8 +561,9 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             self.ids.add(given)
             return given, False
         while True:
-            candidate = f"call_{self.ngenerated}"
-            self.ngenerated += 1
+            n = self.ngenerated
+            candidate = _CALL_IDS[n] if n < 32 else f"call_{n}"
+            self.ngenerated = n + 1
             if candidate not in self.ids:
                 self.ids.add(candidate)
                 self.generated.add(candidate)
