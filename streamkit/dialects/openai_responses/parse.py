@@ -80,7 +80,7 @@ import mimetypes
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...canonical import parse_arguments
+from ...canonical import tool_call
 from ..base import ParsedRequest
 from ..checks import Checks, kind_of, label, quote
 from .wire import NAME, _dumps, unseal
@@ -379,16 +379,7 @@ class _Parser:
                 operation = {**{k: v for k, v in operation.items() if k != "diff"}, "diff": operation["diff"]}
             arguments = _dumps(operation)
             meta = _meta(item_id=item_id, type=kind)
-        value, err = parse_arguments(arguments)
-        part: dict[str, Any] = {
-            "type": "tool-call",
-            "tool_call_id": call_id,
-            "tool_name": name,
-            "arguments": arguments,
-            "input": value,
-        }
-        if err:
-            part["input_error"] = err
+        part = tool_call(call_id, name, arguments)  # (a message's part has the event's fields)
         part.update(meta)
         self.calls[call_id] = name
         self.assistant().append(part)
