@@ -71,11 +71,16 @@ def tls_options(url: str) -> dict[str, Any]:
     return {}
 
 
+#: the retries' own random source: an application that imports streamkit keeps the state of the
+#: ``random`` module to itself (a seeded simulation, or hypothesis, which checks that it is untouched)
+_jitter = random.Random()
+
+
 def backoff(attempt: int, retry_after: float | None, *, base: float = 0.5) -> float:
     """Seconds to wait before retry ``attempt`` (1-based): Retry-After when given, else full jitter."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
-    return random.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1)))
+    return _jitter.uniform(0, min(MAX_BACKOFF, base * 2 ** (attempt - 1)))
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -529,6 +534,12 @@ def check_failed(fetch: Fetch) -> None:
         raise UpstreamError(f"{status}{fetch.failed['message']}")
 
 
+#: seconds a closing WebSocket waits for the upstream's answer to its close frame (websockets'
+#: default is 10): the answer is already written by then, and an upstream that never answers
+#: must not hold ``fetch``'s exit for long
+CLOSE_TIMEOUT = 1.0
+
+
 class WebSocketUnavailable(Exception):
     """The WebSocket could not be opened, or the request could not be sent on it."""
 
@@ -556,7 +567,8 @@ class WebSocketSession:
         stack = contextlib.ExitStack()  # websockets wants connect() used as a context manager
         try:
             self._ws = stack.enter_context(connect(request.websocket_url or "", additional_headers=headers,
-                                                   open_timeout=self.connect_timeout, max_size=None))  # fmt: skip
+                                                   open_timeout=self.connect_timeout, max_size=None,
+                                                   close_timeout=CLOSE_TIMEOUT))  # fmt: skip
             self._stack = stack
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             stack.close()
@@ -590,12 +602,16 @@ class WebSocketFetch(Fetch):
 
     ``open()`` connects and sends, raising :class:`WebSocketUnavailable` when either fails (the
     caller may then fall back to HTTP); iterating yields the answer's events until a final one.
+    With ``owns_session``, the connection is closed when the answer ends (or the iteration is
+    abandoned): nothing of it outlives the fetch, neither the socket nor websockets' reader and
+    keepalive threads. A caller that passes its own session keeps it open for its next request.
     """
 
     def __init__(self, request: Request, *, dialect: str, session: WebSocketSession, read_timeout: float = 60.0,
-                 record: IO[bytes] | None = None) -> None:  # fmt: skip
+                 record: IO[bytes] | None = None, owns_session: bool = False) -> None:  # fmt: skip
         super().__init__(request, dialect=dialect, read_timeout=read_timeout, record=record)
         self.session = session
+        self.owns_session = owns_session
         self._ws: Any = None
         self._began = 0.0
 
@@ -605,6 +621,13 @@ class WebSocketFetch(Fetch):
         return self
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._messages()
+        finally:
+            if self.owns_session:
+                self.session.close()
+
+    def _messages(self) -> Iterator[dict[str, Any]]:
         from websockets.exceptions import ConnectionClosed
 
         if self._ws is None:
@@ -648,8 +671,9 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
     # a session that already fell back to HTTP (and said so) stays there
     fell_back = transport == "auto" and session is not None and request.websocket_url in session.unavailable
     if transport != "sse" and request.websocket_url and not fell_back:
+        own = session is None
         ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
-                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"))  # fmt: skip
+                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=own)  # fmt: skip
         try:
             return ws.open()
         except WebSocketUnavailable as exc:

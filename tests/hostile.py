@@ -136,6 +136,28 @@ def reset(conn: socket.socket, request: bytes) -> None:
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
 
 
+def deaf_to_close(conn: socket.socket, request: bytes) -> None:
+    """A WebSocket upstream that sends a whole Responses answer, then reads and ignores everything
+    for 30 s: it never answers the client's close frame."""
+    import base64
+    import hashlib
+
+    key = _header(request, b"sec-websocket-key")
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+                 b"sec-websocket-accept: " + accept + b"\r\n\r\n")  # fmt: skip
+    message = b'{"type":"response.completed","response":{"id":"r","status":"completed","output":[]}}'
+    conn.sendall(bytes([0x81, len(message)]) + message)  # one unmasked text frame, under 126 bytes
+    conn.settimeout(0.5)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if not conn.recv(65536):
+                return
+        except TimeoutError:
+            continue
+
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "echo-key": echo_key,
     "stall-before-headers": stall_before_headers,
@@ -152,6 +174,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "corrupt-gzip": corrupt_gzip,
     "oversized-header": oversized_header,
     "reset": reset,
+    "deaf-to-close": deaf_to_close,
 }
 
 

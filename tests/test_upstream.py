@@ -82,6 +82,23 @@ def test_a_faulty_upstream_is_an_error_event_and_exit_1(name: str) -> None:
         assert [e["type"] for e in events] == ["raw", "error"]  # the good event before the garbage came out
 
 
+def test_a_websocket_upstream_deaf_to_the_close_frame_holds_fetch_for_a_second_at_most() -> None:
+    """The answer is written when it ends; the close handshake after it waits at most
+    ``CLOSE_TIMEOUT`` (websockets' own default would hold the exit for 10 s)."""
+    import time
+
+    from streamkit.upstream import CLOSE_TIMEOUT
+
+    began = time.monotonic()
+    with hostile("deaf-to-close") as url:
+        result = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url", url,
+                         "-m", "m", "hi", env={"OPENAI_API_KEY": SECRET})  # fmt: skip
+    took = time.monotonic() - began
+    assert result.returncode == 0, result.stderr
+    assert [e["data"]["type"] for e in ndjson(result.stdout)] == ["response.completed"]
+    assert CLOSE_TIMEOUT <= took < CLOSE_TIMEOUT + 5, took
+
+
 def test_a_gzip_answer_the_request_did_not_ask_for_is_read() -> None:
     with hostile("gzip-unasked") as url:
         result = run_cli("fetch", "--base-url", url, "-m", "m", "hi", env={"OPENAI_API_KEY": SECRET})
@@ -115,3 +132,18 @@ def test_the_command_line_leaves_httpx_s_own_cli_unimported() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert result.stdout.strip().splitlines()[-1] == b"True True", result.stderr
+
+
+def test_the_retry_jitter_leaves_the_random_module_s_state_alone() -> None:
+    """An application's seeded ``random`` (or hypothesis, which fails a test whose state moved)
+    is not disturbed by streamkit retrying in the background."""
+    import random
+
+    from streamkit.upstream import backoff
+
+    random.seed(7)
+    state = random.getstate()
+    waits = {backoff(3, None) for _ in range(20)}
+    assert random.getstate() == state
+    assert len(waits) > 1 and all(0 <= w <= 2.0 for w in waits)  # full jitter up to 0.5 * 2**2
+    assert backoff(3, 4.5) == 4.5  # Retry-After, as given

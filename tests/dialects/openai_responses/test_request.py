@@ -476,6 +476,39 @@ def test_fetch_over_the_websocket_gets_each_recording() -> None:
     assert warnings == []
 
 
+def _websocket_threads() -> list[str]:
+    """websockets' threads of a sync client connection: its reader and its keepalive pinger."""
+    return [t.name for t in threading.enumerate() if t.name.endswith(("(recv_events)", "(keepalive)"))]
+
+
+@pytest.mark.parametrize("abandoned", [False, True], ids=["read-to-the-end", "abandoned"])
+def test_a_fetch_that_opened_its_own_websocket_closes_it(abandoned: bool) -> None:
+    """A library caller that reads one answer leaves no connection behind: its socket and threads
+    (the keepalive one pings from the process's shared random state) end with the answer."""
+    from streamkit.conversation import from_prompt
+    from streamkit.endpoints import resolve
+    from streamkit.upstream import open_stream
+
+    recording = next(r for r in CASES if websocket_answer(r)[-1]["data"].get("type") in WEBSOCKET_FINAL)
+    before = set(_websocket_threads())
+    with serving("-d", NAME, "--replay", str(recording)) as url:
+        request = DIALECT.build_request(from_prompt("hello"), resolve(DIALECT, base_url=url, model="m"))
+        fetched = open_stream(request, dialect=NAME, transport="websocket", read_timeout=5)
+        events = iter(fetched)
+        first = next(events)
+        assert set(_websocket_threads()) - before  # the connection is open while the answer comes
+        if abandoned:
+            events.close()  # type: ignore[attr-defined]  # a generator: what a for loop's break does on GC
+        else:
+            assert [first, *events][-1]["data"]["type"] in WEBSOCKET_FINAL
+        assert fetched.session._ws is None
+        for _ in range(100):  # bounded: the threads end once the close handshake is done
+            if not set(_websocket_threads()) - before:
+                break
+            threading.Event().wait(0.02)
+        assert not set(_websocket_threads()) - before
+
+
 @contextmanager
 def counting_proxy(upstream: str) -> Iterator[tuple[str, list[tuple[str, int]]]]:
     """A TCP proxy in front of ``upstream``: yields its URL and the connections it accepted."""
