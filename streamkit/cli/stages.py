@@ -96,8 +96,9 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
     """
 
     def body(out: IO[bytes]) -> None:
+        import functools
         import threading
-        from concurrent.futures import Future, wait
+        from concurrent.futures import Future
 
         from ..ndjson import EventWriter, read_events
         from ..stages.run_tools import ToolRunner, is_client_call, start_call
@@ -115,12 +116,17 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
             out, reader.pending, unchanged=CANONICAL_TYPES
         )  # every input event passes as it is
         lock = threading.Lock()
-        pending: list[Future[dict[str, Any]]] = []
+        # one per started call, set once its result is written: a future is done before its
+        # callbacks run, so waiting for the futures alone could exit with a result unwritten
+        outputs_written: list[threading.Event] = []
 
-        def write_result(future: Future[dict[str, Any]]) -> None:
-            with lock:
-                writer.write(future.result())
-                writer.flush()
+        def write_result(future: Future[dict[str, Any]], done: threading.Event) -> None:
+            try:
+                with lock:
+                    writer.write(future.result())
+                    writer.flush()
+            finally:
+                done.set()
 
         try:
             with _sigterm_interrupts():
@@ -133,19 +139,34 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
                             for extra in written:
                                 writer.write(extra)
                         if future is not None:
-                            pending.append(future)
-                            future.add_done_callback(write_result)
-                wait(pending)
+                            done = threading.Event()
+                            outputs_written.append(done)
+                            future.add_done_callback(functools.partial(write_result, done=done))
+                for done in outputs_written:
+                    done.wait()
         except _Terminated:
-            runner.close(cancel=True)  # every unfinished call's result is written by now
+            runner.close(cancel=True)  # every unfinished call's result is set by now,
+            _wait_written(outputs_written)  # and written by its callback soon after
             raise SystemExit(EXIT_TERMINATED) from None
         except BaseException:
             runner.close(cancel=True)
+            _wait_written(outputs_written)
             raise
         runner.close()
         outcome.check(ignore=ignore_errors)
 
     run("run-tools", body)
+
+
+def _wait_written(written: list[Any], timeout: float = 2.0) -> None:
+    """After a cancel: give the results just set the time to be written (their writers hold
+    the output's lock in turn), bounded, since a reader that went away may never take them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    for done in written:
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            return
 
 
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it

@@ -289,6 +289,27 @@ def test_the_cli_writes_results_as_they_finish(tmp_path: Path) -> None:
     assert {r["tool_call_id"]: r["is_error"] for r in results(events).values()} == {"c1": False, "c2": True}
 
 
+def test_the_cli_exits_only_after_every_result_is_written(tmp_path: Path) -> None:
+    """Results bigger than a pipe holds, read only after a pause: writing the first one blocks
+    until the reader comes, and the command must wait for that write and the others, not only
+    for the calls to finish (it once exited with results finished but not yet written)."""
+    path = tools_file(tmp_path, '[[tools]]\nname = "yes"\nexecutor = "shell"\nmax_output = 1000000\n'
+                                'command = ["sh", "-c", "yes | head -c 100000"]\n')  # fmt: skip
+    calls = [call(f"c{i}", "yes") for i in range(3)]
+    stream = b"".join(orjson.dumps(e) + b"\n" for e in [{"type": "start", "id": "r"}, *calls])
+    with subprocess.Popen([str(STREAMKIT), "run-tools", "--tools", str(path)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        proc.stdin.write(stream)
+        proc.stdin.close()
+        time.sleep(1.5)  # the calls finish; their results wait on the full pipe
+        stdout, stderr = proc.stdout.read(), proc.stderr.read()
+        assert proc.wait(timeout=30) == 0, stderr
+    written = results(ndjson(stdout))
+    assert sorted(written) == ["c0", "c1", "c2"]
+    assert all(r["output"].split("\n") == ["y"] * 50_000 and not r["is_error"] for r in written.values())
+
+
 def test_ctrl_c_ends_the_running_tool_and_leaves_nothing_running(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     path = tools_file(tmp_path, f"""
