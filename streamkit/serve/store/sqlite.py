@@ -38,8 +38,11 @@ CREATE TABLE IF NOT EXISTS events (
 """
 
 STATEMENTS = Statements(
-    create="INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-    event="INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)",
+    # as PostgreSQL's (tests/serve/test_store_rows.py): a response written again takes the new
+    # status and response object and keeps the rest; an event is stored once per sequence number
+    create="INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT (id) DO UPDATE SET"
+    " status = excluded.status, response = excluded.response",
+    event="INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
     finish="UPDATE responses SET status = ?, response = ?, messages = ?, upstream_id = ? WHERE id = ?",
     status_response="UPDATE responses SET status = ?, response = ? WHERE id = ?",
     status="UPDATE responses SET status = ? WHERE id = ?",
