@@ -100,6 +100,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
         import threading
         from concurrent.futures import Future
 
+        from ..errors import DataError
         from ..ndjson import EventWriter, read_events
         from ..stages.run_tools import ToolRunner, is_client_call, start_call
         from ..tools import load_tools
@@ -120,30 +121,46 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
         # callbacks run, so waiting for the futures alone could exit with a result unwritten
         outputs_written: list[threading.Event] = []
 
+        # what stopped a result's write (the reader went away: | head -1), raised by this thread,
+        # which the guard maps to an exit code (a callback's own exception would be a traceback)
+        write_failed: list[BaseException] = []
+
         def write_result(future: Future[dict[str, Any]], done: threading.Event) -> None:
             try:
                 with lock:
-                    writer.write(future.result())
-                    writer.flush()
+                    if not write_failed:
+                        writer.write(future.result())
+                        writer.flush()
+            except BaseException as exc:
+                write_failed.append(exc)
             finally:
                 done.set()
 
+        def all_written() -> None:
+            for done in outputs_written:
+                done.wait()
+            if write_failed:
+                raise write_failed[0]
+
         try:
             with _sigterm_interrupts():
-                for event in outcome:
-                    with lock:
-                        writer.write(event)
-                    if is_client_call(event):
-                        written, future = start_call(runner, event)
+                try:
+                    for event in outcome:
                         with lock:
-                            for extra in written:
-                                writer.write(extra)
-                        if future is not None:
-                            done = threading.Event()
-                            outputs_written.append(done)
-                            future.add_done_callback(functools.partial(write_result, done=done))
-                for done in outputs_written:
-                    done.wait()
+                            writer.write(event)
+                        if is_client_call(event):
+                            written, future = start_call(runner, event)
+                            with lock:
+                                for extra in written:
+                                    writer.write(extra)
+                            if future is not None:
+                                done = threading.Event()
+                                outputs_written.append(done)
+                                future.add_done_callback(functools.partial(write_result, done=done))
+                except DataError:  # a bad line: the calls of the good lines before it finish first
+                    all_written()
+                    raise
+                all_written()
         except _Terminated:
             runner.close(cancel=True)  # every unfinished call's result is set by now,
             _wait_written(outputs_written)  # and written by its callback soon after

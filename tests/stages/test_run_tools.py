@@ -310,6 +310,39 @@ def test_the_cli_exits_only_after_every_result_is_written(tmp_path: Path) -> Non
     assert all(r["output"].split("\n") == ["y"] * 50_000 and not r["is_error"] for r in written.values())
 
 
+SLOW_CAT = '[[tools]]\nname = "cat"\nexecutor = "shell"\ncommand = ["sh", "-c", "sleep 0.3; cat"]\n'
+
+
+def test_a_reader_that_goes_away_ends_run_tools_quietly(tmp_path: Path) -> None:
+    """``| head -1``: results that come after the reader left end the command with exit 0 and
+    nothing on stderr (no traceback from the threads that write them)."""
+    path = tools_file(tmp_path, SLOW_CAT)
+    stream = b"".join(orjson.dumps(call(f"c{i}", "cat", {"i": i})) + b"\n" for i in range(3))
+    result = subprocess.run(["sh", "-c", f"{STREAMKIT} run-tools --tools {path} | head -1"], input=stream,
+                            capture_output=True, timeout=30)  # fmt: skip
+    assert result.returncode == 0
+    assert ndjson(result.stdout) == [call("c0", "cat", {"i": 0})]
+    assert result.stderr == b""
+
+
+def test_bad_input_after_a_call_lets_the_call_finish_first(tmp_path: Path) -> None:
+    """A bad line is said and exits 65 once the calls of the good lines before it have their
+    results, as the tools gave them (nothing good before the bad line is lost)."""
+    path = tools_file(tmp_path, SLOW_CAT)
+    stream = orjson.dumps(call("c1", "cat", {"a": 1})) + b'\n{"type": "tool-call", "tool_call_id": 5}\n'
+    result = run_cli("run-tools", "--tools", str(path), input=stream)
+    assert result.returncode == 65
+    assert (
+        result.stderr
+        == b"streamkit run-tools: line 2: tool-call event: 'tool_call_id' must be a string, not an integer\n"
+    )
+    events = ndjson(result.stdout)
+    assert events[0] == call("c1", "cat", {"a": 1})
+    assert results(events)["c1"]["is_error"] is False and orjson.loads(results(events)["c1"]["output"]) == {
+        "a": 1
+    }
+
+
 def test_ctrl_c_ends_the_running_tool_and_leaves_nothing_running(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     path = tools_file(tmp_path, f"""
