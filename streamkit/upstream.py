@@ -671,9 +671,8 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
     # a session that already fell back to HTTP (and said so) stays there
     fell_back = transport == "auto" and session is not None and request.websocket_url in session.unavailable
     if transport != "sse" and request.websocket_url and not fell_back:
-        own = session is None
         ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
-                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=own)  # fmt: skip
+                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=session is None)  # fmt: skip
         try:
             return ws.open()
         except WebSocketUnavailable as exc:

@@ -161,13 +161,11 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
                     all_written()
                     raise
                 all_written()
-        except _Terminated:
+        except BaseException as exc:
             runner.close(cancel=True)  # every unfinished call's result is set by now,
             _wait_written(outputs_written)  # and written by its callback soon after
-            raise SystemExit(EXIT_TERMINATED) from None
-        except BaseException:
-            runner.close(cancel=True)
-            _wait_written(outputs_written)
+            if isinstance(exc, _Terminated):
+                raise SystemExit(EXIT_TERMINATED) from None
             raise
         runner.close()
         outcome.check(ignore=ignore_errors)
