@@ -24,6 +24,7 @@ import contextlib
 import email.utils
 import random
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO, Any
 
@@ -189,6 +190,11 @@ class Fetch:
 
     def pending(self) -> bool:
         return self._pos < len(self._queue)
+
+    def close(self) -> None:
+        """Let go of the upstream before the answer is read to its end. Nothing to do over HTTP,
+        whose request is made, and its response closed, by the iteration itself; a WebSocket
+        fetch closes the connection it opened (:class:`WebSocketFetch`)."""
 
     def _raw(self, event: str | None, data: Any, began: float) -> dict[str, Any]:
         return {
@@ -603,8 +609,10 @@ class WebSocketFetch(Fetch):
     ``open()`` connects and sends, raising :class:`WebSocketUnavailable` when either fails (the
     caller may then fall back to HTTP); iterating yields the answer's events until a final one.
     With ``owns_session``, the connection is closed when the answer ends (or the iteration is
-    abandoned): nothing of it outlives the fetch, neither the socket nor websockets' reader and
-    keepalive threads. A caller that passes its own session keeps it open for its next request.
+    abandoned), when :meth:`close` is called, or else when the fetch itself is garbage-collected
+    (one opened and never read): nothing of it outlives the fetch, neither the socket nor
+    websockets' reader and keepalive threads. A caller that passes its own session keeps it open
+    for its next request.
     """
 
     def __init__(self, request: Request, *, dialect: str, session: WebSocketSession, read_timeout: float = 60.0,
@@ -614,6 +622,13 @@ class WebSocketFetch(Fetch):
         self.owns_session = owns_session
         self._ws: Any = None
         self._began = 0.0
+        # (holds the session, not the fetch: it runs when the fetch is collected, or at exit)
+        self._closer = weakref.finalize(self, session.close) if owns_session else None
+
+    def close(self) -> None:
+        """Close the connection if the fetch opened it (nothing otherwise); idempotent."""
+        if self._closer is not None:
+            self._closer()
 
     def open(self) -> WebSocketFetch:
         self._began = time.monotonic()
@@ -624,8 +639,7 @@ class WebSocketFetch(Fetch):
         try:
             yield from self._messages()
         finally:
-            if self.owns_session:
-                self.session.close()
+            self.close()
 
     def _messages(self) -> Iterator[dict[str, Any]]:
         from websockets.exceptions import ConnectionClosed

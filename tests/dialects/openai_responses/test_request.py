@@ -481,10 +481,13 @@ def _websocket_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.endswith(("(recv_events)", "(keepalive)"))]
 
 
-@pytest.mark.parametrize("abandoned", [False, True], ids=["read-to-the-end", "abandoned"])
-def test_a_fetch_that_opened_its_own_websocket_closes_it(abandoned: bool) -> None:
+@pytest.mark.parametrize("how", ["read-to-the-end", "abandoned", "closed", "never-read"])
+def test_a_fetch_that_opened_its_own_websocket_closes_it(how: str) -> None:
     """A library caller that reads one answer leaves no connection behind: its socket and threads
-    (the keepalive one pings from the process's shared random state) end with the answer."""
+    (the keepalive one pings from the process's shared random state) end with the answer, when
+    the caller stops reading or closes the fetch, or when it drops a fetch it never read."""
+    import gc
+
     from streamkit.conversation import from_prompt
     from streamkit.endpoints import resolve
     from streamkit.upstream import open_stream
@@ -494,14 +497,22 @@ def test_a_fetch_that_opened_its_own_websocket_closes_it(abandoned: bool) -> Non
     with serving("-d", NAME, "--replay", str(recording)) as url:
         request = DIALECT.build_request(from_prompt("hello"), resolve(DIALECT, base_url=url, model="m"))
         fetched = open_stream(request, dialect=NAME, transport="websocket", read_timeout=5)
-        events = iter(fetched)
-        first = next(events)
-        assert set(_websocket_threads()) - before  # the connection is open while the answer comes
-        if abandoned:
-            events.close()  # type: ignore[attr-defined]  # a generator: what a for loop's break does on GC
+        session = fetched.session  # type: ignore[attr-defined]
+        assert set(_websocket_threads()) - before  # open_stream connected and sent: the connection is open
+        if how == "never-read":
+            del fetched
+            gc.collect()
+        elif how == "closed":
+            fetched.close()
+            fetched.close()  # (twice is harmless)
         else:
-            assert [first, *events][-1]["data"]["type"] in WEBSOCKET_FINAL
-        assert fetched.session._ws is None
+            events = iter(fetched)
+            first = next(events)
+            if how == "abandoned":
+                events.close()  # type: ignore[attr-defined]  # a generator: what a for loop's break does on GC
+            else:
+                assert [first, *events][-1]["data"]["type"] in WEBSOCKET_FINAL
+        assert session._ws is None
         for _ in range(100):  # bounded: the threads end once the close handshake is done
             if not set(_websocket_threads()) - before:
                 break
