@@ -93,6 +93,9 @@ from .options import complete_dialects
                    "streams) in this SQLite file or PostgreSQL database, or nowhere. Default with --upstream: "
                    "$XDG_STATE_HOME/streamkit/responses.sqlite3; else none.")  # fmt: skip
 @click.option("--log-requests", metavar="FILE", help="Append every request body received to FILE as NDJSON.")
+# (the default is serve.app.MAX_BODY_MIB, not imported here: a command's start stays light)
+@click.option("--max-body", "max_body_mib", default=64, show_default=True, type=click.IntRange(1), metavar="MIB",
+              help="The largest request body (and WebSocket message) taken, in MiB; larger: HTTP 413.")  # fmt: skip
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -106,7 +109,8 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           total_timeout: float | None, max_tool_rounds: int,
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
-          more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None) -> None:  # fmt: skip
+          more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
+          max_body_mib: int = 64) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -145,7 +149,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 max_tool_rounds: int, host: str, port: int, realtime: bool, delay: float, fail_status: int | None,
                 fail_times: int, retry_after: float, drop_after: int | None, stall_after: int | None,
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
-                store_spec: str | None = None) -> tuple[Any, str]:  # fmt: skip
+                store_spec: str | None = None, max_body_mib: int = 64) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -157,13 +161,11 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     if sum((bool(recordings), bool(script_file), bool(upstream))) != 1:
         raise UsageError("pass one of --replay FILE..., --script FILE or --upstream DIALECT")
     served = _served(registry, dialects, live=bool(upstream))
-    extra: list[Any] = []
     source: Any
     if upstream:
         source = _gateway(registry, upstream, base_url, key_file, model, model_map, forward_key, retries,
                           connect_timeout, read_timeout, total_timeout)  # fmt: skip
         source.max_tool_rounds = max_tool_rounds
-        extra = serving.catalog.routes(source, served)
         diagnostics.warn_once()
     elif script_file:
         source = serving.ScriptSource(script_file, delay)
@@ -182,7 +184,9 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
         fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
     )
     server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
-                            websocket=websocket, client_keys=client_keys, extra_routes=extra)  # fmt: skip
+                            websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20)  # fmt: skip
+    if upstream:
+        server.extra_routes = serving.catalog.routes(source, served, server)
     if "openai-responses" in served and (upstream or store_spec is not None):
         from ..serve.responses import Responses
         from ..serve.store import open_store

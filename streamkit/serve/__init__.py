@@ -88,7 +88,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     try:
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
-        served = _uvicorn_server(uvicorn, app, interrupted)
+        served = _uvicorn_server(uvicorn, app, interrupted, server.max_body)
         try:
             served.run(sockets=[sock])
         finally:
@@ -115,7 +115,7 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
 
     app = make_app(server)
     sock = socket.create_server((host, 0))
-    served = _uvicorn_server(uvicorn, app, [])
+    served = _uvicorn_server(uvicorn, app, [], server.max_body)
     thread = threading.Thread(
         target=served.run, kwargs={"sockets": [sock]}, name="streamkit-serve", daemon=True
     )
@@ -137,11 +137,18 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             server.log.close()
 
 
-def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int]) -> Any:
-    """The uvicorn server for the app, as both ``run`` and ``background`` serve it."""
+def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], max_body: int) -> Any:
+    """The uvicorn server for the app, as both ``run`` and ``background`` serve it; a WebSocket
+    message above ``max_body`` bytes closes its connection (1009, message too big), as a body
+    above it is answered 413."""
     quiet_server_logs()
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        ws_max_size=max_body,
     )
     return _prompt_server(uvicorn, interrupted)(config)
 

@@ -51,6 +51,41 @@ class Faults:
     stall_after: int | None = None
 
 
+#: the largest request body ``serve`` reads, in MiB (``--max-body``): above every provider's own
+#: limit (Anthropic's Messages API takes 32 MB, Gemini 20 MB inline), so that no request an
+#: upstream would take is refused, and bounded, so that a client cannot make the server hold an
+#: endless body in memory
+MAX_BODY_MIB = 64
+
+
+class BodyTooLarge(Exception):
+    """A request body above the server's limit (answered 413, the rest of it left unread)."""
+
+
+async def read_body(request: Any, limit: int) -> bytes:
+    """A request's body, read up to ``limit`` bytes: a ``Content-Length`` above it is refused
+    before any byte of the body is read, and a body sent without one (chunked) is refused as soon
+    as it passes the limit (:class:`BodyTooLarge`)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def too_large(limit: int) -> HTTPError:
+    """The error that answers a body above ``limit`` bytes."""
+    return HTTPError(
+        413, f"the request body is larger than {limit / 2**20:g} MiB, the most this server takes"
+    )
+
+
 @dataclass
 class Server:
     """The served dialects, where answers come from, and how to misbehave."""
@@ -68,6 +103,8 @@ class Server:
     extra_routes: list[Any] = field(default_factory=list)
     #: the stored responses of the Responses API (:class:`~streamkit.serve.responses.Responses`)
     responses: Any = None
+    #: the largest request body read, in bytes (larger: 413); WebSocket messages too
+    max_body: int = MAX_BODY_MIB * 2**20
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -231,18 +268,21 @@ def make_app(server: Server) -> Any:
 
     def http_endpoint(dialect: Any) -> Any:
         async def endpoint(request: Request) -> Response:
+            # the key first: a client without one gets its 401 before the server reads its body
+            key = client_key(request.headers, request.query_params)
+            if not server.authorized(key):
+                return error_response(dialect, HTTPError(401, "invalid or missing API key"))
             try:
-                raw = await request.body()
+                raw = await read_body(request, server.max_body)
             except ClientDisconnect:  # the client left before its body was whole: no one to answer
                 return Response(status_code=400)
+            except BodyTooLarge:
+                return error_response(dialect, too_large(server.max_body))
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:
                 return error_response(dialect, HTTPError(400, "the request body is not JSON"))
             server.record(body)
-            key = client_key(request.headers, request.query_params)
-            if not server.authorized(key):
-                return error_response(dialect, HTTPError(401, "invalid or missing API key"))
             if server.should_fail():
                 status = server.faults.fail_status or 500
                 return error_response(

@@ -86,11 +86,32 @@ def ollama_models(ids: list[str]) -> dict[str, Any]:
     }
 
 
-def routes(source: Any, dialects: dict[str, Any]) -> list[Any]:
-    """The starlette routes of the gateway's listings and token count, for the served dialects."""
-    from starlette.requests import Request
+#: a listing's shape -> the dialect whose errors a client asking for it reads
+_SHAPE_DIALECTS = {
+    openai_models: "openai-chat",
+    anthropic_models: "anthropic",
+    gemini_models: "gemini",
+    ollama_models: "ollama",
+}
+
+
+def routes(source: Any, dialects: dict[str, Any], server: Any) -> list[Any]:
+    """The starlette routes of the gateway's listings and token count, for the served dialects,
+    behind the ``server``'s client keys (a client without one gets a 401) and body limit."""
+    from starlette.requests import ClientDisconnect, Request
     from starlette.responses import Response
     from starlette.routing import Route
+
+    from .app import BodyTooLarge, client_key, read_body, too_large
+
+    def refused(request: Request, name: str) -> Response | None:
+        """The 401 for a client without a key the server takes, in the error shape of the
+        dialect ``name`` (the one whose SDK asks this path), else None."""
+        if server.authorized(client_key(request.headers, request.query_params)):
+            return None
+        dialect = dialects.get(name) or next(iter(dialects.values()))
+        body = dialect.error_body(401, "invalid or missing API key")
+        return Response(orjson.dumps(body), 401, media_type="application/json")
 
     cache: dict[str, list[str]] = {}
 
@@ -104,6 +125,9 @@ def routes(source: Any, dialects: dict[str, Any]) -> list[Any]:
             chosen = shape
             if shape is openai_models and "anthropic-version" in request.headers:
                 chosen = anthropic_models
+            no = refused(request, _SHAPE_DIALECTS[chosen])
+            if no is not None:
+                return no
             return Response(orjson.dumps(chosen(await ids())), media_type="application/json")
 
         return endpoint
@@ -113,8 +137,20 @@ def routes(source: Any, dialects: dict[str, Any]) -> list[Any]:
         from ..errors import StreamkitError
 
         dialect = dialects["anthropic"]
+        no = refused(request, "anthropic")
+        if no is not None:
+            return no
         try:
-            body = orjson.loads(await request.body())
+            raw = await read_body(request, server.max_body)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        except BodyTooLarge:
+            error = too_large(server.max_body)
+            return Response(
+                orjson.dumps(dialect.error_body(413, error.message)), 413, media_type="application/json"
+            )
+        try:
+            body = orjson.loads(raw)
             parsed = dialect.parse_request(body, path=request.url.path)
         except (orjson.JSONDecodeError, StreamkitError) as exc:
             return Response(

@@ -6,9 +6,12 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import STREAMKIT
 
@@ -50,3 +53,101 @@ def test_clients_that_leave_early_leave_no_traceback_and_a_bounded_log(tmp_path:
                 pipe.close()
     assert "Traceback" not in err and "ClientDisconnect" not in err and "socket.send" not in err
     assert len(err.splitlines()) <= 3, err
+
+
+@contextmanager
+def _server(
+    tmp_path: Path, *options: str, dialect: str = "openai-chat"
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``streamkit serve`` of a one-turn script as its own process: (the process, its port)."""
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 10))
+    proc = subprocess.Popen([str(STREAMKIT), "serve", "-d", dialect, "--script", str(script), "--port", "0", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        yield proc, int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict]:
+    """The status and JSON body of the response on ``sock`` (read until the server closes or the
+    body is whole; a 10 s timeout fails the test rather than hanging it)."""
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(
+            line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return int(head.split()[1]), orjson.loads(body)
+
+
+REQUEST = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
+
+def test_a_body_over_the_limit_is_413_and_is_not_read(tmp_path: Path) -> None:
+    with _server(tmp_path, "--max-body", "1") as (_, port):
+        # a Content-Length over the limit: refused before any byte of the body is sent
+        with _post(port, b"", length=200 * 2**20) as sock:
+            status, body = _answer(sock)
+        assert status == 413 and "larger than 1 MiB" in body["error"]["message"]
+        # a chunked body (no length given): refused once it passes the limit, its end never sent
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                         b"transfer-encoding: chunked\r\n\r\n")  # fmt: skip
+            piece = b"x" * 2**16
+            for _ in range(17):  # 1 MiB and one piece more
+                sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            status, body = _answer(sock)
+        assert status == 413
+        # a body at the limit is taken
+        padded = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "x" * (2**20 - 100)}]})
+        assert len(padded) <= 2**20
+        with _post(port, padded) as sock:
+            assert _answer(sock)[0] == 200
+
+
+def test_a_client_without_a_key_is_refused_before_its_body_is_read(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-the-only-key-0123456789\n")
+    with _server(tmp_path, "--client-keys", str(keys)) as (_, port):
+        with _post(port, b"", length=50 * 2**20) as sock:  # announced, never sent
+            status, body = _answer(sock)
+        assert status == 401 and "API key" in body["error"]["message"]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                         b"authorization: Bearer sk-the-only-key-0123456789\r\n"
+                         b"content-length: %d\r\n\r\n%s" % (len(REQUEST), REQUEST))  # fmt: skip
+            assert _answer(sock)[0] == 200
+
+
+def test_a_websocket_message_over_the_limit_closes_its_connection(tmp_path: Path) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    message = orjson.dumps({"type": "response.create", "model": "m", "input": "x" * (2 * 2**20)}).decode()
+    with _server(tmp_path, "--max-body", "1", dialect="openai-responses") as (_, port):
+        with connect(f"ws://127.0.0.1:{port}/v1/responses", open_timeout=10) as ws:
+            ws.send(message)
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+        with connect(f"ws://127.0.0.1:{port}/v1/responses", open_timeout=10) as ws:  # a small one is answered
+            ws.send(orjson.dumps({"type": "response.create", "model": "m", "input": "hi"}).decode())
+            assert orjson.loads(ws.recv(timeout=10))["type"] == "response.created"

@@ -366,6 +366,38 @@ def test_claude_codes_token_count_is_an_estimate_that_grows_with_the_request(tmp
     assert 400 < longer.input_tokens < 1200  # about 1,700 characters of text
 
 
+def test_client_keys_guard_the_model_listings_and_the_token_count_too(tmp_path: Path) -> None:
+    """With --client-keys every endpoint wants a key, each refusal in the error shape of the SDK
+    that asks that path (the listings ask the upstream with the gateway's own key)."""
+    import anthropic
+    import openai
+
+    keys = tmp_path / "keys"
+    keys.write_text("sk-client-key-0123456789\n")
+    key = "sk-client-key-0123456789"
+    with gateway("openai-chat", tmp_path, "-m", "inner", "--client-keys", str(keys)) as (url, _):
+        with openai.OpenAI(api_key="sk-wrong", base_url=f"{url}/v1") as client:
+            with pytest.raises(openai.AuthenticationError):
+                client.models.list()
+        with openai.OpenAI(api_key=key, base_url=f"{url}/v1") as client:
+            assert [m.id for m in client.models.list()] == ["inner"]
+        with anthropic.Anthropic(api_key="sk-wrong", base_url=url) as claude:
+            with pytest.raises(anthropic.AuthenticationError):
+                claude.models.list()
+            with pytest.raises(anthropic.AuthenticationError):
+                claude.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hi"}])
+        with anthropic.Anthropic(api_key=key, base_url=url) as claude:
+            assert claude.messages.count_tokens(
+                model="m", messages=[{"role": "user", "content": "hi"}]
+            ).input_tokens
+        refused = httpx.get(f"{url}/v1beta/models", timeout=10)
+        assert refused.status_code == 401 and refused.json()["error"]["status"] == "UNAUTHENTICATED"
+        assert (
+            httpx.get(f"{url}/api/tags", headers={"authorization": f"Bearer {key}"}, timeout=10).status_code
+            == 200
+        )
+
+
 def test_responses_js_defects_are_not_ours(tmp_path: Path) -> None:
     """Text then two parallel calls, streamed to a Responses client from a chat upstream: every item
     gets its own output_index and is closed, the stream ends with response.completed, usage is
