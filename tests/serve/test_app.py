@@ -151,3 +151,14 @@ def test_a_websocket_message_over_the_limit_closes_its_connection(tmp_path: Path
         with connect(f"ws://127.0.0.1:{port}/v1/responses", open_timeout=10) as ws:  # a small one is answered
             ws.send(orjson.dumps({"type": "response.create", "model": "m", "input": "hi"}).decode())
             assert orjson.loads(ws.recv(timeout=10))["type"] == "response.created"
+
+
+def test_the_max_body_default_is_the_servers() -> None:
+    import inspect
+
+    from streamkit.cli.serve import make_server, serve
+    from streamkit.serve.app import MAX_BODY_MIB, Server
+
+    option = next(p for p in serve.params if p.name == "max_body_mib")
+    assert option.default == inspect.signature(make_server).parameters["max_body_mib"].default == MAX_BODY_MIB
+    assert Server({}, None).max_body == MAX_BODY_MIB * 2**20
