@@ -376,9 +376,11 @@ def test_client_keys_guard_the_model_listings_and_the_token_count_too(tmp_path: 
     keys.write_text("sk-client-key-0123456789\n")
     key = "sk-client-key-0123456789"
     with gateway("openai-chat", tmp_path, "-m", "inner", "--client-keys", str(keys)) as (url, _):
-        with openai.OpenAI(api_key="sk-wrong", base_url=f"{url}/v1") as client:
-            with pytest.raises(openai.AuthenticationError):
-                client.models.list()
+        with (
+            openai.OpenAI(api_key="sk-wrong", base_url=f"{url}/v1") as client,
+            pytest.raises(openai.AuthenticationError),
+        ):
+            client.models.list()
         with openai.OpenAI(api_key=key, base_url=f"{url}/v1") as client:
             assert [m.id for m in client.models.list()] == ["inner"]
         with anthropic.Anthropic(api_key="sk-wrong", base_url=url) as claude:
