@@ -464,8 +464,10 @@ def test_fetch_over_the_websocket_gets_each_recording() -> None:
     with serving("-d", NAME, "--replay", *map(str, CASES)) as url:
         for recording in CASES:  # fetch's own code, in this process: a process each cost more than the test
             request = DIALECT.build_request(from_prompt("hello"), resolve(DIALECT, base_url=url, model="m"))
+            # (3 s: under a full parallel run a first event once took over 1 s; the one recording
+            # cut off waits it once)
             fetched = open_stream(
-                request, dialect=NAME, transport="websocket", read_timeout=1, warn=warnings.append
+                request, dialect=NAME, transport="websocket", read_timeout=3, warn=warnings.append
             )
             events = without_t(list(fetched))
             expected = websocket_answer(recording)
