@@ -99,8 +99,18 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+#: the longest provider message an error event carries (a longer one is cut, with "…")
+MAX_MESSAGE = 2000
+
+
 def provider_error(body: bytes, status: int) -> tuple[str, Any]:
-    """The provider's own message and code from an error body (every API nests it differently)."""
+    """The provider's own message and code from an error body (every API nests it differently),
+    the message cut at ``MAX_MESSAGE`` characters."""
+    message, code = _provider_error(body, status)
+    return (message[: MAX_MESSAGE - 1] + "…" if len(message) > MAX_MESSAGE else message), code
+
+
+def _provider_error(body: bytes, status: int) -> tuple[str, Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -187,6 +197,8 @@ class Fetch:
         self.received = 0
         self._queue: list[dict[str, Any]] = []
         self._pos = 0
+        #: bytes received since the last chunk that completed an event (see MAX_EVENT_BYTES)
+        self._unfinished = 0
 
     def pending(self) -> bool:
         return self._pos < len(self._queue)
@@ -316,8 +328,12 @@ class Fetch:
         self._queue = [self._raw(e, d, began) for e, d in pairs]
         self._pos = 0
         self.received += len(self._queue)
+        self._unfinished = 0 if pairs else self._unfinished + len(chunk)
         if bad is not None:
             self._queue.append(self._garbled(bad))
+        elif self._unfinished > MAX_EVENT_BYTES:
+            self._queue.append(self._error(f"{self._where()} sent {MAX_EVENT_BYTES >> 20} MiB without completing "
+                                           "an event; the stream is cut there", retryable=False))  # fmt: skip
         elif self.timeout is not None and time.monotonic() - began > self.timeout:
             self._queue.append(self._error(f"{self._where()} did not finish within {self.timeout:g} s (--timeout)",
                                            retryable=True))  # fmt: skip
@@ -385,7 +401,10 @@ class Fetch:
                 try:
                     if response.status_code >= 400:
                         outcome = self._status_failed(
-                            attempt, response.status_code, response.headers, response.read()
+                            attempt,
+                            response.status_code,
+                            response.headers,
+                            _error_body(response.iter_bytes()),
                         )
                         if isinstance(outcome, float):
                             self.sleep(outcome)
@@ -459,7 +478,7 @@ class AsyncFetch(Fetch):
                     return
                 try:
                     if response.status_code >= 400:
-                        body = await response.aread()
+                        body = await _aerror_body(response.aiter_bytes())
                         outcome = self._status_failed(attempt, response.status_code, response.headers, body)
                         if isinstance(outcome, float):
                             await asyncio.sleep(outcome)
@@ -490,6 +509,27 @@ class AsyncFetch(Fetch):
         finally:
             if own_client:
                 await client.aclose()
+
+
+def _error_body(chunks: Iterator[bytes]) -> bytes:
+    """An error answer's body, its first ``MAX_ERROR_BODY`` bytes at most (the rest is not read:
+    an upstream answering an error with an endless body cannot fill the memory)."""
+    body = b""
+    for chunk in chunks:
+        body += chunk
+        if len(body) >= MAX_ERROR_BODY:
+            break
+    return body[:MAX_ERROR_BODY]
+
+
+async def _aerror_body(chunks: AsyncIterator[bytes]) -> bytes:
+    """:func:`_error_body`, read with asyncio."""
+    body = b""
+    async for chunk in chunks:
+        body += chunk
+        if len(body) >= MAX_ERROR_BODY:
+            break
+    return body[:MAX_ERROR_BODY]
 
 
 #: request headers whose values are credentials
@@ -540,6 +580,15 @@ def check_failed(fetch: Fetch) -> None:
         raise UpstreamError(f"{status}{fetch.failed['message']}")
 
 
+#: the most bytes an upstream may send without completing an event (an SSE event, a line of
+#: NDJSON, an element of a JSON array, a frame): past it the stream is cut with an error, so that
+#: an upstream that never ends an event cannot fill the memory of ``fetch`` or of a gateway. Far
+#: above any real event (a Responses image's partial frames are a few MB); a recording replayed
+#: from a file has no such bound
+MAX_EVENT_BYTES = 64 * 2**20
+#: the most bytes of an error answer's body that are read, for its message
+MAX_ERROR_BODY = 2**20
+
 #: seconds a closing WebSocket waits for the upstream's answer to its close frame (websockets'
 #: default is 10): the answer is already written by then, and an upstream that never answers
 #: must not hold ``fetch``'s exit for long
@@ -573,7 +622,7 @@ class WebSocketSession:
         stack = contextlib.ExitStack()  # websockets wants connect() used as a context manager
         try:
             self._ws = stack.enter_context(connect(request.websocket_url or "", additional_headers=headers,
-                                                   open_timeout=self.connect_timeout, max_size=None,
+                                                   open_timeout=self.connect_timeout, max_size=MAX_EVENT_BYTES,
                                                    close_timeout=CLOSE_TIMEOUT))  # fmt: skip
             self._stack = stack
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:

@@ -109,6 +109,29 @@ def trickle(conn: socket.socket, request: bytes) -> None:
         time.sleep(0.3)
 
 
+def _flood(conn: socket.socket, first: bytes, limit: int = 200 * 2**20) -> None:
+    """``first``, then ``x`` without end (until the client goes, or ``limit`` bytes: a bound for
+    the test, far past what the client may take)."""
+    conn.sendall(first)
+    piece = b"x" * 2**16
+    for _ in range(limit // len(piece)):
+        conn.sendall(piece)
+
+
+def flood(conn: socket.socket, request: bytes) -> None:
+    """A stream whose first event never ends: ``data: xxx...`` with no line end."""
+    _stream_head(conn)
+    _flood(conn, b"data: ")
+
+
+def endless_error(conn: socket.socket, request: bytes) -> None:
+    """A 500 whose JSON body never ends (no length: it would run until the connection closes)."""
+    head = (
+        b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+    )
+    _flood(conn, head + b'{"error": {"message": "')
+
+
 def retry_after_forever(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "429 Too Many Requests", {"content-type": "application/json", "retry-after": "100000"},
              b'{"error": {"message": "slow down", "type": "rate_limit_error"}}')  # fmt: skip
@@ -175,6 +198,8 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "oversized-header": oversized_header,
     "reset": reset,
     "deaf-to-close": deaf_to_close,
+    "flood": flood,
+    "endless-error": endless_error,
 }
 
 

@@ -82,6 +82,40 @@ def test_a_faulty_upstream_is_an_error_event_and_exit_1(name: str) -> None:
         assert [e["type"] for e in events] == ["raw", "error"]  # the good event before the garbage came out
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("flood", "sent 64 MiB without completing an event"), ("endless-error", "HTTP 500")],
+)
+def test_an_upstream_that_floods_is_cut_off_with_bounded_memory(name: str, says: str) -> None:
+    """An event that never ends, or an error body that never ends: fetch reads a bounded part of
+    it (MAX_EVENT_BYTES, MAX_ERROR_BODY), says so in one error event and exits 1, where it once
+    held all of it (the hostile server sends up to 200 MiB)."""
+    from streamkit.upstream import MAX_EVENT_BYTES
+
+    with hostile(name) as url, tempfile.TemporaryFile() as out:
+        result = subprocess.run([sys.executable, "-c", _PEAK, "fetch", "--base-url", url, "-m", "m", "--retries",
+                                 "0", "hi"], stdout=out, stderr=subprocess.PIPE,
+                                env={**os.environ, "OPENAI_API_KEY": SECRET}, timeout=60)  # fmt: skip
+        out.seek(0)
+        events = ndjson(out.read())
+    assert result.returncode == 1, result.stderr
+    assert b"Traceback" not in result.stderr
+    (error,) = events
+    assert error["type"] == "error" and says in f"HTTP {error.get('status')}: {error['message']}", error
+    peak = int(result.stderr.decode().rsplit("peak ", 1)[1])  # KiB, from _PEAK
+    assert peak * 1024 < 3 * MAX_EVENT_BYTES, peak  # the event's bytes and their joining, not 200 MiB
+
+
+#: runs the CLI and prints its peak memory (KiB) on stderr as it exits
+_PEAK = """
+import atexit, resource, sys
+atexit.register(lambda: print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr))
+from streamkit.cli import main
+sys.argv[0] = "streamkit"
+main()
+"""
+
+
 def test_a_websocket_upstream_deaf_to_the_close_frame_holds_fetch_for_a_second_at_most() -> None:
     """The answer is written when it ends; the close handshake after it waits at most
     ``CLOSE_TIMEOUT`` (websockets' own default would hold the exit for 10 s)."""
