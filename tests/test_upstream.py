@@ -181,3 +181,35 @@ def test_the_retry_jitter_leaves_the_random_module_s_state_alone() -> None:
     assert random.getstate() == state
     assert len(waits) > 1 and all(0 <= w <= 2.0 for w in waits)  # full jitter up to 0.5 * 2**2
     assert backoff(3, 4.5) == 4.5  # Retry-After, as given
+
+
+def test_a_provider_message_is_cut_at_max_message() -> None:
+    from streamkit.upstream import MAX_MESSAGE, provider_error
+
+    long = "why " * 5000
+    message, code = provider_error(b'{"error": {"message": "%s", "code": "x"}}' % long.encode(), 400)
+    assert len(message) == MAX_MESSAGE and message.endswith("…") and long.startswith(message[:-1])
+    assert code == "x"
+    assert provider_error(b'{"error": {"message": "short"}}', 400)[0] == "short"
+
+
+def test_a_websocket_message_over_the_bound_ends_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The WebSocket transport has the same bound as HTTP: a message past it closes the
+    connection (1009) and the stream ends with an error event."""
+    import streamkit.upstream as upstream
+    from streamkit.conversation import from_prompt
+    from streamkit.endpoints import resolve
+    from streamkit.plugins import default_registry
+    from streamkit.testing import serving
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr(upstream, "MAX_EVENT_BYTES", 200)  # the first event, response.created, is larger
+    dialect = default_registry().dialect("openai-responses")
+    recording = ROOT / "tests" / "data" / "openai-responses" / "annotations.sse"
+    with serving("-d", "openai-responses", "--replay", str(recording)) as url:
+        request = dialect.build_request(from_prompt("hi"), resolve(dialect, base_url=url, model="m"))
+        events = list(
+            upstream.open_stream(request, dialect="openai-responses", transport="websocket", read_timeout=5)
+        )
+    assert [e["type"] for e in events] == ["error"]
+    assert "closed mid-stream" in events[0]["message"] and "1009" in events[0]["message"], events[0]
