@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,22 +17,18 @@ import pytest
 from tests.conftest import STREAMKIT
 
 
-def _post(port: int, body: bytes, length: int | None = None) -> socket.socket:
+def _post(port: int, body: bytes, length: int | None = None, headers: str = "") -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n{headers}"
             f"content-length: {len(body) if length is None else length}\r\n\r\n")  # fmt: skip
     sock.sendall(head.encode() + body)
     return sock
 
 
 def test_clients_that_leave_early_leave_no_traceback_and_a_bounded_log(tmp_path: Path) -> None:
-    script = tmp_path / "script.json"
-    script.write_bytes(orjson.dumps([{"text": "word " * 2000}] * 200))
-    proc = subprocess.Popen([str(STREAMKIT), "serve", "-d", "openai-chat", "--script", str(script), "--realtime",
-                             "--delay", "0.001", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        assert proc.stdout is not None and proc.stderr is not None
-        port = int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+    script = [{"text": "word " * 2000}] * 200
+    with _server(tmp_path, "--realtime", "--delay", "0.001", script=script) as (proc, port):
+        assert proc.stderr is not None
         body = orjson.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
         for _ in range(20):  # gone before their body is whole
             _post(port, body[:10], length=1000).close()
@@ -44,25 +41,19 @@ def test_clients_that_leave_early_leave_no_traceback_and_a_bounded_log(tmp_path:
         assert proc.wait(timeout=20) == 130
         half.close()
         err = proc.stderr.read().decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
     assert "Traceback" not in err and "ClientDisconnect" not in err and "socket.send" not in err
     assert len(err.splitlines()) <= 3, err
 
 
 @contextmanager
 def _server(
-    tmp_path: Path, *options: str, dialect: str = "openai-chat"
+    tmp_path: Path, *options: str, dialect: str = "openai-chat", script: list[Any] | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """``streamkit serve`` of a one-turn script as its own process: (the process, its port)."""
-    script = tmp_path / "script.json"
-    script.write_bytes(orjson.dumps([{"text": "ok"}] * 10))
-    proc = subprocess.Popen([str(STREAMKIT), "serve", "-d", dialect, "--script", str(script), "--port", "0", *options],
+    """``streamkit serve`` of a script (ten one-word turns unless given) as its own process:
+    (the process, its port). Stopped with Ctrl-C at the end, unless the test already did."""
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps(script or [{"text": "ok"}] * 10))
+    proc = subprocess.Popen([str(STREAMKIT), "serve", "-d", dialect, "--script", str(path), "--port", "0", *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -130,10 +121,7 @@ def test_a_client_without_a_key_is_refused_before_its_body_is_read(tmp_path: Pat
         with _post(port, b"", length=50 * 2**20) as sock:  # announced, never sent
             status, body = _answer(sock)
         assert status == 401 and "API key" in body["error"]["message"]
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                         b"authorization: Bearer sk-the-only-key-0123456789\r\n"
-                         b"content-length: %d\r\n\r\n%s" % (len(REQUEST), REQUEST))  # fmt: skip
+        with _post(port, REQUEST, headers="authorization: Bearer sk-the-only-key-0123456789\r\n") as sock:
             assert _answer(sock)[0] == 200
 
 
