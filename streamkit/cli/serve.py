@@ -186,7 +186,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
                             websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20)  # fmt: skip
     if upstream:
-        server.extra_routes = serving.catalog.routes(source, served, server)
+        server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):
         from ..serve.responses import Responses
         from ..serve.store import open_store

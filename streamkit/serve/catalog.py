@@ -95,14 +95,16 @@ _SHAPE_DIALECTS = {
 }
 
 
-def routes(source: Any, dialects: dict[str, Any], server: Any) -> list[Any]:
-    """The starlette routes of the gateway's listings and token count, for the served dialects,
-    behind the ``server``'s client keys (a client without one gets a 401) and body limit."""
+def routes(source: Any, server: Any) -> list[Any]:
+    """The starlette routes of the gateway's listings and token count, for the ``server``'s
+    dialects, behind its client keys (a client without one gets a 401) and body limit."""
     from starlette.requests import ClientDisconnect, Request
     from starlette.responses import Response
     from starlette.routing import Route
 
     from .app import BodyTooLarge, client_key, read_body, too_large
+
+    dialects: dict[str, Any] = server.dialects
 
     def refused(request: Request, name: str) -> Response | None:
         """The 401 for a client without a key the server takes, in the error shape of the
