@@ -17,22 +17,23 @@ class DialectFormat(Format):
         self.description = f"{dialect.name} wire format ({dialect.framing})"  # type: ignore[misc]
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
-        from ..framing import frame
+        from ..framing import framer
 
         framing = self.dialect.framing
+        frame = framer(framing)
         encoder = self.dialect.encoder(**options)
         array = framing == "json-array"
         first = True
         feed = encoder.feed
         for event in events:
             for name, data in feed(event):
-                chunk = frame(framing, name, data)
+                chunk = frame(name, data)
                 if array:
                     chunk = (b"[" if first else b",\n") + chunk
                 first = False
                 yield chunk
         for name, data in encoder.close():
-            chunk = frame(framing, name, data)
+            chunk = frame(name, data)
             if array:
                 chunk = (b"[" if first else b",\n") + chunk
             first = False

@@ -6,6 +6,7 @@ first bytes; ``render -f DIALECT`` frames the dialect's wire events with :func:`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -34,13 +35,28 @@ def detect(head: bytes) -> str:
 
 
 def frame(framing: str, event: str | None, data: Any) -> bytes:
-    """Serialise one wire event in a framing (the JSON array's brackets come from :func:`array_edges`)."""
+    """Serialise one wire event in a framing (a JSON array's element alone: its brackets and commas
+    are the writer's, as :class:`~streamkit.formats.dialect.DialectFormat` writes them)."""
+    return framer(framing)(event, data)
+
+
+def framer(framing: str) -> Callable[[str | None, Any], bytes]:
+    """The function that serialises one wire event in a framing, as :func:`frame` does, looked up
+    once for a loop that frames every event of a stream."""
     if framing == "sse":
-        return sse.encode(event, data)
+        return sse.encode
     if framing == "ndjson":
-        return (data.encode() if isinstance(data, str) else orjson.dumps(data)) + b"\n"
+        return _ndjson_line
     if framing == "json-array":
-        return orjson.dumps(data)
+        return _json_element
     if framing == "eventstream":
-        return eventstream.encode(event, data)
+        return eventstream.encode
     raise UsageError(f"unknown framing {framing!r} (known: {', '.join(FRAMINGS)})")
+
+
+def _ndjson_line(event: str | None, data: Any) -> bytes:
+    return (data.encode() if isinstance(data, str) else orjson.dumps(data)) + b"\n"
+
+
+def _json_element(event: str | None, data: Any) -> bytes:
+    return orjson.dumps(data)
