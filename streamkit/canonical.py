@@ -269,7 +269,8 @@ def _wrong(fields: tuple[tuple[str, tuple[type, ...], bool], ...], event: dict[s
 
 
 _MISSING = object()
-_DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+#: the event types of a block's pieces (``id`` and ``delta``): the events of a stream's hot path
+DELTA_TYPES = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
 
 
 def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
@@ -301,7 +302,7 @@ def check_event(event: dict[str, Any]) -> str | None:
     kind = event.get("type")
     if (
         type(kind) is str
-        and kind in _DELTAS
+        and kind in DELTA_TYPES
         and len(event) == 3
         and type(event.get("delta")) is str
         and type(event.get("id")) is str

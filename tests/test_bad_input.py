@@ -104,6 +104,16 @@ def _accumulate_command(reader: Any) -> Iterator[Any]:
     return iter(ndjson(out.getvalue()))
 
 
+def _render_command(reader: Any, name: str, registry: Registry) -> Iterator[Any]:
+    """The ``render -f DIALECT`` command's own loop, over the reader, as its frames (one item)."""
+    from streamkit.ndjson import EventWriter
+    from streamkit.stages.render import write_rendered
+
+    out = io.BytesIO()
+    write_rendered(reader, EventWriter(out), lambda event: None, registry.dialect(name))
+    return iter([out.getvalue()])
+
+
 def _stages() -> dict[str, Callable[[Any], Iterator[Any]]]:
     from streamkit.stages.accumulate import accumulate
     from streamkit.stages.normalize import normalize
@@ -120,6 +130,10 @@ def _stages() -> dict[str, Callable[[Any], Iterator[Any]]]:
     }
     for name in formats:
         stages[f"render -f {name}"] = lambda events, name=name: render(events, format=name, registry=registry)
+    for name in registry.dialect_entries():
+        stages[f"render -f {name} (the command's loop)"] = lambda reader, name=name: _render_command(
+            reader, name, registry
+        )
     return stages
 
 

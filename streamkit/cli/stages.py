@@ -240,16 +240,22 @@ def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | No
         opts["base"] = base_file
 
     def body(out: IO[bytes]) -> None:
+        from ..formats.dialect import DialectFormat
         from ..ndjson import EventWriter, read_events
+        from ..plugins import default_registry
         from ..stages.render import render as render_stage
+        from ..stages.render import write_rendered
 
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
         outcome = Outcome(reader)
-        chunks = render_stage(outcome, format=format_name, **opts)  # an unknown format fails here
+        fmt = default_registry().format(format_name)  # an unknown format fails here
         writer = EventWriter(out, reader.pending)
         diagnostics.before_write(out.flush)  # a note comes after the text before it
-        for chunk in chunks:
-            writer.write_bytes(chunk)
+        if isinstance(fmt, DialectFormat):  # a wire format: one loop reads, encodes and writes
+            write_rendered(reader, writer, outcome.see, fmt.dialect, **opts)
+        else:
+            for chunk in render_stage(outcome, format=format_name, **opts):
+                writer.write_bytes(chunk)
         outcome.check(ignore=ignore_errors, reported=_reports_errors(format_name))
 
     run("render", body)

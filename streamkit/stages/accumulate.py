@@ -20,10 +20,10 @@ from typing import Any
 
 import orjson
 
-from ..canonical import parse_arguments
+from ..canonical import DELTA_TYPES, parse_arguments
 from ..ndjson import EventWriter, NDJSONReader
 
-_DELTAS = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
+_DELTAS = DELTA_TYPES
 
 #: how many fragments are joined into one piece as a block grows (see :class:`_Fragments`)
 FOLD = 1024
