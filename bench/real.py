@@ -12,6 +12,8 @@ wall-clock time or the best of each side would.
   over the raw lines it writes;
 * accumulate (every event out, and ``--final``): the canonical events -> + message, against the
   floor over the canonical lines;
+* render -f DIALECT: the canonical events -> the dialect's own wire format again, against the
+  floor over the canonical lines;
 * the official SDK's accumulator on the same recordings, one recording at a time, where the SDK
   has one (bench/dialects/<name>.py ``sdk_accumulate``), against normalize + accumulate in-process.
 """
@@ -220,6 +222,14 @@ def bench_real(opts: Any, floor_script: str, report: Any, results: dict[str, Any
         report(
             f"{dialect}: accumulate / accumulate --final",
             f"{acc:.2f}x{acc.spread()} / {final:.2f}x{final.spread()}",
+        )
+
+        rendered = paired(floor_cmd, canon_path, [STREAMKIT, "render", "-f", dialect, *KEEP_GOING], canon_path,
+                          opts.repeats)  # fmt: skip
+        figures["render"] = float(rendered)
+        report(
+            f"{dialect}: render -f {dialect} (back into its wire format)",
+            f"{rendered:.2f}x{rendered.spread()}",
         )
 
         texts = [p for p, _ in recs if p.suffix in (".sse", ".ndjson", ".jsonl", ".eventstream")]
