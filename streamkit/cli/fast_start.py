@@ -67,6 +67,47 @@ def accumulate(final: bool, on_error: str, ignore_errors: bool) -> None:
     run("accumulate", body)
 
 
+def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | None, options: dict[str, Any],
+           on_error: str, ignore_errors: bool) -> None:  # fmt: skip
+    """``streamkit render``, its options parsed (``options``: the ``-O`` ones, read)."""
+    opts = dict(options)
+    if reasoning:
+        opts["reasoning"] = True
+    if as_json:
+        opts["json"] = True
+    if base_file:
+        opts["base"] = base_file
+
+    def body(out: IO[bytes]) -> None:
+        from .. import diagnostics
+        from ..formats.dialect import DialectFormat
+        from ..ndjson import EventWriter, read_events
+        from ..plugins import default_registry
+        from ..stages.render import render as render_stage
+        from ..stages.render import write_rendered
+
+        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
+        outcome = Outcome(reader)
+        fmt = default_registry().format(format_name)  # an unknown format fails here
+        writer = EventWriter(out, reader.pending)
+        diagnostics.before_write(out.flush)  # a note comes after the text before it
+        if isinstance(fmt, DialectFormat):  # a wire format: one loop reads, encodes and writes
+            write_rendered(reader, writer, outcome.see, fmt.dialect, **opts)
+        else:
+            for chunk in render_stage(outcome, format=format_name, **opts):
+                writer.write_bytes(chunk)
+        outcome.check(ignore=ignore_errors, reported=reports_errors(format_name))
+
+    run("render", body)
+
+
+def reports_errors(format_name: str) -> bool:
+    """Does the format say each error event on stderr itself (``text``, ``json``)?"""
+    from ..plugins import default_registry
+
+    return bool(getattr(default_registry().format(format_name), "reports_errors", False))
+
+
 def fetch_replay(dialect: str | None, replay_path: str, framing: str, ignore_errors: bool) -> None:
     """``streamkit fetch --replay FILE`` (not ``--realtime``), its options parsed: each read's raw
     event lines written at once. ``--ignore-errors`` changes nothing here (a recording's error

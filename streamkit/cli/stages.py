@@ -231,34 +231,9 @@ def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | No
       streamkit fetch --replay examples/haiku.sse | streamkit normalize | streamkit render --reasoning
       streamkit render -f stats --json < answer.ndjson
     """
-    opts = _parse_options(options)
-    if reasoning:
-        opts["reasoning"] = True
-    if as_json:
-        opts["json"] = True
-    if base_file:
-        opts["base"] = base_file
-
-    def body(out: IO[bytes]) -> None:
-        from ..formats.dialect import DialectFormat
-        from ..ndjson import EventWriter, read_events
-        from ..plugins import default_registry
-        from ..stages.render import render as render_stage
-        from ..stages.render import write_rendered
-
-        reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
-        outcome = Outcome(reader)
-        fmt = default_registry().format(format_name)  # an unknown format fails here
-        writer = EventWriter(out, reader.pending)
-        diagnostics.before_write(out.flush)  # a note comes after the text before it
-        if isinstance(fmt, DialectFormat):  # a wire format: one loop reads, encodes and writes
-            write_rendered(reader, writer, outcome.see, fmt.dialect, **opts)
-        else:
-            for chunk in render_stage(outcome, format=format_name, **opts):
-                writer.write_bytes(chunk)
-        outcome.check(ignore=ignore_errors, reported=_reports_errors(format_name))
-
-    run("render", body)
+    fast_start.render(
+        format_name, reasoning, as_json, base_file, _parse_options(options), on_error, ignore_errors
+    )
 
 
 #: convert has no --keep-raw (a format has nothing to do with raw events): the pipeline that keeps them
@@ -359,13 +334,6 @@ def convert(from_: str | None, to: str | None, output_dir: str | None, jobs: int
         diagnostics.before_write(out.flush)  # a note comes after the text before it
         for chunk in render_stage(outcome, format=to, registry=registry, **opts):
             writer.write_bytes(chunk)
-        outcome.check(ignore=ignore_errors, reported=_reports_errors(to))
+        outcome.check(ignore=ignore_errors, reported=fast_start.reports_errors(to))
 
     run("convert", body)
-
-
-def _reports_errors(format_name: str) -> bool:
-    """Does the format say each error event on stderr itself (``text``, ``json``)?"""
-    from ..plugins import default_registry
-
-    return bool(getattr(default_registry().format(format_name), "reports_errors", False))
