@@ -1,13 +1,15 @@
-"""``normalize`` and ``accumulate``, the stages every event of a pipeline passes through, and
-``fetch --replay``, which starts a replayed one, started without click.
+"""``normalize`` and ``accumulate``, the stages every event of a pipeline passes through,
+``render``, which ends it, and ``fetch --replay``, which starts a replayed one, started without
+click.
 
 Measured (``make bench``, cold start; Python 3.11): importing click costs about 28 ms of
 ``normalize``'s 89 ms start (click.core and click.types bring in pathlib, inspect, uuid and
 datetime), against 32 ms for the interpreter itself; and every stage of a pipeline starts once per
 stream. So ``main`` first offers the arguments to :func:`parse`, which reads only the exact
 spellings of these commands' own options (``-d NAME``, ``--dialect NAME`` or
-``--dialect=NAME``, ``--on-error fail|skip|pass``, ``--replay FILE|-``, ``--framing F``, the
-flags; ``fetch`` only with ``--replay``), and runs the command's body here
+``--dialect=NAME``, ``--on-error fail|skip|pass``, ``--replay FILE|-``, ``--framing F``,
+``-f FORMAT``, the flags; ``fetch`` only with ``--replay``; ``render`` without ``-O`` or
+``--base``), and runs the command's body here
 without importing click. Anything else (``--help``, a typo, a value click would refuse, an
 attached ``-dNAME``, shell completion) goes to click as before, which says what it always said.
 A test checks that both read every accepted command line the same way. ``stages`` and ``fetch``
@@ -146,6 +148,19 @@ COMMANDS: dict[str, tuple[dict[str, str], dict[str, str], dict[str, Any]]] = {
         {"--on-error": "on_error"},
         {"final": False, "on_error": "fail", "ignore_errors": False},
     ),
+    "render": (
+        {"--reasoning": "reasoning", "--json": "as_json", "--ignore-errors": "ignore_errors"},
+        {"-f": "format_name", "--format": "format_name", "--on-error": "on_error"},
+        {
+            "format_name": "text",
+            "reasoning": False,
+            "as_json": False,
+            "base_file": None,
+            "options": (),
+            "on_error": "fail",
+            "ignore_errors": False,
+        },
+    ),
     "fetch": (
         {"--ignore-errors": "ignore_errors"},
         {"-d": "dialect", "--dialect": "dialect", "--replay": "replay_path", "--framing": "framing"},
@@ -156,12 +171,14 @@ BODIES: dict[str, Callable[..., None]] = {
     "normalize": normalize,
     "accumulate": accumulate,
     "fetch": fetch_replay,
+    "render": lambda options, **params: render(options=dict(options), **params),  # (no -O here: ())
 }
 
 
 def parse(args: list[str]) -> tuple[str, dict[str, Any]] | None:
-    """``normalize ...`` or ``accumulate ...`` → the command and its parameters, when every
-    argument is one of its options spelt in full with a value click would take; else None."""
+    """``normalize ...``, ``accumulate ...``, ``render ...`` or ``fetch --replay ...`` → the command
+    and its parameters, when every argument is one of its options spelt in full with a value click
+    would take; else None."""
     if not args or args[0] not in COMMANDS or "_STREAMKIT_COMPLETE" in os.environ:
         return None
     name = args[0]

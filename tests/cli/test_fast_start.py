@@ -53,6 +53,21 @@ def test_fetch_replay_is_read_without_click_as_click_reads_it(rest: list[str]) -
         assert ours[1]["replay_path"] is not None
 
 
+RENDER_TOKENS = ["-f", "--format", "--format=anthropic", "--format=", "anthropic", "text", "json", "", "--reasoning",
+                 "--json", "--ignore-errors", "--on-error", "--on-error=pass", "skip", "-O", "model=x", "--base",
+                 "conv.json", "-fjson", "--reasoning=1", "-h", "--", "-x"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(RENDER_TOKENS), max_size=6))
+def test_render_is_read_without_click_as_click_reads_it(rest: list[str]) -> None:
+    args = ["render", *rest]
+    ours = parse(args)
+    if ours is not None:
+        assert ours == click_reads(args)
+        assert ours[1]["options"] == () and ours[1]["base_file"] is None
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(["normalize", "accumulate"]), st.lists(st.sampled_from(TOKENS), max_size=5))
 def test_what_is_read_without_click_is_what_click_reads(command: str, rest: list[str]) -> None:
@@ -79,6 +94,10 @@ def test_what_is_read_without_click_is_what_click_reads(command: str, rest: list
         ["normalize", "--dialect=gemini", "-d", "ollama", "--on-error=skip"],
         ["normalize", "-d", ""],
         ["accumulate", "--final", "--final", "--on-error", "skip"],
+        ["render"],
+        ["render", "-f", "anthropic", "--ignore-errors"],
+        ["render", "--format=stats", "--json", "--on-error", "skip"],
+        ["render", "--reasoning", "-f", "text"],
     ],
 )
 def test_the_usual_command_lines_are_read_without_click(args: list[str]) -> None:
@@ -97,7 +116,9 @@ def test_the_usual_command_lines_are_read_without_click(args: list[str]) -> None
         ["accumulate", "-d", "anthropic"],
         ["accumulate", "--final=yes"],
         ["normalize", "--", "x"],
-        ["render"],
+        ["render", "-O", "model=x"],  # (the -O options are click's)
+        ["render", "--base", "conversation.json", "-f", "conversation"],
+        ["render", "-fjson"],
         ["--version"],
         [],
     ],
@@ -125,7 +146,10 @@ def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None
              (["fetch", "-d", "anthropic", "--replay", "-"], wire, 0),
              (["fetch", "--replay", str(DATA / "anthropic" / "text.sse"), "--framing", "sse"], b"", 0),
              (["fetch", "--replay", "-", "--framing", "ndjson"], b'{"a":1}\n{nope\n', 65),
-             (["fetch", "-d", "nobody", "--replay", "-"], wire, 2)]  # fmt: skip
+             (["fetch", "-d", "nobody", "--replay", "-"], wire, 2),
+             (["render", "-f", "gemini"], events, 0), (["render"], events, 0),
+             (["render", "-f", "openai-chat"], events + b'{"type":"error","message":"overloaded"}\n', 1),
+             (["render", "-f", "nobody"], events, 2), (["render", "-f", "json"], b"[1]\n", 65)]  # fmt: skip
     by_click = "import sys\nfrom streamkit.cli import cli\ncli.main(sys.argv[1:], prog_name='streamkit')\n"
     for args, stdin, status in cases:
         result = subprocess.run(
