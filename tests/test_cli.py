@@ -268,8 +268,9 @@ def test_no_arguments_shows_help() -> None:
     ("args", "modules"),
     [
         (["normalize"], []),
-        (["render", "-f", "text"], ["streamkit.cli.stages"]),
-    ],  # normalize starts without click
+        (["render", "-f", "text"], []),
+        (["render", "-f", "openai-chat", "-O", "model=m"], ["streamkit.cli.stages"]),
+    ],  # normalize and render start without click; render with -O through click, its stages module
 )
 def test_a_command_imports_its_own_module_and_no_plugin_s_unused_parts(
     args: list[str], modules: list[str]
