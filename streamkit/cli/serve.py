@@ -96,6 +96,11 @@ from .options import complete_dialects
 # (the default is serve.app.MAX_BODY_MIB, not imported here: a command's start stays light)
 @click.option("--max-body", "max_body_mib", default=64, show_default=True, type=click.IntRange(1), metavar="MIB",
               help="The largest request body (and WebSocket message) taken, in MiB; larger: HTTP 413.")  # fmt: skip
+# (the default is serve.timeouts.CLIENT_TIMEOUT, as --max-body's)
+@click.option("--client-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS",
+              help="Seconds a client has to send a request's headers, and between two pieces of its body; "
+                   "slower: HTTP 408, connection closed.")  # fmt: skip
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -110,7 +115,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
-          max_body_mib: int = 64) -> None:  # fmt: skip
+          max_body_mib: int = 64, client_timeout: float = 30.0) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -149,7 +154,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 max_tool_rounds: int, host: str, port: int, realtime: bool, delay: float, fail_status: int | None,
                 fail_times: int, retry_after: float, drop_after: int | None, stall_after: int | None,
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
-                store_spec: str | None = None, max_body_mib: int = 64) -> tuple[Any, str]:  # fmt: skip
+                store_spec: str | None = None, max_body_mib: int = 64,
+                client_timeout: float = 30.0) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -184,7 +190,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
         fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
     )
     server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
-                            websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20)  # fmt: skip
+                            websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
+                            client_timeout=client_timeout)  # fmt: skip
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):

@@ -88,7 +88,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     try:
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
-        served = _uvicorn_server(uvicorn, app, interrupted, server.max_body)
+        served = _uvicorn_server(uvicorn, app, interrupted, server)
         try:
             served.run(sockets=[sock])
         finally:
@@ -115,7 +115,7 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
 
     app = make_app(server)
     sock = socket.create_server((host, 0))
-    served = _uvicorn_server(uvicorn, app, [], server.max_body)
+    served = _uvicorn_server(uvicorn, app, [], server)
     thread = threading.Thread(
         target=served.run, kwargs={"sockets": [sock]}, name="streamkit-serve", daemon=True
     )
@@ -137,10 +137,13 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             server.log.close()
 
 
-def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], max_body: int) -> Any:
+def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Server) -> Any:
     """The uvicorn server for the app, as both ``run`` and ``background`` serve it; a WebSocket
-    message above ``max_body`` bytes closes its connection (1009, message too big), as a body
-    above it is answered 413."""
+    message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
+    body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
+    request's headers (:mod:`streamkit.serve.timeouts`)."""
+    from .timeouts import timely_protocol
+
     quiet_server_logs()
     config = uvicorn.Config(
         app,
@@ -148,7 +151,8 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], max_body: in
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
-        ws_max_size=max_body,
+        ws_max_size=server.max_body,
+        http=timely_protocol(server.client_timeout),
     )
     return _prompt_server(uvicorn, interrupted)(config)
 

@@ -25,6 +25,7 @@ from ..dialects.base import Dialect, ParsedRequest
 from ..errors import StreamkitError, UsageError
 from ..framing import frame
 from .sources import Answer, Call, Exhausted, HTTPError, Timed
+from .timeouts import CLIENT_TIMEOUT
 
 MEDIA_TYPES = {
     "sse": "text/event-stream",
@@ -62,16 +63,29 @@ class BodyTooLarge(Exception):
     """A request body above the server's limit (answered 413, the rest of it left unread)."""
 
 
-async def read_body(request: Any, limit: int) -> bytes:
+class BodyTooSlow(Exception):
+    """A request body whose next piece did not come in time (answered 408)."""
+
+
+async def read_body(request: Any, limit: int, timeout: float | None = None) -> bytes:
     """A request's body, read up to ``limit`` bytes: a ``Content-Length`` above it is refused
     before any byte of the body is read, and a body sent without one (chunked) is refused as soon
-    as it passes the limit (:class:`BodyTooLarge`)."""
+    as it passes the limit (:class:`BodyTooLarge`). With ``timeout``, a piece of the body that
+    does not come within that many seconds of the last (or of the headers) ends the read
+    (:class:`BodyTooSlow`): a client cannot hold the request open by trickling its body."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    pieces = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(pieces.__anext__(), timeout)
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise BodyTooSlow from None
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge
@@ -84,6 +98,11 @@ def too_large(limit: int) -> HTTPError:
     return HTTPError(
         413, f"the request body is larger than {limit / 2**20:g} MiB, the most this server takes"
     )
+
+
+def too_slow(timeout: float) -> HTTPError:
+    """The error that answers a body whose next piece took longer than ``timeout`` seconds."""
+    return HTTPError(408, f"the request body stopped coming for {timeout:g} s (--client-timeout)")
 
 
 @dataclass
@@ -105,6 +124,9 @@ class Server:
     responses: Any = None
     #: the largest request body read, in bytes (larger: 413); WebSocket messages too
     max_body: int = MAX_BODY_MIB * 2**20
+    #: seconds a client has to send a request's headers, and between two pieces of its body
+    #: (``--client-timeout``; see :mod:`streamkit.serve.timeouts`)
+    client_timeout: float = CLIENT_TIMEOUT
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -273,11 +295,13 @@ def make_app(server: Server) -> Any:
             if not server.authorized(key):
                 return error_response(dialect, HTTPError(401, "invalid or missing API key"))
             try:
-                raw = await read_body(request, server.max_body)
+                raw = await read_body(request, server.max_body, server.client_timeout)
             except ClientDisconnect:  # the client left before its body was whole: no one to answer
                 return Response(status_code=400)
             except BodyTooLarge:
                 return error_response(dialect, too_large(server.max_body))
+            except BodyTooSlow:
+                return error_response(dialect, too_slow(server.client_timeout))
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:

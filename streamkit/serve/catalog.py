@@ -102,7 +102,7 @@ def routes(source: Any, server: Any) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from .app import BodyTooLarge, client_key, read_body, too_large
+    from .app import BodyTooLarge, BodyTooSlow, client_key, read_body, too_large, too_slow
 
     dialects: dict[str, Any] = server.dialects
 
@@ -143,13 +143,19 @@ def routes(source: Any, server: Any) -> list[Any]:
         if no is not None:
             return no
         try:
-            raw = await read_body(request, server.max_body)
+            raw = await read_body(request, server.max_body, server.client_timeout)
         except ClientDisconnect:
             return Response(status_code=400)
-        except BodyTooLarge:
-            error = too_large(server.max_body)
+        except (BodyTooLarge, BodyTooSlow) as exc:
+            error = (
+                too_large(server.max_body)
+                if isinstance(exc, BodyTooLarge)
+                else too_slow(server.client_timeout)
+            )
             return Response(
-                orjson.dumps(dialect.error_body(413, error.message)), 413, media_type="application/json"
+                orjson.dumps(dialect.error_body(error.status, error.message)),
+                error.status,
+                media_type="application/json",
             )
         try:
             body = orjson.loads(raw)
