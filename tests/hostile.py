@@ -132,6 +132,12 @@ def endless_error(conn: socket.socket, request: bytes) -> None:
     _flood(conn, head + b'{"error": {"message": "')
 
 
+def endless_200(conn: socket.socket, request: bytes) -> None:
+    """A 200 whose JSON body never ends (a model list without end)."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+    _flood(conn, head + b'{"data": [{"id": "')
+
+
 def retry_after_forever(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "429 Too Many Requests", {"content-type": "application/json", "retry-after": "100000"},
              b'{"error": {"message": "slow down", "type": "rate_limit_error"}}')  # fmt: skip
@@ -200,6 +206,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "deaf-to-close": deaf_to_close,
     "flood": flood,
     "endless-error": endless_error,
+    "endless-200": endless_200,
 }
 
 

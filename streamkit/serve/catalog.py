@@ -18,6 +18,10 @@ from ..dialects.base import Endpoint
 
 _EPOCH = "1970-01-01T00:00:00Z"
 
+#: the most of an upstream's model list read: OpenRouter's list of some 300 models is about
+#: 1.5 MB; past this the gateway lists the mapped names instead
+MAX_LISTING = 16 * 2**20
+
 
 def _models_url(dialect: str, base_url: str) -> tuple[str, dict[str, str]]:
     """Where an upstream of a dialect lists its models, and the headers it wants."""
@@ -33,14 +37,22 @@ def _models_url(dialect: str, base_url: str) -> tuple[str, dict[str, str]]:
 
 
 async def upstream_models(client: Any, dialect: str, endpoint: Endpoint) -> list[str]:
-    """The model ids an upstream lists (raises when it has no listing)."""
+    """The model ids an upstream lists (raises when it has no listing, or one longer than
+    ``MAX_LISTING`` bytes)."""
     url, headers = _models_url(dialect, endpoint.base_url)
     if endpoint.api_key:
         name = {"anthropic": "x-api-key", "gemini": "x-goog-api-key"}.get(dialect)
         headers[name or "Authorization"] = endpoint.api_key if name else f"Bearer {endpoint.api_key}"
-    response = await client.get(url, headers=headers)
-    response.raise_for_status()
-    data = response.json()
+    pieces: list[bytes] = []
+    size = 0
+    async with client.stream("GET", url, headers=headers) as response:
+        response.raise_for_status()
+        async for piece in response.aiter_bytes():
+            size += len(piece)
+            if size > MAX_LISTING:  # (an upstream that sends without end cannot fill the memory)
+                raise ValueError(f"the upstream's model list is longer than {MAX_LISTING >> 20} MiB")
+            pieces.append(piece)
+    data = orjson.loads(b"".join(pieces))
     items = data.get("data") or data.get("models") or []
     ids = []
     for item in items:
