@@ -224,8 +224,11 @@ def bench_real(opts: Any, floor_script: str, report: Any, results: dict[str, Any
             f"{acc:.2f}x{acc.spread()} / {final:.2f}x{final.spread()}",
         )
 
-        rendered = paired(floor_cmd, canon_path, [STREAMKIT, "render", "-f", dialect, *KEEP_GOING], canon_path,
-                          opts.repeats)  # fmt: skip
+        # (Anthropic's recordings hold beta blocks: written with -O beta=true, where the stable API
+        # would drop them with a warning on each run)
+        beta = ["-O", "beta=true"] if dialect == "anthropic" else []
+        rendered = paired(floor_cmd, canon_path, [STREAMKIT, "render", "-f", dialect, *beta, *KEEP_GOING],
+                          canon_path, opts.repeats)  # fmt: skip
         figures["render"] = float(rendered)
         report(
             f"{dialect}: render -f {dialect} (back into its wire format)",
