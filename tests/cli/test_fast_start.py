@@ -148,7 +148,8 @@ def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None
              (["fetch", "--replay", "-", "--framing", "ndjson"], b'{"a":1}\n{nope\n', 65),
              (["fetch", "-d", "nobody", "--replay", "-"], wire, 2),
              (["render", "-f", "gemini"], events, 0), (["render"], events, 0),
-             (["render", "-f", "openai-chat"], events + b'{"type":"error","message":"overloaded"}\n', 1),
+             # (a dialect whose encoder writes no clock of its own: chat's stamps `created`)
+             (["render", "-f", "anthropic"], events + b'{"type":"error","message":"overloaded"}\n', 1),
              (["render", "-f", "nobody"], events, 2), (["render", "-f", "json"], b"[1]\n", 65)]  # fmt: skip
     by_click = "import sys\nfrom streamkit.cli import cli\ncli.main(sys.argv[1:], prog_name='streamkit')\n"
     for args, stdin, status in cases:
