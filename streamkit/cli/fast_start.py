@@ -98,13 +98,14 @@ def render(format_name: str, reasoning: bool, as_json: bool, base_file: str | No
         else:
             for chunk in render_stage(outcome, format=format_name, **opts):
                 writer.write_bytes(chunk)
-        outcome.check(ignore=ignore_errors, reported=reports_errors(format_name))
+        outcome.check(ignore=ignore_errors, reported=bool(getattr(fmt, "reports_errors", False)))
 
     run("render", body)
 
 
 def reports_errors(format_name: str) -> bool:
-    """Does the format say each error event on stderr itself (``text``, ``json``)?"""
+    """Does the format say each error event on stderr itself (``text``, ``json``)? (``convert``
+    asks; ``render`` reads it off the format it looked up.)"""
     from ..plugins import default_registry
 
     return bool(getattr(default_registry().format(format_name), "reports_errors", False))

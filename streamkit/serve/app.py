@@ -59,23 +59,25 @@ class Faults:
 MAX_BODY_MIB = 64
 
 
-class BodyTooLarge(Exception):
-    """A request body above the server's limit (answered 413, the rest of it left unread)."""
+class BodyRefused(Exception):
+    """A request body the server does not read to its end, and the error that answers it: 413
+    for one above the server's limit, 408 for one whose next piece did not come in time (the rest
+    of it is left unread)."""
 
-
-class BodyTooSlow(Exception):
-    """A request body whose next piece did not come in time (answered 408)."""
+    def __init__(self, error: HTTPError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 async def read_body(request: Any, limit: int, timeout: float | None = None) -> bytes:
     """A request's body, read up to ``limit`` bytes: a ``Content-Length`` above it is refused
     before any byte of the body is read, and a body sent without one (chunked) is refused as soon
-    as it passes the limit (:class:`BodyTooLarge`). With ``timeout``, a piece of the body that
+    as it passes the limit (:class:`BodyRefused`, 413). With ``timeout``, a piece of the body that
     does not come within that many seconds of the last (or of the headers) ends the read
-    (:class:`BodyTooSlow`): a client cannot hold the request open by trickling its body."""
+    (:class:`BodyRefused`, 408): a client cannot hold the request open by trickling its body."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise BodyTooLarge
+        raise BodyRefused(too_large(limit))
     chunks: list[bytes] = []
     size = 0
     pieces = request.stream().__aiter__()
@@ -85,10 +87,10 @@ async def read_body(request: Any, limit: int, timeout: float | None = None) -> b
         except StopAsyncIteration:
             break
         except asyncio.TimeoutError:
-            raise BodyTooSlow from None
+            raise BodyRefused(too_slow(timeout)) from None  # type: ignore[arg-type]  # (a timeout was given)
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge
+            raise BodyRefused(too_large(limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -298,10 +300,8 @@ def make_app(server: Server) -> Any:
                 raw = await read_body(request, server.max_body, server.client_timeout)
             except ClientDisconnect:  # the client left before its body was whole: no one to answer
                 return Response(status_code=400)
-            except BodyTooLarge:
-                return error_response(dialect, too_large(server.max_body))
-            except BodyTooSlow:
-                return error_response(dialect, too_slow(server.client_timeout))
+            except BodyRefused as refused:
+                return error_response(dialect, refused.error)
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:

@@ -114,7 +114,7 @@ def routes(source: Any, server: Any) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from .app import BodyTooLarge, BodyTooSlow, client_key, read_body, too_large, too_slow
+    from .app import BodyRefused, client_key, read_body
 
     dialects: dict[str, Any] = server.dialects
 
@@ -158,12 +158,8 @@ def routes(source: Any, server: Any) -> list[Any]:
             raw = await read_body(request, server.max_body, server.client_timeout)
         except ClientDisconnect:
             return Response(status_code=400)
-        except (BodyTooLarge, BodyTooSlow) as exc:
-            error = (
-                too_large(server.max_body)
-                if isinstance(exc, BodyTooLarge)
-                else too_slow(server.client_timeout)
-            )
+        except BodyRefused as refused_body:
+            error = refused_body.error
             return Response(
                 orjson.dumps(dialect.error_body(error.status, error.message)),
                 error.status,

@@ -23,8 +23,6 @@ import orjson
 from ..canonical import DELTA_TYPES, parse_arguments
 from ..ndjson import EventWriter, NDJSONReader
 
-_DELTAS = DELTA_TYPES
-
 #: how many fragments are joined into one piece as a block grows (see :class:`_Fragments`)
 FOLD = 1024
 
@@ -132,7 +130,7 @@ class Accumulator:
 
     def feed(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
         kind = ev.get("type")
-        if kind in _DELTAS:
+        if kind in DELTA_TYPES:
             frags = self.frags.get(ev["id"])
             if frags is None:
                 frags = self.implicit(ev)
@@ -306,7 +304,7 @@ def accumulate(events: Iterable[dict[str, Any]], *, final: bool = False) -> Iter
     frags_of = acc.frags
     implicit = acc.implicit
     handlers = _HANDLERS
-    deltas = _DELTAS
+    deltas = DELTA_TYPES
     for ev in events:
         kind = ev.get("type")
         if kind in deltas:  # the hot path, inlined
@@ -356,7 +354,7 @@ def write_accumulated(
     frags_of = acc.frags
     implicit = acc.implicit
     feed = acc.feed
-    deltas = _DELTAS
+    deltas = DELTA_TYPES
     loads, bad_json = orjson.loads, orjson.JSONDecodeError
     dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
     check = reader.check
