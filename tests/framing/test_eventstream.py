@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit.errors import DataError
-from streamkit.framing import FRAMINGS, detect, frame
+from streamkit.framing import FRAMINGS, detect, eventstream, frame
 from streamkit.framing.eventstream import (
     EventStreamDecoder,
     Frame,
@@ -224,6 +224,21 @@ def test_frames_as_wire_events() -> None:
     bad = encode_frame({":event-type": "x", ":content-type": "application/json"}, b"{nope")
     with pytest.raises(DataError, match="payload of the event-stream frame at byte 0 is not valid JSON"):
         wire_event(decode(bad)[0])
+
+
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=8), st.text(max_size=64))
+def test_an_event_frame_is_its_headers_encoded_each_time(names: list[str], payload: str) -> None:
+    # encode keeps each event name's header block: the frame is still the one encode_frame makes
+    # of the three headers, the first time, the next times, and past the names it keeps
+    for name in [*names, *names, *(f"event{i}" for i in range(eventstream._CACHED_EVENTS + 2))][:300]:
+        headers = {":event-type": name, ":content-type": "application/json", ":message-type": "event"}
+        assert encode(name, payload) == encode_frame(headers, payload.encode())
+        assert decode(encode(name, {"a": 1}))[0].headers == headers
+    assert len(eventstream._EVENT_HEADERS) <= eventstream._CACHED_EVENTS
+    assert encode(None, {}) == encode_frame({":event-type": "", ":content-type": "application/json",
+                                              ":message-type": "event"}, b"{}")  # fmt: skip
+    with pytest.raises(ValueError, match="header name too long"):
+        encode_frame({"k" * 256: "v"})
 
 
 def test_detect_and_frame() -> None:
