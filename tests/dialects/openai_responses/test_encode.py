@@ -46,6 +46,10 @@ def encode(events: list[dict], **options: Any) -> list[tuple[str | None, dict]]:
     return [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(wire))]
 
 
+def replay_file(path) -> list[tuple[str | None, dict]]:
+    return [(raw["event"], raw["data"]) for raw in replay(io.BytesIO(path.read_bytes()))]
+
+
 def responses_of(wire: list[tuple[str | None, dict]]) -> list[list[dict]]:
     """The wire events, one list per response."""
     out: list[list[dict]] = []
@@ -333,6 +337,38 @@ def test_sources_before_the_text_annotate_it() -> None:
         {"type": "url_citation", "start_index": 0, "end_index": 0, "title": "A", "url": "https://a"},
         {"type": "file_citation", "file_id": "s1", "filename": "doc.pdf", "index": 5},
     ]
+
+
+def test_sources_amid_the_text_annotate_where_they_come() -> None:
+    # a source after several deltas is placed at the length of the text so far, and again after more
+    deltas = [{"type": "text-delta", "id": "t", "delta": d} for d in ("ab", "cd", "é", "fgh")]
+    events = [
+        {"type": "start", "id": "r", "model": "m"},
+        {"type": "text-start", "id": "t"},
+        *deltas[:2],
+        {"type": "source", "source_type": "document", "id": "s1", "title": "one.pdf"},
+        *deltas[2:],
+        {"type": "source", "source_type": "document", "id": "s2", "title": "two.pdf"},
+        {"type": "source", "source_type": "document", "id": "s3", "title": "three.pdf"},
+        {"type": "text-end", "id": "t"},
+        {"type": "finish", "finish_reason": "stop"},
+    ]
+    (response,) = responses_of(encode(events))
+    (message,) = response[-1]["response"]["output"]
+    assert message["content"][0]["text"] == "abcdéfgh"
+    assert [(a["filename"], a["index"]) for a in message["content"][0]["annotations"]] == [
+        ("one.pdf", 4), ("two.pdf", 8), ("three.pdf", 8),
+    ]  # fmt: skip
+
+
+def test_logprobs_come_back_on_their_deltas_and_in_the_done_text() -> None:
+    recorded = [data for _, data in replay_file(CASES / "text-logprobs.sse")]
+    wire = [data for _, data in encode(events_of(CASES / "text-logprobs.sse"))]
+    for kind in ("response.output_text.delta", "response.output_text.done"):
+        assert [d["logprobs"] for d in wire if d["type"] == kind] == [
+            d["logprobs"] for d in recorded if d["type"] == kind
+        ]
+    assert any(d["logprobs"] for d in wire if d["type"] == "response.output_text.done")
 
 
 def _serve(wire: bytes):
