@@ -303,9 +303,13 @@ def check_event(event: dict[str, Any]) -> str | None:
     if (
         type(kind) is str
         and kind in DELTA_TYPES
-        and len(event) == 3
         and type(event.get("delta")) is str
         and type(event.get("id")) is str
+        and (
+            (n := len(event)) == 3
+            # (or with one more field: its metadata, an object (chat's logprobs), or fetch's t)
+            or (n == 4 and ("t" in event or type(event.get("provider_metadata")) is dict))
+        )
     ):
         return None  # the hot path: a plain delta
     if kind == "raw" and len(event) == 4 and "data" in event:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pydantic
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from streamkit.canonical import CANONICAL_TYPES, FINISH_REASONS, PART_FIELDS, tool_call
+from streamkit.canonical import (
+    CANONICAL_TYPES,
+    DELTA_TYPES,
+    FINISH_REASONS,
+    PART_FIELDS,
+    check_event,
+    tool_call,
+)
 from streamkit.events import EVENT_TYPES, json_schema, validate_event
 
 
@@ -71,3 +82,40 @@ def test_a_tool_call_event_parses_its_arguments_and_says_what_is_wrong_with_bad_
     assert bad["input"] is None
     assert bad["input_error"].startswith("arguments are not valid JSON")
     assert list(bad) == ["type", "tool_call_id", "tool_name", "arguments", "input", "input_error"]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(
+    st.sampled_from(sorted(DELTA_TYPES)),
+    st.dictionaries(st.sampled_from(["provider_metadata", "t", "choice", "text", "x"]), _JSON, max_size=2),
+    st.sampled_from(["a", 7, None]),
+    st.sampled_from(["hi", 3, None]),
+)
+def test_a_deltas_short_way_says_what_the_long_way_says(
+    kind: str, extra: dict[str, Any], block_id: Any, delta: Any
+) -> None:
+    # check_event takes a delta with one more field (its metadata or fetch's t) the short way: it
+    # must find exactly what the table's long way (_wrong, then _rarer) finds
+    from streamkit.canonical import EVENT_FIELDS, _rarer, _wrong
+
+    event = {"type": kind, "id": block_id, "delta": delta, **extra}
+    problem = _wrong(EVENT_FIELDS[kind], event) or _rarer(kind, event)
+    assert check_event(event) == (f"{kind} event: {problem}" if problem else None)
+
+
+def test_the_short_way_takes_metadata_objects_and_fetchs_t_only() -> None:
+    delta = {"type": "text-delta", "id": "a", "delta": "x"}
+    assert check_event({**delta, "provider_metadata": {"openai-chat": {"logprobs": []}}}) is None
+    assert check_event({**delta, "t": 0.25}) is None
+    assert check_event({**delta, "provider_metadata": []}) == (
+        "text-delta event: 'provider_metadata' must be an object, not a list"
+    )
+    assert (
+        check_event({**delta, "choice": "1"}) == "text-delta event: 'choice' must be an integer, not a string"
+    )
