@@ -16,7 +16,7 @@ import hmac
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -26,6 +26,9 @@ from ..errors import StreamkitError, UsageError
 from ..framing import frame
 from .sources import Answer, Call, Exhausted, HTTPError, Timed
 from .timeouts import CLIENT_TIMEOUT
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
 
 MEDIA_TYPES = {
     "sse": "text/event-stream",
@@ -67,6 +70,14 @@ class BodyRefused(Exception):
     def __init__(self, error: HTTPError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def closing(response: Response) -> Response:
+    """The answer to a refused body, which closes the connection once sent (``connection:
+    close``): the rest of that body is never read, so the connection can carry no next request,
+    and waiting for the client to stop sending would hold it for nothing."""
+    response.headers["connection"] = "close"
+    return response
 
 
 async def read_body(request: Any, limit: int, timeout: float | None = None) -> bytes:
@@ -301,7 +312,7 @@ def make_app(server: Server) -> Any:
             except ClientDisconnect:  # the client left before its body was whole: no one to answer
                 return Response(status_code=400)
             except BodyRefused as refused:
-                return error_response(dialect, refused.error)
+                return closing(error_response(dialect, refused.error))
             try:
                 body = orjson.loads(raw) if raw else None
             except orjson.JSONDecodeError:

@@ -114,7 +114,7 @@ def routes(source: Any, server: Any) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from .app import BodyRefused, client_key, read_body
+    from .app import BodyRefused, client_key, closing, read_body
 
     dialects: dict[str, Any] = server.dialects
 
@@ -160,10 +160,12 @@ def routes(source: Any, server: Any) -> list[Any]:
             return Response(status_code=400)
         except BodyRefused as refused_body:
             error = refused_body.error
-            return Response(
-                orjson.dumps(dialect.error_body(error.status, error.message)),
-                error.status,
-                media_type="application/json",
+            return closing(
+                Response(
+                    orjson.dumps(dialect.error_body(error.status, error.message)),
+                    error.status,
+                    media_type="application/json",
+                )
             )
         try:
             body = orjson.loads(raw)

@@ -100,6 +100,29 @@ def test_a_body_that_stops_coming_is_answered_408_in_the_dialect_s_shape(port: i
     assert took < TIMEOUT + 5
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/messages", "/v1/messages/count_tokens"], ids=["a-dialect-endpoint", "count-tokens"]
+)
+def test_a_refused_body_is_answered_and_its_connection_closed_at_once(protocol: str, path: str) -> None:
+    # the rest of a refused body is never read: the answer says connection: close and the server
+    # closes it once sent, not when the client timeout (5 s here) would have
+    head = b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" % path.encode()
+    # (a gateway, which serves count_tokens; its upstream is never asked: no body is read whole)
+    upstream = ("--upstream", "openai-chat", "--base-url", "http://127.0.0.1:9/v1")
+    with serving(*upstream, "--client-timeout", "5", "--max-body", "1") as url:
+        port = int(url.rsplit(":", 1)[1])
+        with _connect(port) as sock:  # above --max-body: 413 before any of the body is read
+            sock.sendall(head + b"content-length: %d\r\n\r\n" % (2 * 2**20) + REQUEST[:10])
+            data, took = _until_closed(sock)
+        assert data.startswith(b"HTTP/1.1 413 ") and b"connection: close" in data.lower()
+        assert took < 2.5
+        with _connect(port) as sock:  # a body that stops coming: 408 after 5 s, then closed
+            sock.sendall(head + b"content-length: 1000\r\n\r\n" + REQUEST[:10])
+            data, took = _until_closed(sock)
+        assert data.startswith(b"HTTP/1.1 408 ") and b"connection: close" in data.lower()
+        assert 4 <= took < 7.5
+
+
 def test_a_client_in_time_is_answered_however_long_its_body_and_its_answer_take(port: int) -> None:
     stream = orjson.dumps({**orjson.loads(REQUEST), "stream": True})
     with _connect(port) as sock:
