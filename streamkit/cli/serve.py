@@ -101,6 +101,10 @@ from .options import complete_dialects
               metavar="SECONDS",
               help="Seconds a client has to send a request's headers, and between two pieces of its body; "
                    "slower: HTTP 408, connection closed.")  # fmt: skip
+@click.option("--max-connections", type=click.IntRange(0), metavar="N",
+              help="The most client connections held at once; past it a new one is answered HTTP 503 and "
+                   "closed, keeping file descriptors for upstream requests. Default: the limit on open files "
+                   "less a reserve (768 of 1,024); 0: no bound.")  # fmt: skip
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -115,7 +119,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
-          max_body_mib: int = 64, client_timeout: float = 30.0) -> None:  # fmt: skip
+          max_body_mib: int = 64, client_timeout: float = 30.0, max_connections: int | None = None) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -154,8 +158,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 max_tool_rounds: int, host: str, port: int, realtime: bool, delay: float, fail_status: int | None,
                 fail_times: int, retry_after: float, drop_after: int | None, stall_after: int | None,
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
-                store_spec: str | None = None, max_body_mib: int = 64,
-                client_timeout: float = 30.0) -> tuple[Any, str]:  # fmt: skip
+                store_spec: str | None = None, max_body_mib: int = 64, client_timeout: float = 30.0,
+                max_connections: int | None = None) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -192,6 +196,11 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
                             websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
                             client_timeout=client_timeout)  # fmt: skip
+    if max_connections is None:  # (--max-connections not given: see serve.connections)
+        from ..serve.connections import default_limit
+
+        max_connections = default_limit()
+    server.max_connections = max_connections or None
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):

@@ -141,9 +141,14 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     """The uvicorn server for the app, as both ``run`` and ``background`` serve it; a WebSocket
     message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
     body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
-    request's headers (:mod:`streamkit.serve.timeouts`)."""
+    request's headers (:mod:`streamkit.serve.timeouts`), and a connection past
+    ``server.max_connections`` is answered 503 and closed (:mod:`streamkit.serve.connections`)."""
+    from .connections import limited_protocol
     from .timeouts import timely_protocol
 
+    http = timely_protocol(server.client_timeout)
+    if server.max_connections:
+        http = limited_protocol(http, server.max_connections)
     quiet_server_logs()
     config = uvicorn.Config(
         app,
@@ -152,7 +157,7 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
         lifespan="off",
         timeout_graceful_shutdown=1,
         ws_max_size=server.max_body,
-        http=timely_protocol(server.client_timeout),
+        http=http,
     )
     return _prompt_server(uvicorn, interrupted)(config)
 

@@ -140,6 +140,9 @@ class Server:
     #: seconds a client has to send a request's headers, and between two pieces of its body
     #: (``--client-timeout``; see :mod:`streamkit.serve.timeouts`)
     client_timeout: float = CLIENT_TIMEOUT
+    #: the most client connections held at once (``--max-connections``; None: no bound; see
+    #: :mod:`streamkit.serve.connections`)
+    max_connections: int | None = None
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

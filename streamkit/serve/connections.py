@@ -1,0 +1,53 @@
+"""How many client connections ``serve`` holds at once (``--max-connections``).
+
+Every connection holds a file descriptor, and so does every upstream request, the response store
+and the request log. uvicorn accepts connections for as long as there are descriptors: a flood of
+idle connections (bounded in time by ``--client-timeout``, not in number) took every one, and the
+gateway's next upstream request failed for want of one (or, under ``ulimit -n 64``, a new client
+was reset). :func:`limited_protocol` keeps a reserve: a connection opened while ``limit`` are open
+is answered ``503 Service Unavailable`` with ``Retry-After: 1`` (which the official SDKs retry) and
+closed at once, before it is read. The connections already open, and their upstream requests,
+carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
+
+The default (:func:`default_limit`) is the process's limit on open files less a reserve of a
+quarter of it, at most 256: 768 under the usual 1,024, 48 under 64.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+_BUSY = b"too many connections: try again in a moment\n"
+_ANSWER_503 = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nretry-after: 1\r\nconnection: close\r\n\r\n" % len(_BUSY)
+) + _BUSY
+
+
+def default_limit() -> int | None:
+    """The default of ``--max-connections``: the soft limit on open files less a reserve (a
+    quarter of it, at most 256; at least 8 are allowed), or None where there is no such limit."""
+    try:
+        import resource
+    except ImportError:  # (Windows)
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    return max(8, soft - min(256, soft // 4))
+
+
+def limited_protocol(protocol: type[asyncio.Protocol], limit: int) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class ``protocol``, answering 503 and closing a connection opened
+    while ``limit`` others are open (WebSocket connections count: uvicorn keeps them in the same
+    set)."""
+
+    class LimitedHTTPProtocol(protocol):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.server_state.connections) > limit:
+                transport.write(_ANSWER_503)
+                transport.close()
+
+    return LimitedHTTPProtocol

@@ -1,0 +1,145 @@
+"""serve --max-connections: a connection past the bound is answered 503 and closed at once, and the
+bound keeps file descriptors for the gateway's upstream requests under a flood of idle connections.
+Real HTTP over loopback; the flood against a real ``serve`` process under a low ``ulimit -n``."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamkit.serve.connections import default_limit
+from streamkit.testing import serving
+
+from ..conftest import STREAMKIT
+
+REQUEST = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+
+
+def _request(path: str = "/v1/chat/completions") -> bytes:
+    return (
+        b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n%s" % (path.encode(), len(REQUEST), REQUEST)
+    )
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    sock.settimeout(20)
+    return sock
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    ("soft", "expected"),
+    [(1024, 768), (64, 48), (16, 12), (4, 8), (65536, 65280), (resource.RLIM_INFINITY, None)],
+)
+def test_the_default_bound_keeps_a_reserve_of_descriptors(
+    soft: int, expected: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (soft, resource.RLIM_INFINITY))
+    assert default_limit() == expected
+
+
+def test_a_connection_past_the_bound_is_answered_503_and_closed(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    with serving("-d", "openai-chat", "--script", str(script), "--max-connections", "3") as url:
+        port = int(url.rsplit(":", 1)[1])
+        held = [_connect(port) for _ in range(3)]
+        try:
+            time.sleep(0.3)  # (the server has taken them)
+            with _connect(port) as extra:
+                began = time.monotonic()
+                data = _until_closed(extra)
+            assert data.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in data, data[:200]
+            assert time.monotonic() - began < 5  # at once, not at the client timeout
+            held.pop().close()  # one leaves: the next is served
+            time.sleep(0.3)
+            with _connect(port) as sock:
+                sock.sendall(_request())
+                assert _until_closed(sock).startswith(b"HTTP/1.1 200 ")
+            held[0].sendall(_request())  # and the ones held all along are served too
+            assert _until_closed(held[0]).startswith(b"HTTP/1.1 200 ")
+        finally:
+            for sock in held:
+                sock.close()
+
+
+@contextlib.contextmanager
+def _gateway_under_ulimit(upstream: str, key: Path, nofile: int, *options: str) -> Iterator[int]:
+    """A gateway process (``serve --upstream openai-chat``) whose limit on open files is ``nofile``:
+    its port."""
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    proc = subprocess.Popen(
+        [str(STREAMKIT), "serve", "--upstream", "openai-chat", "--base-url", upstream + "/v1", "--key-file",
+         str(key), "--store", "none", "--port", "0", *options],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=low_limit,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def _flooded_then_asked(port: int, flood: int) -> bytes:
+    """A client connects, ``flood`` idle connections follow it, then the client sends its request:
+    what it is answered."""
+    first = _connect(port)
+    time.sleep(0.2)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(flood):
+            with contextlib.suppress(OSError):
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.5)  # (the server has accepted what it could)
+        with contextlib.suppress(OSError):
+            first.sendall(_request())
+        return _until_closed(first)
+    finally:
+        first.close()
+        for sock in idle:
+            sock.close()
+
+
+def test_a_flood_of_idle_connections_leaves_the_gateway_descriptors_for_its_upstream(tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "still here"}] * 5))
+    key = tmp_path / "key"
+    key.write_text("sk-test\n")
+    with serving("-d", "openai-chat", "--script", str(script)) as upstream:
+        # under ulimit -n 64 the default bound is 48 connections: the upstream request still gets
+        # its descriptor, and the client that came before the flood is answered
+        with _gateway_under_ulimit(upstream, key, 64) as port:
+            answer = _flooded_then_asked(port, 80)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"still here" in answer, answer[:300]
+        # without the bound the flood takes every descriptor, and the same request fails
+        with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as port:
+            answer = _flooded_then_asked(port, 80)
+        assert not answer.startswith(b"HTTP/1.1 200 "), answer[:300]
