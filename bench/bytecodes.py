@@ -64,8 +64,8 @@ def count(path: str, args: list[str]) -> tuple[collections.Counter[str], int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )  # (no abbreviations: the rest of the line is streamkit's, convert's --to say)
     parser.add_argument("file", help="the command's standard input")
     parser.add_argument("--top", type=int, default=20, help="how many functions to list")
     opts, args = parser.parse_known_args()
