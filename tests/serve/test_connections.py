@@ -5,6 +5,7 @@ Real HTTP over loopback; the flood against a real ``serve`` process under a low 
 from __future__ import annotations
 
 import contextlib
+import os
 import resource
 import signal
 import socket
@@ -82,9 +83,9 @@ def test_a_connection_past_the_bound_is_answered_503_and_closed(tmp_path: Path) 
 
 
 @contextlib.contextmanager
-def _gateway_under_ulimit(upstream: str, key: Path, nofile: int, *options: str) -> Iterator[int]:
+def _gateway_under_ulimit(upstream: str, key: Path, nofile: int, *options: str) -> Iterator[tuple[int, int]]:
     """A gateway process (``serve --upstream openai-chat``) whose limit on open files is ``nofile``:
-    its port."""
+    (its port, its pid)."""
 
     def low_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -96,7 +97,7 @@ def _gateway_under_ulimit(upstream: str, key: Path, nofile: int, *options: str) 
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        yield int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1])
+        yield int(proc.stdout.readline().decode().strip().rsplit(":", 1)[1]), proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -108,17 +109,30 @@ def _gateway_under_ulimit(upstream: str, key: Path, nofile: int, *options: str) 
         proc.stdout.close()
 
 
-def _flooded_then_asked(port: int, flood: int) -> bytes:
+def _settled(pid: int) -> None:
+    """Wait (10 s at most) until the process's count of open files has not moved for half a second:
+    it has accepted (and closed) what it could of the connections made."""
+    last, since, deadline = -1, time.monotonic(), time.monotonic() + 10
+    while time.monotonic() < deadline:
+        count = len(os.listdir(f"/proc/{pid}/fd"))
+        if count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= 0.5:
+            return
+        time.sleep(0.05)
+
+
+def _flooded_then_asked(port: int, pid: int, flood: int) -> bytes:
     """A client connects, ``flood`` idle connections follow it, then the client sends its request:
     what it is answered."""
     first = _connect(port)
-    time.sleep(0.2)
+    _settled(pid)
     idle: list[socket.socket] = []
     try:
         for _ in range(flood):
             with contextlib.suppress(OSError):
                 idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        time.sleep(0.5)  # (the server has accepted what it could)
+        _settled(pid)
         with contextlib.suppress(OSError):
             first.sendall(_request())
         return _until_closed(first)
@@ -136,10 +150,10 @@ def test_a_flood_of_idle_connections_leaves_the_gateway_descriptors_for_its_upst
     with serving("-d", "openai-chat", "--script", str(script)) as upstream:
         # under ulimit -n 64 the default bound is 48 connections: the upstream request still gets
         # its descriptor, and the client that came before the flood is answered
-        with _gateway_under_ulimit(upstream, key, 64) as port:
-            answer = _flooded_then_asked(port, 80)
+        with _gateway_under_ulimit(upstream, key, 64) as (port, pid):
+            answer = _flooded_then_asked(port, pid, 80)
         assert answer.startswith(b"HTTP/1.1 200 ") and b"still here" in answer, answer[:300]
         # without the bound the flood takes every descriptor, and the same request fails
-        with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as port:
-            answer = _flooded_then_asked(port, 80)
+        with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as (port, pid):
+            answer = _flooded_then_asked(port, pid, 80)
         assert not answer.startswith(b"HTTP/1.1 200 "), answer[:300]
