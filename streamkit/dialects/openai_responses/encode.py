@@ -389,7 +389,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
         part = msg["part"] if msg is not None else None
         if part is not None and part["id"] == ev["id"] and not part["refusal"]:
             # the usual: more text of the open part (what the general way below writes for it,
-            # without building its ids and keywords: a third of what a delta cost to render)
+            # without building its ids and keywords: half the bytecodes a delta cost there)
             delta = ev.get("delta") or ""
             part["frags"].append(delta)
             logprobs = (_meta(ev).get("logprobs") or []) if ev.get("provider_metadata") else []
