@@ -104,7 +104,7 @@ from .options import complete_dialects
 @click.option("--max-connections", type=click.IntRange(0), metavar="N",
               help="The most client connections held at once; past it a new one is answered HTTP 503 and "
                    "closed, keeping file descriptors for upstream requests. Default: the limit on open files "
-                   "less a reserve (768 of 1,024); 0: no bound.")  # fmt: skip
+                   "less a reserve, halved in front of an upstream (768 or 384 of 1,024); 0: no bound.")  # fmt: skip
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -199,7 +199,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     if max_connections is None:  # (--max-connections not given: see serve.connections)
         from ..serve.connections import default_limit
 
-        max_connections = default_limit()
+        max_connections = default_limit(2 if upstream else 1)  # (a gateway's streams each hold two)
     server.max_connections = max_connections or None
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)

@@ -10,7 +10,9 @@ closed at once, before it is read. The connections already open, and their upstr
 carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
 
 The default (:func:`default_limit`) is the process's limit on open files less a reserve of a
-quarter of it, at most 256: 768 under the usual 1,024, 48 under 64.
+quarter of it (at most 256), shared by what each connection holds: one descriptor for a client of
+recordings or a script, two in front of an upstream (the client's, and its stream's to the
+upstream). 768 and 384 under the usual 1,024; 48 and 24 under 64.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ _ANSWER_503 = (
 ) + _BUSY
 
 
-def default_limit() -> int | None:
+def default_limit(descriptors_each: int = 1) -> int | None:
     """The default of ``--max-connections``: the soft limit on open files less a reserve (a
-    quarter of it, at most 256; at least 8 are allowed), or None where there is no such limit."""
+    quarter of it, at most 256), over the descriptors each connection holds (two for a gateway's:
+    its own and its upstream request's); at least 8. None where there is no such limit."""
     try:
         import resource
     except ImportError:  # (Windows)
@@ -35,7 +38,7 @@ def default_limit() -> int | None:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft <= 0:
         return None
-    return max(8, soft - min(256, soft // 4))
+    return max(8, (soft - min(256, soft // 4)) // descriptors_each)
 
 
 def limited_protocol(protocol: type[asyncio.Protocol], limit: int) -> type[asyncio.Protocol]:

@@ -47,14 +47,22 @@ def _until_closed(sock: socket.socket) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("soft", "expected"),
-    [(1024, 768), (64, 48), (16, 12), (4, 8), (65536, 65280), (resource.RLIM_INFINITY, None)],
+    ("soft", "alone", "gateway"),
+    [
+        (1024, 768, 384),
+        (64, 48, 24),
+        (16, 12, 8),
+        (4, 8, 8),
+        (65536, 65280, 32640),
+        (resource.RLIM_INFINITY, None, None),
+    ],
 )
 def test_the_default_bound_keeps_a_reserve_of_descriptors(
-    soft: int, expected: int | None, monkeypatch: pytest.MonkeyPatch
+    soft: int, alone: int | None, gateway: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resource, "getrlimit", lambda which: (soft, resource.RLIM_INFINITY))
-    assert default_limit() == expected
+    assert default_limit() == alone
+    assert default_limit(2) == gateway  # (a gateway's streams hold a descriptor each for the upstream)
 
 
 def test_a_connection_past_the_bound_is_answered_503_and_closed(tmp_path: Path) -> None:
@@ -122,9 +130,18 @@ def _settled(pid: int) -> None:
         time.sleep(0.05)
 
 
-def _flooded_then_asked(port: int, pid: int, flood: int) -> bytes:
+def _answered_503(sock: socket.socket) -> bool:
+    """Whether the server has answered this idle connection 503 (and closed it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(64).startswith(b"HTTP/1.1 503 ")
+    except OSError:  # nothing came (or the connection was reset)
+        return False
+
+
+def _flooded_then_asked(port: int, pid: int, flood: int) -> tuple[bytes, int]:
     """A client connects, ``flood`` idle connections follow it, then the client sends its request:
-    what it is answered."""
+    what it is answered, and how many of the idle connections were answered 503."""
     first = _connect(port)
     _settled(pid)
     idle: list[socket.socket] = []
@@ -133,9 +150,10 @@ def _flooded_then_asked(port: int, pid: int, flood: int) -> bytes:
             with contextlib.suppress(OSError):
                 idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         _settled(pid)
+        refused = sum(_answered_503(sock) for sock in idle)
         with contextlib.suppress(OSError):
             first.sendall(_request())
-        return _until_closed(first)
+        return _until_closed(first), refused
     finally:
         first.close()
         for sock in idle:
@@ -148,12 +166,13 @@ def test_a_flood_of_idle_connections_leaves_the_gateway_descriptors_for_its_upst
     key = tmp_path / "key"
     key.write_text("sk-test\n")
     with serving("-d", "openai-chat", "--script", str(script)) as upstream:
-        # under ulimit -n 64 the default bound is 48 connections: the upstream request still gets
-        # its descriptor, and the client that came before the flood is answered
+        # under ulimit -n 64 a gateway's default bound is 24 connections: the upstream request
+        # still gets its descriptor, and the client that came before the flood is answered
         with _gateway_under_ulimit(upstream, key, 64) as (port, pid):
-            answer = _flooded_then_asked(port, pid, 80)
+            answer, refused = _flooded_then_asked(port, pid, 80)
         assert answer.startswith(b"HTTP/1.1 200 ") and b"still here" in answer, answer[:300]
+        assert refused == 80 - 23  # (the first client and 23 of the flood are held)
         # without the bound the flood takes every descriptor, and the same request fails
         with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as (port, pid):
-            answer = _flooded_then_asked(port, pid, 80)
-        assert not answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+            answer, refused = _flooded_then_asked(port, pid, 80)
+        assert not answer.startswith(b"HTTP/1.1 200 ") and refused == 0, answer[:300]
