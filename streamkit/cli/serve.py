@@ -193,14 +193,13 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     faults = serving.Faults(
         fail_status, fail_times if fail_status else 0, retry_after, drop_after, stall_after
     )
-    server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
-                            websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
-                            client_timeout=client_timeout)  # fmt: skip
     if max_connections is None:  # (--max-connections not given: see serve.connections)
         from ..serve.connections import default_limit
 
         max_connections = default_limit(2 if upstream else 1)  # (a gateway's streams each hold two)
-    server.max_connections = max_connections or None
+    server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
+                            websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
+                            client_timeout=client_timeout, max_connections=max_connections or None)  # fmt: skip
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):

@@ -47,7 +47,7 @@ import datetime
 import struct
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import repeat
 from typing import Any, NamedTuple, NoReturn
 from zlib import crc32
@@ -374,7 +374,12 @@ def _encode_header(name: str, value: HeaderValue) -> bytes:
 
 def encode_frame(headers: Mapping[str, HeaderValue], payload: bytes = b"") -> bytes:
     """One frame with these headers and payload, CRCs included."""
-    return _frame(b"".join(_encode_header(k, v) for k, v in headers.items()), payload)
+    return _frame(_encode_headers(headers.items()), payload)
+
+
+def _encode_headers(headers: Iterable[tuple[str, HeaderValue]]) -> bytes:
+    """A frame's header block."""
+    return b"".join(_encode_header(k, v) for k, v in headers)
 
 
 def _frame(encoded: bytes, payload: bytes) -> bytes:
@@ -392,13 +397,8 @@ def _event_headers(event: str) -> bytes:
     spent on a frame)."""
     block = _EVENT_HEADERS.get(event)
     if block is None:
-        block = b"".join(
-            _encode_header(k, v)
-            for k, v in (
-                (":event-type", event),
-                (":content-type", "application/json"),
-                (":message-type", "event"),
-            )
+        block = _encode_headers(
+            ((":event-type", event), (":content-type", "application/json"), (":message-type", "event"))
         )
         if len(_EVENT_HEADERS) < _CACHED_EVENTS:
             _EVENT_HEADERS[event] = block
