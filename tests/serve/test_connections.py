@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -176,3 +177,36 @@ def test_a_flood_of_idle_connections_leaves_the_gateway_descriptors_for_its_upst
         with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as (port, pid):
             answer, refused = _flooded_then_asked(port, pid, 80)
         assert not answer.startswith(b"HTTP/1.1 200 ") and refused == 0, answer[:300]
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_the_official_sdks_retry_the_503_until_a_connection_is_free(sdk: str, tmp_path: Path) -> None:
+    import threading
+
+    import anthropic
+    import openai
+
+    statuses: list[int] = []
+    hooks: dict = {"response": [lambda response: statuses.append(response.status_code)]}
+    sdk_module: Any = openai if sdk == "openai" else anthropic
+    http = sdk_module.DefaultHttpxClient(event_hooks=hooks)  # (each SDK's own httpx)
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "made it"}] * 5))
+    dialect = "openai-chat" if sdk == "openai" else "anthropic"
+    with serving("-d", dialect, "--script", str(script), "--max-connections", "1") as url:
+        held = _connect(int(url.rsplit(":", 1)[1]))  # the one connection there is
+        time.sleep(0.3)
+        threading.Timer(0.8, held.close).start()  # freed while the client waits to retry
+        if sdk == "openai":
+            chat = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=3, http_client=http)
+            reply = chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            text = reply.choices[0].message.content
+        else:
+            claude = anthropic.Anthropic(api_key="k", base_url=url, max_retries=3, http_client=http)
+            message = claude.messages.create(
+                model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+            )
+            text = message.content[0].text  # type: ignore[union-attr]
+        http.close()
+    assert text == "made it"
+    assert statuses[0] == 503 and statuses[-1] == 200, statuses  # (answered 503 first, then served)
