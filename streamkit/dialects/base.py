@@ -75,6 +75,35 @@ class ParsedRequest:
     dropped: list[str] = field(default_factory=list)
 
 
+def wire_string(value: Any, field: str) -> str:
+    """``value`` when it is a string, for a normalizer that passes a provider's value on as text
+    (a delta, a tool's name or id); else a :class:`~streamkit.errors.DataError` saying that
+    ``field`` is not one. A normalizer never makes an event the next stage would refuse: see
+    ``tests/stages/test_normalize_wire_types.py``, which puts a wrong type in every place."""
+    if type(value) is str:
+        return value
+    from ..errors import DataError
+
+    raise DataError(f"{field} is a {type(value).__name__}, expected a string")
+
+
+def token_counts(usage: dict[str, Any], field: str = "usage") -> dict[str, Any]:
+    """A canonical usage made of a provider's ``field``, given back when each of its counts is a
+    number (or null); else a :class:`~streamkit.errors.DataError` naming the count. For the
+    ``finish`` a normalizer builds, once a response, of a usage it read (see :func:`wire_string`)."""
+    if _COUNT_TYPES.issuperset(map(type, usage.values())):  # (the usual: one look, in C)
+        return usage
+    from ..errors import DataError
+
+    for key, count in usage.items():
+        if type(count) not in _COUNT_TYPES:
+            raise DataError(f"{field}: a token count ({key}) is a {type(count).__name__}, expected a number")
+    return usage  # (not reached)
+
+
+_COUNT_TYPES = frozenset((int, float, type(None)))  # (a bool is no count: type(True) is bool)
+
+
 class Normalizer:
     """Turns one stream of a dialect's wire events into canonical events.
 

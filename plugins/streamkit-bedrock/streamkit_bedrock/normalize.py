@@ -48,6 +48,7 @@ import orjson
 
 from streamkit import Normalizer
 from streamkit.canonical import delta_head, tool_call
+from streamkit.dialects.base import token_counts, wire_string
 from streamkit.errors import DataError
 
 from .wire import (
@@ -339,8 +340,10 @@ class BedrockNormalizer(Normalizer):
                 if type(start) is dict and self.started and self.block_end is None:
                     tool = start.get("toolUse")
                     if type(tool) is dict:
-                        call_id = tool.get("toolUseId") or self._new_call_id()
-                        name = tool.get("name") or ""
+                        call_id = wire_string(
+                            tool.get("toolUseId") or self._new_call_id(), "toolUse.toolUseId"
+                        )
+                        name = wire_string(tool.get("name") or "", "toolUse.name")
                         index = data.get("contentBlockIndex")
                         executed = tool.get("type") == "server_tool_use"
                         self.pending[index] = _Tool(index, call_id, name, executed)
@@ -388,8 +391,8 @@ class BedrockNormalizer(Normalizer):
         tool = start.get("toolUse")
         if isinstance(tool, dict):
             self._end_block(out)
-            call_id = tool.get("toolUseId") or self._new_call_id()
-            name = tool.get("name") or ""
+            call_id = wire_string(tool.get("toolUseId") or self._new_call_id(), "toolUse.toolUseId")
+            name = wire_string(tool.get("name") or "", "toolUse.name")
             executed = tool.get("type") == "server_tool_use"
             self.pending[index] = _Tool(index, call_id, name, executed)
             self.names[call_id] = name
@@ -406,7 +409,8 @@ class BedrockNormalizer(Normalizer):
         if isinstance(result, dict):
             self._end_block(out)
             meta = {k: v for k, v in result.items() if k != "toolUseId"}
-            self.pending[index] = _Result(index, result.get("toolUseId") or "", meta)
+            call_id = wire_string(result.get("toolUseId") or "", "toolResult.toolUseId")
+            self.pending[index] = _Result(index, call_id, meta)
             return out
         image = start.get("image")
         if isinstance(image, dict):
@@ -498,6 +502,8 @@ class BedrockNormalizer(Normalizer):
         redacted = value.get("redactedContent")
         if not (text or signature or redacted):
             return
+        if text:
+            wire_string(text, "delta.reasoningContent.text")
         self._open(index, "reasoning", out)
         if text:
             out.append({"type": "reasoning-delta", "id": self.block_id, "delta": text})
@@ -712,7 +718,7 @@ class BedrockNormalizer(Normalizer):
                 "type": "finish",
                 "finish_reason": reason,
                 "raw_finish_reason": raw,
-                "usage": map_usage(usage),
+                "usage": token_counts(map_usage(usage)),
                 "provider_metadata": {NAME: meta},
             }
         else:

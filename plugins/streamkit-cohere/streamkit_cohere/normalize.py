@@ -8,6 +8,7 @@ from typing import Any
 
 from streamkit import Normalizer
 from streamkit.canonical import tool_call
+from streamkit.dialects.base import token_counts, wire_string
 from streamkit.errors import DataError
 
 from .wire import _TOOL_PLAN, FINISH_REASONS, NAME, map_usage
@@ -127,7 +128,10 @@ class CohereNormalizer(Normalizer):
                         out = []
                         if self.block is not None:
                             self._end_block(out)
-                        call = _Call(tc.get("id") or self._new_call_id(), fn.get("name") or "")
+                        call = _Call(
+                            wire_string(tc.get("id") or self._new_call_id(), "a tool call's id"),
+                            wire_string(fn.get("name") or "", "a tool call's function.name"),
+                        )
                         self.calls[index] = call
                         out.append({"type": "tool-input-start", "id": call.id, "tool_name": call.name})
                         return out
@@ -234,7 +238,10 @@ class CohereNormalizer(Normalizer):
         fn = tc.get("function")
         if not isinstance(fn, dict):
             fn = {}
-        call = _Call(tc.get("id") or self._new_call_id(), fn.get("name") or "")
+        call = _Call(
+            wire_string(tc.get("id") or self._new_call_id(), "a tool call's id"),
+            wire_string(fn.get("name") or "", "a tool call's function.name"),
+        )
         index = data.get("index")
         previous = self.calls.pop(index, None)
         if previous is not None:  # a start for an index still open: that call is complete
@@ -391,7 +398,7 @@ class CohereNormalizer(Normalizer):
             reason = "error" if error else "other"
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
         if isinstance(usage, dict):
-            fin["usage"] = map_usage(usage)
+            fin["usage"] = token_counts(map_usage(usage))
             fin["provider_metadata"] = {NAME: {"usage": usage}}
         out.append(fin)
         self._reset()

@@ -95,7 +95,7 @@ from typing import Any
 import orjson
 
 from ...errors import DataError
-from ..base import Normalizer
+from ..base import Normalizer, token_counts, wire_string
 from .blocks import CALL_FIELDS, RESULT_BLOCKS, TEXT_BLOCKS, Block, FastEntry, close_block, fast_entry
 from .usage import map_usage
 from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
@@ -205,6 +205,10 @@ class AnthropicNormalizer(Normalizer):
             out = self._end_response()  # what came before any message_start
         get = message.get
         usage = get("usage")
+        if type(get("id")) is not str and get("id") is not None:  # (a call only when it is odd)
+            wire_string(message["id"], "message.id")
+        if type(get("model")) is not str and get("model") is not None:
+            wire_string(message["model"], "message.model")
         if _MESSAGE_FIELDS.issuperset(message) and type(usage) is dict:
             # the common shape: no field of its own beyond the usage. The usage is kept as sent
             # (message_delta merges into a copy of it)
@@ -230,7 +234,7 @@ class AnthropicNormalizer(Normalizer):
                 ev["provider_metadata"] = {NAME: meta}
         self.start_event = ev
         if get("stop_reason") is not None:
-            self.stop_reason = message["stop_reason"]
+            self.stop_reason = wire_string(message["stop_reason"], "message.stop_reason")
         if get("stop_sequence") is not None:  # (_DELTA_FIELDS, in their order)
             self.finish_meta["stop_sequence"] = message["stop_sequence"]
         if get("stop_details") is not None:
@@ -255,13 +259,16 @@ class AnthropicNormalizer(Normalizer):
             raise DataError(f"message_delta.delta is a {type(delta).__name__}, expected an object")
         if len(delta) == 2 and "stop_reason" in delta and delta.get("stop_sequence", 0) is None:
             # the common shape: a stop reason and no stop sequence
-            if delta["stop_reason"] is not None:
-                self.stop_reason = delta["stop_reason"]
+            reason = delta["stop_reason"]
+            if type(reason) is str:
+                self.stop_reason = reason
+            elif reason is not None:
+                wire_string(reason, "message_delta.delta.stop_reason")
         else:
             for key, value in delta.items():
                 if key == "stop_reason":
                     if value is not None:
-                        self.stop_reason = value
+                        self.stop_reason = wire_string(value, "message_delta.delta.stop_reason")
                 elif value is not None:
                     self.finish_meta[key] = value
         usage = data.get("usage")
@@ -326,7 +333,7 @@ class AnthropicNormalizer(Normalizer):
                 "type": "finish",
                 "finish_reason": reason,
                 "raw_finish_reason": raw,
-                "usage": map_usage(usage),
+                "usage": token_counts(map_usage(usage)),
             }
             meta = self.finish_meta
             meta["usage"] = usage
@@ -335,7 +342,7 @@ class AnthropicNormalizer(Normalizer):
             fin = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
             meta = dict(self.finish_meta) if self.finish_meta else {}
             if usage is not None:
-                fin["usage"] = map_usage(usage)
+                fin["usage"] = token_counts(map_usage(usage))
                 meta["usage"] = usage
                 self._answered_by(fin, meta)
             elif self.fallback is not None:
@@ -421,14 +428,16 @@ class AnthropicNormalizer(Normalizer):
             self._start(out)
             b = self._open_text(index, out)
             if block.get("text"):
-                out.append({"type": "text-delta", "id": b.id, "delta": block["text"]})
+                text = wire_string(block["text"], "content_block.text")
+                out.append({"type": "text-delta", "id": b.id, "delta": text})
             for citation in block.get("citations") or ():
                 self._source(citation, out)
         elif kind == "thinking":
             self._start(out)
             b = self._open_reasoning(index, "thinking", out)
             if block.get("thinking"):
-                out.append({"type": "reasoning-delta", "id": b.id, "delta": block["thinking"]})
+                text = wire_string(block["thinking"], "content_block.thinking")
+                out.append({"type": "reasoning-delta", "id": b.id, "delta": text})
             if block.get("signature"):
                 b.meta["signature"] = block["signature"]
         elif kind == "redacted_thinking":
@@ -441,7 +450,8 @@ class AnthropicNormalizer(Normalizer):
             meta.update((k, v) for k, v in block.items() if k not in ("type", "content") and v is not None)
             b = self._open_reasoning(index, "compaction", out, meta)
             if block.get("content"):
-                out.append({"type": "reasoning-delta", "id": b.id, "delta": block["content"]})
+                text = wire_string(block["content"], "content_block.content")
+                out.append({"type": "reasoning-delta", "id": b.id, "delta": text})
         elif kind == "fallback":
             self._start(out)
             meta = {"type": "fallback"}
@@ -673,7 +683,8 @@ class AnthropicNormalizer(Normalizer):
             self._start(out)
             b = self._open_reasoning(index, "compaction", out, {"type": "compaction"})
         if delta.get("content"):
-            out.append({"type": "reasoning-delta", "id": b.id, "delta": delta["content"]})
+            text = wire_string(delta["content"], "compaction_delta.content")
+            out.append({"type": "reasoning-delta", "id": b.id, "delta": text})
         if delta.get("encrypted_content") is not None:
             b.meta["encrypted_content"] = delta["encrypted_content"]
 
@@ -704,7 +715,7 @@ class AnthropicNormalizer(Normalizer):
         self.nsources += 1
         if kind == "web_search_result_location":
             ev["source_type"] = "url"
-            ev["url"] = citation.get("url")
+            ev["url"] = wire_string(citation.get("url"), "a web search citation's url")
             title = citation.get("title")
         elif kind == "search_result_location":
             source = citation.get("source")
@@ -715,7 +726,7 @@ class AnthropicNormalizer(Normalizer):
         else:  # char_location, page_location, content_block_location: a document of the request
             title = citation.get("document_title")
         if title:
-            ev["title"] = title
+            ev["title"] = wire_string(title, "a citation's title")
         ev["provider_metadata"] = {NAME: {"citation": citation}}
         out.append(ev)
 

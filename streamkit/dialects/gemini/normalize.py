@@ -85,7 +85,7 @@ import orjson
 
 from ...canonical import delta_head, tool_call
 from ...errors import DataError
-from ..base import Normalizer
+from ..base import Normalizer, token_counts, wire_string
 from .normalize_server import _ServerParts
 from .partial_args import PartialArgs
 from .wire import _CANDIDATE_FIELDS, FINISH_REASONS, NAME, _dumps
@@ -403,7 +403,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         fin: dict[str, Any] = {"type": "finish", "finish_reason": reason, "raw_finish_reason": raw}
         meta = self.finish_meta
         if self.usage is not None:
-            usage = map_usage(self.usage)
+            usage = token_counts(map_usage(self.usage), "usageMetadata")
             if usage:
                 fin["usage"] = usage
             meta["usage"] = self.usage
@@ -582,6 +582,8 @@ class GeminiNormalizer(_ServerParts, Normalizer):
         if not isinstance(fc, dict):
             raise DataError(f"functionCall is a {type(fc).__name__}, expected an object")
         name = fc.get("name")
+        if name:
+            wire_string(name, "functionCall.name")
         more = bool(fc.get("willContinue"))
         partial = fc.get("partialArgs")
         call = self.call

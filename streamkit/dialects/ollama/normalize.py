@@ -41,7 +41,7 @@ from typing import Any
 from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer
+from ..base import Normalizer, wire_string
 from .wire import NAME, _dumps
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
@@ -82,9 +82,9 @@ def _finish_event(data: dict[str, Any], reason: str, raw: Any) -> dict[str, Any]
     prompt = data.get("prompt_eval_count")
     completion = data.get("eval_count")
     usage: dict[str, Any] = {}
-    if isinstance(prompt, int):
+    if type(prompt) is int:  # (a count of another type is left out: it is kept in the metadata)
         usage["input_tokens"] = prompt
-    if isinstance(completion, int):
+    if type(completion) is int:
         usage["output_tokens"] = completion
     if usage:
         fin["usage"] = usage
@@ -271,6 +271,8 @@ class OllamaNormalizer(Normalizer):
         else:
             self._end_blocks(out, flush=True)
         raw = data.get("done_reason")
+        if raw is not None:
+            wire_string(raw, "done_reason")
         if raw is None or raw == "stop":
             reason = "tool-calls" if self.ncalls else "stop"
         else:

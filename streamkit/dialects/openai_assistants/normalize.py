@@ -66,7 +66,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import DataError
-from ..base import Normalizer
+from ..base import Normalizer, token_counts, wire_string
 from ..openai_chat import map_usage
 from .normalize_tools import RunStepTools, _Call
 from .wire import NAME, _list, _obj
@@ -212,7 +212,7 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
         meta: dict[str, Any] = {}
         if run is not None:
             if run.get("model"):
-                ev["model"] = run["model"]
+                ev["model"] = wire_string(run["model"], "run.model")
             if run.get("created_at") is not None:
                 ev["created"] = run["created_at"]
             if run.get("thread_id"):
@@ -271,7 +271,7 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
                 meta["status"] = run["status"]
             usage = run.get("usage")
             if isinstance(usage, dict):
-                fin["usage"] = map_usage(usage)
+                fin["usage"] = token_counts(map_usage(usage))
                 meta["usage"] = usage
         if extra:
             meta.update(extra)
@@ -326,7 +326,9 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
                     fn = tc.get("function")
                     if not isinstance(fn, dict):
                         fn = {}
-                    self._whole_call(out, call_id, fn.get("name") or "", fn.get("arguments") or "")
+                    name = wire_string(fn.get("name") or "", "a function tool call's name")
+                    args = wire_string(fn.get("arguments") or "", "a function tool call's arguments")
+                    self._whole_call(out, call_id, name, args)
         else:
             ids = list(self.emitted)
         self._finish(out, "tool-calls", "requires_action", run, {"tool_call_ids": ids})
@@ -344,7 +346,7 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
             detail = details.get("reason") if isinstance(details, dict) else None
             if details:
                 extra["incomplete_details"] = details
-            raw = detail or self.incomplete_reason or "incomplete"
+            raw = wire_string(detail or self.incomplete_reason or "incomplete", "incomplete_details.reason")
             reason = INCOMPLETE_REASONS.get(raw, "other")
         else:  # thread.run.failed
             reason, raw = "error", "failed"
@@ -480,7 +482,7 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
             self._end_block(out)
         details = msg.get("incomplete_details")
         if event == "thread.message.incomplete" and isinstance(details, dict) and details.get("reason"):
-            self.incomplete_reason = details["reason"]
+            self.incomplete_reason = wire_string(details["reason"], "message.incomplete_details.reason")
         return out
 
     # --- errors and the end -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from orjson import dumps
 
 from ...canonical import tool_call
 from ...errors import DataError
+from ..base import wire_string
 from .wire import _EXECUTED, NAME, _list, _obj
 
 
@@ -99,7 +100,9 @@ class RunStepTools:
             self.by_id[call_id] = call
             self.pending.append(call)
             if kind == "function":
-                call.name = (fn.get("name") if isinstance(fn, dict) else None) or ""
+                call.name = wire_string(
+                    (fn.get("name") if isinstance(fn, dict) else None) or "", "a function tool call's name"
+                )
                 out.append({"type": "tool-input-start", "id": call_id, "tool_name": call.name})
             else:
                 call.name = kind
@@ -118,7 +121,7 @@ class RunStepTools:
             fn = tc.get("function")
             if isinstance(fn, dict):
                 if fn.get("name") and not call.name:
-                    call.name = fn["name"]
+                    call.name = wire_string(fn["name"], "a function tool call's name")
                 args = fn.get("arguments")
                 if args and isinstance(args, str):
                     call.args.append(args)
@@ -162,7 +165,7 @@ class RunStepTools:
                 call.args.append(fn["arguments"])
                 out.append({"type": "tool-input-delta", "id": call.id, "delta": fn["arguments"]})
             if not call.name and isinstance(fn, dict) and fn.get("name"):
-                call.name = fn["name"]
+                call.name = wire_string(fn["name"], "a function tool call's name")
         elif call.kind == "code_interpreter":
             ci = final.get("code_interpreter") if final is not None else None
             if (
@@ -269,8 +272,9 @@ class RunStepTools:
                 fn = tc.get("function")
                 if kind == "function":
                     if isinstance(fn, dict) and fn.get("output") is None and isinstance(tc.get("id"), str):
-                        args = fn.get("arguments") or ""
-                        self._whole_call(out, tc["id"], fn.get("name") or "", args, step.get("run_id"))
+                        args = wire_string(fn.get("arguments") or "", "a function tool call's arguments")
+                        name = wire_string(fn.get("name") or "", "a function tool call's name")
+                        self._whole_call(out, tc["id"], name, args, step.get("run_id"))
                     continue  # answered: the previous segment's call
                 if kind not in _EXECUTED:
                     raise DataError(f"unknown tool call type {kind!r} in a run step")

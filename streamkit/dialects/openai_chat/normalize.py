@@ -56,7 +56,7 @@ from typing import Any
 from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer
+from ..base import Normalizer, token_counts, wire_string
 from .normalize_rare import _RarerParts
 from .usage import map_usage
 from .wire import NAME
@@ -333,9 +333,9 @@ class ChatNormalizer(_RarerParts, Normalizer):
     def _collect_start(self, data: dict[str, Any]) -> None:
         ev = self.start_event
         if not ev["id"] and data.get("id"):
-            ev["id"] = data["id"]
+            ev["id"] = data["id"] if type(data["id"]) is int else wire_string(data["id"], "the chunk's id")
         if not ev["model"] and data.get("model"):
-            ev["model"] = data["model"]
+            ev["model"] = wire_string(data["model"], "the chunk's model")
         if "created" not in ev and data.get("created"):
             ev["created"] = data["created"]
         for key in _START_FIELDS:
@@ -374,7 +374,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
             meta = dict(st.meta)
             if st.n == 0:
                 if self.usage is not None:
-                    fin["usage"] = map_usage(self.usage)
+                    fin["usage"] = token_counts(map_usage(self.usage))
                     meta["usage"] = self.usage
                 meta.update(self.finish_meta)
             else:
@@ -419,6 +419,8 @@ class ChatNormalizer(_RarerParts, Normalizer):
         if not isinstance(ch, dict):
             raise DataError(f"a 'choices' entry is a {type(ch).__name__}, expected an object")
         n = ch.get("index") or 0
+        if type(n) is not int:
+            raise DataError(f"a choice's index is a {type(n).__name__}, expected an integer")
         st = self.choices.get(n) or self._get_choice(n)
         delta = ch.get("delta")
         if delta:
@@ -432,7 +434,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                         handler(self, st, value, ch, delta, out)
         finish = ch.get("finish_reason")
         if finish and st.finish is None:
-            st.finish = finish
+            st.finish = wire_string(finish, "a choice's finish_reason")
             if ch.get("native_finish_reason"):
                 st.meta["native_finish_reason"] = ch["native_finish_reason"]
             self._close_choice(st, out)
@@ -474,6 +476,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
     def _on_refusal(
         self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
     ) -> None:
+        value = wire_string(value, "delta.refusal")
         ev = {"type": "text-delta", "id": st.refusal or self._open(st, "refusal", out), "delta": value}
         if ch.get("logprobs"):
             self._delta_meta(ev, ch, "refusal")
@@ -582,7 +585,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                 continue
             kind = part.get("type")
             if kind == "text" and part.get("text"):
-                self._text(st, part["text"], out)
+                self._text(st, wire_string(part["text"], "a content part's text"), out)
             elif kind == "thinking":
                 for sub in part.get("thinking") or ():
                     if isinstance(sub, dict) and sub.get("text"):
@@ -623,6 +626,10 @@ class ChatNormalizer(_RarerParts, Normalizer):
         call_id = tc.get("id") or None
         index = tc.get("index")
         name = fn.get("name") or None
+        if call_id is not None:
+            wire_string(call_id, "a tool call's id")
+        if name is not None:
+            wire_string(name, "a tool call's function.name")
         args = fn.get("arguments")
         if args is not None and not isinstance(args, str):  # some servers send an object
             from orjson import dumps

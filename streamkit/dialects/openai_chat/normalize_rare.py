@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...canonical import parse_arguments
 from ...errors import DataError
+from ..base import wire_string
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class _RarerParts:
             "url": url,
         }
         if title:
-            ev["title"] = title
+            ev["title"] = wire_string(title, "a citation's title")
         if meta:
             ev["provider_metadata"] = {NAME: meta}
         if st is not None and st.n:
@@ -74,13 +75,15 @@ class _RarerParts:
         if not isinstance(cite, dict) or not cite.get("url"):
             return
         meta = {k: v for k, v in cite.items() if k not in ("url", "title") and v is not None}
-        self._source(st, cite["url"], cite.get("title"), meta, out)
+        self._source(st, wire_string(cite["url"], "a url_citation's url"), cite.get("title"), meta, out)
 
     def _executed_tool(self, st: _Choice, tool: Any, out: list[dict[str, Any]]) -> None:
         """Groq compound: a tool the provider ran, first announced, then with its output."""
         if not isinstance(tool, dict):
             return
         key = tool.get("index", len(self.executed))
+        name = tool.get("type") or tool.get("name") or "tool"
+        wire_string(name, "an executed tool's type")
         call_id = self.executed.get(key)
         if call_id is None:
             self._end_blocks(st, out)
@@ -90,7 +93,7 @@ class _RarerParts:
             ev = {
                 "type": "tool-call",
                 "tool_call_id": call_id,
-                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "tool_name": name,
                 "arguments": arguments,
                 "input": value,
                 "provider_executed": True,
@@ -104,7 +107,7 @@ class _RarerParts:
             ev = {
                 "type": "tool-result",
                 "tool_call_id": call_id,
-                "tool_name": tool.get("type") or tool.get("name") or "tool",
+                "tool_name": name,
                 "output": tool["output"],
                 "is_error": False,
                 "provider_executed": True,
@@ -126,11 +129,12 @@ class _RarerParts:
             if audio.get(key) is not None:
                 st.audio["meta"][key] = audio[key]
         if audio.get("transcript"):
+            text = wire_string(audio["transcript"], "delta.audio.transcript")
             bid = st.transcript
             if bid is None:  # a text block of its own, marked as the audio's transcript
                 mark = {"id": st.audio["meta"]["id"]} if "id" in st.audio["meta"] else {}
                 bid = st.transcript = self._open(st, "transcript", out, {"audio": mark})
-            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": audio["transcript"]}, st))
+            out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": text}, st))
 
     def _extras(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Chunk-level fields beyond the usual ones. Returns whether any had a meaning."""
@@ -152,7 +156,7 @@ class _RarerParts:
         if isinstance(citations, list):
             titles = {}
             for result in data.get("search_results") or ():
-                if isinstance(result, dict) and result.get("url"):
+                if isinstance(result, dict) and isinstance(result.get("url"), str):
                     titles[result["url"]] = result.get("title")
             if not self.started and citations:
                 self._start(out)

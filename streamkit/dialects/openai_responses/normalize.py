@@ -103,7 +103,7 @@ from typing import Any
 import orjson
 
 from ...errors import DataError
-from ..base import Normalizer
+from ..base import Normalizer, token_counts
 from .fields import _index, _list, _object, _text
 from .items import WHOLE_ITEMS
 from .normalize_blocks import _Block, _Blocks
@@ -371,7 +371,7 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
         meta["response_id"] = response_id
         usage = response.get("usage")
         if isinstance(usage, dict):
-            fin["usage"] = map_usage(usage)
+            fin["usage"] = token_counts(map_usage(usage))
             meta["usage"] = usage
         if response.get("service_tier"):
             meta["service_tier"] = response["service_tier"]

@@ -1,0 +1,231 @@
+"""Valid JSON with a wrong type anywhere in a provider's payload: ``normalize`` refuses the line
+(a :class:`DataError` naming it), or writes canonical events every later stage reads; never an
+event the next stage refuses, never another exception.
+
+The sweep takes every recording, and in turn every position of every raw event's ``data`` (every
+object member and array entry, nested ones too), and puts there a value of another type, the
+values taken in turn from :data:`WRONG`. Each mutated stream goes through the generator (the
+library's way, and ``convert``'s) and through the command's loop (with its deltas written as
+bytes). The project's own recordings are swept always; the shared ones when they are present.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit.canonical import check_event
+from streamkit.errors import DataError
+from streamkit.ndjson import EventWriter, read_events
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize, write_normalized
+
+from ..conftest import fixture_files
+
+DATA = Path(__file__).parents[1] / "data"
+OWN = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
+WRONG: list[Any] = [None, 7, 1.5, "x", "", True, [], ["x"], {}, {"a": 1}, [{}]]
+#: how many raw events the sweep of one shared recording normalizes at most, about (sweeping every
+#: position of the longest takes minutes): a long recording gets fewer positions, 8 at least
+SHARED_BUDGET = 40_000
+SHARED_DIALECTS = ("openai-chat", "mistral", "openai-responses", "openai-assistants", "anthropic", "gemini",
+                   "ollama", "bedrock", "cohere")  # fmt: skip
+
+
+def _positions(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) below ``value``: object members and array entries, nested ones too."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, key), item
+            yield from _positions(item, (*path, key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield (*path, n), item
+            yield from _positions(item, (*path, n))
+
+
+def mutations(raws: list[dict[str, Any]], most: int | None = None) -> Iterator[tuple[str, list[bytes]]]:
+    """(what was changed, the raw lines) for every position of every raw event's data, each given
+    a value of another type (in turn from WRONG); with ``most``, for that many positions at most,
+    spread evenly over the recording."""
+    lines = [orjson.dumps(raw) + b"\n" for raw in raws]
+    places = [(n, path, old) for n, raw in enumerate(raws) for path, old in _positions(raw.get("data"))]
+    if most is not None and len(places) > most:
+        places = places[:: -(-len(places) // most)]
+    for turn, (n, path, old) in enumerate(places):
+        others = [v for v in WRONG if type(v) is not type(old)]
+        value = others[turn % len(others)]
+        changed = orjson.loads(lines[n])
+        target = changed["data"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        mutated = [*lines[:n], orjson.dumps(changed) + b"\n", *lines[n + 1 :]]
+        yield f"line {n + 1}: data{''.join(f'[{k!r}]' for k in path)} = {value!r}", mutated
+
+
+def _through_the_generator(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+    events.extend(normalize(orjson.loads(line) for line in lines))
+
+
+def _through_the_loop(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+    reader = read_events(io.BytesIO(b"".join(lines)), check=True, unchecked="raw")
+    out = io.BytesIO()
+    try:
+        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None)
+    finally:  # (what it wrote before a DataError too)
+        events.extend(orjson.loads(line) for line in out.getvalue().splitlines())
+
+
+def sweep(path: Path, capsys: pytest.CaptureFixture[str], budget: int | None = None) -> list[str]:
+    """What went wrong over the mutations of the recording at ``path``, in words (with a
+    ``budget``, as many mutations as normalize about that many raw events in all)."""
+    raws = list(replay(io.BytesIO(path.read_bytes())))
+    most = None if budget is None else max(8, budget // (2 * len(raws) or 1))
+    wrong = []
+    for what, lines in mutations(raws, most):
+        for run in (_through_the_generator, _through_the_loop):
+            events: list[dict[str, Any]] = []  # (what was made before a DataError too)
+            try:
+                run(lines, events)
+            except DataError:
+                pass
+            except Exception as exc:  # the bug this test is for
+                wrong.append(f"{what}: {run.__name__} raised {type(exc).__name__}: {exc}")
+                continue
+            finally:
+                capsys.readouterr()  # (warnings of the odd streams)
+            problems = [p for p in map(check_event, events) if p is not None]
+            if problems:
+                wrong.append(f"{what}: {run.__name__} wrote a bad {problems[0]}")
+    return wrong
+
+
+@pytest.mark.parametrize("path", OWN, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_wrong_type_anywhere_in_our_recordings(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = sweep(path, capsys)
+    assert not wrong, f"{len(wrong)} mutations of {path.name}:\n" + "\n".join(wrong[:20])
+
+
+@pytest.mark.parametrize("path", fixture_files(*SHARED_DIALECTS))
+def test_a_wrong_type_anywhere_in_the_shared_recordings(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = sweep(path, capsys, budget=SHARED_BUDGET)
+    assert not wrong, f"{len(wrong)} mutations of {path.name}:\n" + "\n".join(wrong[:20])
+
+
+def test_the_sweep_finds_a_normalizer_that_passes_a_wrong_type_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep itself: a chat normalizer that passes ``delta.content`` on unchecked is caught."""
+    from streamkit.dialects.openai_chat import normalize as chat
+
+    real = chat.ChatNormalizer.feed
+
+    def careless(self: Any, data: Any, event: Any = None) -> Any:
+        out = real(self, data, event)
+        if isinstance(data, dict) and isinstance(out, list):
+            for choice in data.get("choices") or ():
+                content = choice.get("delta", {}).get("content") if isinstance(choice, dict) else None
+                if isinstance(content, list):
+                    out.append({"type": "text-delta", "id": "text-0", "delta": content})
+        return out
+
+    monkeypatch.setattr(chat.ChatNormalizer, "feed", careless)
+    wrong = sweep(DATA / "openai-chat" / "content-parts.sse", capsys)
+    assert any("wrote a bad text-delta event: 'delta' must be a string" in w for w in wrong)
+
+
+# --- what normalize checks itself, whatever the dialect -------------------------------------------
+
+
+def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]]) -> Any:
+    """A registry with a plugin dialect ``careless`` whose normalizer makes ``made`` of every
+    line and ``at_close`` at the end, unchecked."""
+    import types
+
+    from streamkit.dialects.base import Dialect, Normalizer
+    from streamkit.hookspecs import hookimpl
+    from streamkit.plugins import Registry, get_plugin_manager
+
+    class Careless(Normalizer):
+        def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]]:
+            return [dict(ev) for ev in made]
+
+        def close(self) -> list[dict[str, Any]]:
+            return [dict(ev) for ev in at_close]
+
+    class CarelessDialect(Dialect):
+        name = "careless"
+        description = "passes values on unchecked"
+
+        def sniff(self, data: Any, event: str | None = None) -> bool:
+            return isinstance(data, dict) and "say" in data
+
+        def normalizer(self, **options: Any) -> Normalizer:
+            return Careless()
+
+    pm = get_plugin_manager(load_entry_points=False)
+    pm.register(
+        types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(CarelessDialect())))
+    )
+    return Registry(pm)
+
+
+GOOD = [{"type": "start", "id": "r", "model": "m", "dialect": "careless"}]
+BAD_FINISH = [{"type": "finish", "finish_reason": "stop", "usage": {"input_tokens": ["x"]}}]
+
+
+def test_a_plugin_s_bad_event_at_the_end_is_bad_input_on_the_last_line() -> None:
+    registry = _careless_registry([], BAD_FINISH)
+    lines = [{"say": "a"}, {"say": "b"}]
+    with pytest.raises(DataError) as caught:
+        list(normalize(iter(lines), registry=registry, line_no=lambda: 2))
+    assert caught.value.line == 2
+    assert "careless: a value of the wrong type makes a bad finish event" in caught.value.message
+    assert "'usage.input_tokens' must be a number, not a list" in caught.value.message
+    passed = list(normalize(iter(lines), registry=registry, on_error="pass"))
+    assert passed[-1]["type"] == "error" and passed[-1]["code"] == "bad-input"
+    assert [e for e in passed if e["type"] == "finish"] == []
+
+
+def test_a_plugin_s_bad_event_off_the_hot_path_is_bad_input_on_its_line() -> None:
+    """The first line takes the long way (its dialect is detected): the event it makes is checked."""
+    registry = _careless_registry([{"type": "text-delta", "id": "t", "delta": 7}], [])
+    with pytest.raises(DataError) as caught:
+        list(normalize(iter([{"say": "a"}]), registry=registry, line_no=lambda: 1))
+    assert caught.value.line == 1
+    assert "makes a bad text-delta event: 'delta' must be a string, not an integer" in caught.value.message
+
+
+def test_the_command_says_which_line_and_writes_what_came_before(tmp_path: Path) -> None:
+    """A recording whose text block opens with an object for its text: the command stops there,
+    with exit 65 and one line, after the events of the lines before it; convert alike."""
+    from ..conftest import run_cli
+
+    lines = [
+        {"type": "message_start", "message": {"id": "m1", "type": "message", "role": "assistant", "model": "c",
+                                              "content": [], "usage": {"input_tokens": 1, "output_tokens": 0}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": {"a": 1}}},
+    ]  # fmt: skip
+    wire = b"".join(b"event: %s\ndata: %s\n\n" % (e["type"].encode(), orjson.dumps(e)) for e in lines)
+    path = tmp_path / "bad.sse"
+    path.write_bytes(wire)
+    raws = run_cli("fetch", "--replay", str(path))
+    assert raws.returncode == 0
+    done = run_cli("normalize", input=raws.stdout)
+    assert done.returncode == 65
+    assert [orjson.loads(line)["type"] for line in done.stdout.splitlines()] == ["start"]
+    assert done.stderr.decode().strip().splitlines() == [
+        "streamkit normalize: line 2: anthropic: content_block.text is a dict, expected a string"
+    ]
+    converted = run_cli("convert", "--to", "openai-chat", str(path))
+    assert converted.returncode == 65
+    assert b"line 2: anthropic: content_block.text is a dict" in converted.stderr
+    assert b"Traceback" not in converted.stderr and b"internal error" not in converted.stderr
