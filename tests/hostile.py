@@ -89,6 +89,20 @@ def gzip_unasked(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "200 OK", {"content-type": "text/event-stream", "content-encoding": "gzip"}, body)
 
 
+def wrong_type(conn: socket.socket, request: bytes) -> None:
+    """A chat stream that goes well, then holds an object where the text goes (valid JSON, the
+    wrong type), then finishes as usual."""
+    chunk = b'data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":%s}]}\n\n'
+    body = (
+        chunk % b'{"role":"assistant","content":"Hello"}'
+        + chunk % b'{"content":" there"}'
+        + chunk % b'{"refusal":{"a":1}}'
+        + b'data: {"id":"c1","object":"chat.completion.chunk","model":"m",'
+        b'"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
+    )
+    _respond(conn, "200 OK", {"content-type": "text/event-stream"}, body)
+
+
 def _stream_head(conn: socket.socket) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
 
@@ -196,6 +210,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "empty-200": empty_200,
     "redirect": redirect,
     "gzip-unasked": gzip_unasked,
+    "wrong-type": wrong_type,
     "keep-alive-forever": keep_alive_forever,
     "trickle": trickle,
     "retry-after-forever": retry_after_forever,

@@ -468,3 +468,33 @@ def test_an_upstream_that_answers_no_stream_is_a_502_in_the_clients_shape(name: 
         client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 502
     assert "the upstream (openai-chat)" in str(caught.value) and "127.0.0.1" not in str(caught.value)
+
+
+def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_never_a_500() -> None:
+    """A chat upstream whose stream holds an object where a refusal's text goes: a streaming
+    Anthropic client gets the text before it, then an error event naming what was wrong; a
+    whole-response OpenAI client gets a 502 naming it. (The gateway answered a 500 from an
+    exception inside the encoder before normalize refused such a payload.)"""
+    import anthropic
+    import openai
+
+    from tests.hostile import hostile
+
+    with (
+        hostile("wrong-type") as up,
+        serving("--upstream", "openai-chat", "--base-url", up, "--retries", "0") as url,
+        anthropic.Anthropic(api_key="k", base_url=url, max_retries=0) as client,
+    ):
+        text: list[str] = []
+        with pytest.raises(anthropic.APIStatusError) as caught:
+            with client.messages.stream(
+                model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+            ) as stream:
+                text.extend(stream.text_stream)
+        assert "".join(text) == "Hello there"
+        assert "delta.refusal is a dict, expected a string" in str(caught.value)
+        with openai.OpenAI(api_key="k", base_url=url + "/v1", max_retries=0) as chat:
+            with pytest.raises(openai.APIStatusError) as whole:
+                chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        assert whole.value.status_code == 502
+        assert "delta.refusal is a dict, expected a string" in str(whole.value)
