@@ -486,15 +486,19 @@ def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_
         anthropic.Anthropic(api_key="k", base_url=url, max_retries=0) as client,
     ):
         text: list[str] = []
-        with pytest.raises(anthropic.APIStatusError) as caught:
-            with client.messages.stream(
+        with (
+            pytest.raises(anthropic.APIStatusError) as caught,
+            client.messages.stream(
                 model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
-            ) as stream:
-                text.extend(stream.text_stream)
+            ) as stream,
+        ):
+            text.extend(stream.text_stream)
         assert "".join(text) == "Hello there"
         assert "delta.refusal is a dict, expected a string" in str(caught.value)
-        with openai.OpenAI(api_key="k", base_url=url + "/v1", max_retries=0) as chat:
-            with pytest.raises(openai.APIStatusError) as whole:
-                chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        with (
+            openai.OpenAI(api_key="k", base_url=url + "/v1", max_retries=0) as chat,
+            pytest.raises(openai.APIStatusError) as whole,
+        ):
+            chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         assert whole.value.status_code == 502
         assert "delta.refusal is a dict, expected a string" in str(whole.value)
