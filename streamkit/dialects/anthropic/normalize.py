@@ -205,23 +205,24 @@ class AnthropicNormalizer(Normalizer):
             out = self._end_response()  # what came before any message_start
         get = message.get
         usage = get("usage")
-        if type(get("id")) is not str and get("id") is not None:  # (a call only when it is odd)
-            wire_string(message["id"], "message.id")
-        if type(get("model")) is not str and get("model") is not None:
-            wire_string(message["model"], "message.model")
+        rid, model = get("id"), get("model")
+        if type(rid) is not str and rid is not None:  # (a call only when it is odd)
+            wire_string(rid, "message.id")
+        if type(model) is not str and model is not None:
+            wire_string(model, "message.model")
         if _MESSAGE_FIELDS.issuperset(message) and type(usage) is dict:
             # the common shape: no field of its own beyond the usage. The usage is kept as sent
             # (message_delta merges into a copy of it)
             self.usage = usage
             ev = {
                 "type": "start",
-                "id": get("id"),
-                "model": get("model"),
+                "id": rid,
+                "model": model,
                 "dialect": NAME,
                 "provider_metadata": {NAME: {"usage": usage}},
             }
         else:
-            ev = {"type": "start", "id": get("id"), "model": get("model"), "dialect": NAME}
+            ev = {"type": "start", "id": rid, "model": model, "dialect": NAME}
             meta = (
                 {}
                 if _MESSAGE_FIELDS.issuperset(message)
