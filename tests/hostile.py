@@ -89,18 +89,27 @@ def gzip_unasked(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "200 OK", {"content-type": "text/event-stream", "content-encoding": "gzip"}, body)
 
 
-def wrong_type(conn: socket.socket, request: bytes) -> None:
-    """A chat stream that goes well, then holds an object where the text goes (valid JSON, the
-    wrong type), then finishes as usual."""
+def _chat_stream(conn: socket.socket, odd_delta: bytes) -> None:
+    """A chat stream that goes well, then has ``odd_delta`` as a chunk's delta, then finishes."""
     chunk = b'data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":%s}]}\n\n'
     body = (
         chunk % b'{"role":"assistant","content":"Hello"}'
         + chunk % b'{"content":" there"}'
-        + chunk % b'{"refusal":{"a":1}}'
+        + chunk % odd_delta
         + b'data: {"id":"c1","object":"chat.completion.chunk","model":"m",'
         b'"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
     )
     _respond(conn, "200 OK", {"content-type": "text/event-stream"}, body)
+
+
+def wrong_type(conn: socket.socket, request: bytes) -> None:
+    """An object where a refusal's text goes (valid JSON, the wrong type)."""
+    _chat_stream(conn, b'{"refusal":{"a":1}}')
+
+
+def wrong_shape(conn: socket.socket, request: bytes) -> None:
+    """A string where a tool call's function object goes (the normalizer trips on it)."""
+    _chat_stream(conn, b'{"tool_calls":[{"index":0,"function":"x"}]}')
 
 
 def _stream_head(conn: socket.socket) -> None:
@@ -211,6 +220,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "redirect": redirect,
     "gzip-unasked": gzip_unasked,
     "wrong-type": wrong_type,
+    "wrong-shape": wrong_shape,
     "keep-alive-forever": keep_alive_forever,
     "trickle": trickle,
     "retry-after-forever": retry_after_forever,

@@ -27,6 +27,7 @@ from typing import Any
 from .. import diagnostics
 from ..dialects.base import Endpoint
 from ..errors import DataError
+from ..stages.normalize import failure, unfit
 from .sources import Answer, Call, HTTPError
 
 
@@ -156,16 +157,18 @@ class UpstreamSource:
                     batch.append(raw)
                 else:
                     try:
-                        batch += normalizer.feed(raw.get("data"), raw.get("event")) or ()
-                    except DataError as exc:
-                        batch.append(
-                            {
-                                "type": "error",
-                                "message": f"the upstream sent what streamkit cannot read: {exc}",
-                            }
-                        )
-                        yield batch
+                        made = normalizer.feed(raw.get("data"), raw.get("event")) or []
+                    except Exception as exc:  # (a payload of the wrong shape, or a bug: raised again)
+                        yield [*batch, self._unreadable(exc)]
                         return
+                    problem = unfit(made)  # (what the next stage would check: here, an encoder)
+                    if problem is not None:
+                        yield [
+                            *batch,
+                            self._unreadable(DataError(f"a value of the wrong type makes a bad {problem}")),
+                        ]
+                        return
+                    batch += made
                 if batch and not fetch.pending():
                     yield batch
                     batch = []
@@ -173,9 +176,27 @@ class UpstreamSource:
                     raw = await raws.__anext__()
                 except StopAsyncIteration:
                     raw = None
-            yield batch + normalizer.close()
+            try:
+                made = normalizer.close()
+            except Exception as exc:
+                yield [*batch, self._unreadable(exc)]
+                return
+            problem = unfit(made)
+            yield batch + (
+                made
+                if problem is None
+                else [self._unreadable(DataError(f"a value of the wrong type makes a bad {problem}"))]
+            )
         finally:
             await raws.aclose()  # type: ignore[attr-defined]
+
+    def _unreadable(self, exc: Exception) -> dict[str, Any]:
+        """The error event of an upstream stream the normalizer could not read (raises ``exc``
+        again when it is no such thing: see :func:`~streamkit.stages.normalize.failure`)."""
+        message = failure(self.dialect.name, exc)
+        if message is None:
+            raise exc
+        return {"type": "error", "message": f"the upstream sent what streamkit cannot read: {message}"}
 
     async def model_ids(self) -> list[str]:
         """The upstream's models where it lists them, else the names the model map gives."""

@@ -89,11 +89,10 @@ class _Router:
 
     def failed(self, exc: Exception) -> list[dict[str, Any]]:
         """The normalizer raised on an event."""
-        if isinstance(exc, DataError):
-            return self.bad(f"{self.current.name}: {exc.message}")
-        if self.debug or not isinstance(exc, (KeyError, TypeError, AttributeError, ValueError, IndexError)):
+        message = failure(self.current.name, exc)
+        if message is None or (self.debug and not isinstance(exc, DataError)):
             raise exc
-        return self.bad(f"{self.current.name}: malformed event ({type(exc).__name__}: {exc})")
+        return self.bad(message)
 
     def unfit(self, problem: str) -> list[dict[str, Any]]:
         """A line the normalizer made an event of that is no canonical event (a value of the
@@ -121,7 +120,7 @@ class _Router:
             return self.no_meaning(raw, data, event)
         if type(out) is bytes:  # one event's bytes (see Normalizer.delta_bytes), off the hot path
             out = [orjson.loads(out + b"}")]
-        problem = _unfit(out)
+        problem = unfit(out)
         return out if problem is None else self.unfit(problem)
 
     def switch(self, new: Any) -> list[dict[str, Any]]:
@@ -145,7 +144,7 @@ class _Router:
             out = self.normalizer.close()
         except Exception as exc:
             return self.failed(exc)
-        problem = _unfit(out)
+        problem = unfit(out)
         return out if problem is None else self.unfit(problem)
 
     def route(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -410,7 +409,24 @@ def write_normalized(
     flush()
 
 
-def _unfit(events: list[dict[str, Any]]) -> str | None:
+#: the exceptions a normalizer raises on a payload of a shape it does not expect (a list where an
+#: object goes): bad data, said as a malformed event; any other is a bug, and raised again
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def failure(dialect: str, exc: Exception) -> str | None:
+    """What a normalizer's exception says of the data it was fed, in words naming ``dialect``:
+    a :class:`DataError`'s message, or a malformed event (:data:`MALFORMED`); None for any other
+    exception (a bug, for the caller to raise again). ``serve --upstream`` says the same of an
+    upstream's stream."""
+    if isinstance(exc, DataError):
+        return f"{dialect}: {exc.message}"
+    if isinstance(exc, MALFORMED):
+        return f"{dialect}: malformed event ({type(exc).__name__}: {exc})"
+    return None
+
+
+def unfit(events: list[dict[str, Any]]) -> str | None:
     """What is wrong with the first of a normalizer's events that is no canonical event, or None.
 
     A normalizer that passes a provider's value on without looking at its type (a text block

@@ -470,18 +470,27 @@ def test_an_upstream_that_answers_no_stream_is_a_502_in_the_clients_shape(name: 
     assert "the upstream (openai-chat)" in str(caught.value) and "127.0.0.1" not in str(caught.value)
 
 
-def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_never_a_500() -> None:
-    """A chat upstream whose stream holds an object where a refusal's text goes: a streaming
-    Anthropic client gets the text before it, then an error event naming what was wrong; a
-    whole-response OpenAI client gets a 502 naming it. (The gateway answered a 500 from an
-    exception inside the encoder before normalize refused such a payload.)"""
+@pytest.mark.parametrize(
+    ("behaviour", "said"),
+    [
+        ("wrong-type", "openai-chat: delta.refusal is a dict, expected a string"),
+        ("wrong-shape", "openai-chat: malformed event (AttributeError: 'str' object has no attribute 'get')"),
+    ],
+)
+def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_never_a_500(
+    behaviour: str, said: str
+) -> None:
+    """A chat upstream whose stream holds an object where a refusal's text goes, or a string
+    where a tool call's function goes: a streaming Anthropic client gets the text before it, then
+    an error event naming what was wrong; a whole-response OpenAI client gets a 502 naming it.
+    (The gateway answered a 500, from an exception in the encoder or the normalizer, before.)"""
     import anthropic
     import openai
 
     from tests.hostile import hostile
 
     with (
-        hostile("wrong-type") as up,
+        hostile(behaviour) as up,
         serving("--upstream", "openai-chat", "--base-url", up, "--retries", "0") as url,
         anthropic.Anthropic(api_key="k", base_url=url, max_retries=0) as client,
     ):
@@ -494,11 +503,62 @@ def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_
         ):
             text.extend(stream.text_stream)
         assert "".join(text) == "Hello there"
-        assert "delta.refusal is a dict, expected a string" in str(caught.value)
+        assert f"the upstream sent what streamkit cannot read: {said}" in str(caught.value)
         with (
             openai.OpenAI(api_key="k", base_url=url + "/v1", max_retries=0) as chat,
             pytest.raises(openai.APIStatusError) as whole,
         ):
             chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         assert whole.value.status_code == 502
-        assert "delta.refusal is a dict, expected a string" in str(whole.value)
+        assert said in str(whole.value)
+
+
+def test_a_plugin_upstream_s_bad_event_ends_the_answer_with_an_error_not_a_crash() -> None:
+    """The gateway checks every event an upstream's normalizer makes before an encoder sees it:
+    a plugin dialect that passes a wrong type on (at a line, or at the end) ends the answer with
+    an error event after the good events. (A unit test of UpstreamSource._canonical: the raw
+    events come from a list, not a server.)"""
+    import asyncio
+
+    from streamkit.dialects.base import Dialect, Endpoint, Normalizer
+    from streamkit.serve.gateway import UpstreamSource
+
+    class Careless(Normalizer):
+        def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]]:
+            return [{"type": "text-delta", "id": "t", "delta": data["say"]}]
+
+        def close(self) -> list[dict[str, Any]]:
+            return [{"type": "finish", "finish_reason": "stop", "usage": {"input_tokens": "many"}}]
+
+    class CarelessDialect(Dialect):
+        name = "careless"
+
+        def normalizer(self, **options: Any) -> Normalizer:
+            return Careless()
+
+    class Fetch:
+        def pending(self) -> bool:
+            return False
+
+    async def answer(says: list[Any]) -> list[dict[str, Any]]:
+        async def raws() -> Any:
+            for say in says[1:]:
+                yield {"type": "raw", "dialect": "careless", "event": None, "data": {"say": say}}
+
+        source = UpstreamSource(CarelessDialect(), Endpoint(base_url="http://127.0.0.1:9"))
+        first = {"type": "raw", "dialect": "careless", "event": None, "data": {"say": says[0]}}
+        return [ev async for batch in source._canonical(first, raws(), Fetch()) for ev in batch]
+
+    at_a_line = asyncio.run(answer(["a", 7, "c"]))
+    assert [e.get("delta") for e in at_a_line[:-1]] == ["a"]
+    assert at_a_line[-1] == {
+        "type": "error",
+        "message": "the upstream sent what streamkit cannot read: careless: a value of the wrong type makes "
+        "a bad text-delta event: 'delta' must be a string, not an integer",
+    }
+    at_the_end = asyncio.run(answer(["a", "b"]))
+    assert [e.get("delta") for e in at_the_end[:-1]] == ["a", "b"]
+    assert at_the_end[-1]["type"] == "error"
+    assert (
+        "bad finish event: 'usage.input_tokens' must be a number, not a string" in at_the_end[-1]["message"]
+    )
