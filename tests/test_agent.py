@@ -277,3 +277,26 @@ def test_tool_results_go_back_in_call_order_not_finish_order(tmp_path: Path) -> 
         "slow",
         "fast",
     ]  # ...but goes back second
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "said"),
+    [
+        ("wrong-type", "openai-chat: delta.refusal is a dict, expected a string"),
+        ("wrong-shape", "openai-chat: malformed event (AttributeError: 'str' object has no attribute 'get')"),
+    ],
+)
+def test_an_upstream_stream_it_cannot_read_is_an_upstream_failure(behaviour: str, said: str) -> None:
+    """The upstream's payload has the wrong type or shape: the text before it is written, then an
+    error event, and agent exits 1 (the upstream failed), not 65 (the user's input was fine)."""
+    from .hostile import hostile
+
+    with hostile(behaviour) as up:
+        result = run_cli("agent", "-d", "openai-chat", "--base-url", up, "-m", "m", QUESTION,
+                         env={"STREAMKIT_API_KEY": "k"})  # fmt: skip
+    assert result.returncode == 1
+    events = ndjson(result.stdout)
+    assert "".join(e["delta"] for e in events if e["type"] == "text-delta") == "Hello there"
+    message = f"the upstream sent what streamkit cannot read: {said}"
+    assert {k: v for k, v in events[-1].items() if k != "t"} == {"type": "error", "message": message}
+    assert result.stderr.decode().strip() == f"streamkit agent: {message}"

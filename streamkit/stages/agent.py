@@ -27,7 +27,7 @@ from typing import Any
 
 from ..continuation import next_conversation
 from ..dialects.base import Endpoint
-from ..errors import UpstreamError
+from ..errors import DataError, UpstreamError
 from ..plugins import Registry, default_registry
 from ..tools import Tool
 from .accumulate import accumulate
@@ -114,8 +114,9 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             messages: list[dict[str, Any]] = []  # written after the step's finish-step
             results: list[dict[str, Any]] = []
             calls = 0
-            for event in run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
-                                   runner=runner):  # fmt: skip
+            events = run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
+                               runner=runner)  # fmt: skip
+            for event in _upstream_readable(events):
                 kind = event.get("type")
                 if kind == "message":
                     messages.append(event)
@@ -151,6 +152,19 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
         session.close()
         if own_client:
             client.close()
+
+
+def _upstream_readable(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A step's events; a stream the normalizer cannot read (a payload of the wrong type or
+    shape: a :class:`DataError` from the stages, whose input is the upstream's) ends them with an
+    ``error`` event, then :class:`UpstreamError`: the upstream failed (exit 1), the user's input
+    was fine. ``serve --upstream`` says the same words."""
+    try:
+        yield from events
+    except DataError as exc:
+        message = f"the upstream sent what streamkit cannot read: {exc.message}"
+        yield {"type": "error", "message": message}
+        raise UpstreamError(message) from None
 
 
 def run_agent(conversation: dict[str, Any] | str, *, dialect: str, tools: list[Tool] | str | None = None,
