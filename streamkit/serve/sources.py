@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from ..dialects.base import ParsedRequest
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 
 #: a wire event to send, and how long to wait before sending it under --realtime
 Timed = tuple[str | None, Any, float]
@@ -90,8 +90,8 @@ class ReplaySource:
         from ..stages.fetch import replay
 
         self.registry = registry
-        loaded: dict[str, tuple[list[dict[str, Any]], Any]] = {}
-        self.responses: list[tuple[list[dict[str, Any]], Any]] = []
+        loaded: dict[str, tuple[list[dict[str, Any]], Any, str]] = {}
+        self.responses: list[tuple[list[dict[str, Any]], Any, str]] = []
         for path in paths:
             if path not in loaded:
                 try:
@@ -99,7 +99,7 @@ class ReplaySource:
                         raws = list(replay(f))
                 except OSError as exc:
                     raise UsageError(f"cannot read recording {path}: {exc.strerror}") from None
-                loaded[path] = (raws, self._dialect_of(raws))
+                loaded[path] = (raws, self._dialect_of(raws), path)
             self.responses.append(loaded[path])
         self.served = 0
         self.lock = threading.Lock()
@@ -119,16 +119,38 @@ class ReplaySource:
             if self.served >= len(self.responses):
                 raise Exhausted(f"no more recordings (all {len(self.responses)} served)")
             self.served += 1
-            raws, source = self.responses[self.served - 1]
+            raws, source, path = self.responses[self.served - 1]
         if source is None or source.name == call.dialect.name:
             times = [raw.get("t") for raw in raws]
             delays = [0.0] + [max(0.0, (b or 0) - (a or 0)) for a, b in itertools.pairwise(times)]
             return Answer(
                 wire=[(raw.get("event"), raw.get("data"), delay) for raw, delay in zip(raws, delays)]
             )
-        from ..stages.normalize import normalize
+        return Answer(events=aiter_of(_normalized(raws, source.name, self.registry, path)))
 
-        return Answer(events=aiter_of(normalize(iter(raws), dialect=source.name, registry=self.registry)))
+
+def _normalized(
+    raws: list[dict[str, Any]], dialect: str, registry: Any, path: str
+) -> Iterator[dict[str, Any]]:
+    """A recording's events, normalized; one it cannot read (a payload of the wrong type or shape)
+    ends with an error event naming the recording and the event, which the client gets in its own
+    dialect after what came before (not a broken response)."""
+    from ..stages.normalize import normalize
+
+    at = [0]
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for n, raw in enumerate(raws, 1):
+            at[0] = n
+            yield raw
+
+    try:
+        yield from normalize(counted(), dialect=dialect, registry=registry, line_no=lambda: at[0])
+    except DataError as exc:
+        yield {
+            "type": "error",
+            "message": f"the recording {path} cannot be read at its event {at[0]}: {exc.message}",
+        }
 
 
 def _sniffs(dialect: Any, raw: dict[str, Any]) -> bool:

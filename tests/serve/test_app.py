@@ -150,3 +150,36 @@ def test_the_max_body_default_is_the_servers() -> None:
     option = next(p for p in serve.params if p.name == "max_body_mib")
     assert option.default == inspect.signature(make_server).parameters["max_body_mib"].default == MAX_BODY_MIB
     assert Server({}, None).max_body == MAX_BODY_MIB * 2**20
+
+
+def test_a_recording_it_cannot_read_ends_the_answer_with_an_error_in_the_clients_shape(
+    tmp_path: Path,
+) -> None:
+    """serve --replay of a chat recording whose second chunk has a string where a tool call's
+    function goes, to an Anthropic client: the text before it, then an error event naming the
+    recording and the event (the response broke off after a 200 before)."""
+    import anthropic
+
+    from streamkit.testing import serving
+
+    chunk = b'data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":%s}]}\n\n'
+    path = tmp_path / "bad.sse"
+    path.write_bytes(
+        chunk % b'{"role":"assistant","content":"Hello"}'
+        + chunk % b'{"tool_calls":[{"index":0,"function":"x"}]}'
+        + b"data: [DONE]\n\n"
+    )
+    text: list[str] = []
+    with (
+        serving("--replay", str(path)) as url,
+        anthropic.Anthropic(api_key="k", base_url=url, max_retries=0) as client,
+        pytest.raises(anthropic.APIStatusError) as caught,
+        client.messages.stream(
+            model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as stream,
+    ):
+        text.extend(stream.text_stream)
+    assert "".join(text) == "Hello"
+    assert f"the recording {path} cannot be read at its event 2: openai-chat: malformed event" in str(
+        caught.value
+    )
