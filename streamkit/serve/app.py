@@ -22,7 +22,7 @@ import orjson
 
 from .. import diagnostics
 from ..dialects.base import Dialect, ParsedRequest
-from ..errors import StreamkitError, UsageError
+from ..errors import DataError, StreamkitError, UsageError
 from ..framing import frame
 from .sources import Answer, Call, Exhausted, HTTPError, Timed
 from .timeouts import CLIENT_TIMEOUT
@@ -255,11 +255,31 @@ async def canonical_of(answer: Answer, dialect: Any) -> AsyncIterator[dict[str, 
             for event in batch:
                 yield event
         return
+    from ..stages.normalize import failure, unfit
+
     normalizer = dialect.normalizer()
-    for name, data, _ in answer.wire or ():
-        for event in normalizer.feed(data, name) or ():
-            yield event
-    for event in normalizer.close():
+    at = 0  # the event read (0: the end)
+    try:
+        made: list[dict[str, Any]] = []
+        for name, data, _ in answer.wire or ():
+            at += 1
+            made = normalizer.feed(data, name) or []
+            if (problem := unfit(made)) is not None:
+                raise DataError(f"a value of the wrong type makes a bad {problem}")
+            for event in made:
+                yield event
+        at = 0
+        made = normalizer.close()
+        if (problem := unfit(made)) is not None:
+            raise DataError(f"a value of the wrong type makes a bad {problem}")
+    except Exception as exc:  # a recording it cannot read (as the normalize stage says), or a bug
+        message = failure(dialect.name, exc)
+        if message is None:
+            raise
+        where = f" at its event {at}" if at else ""
+        yield {"type": "error", "message": f"the recording cannot be read{where}: {message}"}
+        return
+    for event in made:
         yield event
 
 

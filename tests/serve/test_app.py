@@ -183,3 +183,23 @@ def test_a_recording_it_cannot_read_ends_the_answer_with_an_error_in_the_clients
     assert f"the recording {path} cannot be read at its event 2: openai-chat: malformed event" in str(
         caught.value
     )
+
+
+def test_a_recording_it_cannot_read_asked_for_whole_is_a_502_naming_it(tmp_path: Path) -> None:
+    """The same recording, to an OpenAI client asking for the whole response (the recording's own
+    dialect, read back by the server itself): a 502 naming the event (a 500 before)."""
+    import openai
+
+    from streamkit.testing import serving
+
+    chunk = b'data: {"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":%s}]}\n\n'
+    path = tmp_path / "bad.sse"
+    path.write_bytes(chunk % b'{"content":"Hello"}' + chunk % b'{"tool_calls":[{"index":0,"function":"x"}]}')
+    with (
+        serving("--replay", str(path)) as url,
+        openai.OpenAI(api_key="k", base_url=url + "/v1", max_retries=0) as client,
+        pytest.raises(openai.APIStatusError) as caught,
+    ):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 502
+    assert "the recording cannot be read at its event 2: openai-chat: malformed event" in str(caught.value)
