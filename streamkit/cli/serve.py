@@ -182,7 +182,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     else:
         source = serving.ReplaySource(recordings, registry)
         if realtime:
-            for path, (raws, _) in zip(recordings, source.responses):
+            for raws, _, path in source.responses:
                 if raws and all(raw.get("t") is None for raw in raws):
                     diagnostics.warn(f"--realtime: {path} has no timing (no t on its events): it is sent at once; "
                                      "fetch --record-events FILE records one with timing")  # fmt: skip
