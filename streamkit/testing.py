@@ -563,3 +563,92 @@ def assert_serve_replays(dialect: str, recordings: Iterable[str | Path], *, mode
             elif any(secret in sent for secret in request_secrets(request)):
                 problems.append(f"{path.name}: a secret of the request is in what was fetched")
     assert not problems, "\n".join(problems)
+
+
+# -- a wrong type anywhere in a provider's payload ----------------------------------------------
+
+WRONG: list[Any] = [None, 7, 1.5, "x", "", True, [], ["x"], {}, {"a": 1}, [{}]]
+
+
+def _positions(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every (path, value) below ``value``: object members and array entries, nested ones too."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*path, key), item
+            yield from _positions(item, (*path, key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield (*path, n), item
+            yield from _positions(item, (*path, n))
+
+
+def mutations(raws: list[dict[str, Any]], most: int | None = None) -> Iterator[tuple[str, list[bytes]]]:
+    """(what was changed, the raw lines) for every position of every raw event's data, each given
+    a value of another type (in turn from WRONG); with ``most``, for that many positions at most,
+    spread evenly over the recording."""
+    import orjson
+
+    lines = [orjson.dumps(raw) + b"\n" for raw in raws]
+    places = [(n, path, old) for n, raw in enumerate(raws) for path, old in _positions(raw.get("data"))]
+    if most is not None and len(places) > most:
+        places = places[:: -(-len(places) // most)]
+    for turn, (n, path, old) in enumerate(places):
+        others = [v for v in WRONG if type(v) is not type(old)]
+        value = others[turn % len(others)]
+        changed = orjson.loads(lines[n])
+        target = changed["data"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        mutated = [*lines[:n], orjson.dumps(changed) + b"\n", *lines[n + 1 :]]
+        yield f"line {n + 1}: data{''.join(f'[{k!r}]' for k in path)} = {value!r}", mutated
+
+
+def _through_the_generator(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+    import orjson
+
+    from .stages.normalize import normalize
+
+    events.extend(normalize(orjson.loads(line) for line in lines))
+
+
+def _through_the_loop(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+    import orjson
+
+    from .ndjson import EventWriter, read_events
+    from .stages.normalize import write_normalized
+
+    reader = read_events(io.BytesIO(b"".join(lines)), check=True, unchecked="raw")
+    out = io.BytesIO()
+    try:
+        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None)
+    finally:  # (what it wrote before a DataError too)
+        events.extend(orjson.loads(line) for line in out.getvalue().splitlines())
+
+
+def sweep(path: Path, capsys: pytest.CaptureFixture[str], budget: int | None = None) -> list[str]:
+    """What went wrong over the mutations of the recording at ``path``, in words (with a
+    ``budget``, as many mutations as normalize about that many raw events in all)."""
+    from .canonical import check_event
+    from .errors import DataError
+    from .stages.fetch import replay
+
+    raws = list(replay(io.BytesIO(path.read_bytes())))
+    most = None if budget is None else max(8, budget // (2 * len(raws) or 1))
+    wrong = []
+    for what, lines in mutations(raws, most):
+        for run in (_through_the_generator, _through_the_loop):
+            events: list[dict[str, Any]] = []  # (what was made before a DataError too)
+            try:
+                run(lines, events)
+            except DataError:
+                pass
+            except Exception as exc:  # the bug this test is for
+                wrong.append(f"{what}: {run.__name__} raised {type(exc).__name__}: {exc}")
+                continue
+            finally:
+                capsys.readouterr()  # (warnings of the odd streams)
+            problems = [p for p in map(check_event, events) if p is not None]
+            if problems:
+                wrong.append(f"{what}: {run.__name__} wrote a bad {problems[0]}")
+    return wrong

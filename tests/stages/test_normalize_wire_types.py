@@ -11,99 +11,25 @@ bytes). The project's own recordings are swept always; the shared ones when they
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from streamkit.canonical import check_event
 from streamkit.errors import DataError
-from streamkit.ndjson import EventWriter, read_events
-from streamkit.stages.fetch import replay
-from streamkit.stages.normalize import normalize, write_normalized
+from streamkit.stages.normalize import normalize
+from streamkit.testing import sweep
 
 from ..conftest import fixture_files
 
 DATA = Path(__file__).parents[1] / "data"
 OWN = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
-WRONG: list[Any] = [None, 7, 1.5, "x", "", True, [], ["x"], {}, {"a": 1}, [{}]]
 #: how many raw events the sweep of one shared recording normalizes at most, about (sweeping every
 #: position of the longest takes minutes): a long recording gets fewer positions, 8 at least
 SHARED_BUDGET = 40_000
 SHARED_DIALECTS = ("openai-chat", "mistral", "openai-responses", "openai-assistants", "anthropic", "gemini",
                    "ollama", "bedrock", "cohere")  # fmt: skip
-
-
-def _positions(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Every (path, value) below ``value``: object members and array entries, nested ones too."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield (*path, key), item
-            yield from _positions(item, (*path, key))
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            yield (*path, n), item
-            yield from _positions(item, (*path, n))
-
-
-def mutations(raws: list[dict[str, Any]], most: int | None = None) -> Iterator[tuple[str, list[bytes]]]:
-    """(what was changed, the raw lines) for every position of every raw event's data, each given
-    a value of another type (in turn from WRONG); with ``most``, for that many positions at most,
-    spread evenly over the recording."""
-    lines = [orjson.dumps(raw) + b"\n" for raw in raws]
-    places = [(n, path, old) for n, raw in enumerate(raws) for path, old in _positions(raw.get("data"))]
-    if most is not None and len(places) > most:
-        places = places[:: -(-len(places) // most)]
-    for turn, (n, path, old) in enumerate(places):
-        others = [v for v in WRONG if type(v) is not type(old)]
-        value = others[turn % len(others)]
-        changed = orjson.loads(lines[n])
-        target = changed["data"]
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-        mutated = [*lines[:n], orjson.dumps(changed) + b"\n", *lines[n + 1 :]]
-        yield f"line {n + 1}: data{''.join(f'[{k!r}]' for k in path)} = {value!r}", mutated
-
-
-def _through_the_generator(lines: list[bytes], events: list[dict[str, Any]]) -> None:
-    events.extend(normalize(orjson.loads(line) for line in lines))
-
-
-def _through_the_loop(lines: list[bytes], events: list[dict[str, Any]]) -> None:
-    reader = read_events(io.BytesIO(b"".join(lines)), check=True, unchecked="raw")
-    out = io.BytesIO()
-    try:
-        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None)
-    finally:  # (what it wrote before a DataError too)
-        events.extend(orjson.loads(line) for line in out.getvalue().splitlines())
-
-
-def sweep(path: Path, capsys: pytest.CaptureFixture[str], budget: int | None = None) -> list[str]:
-    """What went wrong over the mutations of the recording at ``path``, in words (with a
-    ``budget``, as many mutations as normalize about that many raw events in all)."""
-    raws = list(replay(io.BytesIO(path.read_bytes())))
-    most = None if budget is None else max(8, budget // (2 * len(raws) or 1))
-    wrong = []
-    for what, lines in mutations(raws, most):
-        for run in (_through_the_generator, _through_the_loop):
-            events: list[dict[str, Any]] = []  # (what was made before a DataError too)
-            try:
-                run(lines, events)
-            except DataError:
-                pass
-            except Exception as exc:  # the bug this test is for
-                wrong.append(f"{what}: {run.__name__} raised {type(exc).__name__}: {exc}")
-                continue
-            finally:
-                capsys.readouterr()  # (warnings of the odd streams)
-            problems = [p for p in map(check_event, events) if p is not None]
-            if problems:
-                wrong.append(f"{what}: {run.__name__} wrote a bad {problems[0]}")
-    return wrong
 
 
 @pytest.mark.parametrize("path", OWN, ids=lambda p: f"{p.parent.name}/{p.name}")
