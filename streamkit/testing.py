@@ -25,6 +25,8 @@ Helpers (``from streamkit.testing import ...``):
   thread of the test process when it answers from recordings or a script, else as a process.
 * :func:`assert_serve_replays` — a dialect's requests and recordings through a real ``serve
   --replay`` and back: what ``fetch`` gets over HTTP is what ``fetch --replay`` reads.
+* :func:`wrong_types` — a recording with a value of the wrong type put in every place of its
+  payloads in turn: the normalizer must refuse the line or write only events the next stage reads.
 
 Fixtures:
 
@@ -81,6 +83,7 @@ __all__ = [
     "run_stage",
     "serving",
     "shared_fixtures",
+    "wrong_types",
 ]
 
 Event = dict[str, Any]
@@ -567,6 +570,7 @@ def assert_serve_replays(dialect: str, recordings: Iterable[str | Path], *, mode
 
 # -- a wrong type anywhere in a provider's payload ----------------------------------------------
 
+#: the values :func:`wrong_types` puts in place of a payload's own, one of another type in turn
 WRONG: list[Any] = [None, 7, 1.5, "x", "", True, [], ["x"], {}, {"a": 1}, [{}]]
 
 
@@ -582,10 +586,10 @@ def _positions(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[A
             yield from _positions(item, (*path, n))
 
 
-def mutations(raws: list[dict[str, Any]], most: int | None = None) -> Iterator[tuple[str, list[bytes]]]:
+def mutations(raws: list[Event], most: int | None = None) -> Iterator[tuple[str, list[bytes]]]:
     """(what was changed, the raw lines) for every position of every raw event's data, each given
-    a value of another type (in turn from WRONG); with ``most``, for that many positions at most,
-    spread evenly over the recording."""
+    a value of another type (in turn from :data:`WRONG`); with ``most``, for that many positions at
+    most, spread evenly over the recording."""
     import orjson
 
     lines = [orjson.dumps(raw) + b"\n" for raw in raws]
@@ -604,15 +608,15 @@ def mutations(raws: list[dict[str, Any]], most: int | None = None) -> Iterator[t
         yield f"line {n + 1}: data{''.join(f'[{k!r}]' for k in path)} = {value!r}", mutated
 
 
-def _through_the_generator(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+def _through_the_generator(lines: list[bytes], events: list[Event], registry: Registry | None) -> None:
     import orjson
 
     from .stages.normalize import normalize
 
-    events.extend(normalize(orjson.loads(line) for line in lines))
+    events.extend(normalize((orjson.loads(line) for line in lines), registry=registry))
 
 
-def _through_the_loop(lines: list[bytes], events: list[dict[str, Any]]) -> None:
+def _through_the_loop(lines: list[bytes], events: list[Event], registry: Registry | None) -> None:
     import orjson
 
     from .ndjson import EventWriter, read_events
@@ -621,34 +625,52 @@ def _through_the_loop(lines: list[bytes], events: list[dict[str, Any]]) -> None:
     reader = read_events(io.BytesIO(b"".join(lines)), check=True, unchecked="raw")
     out = io.BytesIO()
     try:
-        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None)
+        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None, registry=registry)
     finally:  # (what it wrote before a DataError too)
         events.extend(orjson.loads(line) for line in out.getvalue().splitlines())
 
 
-def sweep(path: Path, capsys: pytest.CaptureFixture[str], budget: int | None = None) -> list[str]:
-    """What went wrong over the mutations of the recording at ``path``, in words (with a
-    ``budget``, as many mutations as normalize about that many raw events in all)."""
+def wrong_types(recording: bytes | str | Path, *, registry: Registry | None = None,
+                budget: int | None = None) -> list[str]:  # fmt: skip
+    """What goes wrong when a recording's payloads hold a value of the wrong type, in words: an
+    empty list when the dialect's normalizer is sound.
+
+    Each mutation puts a value of another type (from :data:`WRONG`) in one place of one raw
+    event's ``data`` (every object member and array entry, nested ones too, each in turn), and
+    normalizes the stream twice: through the generator (the library's and ``convert``'s way) and
+    through the ``normalize`` command's loop (deltas written as bytes). Each must either stop with
+    a :class:`~streamkit.errors.DataError` (bad input, naming the line) or write only events that
+    pass :func:`~streamkit.canonical.check_event`, before the error too: the next stage would
+    refuse any other, and an encoder in ``convert`` or ``serve`` might fail on it. Any other
+    exception is wrong too. With ``budget``, as many places as normalize about that many raw
+    events in all (8 at least): a long recording has thousands. Warnings are swallowed.
+
+    A plugin's test::
+
+        def test_a_wrong_type_anywhere(streamkit_registry):
+            assert wrong_types(DATA / "stream.sse", registry=streamkit_registry("cohere")) == []
+    """
+    import contextlib
+
     from .canonical import check_event
     from .errors import DataError
     from .stages.fetch import replay
 
-    raws = list(replay(io.BytesIO(path.read_bytes())))
+    raws = list(replay(_source(recording)))
     most = None if budget is None else max(8, budget // (2 * len(raws) or 1))
     wrong = []
     for what, lines in mutations(raws, most):
         for run in (_through_the_generator, _through_the_loop):
-            events: list[dict[str, Any]] = []  # (what was made before a DataError too)
+            events: list[Event] = []  # (what was made before a DataError too)
             try:
-                run(lines, events)
+                with contextlib.redirect_stderr(io.StringIO()):  # (warnings of the odd streams)
+                    run(lines, events, registry)
             except DataError:
                 pass
-            except Exception as exc:  # the bug this test is for
-                wrong.append(f"{what}: {run.__name__} raised {type(exc).__name__}: {exc}")
+            except Exception as exc:  # what the sweep is for
+                wrong.append(f"{what}: {run.__name__.lstrip('_')} raised {type(exc).__name__}: {exc}")
                 continue
-            finally:
-                capsys.readouterr()  # (warnings of the odd streams)
             problems = [p for p in map(check_event, events) if p is not None]
             if problems:
-                wrong.append(f"{what}: {run.__name__} wrote a bad {problems[0]}")
+                wrong.append(f"{what}: {run.__name__.lstrip('_')} wrote a bad {problems[0]}")
     return wrong

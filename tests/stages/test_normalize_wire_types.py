@@ -2,11 +2,12 @@
 (a :class:`DataError` naming it), or writes canonical events every later stage reads; never an
 event the next stage refuses, never another exception.
 
-The sweep takes every recording, and in turn every position of every raw event's ``data`` (every
-object member and array entry, nested ones too), and puts there a value of another type, the
-values taken in turn from :data:`WRONG`. Each mutated stream goes through the generator (the
-library's way, and ``convert``'s) and through the command's loop (with its deltas written as
-bytes). The project's own recordings are swept always; the shared ones when they are present.
+The sweep (:func:`streamkit.testing.wrong_types`, which plugins' tests use too) takes every
+recording, and in turn every position of every raw event's ``data`` (every object member and
+array entry, nested ones too), and puts there a value of another type. Each mutated stream goes
+through the generator (the library's way, and ``convert``'s) and through the command's loop (with
+its deltas written as bytes). The project's own recordings are swept always; the shared ones when
+they are present.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from streamkit.errors import DataError
 from streamkit.stages.normalize import normalize
-from streamkit.testing import sweep
+from streamkit.testing import wrong_types
 
 from ..conftest import fixture_files
 
@@ -33,22 +34,18 @@ SHARED_DIALECTS = ("openai-chat", "mistral", "openai-responses", "openai-assista
 
 
 @pytest.mark.parametrize("path", OWN, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_a_wrong_type_anywhere_in_our_recordings(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    wrong = sweep(path, capsys)
+def test_a_wrong_type_anywhere_in_our_recordings(path: Path) -> None:
+    wrong = wrong_types(path)
     assert not wrong, f"{len(wrong)} mutations of {path.name}:\n" + "\n".join(wrong[:20])
 
 
 @pytest.mark.parametrize("path", fixture_files(*SHARED_DIALECTS))
-def test_a_wrong_type_anywhere_in_the_shared_recordings(
-    path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    wrong = sweep(path, capsys, budget=SHARED_BUDGET)
+def test_a_wrong_type_anywhere_in_the_shared_recordings(path: Path) -> None:
+    wrong = wrong_types(path, budget=SHARED_BUDGET)
     assert not wrong, f"{len(wrong)} mutations of {path.name}:\n" + "\n".join(wrong[:20])
 
 
-def test_the_sweep_finds_a_normalizer_that_passes_a_wrong_type_on(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_sweep_finds_a_normalizer_that_passes_a_wrong_type_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sweep itself: a chat normalizer that passes ``delta.content`` on unchecked is caught."""
     from streamkit.dialects.openai_chat import normalize as chat
 
@@ -64,7 +61,7 @@ def test_the_sweep_finds_a_normalizer_that_passes_a_wrong_type_on(
         return out
 
     monkeypatch.setattr(chat.ChatNormalizer, "feed", careless)
-    wrong = sweep(DATA / "openai-chat" / "content-parts.sse", capsys)
+    wrong = wrong_types(DATA / "openai-chat" / "content-parts.sse")
     assert any("wrote a bad text-delta event: 'delta' must be a string" in w for w in wrong)
 
 

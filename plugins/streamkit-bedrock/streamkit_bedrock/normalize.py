@@ -553,9 +553,9 @@ class BedrockNormalizer(Normalizer):
         }
         self.nsources += 1
         if url:
-            ev["url"] = url
+            ev["url"] = wire_string(url, "citation.location.web.url")
         if value.get("title"):
-            ev["title"] = value["title"]
+            ev["title"] = wire_string(value["title"], "citation.title")
         ev["provider_metadata"] = {NAME: {"citation": value}}
         out.append(ev)
 

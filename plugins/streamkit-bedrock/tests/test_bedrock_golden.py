@@ -20,7 +20,7 @@ from bedrock_helpers import DATA, STREAMKIT, encode, essence, events_of, message
 
 from streamkit import normalize, replay
 from streamkit.framing import frame
-from streamkit.testing import assert_golden, golden_cases
+from streamkit.testing import assert_golden, golden_cases, wrong_types
 
 CASES = golden_cases(DATA, "jsonl")
 
@@ -67,3 +67,10 @@ def test_the_normalize_command_writes_what_the_stage_makes(case: Path, tmp_path:
             done = subprocess.run([str(STREAMKIT), "normalize"], stdin=stdin, capture_output=True, timeout=60)
         expected = b"".join(orjson.dumps(e) + b"\n" for e in normalize(iter(events), registry=registry()))
         assert done.stdout == expected, (case.name, timed)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_wrong_type_anywhere_is_refused_or_harmless(case: Path) -> None:
+    """A value of another type in every place of every payload (streamkit.testing.wrong_types):
+    the normalizer refuses the line, or writes only events the next stage reads."""
+    assert wrong_types(case, registry=registry()) == []

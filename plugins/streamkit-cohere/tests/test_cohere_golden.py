@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cohere_helpers import DATA, encode, essence, events_of, messages, registry
 
-from streamkit.testing import assert_golden, golden_cases
+from streamkit.testing import assert_golden, golden_cases, wrong_types
 
 CASES = golden_cases(DATA, "sse")
 
@@ -32,3 +32,10 @@ def test_reencoded_stream_gives_the_same_messages(case: Path) -> None:
     again = events_of(encode(first, reg=reg), reg)
     assert [essence(m) for m in messages(again)] == [essence(m) for m in messages(first)]
     assert [m["content"] for m in messages(again)] == [m["content"] for m in messages(first)]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_wrong_type_anywhere_is_refused_or_harmless(case: Path) -> None:
+    """A value of another type in every place of every payload (streamkit.testing.wrong_types):
+    the normalizer refuses the line, or writes only events the next stage reads."""
+    assert wrong_types(case, registry=registry()) == []
