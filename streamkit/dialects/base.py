@@ -95,10 +95,8 @@ def token_counts(usage: dict[str, Any], field: str = "usage") -> dict[str, Any]:
         return usage
     from ..errors import DataError
 
-    for key, count in usage.items():
-        if type(count) not in _COUNT_TYPES:
-            raise DataError(f"{field}: a token count ({key}) is a {type(count).__name__}, expected a number")
-    return usage  # (not reached)
+    key, count = next((k, c) for k, c in usage.items() if type(c) not in _COUNT_TYPES)
+    raise DataError(f"{field}: a token count ({key}) is a {type(count).__name__}, expected a number")
 
 
 _COUNT_TYPES = frozenset((int, float, type(None)))  # (a bool is no count: type(True) is bool)

@@ -22,7 +22,7 @@ import orjson
 
 from .. import diagnostics
 from ..dialects.base import Dialect, ParsedRequest
-from ..errors import DataError, StreamkitError, UsageError
+from ..errors import StreamkitError, UsageError
 from ..framing import frame
 from .sources import Answer, Call, Exhausted, HTTPError, Timed
 from .timeouts import CLIENT_TIMEOUT
@@ -255,7 +255,7 @@ async def canonical_of(answer: Answer, dialect: Any) -> AsyncIterator[dict[str, 
             for event in batch:
                 yield event
         return
-    from ..stages.normalize import failure, unfit
+    from ..stages.normalize import check_made, failure
 
     normalizer = dialect.normalizer()
     at = 0  # the event read (0: the end)
@@ -264,14 +264,12 @@ async def canonical_of(answer: Answer, dialect: Any) -> AsyncIterator[dict[str, 
         for name, data, _ in answer.wire or ():
             at += 1
             made = normalizer.feed(data, name) or []
-            if (problem := unfit(made)) is not None:
-                raise DataError(f"a value of the wrong type makes a bad {problem}")
+            check_made(made)
             for event in made:
                 yield event
         at = 0
         made = normalizer.close()
-        if (problem := unfit(made)) is not None:
-            raise DataError(f"a value of the wrong type makes a bad {problem}")
+        check_made(made)
     except Exception as exc:  # a recording it cannot read (as the normalize stage says), or a bug
         message = failure(dialect.name, exc)
         if message is None:

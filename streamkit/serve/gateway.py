@@ -26,8 +26,7 @@ from typing import Any
 
 from .. import diagnostics
 from ..dialects.base import Endpoint
-from ..errors import DataError
-from ..stages.normalize import failure, unfit
+from ..stages.normalize import check_made, failure
 from .sources import Answer, Call, HTTPError
 
 
@@ -158,15 +157,9 @@ class UpstreamSource:
                 else:
                     try:
                         made = normalizer.feed(raw.get("data"), raw.get("event")) or []
-                    except Exception as exc:  # (a payload of the wrong shape, or a bug: raised again)
+                        check_made(made)  # (what the next stage would check: here, an encoder)
+                    except Exception as exc:  # (a payload of the wrong type or shape, or a bug: raised again)
                         yield [*batch, self._unreadable(exc)]
-                        return
-                    problem = unfit(made)  # (what the next stage would check: here, an encoder)
-                    if problem is not None:
-                        yield [
-                            *batch,
-                            self._unreadable(DataError(f"a value of the wrong type makes a bad {problem}")),
-                        ]
                         return
                     batch += made
                 if batch and not fetch.pending():
@@ -178,15 +171,11 @@ class UpstreamSource:
                     raw = None
             try:
                 made = normalizer.close()
+                check_made(made)
             except Exception as exc:
                 yield [*batch, self._unreadable(exc)]
                 return
-            problem = unfit(made)
-            yield batch + (
-                made
-                if problem is None
-                else [self._unreadable(DataError(f"a value of the wrong type makes a bad {problem}"))]
-            )
+            yield batch + made
         finally:
             await raws.aclose()  # type: ignore[attr-defined]
 

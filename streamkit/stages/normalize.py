@@ -94,11 +94,14 @@ class _Router:
             raise exc
         return self.bad(message)
 
-    def unfit(self, problem: str) -> list[dict[str, Any]]:
-        """A line the normalizer made an event of that is no canonical event (a value of the
-        wrong type it passed on, in the words of :func:`check_event`): bad input, as when it
-        raises, so that no stage after this one reads an event this one should have refused."""
-        return self.bad(f"{self.current.name}: a value of the wrong type makes a bad {problem}")
+    def checked(self, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events a normalizer made, if each is canonical (see :func:`check_made`); else bad
+        input, as when it raises."""
+        try:
+            check_made(out)
+        except DataError as exc:
+            return self.failed(exc)
+        return out
 
     def no_meaning(self, raw: dict[str, Any], data: Any, event: str | None) -> list[dict[str, Any]]:
         if self.keep_raw:
@@ -120,8 +123,7 @@ class _Router:
             return self.no_meaning(raw, data, event)
         if type(out) is bytes:  # one event's bytes (see Normalizer.delta_bytes), off the hot path
             out = [orjson.loads(out + b"}")]
-        problem = unfit(out)
-        return out if problem is None else self.unfit(problem)
+        return self.checked(out)
 
     def switch(self, new: Any) -> list[dict[str, Any]]:
         out = self.close_normalizer()
@@ -144,8 +146,7 @@ class _Router:
             out = self.normalizer.close()
         except Exception as exc:
             return self.failed(exc)
-        problem = unfit(out)
-        return out if problem is None else self.unfit(problem)
+        return self.checked(out)
 
     def route(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
         kind = raw.get("type")
@@ -426,8 +427,9 @@ def failure(dialect: str, exc: Exception) -> str | None:
     return None
 
 
-def unfit(events: list[dict[str, Any]]) -> str | None:
-    """What is wrong with the first of a normalizer's events that is no canonical event, or None.
+def check_made(events: list[dict[str, Any]]) -> None:
+    """Raise :class:`DataError` for the first of a normalizer's events that is no canonical event
+    (``a value of the wrong type makes a bad text-delta event: 'delta' must be a string...``).
 
     A normalizer that passes a provider's value on without looking at its type (a text block
     whose text is an object, a usage count that is a list) would make such an event: the next
@@ -447,8 +449,7 @@ def unfit(events: list[dict[str, Any]]) -> str | None:
     for ev in events:
         problem = check_event(ev)
         if problem is not None:
-            return problem
-    return None
+            raise DataError(f"a value of the wrong type makes a bad {problem}")
 
 
 def _write_all(events: list[dict[str, Any]], obj: Any, line: bytes, write: Callable[[bytes], Any],
