@@ -27,6 +27,9 @@ Helpers (``from streamkit.testing import ...``):
   --replay`` and back: what ``fetch`` gets over HTTP is what ``fetch --replay`` reads.
 * :func:`wrong_types` — a recording with a value of the wrong type put in every place of its
   payloads in turn: the normalizer must refuse the line or write only events the next stage reads.
+* :func:`check_plain_deltas` — an encoder's templates for the deltas of an open block
+  (``Encoder.plain_delta``), each checked against the encoder itself: the same bytes, the same
+  state after.
 
 Fixtures:
 
@@ -74,6 +77,7 @@ __all__ = [
     "assert_golden",
     "assert_serve_replays",
     "check_order",
+    "check_plain_deltas",
     "essence",
     "events_of",
     "golden_cases",
@@ -674,3 +678,68 @@ def wrong_types(recording: bytes | str | Path, *, registry: Registry | None = No
             if problems:
                 wrong.append(f"{what}: {run.__name__.lstrip('_')} wrote a bad {problems[0]}")
     return wrong
+
+
+# -- encoders' templates ------------------------------------------------------------------------
+
+
+def check_plain_deltas(events: Iterable[Event], dialect: str | Any, *, registry: Registry | None = None,
+                       **options: Any) -> int:  # fmt: skip
+    """Feed ``events`` to the dialect's encoder as ``render -f`` and ``convert`` do, and check its
+    templates (:attr:`~streamkit.dialects.base.Encoder.plain_delta`) event by event: wherever the
+    loop writes a delta around its text without the encoder, a copy of the encoder fed that delta
+    must write exactly those bytes (one wire event) and be left in the same state. Returns how many
+    deltas the templates wrote; raises AssertionError at the first that differs.
+
+    A plugin's test::
+
+        def test_templates(streamkit_registry):
+            events = events_of(DATA / "stream.sse", registry=streamkit_registry("cohere"))
+            check_plain_deltas(events, "cohere", registry=streamkit_registry("cohere"))
+    """
+    import copy
+
+    import orjson
+
+    from .framing import around_text, frame
+    from .plugins import default_registry
+
+    chosen = (registry or default_registry()).dialect(dialect) if isinstance(dialect, str) else dialect
+    encoder = chosen.encoder(**options)
+    written = 0
+    for n, event in enumerate(events):
+        template = encoder.plain_delta
+        text = template.fits(event) if template is not None else None
+        frames = around_text(chosen.framing, template.name, template.data) if text is not None else None
+        if frames is None:
+            encoder.feed(event)
+            continue
+        fed = copy.deepcopy(encoder)
+        wire = fed.feed(event)
+        where = f"{chosen.name}: event {n} ({event.get('type')} of {event.get('id')!r})"
+        assert len(wire) == 1, f"{where}: its template writes one wire event, the encoder {len(wire)}: {wire}"
+        expected = (b",\n" if chosen.framing == "json-array" else b"") + frame(chosen.framing, *wire[0])
+        got = frames[0] + orjson.dumps(text) + frames[1]
+        assert got == expected, f"{where}: its template writes {got!r}, the encoder {expected!r}"
+        before = _state({k: v for k, v in vars(encoder).items() if k != "plain_delta"})
+        after = _state({k: v for k, v in vars(fed).items() if k != "plain_delta"})
+        assert after == before, f"{where}: the encoder's state changes: {before} -> {after}"
+        written += 1
+    encoder.close()
+    return written
+
+
+def _state(value: Any) -> Any:
+    """An encoder's state as values to compare (its own objects by their fields)."""
+    from .dialects.base import PlainDelta
+
+    if isinstance(value, dict):
+        return {k: _state(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_state(v) for v in value]
+    if isinstance(value, PlainDelta) or not (hasattr(value, "__dict__") or hasattr(value, "__slots__")):
+        return value
+    fields = (
+        vars(value) if hasattr(value, "__dict__") else {k: getattr(value, k, None) for k in value.__slots__}
+    )
+    return (type(value).__name__, _state(fields))

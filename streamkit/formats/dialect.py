@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from .base import Format
 
 
@@ -17,7 +19,7 @@ class DialectFormat(Format):
         self.description = f"{dialect.name} wire format ({dialect.framing})"  # type: ignore[misc]
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
-        from ..framing import framer
+        from ..framing import around_text, framer
 
         framing = self.dialect.framing
         frame = framer(framing)
@@ -25,7 +27,18 @@ class DialectFormat(Format):
         array = framing == "json-array"
         first = True
         feed = encoder.feed
+        dumps = orjson.dumps
         for event in events:
+            # a delta of the block the encoder's template is for: its text's JSON in the frame's
+            # bytes (Encoder.plain_delta), as the render command's loop writes it
+            template = encoder.plain_delta
+            if template is not None and (text := template.fits(event)) is not None:
+                frames = template.frames
+                if frames is None:
+                    frames = template.frames = around_text(framing, template.name, template.data) or ()
+                if frames:
+                    yield frames[0] + dumps(text) + frames[1]
+                    continue
             for name, data in feed(event):
                 chunk = frame(name, data)
                 if array:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ..dialects.base import PLAIN_HOLE
 from ..errors import UsageError
 from ..ndjson import BOM
 from . import eventstream, sse
@@ -60,3 +61,22 @@ def _ndjson_line(event: str | None, data: Any) -> bytes:
 
 def _json_element(event: str | None, data: Any) -> bytes:
     return orjson.dumps(data)
+
+
+def around_text(framing: str, event: str | None, data: Any) -> tuple[bytes, bytes] | None:
+    """A wire event framed and cut where :data:`~streamkit.dialects.base.PLAIN_HOLE` stands in
+    ``data``: the bytes before and after it, such that ``before + orjson.dumps(text) + after`` is
+    the event with ``text`` in the hole's place, as :func:`frame` writes it (a JSON array's element
+    after the first, its comma included). JSON writes a string the same wherever it stands, so
+    this holds for every text. None where it cannot: AWS event-stream frames (their length and
+    checksum depend on the text), or a template holding the hole other than once."""
+    if framing == "eventstream":
+        return None
+    whole = frame(framing, event, data)
+    if whole.count(_HOLE) != 1:
+        return None
+    before, after = whole.split(_HOLE)
+    return (b",\n" + before if framing == "json-array" else before), after
+
+
+_HOLE = orjson.dumps(PLAIN_HOLE)

@@ -50,17 +50,20 @@ def write_rendered(
     three fields are strings is checked inline rather than by
     :func:`~streamkit.canonical.check_event`, and the framing's encoder is looked up once. Any
     other line goes the reader's way (its checks, its bad-input handling). Output is flushed
-    before each read that may wait (the reader's ``on_wait``).
+    before each read that may wait (the reader's ``on_wait``). A delta the encoder has a template
+    for (:attr:`~streamkit.dialects.base.Encoder.plain_delta`) is written around its text's JSON
+    without the encoder.
     """
-    from ..framing import framer
+    from ..framing import around_text, framer
 
     encoder = dialect.encoder(**options)
     feed = encoder.feed
-    frame = framer(dialect.framing)
-    array = dialect.framing == "json-array"
+    framing = dialect.framing
+    frame = framer(framing)
+    array = framing == "json-array"
     first = True  # (a JSON array: no element written yet)
     deltas = DELTA_TYPES
-    loads, bad_json = orjson.loads, orjson.JSONDecodeError
+    loads, dumps, bad_json = orjson.loads, orjson.dumps, orjson.JSONDecodeError
     check = reader.check
     write = writer.out.write
     reader.on_wait = writer.out.flush
@@ -78,13 +81,20 @@ def write_rendered(
                     ev = None
                 if type(ev) is dict:
                     kind = ev.get("type")
-                    if not (  # the hot path: a plain delta
+                    if (  # the hot path: a plain delta
                         len(ev) == 3
                         and type(kind) is str
                         and kind in deltas
                         and type(ev.get("id")) is str
-                        and type(ev.get("delta")) is str
+                        and type(text := ev.get("delta")) is str
                     ):
+                        template = encoder.plain_delta
+                        if template is not None and (
+                            template.block_id != ev["id"] or template.kind != kind or not text
+                        ):
+                            template = None
+                    else:
+                        template = None
                         reader.line_no = line_no
                         if check is not None and check(ev) is not None:
                             ev = reader._parse_slow(line, line_no)  # (says what is wrong)
@@ -93,6 +103,27 @@ def write_rendered(
                             kind = ev.get("type")
                         if kind == "error" or kind == "start":
                             see(ev)
+                        elif (  # a delta with more fields, which the template's encoder does not read
+                            type(kind) is str
+                            and kind in deltas
+                            and (extra := encoder.plain_delta) is not None
+                            and extra.extra_fields
+                            and extra.block_id == ev.get("id")
+                            and extra.kind == kind
+                            and "choice" not in ev
+                            and type(text := ev.get("delta")) is str
+                            and text
+                        ):
+                            template = extra
+                    if template is not None:  # a delta of the block the encoder has a template for
+                        frames = template.frames
+                        if frames is None:
+                            frames = template.frames = (
+                                around_text(framing, template.name, template.data) or ()
+                            )
+                        if frames:  # (the frame around the text, without the encoder)
+                            write(frames[0] + dumps(text) + frames[1])
+                            continue
                 else:  # a blank line, bad JSON, or JSON that is no object
                     reader.line_no = line_no
                     ev = reader._parse_slow(line, line_no)

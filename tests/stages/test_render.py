@@ -188,3 +188,70 @@ def test_render_to_a_wire_format_keeps_its_exit_codes_and_its_output(dialect: st
         "render", "-f", dialect, input=good + b'{"type":"error","message":"overloaded"}\n' + good
     )
     assert (retried.returncode, retried.stderr) == (0, b"")
+
+
+# --- the encoders' templates (Encoder.plain_delta) ----------------------------------------------
+
+
+class _Untemplated:
+    """A dialect whose encoder never offers a template: every delta goes through ``feed``."""
+
+    def __init__(self, name: str) -> None:
+        self.dialect = default_registry().dialect(name)
+        self.name, self.framing = name, self.dialect.framing
+
+    def encoder(self, **options: Any) -> Any:
+        return _NoTemplate(self.dialect.encoder(**options))
+
+
+class _NoTemplate:
+    plain_delta = None
+
+    def __init__(self, encoder: Any) -> None:
+        self.feed, self.close = encoder.feed, encoder.close
+
+
+def _timed_and_tagged(lines: list[bytes]) -> list[bytes]:
+    """The recording's events, every other one with fetch's ``t``, every third delta with logprobs
+    (which Chat, Gemini and Ollama write back) or another dialect's metadata (which none does)."""
+    out = []
+    for n, line in enumerate(lines):
+        event = orjson.loads(line)
+        if event["type"].endswith("-delta") and n % 3 == 1:
+            event["provider_metadata"] = {"x-other": {"n": n}}
+        elif event["type"].endswith("-delta") and n % 3 == 2:
+            event["provider_metadata"] = {
+                "openai-chat": {"logprobs": [{"token": "a", "logprob": -0.5}]},
+                "gemini": {"logprobs_result": {"chosenCandidates": []}},
+                "ollama": {"logprobs": [{"token": "a", "logprob": -0.5}]},
+            }
+        out.append(orjson.dumps({**event, "t": n / 4} if n % 2 else event) + b"\n")
+    return out
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_templates_write_what_the_encoders_do(
+    dialect: str, steady: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the generator and the command's loop, each against the encoder fed every delta
+    for path in RECORDINGS:
+        lines = _canonical_lines(path)
+        for data in (b"".join(lines), b"".join(_timed_and_tagged(lines))):
+            reference, _ = _both(data, [], _Untemplated(dialect), steady, capsys)
+            generator, loop = _both(data, [len(data) // 2], dialect, steady, capsys)
+            assert generator == reference, path
+            assert loop == reference, path
+
+
+def test_bad_input_after_a_template_is_still_bad_input() -> None:
+    lines = _canonical_lines(DATA / "anthropic" / "text.sse")
+    deltas = [n for n, line in enumerate(lines) if b'"text-delta"' in line]
+    assert len(deltas) > 2
+    # a delta of the templated block with a field of the wrong type: its metadata, its choice
+    for bad in (b'"provider_metadata":5', b'"choice":"one"'):
+        at = deltas[-1]
+        lines_bad = [*lines[:at], lines[at][:-2] + b"," + bad + b"}\n", *lines[at + 1 :]]
+        done = run_cli("render", "-f", "anthropic", input=b"".join(lines_bad))
+        assert done.returncode == 65, done.stderr
+        assert done.stderr.decode().count("\n") == 1 and f"line {at + 1}" in done.stderr.decode()
+        assert done.stdout.count(b"event: content_block_delta") == len(deltas) - 1  # (the ones before it)

@@ -44,7 +44,7 @@ import orjson
 
 from ...canonical import message_to_events
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
 
 #: every stop_reason the SDK's type accepts
@@ -147,8 +147,10 @@ class AnthropicEncoder(Encoder):
         self.calls: dict[str, str] = {}  # tool call id -> "open", "queued", "done" or "dropped"
         self.queued: dict[str, _QueuedCall] = {}  # calls waiting for the open one to end, in order
         self.errored = False
+        self.templates: dict[tuple[str, int], PlainDelta] = {}  # (see _template)
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         if event.get("choice"):
             return self.drop("events of choices after the first (n>1)")
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
@@ -203,6 +205,22 @@ class AnthropicEncoder(Encoder):
                 self.cur = None
         return out
 
+    def _template(self, kind: str, block_id: str, index: int, delta_type: str, field: str) -> None:
+        """The next delta of the open block: a content_block_delta, which reads none of the
+        event's other fields (see Encoder.plain_delta), kept for the response by kind and index."""
+        template = self.templates.get((kind, index))
+        if template is None:
+            data = {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": delta_type, field: PLAIN_HOLE},
+            }
+            template = self.templates[(kind, index)] = PlainDelta(
+                kind, block_id, "content_block_delta", data, extra_fields=True
+            )
+        template.block_id = block_id
+        self.plain_delta = template
+
     def _is(self, kind: str, block_id: Any) -> bool:
         cur = self.cur
         return cur is not None and cur[0] == kind and cur[1] == block_id
@@ -243,7 +261,9 @@ class AnthropicEncoder(Encoder):
 
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = [] if self._is("text", ev["id"]) else self._on_text_start(ev)
-        out.append(self._delta(self.cur[2], {"type": "text_delta", "text": ev["delta"]}))  # type: ignore[index, arg-type]
+        index = self.cur[2]  # type: ignore[index]
+        out.append(self._delta(index, {"type": "text_delta", "text": ev["delta"]}))  # type: ignore[arg-type]
+        self._template("text-delta", ev["id"], index, "text_delta", "text")  # type: ignore[arg-type]
         return out
 
     def _on_text_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -290,6 +310,7 @@ class AnthropicEncoder(Encoder):
             out.append(start)
             self.cur = (cur[0], cur[1], index)
         out.append(self._delta(index, {"type": "thinking_delta", "thinking": ev["delta"]}))
+        self._template("reasoning-delta", ev["id"], index, "thinking_delta", "thinking")
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -402,7 +423,9 @@ class AnthropicEncoder(Encoder):
     def _on_tool_input_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         state = self.calls.get(ev["id"])
         if state == "open":
-            return [self._delta(self.cur[2], {"type": "input_json_delta", "partial_json": ev["delta"]})]  # type: ignore[index, arg-type]
+            index = self.cur[2]  # type: ignore[index]
+            self._template("tool-input-delta", ev["id"], index, "input_json_delta", "partial_json")  # type: ignore[arg-type]
+            return [self._delta(index, {"type": "input_json_delta", "partial_json": ev["delta"]})]  # type: ignore[arg-type]
         if state == "queued":
             self.queued[ev["id"]].fragments.append(ev["delta"])
         return []  # a dropped call, or one already written

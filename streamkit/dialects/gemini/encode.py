@@ -25,7 +25,7 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .wire import (
     _CANDIDATE_FIELDS,
     FINISH_REASONS,
@@ -117,6 +117,7 @@ class GeminiEncoder(Encoder):
     def _new_response(self) -> None:
         self.open = False
         self.seen = False  # events of this response were written (a later message is a summary)
+        self.templates: dict[str, PlainDelta] = {}  # (see _template)
         self.id: str | None = None
         self.model: str | None = None
         self.create_time: str | None = None
@@ -147,6 +148,7 @@ class GeminiEncoder(Encoder):
         return out
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
@@ -193,12 +195,28 @@ class GeminiEncoder(Encoder):
     def _on_text_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
             return self._ensure_open()
-        return self._with_logprobs(self._part({"text": ev["delta"]}), ev)
+        out = self._with_logprobs(self._part({"text": ev["delta"]}), ev)
+        self._template(ev, {"text": PLAIN_HOLE})
+        return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
             return self._ensure_open()
-        return self._with_logprobs(self._part({"text": ev["delta"], "thought": True}), ev)
+        out = self._with_logprobs(self._part({"text": ev["delta"], "thought": True}), ev)
+        self._template(ev, {"text": PLAIN_HOLE, "thought": True})
+        return out
+
+    def _template(self, ev: dict[str, Any], part: dict[str, Any]) -> None:
+        """The next delta of the block, once one was written: a chunk of that one part (see
+        Encoder.plain_delta). Not for a delta with logprobs or any other field."""
+        if len(ev) == 3:
+            template = self.templates.get(ev["type"])  # (the same for every block of the response)
+            if template is None:
+                template = self.templates[ev["type"]] = PlainDelta(
+                    ev["type"], "", None, self._part(part)[0][1]
+                )
+            template.block_id = ev["id"]
+            self.plain_delta = template
 
     @staticmethod
     def _with_logprobs(out: list[WireEvent], ev: dict[str, Any]) -> list[WireEvent]:

@@ -27,7 +27,7 @@ from typing import Any
 from ...canonical import message_to_events, parse_arguments
 from ...errors import UsageError
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .wire import NAME
 
 
@@ -64,6 +64,7 @@ class OllamaEncoder(Encoder):
     def _new_response(self) -> None:
         self.open = False
         self.seen = False
+        self.templates: dict[str, PlainDelta] = {}  # (see _template)
         self.model = ""
         self.created_at = ""
         self.generate = self.endpoint_option == "generate"
@@ -85,6 +86,7 @@ class OllamaEncoder(Encoder):
         return (None, line)
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
@@ -185,13 +187,27 @@ class OllamaEncoder(Encoder):
         out = self._ensure_open()
         if ev.get("delta"):
             out.append(self._with_logprobs(self._line(content=ev["delta"]), ev))
+            self._template(ev, content=PLAIN_HOLE)
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("delta"):
             out.append(self._with_logprobs(self._line(thinking=ev["delta"]), ev))
+            self._template(ev, thinking=PLAIN_HOLE)
         return out
+
+    def _template(self, ev: dict[str, Any], **fields: Any) -> None:
+        """The next delta of the block: its own line (see Encoder.plain_delta). Not for a delta
+        with logprobs or any other field, nor for ``stream: false`` (one line at the end)."""
+        if len(ev) == 3 and not self.whole:
+            template = self.templates.get(ev["type"])  # (the same for every block of the response)
+            if template is None:
+                template = self.templates[ev["type"]] = PlainDelta(
+                    ev["type"], "", None, self._line(**fields)[1]
+                )
+            template.block_id = ev["id"]
+            self.plain_delta = template
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
         if hidden_reasoning(ev, NAME):

@@ -19,7 +19,7 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .wire import NAME
 
 # canonical finish reason -> what a Chat Completions client accepts
@@ -102,6 +102,7 @@ class ChatEncoder(Encoder):
 
     def _new_response(self) -> None:
         self.open = False  # a response is being written
+        self.templates: dict[str | int, PlainDelta] = {}  # (see _template)
         self.id: str | None = None
         self.model = ""
         self.created = 0
@@ -138,10 +139,23 @@ class ChatEncoder(Encoder):
         return (None, chunk)
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
         return handler(self, event)
+
+    def _template(self, ev: dict[str, Any], key: str | int, delta: dict[str, Any]) -> None:
+        """The next delta of the block ``ev`` is a delta of, in choice 0, once a chunk of that
+        choice was written (it has its role): the chunk with ``delta`` (see
+        Encoder.plain_delta), kept for the response by ``key`` (the delta's field, or the tool call's
+        index). Not for a delta with a logprobs or any other field."""
+        if not ev.get("choice") and len(ev) == 3:
+            template = self.templates.get(key)
+            if template is None:
+                template = self.templates[key] = PlainDelta(ev["type"], "", None, self._chunk(0, delta)[1])
+            template.block_id = ev["id"]
+            self.plain_delta = template
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []
@@ -196,11 +210,13 @@ class ChatEncoder(Encoder):
         if meta.get("logprobs") is not None:
             logprobs = {"content": None, "refusal": None, field: meta["logprobs"]}
         out.append(self._chunk(ev.get("choice") or 0, {field: ev["delta"]}, logprobs=logprobs))
+        self._template(ev, field, {field: PLAIN_HOLE})
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         out.append(self._chunk(ev.get("choice") or 0, {self.reasoning_field: ev["delta"]}))
+        self._template(ev, self.reasoning_field, {self.reasoning_field: PLAIN_HOLE})
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -244,9 +260,11 @@ class ChatEncoder(Encoder):
         index = self.tools.get((choice, ev["id"]))
         if index is None:  # provider-executed, or a delta with no start: the tool-call carries it
             return []
-        return [
+        out = [
             self._chunk(choice, {"tool_calls": [{"index": index, "function": {"arguments": ev["delta"]}}]})
         ]
+        self._template(ev, index, {"tool_calls": [{"index": index, "function": {"arguments": PLAIN_HOLE}}]})
+        return out
 
     def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
         choice = ev.get("choice") or 0
