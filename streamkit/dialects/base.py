@@ -201,12 +201,13 @@ class Encoder:
 
     #: What the next delta of the open block writes, when a loop may write it without calling
     #: ``feed`` (``render -f DIALECT``, ``convert``): a :class:`PlainDelta`, or None. ``feed``
-    #: sets it to None first thing; a handler that has just written a delta of a block may set it
+    #: sets it to None first thing; the handler of a delta that has just written it may set it
     #: when the block's next delta with a non-empty text would make exactly one wire event (the
-    #: template, the text in place of :data:`PLAIN_HOLE`) and change nothing in the encoder. The
-    #: loop then frames the template once and writes each such delta as the frame's bytes around
-    #: the text's JSON, with no handler, no dict and no serialisation of the rest: 1.2 to 1.3x less
-    #: CPU for ``render -f`` on the real mixes (see ``bench/HISTORY.md``).
+    #: template, the text in place of :data:`PLAIN_HOLE`) and change nothing in the encoder, and
+    #: ``feed`` keeps it only for the delta it was fed (:meth:`template_for`). The loop then
+    #: frames the template once and writes each such delta as the frame's bytes around the text's
+    #: JSON, with no handler, no dict and no serialisation of the rest: 1.13 to 1.23x less CPU for
+    #: ``render -f`` on the real mixes (see ``bench/HISTORY.md``).
     #: ``streamkit.testing.check_plain_deltas`` checks an encoder keeps to this.
     plain_delta: PlainDelta | None = None
 
@@ -216,6 +217,17 @@ class Encoder:
     def close(self) -> list[WireEvent]:
         self.report_dropped()
         return []
+
+    def template_for(self, event: dict[str, Any]) -> None:
+        """Keep :attr:`plain_delta` only when it is for ``event`` itself, a delta: call it at the
+        end of ``feed`` when one is set. A handler of another event may have made one on the way,
+        writing a delta of its own (a whole tool call's arguments, a block's text given at its end)
+        before changing its state (ending the call or the block)."""
+        template = self.plain_delta
+        if template is not None and (
+            template.kind != event.get("type") or template.block_id != event.get("id")
+        ):
+            self.plain_delta = None
 
     def hold_error(self, event: dict[str, Any]) -> list[WireEvent]:
         """Keep an ``error`` that came before any event of its response (``accumulate --final``

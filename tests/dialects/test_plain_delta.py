@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamkit.dialects.base import PLAIN_HOLE, PlainDelta
 from streamkit.dialects.ollama.encode import OllamaEncoder
@@ -176,3 +178,58 @@ def test_a_template_that_skips_the_encoders_state_fails_the_check() -> None:
 def test_a_template_that_writes_other_bytes_fails_the_check() -> None:
     with pytest.raises(AssertionError, match="its template writes"):
         check_plain_deltas(iter(TEXT), _Dialect(_MisspeltEncoder))
+
+
+# --- any order of events ------------------------------------------------------------------------
+
+WORDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+BLOCKS = st.sampled_from(["text-0", "text-1", "reasoning-0", "call_0", "call_1"])
+EXTRAS = st.sampled_from(
+    [{}, {}, {}, {"t": 1.5}, {"provider_metadata": LOGPROBS}, {"choice": 1}, {"choice": 0}]
+)
+
+
+def _event(kind: str, block: str, text: str, extra: Event) -> Event:
+    """One canonical event of ``kind`` about ``block`` (with ``text``; ``extra`` fields on a delta)."""
+    of = "tool-input" if block.startswith("call_") else block.split("-")[0]  # (text, reasoning)
+    made: dict[str, Event] = {
+        "start": {"type": "start", "id": f"r-{block}", "model": "m"},
+        "block-start": {
+            "type": f"{of}-start",
+            "id": block,
+            **({"tool_name": "f"} if of == "tool-input" else {}),
+        },
+        "delta": {"type": f"{of}-delta", "id": block, "delta": text, **extra},
+        "block-end": {"type": f"{of}-end", "id": block},
+        "call": {
+            "type": "tool-call",
+            "tool_call_id": block,
+            "tool_name": "f",
+            "arguments": "{}",
+            "input": {},
+        },
+        "finish": {"type": "finish", "finish_reason": "stop"},
+        "error": {"type": "error", "message": text or "x"},
+    }
+    return made[kind]
+
+
+EVENTS = st.lists(
+    st.builds(
+        _event,
+        st.sampled_from(
+            ["delta"] * 6 + ["start", "block-start", "block-start", "block-end", "call", "finish", "error"]
+        ),
+        BLOCKS,
+        WORDS,
+        EXTRAS,
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=EVENTS)
+def test_every_template_writes_what_its_encoder_does_in_any_order_of_events(events: list[Event]) -> None:
+    for dialect in sorted(TEMPLATED):
+        check_plain_deltas(iter(copy.deepcopy(events)), dialect)

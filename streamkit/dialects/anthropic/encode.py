@@ -157,6 +157,8 @@ class AnthropicEncoder(Encoder):
         if handler is None:
             return self.unhandled(event)
         result: list[WireEvent] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
         return result
 
     def close(self) -> list[WireEvent]:

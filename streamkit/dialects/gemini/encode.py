@@ -154,7 +154,10 @@ class GeminiEncoder(Encoder):
             return self.unhandled(event)
         if event.get("choice") and event.get("type") != "message":
             return self.drop("choices other than the first")
-        return handler(self, event)
+        out: list[WireEvent] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
+        return out
 
     def close(self) -> list[WireEvent]:
         out: list[WireEvent] = []

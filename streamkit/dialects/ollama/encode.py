@@ -93,6 +93,8 @@ class OllamaEncoder(Encoder):
         if event.get("choice") and event.get("type") != "message":
             return self.drop("choices other than the first")
         out = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
         return self._merge(out) if self.whole else out
 
     def close(self) -> list[WireEvent]:

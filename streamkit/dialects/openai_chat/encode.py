@@ -143,7 +143,10 @@ class ChatEncoder(Encoder):
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
-        return handler(self, event)
+        out: list[WireEvent] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
+        return out
 
     def _template(self, ev: dict[str, Any], key: str | int, delta: dict[str, Any]) -> None:
         """The next delta of the block ``ev`` is a delta of, in choice 0, once a chunk of that
