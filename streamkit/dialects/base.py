@@ -271,6 +271,22 @@ class Encoder:
             )
 
 
+class _Untemplated:
+    """An encoder that is no :class:`Encoder` (a plugin's, written to the duck type): it offers no
+    template, and everything goes to its ``feed``."""
+
+    plain_delta = None
+
+    def __init__(self, encoder: Any) -> None:
+        self.feed, self.close = encoder.feed, encoder.close
+
+
+def templated(encoder: Any) -> Any:
+    """``encoder`` as the loops that write templates use it: itself, or wrapped when it has no
+    :attr:`Encoder.plain_delta` (so that a plugin's encoder of the duck type keeps working)."""
+    return encoder if hasattr(encoder, "plain_delta") else _Untemplated(encoder)
+
+
 class Dialect:
     """Base class of every dialect; register instances through ``register_dialects``."""
 

@@ -19,11 +19,12 @@ class DialectFormat(Format):
         self.description = f"{dialect.name} wire format ({dialect.framing})"  # type: ignore[misc]
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
+        from ..dialects.base import templated
         from ..framing import around_text, framer
 
         framing = self.dialect.framing
         frame = framer(framing)
-        encoder = self.dialect.encoder(**options)
+        encoder = templated(self.dialect.encoder(**options))
         array = framing == "json-array"
         first = True
         feed = encoder.feed

@@ -54,9 +54,10 @@ def write_rendered(
     for (:attr:`~streamkit.dialects.base.Encoder.plain_delta`) is written around its text's JSON
     without the encoder.
     """
+    from ..dialects.base import templated
     from ..framing import around_text, framer
 
-    encoder = dialect.encoder(**options)
+    encoder = templated(dialect.encoder(**options))
     feed = encoder.feed
     framing = dialect.framing
     frame = framer(framing)

@@ -255,3 +255,30 @@ def test_bad_input_after_a_template_is_still_bad_input() -> None:
         assert done.returncode == 65, done.stderr
         assert done.stderr.decode().count("\n") == 1 and f"line {at + 1}" in done.stderr.decode()
         assert done.stdout.count(b"event: content_block_delta") == len(deltas) - 1  # (the ones before it)
+
+
+class _DuckEncoder:
+    """A plugin's encoder written to the duck type (no Encoder base class, so no plain_delta)."""
+
+    def feed(self, event: dict[str, Any]) -> list[Any]:
+        return [(None, {"got": event.get("delta")})] if event.get("type") == "text-delta" else []
+
+    def close(self) -> list[Any]:
+        return [(None, {"done": True})]
+
+
+class _DuckDialect:
+    name = "duck"
+    framing = "ndjson"
+
+    def encoder(self, **options: Any) -> Any:
+        return _DuckEncoder()
+
+
+def test_an_encoder_of_the_duck_type_renders_as_before(
+    steady: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = b"".join(_canonical_lines(DATA / "anthropic" / "text.sse"))
+    generator, loop = _both(data, [], _DuckDialect(), steady, capsys)
+    assert loop == generator
+    assert generator[0].splitlines()[-1] == b'{"done":true}' and generator[0].count(b'"got"') == 3
