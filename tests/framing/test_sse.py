@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from httpx_sse import EventSource
 from hypothesis import given
@@ -93,6 +94,33 @@ def test_a_leading_byte_order_mark_is_skipped(step: int) -> None:
 def test_encode_then_decode_any_split(events: list, step: int, newline: str) -> None:
     wire = b"".join(encode(name, data) for name, data in events).replace(b"\n", newline.encode())
     assert [(e.event, e.data) for e in decode(wire, step)] == events
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8,
+)
+NAMES = (
+    st.none()
+    | st.just("")
+    | st.text(st.characters(exclude_characters="\r\n", exclude_categories=("Cs",)), min_size=1, max_size=8)
+)
+
+
+@given(
+    st.lists(st.tuples(NAMES, JSON.filter(lambda d: not isinstance(d, str))), max_size=8), st.integers(1, 17)
+)
+def test_encode_any_json_then_decode(events: list, step: int) -> None:
+    # (a string is sent as it is: test_encode_then_decode_any_split)
+    # (the lines before the data are kept per name: more names than it keeps come through too)
+    wire = b"".join(encode(f"n{i}", i) for i in range(300)) + b"".join(encode(n, d) for n, d in events)
+    decoded = decode(wire, step)
+    assert [(e.event, e.data) for e in decoded[:300]] == [(f"n{i}", str(i)) for i in range(300)]
+    assert [(e.event, orjson.loads(e.data)) for e in decoded[300:]] == [(n or None, d) for n, d in events]
 
 
 SHAPES = {
