@@ -56,7 +56,9 @@ def framer(framing: str) -> Callable[[str | None, Any], bytes]:
 
 
 def _ndjson_line(event: str | None, data: Any) -> bytes:
-    return (data.encode() if isinstance(data, str) else orjson.dumps(data)) + b"\n"
+    if isinstance(data, str):
+        return data.encode() + b"\n"
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)  # (no second bytes made for the line end)
 
 
 def _json_element(event: str | None, data: Any) -> bytes:
