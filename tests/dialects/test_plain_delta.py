@@ -42,8 +42,10 @@ def _with_metadata(events: list[Event]) -> Iterator[Event]:
         yield {**event, "provider_metadata": {"x-other": {"k": 1}}} if event["type"] in DELTAS else event
 
 
-#: per-token metadata of every dialect's own that its encoder writes back
+#: per-token metadata of every dialect's own that its encoder writes back (and Anthropic's own
+#: keys, which its encoder does not read on a delta)
 LOGPROBS = {
+    "anthropic": {"signature": "c2ln", "citation": {"type": "char_location", "cited_text": "a"}},
     "openai-chat": {"logprobs": [{"token": "a", "logprob": -0.5, "bytes": [97], "top_logprobs": []}]},
     "gemini": {"logprobs_result": {"chosenCandidates": [{"token": "a", "logProbability": -0.5}]}},
     "ollama": {"logprobs": [{"token": "a", "logprob": -0.5}]},
