@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from orjson import dumps as _dumps
+
 WireEvent = tuple[str | None, Any]
 
 
@@ -130,6 +132,8 @@ class Normalizer:
 
 #: Where a :class:`PlainDelta`'s template holds the delta's text.
 PLAIN_HOLE = "\x00streamkit plain delta\x00"
+#: Where a :class:`PlainDelta`'s template holds the number its ``counter`` gives (after the text).
+PLAIN_COUNT = "\x00streamkit count\x00"
 
 
 class PlainDelta:
@@ -137,20 +141,56 @@ class PlainDelta:
     canonical type ``kind`` whose ``id`` is ``block_id`` makes the wire event ``(name, data)``
     with its text in place of :data:`PLAIN_HOLE` in ``data``. ``extra_fields`` says whether a
     delta with more fields than its type, id and text (``provider_metadata``, ``t``; never
-    ``choice``) writes the same, the encoder reading none of them."""
+    ``choice``) writes the same, the encoder reading none of them.
 
-    __slots__ = ("block_id", "data", "extra_fields", "frames", "kind", "name")
+    Two changes to the encoder's state may come with each such delta, which the loop then makes
+    itself: ``fragments``, a list of the encoder's that the text is appended to (the block's text
+    so far), and ``counter``, the name of an integer attribute of the encoder (a sequence number)
+    whose value goes in place of :data:`PLAIN_COUNT` in ``data`` (after the text) and which then
+    goes up by one."""
+
+    __slots__ = (
+        "block_id",
+        "counter",
+        "data",
+        "extra_fields",
+        "fragments",
+        "frames",
+        "kind",
+        "name",
+        "plain",
+    )
 
     def __init__(
-        self, kind: str, block_id: str, name: str | None, data: Any, *, extra_fields: bool = False
-    ) -> None:
+        self, kind: str, block_id: str, name: str | None, data: Any, *, extra_fields: bool = False,
+        fragments: list[str] | None = None, counter: str | None = None,
+    ) -> None:  # fmt: skip
         self.kind = kind
         self.block_id = block_id
         self.name = name
         self.data = data
         self.extra_fields = extra_fields
-        #: the framed template cut at the text: set by the loop that writes it, once
-        self.frames: tuple[bytes, bytes] | None = None
+        self.fragments = fragments
+        self.counter = counter
+        #: whether the template changes nothing (no fragments, no counter: set them when making it)
+        self.plain = fragments is None and counter is None
+        #: the framed template cut at the text (and at the count): set by the loop that writes it,
+        #: once (empty when the framing cannot be cut so)
+        self.frames: tuple[bytes, ...] | None = None
+
+    def written(self, encoder: Any, text: str) -> bytes:
+        """A delta's bytes from a template that is not :attr:`plain`, its changes to ``encoder``'s
+        state made (the text appended to the fragments, the counter's value written and raised).
+        The loops write a plain template's bytes themselves."""
+        frames = self.frames
+        assert frames  # (the loop frames the template first)
+        if self.fragments is not None:
+            self.fragments.append(text)
+        if self.counter is None or len(frames) != 3:
+            return frames[0] + _dumps(text) + frames[1]
+        count = getattr(encoder, self.counter)
+        setattr(encoder, self.counter, count + 1)
+        return frames[0] + _dumps(text) + frames[1] + b"%d" % count + frames[2]
 
     def fits(self, event: Any) -> str | None:
         """The text of ``event`` when it is a delta this template writes (non-empty), else None.
@@ -169,18 +209,25 @@ class PlainDelta:
     def __eq__(self, other: object) -> bool:  # (the frames are the loop's cache)
         if not isinstance(other, PlainDelta):
             return NotImplemented
-        return (self.kind, self.block_id, self.name, self.data, self.extra_fields) == (
-            other.kind,
-            other.block_id,
-            other.name,
-            other.data,
-            other.extra_fields,
-        )
+        return self._fields() == other._fields()
 
     __hash__ = None  # type: ignore[assignment]
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.kind,
+            self.block_id,
+            self.name,
+            self.data,
+            self.extra_fields,
+            self.fragments,
+            self.counter,
+        )
+
     def __repr__(self) -> str:
-        return f"PlainDelta({self.kind!r}, {self.block_id!r}, {self.name!r}, {self.data!r}, extra_fields={self.extra_fields})"
+        return "PlainDelta({}, {}, {}, {}, extra_fields={}, fragments={}, counter={})".format(
+            *map(repr, self._fields())
+        )
 
 
 class Encoder:

@@ -38,7 +38,11 @@ class DialectFormat(Format):
                 if frames is None:
                     frames = template.frames = around_text(framing, template.name, template.data) or ()
                 if frames:
-                    yield frames[0] + dumps(text) + frames[1]
+                    yield (
+                        frames[0] + dumps(text) + frames[1]
+                        if template.plain
+                        else template.written(encoder, text)
+                    )
                     continue
             for name, data in feed(event):
                 chunk = frame(name, data)

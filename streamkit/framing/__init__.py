@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ..dialects.base import PLAIN_HOLE
+from ..dialects.base import PLAIN_COUNT, PLAIN_HOLE
 from ..errors import UsageError
 from ..ndjson import BOM
 from . import eventstream, sse
@@ -65,20 +65,30 @@ def _json_element(event: str | None, data: Any) -> bytes:
     return orjson.dumps(data)
 
 
-def around_text(framing: str, event: str | None, data: Any) -> tuple[bytes, bytes] | None:
+def around_text(framing: str, event: str | None, data: Any) -> tuple[bytes, ...] | None:
     """A wire event framed and cut where :data:`~streamkit.dialects.base.PLAIN_HOLE` stands in
     ``data``: the bytes before and after it, such that ``before + orjson.dumps(text) + after`` is
     the event with ``text`` in the hole's place, as :func:`frame` writes it (a JSON array's element
     after the first, its comma included). JSON writes a string the same wherever it stands, so
-    this holds for every text. None where it cannot: AWS event-stream frames (their length and
-    checksum depend on the text), or a template holding the hole other than once."""
+    this holds for every text. When ``data`` also holds :data:`~streamkit.dialects.base.PLAIN_COUNT`
+    after the text, three pieces: ``before + orjson.dumps(text) + between + b"%d" % count + after``.
+    None where it cannot: AWS event-stream frames (their length and checksum depend on the text),
+    or a template holding a hole other than once, or the count before the text."""
     if framing == "eventstream":
         return None
     whole = frame(framing, event, data)
-    if whole.count(_HOLE) != 1:
+    if whole.count(_HOLE) != 1 or whole.count(_COUNT) > 1:
         return None
     before, after = whole.split(_HOLE)
-    return (b",\n" + before if framing == "json-array" else before), after
+    if framing == "json-array":
+        before = b",\n" + before
+    if _COUNT in before:
+        return None
+    if _COUNT not in after:
+        return before, after
+    between, after = after.split(_COUNT)
+    return before, between, after
 
 
 _HOLE = orjson.dumps(PLAIN_HOLE)
+_COUNT = orjson.dumps(PLAIN_COUNT)

@@ -123,7 +123,10 @@ def write_rendered(
                                 around_text(framing, template.name, template.data) or ()
                             )
                         if frames:  # (the frame around the text, without the encoder)
-                            write(frames[0] + dumps(text) + frames[1])
+                            if template.plain:
+                                write(frames[0] + dumps(text) + frames[1])
+                            else:
+                                write(template.written(encoder, text))
                             continue
                 else:  # a blank line, bad JSON, or JSON that is no object
                     reader.line_no = line_no

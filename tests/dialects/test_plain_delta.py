@@ -23,8 +23,8 @@ from streamkit.testing import check_plain_deltas, events_of, recordings
 DATA = Path(__file__).parents[1] / "data"
 RECORDINGS = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
 DIALECTS = sorted(default_registry().dialect_entries())
-#: the dialects whose encoders have templates (the rest keep state per delta, or frame in binary)
-TEMPLATED = {"anthropic", "gemini", "ollama", "openai-chat"}
+#: the dialects whose encoders have templates (the rest keep other state per delta, or frame in binary)
+TEMPLATED = {"anthropic", "gemini", "ollama", "openai-chat", "openai-responses"}
 DELTAS = ("text-delta", "reasoning-delta", "tool-input-delta")
 
 Event = dict[str, Any]
@@ -173,7 +173,7 @@ TEXT = [
 
 def test_a_template_that_skips_the_encoders_state_fails_the_check() -> None:
     assert check_plain_deltas(iter(TEXT), "ollama") == 2  # (Ollama's own: the second and third delta)
-    with pytest.raises(AssertionError, match="the encoder's state changes"):
+    with pytest.raises(AssertionError, match="the encoder's state is not what feeding it makes"):
         check_plain_deltas(iter(TEXT), _Dialect(_CountingEncoder))
 
 

@@ -59,7 +59,7 @@ from typing import Any
 
 from ...canonical import message_to_events
 from ...errors import UsageError
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .encode_tools import _Call, _ToolItems
 from .wire import NAME, _meta, _new_id, seal
 
@@ -135,6 +135,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
 
     def _new_response(self) -> None:
         self.seq = 0
+        self.templates: dict[tuple[str, str], PlainDelta] = {}  # (see _template)
         self.resp: dict[str, Any] = {}
         self.output: list[dict[str, Any]] = []  # the items, by output_index
         self.msg: dict[str, Any] | None = None  # the open message item
@@ -148,12 +149,32 @@ class ResponsesEncoder(_ToolItems, Encoder):
         self.ids: set[str] = set()  # item ids used in this response
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
         if event.get("choice"):
             return self.drop("choices other than the first (n>1)")
-        return handler(self, event)
+        out: list[WireEvent] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
+        return out
+
+    def _template(self, ev: dict[str, Any], part: dict[str, Any], kind: str, fields: dict[str, Any]) -> None:
+        """The next delta of the open part, a delta event of ``kind`` with ``fields`` before its
+        text: its text goes on the part's fragments and it takes the next sequence number (see
+        Encoder.plain_delta). Not for a delta with logprobs or any other field."""
+        if len(ev) == 3:
+            key = (kind, ev["id"])
+            template = self.templates.get(key)
+            if template is None or template.fragments is not part["frags"]:
+                data = {"type": kind, **fields, "delta": PLAIN_HOLE}
+                data.update({"logprobs": []} if kind == "response.output_text.delta" else {})
+                data["sequence_number"] = PLAIN_COUNT
+                template = self.templates[key] = PlainDelta(
+                    ev["type"], ev["id"], kind, data, fragments=part["frags"], counter="seq"
+                )
+            self.plain_delta = template
 
     def close(self) -> list[WireEvent]:
         """The end of the stream: a response still open ends (``response.failed``: it stopped
@@ -397,15 +418,16 @@ class ResponsesEncoder(_ToolItems, Encoder):
                 part["logprobs"].extend(logprobs)
             seq = self.seq
             self.seq = seq + 1
+            ids = {"item_id": msg["id"], "output_index": msg["index"], "content_index": part["index"]}  # type: ignore[index]
             data = {
                 "type": "response.output_text.delta",
-                "item_id": msg["id"],  # type: ignore[index]
-                "output_index": msg["index"],  # type: ignore[index]
-                "content_index": part["index"],
+                **ids,
                 "delta": delta,
                 "logprobs": logprobs,
                 "sequence_number": seq,
             }
+            if delta:
+                self._template(ev, part, "response.output_text.delta", ids)
             return [("response.output_text.delta", data)]
         out: list[WireEvent] = []
         msg, part = self._text_part(ev, out)
@@ -604,15 +626,13 @@ class ResponsesEncoder(_ToolItems, Encoder):
                                     part={"type": "summary_text", "text": ""}))  # fmt: skip
         part["frags"].append(delta)
         if part["text"]:
-            out.append(
-                self._ev("response.reasoning_text.delta", **ids, content_index=part["index"], delta=delta)
-            )
+            fields = {**ids, "content_index": part["index"]}
+            kind = "response.reasoning_text.delta"
         else:
-            out.append(
-                self._ev(
-                    "response.reasoning_summary_text.delta", **ids, summary_index=part["index"], delta=delta
-                )
-            )
+            fields = {**ids, "summary_index": part["index"]}
+            kind = "response.reasoning_summary_text.delta"
+        out.append(self._ev(kind, **fields, delta=delta))
+        self._template(ev, part, kind, fields)
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
