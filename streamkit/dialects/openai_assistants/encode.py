@@ -31,7 +31,7 @@ from typing import Any
 from orjson import dumps
 
 from ...canonical import message_to_events
-from ..base import Encoder, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from ..openai_chat import wire_usage as chat_wire_usage
 from .wire import _EXECUTED, NAME, _meta
 
@@ -120,6 +120,7 @@ class AssistantsEncoder(Encoder):
         return f"{prefix}_{_digest(f'{prefix}:{self.id_seed}{self.run_id}:{self.seq}')}"
 
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
+        self.plain_delta = None
         choice = event.get("choice")
         if choice:
             if choice not in self.choices:
@@ -129,7 +130,10 @@ class AssistantsEncoder(Encoder):
         handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
-        return handler(self, event)
+        out: list[WireEvent] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
+        return out
 
     def close(self) -> list[WireEvent]:
         if self.early_errors and not self.open:  # errors with no response: written alone
@@ -515,6 +519,11 @@ class AssistantsEncoder(Encoder):
         if delta:
             entry["frags"].append(delta)
             out.append(self._text(entry, delta))
+            if len(ev) == 3:  # the next delta of the block: its text on the block's fragments
+                template = self._text(entry, PLAIN_HOLE)  # (written already: no annotations)
+                self.plain_delta = PlainDelta(
+                    ev["type"], ev["id"], template[0], template[1], fragments=entry["frags"]
+                )
         return out
 
     def _on_text_end(self, ev: dict[str, Any]) -> list[WireEvent]:
