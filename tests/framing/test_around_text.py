@@ -7,21 +7,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamkit.dialects.base import PLAIN_HOLE
+from streamkit.dialects.base import PLAIN_COUNT, PLAIN_HOLE
 from streamkit.framing import around_text, frame
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1)
 TEMPLATE = {"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": PLAIN_HOLE}}
 
 
-def _with(data: object, text: str) -> object:
-    """``data`` with ``text`` in the hole's place."""
+def _with(data: object, text: str, count: int = 0) -> object:
+    """``data`` with ``text`` in the hole's place (and ``count`` in the count's)."""
     if data == PLAIN_HOLE:
         return text
+    if data == PLAIN_COUNT:
+        return count
     if isinstance(data, dict):
-        return {k: _with(v, text) for k, v in data.items()}
+        return {k: _with(v, text, count) for k, v in data.items()}
     if isinstance(data, list):
-        return [_with(v, text) for v in data]
+        return [_with(v, text, count) for v in data]
     return data
 
 
@@ -47,3 +49,17 @@ def test_no_cut_where_the_text_changes_the_frame_around_it_or_the_hole_is_not_on
     assert around_text("sse", None, {"a": "no hole"}) is None
     assert around_text("sse", None, {"a": PLAIN_HOLE, "b": PLAIN_HOLE}) is None
     assert around_text("ndjson", None, [PLAIN_HOLE, {"x": PLAIN_HOLE}]) is None
+
+
+@pytest.mark.parametrize("framing", ["sse", "ndjson"])
+@given(text=TEXT, count=st.integers(0, 2**40))
+def test_a_count_after_the_text_is_cut_out_too(framing: str, text: str, count: int) -> None:
+    data = {"type": "response.output_text.delta", "delta": PLAIN_HOLE, "logprobs": [], "sequence_number": PLAIN_COUNT}
+    before, between, after = around_text(framing, "response.output_text.delta", data)  # type: ignore[misc]
+    whole = before + orjson.dumps(text) + between + b"%d" % count + after
+    assert whole == frame(framing, "response.output_text.delta", _with(data, text, count))
+
+
+def test_no_cut_for_a_count_before_the_text_or_twice() -> None:
+    assert around_text("sse", None, {"n": PLAIN_COUNT, "delta": PLAIN_HOLE}) is None
+    assert around_text("sse", None, {"delta": PLAIN_HOLE, "n": PLAIN_COUNT, "m": PLAIN_COUNT}) is None
