@@ -54,7 +54,12 @@ def test_no_cut_where_the_text_changes_the_frame_around_it_or_the_hole_is_not_on
 @pytest.mark.parametrize("framing", ["sse", "ndjson"])
 @given(text=TEXT, count=st.integers(0, 2**40))
 def test_a_count_after_the_text_is_cut_out_too(framing: str, text: str, count: int) -> None:
-    data = {"type": "response.output_text.delta", "delta": PLAIN_HOLE, "logprobs": [], "sequence_number": PLAIN_COUNT}
+    data = {
+        "type": "response.output_text.delta",
+        "delta": PLAIN_HOLE,
+        "logprobs": [],
+        "sequence_number": PLAIN_COUNT,
+    }
     before, between, after = around_text(framing, "response.output_text.delta", data)  # type: ignore[misc]
     whole = before + orjson.dumps(text) + between + b"%d" % count + after
     assert whole == frame(framing, "response.output_text.delta", _with(data, text, count))
