@@ -24,7 +24,15 @@ DATA = Path(__file__).parents[1] / "data"
 RECORDINGS = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
 DIALECTS = sorted(default_registry().dialect_entries())
 #: the dialects whose encoders have templates (the rest keep other state per delta, or frame in binary)
-TEMPLATED = {"anthropic", "gemini", "ollama", "openai-assistants", "openai-chat", "openai-responses"}
+TEMPLATED = {
+    "anthropic",
+    "cohere",
+    "gemini",
+    "ollama",
+    "openai-assistants",
+    "openai-chat",
+    "openai-responses",
+}
 DELTAS = ("text-delta", "reasoning-delta", "tool-input-delta")
 
 Event = dict[str, Any]

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from streamkit import Dialect, Encoder, hookimpl
 from streamkit.canonical import message_to_events
-from streamkit.dialects.base import Endpoint, Request
+from streamkit.dialects.base import PLAIN_HOLE, Endpoint, PlainDelta, Request
 
 from .wire import _TOOL_PLAN, FINISH_REASONS, NAME, TYPES, WIRE_FINISH_REASONS, map_usage, wire_usage
 
@@ -77,12 +77,16 @@ class CohereEncoder(Encoder):
         self.error: str | None = None
 
     def feed(self, event: dict[str, Any]) -> list[tuple[str | None, Any]]:
+        self.plain_delta = None
         handler = _ENCODERS.get(event.get("type"))  # type: ignore[arg-type]
         if handler is None:
             return self.unhandled(event)
         if event.get("choice"):
             return self.drop("choices other than the first")
-        return handler(self, event)
+        out: list[tuple[str | None, Any]] = handler(self, event)
+        if self.plain_delta is not None:
+            self.template_for(event)
+        return out
 
     def close(self) -> list[tuple[str | None, Any]]:
         out = self._ensure_open() if self.held_errors else []
@@ -158,6 +162,8 @@ class CohereEncoder(Encoder):
         if ev.get("delta"):
             logprobs = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("logprobs")
             out.append(self._piece(index, kind, ev["delta"], logprobs))
+            if len(ev) == 3:  # the block's next delta (see streamkit's Encoder.plain_delta)
+                self.plain_delta = PlainDelta(ev["type"], ev["id"], *self._piece(index, kind, PLAIN_HOLE))
         return out
 
     def _on_block_end(self, ev: dict[str, Any]) -> list[tuple[str | None, Any]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cohere_helpers import DATA, encode, essence, events_of, messages, registry
 
-from streamkit.testing import assert_golden, golden_cases, wrong_types
+from streamkit.testing import assert_golden, check_plain_deltas, golden_cases, wrong_types
 
 CASES = golden_cases(DATA, "sse")
 
@@ -39,3 +39,13 @@ def test_a_wrong_type_anywhere_is_refused_or_harmless(case: Path) -> None:
     """A value of another type in every place of every payload (streamkit.testing.wrong_types):
     the normalizer refuses the line, or writes only events the next stage reads."""
     assert wrong_types(case, registry=registry()) == []
+
+
+def test_the_encoders_templates_write_what_it_does() -> None:
+    """Each delta written from the encoder's template (Encoder.plain_delta) is what the encoder
+    itself writes for it, and leaves it as feeding it would (streamkit.testing.check_plain_deltas)."""
+    reg = registry()
+    written = sum(
+        check_plain_deltas(iter(events_of(case.values[0], reg)), "cohere", registry=reg) for case in CASES
+    )
+    assert written > 0
