@@ -702,11 +702,12 @@ def check_plain_deltas(events: Iterable[Event], dialect: str | Any, *, registry:
 
     import orjson
 
+    from .dialects.base import templated
     from .framing import around_text, frame
     from .plugins import default_registry
 
     chosen = (registry or default_registry()).dialect(dialect) if isinstance(dialect, str) else dialect
-    encoder = chosen.encoder(**options)
+    encoder = templated(chosen.encoder(**options))
     written = 0
     for n, event in enumerate(events):
         template = encoder.plain_delta

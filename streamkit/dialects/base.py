@@ -258,6 +258,11 @@ class Encoder:
     #: ``streamkit.testing.check_plain_deltas`` checks an encoder keeps to this.
     plain_delta: PlainDelta | None = None
 
+    #: Set by the loops that write templates (``render``'s and ``convert``'s, and
+    #: ``streamkit.testing.check_plain_deltas``): an encoder makes templates only then, so that one
+    #: fed every event (``serve``'s gateway) does no work for them.
+    templates_wanted: bool = False
+
     def feed(self, event: dict[str, Any]) -> list[WireEvent]:
         raise NotImplementedError
 
@@ -329,9 +334,13 @@ class _Untemplated:
 
 
 def templated(encoder: Any) -> Any:
-    """``encoder`` as the loops that write templates use it: itself, or wrapped when it has no
+    """``encoder`` as the loops that write templates use it, asked for them
+    (:attr:`Encoder.templates_wanted`): itself, or wrapped when it has no
     :attr:`Encoder.plain_delta` (so that a plugin's encoder of the duck type keeps working)."""
-    return encoder if hasattr(encoder, "plain_delta") else _Untemplated(encoder)
+    if not hasattr(encoder, "plain_delta"):
+        return _Untemplated(encoder)
+    encoder.templates_wanted = True
+    return encoder
 
 
 class Dialect:

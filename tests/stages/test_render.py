@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamkit.cli.outcome import Outcome
+from streamkit.dialects.base import _Untemplated as no_templates
 from streamkit.dialects.ollama import encode as ollama_encode
 from streamkit.errors import DataError
 from streamkit.formats.dialect import DialectFormat
@@ -193,7 +194,7 @@ def test_render_to_a_wire_format_keeps_its_exit_codes_and_its_output(dialect: st
 # --- the encoders' templates (Encoder.plain_delta) ----------------------------------------------
 
 
-class _Untemplated:
+class _WithoutTemplates:
     """A dialect whose encoder never offers a template: every delta goes through ``feed``."""
 
     def __init__(self, name: str) -> None:
@@ -201,14 +202,7 @@ class _Untemplated:
         self.name, self.framing = name, self.dialect.framing
 
     def encoder(self, **options: Any) -> Any:
-        return _NoTemplate(self.dialect.encoder(**options))
-
-
-class _NoTemplate:
-    plain_delta = None
-
-    def __init__(self, encoder: Any) -> None:
-        self.feed, self.close = encoder.feed, encoder.close
+        return no_templates(self.dialect.encoder(**options))  # (as a duck-typed encoder is wrapped)
 
 
 def _timed_and_tagged(lines: list[bytes]) -> list[bytes]:
@@ -237,7 +231,7 @@ def test_the_templates_write_what_the_encoders_do(
     for path in RECORDINGS:
         lines = _canonical_lines(path)
         for data in (b"".join(lines), b"".join(_timed_and_tagged(lines))):
-            reference, _ = _both(data, [], _Untemplated(dialect), steady, capsys)
+            reference, _ = _both(data, [], _WithoutTemplates(dialect), steady, capsys)
             generator, loop = _both(data, [len(data) // 2], dialect, steady, capsys)
             assert generator == reference, path
             assert loop == reference, path

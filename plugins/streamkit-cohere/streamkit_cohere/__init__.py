@@ -162,7 +162,7 @@ class CohereEncoder(Encoder):
         if ev.get("delta"):
             logprobs = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("logprobs")
             out.append(self._piece(index, kind, ev["delta"], logprobs))
-            if len(ev) == 3:  # the block's next delta (see streamkit's Encoder.plain_delta)
+            if self.templates_wanted and len(ev) == 3:  # the block's next delta (Encoder.plain_delta)
                 self.plain_delta = PlainDelta(ev["type"], ev["id"], *self._piece(index, kind, PLAIN_HOLE))
         return out
 

@@ -265,7 +265,8 @@ class AnthropicEncoder(Encoder):
         out = [] if self._is("text", ev["id"]) else self._on_text_start(ev)
         index = self.cur[2]  # type: ignore[index]
         out.append(self._delta(index, {"type": "text_delta", "text": ev["delta"]}))  # type: ignore[arg-type]
-        self._template("text-delta", ev["id"], index, "text_delta", "text")  # type: ignore[arg-type]
+        if self.templates_wanted:
+            self._template("text-delta", ev["id"], index, "text_delta", "text")  # type: ignore[arg-type]
         return out
 
     def _on_text_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -312,7 +313,8 @@ class AnthropicEncoder(Encoder):
             out.append(start)
             self.cur = (cur[0], cur[1], index)
         out.append(self._delta(index, {"type": "thinking_delta", "thinking": ev["delta"]}))
-        self._template("reasoning-delta", ev["id"], index, "thinking_delta", "thinking")
+        if self.templates_wanted:
+            self._template("reasoning-delta", ev["id"], index, "thinking_delta", "thinking")
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -426,7 +428,8 @@ class AnthropicEncoder(Encoder):
         state = self.calls.get(ev["id"])
         if state == "open":
             index = self.cur[2]  # type: ignore[index]
-            self._template("tool-input-delta", ev["id"], index, "input_json_delta", "partial_json")  # type: ignore[arg-type]
+            if self.templates_wanted:
+                self._template("tool-input-delta", ev["id"], index, "input_json_delta", "partial_json")  # type: ignore[arg-type]
             return [self._delta(index, {"type": "input_json_delta", "partial_json": ev["delta"]})]  # type: ignore[arg-type]
         if state == "queued":
             self.queued[ev["id"]].fragments.append(ev["delta"])

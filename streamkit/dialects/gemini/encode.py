@@ -199,14 +199,16 @@ class GeminiEncoder(Encoder):
         if not ev.get("delta"):
             return self._ensure_open()
         out = self._with_logprobs(self._part({"text": ev["delta"]}), ev)
-        self._template(ev, {"text": PLAIN_HOLE})
+        if self.templates_wanted:
+            self._template(ev, {"text": PLAIN_HOLE})
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("delta"):
             return self._ensure_open()
         out = self._with_logprobs(self._part({"text": ev["delta"], "thought": True}), ev)
-        self._template(ev, {"text": PLAIN_HOLE, "thought": True})
+        if self.templates_wanted:
+            self._template(ev, {"text": PLAIN_HOLE, "thought": True})
         return out
 
     def _template(self, ev: dict[str, Any], part: dict[str, Any]) -> None:

@@ -189,14 +189,16 @@ class OllamaEncoder(Encoder):
         out = self._ensure_open()
         if ev.get("delta"):
             out.append(self._with_logprobs(self._line(content=ev["delta"]), ev))
-            self._template(ev, content=PLAIN_HOLE)
+            if self.templates_wanted:
+                self._template(ev, content=PLAIN_HOLE)
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         if ev.get("delta"):
             out.append(self._with_logprobs(self._line(thinking=ev["delta"]), ev))
-            self._template(ev, thinking=PLAIN_HOLE)
+            if self.templates_wanted:
+                self._template(ev, thinking=PLAIN_HOLE)
         return out
 
     def _template(self, ev: dict[str, Any], **fields: Any) -> None:

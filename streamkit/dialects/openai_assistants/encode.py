@@ -519,7 +519,7 @@ class AssistantsEncoder(Encoder):
         if delta:
             entry["frags"].append(delta)
             out.append(self._text(entry, delta))
-            if len(ev) == 3:  # the next delta of the block: its text on the block's fragments
+            if self.templates_wanted and len(ev) == 3:  # the block's next delta: its text on its fragments
                 template = self._text(entry, PLAIN_HOLE)  # (written already: no annotations)
                 self.plain_delta = PlainDelta(
                     ev["type"], ev["id"], template[0], template[1], fragments=entry["frags"]

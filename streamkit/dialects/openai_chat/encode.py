@@ -213,13 +213,15 @@ class ChatEncoder(Encoder):
         if meta.get("logprobs") is not None:
             logprobs = {"content": None, "refusal": None, field: meta["logprobs"]}
         out.append(self._chunk(ev.get("choice") or 0, {field: ev["delta"]}, logprobs=logprobs))
-        self._template(ev, field, {field: PLAIN_HOLE})
+        if self.templates_wanted:
+            self._template(ev, field, {field: PLAIN_HOLE})
         return out
 
     def _on_reasoning_delta(self, ev: dict[str, Any]) -> list[WireEvent]:
         out = self._ensure_open()
         out.append(self._chunk(ev.get("choice") or 0, {self.reasoning_field: ev["delta"]}))
-        self._template(ev, self.reasoning_field, {self.reasoning_field: PLAIN_HOLE})
+        if self.templates_wanted:
+            self._template(ev, self.reasoning_field, {self.reasoning_field: PLAIN_HOLE})
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -266,7 +268,10 @@ class ChatEncoder(Encoder):
         out = [
             self._chunk(choice, {"tool_calls": [{"index": index, "function": {"arguments": ev["delta"]}}]})
         ]
-        self._template(ev, index, {"tool_calls": [{"index": index, "function": {"arguments": PLAIN_HOLE}}]})
+        if self.templates_wanted:
+            self._template(
+                ev, index, {"tool_calls": [{"index": index, "function": {"arguments": PLAIN_HOLE}}]}
+            )
         return out
 
     def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:

@@ -418,15 +418,21 @@ class ResponsesEncoder(_ToolItems, Encoder):
                 part["logprobs"].extend(logprobs)
             seq = self.seq
             self.seq = seq + 1
-            ids = {"item_id": msg["id"], "output_index": msg["index"], "content_index": part["index"]}  # type: ignore[index]
             data = {
                 "type": "response.output_text.delta",
-                **ids,
+                "item_id": msg["id"],  # type: ignore[index]
+                "output_index": msg["index"],  # type: ignore[index]
+                "content_index": part["index"],
                 "delta": delta,
                 "logprobs": logprobs,
                 "sequence_number": seq,
             }
-            if delta:
+            if delta and self.templates_wanted:
+                ids = {
+                    "item_id": data["item_id"],
+                    "output_index": data["output_index"],
+                    "content_index": part["index"],
+                }
                 self._template(ev, part, "response.output_text.delta", ids)
             return [("response.output_text.delta", data)]
         out: list[WireEvent] = []
@@ -632,7 +638,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
             fields = {**ids, "summary_index": part["index"]}
             kind = "response.reasoning_summary_text.delta"
         out.append(self._ev(kind, **fields, delta=delta))
-        self._template(ev, part, kind, fields)
+        if self.templates_wanted:
+            self._template(ev, part, kind, fields)
         return out
 
     def _on_reasoning_end(self, ev: dict[str, Any]) -> list[WireEvent]:
