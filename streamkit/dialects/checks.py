@@ -147,15 +147,33 @@ class Checks:
         return self._read(value, field, (int, float), "a number", default)
 
     @overload
-    def integer(self, value: Any, field: str, *, whole_floats: bool = False) -> int: ...
+    def integer(
+        self, value: Any, field: str, *, whole_floats: bool = False, bits: int | None = None
+    ) -> int: ...
     @overload
-    def integer(self, value: Any, field: str, *, whole_floats: bool = False, default: _D) -> int | _D: ...
-    def integer(self, value: Any, field: str, *, whole_floats: bool = False, default: Any = _REQUIRED) -> Any:
+    def integer(
+        self, value: Any, field: str, *, whole_floats: bool = False, bits: int | None = None, default: _D
+    ) -> int | _D: ...
+    def integer(
+        self,
+        value: Any,
+        field: str,
+        *,
+        whole_floats: bool = False,
+        bits: int | None = None,
+        default: Any = _REQUIRED,
+    ) -> Any:
         """An integer (a boolean is not one). ``whole_floats``: a float with nothing after the point
-        (``2.0``) is taken, as that integer, where the API takes one (protobuf's JSON, Ollama's)."""
+        (``2.0``) is taken, as that integer, where the API takes one (protobuf's JSON, Ollama's).
+        ``bits``: the integer must fit a signed integer of that size (protobuf's ``int32`` fields:
+        ``1e23`` is a whole float, and no ``maxOutputTokens``)."""
         value = self._read(value, field, (int, float), "an integer", default)
         if isinstance(value, float):
             if not (whole_floats and value.is_integer()):
                 raise self.fail(field, f"must be an integer, not {quote(value)}")
-            return int(value)
-        return value
+            number = int(value)
+        else:
+            number = value
+        if bits is not None and not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+            raise self.fail(field, f"must be an integer of at most {bits} bits, not {quote(value)}")
+        return number

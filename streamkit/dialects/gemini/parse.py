@@ -56,7 +56,8 @@ read under either spelling):
   ``VALIDATED`` → ``"auto"``. A tool config the canonical choice does not say whole (several
   allowed names, ``VALIDATED``, a ``retrievalConfig``) is also kept as it is, for a Gemini upstream.
 * ``generationConfig``: ``maxOutputTokens`` → ``max_tokens``; ``temperature``; ``topP`` → ``top_p``;
-  ``topK`` → ``top_k`` (an integer); ``stopSequences`` → ``stop``; ``seed``; ``presencePenalty`` /
+  ``topK`` → ``top_k`` (these two, ``seed`` and ``thinkingBudget`` are protobuf ``int32``s: a
+  whole float such as ``2.0`` is taken, a number beyond 32 bits is a 400); ``stopSequences`` → ``stop``; ``seed``; ``presencePenalty`` /
   ``frequencyPenalty`` → ``presence_penalty`` / ``frequency_penalty``; ``responseMimeType``
   ``application/json`` → ``response_format``: ``json_schema`` with ``responseJsonSchema`` (or
   ``responseSchema`` made JSON Schema, the original kept for Gemini), else ``json_object``;
@@ -619,8 +620,8 @@ class _Parser:
                 continue
             if key in _NUMBERS:
                 name, kind = _NUMBERS[key]
-                if kind is int:  # protobuf's JSON takes 2.0 for an integer
-                    options[name] = _check.integer(value, f"{at}.{key}", whole_floats=True)
+                if kind is int:  # protobuf's JSON takes 2.0 for an integer; these are int32
+                    options[name] = _check.integer(value, f"{at}.{key}", whole_floats=True, bits=32)
                 else:
                     options[name] = _check.number(value, f"{at}.{key}")
             elif key == "stopSequences":
@@ -674,7 +675,7 @@ class _Parser:
         if budget is not None and level is not None:
             raise _check.fail(at, "may give thinkingBudget or thinkingLevel, not both")
         if budget is not None:
-            budget = _check.integer(budget, f"{at}.thinkingBudget", whole_floats=True)
+            budget = _check.integer(budget, f"{at}.thinkingBudget", whole_floats=True, bits=32)
             if budget == -1:  # dynamic thinking
                 options["reasoning_effort"] = "medium"
                 kept["thinkingBudget"] = -1

@@ -284,7 +284,7 @@ def _options(raw: dict[str, Any], options: dict[str, Any], native: dict[str, Any
         else:
             number: int | float
             if key in _INTEGER_OPTIONS:  # Ollama takes 2.0 for an integer
-                number = _check.integer(value, f"options.{key}", whole_floats=True)
+                number = _check.integer(value, f"options.{key}", whole_floats=True, bits=64)
             else:
                 number = _check.number(value, f"options.{key}")
             if key == "num_predict" and number < 0:

@@ -577,6 +577,10 @@ OK = {"role": "user", "parts": [{"text": "hi"}]}
         ({"contents": [OK], "generationConfig": []}, r"generationConfig must be an object, not a list"),
         ({"contents": [OK], "generationConfig": {"maxOutputTokens": "100"}}, r"maxOutputTokens must be an integer, not a string"),
         ({"contents": [OK], "generationConfig": {"maxOutputTokens": 1.5}}, r"maxOutputTokens must be an integer, not 1.5"),
+        ({"contents": [OK], "generationConfig": {"maxOutputTokens": 1e23}}, r"maxOutputTokens must be an integer of at most 32 bits, not 1e\+23"),
+        ({"contents": [OK], "generationConfig": {"topK": 2**31}}, r"topK must be an integer of at most 32 bits, not 2147483648"),
+        ({"contents": [OK], "generationConfig": {"seed": -(2**31) - 1}}, r"seed must be an integer of at most 32 bits"),
+        ({"contents": [OK], "generationConfig": {"thinkingConfig": {"thinkingBudget": 2.0**40}}}, r"thinkingBudget must be an integer of at most 32 bits"),
         ({"contents": [OK], "generationConfig": {"temperature": True}}, r"temperature must be a number, not a boolean"),
         ({"contents": [OK], "generationConfig": {"stopSequences": "END"}}, r"stopSequences must be a list"),
         ({"contents": [OK], "generationConfig": {"stopSequences": [1]}}, r"stopSequences\[0\] must be a string"),
@@ -590,6 +594,18 @@ OK = {"role": "user", "parts": [{"text": "hi"}]}
 def test_wrong_types_are_usage_errors_naming_the_field(body: Any, message: str) -> None:
     with pytest.raises(UsageError, match=r"^gemini request: .*" + message):
         parse(body)
+
+
+def test_int32_fields_take_their_whole_range_as_integers_or_whole_floats() -> None:
+    config = {
+        "maxOutputTokens": 2**31 - 1,
+        "topK": 4.0,
+        "seed": -(2**31),
+        "thinkingConfig": {"thinkingBudget": 2.0**31 - 1},
+    }
+    options = parse({"contents": [OK], "generationConfig": config}).conversation["options"]
+    assert (options["max_tokens"], options["top_k"], options["seed"]) == (2**31 - 1, 4, -(2**31))
+    assert options["reasoning_budget"] == 2**31 - 1 and type(options["reasoning_budget"]) is int
 
 
 def test_unknown_fields_never_fail_and_unknown_parts_are_listed() -> None:

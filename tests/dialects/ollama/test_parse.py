@@ -501,6 +501,8 @@ def test_an_ollama_upstream_gets_what_the_client_sent(call: Callable[[Any], Any]
         ({"model": "m", "options": {"temperature": "hot"}}, "options.temperature must be a number, not a string"),
         ({"model": "m", "options": {"temperature": True}}, "options.temperature must be a number, not a boolean"),
         ({"model": "m", "options": {"num_predict": 1.5}}, "options.num_predict must be an integer, not 1.5"),
+        ({"model": "m", "options": {"num_predict": 2**63}}, "options.num_predict must be an integer of at most 64 bits"),
+        ({"model": "m", "options": {"seed": 1e30}}, "options.seed must be an integer of at most 64 bits, not 1e\\+30"),
         ({"model": "m", "options": {"stop": [1]}}, "options.stop must be a list of strings"),
         ({"model": "m", "prompt": ["x"]}, "prompt must be a string, not a list"),
         ({"model": "m", "prompt": "x", "system": {}}, "system must be a string, not an object"),
