@@ -500,7 +500,7 @@ def bench_cold(report: Any, results: dict[str, Any]) -> None:
     # ratio look about half of what it is for an installed wheel
     t_python = median_start([sys.executable, "-c", "pass"])
     report("python3 -c pass (the interpreter streamkit runs on)", f"{t_python * 1000:.0f} ms")
-    # the floor's own start: orjson imports dataclasses (and inspect with it), uuid, enum and json
+    # the floor's own start: orjson imports datetime, uuid, dataclasses (and inspect with it) and json
     t_orjson = median_start([sys.executable, "-c", "import orjson"])
     report("python3 -c 'import orjson' (the floor's start)", f"{t_orjson * 1000:.0f} ms",
            f"{t_orjson / t_python:.1f}x")  # fmt: skip
