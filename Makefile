@@ -15,10 +15,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 RUN := $(VENV)/.installed-run
 TEST := $(VENV)/.installed-test
 DEV := $(VENV)/.installed-dev
-# (editable installs as a path in a .pth file, setuptools' "compat" mode, not its default import
-# hook: the hook's module is imported at every start of every Python in the venv, ~28 ms of CPU
-# each here, pathlib and importlib.util with it, which every pipeline stage and test paid)
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
 COMPILE := $(PY) -m compileall -q
 
@@ -26,6 +23,10 @@ install: $(DEV)
 
 $(RUN): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# (an editable install of a pyproject.toml project needs pip 21.3: the first Python 3.10 releases
+	@# make venvs with an older one)
+	@$(PY) -c "import pip, sys; sys.exit(tuple(map(int, pip.__version__.split('.')[:2])) < (21, 3))" \
+		|| $(PIP) --upgrade pip
 	$(PIP) -e .
 	@$(COMPILE) streamkit >/dev/null
 	@touch $@

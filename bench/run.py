@@ -495,8 +495,8 @@ def bench_cold(report: Any, results: dict[str, Any]) -> None:
         return statistics.median(times)
 
     # the same interpreter streamkit runs on (a `python3` on PATH may be a slow pyenv shim), in a
-    # venv whose editable installs are paths (make install's compat mode): setuptools' default
-    # editable hook is imported by every Python the venv starts, `-c pass` too, which made the
+    # venv whose editable installs are paths (hatchling's, as make install makes them): setuptools'
+    # editable hook was imported by every Python the venv started, `-c pass` too, which made the
     # ratio look about half of what it is for an installed wheel
     t_python = median_start([sys.executable, "-c", "pass"])
     report("python3 -c pass (the interpreter streamkit runs on)", f"{t_python * 1000:.0f} ms")
