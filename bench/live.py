@@ -101,6 +101,73 @@ def fetch_latency(events: int = 2000, gap: float = 0.002) -> dict[str, float]:
     }
 
 
+def pipeline_latency(runs: int = 5, events: int = 50, wait: float = 0.4) -> dict[str, float]:
+    """A live pipeline, `fetch | normalize -d openai-chat | render -f anthropic`, each stage its
+    own process: how long after the upstream writes an event the pipeline writes its text, for
+    the first event (medians over ``runs`` pipelines) and the later ones. The upstream answers
+    ``wait`` seconds after the request, as a model's first token comes, every stage started by
+    then; each event's text is a token naming it, found in the rendered output."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(runs)
+    port = listener.getsockname()[1]
+    sent: dict[bytes, float] = {}
+
+    def serve() -> None:
+        for _ in range(runs):
+            conn, _ = listener.accept()
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, _, body = request.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+            while len(body) < length:
+                body += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            time.sleep(wait)
+            for i in range(events):
+                token = f"tok{i}x".encode()
+                chunk = {"object": "chat.completion.chunk", "id": "x", "model": "m",
+                         "choices": [{"index": 0, "delta": {"content": token.decode()}}]}  # fmt: skip
+                sent[token] = time.monotonic()
+                conn.sendall(b"data: " + orjson.dumps(chunk) + b"\n\n")
+                time.sleep(0.005)
+            conn.sendall(b"data: [DONE]\n\n")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    firsts: list[float] = []
+    later: list[float] = []
+    stages = (f"{STREAMKIT} fetch --base-url http://127.0.0.1:{port} -m m hi"
+              f" | {STREAMKIT} normalize -d openai-chat | {STREAMKIT} render -f anthropic")  # fmt: skip
+    for _ in range(runs):
+        sent.clear()
+        proc = subprocess.Popen(["sh", "-c", stages], stdout=subprocess.PIPE,
+                                env={**_env(), "OPENAI_API_KEY": "sk-bench"})  # fmt: skip
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        buf = b""
+        seen = 0
+        while True:
+            data = os.read(fd, 65536)
+            now = time.monotonic()
+            if not data:
+                break
+            buf += data
+            while (at := buf.find(b"tok", seen)) >= 0 and (end := buf.find(b"x", at)) >= 0:
+                token = buf[at : end + 1]
+                seen = end + 1
+                if token in sent:
+                    (firsts if token == b"tok0x" else later).append((now - sent[token]) * 1000)
+        proc.wait()
+    thread.join(5)
+    listener.close()
+    return {"first_ms": statistics.median(firsts), "later_p50_ms": statistics.median(later)}
+
+
 def serve_throughput(chunks: int = 100_000) -> float:
     """Events per second `streamkit serve --replay` sustains to one client."""
     import httpx

@@ -230,6 +230,12 @@ def bench_live(opts: Any, report: Any, results: dict[str, Any]) -> None:
         "fetch added latency p50 (server write -> raw line)", f"{latency['p50_ms']:.2f} ms", "goal <= 1 ms"
     )
     report("fetch added latency p99", f"{latency['p99_ms']:.2f} ms", f"(max {latency['max_ms']:.1f} ms)")
+    pipeline = live.pipeline_latency()
+    report(
+        "fetch | normalize | render -f anthropic: upstream write -> text out, first event",
+        f"{pipeline['first_ms']:.2f} ms",
+        f"(later events p50 {pipeline['later_p50_ms']:.2f} ms)",
+    )
     events_per_s = live.serve_throughput()
     report("serve --replay sustained, one client", f"{events_per_s / 1e3:.0f} k events/s")
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,6 +263,7 @@ def bench_live(opts: Any, report: Any, results: dict[str, Any]) -> None:
     )
     results["live"] = {
         "fetch_latency": latency,
+        "pipeline_latency": pipeline,
         "serve_events_per_s": events_per_s,
         "run_tools": overhead,
         "tool_start": start,

@@ -72,6 +72,23 @@ def describe_json_error(exc: orjson.JSONDecodeError) -> str:
     return f"invalid JSON ({reason}, column {exc.colno})"
 
 
+def would_wait(stream: Any) -> bool:
+    """Whether reading ``stream`` now would wait for input: a pipe or a terminal with nothing in
+    it yet. False for a file, a stream with no descriptor (``BytesIO``), or one already at its
+    end, and whenever it cannot be told: then nothing is done ahead."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    import select
+
+    try:
+        ready, _, _ = select.select([fd], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not ready
+
+
 class NDJSONReader:
     """Iterate over the JSON objects of a binary stream, one per line.
 
@@ -85,6 +102,7 @@ class NDJSONReader:
 
     def __init__(self, stream: IO[bytes] | Any, *, on_error: OnError = "fail",
                  check: Callable[[dict], str | None] | None = None, unchecked: str | None = None) -> None:  # fmt: skip
+        self._stream = stream
         self._read: Callable[[int], bytes] = getattr(stream, "read1", None) or stream.read
         self.on_error = on_error
         #: says what is wrong with an event (its fields' types), or None: a wrong one is bad input
@@ -101,6 +119,11 @@ class NDJSONReader:
         #: out: the writer flushes there (:class:`EventWriter` sets it), so that what a read's
         #: last lines made is not held back when the very last line makes nothing (a ping)
         self.on_wait: Callable[[], Any] | None = None
+        #: called once, before the first read, when that read would wait (nothing has come yet,
+        #: as behind a ``fetch`` waiting for its upstream): a stage loads there what its first
+        #: line will need, so that the first event is not held back by imports (see
+        #: :func:`would_wait`)
+        self.on_idle: Callable[[], Any] | None = None
         global _last_reader
         _last_reader = self
 
@@ -142,6 +165,8 @@ class NDJSONReader:
 
     def _first(self) -> bytes:
         """The first read, without a leading BOM (read on while it may be one cut short)."""
+        if self.on_idle is not None and would_wait(self._stream):
+            self.on_idle()
         head = self._read(CHUNK_SIZE)
         while head:
             body = skip_bom(head)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import threading
+import time
 
 import pytest
 from hypothesis import given
@@ -162,3 +165,59 @@ def test_cli_stages_read_a_file_that_starts_with_a_byte_order_mark() -> None:
     marked = run_cli("accumulate", input=BOM + events)
     assert marked.returncode == 0 and marked.stderr == b""
     assert marked.stdout == plain.stdout and b'"text":"hi"' in marked.stdout
+
+
+# --- what a reader does before a first read that would wait ------------------------------------
+
+
+def test_would_wait_is_true_only_for_a_pipe_with_nothing_in_it_yet(tmp_path) -> None:
+    from streamkit.ndjson import would_wait
+
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0) as pipe, open(write_end, "wb", buffering=0) as feed:
+        assert would_wait(pipe)
+        feed.write(b"{}\n")
+        assert not would_wait(pipe)
+        pipe.read(3)
+        assert would_wait(pipe)
+        feed.close()
+        assert not would_wait(pipe)  # at its end: a read returns at once
+    path = tmp_path / "f.ndjson"
+    path.write_bytes(b"")
+    with open(path, "rb") as file:
+        assert not would_wait(file)
+    assert not would_wait(io.BytesIO(b""))  # no descriptor: nothing done ahead
+    closed = open(path, "rb")
+    closed.close()
+    assert not would_wait(closed)
+
+
+def test_on_idle_is_called_once_and_only_when_the_first_read_would_wait() -> None:
+    calls: list[str] = []
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as pipe, open(write_end, "wb", buffering=0) as feed:
+        reader = read_events(pipe)
+        reader.on_idle = lambda: calls.append("idle")
+        done = threading.Event()
+        got: list[dict] = []
+
+        def consume() -> None:
+            got.extend(reader)
+            done.set()
+
+        thread = threading.Thread(target=consume)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert calls == ["idle"]  # before anything was written
+        feed.write(b'{"type":"a"}\n')
+        time.sleep(0.05)
+        feed.write(b'{"type":"b"}\n')
+        feed.close()
+        assert done.wait(10)
+        thread.join(10)
+    assert [e["type"] for e in got] == ["a", "b"] and calls == ["idle"]
+    ready = read_events(io.BytesIO(b'{"type":"a"}\n'))
+    ready.on_idle = lambda: calls.append("again")
+    assert [e["type"] for e in ready] == ["a"] and calls == ["idle"]
