@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from live import start_sse  # (a sibling module: bench/ is on sys.path, as bench/run.py runs)
 
 BIN = Path(sys.executable).parent
 STREAMKIT = str(BIN / "streamkit")
@@ -70,16 +71,7 @@ def _timed_upstream(events: int, gap: float) -> tuple[str, threading.Thread, soc
     listener.listen(8)
 
     def answer(conn: socket.socket) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(65536)
-        head, _, body = request.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
-        while len(body) < length:
-            body += conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        start_sse(conn)
         for _ in range(events):
             time.sleep(gap)
             chunk = {"object": "chat.completion.chunk", "id": "chatcmpl-b", "model": "m", "created": 0,

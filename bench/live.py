@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,27 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
+def start_sse(conn: socket.socket) -> None:
+    """Read a client's whole request (closing with unread bytes resets the connection), then start
+    an SSE answer on ``conn`` with no delay on each later write."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += conn.recv(65536)
+    head, _, body = request.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
+    while len(body) < length:
+        body += conn.recv(65536)
+    conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _reads(fd: int) -> Iterator[tuple[bytes, float]]:
+    """Each read of ``fd`` until its end, with the monotonic time it came."""
+    while data := os.read(fd, 65536):
+        yield data, time.monotonic()
+
+
 def fetch_latency(events: int = 2000, gap: float = 0.002) -> dict[str, float]:
     """p50 / p99 / max of server write → fetch's raw line, in milliseconds."""
     listener = socket.socket()
@@ -45,22 +67,7 @@ def fetch_latency(events: int = 2000, gap: float = 0.002) -> dict[str, float]:
 
     def serve() -> None:
         conn, _ = listener.accept()
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(65536)
-        head, _, body = request.partition(b"\r\n\r\n")
-        length = next(
-            (
-                int(line.split(b":")[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            ),
-            0,
-        )
-        while len(body) < length:  # read the whole request: closing with unread bytes resets the connection
-            body += conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        start_sse(conn)
         for i in range(events):
             time.sleep(gap)
             chunk = {"object": "chat.completion.chunk", "id": "x", "model": "m", "i": i, "sent": time.monotonic(),
@@ -75,13 +82,8 @@ def fetch_latency(events: int = 2000, gap: float = 0.002) -> dict[str, float]:
                             stdout=subprocess.PIPE, env={**_env(), "OPENAI_API_KEY": "sk-bench"})  # fmt: skip
     latencies: list[float] = []
     assert proc.stdout is not None
-    fd = proc.stdout.fileno()
     buf = b""
-    while True:
-        data = os.read(fd, 65536)
-        now = time.monotonic()
-        if not data:
-            break
+    for data, now in _reads(proc.stdout.fileno()):
         buf += data
         *lines, buf = buf.split(b"\n")
         for line in lines:
@@ -116,16 +118,7 @@ def pipeline_latency(runs: int = 5, events: int = 50, wait: float = 0.4) -> dict
     def serve() -> None:
         for _ in range(runs):
             conn, _ = listener.accept()
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += conn.recv(65536)
-            head, _, body = request.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)  # fmt: skip
-            while len(body) < length:
-                body += conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            start_sse(conn)
             time.sleep(wait)
             for i in range(events):
                 token = f"tok{i}x".encode()
@@ -148,14 +141,9 @@ def pipeline_latency(runs: int = 5, events: int = 50, wait: float = 0.4) -> dict
         proc = subprocess.Popen(["sh", "-c", stages], stdout=subprocess.PIPE,
                                 env={**_env(), "OPENAI_API_KEY": "sk-bench"})  # fmt: skip
         assert proc.stdout is not None
-        fd = proc.stdout.fileno()
         buf = b""
         seen = 0
-        while True:
-            data = os.read(fd, 65536)
-            now = time.monotonic()
-            if not data:
-                break
+        for data, now in _reads(proc.stdout.fileno()):
             buf += data
             while (at := buf.find(b"tok", seen)) >= 0 and (end := buf.find(b"x", at)) >= 0:
                 token = buf[at : end + 1]

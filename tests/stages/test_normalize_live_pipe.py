@@ -24,8 +24,9 @@ from streamkit.dialects.base import Dialect, Normalizer
 from streamkit.errors import DataError
 from streamkit.hookspecs import hookimpl
 from streamkit.ndjson import EventWriter, read_events
-from streamkit.plugins import Registry, get_plugin_manager
+from streamkit.plugins import Registry
 from streamkit.stages.normalize import write_normalized
+from streamkit.testing import registry
 
 from ..conftest import STREAMKIT
 
@@ -61,9 +62,9 @@ def _registry(made: list[float], fail: bool = False) -> Registry:
         def normalizer(self, **options: Any) -> Normalizer:
             return Ahead()
 
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register(types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(AheadDialect()))))
-    return Registry(pm)
+    return registry(
+        types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(AheadDialect())))
+    )
 
 
 def _run(source: Any, registry: Registry, **options: Any) -> tuple[bytes, str | None]:
@@ -196,11 +197,11 @@ def test_a_plugin_dialect_that_cannot_be_loaded_breaks_nothing_it_did_not_break_
     from streamkit.dialects.base import LazyDialect
 
     def with_broken() -> Registry:
-        registry = _registry([])
-        registry.pm.register(types.SimpleNamespace(register_dialects=hookimpl(
+        made = _registry([])
+        made.pm.register(types.SimpleNamespace(register_dialects=hookimpl(
             lambda register: register(LazyDialect("broken", "streamkit_no_such_module:Broken"))
         )))  # fmt: skip
-        return registry
+        return made
 
     from_file = _run(io.BytesIO(b"".join(LINES)), with_broken())
     on_pipe = _on_a_pipe(with_broken(), LINES, lambda: time.sleep(0.3))
