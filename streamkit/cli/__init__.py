@@ -24,18 +24,19 @@ def main(argv: list[str] | None = None) -> None:
     # httpx imports its own command line (click, rich, pygments: 30 ms of a live fetch's start,
     # measured) whenever they are installed; streamkit's process never runs it
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    from .fast_start import parse, run_parsed
-
-    parsed = parse(sys.argv[1:] if argv is None else argv)
+    # (Ctrl-C while the modules load, tens of ms of a start, exits 130 as later, without a traceback)
     try:
+        from .fast_start import parse, run_parsed
+
+        parsed = parse(sys.argv[1:] if argv is None else argv)
         if parsed is not None:  # normalize or accumulate, started without click
             run_parsed(*parsed)
             return
+        import click
+
+        from .group import cli  # each command's module is imported when the command is asked for
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
-    import click
-
-    from .group import cli  # each command's module is imported when the command is asked for
 
     try:
         cli.main(args=argv, prog_name="streamkit", standalone_mode=False)

@@ -196,3 +196,20 @@ def test_normalize_loads_the_plugins_but_not_their_unused_parts() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.decode().splitlines()[-1] == "streamkit_mcp streamkit_cohere"
+
+
+@pytest.mark.parametrize("args", [["normalize"], ["convert", "--to", "text"]], ids=["fast", "click"])
+def test_ctrl_c_while_the_command_s_modules_load_exits_130_without_a_traceback(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the tens of milliseconds a start spends importing, before any command's guard."""
+    import streamkit.cli
+    from streamkit.cli import fast_start
+
+    def interrupted(argv: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fast_start, "parse", interrupted)
+    with pytest.raises(SystemExit) as caught:
+        streamkit.cli.main(args)
+    assert caught.value.code == 130
