@@ -9,6 +9,9 @@ concurrent streamed clients (all real processes over loopback).
   gateway's percentile minus the direct one.
 * Throughput: one long scripted answer read from `serve --script` directly, then through a
   gateway in front of it (events per second the client receives).
+* First request: the time to the first byte of a server's first request and of its second, for
+  `serve --script` and for a gateway (the server started anew each run, its first request sent
+  once it has settled).
 * Concurrency: 100 clients streaming at once through one gateway (the upstream paces its events
   so that all streams are open together); every stream must complete with exactly its text. The
   gateway's peak RSS above its idle RSS, per open stream.
@@ -188,6 +191,46 @@ def _count_events(url: str) -> tuple[int, float]:
         for line in response.iter_lines():
             n += line.startswith("data: ")
     return n, time.perf_counter() - began
+
+
+def _first_bytes(url: str, requests: int) -> list[float]:
+    """Milliseconds to the first byte of each of ``requests`` chat requests in turn."""
+    import httpx
+
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    times = []
+    with httpx.Client(timeout=60) as client:
+        for _ in range(requests):
+            began = time.perf_counter()
+            with client.stream("POST", url + "/v1/chat/completions", json=body) as response:
+                chunks = response.iter_raw()
+                next(chunks)
+                times.append((time.perf_counter() - began) * 1000)
+                for _ in chunks:
+                    pass
+    return times
+
+
+def first_request(runs: int = 5, settle: float = 0.5) -> dict[str, dict[str, float]]:
+    """Medians over ``runs`` servers of the first and the second request's first byte (ms)."""
+    upstream, _, listener = _timed_upstream(2, 0.0)
+    out: dict[str, dict[str, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "script.json"
+            script.write_text('[{"text": "a short answer"}]')
+            for name, args in (("script", ("--script", str(script))),
+                               ("gateway", ("--upstream", "openai-chat", "--base-url", upstream))):  # fmt: skip
+                pairs = []
+                for _ in range(runs):
+                    with serving(*args) as (url, _proc):
+                        time.sleep(settle)
+                        pairs.append(_first_bytes(url, 2))
+                out[name] = {"first_ms": statistics.median(p[0] for p in pairs),
+                             "second_ms": statistics.median(p[1] for p in pairs)}  # fmt: skip
+    finally:
+        listener.close()
+    return out
 
 
 def throughput(words: int = 60_000) -> dict[str, float]:

@@ -280,6 +280,13 @@ def bench_gateway(report: Any, results: dict[str, Any]) -> None:
         row = latency[name]
         report(f"gateway added latency p50, {label}", f"{row['added_p50_ms']:.2f} ms", "goal <= 0.3 ms")
         report(f"gateway added latency p99, {label}", f"{row['added_p99_ms']:.2f} ms", "goal <= 1 ms")
+    first = gateway.first_request()
+    for name, label in (("script", "serve --script"), ("gateway", "the gateway")):
+        row = first[name]
+        report(
+            f"{label}: first request's first byte / the second's",
+            f"{row['first_ms']:.1f} / {row['second_ms']:.1f} ms",
+        )
     flow = gateway.throughput()
     report("serve --script alone, one stream", f"{flow['direct_events_per_s'] / 1e3:.0f} k events/s")
     report("the same through the gateway", f"{flow['gateway_events_per_s'] / 1e3:.0f} k events/s",
@@ -290,7 +297,12 @@ def bench_gateway(report: Any, results: dict[str, Any]) -> None:
     )
     report("gateway memory per open stream", f"{crowd['per_stream_kb']:.0f} KB",
            f"(idle {crowd['idle_rss_mb']:.0f} MB, peak {crowd['peak_rss_mb']:.0f} MB)")  # fmt: skip
-    results["gateway"] = {"latency": latency, "throughput": flow, "concurrency": crowd}
+    results["gateway"] = {
+        "latency": latency,
+        "first_request": first,
+        "throughput": flow,
+        "concurrency": crowd,
+    }
 
 
 def main() -> None:

@@ -88,6 +88,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
     try:
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
+        server.warm_up(stop=lambda: bool(interrupted))  # a client connecting meanwhile waits in the queue
         served = _uvicorn_server(uvicorn, app, interrupted, server)
         try:
             served.run(sockets=[sock])

@@ -95,9 +95,34 @@ class UpstreamSource:
         if self._client is None:
             import httpx
 
+            from ..upstream import tls_options
+
             timeout = httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-            self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=None))
+            self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=None),
+                                             **tls_options(self.endpoint.base_url))  # fmt: skip
         return self._client
+
+    def warm_up(self) -> None:
+        """Make ahead what the first request would otherwise wait for (``serve`` calls it before
+        it answers, through :meth:`~streamkit.serve.app.Server.warm_up`): the client, with httpx
+        and the SSL context it loads; a request built for a one-line conversation (the upstream
+        dialect's request module; Bedrock's signing) and the decoder of its framing; the
+        upstream dialect's normalizer; the modules that send a request and read its answer. Each
+        part that fails is left for a request to meet."""
+        import contextlib
+
+        from ..upstream import AsyncFetch, Decoder  # noqa: F401
+        from .mcp_tools import mcp_answer  # noqa: F401
+
+        self.client  # noqa: B018  (made here, not in the first request)
+        with contextlib.suppress(Exception):
+            conversation = {
+                "model": "warm-up",
+                "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+            }
+            Decoder(self.dialect.build_request(conversation, self.endpoint).framing)
+        with contextlib.suppress(Exception):
+            self.dialect.normalizer()
 
     def endpoint_for(self, call: Call) -> Endpoint:
         import dataclasses
