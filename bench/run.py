@@ -259,7 +259,7 @@ def bench_live(opts: Any, report: Any, results: dict[str, Any]) -> None:
     report(
         "tool-call event -> tool process started (p50)",
         f"{start['p50_ms']:.1f} ms",
-        f"(max {start['max_ms']:.1f} ms)",
+        f"(max {start['max_ms']:.1f} ms; the first call {start['first_ms']:.1f} ms)",
     )
     results["live"] = {
         "fetch_latency": latency,

@@ -110,6 +110,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
             require_terminal_for_approval()
         runner = ToolRunner(tools, parallel=parallel, approve="always" if approve else "never")
         reader = read_events(_stdin(), on_error=on_error, check=True)  # type: ignore[arg-type]
+        reader.on_idle = runner.warm_up  # while a live pipe's first line is on its way
         outcome = Outcome(reader)
         from ..canonical import CANONICAL_TYPES
 

@@ -62,6 +62,11 @@ class Executor:
         """Run one call; raise or return ``ToolOutput(..., is_error=True)`` on failure."""
         raise NotImplementedError
 
+    def warm_up(self) -> None:
+        """Make ahead what this executor's first call would wait for (modules, handles): run-tools
+        calls it once, while it waits for its first input line. Nothing by default; a failure
+        here is ignored and left for the call to meet."""
+
     def close(self) -> None:
         """Release what the executor holds (processes, connections): the run is over."""
 

@@ -23,7 +23,7 @@ import orjson
 from ..errors import UsageError
 from ..tools import Tool
 from .base import Executor, ToolCall, ToolOutput
-from .process import Running, ToolProcess
+from .process import Running, ToolProcess, warm_up
 
 
 class ShellExecutor(Executor):
@@ -90,6 +90,9 @@ class ShellExecutor(Executor):
         if err:
             return ToolOutput(f"{text}\n[stderr] {err}" if text.strip() else err, is_error=True)
         return ToolOutput(text)
+
+    def warm_up(self) -> None:
+        warm_up()
 
     def close(self) -> None:
         self._running.end_all()

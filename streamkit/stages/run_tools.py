@@ -17,6 +17,7 @@ is a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -137,6 +138,13 @@ class ToolRunner:
             if one.name in self.tools:
                 raise UsageError(f"{where}tool {one.name!r} is declared twice (again by entry {tool.name!r})")
             self.tools[one.name] = one
+
+    def warm_up(self) -> None:
+        """Each executor's :meth:`~streamkit.executors.base.Executor.warm_up` (what fails is left
+        for its first call): run-tools calls this while its first read waits."""
+        for executor in self.executors.values():
+            with contextlib.suppress(Exception):  # the call that needs it meets the failure
+                executor.warm_up()
 
     # --- one call ----------------------------------------------------------------------------
 

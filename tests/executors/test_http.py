@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
-        if self.path == "/trickle":  # a byte every 0.1 s for 30 s: every read is in time
+        if self.path == "/port":  # the caller's port: a connection of its own, or a kept one
+            port = str(self.client_address[1]).encode()
+            self.send_header("Content-Length", str(len(port)))
+            self.end_headers()
+            self.wfile.write(port)
+        elif self.path == "/trickle":  # a byte every 0.1 s for 30 s: every read is in time
             self.send_header("Content-Length", "300")
             self.end_headers()
             for _ in range(300):
@@ -81,3 +87,40 @@ def test_a_cancel_is_seen_between_reads(server: str) -> None:
 def test_an_endless_body_is_read_no_further_than_the_cap(server: str) -> None:
     out = run(f"{server}/endless", max_output=1000, timeout=10)
     assert out == ToolOutput("z" * 1001, truncated=True)
+
+
+def test_calls_share_a_client_with_no_ca_bundle_for_plain_http_and_a_connection_each(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SSL context is made once per executor (not per call: 29 ms a call), none trusting a
+    CA for plain HTTP; each call has its own connection (a kept one waits 40 ms for a delayed
+    acknowledgement from a server that writes in pieces, as this one does)."""
+    from streamkit.upstream import PROXY_VARIABLES
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    executor = HTTPExecutor()
+    tool = Tool("t", executor="http", settings={"url": f"{server}/port"})
+    ports = [executor.run(ToolCall(tool, f"c{i}", {}), threading.Event()).output for i in range(3)]
+    executor.close()  # the agent closes its executors, then may run them again
+    ports.append(executor.run(ToolCall(tool, "c4", {}), threading.Event()).output)
+    executor.close()
+    assert loads == []
+    assert len(set(ports)) == 4 and all(port.isdigit() for port in ports)
+    secure = Tool("s", executor="http", settings={"url": "https://127.0.0.1:9/"})  # nothing listens
+    executor.check(secure)
+    executor.warm_up()  # run-tools, waiting for its first line: the client is made there
+    assert len(loads) == 1
+    for i in range(2):
+        out = executor.run(ToolCall(secure, f"s{i}", {}), threading.Event())
+        assert out.is_error and "could not be reached" in out.output
+    executor.close()
+    assert len(loads) == 1  # httpx's verified default, made once for both calls
