@@ -175,9 +175,10 @@ def test_executors_listing() -> None:
 
 
 def test_a_plugin_normalizer_may_give_the_command_loop_deltas_as_bytes() -> None:
-    """Normalizer.delta_bytes is set by `normalize`'s loop on a Normalizer (which may then return a
-    delta's bytes up to its "}", the loop adding t and the end), never on another class, and
-    never by the stage's generator."""
+    """Normalizer.delta_bytes is set by `normalize`'s loop on a Normalizer that says it checks the
+    types of what it passes on (which may then return a delta's bytes up to its "}", the loop
+    adding t and the end), never on one that does not (its events are checked: lists), never on
+    another class, and never by the stage's generator."""
     import io
 
     from streamkit.cli.outcome import Outcome
@@ -188,11 +189,16 @@ def test_a_plugin_normalizer_may_give_the_command_loop_deltas_as_bytes() -> None
     seen: list[object] = []
 
     class Said(Normalizer):
+        checks_types = True
+
         def feed(self, data, event=None):
             seen.append(self.delta_bytes)
             if self.delta_bytes:
                 return b'{"type":"text-delta","id":"t","delta":' + orjson.dumps(data["say"])
             return [{"type": "text-delta", "id": "t", "delta": data["say"]}]
+
+    class Unchecked(Said):
+        checks_types = False
 
     class Plain:  # a normalizer that is no Normalizer: lists only, and no attribute set on it
         def feed(self, data, event=None):
@@ -218,7 +224,7 @@ def test_a_plugin_normalizer_may_give_the_command_loop_deltas_as_bytes() -> None
     lines = [{"type": "raw", "dialect": "toy", "event": None, "data": {"say": s}} for s in ("a", "b")]
     lines.append({**lines[1], "t": 0.25})
     data = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-    for made in (Said, Plain):
+    for made in (Said, Unchecked, Plain):
         pm = get_plugin_manager(load_entry_points=False)
         pm.register(
             types.SimpleNamespace(register_dialects=hookimpl(lambda register, m=made: register(toy(m))))
@@ -232,8 +238,8 @@ def test_a_plugin_normalizer_may_give_the_command_loop_deltas_as_bytes() -> None
             b'{"type":"text-delta","id":"t","delta":"a"}\n{"type":"text-delta","id":"t","delta":"b"}\n'
             b'{"type":"text-delta","id":"t","delta":"b","t":0.25}\n'
         )
-        assert seen == ([True] * 3 if made is Said else ["unset"] * 3)
+        assert seen == {Said: [True] * 3, Unchecked: [False] * 3, Plain: ["unset"] * 3}[made]
         seen.clear()
         generated = list(normalize(lines, registry=Registry(pm)))
         assert [e["delta"] for e in generated] == ["a", "b", "b"]
-        assert seen == ([False] * 3 if made is Said else ["unset"] * 3)
+        assert seen == ([False] * 3 if made is not Plain else ["unset"] * 3)

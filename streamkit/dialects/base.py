@@ -115,13 +115,23 @@ class Normalizer:
     for an event it cannot make sense of.
     """
 
-    #: Set by the ``normalize`` command's loop, which writes what ``feed`` returns at once: ``feed``
+    #: Set by the ``normalize`` command's loop, which writes what ``feed`` returns at once, on a
+    #: normalizer that says it checks types (:attr:`checks_types`, below): ``feed``
     #: may then return, for a line that makes exactly one event (a delta, say: never an ``error``
     #: or a ``start``), that event's JSON as bytes up to, not including, its closing ``}`` (the
     #: loop adds the raw event's ``t`` and the end), exactly the bytes ``orjson.dumps`` writes for
     #: the event's dict. That spares the dict and its serialisation on the hot path. Unset (the
     #: stages' generators, :func:`streamkit.normalize`): ``feed`` returns lists.
     delta_bytes: bool = False
+
+    #: Whether the normalizer checks the type of every value it passes on into its events, so
+    #: that it makes only canonical events whatever the payload holds (the built-in ones and the
+    #: first-party plugins do). ``normalize`` checks every event of a normalizer that does not
+    #: say so (:func:`streamkit.stages.normalize.check_made`: 9 to 14% more instructions on the
+    #: built-ins' real mixes) and never sets its ``delta_bytes``, so that a wrong type from a
+    #: provider is bad input naming its line, not an event the next stage refuses. A plugin sets
+    #: it once :func:`streamkit.testing.wrong_types` finds nothing with it set.
+    checks_types: ClassVar[bool] = False
 
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         raise NotImplementedError

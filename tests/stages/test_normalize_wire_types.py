@@ -68,9 +68,11 @@ def test_the_sweep_finds_a_normalizer_that_passes_a_wrong_type_on(monkeypatch: p
 # --- what normalize checks itself, whatever the dialect -------------------------------------------
 
 
-def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]]) -> Any:
+def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]], claims: bool = False,
+                       bad_at: int = 0, bad: list[dict[str, Any]] | None = None) -> Any:  # fmt: skip
     """A registry with a plugin dialect ``careless`` whose normalizer makes ``made`` of every
-    line and ``at_close`` at the end, unchecked."""
+    line (``bad`` of line ``bad_at``) and ``at_close`` at the end, unchecked (``claims``: it says
+    it checks the types of what it passes on, ``Normalizer.checks_types``)."""
     import types
 
     from streamkit.dialects.base import Dialect, Normalizer
@@ -78,8 +80,14 @@ def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]
     from streamkit.plugins import Registry, get_plugin_manager
 
     class Careless(Normalizer):
+        checks_types = claims
+
+        def __init__(self) -> None:
+            self.lines = 0
+
         def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]]:
-            return [dict(ev) for ev in made]
+            self.lines += 1
+            return [dict(ev) for ev in (bad if bad is not None and self.lines == bad_at else made)]
 
         def close(self) -> list[dict[str, Any]]:
             return [dict(ev) for ev in at_close]
@@ -152,3 +160,81 @@ def test_the_command_says_which_line_and_writes_what_came_before(tmp_path: Path)
     assert converted.returncode == 65
     assert b"line 2: anthropic: content_block.text is a dict" in converted.stderr
     assert b"Traceback" not in converted.stderr and b"internal error" not in converted.stderr
+
+
+OK = [{"type": "text-delta", "id": "t", "delta": "ok"}]
+NOT_TEXT = [{"type": "text-delta", "id": "t", "delta": {"text": "no"}}]
+LINES = [
+    orjson.dumps({"type": "raw", "dialect": "careless", "event": None, "data": {"say": say}}) + b"\n"
+    for say in "abcd"
+]
+
+
+def _loop(registry: Any) -> tuple[list[Any], DataError | None]:
+    """The command's loop (``write_normalized``) over ``LINES``: the deltas it wrote, and its error."""
+    import io
+
+    from streamkit.ndjson import EventWriter, read_events
+    from streamkit.stages.normalize import write_normalized
+
+    reader = read_events(io.BytesIO(b"".join(LINES)), check=True, unchecked="raw")
+    out = io.BytesIO()
+    error = None
+    try:
+        write_normalized(reader, EventWriter(out, reader.pending), lambda ev: None, registry=registry,
+                         dialect="careless")  # fmt: skip
+    except DataError as exc:
+        error = exc
+    return [orjson.loads(line)["delta"] for line in out.getvalue().splitlines()], error
+
+
+def _generator(registry: Any) -> tuple[list[Any], DataError | None]:
+    """The same through the stage's generator (the library's way, and ``convert``'s)."""
+    seen: list[Any] = []
+    try:
+        for event in normalize((orjson.loads(line) for line in LINES), registry=registry, dialect="careless",
+                               line_no=lambda: len(seen) + 1):  # fmt: skip
+            seen.append(event["delta"])
+    except DataError as exc:
+        return seen, exc
+    return seen, None
+
+
+@pytest.mark.parametrize("way", [_generator, _loop], ids=["generator", "command"])
+def test_a_plugin_s_bad_event_on_the_hot_path_is_bad_input_on_its_line(way: Any) -> None:
+    """Lines after the first take the hot path: a plugin normalizer that does not say it checks
+    types has its events checked there too; the good lines before the bad one are written."""
+    written, error = way(_careless_registry(OK, [], bad_at=3, bad=NOT_TEXT))
+    assert written == ["ok", "ok"]
+    assert error is not None and error.line == 3
+    assert (
+        "careless: a value of the wrong type makes a bad text-delta event: 'delta' must be a string"
+        in str(error.message)
+    )
+
+
+@pytest.mark.parametrize("way", [_generator, _loop], ids=["generator", "command"])
+def test_a_normalizer_that_says_it_checks_types_is_taken_at_its_word_on_the_hot_path(way: Any) -> None:
+    """``checks_types`` (the built-ins'): the events of its hot path are not checked again (the
+    sweep, :func:`streamkit.testing.wrong_types`, holds it to its word); its first line, off the
+    hot path, is checked all the same."""
+    written, error = way(_careless_registry(OK, [], claims=True, bad_at=3, bad=NOT_TEXT))
+    assert error is None and written == ["ok", "ok", {"text": "no"}, "ok"]
+    written, error = way(_careless_registry(OK, [], claims=True, bad_at=1, bad=NOT_TEXT))
+    assert written == [] and error is not None and error.line == 1
+
+
+def test_every_first_party_normalizer_says_it_checks_types() -> None:
+    """The built-in dialects and the first-party plugins are the ones the sweeps above hold to
+    ``checks_types`` (a normalizer that did not say so would be checked, and slower, for nothing)."""
+    from streamkit.plugins import default_registry
+
+    ours = {
+        name: dialect
+        for name, dialect in default_registry().dialects().items()
+        if type(dialect).__module__.split(".")[0] in ("streamkit", "streamkit_bedrock", "streamkit_cohere")
+    }
+    assert {"openai-chat", "anthropic", "gemini", "ollama", "openai-responses", "openai-assistants"} <= set(
+        ours
+    )
+    assert [name for name, dialect in ours.items() if not dialect.normalizer().checks_types] == []

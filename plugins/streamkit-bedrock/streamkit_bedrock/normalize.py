@@ -116,6 +116,8 @@ class _Image:
 class BedrockNormalizer(Normalizer):
     """One ConverseStream stream (possibly several responses, each opened by ``messageStart``)."""
 
+    checks_types = True  # (tests/test_bedrock_golden.py: wrong_types)
+
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
         self._reset()

@@ -36,6 +36,8 @@ class _Call:
 class CohereNormalizer(Normalizer):
     """One Cohere v2 chat stream (possibly several responses, each opened by ``message-start``)."""
 
+    checks_types = True  # (tests/test_cohere_golden.py: wrong_types)
+
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
         self._reset()

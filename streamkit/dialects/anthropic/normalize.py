@@ -116,6 +116,8 @@ _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialec
 class AnthropicNormalizer(Normalizer):
     """One stream of Messages events (possibly several messages, each a response)."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
         # tool call id -> tool name, for the results (kept across the messages of a stream: a

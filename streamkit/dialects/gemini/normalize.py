@@ -194,6 +194,8 @@ class _Call:
 class GeminiNormalizer(_ServerParts, Normalizer):
     """One Gemini stream: the chunks of one response (or several, by ``responseId``)."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, **options: Any) -> None:
         self.warned_candidates = False
         self.ids: set[str] = set()  # tool call ids used in this response

@@ -100,6 +100,8 @@ def _finish_event(data: dict[str, Any], reason: str, raw: Any) -> dict[str, Any]
 class OllamaNormalizer(Normalizer):
     """One Ollama stream: the lines of one response, or of several, each ended by ``done: true``."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
         self.think_tags = bool(think_tags)  # split <think>…</think> out of the content
         self.ids: set[str] = set()

@@ -105,6 +105,8 @@ def _annotation_filename(ann: dict[str, Any]) -> str | None:
 class AssistantsNormalizer(RunStepTools, Normalizer):
     """One Assistants run stream (possibly several segments, each ended by ``done``)."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, **options: Any) -> None:
         self._generated = 0
         self.thread_id: str | None = None

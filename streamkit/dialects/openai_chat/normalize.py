@@ -132,6 +132,8 @@ class _Choice:
 class ChatNormalizer(_RarerParts, Normalizer):
     """One Chat Completions stream (possibly several responses, each ended by ``[DONE]``)."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, *, think_tags: bool = False, **options: Any) -> None:
         self._call_ids = 0
         self.think_tags = bool(think_tags)  # split <think>…</think> out of the content

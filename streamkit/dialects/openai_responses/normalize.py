@@ -185,6 +185,8 @@ class _Item:
 class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
     """One stream of Responses events (possibly several responses, one after the other)."""
 
+    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
         self._reset()
