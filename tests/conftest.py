@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +101,27 @@ def events_of(path: Path | bytes, dialect: str | None = None, **options: Any) ->
     source = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")
     with source:
         return list(accumulate(normalize(replay(source), dialect=dialect, **options)))
+
+
+class _Stopped(datetime):
+    """A clock whose ``now`` is always the same moment (Ollama's encoder stamps each chunk)."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Any:
+        return datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def steady(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The encoders' generated ids and clock made the same for every run (restarted by calling it)."""
+
+    def restart() -> None:
+        counter = itertools.count()
+        monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
+
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
+    from streamkit.dialects.ollama import encode as ollama_encode
+
+    monkeypatch.setattr(ollama_encode, "datetime", _Stopped)
+    restart()
+    return restart

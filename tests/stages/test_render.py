@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import time
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +14,6 @@ from hypothesis import strategies as st
 
 from streamkit.cli.outcome import Outcome
 from streamkit.dialects.base import _Untemplated as no_templates
-from streamkit.dialects.ollama import encode as ollama_encode
 from streamkit.errors import DataError
 from streamkit.formats.dialect import DialectFormat
 from streamkit.ndjson import EventWriter, read_events
@@ -56,28 +52,6 @@ def _canonical_lines(path: Path) -> list[bytes]:
     with open(path, "rb") as source:
         events = normalize(replay(source, dialect=path.parent.name), dialect=path.parent.name)
         return [orjson.dumps(e) + b"\n" for e in events]
-
-
-class _Stopped(datetime):
-    """A clock whose ``now`` is always the same moment (Ollama's encoder stamps each chunk)."""
-
-    @classmethod
-    def now(cls, tz: Any = None) -> Any:
-        return datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def steady(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The encoders' generated ids and clock made the same for every run (restarted by calling it)."""
-
-    def restart() -> None:
-        counter = itertools.count()
-        monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
-
-    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.0)
-    monkeypatch.setattr(ollama_encode, "datetime", _Stopped)
-    restart()
-    return restart
 
 
 def _both(data: bytes, pieces: list[int], dialect: str | Any, restart: Any, capsys: pytest.CaptureFixture[str],
