@@ -9,6 +9,9 @@ concurrent streamed clients (all real processes over loopback).
   gateway's percentile minus the direct one.
 * Throughput: one long scripted answer read from `serve --script` directly, then through a
   gateway in front of it (events per second the client receives).
+* CPU per event: the gateway process's CPU time (user and system, from /proc) per event of a
+  long scripted answer read through it, median of 5 requests: steadier than the throughput,
+  which the upstream and the client share the machine's cores for.
 * First request: the time to the first byte of a server's first request and of its second, for
   `serve --script` and for a gateway (the server started anew each run, its first request sent
   once it has settled).
@@ -209,6 +212,29 @@ def _first_bytes(url: str, requests: int) -> list[float]:
                 for _ in chunks:
                     pass
     return times
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_event(words: int = 60_000, requests: int = 5) -> float:
+    """The gateway's CPU microseconds per event of a long answer (median over ``requests``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = _script(Path(tmp), requests + 1, words)
+        with (
+            serving("-d", "openai-chat", "--script", str(script)) as (up, _),
+            serving("--upstream", "openai-chat", "--base-url", up + "/v1") as (gw, proc),
+        ):
+            _count_events(gw)  # (the first request makes what the server needs)
+            per_event = []
+            for _ in range(requests):
+                began = _cpu_seconds(proc.pid)
+                n, _seconds = _count_events(gw)
+                per_event.append((_cpu_seconds(proc.pid) - began) / n * 1e6)
+    return statistics.median(per_event)
 
 
 def first_request(runs: int = 5, settle: float = 0.5) -> dict[str, dict[str, float]]:

@@ -280,6 +280,8 @@ def bench_gateway(report: Any, results: dict[str, Any]) -> None:
         row = latency[name]
         report(f"gateway added latency p50, {label}", f"{row['added_p50_ms']:.2f} ms", "goal <= 0.3 ms")
         report(f"gateway added latency p99, {label}", f"{row['added_p99_ms']:.2f} ms", "goal <= 1 ms")
+    cpu = gateway.cpu_per_event()
+    report("the gateway's CPU per event, Chat upstream -> Chat client", f"{cpu:.1f} us")
     first = gateway.first_request()
     for name, label in (("script", "serve --script"), ("gateway", "the gateway")):
         row = first[name]

@@ -349,7 +349,7 @@ class Responses:
             return error_json(call.dialect, answer.error)
         if not call.parsed.stream:
             return json_response(*await whole_of(answer, call.dialect, options))
-        frames = server.frames(wire_of(answer, call.dialect, options), framing)
+        frames = server.frames(wire_of(answer, call.dialect, options, framing), framing)
         media_type = MEDIA_TYPES.get(framing, "application/octet-stream")
         return StreamingResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
 

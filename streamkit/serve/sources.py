@@ -21,7 +21,8 @@ import orjson
 from ..dialects.base import ParsedRequest
 from ..errors import DataError, UsageError
 
-#: a wire event to send, and how long to wait before sending it under --realtime
+#: a wire event to send, and how long to wait before sending it under --realtime; its data as
+#: bytes is the event already framed (an encoder's template wrote it: see ``app.wire_of``)
 Timed = tuple[str | None, Any, float]
 
 
