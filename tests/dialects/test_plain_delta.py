@@ -247,7 +247,8 @@ def test_every_template_writes_what_its_encoder_does_in_any_order_of_events(even
 
 @pytest.mark.parametrize("dialect", sorted(TEMPLATED))
 def test_an_encoder_fed_every_event_makes_no_template(dialect: str) -> None:
-    # (serve's gateway feeds every event: it pays nothing for templates no loop asked for)
+    # (serve feeds every event to an answer read as data, a WebSocket's or the response store's: it
+    # pays nothing for templates no loop asked for)
     encoder = default_registry().dialect(dialect).encoder()
     for path in RECORDINGS[::4]:
         for event in _normalized(path):

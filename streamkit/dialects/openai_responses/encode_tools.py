@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...canonical import parse_arguments
-from ..base import WireEvent
+from ..base import PLAIN_COUNT, PLAIN_HOLE, PlainDelta, WireEvent
 from . import items as wire_items
 from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, _dumps, _fits, _meta, _new_id
 
@@ -149,7 +149,6 @@ class _Call:
         "kind",
         "meta",
         "name",
-        "sent",
         "stream",
         "streamed",
         "wired",
@@ -166,7 +165,6 @@ class _Call:
         self.stream: _InputStream | None = None  # a custom tool's input, decoded as it arrives
         self.streamed: list[str] = []  # the input text written in deltas
         self.frags: list[str] = []
-        self.sent = 0  # fragments already written
         self.complete = False  # its tool-call arrived
         self.arguments: str | None = None
         self.input: Any = None
@@ -194,6 +192,9 @@ class _ToolItems:
         queue: list[str]
         current: _Call | None
         tools: dict[str, dict[str, Any]]
+        templates: dict[tuple[str, str], PlainDelta]
+        templates_wanted: bool
+        plain_delta: PlainDelta | None
 
         def drop(self, what: str) -> list[WireEvent]: ...
 
@@ -235,9 +236,10 @@ class _ToolItems:
         call.frags.append(ev["delta"])
         if call is not self.current:
             return []  # held back until the call on the wire is done
-        call.sent = len(call.frags)
         if call.kind == "custom_tool_call":
             return self._input_delta(call, ev["delta"])
+        if ev["delta"] and self.templates_wanted and len(ev) == 3:
+            self._arguments_template(ev, call)
         return [
             self._ev(
                 "response.function_call_arguments.delta",
@@ -246,6 +248,19 @@ class _ToolItems:
                 delta=ev["delta"],
             )
         ]
+
+    def _arguments_template(self, ev: dict[str, Any], call: _Call) -> None:
+        """The next fragment of the arguments of the call on the wire (see Encoder.plain_delta):
+        it goes on the call's fragments and takes the next sequence number."""
+        key = ("response.function_call_arguments.delta", ev["id"])
+        template = self.templates.get(key)
+        if template is None or template.fragments is not call.frags:
+            data = {"type": key[0], "item_id": call.item_id, "output_index": call.index, "delta": PLAIN_HOLE,
+                    "sequence_number": PLAIN_COUNT}  # fmt: skip
+            template = self.templates[key] = PlainDelta(
+                "tool-input-delta", ev["id"], key[0], data, fragments=call.frags, counter="seq"
+            )
+        self.plain_delta = template
 
     def _input_delta(self, call: _Call, frag: str) -> list[WireEvent]:
         """A fragment of a custom tool call's arguments: the input text it completes, if any."""
@@ -333,7 +348,6 @@ class _ToolItems:
         call.index = self._add_item(item, out)
         self.current = call
         if call.frags:
-            call.sent = len(call.frags)
             out.append(self._ev("response.function_call_arguments.delta", item_id=call.item_id,
                                 output_index=call.index, delta="".join(call.frags)))  # fmt: skip
         if call.complete:
@@ -346,7 +360,6 @@ class _ToolItems:
         call.index = self._add_item(item, out)
         self.current = call
         if call.frags and not call.complete:
-            call.sent = len(call.frags)
             out.extend(self._input_delta(call, "".join(call.frags)))
         if call.complete:
             self._call_done(call, out)
@@ -376,15 +389,10 @@ class _ToolItems:
             return
         arguments = call.arguments if call.arguments is not None else "".join(call.frags)
         ids = {"item_id": call.item_id, "output_index": call.index}
-        if not call.sent and arguments:
+        # (the call on the wire, whose every fragment was written as it came: the arguments go
+        # whole where none came)
+        if not call.frags and arguments:
             out.append(self._ev("response.function_call_arguments.delta", **ids, delta=arguments))
-        elif call.sent < len(call.frags):
-            out.append(
-                self._ev(
-                    "response.function_call_arguments.delta", **ids, delta="".join(call.frags[call.sent :])
-                )
-            )
-        call.sent = len(call.frags)
         out.append(self._ev("response.function_call_arguments.done", **ids, arguments=arguments))
         item: dict[str, Any] = {
             "id": call.item_id,
