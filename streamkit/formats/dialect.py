@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from .base import Format
 
 
@@ -20,7 +18,7 @@ class DialectFormat(Format):
 
     def render(self, events: Iterable[dict[str, Any]], **options: Any) -> Iterator[bytes]:
         from ..dialects.base import templated
-        from ..framing import around_text, framer
+        from ..framing import by_template, framer
 
         framing = self.dialect.framing
         frame = framer(framing)
@@ -28,22 +26,15 @@ class DialectFormat(Format):
         array = framing == "json-array"
         first = True
         feed = encoder.feed
-        dumps = orjson.dumps
         for event in events:
             # a delta of the block the encoder's template is for: its text's JSON in the frame's
             # bytes (Encoder.plain_delta), as the render command's loop writes it
-            template = encoder.plain_delta
-            if template is not None and (text := template.fits(event)) is not None:
-                frames = template.frames
-                if frames is None:
-                    frames = template.frames = around_text(framing, template.name, template.data) or ()
-                if frames:
-                    yield (
-                        frames[0] + dumps(text) + frames[1]
-                        if template.plain
-                        else template.written(encoder, text)
-                    )
-                    continue
+            if (
+                encoder.plain_delta is not None
+                and (chunk := by_template(encoder, event, framing)) is not None
+            ):
+                yield chunk
+                continue
             for name, data in feed(event):
                 chunk = frame(name, data)
                 if array:

@@ -90,5 +90,21 @@ def around_text(framing: str, event: str | None, data: Any) -> tuple[bytes, ...]
     return before, between, after
 
 
+def by_template(encoder: Any, event: Any, framing: str) -> bytes | None:
+    """``event`` framed by the encoder's template (:attr:`~streamkit.dialects.base.Encoder.plain_delta`)
+    without the encoder, its changes to the encoder's state made, when the template writes it (a
+    delta of the block the encoder has one for); else None, for the encoder to write. The
+    template is framed once (:func:`around_text`), on first use."""
+    template = encoder.plain_delta
+    if template is None or (text := template.fits(event)) is None:
+        return None
+    frames = template.frames
+    if frames is None:
+        frames = template.frames = around_text(framing, template.name, template.data) or ()
+    if not frames:
+        return None
+    return frames[0] + orjson.dumps(text) + frames[1] if template.plain else template.written(encoder, text)
+
+
 _HOLE = orjson.dumps(PLAIN_HOLE)
 _COUNT = orjson.dumps(PLAIN_COUNT)

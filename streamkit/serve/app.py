@@ -311,27 +311,19 @@ async def framed(events: AsyncIterator[list[dict[str, Any]]], encoder: Any, fram
                  delay: float) -> AsyncIterator[list[Timed]]:  # fmt: skip
     """``wire_of``'s batches with the encoder's templates used (see there)."""
     from ..dialects.base import templated
-    from ..framing import around_text
+    from ..framing import by_template
 
     encoder = templated(encoder)
     feed = encoder.feed
-    dumps = orjson.dumps
     async for batch in events:
         out: list[Timed] = []
         for event in batch:
-            template = encoder.plain_delta
-            if template is not None and (text := template.fits(event)) is not None:
-                frames = template.frames
-                if frames is None:
-                    frames = template.frames = around_text(framing, template.name, template.data) or ()
-                if frames:
-                    chunk = (
-                        frames[0] + dumps(text) + frames[1]
-                        if template.plain
-                        else template.written(encoder, text)
-                    )
-                    out.append((None, chunk, delay))
-                    continue
+            if (
+                encoder.plain_delta is not None
+                and (chunk := by_template(encoder, event, framing)) is not None
+            ):
+                out.append((None, chunk, delay))
+                continue
             out += [(name, data, delay) for name, data in feed(event)]
         yield out
     yield [(name, data, delay) for name, data in encoder.close()]
