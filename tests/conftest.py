@@ -125,3 +125,24 @@ def steady(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(ollama_encode, "datetime", _Stopped)
     restart()
     return restart
+
+
+@pytest.fixture
+def ca_bundle_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every load of CA certificates into an SSL context while the test runs (what httpx does
+    for each client it makes with its verified default), with no proxy variable set."""
+    import ssl
+
+    from streamkit.upstream import PROXY_VARIABLES
+
+    loads: list[Any] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return loads

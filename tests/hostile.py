@@ -102,6 +102,12 @@ def _chat_stream(conn: socket.socket, odd_delta: bytes) -> None:
     _respond(conn, "200 OK", {"content-type": "text/event-stream"}, body)
 
 
+def fine(conn: socket.socket, request: bytes) -> None:
+    """No fault at all: a chat stream that says "Hello there!" and finishes (what the others are
+    measured against, and an upstream for a test whose fault is elsewhere)."""
+    _chat_stream(conn, b'{"content":"!"}')
+
+
 def wrong_type(conn: socket.socket, request: bytes) -> None:
     """An object where a refusal's text goes (valid JSON, the wrong type)."""
     _chat_stream(conn, b'{"refusal":{"a":1}}')
@@ -211,6 +217,7 @@ def deaf_to_close(conn: socket.socket, request: bytes) -> None:
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
+    "fine": fine,
     "echo-key": echo_key,
     "stall-before-headers": stall_before_headers,
     "close-before-headers": close_before_headers,

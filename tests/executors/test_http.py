@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -90,23 +89,12 @@ def test_an_endless_body_is_read_no_further_than_the_cap(server: str) -> None:
 
 
 def test_calls_share_a_client_with_no_ca_bundle_for_plain_http_and_a_connection_each(
-    server: str, monkeypatch: pytest.MonkeyPatch
+    server: str, ca_bundle_loads: list[Any]
 ) -> None:
     """The SSL context is made once per executor (not per call: 29 ms a call), none trusting a
     CA for plain HTTP; each call has its own connection (a kept one waits 40 ms for a delayed
     acknowledgement from a server that writes in pieces, as this one does)."""
-    from streamkit.upstream import PROXY_VARIABLES
-
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    loads: list[object] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append(args or kwargs)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    loads = ca_bundle_loads
     executor = HTTPExecutor()
     tool = Tool("t", executor="http", settings={"url": f"{server}/port"})
     ports = [executor.run(ToolCall(tool, f"c{i}", {}), threading.Event()).output for i in range(3)]

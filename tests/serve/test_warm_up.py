@@ -9,10 +9,8 @@ first real request waited for.
 from __future__ import annotations
 
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,15 +23,11 @@ import pytest
 from streamkit.dialects.base import Endpoint
 from streamkit.plugins import default_registry
 from streamkit.serve.gateway import UpstreamSource
-from streamkit.upstream import PROXY_VARIABLES
 
 from ..conftest import STREAMKIT
+from ..hostile import hostile
 
 CHAT = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-CHUNKS = (
-    b'data: {"object":"chat.completion.chunk","id":"c","model":"m","choices":[{"index":0,'
-    b'"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
-)
 
 
 def _imported(log: Path, start: int = 0) -> list[str]:
@@ -70,44 +64,6 @@ def _served_importing(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path, i
             proc.stdout.close()
 
 
-@contextmanager
-def _upstream() -> Iterator[str]:
-    """A bare socket upstream that answers every request with one streamed chat answer."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(30)
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    request += conn.recv(65536)
-                head, _, body = request.partition(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))  # fmt: skip
-                while len(body) < length:
-                    body += conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
-                )
-                conn.sendall(CHUNKS)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-    finally:
-        stop.set()
-        thread.join(10)
-        listener.close()
-
-
 def _first_request(url: str, path: str, body: dict[str, Any]) -> bytes:
     response = httpx.post(url + path, json=body, timeout=30)
     assert response.status_code == 200, response.text
@@ -125,14 +81,14 @@ def test_a_scripted_server_answers_its_first_request_with_nothing_left_to_import
 
 def test_a_gateway_answers_its_first_request_with_nothing_left_to_import(tmp_path: Path) -> None:
     with (
-        _upstream() as upstream,
-        _served_importing(tmp_path, "--upstream", "openai-chat", "--base-url", upstream) as (
+        hostile("fine") as upstream,
+        _served_importing(tmp_path, "--upstream", "openai-chat", "--base-url", upstream + "/v1") as (
             url,
             log,
             answering,
         ),
     ):
-        assert b"hi" in _first_request(url, "/v1/chat/completions", CHAT)
+        assert b"Hello" in _first_request(url, "/v1/chat/completions", CHAT)
         time.sleep(0.2)
         assert _imported(log, answering) == []
 
@@ -171,27 +127,13 @@ def test_what_fails_to_warm_up_is_left_for_a_request_and_the_rest_is_made() -> N
     assert made == ["source", "a encoder", "a parser"]
 
 
-def _bundle_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    loads: list[Any] = []
-    original = ssl.SSLContext.load_verify_locations
-
-    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
-        loads.append(args or kwargs)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return loads
-
-
 @pytest.mark.parametrize(
     ("base_url", "loaded"), [("http://127.0.0.1:9/v1", 0), ("https://api.example.com/v1", 1)]
 )
 def test_the_gateway_loads_the_ca_bundle_only_for_an_upstream_over_tls(
-    monkeypatch: pytest.MonkeyPatch, base_url: str, loaded: int
+    ca_bundle_loads: list[Any], base_url: str, loaded: int
 ) -> None:
-    loads = _bundle_loads(monkeypatch)
+    loads = ca_bundle_loads
     dialect = default_registry().dialect("openai-chat")
     source = UpstreamSource(dialect, Endpoint(base_url))
     assert source.client is source.client
