@@ -1,5 +1,5 @@
 """The README's example plugin ("Writing one") is true: built from the README's own text into a
-package, installed (a real build with pip where setuptools is at hand), listed by streamkit, its
+package, installed (a real build with pip where hatchling is at hand), listed by streamkit, its
 shell examples give what their comments say, and its own tests (streamkit.testing) pass,
 golden case included."""
 
@@ -48,12 +48,13 @@ def shell_examples() -> list[tuple[str, str]]:
 
 def _install(package: Path, target: Path, env: dict[str, str]) -> None:
     """pip builds and installs the package into ``target`` (offline: no build isolation, so with
-    the environment's setuptools), or, where this environment cannot build a wheel (no setuptools,
-    as in a fresh Python 3.12 venv), the same distribution is laid out by hand: its
-    ``.dist-info`` with the entry points, and the module."""
-    probe = "import setuptools\ntry:\n    import setuptools.command.bdist_wheel\nexcept ImportError:\n    import wheel"
-    can_build = subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
-    if can_build:  # setuptools with bdist_wheel (its own since 70.1, else the wheel package's)
+    the environment's hatchling, which the test extra installs), or, where this environment has
+    no hatchling, the same distribution is laid out by hand: its ``.dist-info`` with the entry
+    points, and the module."""
+    can_build = (
+        subprocess.run([sys.executable, "-c", "import hatchling.build"], capture_output=True).returncode == 0
+    )
+    if can_build:
         result = subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
              "--disable-pip-version-check", "--target", str(target), str(package)],
@@ -61,7 +62,8 @@ def _install(package: Path, target: Path, env: dict[str, str]) -> None:
         )  # fmt: skip
         assert result.returncode == 0, result.stderr.decode()
         return
-    project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
+    config = tomllib.loads((package / "pyproject.toml").read_text())
+    project = config["project"]
     info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(
@@ -71,8 +73,8 @@ def _install(package: Path, target: Path, env: dict[str, str]) -> None:
     (info / "entry_points.txt").write_text(
         "[streamkit]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
     )
-    for module in tomllib.loads((package / "pyproject.toml").read_text())["tool"]["setuptools"]["py-modules"]:
-        (target / f"{module}.py").write_text((package / f"{module}.py").read_text())
+    for module in config["tool"]["hatch"]["build"]["targets"]["wheel"]["only-include"]:
+        (target / module).write_text((package / module).read_text())
 
 
 def test_the_readme_s_example_plugin_builds_lists_runs_and_passes_its_own_tests(tmp_path: Path) -> None:
