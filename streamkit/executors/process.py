@@ -81,7 +81,7 @@ def _death_signal() -> Callable[[], None] | None:
     return preexec
 
 
-def warm_up() -> None:
+def prepare() -> None:
     """Make what starting a call's process needs before the first call (the death signal's
     ``prctl``, through ctypes: 3 of the 5 ms the first call took more than later ones, measured)."""
     _death_signal()

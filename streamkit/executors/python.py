@@ -33,7 +33,7 @@ import orjson
 from ..errors import UsageError
 from ..tools import Tool
 from .base import Executor, ToolCall, ToolOutput
-from .process import Finished, Running, ToolProcess, warm_up
+from .process import Finished, Running, ToolProcess, prepare
 
 _WORKER = Path(__file__).with_name("python_worker.py")
 _HEADER = 64  # room for the worker's header line, beyond the output cap
@@ -102,7 +102,7 @@ class PythonExecutor(Executor):
         return _answer(done)
 
     def warm_up(self) -> None:
-        warm_up()
+        prepare()
 
     def close(self) -> None:
         self._running.end_all()

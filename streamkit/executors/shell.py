@@ -23,7 +23,7 @@ import orjson
 from ..errors import UsageError
 from ..tools import Tool
 from .base import Executor, ToolCall, ToolOutput
-from .process import Running, ToolProcess, warm_up
+from .process import Running, ToolProcess, prepare
 
 
 class ShellExecutor(Executor):
@@ -92,7 +92,7 @@ class ShellExecutor(Executor):
         return ToolOutput(text)
 
     def warm_up(self) -> None:
-        warm_up()
+        prepare()
 
     def close(self) -> None:
         self._running.end_all()

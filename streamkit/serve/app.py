@@ -283,8 +283,8 @@ async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any],
     With ``framing`` (the answer is framed by :meth:`Server.frames`, not read as data), a delta
     the encoder has a template for (:attr:`~streamkit.dialects.base.Encoder.plain_delta`) comes
     framed already, as bytes, written around its text's JSON without the encoder, as ``render``
-    writes it (:func:`framed`): a gateway's CPU time per event of a Chat upstream's long text
-    for a Chat client went from 9.9 to 7.8 µs (``bench/gateway.py``'s ``cpu_per_event``). Not
+    writes it (:func:`templated_wire`): a gateway's CPU time per event of a Chat upstream's long
+    text for a Chat client went from 9.7 to 7.7 µs (``bench/gateway.py``'s ``cpu_per_event``). Not
     for a JSON array (the server writes its own separators between elements) or an AWS event
     stream (no template)."""
     if answer.wire is not None:
@@ -297,7 +297,7 @@ async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any],
     delay = answer.delay
     try:
         if framing in ("sse", "ndjson"):
-            async for timed in framed(events, encoder, framing, delay):
+            async for timed in templated_wire(events, encoder, framing, delay):
                 yield timed
             return
         async for batch in events:
@@ -307,8 +307,8 @@ async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any],
         await events.aclose()  # type: ignore[attr-defined]
 
 
-async def framed(events: AsyncIterator[list[dict[str, Any]]], encoder: Any, framing: str,
-                 delay: float) -> AsyncIterator[list[Timed]]:  # fmt: skip
+async def templated_wire(events: AsyncIterator[list[dict[str, Any]]], encoder: Any, framing: str,
+                         delay: float) -> AsyncIterator[list[Timed]]:  # fmt: skip
     """``wire_of``'s batches with the encoder's templates used (see there)."""
     from ..dialects.base import templated
     from ..framing import by_template
