@@ -123,6 +123,10 @@ def register_dialects(register: Callable[[Dialect], None]) -> None:
     :class:`streamkit.dialects.base.Dialect` subclass. The instance names itself (``name``),
     recognises its events (``sniff``), gives a stateful normalizer per stream
     (``normalizer()``) and an encoder (``encoder()``), and names its wire ``framing``.
+    ``normalize`` checks every event a plugin's normalizer makes (a wrong type is the line's bad
+    input) unless the normalizer sets ``checks_types = True``, saying it checks the types of
+    what it passes on itself, as the built-in ones do
+    (:attr:`~streamkit.dialects.base.Normalizer.checks_types`).
 
     Returns: nothing.
 
@@ -168,8 +172,9 @@ def register_tool_executors(register: Callable[[Any], None]) -> None:
     :class:`streamkit.executors.base.Executor` subclass: ``check(tool)`` validates a tool's
     settings at load time, ``expand(tool)`` may turn one entry into several tools (an MCP server
     lists its tools), ``run(call, cancel)`` runs one call in a worker thread and returns a
-    ``ToolOutput``, ``close()`` releases what it holds. The runner enforces timeouts and output
-    caps and gives every call exactly one result.
+    ``ToolOutput``, ``close()`` releases what it holds, and ``warm_up()`` (optional) makes
+    what a first call would wait for, while ``run-tools`` waits for its first input line. The
+    runner enforces timeouts and output caps and gives every call exactly one result.
 
     Returns: nothing.
 
