@@ -213,3 +213,30 @@ def test_ctrl_c_while_the_command_s_modules_load_exits_130_without_a_traceback(
     with pytest.raises(SystemExit) as caught:
         streamkit.cli.main(args)
     assert caught.value.code == 130
+
+
+#: a process whose SIGINT comes while orjson's module initialisation imports a standard module of
+#: its own (the first of these it imports): ``kill`` from an import hook, the Python handler's
+#: KeyboardInterrupt raised inside that import, as when Ctrl-C lands there
+_INTERRUPTED_IN_ORJSON = """
+import os, signal, sys
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("uuid", "datetime", "dataclasses") and "orjson.orjson" in sys.modules:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+assert "orjson" not in sys.modules
+sys.meta_path.insert(0, Interrupt())
+from streamkit.cli import main
+main(["normalize"])
+"""
+
+
+def test_ctrl_c_while_orjson_loads_exits_130_not_a_crash() -> None:
+    """orjson's initialisation crashes the interpreter when a standard module it imports fails
+    to (ijl/orjson#310): main imports orjson with SIGINT held back, and takes it after."""
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_IN_ORJSON], stdin=subprocess.DEVNULL,
+                            capture_output=True, timeout=60)  # fmt: skip
+    assert result.returncode == 130, result.stderr.decode()[-2000:]
+    assert result.stderr == b""
