@@ -254,3 +254,19 @@ def test_an_encoder_fed_every_event_makes_no_template(dialect: str) -> None:
         for event in _normalized(path):
             encoder.feed(event)
             assert encoder.plain_delta is None
+
+
+def test_the_responses_encoder_writes_the_arguments_of_the_call_on_the_wire_by_template() -> None:
+    """The fragments after the first of a function call's streamed arguments (the call on the
+    wire): each by the template, its sequence number and the call's fragments kept."""
+    fragments = ['{"city"', ": ", '"Oslo"', "}"]
+    events = [
+        {"type": "start", "id": "r1", "model": "m"},
+        {"type": "tool-input-start", "id": "call_1", "tool_name": "weather"},
+        *({"type": "tool-input-delta", "id": "call_1", "delta": f} for f in fragments),
+        {"type": "tool-input-end", "id": "call_1"},
+        {"type": "tool-call", "tool_call_id": "call_1", "tool_name": "weather", "arguments": "".join(fragments),
+         "input": {"city": "Oslo"}},
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]  # fmt: skip
+    assert check_plain_deltas(iter(events), "openai-responses") == len(fragments) - 1
