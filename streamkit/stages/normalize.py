@@ -128,7 +128,7 @@ class _Router:
 
     def run(self, raw: dict[str, Any], data: Any, event: str | None) -> list[dict[str, Any]]:
         try:
-            out = self.feed(data, event)
+            out = self.normalizer.feed(data, event)  # (checked below: not the hot path's checking feed)
         except Exception as exc:
             return self.failed(exc)
         if out is None:
