@@ -146,3 +146,26 @@ def ca_bundle_loads(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return loads
+
+
+def say_dialect(name: str, normalizer: Any, description: str = "a test dialect") -> Registry:
+    """A registry of the built-ins and one plugin dialect ``name``, which claims the payloads with
+    a ``say`` field and makes each stream's normalizer by calling ``normalizer()``."""
+    import types
+
+    from streamkit.dialects.base import Dialect
+    from streamkit.hookspecs import hookimpl
+    from streamkit.testing import registry
+
+    class SayDialect(Dialect):
+        def sniff(self, data: Any, event: str | None = None) -> bool:
+            return isinstance(data, dict) and "say" in data
+
+        def normalizer(self, **options: Any) -> Any:
+            return normalizer()
+
+    SayDialect.name = name
+    SayDialect.description = description
+    return registry(
+        types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(SayDialect())))
+    )

@@ -20,15 +20,14 @@ from typing import Any
 import orjson
 import pytest
 
-from streamkit.dialects.base import Dialect, Normalizer
+from streamkit.dialects.base import Normalizer
 from streamkit.errors import DataError
 from streamkit.hookspecs import hookimpl
 from streamkit.ndjson import EventWriter, read_events
 from streamkit.plugins import Registry
 from streamkit.stages.normalize import write_normalized
-from streamkit.testing import registry
 
-from ..conftest import STREAMKIT
+from ..conftest import STREAMKIT, say_dialect
 
 LINES = [
     b'{"type":"raw","dialect":"ahead","event":null,"data":{"say":"a"}}\n',
@@ -52,19 +51,7 @@ def _registry(made: list[float], fail: bool = False) -> Registry:
         def close(self) -> list[dict[str, Any]]:
             return [{"type": "finish", "finish_reason": "stop"}]
 
-    class AheadDialect(Dialect):
-        name = "ahead"
-        description = "notes when its normalizers are made"
-
-        def sniff(self, data: Any, event: str | None = None) -> bool:
-            return isinstance(data, dict) and "say" in data
-
-        def normalizer(self, **options: Any) -> Normalizer:
-            return Ahead()
-
-    return registry(
-        types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(AheadDialect())))
-    )
+    return say_dialect("ahead", Ahead, "notes when its normalizers are made")
 
 
 def _run(source: Any, registry: Registry, **options: Any) -> tuple[bytes, str | None]:

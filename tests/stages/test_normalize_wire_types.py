@@ -22,7 +22,7 @@ from streamkit.errors import DataError
 from streamkit.stages.normalize import normalize
 from streamkit.testing import wrong_types
 
-from ..conftest import fixture_files
+from ..conftest import fixture_files, say_dialect
 
 DATA = Path(__file__).parents[1] / "data"
 OWN = sorted(p for p in DATA.glob("*/*") if not p.name.endswith(".expected.ndjson"))
@@ -73,11 +73,7 @@ def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]
     """A registry with a plugin dialect ``careless`` whose normalizer makes ``made`` of every
     line (``bad`` of line ``bad_at``) and ``at_close`` at the end, unchecked (``claims``: it says
     it checks the types of what it passes on, ``Normalizer.checks_types``)."""
-    import types
-
-    from streamkit.dialects.base import Dialect, Normalizer
-    from streamkit.hookspecs import hookimpl
-    from streamkit.plugins import Registry, get_plugin_manager
+    from streamkit.dialects.base import Normalizer
 
     class Careless(Normalizer):
         checks_types = claims
@@ -92,21 +88,7 @@ def _careless_registry(made: list[dict[str, Any]], at_close: list[dict[str, Any]
         def close(self) -> list[dict[str, Any]]:
             return [dict(ev) for ev in at_close]
 
-    class CarelessDialect(Dialect):
-        name = "careless"
-        description = "passes values on unchecked"
-
-        def sniff(self, data: Any, event: str | None = None) -> bool:
-            return isinstance(data, dict) and "say" in data
-
-        def normalizer(self, **options: Any) -> Normalizer:
-            return Careless()
-
-    pm = get_plugin_manager(load_entry_points=False)
-    pm.register(
-        types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(CarelessDialect())))
-    )
-    return Registry(pm)
+    return say_dialect("careless", Careless, "passes values on unchecked")
 
 
 GOOD = [{"type": "start", "id": "r", "model": "m", "dialect": "careless"}]
