@@ -16,15 +16,18 @@ import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from .. import diagnostics
 from ..canonical import CANONICAL_TYPES, check_event
 from ..errors import DataError
-from ..ndjson import EventWriter, NDJSONReader, OnError
+from ..ndjson import EventWriter, NDJSONReader
 from ..plugins import Registry, default_registry
+
+if TYPE_CHECKING:
+    from ..ndjson import OnError
 
 SNIFF_LIMIT = 64
 

@@ -174,6 +174,33 @@ def test_the_process_never_imports_click_and_exits_as_the_command_does() -> None
     assert b"Usage: " in result.stdout and result.stderr.decode().splitlines()[-1] == "exit 0 True"
 
 
+def test_accumulate_and_import_streamkit_never_import_typing() -> None:
+    """``typing`` costs a stage about 4 ms of its start (README "Speed"): ``import streamkit`` and
+    the ``accumulate`` command use its names only for the type checker."""
+    code = (
+        "import sys\n"
+        "before = 'typing' in sys.modules\n"
+        "import streamkit\n"
+        "print('import', before, 'typing' in sys.modules, file=sys.stderr)\n"
+        "from streamkit.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code, 'typing' in sys.modules, file=sys.stderr)\n"
+    )
+    events = run_cli(
+        "normalize", input=run_cli("fetch", "--replay", str(DATA / "anthropic" / "text.sse")).stdout
+    ).stdout
+    result = subprocess.run(
+        [sys.executable, "-c", code, "accumulate", "--final"], input=events, capture_output=True, timeout=60
+    )
+    said = result.stderr.decode().splitlines()
+    if said[0] == "import True True":
+        pytest.skip("this interpreter imports typing before any code runs (a .pth file of the venv)")
+    assert said == ["import False False", "exit 0 False"], result.stderr
+    assert b'"type":"message"' in result.stdout
+
+
 def test_normalize_loads_the_plugins_but_not_their_unused_parts() -> None:
     """Every command loads the installed plugins to know their names; the MCP executor and the
     Cohere normalizer are imported only when a command uses them."""
