@@ -174,6 +174,9 @@ _OPT_BOOL = (bool, _NONE)
 _OPT_DICT = (dict, _NONE)
 _OPT_LIST = (list, _NONE)
 _OPT_INT = (int, _NONE)
+_OPT_NUM = (int, float, _NONE)
+#: the Unix times (seconds) a wire format can write: datetime's years 1 to 9999
+EPOCH_RANGE = (-62135596800, 253402300800)
 
 _KINDS = {str: "a string", int: "an integer", float: "a number", bool: "true or false", dict: "an object",
           list: "a list", _NONE: "null"}  # fmt: skip
@@ -184,7 +187,12 @@ _DELTA = (("id", _ID, True), ("delta", _STR, True))
 _END = (("id", _ID, True), ("text", _OPT_STR, False))
 EVENT_FIELDS: dict[str, tuple[tuple[str, tuple[type, ...], bool], ...]] = {
     "raw": (("dialect", _OPT_STR, False), ("event", _OPT_STR, False)),
-    "start": (("id", (*_ID, _NONE), False), ("model", _OPT_STR, False), ("dialect", _OPT_STR, False)),
+    "start": (
+        ("id", (*_ID, _NONE), False),
+        ("model", _OPT_STR, False),
+        ("dialect", _OPT_STR, False),
+        ("created", _OPT_NUM, False),
+    ),
     "text-start": _BLOCK,
     "text-delta": _DELTA,
     "text-end": _END,
@@ -276,14 +284,33 @@ _MISSING = object()
 DELTA_TYPES = frozenset({"text-delta", "reasoning-delta", "tool-input-delta"})
 
 
+#: what a ``provider_metadata`` holds: each dialect's own object
+_OBJECTS = frozenset((dict,))
+
+
+def _metadata_problem(pm: Any) -> str | None:
+    """What is wrong with a ``provider_metadata`` (an object of objects, keyed by dialect), if
+    anything: an encoder reads its own dialect's object."""
+    if pm is None or (type(pm) is dict and _OBJECTS.issuperset(map(type, pm.values()))):
+        return None
+    if type(pm) is not dict:
+        return f"'provider_metadata' must be an object, not {_kind(pm)}"
+    name, value = next((k, v) for k, v in pm.items() if type(v) is not dict)
+    return f"'provider_metadata.{name}' must be an object, not {_kind(value)}"
+
+
 def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
     """What the table does not say: metadata, choice, usage counts, a message's parts."""
-    pm = event.get("provider_metadata")
-    if pm is not None and type(pm) is not dict:
-        return f"'provider_metadata' must be an object, not {_kind(pm)}"
+    problem = _metadata_problem(event.get("provider_metadata"))
+    if problem:
+        return problem
     choice = event.get("choice")
     if choice is not None and type(choice) is not int:
         return f"'choice' must be an integer, not {_kind(choice)}"
+    if kind == "start":
+        created = event.get("created")
+        if created is not None and not EPOCH_RANGE[0] <= created < EPOCH_RANGE[1]:
+            return f"'created' must be a Unix time in seconds, not {created!r}"
     if kind == "finish" or kind == "message":
         usage = event.get("usage")
         if usage:
@@ -293,7 +320,9 @@ def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
         for i, part in enumerate(event.get("content") or ()):
             if type(part) is not dict or type(part.get("type")) is not str:
                 return f"'content[{i}]' must be an object with a string 'type'"
-            inner = _wrong(PART_FIELDS.get(part["type"], ()), part)
+            inner = _wrong(PART_FIELDS.get(part["type"], ()), part) or _metadata_problem(
+                part.get("provider_metadata")
+            )
             if inner:
                 return f"'content[{i}]': {inner}"
     return None
@@ -310,8 +339,18 @@ def check_event(event: dict[str, Any]) -> str | None:
         and type(event.get("id")) is str
         and (
             (n := len(event)) == 3
-            # (or with one more field: its metadata, an object (chat's logprobs), or fetch's t)
-            or (n == 4 and ("t" in event or type(event.get("provider_metadata")) is dict))
+            # (or with one more field: its metadata, an object of objects (chat's logprobs), or
+            # fetch's t)
+            or (
+                n == 4
+                and (
+                    "t" in event
+                    or (
+                        type(pm := event.get("provider_metadata")) is dict
+                        and _OBJECTS.issuperset(map(type, pm.values()))
+                    )
+                )
+            )
         )
     ):
         return None  # the hot path: a plain delta

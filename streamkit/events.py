@@ -29,6 +29,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 FinishReason = Literal["stop", "length", "tool-calls", "content-filter", "error", "other"]
+#: keyed by dialect name, each dialect's own object (the Vercel AI SDK's ``ProviderMetadata``)
+ProviderMetadata = dict[str, dict[str, Any]]
 
 
 class _Model(BaseModel):
@@ -36,7 +38,7 @@ class _Model(BaseModel):
 
 
 class _Event(_Model):
-    provider_metadata: dict[str, Any] | None = Field(
+    provider_metadata: ProviderMetadata | None = Field(
         default=None, description="Dialect-specific data, keyed by dialect name."
     )
     choice: int | None = Field(default=None, description="Choice index (n>1); absent means 0.")
@@ -257,13 +259,13 @@ class TextPart(_Model):
     type: Literal["text"]
     text: str
     refusal: bool | None = None
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class ReasoningPart(_Model):
     type: Literal["reasoning"]
     text: str
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class ToolCallPart(_Model):
@@ -274,7 +276,7 @@ class ToolCallPart(_Model):
     input: Any = None
     input_error: str | None = None
     provider_executed: bool | None = None
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class ToolResultPart(_Model):
@@ -284,7 +286,7 @@ class ToolResultPart(_Model):
     output: Any = None
     is_error: bool = False
     provider_executed: bool | None = None
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class ToolApprovalRequestPart(_Model):
@@ -297,7 +299,7 @@ class ToolApprovalRequestPart(_Model):
     input: Any = None
     input_error: str | None = None
     provider_executed: bool | None = None
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class SourcePart(_Model):
@@ -306,14 +308,14 @@ class SourcePart(_Model):
     id: str
     url: str | None = None
     title: str | None = None
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 class FilePart(_Model):
     type: Literal["file"]
     media_type: str
     data: str
-    provider_metadata: dict[str, Any] | None = None
+    provider_metadata: ProviderMetadata | None = None
 
 
 Part = Annotated[

@@ -80,7 +80,22 @@ def corpus() -> Iterator[tuple[str, dict[str, Any], str]]:
                 yield f"{kind}.{name}=missing", event, name
         for name, value in (("provider_metadata", ["x"]), ("choice", "0")):
             yield f"{kind}.{name}={type(value).__name__}", {**VALID[kind], name: value}, name
+        # (a dialect's own metadata is an object: its encoder reads its fields)
+        bad_metadata = {"openai-chat": 5, "anthropic": {}}
+        yield (
+            f"{kind}.provider_metadata.openai-chat=int",
+            {**VALID[kind], "provider_metadata": bad_metadata},
+            "provider_metadata.openai-chat",
+        )
     yield "finish.usage.input_tokens=str", {**VALID["finish"], "usage": {"input_tokens": "3"}}, "input_tokens"
+    for created in (1e300, -1e20):  # (a number, but no time a wire format can write)
+        yield f"start.created={created:g}", {**VALID["start"], "created": created}, "created"
+    part = {**VALID_PARTS["text"], "provider_metadata": {"gemini": "x"}}
+    yield (
+        "message.content.text.provider_metadata.gemini=str",
+        {**VALID["message"], "content": [part]},
+        "provider_metadata.gemini",
+    )
     for kind, fields in PART_FIELDS.items():
         for name, _types, _ in fields:
             part = {**VALID_PARTS[kind], name: ["x"]}

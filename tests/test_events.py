@@ -116,6 +116,9 @@ def test_the_short_way_takes_metadata_objects_and_fetchs_t_only() -> None:
     assert check_event({**delta, "provider_metadata": []}) == (
         "text-delta event: 'provider_metadata' must be an object, not a list"
     )
+    assert check_event({**delta, "provider_metadata": {"a": {}, "openai-chat": [1]}}) == (
+        "text-delta event: 'provider_metadata.openai-chat' must be an object, not a list"
+    )
     assert (
         check_event({**delta, "choice": "1"}) == "text-delta event: 'choice' must be an integer, not a string"
     )

@@ -89,6 +89,39 @@ def wire_string(value: Any, field: str) -> str:
     raise DataError(f"{field} is a {type(value).__name__}, expected a string")
 
 
+def unix_time(created: Any) -> int | float | None:
+    """A ``start`` event's ``created`` when it is a Unix time (seconds) a wire format can write,
+    else None: absent, not a number, or past datetime's years 1 to 9999 (the commands refuse such
+    a ``start`` when they read it; an encoder given one in process writes the time of now)."""
+    from ..canonical import EPOCH_RANGE
+
+    if type(created) in (int, float) and EPOCH_RANGE[0] <= created < EPOCH_RANGE[1]:
+        return created
+    return None
+
+
+def wire_time(value: Any, field: str) -> int | float:
+    """``value`` when it is a Unix time in seconds (:func:`unix_time`), for a normalizer that
+    passes a provider's time on as ``start.created``; else a :class:`~streamkit.errors.DataError`
+    saying that ``field`` is not one (see :func:`wire_string`)."""
+    moment = unix_time(value)
+    if moment is not None:
+        return moment
+    from ..errors import DataError
+
+    if type(value) in (int, float):
+        raise DataError(f"{field} is {value!r}, no Unix time in seconds")
+    raise DataError(f"{field} is a {type(value).__name__}, expected a number")
+
+
+def unix_seconds(created: Any) -> int:
+    """:func:`unix_time` in whole seconds, or now's, for a wire format that writes an integer."""
+    from time import time
+
+    moment = unix_time(created)
+    return int(time() if moment is None else moment)
+
+
 def token_counts(usage: dict[str, Any], field: str = "usage") -> dict[str, Any]:
     """A canonical usage made of a provider's ``field``, given back when each of its counts is a
     number (or null); else a :class:`~streamkit.errors.DataError` naming the count. For the

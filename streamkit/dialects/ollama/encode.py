@@ -27,12 +27,13 @@ from typing import Any
 from ...canonical import message_to_events, parse_arguments
 from ...errors import UsageError
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_time
 from .wire import NAME
 
 
 def _iso(epoch: Any) -> str:
-    moment = datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, (int, float)) else None
+    seconds = unix_time(epoch)
+    moment = datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
     return (moment or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
 
 

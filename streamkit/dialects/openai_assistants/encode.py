@@ -25,13 +25,12 @@ request names (see ``AssistantsEncoder`` and ``OpenAIAssistants.serve_options``)
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from orjson import dumps
 
 from ...canonical import message_to_events
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
 from ..openai_chat import wire_usage as chat_wire_usage
 from .wire import _EXECUTED, NAME, _meta
 
@@ -285,7 +284,7 @@ class AssistantsEncoder(Encoder):
         elif self.assistant_id is None:
             self.assistant_id = f"asst_{_digest(self.thread_id)}"
         created = ev.get("created")
-        self.created = int(created) if isinstance(created, (int, float)) else int(time.time())
+        self.created = unix_seconds(created)
         self.model = ev.get("model") or ""
         thread_obj = meta.get("thread")
         if (

@@ -12,14 +12,13 @@ Completions field carries.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
 from .wire import NAME
 
 # canonical finish reason -> what a Chat Completions client accepts
@@ -179,7 +178,7 @@ class ChatEncoder(Encoder):
         self.id = ev.get("id") or f"chatcmpl-{uuid.uuid4().hex[:24]}"
         self.model = ev.get("model") or self.default_model
         created = ev.get("created")
-        self.created = int(created) if isinstance(created, (int, float)) else int(time.time())
+        self.created = unix_seconds(created)
         meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
         for key in ("system_fingerprint", "service_tier"):
             if meta.get(key) is not None:
@@ -306,7 +305,7 @@ class ChatEncoder(Encoder):
         executed = meta.get("executed_tool")
         if not ev.get("provider_executed"):
             return []  # a client tool's result belongs to the next request, not this stream
-        if executed is None:
+        if type(executed) is not dict:  # (none, or metadata that is not this dialect's)
             return self.drop("provider-executed tool results")
         tool = {**executed, "output": ev.get("output")}
         return [*self._ensure_open(), self._chunk(ev.get("choice") or 0, {"executed_tools": [tool]})]

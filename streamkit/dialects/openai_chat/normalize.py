@@ -56,7 +56,7 @@ from typing import Any
 from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer, token_counts, wire_string
+from ..base import Normalizer, token_counts, wire_string, wire_time
 from .normalize_rare import _RarerParts
 from .usage import map_usage
 from .wire import NAME
@@ -339,7 +339,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
         if not ev["model"] and data.get("model"):
             ev["model"] = wire_string(data["model"], "the chunk's model")
         if "created" not in ev and data.get("created"):
-            ev["created"] = data["created"]
+            ev["created"] = wire_time(data["created"], "the chunk's created")
         for key in _START_FIELDS:
             if data.get(key) is not None and key not in self.start_meta:
                 self.start_meta[key] = data[key]

@@ -54,20 +54,20 @@ Tool calls (client calls and provider-executed tools) are written in ``encode_to
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ...canonical import message_to_events
 from ...errors import UsageError
-from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
 from .encode_tools import _Call, _ToolItems
 from .wire import NAME, _meta, _new_id, seal
 
 
 def wire_usage(usage: dict[str, Any] | None, raw: Any = None) -> dict[str, Any] | None:
     """The usage object of the final response: the raw one when it came from this dialect (with
-    the fields today's SDK requires filled in), else built from the canonical usage."""
-    if isinstance(raw, dict):
+    the fields today's SDK requires filled in), else built from the canonical usage. A raw one
+    that is no usage (a count that is no number, details that are no object) is not used."""
+    if isinstance(raw, dict) and _is_usage(raw):
         out = dict(raw)
     elif usage:
         out = {
@@ -94,6 +94,17 @@ def wire_usage(usage: dict[str, Any] | None, raw: Any = None) -> dict[str, Any] 
     details.setdefault("reasoning_tokens", 0)
     out["output_tokens_details"] = details
     return out
+
+
+_COUNTS = frozenset((int, float, type(None)))
+_DETAILS = frozenset((dict, type(None)))
+
+
+def _is_usage(raw: dict[str, Any]) -> bool:
+    """Whether a Responses usage object read back from metadata has the types the SDK reads."""
+    return _COUNTS.issuperset(
+        type(raw.get(key)) for key in ("input_tokens", "output_tokens", "total_tokens")
+    ) and _DETAILS.issuperset(type(raw.get(key)) for key in ("input_tokens_details", "output_tokens_details"))
 
 
 #: the error of a response whose stream stopped before its end
@@ -238,7 +249,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
         self.resp = {
             "id": ev.get("id") or _new_id("resp"),
             "object": "response",
-            "created_at": int(created) if isinstance(created, (int, float)) else int(time.time()),
+            "created_at": unix_seconds(created),
             "model": ev.get("model") or "",
         }
         for key in ("previous_response_id", "background"):

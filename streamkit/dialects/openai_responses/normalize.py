@@ -103,7 +103,7 @@ from typing import Any
 import orjson
 
 from ...errors import DataError
-from ..base import Normalizer, token_counts
+from ..base import Normalizer, token_counts, unix_time
 from .fields import _index, _list, _object, _text
 from .items import WHOLE_ITEMS
 from .normalize_blocks import _Block, _Blocks
@@ -299,7 +299,7 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
             self.response_id = ev["id"] = _text(response, "id")
             ev["model"] = _text(response, "model") or None
             created = response.get("created_at")
-            if isinstance(created, (int, float)) and not isinstance(created, bool):
+            if unix_time(created) is not None:
                 ev["created"] = created
             self.tools = response.get("tools")
             previous, background = response.get("previous_response_id"), response.get("background")
