@@ -108,3 +108,13 @@ def test_responses_builds_the_usage_from_the_canonical_one_when_the_kept_one_is_
     usage = completed[0]["response"]["usage"]
     assert (usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]) == (3, 1, 4)
     assert usage["input_tokens_details"]["cached_tokens"] == 0
+
+
+def test_responses_leaves_out_logprobs_that_are_no_list() -> None:
+    deltas = [{**TEXT[1], "provider_metadata": {"openai-responses": {"logprobs": 1.5}}}] * 2
+    events = [{"type": "start", "id": "r1", "model": "m"}, TEXT[0], *deltas, *TEXT[2:]]
+    wire = _wire(events, "openai-responses")
+    data = [orjson.loads(line[6:]) for line in wire.split(b"\n") if line.startswith(b"data: ")]
+    assert [d["logprobs"] for d in data if d["type"] == "response.output_text.delta"] == [[], []]
+    done = [d for d in data if d["type"] == "response.output_text.done"]
+    assert done[0]["text"] == "hihi" and done[0]["logprobs"] == []

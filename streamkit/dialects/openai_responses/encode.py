@@ -424,8 +424,10 @@ class ResponsesEncoder(_ToolItems, Encoder):
             # without building its ids and keywords: half the bytecodes a delta cost there)
             delta = ev.get("delta") or ""
             part["frags"].append(delta)
-            logprobs = (_meta(ev).get("logprobs") or []) if ev.get("provider_metadata") else []
-            if logprobs:
+            logprobs = _meta(ev).get("logprobs") if ev.get("provider_metadata") else None
+            if type(logprobs) is not list:  # (none, or metadata that is not this dialect's)
+                logprobs = []
+            elif logprobs:
                 part["logprobs"].extend(logprobs)
             seq = self.seq
             self.seq = seq + 1
@@ -454,7 +456,9 @@ class ResponsesEncoder(_ToolItems, Encoder):
         if part["refusal"]:
             out.append(self._ev("response.refusal.delta", **ids, delta=delta))
         else:
-            logprobs = _meta(ev).get("logprobs") or []
+            logprobs = _meta(ev).get("logprobs")
+            if type(logprobs) is not list:
+                logprobs = []
             part["logprobs"].extend(logprobs)
             out.append(self._ev("response.output_text.delta", **ids, delta=delta, logprobs=logprobs))
         return out
