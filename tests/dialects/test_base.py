@@ -81,11 +81,16 @@ def test_ollama_keeps_a_fraction_of_a_second_and_writes_now_for_no_time(steady: 
 
 
 def test_chat_drops_an_executed_tools_metadata_that_is_no_object(capsys: pytest.CaptureFixture[str]) -> None:
+    meta = {"openai-chat": {"executed_tool": 1.5}}
+    call = {"type": "tool-call", "tool_call_id": "c1", "tool_name": "search", "arguments": "{}",
+            "provider_executed": True, "provider_metadata": meta}  # fmt: skip
     result = {"type": "tool-result", "tool_call_id": "c1", "tool_name": "search", "output": "ok",
-              "provider_executed": True, "provider_metadata": {"openai-chat": {"executed_tool": 1.5}}}  # fmt: skip
-    wire = _wire([{"type": "start", "id": "r1", "model": "m"}, result, *TEXT], "openai-chat")
+              "provider_executed": True, "provider_metadata": meta}  # fmt: skip
+    wire = _wire([{"type": "start", "id": "r1", "model": "m"}, call, result, *TEXT], "openai-chat")
     assert b"executed_tools" not in wire
-    assert "openai-chat cannot express provider-executed tool results (1); dropped" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "openai-chat cannot express provider-executed tool calls (1); dropped" in err
+    assert "openai-chat cannot express provider-executed tool results (1); dropped" in err
 
 
 @pytest.mark.parametrize(

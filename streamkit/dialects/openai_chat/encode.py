@@ -277,7 +277,7 @@ class ChatEncoder(Encoder):
         choice = ev.get("choice") or 0
         if ev.get("provider_executed"):
             executed = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("executed_tool")
-            if executed is None:
+            if type(executed) is not dict:  # (none, or metadata that is not this dialect's)
                 return self.drop("provider-executed tool calls")
             tool = {**executed, "arguments": ev.get("arguments") or ""}
             return [*self._ensure_open(), self._chunk(choice, {"executed_tools": [tool]})]
