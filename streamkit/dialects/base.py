@@ -100,20 +100,6 @@ def unix_time(created: Any) -> int | float | None:
     return None
 
 
-def wire_time(value: Any, field: str) -> int | float:
-    """``value`` when it is a Unix time in seconds (:func:`unix_time`), for a normalizer that
-    passes a provider's time on as ``start.created``; else a :class:`~streamkit.errors.DataError`
-    saying that ``field`` is not one (see :func:`wire_string`)."""
-    moment = unix_time(value)
-    if moment is not None:
-        return moment
-    from ..errors import DataError
-
-    if type(value) in (int, float):
-        raise DataError(f"{field} is {value!r}, no Unix time in seconds")
-    raise DataError(f"{field} is a {type(value).__name__}, expected a number")
-
-
 def unix_seconds(created: Any) -> int:
     """:func:`unix_time` in whole seconds, or now's, for a wire format that writes an integer."""
     from time import time

@@ -66,7 +66,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import DataError
-from ..base import Normalizer, token_counts, wire_string, wire_time
+from ..base import Normalizer, token_counts, unix_time, wire_string
 from ..openai_chat import map_usage
 from .normalize_tools import RunStepTools, _Call
 from .wire import NAME, _list, _obj
@@ -215,8 +215,8 @@ class AssistantsNormalizer(RunStepTools, Normalizer):
         if run is not None:
             if run.get("model"):
                 ev["model"] = wire_string(run["model"], "run.model")
-            if run.get("created_at") is not None:
-                ev["created"] = wire_time(run["created_at"], "run.created_at")
+            if unix_time(run.get("created_at")) is not None:  # (one of another kind is left out)
+                ev["created"] = run["created_at"]
             if run.get("thread_id"):
                 self.thread_id = run["thread_id"]
             if run.get("assistant_id"):

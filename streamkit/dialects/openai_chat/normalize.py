@@ -56,7 +56,7 @@ from typing import Any
 from ...canonical import tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer, token_counts, wire_string, wire_time
+from ..base import Normalizer, token_counts, unix_time, wire_string
 from .normalize_rare import _RarerParts
 from .usage import map_usage
 from .wire import NAME
@@ -338,8 +338,8 @@ class ChatNormalizer(_RarerParts, Normalizer):
             ev["id"] = data["id"] if type(data["id"]) is int else wire_string(data["id"], "the chunk's id")
         if not ev["model"] and data.get("model"):
             ev["model"] = wire_string(data["model"], "the chunk's model")
-        if "created" not in ev and data.get("created"):
-            ev["created"] = wire_time(data["created"], "the chunk's created")
+        if "created" not in ev and data.get("created") and unix_time(data["created"]) is not None:
+            ev["created"] = data["created"]  # (a time only: one of another kind is left out)
         for key in _START_FIELDS:
             if data.get(key) is not None and key not in self.start_meta:
                 self.start_meta[key] = data[key]

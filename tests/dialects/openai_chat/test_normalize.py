@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import orjson
 import pytest
 
 from streamkit.dialects.openai_chat.normalize_rare import _EXTRA_FIELDS
@@ -363,3 +364,16 @@ def test_a_bad_choice_after_choice_0_finished_leaves_no_stale_text_block_for_the
     (late,) = [e for e in events if e.get("delta") == "b"]
     assert {"type": "text-start", "id": late["id"]} in events[bad:]
     assert late["id"] != "text-0"
+
+
+@pytest.mark.parametrize(
+    ("created", "kept"),
+    [(1_700_000_000, True), (1.7e9, True), ("2024-01-01", False), (1e300, False), (True, False)],
+)
+def test_a_chunks_created_is_passed_on_only_when_it_is_a_unix_time(created: Any, kept: bool) -> None:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": created, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}  # fmt: skip
+    wire = b"data: " + orjson.dumps(chunk) + b"\n\ndata: [DONE]\n\n"
+    (start,) = [e for e in events_of(wire) if e["type"] == "start"]
+    assert start.get("created", None) == (created if kept else None)
+    assert messages(events_of(wire))[0]["content"] == [{"type": "text", "text": "hi"}]
