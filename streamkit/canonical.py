@@ -265,7 +265,10 @@ def _kind(value: Any) -> str:
     return _KINDS.get(type(value), type(value).__name__)
 
 
-def _wrong(fields: tuple[tuple[str, tuple[type, ...], bool], ...], event: dict[str, Any]) -> str | None:
+def fields_problem(
+    fields: tuple[tuple[str, tuple[type, ...], bool], ...], event: dict[str, Any]
+) -> str | None:
+    """What is wrong with an object's ``fields`` (name, allowed types, required), in words, or None."""
     for name, types, required in fields:
         value = event.get(name, _MISSING)
         if value is _MISSING:
@@ -299,6 +302,15 @@ def _metadata_problem(pm: Any) -> str | None:
     return f"'provider_metadata.{name}' must be an object, not {_kind(value)}"
 
 
+def part_problem(part: dict[str, Any]) -> str | None:
+    """What is wrong with the fields of a ``message``'s content part (an object with a string
+    ``type``), in words, or None: its fields of :data:`PART_FIELDS`, and its metadata. The same
+    parts make an assistant message of a conversation (:func:`streamkit.conversation.check`)."""
+    return fields_problem(PART_FIELDS.get(part["type"], ()), part) or _metadata_problem(
+        part.get("provider_metadata")
+    )
+
+
 def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
     """What the table does not say: metadata, choice, usage counts, a message's parts."""
     problem = _metadata_problem(event.get("provider_metadata"))
@@ -320,9 +332,7 @@ def _rarer(kind: Any, event: dict[str, Any]) -> str | None:
         for i, part in enumerate(event.get("content") or ()):
             if type(part) is not dict or type(part.get("type")) is not str:
                 return f"'content[{i}]' must be an object with a string 'type'"
-            inner = _wrong(PART_FIELDS.get(part["type"], ()), part) or _metadata_problem(
-                part.get("provider_metadata")
-            )
+            inner = part_problem(part)
             if inner:
                 return f"'content[{i}]': {inner}"
     return None
@@ -364,7 +374,7 @@ def check_event(event: dict[str, Any]) -> str | None:
     fields = EVENT_FIELDS.get(kind)  # type: ignore[arg-type]
     if fields is None:
         return None
-    problem = _wrong(fields, event)
+    problem = fields_problem(fields, event)
     if problem is None:
         problem = _rarer(kind, event)
     return f"{kind} event: {problem}" if problem else None

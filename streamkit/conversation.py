@@ -86,6 +86,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .canonical import fields_problem, part_problem
 from .errors import UsageError
 
 ROLES = ("user", "assistant", "tool", "system")
@@ -124,11 +125,15 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
                 raise UsageError(f"{at}: a tool message needs a 'tool_call_id'")
             if not isinstance(message.get("approved", False), bool):
                 raise UsageError(f"{at}: 'approved' must be true or false")
+            problem = fields_problem(_TOOL_MESSAGE, message)
+            if problem:
+                raise UsageError(f"{at}: {problem}")
+            _check_metadata(message, at)
             checked.append(message)
             continue
         if role == "system" and not isinstance(message.get("developer", False), bool):
             raise UsageError(f"{at}: 'developer' must be true or false")
-        _check_metadata(message, at, strict=False)
+        _check_metadata(message, at)
         content = message.get("content")
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]
@@ -139,7 +144,9 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
                 raise UsageError(f"{at}.content[{j}]: expected a part object with a 'type'")
             if part["type"] == "tool-call" and (not part.get("tool_call_id") or not part.get("tool_name")):
                 raise UsageError(f"{at}.content[{j}]: a tool-call part needs 'tool_call_id' and 'tool_name'")
-            _check_metadata(part, f"{at}.content[{j}]", strict=False)
+            problem = part_problem(part) or _part_extras(part)
+            if problem:
+                raise UsageError(f"{at}.content[{j}]: {problem}")
         checked.append({**message, "content": content})
     out["messages"] = checked
     tools = conversation.get("tools")
@@ -157,19 +164,39 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
     options = conversation.get("options")
     if options is not None and not isinstance(options, dict):
         raise _fail(where, "'options' must be an object")
+    problem = fields_problem(_TOP, conversation)
+    if problem:
+        raise _fail(where, problem)
     _check_metadata(conversation, where)
+    state = conversation.get("state")
+    if state is not None and type(state) is not dict:
+        raise _fail(where, "'state' must be an object keyed by dialect")
+    for name, value in (state or {}).items():
+        if type(value) is not dict:
+            raise _fail(where, f"state.{name} must be an object")
     return out
 
 
-def _check_metadata(item: dict[str, Any], at: str, *, strict: bool = True) -> None:
-    """``provider_metadata``, where present, is an object keyed by dialect, of objects (``strict``;
-    parts of messages, which come from events, only need to be an object)."""
+#: the fields of a conversation, a tool message and a user's file part that the builders read as
+#: text (or a flag), beside those of the parts a message event has (canonical.PART_FIELDS)
+_TEXT, _FLAG = (str, type(None)), (bool, type(None))
+_TOP = (("model", _TEXT, False), ("system", _TEXT, False))
+_TOOL_MESSAGE = (("tool_name", _TEXT, False), ("is_error", _FLAG, False), ("reason", _TEXT, False))
+_FILE = (("url", _TEXT, False), ("filename", _TEXT, False))
+
+
+def _part_extras(part: dict[str, Any]) -> str | None:
+    return fields_problem(_FILE, part) if part["type"] == "file" else None
+
+
+def _check_metadata(item: dict[str, Any], at: str) -> None:
+    """``provider_metadata``, where present, is an object keyed by dialect, of objects (as an
+    event's: each dialect's builder reads its own)."""
     meta = item.get("provider_metadata")
     if meta is None:
         return
-    if not isinstance(meta, dict) or (strict and not all(isinstance(v, dict) for v in meta.values())):
-        what = "an object of objects" if strict else "an object"
-        raise UsageError(f"{at}: 'provider_metadata' must be {what} keyed by dialect")
+    if not isinstance(meta, dict) or not all(isinstance(v, dict) for v in meta.values()):
+        raise UsageError(f"{at}: 'provider_metadata' must be an object of objects keyed by dialect")
 
 
 def from_prompt(prompt: str, *, model: str | None = None, system: str | None = None,

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check, system_text, tool_parameters
 from streamkit.errors import UsageError
@@ -54,6 +56,21 @@ def test_the_extended_conversation_is_accepted() -> None:
         (lambda c: c.update(provider_metadata=[]), "conversation: 'provider_metadata' must be an object of objects"),
         (lambda c: c["messages"][1].update(provider_metadata="x"), "messages[1]: 'provider_metadata' must be an object"),
         (lambda c: c["messages"][2]["content"][0].update(provider_metadata=1), "messages[2].content[0]: 'provider_metadata' must be an object"),
+        # what the request builders read as text, a flag or an object (each was a crash in one of them)
+        (lambda c: c.update(system=["Be terse."]), "conversation: 'system' must be a string, not a list"),
+        (lambda c: c.update(model=7), "conversation: 'model' must be a string, not an integer"),
+        (lambda c: c["messages"][1]["content"][0].update(text=5), "messages[1].content[0]: 'text' must be a string, not an integer"),
+        (lambda c: c["messages"][1]["content"][1].update(url=["u"]), "messages[1].content[1]: 'url' must be a string, not a list"),
+        (lambda c: c["messages"][2]["content"][0].update(text={"t": 1}), "messages[2].content[0]: 'text' must be a string, not an object"),
+        (lambda c: c["messages"][2]["content"][1].update(tool_call_id={"a": 1}), "messages[2].content[1]: 'tool_call_id' must be a string, not an object"),
+        (lambda c: c["messages"][2]["content"][1].update(tool_name=["f"]), "messages[2].content[1]: 'tool_name' must be a string, not a list"),
+        (lambda c: c["messages"][2]["content"][1].update(arguments={}), "messages[2].content[1]: 'arguments' must be a string, not an object"),
+        (lambda c: c["messages"][2]["content"][0].update(provider_metadata={"anthropic": "s"}), "messages[2].content[0]: 'provider_metadata.anthropic' must be an object, not a string"),
+        (lambda c: c["messages"][3].update(is_error="no"), "messages[3]: 'is_error' must be true or false, not a string"),
+        (lambda c: c["messages"][3].update(tool_name=1), "messages[3]: 'tool_name' must be a string, not an integer"),
+        (lambda c: c["messages"][3].update(provider_metadata=[]), "messages[3]: 'provider_metadata' must be an object of objects"),
+        (lambda c: c.update(state=1.5), "conversation: 'state' must be an object keyed by dialect"),
+        (lambda c: c.update(state={"openai-responses": []}), "conversation: state.openai-responses must be an object"),
     ],
 )  # fmt: skip
 def test_a_wrong_extended_field_is_a_usage_error_naming_it(change: Any, message: str) -> None:
@@ -101,3 +118,53 @@ def test_an_approval_answer_is_checked_and_other_dialects_leave_it_out(
         assert "the provider's tool approval requests (1)" in err, name
         if name != "openai-assistants":  # whose tool messages have no place in a thread anyway
             assert "answers to tool approval requests (1)" in err, name
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value, but the root."""
+    inner: list[tuple[Any, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        inner += [(*path, key), *_places(child, (*path, key))]
+    return inner
+
+
+PLACES = _places(EXTENDED)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=2)
+        | st.dictionaries(st.sampled_from(["type", "text", "a"]), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(place=st.sampled_from(PLACES), value=JSON_VALUES)
+def test_every_dialect_builds_a_request_from_what_check_accepts(place: tuple[Any, ...], value: Any) -> None:
+    """Any JSON value anywhere in a conversation: check() refuses it naming the field, or every
+    dialect builds its request (a usage error at most): never a TypeError from inside a builder."""
+    import copy
+
+    from streamkit.dialects.base import Endpoint
+    from streamkit.errors import StreamkitError
+    from streamkit.plugins import default_registry
+
+    conversation = copy.deepcopy(EXTENDED)
+    target = conversation
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = value
+    try:
+        checked = check(conversation)
+    except UsageError:
+        return
+    registry = default_registry()
+    for name in registry.dialect_entries():
+        try:
+            registry.dialect(name).build_request(
+                checked, Endpoint("http://127.0.0.1:9/v1", api_key="k", model="m")
+            )
+        except StreamkitError:
+            pass

@@ -101,11 +101,11 @@ def test_a_deltas_short_way_says_what_the_long_way_says(
     kind: str, extra: dict[str, Any], block_id: Any, delta: Any
 ) -> None:
     # check_event takes a delta with one more field (its metadata or fetch's t) the short way: it
-    # must find exactly what the table's long way (_wrong, then _rarer) finds
-    from streamkit.canonical import EVENT_FIELDS, _rarer, _wrong
+    # must find exactly what the table's long way (fields_problem, then _rarer) finds
+    from streamkit.canonical import EVENT_FIELDS, _rarer, fields_problem
 
     event = {"type": kind, "id": block_id, "delta": delta, **extra}
-    problem = _wrong(EVENT_FIELDS[kind], event) or _rarer(kind, event)
+    problem = fields_problem(EVENT_FIELDS[kind], event) or _rarer(kind, event)
     assert check_event(event) == (f"{kind} event: {problem}" if problem else None)
 
 
