@@ -48,6 +48,8 @@ class ShellExecutor(Executor):
             not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values())
         ):
             raise UsageError(f"tool {tool.name!r}: 'env' must be a table of strings")
+        if not isinstance(tool.settings.get("cwd", ""), str):
+            raise UsageError(f"tool {tool.name!r}: 'cwd' must be a string (a folder, relative to the tools file)")
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         settings = call.tool.settings

@@ -250,6 +250,10 @@ def test_http_executor(tmp_path: Path) -> None:
             '[[tools]]\nname = "a"\nexecutor = "shell"\ncommand = "rm -rf /"\n',
             "'command' must be an argv list",
         ),
+        (
+            '[[tools]]\nname = "a"\nexecutor = "shell"\ncommand = ["true"]\ncwd = 5\n',
+            "'cwd' must be a string",
+        ),
         ('[[tools]]\nname = "a"\nexecutor = "teleport"\n', "unknown executor 'teleport'"),
         (
             '[[tools]]\nname = "a"\nexecutor = "python"\nfunction = "no_such_module_x:f"\n',
