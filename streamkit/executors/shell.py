@@ -49,7 +49,9 @@ class ShellExecutor(Executor):
         ):
             raise UsageError(f"tool {tool.name!r}: 'env' must be a table of strings")
         if not isinstance(tool.settings.get("cwd", ""), str):
-            raise UsageError(f"tool {tool.name!r}: 'cwd' must be a string (a folder, relative to the tools file)")
+            raise UsageError(
+                f"tool {tool.name!r}: 'cwd' must be a string (a folder, relative to the tools file)"
+            )
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         settings = call.tool.settings

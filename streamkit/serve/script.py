@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from ..canonical import parse_arguments
+from ..canonical import check_event, fields_problem, parse_arguments
 from ..errors import UsageError
 
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -70,21 +70,39 @@ def _turn(raw: Any, where: str) -> dict[str, Any]:
         if raw.get("text"):
             content.append({"type": "text", "text": str(raw["text"])})
         for j, call in enumerate(raw.get("tool_calls") or ()):
-            if not isinstance(call, dict) or not call.get("name"):
-                raise UsageError(f"{where}: tool_calls[{j}] needs a 'name'")
+            if not isinstance(call, dict) or not call.get("name") or type(call["name"]) is not str:
+                raise UsageError(f"{where}: tool_calls[{j}] needs a 'name', a string")
             content.append({"type": "tool-call", "tool_name": call["name"], "input": call.get("input", call.get("arguments", {})),
                             **({"tool_call_id": call["id"]} if call.get("id") else {}),
                             **({"provider_metadata": call["provider_metadata"]} if call.get("provider_metadata") else {})})  # fmt: skip
         if not content:
             raise UsageError(f"{where}: a turn needs text, reasoning, tool_calls or content")
     for j, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") not in ("text", "reasoning", "tool-call"):
+        if not isinstance(part, dict) or part.get("type") not in _PART_TEXTS:
             raise UsageError(f"{where}: content[{j}] must be a text, reasoning or tool-call part")
+        problem = fields_problem(_PART_TEXTS[part["type"]], part)
+        if problem:
+            raise UsageError(f"{where}: content[{j}]: {problem}")
     turn: dict[str, Any] = {"content": content}
     for key in ("finish_reason", "raw_finish_reason", "usage", "error"):
         if key in raw:
             turn[key] = raw[key]
+    # what the turn becomes is checked as the stages check what they read (a finish reason that is
+    # no string, a usage that is no object...): said now, not as a 500 to the request that gets it
+    for event in turn_events(turn, response_id="r", model="m", call_prefix="call_"):
+        problem = check_event(event)
+        if problem:
+            raise UsageError(f"{where}: {problem}")
     return turn
+
+
+_TEXT = (str, type(None))
+#: what turn_events reads of a part as text (the rest is checked in the events it makes)
+_PART_TEXTS = {
+    "text": (("text", _TEXT, False),),
+    "reasoning": (("text", _TEXT, False),),
+    "tool-call": (("tool_name", (str,), True), ("tool_call_id", _TEXT, False), ("arguments", _TEXT, False)),
+}
 
 
 def _pieces(text: str, size: int) -> list[str]:
