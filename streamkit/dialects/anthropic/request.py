@@ -436,7 +436,7 @@ def _thinking(
         dropped.add(f"the reasoning_budget option {budget!r} (not a number of tokens)")
         budget = None
     if budget is None and effort is not None and effort != "none":
-        budget = EFFORT_BUDGETS.get(effort)
+        budget = EFFORT_BUDGETS.get(effort) if type(effort) is str else None
         if budget is None:
             dropped.add(f"the reasoning_effort option {effort!r}")
     sent: dict[str, Any] = native["thinking"] if isinstance(native.get("thinking"), dict) else {}

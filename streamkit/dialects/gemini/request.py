@@ -341,7 +341,7 @@ def thinking_config(options: dict[str, Any], model: str | None, drops: RequestDr
         on = budget != 0
     elif effort is None:
         return None
-    elif effort not in EFFORT_BUDGETS:
+    elif type(effort) is not str or effort not in EFFORT_BUDGETS:
         drops.add(f"reasoning_effort {effort!r}")
         return None
     else:

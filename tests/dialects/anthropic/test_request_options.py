@@ -119,6 +119,9 @@ def test_reasoning_budget() -> None:
     assert body_of({"reasoning_budget": 0})["thinking"] == {"type": "disabled"}
     assert body_of({"reasoning_budget": 100})["thinking"]["budget_tokens"] == 1024  # the API's minimum
     assert "thinking" not in body_of({"reasoning_effort": "none"})
+    assert "thinking" not in body_of(
+        {"reasoning_effort": ["high"]}
+    )  # (no string: dropped, as an unknown one)
     native = body_of({"reasoning_effort": "high", "thinking": {"type": "adaptive"}})
     assert native["thinking"] == {"type": "adaptive"}  # a native thinking option wins
 

@@ -114,6 +114,8 @@ def test_a_native_thinking_config_wins_and_an_unknown_effort_is_dropped(
     }
     assert "generationConfig" not in body_of({"reasoning_effort": "ludicrous"})
     assert "gemini cannot send reasoning_effort 'ludicrous'" in capsys.readouterr().err
+    assert "generationConfig" not in body_of({"reasoning_effort": ["high"]})  # (no string: unhashable)
+    assert "gemini cannot send reasoning_effort ['high']" in capsys.readouterr().err
     with pytest.raises(UsageError, match="reasoning_budget option must be an integer"):
         body_of({"reasoning_budget": "lots"})
 
