@@ -169,3 +169,25 @@ def say_dialect(name: str, normalizer: Any, description: str = "a test dialect")
     return registry(
         types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(SayDialect())))
     )
+
+
+def places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value (its keys and indexes, depth first), the root left out: where
+    the "any value anywhere" tests put a value."""
+    out = [path] if path else []
+    if isinstance(value, dict):
+        out += [p for k, v in value.items() for p in places(v, (*path, k))]
+    elif isinstance(value, list):
+        out += [p for i, v in enumerate(value) for p in places(v, (*path, i))]
+    return out
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """A copy of a JSON value with what is at ``path`` replaced by ``new`` (all of it for ``()``)."""
+    if not path:
+        return new
+    if isinstance(value, dict):
+        return {**value, path[0]: replaced(value[path[0]], path[1:], new)}
+    copy = list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], new)
+    return copy

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check, system_text, tool_parameters
 from streamkit.errors import UsageError
+from tests.conftest import places, replaced
 
 EXTENDED = {
     "model": "m",
@@ -120,16 +121,7 @@ def test_an_approval_answer_is_checked_and_other_dialects_leave_it_out(
             assert "answers to tool approval requests (1)" in err, name
 
 
-def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path into a JSON value, but the root."""
-    inner: list[tuple[Any, ...]] = []
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        inner += [(*path, key), *_places(child, (*path, key))]
-    return inner
-
-
-PLACES = _places(EXTENDED)
+PLACES = places(EXTENDED)
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=3),
     lambda inner: (
@@ -145,19 +137,12 @@ JSON_VALUES = st.recursive(
 def test_every_dialect_builds_a_request_from_what_check_accepts(place: tuple[Any, ...], value: Any) -> None:
     """Any JSON value anywhere in a conversation: check() refuses it naming the field, or every
     dialect builds its request (a usage error at most): never a TypeError from inside a builder."""
-    import copy
-
     from streamkit.dialects.base import Endpoint
     from streamkit.errors import StreamkitError
     from streamkit.plugins import default_registry
 
-    conversation = copy.deepcopy(EXTENDED)
-    target = conversation
-    for key in place[:-1]:
-        target = target[key]
-    target[place[-1]] = value
     try:
-        checked = check(conversation)
+        checked = check(replaced(EXTENDED, place, value))
     except UsageError:
         return
     registry = default_registry()

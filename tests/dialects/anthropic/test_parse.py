@@ -19,7 +19,7 @@ from streamkit.dialects.anthropic import Anthropic
 from streamkit.dialects.anthropic.parse import count_tokens_estimate
 from streamkit.dialects.base import Endpoint
 from streamkit.errors import UsageError
-from tests.conftest import DATA, events_of, messages
+from tests.conftest import DATA, events_of, messages, places, replaced
 from tests.dialects.anthropic.sdk import parsed, sent
 
 DIALECT = Anthropic()
@@ -641,36 +641,17 @@ RICH = {
 }  # fmt: skip
 
 
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path] if path else []
-    if isinstance(value, dict):
-        out += [p for k, v in value.items() for p in _paths(v, (*path, k))]
-    elif isinstance(value, list):
-        out += [p for i, v in enumerate(value) for p in _paths(v, (*path, i))]
-    return out
-
-
-def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    if isinstance(value, dict):
-        return {**value, path[0]: _replaced(value[path[0]], path[1:], new)}
-    copy = list(value)
-    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
-    return copy
-
-
 def test_the_rich_request_parses_and_builds() -> None:
     result = DIALECT.parse_request(RICH, path="/v1/messages")
     rebuilt(result.conversation)
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(path=st.sampled_from(_paths(RICH)), value=JSON)
+@given(path=st.sampled_from(places(RICH)), value=JSON)
 def test_wrong_types_anywhere_are_usage_errors_never_tracebacks(path: tuple[Any, ...], value: Any) -> None:
     """Valid JSON with anything anywhere (an attacker's request) parses, and then builds again for
     an Anthropic upstream, or is a UsageError: never another exception."""
-    body = _replaced(RICH, path, value)
+    body = replaced(RICH, path, value)
     try:
         result = DIALECT.parse_request(body, path="/v1/messages", headers={"anthropic-beta": "x"})
         rebuilt(result.conversation)

@@ -5,7 +5,6 @@ and the like are listed as dropped; wrong types in valid JSON are usage errors n
 
 from __future__ import annotations
 
-import copy
 import functools
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from streamkit.conversation import CUSTOM_TOOL_PARAMETERS, check
 from streamkit.dialects.base import Endpoint, ParsedRequest
 from streamkit.dialects.gemini import Gemini
 from streamkit.errors import UsageError
-from tests.conftest import events_of, fixture_files, messages
+from tests.conftest import events_of, fixture_files, messages, places, replaced
 from tests.dialects.gemini.chunks import ALL_CASES
 from tests.dialects.gemini.sdk import sent
 
@@ -661,29 +660,13 @@ def rich_body() -> dict[str, Any]:
     return sent(turns, cfg)[1]
 
 
-def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [at]
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        out += _paths(item, (*at, key))
-    return out
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_any_value_anywhere_is_a_usage_error_or_a_conversation(data: st.DataObject) -> None:
     """Valid JSON with any value put anywhere in a real request: a conversation that builds (or a
     usage error saying what is wrong), never another exception."""
-    body = copy.deepcopy(rich_body())
-    path = data.draw(st.sampled_from(_paths(body)))
-    value = data.draw(json_values)
-    if not path:
-        body = value
-    else:
-        target = body
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
+    path = data.draw(st.sampled_from([(), *places(rich_body())]))
+    body = replaced(rich_body(), path, data.draw(json_values))
     try:
         parsed = parse(body)
         rebuilt(parsed)
