@@ -66,6 +66,13 @@ def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None =
             parts = urlsplit(url)
             url = f"{parts.scheme}://{parts.netloc}:{port}{parts.path}"
     url = url.rstrip("/")
+    scheme = url.split("://", 1)[0].lower()
+    # (ws and wss: a Responses base URL for --transport websocket, as before; the message names
+    # the scheme alone, since a URL may carry credentials)
+    if scheme not in ("http", "https", "ws", "wss"):
+        raise UsageError(
+            f"the base URL for {dialect.name} is {scheme}://...: streamkit speaks http(s) and ws(s)"
+        )
     credential_env = getattr(dialect, "credential_env", None)
     key_env, token_env = credential_env(url) if credential_env else (dialect.api_key_env, ())
     key_file = key_file or env.get("STREAMKIT_API_KEY_FILE")

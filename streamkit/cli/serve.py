@@ -263,6 +263,8 @@ def _client_keys(path: str | None) -> frozenset[str] | None:
             keys = frozenset(line.strip() for line in f if line.strip() and not line.lstrip().startswith("#"))
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:  # (a key's text never goes into a message)
+        raise UsageError(f"{path}: not UTF-8 text") from None
     if not keys:
         raise UsageError(f"{path} holds no keys")
     return keys

@@ -310,6 +310,15 @@ def test_a_gateway_beyond_loopback_needs_client_keys() -> None:
     assert b"--client-keys" in result.stderr and b"Traceback" not in result.stderr
 
 
+def test_a_client_keys_file_that_is_no_text_is_a_usage_error_that_quotes_no_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_bytes(b"sk-client-secret\n\xff\xfe\n")
+    result = run_cli("serve", "--upstream", "openai-chat", "--base-url", "http://127.0.0.1:9/v1",
+                     "--client-keys", str(keys), "--host", "0.0.0.0", "--port", "0", timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [f"streamkit serve: {keys}: not UTF-8 text"]
+
+
 def test_model_listings_come_in_each_clients_shape(tmp_path: Path) -> None:
     import anthropic
     import ollama
