@@ -35,6 +35,8 @@ def read_key_file(path: str) -> str:
         key = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise UsageError(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:  # (a key's text never goes into a message)
+        raise UsageError(f"key file {path} is not UTF-8 text") from None
     if not key:
         raise UsageError(f"key file {path} is empty")
     return key
@@ -77,9 +79,22 @@ def resolve(dialect: Any, *, base_url: str | None = None, key_file: str | None =
     key_env, token_env = credential_env(url) if credential_env else (dialect.api_key_env, ())
     key_file = key_file or env.get("STREAMKIT_API_KEY_FILE")
     if key_file:
-        api_key: str | None = read_key_file(key_file)
+        api_key: str | None = _header_safe(read_key_file(key_file), f"the key file {key_file}")
     else:
-        api_key = env.get("STREAMKIT_API_KEY") or _first(env, key_env)
+        names = ("STREAMKIT_API_KEY", *key_env)
+        api_key = _header_safe(_first(env, names), _named(env, names))
     return Endpoint(url, api_key, model or env.get("STREAMKIT_MODEL") or None,
-                    auth_token=_first(env, token_env),
+                    auth_token=_header_safe(_first(env, token_env), _named(env, token_env)),
                     api_version=_first(env, getattr(dialect, "api_version_env", ())))  # fmt: skip
+
+
+def _named(env: Mapping[str, str], names: tuple[str, ...]) -> str:
+    return next((f"${name}" for name in names if env.get(name)), "")
+
+
+def _header_safe(secret: str | None, source: str) -> str | None:
+    """A key or token as it goes into a header: one that holds a line break or another control
+    character (two keys pasted into one file) is a usage error, which never quotes it."""
+    if secret is not None and not secret.isprintable():
+        raise UsageError(f"the key in {source} holds a line break or another control character")
+    return secret

@@ -548,6 +548,9 @@ def request_secrets(request: Request) -> list[str]:
             if value[:7].lower() == "bearer ":
                 found.add(value[7:].strip())
     found.update(v for k, v in parse_qsl(urlsplit(request.url).query) if k.lower() == "key" and v)
+    # and each as a message may quote it: escaped, as Python writes a str or bytes value (h11
+    # refuses a header holding a line break by quoting the header's bytes)
+    found.update([*(ascii(v)[1:-1] for v in found), *(repr(v.encode())[2:-1] for v in found)])
     return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
 
 

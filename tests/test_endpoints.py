@@ -48,3 +48,37 @@ def test_fetch_and_the_gateway_refuse_it_before_they_start(command: list[str]) -
         f"streamkit {command[0]}: the base URL for openai-chat is ftp://...: streamkit speaks http(s) and ws(s)"
     ]
     assert result.stdout == b""
+
+
+@pytest.mark.parametrize(
+    ("env", "source"),
+    [
+        ({"OPENAI_API_KEY": "sk-one-SECRET\nsk-two-SECRET"}, "$OPENAI_API_KEY"),
+        ({"STREAMKIT_API_KEY": "sk-tab\tSECRET", "OPENAI_API_KEY": "sk-fine"}, "$STREAMKIT_API_KEY"),
+    ],
+)
+def test_a_key_with_a_line_break_is_refused_naming_where_it_came_from_not_it(env: dict, source: str) -> None:
+    with pytest.raises(UsageError) as info:
+        resolve(CHAT, base_url="http://127.0.0.1:9/v1", env=env)
+    assert str(info.value) == f"the key in {source} holds a line break or another control character"
+
+
+def test_a_key_file_of_two_lines_or_no_text_is_refused_quoting_no_key(tmp_path) -> None:
+    two = tmp_path / "two"
+    two.write_text("sk-one-SECRET\nsk-two-SECRET\n")
+    with pytest.raises(UsageError, match=f"the key in the key file {two} holds a line break"):
+        resolve(CHAT, base_url="http://127.0.0.1:9/v1", key_file=str(two), env={})
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"sk-SECRET\xff")
+    with pytest.raises(UsageError, match=f"key file {binary} is not UTF-8 text"):
+        resolve(CHAT, base_url="http://127.0.0.1:9/v1", key_file=str(binary), env={})
+    result = run_cli(
+        "fetch", "-d", "openai-chat", "--base-url", "http://127.0.0.1:9/v1", "--key-file", str(two), "hi"
+    )
+    assert result.returncode == 2 and b"SECRET" not in result.stdout + result.stderr
+
+
+def test_an_auth_token_is_held_to_the_same() -> None:
+    anthropic = default_registry().dialect("anthropic")
+    with pytest.raises(UsageError, match=r"the key in \$ANTHROPIC_AUTH_TOKEN holds a line break"):
+        resolve(anthropic, base_url="http://127.0.0.1:9", env={"ANTHROPIC_AUTH_TOKEN": "tok\nSECRET"})

@@ -35,6 +35,21 @@ def test_a_key_the_upstream_echoes_is_redacted_everywhere(dialect: str) -> None:
     assert error["status"] == 401 and "[redacted]" in error["message"]
 
 
+def test_a_key_a_message_quotes_escaped_is_redacted_too() -> None:
+    """httpx refuses a header holding a line break by quoting its bytes, escaped: that quote of the
+    key is redacted as the key itself is (the commands refuse such a key first: test_endpoints)."""
+    from streamkit.dialects.base import Request
+    from streamkit.upstream import Fetch
+
+    key = "sk-first-SECRET\nsk-second-SECRET"
+    with hostile("fine") as url:
+        request = Request(f"{url}/v1/chat/completions", {"model": "m", "messages": []},
+                          headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+        events = list(Fetch(request, dialect="openai-chat", retries=0))
+    (error,) = [e for e in events if e["type"] == "error"]
+    assert "[redacted]" in error["message"] and "SECRET" not in error["message"], error
+
+
 #: behaviour -> (retried?, what the error says); every one: an error event, exit 1, no traceback
 FAULTS = {
     "stall-before-headers": (True, "sent no answer within 1 s"),
