@@ -543,8 +543,9 @@ def assert_serve_replays(dialect: str, recordings: Iterable[str | Path], *, mode
     from .conversation import from_prompt
     from .endpoints import resolve
     from .plugins import default_registry
+    from .redaction import request_secrets
     from .stages.fetch import replay
-    from .upstream import Fetch, request_secrets
+    from .upstream import Fetch
 
     paths = [Path(p) for p in recordings]
     target = (registry or default_registry()).dialect(dialect)

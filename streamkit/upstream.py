@@ -33,6 +33,7 @@ import orjson
 from .dialects.base import Request
 from .errors import DataError, UpstreamError, UsageError
 from .framing.sse import encode as sse_encode
+from .redaction import redact, request_secrets
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -533,36 +534,6 @@ async def _aerror_body(chunks: AsyncIterator[bytes]) -> bytes:
 
 
 #: request headers whose values are credentials
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
-
-
-def request_secrets(request: Request) -> list[str]:
-    """The credentials a request carries (header values, a bearer token, a ``key`` query
-    parameter), longest first, for :func:`redact`."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    found: set[str] = set()
-    for name, value in request.headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            found.add(value)
-            if value[:7].lower() == "bearer ":
-                found.add(value[7:].strip())
-    found.update(v for k, v in parse_qsl(urlsplit(request.url).query) if k.lower() == "key" and v)
-    # and each as a message may quote it: escaped, as Python writes a str or bytes value (h11
-    # refuses a header holding a line break by quoting the header's bytes)
-    found.update([*(ascii(v)[1:-1] for v in found), *(repr(v.encode())[2:-1] for v in found)])
-    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret replaced by ``[redacted]`` (an upstream may echo a key back in
-    its error body: it must not reach events, messages or a gateway's clients)."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
 def _safe_url(url: str) -> str:
     """A URL for messages: never its query string, which could hold a key."""
     from urllib.parse import urlsplit
