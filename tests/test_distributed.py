@@ -25,7 +25,12 @@ from streamkit.batch import convert_bytes
 from .conftest import DATA, STREAMKIT
 
 # Ray warns of its own deprecated settings from its own modules: not ours to fix
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray", "ignore::FutureWarning:ray")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray", "ignore::FutureWarning:ray"),
+    # a local Ray cluster's start and its tasks: 110 s for one test on a loaded 2-core machine, as
+    # long as the subprocess runs below are given
+    pytest.mark.timeout(300),
+]
 
 CORRUPT = b"data: {this is not json\n\n"
 
