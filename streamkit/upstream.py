@@ -33,7 +33,7 @@ import orjson
 from .dialects.base import Request
 from .errors import DataError, UpstreamError, UsageError
 from .framing.sse import encode as sse_encode
-from .redaction import redact, request_secrets
+from .redaction import STREAM_SECRET_MIN, StreamRedactor, redact, request_secrets
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -142,6 +142,9 @@ class Decoder:
 
         self.framing = framing
         self._parse = parse_data
+        #: takes the request's secrets out of the body's bytes before anything reads them (set by
+        #: Fetch; not for binary event-stream frames, whose lengths and checksums cover the bytes)
+        self.redactor: StreamRedactor | None = None
         if framing == "sse":
             self._decoder: Any = SSEDecoder()
         elif framing == "ndjson":
@@ -200,6 +203,7 @@ class Fetch:
         self._pos = 0
         #: bytes received since the last chunk that completed an event (see MAX_EVENT_BYTES)
         self._unfinished = 0
+        self._secrets = request_secrets(request)
 
     def pending(self) -> bool:
         return self._pos < len(self._queue)
@@ -291,6 +295,14 @@ class Fetch:
                                "is the base URL right?", retryable=False)  # fmt: skip
         return None
 
+    def _decoder(self) -> Decoder:
+        """A decoder for one response's body, which takes the request's secrets out of its bytes."""
+        decoder = Decoder(self.request.framing)
+        if self.request.framing != "eventstream":
+            redactor = StreamRedactor(self._secrets)
+            decoder.redactor = redactor if redactor else None
+        return decoder
+
     def _chunks_of(self, response: Any) -> Any:
         """The body's bytes: as they came when identity was answered (what ``--record`` keeps),
         decoded when the upstream compressed it anyway."""
@@ -318,6 +330,8 @@ class Fetch:
         """The raw events a chunk of the body completes (recorded first, exactly as received);
         bytes that are not the promised framing, or a request past ``timeout``, end the list with
         the error event (everything good before it first) and set ``failed``."""
+        if decoder.redactor is not None:
+            chunk = decoder.redactor.feed(chunk)
         if self.record is not None:
             self.record.write(chunk)
             self.record.flush()
@@ -347,8 +361,12 @@ class Fetch:
         """What the end of the body gives: the decoder's last events, then the error event of a
         stream that broke (``exc``), or of a body with no event at all."""
         garbled: DataError | None = None
+        tail = decoder.redactor.close() if decoder.redactor is not None else b""
+        if tail and self.record is not None:
+            self.record.write(tail)
+            self.record.flush()
         try:
-            pairs = decoder.close()
+            pairs = [*decoder.feed(tail), *decoder.close()] if tail else decoder.close()
         except DataError as bad:
             pairs, garbled = [], bad
         self._queue = [self._raw(e, d, began) for e, d in pairs]
@@ -426,7 +444,7 @@ class Fetch:
 
     def _body(self, response: Any, began: float) -> Iterator[dict[str, Any]]:
         _, read_errors = _httpx_errors()
-        decoder = Decoder(self.request.framing)
+        decoder = self._decoder()
         try:
             for chunk in self._chunks_of(response):
                 for ev in self._events(decoder, chunk, began):
@@ -490,7 +508,7 @@ class AsyncFetch(Fetch):
                     if unwanted is not None:
                         yield unwanted
                         return
-                    decoder = Decoder(self.request.framing)
+                    decoder = self._decoder()
                     try:
                         async for chunk in self._achunks_of(response):
                             for ev in self._events(decoder, chunk, began):
@@ -670,6 +688,7 @@ class WebSocketFetch(Fetch):
         if self._ws is None:
             self.open()
         final = self.request.websocket_final
+        echoed = [secret for secret in self._secrets if len(secret) >= STREAM_SECRET_MIN]
         while True:
             try:
                 message = self._ws.recv(timeout=self.read_timeout)
@@ -685,6 +704,8 @@ class WebSocketFetch(Fetch):
                 return
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
+            if echoed:  # (a message is whole: the secrets out of it, as StreamRedactor does a body's)
+                message = redact(message, echoed)
             try:
                 data: Any = orjson.loads(message)
             except orjson.JSONDecodeError:

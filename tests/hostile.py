@@ -60,6 +60,17 @@ def echo_key(conn: socket.socket, request: bytes) -> None:
     _respond(conn, "401 Unauthorized", {"content-type": "application/json"}, body)
 
 
+def echo_key_in_stream(conn: socket.socket, request: bytes) -> None:
+    """200, a chat stream whose text quotes the key the request carried (a proxy that echoes
+    headers), the key written in two pieces a moment apart, so that it straddles two reads."""
+    key = _header(request, b"authorization").removeprefix(b"Bearer ") or _header(request, b"x-api-key")
+    chunk = b'data: {"object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"your key is '
+    _stream_head(conn)
+    conn.sendall(chunk + key[: len(key) // 2])
+    time.sleep(0.2)
+    conn.sendall(key[len(key) // 2 :] + b'"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+
+
 def stall_before_headers(conn: socket.socket, request: bytes) -> None:
     time.sleep(30)
 
@@ -219,6 +230,7 @@ def deaf_to_close(conn: socket.socket, request: bytes) -> None:
 BEHAVIOURS: dict[str, Behaviour] = {
     "fine": fine,
     "echo-key": echo_key,
+    "echo-key-in-stream": echo_key_in_stream,
     "stall-before-headers": stall_before_headers,
     "close-before-headers": close_before_headers,
     "not-http": not_http,

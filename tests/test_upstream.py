@@ -35,6 +35,21 @@ def test_a_key_the_upstream_echoes_is_redacted_everywhere(dialect: str) -> None:
     assert error["status"] == 401 and "[redacted]" in error["message"]
 
 
+def test_a_key_an_upstream_echoes_into_its_stream_reaches_no_event_or_recording(tmp_path) -> None:
+    """The key straddles two reads of the body: StreamRedactor holds the first piece back."""
+    record = tmp_path / "recording.sse"
+    with hostile("echo-key-in-stream") as url:
+        result = run_cli("fetch", "-d", "openai-chat", "--base-url", url, "-m", "m", "--record", str(record), "hi",
+                         env={"OPENAI_API_KEY": SECRET})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert SECRET.encode() not in result.stdout + result.stderr + record.read_bytes()
+    assert b"your key is [redacted]" in record.read_bytes()
+    replayed = run_cli("fetch", "--replay", str(record)).stdout
+    assert replayed.count(b'"type":"raw"') == result.stdout.count(b'"type":"raw"') == 2
+    text = run_cli("render", input=run_cli("normalize", input=result.stdout).stdout).stdout
+    assert text == b"your key is [redacted]\n"
+
+
 def test_a_key_a_message_quotes_escaped_is_redacted_too() -> None:
     """httpx refuses a header holding a line break by quoting its bytes, escaped: that quote of the
     key is redacted as the key itself is (the commands refuse such a key first: test_endpoints)."""
