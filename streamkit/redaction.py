@@ -4,12 +4,29 @@ quote a header; none of it may reach events, messages, recordings or a gateway's
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .dialects.base import Request
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
+_SECRET_NAME = re.compile(r"auth|key|token|secret|password|cookie")
+
+
+def header_secrets(headers: Mapping[str, str], *, named: bool = False) -> set[str]:
+    """The credentials among request headers (a bearer token also without its ``Bearer``). With
+    ``named``, also the value of any header whose name says it holds one (``X-Tool-Token``,
+    ``X-Api-Secret``): what a tools file sets for a tool's server."""
+    found: set[str] = set()
+    for name, value in headers.items():
+        lower = name.lower()
+        if value and (lower in SECRET_HEADERS or (named and _SECRET_NAME.search(lower) is not None)):
+            found.add(value)
+            if value[:7].lower() == "bearer ":
+                found.add(value[7:].strip())
+    return found
 
 
 def request_secrets(request: Request) -> list[str]:
@@ -17,12 +34,7 @@ def request_secrets(request: Request) -> list[str]:
     parameter), longest first, for :func:`redact`."""
     from urllib.parse import parse_qsl, urlsplit
 
-    found: set[str] = set()
-    for name, value in request.headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            found.add(value)
-            if value[:7].lower() == "bearer ":
-                found.add(value[7:].strip())
+    found = header_secrets(request.headers)
     found.update(v for k, v in parse_qsl(urlsplit(request.url).query) if k.lower() == "key" and v)
     # and each as a message may quote it: escaped, as Python writes a str or bytes value (h11
     # refuses a header holding a line break by quoting the header's bytes)

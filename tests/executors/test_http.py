@@ -20,6 +20,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.startswith("/echo"):  # the request's headers, quoted (a 401 for /echo-401)
+            quoted = repr(sorted(self.headers.items())).encode()
+            self.send_response(401 if self.path == "/echo-401" else 200)
+            self.send_header("Content-Length", str(len(quoted)))
+            self.end_headers()
+            self.wfile.write(quoted)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         if self.path == "/port":  # the caller's port: a connection of its own, or a kept one
@@ -81,6 +88,21 @@ def test_a_cancel_is_seen_between_reads(server: str) -> None:
     began = time.monotonic()
     assert run(f"{server}/trickle", cancel, timeout=30) == ToolOutput("the tool was stopped", is_error=True)
     assert time.monotonic() - began < 3
+
+
+@pytest.mark.parametrize("path", ["/echo", "/echo-401"])
+def test_credentials_the_tools_file_gives_and_the_server_echoes_reach_no_output(
+    server: str, path: str
+) -> None:
+    """What the tools file sets in a header that names a credential is redacted from what the
+    server answers (its errors too); other headers are quoted as they were."""
+    headers = {"Authorization": "Bearer tok-TOOL-SECRET-0123456789", "X-Tool-Token": "TOKEN-SECRET-0123456789",
+               "X-Tenant": "tenant-of-the-project-42"}  # fmt: skip
+    tool = Tool("t", executor="http", settings={"url": f"{server}{path}", "headers": headers})
+    out = HTTPExecutor().run(ToolCall(tool, "c1", {}), threading.Event())
+    assert out.is_error == (path == "/echo-401")
+    assert "SECRET" not in out.output and out.output.count("[redacted]") == 2
+    assert "tenant-of-the-project-42" in out.output
 
 
 def test_an_endless_body_is_read_no_further_than_the_cap(server: str) -> None:
