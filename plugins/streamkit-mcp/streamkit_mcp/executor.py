@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from streamkit.errors import UsageError
 from streamkit.executors.base import Executor, ToolCall, ToolOutput
+from streamkit.redaction import STREAM_SECRET_MIN, header_secrets, redact
 from streamkit.tools import Tool
 
 if TYPE_CHECKING:
@@ -407,6 +408,22 @@ class MCPExecutor(Executor):
         return tools
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
+        out = self._run(call, cancel)
+        # a credential the tools file gives the server (a url server's headers, a stdio server's
+        # environment: by a name that says so), echoed in a result or an error, reaches neither the
+        # events nor the model, as streamkit's own http executor keeps it out
+        settings = call.tool.settings
+        given = {**(settings.get("headers") or {}), **(settings.get("env") or {})}
+        echoed = sorted(
+            (s for s in header_secrets(given, named=True) if len(s) >= STREAM_SECRET_MIN),
+            key=len,
+            reverse=True,
+        )
+        if echoed and isinstance(out.output, str):
+            return ToolOutput(redact(out.output, echoed), is_error=out.is_error, truncated=out.truncated)
+        return out
+
+    def _run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         if cancel.is_set():  # stopped before it began: start no server for it
             return ToolOutput("error: the tool was stopped", is_error=True)
         from concurrent.futures import CancelledError, wait

@@ -29,6 +29,7 @@ from streamkit.stages.run_tools import ToolRunner, declarations, run_tools, star
 from streamkit.tools import load_tools
 
 PIXEL_BYTES = 71  # the size of the test server's 1x1 PNG
+TOKEN = "tok-SECRET-of-the-mcp-server-0123"
 
 
 def runner_for(path: Path, **kw: Any) -> ToolRunner:
@@ -59,7 +60,8 @@ def server_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runner(server_dir: Path) -> Iterator[ToolRunner]:
     """One runner (one server process per entry) for the tests of calls."""
     path = tools_file(server_dir,
-        entry("test", cwd="srv", env={"GREETING": "hello", "MCP_TEST_PIDFILE": str(server_dir / "pids")}),
+        entry("test", cwd="srv", env={"GREETING": "hello", "MCP_TEST_PIDFILE": str(server_dir / "pids"),
+                                      "SERVICE_TOKEN": TOKEN}),
         entry("quick", tools=["slow"], prefix="quick_", timeout=0.5),
         entry("small", tools=["big"], prefix="small_", max_output=100),
     )  # fmt: skip
@@ -173,6 +175,18 @@ def test_the_server_gets_its_environment_and_a_cwd_relative_to_the_tools_file(
 ) -> None:
     result = one(runner, "environment", {"name": "GREETING"})
     assert result["output"] == f"GREETING=hello cwd={server_dir / 'srv'}"
+
+
+def test_a_credential_the_tools_file_gives_the_server_is_redacted_from_what_it_answers(
+    runner: ToolRunner,
+) -> None:
+    """The server's environment holds a token (by a name that says so); a tool that quotes it
+    gives it to neither the events nor the model. Other values pass as they are."""
+    assert one(runner, "environment", {"name": "SERVICE_TOKEN"})["output"].startswith(
+        "SERVICE_TOKEN=[redacted] "
+    )
+    assert one(runner, "echo", {"text": f"said {TOKEN}"})["output"] == "said [redacted]"
+    assert one(runner, "environment", {"name": "GREETING"})["output"].startswith("GREETING=hello ")
 
 
 @pytest.mark.parametrize(
