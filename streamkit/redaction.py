@@ -5,12 +5,13 @@ quote a header; none of it may reach events, messages, recordings or a gateway's
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .dialects.base import Request
 
+#: request headers whose values are credentials
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key"})
 _SECRET_NAME = re.compile(r"auth|key|token|secret|password|cookie")
 
@@ -56,6 +57,12 @@ def redact(text: str, secrets: list[str]) -> str:
 STREAM_SECRET_MIN = 16
 
 
+def echoable(secrets: Iterable[str]) -> list[str]:
+    """The secrets long enough to be looked for in what a server answers (a stream's bytes, a
+    tool's output: :data:`STREAM_SECRET_MIN`), longest first, for :func:`redact`."""
+    return sorted((s for s in secrets if len(s) >= STREAM_SECRET_MIN), key=len, reverse=True)
+
+
 class StreamRedactor:
     """A body's bytes with every secret replaced by ``[redacted]``, chunk by chunk as they arrive:
     a proxy that echoes the request's headers into its stream must not put the key into raw
@@ -64,7 +71,7 @@ class StreamRedactor:
     a chunk that ends an event (a line end) holds nothing back."""
 
     def __init__(self, secrets: list[str]) -> None:
-        self.secrets = [s.encode() for s in secrets if len(s) >= STREAM_SECRET_MIN]
+        self.secrets = [s.encode() for s in echoable(secrets)]
         self._tail = b""
         #: the bytes secrets hold: a chunk whose last byte is none of them (a line end, the usual
         #: last byte of a read) can end with no secret's start

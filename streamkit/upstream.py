@@ -33,7 +33,7 @@ import orjson
 from .dialects.base import Request
 from .errors import DataError, UpstreamError, UsageError
 from .framing.sse import encode as sse_encode
-from .redaction import STREAM_SECRET_MIN, StreamRedactor, redact, request_secrets
+from .redaction import StreamRedactor, echoable, redact, request_secrets
 
 RETRY_STATUSES = frozenset({408, 409, 429})
 
@@ -203,6 +203,7 @@ class Fetch:
         self._pos = 0
         #: bytes received since the last chunk that completed an event (see MAX_EVENT_BYTES)
         self._unfinished = 0
+        #: the credentials the request carries (its headers and URL are set here, once)
         self._secrets = request_secrets(request)
 
     def pending(self) -> bool:
@@ -225,10 +226,13 @@ class Fetch:
     def _error(
         self, message: str, *, retryable: bool, status: int | None = None, code: Any = None
     ) -> dict[str, Any]:
-        secrets = request_secrets(self.request)
-        ev: dict[str, Any] = {"type": "error", "message": redact(message, secrets), "retryable": retryable}
+        ev: dict[str, Any] = {
+            "type": "error",
+            "message": redact(message, self._secrets),
+            "retryable": retryable,
+        }
         if code is not None:
-            ev["code"] = redact(code, secrets) if isinstance(code, str) else code
+            ev["code"] = redact(code, self._secrets) if isinstance(code, str) else code
         if status is not None:
             ev["status"] = status
         self.failed = ev
@@ -551,7 +555,6 @@ async def _aerror_body(chunks: AsyncIterator[bytes]) -> bytes:
     return body[:MAX_ERROR_BODY]
 
 
-#: request headers whose values are credentials
 def _safe_url(url: str) -> str:
     """A URL for messages: never its query string, which could hold a key."""
     from urllib.parse import urlsplit
@@ -688,7 +691,7 @@ class WebSocketFetch(Fetch):
         if self._ws is None:
             self.open()
         final = self.request.websocket_final
-        echoed = [secret for secret in self._secrets if len(secret) >= STREAM_SECRET_MIN]
+        echoed = echoable(self._secrets)
         while True:
             try:
                 message = self._ws.recv(timeout=self.read_timeout)

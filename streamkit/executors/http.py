@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from ..errors import UsageError
-from ..redaction import STREAM_SECRET_MIN, header_secrets, redact
+from ..redaction import echoable, header_secrets, redact
 from ..tools import Tool
 from .base import Executor, ToolCall, ToolOutput
 
@@ -115,13 +115,9 @@ class HTTPExecutor(Executor):
             text = body.decode("utf-8", "replace")
         # a credential the tools file gives the server, echoed back, reaches neither the events nor
         # the model (as fetch keeps a key an upstream echoes out of what it writes)
-        echoed = [
-            s
-            for s in header_secrets(settings.get("headers") or {}, named=True)
-            if len(s) >= STREAM_SECRET_MIN
-        ]
+        echoed = echoable(header_secrets(settings.get("headers") or {}, named=True))
         if echoed:
-            text = redact(text, sorted(echoed, key=len, reverse=True))
+            text = redact(text, echoed)
         if status >= 400:
             return ToolOutput(
                 f"the tool's server answered {status}: {text.strip()}", is_error=True, truncated=truncated

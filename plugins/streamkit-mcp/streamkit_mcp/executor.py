@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from streamkit.errors import UsageError
 from streamkit.executors.base import Executor, ToolCall, ToolOutput
-from streamkit.redaction import STREAM_SECRET_MIN, header_secrets, redact
+from streamkit.redaction import echoable, header_secrets, redact
 from streamkit.tools import Tool
 
 if TYPE_CHECKING:
@@ -414,11 +414,7 @@ class MCPExecutor(Executor):
         # events nor the model, as streamkit's own http executor keeps it out
         settings = call.tool.settings
         given = {**(settings.get("headers") or {}), **(settings.get("env") or {})}
-        echoed = sorted(
-            (s for s in header_secrets(given, named=True) if len(s) >= STREAM_SECRET_MIN),
-            key=len,
-            reverse=True,
-        )
+        echoed = echoable(header_secrets(given, named=True))
         if echoed and isinstance(out.output, str):
             return ToolOutput(redact(out.output, echoed), is_error=out.is_error, truncated=out.truncated)
         return out
