@@ -33,8 +33,8 @@ from .wire import NAME
 
 def _iso(epoch: Any) -> str:
     seconds = unix_time(epoch)
-    moment = datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
-    return (moment or datetime.now(timezone.utc)).isoformat().replace("+00:00", "Z")
+    moment = datetime.now(timezone.utc) if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class OllamaEncoder(Encoder):
