@@ -10,16 +10,74 @@ leave nothing running. The runner does not wait for a ``run`` that does not end 
 call's result and goes on), but whatever that ``run`` holds stays held until it does. An executor
 that can read its output bit by bit should stop past ``tool.max_output`` (returning
 ``truncated=True``), so that a tool cannot fill the runner's memory; processes are best started
-through :mod:`streamkit.executors.process`, which ends a call's whole process tree.
+through :mod:`streamkit.executors.process`, which ends a call's whole process tree, with the
+environment :func:`tool_environment` gives it.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..errors import UsageError
 from ..tools import Tool
+
+#: The names of the variables a tool's process is not given unless its tools file passes them on:
+#: those that say they hold a credential (``OPENAI_API_KEY``, ``AWS_SECRET_ACCESS_KEY``,
+#: ``GITHUB_TOKEN``, ``PGPASSWORD``), as the Codex CLI leaves out ``*KEY*``, ``*SECRET*`` and
+#: ``*TOKEN*`` by default. Not ``AUTH``, which request headers are judged by
+#: (:mod:`streamkit.redaction`): ``SSH_AUTH_SOCK`` and ``XAUTHORITY`` are what tools need to run
+#: git over ssh or open a display, not secrets.
+SECRET_ENV_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD", re.IGNORECASE)
+
+
+def check_environment(settings: Mapping[str, Any], where: str) -> None:
+    """Validate a tool's ``env`` (a table of strings) and ``pass_env`` (a list of names or
+    shell-style patterns) among its ``settings``; raise ``UsageError`` starting with ``where``
+    (``"tool 'search'"``) and saying what is wrong."""
+    env = settings.get("env")
+    if env is not None and (
+        not isinstance(env, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
+        raise UsageError(f"{where}: 'env' must be a table of strings")
+    passed = settings.get("pass_env")
+    if passed is not None and (
+        not isinstance(passed, list) or not all(isinstance(n, str) and n for n in passed)
+    ):
+        raise UsageError(
+            f'{where}: \'pass_env\' must be a list of variable names or patterns, such as ["GITHUB_TOKEN", "AWS_*"]'
+        )
+
+
+def tool_environment(settings: Mapping[str, Any], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a tool's process runs with: streamkit's own, but for the variables whose
+    name says they hold a credential (:data:`SECRET_ENV_NAME`), which a tool that runs what the
+    model asks (``env``, ``cat /proc/self/environ``) would hand the model and the event stream;
+    then those the tool's ``pass_env`` setting names (shell-style patterns: ``"AWS_*"``, or ``"*"`` for
+    all), then its ``env`` table, then ``extra``. Check the settings with
+    :func:`check_environment` first."""
+    passed = settings.get("pass_env") or ()
+    if "*" in passed:
+        env = dict(os.environ)
+    else:
+        env = {name: value for name, value in os.environ.items() if SECRET_ENV_NAME.search(name) is None}
+        if passed:
+            from fnmatch import fnmatchcase
+
+            env.update(
+                (name, value)
+                for name, value in os.environ.items()
+                if any(fnmatchcase(name, pattern) for pattern in passed)
+            )
+    env.update(settings.get("env") or {})
+    if extra:
+        env.update(extra)
+    return env
 
 
 @dataclass

@@ -3,7 +3,9 @@
 The function may be sync or async. A string return value is the output as it is; anything else
 is serialised as JSON; ``None`` (or an empty string) is the error "returned nothing". An
 exception is an error result naming it. ``path`` (a directory, or a list of them, relative to the
-tools file) is put on ``sys.path`` first, for tools kept beside it.
+tools file) is put on ``sys.path`` first, for tools kept beside it. The worker's environment is
+a shell tool's (:func:`streamkit.executors.base.tool_environment`: no variable named as a
+credential unless ``pass_env`` names it; ``env`` sets more).
 
 Each call runs in a worker process of its own (:mod:`streamkit.executors.python_worker`, started
 as ``python -c`` with the runner's interpreter and ``sys.path``), never in the runner: a tool that
@@ -32,7 +34,7 @@ import orjson
 
 from ..errors import UsageError
 from ..tools import Tool
-from .base import Executor, ToolCall, ToolOutput
+from .base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
 from .process import Finished, Running, ToolProcess, prepare
 
 _WORKER = Path(__file__).with_name("python_worker.py")
@@ -73,9 +75,10 @@ class PythonExecutor(Executor):
     def _worker(self, tool: Tool, request: dict[str, Any], cancel: threading.Event) -> Finished:
         if self._source is None:
             self._source = _WORKER.read_text(encoding="utf-8")
-        env = {**os.environ, "STREAMKIT_TOOL_NAME": tool.name}
+        extra = {"STREAMKIT_TOOL_NAME": tool.name}
         if "call_id" in request:
-            env["STREAMKIT_TOOL_CALL_ID"] = request.pop("call_id")
+            extra["STREAMKIT_TOOL_CALL_ID"] = request.pop("call_id")
+        env = tool_environment(tool.settings, extra)
         proc = ToolProcess.start(
             [sys.executable or "python3", "-c", self._source], env=env, running=self._running
         )
@@ -83,6 +86,7 @@ class PythonExecutor(Executor):
         return proc.communicate(orjson.dumps(payload, default=str), tool.max_output + 1 + _HEADER, cancel)
 
     def check(self, tool: Tool) -> None:
+        check_environment(tool.settings, f"tool {tool.name!r}")
         target = self._target(tool)
         module = target.partition(":")[0]
         if not _findable(module, [*self._paths(tool), *sys.path]):

@@ -3,8 +3,10 @@
 ``command`` is an argv list, run directly (never through a shell, so arguments can never be
 interpolated into a command line). The call's arguments arrive as one JSON object on stdin;
 ``STREAMKIT_TOOL_NAME`` and ``STREAMKIT_TOOL_CALL_ID`` are in the environment; ``cwd`` (relative to the tools file)
-and ``env`` (a table of extra variables) may be set. A non-zero exit status, or text on stderr,
-makes the result an error carrying what the program said.
+may be set. The environment is streamkit's own but for variables named as credentials
+(``*KEY*``, ``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``), which ``pass_env`` may pass on by name or
+pattern; ``env`` (a table) sets more (:func:`streamkit.executors.base.tool_environment`). A
+non-zero exit status, or text on stderr, makes the result an error carrying what the program said.
 
 How the program runs and ends is :mod:`streamkit.executors.process`: its own session and process
 group, a marker in its environment, a death signal. The call ends when the program exits; any
@@ -22,7 +24,7 @@ import orjson
 
 from ..errors import UsageError
 from ..tools import Tool
-from .base import Executor, ToolCall, ToolOutput
+from .base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
 from .process import Running, ToolProcess, prepare
 
 
@@ -43,11 +45,7 @@ class ShellExecutor(Executor):
             raise UsageError(
                 f"tool {tool.name!r}: the shell executor needs 'command', a non-empty list of strings"
             )
-        env = tool.settings.get("env")
-        if env is not None and (
-            not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values())
-        ):
-            raise UsageError(f"tool {tool.name!r}: 'env' must be a table of strings")
+        check_environment(tool.settings, f"tool {tool.name!r}")
         if not isinstance(tool.settings.get("cwd", ""), str):
             raise UsageError(
                 f"tool {tool.name!r}: 'cwd' must be a string (a folder, relative to the tools file)"
@@ -55,9 +53,9 @@ class ShellExecutor(Executor):
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         settings = call.tool.settings
-        env = {**os.environ, **(settings.get("env") or {})}
-        env["STREAMKIT_TOOL_NAME"] = call.tool.name
-        env["STREAMKIT_TOOL_CALL_ID"] = call.call_id
+        env = tool_environment(
+            settings, {"STREAMKIT_TOOL_NAME": call.tool.name, "STREAMKIT_TOOL_CALL_ID": call.call_id}
+        )
         cwd = settings.get("cwd")
         if cwd is not None and call.tool.source and not os.path.isabs(cwd):
             cwd = os.path.join(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from streamkit.errors import UsageError
@@ -21,11 +23,11 @@ from .procfs import (
 )
 
 
-def tool(function: str, **extra: Any) -> Tool:
+def tool(function: str, settings: dict[str, Any] | None = None, **extra: Any) -> Tool:
     return Tool(
         "t",
         executor="python",
-        settings={"function": f"tests.tools.helpers:{function}", "path": str(ROOT)},
+        settings={"function": f"tests.tools.helpers:{function}", "path": str(ROOT), **(settings or {})},
         **extra,
     )
 
@@ -34,10 +36,11 @@ def run(
     function: str,
     arguments: dict[str, Any] | None = None,
     cancel: threading.Event | None = None,
+    settings: dict[str, Any] | None = None,
     **extra: Any,
 ) -> ToolOutput:
     executor = PythonExecutor()
-    t = tool(function, **extra)
+    t = tool(function, settings, **extra)
     executor.check(t)
     try:
         return executor.run(ToolCall(t, "c1", arguments or {}), cancel or threading.Event())
@@ -114,3 +117,24 @@ def test_a_missing_module_is_a_usage_error_at_load_and_no_tool_code_runs_then(tm
 def test_a_missing_function_is_that_calls_error() -> None:
     out = run("no_such_function")
     assert out.is_error and "cannot load tests.tools.helpers:no_such_function" in out.output
+
+
+def test_the_worker_runs_without_the_credentials_in_streamkits_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-never-in-a-tool")
+    monkeypatch.setenv("WEATHER_API_KEY", "passed-on")
+    names = ["ANTHROPIC_API_KEY", "WEATHER_API_KEY", "HOME", "STREAMKIT_TOOL_NAME", "GREETING"]
+    out = run(
+        "environment", {"names": names}, settings={"pass_env": ["WEATHER_*"], "env": {"GREETING": "hi"}}
+    )
+    assert orjson.loads(out.output) == {"ANTHROPIC_API_KEY": None, "WEATHER_API_KEY": "passed-on",
+                                        "HOME": os.environ.get("HOME"), "STREAMKIT_TOOL_NAME": "t",
+                                        "GREETING": "hi"}  # fmt: skip
+    out = run("environment", {"names": names})
+    assert orjson.loads(out.output)["WEATHER_API_KEY"] is None
+
+
+def test_wrong_environment_settings_are_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="^tool 't': 'pass_env' must be a list"):
+        PythonExecutor().check(tool("add", {"pass_env": "WEATHER_API_KEY"}))

@@ -21,9 +21,12 @@ PY = sys.executable
 SLEEPER = "import time; time.sleep(300)"
 
 
-def run(script: str, cancel: threading.Event | None = None, **extra: Any) -> ToolOutput:
+def run(
+    script: str, cancel: threading.Event | None = None, *, pass_env: Any = None, env: Any = None, **extra: Any
+) -> ToolOutput:
     executor = ShellExecutor()
-    tool = Tool("t", executor="shell", settings={"command": ["sh", "-c", script]}, **extra)
+    settings = {"command": ["sh", "-c", script], "pass_env": pass_env, "env": env}
+    tool = Tool("t", executor="shell", settings={k: v for k, v in settings.items() if v is not None}, **extra)
     executor.check(tool)
     try:
         return executor.run(ToolCall(tool, "c1", {"q": 1}), cancel or threading.Event())
@@ -78,3 +81,22 @@ def test_an_executor_close_ends_what_is_running(marker: str) -> None:
     assert_gone(marker)
     worker.join(5)
     assert not worker.is_alive()
+
+
+def test_the_tool_runs_without_the_credentials_in_streamkits_environment(monkeypatch: Any) -> None:
+    """A tool that prints its environment (what a model could ask a shell tool to do) shows no
+    key; those its tools file passes on, and its own ``env``, it has."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-in-a-tool")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-test-passed-on")
+    monkeypatch.setenv("SSH_AUTH_SOCK", "/tmp/agent.sock")
+    out = run("env")
+    assert not out.is_error
+    assert "sk-test-never-in-a-tool" not in out.output
+    assert "ghp-test-passed-on" not in out.output
+    assert "SSH_AUTH_SOCK=/tmp/agent.sock" in out.output.splitlines()
+    assert "STREAMKIT_TOOL_NAME=t" in out.output.splitlines()
+    out = run("env", pass_env=["GITHUB_*"], env={"SERVICE_TOKEN": "given"})
+    lines = out.output.splitlines()
+    assert "GITHUB_TOKEN=ghp-test-passed-on" in lines
+    assert "SERVICE_TOKEN=given" in lines
+    assert "sk-test-never-in-a-tool" not in out.output

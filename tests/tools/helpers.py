@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 
 def add(a: float, b: float) -> dict:
     return {"sum": a + b}
+
+
+def environment(names: list[str]) -> dict:
+    """The worker's values of these variables (null: not set)."""
+    return {name: os.environ.get(name) for name in names}
 
 
 async def slow_echo(text: str) -> str:

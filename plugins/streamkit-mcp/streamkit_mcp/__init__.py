@@ -12,7 +12,8 @@ One tools-file entry declares one server, not one tool::
     executor = "mcp"
     command = ["python3", "server.py"]     # stdio: an argv list, run directly (no shell)
     cwd = "servers"                        # optional, relative to the tools file
-    env = { DOCS_ROOT = "/srv/docs" }      # optional, added to streamkit's own environment
+    env = { DOCS_ROOT = "/srv/docs" }      # optional, added to the server's environment
+    pass_env = ["GITHUB_TOKEN"]            # optional: credentials it may inherit (see below)
     # url = "http://127.0.0.1:8000/mcp"    # or streamable HTTP, with optional `headers`
     tools = ["search", "fetch"]            # optional: only these of the server's tools
     prefix = "docs_"                       # optional: prepended to the names the model sees
@@ -26,6 +27,10 @@ and ``-``, which model APIs reject, become ``_``), its description and its input
 with the entry's ``timeout``, ``max_output`` and ``approve``. A server that cannot be started
 or reached, a ``tools`` name the server does not have, or a wrong field is a usage error naming
 the file, the entry and the reason.
+
+A stdio server's environment is streamkit's but for the variables named as credentials, which
+``pass_env`` passes on by name or pattern (:func:`streamkit.executors.base.tool_environment`);
+``env`` sets more.
 
 The session stays open for the executor's life, on an event loop in a background thread; calls
 run concurrently over it. ``close()`` ends each session and the stdio server process (the SDK

@@ -11,7 +11,7 @@ import threading
 from typing import IO, TYPE_CHECKING, Any
 
 from streamkit.errors import UsageError
-from streamkit.executors.base import Executor, ToolCall, ToolOutput
+from streamkit.executors.base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
 from streamkit.redaction import echoable, header_secrets, redact
 from streamkit.tools import Tool
 
@@ -28,7 +28,7 @@ DEFAULT_CONNECT_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 10.0
 #: The fields of an ``mcp`` entry (besides streamkit's common ones); the last two are set on
 #: the tools an entry expands to, pointing back at the server.
-FIELDS = ("command", "cwd", "env", "url", "headers", "tools", "prefix", "connect_timeout",
+FIELDS = ("command", "cwd", "env", "pass_env", "url", "headers", "tools", "prefix", "connect_timeout",
           "mcp_server", "mcp_tool")  # fmt: skip
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -53,7 +53,7 @@ def _check(tool: Tool) -> None:
     unknown = sorted(set(s) - set(FIELDS))
     if unknown:
         raise UsageError(
-            f"{where}: unknown field {unknown[0]!r} (an mcp entry takes: {', '.join(FIELDS[:8])})"
+            f"{where}: unknown field {unknown[0]!r} (an mcp entry takes: {', '.join(FIELDS[:9])})"
         )
     command, url = s.get("command"), s.get("url")
     if (command is None) == (url is None):
@@ -71,14 +71,13 @@ def _check(tool: Tool) -> None:
             raise UsageError(f"{where}: 'headers' is for a 'url' server; a stdio server takes 'env'")
         if s.get("cwd") is not None and not isinstance(s["cwd"], str):
             raise UsageError(f"{where}: 'cwd' must be a string")
-        if s.get("env") is not None and not _strings(s["env"]):
-            raise UsageError(f"{where}: 'env' must be a table of strings")
+        check_environment(s, where)
     else:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise UsageError(f"{where}: 'url' must be an http(s) URL such as \"http://127.0.0.1:8000/mcp\"")
-        if s.get("cwd") is not None or s.get("env") is not None:
+        if s.get("cwd") is not None or s.get("env") is not None or s.get("pass_env") is not None:
             raise UsageError(
-                f"{where}: 'cwd' and 'env' are for a 'command' server; a url server takes 'headers'"
+                f"{where}: 'cwd', 'env' and 'pass_env' are for a 'command' server; a url server takes 'headers'"
             )
         if s.get("headers") is not None and not _strings(s["headers"]):
             raise UsageError(f"{where}: 'headers' must be a table of strings")
@@ -181,7 +180,7 @@ class _Server:
             )  # relative to the tools file
         self.stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed in close())
         params = StdioServerParameters(command=s["command"][0], args=s["command"][1:], cwd=cwd,
-                                       env={**os.environ, **(s.get("env") or {})})  # fmt: skip
+                                       env=tool_environment(s))  # fmt: skip
         return stdio_client(params, errlog=self.stderr)
 
     # -- from the caller's threads --
@@ -515,7 +514,10 @@ class MCPExecutor(Executor):
         """The session for a server entry (shared by every tool of the entry), made on first use."""
         import orjson
 
-        config = {k: settings.get(k) for k in ("command", "cwd", "env", "url", "headers", "connect_timeout")}
+        config = {
+            k: settings.get(k)
+            for k in ("command", "cwd", "env", "pass_env", "url", "headers", "connect_timeout")
+        }
         key = orjson.dumps([source, name, config], option=orjson.OPT_SORT_KEYS).decode()
         with self._lock:
             server = self._servers.get(key)

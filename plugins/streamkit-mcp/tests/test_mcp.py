@@ -189,6 +189,23 @@ def test_a_credential_the_tools_file_gives_the_server_is_redacted_from_what_it_a
     assert one(runner, "environment", {"name": "GREETING"})["output"].startswith("GREETING=hello ")
 
 
+def test_the_server_runs_without_the_credentials_in_streamkits_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key streamkit was given for its model is not the server's, whatever it is asked; a
+    credential the entry passes on by name is."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-in-a-server")
+    monkeypatch.setenv("DOCS_TOKEN", "passed-on-by-the-tools-file")
+    runner = runner_for(tools_file(tmp_path, entry("test", pass_env=["DOCS_*"])))
+    try:
+        assert one(runner, "environment", {"name": "OPENAI_API_KEY"})["output"].startswith("OPENAI_API_KEY= ")
+        assert one(runner, "environment", {"name": "DOCS_TOKEN"})["output"].startswith(
+            "DOCS_TOKEN=passed-on-by-the-tools-file "
+        )
+    finally:
+        runner.close()
+
+
 @pytest.mark.parametrize(
     ("name", "args", "extra", "needle"),
     [
@@ -315,9 +332,20 @@ def test_a_streamable_http_server(tmp_path: Path) -> None:
             "give either 'command' (a stdio server) or 'url'",
         ),
         ({"url": "ftp://example.org"}, "'url' must be an http(s) URL"),
-        ({"url": "http://127.0.0.1:1/mcp", "env": {"A": "b"}}, "'cwd' and 'env' are for a 'command' server"),
+        (
+            {"url": "http://127.0.0.1:1/mcp", "env": {"A": "b"}},
+            "'cwd', 'env' and 'pass_env' are for a 'command'",
+        ),
+        (
+            {"url": "http://127.0.0.1:1/mcp", "pass_env": ["A"]},
+            "'cwd', 'env' and 'pass_env' are for a 'command'",
+        ),
         ({"command": [PY], "headers": {"A": "b"}}, "'headers' is for a 'url' server"),
         ({"command": [PY], "env": {"A": 1}}, "'env' must be a table of strings"),
+        (
+            {"command": [PY], "pass_env": "GITHUB_TOKEN"},
+            "'pass_env' must be a list of variable names or patterns",
+        ),
         ({"command": [PY], "tools": "add"}, "'tools' must be a list of the server's tool names"),
         ({"command": [PY], "prefix": 3}, "'prefix' must be a string"),
         ({"command": [PY], "connect_timeout": 0}, "'connect_timeout' must be a positive number"),
