@@ -293,6 +293,32 @@ def test_the_cli_writes_results_as_they_finish(tmp_path: Path) -> None:
     assert {r["tool_call_id"]: r["is_error"] for r in results(events).values()} == {"c1": False, "c2": True}
 
 
+def test_a_tool_asked_for_the_environment_gives_out_no_key(tmp_path: Path) -> None:
+    """The model asks a shell tool for its environment (``env``): the key streamkit holds for the
+    model reaches neither the result on stdout (nor the model with it) nor stderr; a variable the
+    tools file passes on does."""
+    path = tools_file(tmp_path, """
+[[tools]]
+name = "sh"
+executor = "shell"
+command = ["sh", "-c", "env"]
+pass_env = ["DEPLOY_TOKEN"]
+""")  # fmt: skip
+    stream = [
+        {"type": "start", "id": "r"},
+        call("c1", "sh"),
+        {"type": "finish", "finish_reason": "tool-calls"},
+    ]
+    key = "sk-proj-" + "k" * 40
+    result = run_cli("run-tools", "--tools", str(path), input=b"".join(orjson.dumps(e) + b"\n" for e in stream),
+                     env={"OPENAI_API_KEY": key, "STREAMKIT_API_KEY": key, "DEPLOY_TOKEN": "deploy-1"})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (answer,) = results(ndjson(result.stdout)).values()
+    assert "DEPLOY_TOKEN=deploy-1" in answer["output"].splitlines()
+    assert "STREAMKIT_TOOL_NAME=sh" in answer["output"].splitlines()
+    assert key.encode() not in result.stdout + result.stderr
+
+
 def test_the_cli_exits_only_after_every_result_is_written(tmp_path: Path) -> None:
     """Results bigger than a pipe holds, read only after a pause: writing the first one blocks
     until the reader comes, and the command must wait for that write and the others, not only
