@@ -136,6 +136,40 @@ def test_the_python_api_with_callbacks(script: Path) -> None:
     assert sorted(seen["results"]) == [False, True] and seen["messages"] == ["tool-calls", "stop"]
 
 
+def test_the_agent_makes_its_executors_ready_while_the_first_request_waits(script: Path) -> None:
+    """Each executor's warm_up is called as the loop starts (not left for the first call), once,
+    beside the request: the tools run only after it."""
+    import threading
+    import types
+
+    from streamkit.executors.base import Executor, ToolCall, ToolOutput
+    from streamkit.hookspecs import hookimpl
+    from streamkit.stages.agent import run_agent
+    from streamkit.testing import registry
+    from streamkit.tools import Tool
+
+    warmed: list[str] = []
+    ready = threading.Event()
+
+    class Warmed(Executor):
+        name = "warmed"
+
+        def warm_up(self) -> None:
+            warmed.append(threading.current_thread().name)
+            ready.set()
+
+        def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
+            return ToolOutput("ready" if ready.wait(5) else "not made ready")
+
+    plugin = types.SimpleNamespace(register_tool_executors=hookimpl(lambda register: register(Warmed())))
+    results: list[str] = []
+    with serving("-d", "openai-chat", "--script", str(script)) as url:
+        run_agent(QUESTION, dialect="openai-chat", tools=[Tool("get_weather", executor="warmed")], model="m",
+                  base_url=url, registry=registry(plugin), on_tool_result=lambda e: results.append(e["output"]))  # fmt: skip
+    assert results == ["ready", "ready"]
+    assert warmed == ["streamkit-warm-up"]  # once, in a thread of its own
+
+
 def test_render_conversation_builds_the_next_request(tmp_path: Path) -> None:
     base = {"model": "m", "messages": [{"role": "user", "content": QUESTION}]}
     (tmp_path / "conv.json").write_bytes(orjson.dumps(base))

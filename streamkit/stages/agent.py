@@ -21,6 +21,7 @@ openai-python's event handler).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,10 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
     if declared and not conversation.get("tools"):
         conversation = {**conversation, "tools": declared}
     completed = False
+    # what the first call will need (each executor's warm_up) is made while the first request waits
+    # for the model, as run-tools makes it while its first read waits
+    warming = threading.Thread(target=runner.warm_up, name="streamkit-warm-up", daemon=True)
+    warming.start()
     session = WebSocketSession()  # one connection for every step, when the dialect streams over WebSocket
     own_client = client is None
     if own_client:
@@ -148,6 +153,7 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
         completed = True
         raise StepLimit(f"the step limit ({max_steps}) was reached")
     finally:
+        warming.join()  # (a client it makes must not outlive close)
         runner.close(cancel=not completed)
         session.close()
         if own_client:
