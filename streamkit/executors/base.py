@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import UsageError
+from ..redaction import echoable, header_secrets, redact
 from ..tools import Tool
 
 #: The names of the variables a tool's process is not given unless its tools file passes them on:
@@ -58,26 +59,45 @@ def tool_environment(settings: Mapping[str, Any], extra: Mapping[str, str] | Non
     """The environment a tool's process runs with: streamkit's own, but for the variables whose
     name says they hold a credential (:data:`SECRET_ENV_NAME`), which a tool that runs what the
     model asks (``env``, ``cat /proc/self/environ``) would hand the model and the event stream;
-    then those the tool's ``pass_env`` setting names (shell-style patterns: ``"AWS_*"``, or ``"*"`` for
-    all), then its ``env`` table, then ``extra``. Check the settings with
+    then those the tool's ``pass_env`` setting names (shell-style patterns: ``"AWS_*"``, or ``"*"``
+    for all), then its ``env`` table, then ``extra``. Check the settings with
     :func:`check_environment` first."""
     passed = settings.get("pass_env") or ()
     if "*" in passed:
         env = dict(os.environ)
     else:
         env = {name: value for name, value in os.environ.items() if SECRET_ENV_NAME.search(name) is None}
-        if passed:
-            from fnmatch import fnmatchcase
-
-            env.update(
-                (name, value)
-                for name, value in os.environ.items()
-                if any(fnmatchcase(name, pattern) for pattern in passed)
-            )
+        env.update(_passed(passed))
     env.update(settings.get("env") or {})
     if extra:
         env.update(extra)
     return env
+
+
+def environment_secrets(settings: Mapping[str, Any]) -> list[str]:
+    """The credentials a tool's process is given, for :func:`streamkit.redaction.redact` to take
+    out of what it answers: the values of its ``env`` table under a name that says they are one
+    (``SERVICE_TOKEN``), and the variables named as credentials that ``pass_env`` passes on. The
+    tool may need them; the model and the events do not. Only those long enough to be told from
+    words (:func:`streamkit.redaction.echoable`), longest first."""
+    given = header_secrets(settings.get("env") or {}, named=True)
+    passed = settings.get("pass_env")
+    if passed:
+        given.update(value for name, value in _passed(passed).items() if SECRET_ENV_NAME.search(name))
+    return echoable(given)
+
+
+def _passed(patterns: Any) -> dict[str, str]:
+    """The variables of streamkit's environment that ``pass_env`` patterns name."""
+    if not patterns:
+        return {}
+    from fnmatch import fnmatchcase
+
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if any(fnmatchcase(name, pattern) for pattern in patterns)
+    }
 
 
 @dataclass
@@ -130,3 +150,11 @@ class Executor:
 
     def __repr__(self) -> str:
         return f"<executor {self.name}>"
+
+
+def redacted(output: ToolOutput, secrets: list[str]) -> ToolOutput:
+    """``output`` with each of ``secrets`` (:func:`environment_secrets`) in its text replaced by
+    ``[redacted]``."""
+    if secrets and isinstance(output.output, str):
+        return ToolOutput(redact(output.output, secrets), output.is_error, output.truncated)
+    return output

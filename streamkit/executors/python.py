@@ -5,7 +5,8 @@ is serialised as JSON; ``None`` (or an empty string) is the error "returned noth
 exception is an error result naming it. ``path`` (a directory, or a list of them, relative to the
 tools file) is put on ``sys.path`` first, for tools kept beside it. The worker's environment is
 a shell tool's (:func:`streamkit.executors.base.tool_environment`: no variable named as a
-credential unless ``pass_env`` names it; ``env`` sets more).
+credential unless ``pass_env`` names it; ``env`` sets more), and a credential so given is
+redacted from its answer and from what it prints.
 
 Each call runs in a worker process of its own (:mod:`streamkit.executors.python_worker`, started
 as ``python -c`` with the runner's interpreter and ``sys.path``), never in the runner: a tool that
@@ -33,8 +34,17 @@ from typing import Any
 import orjson
 
 from ..errors import UsageError
+from ..redaction import redact
 from ..tools import Tool
-from .base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
+from .base import (
+    Executor,
+    ToolCall,
+    ToolOutput,
+    check_environment,
+    environment_secrets,
+    redacted,
+    tool_environment,
+)
 from .process import Finished, Running, ToolProcess, prepare
 
 _WORKER = Path(__file__).with_name("python_worker.py")
@@ -103,7 +113,10 @@ class PythonExecutor(Executor):
             return ToolOutput(f"the tool could not be started: {exc.strerror or exc}", is_error=True)
         if done.stopped == "cancel":
             return ToolOutput("the tool was stopped", is_error=True)
-        return _answer(done)
+        # a credential the tool is given (pass_env, env), in its answer or what it prints, reaches
+        # neither the events, the model nor the runner's stderr
+        secrets = environment_secrets(call.tool.settings)
+        return redacted(_answer(done, secrets), secrets)
 
     def warm_up(self) -> None:
         prepare()
@@ -141,7 +154,7 @@ def _findable(module: str, path: list[str]) -> bool:
     return spec is not None
 
 
-def _answer(done: Finished) -> ToolOutput:
+def _answer(done: Finished, secrets: list[str]) -> ToolOutput:
     """The worker's answer, or what became of a worker that gave none."""
     header, newline, body = done.stdout.partition(b"\n")
     if newline:
@@ -152,7 +165,7 @@ def _answer(done: Finished) -> ToolOutput:
             pass
         else:
             if done.stderr:
-                _forward(done.stderr)
+                _forward(redact(done.stderr.decode("utf-8", "replace"), secrets))
             return ToolOutput(body.decode("utf-8", "replace"), is_error=is_error, truncated=truncated)
     code = done.returncode or 0
     what = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
@@ -163,10 +176,10 @@ def _answer(done: Finished) -> ToolOutput:
     )
 
 
-def _forward(stderr: bytes) -> None:
+def _forward(stderr: str) -> None:
     """What a tool that answered wrote to stdout or stderr: a diagnostic, on the runner's stderr."""
     try:
-        sys.stderr.write(stderr.decode("utf-8", "replace"))
+        sys.stderr.write(stderr)
         sys.stderr.flush()
     except (OSError, ValueError):
         pass

@@ -5,8 +5,8 @@ interpolated into a command line). The call's arguments arrive as one JSON objec
 ``STREAMKIT_TOOL_NAME`` and ``STREAMKIT_TOOL_CALL_ID`` are in the environment; ``cwd`` (relative to the tools file)
 may be set. The environment is streamkit's own but for variables named as credentials
 (``*KEY*``, ``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``), which ``pass_env`` may pass on by name or
-pattern; ``env`` (a table) sets more (:func:`streamkit.executors.base.tool_environment`). A
-non-zero exit status, or text on stderr, makes the result an error carrying what the program said.
+pattern; ``env`` (a table) sets more (:func:`streamkit.executors.base.tool_environment`); a
+credential so given is redacted from what the tool writes. A non-zero exit status, or text on stderr, makes the result an error carrying what the program said.
 
 How the program runs and ends is :mod:`streamkit.executors.process`: its own session and process
 group, a marker in its environment, a death signal. The call ends when the program exits; any
@@ -24,7 +24,15 @@ import orjson
 
 from ..errors import UsageError
 from ..tools import Tool
-from .base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
+from .base import (
+    Executor,
+    ToolCall,
+    ToolOutput,
+    check_environment,
+    environment_secrets,
+    redacted,
+    tool_environment,
+)
 from .process import Running, ToolProcess, prepare
 
 
@@ -52,6 +60,11 @@ class ShellExecutor(Executor):
             )
 
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
+        # a credential the tool is given (pass_env, env), echoed in its output or on its stderr,
+        # reaches neither the events nor the model
+        return redacted(self._run(call, cancel), environment_secrets(call.tool.settings))
+
+    def _run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         settings = call.tool.settings
         env = tool_environment(
             settings, {"STREAMKIT_TOOL_NAME": call.tool.name, "STREAMKIT_TOOL_CALL_ID": call.call_id}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streamkit.errors import UsageError
-from streamkit.executors.base import check_environment, tool_environment
+from streamkit.executors.base import check_environment, environment_secrets, tool_environment
 
 CREDENTIALS = {
     "OPENAI_API_KEY": "sk-one",
@@ -85,3 +85,19 @@ def test_wrong_settings_are_a_usage_error_naming_the_tool(settings: dict[str, An
 def test_right_settings_pass() -> None:
     check_environment({"env": {"A": "b"}, "pass_env": ["A_*", "B"]}, "tool 't'")
     check_environment({}, "tool 't'")
+
+
+def test_the_credentials_a_tool_is_given_are_the_secrets_redacted_from_its_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.environ", {"GITHUB_TOKEN": "g" * 40, "GITHUB_USER": "u" * 40, "OPENAI_API_KEY": "k" * 50,
+                                       "NPM_TOKEN": "short"})  # fmt: skip
+    settings = {
+        "pass_env": ["GITHUB_*", "NPM_TOKEN"],
+        "env": {"SERVICE_TOKEN": "s" * 30, "GREETING": "h" * 30},
+    }
+    # longest first; not a passed variable whose name is no credential's, nor one not passed, nor
+    # one too short to be told from words
+    assert environment_secrets(settings) == ["g" * 40, "s" * 30]
+    assert environment_secrets({"pass_env": ["*"]}) == ["k" * 50, "g" * 40]
+    assert environment_secrets({}) == []

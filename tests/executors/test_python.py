@@ -138,3 +138,15 @@ def test_the_worker_runs_without_the_credentials_in_streamkits_environment(
 def test_wrong_environment_settings_are_a_usage_error() -> None:
     with pytest.raises(UsageError, match="^tool 't': 'pass_env' must be a list"):
         PythonExecutor().check(tool("add", {"pass_env": "WEATHER_API_KEY"}))
+
+
+def test_a_credential_the_worker_is_given_is_redacted_from_its_answer_and_what_it_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "wk-" + "w" * 30
+    monkeypatch.setenv("WEATHER_API_KEY", token)
+    out = run("environment", {"names": ["WEATHER_API_KEY"]}, settings={"pass_env": ["WEATHER_API_KEY"]})
+    assert orjson.loads(out.output) == {"WEATHER_API_KEY": "[redacted]"}
+    out = run("says", {"text": f"the key is {token}"}, settings={"pass_env": ["WEATHER_API_KEY"]})
+    assert out.output == "the key is [redacted]"
+    assert capsys.readouterr().err == "the key is [redacted]\n"

@@ -95,8 +95,23 @@ def test_the_tool_runs_without_the_credentials_in_streamkits_environment(monkeyp
     assert "ghp-test-passed-on" not in out.output
     assert "SSH_AUTH_SOCK=/tmp/agent.sock" in out.output.splitlines()
     assert "STREAMKIT_TOOL_NAME=t" in out.output.splitlines()
-    out = run("env", pass_env=["GITHUB_*"], env={"SERVICE_TOKEN": "given"})
+    out = run('env; [ "$GITHUB_TOKEN" = ghp-test-passed-on ] && echo passed on', pass_env=["GITHUB_*"],
+              env={"SERVICE_TOKEN": "given"})  # fmt: skip
     lines = out.output.splitlines()
-    assert "GITHUB_TOKEN=ghp-test-passed-on" in lines
+    assert "passed on" in lines  # (its value, echoed, is redacted: see below)
     assert "SERVICE_TOKEN=given" in lines
     assert "sk-test-never-in-a-tool" not in out.output
+
+
+def test_a_credential_the_tool_is_given_is_redacted_from_what_it_writes(monkeypatch: Any) -> None:
+    """The tool needs the token it is given; the model and the events do not, should it echo it
+    (on stdout, or on stderr into an error). Short values are no secret to look for."""
+    token = "ghp_" + "t" * 36
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    monkeypatch.setenv("GITHUB_USER", "octocat-the-long-name")  # passed on, not named as a credential
+    given = "svc-" + "s" * 20
+    script = 'echo "$GITHUB_TOKEN $GITHUB_USER $SERVICE_TOKEN $SHORT_TOKEN"; echo "$SERVICE_TOKEN" >&2'
+    out = run(script, pass_env=["GITHUB_*"], env={"SERVICE_TOKEN": given, "SHORT_TOKEN": "abc"})
+    assert out == ToolOutput(
+        "[redacted] octocat-the-long-name [redacted] abc\n[stderr] [redacted]", is_error=True
+    )

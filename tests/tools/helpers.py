@@ -55,6 +55,12 @@ def dies(code: int = 7) -> str:
     os._exit(code)
 
 
+def says(text: str) -> str:
+    """Prints ``text`` (to the runner's stderr) and answers with it."""
+    print(text)
+    return text
+
+
 def prints(text: str) -> str:
     print("a print is not the answer")
     return text

@@ -11,8 +11,16 @@ import threading
 from typing import IO, TYPE_CHECKING, Any
 
 from streamkit.errors import UsageError
-from streamkit.executors.base import Executor, ToolCall, ToolOutput, check_environment, tool_environment
-from streamkit.redaction import echoable, header_secrets, redact
+from streamkit.executors.base import (
+    Executor,
+    ToolCall,
+    ToolOutput,
+    check_environment,
+    environment_secrets,
+    redacted,
+    tool_environment,
+)
+from streamkit.redaction import echoable, header_secrets
 from streamkit.tools import Tool
 
 if TYPE_CHECKING:
@@ -409,14 +417,13 @@ class MCPExecutor(Executor):
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         out = self._run(call, cancel)
         # a credential the tools file gives the server (a url server's headers, a stdio server's
-        # environment: by a name that says so), echoed in a result or an error, reaches neither the
-        # events nor the model, as streamkit's own http executor keeps it out
+        # env or pass_env: by a name that says so), echoed in a result or an error, reaches neither
+        # the events nor the model, as streamkit's own executors keep it out
         settings = call.tool.settings
-        given = {**(settings.get("headers") or {}), **(settings.get("env") or {})}
-        echoed = echoable(header_secrets(given, named=True))
-        if echoed and isinstance(out.output, str):
-            return ToolOutput(redact(out.output, echoed), is_error=out.is_error, truncated=out.truncated)
-        return out
+        headers = header_secrets(settings.get("headers") or {}, named=True)
+        return redacted(
+            out, sorted({*echoable(headers), *environment_secrets(settings)}, key=len, reverse=True)
+        )
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         if cancel.is_set():  # stopped before it began: start no server for it

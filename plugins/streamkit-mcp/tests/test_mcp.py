@@ -193,14 +193,15 @@ def test_the_server_runs_without_the_credentials_in_streamkits_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The key streamkit was given for its model is not the server's, whatever it is asked; a
-    credential the entry passes on by name is."""
+    credential the entry passes on by name is, and is redacted from what it answers."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-in-a-server")
     monkeypatch.setenv("DOCS_TOKEN", "passed-on-by-the-tools-file")
     runner = runner_for(tools_file(tmp_path, entry("test", pass_env=["DOCS_*"])))
     try:
         assert one(runner, "environment", {"name": "OPENAI_API_KEY"})["output"].startswith("OPENAI_API_KEY= ")
+        # (it has it: what it answers holds it, which is redacted as a credential it was given)
         assert one(runner, "environment", {"name": "DOCS_TOKEN"})["output"].startswith(
-            "DOCS_TOKEN=passed-on-by-the-tools-file "
+            "DOCS_TOKEN=[redacted] "
         )
     finally:
         runner.close()
