@@ -191,6 +191,23 @@ def _mcp_items(record: Record, before: int, conversation: dict[str, Any]) -> lis
     return [*earlier, *produced, *new]
 
 
+def continued(conversation: dict[str, Any], record: Record) -> dict[str, Any]:
+    """The whole conversation a request continuing the finished response ``record`` stands for:
+    the earlier request's conversation (itself whole), that response's output messages as
+    assistant turns, then the request's own messages; no ``previous_response_id``."""
+    assert record.messages is not None
+    earlier = record.conversation.get("messages") or []
+    answer = _without_mcp_parts(record.messages)
+    record = replace(record, messages=answer)
+    messages = [*earlier, *answer, *(conversation.get("messages") or ())]
+    rebuilt = with_previous(conversation, None)
+    items = _mcp_items(record, len(earlier), conversation)
+    if items:
+        own = rebuilt["provider_metadata"][NAME]
+        rebuilt["provider_metadata"][NAME] = {**own, "input_items": items}
+    return {**rebuilt, "messages": messages}
+
+
 class Run:
     """A response this process is running: its wire events so far, for the clients following it."""
 
@@ -368,16 +385,7 @@ class Responses:
             return invalid(
                 f"Previous response with id '{previous}' is still {record.status}.", "previous_response_id"
             )
-        earlier = record.conversation.get("messages") or []
-        answer = _without_mcp_parts(record.messages)
-        record = replace(record, messages=answer)
-        messages = [*earlier, *answer, *(conversation.get("messages") or ())]
-        rebuilt = with_previous(conversation, None)
-        items = _mcp_items(record, len(earlier), conversation)
-        if items:
-            own = rebuilt["provider_metadata"][NAME]
-            rebuilt["provider_metadata"][NAME] = {**own, "input_items": items}
-        return {**rebuilt, "messages": messages}
+        return continued(conversation, record)
 
     # --- running ------------------------------------------------------------------------------
 
