@@ -461,6 +461,12 @@ def make_app(server: Server) -> Any:
         async def endpoint(websocket: WebSocket) -> None:
             await websocket.accept()
             key = client_key(websocket.headers, websocket.query_params)
+            # the Responses WebSocket mode's own state: the connection's responses (a gateway's)
+            session = None
+            if server.responses is not None and dialect.name == "openai-responses":
+                from .responses_socket import ResponsesSocket
+
+                session = ResponsesSocket(server.responses)
             try:
                 while True:
                     message = await websocket.receive_text()
@@ -481,9 +487,16 @@ def make_app(server: Server) -> Any:
                         parsed = parse_call(
                             dialect, body, path, params, {k.lower(): v for k, v in websocket.headers.items()}
                         )
-                        answer = await server.source.answer(
-                            Call(dialect, parsed, body, path, params, key, server.realtime)
-                        )
+                        call = Call(dialect, parsed, body, path, params, key, server.realtime)
+                        turn = None
+                        if session is None:
+                            answer = await server.source.answer(call)
+                        else:
+                            answered = await session.answer(server.source, call)
+                            if isinstance(answered, dict):  # the connection's own refusal
+                                await websocket.send_text(orjson.dumps(answered).decode())
+                                continue
+                            answer, turn = answered
                         if answer.error is not None:
                             raise Refused(answer.error)
                     except (Exhausted, StreamkitError, Refused) as exc:
@@ -503,6 +516,10 @@ def make_app(server: Server) -> Any:
                                 await asyncio.sleep(delay)
                             if isinstance(data, dict):
                                 await websocket.send_text(orjson.dumps(data).decode())
+                                if turn is not None:
+                                    turn.saw(data)
+                    if session is not None and turn is not None:
+                        session.remember(turn)
             except WebSocketDisconnect:
                 return
 

@@ -61,16 +61,23 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     assert "hello.txt" in json.dumps(second)  # the tool's result went back upstream, in its own format
 
 
+@pytest.mark.parametrize("transport", ["http", "websocket"])
 @pytest.mark.parametrize("upstream", UPSTREAMS)
-def test_codex_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Path) -> None:
+    """Over HTTP (SSE), and over the Responses WebSocket (``supports_websockets``), where Codex
+    warms up with ``generate: false`` and sends each turn as its new input and the
+    ``previous_response_id`` of the turn before, ``store: false``."""
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
     script = [{"tool_calls": [{"name": "exec_command", "input": {"cmd": "echo hi from streamkit > hello.txt"}}]},
               {"text": ANSWER}]  # fmt: skip
-    with gateway(upstream, tmp_path, script=script) as (url, log):
+    received = tmp_path / "gateway.ndjson"
+    with gateway(upstream, tmp_path, "--log-requests", str(received), script=script) as (url, log):
+        websockets = "true" if transport == "websocket" else "false"
         provider = (
-            f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY"}}'
+            f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY", '
+            f"supports_websockets={websockets}}}"
         )
         result = subprocess.run(
             [f"{AGENTS}/codex", "exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "model_provider=streamkit",
@@ -80,5 +87,13 @@ def test_codex_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert (work / "hello.txt").read_text() == "hi from streamkit\n"
     assert result.stdout.decode().strip().endswith(ANSWER)
-    second = ndjson(log.read_bytes())[1]
+    _, second = ndjson(log.read_bytes())  # two requests: a warm-up asks nothing of the upstream
     assert "exec_command" in json.dumps(second)  # the call and its output went back upstream
+    assert "Write hello.txt saying hi" in json.dumps(second)  # with the whole conversation
+    bodies = ndjson(received.read_bytes())
+    if transport == "websocket":
+        assert {b.get("type") for b in bodies} == {"response.create"}
+        assert any(b.get("generate") is False for b in bodies)
+        assert sum("previous_response_id" in b for b in bodies) >= 2
+    else:
+        assert not any(b.get("type") == "response.create" for b in bodies)

@@ -1,0 +1,165 @@
+"""The Responses API's WebSocket mode in the gateway: the responses of one connection.
+
+A client of the WebSocket mode (the Codex CLI with ``supports_websockets``, OpenAI's SDKs) sends
+each turn as a ``response.create`` message holding only the new input and the
+``previous_response_id`` of the turn before, most often with ``store: false``: the server keeps
+the connection's responses in memory, so that a chain goes on with nothing stored. The gateway
+does the same, whatever its upstream:
+
+* Every response answered on the connection is remembered (the last :data:`RECENT`) with the
+  whole conversation sent upstream and its output messages. Its id is the gateway's own
+  (``resp_`` and 32 hex digits), as for a stored response; an openai-responses upstream's own id
+  is kept.
+* A ``previous_response_id`` the connection remembers unrolls into the whole conversation, as a
+  stored one does over HTTP (:func:`~streamkit.serve.responses.continued`), for every upstream,
+  openai-responses too: asked over HTTP, it would not know a response it was told not to store.
+  Any other id is looked up as over HTTP (:meth:`~streamkit.serve.responses.Responses.rebuild`:
+  the store, or an openai-responses upstream's own); one found nowhere is the API's
+  ``previous_response_not_found``.
+* ``generate: false``, a warm-up (the client sends an upcoming turn's instructions, tools and
+  first messages ahead), asks nothing of the upstream: the answer is an empty completed response,
+  remembered like any other, which the next turn continues.
+
+A response over the WebSocket is not stored (``GET /v1/responses/{id}`` does not know it):
+README, "Known limits".
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .responses import NAME, TERMINAL_EVENTS, Responses, continued, new_id, previous_of
+from .sources import Answer, Call, aiter_of
+from .store import Record
+
+#: the responses a connection remembers (a client chains from the last one; a few more let it
+#: go back a turn or two, as a fork would)
+RECENT = 8
+
+
+@dataclass
+class Turn:
+    """One response under way on the connection: what it continues, and what it answers."""
+
+    conversation: dict[str, Any]
+    #: the id the client is given (None: the upstream's own, known from its start event)
+    id: str | None
+    previous: str | None
+    #: the terminal wire event's ``response`` (None: the stream ended without one)
+    response: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def saw(self, data: Any) -> None:
+        """A wire event sent to the client (its terminal one ends the response)."""
+        if (
+            type(data) is dict
+            and data.get("type") in TERMINAL_EVENTS
+            and isinstance(data.get("response"), dict)
+        ):
+            self.response = data["response"]
+
+
+class ResponsesSocket:
+    """The responses of one WebSocket connection of the gateway (see the module's docstring)."""
+
+    def __init__(self, responses: Responses) -> None:
+        self.responses = responses
+        self.recent: OrderedDict[str, Record] = OrderedDict()
+
+    async def answer(self, source: Any, call: Call) -> tuple[Answer, Turn] | dict[str, Any]:
+        """The answer to a ``response.create`` (from ``source``, the gateway's upstream, unless it
+        is a warm-up) and its turn; or the error message to send instead."""
+        prepared = await self.prepare(call)
+        if isinstance(prepared, dict):
+            return prepared
+        call, turn = prepared
+        answer = self.warm_up_answer(turn) if warm_up(call) else await source.answer(call)
+        return self.tagged(answer, turn), turn
+
+    async def prepare(self, call: Call) -> tuple[Call, Turn] | dict[str, Any]:
+        """The call to answer, with the whole conversation it continues, and its turn; or the
+        error message to send instead."""
+        parsed = call.parsed
+        conversation = parsed.conversation
+        previous = previous_of(conversation)
+        dropped = parsed.dropped
+        if previous:
+            record = self.recent.get(previous)
+            if record is not None:
+                conversation = continued(conversation, record)
+            else:
+                rebuilt = await self.responses.rebuild(conversation, previous)
+                if isinstance(rebuilt, tuple):
+                    status, body = rebuilt
+                    return {"type": "error", "status": status, "error": body.get("error")}
+                conversation = rebuilt
+            if record is not None or not self.responses.stateful:  # unrolled: nothing of it is lost
+                dropped = [what for what in dropped if not what.startswith("previous_response_id")]
+        own_id = not self.responses.stateful or warm_up(call)
+        turn = Turn(conversation, new_id("resp") if own_id else None, previous)
+        return replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped)), turn
+
+    def warm_up_answer(self, turn: Turn) -> Answer:
+        """The answer to ``generate: false``: a response with no output, the upstream not asked."""
+        start = {
+            "type": "start",
+            "id": turn.id,
+            "model": turn.conversation.get("model") or "",
+            "dialect": NAME,
+        }
+        finish = {"type": "finish", "finish_reason": "stop", "usage": {"input_tokens": 0, "output_tokens": 0}}
+        return Answer(events=aiter_of([start, finish]))
+
+    def tagged(self, answer: Answer, turn: Turn) -> Answer:
+        """``answer`` with the turn's id on its start (and the ``previous_response_id`` the client
+        named), its output messages gathered into the turn as they pass."""
+        if answer.events is None:
+            return answer
+        return replace(answer, events=self._tagged(answer.events, turn))
+
+    async def _tagged(
+        self, events: AsyncIterator[list[dict[str, Any]]], turn: Turn
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        from ..continuation import assistant_message
+        from ..stages.accumulate import Accumulator
+
+        accumulator = Accumulator()
+        found: list[dict[str, Any]] = []
+        try:
+            async for batch in events:
+                for i, event in enumerate(batch):
+                    if event.get("type") == "start":
+                        if turn.id is None and isinstance(event.get("id"), str):
+                            turn.id = event["id"]
+                        pm = dict(event.get("provider_metadata") or {})
+                        own = dict(pm.get(NAME) or {})
+                        if turn.previous:
+                            own["previous_response_id"] = turn.previous
+                        pm[NAME] = own
+                        batch[i] = event = {**event, "id": turn.id, "provider_metadata": pm}
+                    found += [m for m in accumulator.feed(event) if m.get("type") == "message"]
+                yield batch
+            found += [m for m in accumulator.close() if m.get("type") == "message"]
+            turn.messages = [assistant_message(m) for m in found]
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    def remember(self, turn: Turn) -> None:
+        """Keep a response the stream completed (or ended incomplete) for the next turns."""
+        response = turn.response
+        if turn.id is None or response is None or response.get("status") not in ("completed", "incomplete"):
+            return
+        self.recent[turn.id] = Record(turn.id, str(response["status"]), time.time(), response,
+                                      turn.conversation, messages=turn.messages)  # fmt: skip
+        self.recent.move_to_end(turn.id)
+        while len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
+
+
+def warm_up(call: Call) -> bool:
+    """A ``response.create`` with ``generate: false``."""
+    return isinstance(call.body, dict) and call.body.get("generate") is False

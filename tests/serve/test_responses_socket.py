@@ -1,0 +1,119 @@
+"""The Responses API's WebSocket mode through the gateway (``serve.responses_socket``), with the
+official client's ``client.responses.connect()`` over real WebSockets on loopback, in front of
+scripted upstreams: a warm-up that asks nothing upstream, turns that send only their new input and
+the ``previous_response_id`` of the turn before (with ``store: false``), and the whole
+conversation reaching every upstream."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ndjson
+from tests.serve.test_gateway import ANSWER, SCRIPT, gateway
+
+QUESTION = "What's the weather in Paris?"
+SYSTEM = "You are a weather bot."
+TOOLS: Any = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}, "strict": False}]
+
+# the SDK calls websockets' connect() without a context manager, deprecated since websockets 17.1
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:connect\\(\\) must be used as a context manager:DeprecationWarning"
+)
+
+
+def until_done(connection: Any) -> tuple[Any, list[Any]]:
+    """The events of one response up to its end: (the terminal event or error, the events)."""
+    seen = []
+    for _ in range(10_000):
+        event = next(iter(connection))
+        seen.append(event)
+        if event.type in ("response.completed", "response.failed", "response.incomplete", "error"):
+            return event, seen
+    raise AssertionError("no end")
+
+
+def requests_of(log: Path) -> list[dict[str, Any]]:
+    return ndjson(log.read_bytes()) if log.exists() else []
+
+
+@pytest.mark.parametrize("upstream", ["openai-chat", "anthropic", "openai-responses"])
+def test_a_chain_on_one_connection_reaches_the_upstream_whole(upstream: str, tmp_path: Path) -> None:
+    import openai
+
+    with (
+        gateway(upstream, tmp_path, script=[*SCRIPT, {"text": "again"}]) as (url, log),
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1") as client,
+        client.responses.connect() as connection,
+    ):
+        # a warm-up: the instructions, tools and first message of the coming turn; nothing upstream
+        connection.response.create(model="gpt-test", generate=False, store=False, tools=TOOLS,
+                                   input=[{"role": "developer", "content": SYSTEM}])  # fmt: skip
+        warm, events = until_done(connection)
+        assert warm.type == "response.completed", warm
+        assert warm.response.output == [] and warm.response.id.startswith("resp_")
+        assert events[0].type == "response.created"
+        assert requests_of(log) == []
+
+        connection.response.create(model="gpt-test", store=False, tools=TOOLS, previous_response_id=warm.response.id,
+                                   input=[{"role": "user", "content": QUESTION}])  # fmt: skip
+        first, _ = until_done(connection)
+        assert first.type == "response.completed", first
+        assert first.response.previous_response_id == warm.response.id
+        (call,) = [o for o in first.response.output if o.type == "function_call"]
+        assert call.name == "get_weather"
+
+        output = {"type": "function_call_output", "call_id": call.call_id, "output": "18 degrees, sunny"}
+        connection.response.create(model="gpt-test", store=False, tools=TOOLS, previous_response_id=first.response.id,
+                                   input=[output])  # fmt: skip
+        second, events = until_done(connection)
+        assert second.type == "response.completed", second
+        assert second.response.output_text == ANSWER
+        assert second.response.previous_response_id == first.response.id != second.response.id
+
+        # an id the connection never answered (nor the store holds) is the API's 404, and the
+        # connection goes on; an openai-responses upstream is asked, as over HTTP (it keeps its own)
+        connection.response.create(model="gpt-test", previous_response_id="resp_never", input="hi")
+        end, _ = until_done(connection)
+        if upstream == "openai-responses":
+            assert end.type == "response.completed" and end.response.output_text == "again"
+            assert requests_of(log)[-1]["previous_response_id"] == "resp_never"
+        else:
+            assert end.type == "error" and end.status == 404
+            assert end.error.code == "previous_response_not_found" and "resp_never" in end.error.message
+        connection.response.create(model="gpt-test", store=False, previous_response_id=second.response.id,
+                                   generate=False, input="thanks")  # fmt: skip
+        assert until_done(connection)[0].type == "response.completed"
+
+    first_request, second_request = requests_of(log)[:2]
+    assert "previous_response_id" not in first_request and "previous_response_id" not in second_request
+    # the upstream got the whole conversation each time, in its own dialect: the warm-up's
+    # developer message, the question, then the call and its output
+    for request in (first_request, second_request):
+        text = json.dumps(request)
+        assert SYSTEM in text and QUESTION in text
+    second_text = json.dumps(second_request)
+    assert call.call_id in second_text and "18 degrees, sunny" in second_text
+    assert second_text.index(SYSTEM) < second_text.index(QUESTION) < second_text.index("18 degrees, sunny")
+
+
+def test_each_connection_keeps_its_own_responses(tmp_path: Path) -> None:
+    """A response of one connection, not stored, is unknown to another: 404 there."""
+    import openai
+
+    with (
+        gateway("openai-chat", tmp_path, script=SCRIPT) as (url, _),
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1") as client,
+    ):
+        with client.responses.connect() as one:
+            one.response.create(model="gpt-test", generate=False, store=False, input=QUESTION)
+            warm, _ = until_done(one)
+        with client.responses.connect() as other:
+            other.response.create(
+                model="gpt-test", store=False, previous_response_id=warm.response.id, input="hi"
+            )
+            error, _ = until_done(other)
+    assert error.type == "error" and error.error.code == "previous_response_not_found"
