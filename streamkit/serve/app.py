@@ -461,9 +461,9 @@ def make_app(server: Server) -> Any:
         async def endpoint(websocket: WebSocket) -> None:
             await websocket.accept()
             key = client_key(websocket.headers, websocket.query_params)
-            # the Responses WebSocket mode's own state: the connection's responses (a gateway's)
+            # the Responses WebSocket mode's own state: the connection's responses
             session = None
-            if server.responses is not None and dialect.name == "openai-responses":
+            if dialect.name == "openai-responses":
                 from .responses_socket import ResponsesSocket
 
                 session = ResponsesSocket(server.responses)

@@ -21,7 +21,8 @@ does the same, whatever its upstream:
   remembered like any other, which the next turn continues.
 
 A response over the WebSocket is not stored (``GET /v1/responses/{id}`` does not know it):
-README, "Known limits".
+README, "Known limits". ``serve`` answering from recordings or a script answers a warm-up the
+same way, without using up a turn.
 """
 
 from __future__ import annotations
@@ -66,8 +67,11 @@ class Turn:
 class ResponsesSocket:
     """The responses of one WebSocket connection of the gateway (see the module's docstring)."""
 
-    def __init__(self, responses: Responses) -> None:
+    def __init__(self, responses: Responses | None) -> None:
+        #: the gateway's stored responses (None: ``serve`` answers from recordings or a script,
+        #: whose answers do not depend on what came before: an id passes as it is)
         self.responses = responses
+        self.stateful = responses is None or responses.stateful
         self.recent: OrderedDict[str, Record] = OrderedDict()
 
     async def answer(self, source: Any, call: Call) -> tuple[Answer, Turn] | dict[str, Any]:
@@ -92,14 +96,18 @@ class ResponsesSocket:
             if record is not None:
                 conversation = continued(conversation, record)
             else:
-                rebuilt = await self.responses.rebuild(conversation, previous)
+                rebuilt = (
+                    await self.responses.rebuild(conversation, previous)
+                    if self.responses is not None
+                    else conversation
+                )
                 if isinstance(rebuilt, tuple):
                     status, body = rebuilt
                     return {"type": "error", "status": status, "error": body.get("error")}
                 conversation = rebuilt
-            if record is not None or not self.responses.stateful:  # unrolled: nothing of it is lost
+            if record is not None or not self.stateful:  # unrolled: nothing of it is lost
                 dropped = [what for what in dropped if not what.startswith("previous_response_id")]
-        own_id = not self.responses.stateful or warm_up(call)
+        own_id = not self.stateful or warm_up(call)
         turn = Turn(conversation, new_id("resp") if own_id else None, previous)
         return replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped)), turn
 

@@ -117,3 +117,26 @@ def test_each_connection_keeps_its_own_responses(tmp_path: Path) -> None:
             )
             error, _ = until_done(other)
     assert error.type == "error" and error.error.code == "previous_response_not_found"
+
+
+def test_a_warm_up_uses_up_no_scripted_turn(tmp_path: Path) -> None:
+    """``serve --script``: a warm-up is answered empty, and the next turn gets the first scripted
+    answer (the tool call), not the second."""
+    import openai
+    import orjson
+
+    from tests.test_fetch_live import serving
+
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps(SCRIPT))
+    with (
+        serving("-d", "openai-responses", "--script", str(script)) as url,
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1") as client,
+        client.responses.connect() as connection,
+    ):
+        connection.response.create(model="gpt-test", generate=False, input=QUESTION)
+        warm, _ = until_done(connection)
+        connection.response.create(model="gpt-test", previous_response_id=warm.response.id, input=QUESTION)
+        first, _ = until_done(connection)
+    assert warm.type == "response.completed" and warm.response.output == []
+    assert [o.type for o in first.response.output] == ["function_call"]
