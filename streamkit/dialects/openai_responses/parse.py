@@ -523,6 +523,11 @@ def parse_request(body: Any) -> ParsedRequest:
     if instructions:
         conversation["system"] = instructions
     stream = _check.boolean(body.get("stream"), "stream", default=None)
+    # read by the gateway (kept natively): a value of another type is the API's 400, not a guess
+    _check.string(body.get("previous_response_id"), "previous_response_id", default=None)
+    _check.boolean(body.get("store"), "store", default=None)
+    _check.boolean(body.get("background"), "background", default=None)
+    _check.boolean(body.get("generate"), "generate", default=None)  # (the WebSocket's warm-up)
     source = body.get("input")
     if isinstance(source, str):
         parser.add({"role": "user", "content": [{"type": "text", "text": source}]})

@@ -682,6 +682,10 @@ def test_the_answer_options_reach_the_encoder() -> None:
         ({"model": "m", "parallel_tool_calls": "no"}, "parallel_tool_calls must be a boolean"),
         ({"model": "m", "stream": "yes"}, "stream must be a boolean"),
         ({"model": "m", "instructions": ["be brief"]}, "instructions must be a string"),
+        ({"model": "m", "previous_response_id": 5}, "previous_response_id must be a string"),
+        ({"model": "m", "store": "false"}, "store must be a boolean"),
+        ({"model": "m", "background": 1}, "background must be a boolean"),
+        ({"model": "m", "generate": "no"}, "generate must be a boolean"),
     ],
 )  # fmt: skip
 def test_wrong_types_are_usage_errors_naming_the_field(body: Any, field: str) -> None:
