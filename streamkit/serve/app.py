@@ -480,6 +480,12 @@ def make_app(server: Server) -> Any:
                     server.record(body)
                     if isinstance(body, dict) and body.get("type") == "response.create":
                         body = {k: v for k, v in body.items() if k != "type"}
+                    elif isinstance(body, dict) and "type" in body:  # a client event not answered here
+                        what = str(body["type"])[:80]
+                        await websocket.send_text(orjson.dumps({"type": "error", "status": 400, "error": {
+                            "type": "invalid_request_error", "code": "unsupported_event_type",
+                            "message": f"streamkit serve: the client event {what!r} is not supported; send response.create"}}).decode())  # fmt: skip
+                        continue
                     path, params = websocket.url.path, dict(websocket.path_params)
                     try:
                         if not server.authorized(key):

@@ -140,3 +140,24 @@ def test_a_warm_up_uses_up_no_scripted_turn(tmp_path: Path) -> None:
         first, _ = until_done(connection)
     assert warm.type == "response.completed" and warm.response.output == []
     assert [o.type for o in first.response.output] == ["function_call"]
+
+
+def test_a_client_event_other_than_response_create_is_an_error_and_the_connection_goes_on(
+    tmp_path: Path,
+) -> None:
+    from websockets.sync.client import connect
+
+    with (
+        gateway("openai-chat", tmp_path, script=SCRIPT) as (url, log),
+        connect(url.replace("http://", "ws://") + "/v1/responses") as ws,
+    ):
+        ws.send(json.dumps({"type": "response.steer", "input": "faster"}))
+        error = json.loads(ws.recv(timeout=10))
+        ws.send(json.dumps({"type": "response.create", "model": "m", "generate": False, "input": "hi"}))
+        created = json.loads(ws.recv(timeout=10))
+    assert error["type"] == "error" and error["status"] == 400
+    assert (
+        error["error"]["code"] == "unsupported_event_type" and "'response.steer'" in error["error"]["message"]
+    )
+    assert created["type"] == "response.created"
+    assert requests_of(log) == []
