@@ -322,25 +322,10 @@ class Responses:
         if not storing:
             return await self.plain(server, call, options, framing)
 
-        response_id = new_id("resp")
-        model = conversation.get("model")
-        status = "queued" if background else "in_progress"
-        record = Record(response_id, status, time.time(), skeleton(response_id, status, model, background, previous),
-                        scrub(conversation), scrub(input_items(body)), background=background)  # fmt: skip
-        store = self.store
-        assert store is not None
-        answer: Answer | None = None
-        if not background:  # an upstream error before the first byte is the client's HTTP error
-            answer = await server.source.answer(call)
-            if answer.error is not None:
-                return error_json(dialect, answer.error)
-        run = self.runs[response_id] = Run(record)
-        create = Op("create", response_id, record=record)
-        if background:
-            await store.commit(create)  # retrievable, from any process, once the client has the id
-        else:
-            store.submit(create)
-        run.task = asyncio.create_task(self.pump(server, call, run, answer, options, previous))
+        run = await self.start(server, call, new_id("resp"), previous, background=background)
+        if isinstance(run, HTTPError):
+            return error_json(dialect, run)
+        record = run.record
         if not parsed.stream:
             if background:
                 return json_response(200, record.response)
@@ -354,6 +339,34 @@ class Responses:
         return StreamingResponse(
             frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
+
+    async def start(self, server: Any, call: Call, response_id: str, previous: str | None, *,
+                    background: bool = False) -> Run | HTTPError:  # fmt: skip
+        """Store a new response ``response_id`` answering ``call`` (its conversation whole) and
+        start its run; or the upstream's error before its first byte (a foreground response)."""
+        body = call.body if isinstance(call.body, dict) else {}
+        conversation = call.parsed.conversation
+        model = conversation.get("model")
+        status = "queued" if background else "in_progress"
+        record = Record(response_id, status, time.time(), skeleton(response_id, status, model, background, previous),
+                        scrub(conversation), scrub(input_items(body)), background=background)  # fmt: skip
+        store = self.store
+        assert store is not None
+        answer: Answer | None = None
+        if not background:  # an upstream error before the first byte is the client's HTTP error
+            answer = await server.source.answer(call)
+            if answer.error is not None:
+                return answer.error
+        run = self.runs[response_id] = Run(record)
+        create = Op("create", response_id, record=record)
+        if background:
+            await store.commit(create)  # retrievable, from any process, once the client has the id
+        else:
+            store.submit(create)
+        options = dict(call.parsed.answer_options)
+        options.pop("framing", None)
+        run.task = asyncio.create_task(self.pump(server, call, run, answer, options, previous))
+        return run
 
     async def plain(self, server: Any, call: Call, options: dict[str, Any], framing: str) -> Any:
         """A response kept nowhere: answered as the application answers every other request."""
