@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import hmac
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -276,7 +276,7 @@ def parse_call(
 
 
 async def wire_of(answer: Answer, dialect: Any, options: dict[str, Any],
-                  framing: str | None = None) -> AsyncIterator[list[Timed]]:  # fmt: skip
+                  framing: str | None = None) -> AsyncGenerator[list[Timed], None]:  # fmt: skip
     """The wire events of an answer in the client's dialect, in batches: a recording's as they
     are, else each batch of canonical events through the dialect's encoder as soon as it comes.
 
@@ -497,14 +497,17 @@ def make_app(server: Server) -> Any:
                         turn = None
                         if session is None:
                             answer = await server.source.answer(call)
+                            if answer.error is not None:
+                                raise Refused(answer.error)
+                            stream = wire_of(answer, dialect, parsed.answer_options)
                         else:
-                            answered = await session.answer(server.source, call)
+                            answered = await session.answer(server, call)
                             if isinstance(answered, dict):  # the connection's own refusal
                                 await websocket.send_text(orjson.dumps(answered).decode())
                                 continue
-                            answer, turn = answered
-                        if answer.error is not None:
-                            raise Refused(answer.error)
+                            if isinstance(answered, HTTPError):
+                                raise Refused(answered)
+                            stream, turn = answered
                     except (Exhausted, StreamkitError, Refused) as exc:
                         error = (
                             exc.error
@@ -516,14 +519,15 @@ def make_app(server: Server) -> Any:
                         await websocket.send_text(orjson.dumps({"type": "error", "status": error.status,
                                                                 "error": {"message": error.message, "type": "server_error"}}).decode())  # fmt: skip
                         continue
-                    async for batch in wire_of(answer, dialect, parsed.answer_options):
-                        for _, data, delay in batch:
-                            if server.realtime and delay > 0:
-                                await asyncio.sleep(delay)
-                            if isinstance(data, dict):
-                                await websocket.send_text(orjson.dumps(data).decode())
-                                if turn is not None:
-                                    turn.saw(data)
+                    async with contextlib.aclosing(stream):  # (a client gone stops a stored run)
+                        async for batch in stream:
+                            for _, data, delay in batch:
+                                if server.realtime and delay > 0:
+                                    await asyncio.sleep(delay)
+                                if isinstance(data, dict):
+                                    await websocket.send_text(orjson.dumps(data).decode())
+                                    if turn is not None:
+                                        turn.saw(data)
                     if session is not None and turn is not None:
                         session.remember(turn)
             except WebSocketDisconnect:

@@ -20,21 +20,22 @@ does the same, whatever its upstream:
   first messages ahead), asks nothing of the upstream: the answer is an empty completed response,
   remembered like any other, which the next turn continues.
 
-A response over the WebSocket is not stored (``GET /v1/responses/{id}`` does not know it):
-README, "Known limits". ``serve`` answering from recordings or a script answers a warm-up the
-same way, without using up a turn.
+A response is stored as over HTTP (:meth:`~streamkit.serve.responses.Responses.start`), unless
+it says ``store: false`` or is a warm-up: ``GET /v1/responses/{id}`` then knows it, and any
+connection or HTTP request may continue it. ``serve`` answering from recordings or a script
+answers a warm-up the same way, without using up a turn.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .responses import NAME, TERMINAL_EVENTS, Responses, continued, new_id, previous_of
-from .sources import Answer, Call, aiter_of
+from .responses import NAME, TERMINAL_EVENTS, Responses, Run, continued, new_id, previous_of
+from .sources import Answer, Call, HTTPError, Timed, aiter_of
 from .store import Record
 
 #: the responses a connection remembers (a client chains from the last one; a few more let it
@@ -74,15 +75,48 @@ class ResponsesSocket:
         self.stateful = responses is None or responses.stateful
         self.recent: OrderedDict[str, Record] = OrderedDict()
 
-    async def answer(self, source: Any, call: Call) -> tuple[Answer, Turn] | dict[str, Any]:
-        """The answer to a ``response.create`` (from ``source``, the gateway's upstream, unless it
-        is a warm-up) and its turn; or the error message to send instead."""
+    async def answer(
+        self, server: Any, call: Call
+    ) -> tuple[AsyncGenerator[list[Timed], None], Turn] | HTTPError | dict[str, Any]:
+        """The wire events answering a ``response.create`` (in batches, as
+        :func:`~streamkit.serve.app.wire_of` gives them) and its turn; or the upstream's error
+        before its first byte; or the error message to send instead. A response is stored as over
+        HTTP (unless ``store: false``, or a warm-up), and followed as it runs: a client that leaves
+        stops it."""
+        if isinstance(call.body, dict) and call.body.get("background") is True:
+            return {"type": "error", "status": 400, "error": {
+                "type": "invalid_request_error", "code": None, "param": "background",
+                "message": "background responses are not supported over the WebSocket; use POST /v1/responses"}}  # fmt: skip
         prepared = await self.prepare(call)
         if isinstance(prepared, dict):
             return prepared
         call, turn = prepared
-        answer = self.warm_up_answer(turn) if warm_up(call) else await source.answer(call)
-        return self.tagged(answer, turn), turn
+        responses = self.responses
+        if (responses is not None and responses.store is not None and not warm_up(call)
+                and call.body.get("store") is not False):  # fmt: skip
+            responses.ready()
+            turn.id = turn.id or new_id("resp")
+            run = await responses.start(server, call, turn.id, turn.previous)
+            if isinstance(run, HTTPError):
+                return run
+            return self._followed(run, turn), turn
+        from .app import wire_of
+
+        answer = self.warm_up_answer(turn) if warm_up(call) else await server.source.answer(call)
+        if answer.error is not None:
+            return answer.error
+        return wire_of(self.tagged(answer, turn), call.dialect, call.parsed.answer_options), turn
+
+    async def _followed(self, run: Run, turn: Turn) -> AsyncGenerator[list[Timed], None]:
+        """A stored response's wire events as its run makes them; the run is stopped if the
+        client goes before its end."""
+        try:
+            async for batch in run.follow(-1):
+                yield [(name, data, 0.0) for _, name, data in batch]
+            turn.messages = run.record.messages or []
+        finally:
+            if not run.done and run.task is not None:
+                run.task.cancel()
 
     async def prepare(self, call: Call) -> tuple[Call, Turn] | dict[str, Any]:
         """The call to answer, with the whole conversation it continues, and its turn; or the

@@ -142,7 +142,7 @@ def test_a_warm_up_uses_up_no_scripted_turn(tmp_path: Path) -> None:
     assert [o.type for o in first.response.output] == ["function_call"]
 
 
-def test_a_client_event_other_than_response_create_is_an_error_and_the_connection_goes_on(
+def test_what_the_websocket_does_not_take_is_an_error_and_the_connection_goes_on(
     tmp_path: Path,
 ) -> None:
     from websockets.sync.client import connect
@@ -153,11 +153,75 @@ def test_a_client_event_other_than_response_create_is_an_error_and_the_connectio
     ):
         ws.send(json.dumps({"type": "response.steer", "input": "faster"}))
         error = json.loads(ws.recv(timeout=10))
+        ws.send(json.dumps({"type": "response.create", "model": "m", "background": True, "input": "hi"}))
+        background = json.loads(ws.recv(timeout=10))
         ws.send(json.dumps({"type": "response.create", "model": "m", "generate": False, "input": "hi"}))
         created = json.loads(ws.recv(timeout=10))
     assert error["type"] == "error" and error["status"] == 400
     assert (
         error["error"]["code"] == "unsupported_event_type" and "'response.steer'" in error["error"]["message"]
     )
+    assert background["type"] == "error" and background["error"]["param"] == "background"  # (as the API says)
     assert created["type"] == "response.created"
     assert requests_of(log) == []
+
+
+def test_a_response_not_marked_store_false_is_stored_and_goes_on_over_http_or_another_connection(
+    tmp_path: Path,
+) -> None:
+    """Stored as over HTTP: retrieved by id, its input listed, continued by an HTTP request and by
+    a later connection (from the store, not the first connection's memory)."""
+    import openai
+
+    script = [{"text": "Lyon."}, {"text": "About half a million."}, {"text": "On the Rhône."}]
+    with (
+        gateway("anthropic", tmp_path, "--store", str(tmp_path / "responses.sqlite3"), script=script) as (
+            url,
+            log,
+        ),
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1") as client,
+    ):
+        with client.responses.connect() as connection:
+            connection.response.create(model="gpt-test", input="Name a French city.")
+            first, _ = until_done(connection)
+        assert first.type == "response.completed" and first.response.output_text == "Lyon."
+        stored = client.responses.retrieve(first.response.id)
+        assert stored.status == "completed" and stored.output_text == "Lyon."
+        assert [i.content[0].text for i in client.responses.input_items.list(first.response.id)] == [
+            "Name a French city."
+        ]
+        second = client.responses.create(
+            model="gpt-test", input="How big is it?", previous_response_id=first.response.id
+        )
+        assert second.output_text == "About half a million."
+        with client.responses.connect() as other:
+            other.response.create(model="gpt-test", input="Which river?", previous_response_id=second.id)
+            third, _ = until_done(other)
+        assert third.type == "response.completed" and third.response.output_text == "On the Rhône."
+    # the last request upstream holds the whole chain, from both transports
+    text = json.dumps(requests_of(log)[-1], ensure_ascii=False)
+    for said in ("Name a French city.", "Lyon.", "How big is it?", "About half a million.", "Which river?"):
+        assert said in text
+
+
+def test_a_client_that_leaves_stops_its_stored_response(tmp_path: Path) -> None:
+    """As over HTTP (a foreground stream): the upstream request is closed and the response is
+    stored ``cancelled``."""
+    import time
+
+    import httpx
+    from websockets.sync.client import connect
+
+    script = [{"text": " ".join(["word"] * 400)}]  # 20 s, paced by the upstream
+    with gateway("openai-chat", tmp_path, "--store", str(tmp_path / "r.sqlite3"), script=script,
+                 upstream_options=("--realtime", "--delay", "0.05")) as (url, _):  # fmt: skip
+        with connect(url.replace("http://", "ws://") + "/v1/responses") as ws:
+            ws.send(json.dumps({"type": "response.create", "model": "m", "input": "Talk."}))
+            created = json.loads(ws.recv(timeout=10))
+            while json.loads(ws.recv(timeout=10))["type"] != "response.output_text.delta":
+                pass
+        response_id = created["response"]["id"]
+        deadline = time.monotonic() + 10
+        while (status := httpx.get(f"{url}/v1/responses/{response_id}").json()["status"]) != "cancelled":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
