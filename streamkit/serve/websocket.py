@@ -74,7 +74,7 @@ class Connection:
         await self.websocket.accept()
         try:
             while True:
-                self.take(await self.websocket.receive_text())
+                await self.take(await self.websocket.receive_text())
         except WebSocketDisconnect:
             pass
         finally:
@@ -82,31 +82,32 @@ class Connection:
                 worker.cancel()
             await asyncio.gather(*self.workers, return_exceptions=True)
 
-    def take(self, message: str) -> None:
-        """One message read: queued on its lane, or refused at once (an error message, sent by a
-        task of its own so that reading goes on)."""
+    async def take(self, message: str) -> None:
+        """One message read: queued on its lane, or refused at once with an error message (the
+        reader waits for it to be sent: a client that floods refused requests and reads nothing
+        holds no more than one)."""
         try:
             body = orjson.loads(message)
         except orjson.JSONDecodeError:
-            return self.refuse(error_message(400, "not JSON", "invalid_request_error"), None)
+            return await self.refuse(error_message(400, "not JSON", "invalid_request_error"), None)
         self.server.record(body)
         lane = body.get("stream_id") if isinstance(body, dict) else None
         if lane is not None and not isinstance(lane, str):
-            return self.refuse(error_message(400, "streamkit serve: stream_id must be a string",
+            return await self.refuse(error_message(400, "streamkit serve: stream_id must be a string",
                                              "invalid_request_error", param="stream_id"), None)  # fmt: skip
         if isinstance(body, dict) and body.get("type") == "response.create":
             body = {k: v for k, v in body.items() if k not in ("type", "stream_id")}
         elif isinstance(body, dict) and "type" in body:  # a client event not answered here
             what = str(body["type"])[:80]
             message = f"streamkit serve: the client event {what!r} is not supported; send response.create"
-            return self.refuse(
+            return await self.refuse(
                 error_message(400, message, "invalid_request_error", "unsupported_event_type"), lane
             )
         queue = self.lanes.get(lane)
         if queue is None:
             if len(self.lanes) >= MAX_LANES:
                 message = f"streamkit serve: a connection may open {MAX_LANES} streams (stream_id) at most"
-                return self.refuse(
+                return await self.refuse(
                     error_message(429, message, "invalid_request_error", param="stream_id"), lane
                 )
             queue = self.lanes[lane] = asyncio.Queue(MAX_WAITING + 1)
@@ -115,7 +116,7 @@ class Connection:
             queue.put_nowait(body)
         except asyncio.QueueFull:
             message = f"streamkit serve: {MAX_WAITING} requests already wait on this stream"
-            self.refuse(error_message(429, message, "invalid_request_error"), lane)
+            await self.refuse(error_message(429, message, "invalid_request_error"), lane)
 
     def spawn(self, work: Any) -> None:
         """Run ``work`` beside the reader, until it ends or the connection does."""
@@ -123,11 +124,8 @@ class Connection:
         self.workers.append(task)
         task.add_done_callback(self._forget)
 
-    def refuse(self, error: dict[str, Any], lane: str | None) -> None:
-        self.spawn(self._refuse(error, lane))
-
-    async def _refuse(self, error: dict[str, Any], lane: str | None) -> None:
-        with contextlib.suppress(Exception):  # (a client gone: the reader ends the connection)
+    async def refuse(self, error: dict[str, Any], lane: str | None) -> None:
+        with contextlib.suppress(OSError):  # (a client gone: the next read ends the connection)
             await self.send(error, lane)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
