@@ -74,7 +74,13 @@ class Connection:
         await self.websocket.accept()
         try:
             while True:
-                await self.take(await self.websocket.receive_text())
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                # a text frame, or a binary one (read as the same JSON: starlette's receive_text
+                # would fail on it with a KeyError, and the connection with it)
+                text = message.get("text")
+                await self.take(text if text is not None else message.get("bytes") or b"")
         except WebSocketDisconnect:
             pass
         finally:
@@ -82,7 +88,7 @@ class Connection:
                 worker.cancel()
             await asyncio.gather(*self.workers, return_exceptions=True)
 
-    async def take(self, message: str) -> None:
+    async def take(self, message: str | bytes) -> None:
         """One message read: queued on its lane, or refused at once with an error message (the
         reader waits for it to be sent: a client that floods refused requests and reads nothing
         holds no more than one)."""
@@ -106,7 +112,9 @@ class Connection:
         queue = self.lanes.get(lane)
         if queue is None:
             if len(self.lanes) >= MAX_LANES:
-                message = f"streamkit serve: a connection may open {MAX_LANES} streams (stream_id) at most"
+                message = (
+                    f"streamkit serve: a connection answers {MAX_LANES} streams (stream_id) at once at most"
+                )
                 return await self.refuse(
                     error_message(429, message, "invalid_request_error", param="stream_id"), lane
                 )

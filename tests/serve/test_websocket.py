@@ -168,3 +168,17 @@ def test_the_official_client_reads_two_lanes_of_one_connection(tmp_path: Path) -
                 if len(done) == 2:
                     break
     assert sorted(done.values()) == ["one", "two"] and set(done) == {"a", "b"}
+
+
+def test_a_binary_frame_is_read_as_the_same_json_and_bad_bytes_are_not_json(tmp_path: Path) -> None:
+    """(starlette's receive_text failed on a binary frame with a KeyError: the server logged an
+    ERROR and dropped the connection)"""
+    from websockets.sync.client import connect
+
+    with gateway("openai-chat", tmp_path, script=[{"text": "hi"}]) as (url, _), connect(ws_url(url)) as ws:
+        ws.send(b"\xff\xfe not json")
+        error = json.loads(ws.recv(timeout=10))
+        ws.send(json.dumps({"type": "response.create", "model": "m", "store": False, "input": "hi"}).encode())
+        seen = read_until(ws, 1)
+    assert error["type"] == "error" and error["error"]["message"] == "not JSON"
+    assert seen[-1]["type"] == "response.completed"
