@@ -23,10 +23,20 @@ Or one table per tool, named by its key (the shape many TOML configs use)::
 JSON: ``{"tools": [...]}``, ``{"tools": {"NAME": {...}}}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
 description and parameters in its dialect's own tool format; ``run-tools`` and ``agent`` run them
 through their executor. A malformed file is a usage error naming the file and the entry.
+
+A credential need not be written into the file: a value of a ``headers`` or ``env`` table may name
+variables of streamkit's environment, ``${NAME}`` or ``${NAME:-default}`` (the default when the
+variable is unset or empty), expanded when the file is read, as Claude Code's ``.mcp.json`` does::
+
+    headers = { Authorization = "Bearer ${TICKETS_TOKEN}" }
+
+A variable that is not set and has no default is a usage error naming it (never its value).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +91,38 @@ def _parse(path: Path) -> Any:
         raise UsageError(f"{path}: not valid JSON: {exc}") from None
 
 
+#: ``${NAME}`` or ``${NAME:-default}`` in a ``headers`` or ``env`` value
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: the tables whose values may name variables of the environment
+_EXPANDED = ("headers", "env")
+
+
+def _expanded(settings: dict[str, Any], where: str) -> dict[str, Any]:
+    """``settings`` with the variables named in its ``headers`` and ``env`` values expanded."""
+    out = dict(settings)
+    for table in _EXPANDED:
+        values = settings.get(table)
+        if isinstance(values, dict):  # (anything else: the executor says what is wrong with it)
+            out[table] = {
+                key: _expand(value, f"{where}: {table}.{key}") if isinstance(value, str) else value
+                for key, value in values.items()
+            }
+    return out
+
+
+def _expand(text: str, where: str) -> str:
+    def variable(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if default is not None and not value:  # (unset or empty, as the shell's :-)
+            return default
+        if value is None:
+            raise UsageError(f"{where} names ${{{name}}}, which is not set")
+        return value
+
+    return _VARIABLE.sub(variable, text) if "${" in text else text
+
+
 def _entry(raw: Any, where: str) -> Tool:
     if not isinstance(raw, dict):
         raise UsageError(f"{where}: expected a table/object")
@@ -106,7 +148,7 @@ def _entry(raw: Any, where: str) -> Tool:
     approve = raw.get("approve", "never")
     if approve not in APPROVE:
         raise UsageError(f"{where}: 'approve' must be one of {', '.join(APPROVE)}")
-    settings = {k: v for k, v in raw.items() if k not in _COMMON}
+    settings = _expanded({k: v for k, v in raw.items() if k not in _COMMON}, where)
     return Tool(
         name,
         description,
