@@ -25,7 +25,9 @@ Every ``POST /v1/responses`` goes through :meth:`Responses.create`:
   ``cancelled``.
 
 The retrieval routes (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``,
-``.../cancel``) are in :mod:`.retrieval`.
+``.../cancel``) are in :mod:`.retrieval`. A ``response.create`` over the WebSocket goes through
+:mod:`.responses_socket`, which keeps the connection's own responses and stores through
+:meth:`Responses.start`.
 """
 
 from __future__ import annotations
