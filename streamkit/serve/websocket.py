@@ -8,8 +8,9 @@ different lanes run side by side (parallel conversations on one connection). A r
 ``stream_id`` goes on the connection's default lane, whose messages carry none. The connection
 reads on while its lanes answer, so that a lane's request waits for nothing but its own lane; what
 it holds is bounded: at most :data:`MAX_LANES` lanes answering at once, each with at most
-:data:`MAX_WAITING` requests waiting behind the one it answers, or the request is refused with an
-error message (a lane closes when it has answered all it was sent). A client that leaves stops
+:data:`MAX_WAITING` requests waiting behind the one it answers, and the requests waiting on all
+lanes together no larger than the largest one request may be (``--max-body``), or the request is
+refused with an error message (a lane closes when it has answered all it was sent). A client that leaves stops
 every lane's answer (and with it the upstream request; a stored response is ``cancelled``).
 """
 
@@ -51,7 +52,9 @@ class Connection:
         self.key = client_key(websocket.headers, websocket.query_params)
         self.headers = {k.lower(): v for k, v in websocket.headers.items()}
         self.send_lock = asyncio.Lock()
-        self.lanes: dict[str | None, asyncio.Queue[dict[str, Any]]] = {}
+        self.lanes: dict[str | None, asyncio.Queue[tuple[Any, int]]] = {}
+        #: the bytes of the requests waiting on the lanes (not those being answered)
+        self.waiting = 0
         self.workers: list[asyncio.Task[None]] = []
         # the Responses WebSocket mode's own state: the connection's responses
         self.session: Any = None
@@ -109,6 +112,12 @@ class Connection:
             return await self.refuse(
                 error_message(400, message, "invalid_request_error", "unsupported_event_type"), lane
             )
+        size = len(message)
+        if self.waiting + size > self.server.max_body and lane in self.lanes:
+            # what waits is held parsed: at most one largest request's worth a connection, so that
+            # a client cannot queue lanes of them (the requests being answered are held as any is)
+            message = "streamkit serve: too much waits on this connection; send after an answer"
+            return await self.refuse(error_message(429, message, "invalid_request_error"), lane)
         queue = self.lanes.get(lane)
         if queue is None:
             if len(self.lanes) >= MAX_LANES:
@@ -121,7 +130,8 @@ class Connection:
             queue = self.lanes[lane] = asyncio.Queue(MAX_WAITING + 1)
             self.spawn(self.lane(queue, lane))
         try:
-            queue.put_nowait(body)
+            queue.put_nowait((body, size))
+            self.waiting += size
         except asyncio.QueueFull:
             message = f"streamkit serve: {MAX_WAITING} requests already wait on this stream"
             await self.refuse(error_message(429, message, "invalid_request_error"), lane)
@@ -140,14 +150,16 @@ class Connection:
         with contextlib.suppress(ValueError):
             self.workers.remove(task)
 
-    async def lane(self, queue: asyncio.Queue[dict[str, Any]], lane: str | None) -> None:
+    async def lane(self, queue: asyncio.Queue[tuple[Any, int]], lane: str | None) -> None:
         """Answer one lane's requests in order; the lane closes when none is left (a request on
         it later opens it again)."""
         from starlette.websockets import WebSocketDisconnect
 
         try:
             while not queue.empty():
-                await self.answer(queue.get_nowait(), lane)
+                body, size = queue.get_nowait()
+                self.waiting -= size
+                await self.answer(body, lane)
         except (WebSocketDisconnect, OSError):  # the client is gone: the reader ends the rest
             pass
         except Exception:  # a fault of streamkit's: logged as the server logs one, and the

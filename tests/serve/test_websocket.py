@@ -182,3 +182,24 @@ def test_a_binary_frame_is_read_as_the_same_json_and_bad_bytes_are_not_json(tmp_
         seen = read_until(ws, 1)
     assert error["type"] == "error" and error["error"]["message"] == "not JSON"
     assert seen[-1]["type"] == "response.completed"
+
+
+def test_what_waits_on_a_connection_is_no_larger_than_one_largest_request(tmp_path: Path) -> None:
+    """Requests waiting behind answers are held parsed: a client may not queue lanes of the largest
+    requests (16 lanes of 17 requests of 64 MiB). One request's worth waits, the next is refused."""
+    from websockets.sync.client import connect
+
+    half = "x" * (600 * 1024)  # 0.6 MiB of input: under --max-body 1 alone, over it twice
+    with (
+        gateway("openai-chat", tmp_path, "--max-body", "1", script=[{"text": WORDS}] * 3,
+                upstream_options=PACED) as (url, _),
+        connect(ws_url(url), max_size=None) as ws,
+    ):  # fmt: skip
+        create(ws, stream_id="a", input="first")  # answered at once
+        create(ws, stream_id="a", input=half)  # waits
+        create(ws, stream_id="b", input=half)  # would wait too (b is free, so it is answered at once)
+        create(ws, stream_id="a", input=half)  # over: refused
+        seen = read_until(ws, 4)
+    errors = [m for m in seen if m["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["status"] == 429 and errors[0]["stream_id"] == "a"
+    assert sum(m["type"] == "response.completed" for m in seen) == 3
