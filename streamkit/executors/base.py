@@ -74,13 +74,14 @@ def tool_environment(settings: Mapping[str, Any], extra: Mapping[str, str] | Non
     return env
 
 
-def environment_secrets(settings: Mapping[str, Any]) -> list[str]:
-    """The credentials a tool's process is given, for :func:`streamkit.redaction.redact` to take
-    out of what it answers: the values of its ``env`` table under a name that says they are one
-    (``SERVICE_TOKEN``), and the variables named as credentials that ``pass_env`` passes on. The
-    tool may need them; the model and the events do not. Only those long enough to be told from
-    words (:func:`streamkit.redaction.echoable`), longest first."""
-    given = header_secrets(settings.get("env") or {}, named=True)
+def tool_secrets(settings: Mapping[str, Any]) -> list[str]:
+    """The credentials a tools file gives a tool, for :func:`redacted` to take out of what it
+    answers: the values of its ``headers`` and ``env`` tables under a name that says they are one
+    (``Authorization``, ``SERVICE_TOKEN``), and the variables named as credentials that
+    ``pass_env`` passes on. The tool or its server may need them; the model and the events do
+    not. Only those long enough to be told from words (:func:`streamkit.redaction.echoable`),
+    longest first."""
+    given = header_secrets({**(settings.get("headers") or {}), **(settings.get("env") or {})}, named=True)
     passed = settings.get("pass_env")
     if passed:
         given.update(value for name, value in _passed(passed).items() if SECRET_ENV_NAME.search(name))
@@ -153,7 +154,7 @@ class Executor:
 
 
 def redacted(output: ToolOutput, secrets: list[str]) -> ToolOutput:
-    """``output`` with each of ``secrets`` (:func:`environment_secrets`) in its text replaced by
+    """``output`` with each of ``secrets`` (:func:`tool_secrets`) in its text replaced by
     ``[redacted]``."""
     if secrets and isinstance(output.output, str):
         return ToolOutput(redact(output.output, secrets), output.is_error, output.truncated)

@@ -27,9 +27,9 @@ import time
 from typing import Any
 
 from ..errors import UsageError
-from ..redaction import echoable, header_secrets, redact
+from ..redaction import redact
 from ..tools import Tool
-from .base import Executor, ToolCall, ToolOutput
+from .base import Executor, ToolCall, ToolOutput, tool_secrets
 
 
 class HTTPExecutor(Executor):
@@ -115,7 +115,7 @@ class HTTPExecutor(Executor):
             text = body.decode("utf-8", "replace")
         # a credential the tools file gives the server, echoed back, reaches neither the events nor
         # the model (as fetch keeps a key an upstream echoes out of what it writes)
-        echoed = echoable(header_secrets(settings.get("headers") or {}, named=True))
+        echoed = tool_secrets(settings)
         if echoed:
             text = redact(text, echoed)
         if status >= 400:

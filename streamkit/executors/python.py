@@ -41,9 +41,9 @@ from .base import (
     ToolCall,
     ToolOutput,
     check_environment,
-    environment_secrets,
     redacted,
     tool_environment,
+    tool_secrets,
 )
 from .process import Finished, Running, ToolProcess, prepare
 
@@ -115,7 +115,7 @@ class PythonExecutor(Executor):
             return ToolOutput("the tool was stopped", is_error=True)
         # a credential the tool is given (pass_env, env), in its answer or what it prints, reaches
         # neither the events, the model nor the runner's stderr
-        secrets = environment_secrets(call.tool.settings)
+        secrets = tool_secrets(call.tool.settings)
         return redacted(_answer(done, secrets), secrets)
 
     def warm_up(self) -> None:

@@ -6,7 +6,8 @@ interpolated into a command line). The call's arguments arrive as one JSON objec
 may be set. The environment is streamkit's own but for variables named as credentials
 (``*KEY*``, ``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``), which ``pass_env`` may pass on by name or
 pattern; ``env`` (a table) sets more (:func:`streamkit.executors.base.tool_environment`); a
-credential so given is redacted from what the tool writes. A non-zero exit status, or text on stderr, makes the result an error carrying what the program said.
+credential so given is redacted from what the tool writes. A non-zero exit status, or text on
+stderr, makes the result an error carrying what the program said.
 
 How the program runs and ends is :mod:`streamkit.executors.process`: its own session and process
 group, a marker in its environment, a death signal. The call ends when the program exits; any
@@ -29,9 +30,9 @@ from .base import (
     ToolCall,
     ToolOutput,
     check_environment,
-    environment_secrets,
     redacted,
     tool_environment,
+    tool_secrets,
 )
 from .process import Running, ToolProcess, prepare
 
@@ -62,7 +63,7 @@ class ShellExecutor(Executor):
     def run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         # a credential the tool is given (pass_env, env), echoed in its output or on its stderr,
         # reaches neither the events nor the model
-        return redacted(self._run(call, cancel), environment_secrets(call.tool.settings))
+        return redacted(self._run(call, cancel), tool_secrets(call.tool.settings))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         settings = call.tool.settings

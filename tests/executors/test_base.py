@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streamkit.errors import UsageError
-from streamkit.executors.base import check_environment, environment_secrets, tool_environment
+from streamkit.executors.base import check_environment, tool_environment, tool_secrets
 
 CREDENTIALS = {
     "OPENAI_API_KEY": "sk-one",
@@ -98,6 +98,6 @@ def test_the_credentials_a_tool_is_given_are_the_secrets_redacted_from_its_outpu
     }
     # longest first; not a passed variable whose name is no credential's, nor one not passed, nor
     # one too short to be told from words
-    assert environment_secrets(settings) == ["g" * 40, "s" * 30]
-    assert environment_secrets({"pass_env": ["*"]}) == ["k" * 50, "g" * 40]
-    assert environment_secrets({}) == []
+    assert tool_secrets(settings) == ["g" * 40, "s" * 30]
+    assert tool_secrets({"pass_env": ["*"]}) == ["k" * 50, "g" * 40]
+    assert tool_secrets({}) == []

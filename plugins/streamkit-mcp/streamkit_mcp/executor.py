@@ -16,11 +16,10 @@ from streamkit.executors.base import (
     ToolCall,
     ToolOutput,
     check_environment,
-    environment_secrets,
     redacted,
     tool_environment,
+    tool_secrets,
 )
-from streamkit.redaction import echoable, header_secrets
 from streamkit.tools import Tool
 
 if TYPE_CHECKING:
@@ -419,11 +418,7 @@ class MCPExecutor(Executor):
         # a credential the tools file gives the server (a url server's headers, a stdio server's
         # env or pass_env: by a name that says so), echoed in a result or an error, reaches neither
         # the events nor the model, as streamkit's own executors keep it out
-        settings = call.tool.settings
-        headers = header_secrets(settings.get("headers") or {}, named=True)
-        return redacted(
-            out, sorted({*echoable(headers), *environment_secrets(settings)}, key=len, reverse=True)
-        )
+        return redacted(out, tool_secrets(call.tool.settings))
 
     def _run(self, call: ToolCall, cancel: threading.Event) -> ToolOutput:
         if cancel.is_set():  # stopped before it began: start no server for it
