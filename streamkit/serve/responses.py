@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -308,17 +308,11 @@ class Responses:
         if background and not storing:
             why = "the gateway keeps no responses (--store none)" if self.store is None else "store is false"
             return json_response(*invalid(f"background responses must be stored: {why}", "background"))
-        conversation = parsed.conversation
-        previous = previous_of(conversation)
-        if previous:
-            rebuilt = await self.rebuild(conversation, previous)
-            if isinstance(rebuilt, tuple):
-                return json_response(*rebuilt)
-            conversation = rebuilt
-        dropped = parsed.dropped
-        if previous and not self.stateful:  # rebuilt: nothing of it is lost
-            dropped = [what for what in dropped if not what.startswith("previous_response_id")]
-        call = replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped))
+        previous = previous_of(parsed.conversation)
+        unrolled = await self.unrolled(call)
+        if isinstance(unrolled, tuple):
+            return json_response(*unrolled)
+        call = unrolled
         options = dict(parsed.answer_options)
         framing = options.pop("framing", dialect.framing)
         if not storing:
@@ -384,6 +378,28 @@ class Responses:
         frames = server.frames(wire_of(answer, call.dialect, options, framing), framing)
         media_type = MEDIA_TYPES.get(framing, "application/octet-stream")
         return StreamingResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    async def unrolled(self, call: Call, known: Mapping[str, Record] | None = None) -> Call | tuple[int, Any]:
+        """``call`` with the whole conversation its ``previous_response_id`` continues: from
+        ``known`` (a WebSocket connection's own responses, unrolled for every upstream), else as
+        :meth:`rebuild` finds it; or the error to answer with. A call naming none is as it is."""
+        parsed = call.parsed
+        conversation = parsed.conversation
+        previous = previous_of(conversation)
+        if not previous:
+            return call
+        record = known.get(previous) if known is not None else None
+        if record is not None:
+            conversation = continued(conversation, record)
+        else:
+            rebuilt = await self.rebuild(conversation, previous)
+            if isinstance(rebuilt, tuple):
+                return rebuilt
+            conversation = rebuilt
+        dropped = parsed.dropped
+        if record is not None or not self.stateful:  # unrolled: nothing of it is lost
+            dropped = [what for what in dropped if not what.startswith("previous_response_id")]
+        return replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped))
 
     async def rebuild(self, conversation: dict[str, Any], previous: str) -> dict[str, Any] | tuple[int, Any]:
         """The conversation a ``previous_response_id`` continues (see the module's docstring), or

@@ -34,7 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .responses import NAME, TERMINAL_EVENTS, Responses, Run, continued, new_id, previous_of
+from .responses import NAME, TERMINAL_EVENTS, Responses, Run, new_id, previous_of
 from .sources import Answer, Call, HTTPError, Timed, aiter_of
 from .store import Record
 
@@ -84,9 +84,10 @@ class ResponsesSocket:
         HTTP (unless ``store: false``, or a warm-up), and followed as it runs: a client that leaves
         stops it."""
         if isinstance(call.body, dict) and call.body.get("background") is True:
-            return {"type": "error", "status": 400, "error": {
-                "type": "invalid_request_error", "code": None, "param": "background",
-                "message": "background responses are not supported over the WebSocket; use POST /v1/responses"}}  # fmt: skip
+            from .websocket import error_message
+
+            message = "background responses are not supported over the WebSocket; use POST /v1/responses"
+            return error_message(400, message, "invalid_request_error", param="background")
         prepared = await self.prepare(call)
         if isinstance(prepared, dict):
             return prepared
@@ -120,30 +121,18 @@ class ResponsesSocket:
 
     async def prepare(self, call: Call) -> tuple[Call, Turn] | dict[str, Any]:
         """The call to answer, with the whole conversation it continues, and its turn; or the
-        error message to send instead."""
-        parsed = call.parsed
-        conversation = parsed.conversation
-        previous = previous_of(conversation)
-        dropped = parsed.dropped
-        if previous:
-            record = self.recent.get(previous)
-            if record is not None:
-                conversation = continued(conversation, record)
-            else:
-                rebuilt = (
-                    await self.responses.rebuild(conversation, previous)
-                    if self.responses is not None
-                    else conversation
-                )
-                if isinstance(rebuilt, tuple):
-                    status, body = rebuilt
-                    return {"type": "error", "status": status, "error": body.get("error")}
-                conversation = rebuilt
-            if record is not None or not self.stateful:  # unrolled: nothing of it is lost
-                dropped = [what for what in dropped if not what.startswith("previous_response_id")]
+        error message to send instead. (``serve`` answering from recordings or a script: as it is,
+        its answers depending on nothing before.)"""
+        previous = previous_of(call.parsed.conversation)
+        if self.responses is not None:
+            unrolled = await self.responses.unrolled(call, self.recent)
+            if isinstance(unrolled, tuple):
+                status, body = unrolled
+                return {"type": "error", "status": status, "error": body.get("error")}
+            call = unrolled
         own_id = not self.stateful or warm_up(call)
-        turn = Turn(conversation, new_id("resp") if own_id else None, previous)
-        return replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped)), turn
+        turn = Turn(call.parsed.conversation, new_id("resp") if own_id else None, previous)
+        return call, turn
 
     def warm_up_answer(self, turn: Turn) -> Answer:
         """The answer to ``generate: false``: a response with no output, the upstream not asked."""
