@@ -230,6 +230,11 @@ class Run:
         self.wake.set()
         self.wake = asyncio.Event()
 
+    def stop(self) -> None:
+        """Stop the run if it is still going (a foreground client left)."""
+        if not self.done and self.task is not None:
+            self.task.cancel()
+
     def end(self) -> None:
         self.done = True
         self.wake.set()
@@ -548,8 +553,8 @@ class Responses:
             async for batch in run.follow(after):
                 yield b"".join([frame("sse", name, data) for _, name, data in batch])
         finally:
-            if stop_on_leave and not run.done and run.task is not None:
-                run.task.cancel()
+            if stop_on_leave:
+                run.stop()
 
     async def stored_frames(self, response_id: str, after: int) -> AsyncIterator[bytes]:
         """The SSE frames of a stored response's events after ``after``, then (while it runs in

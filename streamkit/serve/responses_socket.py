@@ -116,8 +116,7 @@ class ResponsesSocket:
                 yield [(name, data, 0.0) for _, name, data in batch]
             turn.messages = run.record.messages or []
         finally:
-            if not run.done and run.task is not None:
-                run.task.cancel()
+            run.stop()
 
     async def prepare(self, call: Call) -> tuple[Call, Turn] | dict[str, Any]:
         """The call to answer, with the whole conversation it continues, and its turn; or the
