@@ -196,10 +196,12 @@ def _mcp_items(record: Record, before: int, conversation: dict[str, Any]) -> lis
 def continued(conversation: dict[str, Any], record: Record) -> dict[str, Any]:
     """The whole conversation a request continuing the finished response ``record`` stands for:
     the earlier request's conversation (itself whole), that response's output messages as
-    assistant turns, then the request's own messages; no ``previous_response_id``."""
+    assistant turns, then the request's own messages; no ``previous_response_id``. A response
+    that said nothing (a WebSocket warm-up, an empty answer) adds no turn: an assistant message
+    with no content is a 400 from Anthropic, and from Chat Completions without tool calls."""
     assert record.messages is not None
     earlier = record.conversation.get("messages") or []
-    answer = _without_mcp_parts(record.messages)
+    answer = [m for m in _without_mcp_parts(record.messages) if m.get("content")]
     record = replace(record, messages=answer)
     messages = [*earlier, *answer, *(conversation.get("messages") or ())]
     rebuilt = with_previous(conversation, None)

@@ -40,6 +40,13 @@ def requests_of(log: Path) -> list[dict[str, Any]]:
     return ndjson(log.read_bytes()) if log.exists() else []
 
 
+def empty_turns(request: dict[str, Any]) -> list[Any]:
+    """The assistant turns of an upstream request (Chat, Anthropic or Responses) that say nothing:
+    no content and no tool calls, which Anthropic and Chat Completions refuse with a 400."""
+    turns = request.get("messages") or request.get("input") or []
+    return [m for m in turns if m.get("role") == "assistant" and not m.get("content") and not m.get("tool_calls")]
+
+
 @pytest.mark.parametrize("upstream", ["openai-chat", "anthropic", "openai-responses"])
 def test_a_chain_on_one_connection_reaches_the_upstream_whole(upstream: str, tmp_path: Path) -> None:
     import openai
@@ -90,6 +97,8 @@ def test_a_chain_on_one_connection_reaches_the_upstream_whole(upstream: str, tmp
 
     first_request, second_request = requests_of(log)[:2]
     assert "previous_response_id" not in first_request and "previous_response_id" not in second_request
+    # the warm-up said nothing, so the turn it began holds no empty assistant turn
+    assert empty_turns(first_request) == [] and empty_turns(second_request) == []
     # the upstream got the whole conversation each time, in its own dialect: the warm-up's
     # developer message, the question, then the call and its output
     for request in (first_request, second_request):
