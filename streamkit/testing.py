@@ -397,7 +397,8 @@ class Served:
 
 
 def _start_serve(args: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "streamkit", "serve", *args, "--port", "0"]
+    port = [] if "--port" in args else ["--port", "0"]
+    command = [sys.executable, "-m", "streamkit", "serve", *args, *port]
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
     )
@@ -438,8 +439,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
             process: bool | None = None) -> Iterator[str]:  # fmt: skip
-    """``streamkit serve ARGS`` on a free port of loopback: yields its base URL once it listens,
-    and stops it when the block ends.
+    """``streamkit serve ARGS`` on a free port of loopback (or the ``--port`` ARGS name): yields
+    its base URL once it listens, and stops it when the block ends.
 
     A server that answers from recordings or a script (``--replay``, ``--script``) runs in a
     thread of this process, built from ARGS by the command's own code (real HTTP all the same, at
@@ -455,7 +456,7 @@ def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
         from .serve import background
 
         _check_server_installed()
-        params = command.make_context("serve", [*args, "--port", "0"]).params
+        params = command.make_context("serve", [*args] if "--port" in args else [*args, "--port", "0"]).params
         server, _ = make_server(default_registry(), **params)
         with background(server, host=params["host"], timeout=timeout) as url:
             yield url

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import threading
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from streamkit.testing import serving
 from tests.conftest import ndjson
 from tests.serve.test_gateway import gateway
 
@@ -61,6 +66,20 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     assert "hello.txt" in json.dumps(second)  # the tool's result went back upstream, in its own format
 
 
+def _codex(
+    url: str, work: Path, home: Path, prompt: str, websockets: str
+) -> subprocess.CompletedProcess[bytes]:
+    provider = (
+        f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY", '
+        f"supports_websockets={websockets}}}"
+    )
+    return subprocess.run(
+        [f"{AGENTS}/codex", "exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "model_provider=streamkit",
+         "-c", f"model_providers.streamkit={provider}", "-m", "gpt-5-codex", prompt],
+        cwd=work, capture_output=True, timeout=180, env=_agent_env(home, STREAMKIT_TEST_KEY="dummy-key"),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("transport", ["http", "websocket"])
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Path) -> None:
@@ -75,15 +94,7 @@ def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Pat
     received = tmp_path / "gateway.ndjson"
     with gateway(upstream, tmp_path, "--log-requests", str(received), script=script) as (url, log):
         websockets = "true" if transport == "websocket" else "false"
-        provider = (
-            f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY", '
-            f"supports_websockets={websockets}}}"
-        )
-        result = subprocess.run(
-            [f"{AGENTS}/codex", "exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "model_provider=streamkit",
-             "-c", f"model_providers.streamkit={provider}", "-m", "gpt-5-codex", "Write hello.txt saying hi"],
-            cwd=work, capture_output=True, timeout=180, env=_agent_env(home, STREAMKIT_TEST_KEY="dummy-key"),
-        )  # fmt: skip
+        result = _codex(url, work, home, "Write hello.txt saying hi", websockets)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     assert (work / "hello.txt").read_text() == "hi from streamkit\n"
     assert result.stdout.decode().strip().endswith(ANSWER)
@@ -97,3 +108,53 @@ def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Pat
         assert sum("previous_response_id" in b for b in bodies) >= 2
     else:
         assert not any(b.get("type") == "response.create" for b in bodies)
+
+
+def test_codex_goes_on_when_the_gateway_restarts_between_turns(tmp_path: Path) -> None:
+    """Over the WebSocket, with ``store: false``, a connection's responses are its own: a gateway
+    restarted between two turns knows none of them. Codex's tool (running while the gateway
+    restarts on the same port) ends; Codex opens a new connection and sends the whole conversation
+    again, without a ``previous_response_id``, and the loop finishes."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    signal = tmp_path / "tool-running"
+    command = f"echo hi from streamkit > hello.txt; touch {signal}; sleep 3"
+    script = [{"tool_calls": [{"name": "exec_command", "input": {"cmd": command}}]}, {"text": ANSWER}]
+    (tmp_path / "script.json").write_text(json.dumps(script))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    before, after = tmp_path / "before.ndjson", tmp_path / "after.ndjson"
+    upstream_log = tmp_path / "upstream.ndjson"
+    with (
+        serving("-d", "openai-chat", "--script", str(tmp_path / "script.json"), "--log-requests", str(upstream_log))
+        as up, ExitStack() as first, ExitStack() as second,
+    ):  # fmt: skip
+        args = ("--upstream", "openai-chat", "--base-url", f"{up}/v1", "--port", port)
+        url = first.enter_context(serving(*args, "--log-requests", str(before)))
+        restarted: list[str] = []
+
+        def restart() -> None:
+            deadline = time.monotonic() + 120
+            while not signal.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.close()
+            restarted.append(second.enter_context(serving(*args, "--log-requests", str(after))))
+
+        watcher = threading.Thread(target=restart)
+        watcher.start()
+        result = _codex(url, work, home, "Write hello.txt saying hi", "true")
+        watcher.join(timeout=60)
+    assert restarted == [url]
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert (work / "hello.txt").read_text() == "hi from streamkit\n"
+    assert result.stdout.decode().strip().endswith(ANSWER)
+    # the first gateway: the warm-up, and the first turn chained to it
+    assert [b.get("generate") for b in ndjson(before.read_bytes())] == [False, None]
+    # the second: the whole conversation again, chained to nothing it could not know
+    resent = ndjson(after.read_bytes())
+    assert resent and not any("previous_response_id" in b for b in resent)
+    assert "Write hello.txt saying hi" in json.dumps(resent[-1]) and "exec_command" in json.dumps(resent[-1])
+    _, second_request = ndjson(upstream_log.read_bytes())
+    assert "hi from streamkit" in json.dumps(second_request)  # the tool's call and output went upstream

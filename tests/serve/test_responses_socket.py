@@ -44,7 +44,9 @@ def empty_turns(request: dict[str, Any]) -> list[Any]:
     """The assistant turns of an upstream request (Chat, Anthropic or Responses) that say nothing:
     no content and no tool calls, which Anthropic and Chat Completions refuse with a 400."""
     turns = request.get("messages") or request.get("input") or []
-    return [m for m in turns if m.get("role") == "assistant" and not m.get("content") and not m.get("tool_calls")]
+    return [
+        m for m in turns if m.get("role") == "assistant" and not m.get("content") and not m.get("tool_calls")
+    ]
 
 
 @pytest.mark.parametrize("upstream", ["openai-chat", "anthropic", "openai-responses"])
