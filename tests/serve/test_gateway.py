@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import ndjson, run_cli
 from tests.dialects.continuations import results
 from tests.serve.clients import DRIVERS, QUESTION, RESULT, tool_loop
+from tests.serve.provider_rules import problems
 from tests.test_fetch_live import serving
 
 DIALECTS = list(DRIVERS)
@@ -43,6 +44,17 @@ def gateway(upstream: str, tmp_path: Path, *options: str, script: list | None = 
         serving("--upstream", upstream, "--base-url", up + BASE_PATHS[upstream], *options) as url,
     ):
         yield url, log
+    assert_valid_requests(upstream, log)
+
+
+def assert_valid_requests(upstream: str, log: Path) -> None:
+    """Every request the upstream got is one its provider would take (tests/serve/provider_rules.py)."""
+    found = [
+        (n, p)
+        for n, body in enumerate(ndjson(log.read_bytes()) if log.exists() else [])
+        for p in problems(upstream, body)
+    ]
+    assert not found, f"requests the {upstream} API would refuse (request, problem): {found}"
 
 
 class Gateways:
@@ -87,6 +99,12 @@ class Gateways:
             pair[0].close()
             raise
         self.pairs[key] = pair
+        found = [
+            (n, p)
+            for n, body in enumerate(ndjson(pair[2].read_bytes())[before:])
+            for p in problems(upstream, body)
+        ]
+        assert not found, f"requests the {upstream} API would refuse (request, problem): {found}"
 
     def close(self) -> None:
         for stack, _, _ in self.pairs.values():

@@ -1,0 +1,104 @@
+"""What the providers' APIs refuse with a 400 that a lenient scripted upstream would take: the rules
+of a request's turns, checked on every request a gateway sent its scripted upstream (the gateway
+tests' helpers call :func:`problems`), so that a translation that a real provider would refuse
+fails here. Each rule is one the provider documents or answers with its own 400 message:
+
+* Chat Completions: an assistant message has ``content`` or ``tool_calls``; an assistant's tool
+  calls are each answered by a ``tool`` message before the next other message, and a ``tool``
+  message answers a call of the assistant message it follows.
+* Anthropic Messages: every message but a final assistant one has content, and no text block is
+  empty; each ``tool_use`` is answered by a ``tool_result`` in the very next message, and each
+  ``tool_result`` answers a ``tool_use`` of the message before.
+* Gemini: a turn of function calls is followed by a turn of as many function responses.
+* Responses: a ``function_call_output`` answers a ``function_call`` of the input (unless the
+  request continues a ``previous_response_id``, which holds the call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def problems(dialect: str, body: Any) -> list[str]:
+    """What the dialect's API would refuse in ``body``, a request's JSON, in words."""
+    if not isinstance(body, dict):
+        return []
+    check = _CHECKS.get(dialect)
+    return check(body) if check is not None else []
+
+
+def _chat(body: dict[str, Any]) -> list[str]:
+    out = []
+    messages = body.get("messages") or []
+    waiting: set[str] = set()  # calls of the last assistant message not yet answered
+    answerable: set[str] = set()
+    for i, message in enumerate(messages):
+        role = message.get("role")
+        if role == "tool":
+            if message.get("tool_call_id") not in answerable:
+                out.append(f"messages[{i}]: a tool message answering no call ({message.get('tool_call_id')})")
+            waiting.discard(message.get("tool_call_id"))
+            continue
+        if waiting:
+            out.append(f"messages[{i}]: tool calls {sorted(waiting)} have no tool message")
+        calls = [c.get("id") for c in message.get("tool_calls") or ()] if role == "assistant" else []
+        waiting, answerable = set(calls), set(calls)
+        if role == "assistant" and message.get("content") is None and not calls:
+            out.append(f"messages[{i}]: an assistant message with neither content nor tool_calls")
+    if waiting:
+        out.append(f"tool calls {sorted(waiting)} have no tool message")
+    return out
+
+
+def _anthropic(body: dict[str, Any]) -> list[str]:
+    out = []
+    messages = body.get("messages") or []
+    uses: set[str] = set()  # the tool_use ids of the message before
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        last_assistant = i == len(messages) - 1 and message.get("role") == "assistant"
+        if not blocks and not last_assistant:
+            out.append(f"messages.{i}: a message with no content")
+        for block in blocks:
+            if block.get("type") == "text" and not block.get("text") and not last_assistant:
+                out.append(f"messages.{i}: an empty text block")
+        results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
+        if uses - results:
+            out.append(f"messages.{i}: tool_use ids {sorted(uses - results)} have no tool_result here")
+        if results - uses:
+            out.append(f"messages.{i}: tool_result ids {sorted(results - uses)} answer no tool_use before")
+        uses = {b.get("id") for b in blocks if b.get("type") == "tool_use"}
+    if uses:
+        out.append(f"tool_use ids {sorted(uses)} have no tool_result after them")
+    return out
+
+
+def _gemini(body: dict[str, Any]) -> list[str]:
+    out = []
+    contents = body.get("contents") or []
+    calls = 0  # function calls of the turn before
+    for i, content in enumerate(contents):
+        parts = content.get("parts") or []
+        responses = sum(1 for p in parts if "functionResponse" in p)
+        if calls and responses != calls:
+            out.append(f"contents[{i}]: {responses} function responses for {calls} function calls")
+        calls = sum(1 for p in parts if "functionCall" in p)
+    return out
+
+
+def _responses(body: dict[str, Any]) -> list[str]:
+    items = body.get("input")
+    if not isinstance(items, list) or body.get("previous_response_id"):
+        return []
+    calls = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") == "function_call"}
+    return [
+        f"input[{n}]: no function_call with call_id {item.get('call_id')}"
+        for n, item in enumerate(items)
+        if isinstance(item, dict)
+        and item.get("type") == "function_call_output"
+        and item.get("call_id") not in calls
+    ]
+
+
+_CHECKS = {"openai-chat": _chat, "anthropic": _anthropic, "gemini": _gemini, "openai-responses": _responses}

@@ -1,0 +1,50 @@
+"""The provider rules the gateway tests check upstream requests against flag what they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.serve.provider_rules import problems
+
+CALL = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+USE = {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
+RESULT = {"type": "tool_result", "tool_use_id": "t1", "content": "ok"}
+
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("openai-chat", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}, []),
+    ("openai-chat", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": None}]},
+     ["neither content nor tool_calls"]),
+    ("openai-chat", {"messages": [{"role": "assistant", "content": None, "tool_calls": [CALL]},
+                                  {"role": "tool", "tool_call_id": "c1", "content": "ok"}]}, []),
+    ("openai-chat", {"messages": [{"role": "assistant", "content": None, "tool_calls": [CALL]},
+                                  {"role": "user", "content": "and?"}]}, ["['c1'] have no tool message"]),
+    ("openai-chat", {"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "tool_call_id": "c9"}]},
+     ["answering no call (c9)"]),
+    ("anthropic", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [USE]},
+                                {"role": "user", "content": [RESULT]}]}, []),
+    ("anthropic", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": []},
+                                {"role": "user", "content": "again"}]}, ["messages.1: a message with no content"]),
+    ("anthropic", {"messages": [{"role": "user", "content": [{"type": "text", "text": ""}]}]}, ["empty text block"]),
+    ("anthropic", {"messages": [{"role": "assistant", "content": [USE]}, {"role": "user", "content": "hm"}]},
+     ["['t1'] have no tool_result here"]),
+    ("anthropic", {"messages": [{"role": "user", "content": [RESULT]}]}, ["answer no tool_use before"]),
+    ("gemini", {"contents": [{"role": "model", "parts": [{"functionCall": {"name": "f"}}] * 2},
+                             {"role": "user", "parts": [{"functionResponse": {"name": "f"}}]}]},
+     ["1 function responses for 2 function calls"]),
+    ("gemini", {"contents": [{"role": "model", "parts": [{"functionCall": {"name": "f"}}]},
+                             {"role": "user", "parts": [{"functionResponse": {"name": "f"}}]}]}, []),
+    ("openai-responses", {"input": [{"type": "function_call_output", "call_id": "c1", "output": "ok"}]},
+     ["no function_call with call_id c1"]),
+    ("openai-responses", {"previous_response_id": "resp_1",
+                          "input": [{"type": "function_call_output", "call_id": "c1", "output": "ok"}]}, []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("dialect", "body", "expected"), CASES)
+def test_each_rule_flags_what_it_names(dialect: str, body: dict[str, Any], expected: list[str]) -> None:
+    found = problems(dialect, body)
+    assert len(found) == len(expected), found
+    for problem, words in zip(found, expected):
+        assert words in problem
