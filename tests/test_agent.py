@@ -16,6 +16,7 @@ import pytest
 from streamkit.plugins import Registry, get_plugin_manager
 
 from .conftest import ROOT, STREAMKIT, ndjson, run_cli
+from .dialects.provider_rules import problems
 from .test_fetch_live import serving
 
 SCRIPT = [
@@ -89,6 +90,7 @@ def test_agent_runs_the_loop(dialect: str, script: Path, tmp_path: Path) -> None
     assert [m["id"] for m in finals] == [m["id"] for m in messages]  # accumulating again adds no duplicate
     bodies = ndjson(log.read_bytes())
     assert len(bodies) == 2
+    assert [problems(dialect, body) for body in bodies] == [[], []]  # what the provider would take
     carried = continuation_results(dialect, bodies[1])
     assert len(carried) == 2
     assert any("windy" in text for text, _ in carried) and any("which city?" in text for text, _ in carried)
@@ -235,7 +237,9 @@ def test_the_readme_shell_loop(dialect: str, script: Path, tmp_path: Path) -> No
                                 env={**_env(), "DIALECT": dialect, "URL": url, "TOOLS": str(TOOLS)})  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == SCRIPT[1]["text"]
-    assert len(continuation_results(dialect, ndjson(log.read_bytes())[1])) == 2
+    bodies = ndjson(log.read_bytes())
+    assert len(continuation_results(dialect, bodies[1])) == 2
+    assert [problems(dialect, body) for body in bodies] == [[], []]
 
 
 def _env() -> dict[str, str]:
