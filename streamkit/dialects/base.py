@@ -152,6 +152,13 @@ class Normalizer:
     #: it once :func:`streamkit.testing.wrong_types` finds nothing with it set.
     checks_types: ClassVar[bool] = False
 
+    #: What the id of a tool call that came without one starts with: a normalizer that makes such
+    #: ids numbers them after it, ``call_0``, ``call_1``..., stable for a recording converted
+    #: again. ``serve --upstream`` sets a prefix of its own on each response's normalizer
+    #: (``call_5f3a9c1e_0``): its clients keep the whole conversation, in which every call's id
+    #: must be unique (Claude Code skips a ``tool_use`` whose id it has seen before).
+    call_id_prefix: str = "call_"
+
     def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
         raise NotImplementedError
 

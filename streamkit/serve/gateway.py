@@ -20,6 +20,7 @@ the application encodes in the client's dialect as they come: never buffered to 
 from __future__ import annotations
 
 import fnmatch
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -171,8 +172,11 @@ class UpstreamSource:
     async def _canonical(self, first: dict[str, Any], raws: AsyncIterator[dict[str, Any]],
                          fetch: Any) -> AsyncIterator[list[dict[str, Any]]]:  # fmt: skip
         """The upstream's raw events as canonical events, a batch per read of the upstream (the
-        raw events already decoded from the same read join the batch: ``fetch.pending()``)."""
+        raw events already decoded from the same read join the batch: ``fetch.pending()``). A
+        call the upstream sent without an id gets one unique to this response (see
+        :attr:`~streamkit.dialects.base.Normalizer.call_id_prefix`)."""
         normalizer = self.dialect.normalizer()
+        normalizer.call_id_prefix = f"call_{secrets.token_hex(4)}_"
         try:
             raw: dict[str, Any] | None = first
             batch: list[dict[str, Any]] = []

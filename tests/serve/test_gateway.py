@@ -134,6 +134,36 @@ def test_a_tool_loop_through_the_gateway(
         assert len(sent) == 1 and RESULT in sent[0][0] and sent[0][1] is False
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_calls_sent_without_ids_get_ids_unique_across_responses(stream: bool, tmp_path: Path) -> None:
+    """Ollama sends no call ids. Each response's made-up ids are its own, so that a client keeping
+    the whole conversation never sees one twice (Claude Code skipped a second ``call_0``)."""
+    import anthropic
+
+    calls = [{"name": "get_weather", "input": {"city": city}} for city in ("Paris", "Oslo")]
+    script = [{"tool_calls": calls}, {"tool_calls": calls[:1]}]
+    tools: Any = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    ids = []
+    with (
+        gateway("ollama", tmp_path, script=script) as (url, _),
+        anthropic.Anthropic(base_url=url, api_key="k") as client,
+    ):
+        for _ in script:
+            ask = {
+                "model": "m",
+                "max_tokens": 100,
+                "tools": tools,
+                "messages": [{"role": "user", "content": QUESTION}],
+            }
+            if stream:
+                with client.messages.stream(**ask) as events:
+                    message = events.get_final_message()
+            else:
+                message = client.messages.create(**ask)
+            ids += [block.id for block in message.content if block.type == "tool_use"]
+    assert len(ids) == 3 and len(set(ids)) == 3, ids
+
+
 # --- errors: each official client sees its own error type ------------------------------------------
 
 

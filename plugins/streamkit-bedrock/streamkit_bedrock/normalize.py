@@ -694,7 +694,7 @@ class BedrockNormalizer(Normalizer):
         out.append(ev)
 
     def _new_call_id(self) -> str:
-        call_id = f"call_{self._call_ids}"
+        call_id = f"{self.call_id_prefix}{self._call_ids}"
         self._call_ids += 1
         return call_id
 

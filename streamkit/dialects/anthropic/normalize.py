@@ -502,7 +502,7 @@ class AnthropicNormalizer(Normalizer):
         kind = block.get("type")
         call_id = block.get("id")
         if not isinstance(call_id, str) or not call_id:
-            call_id = f"call_{self._call_ids}"
+            call_id = f"{self.call_id_prefix}{self._call_ids}"
             self._call_ids += 1
         name = block.get("name") or ""
         if type(name) is not str:
@@ -562,7 +562,7 @@ class AnthropicNormalizer(Normalizer):
             value = {}
         call_id = block.get("id")
         if not call_id or not isinstance(call_id, str):
-            call_id = f"call_{self._call_ids}"
+            call_id = f"{self.call_id_prefix}{self._call_ids}"
             self._call_ids += 1
         name = block.get("name") or ""
         if type(name) is not str:

@@ -564,7 +564,8 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             return given, False
         while True:
             n = self.ngenerated
-            candidate = _CALL_IDS[n] if n < 32 else f"call_{n}"
+            prefix = self.call_id_prefix
+            candidate = _CALL_IDS[n] if n < 32 and prefix == "call_" else f"{prefix}{n}"
             self.ngenerated = n + 1
             if candidate not in self.ids:
                 self.ids.add(candidate)

@@ -414,7 +414,7 @@ class OllamaNormalizer(Normalizer):
 
     def _generated_id(self) -> str:
         while True:
-            candidate = f"call_{self.ngenerated}"
+            candidate = f"{self.call_id_prefix}{self.ngenerated}"
             self.ngenerated += 1
             if candidate not in self.ids:
                 self.ids.add(candidate)

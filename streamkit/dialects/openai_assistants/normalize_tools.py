@@ -37,6 +37,7 @@ class RunStepTools:
 
     # the normalizer's state this part reads and writes (set in its __init__ and _reset)
     _generated: int
+    call_id_prefix: str
     run_id: str | None
     steps_seen: set[str]
     step_runs: dict[str, str]
@@ -74,7 +75,7 @@ class RunStepTools:
 
     def _new_id(self) -> str:
         while True:
-            candidate = f"call_{self._generated}"
+            candidate = f"{self.call_id_prefix}{self._generated}"
             self._generated += 1
             if candidate not in self.by_id:
                 return candidate

@@ -695,7 +695,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
 
     def _new_call_id(self, st: _Choice, call: _Call) -> str:
         while True:
-            candidate = f"call_{self._call_ids}"
+            candidate = f"{self.call_id_prefix}{self._call_ids}"
             self._call_ids += 1
             if candidate not in st.by_id:
                 st.by_id[candidate] = call

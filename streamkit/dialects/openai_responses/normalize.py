@@ -493,7 +493,7 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
 
     def _new_call_id(self) -> str:
         while True:
-            candidate = f"call_{self._call_ids}"
+            candidate = f"{self.call_id_prefix}{self._call_ids}"
             self._call_ids += 1
             if not any(it.call_id == candidate for it in self.items.values()):
                 return candidate
