@@ -29,7 +29,7 @@ AGENTS = os.environ.get("STREAMKIT_AGENTS")
 pytestmark = pytest.mark.skipif(
     not AGENTS, reason="coding agents not installed: run `make test-clients` (installs them from npm)"
 )
-UPSTREAMS = ["openai-chat", "anthropic", "gemini", "ollama"]
+UPSTREAMS = ["openai-chat", "anthropic", "gemini", "ollama", "openai-responses"]
 ANSWER = "The file is written."
 
 
@@ -43,16 +43,21 @@ def _agent_env(home: Path, **extra: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+    """Three turns: reasoning and two calls at once (``Write``, ``Write``), text and a ``Bash`` call
+    reading both files, then the answer; each turn's results go back upstream."""
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    target = work / "hello.txt"
-    script = [{"tool_calls": [{"name": "Write", "input": {"file_path": str(target), "content": "hi from streamkit\n"}}]},
+    script = [{"reasoning": "Both files at once.", "tool_calls": [
+                  {"name": "Write", "input": {"file_path": str(work / "a.txt"), "content": "from streamkit A\n"}},
+                  {"name": "Write", "input": {"file_path": str(work / "b.txt"), "content": "from streamkit B\n"}}]},
+              {"text": "Checking them.", "tool_calls": [
+                  {"name": "Bash", "input": {"command": "cat a.txt b.txt", "description": "Show both files"}}]},
               {"text": ANSWER}]  # fmt: skip
     with gateway(upstream, tmp_path, script=script) as (url, log):
         result = subprocess.run(
-            [f"{AGENTS}/claude", "-p", "Write hello.txt saying hi", "--output-format", "stream-json", "--verbose",
-             "--allowedTools", "Write"],
+            [f"{AGENTS}/claude", "-p", "Write a.txt and b.txt", "--output-format", "stream-json", "--verbose",
+             "--allowedTools", "Write,Bash"],
             cwd=work, capture_output=True, timeout=180,
             env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key"),
         )  # fmt: skip
@@ -61,9 +66,14 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     final = events[-1]
     assert final["type"] == "result" and not final["is_error"], final
     assert final["result"] == ANSWER
-    assert target.read_text() == "hi from streamkit\n"
-    second = ndjson(log.read_bytes())[1]
-    assert "hello.txt" in json.dumps(second)  # the tool's result went back upstream, in its own format
+    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
+        "from streamkit A\n",
+        "from streamkit B\n",
+    ]
+    _, second, third = ndjson(log.read_bytes())
+    # each turn's results went back upstream, in its own format: both writes, then what cat read
+    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)
+    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)
 
 
 def _codex(
@@ -89,18 +99,25 @@ def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Pat
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    script = [{"tool_calls": [{"name": "exec_command", "input": {"cmd": "echo hi from streamkit > hello.txt"}}]},
+    script = [{"reasoning": "Both files at once.", "tool_calls": [
+                  {"name": "exec_command", "input": {"cmd": "echo from streamkit A > a.txt"}},
+                  {"name": "exec_command", "input": {"cmd": "echo from streamkit B > b.txt"}}]},
+              {"text": "Checking them.", "tool_calls": [{"name": "exec_command", "input": {"cmd": "cat a.txt b.txt"}}]},
               {"text": ANSWER}]  # fmt: skip
     received = tmp_path / "gateway.ndjson"
     with gateway(upstream, tmp_path, "--log-requests", str(received), script=script) as (url, log):
         websockets = "true" if transport == "websocket" else "false"
-        result = _codex(url, work, home, "Write hello.txt saying hi", websockets)
+        result = _codex(url, work, home, "Write a.txt and b.txt", websockets)
     assert result.returncode == 0, result.stderr.decode()[-2000:]
-    assert (work / "hello.txt").read_text() == "hi from streamkit\n"
+    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
+        "from streamkit A\n",
+        "from streamkit B\n",
+    ]
     assert result.stdout.decode().strip().endswith(ANSWER)
-    _, second = ndjson(log.read_bytes())  # two requests: a warm-up asks nothing of the upstream
-    assert "exec_command" in json.dumps(second)  # the call and its output went back upstream
-    assert "Write hello.txt saying hi" in json.dumps(second)  # with the whole conversation
+    _, second, third = ndjson(log.read_bytes())  # three requests: a warm-up asks nothing of the upstream
+    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)  # both calls went back upstream
+    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)  # and what cat read
+    assert "Write a.txt and b.txt" in json.dumps(third)  # with the whole conversation
     bodies = ndjson(received.read_bytes())
     if transport == "websocket":
         assert {b.get("type") for b in bodies} == {"response.create"}
