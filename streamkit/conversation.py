@@ -40,9 +40,16 @@ The fields:
     ``tool_name``, ``arguments``, ``input``) where the provider asks before it runs one (an
     OpenAI Responses MCP approval request).
   - ``tool``: the result of one call: ``tool_call_id``, ``tool_name`` (optional), ``output`` (a
-    string or any JSON value), ``is_error`` (optional); or the answer to an approval request:
-    ``tool_call_id`` (the request's), ``approved`` (true or false) and ``reason`` (optional),
-    and no ``output``. Dialects that cannot send such an answer leave it out, with a warning.
+    string or any JSON value), ``is_error`` (optional), and ``content`` (optional) where the
+    result holds more than text (an image a tool read: Codex's ``view_image``, Claude Code's
+    ``Read`` of a picture): its parts, ``text`` and ``file`` as in a user turn, ``output`` then
+    being its text. Each dialect sends the files where it can: Anthropic, Gemini and Responses
+    inside the result, Ollama as the tool message's ``images``, Chat Completions (whose tool
+    messages take text only) in a user turn right after the results; the Assistants API's
+    outputs are text, and its files are left out with a warning. Or the answer to an approval
+    request: ``tool_call_id`` (the request's), ``approved`` (true or false) and ``reason``
+    (optional), and no ``output``. Dialects that cannot send such an answer leave it out, with a
+    warning.
 
   A message, a part or a tool may carry ``provider_metadata`` keyed by dialect: what only that
   dialect can use (an image's ``detail``, a participant ``name``), restored by its builder.
@@ -129,6 +136,8 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
             if problem:
                 raise UsageError(f"{at}: {problem}")
             _check_metadata(message, at)
+            if "content" in message:
+                _check_parts(message["content"], at, ("text", "file"))
             checked.append(message)
             continue
         if role == "system" and not isinstance(message.get("developer", False), bool):
@@ -139,14 +148,7 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
             content = [{"type": "text", "text": content}]
         if not isinstance(content, list):
             raise UsageError(f"{at}: 'content' must be a string or a list of parts")
-        for j, part in enumerate(content):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise UsageError(f"{at}.content[{j}]: expected a part object with a 'type'")
-            if part["type"] == "tool-call" and (not part.get("tool_call_id") or not part.get("tool_name")):
-                raise UsageError(f"{at}.content[{j}]: a tool-call part needs 'tool_call_id' and 'tool_name'")
-            problem = part_problem(part) or _part_extras(part)
-            if problem:
-                raise UsageError(f"{at}.content[{j}]: {problem}")
+        _check_parts(content, at)
         checked.append({**message, "content": content})
     out["messages"] = checked
     tools = conversation.get("tools")
@@ -183,6 +185,24 @@ _TEXT, _FLAG = (str, type(None)), (bool, type(None))
 _TOP = (("model", _TEXT, False), ("system", _TEXT, False))
 _TOOL_MESSAGE = (("tool_name", _TEXT, False), ("is_error", _FLAG, False), ("reason", _TEXT, False))
 _FILE = (("url", _TEXT, False), ("filename", _TEXT, False))
+
+
+def _check_parts(content: Any, at: str, kinds: tuple[str, ...] | None = None) -> None:
+    """A message's content parts (of ``kinds`` only, when given: a tool result's text and files)."""
+    if not isinstance(content, list):
+        raise UsageError(f"{at}: 'content' must be a list of parts")
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise UsageError(f"{at}.content[{j}]: expected a part object with a 'type'")
+        if kinds is not None and part["type"] not in kinds:
+            raise UsageError(
+                f"{at}.content[{j}]: a tool result's parts are {' or '.join(kinds)}, not {part['type']!r}"
+            )
+        if part["type"] == "tool-call" and (not part.get("tool_call_id") or not part.get("tool_name")):
+            raise UsageError(f"{at}.content[{j}]: a tool-call part needs 'tool_call_id' and 'tool_name'")
+        problem = part_problem(part) or _part_extras(part)
+        if problem:
+            raise UsageError(f"{at}.content[{j}]: {problem}")
 
 
 def _part_extras(part: dict[str, Any]) -> str | None:

@@ -25,6 +25,15 @@ class RequestDrops:
             diagnostics.warn(f"{self.dialect} cannot send {what} ({count}); left out of the request")
 
 
+def result_files(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``file`` parts of a tool message's ``content`` (an image a tool read), in order; the
+    message's ``output`` is the result's text (see :mod:`streamkit.conversation`)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [p for p in content if isinstance(p, dict) and p.get("type") == "file"]
+
+
 def generated_id(part: dict[str, Any]) -> bool:
     """Whether normalize made up the call's id (any dialect's ``generated_id`` mark): such an id
     is ours, not the provider's, and is not sent."""

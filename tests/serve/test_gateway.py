@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from tests.conftest import ndjson, run_cli
-from tests.dialects.continuations import results
+from tests.dialects.continuations import images, results
 from tests.dialects.provider_rules import problems
 from tests.serve.clients import DRIVERS, QUESTION, RESULT, tool_loop
 from tests.test_fetch_live import serving
@@ -162,6 +162,46 @@ def test_calls_sent_without_ids_get_ids_unique_across_responses(stream: bool, tm
                 message = client.messages.create(**ask)
             ids += [block.id for block in message.content if block.type == "tool_use"]
     assert len(ids) == 3 and len(set(ids)) == 3, ids
+
+
+#: a 1x1 PNG, what an image-reading tool returned
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+
+
+def _send_an_image_result(client: str, url: str) -> None:
+    """A continuation whose tool result is an image (Codex's ``view_image`` output, Claude Code's
+    ``Read`` of a picture), sent by the official client."""
+    if client == "openai-responses":
+        import openai
+
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="k") as sdk:
+            sdk.responses.create(model="m", input=[
+                {"role": "user", "content": QUESTION},
+                {"type": "function_call", "call_id": "call_9", "name": "view_image", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "call_9", "output": [
+                    {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "auto"}]},
+            ])  # fmt: skip
+        return
+    import anthropic
+
+    with anthropic.Anthropic(base_url=url, api_key="k") as sdk:
+        sdk.messages.create(model="m", max_tokens=100, messages=[
+            {"role": "user", "content": QUESTION},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "Read", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": [
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]},
+        ])  # fmt: skip
+
+
+@pytest.mark.parametrize("client", ["openai-responses", "anthropic"])
+@pytest.mark.parametrize("upstream", DIALECTS)
+def test_an_image_a_tool_returned_reaches_the_upstream_as_an_image(
+    upstream: str, client: str, gateways: Gateways
+) -> None:
+    with gateways(upstream) as (url, requests):
+        _send_an_image_result(client, url)
+        (sent,) = requests()
+    assert images(upstream, sent) == [PNG]  # where the upstream's format carries it, as an image
 
 
 # --- errors: each official client sees its own error type ------------------------------------------

@@ -268,16 +268,24 @@ class _Parser:
         call_id = _check.string(block.get("tool_use_id"), f"{at}.tool_use_id")
         content = _check.string_or_list(block.get("content"), f"{at}.content", "content blocks", default="")
         meta = _extras(block, ("type", "tool_use_id", "content", "is_error"))
+        parts: list[dict[str, Any]] = []  # the result's text and files (an image Read)
         if isinstance(content, str):
             output = content
         else:
             texts = []
             for k, item in enumerate(content):
-                _check.object(item, f"{at}.content[{k}]")
-                if item.get("type") == "text":
-                    texts.append(_check.string(item.get("text"), f"{at}.content[{k}].text"))
+                where = f"{at}.content[{k}]"
+                _check.object(item, where)
+                kind = item.get("type")
+                if kind == "text":
+                    texts.append(_check.string(item.get("text"), f"{where}.text"))
+                    parts.append({"type": "text", "text": texts[-1]})
+                elif kind in ("image", "document"):
+                    part = self.image(item, where) if kind == "image" else self.document(item, where)
+                    if part is not None:
+                        parts.append(part)
                 else:
-                    self.drop(f"{label(item.get('type'))} blocks in tool results")
+                    self.drop(f"{label(kind)} blocks in tool results")
             output = "\n".join(texts)
             if content != [{"type": "text", "text": output}]:
                 meta["content"] = content  # sent again as it was to an Anthropic upstream
@@ -285,6 +293,8 @@ class _Parser:
         if call_id in self.call_names:
             message["tool_name"] = self.call_names[call_id]
         message["output"] = output
+        if any(p["type"] == "file" for p in parts):
+            message["content"] = parts
         if _check.boolean(block.get("is_error"), f"{at}.is_error", default=False):
             message["is_error"] = True
         return _with_meta(message, meta)

@@ -11,8 +11,9 @@ the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a
   ``system``: the ``system`` field and system messages, joined; ``stream: true``.
 * ``messages`` alternate user / assistant: consecutive messages of one side are merged, so tool
   messages (and a user message that follows them) become one user message whose ``tool_result``
-  blocks (``tool_use_id``, ``content``: the output, JSON text unless a string, ``is_error: true``
-  for a failed tool) come first, as the API requires. User text is a string when it is all the
+  blocks (``tool_use_id``, ``content``: the output, JSON text unless a string, or its text and
+  the ``image`` / ``document`` blocks of the files the result holds; ``is_error: true`` for a
+  failed tool) come first, as the API requires. User text is a string when it is all the
   message holds; file parts become ``image`` blocks (JPEG, PNG, GIF, WebP; base64 or URL source),
   ``document`` blocks for PDFs (base64 or URL) and plain text (``text/*``, decoded); anything else
   is a usage error.
@@ -95,6 +96,7 @@ import orjson
 from ...canonical import parse_arguments
 from ...conversation import is_approval
 from ...errors import UsageError
+from ..requests import result_files
 from .wire import NAME, _meta
 
 API_VERSION = "2023-06-01"
@@ -317,11 +319,17 @@ def _blocks_text(content: Any) -> str | None:
 
 
 def _tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    """A tool message as a ``tool_result`` block: its text, or its blocks (text, then the images
+    and documents of its ``content``; an Anthropic client's own blocks as they were)."""
     output = _json_text(message.get("output"))
     meta = _meta(message)
     content: Any = output
+    files = result_files(message)
     if _blocks_text(meta.get("content")) == output:  # the blocks an Anthropic client sent
         content = meta["content"]
+    elif files:
+        text = [{"type": "text", "text": output}] if output else []
+        content = text + [_restored(_file_block(f), f) for f in files]
     block: dict[str, Any] = {
         "type": "tool_result",
         "tool_use_id": message["tool_call_id"],

@@ -19,7 +19,9 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   be sent (a warning); sources are not sent back. The tool messages that follow a turn are one
   ``user`` turn of ``functionResponse`` parts: ``name`` (the message's, else the call's), the
   call's ``id`` when it was sent with one, ``response`` an object: an object output as it is,
-  another output as ``{"result": output}``, a failed tool's as ``{"error": output}``.
+  another output as ``{"result": output}``, a failed tool's as ``{"error": output}``; the files
+  a result holds (an image a tool read) in its ``parts`` (``inlineData`` / ``fileData``: Gemini's
+  multimodal function responses).
 * ``systemInstruction`` from the system prompt and system messages.
 * ``tools``: ``[{"functionDeclarations": [{name, description, parameters}]}]`` (the parameters of
   :func:`~streamkit.conversation.tool_parameters`, so a custom tool takes one string ``input``; a
@@ -73,7 +75,7 @@ from typing import Any
 from ...canonical import parse_arguments
 from ...conversation import is_approval
 from ...errors import UsageError
-from ..requests import RequestDrops, generated_id, object_input
+from ..requests import RequestDrops, generated_id, object_input, result_files
 from .wire import NAME, executed_call_part, executed_result_part, file_part
 
 # --- requests -------------------------------------------------------------------------------------
@@ -235,6 +237,11 @@ def _function_response(message: dict[str, Any], calls: dict[str, tuple[str, bool
     result: dict[str, Any] = {"name": name, "response": response}
     if own_id:
         result = {"id": call_id, **result}
+    files = result_files(message)
+    if files:  # (multimodal function responses: the media go in its own parts)
+        result["parts"] = [
+            {k: v for k, v in file_part(f).items() if k in ("inlineData", "fileData")} for f in files
+        ]
     extra = meta.get("function_response")
     if isinstance(extra, dict):
         result.update({k: v for k, v in extra.items() if k not in result})

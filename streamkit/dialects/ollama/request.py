@@ -11,7 +11,8 @@ cloud, or a proxy) goes in ``Authorization: Bearer``. The body:
   "arguments": <object>}}``, with the call's ``id`` only when Ollama itself sent one; arguments
   that are not an object are sent as ``{}``, with a warning); one ``{"role": "tool", "content":
   <text>, "tool_name": <name>}`` per result (``tool_call_id`` too when the call had Ollama's own
-  id; the format has no error flag: a failed tool's text says so). Images of assistant turns go
+  id; the format has no error flag: a failed tool's text says so; the inline images a result
+  holds as its ``images``, other files left out with a warning). Images of assistant turns go
   as their ``images``; provider-executed tools and other files of assistant turns cannot be sent
   (a warning).
 * ``tools``: ``{"type": "function", "function": {name, description, parameters}}``; a ``custom``
@@ -62,7 +63,7 @@ from typing import Any
 from ...canonical import parse_arguments
 from ...conversation import is_approval, tool_parameters
 from ...errors import UsageError
-from ..requests import RequestDrops, object_input
+from ..requests import RequestDrops, object_input, result_files
 from .wire import NAME, _dumps
 
 #: canonical option names → Ollama model options
@@ -233,6 +234,11 @@ def ollama_messages(conversation: dict[str, Any], drops: RequestDrops) -> list[d
         elif role == "tool":
             name, own_id = calls.get(message["tool_call_id"], (None, None))
             out: dict[str, Any] = {"role": "tool", "content": _output_text(message.get("output"))}
+            images = [_image(f) for f in result_files(message)]
+            if None in images:
+                drops.add("files other than inline images in tool results")
+            if any(images):
+                out["images"] = [i for i in images if i]
             name = message.get("tool_name") or name
             if name:
                 out["tool_name"] = name

@@ -36,6 +36,7 @@ from typing import Any
 from orjson import dumps
 
 from ...errors import UsageError
+from ..requests import result_files
 from .wire import NAME, _meta
 
 #: canonical option names → run parameters (other options pass through as they are)
@@ -176,9 +177,11 @@ def _tool_outputs(messages: list[dict[str, Any]], state: dict[str, Any], known: 
     missing = [c for c in required if c not in answers]
     if missing or not new or len(answers) != len(new):
         return None, missing
-    for call_id in answers:
+    for call_id, answer in answers.items():
         if call_id not in required:
             dropped.add("tool results for calls the run did not ask for")
+        if result_files(answer):
+            dropped.add("files in tool results (an output is text)")
     return [{"tool_call_id": c, "output": _output_text(answers[c].get("output"))} for c in required], []
 
 

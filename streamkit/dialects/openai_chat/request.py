@@ -22,7 +22,9 @@ The body, from a canonical conversation:
     ``reasoning`` (marked ``{"field": ...}`` by :mod:`.parse`) goes back in that field; other
     reasoning is left out (DeepSeek answers 400 to a ``reasoning_content`` it did not ask for);
   - ``tool``: ``tool_call_id`` and ``content`` (the output; JSON text unless a string). The
-    format has no error flag: a failed tool's text says so.
+    format has no error flag: a failed tool's text says so. A tool message takes text only: the
+    files of a result (an image a tool read) go in a ``user`` turn right after the results in a
+    row, each call's files after a line naming its tool and call.
 
   Provider-executed tools and files of assistant turns cannot be sent: left out with a warning;
   sources are not sent back (they describe the answer). What :mod:`.parse` kept of a message
@@ -70,7 +72,7 @@ from typing import Any
 
 from ...canonical import parse_arguments
 from ...conversation import is_approval
-from ..requests import RequestDrops
+from ..requests import RequestDrops, result_files
 from .wire import NAME
 
 #: canonical option names → Chat Completions parameters (other options pass through as they are)
@@ -241,10 +243,16 @@ def chat_messages(conversation: dict[str, Any], drops: RequestDrops | None = Non
     system = system_text(conversation)
     if system:
         messages.append({"role": "system", "content": system})
+    # the files of the tool results in a row (an image a tool read), which a tool message cannot
+    # hold: a user turn right after the last of them carries them, each call named
+    shown: list[dict[str, Any]] = []
     for message in conversation.get("messages", ()):
         role = message["role"]
         if role == "system":
             continue
+        if shown and role != "tool":
+            messages.append({"role": "user", "content": shown})
+            shown = []
         if role == "user":
             out: dict[str, Any] = {"role": "user", "content": _user_content(message["content"])}
         elif role == "assistant":
@@ -258,12 +266,22 @@ def chat_messages(conversation: dict[str, Any], drops: RequestDrops | None = Non
                 "tool_call_id": message["tool_call_id"],
                 "content": _output_text(message.get("output")),
             }
+            files = result_files(message)
+            if files:
+                out["content"] = out["content"] or "(what it returned follows in the next message)"
+                name = message.get("tool_name") or "the tool"
+                shown.append(
+                    {"type": "text", "text": f"What {name} returned for call {message['tool_call_id']}:"}
+                )
+                shown += [_file_part(f) for f in files]
         else:
             continue
         fields = _meta(message).get("fields")
         if isinstance(fields, dict):
             out.update({k: v for k, v in fields.items() if k not in out})
         messages.append(out)
+    if shown:
+        messages.append({"role": "user", "content": shown})
     return messages
 
 

@@ -37,8 +37,9 @@ official ``openai`` SDK and the Codex CLI send it):
   - ``function_call_output``, ``custom_tool_call_output``, ``apply_patch_call_output`` → a tool
     message (``tool_name`` the call's, when the request holds it; ``is_error`` for an
     apply_patch output with ``status: failed``, the only output that has an error flag). An
-    output given as a list of content parts: its text when it is only ``input_text``, else the
-    list itself, marked ``output_parts`` so that the builder sends it back as a list.
+    output given as a list of content parts: its text when it is only ``input_text``, else its
+    text as ``output`` and its parts (text, and ``file`` for ``input_image`` / ``input_file``) as
+    the message's ``content``, which every builder sends on as its dialect can.
   - Any other item (``item_reference``, ``local_shell_call`` and its output, hosted tools' calls
     from earlier turns such as ``web_search_call``, ``compaction``, ...) has no canonical
     meaning: kept in ``provider_metadata["openai-responses"]["input_items"]`` with the number of
@@ -226,10 +227,11 @@ class _Parser:
                 self.drop(f"{label(part.get('type'))} parts of system messages")
         return out
 
-    def user_parts(self, content: list[Any], at: str) -> list[dict[str, Any]]:
+    def user_parts(self, content: list[Any], at: str, field: str = "content") -> list[dict[str, Any]]:
+        """A user message's parts (or a tool output's, ``field`` naming where they are)."""
         out: list[dict[str, Any]] = []
         for j, part in enumerate(content):
-            where = f"{at}.content[{j}]"
+            where = f"{at}.{field}[{j}]"
             _check.object(part, where)
             kind = part.get("type")
             if kind in _TEXT_PARTS:
@@ -246,7 +248,9 @@ class _Parser:
             elif kind == "input_file":
                 out.append(self.file(part, where))
             else:
-                self.drop(f"{label(kind)} parts of user messages")
+                self.drop(
+                    f"{label(kind)} parts of {'user messages' if field == 'content' else 'tool outputs'}"
+                )
         return out
 
     def image(self, part: dict[str, Any], at: str) -> dict[str, Any]:
@@ -396,9 +400,10 @@ class _Parser:
                 message["output"] = "".join(
                     _check.string(p.get("text"), f"{at}.output[{j}].text") for j, p in enumerate(parts)
                 )
-            else:
-                message["output"] = output
-                message.update(_meta(output_parts=True))
+            else:  # an image a tool read (Codex's view_image): the text, and the parts in content
+                content = self.user_parts(parts, at, "output")
+                message["output"] = "".join(p["text"] for p in content if p["type"] == "text")
+                message["content"] = content
         elif output is None and item["type"] == "apply_patch_call_output":
             message["output"] = ""
         else:

@@ -77,7 +77,9 @@ canonical ones; ``tool_choice`` (a form the canonical one approximates, such as
 the conversation's; ``input_items`` (input items with no canonical meaning, such as
 ``item_reference`` or ``local_shell_call``, each with the number of messages before it) in their
 places. A part's ``provider_metadata`` restores an image's ``detail``, a file given by ``file_id``
-and a part's other fields; a tool message's ``output_parts`` sends its output list as it is.
+and a part's other fields. A tool result holding files (its ``content``) sends its parts as the
+output list (``input_text``, ``input_image``, ``input_file``); a tool message's ``output_parts``
+(as stored before) sends its output list as it is.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ from typing import Any
 from ...canonical import parse_arguments
 from ...conversation import is_approval
 from ...errors import UsageError
-from ..requests import RequestDrops
+from ..requests import RequestDrops, result_files
 from . import items as wire_items
 from .wire import NAME, SEALED, _dumps, _fits
 
@@ -401,7 +403,9 @@ def responses_input(
                 item["status"] = "failed" if message.get("is_error") else "completed"
             output = message.get("output")
             if _part_meta(message).get("output_parts") and isinstance(output, list):
-                item["output"] = output  # the client's own list of content parts
+                item["output"] = output  # a client's own list of parts, as stored before `content`
+            elif result_files(message):  # a result holding files: its parts, text and images
+                item["output"] = _user_content(message["content"], f"conversation: messages[{i}]")
             else:
                 item["output"] = _output_text(output)
             items.append(item)

@@ -22,3 +22,18 @@ def results(body: dict[str, Any]) -> list[tuple[str, bool]]:
         for block in message["content"]
         if isinstance(block, dict) and block.get("type") == "tool_result"
     ]
+
+
+def images(body: dict[str, Any]) -> list[str]:
+    """The base64 data of the ``image`` blocks inside the ``tool_result`` blocks."""
+    return [
+        inner["source"]["data"]
+        for message in body["messages"]
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and isinstance(block.get("content"), list)
+        for inner in block["content"]
+        if inner.get("type") == "image"
+    ]

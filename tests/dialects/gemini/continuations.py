@@ -29,3 +29,14 @@ def results(body: dict[str, Any]) -> list[tuple[str, bool]]:
             else:
                 out.append((_text(response), False))
     return out
+
+
+def images(body: dict[str, Any]) -> list[str]:
+    """The base64 data of the ``inlineData`` parts of the ``functionResponse`` parts."""
+    return [
+        inner["inlineData"]["data"]
+        for content in body["contents"]
+        for part in content.get("parts") or ()
+        for inner in (part.get("functionResponse") or {}).get("parts") or ()
+        if "inlineData" in inner
+    ]

@@ -9,3 +9,8 @@ from typing import Any
 
 def results(body: dict[str, Any]) -> list[tuple[str, bool]]:
     return [(o["output"], False) for o in body.get("tool_outputs") or ()]
+
+
+def images(body: dict[str, Any]) -> list[str]:
+    """None: an output is a string."""
+    return []

@@ -14,3 +14,14 @@ def results(body: dict[str, Any]) -> list[tuple[str, bool]]:
         for item in body["input"]
         if isinstance(item, dict) and item.get("type") in _OUTPUTS
     ]
+
+
+def images(body: dict[str, Any]) -> list[str]:
+    """The base64 data of the ``input_image`` parts of the outputs given as lists."""
+    return [
+        part["image_url"].partition(";base64,")[2]
+        for item in body["input"]
+        if isinstance(item, dict) and item.get("type") in _OUTPUTS and isinstance(item.get("output"), list)
+        for part in item["output"]
+        if part.get("type") == "input_image"
+    ]

@@ -358,7 +358,8 @@ def test_apply_patch_calls_and_a_failed_output() -> None:
 
 
 def test_outputs_given_as_content_parts() -> None:
-    """Text parts only: their text. With an image: the list, sent back as a list."""
+    """Text parts only: their text. With an image: its text, its parts as the message's content,
+    sent back as the same list."""
     texts = [{"type": "input_text", "text": "line 1\n"}, {"type": "input_text", "text": "line 2"}]
     shot = [{"type": "input_text", "text": "screenshot:"},
             {"type": "input_image", "image_url": "data:image/png;base64,iVBO", "detail": "auto"}]  # fmt: skip
@@ -375,10 +376,18 @@ def test_outputs_given_as_content_parts() -> None:
         "role": "tool",
         "tool_call_id": "c2",
         "tool_name": "look",
-        "output": shot,
-        **pm(output_parts=True),
+        "output": "screenshot:",
+        "content": [
+            {"type": "text", "text": "screenshot:"},
+            {"type": "file", "media_type": "image/png", "data": "iVBO"},
+        ],
     }
     assert same_dialect(body)["input"][3] == items[3]
+    # a conversation stored before tool messages had content: its list goes back as it was
+    legacy = {"role": "tool", "tool_call_id": "c2", "output": shot, **pm(output_parts=True)}
+    stored = {"model": "m", "messages": [{"role": "assistant", "content": [
+        {"type": "tool-call", "tool_call_id": "c2", "tool_name": "look", "arguments": "{}", "input": {}}]}, legacy]}  # fmt: skip
+    assert rebuilt(stored)["input"][-1]["output"] == shot
 
 
 def test_items_with_no_canonical_meaning_stay_in_their_place() -> None:
