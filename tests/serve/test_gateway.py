@@ -170,7 +170,8 @@ PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/
 
 def _send_an_image_result(client: str, url: str) -> None:
     """A continuation whose tool result is an image (Codex's ``view_image`` output, Claude Code's
-    ``Read`` of a picture), sent by the official client."""
+    ``Read`` of a picture, a Gemini multimodal function response, an Ollama tool message's
+    ``images``), sent by the official client."""
     if client == "openai-responses":
         import openai
 
@@ -180,6 +181,32 @@ def _send_an_image_result(client: str, url: str) -> None:
                 {"type": "function_call", "call_id": "call_9", "name": "view_image", "arguments": "{}"},
                 {"type": "function_call_output", "call_id": "call_9", "output": [
                     {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "auto"}]},
+            ])  # fmt: skip
+        return
+    if client == "gemini":
+        import base64
+
+        from google import genai
+        from google.genai import types
+
+        call = types.FunctionCall(id="call_9", name="view_image", args={})
+        answer = types.FunctionResponse(id="call_9", name="view_image", response={"result": ""}, parts=[
+            types.FunctionResponsePart(inline_data=types.FunctionResponseBlob(mime_type="image/png", data=base64.b64decode(PNG)))])  # fmt: skip
+        with genai.Client(api_key="k", http_options=types.HttpOptions(base_url=url)) as sdk:
+            sdk.models.generate_content(model="m", contents=[
+                types.Content(role="user", parts=[types.Part(text=QUESTION)]),
+                types.Content(role="model", parts=[types.Part(function_call=call)]),
+                types.Content(role="user", parts=[types.Part(function_response=answer)]),
+            ])  # fmt: skip
+        return
+    if client == "ollama":
+        import ollama
+
+        with ollama.Client(host=url) as sdk:
+            sdk.chat(model="m", messages=[
+                {"role": "user", "content": QUESTION},
+                {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "view_image", "arguments": {}}}]},
+                {"role": "tool", "content": "", "tool_name": "view_image", "images": [PNG]},
             ])  # fmt: skip
         return
     import anthropic
@@ -193,7 +220,7 @@ def _send_an_image_result(client: str, url: str) -> None:
         ])  # fmt: skip
 
 
-@pytest.mark.parametrize("client", ["openai-responses", "anthropic"])
+@pytest.mark.parametrize("client", ["openai-responses", "anthropic", "gemini", "ollama"])
 @pytest.mark.parametrize("upstream", DIALECTS)
 def test_an_image_a_tool_returned_reaches_the_upstream_as_an_image(
     upstream: str, client: str, gateways: Gateways

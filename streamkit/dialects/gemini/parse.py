@@ -39,8 +39,9 @@ read under either spelling):
   ``{"output": x}`` alone → ``x`` (the builder writes ``result``; ``output``, Gemini's documented key,
   is remembered and written back); ``{"error": x}`` alone, ``x`` not null → ``x`` with ``is_error``;
   any other object as it is (``is_error`` when it has a non-null ``error``). Its ``parts`` (images in
-  a function's answer), ``willContinue`` and ``scheduling`` are kept in the message's
-  ``provider_metadata["gemini"]["function_response"]`` (the parts listed in ``dropped``).
+  a function's answer: ``inlineData`` / ``fileData``) → file parts of the message's ``content``;
+  ``willContinue`` and ``scheduling`` are kept in the message's
+  ``provider_metadata["gemini"]["function_response"]``.
 * ``systemInstruction`` (a content, or a plain string) → ``system``: its texts joined with a blank
   line (other parts listed in ``dropped``).
 * ``tools``: ``functionDeclarations`` → canonical tools. ``parameters`` (Gemini's OpenAPI-style
@@ -190,6 +191,19 @@ def stream_of(path: str, body: dict[str, Any]) -> bool:
     if head.endswith(":generateContent"):
         return False
     return body.get("stream") is not False
+
+
+#: the URL-safe base64 alphabet's two letters → the standard one's
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def standard_base64(data: str) -> str:
+    """Base64 as every other dialect takes it: Gemini's JSON reads bytes in either alphabet, and
+    the google-genai SDK writes the URL-safe one (``-`` and ``_``), which Anthropic, the data
+    URLs of the OpenAI APIs and Ollama refuse. Missing padding is added."""
+    if "-" in data or "_" in data:
+        data = data.translate(_URLSAFE)
+    return data + "=" * (-len(data) % 4)
 
 
 class _Parser:
@@ -356,13 +370,14 @@ class _Parser:
         return messages
 
     def _file(self, part: dict[str, Any], kind: str, at: str, *, in_user_turn: bool) -> dict[str, Any]:
+        """An ``inlineData`` / ``fileData`` part → a ``file`` part (its data in standard base64)."""
         blob = _object(part[kind], f"{at}.{kind}")
         mime = blob.get("mimeType")
         out: dict[str, Any] = {"type": "file", "media_type": "application/octet-stream"}
         if mime is not None:
             out["media_type"] = _check.string(mime, f"{at}.{kind}.mimeType")
         if kind == "inlineData":
-            out["data"] = _check.string(blob.get("data"), f"{at}.inlineData.data")
+            out["data"] = standard_base64(_check.string(blob.get("data"), f"{at}.inlineData.data"))
         else:
             uri = _check.string(blob.get("fileUri"), f"{at}.fileData.fileUri")
             if in_user_turn:
@@ -532,9 +547,21 @@ class _Parser:
             message["output"] = response
             if response.get("error") is not None:
                 message["is_error"] = True
-        extra = {k: v for k, v in fr.items() if k not in ("id", "name", "response")}
-        if extra.get("parts"):
-            self.drop("images and files in function responses (functionResponse.parts)")
+        extra = {k: v for k, v in fr.items() if k not in ("id", "name", "response", "parts")}
+        files = []  # a multimodal function response's media → the tool message's content
+        for j, media in enumerate(_check.list(fr.get("parts"), f"{at}.parts", default=[])):
+            media = _object(media, f"{at}.parts[{j}]")
+            kind = "inlineData" if "inlineData" in media else "fileData" if "fileData" in media else None
+            if kind is None:
+                self.drop("function response parts other than inlineData and fileData")
+                continue
+            files.append(self._file(media, kind, f"{at}.parts[{j}]", in_user_turn=True))
+        if files:
+            output = message["output"]
+            message["content"] = [
+                *([{"type": "text", "text": output}] if isinstance(output, str) and output else []),
+                *files,
+            ]
         if extra:
             meta["function_response"] = extra
         meta = self._extras(part, "functionResponse", meta)

@@ -19,7 +19,8 @@ body as the official ``ollama`` client sends it):
     ``provider_metadata["ollama"]["index"]`` so that the builder sends it back), else it gets a
     stable ``call_N`` unique in the request (marked ``generated_id``, left out again by the
     builder), numbered in order across the conversation.
-  - ``tool``: one result each, ``content`` → ``output`` (text; Ollama has no error flag).
+  - ``tool``: one result each, ``content`` → ``output`` (text; Ollama has no error flag), and
+    ``images`` → file parts of the message's ``content`` (with its text).
     **Which call a result answers**: the results after an assistant turn answer that turn's
     calls: a result whose ``tool_call_id`` names a call answers it; else the first call not yet
     answered whose name is the result's ``tool_name``; else the first call not yet answered; a
@@ -230,8 +231,6 @@ def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -
             else:
                 system.append(text)
         else:
-            if images:
-                dropped.add("images in tool results")
             own = message.get("tool_call_id")
             own = _check.string(own, f"{at}.tool_call_id", default="") or None
             name = _check.string(message.get("tool_name"), f"{at}.tool_name", default="") or None
@@ -240,6 +239,8 @@ def _messages(raw: list[Any], conversation: dict[str, Any], dropped: set[str]) -
             if name or call_name:
                 result["tool_name"] = name or call_name
             result["output"] = text
+            if images:  # an image the tool read: the result's content
+                result["content"] = [*([{"type": "text", "text": text}] if text else []), *images]
             out.append(result)
     if "".join(system):
         conversation["system"] = "\n\n".join(s for s in system if s)

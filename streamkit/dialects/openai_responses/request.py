@@ -405,7 +405,11 @@ def responses_input(
             if _part_meta(message).get("output_parts") and isinstance(output, list):
                 item["output"] = output  # a client's own list of parts, as stored before `content`
             elif result_files(message):  # a result holding files: its parts, text and images
-                item["output"] = _user_content(message["content"], f"conversation: messages[{i}]")
+                parts = message["content"]
+                text = _output_text(output)
+                if text and not any(p.get("type") == "text" for p in parts):
+                    parts = [{"type": "text", "text": text}, *parts]
+                item["output"] = _user_content(parts, f"conversation: messages[{i}]")
             else:
                 item["output"] = _output_text(output)
             items.append(item)

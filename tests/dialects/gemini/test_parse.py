@@ -5,6 +5,7 @@ and the like are listed as dropped; wrong types in valid JSON are usage errors n
 
 from __future__ import annotations
 
+import base64
 import functools
 from pathlib import Path
 from typing import Any
@@ -672,3 +673,21 @@ def test_any_value_anywhere_is_a_usage_error_or_a_conversation(data: st.DataObje
         rebuilt(parsed)
     except UsageError:
         pass
+
+
+def test_the_sdks_url_safe_base64_becomes_standard_base64() -> None:
+    """The google-genai SDK writes bytes in the URL-safe alphabet, which Gemini reads and the other
+    dialects refuse: a file's data is standard base64 once parsed, in a user turn and in a
+    function response's parts alike."""
+    raw = bytes(range(250, 256)) * 3  # (bytes whose base64 holds '+' and '/')
+    answer = types.FunctionResponse(name="look", response={"result": "ok"}, parts=[
+        types.FunctionResponsePart(inline_data=types.FunctionResponseBlob(mime_type="image/png", data=raw))])  # fmt: skip
+    path, body = sent([
+        types.Content(role="user", parts=[types.Part.from_bytes(data=raw, mime_type="image/png")]),
+        types.Content(role="model", parts=[types.Part(function_call=types.FunctionCall(name="look", args={}))]),
+        types.Content(role="user", parts=[types.Part(function_response=answer)]),
+    ])  # fmt: skip
+    assert "_" in str(body) or "-" in str(body)  # what the SDK sent
+    user, _, tool = parse(body, path).conversation["messages"]
+    expected = base64.b64encode(raw).decode()
+    assert user["content"][0]["data"] == expected and tool["content"][-1]["data"] == expected

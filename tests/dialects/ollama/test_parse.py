@@ -248,8 +248,12 @@ def test_images_where_a_conversation_cannot_hold_them_are_listed_as_dropped() ->
                                        {"role": "assistant", "content": "drawn", "images": [b64(PNG)]},
                                        {"role": "tool", "content": "shot", "images": [b64(PNG)]}]}  # fmt: skip
     result = DIALECT.parse_request(body, path="/api/chat")
-    assert result.dropped == ["images in system messages", "images in tool results"]
-    assert result.conversation["messages"][0]["content"][1]["type"] == "file"  # an assistant's: kept
+    assert result.dropped == ["images in system messages"]
+    assistant, tool = result.conversation["messages"]
+    assert assistant["content"][1]["type"] == "file"  # an assistant's: kept
+    # a tool's: its result's content, with its text (tests/dialects/test_tool_result_files.py)
+    assert tool["output"] == "shot" and [p["type"] for p in tool["content"]] == ["text", "file"]
+    assert tool["content"][1]["data"] == b64(PNG)
 
 
 # --- tools, format, thinking, options -------------------------------------------------------------------
