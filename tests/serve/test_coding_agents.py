@@ -10,12 +10,15 @@ Skipped unless ``STREAMKIT_AGENTS`` names the folder holding the ``claude`` and 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
+import zlib
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import pytest
 
 from streamkit.testing import serving
 from tests.conftest import ndjson
+from tests.dialects.continuations import images, results
 from tests.serve.test_gateway import gateway
 
 AGENTS = os.environ.get("STREAMKIT_AGENTS")
@@ -175,3 +179,55 @@ def test_codex_goes_on_when_the_gateway_restarts_between_turns(tmp_path: Path) -
     assert "Write hello.txt saying hi" in json.dumps(resent[-1]) and "exec_command" in json.dumps(resent[-1])
     _, second_request = ndjson(upstream_log.read_bytes())
     assert "hi from streamkit" in json.dumps(second_request)  # the tool's call and output went upstream
+
+
+def _png() -> bytes:
+    """A 4x4 red PNG."""
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_an_image_the_agent_read_reaches_the_model_as_an_image(
+    agent: str, upstream: str, tmp_path: Path
+) -> None:
+    """Claude Code's ``Read`` of a picture and Codex's ``view_image`` answer with the image: every
+    upstream gets it as an image (tests/dialects/test_tool_result_files.py), not as text."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    (work / "red.png").write_bytes(_png())
+    name, args = (
+        ("Read", {"file_path": str(work / "red.png")})
+        if agent == "claude"
+        else ("view_image", {"path": str(work / "red.png")})
+    )
+    script = [{"tool_calls": [{"name": name, "input": args}]}, {"text": ANSWER}]
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        if agent == "claude":
+            result = subprocess.run(
+                [f"{AGENTS}/claude", "-p", "What colour is red.png?", "--allowedTools", "Read"],
+                cwd=work, capture_output=True, timeout=180,
+                env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key"),
+            )  # fmt: skip
+        else:
+            result = _codex(url, work, home, "What colour is red.png?", "false")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().strip().endswith(ANSWER)
+    _, second = ndjson(log.read_bytes())
+    (image,) = images(upstream, second)
+    assert base64.b64decode(image).startswith(b"\x89PNG")  # the picture itself
+    assert not any(
+        isinstance(text, str) and image in text for text, _ in results(upstream, second)
+    )  # not as text
