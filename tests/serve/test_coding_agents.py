@@ -118,7 +118,8 @@ def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Pat
         "from streamkit B\n",
     ]
     assert result.stdout.decode().strip().endswith(ANSWER)
-    _, second, third = ndjson(log.read_bytes())  # three requests: a warm-up asks nothing of the upstream
+    first, second, third = ndjson(log.read_bytes())  # three requests: a warm-up asks nothing of the upstream
+    assert "spawn_agent" in json.dumps(first["tools"])  # Codex's sub-agent tools, from their namespace
     assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)  # both calls went back upstream
     assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)  # and what cat read
     assert "Write a.txt and b.txt" in json.dumps(third)  # with the whole conversation

@@ -231,6 +231,46 @@ def test_an_image_a_tool_returned_reaches_the_upstream_as_an_image(
     assert images(upstream, sent) == [PNG]  # where the upstream's format carries it, as an image
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+@pytest.mark.parametrize("upstream", ["openai-chat", "anthropic", "openai-responses"])
+def test_a_namespace_s_tool_is_called_through_any_upstream(
+    upstream: str, stream: bool, tmp_path: Path
+) -> None:
+    """Codex declares its sub-agent tools in a ``namespace``: the upstream gets them (as plain
+    tools, or the namespace itself for a Responses upstream), and the official client reads the
+    call of one with its ``namespace``."""
+    import openai
+
+    spawn = {"type": "function", "name": "spawn_agent", "parameters": {"type": "object"}, "strict": False}
+    namespace = {
+        "type": "namespace",
+        "name": "multi_agent_v1",
+        "description": "Sub-agents.",
+        "tools": [spawn],
+    }
+    script = [{"tool_calls": [{"name": "spawn_agent", "input": {"task": "tests"}}]}]
+    with (
+        gateway(upstream, tmp_path, script=script) as (url, log),
+        openai.OpenAI(base_url=f"{url}/v1", api_key="k") as sdk,
+    ):
+        ask: Any = {"model": "m", "input": QUESTION, "tools": [namespace]}
+        if stream:
+            with sdk.responses.stream(**ask) as events:
+                response = events.get_final_response()
+        else:
+            response = sdk.responses.create(**ask)
+    (call,) = response.output
+    assert (call.type, call.name, call.namespace, call.arguments) == (
+        "function_call",
+        "spawn_agent",
+        "multi_agent_v1",
+        '{"task":"tests"}',
+    )
+    (sent,) = ndjson(log.read_bytes())
+    declared = json.dumps(sent["tools"])
+    assert "spawn_agent" in declared and ('"multi_agent_v1"' in declared) == (upstream == "openai-responses")
+
+
 # --- errors: each official client sees its own error type ------------------------------------------
 
 

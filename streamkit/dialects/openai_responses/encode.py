@@ -45,6 +45,8 @@ types they came with (``provider_metadata``); others get new ids. More precisely
   arrives, even though the upstream (Chat Completions, Anthropic, ...) saw a function; an input
   of another shape is passed as it is (the one string of an object of one field, else the
   arguments' JSON text).
+* ``namespaces`` (tool name → the ``namespace`` the request declared it in, an answer option of
+  ``serve``): a call to one carries its ``namespace``, as the API writes it.
 * Events of ``choice`` k>0 (Chat Completions ``n>1``), files and provider-executed tools with no
   Responses counterpart are dropped with a warning.
 
@@ -129,7 +131,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
     dialect_name = NAME
 
     def __init__(self, *, reasoning_part: str = "summary", previous_response_id: str | None = None,
-                 custom_tools: Any = (), **options: Any) -> None:  # fmt: skip
+                 custom_tools: Any = (), namespaces: Any = None, **options: Any) -> None:  # fmt: skip
         if reasoning_part not in ("summary", "text"):
             raise UsageError(f"reasoning_part must be 'summary' or 'text', not {reasoning_part!r}")
         if isinstance(custom_tools, str):
@@ -138,6 +140,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
         # the tools the request being answered declared as custom (serve): their calls are
         # custom_tool_call items
         self.custom_tools = frozenset(str(t) for t in custom_tools or ())
+        # the namespace of each tool the request declared in one (serve): on its calls' items
+        self.namespaces: dict[str, str] = dict(namespaces) if isinstance(namespaces, dict) else {}
         # what the request being answered continues (serve): echoed on responses that name none
         self.previous_response_id = previous_response_id
         self.open = False  # a response is being written

@@ -188,6 +188,7 @@ class _ToolItems:
 
     if TYPE_CHECKING:  # provided by ResponsesEncoder and Encoder
         custom_tools: frozenset[str]
+        namespaces: dict[str, str]
         calls: dict[str, _Call]
         queue: list[str]
         current: _Call | None
@@ -217,6 +218,9 @@ class _ToolItems:
     def _call(self, call_id: str, name: str, meta: dict[str, Any]) -> _Call:
         call = self.calls.get(call_id)
         if call is None:
+            space = self.namespaces.get(name)
+            if space and not meta.get("namespace"):
+                meta = {**meta, "namespace": space}
             call = self.calls[call_id] = _Call(call_id, name, meta, name in self.custom_tools)
         return call
 
@@ -345,6 +349,8 @@ class _ToolItems:
             "call_id": call.id,
             "name": call.name,
         }
+        if call.meta.get("namespace"):
+            item["namespace"] = call.meta["namespace"]
         call.index = self._add_item(item, out)
         self.current = call
         if call.frags:
@@ -357,6 +363,8 @@ class _ToolItems:
         """A custom tool call on the wire: added, its input streamed as it comes."""
         item = {"id": call.item_id, "type": "custom_tool_call", "status": "in_progress",
                 "call_id": call.id, "name": call.name, "input": ""}  # fmt: skip
+        if call.meta.get("namespace"):
+            item["namespace"] = call.meta["namespace"]
         call.index = self._add_item(item, out)
         self.current = call
         if call.frags and not call.complete:
@@ -379,6 +387,8 @@ class _ToolItems:
         out.append(self._ev("response.custom_tool_call_input.done", **ids, input=text))
         item = {"id": call.item_id, "type": "custom_tool_call", "status": "completed",
                 "call_id": call.id, "name": call.name, "input": text}  # fmt: skip
+        if call.meta.get("namespace"):
+            item["namespace"] = call.meta["namespace"]
         self._done_item(call.index, item, out)
         if self.current is call:
             self.current = None

@@ -48,9 +48,15 @@ official ``openai`` SDK and the Codex CLI send it):
 * ``tools``: ``function`` → a canonical tool (``description`` when not empty, ``parameters``,
   ``strict: true``); ``custom`` → a tool with ``"kind": "custom"`` and its ``format``; their other
   fields (``defer_loading``, ``output_schema``, a ``strict`` of null, ...) in the tool's
-  ``provider_metadata``. Every other tool (hosted: ``web_search``, ``file_search``, ``mcp``,
-  ``local_shell``, ``namespace``, ...) → ``provider_metadata["openai-responses"]["tools"]``, and
-  ``"the web_search tool"`` in ``dropped``.
+  ``provider_metadata``. A ``namespace`` (Codex's ``multi_agent_v1``) → its function and custom
+  tools as canonical tools, each with its ``namespace`` in ``provider_metadata`` (one named as
+  another tool is dropped: a call names its tool alone), for dialects that have no namespaces;
+  the namespace itself → ``provider_metadata["openai-responses"]["tools"]``, which a Responses
+  upstream gets instead; the names in the ``namespaces`` answer option, so that a call of one
+  comes back to the client with its ``namespace``. Every other tool (hosted: ``web_search``,
+  ``file_search``, ``mcp``, ``local_shell``, ...) →
+  ``provider_metadata["openai-responses"]["tools"]``, and ``"the web_search tool"`` in
+  ``dropped``.
 * ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
   → ``{"name": ...}``; ``allowed_tools`` → its ``mode``, the object itself kept in
   ``provider_metadata`` (and listed as dropped); a hosted tool's choice → ``provider_metadata``
@@ -375,7 +381,8 @@ class _Parser:
             name = _check.string(item.get("name"), f"{at}.name")
             text = _check.string(item.get("input"), f"{at}.input")
             arguments = _dumps({"input": text})
-            meta = _meta(item_id=item_id, type=kind)
+            namespace = _check.string(item.get("namespace"), f"{at}.namespace", default=None)
+            meta = _meta(item_id=item_id, type=kind, namespace=namespace)
         else:  # apply_patch_call
             name = "apply_patch"
             operation = _check.object(item.get("operation"), f"{at}.operation", default={})
@@ -416,42 +423,70 @@ class _Parser:
 
     # --- tools and options ----------------------------------------------------------------------
 
-    def tools(self, tools: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
-        """The declared tools; and the names of the custom (freeform) ones."""
+    def tools(self, tools: list[Any]) -> tuple[list[dict[str, Any]], list[str], dict[str, str]]:
+        """The declared tools; the names of the custom (freeform) ones; and the namespace of each
+        tool a ``namespace`` declared (Codex's ``multi_agent_v1``: ``spawn_agent``...), which
+        other dialects get as plain tools, a Responses upstream as the namespace itself."""
         out: list[dict[str, Any]] = []
-        custom: list[str] = []
+        namespaces: dict[str, str] = {}
+        grouped: list[tuple[str, dict[str, Any], str]] = []
         for i, tool in enumerate(tools):
             at = f"tools[{i}]"
             _check.object(tool, at)
             kind = _check.string(tool.get("type"), f"{at}.type")
+            if kind == "namespace":
+                self.own.setdefault("tools", []).append(tool)
+                space = _check.string(tool.get("name"), f"{at}.name")
+                for j, inner in enumerate(_check.list(tool.get("tools"), f"{at}.tools", default=[])):
+                    grouped.append((f"{at}.tools[{j}]", _check.object(inner, f"{at}.tools[{j}]"), space))
+                continue
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)
                 self.drop(f"the {label(kind)} tool")
                 continue
-            name = _check.string(tool.get("name"), f"{at}.name")
-            description = _check.string(tool.get("description"), f"{at}.description", default=None)
-            decl: dict[str, Any] = {"name": name}
-            if description:
-                decl["description"] = description
-            if kind == "custom":
-                decl["kind"] = "custom"
-                if tool.get("format") is not None:
-                    decl["format"] = _check.object(tool.get("format"), f"{at}.format", default={})
-                custom.append(name)
-                read: tuple[str, ...] = ("type", "name", "description", "format")
-            else:
-                if tool.get("parameters") is not None:
-                    decl["parameters"] = _check.object(tool.get("parameters"), f"{at}.parameters", default={})
-                strict = _check.boolean(tool.get("strict"), f"{at}.strict", default=None)
-                if strict:
-                    decl["strict"] = True
-                read = ("type", "name", "description", "parameters", "strict")
-            fields = {k: v for k, v in tool.items() if k not in read}
-            if kind == "function" and tool.get("strict", False) is None:
-                fields["strict"] = None  # the API's "strict where the schema allows"
-            decl.update(_meta(fields=fields or None))
+            out.append(self.declaration(tool, kind, at))
+        names = {t["name"] for t in out}
+        for at, inner, space in grouped:
+            kind = _check.string(inner.get("type"), f"{at}.type")
+            if kind not in ("function", "custom"):
+                self.drop(f"the {label(kind)} tool")
+                continue
+            decl = self.declaration(inner, kind, at, namespace=space)
+            if decl["name"] in names:  # (a call names its tool alone: it would be two tools' call)
+                self.drop("namespace tools named as another tool")
+                continue
+            names.add(decl["name"])
+            namespaces[decl["name"]] = space
             out.append(decl)
-        return out, custom
+        custom = [t["name"] for t in out if t.get("kind") == "custom"]
+        return out, custom, namespaces
+
+    def declaration(
+        self, tool: dict[str, Any], kind: str, at: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """A ``function`` or ``custom`` tool → a canonical tool (in ``namespace``, if one)."""
+        name = _check.string(tool.get("name"), f"{at}.name")
+        description = _check.string(tool.get("description"), f"{at}.description", default=None)
+        decl: dict[str, Any] = {"name": name}
+        if description:
+            decl["description"] = description
+        if kind == "custom":
+            decl["kind"] = "custom"
+            if tool.get("format") is not None:
+                decl["format"] = _check.object(tool.get("format"), f"{at}.format", default={})
+            read: tuple[str, ...] = ("type", "name", "description", "format")
+        else:
+            if tool.get("parameters") is not None:
+                decl["parameters"] = _check.object(tool.get("parameters"), f"{at}.parameters", default={})
+            strict = _check.boolean(tool.get("strict"), f"{at}.strict", default=None)
+            if strict:
+                decl["strict"] = True
+            read = ("type", "name", "description", "parameters", "strict")
+        fields = {k: v for k, v in tool.items() if k not in read}
+        if kind == "function" and tool.get("strict", False) is None:
+            fields["strict"] = None  # the API's "strict where the schema allows"
+        decl.update(_meta(fields=fields or None, namespace=namespace))
+        return decl
 
     def tool_choice(self, value: Any) -> Any:
         """The canonical ``tool_choice`` (None: none), the native one kept where it says more."""
@@ -539,7 +574,7 @@ def parse_request(body: Any) -> ParsedRequest:
     elif source is not None:
         parser.items(_check.list(source, "input", default=[]))
     conversation["messages"] = parser.messages
-    tools, custom = parser.tools(_check.list(body.get("tools"), "tools", default=[]))
+    tools, custom, namespaces = parser.tools(_check.list(body.get("tools"), "tools", default=[]))
     if tools:
         conversation["tools"] = tools
     options: dict[str, Any] = {}
@@ -571,6 +606,8 @@ def parse_request(body: Any) -> ParsedRequest:
     if parser.own:
         conversation["provider_metadata"] = {NAME: parser.own}
     answer: dict[str, Any] = {"custom_tools": custom} if custom else {}
+    if namespaces:
+        answer["namespaces"] = namespaces
     return ParsedRequest(conversation, stream=stream is True, answer_options=answer, dropped=parser.dropped)
 
 
