@@ -3,20 +3,38 @@ of a request's turns, checked on every request a gateway sent its scripted upstr
 tests' helpers call :func:`problems`), so that a translation that a real provider would refuse
 fails here. Each rule is one the provider documents or answers with its own 400 message:
 
-* Chat Completions: an assistant message has ``content`` or ``tool_calls``; an assistant's tool
-  calls are each answered by a ``tool`` message before the next other message, and a ``tool``
-  message answers a call of the assistant message it follows.
-* Anthropic Messages: every message but a final assistant one has content, and no text block is
-  empty; each ``tool_use`` is answered by a ``tool_result`` in the very next message, and each
-  ``tool_result`` answers a ``tool_use`` of the message before.
-* Gemini: a turn of function calls is followed by a turn of as many function responses.
+* Chat Completions: function names of ``[a-zA-Z0-9_-]{1,64}``; an assistant message has
+  ``content`` or ``tool_calls``, whose arguments are strings; an assistant's tool calls are each
+  answered by a ``tool`` message before the next other message, and a ``tool`` message answers a
+  call of the assistant message it follows.
+* Anthropic Messages: tool names of ``[a-zA-Z0-9_-]{1,128}``; every message but a final
+  assistant one has content, and no text block is empty; a ``thinking`` block has its signature;
+  a ``tool_use``'s input is an object; each ``tool_use`` is answered by a ``tool_result`` in the
+  very next message, and each ``tool_result`` answers a ``tool_use`` of the message before.
+* Gemini: function names a letter or ``_`` then ``[a-zA-Z0-9_.:-]``, 128 at most; every content
+  has parts and the role ``user`` or ``model``; a turn of function calls is followed by a turn
+  of as many function responses.
 * Responses: a ``function_call_output`` answers a ``function_call`` of the input (unless the
   request continues a ``previous_response_id``, which holds the call).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CHAT_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_ANTHROPIC_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+_GEMINI_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}")
+
+
+def _names(body: dict[str, Any], kind: str) -> list[tuple[int, Any]]:
+    """The declared tools' names (Chat: ``{"type": "function", "function": {"name"}}``)."""
+    return [
+        (i, (t.get(kind) or {}).get("name"))
+        for i, t in enumerate(body.get("tools") or ())
+        if t.get("type") == kind
+    ]
 
 
 def problems(dialect: str, body: Any) -> list[str]:
@@ -28,7 +46,8 @@ def problems(dialect: str, body: Any) -> list[str]:
 
 
 def _chat(body: dict[str, Any]) -> list[str]:
-    out = []
+    out = [f"tools[{i}]: the name {n!r} is not ^[a-zA-Z0-9_-]{{1,64}}$" for i, n in _names(body, "function")
+           if not _CHAT_NAME.fullmatch(str(n))]  # fmt: skip
     messages = body.get("messages") or []
     waiting: set[str] = set()  # calls of the last assistant message not yet answered
     answerable: set[str] = set()
@@ -42,6 +61,9 @@ def _chat(body: dict[str, Any]) -> list[str]:
         if waiting:
             out.append(f"messages[{i}]: tool calls {sorted(waiting)} have no tool message")
         calls = [c.get("id") for c in message.get("tool_calls") or ()] if role == "assistant" else []
+        for call in message.get("tool_calls") or () if role == "assistant" else ():
+            if not isinstance(call.get("function", {}).get("arguments"), str):
+                out.append(f"messages[{i}]: a tool call's arguments are not a string")
         waiting, answerable = set(calls), set(calls)
         if role == "assistant" and message.get("content") is None and not calls:
             out.append(f"messages[{i}]: an assistant message with neither content nor tool_calls")
@@ -51,7 +73,8 @@ def _chat(body: dict[str, Any]) -> list[str]:
 
 
 def _anthropic(body: dict[str, Any]) -> list[str]:
-    out = []
+    out = [f"tools[{i}]: the name {t.get('name')!r} is not ^[a-zA-Z0-9_-]{{1,128}}$"
+           for i, t in enumerate(body.get("tools") or ()) if "input_schema" in t and not _ANTHROPIC_NAME.fullmatch(str(t.get("name")))]  # fmt: skip
     messages = body.get("messages") or []
     uses: set[str] = set()  # the tool_use ids of the message before
     for i, message in enumerate(messages):
@@ -63,6 +86,10 @@ def _anthropic(body: dict[str, Any]) -> list[str]:
         for block in blocks:
             if block.get("type") == "text" and not block.get("text") and not last_assistant:
                 out.append(f"messages.{i}: an empty text block")
+            if block.get("type") == "thinking" and not block.get("signature"):
+                out.append(f"messages.{i}: a thinking block without its signature")
+            if block.get("type") == "tool_use" and not isinstance(block.get("input"), dict):
+                out.append(f"messages.{i}: a tool_use whose input is not an object")
         results = {b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"}
         if uses - results:
             out.append(f"messages.{i}: tool_use ids {sorted(uses - results)} have no tool_result here")
@@ -75,11 +102,17 @@ def _anthropic(body: dict[str, Any]) -> list[str]:
 
 
 def _gemini(body: dict[str, Any]) -> list[str]:
-    out = []
+    out = [f"functionDeclarations: the name {d.get('name')!r} is not one Gemini takes"
+           for tool in body.get("tools") or () for d in tool.get("functionDeclarations") or ()
+           if not _GEMINI_NAME.fullmatch(str(d.get("name")))]  # fmt: skip
     contents = body.get("contents") or []
     calls = 0  # function calls of the turn before
     for i, content in enumerate(contents):
         parts = content.get("parts") or []
+        if not parts:
+            out.append(f"contents[{i}]: no parts")
+        if content.get("role") not in ("user", "model"):
+            out.append(f"contents[{i}]: the role {content.get('role')!r} is not user or model")
         responses = sum(1 for p in parts if "functionResponse" in p)
         if calls and responses != calls:
             out.append(f"contents[{i}]: {responses} function responses for {calls} function calls")

@@ -39,6 +39,18 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
      ["no function_call with call_id c1"]),
     ("openai-responses", {"previous_response_id": "resp_1",
                           "input": [{"type": "function_call_output", "call_id": "c1", "output": "ok"}]}, []),
+    ("openai-chat", {"tools": [{"type": "function", "function": {"name": "multi_agent_v1.spawn"}}], "messages": []},
+     ["is not ^[a-zA-Z0-9_-]{1,64}$"]),
+    ("openai-chat", {"messages": [{"role": "assistant", "content": None, "tool_calls": [
+        {**CALL, "function": {"name": "f", "arguments": {}}}]}, {"role": "tool", "tool_call_id": "c1"}]},
+     ["arguments are not a string"]),
+    ("anthropic", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "hm"}, {"type": "text", "text": "yo"}]}]}, ["without its signature"]),
+    ("anthropic", {"messages": [{"role": "assistant", "content": [{**USE, "input": "x"}]},
+                                {"role": "user", "content": [RESULT]}]}, ["input is not an object"]),
+    ("gemini", {"contents": [{"role": "user", "parts": []}]}, ["no parts"]),
+    ("gemini", {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}, ["is not user or model"]),
+    ("gemini", {"tools": [{"functionDeclarations": [{"name": "9lives"}]}], "contents": []}, ["not one Gemini takes"]),
 ]  # fmt: skip
 
 
