@@ -404,6 +404,10 @@ class Dialect:
     #: The paths ``streamkit serve`` answers on (POST; starlette path syntax), and WebSocket ones.
     serve_paths: ClassVar[tuple[str, ...]] = ()
     websocket_paths: ClassVar[tuple[str, ...]] = ()
+    #: A regular expression every tool name the API takes matches whole, or None for any name:
+    #: ``serve --upstream`` sends a client's tool whose name does not match under one that does,
+    #: and names its calls back (:mod:`streamkit.serve.tool_names`).
+    tool_name_pattern: ClassVar[str | None] = None
 
     def credential_env(self, base_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The environment variables holding the key, and those holding a bearer token, for

@@ -29,6 +29,7 @@ from .. import diagnostics
 from ..dialects.base import Endpoint
 from ..stages.normalize import check_made, failure
 from .sources import Answer, Call, HTTPError
+from .tool_names import fitted, named_back
 
 
 @dataclass
@@ -149,6 +150,10 @@ class UpstreamSource:
             message = f"Previous response with id '{earlier[:80]}' not found."
             return Answer(error=HTTPError(404, message, "previous_response_not_found"))
         warn_dropped(call.parsed, call.dialect.name, self.dialect.name)
+        conversation, back = fitted(conversation, self.dialect.tool_name_pattern)
+        if back:
+            diagnostics.warn(f"{self.dialect.name} refuses some tool names the clients send (too long, or other "
+                             "characters): sent under shorter names, and named back in the answers")  # fmt: skip
         endpoint = self.endpoint_for(call)
         request = self.dialect.build_request(conversation, endpoint)
         fetch = AsyncFetch(request, dialect=self.dialect.name, client=self.client, retries=self.retries,
@@ -167,10 +172,10 @@ class UpstreamSource:
                     status, str(first.get("message")), first.get("code"), first.get("retry_after")
                 )
             )
-        return Answer(events=self._canonical(first, raws, fetch))
+        return Answer(events=self._canonical(first, raws, fetch, back))
 
     async def _canonical(self, first: dict[str, Any], raws: AsyncIterator[dict[str, Any]],
-                         fetch: Any) -> AsyncIterator[list[dict[str, Any]]]:  # fmt: skip
+                         fetch: Any, back: dict[str, str] | None = None) -> AsyncIterator[list[dict[str, Any]]]:  # fmt: skip
         """The upstream's raw events as canonical events, a batch per read of the upstream (the
         raw events already decoded from the same read join the batch: ``fetch.pending()``). A
         call the upstream sent without an id gets one unique to this response (see
@@ -187,6 +192,8 @@ class UpstreamSource:
                     try:
                         made = normalizer.feed(raw.get("data"), raw.get("event")) or []
                         check_made(made)  # (what the next stage would check: here, an encoder)
+                        if back:
+                            named_back(made, back)
                     except Exception as exc:  # (a payload of the wrong type or shape, or a bug: raised again)
                         yield [*batch, self._unreadable(exc)]
                         return
@@ -201,6 +208,8 @@ class UpstreamSource:
             try:
                 made = normalizer.close()
                 check_made(made)
+                if back:
+                    named_back(made, back)
             except Exception as exc:
                 yield [*batch, self._unreadable(exc)]
                 return

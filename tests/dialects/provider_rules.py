@@ -7,7 +7,7 @@ fails here. Each rule is one the provider documents or answers with its own 400 
   ``content`` or ``tool_calls``, whose arguments are strings; an assistant's tool calls are each
   answered by a ``tool`` message before the next other message, and a ``tool`` message answers a
   call of the assistant message it follows.
-* Anthropic Messages: tool names of ``[a-zA-Z0-9_-]{1,128}``; every message but a final
+* Anthropic Messages: tool names of ``[a-zA-Z0-9_-]{1,64}``; every message but a final
   assistant one has content, and no text block is empty; a ``thinking`` block has its signature;
   a ``tool_use``'s input is an object; each ``tool_use`` is answered by a ``tool_result`` in the
   very next message, and each ``tool_result`` answers a ``tool_use`` of the message before.
@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 _CHAT_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_ANTHROPIC_NAME = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+_ANTHROPIC_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _GEMINI_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}")
 
 
@@ -73,7 +73,7 @@ def _chat(body: dict[str, Any]) -> list[str]:
 
 
 def _anthropic(body: dict[str, Any]) -> list[str]:
-    out = [f"tools[{i}]: the name {t.get('name')!r} is not ^[a-zA-Z0-9_-]{{1,128}}$"
+    out = [f"tools[{i}]: the name {t.get('name')!r} is not ^[a-zA-Z0-9_-]{{1,64}}$"
            for i, t in enumerate(body.get("tools") or ()) if "input_schema" in t and not _ANTHROPIC_NAME.fullmatch(str(t.get("name")))]  # fmt: skip
     messages = body.get("messages") or []
     uses: set[str] = set()  # the tool_use ids of the message before

@@ -33,6 +33,8 @@ class Bedrock(Dialect):
         "Amazon Bedrock ConverseStream (binary AWS event-stream frames, or its decoded events as JSON lines)"
     )
     framing = "eventstream"
+    #: (a toolSpec name: 64 letters, digits, ``_`` and ``-`` at most)
+    tool_name_pattern = r"[a-zA-Z0-9_-]{1,64}"
     base_url_env = ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL")  # botocore's own
     #: a Bedrock API key, sent as a bearer token instead of signing (as botocore does)
     api_key_env = ("AWS_BEARER_TOKEN_BEDROCK",)

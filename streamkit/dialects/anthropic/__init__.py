@@ -62,6 +62,8 @@ class Anthropic(Dialect):
     name = NAME
     description = "Anthropic Messages streaming events (message_start ... message_stop)"
     framing = "sse"
+    #: (the API takes tool names of 64 letters, digits, ``_`` and ``-`` at most)
+    tool_name_pattern = r"[a-zA-Z0-9_-]{1,64}"
     default_base_url = "https://api.anthropic.com"
     base_url_env = ("ANTHROPIC_BASE_URL",)
     api_key_env = ("ANTHROPIC_API_KEY",)

@@ -68,6 +68,8 @@ class Gemini(Dialect):
     name = NAME
     description = "Google Gemini streamGenerateContent (SSE with alt=sse, or one JSON array)"
     framing = "sse"
+    #: (a function name starts with a letter or ``_``; 128 characters at most)
+    tool_name_pattern = r"[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}"
     default_base_url = "https://generativelanguage.googleapis.com"
     base_url_env = ("GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL")
     api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")

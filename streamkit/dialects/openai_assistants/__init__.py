@@ -58,6 +58,8 @@ class OpenAIAssistants(Dialect):
     name = NAME
     description = "OpenAI Assistants API run streams (thread.run.*, thread.run.step.*, thread.message.*)"
     framing = "sse"
+    #: (the API takes tool names of 64 letters, digits, ``_`` and ``-`` at most)
+    tool_name_pattern = r"[a-zA-Z0-9_-]{1,64}"
 
     default_base_url = "https://api.openai.com/v1"
     base_url_env = ("OPENAI_BASE_URL",)

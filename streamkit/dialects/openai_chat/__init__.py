@@ -77,6 +77,8 @@ class OpenAIChat(Dialect):
     name = "openai-chat"  # wire.NAME, written out so that listing dialects loads no submodule
     description = "OpenAI Chat Completions chunks (and compatible servers: Azure, Mistral, DeepSeek, Groq, OpenRouter, vLLM, ...)"
     framing = "sse"
+    #: (the API takes tool names of 64 letters, digits, ``_`` and ``-`` at most)
+    tool_name_pattern = r"[a-zA-Z0-9_-]{1,64}"
     default_base_url = "https://api.openai.com/v1"
     base_url_env = ("OPENAI_BASE_URL",)
     api_key_env = ("OPENAI_API_KEY",)

@@ -55,6 +55,8 @@ class OpenAIResponses(Dialect):
     name = NAME
     description = "OpenAI Responses API events (response.*), over SSE; also Responses-compatible servers"
     framing = "sse"
+    #: (the API takes tool names of 64 letters, digits, ``_`` and ``-`` at most)
+    tool_name_pattern = r"[a-zA-Z0-9_-]{1,64}"
     default_base_url = "https://api.openai.com/v1"
     base_url_env = ("OPENAI_BASE_URL",)
     api_key_env = ("OPENAI_API_KEY",)
