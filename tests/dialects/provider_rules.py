@@ -11,7 +11,8 @@ fails here. Each rule is one the provider documents or answers with its own 400 
   assistant one has content, and no text block is empty; a ``thinking`` block has its signature;
   a ``tool_use``'s input is an object; each ``tool_use`` is answered by a ``tool_result`` in the
   very next message, and each ``tool_result`` answers a ``tool_use`` of the message before.
-* Gemini: function names a letter or ``_`` then ``[a-zA-Z0-9_.:-]``, 128 at most; every content
+* Gemini: function names a letter or ``_`` then ``[a-zA-Z0-9_.:-]``, 128 at most; a
+  declaration's ``parameters`` only in the fields of Gemini's ``Schema``; every content
   has parts and the role ``user`` or ``model``; a turn of function calls is followed by a turn
   of as many function responses.
 * Responses: a ``function_call_output`` answers a ``function_call`` of the input (unless the
@@ -105,6 +106,9 @@ def _gemini(body: dict[str, Any]) -> list[str]:
     out = [f"functionDeclarations: the name {d.get('name')!r} is not one Gemini takes"
            for tool in body.get("tools") or () for d in tool.get("functionDeclarations") or ()
            if not _GEMINI_NAME.fullmatch(str(d.get("name")))]  # fmt: skip
+    for tool in body.get("tools") or ():
+        for d in tool.get("functionDeclarations") or ():
+            out += [f"{d.get('name')}: parameters{p}" for p in _gemini_schema(d.get("parameters"), "")]
     contents = body.get("contents") or []
     calls = 0  # function calls of the turn before
     for i, content in enumerate(contents):
@@ -117,6 +121,26 @@ def _gemini(body: dict[str, Any]) -> list[str]:
         if calls and responses != calls:
             out.append(f"contents[{i}]: {responses} function responses for {calls} function calls")
         calls = sum(1 for p in parts if "functionCall" in p)
+    return out
+
+
+def _gemini_schema(schema: Any, at: str) -> list[str]:
+    """What Gemini's ``Schema`` (the fields the google-genai SDK's model has) does not take in a
+    declaration's ``parameters`` (JSON Schema as it is goes in ``parametersJsonSchema``)."""
+    from google.genai import types
+
+    fields = {f.alias or name for name, f in types.Schema.model_fields.items()}
+    if not isinstance(schema, dict):
+        return []
+    out = [f"{at}: {key!r} is no field of Gemini's Schema" for key in schema if key not in fields]
+    if not isinstance(schema.get("type", ""), str):
+        out.append(f"{at}.type: a list of types")
+    for name, inner in (schema.get("properties") or {}).items():
+        out += _gemini_schema(inner, f"{at}.properties.{name}")
+    for key in ("items", "additionalProperties"):
+        out += _gemini_schema(schema.get(key), f"{at}.{key}")
+    for i, inner in enumerate(schema.get("anyOf") or ()):
+        out += _gemini_schema(inner, f"{at}.anyOf[{i}]")
     return out
 
 

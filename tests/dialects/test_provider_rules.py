@@ -51,6 +51,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("gemini", {"contents": [{"role": "user", "parts": []}]}, ["no parts"]),
     ("gemini", {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}, ["is not user or model"]),
     ("gemini", {"tools": [{"functionDeclarations": [{"name": "9lives"}]}], "contents": []}, ["not one Gemini takes"]),
+    ("gemini", {"tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "object", "properties": {
+        "n": {"type": "number", "exclusiveMinimum": 0}, "s": {"type": ["string", "null"]}}}}]}], "contents": []},
+     ["'exclusiveMinimum' is no field", "a list of types"]),
 ]  # fmt: skip
 
 

@@ -26,7 +26,8 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
 * ``tools``: ``[{"functionDeclarations": [{name, description, parameters}]}]`` (the parameters of
   :func:`~streamkit.conversation.tool_parameters`, so a custom tool takes one string ``input``; a
   top-level ``$schema`` removed; an object schema with no properties left out, which Gemini
-  refuses); a ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added
+  refuses), as ``parametersJsonSchema`` when the schema says more than Gemini's OpenAPI subset
+  (``const``, ``$ref``, a list of types...), which ``parameters`` refuses; a ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added
   after them.
 * The canonical options, in Gemini's words:
 
@@ -289,8 +290,36 @@ def declaration(tool: dict[str, Any]) -> dict[str, Any]:
     params = {k: v for k, v in tool_parameters(tool).items() if k != "$schema"}
     # Gemini rejects an object schema with no properties: a tool without parameters has none
     if params and not (params.get("type") == "object" and not params.get("properties")):
-        out["parameters"] = params
+        out["parameters" if openapi_subset(params) else "parametersJsonSchema"] = params
     return out
+
+
+#: the fields of Gemini's ``Schema`` (its subset of OpenAPI 3.0), which ``parameters`` takes: the
+#: API refuses any other with a 400 ("Unknown name")
+SCHEMA_FIELDS = frozenset({
+    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties",
+    "required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example", "anyOf",
+    "propertyOrdering", "default", "items", "minimum", "maximum", "additionalProperties",
+})  # fmt: skip
+
+
+def openapi_subset(schema: Any) -> bool:
+    """Whether a JSON Schema says nothing outside Gemini's ``Schema`` (see :data:`SCHEMA_FIELDS`;
+    one ``type``, not a list). A schema that does (Claude Code's tools hold ``const``,
+    ``exclusiveMinimum`` and ``propertyNames``) goes as ``parametersJsonSchema``, which takes JSON
+    Schema as it is."""
+    if not isinstance(schema, dict):
+        return isinstance(schema, bool)  # (additionalProperties: false)
+    if not SCHEMA_FIELDS.issuperset(schema) or not isinstance(schema.get("type", ""), str):
+        return False
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict) or not all(openapi_subset(p) for p in properties.values()):
+        return False
+    inner = [schema[k] for k in ("items", "additionalProperties") if k in schema]
+    variants = schema.get("anyOf")
+    if isinstance(variants, list):
+        inner += variants
+    return all(openapi_subset(s) for s in inner)
 
 
 def _declaration(tool: dict[str, Any]) -> dict[str, Any]:

@@ -721,3 +721,26 @@ def test_the_official_client_reads_scripted_answers_from_serve(tmp_path: Path) -
         [user_content("Say hello")],
         [user_content(QUESTION)],
     ]
+
+
+@pytest.mark.parametrize(
+    ("schema", "field"),
+    [
+        ({"type": "object", "properties": {"path": {"type": "string"}}, "additionalProperties": False}, "parameters"),
+        # what Claude Code's tools hold, which ``parameters`` (Gemini's OpenAPI subset) refuses
+        ({"type": "object", "properties": {"n": {"type": "number", "exclusiveMinimum": 0}}}, "parametersJsonSchema"),
+        ({"type": "object", "properties": {"mode": {"const": "fast"}}}, "parametersJsonSchema"),
+        ({"type": "object", "properties": {"m": {"type": "object", "propertyNames": {"pattern": "^a"}}}},
+         "parametersJsonSchema"),
+        ({"type": "object", "properties": {"s": {"type": ["string", "null"]}}}, "parametersJsonSchema"),
+        ({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string", "const": "x"}}}},
+         "parametersJsonSchema"),
+    ],
+)  # fmt: skip
+def test_a_schema_past_geminis_openapi_subset_goes_as_json_schema(schema: dict[str, Any], field: str) -> None:
+    conversation = {**from_prompt("hi"), "tools": [{"name": "f", "parameters": {"$schema": "x", **schema}}]}
+    (declaration,) = DIALECT.build_request(conversation, Endpoint("http://x", model="m")).body["tools"][0][
+        "functionDeclarations"
+    ]
+    assert declaration[field] == schema and set(declaration) == {"name", field}
+    types.FunctionDeclaration.model_validate(declaration)  # what the SDK's own model takes
