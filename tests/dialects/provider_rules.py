@@ -16,7 +16,9 @@ fails here. Each rule is one the provider documents or answers with its own 400 
   has parts and the role ``user`` or ``model``; a turn of function calls is followed by a turn
   of as many function responses.
 * Responses: a ``function_call_output`` answers a ``function_call`` of the input (unless the
-  request continues a ``previous_response_id``, which holds the call).
+  request continues a ``previous_response_id``, which holds the call); a ``reasoning`` item
+  is one the API can read back: an ``rs_`` id, or ``encrypted_content`` of its own (never one
+  streamkit sealed another dialect's signature in).
 """
 
 from __future__ import annotations
@@ -146,10 +148,19 @@ def _gemini_schema(schema: Any, at: str) -> list[str]:
 
 def _responses(body: dict[str, Any]) -> list[str]:
     items = body.get("input")
-    if not isinstance(items, list) or body.get("previous_response_id"):
+    if not isinstance(items, list):
         return []
+    out = [
+        f"input[{n}]: a reasoning item the API cannot read back (no id, no encrypted_content of its own)"
+        for n, item in enumerate(items)
+        if isinstance(item, dict) and item.get("type") == "reasoning"
+        and not str(item.get("id") or "").startswith("rs_")
+        and not (item.get("encrypted_content") and not str(item["encrypted_content"]).startswith("streamkit:"))
+    ]  # fmt: skip
+    if body.get("previous_response_id"):
+        return out
     calls = {i.get("call_id") for i in items if isinstance(i, dict) and i.get("type") == "function_call"}
-    return [
+    return out + [
         f"input[{n}]: no function_call with call_id {item.get('call_id')}"
         for n, item in enumerate(items)
         if isinstance(item, dict)
