@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -19,8 +18,8 @@ import orjson
 import pytest
 
 from tests.conftest import STREAMKIT, ndjson
+from tests.serve.conftest import TOKEN
 
-TOKEN = "mcp-secret-token-7f3a9c"
 QUESTION = "What is the weather in Paris?"
 WEATHER = "It is 18 degrees and sunny in Paris."
 ANSWER = "Paris is sunny today."
@@ -28,30 +27,6 @@ CALL = {"tool_calls": [{"name": "weather", "input": {"city": "Paris"}}]}
 
 # one worker runs the module, so that its tests share one MCP server and few gateways
 pytestmark = pytest.mark.xdist_group("mcp-tools")
-
-
-@pytest.fixture(scope="module")
-def mcp_url() -> Iterator[str]:
-    """The URL of a real MCP server (two tools; wants ``Authorization: Bearer TOKEN``)."""
-    server = Path(__file__).with_name("mcp_server.py")
-    proc = subprocess.Popen(
-        [sys.executable, str(server), TOKEN], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()  # printed once the socket listens
-        assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
-        yield line
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
 
 
 @contextmanager
