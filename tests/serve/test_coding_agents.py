@@ -24,9 +24,11 @@ from pathlib import Path
 
 import pytest
 
+from streamkit.serve.tool_names import fit
 from streamkit.testing import serving
 from tests.conftest import ndjson
 from tests.dialects.continuations import images, results
+from tests.serve.conftest import TOKEN
 from tests.serve.test_gateway import gateway
 
 AGENTS = os.environ.get("STREAMKIT_AGENTS")
@@ -232,3 +234,37 @@ def test_an_image_the_agent_read_reaches_the_model_as_an_image(
     assert not any(
         isinstance(text, str) and image in text for text, _ in results(upstream, second)
     )  # not as text
+
+
+@pytest.mark.parametrize(
+    "upstream", ["openai-chat", "anthropic"]
+)  # (64 characters at most: Gemini takes 128)
+def test_claude_codes_long_mcp_tool_names_go_under_fitted_names(
+    upstream: str, mcp_url: str, tmp_path: Path
+) -> None:
+    """Claude Code names an MCP server's tools ``mcp__<server>__<tool>``, here 72 characters: the
+    upstream gets a name its API takes, Claude Code its own back, runs the tool on the real MCP
+    server, and the result goes upstream (tests/serve/test_tool_names.py has the rule)."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    server = "plugin_chrome-devtools-mcp_chrome-devtools-weather-station"
+    name = f"mcp__{server}__weather"
+    script = [{"tool_calls": [{"name": fit(name), "input": {"city": "Paris"}}]}, {"text": ANSWER}]
+    config = {
+        "mcpServers": {
+            server: {"type": "http", "url": mcp_url, "headers": {"Authorization": f"Bearer {TOKEN}"}}
+        }
+    }
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = subprocess.run(
+            [f"{AGENTS}/claude", "-p", "Weather in Paris?", "--mcp-config", json.dumps(config), "--strict-mcp-config",
+             "--allowedTools", name],
+            cwd=work, capture_output=True, timeout=180,
+            env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().strip() == ANSWER
+    first, second = ndjson(log.read_bytes())
+    assert name not in json.dumps(first) and fit(name) in json.dumps(first)
+    assert "It is 18 degrees and sunny in Paris." in json.dumps(second)  # the MCP server's answer
