@@ -87,6 +87,7 @@ __all__ = [
     "run_stage",
     "serving",
     "shared_fixtures",
+    "stop",
     "wrong_types",
 ]
 
@@ -423,7 +424,9 @@ def _first_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return line.decode().strip()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server process a test started: Ctrl-C (SIGINT), then killed if it has not ended
+    within 10 s; its pipes closed."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -470,7 +473,7 @@ def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
             pytest.fail(f"streamkit serve did not start: {url or err.decode().strip() or 'no output'}")
         yield url
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture
@@ -508,7 +511,7 @@ def streamkit_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
 
     yield start
     for proc in running:
-        _stop(proc)
+        stop(proc)
 
 
 @contextmanager
