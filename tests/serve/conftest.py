@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from streamkit.testing import stop
 
 #: the bearer token the MCP server wants
 TOKEN = "mcp-secret-token-7f3a9c"
@@ -27,12 +28,4 @@ def mcp_url() -> Iterator[str]:
         assert line.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else line
         yield line
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+        stop(proc)

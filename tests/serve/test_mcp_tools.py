@@ -7,7 +7,6 @@ gateway sent it), and the official ``openai`` and ``anthropic`` clients as the p
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -17,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+from streamkit.testing import stop
 from tests.conftest import STREAMKIT, ndjson
 from tests.serve.conftest import TOKEN
 
@@ -41,14 +41,7 @@ def gateway_process(*args: str, stderr: Path) -> Iterator[str]:
             assert line.startswith("http://127.0.0.1:"), stderr.read_text()
             yield line
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            assert proc.stdout is not None
-            proc.stdout.close()
+            stop(proc)
 
 
 class Gateway:
