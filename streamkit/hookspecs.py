@@ -70,7 +70,9 @@ rules, and its golden assertions apply it to every case:
 
 An event with no canonical meaning makes ``feed`` return ``None`` (counted in a warning, or kept
 as ``raw`` with ``--keep-raw``); ``[]`` means "nothing yet". Keep what the dialect needs to give
-the same stream back in ``provider_metadata[NAME]``.
+the same stream back in ``provider_metadata[NAME]``. A tool call that came without an id gets one
+made up after the normalizer's ``call_id_prefix`` (``call_0``, ``call_1``...; ``serve --upstream``
+sets a prefix of its own per response, so that its clients never see an id twice).
 
 What a format receives
 ----------------------
@@ -126,7 +128,10 @@ def register_dialects(register: Callable[[Dialect], None]) -> None:
     ``normalize`` checks every event a plugin's normalizer makes (a wrong type is the line's bad
     input) unless the normalizer sets ``checks_types = True``, saying it checks the types of
     what it passes on itself, as the built-in ones do
-    (:attr:`~streamkit.dialects.base.Normalizer.checks_types`).
+    (:attr:`~streamkit.dialects.base.Normalizer.checks_types`). A dialect whose API refuses some
+    tool names says which it takes in ``tool_name_pattern`` (a regular expression), and
+    ``serve --upstream`` sends it the others under names that fit
+    (:attr:`~streamkit.dialects.base.Dialect.tool_name_pattern`).
 
     Returns: nothing.
 
