@@ -98,6 +98,21 @@ def test_agent_runs_the_loop(dialect: str, script: Path, tmp_path: Path) -> None
     assert rendered.stdout.decode().strip().endswith(SCRIPT[1]["text"])
 
 
+def test_calls_sent_without_ids_get_ids_unique_across_steps(tmp_path: Path) -> None:
+    """Ollama sends no call ids: each step's made-up ids are its own (``call_0`` in the first,
+    ``call_2_0`` in the second), so that the conversation never holds one twice."""
+    path = tmp_path / "script.json"
+    turn = {"tool_calls": [{"name": "get_weather", "input": {"city": "Paris"}}]}
+    path.write_bytes(orjson.dumps([turn, turn, {"text": "Done."}]))
+    with serving("-d", "ollama", "--script", str(path)) as url:
+        result = run_cli(
+            "agent", "-d", "ollama", "--base-url", url, "-m", "m", "--tools", str(TOOLS), QUESTION
+        )
+    assert result.returncode == 0, result.stderr
+    ids = [e["tool_call_id"] for e in ndjson(result.stdout) if e["type"] == "tool-call"]
+    assert ids == ["call_0", "call_2_0"]
+
+
 def test_the_step_limit(tmp_path: Path) -> None:
     path = tmp_path / "script.json"
     path.write_bytes(orjson.dumps([SCRIPT[0]] * 3))

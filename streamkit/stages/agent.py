@@ -119,8 +119,11 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
             messages: list[dict[str, Any]] = []  # written after the step's finish-step
             results: list[dict[str, Any]] = []
             calls = 0
-            events = run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry)), tools,
-                               runner=runner)  # fmt: skip
+            # a call the upstream sent without an id (Ollama) gets one unique to the conversation:
+            # call_0... in the first step, call_2_0... in the second
+            prefix = "call_" if step == 1 else f"call_{step}_"
+            events = run_tools(accumulate(normalize(fetched, dialect=target.name, registry=registry,
+                                                    call_id_prefix=prefix)), tools, runner=runner)  # fmt: skip
             for event in _upstream_readable(events):
                 kind = event.get("type")
                 if kind == "message":

@@ -88,6 +88,8 @@ class _Router:
         self.ready: Any = None  # the forced dialect's normalizer, made ahead (see warm_up)
         self.dialect_flag = options.pop("dialect_flag", "-d")  # how the caller names the dialect
         self.keep_raw_hint = options.pop("keep_raw_hint", "--keep-raw keeps them")  # and keep_raw
+        # what made-up call ids start with (Normalizer.call_id_prefix: set, not an option)
+        self.call_id_prefix = options.pop("call_id_prefix", None)
 
     def bad(self, message: str) -> list[dict[str, Any]]:
         """A data error: raise, skip or pass it on, as on_error says."""
@@ -159,6 +161,8 @@ class _Router:
         self.normalizer = (
             ready if ready is not None and new is self.forced else new.normalizer(**self.options)
         )
+        if self.call_id_prefix is not None:
+            self.normalizer.call_id_prefix = self.call_id_prefix
         if not getattr(self.normalizer, "checks_types", False):  # (a plugin's: Normalizer.checks_types)
             self.feed = _checking(self.normalizer.feed)
         else:
@@ -286,7 +290,9 @@ def normalize(
     ``options`` go to the dialect's normalizer, except ``dialect_flag``, the option named in the
     message when no dialect recognizes the stream (``-d``; ``convert`` says ``--from``), and
     ``keep_raw_hint``, how the warning about events with no canonical meaning says to keep them
-    (``--keep-raw keeps them``; ``convert``, which has no such option, names the pipeline).
+    (``--keep-raw keeps them``; ``convert``, which has no such option, names the pipeline), and
+    ``call_id_prefix``, set as the normalizer's
+    :attr:`~streamkit.dialects.base.Normalizer.call_id_prefix`.
     ``line_no`` is a callable giving the current input line, used in error messages.
     A raw event's ``t`` (seconds since the request began, as ``fetch`` stamps it) is kept on every
     event made from it, for ``render -f stats``.
