@@ -272,21 +272,19 @@ class _Parser:
         if isinstance(content, str):
             output = content
         else:
-            texts = []
             for k, item in enumerate(content):
                 where = f"{at}.content[{k}]"
                 _check.object(item, where)
                 kind = item.get("type")
                 if kind == "text":
-                    texts.append(_check.string(item.get("text"), f"{where}.text"))
-                    parts.append({"type": "text", "text": texts[-1]})
+                    parts.append({"type": "text", "text": _check.string(item.get("text"), f"{where}.text")})
                 elif kind in ("image", "document"):
                     part = self.image(item, where) if kind == "image" else self.document(item, where)
                     if part is not None:
                         parts.append(part)
                 else:
                     self.drop(f"{label(kind)} blocks in tool results")
-            output = "\n".join(texts)
+            output = "\n".join(p["text"] for p in parts if p["type"] == "text")
             if content != [{"type": "text", "text": output}]:
                 meta["content"] = content  # sent again as it was to an Anthropic upstream
         message: dict[str, Any] = {"role": "tool", "tool_call_id": call_id}

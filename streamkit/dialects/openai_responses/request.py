@@ -565,11 +565,8 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
         body["instructions"] = instructions  # not carried over by previous_response_id: always sent
     body["input"] = responses_input(conversation, start, store=store, drops=drops)
     tools = conversation.get("tools") or []
-    hosted = (
-        [t for t in own.get("tools") or () if isinstance(t, dict)]
-        if isinstance(own.get("tools"), list)
-        else []
-    )
+    kept = own.get("tools")
+    hosted = [t for t in kept if isinstance(t, dict)] if isinstance(kept, list) else []
     # a namespace a Responses client declared goes whole, so its tools do not go again on their own
     spaces = {t.get("name") for t in hosted if t.get("type") == "namespace"}
     declared = [_tool(t) for t in tools if _part_meta(t).get("namespace") not in spaces]
