@@ -59,6 +59,13 @@ The fields:
   travels to dialects that only have functions as a function taking
   :data:`CUSTOM_TOOL_PARAMETERS` (see :func:`tool_parameters`), and its calls' ``input`` is then
   ``{"input": "<the string>"}``.
+  ``"kind": "web_search"`` is the provider's own web search (named ``web_search``): the provider
+  runs it, and its calls come back as provider-executed tool calls. Its optional settings:
+  ``max_uses`` (int), ``allowed_domains`` and ``blocked_domains`` (lists of strings),
+  ``user_location`` (``city``, ``region``, ``country``, ``timezone``: strings) and
+  ``context_size`` (``"low"``, ``"medium"``, ``"high"``). Each builder sends it as its dialect's
+  own (see :mod:`streamkit.dialects.web_search`), or leaves it out with a warning; a builder
+  leaves out, with a warning, any tool of a kind it does not know.
 * ``options``, by their canonical names, which every request builder maps to its dialect's own
   parameters (or drops with one warning where the dialect has none):
 
@@ -162,6 +169,10 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
                 raise _fail(where, f"tools[{i}]: 'kind' must be a string (\"custom\" for a freeform tool)")
             if not isinstance(tool.get("format", {}), dict):
                 raise _fail(where, f"tools[{i}]: 'format' must be an object")
+            if tool.get("kind") == WEB_SEARCH:
+                problem = _web_search_problem(tool)
+                if problem:
+                    raise _fail(where, f"tools[{i}]: {problem}")
             _check_metadata(tool, f"{where}: tools[{i}]")
     options = conversation.get("options")
     if options is not None and not isinstance(options, dict):
@@ -185,6 +196,36 @@ _TEXT, _FLAG = (str, type(None)), (bool, type(None))
 _TOP = (("model", _TEXT, False), ("system", _TEXT, False))
 _TOOL_MESSAGE = (("tool_name", _TEXT, False), ("is_error", _FLAG, False), ("reason", _TEXT, False))
 _FILE = (("url", _TEXT, False), ("filename", _TEXT, False))
+
+
+#: the kind of the canonical tool that is the provider's own web search
+WEB_SEARCH = "web_search"
+#: the places of a web search's ``user_location``
+LOCATION_FIELDS = ("city", "region", "country", "timezone")
+CONTEXT_SIZES = ("low", "medium", "high")
+
+
+def _web_search_problem(tool: dict[str, Any]) -> str | None:
+    """What is wrong with a web search tool's settings (see the module's docstring), if anything."""
+    uses = tool.get("max_uses")
+    if uses is not None and (type(uses) is not int or uses < 1):
+        return "'max_uses' must be a positive integer"
+    for key in ("allowed_domains", "blocked_domains"):
+        domains = tool.get(key)
+        if domains is not None and not (
+            isinstance(domains, list) and all(isinstance(d, str) for d in domains)
+        ):
+            return f"{key!r} must be a list of strings"
+    place = tool.get("user_location")
+    if place is not None:
+        if not isinstance(place, dict):
+            return "'user_location' must be an object"
+        for key, value in place.items():
+            if key not in LOCATION_FIELDS or not isinstance(value, str):
+                return f"'user_location' holds {', '.join(LOCATION_FIELDS)}, strings ({key!r} is not one)"
+    if tool.get("context_size", "medium") not in CONTEXT_SIZES:
+        return f"'context_size' must be one of {', '.join(CONTEXT_SIZES)}"
+    return None
 
 
 def _check_parts(content: Any, at: str, kinds: tuple[str, ...] | None = None) -> None:

@@ -6,11 +6,13 @@ fails here. Each rule is one the provider documents or answers with its own 400 
 * Chat Completions: function names of ``[a-zA-Z0-9_-]{1,64}``; an assistant message has
   ``content`` or ``tool_calls``, whose arguments are strings; an assistant's tool calls are each
   answered by a ``tool`` message before the next other message, and a ``tool`` message answers a
-  call of the assistant message it follows.
+  call of the assistant message it follows; a ``tool_choice`` only with ``tools``;
+  ``web_search_options`` only for a search model.
 * Anthropic Messages: tool names of ``[a-zA-Z0-9_-]{1,64}``; every message but a final
   assistant one has content, and no text block is empty; a ``thinking`` block has its signature;
   a ``tool_use``'s input is an object; each ``tool_use`` is answered by a ``tool_result`` in the
-  very next message, and each ``tool_result`` answers a ``tool_use`` of the message before.
+  very next message, and each ``tool_result`` answers a ``tool_use`` of the message before; the web
+  search tool is named ``web_search`` and takes ``allowed_domains`` or ``blocked_domains``, not both.
 * Gemini: function names a letter or ``_`` then ``[a-zA-Z0-9_.:-]``, 128 at most; a
   declaration's ``parameters`` only in the fields of Gemini's ``Schema``; every content
   has parts and the role ``user`` or ``model``; a turn of function calls is followed by a turn
@@ -51,6 +53,10 @@ def problems(dialect: str, body: Any) -> list[str]:
 def _chat(body: dict[str, Any]) -> list[str]:
     out = [f"tools[{i}]: the name {n!r} is not ^[a-zA-Z0-9_-]{{1,64}}$" for i, n in _names(body, "function")
            if not _CHAT_NAME.fullmatch(str(n))]  # fmt: skip
+    if "tool_choice" in body and not body.get("tools"):
+        out.append("tool_choice without tools")
+    if "web_search_options" in body and "search" not in str(body.get("model")):
+        out.append(f"web_search_options for {body.get('model')!r}, which is no search model")
     messages = body.get("messages") or []
     waiting: set[str] = set()  # calls of the last assistant message not yet answered
     answerable: set[str] = set()
@@ -78,6 +84,12 @@ def _chat(body: dict[str, Any]) -> list[str]:
 def _anthropic(body: dict[str, Any]) -> list[str]:
     out = [f"tools[{i}]: the name {t.get('name')!r} is not ^[a-zA-Z0-9_-]{{1,64}}$"
            for i, t in enumerate(body.get("tools") or ()) if "input_schema" in t and not _ANTHROPIC_NAME.fullmatch(str(t.get("name")))]  # fmt: skip
+    for i, t in enumerate(body.get("tools") or ()):
+        if str(t.get("type")).startswith("web_search_"):
+            if t.get("name") != "web_search":
+                out.append(f"tools[{i}]: the web search named {t.get('name')!r}, not 'web_search'")
+            if "allowed_domains" in t and "blocked_domains" in t:
+                out.append(f"tools[{i}]: the web search with both allowed_domains and blocked_domains")
     messages = body.get("messages") or []
     uses: set[str] = set()  # the tool_use ids of the message before
     for i, message in enumerate(messages):

@@ -47,6 +47,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from streamkit.conversation import is_approval, system_text, tool_parameters
+from streamkit.dialects.web_search import split_tools
 from streamkit.errors import UsageError
 
 SIGNING_NAME = "bedrock"
@@ -276,7 +277,7 @@ def converse_body(conversation: dict[str, Any]) -> dict[str, Any]:
     system = system_text(conversation)
     if system:
         body["system"] = [{"text": system}]
-    tools = conversation.get("tools") or []
+    tools, _ = split_tools(conversation.get("tools"), drops)
     if tools:
         specs = [{"toolSpec": {"name": t["name"], "description": t.get("description") or t["name"],
                                "inputSchema": {"json": tool_parameters(t)}}} for t in tools]  # fmt: skip

@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from streamkit.conversation import is_approval, system_text, tool_parameters
+from streamkit.dialects.web_search import split_tools
 from streamkit.errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
@@ -182,7 +183,7 @@ def chat_request_body(conversation: dict[str, Any], model: str | None) -> dict[s
         raise UsageError('no model: pass -m MODEL, put "model" in the conversation, or set STREAMKIT_MODEL')
     drops = _Drops()
     body: dict[str, Any] = {"model": model, "messages": cohere_messages(conversation, drops), "stream": True}
-    tools = conversation.get("tools") or []
+    tools, _ = split_tools(conversation.get("tools"), drops)
     if tools:
         body["tools"] = [{"type": "function", "function": {"name": t["name"], "description": t.get("description") or "",
                                                            "parameters": tool_parameters(t)}} for t in tools]  # fmt: skip

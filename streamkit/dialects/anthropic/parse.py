@@ -35,9 +35,12 @@ Anthropic client (Claude Code, the official SDKs), the inverse of :mod:`.request
     by Files API id, images inside tool results) are listed in ``ParsedRequest.dropped``.
 * ``tools``: client tools (no ``type``, or ``custom``) → ``{"name", "description", "parameters"}``
   (an object ``input_schema`` without ``properties``, as Claude Code sends, gets an empty one);
-  ``cache_control``, ``strict`` and other fields in the tool's ``provider_metadata``. Anthropic's
-  own tools (``web_search_20250305``, ``bash_20250124``, ``text_editor_*``, ``code_execution_*``,
-  ...) are hosted or Anthropic-defined: kept for an Anthropic upstream and listed in ``dropped``.
+  ``cache_control``, ``strict`` and other fields in the tool's ``provider_metadata``. The web
+  search (``web_search_20250305`` or a later version) → the canonical web search tool, its
+  ``type`` and fields it has no setting for in the tool's ``provider_metadata``
+  (:mod:`..web_search`). Anthropic's other tools (``bash_20250124``, ``text_editor_*``,
+  ``code_execution_*``, ...) are hosted or Anthropic-defined: kept for an Anthropic upstream and
+  listed in ``dropped``.
 * Options (canonical names, see :mod:`streamkit.conversation`): ``max_tokens``, ``temperature``,
   ``top_p``, ``top_k``; ``stop_sequences`` → ``stop``; ``tool_choice`` ``auto`` / ``none`` / ``any``
   → ``"auto"`` / ``"none"`` / ``"required"``, ``tool`` → ``{"name": ...}``,
@@ -71,6 +74,7 @@ from typing import Any
 
 import orjson
 
+from .. import web_search
 from ..base import ParsedRequest
 from ..checks import Checks, label, quote
 from .request import NATIVE_EFFORTS, TOOL_CHOICE_TYPES
@@ -367,6 +371,9 @@ class _Parser:
             _check.object(tool, where)
             name = _check.string(tool.get("name"), f"{where}.name")
             kind = tool.get("type")
+            if isinstance(kind, str) and kind.startswith("web_search_"):
+                out.append(self.web_search(tool, where))
+                continue
             if kind not in (None, "custom"):
                 hosted.append(tool)
                 self.drop(f"the {label(name)} tool ({label(kind)})")
@@ -385,6 +392,25 @@ class _Parser:
         if hosted:
             native["tools"] = hosted
         return out
+
+    @staticmethod
+    def web_search(tool: dict[str, Any], at: str) -> dict[str, Any]:
+        """Anthropic's web search tool → the canonical one (see :mod:`..web_search`)."""
+        uses = _check.integer(tool.get("max_uses"), f"{at}.max_uses", default=None)
+        settings = {
+            "max_uses": uses,
+            "allowed_domains": web_search.read_domains(
+                _check, tool.get("allowed_domains"), f"{at}.allowed_domains"
+            ),
+            "blocked_domains": web_search.read_domains(
+                _check, tool.get("blocked_domains"), f"{at}.blocked_domains"
+            ),
+            "user_location": web_search.read_location(
+                _check, tool.get("user_location"), f"{at}.user_location"
+            ),
+        }
+        meta = {k: v for k, v in tool.items() if k not in settings and k != "name"}
+        return web_search.canonical(settings, meta, NAME)
 
     def options(self, body: dict[str, Any], native: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {}

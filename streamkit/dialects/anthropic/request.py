@@ -30,9 +30,11 @@ the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a
 * ``container``: the code-execution container of the last Anthropic turn that had one (a
   programmatic tool call must be answered in its container), unless the options name one.
 * ``tools``: ``name``, ``description``, ``input_schema`` (the tool's parameters, a freeform
-  ``custom`` tool's one string ``input``: :func:`streamkit.conversation.tool_parameters`); a
-  ``tools`` option (server tools such as
-  ``{"type": "web_search_20250305", "name": "web_search"}``) is added after them.
+  ``custom`` tool's one string ``input``: :func:`streamkit.conversation.tool_parameters`); the
+  canonical web search → ``{"type": "web_search_20250305", "name": "web_search"}`` with its
+  settings (:mod:`..web_search`); a ``tools`` option (server tools such as
+  ``{"type": "bash_20250124", "name": "bash"}``) is added after them. A tool of another kind is
+  left out with a warning.
 * Options (canonical names, :mod:`streamkit.conversation`) in their Messages form:
 
   ==========================  ==================================================================
@@ -94,13 +96,16 @@ from typing import Any
 import orjson
 
 from ...canonical import parse_arguments
-from ...conversation import is_approval
+from ...conversation import WEB_SEARCH, is_approval
 from ...errors import UsageError
+from .. import web_search
 from ..requests import result_files
 from .wire import NAME, _meta
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
+#: the version of Anthropic's web search tool a canonical one is sent as (every model has it)
+WEB_SEARCH_TYPE = "web_search_20250305"
 
 #: canonical option names → Messages parameters (other options pass through as they are; the
 #: canonical ``tool_choice``, ``parallel_tool_calls``, ``response_format``, ``reasoning_effort`` and
@@ -498,16 +503,20 @@ def _system(conversation: dict[str, Any], native: dict[str, Any]) -> Any:
     return system
 
 
-def _tools(conversation: dict[str, Any], native: dict[str, Any], extra: Any) -> list[dict[str, Any]]:
+def _tools(
+    conversation: dict[str, Any], native: dict[str, Any], extra: Any, dropped: _Dropped
+) -> list[dict[str, Any]]:
     from ...conversation import tool_parameters
 
     tools: list[dict[str, Any]] = []
-    for t in conversation.get("tools") or ():
+    functions, searches = web_search.split_tools(conversation.get("tools"), dropped, _HOSTED)
+    for t in functions:
         tool: dict[str, Any] = {"name": t["name"]}
         if t.get("description"):
             tool["description"] = t["description"]
         tool["input_schema"] = tool_parameters(t)
         tools.append(_restored(tool, t))
+    tools.extend(_web_search(t, dropped) for t in searches)
     if isinstance(native.get("tools"), list):
         tools.extend(native["tools"])  # Anthropic's own tools, as an Anthropic client sent them
     if extra is not None:
@@ -515,6 +524,33 @@ def _tools(conversation: dict[str, Any], native: dict[str, Any], extra: Any) -> 
             raise UsageError(f"the tools option must be a list of tool objects, got {extra!r}")
         tools.extend(extra)
     return tools
+
+
+#: the canonical hosted tools Anthropic has (as server tools)
+_HOSTED = frozenset({WEB_SEARCH})
+
+
+def _web_search(tool: dict[str, Any], dropped: _Dropped) -> dict[str, Any]:
+    """The canonical web search → Anthropic's server tool (see :mod:`..web_search`)."""
+    out: dict[str, Any] = {
+        "type": WEB_SEARCH_TYPE,
+        "name": "web_search",
+        **(web_search.own(tool, NAME) or {}),
+    }
+    if tool.get("max_uses") is not None:
+        out["max_uses"] = tool["max_uses"]
+    allowed, blocked = tool.get("allowed_domains"), tool.get("blocked_domains")
+    if allowed is not None:
+        out["allowed_domains"] = allowed
+    if blocked is not None and allowed is not None:
+        dropped.add("the web search's blocked_domains beside its allowed_domains (the API takes one)")
+    elif blocked is not None:
+        out["blocked_domains"] = blocked
+    place = web_search.approximate(tool)
+    if place:
+        out["user_location"] = {"type": "approximate", **place}
+    web_search.unsent(tool, ("max_uses", "allowed_domains", "blocked_domains", "user_location"), dropped)
+    return out
 
 
 def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[dict[str, Any], list[str]]:
@@ -543,7 +579,7 @@ def anthropic_request(conversation: dict[str, Any], model: str | None) -> tuple[
         if fmt is not None:
             output_config["format"] = fmt
 
-    tools = _tools(conversation, native, options.pop("tools", None))
+    tools = _tools(conversation, native, options.pop("tools", None), dropped)
     tool_choice = _tool_choice(choice) if choice is not None else None
     if parallel is False:
         tool_choice = tool_choice or {"type": "auto"}

@@ -49,8 +49,10 @@ read under either spelling):
   keywords in camelCase, ``nullable`` as a ``"null"`` type); ``parametersJsonSchema`` is JSON Schema
   already. When the canonical form differs from what was sent (or was ``parametersJsonSchema``),
   the declaration as sent is kept in the tool's ``provider_metadata["gemini"]["declaration"]``, with
-  ``response``, ``responseJsonSchema`` and ``behavior``, for a Gemini upstream. Every other tool
-  (``googleSearch``, ``codeExecution``, ``urlContext``, ``fileSearch``, ...) is Gemini's own: kept
+  ``response``, ``responseJsonSchema`` and ``behavior``, for a Gemini upstream. ``googleSearch``
+  (or ``google_search``) → the canonical web search tool, its ``excludeDomains`` the blocked
+  domains, the object itself kept in the tool's ``provider_metadata`` (:mod:`..web_search`).
+  Every other tool (``codeExecution``, ``urlContext``, ``fileSearch``, ...) is Gemini's own: kept
   in ``provider_metadata``, and listed in ``dropped``.
 * ``toolConfig.functionCallingConfig.mode``: ``AUTO`` → ``tool_choice: "auto"``, ``NONE`` → ``"none"``,
   ``ANY`` → ``"required"``, or ``{"name": n}`` when ``allowedFunctionNames`` is that one name;
@@ -86,6 +88,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
+from .. import web_search
 from ..base import ParsedRequest
 from ..checks import Checks, kind_of, quote
 from .wire import CODE_EXECUTION, NAME, _dumps
@@ -577,6 +580,9 @@ class _Parser:
         for i, tool in enumerate(_check.list(tools, "tools")):
             tool = _object(tool, f"tools[{i}]")
             for key, value in tool.items():
+                if key in ("googleSearch", "google_search"):
+                    out.append(self._web_search(value, f"tools[{i}].{key}"))
+                    continue
                 if key != "functionDeclarations":
                     hosted.append({key: value})
                     self.drop(f"the {key} tool")
@@ -586,6 +592,14 @@ class _Parser:
         if hosted:
             self.keep["tools"] = hosted
         return out
+
+    @staticmethod
+    def _web_search(value: Any, at: str) -> dict[str, Any]:
+        """``googleSearch`` → the canonical web search (its ``excludeDomains`` the blocked domains),
+        the object itself kept for a Gemini upstream (see :mod:`..web_search`)."""
+        search = _object(value, at)
+        blocked = web_search.read_domains(_check, search.get("excludeDomains"), f"{at}.excludeDomains")
+        return web_search.canonical({"blocked_domains": blocked}, {"googleSearch": search}, NAME)
 
     def _declaration(self, declaration: Any, at: str) -> dict[str, Any]:
         from .request import declaration as build_declaration

@@ -27,8 +27,11 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   :func:`~streamkit.conversation.tool_parameters`, so a custom tool takes one string ``input``; a
   top-level ``$schema`` removed; an object schema with no properties left out, which Gemini
   refuses), as ``parametersJsonSchema`` when the schema says more than Gemini's OpenAPI subset
-  (``const``, ``$ref``, a list of types...), which ``parameters`` refuses; a ``tools`` option (Gemini's own: ``googleSearch``, ``codeExecution``, ...) is added
-  after them.
+  (``const``, ``$ref``, a list of types...), which ``parameters`` refuses; the canonical web search
+  as ``{"googleSearch": {}}`` (with ``toolConfig.includeServerSideToolInvocations`` beside
+  functions, for Gemini 3; left out with a warning beside functions for Gemini 1 and 2:
+  :mod:`..web_search`); a ``tools`` option (Gemini's own: ``codeExecution``, ``urlContext``, ...)
+  is added after them. A tool of another kind is left out with a warning.
 * The canonical options, in Gemini's words:
 
   ======================  ===========================================================================
@@ -74,8 +77,9 @@ import re
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import is_approval
+from ...conversation import WEB_SEARCH, is_approval
 from ...errors import UsageError
+from .. import web_search
 from ..requests import RequestDrops, generated_id, object_input, result_files
 from .wire import NAME, executed_call_part, executed_result_part, file_part
 
@@ -454,6 +458,17 @@ def sign_current_turn(contents: list[dict[str, Any]]) -> None:
             first["thoughtSignature"] = SKIP_SIGNATURE
 
 
+#: the canonical hosted tools Gemini has
+_HOSTED = frozenset({WEB_SEARCH})
+
+
+def takes_search_beside_functions(model: str | None) -> bool:
+    """Whether the model takes ``googleSearch`` beside function declarations: Gemini 3 does (with
+    ``toolConfig.includeServerSideToolInvocations``), Gemini 1 and 2 refuse the request."""
+    name = (model or "").rpartition("/")[2]
+    return not name.startswith(("gemini-1", "gemini-2"))
+
+
 def gemini_request_body(conversation: dict[str, Any], model: str | None = None) -> dict[str, Any]:
     """A canonical conversation → the ``streamGenerateContent`` body (``model``: the model it goes
     to, which says whether the current turn's function calls need signatures)."""
@@ -469,8 +484,22 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     tools: list[dict[str, Any]] = []
-    if conversation.get("tools"):
-        tools.append({"functionDeclarations": [_declaration(t) for t in conversation["tools"]]})
+    functions, searches = web_search.split_tools(conversation.get("tools"), drops, _HOSTED)
+    if functions:
+        tools.append({"functionDeclarations": [_declaration(t) for t in functions]})
+    beside = False  # a search the model runs beside function calls (toolConfig says so)
+    for search in searches:
+        sent = (web_search.own(search, NAME) or {}).get("googleSearch")
+        if isinstance(sent, dict):  # a Gemini client's own, as it sent it
+            tools.append({"googleSearch": sent})
+        elif functions and not takes_search_beside_functions(model):
+            drops.add(
+                "the web_search tool beside function declarations (Gemini 1 and 2 models take one or the other)"
+            )
+        else:
+            tools.append({"googleSearch": {}})
+            web_search.unsent(search, (), drops)
+            beside = bool(functions)
     options = conversation.get("options") or {}
     config: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -482,6 +511,8 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     choice = tool_config(options.get("tool_choice"))
     if choice:
         extra["toolConfig"] = choice
+    if beside:
+        extra["toolConfig"] = {**extra.get("toolConfig", {}), "includeServerSideToolInvocations": True}
     if options.get("parallel_tool_calls") is False:
         drops.add("parallel_tool_calls false (Gemini has no switch for it)")
     for key, value in options.items():

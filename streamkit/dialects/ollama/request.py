@@ -64,6 +64,7 @@ from ...canonical import parse_arguments
 from ...conversation import is_approval, tool_parameters
 from ...errors import UsageError
 from ..requests import RequestDrops, object_input, result_files
+from ..web_search import split_tools
 from .wire import NAME, _dumps
 
 #: canonical option names → Ollama model options
@@ -250,7 +251,8 @@ def ollama_messages(conversation: dict[str, Any], drops: RequestDrops) -> list[d
 
 def _tools(conversation: dict[str, Any], drops: RequestDrops) -> list[dict[str, Any]]:
     tools = []
-    for t in conversation.get("tools") or ():
+    functions, _ = split_tools(conversation.get("tools"), drops)
+    for t in functions:
         if t.get("kind") == "custom" and (t.get("format") or {}).get("type", "text") != "text":
             drops.add("the grammars of custom tools")
         function = {
@@ -360,7 +362,9 @@ def ollama_request_body(conversation: dict[str, Any], model: str | None) -> dict
     if choice not in (None, "auto", "none"):
         drops.add("tool_choice required or a named tool (the model chooses)")
     if conversation.get("tools") and choice != "none":
-        body["tools"] = _tools(conversation, drops)
+        tools = _tools(conversation, drops)
+        if tools:
+            body["tools"] = tools
     if given.get("parallel_tool_calls") is False:
         drops.add("parallel_tool_calls false (the model may call several tools)")
     restored = meta.get("options")

@@ -37,6 +37,7 @@ from orjson import dumps
 
 from ...errors import UsageError
 from ..requests import result_files
+from ..web_search import split_tools
 from .wire import NAME, _meta
 
 #: canonical option names → run parameters (other options pass through as they are)
@@ -185,14 +186,14 @@ def _tool_outputs(messages: list[dict[str, Any]], state: dict[str, Any], known: 
     return [{"tool_call_id": c, "output": _output_text(answers[c].get("output"))} for c in required], []
 
 
-def _run_fields(conversation: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _run_fields(conversation: dict[str, Any], body: dict[str, Any], dropped: _Dropped) -> dict[str, Any]:
     """What every run creation carries: instructions, tools, options, streaming."""
     from ...conversation import system_text
 
     system = system_text(conversation)
     if system:
         body["instructions"] = system
-    tools = conversation.get("tools")
+    tools, _ = split_tools(conversation.get("tools"), dropped)
     if tools:
         body["tools"] = [
             {"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
@@ -259,8 +260,9 @@ def assistants_request(conversation: dict[str, Any], model: str | None) -> tuple
         if additional:
             body["additional_messages"] = additional
         path = f"/threads/{thread}/runs"
+    body = _run_fields(conversation, body, dropped)
     dropped.warn()
-    return path, _run_fields(conversation, body)
+    return path, body
 
 
 def _native_route(body: Any) -> tuple[str, Any]:

@@ -47,12 +47,14 @@ body as the official ``openai`` client sends it):
   upstream).
 * ``n`` > 1 → the answer option ``n``: the gateway asks the upstream for one choice, so the
   answer has one (listed as dropped).
+* ``web_search_options`` → the canonical web search tool (its ``user_location``'s
+  ``approximate`` places and ``search_context_size``; the object itself kept in the tool's
+  ``provider_metadata`` for a Chat upstream: :mod:`..web_search`).
 * Everything else (``logprobs``, ``logit_bias``, ``metadata``, ``store``, ``user``,
-  ``prompt_cache_key``, ``service_tier``, ``web_search_options``, ``modalities``, ``audio``,
-  ``prediction``, fields streamkit does not know) → ``provider_metadata["openai-chat"]["body"]``,
-  restored as it is for a Chat upstream. Of those, what a user would miss from another dialect's
-  answer is listed in :attr:`ParsedRequest.dropped` (web search, audio output, logprobs,
-  logit_bias).
+  ``prompt_cache_key``, ``service_tier``, ``modalities``, ``audio``, ``prediction``, fields
+  streamkit does not know) → ``provider_metadata["openai-chat"]["body"]``, restored as it is for a
+  Chat upstream. Of those, what a user would miss from another dialect's answer is listed in
+  :attr:`ParsedRequest.dropped` (audio output, logprobs, logit_bias).
 
 Wrong types in valid JSON (``messages`` not a list, a ``content`` that is a number, a tool call
 without a name, ``temperature: "hot"``) are a :class:`UsageError` naming the field, as OpenAI
@@ -65,6 +67,8 @@ import mimetypes
 from typing import Any
 
 from ...canonical import parse_arguments
+from ...conversation import CONTEXT_SIZES
+from .. import web_search
 from ..base import ParsedRequest
 from ..checks import Checks, quote
 from .wire import NAME
@@ -85,12 +89,11 @@ _NUMBERS = {
 _READ = frozenset(
     {"model", "messages", "stream", "stream_options", "tools", "functions", "tool_choice",
      "function_call", "max_tokens", "max_completion_tokens", "stop", "response_format",
-     "reasoning_effort", "parallel_tool_calls", "n", *_NUMBERS}
+     "reasoning_effort", "parallel_tool_calls", "n", "web_search_options", *_NUMBERS}
 )  # fmt: skip
 
 #: fields kept for a Chat upstream whose loss another dialect's answer would show
 _NOTICED = {
-    "web_search_options": "web search (web_search_options)",
     "logit_bias": "logit_bias",
 }
 
@@ -497,6 +500,21 @@ def _options(body: dict[str, Any], parser: _Parser, meta: dict[str, Any]) -> dic
     return options
 
 
+def _web_search(value: Any) -> dict[str, Any]:
+    """``web_search_options`` → the canonical web search tool, the object itself kept for a Chat
+    upstream (see :mod:`..web_search`)."""
+    at = "web_search_options"
+    options = _check.object(value, at)
+    size = _check.string(options.get("search_context_size"), f"{at}.search_context_size", default=None)
+    if size is not None and size not in CONTEXT_SIZES:
+        raise _check.fail(f"{at}.search_context_size", f"must be low, medium or high, not {quote(size)}")
+    place = web_search.read_location(
+        _check, options.get("user_location"), f"{at}.user_location", "approximate"
+    )
+    settings = {"user_location": place, "context_size": size}
+    return web_search.canonical(settings, {"web_search_options": options}, NAME)
+
+
 def parse_chat_request(body: Any) -> ParsedRequest:
     """A Chat Completions request body → :class:`ParsedRequest` (see the module's docstring)."""
     body = _check.body(body)
@@ -521,6 +539,8 @@ def parse_chat_request(body: Any) -> ParsedRequest:
     if body.get("functions") is not None:
         tools += [parser.function(_check.object(f, f"functions[{i}]"), f"functions[{i}]")
                   for i, f in enumerate(_check.list(body["functions"], "functions"))]  # fmt: skip
+    if body.get("web_search_options") is not None:
+        tools.append(_web_search(body["web_search_options"]))
     if tools:
         conversation["tools"] = tools
     options = _options(body, parser, meta)

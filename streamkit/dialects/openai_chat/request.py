@@ -33,7 +33,9 @@ The body, from a canonical conversation:
 * ``tools``: ``{"type": "function", "function": {name, description, parameters}}``, the
   parameters from :func:`streamkit.conversation.tool_parameters` (a ``custom`` tool takes one
   string ``input``; its grammar ``format`` cannot be sent: a warning), ``strict`` from the
-  tool's ``provider_metadata``.
+  tool's ``provider_metadata``. The canonical web search → ``web_search_options``, for a search
+  model (or as a Chat client sent it: :mod:`..web_search`); a tool of another kind is left out
+  with a warning, and so is a ``tool_choice`` when no tool is left.
 * Options (canonical name → Chat Completions):
 
   =========================  ===================================================================
@@ -71,7 +73,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import is_approval
+from ...conversation import WEB_SEARCH, is_approval
+from .. import web_search
 from ..requests import RequestDrops, result_files
 from .wire import NAME
 
@@ -225,6 +228,30 @@ def _assistant_message(
     return out
 
 
+#: the canonical hosted tools Chat Completions has (as a request parameter)
+_HOSTED = frozenset({WEB_SEARCH})
+
+
+def _web_search(tool: dict[str, Any], model: str, body: dict[str, Any], drops: RequestDrops) -> None:
+    """The canonical web search → ``web_search_options``: a Chat client's own object as it sent
+    it, else built for a search model (the only ones that take it: see :mod:`..web_search`)."""
+    sent = (web_search.own(tool, NAME) or {}).get("web_search_options")
+    if isinstance(sent, dict):
+        body["web_search_options"] = sent
+        return
+    if "search" not in model:
+        drops.add("the web_search tool (Chat Completions searches with search models only)")
+        return
+    options: dict[str, Any] = {}
+    place = web_search.approximate(tool)
+    if place:
+        options["user_location"] = {"type": "approximate", "approximate": place}
+    if tool.get("context_size") is not None:
+        options["search_context_size"] = tool["context_size"]
+    web_search.unsent(tool, ("user_location", "context_size"), drops)
+    body["web_search_options"] = options
+
+
 def _custom_tools(conversation: dict[str, Any]) -> frozenset[str]:
     return frozenset(
         t["name"]
@@ -338,14 +365,18 @@ def chat_request_body(conversation: dict[str, Any], model: str | None) -> dict[s
     drops = RequestDrops(NAME)
     body: dict[str, Any] = {"model": model, "messages": chat_messages(conversation, drops), "stream": True,
                             "stream_options": {"include_usage": True}}  # fmt: skip
-    tools = conversation.get("tools")
-    if tools:
-        body["tools"] = _tools(tools, drops)
+    functions, searches = web_search.split_tools(conversation.get("tools"), drops, _HOSTED)
+    if functions:
+        body["tools"] = _tools(functions, drops)
+    for search in searches:
+        _web_search(search, str(model), body, drops)
     meta = _meta(conversation)
     options: dict[str, Any] = dict(conversation.get("options") or {})
     restored: dict[str, Any] = meta["body"] if isinstance(meta.get("body"), dict) else {}
     for key, value in options.items():
         if key == "tool_choice":
+            if "tools" not in body:
+                continue  # (the API refuses a tool_choice without tools: a search alone has none)
             native = meta.get("tool_choice")
             allowed = native.get("allowed_tools") if isinstance(native, dict) else None
             mode = allowed.get("mode") if isinstance(allowed, dict) else None

@@ -53,10 +53,12 @@ official ``openai`` SDK and the Codex CLI send it):
   another tool is dropped: a call names its tool alone), for dialects that have no namespaces;
   the namespace itself → ``provider_metadata["openai-responses"]["tools"]``, which a Responses
   upstream gets instead; the names in the ``namespaces`` answer option, so that a call of one
-  comes back to the client with its ``namespace``. Every other tool (hosted: ``web_search``,
-  ``file_search``, ``mcp``, ``local_shell``, ...) →
-  ``provider_metadata["openai-responses"]["tools"]``, and ``"the web_search tool"`` in
-  ``dropped``.
+  comes back to the client with its ``namespace``. ``web_search`` (and its dated and preview
+  types) → the canonical web search tool: ``filters.allowed_domains``, ``user_location`` and
+  ``search_context_size`` as its settings, the rest (its ``type``, ``external_web_access``...) in
+  its ``provider_metadata`` (:mod:`..web_search`). Every other tool (hosted: ``file_search``,
+  ``mcp``, ``local_shell``, ...) → ``provider_metadata["openai-responses"]["tools"]``, and
+  ``"the file_search tool"`` in ``dropped``.
 * ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
   → ``{"name": ...}``; ``allowed_tools`` → its ``mode``, the object itself kept in
   ``provider_metadata`` (and listed as dropped); a hosted tool's choice → ``provider_metadata``
@@ -88,6 +90,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...canonical import tool_call
+from ...conversation import CONTEXT_SIZES
+from .. import web_search
 from ..base import ParsedRequest
 from ..checks import Checks, kind_of, label, quote
 from .wire import NAME, _dumps, unseal
@@ -108,6 +112,10 @@ _NOTICED = {
 
 #: reasoning efforts with a canonical name; the API's others → (canonical options, kept natively)
 _EFFORTS = frozenset({"minimal", "low", "medium", "high"})
+#: the types of the web search tool, current and dated (the canonical web search)
+WEB_SEARCH_TYPES = frozenset(
+    {"web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11"}
+)
 _OTHER_EFFORTS: dict[str, dict[str, Any]] = {
     "none": {"reasoning_budget": 0},
     "xhigh": {"reasoning_effort": "high"},
@@ -440,6 +448,9 @@ class _Parser:
                 for j, inner in enumerate(_check.list(tool.get("tools"), f"{at}.tools", default=[])):
                     grouped.append((f"{at}.tools[{j}]", _check.object(inner, f"{at}.tools[{j}]"), space))
                 continue
+            if kind in WEB_SEARCH_TYPES:
+                out.append(self.web_search(tool, at))
+                continue
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)
                 self.drop(f"the {label(kind)} tool")
@@ -460,6 +471,28 @@ class _Parser:
             out.append(decl)
         custom = [t["name"] for t in out if t.get("kind") == "custom"]
         return out, custom, namespaces
+
+    @staticmethod
+    def web_search(tool: dict[str, Any], at: str) -> dict[str, Any]:
+        """A ``web_search`` tool → the canonical web search (see :mod:`..web_search`)."""
+        filters = _check.object(tool.get("filters"), f"{at}.filters", default={})
+        size = _check.string(tool.get("search_context_size"), f"{at}.search_context_size", default=None)
+        if size is not None and size not in CONTEXT_SIZES:
+            raise _check.fail(f"{at}.search_context_size", f"must be low, medium or high, not {quote(size)}")
+        settings = {
+            "allowed_domains": web_search.read_domains(
+                _check, filters.get("allowed_domains"), f"{at}.filters.allowed_domains"
+            ),
+            "user_location": web_search.read_location(
+                _check, tool.get("user_location"), f"{at}.user_location"
+            ),
+            "context_size": size,
+        }
+        meta = {k: v for k, v in tool.items() if k not in ("filters", "user_location", "search_context_size")}
+        rest = {k: v for k, v in filters.items() if k != "allowed_domains"}
+        if rest:
+            meta["filters"] = rest
+        return web_search.canonical(settings, meta, NAME)
 
     def declaration(
         self, tool: dict[str, Any], kind: str, at: str, namespace: str | None = None

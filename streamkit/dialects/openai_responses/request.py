@@ -37,8 +37,9 @@ a ``developer`` system message (an OpenAI ``developer`` message, ``"developer": 
 its place in ``input`` as a ``developer`` message item. Tools: a function tool as ``function``; a
 freeform tool (``"kind": "custom"``) as a ``custom`` tool with its ``format``, and a call to it
 (``{"input": <string>}``) as a ``custom_tool_call``; a tool's ``provider_metadata`` fields of this
-dialect (``defer_loading``, ``output_schema``, ...) are added to its declaration. The canonical
-options:
+dialect (``defer_loading``, ``output_schema``, ...) are added to its declaration; the canonical
+web search as a ``web_search`` tool with its settings (:mod:`..web_search`); a tool of another
+kind is left out with a warning. The canonical options:
 
 =========================================  ===========================================================
 canonical                                  Responses
@@ -87,8 +88,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import is_approval
+from ...conversation import WEB_SEARCH, is_approval
 from ...errors import UsageError
+from .. import web_search
 from ..requests import RequestDrops, result_files
 from . import items as wire_items
 from .wire import NAME, SEALED, _dumps, _fits
@@ -457,6 +459,28 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: the canonical hosted tools the Responses API has
+_HOSTED = frozenset({WEB_SEARCH})
+
+
+def _web_search(tool: dict[str, Any], drops: RequestDrops) -> dict[str, Any]:
+    """The canonical web search → a ``web_search`` tool (see :mod:`..web_search`)."""
+    out: dict[str, Any] = {"type": "web_search", **(web_search.own(tool, NAME) or {})}
+    if tool.get("allowed_domains") is not None:
+        filters = out.get("filters")
+        out["filters"] = {
+            **(filters if isinstance(filters, dict) else {}),
+            "allowed_domains": tool["allowed_domains"],
+        }
+    place = web_search.approximate(tool)
+    if place:
+        out["user_location"] = {"type": "approximate", **place}
+    if tool.get("context_size") is not None:
+        out["search_context_size"] = tool["context_size"]
+    web_search.unsent(tool, ("allowed_domains", "user_location", "context_size"), drops)
+    return out
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -569,7 +593,9 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
     hosted = [t for t in kept if isinstance(t, dict)] if isinstance(kept, list) else []
     # a namespace a Responses client declared goes whole, so its tools do not go again on their own
     spaces = {t.get("name") for t in hosted if t.get("type") == "namespace"}
-    declared = [_tool(t) for t in tools if _part_meta(t).get("namespace") not in spaces]
+    functions, searches = web_search.split_tools(tools, drops, _HOSTED)
+    declared = [_tool(t) for t in functions if _part_meta(t).get("namespace") not in spaces]
+    declared += [_web_search(t, drops) for t in searches]
     declared += hosted
     if declared:
         body["tools"] = declared

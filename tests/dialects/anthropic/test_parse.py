@@ -366,10 +366,13 @@ def test_anthropic_tools_are_kept_for_anthropic_and_listed_as_dropped() -> None:
         {"type": "code_execution_20250825", "name": "code_execution"},
     ]
     result = parsed(messages=[user("hi")], tools=tools)
-    assert [t["name"] for t in result.conversation["tools"]] == ["get_weather"]
-    assert result.conversation["provider_metadata"]["anthropic"]["tools"] == tools[1:]
+    # (the web search is the canonical one, which every dialect with a search sends: test_web_search.py)
+    assert [(t["name"], t.get("kind")) for t in result.conversation["tools"]] == [
+        ("get_weather", None),
+        ("web_search", "web_search"),
+    ]
+    assert result.conversation["provider_metadata"]["anthropic"]["tools"] == tools[2:]
     assert result.dropped == [
-        "the web_search tool (web_search_20250305)",
         "the bash tool (bash_20250124)",
         "the str_replace_based_edit_tool tool (text_editor_20250728)",
         "the code_execution tool (code_execution_20250825)",

@@ -380,8 +380,9 @@ def test_hosted_tools_are_kept_for_gemini_and_listed_as_dropped() -> None:
         types.Tool(url_context=types.UrlContext()),
     ]
     parsed = from_sdk("hi", config(tools=tools))
-    assert "tools" not in parsed.conversation
-    assert parsed.dropped == ["the googleSearch tool", "the codeExecution tool", "the urlContext tool"]
+    # (Google Search is the canonical web search, which every dialect with a search sends: test_web_search.py)
+    assert [t.get("kind") for t in parsed.conversation["tools"]] == ["web_search"]
+    assert parsed.dropped == ["the codeExecution tool", "the urlContext tool"]
     assert rebuilt(parsed)["tools"] == [{"googleSearch": {}}, {"codeExecution": {}}, {"urlContext": {}}]
 
 

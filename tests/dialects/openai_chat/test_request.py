@@ -23,8 +23,15 @@ def body(conversation: dict[str, Any]) -> dict[str, Any]:
 
 
 def options(**opts: Any) -> dict[str, Any]:
-    built = body({"messages": [HI], "options": opts})
-    return {k: v for k, v in built.items() if k not in ("model", "messages", "stream", "stream_options")}
+    # (a tool_choice goes with the tools it chooses among: the API refuses one without tools)
+    tools = [{"name": "f"}] if "tool_choice" in opts else []
+    built = body({"messages": [HI], "options": opts, "tools": tools})
+    skip = ("model", "messages", "stream", "stream_options", "tools")
+    return {k: v for k, v in built.items() if k not in skip}
+
+
+def test_a_tool_choice_without_tools_is_not_sent() -> None:
+    assert "tool_choice" not in body({"messages": [HI], "options": {"tool_choice": "required"}})
 
 
 def test_a_prompt_and_the_request() -> None:

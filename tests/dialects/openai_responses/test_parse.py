@@ -436,9 +436,10 @@ def test_function_custom_and_hosted_tools() -> None:
         {"name": "now", "strict": True, **pm(fields={"defer_loading": True})},
         {"name": "apply_patch", "description": "Edit files.", "kind": "custom",
          "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}},
+        {"name": "web_search", "kind": "web_search", **pm(type="web_search")},  # (test_web_search.py)
     ]  # fmt: skip
-    assert parsed.conversation["provider_metadata"][NAME]["tools"] == tools[3:]
-    assert parsed.dropped == ["the web_search tool", "the local_shell tool", "the mcp tool"]
+    assert parsed.conversation["provider_metadata"][NAME]["tools"] == tools[4:]
+    assert parsed.dropped == ["the local_shell tool", "the mcp tool"]
     assert parsed.answer_options == {"custom_tools": ["apply_patch"]}
     again = rebuilt(parsed.conversation)["tools"]
     assert again[0] == tools[0] and again[2:] == tools[2:]
@@ -586,7 +587,7 @@ def test_a_codex_request() -> None:
     parsed = parse(body)
     assert parsed.stream is True
     assert parsed.answer_options == {"custom_tools": ["apply_patch"]}
-    assert parsed.dropped == ["the web_search tool"]
+    assert parsed.dropped == []  # (its web search is the canonical one: test_web_search.py)
     conversation = parsed.conversation
     assert conversation["system"] == "You are Codex, based on GPT-5."
     assert [m["role"] for m in conversation["messages"]] == [
@@ -603,7 +604,7 @@ def test_a_codex_request() -> None:
         "tool_choice": "auto",
         "reasoning_effort": "medium",
     }
-    assert [t.get("kind") for t in conversation["tools"]] == [None, "custom"]
+    assert [t.get("kind") for t in conversation["tools"]] == [None, "custom", "web_search"]
     again = DIALECT.build_request(conversation, Endpoint("http://upstream.test/v1")).body
     expected = dict(body)
     expected["input"] = [dict(i) for i in body["input"]]

@@ -1,0 +1,120 @@
+"""The provider's own web search in each dialect's requests: the canonical tool of ``"kind":
+"web_search"`` (see :mod:`streamkit.conversation`), which a client declares in its dialect and
+the gateway sends on in the upstream's, so that Codex's ``web_search`` searches through an
+Anthropic upstream and Claude Code's ``WebSearch`` through a Responses or Gemini one.
+
+=================== ============================ ======================== ======================= ==============
+canonical           Anthropic                    Responses                Chat Completions        Gemini
+=================== ============================ ======================== ======================= ==============
+the tool            ``web_search_20250305``      ``web_search`` tool      ``web_search_options``  ``googleSearch``
+``max_uses``        ``max_uses``                 --                       --                      --
+``allowed_domains`` ``allowed_domains``          ``filters``'s            --                      --
+``blocked_domains`` ``blocked_domains``          --                       --                      --
+``user_location``   ``user_location``            ``user_location``        ``user_location``'s     --
+                    (approximate)                (approximate)            ``approximate``
+``context_size``    --                           ``search_context_size``  ``search_context_size`` --
+=================== ============================ ======================== ======================= ==============
+
+A setting the upstream's dialect has no place for is left out with a warning, as is the tool
+where the dialect has none (Ollama, the Assistants API, Bedrock, Cohere). Each dialect's parser
+reads its own form back into the canonical tool and keeps the rest of what the client sent (a
+versioned ``type``, ``cache_control``, Gemini's ``timeRangeFilter``) in the tool's
+``provider_metadata``, which the builder of the same dialect restores.
+
+Two upstreams refuse the search beside the request's other tools for some models, and the builders
+say so rather than fail the request:
+
+* Chat Completions takes ``web_search_options`` only for OpenAI's search models, which take no
+  function tools: it is sent when the model's name holds ``search`` (``gpt-4o-search-preview``)
+  or a Chat client sent it itself, and left out with a warning otherwise.
+* Gemini 2 models refuse ``googleSearch`` beside function declarations; Gemini 3 takes both with
+  ``toolConfig.includeServerSideToolInvocations``, which the builder then sets. The search is left
+  out with a warning beside functions for a model named ``gemini-1…`` or ``gemini-2…``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..conversation import LOCATION_FIELDS, WEB_SEARCH
+from .checks import Checks
+
+#: the canonical tool kinds every dialect declares as its own tools (functions)
+FUNCTION_KINDS = frozenset({"function", "custom"})
+#: the settings of a canonical web search tool
+SETTINGS = ("max_uses", "allowed_domains", "blocked_domains", "user_location", "context_size")
+
+
+def split_tools(
+    tools: Any, drops: Any, hosted: frozenset[str] = frozenset()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The conversation's tools a dialect declares as functions, and those of the ``hosted`` kinds
+    it sends as its own hosted tools; any other kind is counted in ``drops`` (left out)."""
+    functions: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
+    for tool in tools or ():
+        kind = tool.get("kind", "function")
+        if kind in FUNCTION_KINDS:
+            functions.append(tool)
+        elif kind in hosted:
+            found.append(tool)
+        else:
+            drops.add(f"the {kind} tool")
+    return functions, found
+
+
+def own(tool: dict[str, Any], dialect: str) -> dict[str, Any] | None:
+    """What a client of ``dialect`` sent of the tool beyond its canonical settings, when one did."""
+    meta = tool.get("provider_metadata")
+    found = meta.get(dialect) if isinstance(meta, dict) else None
+    return found if isinstance(found, dict) else None
+
+
+def unsent(tool: dict[str, Any], sent: tuple[str, ...], drops: Any) -> None:
+    """Count each setting of the tool that the dialect has no place for (not in ``sent``)."""
+    for key in SETTINGS:
+        if key not in sent and tool.get(key) is not None:
+            drops.add(f"the web search's {key}")
+
+
+def approximate(tool: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool's ``user_location`` as the places it names (Anthropic's and Responses' approximate
+    location without its ``type``), or None."""
+    place = tool.get("user_location")
+    if not isinstance(place, dict):
+        return None
+    found = {k: place[k] for k in LOCATION_FIELDS if isinstance(place.get(k), str)}
+    return found or None
+
+
+def canonical(settings: dict[str, Any], meta: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The canonical tool with ``settings`` (those that are set) and ``meta`` as the client's own."""
+    tool: dict[str, Any] = {"name": WEB_SEARCH, "kind": WEB_SEARCH}
+    tool.update((k, v) for k, v in settings.items() if v is not None)
+    if meta:
+        tool["provider_metadata"] = {dialect: meta}
+    return tool
+
+
+def read_location(check: Checks, value: Any, at: str, nested: str | None = None) -> dict[str, Any] | None:
+    """A client's approximate ``user_location`` (its places at the top, or under ``nested``: Chat's
+    ``approximate``) as the canonical one; a place that is not a string is the client's 400."""
+    if value is None:
+        return None
+    check.object(value, at)
+    places = value
+    if nested is not None:
+        places = value.get(nested) or {}
+        check.object(places, f"{at}.{nested}")
+        at = f"{at}.{nested}"
+    found = {}
+    for key in LOCATION_FIELDS:
+        if places.get(key) is not None:
+            found[key] = check.string(places[key], f"{at}.{key}")
+    return found or None
+
+
+def read_domains(check: Checks, value: Any, at: str) -> list[str] | None:
+    if value is None:
+        return None
+    return [check.string(d, f"{at}[{i}]") for i, d in enumerate(check.list(value, at))]

@@ -1,0 +1,298 @@
+"""The provider's own web search (:mod:`streamkit.dialects.web_search`): each client dialect's form
+parses into the canonical tool, each upstream dialect builds its own form from it (or leaves it
+out, saying so), and a client's own form reaches an upstream of its dialect as it was sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from streamkit.conversation import check
+from streamkit.dialects.base import Endpoint
+from streamkit.errors import UsageError
+from streamkit.plugins import default_registry
+
+ANTHROPIC_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+                  "allowed_domains": ["docs.python.org"], "cache_control": {"type": "ephemeral"},
+                  "user_location": {"type": "approximate", "city": "Lyon", "country": "FR", "timezone": "Europe/Paris"}}  # fmt: skip
+RESPONSES_TOOL = {"type": "web_search", "external_web_access": True, "search_context_size": "high",
+                  "filters": {"allowed_domains": ["docs.python.org"]},
+                  "user_location": {"type": "approximate", "city": "Lyon", "country": "FR"}}  # fmt: skip
+CHAT_OPTIONS = {"search_context_size": "low",
+                "user_location": {"type": "approximate", "approximate": {"city": "Lyon", "region": "ARA"}}}  # fmt: skip
+GEMINI_TOOL = {"googleSearch": {"excludeDomains": ["example.com"], "timeRangeFilter": {"startTime": "2026-01-01T00:00:00Z"}}}  # fmt: skip
+
+FUNCTION = {"name": "read_file", "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}
+
+
+def dialect(name: str) -> Any:
+    return default_registry().dialect(name)
+
+
+def parsed(client: str, tool_or_options: dict[str, Any], *, with_function: bool = False) -> dict[str, Any]:
+    """The canonical conversation a client's request declaring the web search parses into."""
+    if client == "anthropic":
+        tools = [ANTHROPIC_TOOL] + (
+            [{"name": "read_file", "input_schema": FUNCTION["parameters"]}] if with_function else []
+        )
+        body = {
+            "model": "m",
+            "max_tokens": 10,
+            "messages": [{"role": "user", "content": "news?"}],
+            "tools": tools,
+        }
+        return dialect(client).parse_request(body).conversation
+    if client == "openai-responses":
+        tools = [RESPONSES_TOOL] + ([{"type": "function", **FUNCTION}] if with_function else [])
+        return dialect(client).parse_request({"model": "m", "input": "news?", "tools": tools}).conversation
+    if client == "openai-chat":
+        body = {
+            "model": "m",
+            "messages": [{"role": "user", "content": "news?"}],
+            "web_search_options": CHAT_OPTIONS,
+        }
+        if with_function:
+            body["tools"] = [{"type": "function", "function": FUNCTION}]
+        return dialect(client).parse_request(body).conversation
+    tools = [GEMINI_TOOL] + ([{"functionDeclarations": [FUNCTION]}] if with_function else [])
+    body = {"contents": [{"role": "user", "parts": [{"text": "news?"}]}], "tools": tools}
+    return (
+        dialect(client).parse_request(body, path="/v1beta/models/gemini-3-flash:generateContent").conversation
+    )
+
+
+def built(upstream: str, conversation: dict[str, Any], model: str = "m") -> dict[str, Any]:
+    body = dialect(upstream).build_request(check(conversation), Endpoint("http://x", model=model)).body
+    return body if isinstance(body, dict) else json.loads(body)
+
+
+def searches(conversation: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in conversation.get("tools") or () if t.get("kind") == "web_search"]
+
+
+# --- parsing: each client's form -> the canonical tool ---------------------------------------------
+
+
+def test_anthropic_web_search_parses_into_the_canonical_tool() -> None:
+    conv = parsed("anthropic", {})
+    (tool,) = searches(conv)
+    assert tool["name"] == "web_search"
+    assert tool["max_uses"] == 3 and tool["allowed_domains"] == ["docs.python.org"]
+    assert tool["user_location"] == {"city": "Lyon", "country": "FR", "timezone": "Europe/Paris"}
+    assert tool["provider_metadata"]["anthropic"] == {
+        "type": "web_search_20250305",
+        "cache_control": {"type": "ephemeral"},
+    }
+
+
+def test_responses_web_search_parses_into_the_canonical_tool() -> None:
+    (tool,) = searches(parsed("openai-responses", {}))
+    assert tool["allowed_domains"] == ["docs.python.org"] and tool["context_size"] == "high"
+    assert tool["user_location"] == {"city": "Lyon", "country": "FR"}
+    assert tool["provider_metadata"]["openai-responses"] == {
+        "type": "web_search",
+        "external_web_access": True,
+    }
+
+
+def test_chat_web_search_options_parse_into_the_canonical_tool() -> None:
+    conv = parsed("openai-chat", {})
+    (tool,) = searches(conv)
+    assert tool["context_size"] == "low" and tool["user_location"] == {"city": "Lyon", "region": "ARA"}
+    assert "web_search_options" not in conv.get("provider_metadata", {}).get("openai-chat", {}).get(
+        "body", {}
+    )
+
+
+def test_gemini_google_search_parses_into_the_canonical_tool() -> None:
+    (tool,) = searches(parsed("gemini", {}))
+    assert tool["blocked_domains"] == ["example.com"]
+    assert tool["provider_metadata"]["gemini"] == GEMINI_TOOL
+
+
+@pytest.mark.parametrize("client", ["anthropic", "openai-responses", "openai-chat", "gemini"])
+def test_a_web_search_is_no_longer_listed_as_dropped(client: str) -> None:
+    assert not any("web" in d.lower() or "search" in d.lower() for d in _parse_dropped(client))
+
+
+def _parse_dropped(client: str) -> list[str]:
+    if client == "anthropic":
+        body = {
+            "model": "m",
+            "max_tokens": 10,
+            "messages": [{"role": "user", "content": "x"}],
+            "tools": [ANTHROPIC_TOOL],
+        }
+        return dialect(client).parse_request(body).dropped
+    if client == "openai-responses":
+        return dialect(client).parse_request({"model": "m", "input": "x", "tools": [RESPONSES_TOOL]}).dropped
+    if client == "openai-chat":
+        body = {
+            "model": "m",
+            "messages": [{"role": "user", "content": "x"}],
+            "web_search_options": CHAT_OPTIONS,
+        }
+        return dialect(client).parse_request(body).dropped
+    body = {"contents": [{"role": "user", "parts": [{"text": "x"}]}], "tools": [GEMINI_TOOL]}
+    return dialect(client).parse_request(body, path="/v1beta/models/gemini-3-flash:generateContent").dropped
+
+
+@pytest.mark.parametrize(
+    ("client", "body", "field"),
+    [
+        ("anthropic", {"max_tokens": 5, "messages": [], "tools": [{**ANTHROPIC_TOOL, "allowed_domains": "a.com"}]},
+         "tools[0].allowed_domains"),
+        ("anthropic", {"max_tokens": 5, "messages": [], "tools": [{**ANTHROPIC_TOOL, "max_uses": "3"}]},
+         "tools[0].max_uses"),
+        ("openai-responses", {"input": "x", "tools": [{**RESPONSES_TOOL, "search_context_size": "huge"}]},
+         "tools[0].search_context_size"),
+        ("openai-responses", {"input": "x", "tools": [{**RESPONSES_TOOL, "user_location": {"city": 7}}]},
+         "tools[0].user_location.city"),
+        ("openai-chat", {"messages": [{"role": "user", "content": "x"}], "web_search_options": []},
+         "web_search_options"),
+        ("gemini", {"contents": [{"role": "user", "parts": [{"text": "x"}]}],
+                    "tools": [{"googleSearch": {"excludeDomains": [1]}}]}, "tools[0].googleSearch.excludeDomains[0]"),
+    ],
+)  # fmt: skip
+def test_a_web_search_of_the_wrong_types_is_the_clients_400(
+    client: str, body: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(UsageError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        dialect(client).parse_request({"model": "m", **body}, path="/v1beta/models/g:generateContent")
+
+
+# --- building: the canonical tool -> each upstream's form ---------------------------------------------
+
+
+def test_anthropic_upstream_gets_its_server_tool_with_every_setting_it_has() -> None:
+    (tool,) = built("anthropic", parsed("openai-responses", {}))["tools"]
+    assert tool == {"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["docs.python.org"],
+                    "user_location": {"type": "approximate", "city": "Lyon", "country": "FR"}}  # fmt: skip
+
+
+def test_responses_upstream_gets_a_web_search_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    (tool,) = built("openai-responses", parsed("anthropic", {}))["tools"]
+    assert tool == {"type": "web_search", "filters": {"allowed_domains": ["docs.python.org"]},
+                    "user_location": {"type": "approximate", "city": "Lyon", "country": "FR",
+                                      "timezone": "Europe/Paris"}}  # fmt: skip
+    assert "web search's max_uses" in capsys.readouterr().err  # (Responses has no such setting)
+
+
+def test_chat_upstream_gets_web_search_options_for_a_search_model(capsys: pytest.CaptureFixture[str]) -> None:
+    body = built("openai-chat", parsed("openai-responses", {}), model="gpt-4o-search-preview")
+    assert body["web_search_options"] == {
+        "user_location": {"type": "approximate", "approximate": {"city": "Lyon", "country": "FR"}},
+        "search_context_size": "high",
+    }
+    assert "tools" not in body and "tool_choice" not in body
+    assert "web search's allowed_domains" in capsys.readouterr().err
+
+
+def test_chat_upstream_of_another_model_leaves_the_search_out_saying_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    conv = parsed("anthropic", {}, with_function=True)
+    conv["options"] = {**conv.get("options", {}), "tool_choice": "auto"}
+    body = built("openai-chat", conv, model="gpt-4.1")
+    assert "web_search_options" not in body
+    assert [t["function"]["name"] for t in body["tools"]] == ["read_file"] and body["tool_choice"] == "auto"
+    assert (
+        "the web_search tool (Chat Completions searches with search models only)" in capsys.readouterr().err
+    )
+
+
+def test_a_tool_choice_is_not_sent_to_chat_without_tools() -> None:
+    conv = parsed("anthropic", {})
+    conv["options"] = {**conv.get("options", {}), "tool_choice": "auto"}
+    assert "tool_choice" not in built("openai-chat", conv, model="gpt-4.1")
+
+
+def test_gemini_upstream_gets_google_search(capsys: pytest.CaptureFixture[str]) -> None:
+    body = built("gemini", parsed("anthropic", {}), model="gemini-2.5-flash")
+    assert body["tools"] == [{"googleSearch": {}}] and "toolConfig" not in body
+    err = capsys.readouterr().err
+    assert "web search's max_uses" in err and "web search's user_location" in err
+
+
+def test_gemini_3_searches_beside_functions_with_server_side_tool_invocations() -> None:
+    body = built("gemini", parsed("openai-responses", {}, with_function=True), model="gemini-3-flash-preview")
+    assert body["tools"][0]["functionDeclarations"][0]["name"] == "read_file"
+    assert body["tools"][1] == {"googleSearch": {}}
+    assert body["toolConfig"]["includeServerSideToolInvocations"] is True
+
+
+def test_gemini_2_leaves_the_search_out_beside_functions(capsys: pytest.CaptureFixture[str]) -> None:
+    body = built("gemini", parsed("openai-responses", {}, with_function=True), model="models/gemini-2.5-pro")
+    assert [list(t) for t in body["tools"]] == [["functionDeclarations"]] and "toolConfig" not in body
+    assert "beside function declarations" in capsys.readouterr().err
+
+
+def test_anthropic_takes_allowed_or_blocked_domains_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    conv = {"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "tools": [{"name": "web_search", "kind": "web_search", "allowed_domains": ["a.org"], "blocked_domains": ["b.org"]}]}  # fmt: skip
+    (tool,) = built("anthropic", conv)["tools"]
+    assert tool["allowed_domains"] == ["a.org"] and "blocked_domains" not in tool
+    assert "blocked_domains beside its allowed_domains" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("upstream", ["ollama", "openai-assistants", "cohere"])
+def test_a_dialect_without_a_search_leaves_it_out_saying_so(
+    upstream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = built(upstream, parsed("openai-responses", {}, with_function=True))
+    names = json.dumps(body.get("tools") or body.get("thread", {}))
+    assert "read_file" in names and "web_search" not in names
+    assert f"{upstream} cannot send the web_search tool (1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("upstream", ["anthropic", "openai-responses", "openai-chat", "gemini", "ollama"])
+def test_a_tool_of_a_kind_the_dialect_does_not_know_is_left_out(
+    upstream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conv = {"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "tools": [FUNCTION, {"name": "image_generation", "kind": "image_generation"}]}  # fmt: skip
+    sent = json.dumps(built(upstream, conv).get("tools"))
+    assert "read_file" in sent and "image_generation" not in sent
+    assert "the image_generation tool (1)" in capsys.readouterr().err
+
+
+# --- the same dialect on both sides: the client's own form, as it was sent ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "sent"),
+    [
+        ("anthropic", lambda body: body["tools"][0] == ANTHROPIC_TOOL),
+        ("openai-responses", lambda body: body["tools"][0] == RESPONSES_TOOL),
+        ("openai-chat", lambda body: body["web_search_options"] == CHAT_OPTIONS),
+        ("gemini", lambda body: body["tools"][0] == GEMINI_TOOL),
+    ],
+)
+def test_a_clients_own_web_search_reaches_its_dialect_as_sent(client: str, sent: Any) -> None:
+    # (a Chat client's own options go even to a model whose name does not say search: it chose them)
+    assert sent(
+        built(client, parsed(client, {}), model="gpt-4.1" if client == "openai-chat" else "gemini-2.5-flash")
+    )
+
+
+# --- the canonical tool's own checks --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max_uses": 0}, "'max_uses' must be a positive integer"),
+        ({"allowed_domains": "a.org"}, "'allowed_domains' must be a list of strings"),
+        ({"user_location": {"city": 1}}, "'user_location' holds city, region, country, timezone"),
+        ({"user_location": {"street": "x"}}, "'user_location' holds"),
+        ({"context_size": "huge"}, "'context_size' must be one of low, medium, high"),
+    ],
+)
+def test_a_canonical_web_search_with_wrong_settings_is_refused(
+    settings: dict[str, Any], message: str
+) -> None:
+    conv = {"messages": [], "tools": [{"name": "web_search", "kind": "web_search", **settings}]}
+    with pytest.raises(UsageError, match=f"tools\\[0\\]: {message}"):
+        check(conv)
