@@ -20,10 +20,15 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   the other: a call that starts while another is open waits, with its fragments, until that
   one ends. A ``tool-call`` with no ``tool-input-*`` events is written whole.
 * A response that ended in an error ends at its ``error`` event, as Anthropic's do.
+* Another provider's web search (a provider-executed call of a :data:`FOREIGN_SEARCHES` name: a
+  Responses ``web_search_call``, a Gemini search) is written as Anthropic's own: a
+  ``server_tool_use`` named ``web_search`` with the call's input, and a ``web_search_tool_result``
+  listing the pages the search named (a Responses search's ``sources``), each with an empty
+  ``encrypted_content``, or none; so that a client such as Claude Code sees the search it asked for.
 * What Anthropic cannot express is dropped with a warning: sources that are not Anthropic
   citations (a citation needs an index into the request's documents or an encrypted
   search-result index, which a foreign source has not), provider-executed tools of other
-  dialects, files, other dialects' redacted or encrypted reasoning (its text, if any, is a
+  dialects but their web searches, files, other dialects' redacted or encrypted reasoning (its text, if any, is a
   thinking block), refusal marks on text (the text is kept), events of choices k>0. A client
   tool's ``tool-result`` belongs to the next request, not to this stream: it is left out.
 * Blocks only the beta API has (``mcp_tool_use``, ``mcp_tool_result``, ``compaction``,
@@ -46,6 +51,12 @@ from ...canonical import message_to_events
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
+
+#: the names other dialects give their provider's web search (Responses, Gemini's grounding
+#: tool calls, Groq's), written as Anthropic's ``web_search`` server tool and its results
+FOREIGN_SEARCHES = frozenset(
+    {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
+)
 
 #: every stop_reason the SDK's type accepts
 WIRE_STOP_REASONS = frozenset(FINISH_REASONS)
@@ -146,6 +157,8 @@ class AnthropicEncoder(Encoder):
         self.compaction_text: list[str] = []
         self.calls: dict[str, str] = {}  # tool call id -> "open", "queued", "done" or "dropped"
         self.queued: dict[str, _QueuedCall] = {}  # calls waiting for the open one to end, in order
+        self.searches: set[str] = set()  # ids of other providers' web searches written as server tools
+        self.search_inputs: dict[str, Any] = {}  # provider-executed calls' inputs, by id
         self.errored = False
         self.templates: dict[tuple[str, int], PlainDelta] = {}  # (see _template)
 
@@ -376,6 +389,9 @@ class AnthropicEncoder(Encoder):
         meta = _meta(ev)
         if ev.get("provider_executed"):
             kind = meta.get("type")
+            if not isinstance(kind, str) and ev.get("tool_name") in FOREIGN_SEARCHES:
+                self.searches.add(ev["id"])  # another provider's web search, as Anthropic's own
+                return {"type": "server_tool_use", "id": ev["id"], "name": "web_search", "input": {}}
             if not isinstance(kind, str):
                 self.drop("provider-executed tool calls of other dialects")
                 return None
@@ -457,6 +473,8 @@ class AnthropicEncoder(Encoder):
 
     def _on_tool_call(self, ev: dict[str, Any]) -> list[WireEvent]:
         call_id = ev["tool_call_id"]
+        if ev.get("provider_executed") and isinstance(ev.get("input"), dict):
+            self.search_inputs[call_id] = ev["input"]  # (read if it is a search: _search_results)
         arguments = ev.get("arguments")
         if arguments is None:
             arguments = orjson.dumps(ev.get("input") or {}).decode()
@@ -481,6 +499,9 @@ class AnthropicEncoder(Encoder):
             return []  # a client tool's result belongs to the next request, not to this stream
         meta = _meta(ev)
         kind = meta.get("type")
+        if not isinstance(kind, str) and ev["tool_call_id"] in self.searches:
+            kind, meta = "web_search_tool_result", {}
+            ev = {**ev, "output": self._search_results(ev)}
         if not isinstance(kind, str):
             return self.drop("provider-executed tool results of other dialects")
         if kind not in STABLE_BLOCKS and not self.beta:
@@ -492,6 +513,23 @@ class AnthropicEncoder(Encoder):
         out.append(start)
         out.append(self._stop(index))
         return out
+
+    def _search_results(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
+        """Another provider's search results as ``web_search_result`` blocks: the pages its
+        result or its call's input names (a Responses search's ``sources``), else none; each has
+        an empty ``encrypted_content``, which only Anthropic's own results fill."""
+        found: list[dict[str, Any]] = []
+        for place in (ev.get("output"), self.search_inputs.get(ev["tool_call_id"])):
+            pages = place.get("sources") or place.get("results") if isinstance(place, dict) else place
+            for page in pages if isinstance(pages, list) else ():
+                if isinstance(page, dict) and isinstance(page.get("url"), str):
+                    title = page.get("title")
+                    found.append({"type": "web_search_result", "url": page["url"],
+                                  "title": title if isinstance(title, str) else page["url"],
+                                  "encrypted_content": "", "page_age": None})  # fmt: skip
+            if found:
+                break
+        return found
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
         citation = _meta(ev).get("citation")

@@ -24,6 +24,7 @@ _FOREIGN_TOOLS = {
     "web_search": "web_search_call",
     "web_search_preview": "web_search_call",
     "google_search": "web_search_call",
+    "google_search_web": "web_search_call",  # (a Gemini search's tool call: its toolType)
     "browser_search": "web_search_call",
     "code_interpreter": "code_interpreter_call",
     "code_execution": "code_interpreter_call",

@@ -240,8 +240,8 @@ def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     assert encoder.feed({"type": "text-delta", "id": "c1.t", "delta": "other", "choice": 1}) == []
     executed = {
         "type": "tool-call",
-        "tool_call_id": "ws",
-        "tool_name": "web_search",
+        "tool_call_id": "ci",
+        "tool_name": "code_interpreter",
         "arguments": "{}",
         "provider_executed": True,
     }
@@ -264,6 +264,44 @@ def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     for _, data in out:
         STABLE.validate_python(data)
     assert [d["delta"]["text"] for e, d in out if e == "content_block_delta"] == ["no"]
+
+
+def test_another_providers_web_search_is_written_as_anthropics_own() -> None:
+    """A Responses upstream's search, for an Anthropic client (Claude Code's WebSearch through the
+    gateway): a server_tool_use with the query, and a web_search_tool_result with the pages."""
+    wire = wire_events(encode(events_of(DATA / "openai-responses" / "web-search.sse")))
+    for _, data in wire:
+        STABLE.validate_python(data)
+    (final,) = _sdk_messages(wire, beta=False)
+    use, result, text = final["content"]
+    assert (use["type"], use["name"], use["input"]["query"]) == (
+        "server_tool_use",
+        "web_search",
+        "positive news today",
+    )
+    assert (result["type"], result["tool_use_id"]) == ("web_search_tool_result", use["id"])
+    assert [(r["type"], r["url"]) for r in result["content"]] == [
+        ("web_search_result", "https://www.goodnewsnetwork.org/")
+    ]
+    assert text["text"] == "A new coral reef was found off Tahiti." and final["stop_reason"] == "end_turn"
+
+
+def test_a_search_with_no_pages_has_an_empty_result_and_a_search_that_failed_none() -> None:
+    call = {"type": "tool-call", "tool_call_id": "g_1", "tool_name": "google_search_web", "provider_executed": True,
+            "arguments": '{"queries":["tides"]}', "input": {"queries": ["tides"]}}  # fmt: skip
+    result = {"type": "tool-result", "tool_call_id": "g_1", "tool_name": "google_search_web", "output": {},
+              "provider_executed": True}  # fmt: skip
+    start, finish = {"type": "start", "id": "r", "model": "m"}, {"type": "finish", "finish_reason": "stop"}
+    wire = wire_events(encode([start, call, result, finish]))
+    (final,) = _sdk_messages(wire, beta=False)
+    assert [(b["type"], b.get("input"), b.get("content")) for b in final["content"]] == [
+        ("server_tool_use", {"queries": ["tides"]}, None),
+        ("web_search_tool_result", None, []),
+    ]
+    # a result whose call was not a search is not written as one
+    other = {**result, "tool_call_id": "ci_1", "tool_name": "code_interpreter"}
+    assert all(d["content_block"]["type"] == "server_tool_use" for e, d in wire_events(encode([start, call, other, finish]))
+               if e == "content_block_start")  # fmt: skip
 
 
 def test_a_citation_after_its_text_end_still_lands_in_that_block() -> None:

@@ -267,6 +267,8 @@ def test_other_dialects_provider_tools_become_their_items(capsys: pytest.Capture
          "input": {"code": "1+1"}, "provider_executed": True},
         {"type": "tool-result", "tool_call_id": "code_1", "tool_name": "code_execution", "output": {"stdout": "2"},
          "provider_executed": True},
+        {"type": "tool-call", "tool_call_id": "g_1", "tool_name": "google_search_web", "arguments": '{"queries":["y"]}',
+         "input": {"queries": ["y"]}, "provider_executed": True},
         {"type": "tool-call", "tool_call_id": "x_1", "tool_name": "x_search", "arguments": "{}", "input": {},
          "provider_executed": True},
         {"type": "tool-result", "tool_call_id": "x_1", "tool_name": "x_search", "output": "ok", "provider_executed": True},
@@ -277,6 +279,7 @@ def test_other_dialects_provider_tools_become_their_items(capsys: pytest.Capture
     assert [(o["type"], o["id"]) for o in output] == [
         ("web_search_call", "srvtoolu_1"),
         ("code_interpreter_call", "code_1"),
+        ("web_search_call", "g_1"),  # (Gemini's search)
     ]
     assert output[0]["action"] == {"type": "search", "query": "x"}
     assert output[1]["code"] == "1+1" and output[1]["outputs"] == [{"type": "logs", "logs": '{"stdout":"2"}'}]
