@@ -131,7 +131,10 @@ def register_dialects(register: Callable[[Dialect], None]) -> None:
     (:attr:`~streamkit.dialects.base.Normalizer.checks_types`). A dialect whose API refuses some
     tool names says which it takes in ``tool_name_pattern`` (a regular expression), and
     ``serve --upstream`` sends it the others under names that fit
-    (:attr:`~streamkit.dialects.base.Dialect.tool_name_pattern`).
+    (:attr:`~streamkit.dialects.base.Dialect.tool_name_pattern`). A dialect that builds requests
+    declares the conversation's function and custom tools, sends the kinds of tool its provider
+    runs itself in its own form (the web search: ``"kind": "web_search"``), and leaves out any
+    other kind with a warning: :func:`streamkit.dialects.web_search.split_tools` does that split.
 
     Returns: nothing.
 
