@@ -21,6 +21,11 @@ reads its own form back into the canonical tool and keeps the rest of what the c
 versioned ``type``, ``cache_control``, Gemini's ``timeRangeFilter``) in the tool's
 ``provider_metadata``, which the builder of the same dialect restores.
 
+A ``tool_choice`` naming the search (Claude Code's ``WebSearch`` forces it) stays one for
+Anthropic, becomes ``required`` for a Responses upstream when the search is its only tool, and is
+left to the model elsewhere (a warning says so): Gemini cannot force a search, and the others
+have none to force.
+
 Two upstreams refuse the search beside the request's other tools for some models, and the builders
 say so rather than fail the request:
 
@@ -41,6 +46,12 @@ from .checks import Checks
 
 #: the canonical tool kinds every dialect declares as its own tools (functions)
 FUNCTION_KINDS = frozenset({"function", "custom"})
+#: the names the dialects give the calls of their provider's web search (Anthropic's and
+#: Responses' ``web_search``, Gemini's ``google_search_web`` tool calls, Groq's
+#: ``browser_search``): each encoder writes another provider's search as its own
+SEARCH_CALL_NAMES = frozenset(
+    {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
+)
 #: the settings of a canonical web search tool
 SETTINGS = ("max_uses", "allowed_domains", "blocked_domains", "user_location", "context_size")
 
@@ -61,6 +72,14 @@ def split_tools(
         else:
             drops.add(f"the {kind} tool")
     return functions, found
+
+
+def names_search(choice: Any, tools: Any) -> bool:
+    """Whether a canonical ``tool_choice`` names the conversation's web search (Claude Code's
+    ``WebSearch`` asks for ``{"type": "tool", "name": "web_search"}``)."""
+    return isinstance(choice, dict) and any(
+        t.get("kind") == WEB_SEARCH and t.get("name") == choice.get("name") for t in tools or ()
+    )
 
 
 def own(tool: dict[str, Any], dialect: str) -> dict[str, Any] | None:

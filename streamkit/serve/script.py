@@ -13,6 +13,16 @@ of a canonical message, or a shorthand for it::
 
 A part's ``provider_metadata`` (in either form, e.g. a Gemini ``thought_signature`` on a tool call)
 is kept on the event that ends it, so the dialect's encoder writes it where its wire carries it.
+A tool the provider ran itself (its web search) is a ``tool-call`` part with ``"provider_executed":
+true`` and a ``tool-result`` part (``tool_call_id``, ``tool_name``, ``output``) after it, as in a
+canonical message; such a call does not make the turn finish ``tool-calls``::
+
+    {"content": [
+      {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": true,
+       "input": {"query": "tides in Brest"}},
+      {"type": "tool-result", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": true,
+       "output": {"sources": [{"type": "url", "url": "https://maree.info/"}]}},
+      {"type": "text", "text": "High tide is at 14:05."}]}
 
 Each request gets the next turn, expanded into canonical events whose text and arguments come in
 small deltas (a few characters each), then encoded by the served dialect's encoder.
@@ -79,7 +89,9 @@ def _turn(raw: Any, where: str) -> dict[str, Any]:
             raise UsageError(f"{where}: a turn needs text, reasoning, tool_calls or content")
     for j, part in enumerate(content):
         if not isinstance(part, dict) or part.get("type") not in _PART_TEXTS:
-            raise UsageError(f"{where}: content[{j}] must be a text, reasoning or tool-call part")
+            raise UsageError(
+                f"{where}: content[{j}] must be a text, reasoning, tool-call or tool-result part"
+            )
         problem = fields_problem(_PART_TEXTS[part["type"]], part)
         if problem:
             raise UsageError(f"{where}: content[{j}]: {problem}")
@@ -102,6 +114,7 @@ _PART_TEXTS = {
     "text": (("text", _TEXT, False),),
     "reasoning": (("text", _TEXT, False),),
     "tool-call": (("tool_name", (str,), True), ("tool_call_id", _TEXT, False), ("arguments", _TEXT, False)),
+    "tool-result": (("tool_call_id", (str,), True), ("tool_name", _TEXT, False)),
 }
 
 
@@ -124,7 +137,8 @@ def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_pref
     """A turn as the canonical events of one streamed response."""
     events: list[dict[str, Any]] = [{"type": "start", "id": response_id, "model": model}]
     output_chars = 0
-    calls = 0
+    calls = 0  # the client's calls (the turn then finishes tool-calls)
+    made = 0  # the calls of the turn, the provider's included (the ids made up for them)
     blocks = 0
     for part in turn["content"]:
         kind = part["type"]
@@ -139,13 +153,20 @@ def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_pref
             if part.get("provider_metadata"):
                 end["provider_metadata"] = part["provider_metadata"]
             events.append(end)
+        elif kind == "tool-result":  # (what a tool the provider ran gave)
+            result = {k: part[k] for k in ("tool_call_id", "tool_name", "output", "is_error", "provider_metadata")
+                      if k in part}  # fmt: skip
+            events.append({"type": "tool-result", **result, "provider_executed": True})
         else:
-            call_id = part.get("tool_call_id") or f"{call_prefix}{calls}"
-            calls += 1
+            executed = part.get("provider_executed") is True
+            call_id = part.get("tool_call_id") or f"{call_prefix}{made}"
+            made += 1
+            calls += not executed
             arguments = part.get("arguments")
             if arguments is None:
                 arguments = orjson.dumps(part.get("input") or {}).decode()
-            events.append({"type": "tool-input-start", "id": call_id, "tool_name": part["tool_name"]})
+            start = {"type": "tool-input-start", "id": call_id, "tool_name": part["tool_name"]}
+            events.append({**start, "provider_executed": True} if executed else start)
             for i in range(0, len(arguments), 8):
                 events.append({"type": "tool-input-delta", "id": call_id, "delta": arguments[i : i + 8]})
             events.append({"type": "tool-input-end", "id": call_id})
@@ -159,6 +180,8 @@ def turn_events(turn: dict[str, Any], *, response_id: str, model: str, call_pref
             }
             if err:
                 call["input_error"] = err
+            if executed:
+                call["provider_executed"] = True
             if part.get("provider_metadata"):
                 call["provider_metadata"] = part["provider_metadata"]  # e.g. a Gemini thought signature
             events.append(call)

@@ -17,6 +17,8 @@ fails here. Each rule is one the provider documents or answers with its own 400 
   declaration's ``parameters`` only in the fields of Gemini's ``Schema``; every content
   has parts and the role ``user`` or ``model``; a turn of function calls is followed by a turn
   of as many function responses.
+* Every dialect: a ``tool_choice`` that names a tool names one the request declares (Gemini's
+  ``allowedFunctionNames`` too).
 * Responses: a ``function_call_output`` answers a ``function_call`` of the input (unless the
   request continues a ``previous_response_id``, which holds the call); a ``reasoning`` item
   is one the API can read back: an ``rs_`` id, or ``encrypted_content`` of its own (never one
@@ -55,6 +57,13 @@ def _chat(body: dict[str, Any]) -> list[str]:
            if not _CHAT_NAME.fullmatch(str(n))]  # fmt: skip
     if "tool_choice" in body and not body.get("tools"):
         out.append("tool_choice without tools")
+    chosen = (
+        (body.get("tool_choice") or {}).get("function", {})
+        if isinstance(body.get("tool_choice"), dict)
+        else {}
+    )
+    if chosen and chosen.get("name") not in [n for _, n in _names(body, "function")]:
+        out.append(f"tool_choice names {chosen.get('name')!r}, no function of the request")
     if "web_search_options" in body and "search" not in str(body.get("model")):
         out.append(f"web_search_options for {body.get('model')!r}, which is no search model")
     messages = body.get("messages") or []
@@ -84,6 +93,14 @@ def _chat(body: dict[str, Any]) -> list[str]:
 def _anthropic(body: dict[str, Any]) -> list[str]:
     out = [f"tools[{i}]: the name {t.get('name')!r} is not ^[a-zA-Z0-9_-]{{1,64}}$"
            for i, t in enumerate(body.get("tools") or ()) if "input_schema" in t and not _ANTHROPIC_NAME.fullmatch(str(t.get("name")))]  # fmt: skip
+    choice = body.get("tool_choice")
+    tools = body.get("tools") or ()
+    if (
+        isinstance(choice, dict)
+        and choice.get("type") == "tool"
+        and choice.get("name") not in [t.get("name") for t in tools]
+    ):
+        out.append(f"tool_choice names {choice.get('name')!r}, no tool of the request")
     for i, t in enumerate(body.get("tools") or ()):
         if str(t.get("type")).startswith("web_search_"):
             if t.get("name") != "web_search":
@@ -120,9 +137,15 @@ def _gemini(body: dict[str, Any]) -> list[str]:
     out = [f"functionDeclarations: the name {d.get('name')!r} is not one Gemini takes"
            for tool in body.get("tools") or () for d in tool.get("functionDeclarations") or ()
            if not _GEMINI_NAME.fullmatch(str(d.get("name")))]  # fmt: skip
+    declared = []
     for tool in body.get("tools") or ():
         for d in tool.get("functionDeclarations") or ():
+            declared.append(d.get("name"))
             out += [f"{d.get('name')}: parameters{p}" for p in _gemini_schema(d.get("parameters"), "")]
+    calling = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+    for name in calling.get("allowedFunctionNames") or ():
+        if name not in declared:
+            out.append(f"toolConfig: allowedFunctionNames names {name!r}, no function declaration")
     contents = body.get("contents") or []
     calls = 0  # function calls of the turn before
     for i, content in enumerate(contents):
@@ -159,10 +182,19 @@ def _gemini_schema(schema: Any, at: str) -> list[str]:
 
 
 def _responses(body: dict[str, Any]) -> list[str]:
+    choice = body.get("tool_choice")
+    named = [t.get("name") for t in body.get("tools") or () if t.get("type") in ("function", "custom")]
+    out = (
+        [f"tool_choice names {choice.get('name')!r}, no function of the request"]
+        if isinstance(choice, dict)
+        and choice.get("type") in ("function", "custom")
+        and choice.get("name") not in named
+        else []
+    )
     items = body.get("input")
     if not isinstance(items, list):
-        return []
-    out = [
+        return out
+    out += [
         f"input[{n}]: a reasoning item the API cannot read back (no id, no encrypted_content of its own)"
         for n, item in enumerate(items)
         if isinstance(item, dict) and item.get("type") == "reasoning"

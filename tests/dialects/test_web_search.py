@@ -296,3 +296,45 @@ def test_a_canonical_web_search_with_wrong_settings_is_refused(
     conv = {"messages": [], "tools": [{"name": "web_search", "kind": "web_search", **settings}]}
     with pytest.raises(UsageError, match=f"tools\\[0\\]: {message}"):
         check(conv)
+
+
+# --- a tool_choice that forces the search (Claude Code's WebSearch) -------------------------------
+
+
+def forced(upstream: str, model: str = "m", *, with_function: bool = False) -> dict[str, Any]:
+    conv = parsed("anthropic", {}, with_function=with_function)
+    conv["options"] = {**conv.get("options", {}), "tool_choice": {"name": "web_search"}}
+    return built(upstream, conv, model)
+
+
+def test_a_forced_search_stays_forced_for_anthropic_and_responses() -> None:
+    assert forced("anthropic")["tool_choice"] == {"type": "tool", "name": "web_search"}
+    assert forced("openai-responses")["tool_choice"] == "required"  # (the search is its one tool)
+
+
+@pytest.mark.parametrize(
+    ("upstream", "model", "with_function", "warning"),
+    [
+        ("openai-responses", "m", True, "a tool_choice naming the web search beside other tools"),
+        (
+            "gemini",
+            "gemini-2.5-flash",
+            False,
+            "a tool_choice naming the web search (Gemini cannot force a search)",
+        ),
+        ("gemini", "gemini-3-pro", True, "Gemini cannot force a search"),
+        (
+            "openai-chat",
+            "gpt-4o-search-preview",
+            True,
+            "a tool_choice naming the web search (left to the model)",
+        ),
+    ],
+)
+def test_a_forced_search_is_left_to_the_model_where_it_cannot_be_forced(
+    upstream: str, model: str, with_function: bool, warning: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = forced(upstream, model, with_function=with_function)
+    assert "tool_choice" not in body
+    assert "functionCallingConfig" not in body.get("toolConfig", {})
+    assert warning in capsys.readouterr().err

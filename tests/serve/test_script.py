@@ -77,3 +77,36 @@ def test_the_long_form_keeps_its_finish_usage_and_metadata(tmp_path: Path) -> No
     }
     assert events[-1] == {"type": "finish", "finish_reason": "stop", "usage": {"input_tokens": 1},
                           "raw_finish_reason": "pause_turn"}  # fmt: skip
+
+
+def test_a_tool_the_provider_ran_is_its_call_and_its_result_and_no_client_call(tmp_path: Path) -> None:
+    from streamkit.canonical import check_event
+
+    path = tmp_path / "script.json"
+    turn = {"content": [
+        {"type": "tool-call", "tool_name": "web_search", "provider_executed": True, "input": {"query": "tides"}},
+        {"type": "tool-result", "tool_call_id": "call_0", "tool_name": "web_search", "provider_executed": True,
+         "output": {"sources": [{"type": "url", "url": "https://maree.info/"}]}},
+        {"type": "tool-call", "tool_name": "notify", "input": {}},
+    ]}  # fmt: skip
+    path.write_bytes(
+        orjson.dumps([turn, {**turn, "content": [*turn["content"][:2], {"type": "text", "text": "14:05"}]}])
+    )
+    first, second = (
+        turn_events(t, response_id="r", model="m", call_prefix="call_") for t in load_script(path)
+    )
+    assert all(check_event(e) is None for e in first + second)
+    calls = [
+        (e["tool_call_id"], e["tool_name"], e.get("provider_executed"))
+        for e in first
+        if e["type"] == "tool-call"
+    ]
+    assert calls == [("call_0", "web_search", True), ("call_1", "notify", None)]  # (ids of their own)
+    (result,) = [e for e in first if e["type"] == "tool-result"]
+    assert (
+        result["provider_executed"] is True and result["output"]["sources"][0]["url"] == "https://maree.info/"
+    )
+    assert first[-1]["finish_reason"] == "tool-calls" and second[-1]["finish_reason"] == "stop"
+    with pytest.raises(UsageError, match="content\\[0\\]: 'tool_call_id' is missing"):
+        path.write_bytes(orjson.dumps([{"content": [{"type": "tool-result", "output": "x"}]}]))
+        load_script(path)

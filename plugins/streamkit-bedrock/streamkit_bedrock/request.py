@@ -258,7 +258,10 @@ def _options(options: dict[str, Any], body: dict[str, Any], drops: _Drops) -> No
             elif tools is not None and value == "required":
                 tools["toolChoice"] = {"any": {}}
             elif tools is not None and isinstance(value, dict) and value.get("name"):
-                tools["toolChoice"] = {"tool": {"name": value["name"]}}
+                if any(spec["toolSpec"]["name"] == value["name"] for spec in tools["tools"]):
+                    tools["toolChoice"] = {"tool": {"name": value["name"]}}
+                else:  # (a tool left out, such as the web search: the API refuses a choice of none)
+                    drops.add(f"a tool_choice naming {value['name']}, which is not sent")
         elif key in ("seed", "frequency_penalty", "presence_penalty", "parallel_tool_calls", "response_format",
                      "reasoning_effort"):  # fmt: skip
             drops.add(key)

@@ -155,7 +155,7 @@ def _options(options: dict[str, Any], body: dict[str, Any], drops: _Drops) -> No
         elif key in _RENAMED:
             body[_RENAMED[key]] = [value] if key == "stop" and isinstance(value, str) else value
         elif key == "tool_choice":
-            if value in ("required", "none"):
+            if value in ("required", "none") and body.get("tools"):
                 body["tool_choice"] = value.upper()
             elif value != "auto":
                 drops.add("a tool_choice naming one tool")

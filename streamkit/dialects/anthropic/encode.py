@@ -20,7 +20,8 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   the other: a call that starts while another is open waits, with its fragments, until that
   one ends. A ``tool-call`` with no ``tool-input-*`` events is written whole.
 * A response that ended in an error ends at its ``error`` event, as Anthropic's do.
-* Another provider's web search (a provider-executed call of a :data:`FOREIGN_SEARCHES` name: a
+* Another provider's web search (a provider-executed call of a name in
+  :data:`~streamkit.dialects.web_search.SEARCH_CALL_NAMES`: a
   Responses ``web_search_call``, a Gemini search) is written as Anthropic's own: a
   ``server_tool_use`` named ``web_search`` with the call's input, and a ``web_search_tool_result``
   listing the pages the search named (a Responses search's ``sources``), each with an empty
@@ -50,13 +51,8 @@ import orjson
 from ...canonical import message_to_events
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..web_search import SEARCH_CALL_NAMES
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
-
-#: the names other dialects give their provider's web search (Responses, Gemini's grounding
-#: tool calls, Groq's), written as Anthropic's ``web_search`` server tool and its results
-FOREIGN_SEARCHES = frozenset(
-    {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
-)
 
 #: every stop_reason the SDK's type accepts
 WIRE_STOP_REASONS = frozenset(FINISH_REASONS)
@@ -389,7 +385,7 @@ class AnthropicEncoder(Encoder):
         meta = _meta(ev)
         if ev.get("provider_executed"):
             kind = meta.get("type")
-            if not isinstance(kind, str) and ev.get("tool_name") in FOREIGN_SEARCHES:
+            if not isinstance(kind, str) and ev.get("tool_name") in SEARCH_CALL_NAMES:
                 self.searches.add(ev["id"])  # another provider's web search, as Anthropic's own
                 return {"type": "server_tool_use", "id": ev["id"], "name": "web_search", "input": {}}
             if not isinstance(kind, str):

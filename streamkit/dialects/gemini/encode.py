@@ -280,17 +280,17 @@ class GeminiEncoder(Encoder):
         return out
 
     def _executed_call(self, ev: dict[str, Any], value: Any, meta: dict[str, Any]) -> list[WireEvent]:
-        part = executed_call_part(ev, value, meta, self.code_ids)
+        part = executed_call_part(ev, value, meta, self.code_ids, searches=True)
         if part is None:
-            return self.drop("provider-executed tool calls other than code execution")
+            return self.drop("provider-executed tool calls other than code execution and web search")
         return self._part(part)
 
     def _on_tool_result(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("provider_executed"):
             return []  # a client tool's result belongs to the next request, not this stream
-        part = executed_result_part(ev, self.code_ids)
+        part = executed_result_part(ev, self.code_ids, searches=True)
         if part is None:
-            return self.drop("provider-executed tool results other than code execution")
+            return self.drop("provider-executed tool results other than code execution and web search")
         return self._part(part)
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:

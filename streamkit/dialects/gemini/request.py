@@ -508,7 +508,11 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     thinking = thinking_config(options, model, drops)
     if thinking:
         config["thinkingConfig"] = thinking
-    choice = tool_config(options.get("tool_choice"))
+    choice = None
+    if web_search.names_search(options.get("tool_choice"), searches):
+        drops.add("a tool_choice naming the web search (Gemini cannot force a search)")
+    else:
+        choice = tool_config(options.get("tool_choice"))
     if choice:
         extra["toolConfig"] = choice
     if beside:

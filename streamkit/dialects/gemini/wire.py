@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..web_search import SEARCH_CALL_NAMES
+
 NAME = "gemini"
 
 FINISH_REASONS = {
@@ -31,6 +33,8 @@ _CANDIDATE_FIELDS = {
 }
 
 CODE_EXECUTION = "code_execution"
+#: the ``toolType`` of a Google search's server-side tool call
+SEARCH_TOOL_TYPE = "GOOGLE_SEARCH_WEB"
 
 
 def _dumps(value: Any) -> str:
@@ -43,12 +47,17 @@ def _dumps(value: Any) -> str:
 
 
 def executed_call_part(
-    ev: dict[str, Any], value: Any, meta: dict[str, Any], code_ids: dict[str, str | None]
-) -> dict[str, Any] | None:
+    ev: dict[str, Any], value: Any, meta: dict[str, Any], code_ids: dict[str, str | None],
+    searches: bool = False,
+) -> dict[str, Any] | None:  # fmt: skip
     """A provider-executed call that came from Gemini as its part (``toolCall`` for a server-side
     tool, ``executableCode`` for code execution), or None for another provider's executed tool.
-    ``code_ids`` (canonical call id → ``executableCode`` id) is filled for the results that follow."""
+    ``code_ids`` (canonical call id → ``executableCode`` id) is filled for the results that follow.
+    With ``searches`` (the encoder's, not a request's turns: Gemini reads back only its own), another
+    provider's web search is a ``toolCall`` of a Google search."""
     part: dict[str, Any]
+    if searches and not meta.get("tool_type") and ev.get("tool_name") in SEARCH_CALL_NAMES:
+        meta = {**meta, "tool_type": SEARCH_TOOL_TYPE}  # another provider's web search, as Gemini's own
     if meta.get("tool_type"):
         call: dict[str, Any] = {"toolType": meta["tool_type"]}
         if value:
@@ -70,12 +79,16 @@ def executed_call_part(
     return part
 
 
-def executed_result_part(ev: dict[str, Any], code_ids: dict[str, str | None]) -> dict[str, Any] | None:
+def executed_result_part(
+    ev: dict[str, Any], code_ids: dict[str, str | None], searches: bool = False
+) -> dict[str, Any] | None:
     """A provider-executed result as its Gemini part (``toolResponse`` / ``codeExecutionResult``),
-    or None for another provider's executed tool."""
+    or None for another provider's executed tool (but a web search's, with ``searches``)."""
     meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
     output = ev.get("output")
     part: dict[str, Any]
+    if searches and not meta.get("tool_type") and ev.get("tool_name") in SEARCH_CALL_NAMES:
+        meta = {**meta, "tool_type": SEARCH_TOOL_TYPE}
     if meta.get("tool_type"):
         response: dict[str, Any] = {"toolType": meta["tool_type"]}
         if not meta.get("generated_id"):

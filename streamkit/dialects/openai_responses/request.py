@@ -613,7 +613,12 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
             text.update(value)
         else:
             body[OPTION_NAMES.get(key, key)] = value
-    if "tool_choice" in options:
+    if web_search.names_search(options.get("tool_choice"), tools):
+        if len(declared) == 1:
+            body["tool_choice"] = "required"  # (the search is the one tool there is to use)
+        else:
+            drops.add("a tool_choice naming the web search beside other tools (left to the model)")
+    elif "tool_choice" in options:
         choice = _tool_choice(options["tool_choice"], tools, drops)
         if choice is not None:
             body["tool_choice"] = choice

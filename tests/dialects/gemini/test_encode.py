@@ -10,6 +10,7 @@ import pytest
 
 from streamkit.dialects.gemini import Gemini, GeminiEncoder
 from streamkit.stages.accumulate import accumulate
+from streamkit.stages.normalize import normalize
 from streamkit.stages.render import render
 from tests.conftest import DATA, essence, events_of, messages
 from tests.dialects.gemini.chunks import ALL_CASES, CASES, validate_chunk, wire_of
@@ -121,15 +122,39 @@ def test_the_model_option_names_the_model_of_every_response() -> None:
 def test_encoder_warns_about_what_gemini_cannot_express(capsys: pytest.CaptureFixture[str]) -> None:
     encoder = GeminiEncoder()
     encoder.feed({"type": "start", "id": "r", "model": "m"})
-    executed = {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "arguments": "{}",
+    executed = {"type": "tool-call", "tool_call_id": "ci_1", "tool_name": "code_interpreter", "arguments": "{}",
                 "input": {}, "provider_executed": True}  # fmt: skip
     assert encoder.feed(executed) == []
     assert encoder.feed({"type": "text-delta", "id": "c1.text-0", "delta": "x", "choice": 1}) == []
     encoder.feed({"type": "finish", "finish_reason": "stop"})
     encoder.close()
     err = capsys.readouterr().err
-    assert "gemini cannot express provider-executed tool calls other than code execution (1); dropped" in err
+    assert "provider-executed tool calls other than code execution and web search (1); dropped" in err
     assert "gemini cannot express choices other than the first (1); dropped" in err
+
+
+def test_another_providers_web_search_is_written_as_a_google_search_and_read_back() -> None:
+    """A Responses upstream's search, for a Gemini client: a server-side tool call and its response
+    (``toolType`` GOOGLE_SEARCH_WEB), which Gemini's own normalizer reads back as the same search."""
+    from google.genai import types
+
+    events = events_of(DATA / "openai-responses" / "web-search.sse")
+    chunks = wire_of(events)
+    candidates = [c["candidates"][0] for c in chunks]
+    parts = [p for c in candidates if "content" in c for p in c["content"]["parts"]]
+    call, response = (p for p in parts if "toolCall" in p or "toolResponse" in p)
+    assert call["toolCall"] == {"toolType": "GOOGLE_SEARCH_WEB", "id": "ws_ws01",
+                                "args": {"type": "search", "query": "positive news today"}}  # fmt: skip
+    assert response["toolResponse"]["toolType"] == "GOOGLE_SEARCH_WEB"
+    assert response["toolResponse"]["response"]["sources"][0]["url"] == "https://www.goodnewsnetwork.org/"
+    for chunk in chunks:
+        types.GenerateContentResponse.model_validate(chunk)
+    again = [e for e in normalize(iter({"type": "raw", "dialect": "gemini", "event": None, "data": c} for c in chunks))
+             if e["type"] in ("tool-call", "tool-result")]  # fmt: skip
+    assert [(e["type"], e["tool_name"], e["provider_executed"]) for e in again] == [
+        ("tool-call", "google_search_web", True),
+        ("tool-result", "google_search_web", True),
+    ]
 
 
 def test_a_refusal_is_written_as_text_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
