@@ -268,3 +268,82 @@ def test_claude_codes_long_mcp_tool_names_go_under_fitted_names(
     first, second = ndjson(log.read_bytes())
     assert name not in json.dumps(first) and fit(name) in json.dumps(first)
     assert "It is 18 degrees and sunny in Paris." in json.dumps(second)  # the MCP server's answer
+
+
+#: a search the upstream's provider ran (serve --script writes it in the upstream's own form)
+SEARCH = [
+    {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": True,
+     "input": {"query": "coral reef news"}},
+    {"type": "tool-result", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": True,
+     "output": {"sources": [{"type": "url", "url": "https://reefs.example/tahiti"}]}},
+    {"type": "text", "text": "A new coral reef was found off Tahiti."},
+]  # fmt: skip
+#: each upstream's own search, as the gateway declares it
+SEARCH_TOOLS = {
+    "anthropic": {"type": "web_search_20250305", "name": "web_search", "max_uses": 8},
+    "openai-responses": {"type": "web_search"},
+    "gemini": {"googleSearch": {}},
+}
+
+
+@pytest.mark.parametrize("upstream", list(SEARCH_TOOLS))
+def test_claude_codes_web_search_searches_with_the_upstreams_own_search(
+    upstream: str, tmp_path: Path
+) -> None:
+    """Claude Code's ``WebSearch`` asks the model for Anthropic's search tool, forced: the upstream
+    gets its own search, and Claude Code reads the search it ran as Anthropic's, links included."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    script = [{"tool_calls": [{"name": "WebSearch", "input": {"query": "coral reef news"}}]}, {"content": SEARCH},
+              {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = subprocess.run(
+            [f"{AGENTS}/claude", "-p", "Any good news about coral reefs?", "--output-format", "stream-json",
+             "--verbose", "--allowedTools", "WebSearch"],
+            cwd=work, capture_output=True, timeout=180,
+            env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    events = ndjson(result.stdout)
+    assert events[-1]["type"] == "result" and events[-1]["result"] == ANSWER
+    (found,) = [b["content"] for e in events if e["type"] == "user" for b in e["message"]["content"]
+                if b.get("type") == "tool_result"]  # fmt: skip
+    assert "https://reefs.example/tahiti" in found and "A new coral reef was found off Tahiti." in found
+    _, search, _ = ndjson(log.read_bytes())
+    assert search["tools"] == [SEARCH_TOOLS[upstream]]
+
+
+@pytest.mark.parametrize("upstream", list(SEARCH_TOOLS))
+def test_codexs_web_search_searches_with_the_upstreams_own_search(upstream: str, tmp_path: Path) -> None:
+    """Codex declares the Responses ``web_search`` tool: the upstream gets its own search beside
+    Codex's functions, and Codex shows the search it ran as a ``web_search`` item."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    with gateway(upstream, tmp_path, script=[{"content": SEARCH}]) as (url, log):
+        provider = (f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY", '
+                    f"supports_websockets=false}}")  # fmt: skip
+        result = subprocess.run(
+            [f"{AGENTS}/codex", "exec", "--json", "--skip-git-repo-check", "-c", "model_provider=streamkit",
+             "-c", f"model_providers.streamkit={provider}", "-c", "tools.web_search=true", "-m", "gpt-5-codex",
+             "Search the web for coral reef news"],
+            cwd=work, capture_output=True, timeout=180, env=_agent_env(home, STREAMKIT_TEST_KEY="dummy-key"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    items = [e["item"] for e in ndjson(result.stdout) if e.get("type") == "item.completed"]
+    assert [(i["type"], i.get("query")) for i in items if i["type"] == "web_search"] == [
+        ("web_search", "coral reef news")
+    ]
+    assert items[-1] == {
+        **items[-1],
+        "type": "agent_message",
+        "text": "A new coral reef was found off Tahiti.",
+    }
+    (sent,) = ndjson(log.read_bytes())
+    declared = [t for t in sent["tools"] if "googleSearch" in t or "search" in str(t.get("type"))]
+    expected = dict(SEARCH_TOOLS[upstream])
+    expected.pop("max_uses", None)
+    if upstream == "openai-responses":
+        expected["external_web_access"] = False  # (Codex's cached search, as Codex sent it)
+    assert declared == [expected]
