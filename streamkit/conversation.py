@@ -170,7 +170,7 @@ def check(conversation: Any, where: str = "conversation") -> dict[str, Any]:
             if not isinstance(tool.get("format", {}), dict):
                 raise _fail(where, f"tools[{i}]: 'format' must be an object")
             if tool.get("kind") == WEB_SEARCH:
-                problem = _web_search_problem(tool)
+                problem = web_search_problem(tool)
                 if problem:
                     raise _fail(where, f"tools[{i}]: {problem}")
             _check_metadata(tool, f"{where}: tools[{i}]")
@@ -205,7 +205,7 @@ LOCATION_FIELDS = ("city", "region", "country", "timezone")
 CONTEXT_SIZES = ("low", "medium", "high")
 
 
-def _web_search_problem(tool: dict[str, Any]) -> str | None:
+def web_search_problem(tool: dict[str, Any]) -> str | None:
     """What is wrong with a web search tool's settings (see the module's docstring), if anything."""
     uses = tool.get("max_uses")
     if uses is not None and (type(uses) is not int or uses < 1):

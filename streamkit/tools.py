@@ -20,6 +20,15 @@ Or one table per tool, named by its key (the shape many TOML configs use)::
     executor = "shell"
     command = ["python3", "examples/weather.py"]
 
+The provider's own web search is an entry of ``kind = "web_search"``, with no executor (the
+provider runs it) and the settings of :mod:`streamkit.dialects.web_search` (``max_uses``,
+``allowed_domains``, ``blocked_domains``, ``user_location``, ``context_size``)::
+
+    [[tools]]
+    name = "web_search"
+    kind = "web_search"
+    allowed_domains = ["docs.python.org"]
+
 JSON: ``{"tools": [...]}``, ``{"tools": {"NAME": {...}}}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
 description and parameters in its dialect's own tool format; ``run-tools`` and ``agent`` run them
 through their executor. A malformed file is a usage error naming the file and the entry.
@@ -47,7 +56,9 @@ from .errors import UsageError
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_OUTPUT = 64 * 1024
 APPROVE = ("never", "always")
-_COMMON = {"name", "description", "parameters", "executor", "timeout", "max_output", "approve"}
+_COMMON = {"name", "description", "parameters", "executor", "timeout", "max_output", "approve", "kind"}
+#: the kinds of tool a tools file declares: run here (``function``), or by the provider
+KINDS = ("function", "web_search")
 
 
 @dataclass
@@ -63,9 +74,12 @@ class Tool:
     max_output: int = DEFAULT_MAX_OUTPUT
     approve: str = "never"
     source: str = ""  # the tools file it came from, for messages
+    kind: str = "function"  # or the provider's own web search ("web_search": settings its settings)
 
     def declaration(self) -> dict[str, Any]:
         """The canonical declaration a dialect turns into its own tool format."""
+        if self.kind != "function":
+            return {"name": self.name, "kind": self.kind, **self.settings}
         return {"name": self.name, "description": self.description, "parameters": self.parameters}
 
 
@@ -130,6 +144,11 @@ def _entry(raw: Any, where: str) -> Tool:
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"{where}: 'name' must be a non-empty string")
     where = f"{where} ({name})"
+    kind = raw.get("kind", "function")
+    if kind not in KINDS:
+        raise UsageError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
+    if kind == "web_search":
+        return _hosted(raw, name, where)
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise UsageError(f"{where}: 'description' must be a string")
@@ -160,6 +179,23 @@ def _entry(raw: Any, where: str) -> Tool:
         approve,
         where.split(": tool ")[0],
     )
+
+
+def _hosted(raw: dict[str, Any], name: str, where: str) -> Tool:
+    """A web search entry: its settings, checked as a conversation's are; nothing to run here."""
+    from .conversation import web_search_problem
+    from .dialects.web_search import SETTINGS
+
+    extra = sorted(set(raw) - {"name", "kind", "description", *SETTINGS})
+    if extra:
+        raise UsageError(
+            f"{where}: a web_search tool runs at the provider: it takes no {', '.join(map(repr, extra))}"
+        )
+    settings = {k: raw[k] for k in SETTINGS if k in raw}
+    problem = web_search_problem(settings)
+    if problem:
+        raise UsageError(f"{where}: {problem}")
+    return Tool(name, settings=settings, source=where.split(": tool ")[0], kind="web_search")
 
 
 def _named(key: str, raw: Any, where: str) -> Any:

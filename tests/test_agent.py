@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from streamkit.dialects.web_search import SEARCH_CALL_NAMES
 from streamkit.plugins import Registry, get_plugin_manager
 
 from .conftest import ROOT, STREAMKIT, ndjson, run_cli
@@ -353,3 +354,42 @@ def test_an_upstream_stream_it_cannot_read_is_an_upstream_failure(behaviour: str
     message = f"the upstream sent what streamkit cannot read: {said}"
     assert {k: v for k, v in events[-1].items() if k != "t"} == {"type": "error", "message": message}
     assert result.stderr.decode().strip() == f"streamkit agent: {message}"
+
+
+@pytest.mark.parametrize("dialect", ["anthropic", "openai-responses", "gemini"])
+def test_a_tools_files_web_search_is_the_providers_own_and_runs_there(dialect: str, tmp_path: Path) -> None:
+    """A tools file's ``kind = "web_search"`` entry goes upstream as the dialect's own search; the
+    search the provider ran comes back and nothing runs here: the loop ends in one step."""
+    tools = tmp_path / "tools.toml"
+    tools.write_text(
+        TOOLS.read_text() + '\n[[tools]]\nname = "web_search"\nkind = "web_search"\nmax_uses = 2\n'
+        'allowed_domains = ["weather.example"]\n'
+    )
+    path = tmp_path / "script.json"
+    path.write_bytes(orjson.dumps([{"content": [
+        {"type": "tool-call", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": True,
+         "input": {"query": "Paris weather"}},
+        {"type": "tool-result", "tool_call_id": "ws_1", "tool_name": "web_search", "provider_executed": True,
+         "output": {"sources": [{"type": "url", "url": "https://weather.example/paris"}]}},
+        {"type": "text", "text": "Sunny, says weather.example."}]}]))  # fmt: skip
+    log = tmp_path / "requests.ndjson"
+    with serving("-d", dialect, "--script", str(path), "--log-requests", str(log)) as url:
+        result = run_cli(
+            "agent", "-d", dialect, "--base-url", url, "-m", "gemini-3-flash", "--tools", str(tools), QUESTION
+        )
+    assert result.returncode == 0, result.stderr
+    events = ndjson(result.stdout)
+    assert [e["step"] for e in events if e["type"] == "start-step"] == [1]
+    (searched,) = [e["tool_name"] for e in events if e["type"] == "tool-result"]
+    assert searched in SEARCH_CALL_NAMES  # (Gemini names its search by its toolType: google_search_web)
+    assert events[-1]["content"][-1]["text"] == "Sunny, says weather.example."
+    (body,) = ndjson(log.read_bytes())
+    search = {
+        "anthropic": {"type": "web_search_20250305", "name": "web_search", "max_uses": 2,
+                      "allowed_domains": ["weather.example"]},
+        "openai-responses": {"type": "web_search", "filters": {"allowed_domains": ["weather.example"]}},
+        "gemini": {"googleSearch": {}},
+    }[dialect]  # fmt: skip
+    assert search in body["tools"] and problems(dialect, body) == []
+    if dialect != "anthropic":  # (what its search cannot take: said once)
+        assert "cannot send the web search's max_uses (1)" in result.stderr.decode()

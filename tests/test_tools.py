@@ -87,3 +87,43 @@ headers = {{ Authorization = "Bearer ${{TICKETS_TOKEN}}", X-Tenant = "${{TENANT}
     assert "('X-Tenant', 'tenant-42')" in out.output  # sent expanded
     assert "('Authorization', '[redacted]')" in out.output  # and a credential's echo redacted
     assert "tok-from-the-environment" not in out.output
+
+
+def test_a_web_search_entry_is_declared_with_its_settings_and_runs_nowhere(tmp_path: Path) -> None:
+    from streamkit.stages.run_tools import ToolRunner, declarations
+    from streamkit.tools import load_tools
+
+    path = tmp_path / "tools.toml"
+    path.write_text(
+        '[tools.web_search]\nkind = "web_search"\nmax_uses = 3\nuser_location = { city = "Oslo" }\n'
+    )
+    (tool,) = load_tools(path)
+    declared = {"name": "web_search", "kind": "web_search", "max_uses": 3, "user_location": {"city": "Oslo"}}
+    assert declarations([tool]) == [declared]
+    runner = ToolRunner([tool])
+    assert runner.tools == {} and [t.declaration() for t in runner.hosted] == [declared]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('kind = "image_generation"', "'kind' must be one of function, web_search"),
+        (
+            'kind = "web_search"\nexecutor = "shell"',
+            "a web_search tool runs at the provider: it takes no 'executor'",
+        ),
+        ('kind = "web_search"\nmax_uses = "3"', "'max_uses' must be a positive integer"),
+        ('kind = "web_search"\ncontext_size = "huge"', "'context_size' must be one of low, medium, high"),
+    ],
+)
+def test_a_web_search_entry_that_is_wrong_says_what_in_one_line(
+    tmp_path: Path, entry: str, message: str
+) -> None:
+    from streamkit.errors import UsageError
+    from streamkit.tools import load_tools
+
+    path = tmp_path / "tools.toml"
+    path.write_text(f"[tools.web_search]\n{entry}\n")
+    with pytest.raises(UsageError) as info:
+        load_tools(path)
+    assert str(info.value) == f"{path}: tool 1 (web_search): {message}"

@@ -87,7 +87,7 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
     # One runner for every step: executors keep their sessions (an MCP server) across steps, and
     # the declarations are the expanded tools (an MCP server entry stands for the tools it lists).
     runner = ToolRunner(tools, registry=registry, parallel=parallel, approve=approve, asker=asker)
-    declared = [t.declaration() for t in runner.tools.values()]
+    declared = [t.declaration() for t in [*runner.tools.values(), *runner.hosted]]
     if declared and not conversation.get("tools"):
         conversation = {**conversation, "tools": declared}
     completed = False

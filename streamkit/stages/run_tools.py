@@ -101,6 +101,7 @@ class ToolRunner:
         executors = registry.executor_entries()
         self.executors: dict[str, Executor] = {}
         self.tools: dict[str, Tool] = {}
+        self.hosted: list[Tool] = []  # tools the provider runs (its web search): declared, not run
         try:
             for tool in tools:
                 self._add(tool, executors)
@@ -120,6 +121,9 @@ class ToolRunner:
         """Check one tools-file entry and add the tools it stands for (``expand``)."""
         where = f"{tool.source}: " if tool.source else ""
         installed = ", ".join(sorted(executors))
+        if tool.kind != "function":
+            self.hosted.append(tool)
+            return
         if tool.executor is None:
             raise UsageError(f"{where}tool {tool.name!r} has no 'executor' (installed: {installed})")
         entry = executors.get(tool.executor)
