@@ -567,6 +567,11 @@ class AnthropicEncoder(Encoder):
             usage.setdefault("output_tokens", 0)
         else:
             usage = wire_usage(ev.get("usage") or {})
+            if self.searches:  # (another provider's searches, counted as Anthropic counts its own)
+                usage["server_tool_use"] = {
+                    "web_search_requests": len(self.searches),
+                    "web_fetch_requests": 0,
+                }
         message_delta: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
         message_delta.update((k, v) for k, v in meta.items() if k not in _DELTA_FIELDS and k not in _OURS)
         out.append(_event(message_delta))

@@ -284,6 +284,7 @@ def test_another_providers_web_search_is_written_as_anthropics_own() -> None:
         ("web_search_result", "https://www.goodnewsnetwork.org/")
     ]
     assert text["text"] == "A new coral reef was found off Tahiti." and final["stop_reason"] == "end_turn"
+    assert final["usage"]["server_tool_use"] == {"web_search_requests": 1, "web_fetch_requests": 0}
 
 
 def test_a_search_with_no_pages_has_an_empty_result_and_a_search_that_failed_none() -> None:
