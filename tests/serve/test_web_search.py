@@ -75,6 +75,10 @@ def test_codexs_web_search_through_an_anthropic_upstream(tmp_path: Path) -> None
     assert "web_search_call" in kinds and kinds[-1] == "message"
     search = response.output[kinds.index("web_search_call")]
     assert search.status == "completed" and search.action.query  # type: ignore[union-attr]
+    assert [s.url for s in search.action.sources] == [
+        "https://en.wikipedia.org/wiki/Oslo",
+        "https://www.visitoslo.com/en/",
+    ]  # type: ignore[union-attr]
     assert "Oslo" in response.output_text
 
 

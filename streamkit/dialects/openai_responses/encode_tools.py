@@ -553,6 +553,14 @@ class _ToolItems:
                 rest["arguments"] = (call.get("arguments") if call else None) or _dumps(inp)
             if isinstance(output, dict) and output.get("sources") and action["type"] == "search":
                 action["sources"] = output["sources"]
+            elif isinstance(output, list) and action["type"] == "search":  # (Anthropic's results: the pages)
+                pages = [
+                    {"type": "url", "url": r["url"]}
+                    for r in output
+                    if isinstance(r, dict) and isinstance(r.get("url"), str)
+                ]
+                if pages:
+                    action["sources"] = pages
             begun: dict[str, Any] = {**base, "status": "in_progress", "action": {"type": "search"}}
             done: dict[str, Any] = {**base, "status": status, "action": action, **rest}
             steps = ["in_progress", "searching", "completed"]

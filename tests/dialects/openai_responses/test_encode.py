@@ -281,7 +281,11 @@ def test_other_dialects_provider_tools_become_their_items(capsys: pytest.Capture
         ("code_interpreter_call", "code_1"),
         ("web_search_call", "g_1"),  # (Gemini's search)
     ]
-    assert output[0]["action"] == {"type": "search", "query": "x"}
+    assert output[0]["action"] == {
+        "type": "search",
+        "query": "x",
+        "sources": [{"type": "url", "url": "https://a"}],
+    }
     assert output[1]["code"] == "1+1" and output[1]["outputs"] == [{"type": "logs", "logs": '{"stdout":"2"}'}]
     for data in response:
         STREAM_EVENT.validate_python(data)
