@@ -99,3 +99,25 @@ def test_a_chat_clients_web_search_options_reach_a_gemini_upstream_as_google_sea
         answer.choices[0].message.content
         == "Spain won Euro 2024, beating England 2\u20131 in the final in Berlin."
     )
+
+
+def test_a_gemini_clients_google_search_through_an_anthropic_upstream(tmp_path: Path) -> None:
+    from google import genai
+    from google.genai import types
+
+    config = types.GenerateContentConfig(tools=[types.Tool(google_search=types.GoogleSearch())])
+    with (
+        gateway("anthropic", DATA / "anthropic" / "web-search-citations.sse", tmp_path) as (url, log),
+        genai.Client(api_key="k", http_options=types.HttpOptions(base_url=url)) as client,
+    ):
+        chunks = list(client.models.generate_content_stream(model="gemini-3-flash", contents="Capital of Norway?",
+                                                            config=config))  # fmt: skip
+    (sent,) = ndjson(log.read_bytes())
+    assert sent["tools"] == [{"type": "web_search_20250305", "name": "web_search"}]
+    contents = [c.candidates[0].content for c in chunks if c.candidates and c.candidates[0].content]
+    parts = [p for content in contents for p in content.parts or ()]
+    call = next(p.tool_call for p in parts if p.tool_call)
+    response = next(p.tool_response for p in parts if p.tool_response)
+    assert call.tool_type == "GOOGLE_SEARCH_WEB" and call.args and call.args["query"]
+    assert response.id == call.id and "wikipedia.org/wiki/Oslo" in str(response.response)
+    assert "Oslo" in "".join(p.text or "" for p in parts)
