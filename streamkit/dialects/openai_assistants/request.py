@@ -187,8 +187,9 @@ def _tool_outputs(messages: list[dict[str, Any]], state: dict[str, Any], known: 
 
 
 def _run_fields(conversation: dict[str, Any], body: dict[str, Any], dropped: _Dropped) -> dict[str, Any]:
-    """What every run creation carries: instructions, tools, options, streaming."""
-    from ...conversation import system_text
+    """What every run creation carries: instructions, tools (a custom tool as a function taking one
+    string ``input``: :func:`streamkit.conversation.tool_parameters`), options, streaming."""
+    from ...conversation import system_text, tool_parameters
 
     system = system_text(conversation)
     if system:
@@ -197,7 +198,7 @@ def _run_fields(conversation: dict[str, Any], body: dict[str, Any], dropped: _Dr
     if tools:
         body["tools"] = [
             {"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
-                                              "parameters": t.get("parameters") or {"type": "object", "properties": {}}}}
+                                              "parameters": tool_parameters(t)}}
             for t in tools
         ]  # fmt: skip
     body["stream"] = True

@@ -771,3 +771,16 @@ def test_the_official_client_creates_a_thread_and_runs_it_against_serve(tmp_path
         client.close()
     assert run is not None and run.status == "completed" and run.assistant_id == "asst_C2"
     assert message.thread_id == run.thread_id and [c.text.value for c in message.content] == ["Hello there."]
+
+
+def test_a_custom_tool_is_a_function_taking_its_one_string() -> None:
+    """Codex's apply_patch (a freeform tool) as the Assistants API's function: one string ``input``,
+    as every other dialect without freeform tools declares it (it was an empty object schema)."""
+    from streamkit.conversation import CUSTOM_TOOL_PARAMETERS
+
+    conv = {**from_prompt("patch it"), "tools": [{"name": "apply_patch", "kind": "custom"}, {"name": "f"}]}
+    tools = request(conv).body["tools"]
+    assert [t["function"]["parameters"] for t in tools] == [
+        CUSTOM_TOOL_PARAMETERS,
+        {"type": "object", "properties": {}},
+    ]
