@@ -121,3 +121,26 @@ def test_a_gemini_clients_google_search_through_an_anthropic_upstream(tmp_path: 
     assert call.tool_type == "GOOGLE_SEARCH_WEB" and call.args and call.args["query"]
     assert response.id == call.id and "wikipedia.org/wiki/Oslo" in str(response.response)
     assert "Oslo" in "".join(p.text or "" for p in parts)
+
+
+def test_claude_codes_web_search_through_a_gemini_upstream_that_grounds_its_answer(tmp_path: Path) -> None:
+    """Gemini 2 searches by grounding (sources and queries, no tool call): Claude Code's forced
+    search gets Gemini's Google Search, and reads the pages as a search's results."""
+    import anthropic
+
+    with (
+        gateway("gemini", DATA / "gemini" / "grounding.sse", tmp_path) as (url, log),
+        anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as client,
+    ):
+        message = client.messages.create(
+            model="gemini-2.5-flash", max_tokens=100, tools=[CLAUDE_SEARCH],  # type: ignore[list-item]
+            tool_choice={"type": "tool", "name": "web_search"},
+            messages=[{"role": "user", "content": "Perform a web search for: euro 2024 winner"}],
+        )  # fmt: skip
+    (sent,) = ndjson(log.read_bytes())
+    assert sent["tools"] == [{"googleSearch": {}}] and "toolConfig" not in sent  # (a search cannot be forced)
+    text, use, result = message.content
+    assert text.type == "text" and text.text.startswith("Spain won Euro 2024")
+    assert use.type == "server_tool_use" and use.input == {"query": "euro 2024 winner"}
+    assert result.type == "web_search_tool_result"
+    assert [page.title for page in result.content] == ["uefa.com", "bbc.com"]  # type: ignore[union-attr]

@@ -26,9 +26,12 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   ``server_tool_use`` named ``web_search`` with the call's input, and a ``web_search_tool_result``
   listing the pages the search named (a Responses search's ``sources``), each with an empty
   ``encrypted_content``, or none; so that a client such as Claude Code sees the search it asked for.
+  An answer another provider grounded in pages without a search call of its own (Gemini's Google
+  Search grounding: url sources) gets one such search after its text, listing the pages.
 * What Anthropic cannot express is dropped with a warning: sources that are not Anthropic
   citations (a citation needs an index into the request's documents or an encrypted
-  search-result index, which a foreign source has not), provider-executed tools of other
+  search-result index, which a foreign source has not: url sources become a search's results, as
+  said above, unless a search was written), provider-executed tools of other
   dialects but their web searches, files, other dialects' redacted or encrypted reasoning (its text, if any, is a
   thinking block), refusal marks on text (the text is kept), events of choices k>0. A client
   tool's ``tool-result`` belongs to the next request, not to this stream: it is left out.
@@ -154,6 +157,7 @@ class AnthropicEncoder(Encoder):
         self.calls: dict[str, str] = {}  # tool call id -> "open", "queued", "done" or "dropped"
         self.queued: dict[str, _QueuedCall] = {}  # calls waiting for the open one to end, in order
         self.searches: set[str] = set()  # ids of other providers' web searches written as server tools
+        self.pages: dict[str, str] = {}  # another provider's url sources (url -> title), see _grounding
         self.search_inputs: dict[str, Any] = {}  # provider-executed calls' inputs, by id
         self.errored = False
         self.templates: dict[tuple[str, int], PlainDelta] = {}  # (see _template)
@@ -529,6 +533,14 @@ class AnthropicEncoder(Encoder):
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
         citation = _meta(ev).get("citation")
+        if (
+            not isinstance(citation, dict)
+            and ev.get("source_type") == "url"
+            and isinstance(ev.get("url"), str)
+        ):
+            title = ev.get("title")
+            self.pages.setdefault(ev["url"], title if isinstance(title, str) and title else ev["url"])
+            return []  # (written at the end: _grounding)
         if not isinstance(citation, dict):
             return self.drop("sources that are not Anthropic citations")
         if self.cur is not None and self.cur[0] == "text":
@@ -550,9 +562,43 @@ class AnthropicEncoder(Encoder):
         out.extend(self._end(ev))
         return out
 
+    def _grounding(self, ev: dict[str, Any]) -> list[WireEvent]:
+        """The pages another provider grounded its answer in (Gemini's Google Search grounding, url
+        citations) when no search of its was written: one ``web_search`` after the text, its
+        query the provider's own if it said one, its results the pages; so that a client such as
+        Claude Code lists them. After a search that was written they are citations, which
+        Anthropic cannot write without its own encrypted indexes: dropped, with a warning."""
+        pages, self.pages = self.pages, {}
+        if not pages:
+            return []
+        if self.searches:
+            for _ in pages:
+                self.drop("sources that are not Anthropic citations")
+            return []
+        grounding = ((ev.get("provider_metadata") or {}).get("gemini") or {}).get("grounding_metadata")
+        queries = grounding.get("webSearchQueries") if isinstance(grounding, dict) else None
+        call_id = f"srvtoolu_{self.id}"
+        self.searches.add(call_id)
+        index, start = self._block_start(
+            {"type": "server_tool_use", "id": call_id, "name": "web_search", "input": {}}
+        )
+        out = [start]
+        if isinstance(queries, list) and queries and isinstance(queries[0], str):
+            query = orjson.dumps({"query": queries[0]}).decode()
+            out.append(self._delta(index, {"type": "input_json_delta", "partial_json": query}))
+        out.append(self._stop(index))
+        results = [{"type": "web_search_result", "url": url, "title": title, "encrypted_content": "", "page_age": None}
+                   for url, title in pages.items()]  # fmt: skip
+        index, start = self._block_start(
+            {"type": "web_search_tool_result", "tool_use_id": call_id, "content": results}
+        )
+        out += [start, self._stop(index)]
+        return out
+
     def _end(self, ev: dict[str, Any]) -> list[WireEvent]:
         """message_delta and message_stop, from a finish event (or {} when there was none)."""
         out = self._close_blocks()
+        out.extend(self._grounding(ev))
         meta = _meta(ev)
         raw = ev.get("raw_finish_reason")
         reason = (
@@ -609,8 +655,11 @@ class AnthropicEncoder(Encoder):
                 sub.pop("provider_metadata", None)
                 if isinstance(meta.get("usage"), dict):
                     sub["provider_metadata"] = {NAME: {"usage": meta["usage"]}}
-            elif kind == "finish" and meta:
-                sub["provider_metadata"] = {NAME: meta}
+            elif kind == "finish" and ev.get("provider_metadata"):
+                # (the message's own, and another dialect's that the end reads: Gemini's grounding)
+                sub["provider_metadata"] = (
+                    {**ev["provider_metadata"], NAME: meta} if meta else ev["provider_metadata"]
+                )
             elif kind in ("reasoning-start", "tool-input-start"):
                 part = next(parts["reasoning" if kind == "reasoning-start" else "tool-call"], None)
                 if part is not None and part.get("provider_metadata"):

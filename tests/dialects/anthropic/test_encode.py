@@ -235,7 +235,7 @@ def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     out = encoder.feed({"type": "start", "id": "r", "model": "m"})
     out += encoder.feed({"type": "text-start", "id": "t", "refusal": True})
     out += encoder.feed({"type": "text-delta", "id": "t", "delta": "no"})
-    assert encoder.feed({"type": "source", "source_type": "url", "id": "s", "url": "https://x.test"}) == []
+    assert encoder.feed({"type": "source", "source_type": "document", "id": "s", "title": "a.pdf"}) == []
     assert encoder.feed({"type": "file", "media_type": "image/png", "data": "AAAA"}) == []
     assert encoder.feed({"type": "text-delta", "id": "c1.t", "delta": "other", "choice": 1}) == []
     executed = {
@@ -285,6 +285,38 @@ def test_another_providers_web_search_is_written_as_anthropics_own() -> None:
     ]
     assert text["text"] == "A new coral reef was found off Tahiti." and final["stop_reason"] == "end_turn"
     assert final["usage"]["server_tool_use"] == {"web_search_requests": 1, "web_fetch_requests": 0}
+
+
+def test_an_answer_grounded_in_pages_without_a_search_call_gets_one_after_its_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Gemini grounds an answer in Google Search with no tool call of its own (url sources, its
+    queries in the finish's grounding metadata): an Anthropic client gets the search after the text."""
+    wire = wire_events(encode(events_of(DATA / "gemini" / "grounding.sse")))
+    for _, data in wire:
+        STABLE.validate_python(data)
+    (final,) = _sdk_messages(wire, beta=False)
+    text, use, result = final["content"]
+    assert text["text"].startswith("Spain won Euro 2024")
+    assert (use["type"], use["name"], use["input"]) == (
+        "server_tool_use",
+        "web_search",
+        {"query": "euro 2024 winner"},
+    )
+    assert [(r["title"], r["url"].rsplit("/", 1)[1]) for r in result["content"]] == [
+        ("uefa.com", "AbF9wXa1"),
+        ("bbc.com", "AbF9wXb2"),
+    ]
+    assert (
+        result["tool_use_id"] == use["id"] and final["usage"]["server_tool_use"]["web_search_requests"] == 1
+    )
+    assert "sources" not in capsys.readouterr().err
+    # after a search that was written, the url sources are its citations, which Anthropic cannot write
+    encode(events_of(DATA / "openai-responses" / "web-search.sse"))
+    assert (
+        "anthropic cannot express sources that are not Anthropic citations (1); dropped"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_search_with_no_pages_has_an_empty_result_and_a_search_that_failed_none() -> None:
