@@ -557,6 +557,9 @@ class AnthropicEncoder(Encoder):
     def _on_finish(self, ev: dict[str, Any]) -> list[WireEvent]:
         if ev.get("finish_reason") == "error" and self.errored:
             self.open = False  # the stream ends at its error event, as Anthropic's do
+            for _ in self.pages:  # (whose search is never written)
+                self.drop("sources that are not Anthropic citations")
+            self.pages = {}
             return []
         out = self._close_blocks()
         out.extend(self._end(ev))

@@ -311,6 +311,21 @@ def test_an_answer_grounded_in_pages_without_a_search_call_gets_one_after_its_te
         result["tool_use_id"] == use["id"] and final["usage"]["server_tool_use"]["web_search_requests"] == 1
     )
     assert "sources" not in capsys.readouterr().err
+    # a response that ended in an error writes no search: its pages are dropped, and said so
+    source = {"type": "source", "source_type": "url", "id": "s", "url": "https://a.example/"}
+    err = {"type": "error", "message": "overloaded"}
+    encode(
+        [
+            {"type": "start", "id": "r", "model": "m"},
+            source,
+            err,
+            {"type": "finish", "finish_reason": "error"},
+        ]
+    )
+    assert (
+        "anthropic cannot express sources that are not Anthropic citations (1); dropped"
+        in capsys.readouterr().err
+    )
     # after a search that was written, the url sources are its citations, which Anthropic cannot write
     encode(events_of(DATA / "openai-responses" / "web-search.sse"))
     assert (
