@@ -16,7 +16,8 @@ the tool            ``web_search_20250305``      ``web_search`` tool      ``web_
 =================== ============================ ======================== ======================= ==============
 
 A setting the upstream's dialect has no place for is left out with a warning, as is the tool
-where the dialect has none (Ollama, the Assistants API, Bedrock, Cohere). Each dialect's parser
+where the dialect has none (Ollama, the Assistants API, Bedrock, Cohere). (A Gemini client's
+``excludeDomains`` is read as the blocked domains, but not built: only Vertex AI takes it.) Each dialect's parser
 reads its own form back into the canonical tool and keeps the rest of what the client sent (a
 versioned ``type``, ``cache_control``, Gemini's ``timeRangeFilter``) in the tool's
 ``provider_metadata``, which the builder of the same dialect restores.
@@ -25,6 +26,11 @@ A ``tool_choice`` naming the search (Claude Code's ``WebSearch`` forces it) stay
 Anthropic, becomes ``required`` for a Responses upstream when the search is its only tool, and is
 left to the model elsewhere (a warning says so): Gemini cannot force a search, and the others
 have none to force.
+
+The search a provider ran comes back in the client's own dialect: each encoder writes a
+provider-executed call named in :data:`SEARCH_CALL_NAMES` (and its result) as its dialect's search
+(a Responses ``web_search_call``; Anthropic's ``server_tool_use`` and ``web_search_tool_result``;
+a Gemini ``toolCall`` of ``GOOGLE_SEARCH_WEB``).
 
 Two upstreams refuse the search beside the request's other tools for some models, and the builders
 say so rather than fail the request:
