@@ -237,13 +237,17 @@ def test_anthropic_takes_allowed_or_blocked_domains_not_both(capsys: pytest.Capt
     assert "blocked_domains beside its allowed_domains" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("upstream", ["ollama", "openai-assistants", "cohere"])
+@pytest.mark.parametrize("upstream", ["ollama", "openai-assistants", "cohere", "bedrock"])
 def test_a_dialect_without_a_search_leaves_it_out_saying_so(
-    upstream: str, capsys: pytest.CaptureFixture[str]
+    upstream: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = built(upstream, parsed("openai-responses", {}, with_function=True))
-    names = json.dumps(body.get("tools") or body.get("thread", {}))
-    assert "read_file" in names and "web_search" not in names
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")  # (Bedrock signs its requests)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    conv = parsed("openai-responses", {}, with_function=True)
+    conv["options"] = {**conv.get("options", {}), "tool_choice": {"name": "web_search"}}  # (forced)
+    body = built(upstream, conv)
+    names = json.dumps(body.get("tools") or body.get("toolConfig") or body.get("thread", {}))
+    assert "read_file" in names and "web_search" not in names  # (nor a choice of it)
     assert f"{upstream} cannot send the web_search tool (1)" in capsys.readouterr().err
 
 
@@ -338,3 +342,10 @@ def test_a_forced_search_is_left_to_the_model_where_it_cannot_be_forced(
     assert "tool_choice" not in body
     assert "functionCallingConfig" not in body.get("toolConfig", {})
     assert warning in capsys.readouterr().err
+
+
+def test_cohere_gets_no_tool_choice_when_the_search_was_its_only_tool() -> None:
+    conv = parsed("anthropic", {})
+    conv["options"] = {**conv.get("options", {}), "tool_choice": "required"}
+    body = built("cohere", conv)
+    assert "tools" not in body and "tool_choice" not in body  # (the API refuses a choice without tools)
