@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..conversation import LOCATION_FIELDS, WEB_SEARCH
+from ..conversation import LOCATION_FIELDS, WEB_SEARCH, web_search_problem
 from .checks import Checks
 
 #: the canonical tool kinds every dialect declares as its own tools (functions)
@@ -112,12 +112,16 @@ def approximate(tool: dict[str, Any]) -> dict[str, Any] | None:
     return found or None
 
 
-def canonical(settings: dict[str, Any], meta: dict[str, Any], dialect: str) -> dict[str, Any]:
-    """The canonical tool with ``settings`` (those that are set) and ``meta`` as the client's own."""
+def canonical(settings: dict[str, Any], meta: dict[str, Any], check: Checks, at: str) -> dict[str, Any]:
+    """The canonical tool with ``settings`` (those that are set) and ``meta`` as the client's own;
+    settings a canonical search refuses (a ``max_uses`` of 0) are the client's 400, naming ``at``."""
     tool: dict[str, Any] = {"name": WEB_SEARCH, "kind": WEB_SEARCH}
     tool.update((k, v) for k, v in settings.items() if v is not None)
+    problem = web_search_problem(tool)
+    if problem:
+        raise check.fail(at, f"(a web search): {problem}")
     if meta:
-        tool["provider_metadata"] = {dialect: meta}
+        tool["provider_metadata"] = {check.dialect: meta}
     return tool
 
 

@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from streamkit.conversation import check
 from streamkit.dialects.base import Endpoint
@@ -349,3 +351,71 @@ def test_cohere_gets_no_tool_choice_when_the_search_was_its_only_tool() -> None:
     conv["options"] = {**conv.get("options", {}), "tool_choice": "required"}
     body = built("cohere", conv)
     assert "tools" not in body and "tool_choice" not in body  # (the API refuses a choice without tools)
+
+
+# --- an attacker's values in every setting ------------------------------------------------------------
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+#: each client's search, and a place in it (key path) an attacker fills
+PLACES = [
+    ("anthropic", ("max_uses",)), ("anthropic", ("allowed_domains",)), ("anthropic", ("blocked_domains",)),
+    ("anthropic", ("user_location",)), ("anthropic", ("user_location", "city")),
+    ("openai-responses", ("filters",)), ("openai-responses", ("filters", "allowed_domains")),
+    ("openai-responses", ("user_location",)), ("openai-responses", ("search_context_size",)),
+    ("openai-chat", ()), ("openai-chat", ("user_location",)), ("openai-chat", ("user_location", "approximate")),
+    ("openai-chat", ("search_context_size",)),
+    ("gemini", ()), ("gemini", ("excludeDomains",)),
+]  # fmt: skip
+
+
+def _client_body(client: str, value: Any, path: tuple[str, ...]) -> dict[str, Any]:
+    search: Any = {"anthropic": dict(ANTHROPIC_TOOL), "openai-responses": dict(RESPONSES_TOOL),
+                   "openai-chat": dict(CHAT_OPTIONS), "gemini": dict(GEMINI_TOOL["googleSearch"])}[client]  # fmt: skip
+    if not path:
+        search = value
+    else:
+        inner = search
+        for key in path[:-1]:
+            inner[key] = dict(inner[key]) if isinstance(inner.get(key), dict) else {}
+            inner = inner[key]
+        inner[path[-1]] = value
+    if client == "anthropic":
+        return {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": "x"}],
+            "tools": [search],
+        }
+    if client == "openai-responses":
+        return {"model": "m", "input": "x", "tools": [search]}
+    if client == "openai-chat":
+        return {"model": "m", "messages": [{"role": "user", "content": "x"}], "web_search_options": search}
+    return {"contents": [{"role": "user", "parts": [{"text": "x"}]}], "tools": [{"googleSearch": search}]}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(PLACES), value=ANY_JSON)
+@example(place=("anthropic", ("max_uses",)), value=0)  # (an integer a canonical search refuses)
+@example(place=("openai-chat", ("user_location", "approximate")), value={"city": None, "street": "x"})
+def test_any_value_in_a_search_setting_is_the_clients_400_or_travels(
+    place: tuple[str, tuple[str, ...]], value: Any
+) -> None:
+    """Valid JSON of any shape in any setting of a client's search: a UsageError (the client's 400),
+    or a conversation every upstream builds (or refuses with a UsageError); never a traceback."""
+    client, path = place
+    try:
+        parsed_request = dialect(client).parse_request(
+            _client_body(client, value, path), path="/v1beta/models/gemini-3-flash:generateContent"
+        )
+    except UsageError:
+        return
+    conversation = check(parsed_request.conversation)  # (what a parser makes is a valid conversation)
+    for upstream in ("anthropic", "openai-responses", "openai-chat", "gemini", "ollama"):
+        try:
+            built(upstream, conversation, model="gpt-4o-search-preview" if upstream == "openai-chat" else "m")
+        except UsageError:
+            pass

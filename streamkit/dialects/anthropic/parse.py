@@ -410,7 +410,7 @@ class _Parser:
             ),
         }
         meta = {k: v for k, v in tool.items() if k not in settings and k != "name"}
-        return web_search.canonical(settings, meta, NAME)
+        return web_search.canonical(settings, meta, _check, at)
 
     def options(self, body: dict[str, Any], native: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {}

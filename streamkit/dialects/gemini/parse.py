@@ -599,7 +599,7 @@ class _Parser:
         the object itself kept for a Gemini upstream (see :mod:`..web_search`)."""
         search = _object(value, at)
         blocked = web_search.read_domains(_check, search.get("excludeDomains"), f"{at}.excludeDomains")
-        return web_search.canonical({"blocked_domains": blocked}, {"googleSearch": search}, NAME)
+        return web_search.canonical({"blocked_domains": blocked}, {"googleSearch": search}, _check, at)
 
     def _declaration(self, declaration: Any, at: str) -> dict[str, Any]:
         from .request import declaration as build_declaration

@@ -512,7 +512,7 @@ def _web_search(value: Any) -> dict[str, Any]:
         _check, options.get("user_location"), f"{at}.user_location", "approximate"
     )
     settings = {"user_location": place, "context_size": size}
-    return web_search.canonical(settings, {"web_search_options": options}, NAME)
+    return web_search.canonical(settings, {"web_search_options": options}, _check, at)
 
 
 def parse_chat_request(body: Any) -> ParsedRequest:

@@ -492,7 +492,7 @@ class _Parser:
         rest = {k: v for k, v in filters.items() if k != "allowed_domains"}
         if rest:
             meta["filters"] = rest
-        return web_search.canonical(settings, meta, NAME)
+        return web_search.canonical(settings, meta, _check, at)
 
     def declaration(
         self, tool: dict[str, Any], kind: str, at: str, namespace: str | None = None

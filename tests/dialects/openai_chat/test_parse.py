@@ -540,7 +540,7 @@ JSON = st.recursive(
 FIELDS = ["role", "content", "tool_calls", "tool_call_id", "name", "refusal", "reasoning_content",
           "reasoning_details", "function_call", "audio"]  # fmt: skip
 TOP = ["messages", "tools", "tool_choice", "response_format", "stop", "stream", "stream_options", "n",
-       "temperature", "max_tokens", "functions", "function_call", "reasoning", "model"]  # fmt: skip
+       "temperature", "max_tokens", "functions", "function_call", "reasoning", "model", "web_search_options"]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
