@@ -419,3 +419,17 @@ def test_any_value_in_a_search_setting_is_the_clients_400_or_travels(
             built(upstream, conversation, model="gpt-4o-search-preview" if upstream == "openai-chat" else "m")
         except UsageError:
             pass
+
+
+def test_a_responses_clients_forced_search_is_forced_for_anthropic_and_kept_for_responses() -> None:
+    body = {"model": "m", "input": "news?", "tools": [{"type": "web_search_preview"}],
+            "tool_choice": {"type": "web_search_preview"}}  # fmt: skip
+    parsed_request = dialect("openai-responses").parse_request(body)
+    assert parsed_request.conversation["options"]["tool_choice"] == {"name": "web_search"}
+    assert not parsed_request.dropped
+    assert built("anthropic", parsed_request.conversation)["tool_choice"] == {
+        "type": "tool",
+        "name": "web_search",
+    }
+    again = built("openai-responses", parsed_request.conversation)
+    assert again["tools"] == body["tools"] and again["tool_choice"] == body["tool_choice"]

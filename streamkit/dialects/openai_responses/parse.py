@@ -61,8 +61,9 @@ official ``openai`` SDK and the Codex CLI send it):
   ``"the file_search tool"`` in ``dropped``.
 * ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
   → ``{"name": ...}``; ``allowed_tools`` → its ``mode``, the object itself kept in
-  ``provider_metadata`` (and listed as dropped); a hosted tool's choice → ``provider_metadata``
-  only (dropped).
+  ``provider_metadata`` (and listed as dropped); the web search's choice → ``{"name":
+  "web_search"}`` (the canonical search), itself kept for a Responses upstream; another hosted
+  tool's choice → ``provider_metadata`` only (dropped).
 * ``text.format``: ``json_schema`` → ``response_format`` ``{"type": "json_schema", "name",
   "schema", "strict"?, "description"?}``, ``json_object`` → ``{"type": "json_object"}``, ``text``
   → nothing; the other ``text`` fields (``verbosity``) → ``provider_metadata``.
@@ -537,6 +538,8 @@ class _Parser:
         if kind in ("function", "custom"):
             return {"name": _check.string(value.get("name"), "tool_choice.name")}
         self.own["tool_choice"] = value
+        if kind in WEB_SEARCH_TYPES:  # (forcing the search, which other dialects have: the canonical one)
+            return {"name": "web_search"}
         self.drop(f"the {label(kind)} tool_choice")
         if kind == "allowed_tools":
             mode = value.get("mode")

@@ -468,7 +468,8 @@ def test_a_null_strict_comes_back_null() -> None:
         ({"type": "custom", "name": "apply_patch"}, {"name": "apply_patch"}, None),
         ({"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "shell"}]},
          "required", "allowed_tools"),
-        ({"type": "web_search_preview"}, None, "web_search_preview"),
+        ({"type": "file_search"}, None, "file_search"),
+        ({"type": "web_search_preview"}, {"name": "web_search"}, None),  # (the canonical search: test_web_search.py)
     ],
 )  # fmt: skip
 def test_tool_choice(choice: Any, canonical: Any, kept: str | None) -> None:
