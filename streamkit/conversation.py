@@ -64,8 +64,12 @@ The fields:
   ``max_uses`` (int), ``allowed_domains`` and ``blocked_domains`` (lists of strings),
   ``user_location`` (``city``, ``region``, ``country``, ``timezone``: strings) and
   ``context_size`` (``"low"``, ``"medium"``, ``"high"``). Each builder sends it as its dialect's
-  own (see :mod:`streamkit.dialects.web_search`), or leaves it out with a warning; a builder
-  leaves out, with a warning, any tool of a kind it does not know.
+  own (see :mod:`streamkit.dialects.web_search`), or leaves it out with a warning.
+  ``"kind": "code_execution"`` (named ``code_execution``, no settings) is the provider's own
+  Python sandbox: Anthropic's ``code_execution_20250522`` tool, a Responses ``code_interpreter``
+  tool (in a container of its own), Gemini's ``codeExecution``; its calls come back as
+  provider-executed ones too. A builder leaves out, with a warning, any tool of a kind it does
+  not know.
 * ``options``, by their canonical names, which every request builder maps to its dialect's own
   parameters (or drops with one warning where the dialect has none):
 
@@ -200,6 +204,8 @@ _FILE = (("url", _TEXT, False), ("filename", _TEXT, False))
 
 #: the kind of the canonical tool that is the provider's own web search
 WEB_SEARCH = "web_search"
+#: the kind of the canonical tool that is the provider's own code execution (a Python sandbox)
+CODE_EXECUTION = "code_execution"
 #: the places of a web search's ``user_location``
 LOCATION_FIELDS = ("city", "region", "country", "timezone")
 CONTEXT_SIZES = ("low", "medium", "high")

@@ -27,7 +27,10 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   listing the pages the search named (a Responses search's ``sources``), each with an empty
   ``encrypted_content``, or none; so that a client such as Claude Code sees the search it asked for.
   An answer another provider grounded in pages without a search call of its own (Gemini's Google
-  Search grounding: url sources) gets one such search after its text, listing the pages.
+  Search grounding: url sources) gets one such search after its text, listing the pages. Another
+  provider's code execution (Gemini's, a Responses ``code_interpreter_call``) is a
+  ``server_tool_use`` named ``code_execution`` and a ``code_execution_tool_result`` (its output as
+  ``stdout``, or ``stderr`` with ``return_code`` 1 when it failed).
 * What Anthropic cannot express is dropped with a warning: sources that are not Anthropic
   citations (a citation needs an index into the request's documents or an encrypted
   search-result index, which a foreign source has not: url sources become a search's results, as
@@ -115,6 +118,31 @@ def _raw_usage(usage: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: the names other dialects give their provider's code execution (Gemini's, Responses'
+#: ``code_interpreter``), written as Anthropic's ``code_execution`` server tool and its result
+FOREIGN_CODE = frozenset({"code_execution", "code_interpreter"})
+
+
+def _code_result(ev: dict[str, Any]) -> dict[str, Any]:
+    """Another provider's code execution result as Anthropic's ``code_execution_result``: Gemini's
+    ``outcome`` and ``output``, a Responses call's ``logs``, or the output as text."""
+    output = ev.get("output")
+    failed = bool(ev.get("is_error"))
+    if isinstance(output, dict) and "outcome" in output:  # Gemini's codeExecutionResult
+        text = output.get("output") if isinstance(output.get("output"), str) else ""
+        failed = output.get("outcome") != "OUTCOME_OK"
+    elif isinstance(output, dict) and isinstance(output.get("outputs"), list):  # a code_interpreter_call's
+        text = "".join(
+            o["logs"] for o in output["outputs"] if isinstance(o, dict) and isinstance(o.get("logs"), str)
+        )
+    elif isinstance(output, str):
+        text = output
+    else:
+        text = "" if output is None else orjson.dumps(output).decode()
+    return {"type": "code_execution_result", "stdout": "" if failed else text, "stderr": text if failed else "",
+            "return_code": 1 if failed else 0, "content": []}  # fmt: skip
+
+
 def _event(data: dict[str, Any]) -> WireEvent:
     return (data["type"], data)
 
@@ -157,6 +185,7 @@ class AnthropicEncoder(Encoder):
         self.calls: dict[str, str] = {}  # tool call id -> "open", "queued", "done" or "dropped"
         self.queued: dict[str, _QueuedCall] = {}  # calls waiting for the open one to end, in order
         self.searches: set[str] = set()  # ids of other providers' web searches written as server tools
+        self.code_runs: set[str] = set()  # ... and of their code executions
         self.pages: dict[str, str] = {}  # another provider's url sources (url -> title), see _grounding
         self.search_inputs: dict[str, Any] = {}  # provider-executed calls' inputs, by id
         self.errored = False
@@ -392,6 +421,9 @@ class AnthropicEncoder(Encoder):
             if not isinstance(kind, str) and ev.get("tool_name") in SEARCH_CALL_NAMES:
                 self.searches.add(ev["id"])  # another provider's web search, as Anthropic's own
                 return {"type": "server_tool_use", "id": ev["id"], "name": "web_search", "input": {}}
+            if not isinstance(kind, str) and ev.get("tool_name") in FOREIGN_CODE:
+                self.code_runs.add(ev["id"])  # another provider's code execution, as Anthropic's own
+                return {"type": "server_tool_use", "id": ev["id"], "name": "code_execution", "input": {}}
             if not isinstance(kind, str):
                 self.drop("provider-executed tool calls of other dialects")
                 return None
@@ -502,6 +534,9 @@ class AnthropicEncoder(Encoder):
         if not isinstance(kind, str) and ev["tool_call_id"] in self.searches:
             kind, meta = "web_search_tool_result", {}
             ev = {**ev, "output": self._search_results(ev)}
+        elif not isinstance(kind, str) and ev["tool_call_id"] in self.code_runs:
+            kind, meta = "code_execution_tool_result", {}
+            ev = {**ev, "output": _code_result(ev)}
         if not isinstance(kind, str):
             return self.drop("provider-executed tool results of other dialects")
         if kind not in STABLE_BLOCKS and not self.beta:

@@ -38,8 +38,9 @@ Anthropic client (Claude Code, the official SDKs), the inverse of :mod:`.request
   ``cache_control``, ``strict`` and other fields in the tool's ``provider_metadata``. The web
   search (``web_search_20250305`` or a later version) → the canonical web search tool, its
   ``type`` and fields it has no setting for in the tool's ``provider_metadata``
-  (:mod:`..web_search`). Anthropic's other tools (``bash_20250124``, ``text_editor_*``,
-  ``code_execution_*``, ...) are hosted or Anthropic-defined: kept for an Anthropic upstream and
+  (:mod:`..web_search`). The code execution tool (``code_execution_*``) → the canonical one, its
+  ``type`` in its ``provider_metadata``. Anthropic's other tools (``bash_20250124``,
+  ``text_editor_*``, ...) are hosted or Anthropic-defined: kept for an Anthropic upstream and
   listed in ``dropped``.
 * Options (canonical names, see :mod:`streamkit.conversation`): ``max_tokens``, ``temperature``,
   ``top_p``, ``top_k``; ``stop_sequences`` → ``stop``; ``tool_choice`` ``auto`` / ``none`` / ``any``
@@ -373,6 +374,12 @@ class _Parser:
             kind = tool.get("type")
             if isinstance(kind, str) and kind.startswith("web_search_"):
                 out.append(self.web_search(tool, where))
+                continue
+            if isinstance(kind, str) and kind.startswith("code_execution_"):
+                meta = {k: v for k, v in tool.items() if k != "name"}
+                out.append(
+                    {"name": "code_execution", "kind": "code_execution", "provider_metadata": {NAME: meta}}
+                )
                 continue
             if kind not in (None, "custom"):
                 hosted.append(tool)

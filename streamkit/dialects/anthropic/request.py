@@ -32,7 +32,8 @@ the key from ``ANTHROPIC_API_KEY`` in the ``x-api-key`` header (nowhere else), a
 * ``tools``: ``name``, ``description``, ``input_schema`` (the tool's parameters, a freeform
   ``custom`` tool's one string ``input``: :func:`streamkit.conversation.tool_parameters`); the
   canonical web search → ``{"type": "web_search_20250305", "name": "web_search"}`` with its
-  settings (:mod:`..web_search`); a ``tools`` option (server tools such as
+  settings (:mod:`..web_search`), the canonical code execution →
+  ``{"type": "code_execution_20250522", "name": "code_execution"}``; a ``tools`` option (server tools such as
   ``{"type": "bash_20250124", "name": "bash"}``) is added after them. A tool of another kind is
   left out with a warning.
 * Options (canonical names, :mod:`streamkit.conversation`) in their Messages form:
@@ -96,7 +97,7 @@ from typing import Any
 import orjson
 
 from ...canonical import parse_arguments
-from ...conversation import WEB_SEARCH, is_approval
+from ...conversation import CODE_EXECUTION, WEB_SEARCH, is_approval
 from ...errors import UsageError
 from .. import web_search
 from ..requests import result_files
@@ -106,6 +107,9 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 #: the version of Anthropic's web search tool a canonical one is sent as (every model has it)
 WEB_SEARCH_TYPE = "web_search_20250305"
+#: the version of Anthropic's code execution tool a canonical one is sent as (Python only: its
+#: results are ``code_execution_tool_result`` blocks every dialect has a form for)
+CODE_EXECUTION_TYPE = "code_execution_20250522"
 
 #: canonical option names → Messages parameters (other options pass through as they are; the
 #: canonical ``tool_choice``, ``parallel_tool_calls``, ``response_format``, ``reasoning_effort`` and
@@ -516,7 +520,13 @@ def _tools(
             tool["description"] = t["description"]
         tool["input_schema"] = tool_parameters(t)
         tools.append(_restored(tool, t))
-    tools.extend(_web_search(t, dropped) for t in searches)
+    for t in searches:  # (and the code execution)
+        if t["kind"] == CODE_EXECUTION:
+            tools.append(
+                {"type": CODE_EXECUTION_TYPE, "name": CODE_EXECUTION, **(web_search.own(t, NAME) or {})}
+            )
+        else:
+            tools.append(_web_search(t, dropped))
     if isinstance(native.get("tools"), list):
         tools.extend(native["tools"])  # Anthropic's own tools, as an Anthropic client sent them
     if extra is not None:
@@ -527,7 +537,7 @@ def _tools(
 
 
 #: the canonical hosted tools Anthropic has (as server tools)
-_HOSTED = frozenset({WEB_SEARCH})
+_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION})
 
 
 def _web_search(tool: dict[str, Any], dropped: _Dropped) -> dict[str, Any]:

@@ -52,8 +52,8 @@ read under either spelling):
   ``response``, ``responseJsonSchema`` and ``behavior``, for a Gemini upstream. ``googleSearch``
   (or ``google_search``) → the canonical web search tool, its ``excludeDomains`` the blocked
   domains, the object itself kept in the tool's ``provider_metadata`` (:mod:`..web_search`).
-  Every other tool (``codeExecution``, ``urlContext``, ``fileSearch``, ...) is Gemini's own: kept
-  in ``provider_metadata``, and listed in ``dropped``.
+  ``codeExecution`` → the canonical code execution. Every other tool (``urlContext``,
+  ``fileSearch``, ...) is Gemini's own: kept in ``provider_metadata``, and listed in ``dropped``.
 * ``toolConfig.functionCallingConfig.mode``: ``AUTO`` → ``tool_choice: "auto"``, ``NONE`` → ``"none"``,
   ``ANY`` → ``"required"``, or ``{"name": n}`` when ``allowedFunctionNames`` is that one name;
   ``VALIDATED`` → ``"auto"``. A tool config the canonical choice does not say whole (several
@@ -582,6 +582,16 @@ class _Parser:
             for key, value in tool.items():
                 if key in ("googleSearch", "google_search"):
                     out.append(self._web_search(value, f"tools[{i}].{key}"))
+                    continue
+                if key in ("codeExecution", "code_execution"):
+                    meta = {"codeExecution": _object(value, f"tools[{i}].{key}")}
+                    out.append(
+                        {
+                            "name": "code_execution",
+                            "kind": "code_execution",
+                            "provider_metadata": {NAME: meta},
+                        }
+                    )
                     continue
                 if key != "functionDeclarations":
                     hosted.append({key: value})

@@ -30,8 +30,9 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   (``const``, ``$ref``, a list of types...), which ``parameters`` refuses; the canonical web search
   as ``{"googleSearch": {}}`` (with ``toolConfig.includeServerSideToolInvocations`` beside
   functions, for Gemini 3; left out with a warning beside functions for Gemini 1 and 2:
-  :mod:`..web_search`); a ``tools`` option (Gemini's own: ``codeExecution``, ``urlContext``, ...)
-  is added after them. A tool of another kind is left out with a warning.
+  :mod:`..web_search`), the canonical code execution as ``{"codeExecution": {}}`` (by the same
+  rule beside functions); a ``tools`` option (Gemini's own: ``urlContext``, ...) is added after
+  them. A tool of another kind is left out with a warning.
 * The canonical options, in Gemini's words:
 
   ======================  ===========================================================================
@@ -77,7 +78,7 @@ import re
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import WEB_SEARCH, is_approval
+from ...conversation import CODE_EXECUTION, WEB_SEARCH, is_approval
 from ...errors import UsageError
 from .. import web_search
 from ..requests import RequestDrops, generated_id, object_input, result_files
@@ -459,7 +460,7 @@ def sign_current_turn(contents: list[dict[str, Any]]) -> None:
 
 
 #: the canonical hosted tools Gemini has
-_HOSTED = frozenset({WEB_SEARCH})
+_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION})
 
 
 def takes_search_beside_functions(model: str | None) -> bool:
@@ -488,16 +489,17 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if functions:
         tools.append({"functionDeclarations": [_declaration(t) for t in functions]})
     beside = False  # a search the model runs beside function calls (toolConfig says so)
-    for search in searches:
-        sent = (web_search.own(search, NAME) or {}).get("googleSearch")
+    for search in searches:  # (and the code execution)
+        field = "codeExecution" if search["kind"] == CODE_EXECUTION else "googleSearch"
+        sent = (web_search.own(search, NAME) or {}).get(field)
         if isinstance(sent, dict):  # a Gemini client's own, as it sent it
-            tools.append({"googleSearch": sent})
+            tools.append({field: sent})
         elif functions and not takes_search_beside_functions(model):
             drops.add(
-                "the web_search tool beside function declarations (Gemini 1 and 2 models take one or the other)"
+                f"the {search['kind']} tool beside function declarations (Gemini 1 and 2 models take one or the other)"
             )
         else:
-            tools.append({"googleSearch": {}})
+            tools.append({field: {}})
             web_search.unsent(search, (), drops)
             beside = bool(functions)
     options = conversation.get("options") or {}

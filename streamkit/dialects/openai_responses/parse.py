@@ -56,7 +56,9 @@ official ``openai`` SDK and the Codex CLI send it):
   comes back to the client with its ``namespace``. ``web_search`` (and its dated and preview
   types) → the canonical web search tool: ``filters.allowed_domains``, ``user_location`` and
   ``search_context_size`` as its settings, the rest (its ``type``, ``external_web_access``...) in
-  its ``provider_metadata`` (:mod:`..web_search`). Every other tool (hosted: ``file_search``,
+  its ``provider_metadata`` (:mod:`..web_search`). ``code_interpreter`` → the canonical code
+  execution, the tool itself (its ``container``) in its ``provider_metadata``. Every other tool
+  (hosted: ``file_search``,
   ``mcp``, ``local_shell``, ...) → ``provider_metadata["openai-responses"]["tools"]``, and
   ``"the file_search tool"`` in ``dropped``.
 * ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
@@ -451,6 +453,12 @@ class _Parser:
                 continue
             if kind in WEB_SEARCH_TYPES:
                 out.append(self.web_search(tool, at))
+                continue
+            if kind == "code_interpreter":  # (its container and the rest: for a Responses upstream)
+                meta = {k: v for k, v in tool.items() if k != "name"}
+                out.append(
+                    {"name": "code_execution", "kind": "code_execution", "provider_metadata": {NAME: meta}}
+                )
                 continue
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)

@@ -38,8 +38,9 @@ its place in ``input`` as a ``developer`` message item. Tools: a function tool a
 freeform tool (``"kind": "custom"``) as a ``custom`` tool with its ``format``, and a call to it
 (``{"input": <string>}``) as a ``custom_tool_call``; a tool's ``provider_metadata`` fields of this
 dialect (``defer_loading``, ``output_schema``, ...) are added to its declaration; the canonical
-web search as a ``web_search`` tool with its settings (:mod:`..web_search`); a tool of another
-kind is left out with a warning. The canonical options:
+web search as a ``web_search`` tool with its settings (:mod:`..web_search`); the canonical code
+execution as a ``code_interpreter`` tool in an ``auto`` container; a tool of another kind is
+left out with a warning. The canonical options:
 
 =========================================  ===========================================================
 canonical                                  Responses
@@ -88,7 +89,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import WEB_SEARCH, is_approval
+from ...conversation import CODE_EXECUTION, WEB_SEARCH, is_approval
 from ...errors import UsageError
 from .. import web_search
 from ..requests import RequestDrops, result_files
@@ -460,7 +461,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 #: the canonical hosted tools the Responses API has
-_HOSTED = frozenset({WEB_SEARCH})
+_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION})
 
 
 def _web_search(tool: dict[str, Any], drops: RequestDrops) -> dict[str, Any]:
@@ -595,7 +596,13 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
     spaces = {t.get("name") for t in hosted if t.get("type") == "namespace"}
     functions, searches = web_search.split_tools(tools, drops, _HOSTED)
     declared = [_tool(t) for t in functions if _part_meta(t).get("namespace") not in spaces]
-    declared += [_web_search(t, drops) for t in searches]
+    for t in searches:  # (and the code execution: its own container, made for the request)
+        if t["kind"] == CODE_EXECUTION:
+            declared.append(
+                {"type": "code_interpreter", "container": {"type": "auto"}, **(web_search.own(t, NAME) or {})}
+            )
+        else:
+            declared.append(_web_search(t, drops))
     declared += hosted
     if declared:
         body["tools"] = declared

@@ -240,8 +240,8 @@ def test_what_anthropic_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     assert encoder.feed({"type": "text-delta", "id": "c1.t", "delta": "other", "choice": 1}) == []
     executed = {
         "type": "tool-call",
-        "tool_call_id": "ci",
-        "tool_name": "code_interpreter",
+        "tool_call_id": "fs",
+        "tool_name": "file_search",
         "arguments": "{}",
         "provider_executed": True,
     }

@@ -381,8 +381,8 @@ def test_hosted_tools_are_kept_for_gemini_and_listed_as_dropped() -> None:
     ]
     parsed = from_sdk("hi", config(tools=tools))
     # (Google Search is the canonical web search, which every dialect with a search sends: test_web_search.py)
-    assert [t.get("kind") for t in parsed.conversation["tools"]] == ["web_search"]
-    assert parsed.dropped == ["the codeExecution tool", "the urlContext tool"]
+    assert [t.get("kind") for t in parsed.conversation["tools"]] == ["web_search", "code_execution"]
+    assert parsed.dropped == ["the urlContext tool"]
     assert rebuilt(parsed)["tools"] == [{"googleSearch": {}}, {"codeExecution": {}}, {"urlContext": {}}]
 
 
