@@ -29,6 +29,8 @@ provider runs it) and the settings of :mod:`streamkit.dialects.web_search` (``ma
     kind = "web_search"
     allowed_domains = ["docs.python.org"]
 
+``kind = "code_execution"`` (no settings) is the provider's own Python sandbox.
+
 JSON: ``{"tools": [...]}``, ``{"tools": {"NAME": {...}}}`` or a bare list of the same entries. ``fetch`` sends each tool's name,
 description and parameters in its dialect's own tool format; ``run-tools`` and ``agent`` run them
 through their executor. A malformed file is a usage error naming the file and the entry.
@@ -58,7 +60,7 @@ DEFAULT_MAX_OUTPUT = 64 * 1024
 APPROVE = ("never", "always")
 _COMMON = {"name", "description", "parameters", "executor", "timeout", "max_output", "approve", "kind"}
 #: the kinds of tool a tools file declares: run here (``function``), or by the provider
-KINDS = ("function", "web_search")
+KINDS = ("function", "web_search", "code_execution")
 
 
 @dataclass
@@ -147,8 +149,8 @@ def _entry(raw: Any, where: str) -> Tool:
     kind = raw.get("kind", "function")
     if kind not in KINDS:
         raise UsageError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
-    if kind == "web_search":
-        return _hosted(raw, name, where)
+    if kind != "function":
+        return _hosted(raw, name, kind, where)
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise UsageError(f"{where}: 'description' must be a string")
@@ -181,21 +183,23 @@ def _entry(raw: Any, where: str) -> Tool:
     )
 
 
-def _hosted(raw: dict[str, Any], name: str, where: str) -> Tool:
-    """A web search entry: its settings, checked as a conversation's are; nothing to run here."""
+def _hosted(raw: dict[str, Any], name: str, kind: str, where: str) -> Tool:
+    """An entry of a tool the provider runs (its web search, its code execution): a search's
+    settings, checked as a conversation's are; nothing to run here."""
     from .conversation import web_search_problem
     from .dialects.web_search import SETTINGS
 
-    extra = sorted(set(raw) - {"name", "kind", "description", *SETTINGS})
+    own = SETTINGS if kind == "web_search" else ()
+    extra = sorted(set(raw) - {"name", "kind", "description", *own})
     if extra:
         raise UsageError(
-            f"{where}: a web_search tool runs at the provider: it takes no {', '.join(map(repr, extra))}"
+            f"{where}: a {kind} tool runs at the provider: it takes no {', '.join(map(repr, extra))}"
         )
-    settings = {k: raw[k] for k in SETTINGS if k in raw}
+    settings = {k: raw[k] for k in own if k in raw}
     problem = web_search_problem(settings)
     if problem:
         raise UsageError(f"{where}: {problem}")
-    return Tool(name, settings=settings, source=where.split(": tool ")[0], kind="web_search")
+    return Tool(name, settings=settings, source=where.split(": tool ")[0], kind=kind)
 
 
 def _named(key: str, raw: Any, where: str) -> Any:

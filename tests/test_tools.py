@@ -107,7 +107,11 @@ def test_a_web_search_entry_is_declared_with_its_settings_and_runs_nowhere(tmp_p
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ('kind = "image_generation"', "'kind' must be one of function, web_search"),
+        ('kind = "image_generation"', "'kind' must be one of function, web_search, code_execution"),
+        (
+            'kind = "code_execution"\nmax_uses = 3',
+            "a code_execution tool runs at the provider: it takes no 'max_uses'",
+        ),
         (
             'kind = "web_search"\nexecutor = "shell"',
             "a web_search tool runs at the provider: it takes no 'executor'",
@@ -127,3 +131,13 @@ def test_a_web_search_entry_that_is_wrong_says_what_in_one_line(
     with pytest.raises(UsageError) as info:
         load_tools(path)
     assert str(info.value) == f"{path}: tool 1 (web_search): {message}"
+
+
+def test_a_code_execution_entry_is_declared_and_runs_nowhere(tmp_path: Path) -> None:
+    from streamkit.stages.run_tools import ToolRunner, declarations
+
+    path = tmp_path / "tools.toml"
+    path.write_text('[tools.code_execution]\nkind = "code_execution"\n')
+    (tool,) = load_tools(path)
+    assert declarations([tool]) == [{"name": "code_execution", "kind": "code_execution"}]
+    assert ToolRunner([tool]).tools == {}
