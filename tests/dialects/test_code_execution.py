@@ -108,3 +108,29 @@ def test_another_providers_code_execution_is_anthropics_own(case: str, stdout: l
     assert [r["tool_use_id"] for r in results] == [u["id"] for u in uses]
     assert [r["content"]["stdout"] for r in results] == stdout
     assert [r["content"]["return_code"] for r in results] == [1 if not out else 0 for out in stdout]
+
+
+def test_a_responses_code_interpreter_run_is_gemini_code_execution() -> None:
+    """For a Gemini client: executableCode and its codeExecutionResult (the logs as its output),
+    which Gemini's own normalizer reads back as code execution."""
+    from google.genai import types
+
+    from streamkit.stages.normalize import normalize
+    from tests.dialects.gemini.chunks import wire_of
+
+    chunks = wire_of(events_of(DATA / "openai-responses" / "code-interpreter.sse"))
+    for chunk in chunks:
+        types.GenerateContentResponse.model_validate(chunk)
+    parts = [
+        p for c in chunks for cand in c["candidates"] if "content" in cand for p in cand["content"]["parts"]
+    ]
+    (code,) = [p["executableCode"] for p in parts if "executableCode" in p]
+    (result,) = [p["codeExecutionResult"] for p in parts if "codeExecutionResult" in p]
+    assert code["code"] == "import math\nprint(math.factorial(20))"
+    assert (result["outcome"], result["output"]) == ("OUTCOME_OK", "2432902008176640000\n")
+    raw = ({"type": "raw", "dialect": "gemini", "event": None, "data": c} for c in chunks)
+    again = [e for e in normalize(raw) if e["type"] in ("tool-call", "tool-result")]
+    assert [(e["type"], e["tool_name"]) for e in again] == [
+        ("tool-call", "code_execution"),
+        ("tool-result", "code_execution"),
+    ]

@@ -54,7 +54,8 @@ def executed_call_part(
     tool, ``executableCode`` for code execution), or None for another provider's executed tool.
     ``code_ids`` (canonical call id → ``executableCode`` id) is filled for the results that follow.
     With ``searches`` (the encoder's, not a request's turns: Gemini reads back only its own), another
-    provider's web search is a ``toolCall`` of a Google search."""
+    provider's web search is a ``toolCall`` of a Google search, and a Responses code interpreter's
+    run is ``executableCode``."""
     part: dict[str, Any]
     if searches and not meta.get("tool_type") and ev.get("tool_name") in SEARCH_CALL_NAMES:
         meta = {**meta, "tool_type": SEARCH_TOOL_TYPE}  # another provider's web search, as Gemini's own
@@ -65,7 +66,11 @@ def executed_call_part(
         if not meta.get("generated_id"):
             call["id"] = ev["tool_call_id"]
         part = {"toolCall": call}
-    elif ev.get("tool_name") == CODE_EXECUTION and isinstance(value, dict) and "code" in value:
+    elif (
+        (ev.get("tool_name") == CODE_EXECUTION or (searches and ev.get("tool_name") == "code_interpreter"))
+        and isinstance(value, dict)
+        and isinstance(value.get("code"), str)
+    ):  # (Gemini's own, or with ``searches`` a Responses code_interpreter_call: its code, run the same way)
         code: dict[str, Any] = {"language": value.get("language") or "PYTHON", "code": value["code"]}
         code_id = None if meta.get("generated_id") else ev["tool_call_id"]
         if code_id:
@@ -99,6 +104,16 @@ def executed_result_part(
     elif ev.get("tool_call_id") in code_ids or ev.get("tool_name") == CODE_EXECUTION:
         if isinstance(output, dict) and ("outcome" in output or "output" in output):
             result: dict[str, Any] = {k: output[k] for k in ("outcome", "output") if k in output}
+        elif isinstance(output, dict) and isinstance(
+            output.get("outputs"), list
+        ):  # a code_interpreter_call's logs
+            logs = [
+                o["logs"] for o in output["outputs"] if isinstance(o, dict) and isinstance(o.get("logs"), str)
+            ]
+            result = {
+                "outcome": "OUTCOME_FAILED" if ev.get("is_error") else "OUTCOME_OK",
+                "output": "".join(logs),
+            }
         else:
             text = output if isinstance(output, str) else _dumps(output)
             result = {"outcome": "OUTCOME_FAILED" if ev.get("is_error") else "OUTCOME_OK", "output": text}
