@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..conversation import LOCATION_FIELDS, WEB_SEARCH, web_search_problem
+from ..conversation import CODE_EXECUTION, LOCATION_FIELDS, WEB_SEARCH, web_search_problem
 from .checks import Checks
 
 #: the canonical tool kinds every dialect declares as its own tools (functions)
@@ -123,6 +123,11 @@ def canonical(settings: dict[str, Any], meta: dict[str, Any], check: Checks, at:
     if meta:
         tool["provider_metadata"] = {check.dialect: meta}
     return tool
+
+
+def code_execution(meta: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The canonical code execution tool, with what a ``dialect`` client sent of it as its own."""
+    return {"name": CODE_EXECUTION, "kind": CODE_EXECUTION, "provider_metadata": {dialect: meta}}
 
 
 def read_location(check: Checks, value: Any, at: str, nested: str | None = None) -> dict[str, Any] | None:

@@ -123,6 +123,18 @@ def _raw_usage(usage: dict[str, Any]) -> dict[str, Any]:
 FOREIGN_CODE = frozenset({"code_execution", "code_interpreter"})
 
 
+def _page(url: str, title: str) -> dict[str, Any]:
+    """A page another provider's search found, as a ``web_search_result`` (its ``encrypted_content``
+    empty: only Anthropic's own results fill it)."""
+    return {
+        "type": "web_search_result",
+        "url": url,
+        "title": title,
+        "encrypted_content": "",
+        "page_age": None,
+    }
+
+
 def _code_result(ev: dict[str, Any]) -> dict[str, Any]:
     """Another provider's code execution result as Anthropic's ``code_execution_result``: Gemini's
     ``outcome`` and ``output``, a Responses call's ``logs``, or the output as text."""
@@ -559,9 +571,7 @@ class AnthropicEncoder(Encoder):
             for page in pages if isinstance(pages, list) else ():
                 if isinstance(page, dict) and isinstance(page.get("url"), str):
                     title = page.get("title")
-                    found.append({"type": "web_search_result", "url": page["url"],
-                                  "title": title if isinstance(title, str) else page["url"],
-                                  "encrypted_content": "", "page_age": None})  # fmt: skip
+                    found.append(_page(page["url"], title if isinstance(title, str) else page["url"]))
             if found:
                 break
         return found
@@ -625,8 +635,7 @@ class AnthropicEncoder(Encoder):
             query = orjson.dumps({"query": queries[0]}).decode()
             out.append(self._delta(index, {"type": "input_json_delta", "partial_json": query}))
         out.append(self._stop(index))
-        results = [{"type": "web_search_result", "url": url, "title": title, "encrypted_content": "", "page_age": None}
-                   for url, title in pages.items()]  # fmt: skip
+        results = [_page(url, title) for url, title in pages.items()]
         index, start = self._block_start(
             {"type": "web_search_tool_result", "tool_use_id": call_id, "content": results}
         )

@@ -377,9 +377,7 @@ class _Parser:
                 continue
             if isinstance(kind, str) and kind.startswith("code_execution_"):
                 meta = {k: v for k, v in tool.items() if k != "name"}
-                out.append(
-                    {"name": "code_execution", "kind": "code_execution", "provider_metadata": {NAME: meta}}
-                )
+                out.append(web_search.code_execution(meta, NAME))
                 continue
             if kind not in (None, "custom"):
                 hosted.append(tool)

@@ -513,14 +513,14 @@ def _tools(
     from ...conversation import tool_parameters
 
     tools: list[dict[str, Any]] = []
-    functions, searches = web_search.split_tools(conversation.get("tools"), dropped, _HOSTED)
+    functions, hosted = web_search.split_tools(conversation.get("tools"), dropped, _HOSTED)
     for t in functions:
         tool: dict[str, Any] = {"name": t["name"]}
         if t.get("description"):
             tool["description"] = t["description"]
         tool["input_schema"] = tool_parameters(t)
         tools.append(_restored(tool, t))
-    for t in searches:  # (and the code execution)
+    for t in hosted:  # the web search, the code execution
         if t["kind"] == CODE_EXECUTION:
             tools.append(
                 {"type": CODE_EXECUTION_TYPE, "name": CODE_EXECUTION, **(web_search.own(t, NAME) or {})}

@@ -585,13 +585,7 @@ class _Parser:
                     continue
                 if key in ("codeExecution", "code_execution"):
                     meta = {"codeExecution": _object(value, f"tools[{i}].{key}")}
-                    out.append(
-                        {
-                            "name": "code_execution",
-                            "kind": "code_execution",
-                            "provider_metadata": {NAME: meta},
-                        }
-                    )
+                    out.append(web_search.code_execution(meta, NAME))
                     continue
                 if key != "functionDeclarations":
                     hosted.append({key: value})

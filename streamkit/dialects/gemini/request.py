@@ -485,11 +485,11 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     tools: list[dict[str, Any]] = []
-    functions, searches = web_search.split_tools(conversation.get("tools"), drops, _HOSTED)
+    functions, hosted = web_search.split_tools(conversation.get("tools"), drops, _HOSTED)
     if functions:
         tools.append({"functionDeclarations": [_declaration(t) for t in functions]})
     beside = False  # a search the model runs beside function calls (toolConfig says so)
-    for search in searches:  # (and the code execution)
+    for search in hosted:  # the web search, the code execution
         field = "codeExecution" if search["kind"] == CODE_EXECUTION else "googleSearch"
         sent = (web_search.own(search, NAME) or {}).get(field)
         if isinstance(sent, dict):  # a Gemini client's own, as it sent it
@@ -511,7 +511,7 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if thinking:
         config["thinkingConfig"] = thinking
     choice = None
-    if web_search.names_search(options.get("tool_choice"), searches):
+    if web_search.names_search(options.get("tool_choice"), hosted):
         drops.add("a tool_choice naming the web search (Gemini cannot force a search)")
     else:
         choice = tool_config(options.get("tool_choice"))

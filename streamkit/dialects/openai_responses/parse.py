@@ -456,9 +456,7 @@ class _Parser:
                 continue
             if kind == "code_interpreter":  # (its container and the rest: for a Responses upstream)
                 meta = {k: v for k, v in tool.items() if k != "name"}
-                out.append(
-                    {"name": "code_execution", "kind": "code_execution", "provider_metadata": {NAME: meta}}
-                )
+                out.append(web_search.code_execution(meta, NAME))
                 continue
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)

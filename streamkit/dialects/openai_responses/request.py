@@ -594,9 +594,9 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
     hosted = [t for t in kept if isinstance(t, dict)] if isinstance(kept, list) else []
     # a namespace a Responses client declared goes whole, so its tools do not go again on their own
     spaces = {t.get("name") for t in hosted if t.get("type") == "namespace"}
-    functions, searches = web_search.split_tools(tools, drops, _HOSTED)
+    functions, provider_run = web_search.split_tools(tools, drops, _HOSTED)
     declared = [_tool(t) for t in functions if _part_meta(t).get("namespace") not in spaces]
-    for t in searches:  # (and the code execution: its own container, made for the request)
+    for t in provider_run:  # the web search; the code execution in a container made for the request
         if t["kind"] == CODE_EXECUTION:
             declared.append(
                 {"type": "code_interpreter", "container": {"type": "auto"}, **(web_search.own(t, NAME) or {})}
