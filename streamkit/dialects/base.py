@@ -167,6 +167,14 @@ class Normalizer:
 
 
 #: Where a :class:`PlainDelta`'s template holds the delta's text.
+#: the names the dialects give the calls of their provider's web search (Anthropic's and
+#: Responses' ``web_search``, Gemini's ``google_search_web`` tool calls, Groq's
+#: ``browser_search``): each encoder writes another provider's search as its own. (Here, not in
+#: :mod:`.web_search`, so that an encoder's start-up does not load the request-side modules.)
+SEARCH_CALL_NAMES = frozenset(
+    {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
+)
+
 PLAIN_HOLE = "\x00streamkit plain delta\x00"
 #: Where a :class:`PlainDelta`'s template holds the number its ``counter`` gives (after the text).
 PLAIN_COUNT = "\x00streamkit count\x00"

@@ -28,7 +28,7 @@ left to the model elsewhere (a warning says so): Gemini cannot force a search, a
 have none to force.
 
 The search a provider ran comes back in the client's own dialect: each encoder writes a
-provider-executed call named in :data:`SEARCH_CALL_NAMES` (and its result) as its dialect's search
+provider-executed call named in :data:`.base.SEARCH_CALL_NAMES` (and its result) as its dialect's search
 (a Responses ``web_search_call``; Anthropic's ``server_tool_use`` and ``web_search_tool_result``;
 a Gemini ``toolCall`` of ``GOOGLE_SEARCH_WEB``).
 
@@ -48,16 +48,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..conversation import CODE_EXECUTION, LOCATION_FIELDS, WEB_SEARCH, web_search_problem
+from .base import SEARCH_CALL_NAMES as SEARCH_CALL_NAMES  # (re-exported)
 from .checks import Checks
 
 #: the canonical tool kinds every dialect declares as its own tools (functions)
 FUNCTION_KINDS = frozenset({"function", "custom"})
-#: the names the dialects give the calls of their provider's web search (Anthropic's and
-#: Responses' ``web_search``, Gemini's ``google_search_web`` tool calls, Groq's
-#: ``browser_search``): each encoder writes another provider's search as its own
-SEARCH_CALL_NAMES = frozenset(
-    {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
-)
 #: the settings of a canonical web search tool
 SETTINGS = ("max_uses", "allowed_domains", "blocked_domains", "user_location", "context_size")
 

@@ -21,7 +21,7 @@ event validates as the official SDK's ``RawMessageStreamEvent``. Details:
   one ends. A ``tool-call`` with no ``tool-input-*`` events is written whole.
 * A response that ended in an error ends at its ``error`` event, as Anthropic's do.
 * Another provider's web search (a provider-executed call of a name in
-  :data:`~streamkit.dialects.web_search.SEARCH_CALL_NAMES`: a
+  :data:`~streamkit.dialects.base.SEARCH_CALL_NAMES`: a
   Responses ``web_search_call``, a Gemini search) is written as Anthropic's own: a
   ``server_tool_use`` named ``web_search`` with the call's input, and a ``web_search_tool_result``
   listing the pages the search named (a Responses search's ``sources``), each with an empty
@@ -56,8 +56,7 @@ import orjson
 
 from ...canonical import message_to_events
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
-from ..web_search import SEARCH_CALL_NAMES
+from ..base import PLAIN_HOLE, SEARCH_CALL_NAMES, Encoder, PlainDelta, WireEvent
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
 
 #: every stop_reason the SDK's type accepts

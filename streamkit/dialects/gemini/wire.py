@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..web_search import SEARCH_CALL_NAMES
+from ..base import SEARCH_CALL_NAMES
 
 NAME = "gemini"
 
