@@ -206,7 +206,9 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
         from ..serve.responses import Responses
         from ..serve.store import open_store
 
-        server.responses = Responses(open_store(store_spec), source)
+        # a stored response is its creator's key's where keys mean something (serve.responses)
+        owned = client_keys is not None or forward_key
+        server.responses = Responses(open_store(store_spec), source, owned=owned)
     what = (
         f"{upstream} at {source.endpoint.base_url}" if upstream else "scripted" if script_file else "recorded"
     )

@@ -24,6 +24,14 @@ Every ``POST /v1/responses`` goes through :meth:`Responses.create`:
   leaves a foreground stream stops it (the upstream request is closed): the response is stored
   ``cancelled``.
 
+Whose responses they are: on a gateway whose keys mean something (``--client-keys``: each key is a
+client of its own; ``--forward-key``: each client spends its own upstream key), a stored response
+belongs to the key that created it (:func:`~streamkit.serve.store.base.owner_of`: its SHA-256,
+never the key). Another key's retrieve, delete, cancel, input items and ``previous_response_id``
+get the API's 404, as for an id that does not exist (as the API keeps one project's responses from
+another's). A request with no key, and every request to a gateway whose keys mean nothing (the
+default on loopback, where any key or none is let in), makes responses every client may read.
+
 The retrieval routes (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``,
 ``.../cancel``) are in :mod:`.retrieval`. A ``response.create`` over the WebSocket goes through
 :mod:`.responses_socket`, which keeps the connection's own responses and stores through
@@ -43,6 +51,7 @@ import orjson
 
 from .sources import Answer, Call, HTTPError
 from .store import TERMINAL, Op, Record, Store, scrub
+from .store.base import owner_of, visible
 
 #: the wire events that end a response
 TERMINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
@@ -268,9 +277,11 @@ class Run:
 class Responses:
     """The store's side of ``POST /v1/responses`` (and the runs of this process)."""
 
-    def __init__(self, store: Store | None, source: Any) -> None:
+    def __init__(self, store: Store | None, source: Any, *, owned: bool = False) -> None:
         self.store = store
         self.source = source
+        #: responses belong to the key that created them (see the module's docstring)
+        self.owned = owned
         #: an upstream that keeps its own responses: previous_response_id passes through
         self.stateful = getattr(getattr(source, "dialect", None), "name", None) == NAME
         self.runs: dict[str, Run] = {}
@@ -295,7 +306,20 @@ class Responses:
         run.task.cancel()
         return True
 
-    async def record_of(self, response_id: str) -> Record | None:
+    def owner(self, key: str | None) -> str | None:
+        """The owner a client presenting ``key`` gives the responses it creates."""
+        return owner_of(key) if self.owned else None
+
+    async def record_of(self, response_id: str, key: str | None) -> Record | None:
+        """The response ``response_id`` as the client presenting ``key`` may see it: None when
+        there is none, or it is another key's."""
+        record = await self._record(response_id)
+        if record is None or not visible(record, owner_of(key)):
+            return None
+        return record
+
+    async def _record(self, response_id: str) -> Record | None:
+        """The response ``response_id``, whoever's it is."""
         run = self.runs.get(response_id)
         if run is not None:
             return run.record
@@ -352,7 +376,8 @@ class Responses:
         model = conversation.get("model")
         status = "queued" if background else "in_progress"
         record = Record(response_id, status, time.time(), skeleton(response_id, status, model, background, previous),
-                        scrub(conversation), scrub(input_items(body)), background=background)  # fmt: skip
+                        scrub(conversation), scrub(input_items(body)), background=background,
+                        owner=self.owner(call.key))  # fmt: skip
         store = self.store
         assert store is not None
         answer: Answer | None = None
@@ -399,7 +424,7 @@ class Responses:
         if record is not None:
             conversation = continued(conversation, record)
         else:
-            rebuilt = await self.rebuild(conversation, previous)
+            rebuilt = await self.rebuild(conversation, previous, call.key)
             if isinstance(rebuilt, tuple):
                 return rebuilt
             conversation = rebuilt
@@ -408,15 +433,19 @@ class Responses:
             dropped = [what for what in dropped if not what.startswith("previous_response_id")]
         return replace(call, parsed=replace(parsed, conversation=conversation, dropped=dropped))
 
-    async def rebuild(self, conversation: dict[str, Any], previous: str) -> dict[str, Any] | tuple[int, Any]:
+    async def rebuild(self, conversation: dict[str, Any], previous: str,
+                      key: str | None) -> dict[str, Any] | tuple[int, Any]:  # fmt: skip
         """The conversation a ``previous_response_id`` continues (see the module's docstring), or
-        the error to answer with."""
+        the error to answer with (``key``: the client's)."""
+        record = await self._record(previous)
+        if record is not None and not visible(record, owner_of(key)):
+            # another key's: as if there were none (and its id must not reach the upstream, which
+            # may serve every client with one key)
+            return not_found(previous, previous=True)
         if self.stateful:
-            record = await self.record_of(previous)
             if record is not None and record.upstream_id and record.upstream_id != previous:
                 return with_previous(conversation, record.upstream_id)
             return conversation
-        record = await self.record_of(previous)
         if record is None:
             return not_found(previous, previous=True)
         if record.messages is None:

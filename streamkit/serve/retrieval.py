@@ -16,8 +16,9 @@
   the store (PostgreSQL's NOTIFY; a SQLite store marks it cancelled, but the other process runs
   on unaware).
 
-Each route checks the client's key as ``POST`` does (``--client-keys``). Unknown ids are the API's
-own 404 (``Response with id '...' not found.``).
+Each route checks the client's key as ``POST`` does (``--client-keys``). Unknown ids, and the
+responses of another key (see :mod:`.responses`), are the API's own 404 (``Response with id '...'
+not found.``).
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
-            if not server.authorized(client_key(request.headers, request.query_params)):
+            key = client_key(request.headers, request.query_params)
+            if not server.authorized(key):
                 return json_response(401, server_error(401, "invalid or missing API key"))
             keeper.ready()
-            result: Response = await handler(request, request.path_params["response_id"])
+            result: Response = await handler(request, request.path_params["response_id"], key)
             return result
 
         return endpoint
@@ -54,7 +56,7 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
             return dialect.error_body(status, message)
         return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
 
-    async def retrieve(request: Request, response_id: str) -> Response:
+    async def retrieve(request: Request, response_id: str, key: str | None) -> Response:
         query = request.query_params
         after = query.get("starting_after")
         try:
@@ -62,7 +64,7 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
         except ValueError:
             return json_response(*invalid("starting_after must be an integer", "starting_after"))
         run = keeper.runs.get(response_id)
-        record = await keeper.record_of(response_id)
+        record = await keeper.record_of(response_id, key)
         if record is None:
             return json_response(*not_found(response_id))
         if query.get("stream", "").lower() not in ("true", "1"):
@@ -75,7 +77,9 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
             frames, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
 
-    async def delete(request: Request, response_id: str) -> Response:
+    async def delete(request: Request, response_id: str, key: str | None) -> Response:
+        if await keeper.record_of(response_id, key) is None:
+            return json_response(*not_found(response_id))
         run = keeper.runs.get(response_id)
         if run is not None and keeper.cancel_local(response_id):
             await _settled(run)
@@ -84,8 +88,8 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
             return json_response(*not_found(response_id))
         return json_response(200, {"id": response_id, "object": "response", "deleted": True})
 
-    async def items(request: Request, response_id: str) -> Response:
-        record = await keeper.record_of(response_id)
+    async def items(request: Request, response_id: str, key: str | None) -> Response:
+        record = await keeper.record_of(response_id, key)
         if record is None:
             return json_response(*not_found(response_id))
         query = request.query_params
@@ -108,8 +112,8 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
                                    "last_id": page[-1]["id"] if page else None,
                                    "has_more": len(found) > limit})  # fmt: skip
 
-    async def cancel(request: Request, response_id: str) -> Response:
-        record = await keeper.record_of(response_id)
+    async def cancel(request: Request, response_id: str, key: str | None) -> Response:
+        record = await keeper.record_of(response_id, key)
         if record is None:
             return json_response(*not_found(response_id))
         if not record.background:

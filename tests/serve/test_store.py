@@ -307,3 +307,80 @@ def test_store_postgresql_without_psycopg_says_how_to_install_it(monkeypatch: py
     monkeypatch.setitem(sys.modules, "psycopg", None)
     with pytest.raises(UsageError, match=r"pip install 'streamkit\[postgres\]'"):
         open_store("postgresql://u@127.0.0.1:1/db")
+
+
+# --- whose responses ---------------------------------------------------------------------------------
+
+
+def _others_see(url: str, made: str, key: str) -> list[int]:
+    """The statuses another key's client gets from every route that names ``made``."""
+    auth = {"Authorization": f"Bearer {key}"}
+    routes = [
+        ("GET", ""),
+        ("GET", "?stream=true"),
+        ("GET", "/input_items"),
+        ("POST", "/cancel"),
+        ("DELETE", ""),
+    ]
+    return [httpx.request(m, f"{url}/v1/responses/{made}{p}", headers=auth).status_code for m, p in routes]
+
+
+@pytest.mark.parametrize("upstream", ["openai-chat", "openai-responses"])
+def test_with_client_keys_a_response_is_its_keys_alone(upstream: str, tmp_path: Path) -> None:
+    """Each client key is a client of its own: another key's retrieve, stream, input items,
+    cancel, delete and ``previous_response_id`` are the API's 404s, as for an unknown id, and its
+    continuation never reaches the upstream (a Responses upstream, which the gateway's one key
+    serves for all, would continue the other client's conversation). The owner is stored as a
+    digest: the key is nowhere in the store."""
+    keys, path = tmp_path / "keys", tmp_path / "s.db"
+    keys.write_text("sk-alice-0123456789\nsk-bob-9876543210\n")
+    script = [{"text": "Alice's answer."}, {"text": "Alice again."}, {"text": "Bob's own."}]
+    with (
+        gateway(upstream, tmp_path, "--store", str(path), "--client-keys", str(keys),
+                script=script) as (url, log),
+        client(url, "sk-alice-0123456789") as alice,
+        client(url, "sk-bob-9876543210") as bob,
+    ):  # fmt: skip
+        made = alice.responses.create(model="m", input="Alice's secret question")
+        assert _others_see(url, made.id, "sk-bob-9876543210") == [404] * 5
+        with pytest.raises(openai.NotFoundError) as continued:
+            bob.responses.create(model="m", input="what did she ask?", previous_response_id=made.id)
+        assert len(ndjson(log.read_bytes())) == 1  # Bob's continuation reached no upstream
+        # Alice's response is still there, and hers to continue
+        assert alice.responses.retrieve(made.id).output_text == "Alice's answer."
+        again = alice.responses.create(model="m", input="more", previous_response_id=made.id)
+        own = bob.responses.create(model="m", input="mine")
+        assert bob.responses.retrieve(own.id).output_text == "Bob's own."
+        assert _others_see(url, own.id, "sk-alice-0123456789")[:3] == [404] * 3
+    assert again.output_text == "Alice again."
+    assert continued.value.code == "previous_response_not_found"
+    stored_bytes = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    assert made.id.encode() in stored_bytes
+    assert b"sk-alice" not in stored_bytes and b"sk-bob" not in stored_bytes
+
+
+def test_with_forward_key_each_upstream_key_keeps_its_own_responses(tmp_path: Path) -> None:
+    """``--forward-key``: each client spends its own upstream key, and its responses are that
+    key's; the same key, from another client, finds them."""
+    with gateway("openai-chat", tmp_path, "--store", str(tmp_path / "s.db"), "--forward-key",
+                 script=[{"text": "one"}, {"text": "two"}]) as (url, _):  # fmt: skip
+        with client(url, "sk-upstream-one") as one, client(url, "sk-upstream-one") as same:
+            made = one.responses.create(model="m", input="hi")
+            assert same.responses.retrieve(made.id).output_text == "one"
+            assert (
+                same.responses.create(model="m", input="and?", previous_response_id=made.id).output_text
+                == "two"
+            )
+        assert _others_see(url, made.id, "sk-upstream-two")[:3] == [404] * 3
+        # a client with no key at all sees no key's response either
+        assert httpx.get(f"{url}/v1/responses/{made.id}").status_code == 404
+
+
+def test_where_keys_mean_nothing_every_client_reads_every_response(tmp_path: Path) -> None:
+    """A gateway on loopback without ``--client-keys`` or ``--forward-key`` lets any key in (the
+    SDKs want one, any will do): its responses are every client's, whatever key made them."""
+    with stored(tmp_path, [{"text": "shared"}]) as (c, _, _):
+        made = c.responses.create(model="m", input="hi")
+        with client(str(c.base_url).removesuffix("/v1/"), "sk-someone-else") as other:
+            assert other.responses.retrieve(made.id).output_text == "shared"
+        assert httpx.get(f"{c.base_url}responses/{made.id}").status_code == 200

@@ -20,12 +20,15 @@ A backend (:mod:`.sqlite`, :mod:`.postgres`) implements five blocking methods: :
   file) still follows, only later.
 
 Keys are never stored: :func:`scrub` drops the fields of tool definitions that carry credentials
-(an MCP tool's ``headers`` and ``authorization``) before a conversation is written.
+(an MCP tool's ``headers`` and ``authorization``) before a conversation is written, and a
+response's owner is a digest of the client's key (:func:`owner_of`), not the key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import queue
 import threading
 from collections.abc import Callable
@@ -60,6 +63,24 @@ class Record:
     background: bool = False
     #: the id the upstream gave the response (an openai-responses upstream keeps its own)
     upstream_id: str | None = None
+    #: who may read it: :func:`owner_of` the key of the client that made it (None: every client)
+    owner: str | None = None
+
+
+def owner_of(key: str | None) -> str | None:
+    """The owner a client's key makes of the responses it creates: the key's SHA-256 (as hex,
+    under a prefix of its own, so that it matches no other use of the same hash), never the key
+    itself; None for a client that presented none. Two clients share their stored responses
+    exactly when they present the same key."""
+    if not key:
+        return None
+    return hashlib.sha256(b"streamkit response owner\0" + key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def visible(record: Record, owner: str | None) -> bool:
+    """May a client whose :func:`owner_of` is ``owner`` see ``record``? Its own, and one stored
+    with no owner (by a gateway whose keys mean nothing: see ``serve.responses``)."""
+    return record.owner is None or (owner is not None and hmac.compare_digest(record.owner, owner))
 
 
 @dataclass
@@ -279,21 +300,21 @@ def scrub(value: Any) -> Any:
 
 #: the columns :func:`record_of` reads, in its order (both stores select them so)
 RECORD_COLUMNS = (
-    "id, status, created_at, background, response, conversation, input_items, messages, upstream_id"
+    "id, status, created_at, background, response, conversation, input_items, messages, upstream_id, owner"
 )
 
 
 def record_of(row: Any) -> Record:
     """A :class:`Record` from a row of :data:`RECORD_COLUMNS`."""
     return Record(row[0], row[1], row[2], loads(row[4]), loads(row[5]), loads(row[6]), loads(row[7]),
-                  bool(row[3]), row[8])  # fmt: skip
+                  bool(row[3]), row[8], row[9])  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Statements:
     """A backend's SQL for :func:`apply`, each with its placeholders in the order given."""
 
-    #: a new response: id, status, created_at, background, response, conversation, input_items
+    #: a new response: id, status, created_at, background, response, conversation, input_items, owner
     create: str
     #: a wire event: response id, seq, name, data
     event: str
@@ -310,7 +331,7 @@ def apply(op: Op, execute: Callable[..., Any], executemany: Callable[..., Any], 
     if op.kind == "create" and op.record is not None:
         r = op.record
         execute(sql.create, (r.id, r.status, r.created_at, r.background, dumps(r.response),
-                             dumps(r.conversation), dumps(r.input_items)))  # fmt: skip
+                             dumps(r.conversation), dumps(r.input_items), r.owner))  # fmt: skip
     elif op.kind == "events":
         executemany(sql.event, [(op.id, seq, name, data) for seq, name, data in op.wire])
     elif op.kind == "finish" and op.record is not None:

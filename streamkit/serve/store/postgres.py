@@ -30,8 +30,10 @@ CREATE TABLE IF NOT EXISTS streamkit_responses (
     conversation BYTEA NOT NULL,
     input_items BYTEA NOT NULL,
     messages BYTEA,
-    upstream_id TEXT
+    upstream_id TEXT,
+    owner TEXT
 );
+ALTER TABLE streamkit_responses ADD COLUMN IF NOT EXISTS owner TEXT;
 CREATE TABLE IF NOT EXISTS streamkit_events (
     response_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS streamkit_events (
 
 STATEMENTS = Statements(
     create="INSERT INTO streamkit_responses (id, status, created_at, background, response, conversation,"
-    " input_items) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+    " input_items, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
     " status = EXCLUDED.status, response = EXCLUDED.response",
     event="INSERT INTO streamkit_events VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
     finish="UPDATE streamkit_responses SET status = %s, response = %s, messages = %s, upstream_id = %s"

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS responses (
     conversation BLOB NOT NULL,
     input_items BLOB NOT NULL,
     messages BLOB,
-    upstream_id TEXT
+    upstream_id TEXT,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     response_id TEXT NOT NULL,
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS events (
 STATEMENTS = Statements(
     # as PostgreSQL's (tests/serve/test_store_rows.py): a response written again takes the new
     # status and response object and keeps the rest; an event is stored once per sequence number
-    create="INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) ON CONFLICT (id) DO UPDATE SET"
+    create="INSERT INTO responses (id, status, created_at, background, response, conversation, input_items,"
+    " owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
     " status = excluded.status, response = excluded.response",
     event="INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)",
     finish="UPDATE responses SET status = ?, response = ?, messages = ?, upstream_id = ? WHERE id = ?",
@@ -65,6 +67,9 @@ class SQLiteStore(Store):
         self.where = path
         self._writer = _connect(path)
         self._writer.executescript(SCHEMA)
+        columns = {row[1] for row in self._writer.execute("PRAGMA table_info(responses)")}
+        if "owner" not in columns:  # a file from before responses had owners: theirs is None
+            self._writer.execute("ALTER TABLE responses ADD COLUMN owner TEXT")
         self._reader = _connect(path)
         self._lock = threading.Lock()
 
