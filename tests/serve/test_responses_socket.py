@@ -236,3 +236,32 @@ def test_a_client_that_leaves_stops_its_stored_response(tmp_path: Path) -> None:
         while (status := httpx.get(f"{url}/v1/responses/{response_id}").json()["status"]) != "cancelled":
             assert time.monotonic() < deadline, status
             time.sleep(0.05)
+
+
+def test_over_the_websocket_another_keys_stored_response_is_not_found(tmp_path: Path) -> None:
+    """With ``--client-keys``, a stored response is its key's over the WebSocket too: another
+    key's connection that names it gets ``previous_response_not_found`` and the upstream is not
+    asked; its own key's connection continues it."""
+    import openai
+
+    keys = tmp_path / "keys"
+    keys.write_text("sk-alice-0123456789\nsk-bob-9876543210\n")
+    script = [{"text": "Lyon."}, {"text": "About half a million."}]
+    with (
+        gateway("openai-chat", tmp_path, "--store", str(tmp_path / "s.db"), "--client-keys", str(keys),
+                script=script) as (url, log),
+        openai.OpenAI(api_key="sk-alice-0123456789", base_url=f"{url}/v1") as alice,
+        openai.OpenAI(api_key="sk-bob-9876543210", base_url=f"{url}/v1") as bob,
+    ):  # fmt: skip
+        first = alice.responses.create(model="gpt-test", input="Name a French city.")
+        with bob.responses.connect() as theirs:
+            theirs.response.create(model="gpt-test", input="Which city?", previous_response_id=first.id)
+            refused, _ = until_done(theirs)
+        assert len(requests_of(log)) == 1
+        with alice.responses.connect() as own:
+            own.response.create(model="gpt-test", input="How big is it?", previous_response_id=first.id)
+            continued, _ = until_done(own)
+    assert refused.type == "error" and refused.error.code == "previous_response_not_found"
+    assert (
+        continued.type == "response.completed" and continued.response.output_text == "About half a million."
+    )
