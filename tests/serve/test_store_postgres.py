@@ -148,3 +148,36 @@ def test_a_response_deleted_through_one_gateway_is_gone_from_the_other(tmp_path:
         with pytest.raises(openai.NotFoundError) as caught:
             a.responses.create(model="m", input="and?", previous_response_id=made.id)
     assert caught.value.code == "previous_response_not_found"
+
+
+def test_a_keys_response_is_its_own_through_every_gateway(tmp_path: Path, dsn: str) -> None:
+    """Two gateways with the same ``--client-keys`` on one PostgreSQL: a response Alice made
+    through one is hers through the other too, and Bob's 404 there."""
+    keys = tmp_path / "keys"
+    keys.write_text("sk-alice-0123456789\nsk-bob-9876543210\n")
+    with ExitStack() as stack:
+        urls = []
+        for name in ("a", "b"):
+            folder = tmp_path / name
+            folder.mkdir()
+            url, _ = stack.enter_context(
+                gateway(
+                    "openai-chat",
+                    folder,
+                    "--store",
+                    dsn,
+                    "--client-keys",
+                    str(keys),
+                    script=[{"text": "hers"}],
+                )
+            )
+            urls.append(url)
+        alice_a, alice_b = (stack.enter_context(client(url, "sk-alice-0123456789")) for url in urls)
+        bob_b = stack.enter_context(client(urls[1], "sk-bob-9876543210"))
+        made = alice_a.responses.create(model="m", input="hi")
+        assert alice_b.responses.retrieve(made.id).output_text == "hers"
+        with pytest.raises(openai.NotFoundError):
+            bob_b.responses.retrieve(made.id)
+        with pytest.raises(openai.NotFoundError):
+            bob_b.responses.delete(made.id)
+        assert alice_b.responses.retrieve(made.id).status == "completed"
