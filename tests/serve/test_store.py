@@ -4,7 +4,8 @@ whose request log shows what the gateway sent it.
 
 Retrieve, input items, delete, ``store: false``, ``previous_response_id`` rebuilt for stateless
 upstreams (chat, Anthropic, Gemini), background runs polled and cancelled, a stream cut after N
-events resumed with ``starting_after=N``, and keys never written to the store.
+events resumed with ``starting_after=N``, keys never written to the store, and each key's responses
+its own where keys mean something (``--client-keys``, ``--forward-key``).
 """
 
 from __future__ import annotations
