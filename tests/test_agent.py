@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 import pytest
 
-from streamkit.dialects.web_search import SEARCH_CALL_NAMES
 from streamkit.plugins import Registry, get_plugin_manager
 
 from .conftest import ROOT, STREAMKIT, ndjson, run_cli
@@ -381,7 +380,7 @@ def test_a_tools_files_web_search_is_the_providers_own_and_runs_there(dialect: s
     events = ndjson(result.stdout)
     assert [e["step"] for e in events if e["type"] == "start-step"] == [1]
     (searched,) = [e["tool_name"] for e in events if e["type"] == "tool-result"]
-    assert searched in SEARCH_CALL_NAMES  # (Gemini names its search by its toolType: google_search_web)
+    assert searched == "web_search"  # every dialect's search has the one canonical name
     assert events[-1]["content"][-1]["text"] == "Sunny, says weather.example."
     (body,) = ndjson(log.read_bytes())
     search = {

@@ -166,15 +166,16 @@ class Normalizer:
         return []
 
 
-#: Where a :class:`PlainDelta`'s template holds the delta's text.
-#: the names the dialects give the calls of their provider's web search (Anthropic's and
-#: Responses' ``web_search``, Gemini's ``google_search_web`` tool calls, Groq's
-#: ``browser_search``): each encoder writes another provider's search as its own. (Here, not in
-#: :mod:`.web_search`, so that an encoder's start-up does not load the request-side modules.)
+#: the names of the calls of a provider's web search (``web_search``, the canonical one, which
+#: Anthropic's, Responses' and Gemini's normalizers give; ``google_search_web``, Gemini's before
+#: it did; Groq's ``browser_search``...): each encoder writes another provider's search as its own.
+#: (Here, not in :mod:`.web_search`, so that an encoder's start-up does not load the request-side
+#: modules.)
 SEARCH_CALL_NAMES = frozenset(
     {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
 )
 
+#: Where a :class:`PlainDelta`'s template holds the delta's text.
 PLAIN_HOLE = "\x00streamkit plain delta\x00"
 #: Where a :class:`PlainDelta`'s template holds the number its ``counter`` gives (after the text).
 PLAIN_COUNT = "\x00streamkit count\x00"

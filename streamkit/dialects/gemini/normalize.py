@@ -40,8 +40,9 @@ What the chunks hold, and what it becomes (canonical events on the right):
     part's ``id`` or else by order.
   - ``toolCall`` / ``toolResponse`` (server-side tools such as file search, with
     ``includeServerSideToolInvocations``) → a provider-executed ``tool-call`` (``tool_name`` the
-    ``toolType`` in lower case, ``input`` its ``args``) / ``tool-result`` (``output`` its
-    ``response``); the ``toolType`` is kept in ``provider_metadata``.
+    ``toolType`` in lower case, but ``web_search`` for ``GOOGLE_SEARCH_WEB``, as every dialect's
+    search; ``input`` its ``args``) / ``tool-result`` (``output`` its ``response``); the
+    ``toolType`` is kept in ``provider_metadata``.
   - ``inlineData`` → ``file`` (base64 ``data``); ``fileData`` → ``file`` whose ``data`` is the URI.
 * ``logprobsResult`` (asked with ``responseLogprobs``) → ``provider_metadata["gemini"]
   ["logprobs_result"]`` of the chunk's first text (or thought) delta, written back on that chunk.

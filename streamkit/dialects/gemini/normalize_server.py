@@ -11,7 +11,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DataError
-from .wire import CODE_EXECUTION, NAME, _dumps
+from .wire import CODE_EXECUTION, NAME, SEARCH_TOOL_TYPE, _dumps
+
+#: server-side tool types whose calls have a canonical name other than the type in lower case
+_TOOL_NAMES = {SEARCH_TOOL_TYPE: "web_search"}
+
+
+def tool_name(tool_type: Any) -> str:
+    """The canonical ``tool_name`` of a ``toolCall`` / ``toolResponse`` of ``tool_type``: a Google
+    search is ``web_search``, as every dialect's own search (see :mod:`..web_search`); any other
+    type in lower case (``FILE_SEARCH`` → ``file_search``); ``tool`` without one. The type itself
+    is kept in ``provider_metadata``, which ``render -f gemini`` writes back."""
+    if not tool_type:
+        return "tool"
+    return _TOOL_NAMES.get(tool_type) or str(tool_type).lower()
 
 
 class _ServerParts:
@@ -96,7 +109,7 @@ class _ServerParts:
         call_id, generated = self._new_id(call.get("id"))
         self.pending.setdefault(f"tool:{tool_type}", []).append(call_id)
         meta = self._call_meta(part, generated, tool_type=tool_type)
-        name = str(tool_type).lower() if tool_type else "tool"
+        name = tool_name(tool_type)
         args = call.get("args")
         self._whole_call(call_id, name, _dumps(args if args is not None else {}), meta, out, executed=True)
 
@@ -112,7 +125,7 @@ class _ServerParts:
         ev: dict[str, Any] = {
             "type": "tool-result",
             "tool_call_id": call_id,
-            "tool_name": str(tool_type).lower() if tool_type else "tool",
+            "tool_name": tool_name(tool_type),
             "output": response.get("response") if response.get("response") is not None else {},
             "is_error": False,
             "provider_executed": True,

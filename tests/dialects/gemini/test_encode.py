@@ -152,8 +152,8 @@ def test_another_providers_web_search_is_written_as_a_google_search_and_read_bac
     again = [e for e in normalize(iter({"type": "raw", "dialect": "gemini", "event": None, "data": c} for c in chunks))
              if e["type"] in ("tool-call", "tool-result")]  # fmt: skip
     assert [(e["type"], e["tool_name"], e["provider_executed"]) for e in again] == [
-        ("tool-call", "google_search_web", True),
-        ("tool-result", "google_search_web", True),
+        ("tool-call", "web_search", True),
+        ("tool-result", "web_search", True),
     ]
 
 
