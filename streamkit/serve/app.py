@@ -485,11 +485,13 @@ def make_app(server: Server) -> Any:
 
 
 class Refused(Exception):
-    """A WebSocket request answered with an error message."""
+    """A WebSocket request answered with an error message (``message``: the one to send, when
+    the connection wrote its own)."""
 
-    def __init__(self, error: HTTPError) -> None:
+    def __init__(self, error: HTTPError, message: dict[str, Any] | None = None) -> None:
         super().__init__(error.message)
         self.error = error
+        self.message = message
 
 
 def warn_dropped(parsed: ParsedRequest, client: str, upstream: str) -> None:

@@ -24,6 +24,9 @@ A response is stored as over HTTP (:meth:`~streamkit.serve.responses.Responses.s
 it says ``store: false`` or is a warm-up: ``GET /v1/responses/{id}`` then knows it, and any
 connection or HTTP request may continue it. ``serve`` answering from recordings or a script
 answers a warm-up the same way, without using up a turn.
+
+The responses under way may be steered (``response.steer``): :mod:`.steering` says how; their
+state (what runs, what waits for the client's outputs) is kept here.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 
 from .responses import NAME, TERMINAL_EVENTS, Responses, Run, new_id, previous_of
 from .sources import Answer, Call, HTTPError, Timed, aiter_of
+from .steering import Steer, Steering, continued
 from .store import Record
 
 #: the responses a connection remembers (a client chains from the last one; a few more let it
@@ -74,6 +78,12 @@ class ResponsesSocket:
         self.responses = responses
         self.stateful = responses is None or responses.stateful
         self.recent: OrderedDict[str, Record] = OrderedDict()
+        #: the responses under way, each with its request, lane and steering input
+        self.running: list[tuple[Turn, Steering]] = []
+        #: the ids of the responses that ended here (the last few): a steer naming one is too late
+        self.ended: OrderedDict[str, None] = OrderedDict()
+        #: response id -> the steering input that waits for the client's continuation of it
+        self.waiting: dict[str, list[Steer]] = {}
 
     async def answer(
         self, server: Any, call: Call
@@ -177,6 +187,39 @@ class ResponsesSocket:
             turn.messages = [assistant_message(m) for m in found]
         finally:
             await events.aclose()  # type: ignore[attr-defined]
+
+    # --- steering (see .steering) ------------------------------------------------------------
+
+    def begin(self, turn: Turn, body: dict[str, Any], lane: str | None) -> None:
+        """A response starts on ``lane``: steerable until :meth:`end`."""
+        self.running.append((turn, Steering(body, lane)))
+
+    def end(self, turn: Turn) -> Steering | None:
+        """The response ended: its steering (and the input queued on it), no longer steerable."""
+        for n, (running, steering) in enumerate(self.running):
+            if running is turn:
+                del self.running[n]
+                if turn.id is not None:
+                    self.ended[turn.id] = None
+                    while len(self.ended) > 4 * RECENT:
+                        self.ended.popitem(last=False)
+                return steering
+        return None
+
+    def target(self, response_id: str) -> Steering | None:
+        """The steering of the response ``response_id`` under way here (None: none such runs)."""
+        for turn, steering in self.running:
+            if turn.id == response_id:
+                return steering
+        return None
+
+    def with_steers(self, body: Any) -> tuple[Any, list[Steer]]:
+        """A ``response.create`` with the steering input that waited for it inserted (it continues
+        a response that stopped for the client's outputs while input was queued on it), and that
+        input."""
+        previous = body.get("previous_response_id") if isinstance(body, dict) else None
+        steers = self.waiting.pop(previous, None) if isinstance(previous, str) else None
+        return (continued(body, steers), steers) if steers else (body, [])
 
     def remember(self, turn: Turn) -> None:
         """Keep a response the stream completed (or ended incomplete) for the next turns."""

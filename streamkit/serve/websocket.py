@@ -12,6 +12,10 @@ it holds is bounded: at most :data:`MAX_LANES` lanes answering at once, each wit
 lanes together no larger than the largest one request may be (``--max-body``), or the request is
 refused with an error message (a lane closes when it has answered all it was sent). A client that leaves stops
 every lane's answer (and with it the upstream request; a stored response is ``cancelled``).
+
+A ``response.steer`` (the Responses WebSocket's steering: :mod:`.steering`) is answered at once by
+the reader, on the lane of the response it steers; the successor it may start runs on that lane
+right after the response it continues.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import orjson
 
 from ..errors import StreamkitError
 from .app import Refused, Server, client_key, parse_call, wire_of
+from .responses import TERMINAL_EVENTS
 from .sources import Call, Exhausted, HTTPError
 
 #: the lanes (``stream_id`` values) one connection may have answering at once
@@ -58,6 +63,8 @@ class Connection:
         self.workers: list[asyncio.Task[None]] = []
         # the Responses WebSocket mode's own state: the connection's responses
         self.session: Any = None
+        #: the sequence number of the next steering event (they belong to no one response)
+        self.steer_seq = 0
         if dialect.name == "openai-responses":
             from .responses_socket import ResponsesSocket
 
@@ -106,6 +113,8 @@ class Connection:
                                              "invalid_request_error", param="stream_id"), None)  # fmt: skip
         if isinstance(body, dict) and body.get("type") == "response.create":
             body = {k: v for k, v in body.items() if k not in ("type", "stream_id")}
+        elif isinstance(body, dict) and body.get("type") == "response.steer" and self.session is not None:
+            return await self.steer(body, len(message))
         elif isinstance(body, dict) and "type" in body:  # a client event not answered here
             what = str(body["type"])[:80]
             message = f"streamkit serve: the client event {what!r} is not supported; send response.create"
@@ -142,6 +151,79 @@ class Connection:
         self.workers.append(task)
         task.add_done_callback(self._forget)
 
+    async def steer(self, event: dict[str, Any], size: int) -> None:
+        """A ``response.steer``: its input queued on the response it names (accepted), or given
+        back (failed); see :mod:`.steering`."""
+        from . import steering
+
+        if not self.server.authorized(self.key):
+            return await self.refuse(error_message(401, "invalid or missing API key"), None)
+        session = self.session
+        why = steering.problem(event)
+        if why is not None:
+            return await self.steering(steering.failed(event, "invalid_input", why), None)
+        response_id = event["previous_response_id"]
+        target = session.target(response_id)
+        if target is None:
+            if response_id in session.ended:
+                code, why = "response_already_completed", f"Response '{response_id[:80]}' has ended."
+            else:
+                code, why = (
+                    "response_not_found",
+                    f"Response '{response_id[:80]}' is not under way on this connection.",
+                )
+            return await self.steering(steering.failed(event, code, why), None)
+        if len(target.steers) >= steering.MAX_STEERS or self.waiting + size > self.server.max_body:
+            why = (
+                f"{steering.MAX_STEERS} steering inputs already wait on this response"
+                if len(target.steers) >= steering.MAX_STEERS
+                else "too much waits on this connection; steer after an answer"
+            )
+            return await self.steering(steering.failed(event, "too_many_pending_steers", why), target.lane)
+        queued = steering.new_steer(event, size)
+        target.steers.append(queued)  # (before the send: the response may end meanwhile)
+        self.waiting += size
+        await self.steering(steering.accepted(queued), target.lane)
+
+    async def steering(self, event: dict[str, Any], lane: str | None) -> None:
+        """Send a steering event, numbered."""
+        event["sequence_number"] = self.steer_seq
+        self.steer_seq += 1
+        with contextlib.suppress(OSError):
+            await self.send(event, lane)
+
+    async def steered(
+        self, turn: Any, queued: Any, lane: str | None
+    ) -> tuple[dict[str, Any], list[Any]] | None:
+        """A response ended with steering input queued on it: the successor to answer next on
+        its lane (its request and the input it commits), or None (the input waits for the
+        client's outputs, or comes back failed)."""
+        from . import steering
+
+        response = turn.response
+        status = response.get("status") if isinstance(response, dict) else None
+        if status == "completed" and turn.id is not None:
+            stubs = steering.required_input(response)
+            if not stubs:  # (the input is the successor's request now, held as any being answered)
+                self.release(queued.steers)
+                return steering.successor(queued.body, turn.id, queued.steers), queued.steers
+            waiting = self.session.waiting
+            waiting[turn.id] = queued.steers
+            while len(waiting) > steering.MAX_STEERS:  # (the oldest, never continued, let go)
+                self.release(waiting.pop(next(iter(waiting))))
+            for steer in queued.steers:
+                await self.steering(steering.pending(steer, stubs), lane)
+            return None
+        self.release(queued.steers)
+        why = f"the response ended {status}" if status else "the response ended without its end"
+        for steer in queued.steers:
+            await self.steering(steering.failed(steer, "response_not_active", why), lane)
+        return None
+
+    def release(self, steers: list[Any]) -> None:
+        """Steering input no longer waits on the connection."""
+        self.waiting -= sum(steer.size for steer in steers)
+
     async def refuse(self, error: dict[str, Any], lane: str | None) -> None:
         with contextlib.suppress(OSError):  # (a client gone: the next read ends the connection)
             await self.send(error, lane)
@@ -159,7 +241,9 @@ class Connection:
             while not queue.empty():
                 body, size = queue.get_nowait()
                 self.waiting -= size
-                await self.answer(body, lane)
+                successor = await self.answer(body, lane=lane)
+                while successor is not None:  # a steered response's, right after it
+                    successor = await self.answer(*successor, lane=lane)
         except (WebSocketDisconnect, OSError):  # the client is gone: the reader ends the rest
             pass
         except Exception:  # a fault of streamkit's: logged as the server logs one, and the
@@ -171,12 +255,18 @@ class Connection:
             if self.lanes.get(lane) is queue:
                 del self.lanes[lane]
 
-    async def answer(self, body: Any, lane: str | None) -> None:
-        """Answer one request on its lane: its wire events, or an error message."""
+    async def answer(self, body: Any, steers: list[Any] | None = None, *,
+                     lane: str | None) -> tuple[dict[str, Any], list[Any]] | None:  # fmt: skip
+        """Answer one request on its lane: its wire events, or an error message (``steers``: the
+        steering input a successor commits, given back failed instead). Returns the successor to
+        answer next, if steering input was queued on the response (see :meth:`steered`)."""
         server, dialect, session = self.server, self.dialect, self.session
         path, params = self.websocket.url.path, dict(self.websocket.path_params)
         turn = None
         try:
+            if session is not None:
+                body, committed = session.with_steers(body)
+                self.release(committed)
             if not server.authorized(self.key):
                 raise Refused(HTTPError(401, "invalid or missing API key"))
             parsed = parse_call(dialect, body, path, params, self.headers)
@@ -189,28 +279,51 @@ class Connection:
             else:
                 answered = await session.answer(server, call)
                 if isinstance(answered, dict):  # the connection's own refusal
-                    return await self.send(answered, lane)
+                    error = answered.get("error") or {}
+                    raise Refused(HTTPError(int(answered.get("status") or 400), str(error.get("message"))),
+                                  answered)  # fmt: skip
                 if isinstance(answered, HTTPError):
                     raise Refused(answered)
                 stream, turn = answered
+                session.begin(turn, body, lane)
         except (Exhausted, StreamkitError, Refused) as exc:
             error = (
                 exc.error
                 if isinstance(exc, Refused)
                 else HTTPError(503 if isinstance(exc, Exhausted) else 400, f"streamkit serve: {exc}")
             )
-            return await self.send(error_message(error.status, error.message), lane)
-        async with contextlib.aclosing(stream):  # (a client gone stops a stored run)
-            async for batch in stream:
-                for _, data, delay in batch:
-                    if server.realtime and delay > 0:
-                        await asyncio.sleep(delay)
-                    if isinstance(data, dict):
-                        await self.send(data, lane)
-                        if turn is not None:
-                            turn.saw(data)
-        if session is not None and turn is not None:
-            session.remember(turn)
+            if steers:  # a successor that did not start: its steering input comes back
+                from .steering import failed
+
+                for steer in steers:
+                    await self.steering(failed(steer, "successor_creation_failed", error.message), lane)
+                return None
+            message = exc.message if isinstance(exc, Refused) else None
+            await self.send(message or error_message(error.status, error.message), lane)
+            return None
+        queued, ended = None, turn is None
+        try:
+            async with contextlib.aclosing(stream):  # (a client gone stops a stored run)
+                async for batch in stream:
+                    for _, data, delay in batch:
+                        if server.realtime and delay > 0:
+                            await asyncio.sleep(delay)
+                        if isinstance(data, dict):
+                            if not ended and data.get("type") in TERMINAL_EVENTS:
+                                # steered no more once its end is on its way (a steer read
+                                # after it was too late)
+                                queued, ended = session.end(turn), True
+                            await self.send(data, lane)
+                            if turn is not None:
+                                turn.saw(data)
+            if session is not None and turn is not None:
+                session.remember(turn)
+        finally:
+            if not ended:
+                queued = session.end(turn)
+        if queued is not None and queued.steers:
+            return await self.steered(turn, queued, lane)
+        return None
 
 
 async def answer_websocket(server: Server, dialect: Any, websocket: Any) -> None:

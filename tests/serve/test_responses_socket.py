@@ -162,7 +162,7 @@ def test_what_the_websocket_does_not_take_is_an_error_and_the_connection_goes_on
         gateway("openai-chat", tmp_path, script=SCRIPT) as (url, log),
         connect(url.replace("http://", "ws://") + "/v1/responses") as ws,
     ):
-        ws.send(json.dumps({"type": "response.steer", "input": "faster"}))
+        ws.send(json.dumps({"type": "response.inject", "input": "faster"}))
         error = json.loads(ws.recv(timeout=10))
         ws.send(json.dumps({"type": "response.create", "model": "m", "background": True, "input": "hi"}))
         background = json.loads(ws.recv(timeout=10))
@@ -170,7 +170,7 @@ def test_what_the_websocket_does_not_take_is_an_error_and_the_connection_goes_on
         created = json.loads(ws.recv(timeout=10))
     assert error["type"] == "error" and error["status"] == 400
     assert (
-        error["error"]["code"] == "unsupported_event_type" and "'response.steer'" in error["error"]["message"]
+        error["error"]["code"] == "unsupported_event_type" and "'response.inject'" in error["error"]["message"]
     )
     assert background["type"] == "error" and background["error"]["param"] == "background"  # (as the API says)
     assert created["type"] == "response.created"
