@@ -14,9 +14,9 @@ import orjson
 import pytest
 
 from streamkit.plugins import Registry, get_plugin_manager
+from streamkit.serve.provider_rules import problems
 
 from .conftest import ROOT, STREAMKIT, ndjson, run_cli
-from .dialects.provider_rules import problems
 from .test_fetch_live import serving
 
 SCRIPT = [

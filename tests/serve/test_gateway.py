@@ -20,9 +20,9 @@ import httpx
 import orjson
 import pytest
 
+from streamkit.serve.provider_rules import problems
 from tests.conftest import ndjson, run_cli
 from tests.dialects.continuations import images, results
-from tests.dialects.provider_rules import problems
 from tests.serve.clients import DRIVERS, QUESTION, RESULT, tool_loop
 from tests.test_fetch_live import serving
 
@@ -48,7 +48,7 @@ def gateway(upstream: str, tmp_path: Path, *options: str, script: list | None = 
 
 
 def assert_valid_requests(upstream: str, log: Path) -> None:
-    """Every request the upstream got is one its provider would take (tests/dialects/provider_rules.py)."""
+    """Every request the upstream got is one its provider would take (streamkit/serve/provider_rules.py)."""
     found = [
         (n, p)
         for n, body in enumerate(ndjson(log.read_bytes()) if log.exists() else [])

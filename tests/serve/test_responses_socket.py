@@ -170,7 +170,8 @@ def test_what_the_websocket_does_not_take_is_an_error_and_the_connection_goes_on
         created = json.loads(ws.recv(timeout=10))
     assert error["type"] == "error" and error["status"] == 400
     assert (
-        error["error"]["code"] == "unsupported_event_type" and "'response.inject'" in error["error"]["message"]
+        error["error"]["code"] == "unsupported_event_type"
+        and "'response.inject'" in error["error"]["message"]
     )
     assert background["type"] == "error" and background["error"]["param"] == "background"  # (as the API says)
     assert created["type"] == "response.created"

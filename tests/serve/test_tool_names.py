@@ -70,7 +70,7 @@ def test_a_client_s_long_tool_name_goes_short_and_comes_back(
     upstream: str, name: str, tmp_path: Path
 ) -> None:
     """Claude Code names an MCP server's tools past what the API takes (and Gemini wants a letter
-    first): the upstream gets a name it takes (tests/dialects/provider_rules.py checks every
+    first): the upstream gets a name it takes (streamkit/serve/provider_rules.py checks every
     request), and the client its own."""
     import anthropic
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.dialects.provider_rules import problems
+from streamkit.serve.provider_rules import problems
 
 CALL = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
 USE = {"type": "tool_use", "id": "t1", "name": "f", "input": {}}
