@@ -79,6 +79,10 @@ from .options import complete_dialects
 @click.option(
     "--delay", default=0.02, show_default=True, help="Seconds between events of a script under --realtime."
 )
+@click.option("--strict", is_flag=True,
+              help="--script, --replay: refuse (HTTP 400, in the dialect's own error) a request the provider's "
+                   "API would refuse: tool calls left unanswered, a tool_choice naming no tool, names it does "
+                   "not take...")  # fmt: skip
 @click.option("--fail-status", type=int, help="Answer the first --fail-times requests with this HTTP status.")
 @click.option("--fail-times", default=1, show_default=True, help="How many requests get --fail-status.")
 @click.option(
@@ -119,7 +123,8 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           host: str, port: int, realtime: bool, delay: float, fail_status: int | None, fail_times: int,
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
-          max_body_mib: int = 64, client_timeout: float = 30.0, max_connections: int | None = None) -> None:  # fmt: skip
+          max_body_mib: int = 64, client_timeout: float = 30.0, max_connections: int | None = None,
+          strict: bool = False) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -159,7 +164,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 fail_times: int, retry_after: float, drop_after: int | None, stall_after: int | None,
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
                 store_spec: str | None = None, max_body_mib: int = 64, client_timeout: float = 30.0,
-                max_connections: int | None = None) -> tuple[Any, str]:  # fmt: skip
+                max_connections: int | None = None, strict: bool = False) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -170,6 +175,10 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
         raise UsageError("FILE arguments are recordings for --replay; pass --replay FILE")
     if sum((bool(recordings), bool(script_file), bool(upstream))) != 1:
         raise UsageError("pass one of --replay FILE..., --script FILE or --upstream DIALECT")
+    if strict and upstream:
+        raise UsageError(
+            "--strict is for --script and --replay: a gateway's upstream refuses what it refuses"
+        )
     served = _served(registry, dialects, live=bool(upstream))
     source: Any
     if upstream:
@@ -186,6 +195,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 if raws and all(raw.get("t") is None for raw in raws):
                     diagnostics.warn(f"--realtime: {path} has no timing (no t on its events): it is sent at once; "
                                      "fetch --record-events FILE records one with timing")  # fmt: skip
+    if strict:
+        source = serving.StrictSource(source)
     client_keys = _client_keys(client_keys_file)
     if upstream and client_keys is None and not insecure and not _loopback(host):
         raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "

@@ -40,7 +40,7 @@ from typing import IO, Any
 from ..errors import UsageError
 from . import catalog
 from .app import Faults, Server, make_app
-from .sources import Exhausted, ReplaySource, ScriptSource
+from .sources import Exhausted, ReplaySource, ScriptSource, StrictSource
 
 __all__ = [
     "Exhausted",
@@ -48,6 +48,7 @@ __all__ = [
     "ReplaySource",
     "ScriptSource",
     "Server",
+    "StrictSource",
     "background",
     "catalog",
     "make_app",

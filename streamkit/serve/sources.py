@@ -189,3 +189,28 @@ class ScriptSource:
         events = turn_events(self.turns[n], response_id=f"resp_script_{n + 1}", model=str(model or "streamkit-script"),
                              call_prefix=f"call_{n + 1}_", input_tokens=max(1, size // 4))  # fmt: skip
         return Answer(events=aiter_of(events, 1 if call.realtime else 64), delay=self.delay)
+
+
+class StrictSource:
+    """``serve --strict``: ``source``, but a request the provider's API would refuse
+    (:mod:`.provider_rules`) is answered with its dialect's 400 naming what is wrong, as the real
+    API would answer, not with the next recording or turn. Everything else is ``source``'s."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    async def answer(self, call: Call) -> Answer:
+        from .provider_rules import problems
+
+        found = problems(call.dialect.name, call.body)
+        if found:
+            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
+            message = f"streamkit serve --strict: the {call.dialect.name} API would refuse this request: "
+            return Answer(
+                error=HTTPError(400, message + "; ".join(found[:3]) + more, "invalid_request_error")
+            )
+        answer: Answer = await self.source.answer(call)
+        return answer
