@@ -175,6 +175,34 @@ SEARCH_CALL_NAMES = frozenset(
     {"web_search", "web_search_preview", "google_search", "google_search_web", "browser_search"}
 )
 
+
+def search_pages(output: Any, call_input: Any = None) -> list[tuple[str, str | None]]:
+    """The pages a provider's web search found, as (url, title or None), for an encoder that
+    writes another provider's search as its own: from the search's result (Anthropic's
+    ``web_search_result`` blocks, a ``sources`` or ``results`` list), else from its call's input
+    (a Responses search's ``action.sources``); pages without a string ``url`` are skipped."""
+    found: list[tuple[str, str | None]] = []
+    for place in (output, call_input):
+        pages = place.get("sources") or place.get("results") if isinstance(place, dict) else place
+        for page in pages if isinstance(pages, list) else ():
+            if isinstance(page, dict) and isinstance(page.get("url"), str):
+                title = page.get("title")
+                found.append((page["url"], title if isinstance(title, str) else None))
+        if found:
+            break
+    return found
+
+
+def search_queries(call_input: Any) -> list[str]:
+    """The queries of a provider's web search call (its input's ``query``, or ``queries``)."""
+    if not isinstance(call_input, dict):
+        return []
+    queries = call_input.get("queries")
+    found = [q for q in queries if isinstance(q, str)] if isinstance(queries, list) else []
+    query = call_input.get("query")
+    return [query, *found] if isinstance(query, str) and query not in found else found
+
+
 #: Where a :class:`PlainDelta`'s template holds the delta's text.
 PLAIN_HOLE = "\x00streamkit plain delta\x00"
 #: Where a :class:`PlainDelta`'s template holds the number its ``counter`` gives (after the text).

@@ -1,11 +1,12 @@
 """Real coding agents through the gateway (opt-in: ``make test-clients``).
 
-Claude Code (Anthropic Messages) and the Codex CLI (the Responses API), installed from npm into a
-cache folder by ``make test-clients``, run headless with dummy keys against
-``serve --upstream D`` in front of a scripted upstream of each dialect D; each must finish a tool
-loop: the scripted model calls the agent's own tool (Claude Code's ``Write``, Codex's
-``exec_command``), the agent runs it, sends the result back, and ends with the scripted answer.
-Skipped unless ``STREAMKIT_AGENTS`` names the folder holding the ``claude`` and ``codex`` commands.
+Claude Code (Anthropic Messages), the Codex CLI (the Responses API) and the Gemini CLI (Gemini's
+``streamGenerateContent``), installed from npm into a cache folder by ``make test-clients``, run
+headless with dummy keys against ``serve --upstream D`` in front of a scripted upstream of each
+dialect D; each must finish a tool loop: the scripted model calls the agent's own tool (Claude
+Code's ``Write``, Codex's ``exec_command``, the Gemini CLI's ``read_file``), the agent runs it,
+sends the result back, and ends with the scripted answer. Skipped unless ``STREAMKIT_AGENTS``
+names the folder holding the ``claude``, ``codex`` and ``gemini`` commands.
 """
 
 from __future__ import annotations
@@ -347,3 +348,73 @@ def test_codexs_web_search_searches_with_the_upstreams_own_search(upstream: str,
     if upstream == "openai-responses":
         expected["external_web_access"] = False  # (Codex's cached search, as Codex sent it)
     assert declared == [expected]
+
+
+#: the Gemini CLI's settings in its home: an API key (no Google login), no telemetry, no updates
+GEMINI_SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
+                   "privacy": {"usageStatisticsEnabled": False}, "telemetry": {"enabled": False},
+                   "general": {"disableAutoUpdate": True, "disableUpdateNag": True}}  # fmt: skip
+
+
+def _gemini(url: str, work: Path, home: Path, prompt: str) -> subprocess.CompletedProcess[bytes]:
+    """The Gemini CLI, headless (``-p``, JSON out), its API at ``url`` (``GOOGLE_GEMINI_BASE_URL``)."""
+    (home / ".gemini").mkdir(parents=True, exist_ok=True)
+    (home / ".gemini" / "settings.json").write_text(json.dumps(GEMINI_SETTINGS))
+    return subprocess.run(
+        [f"{AGENTS}/gemini", "-p", prompt, "-o", "json", "--skip-trust", "-m", "gemini-2.5-flash"],
+        cwd=work, capture_output=True, timeout=180,
+        env=_agent_env(home, GEMINI_API_KEY="dummy-key", GOOGLE_GEMINI_BASE_URL=url),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_the_gemini_cli_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+    """Three turns: reasoning and two ``read_file`` calls at once, then text and a
+    ``list_directory`` call, then the answer; the Gemini CLI runs its own tools (read-only, so
+    headless without asking) and each turn's results go back upstream."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    (work / "a.txt").write_text("from streamkit A\n")
+    (work / "b.txt").write_text("from streamkit B\n")
+    script = [{"reasoning": "Both files at once.", "tool_calls": [
+                  {"name": "read_file", "input": {"file_path": str(work / "a.txt")}},
+                  {"name": "read_file", "input": {"file_path": str(work / "b.txt")}}]},
+              {"text": "And what else is there.", "tool_calls": [
+                  {"name": "list_directory", "input": {"dir_path": str(work)}}]},
+              {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = _gemini(url, work, home, "Read a.txt and b.txt")
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()[-2000:]
+    out = json.loads(result.stdout)
+    assert out["response"] == ANSWER
+    assert out["stats"]["tools"]["byName"].keys() == {"read_file", "list_directory"}
+    assert out["stats"]["tools"]["totalSuccess"] == 3
+    _, second, third = ndjson(log.read_bytes())
+    assert "from streamkit A" in json.dumps(second) and "from streamkit B" in json.dumps(second)
+    assert "a.txt" in json.dumps(third) and "b.txt" in json.dumps(third)  # the directory's listing
+
+
+@pytest.mark.parametrize("upstream", list(SEARCH_TOOLS))
+def test_the_gemini_clis_web_search_searches_with_the_upstreams_own_search(
+    upstream: str, tmp_path: Path
+) -> None:
+    """The Gemini CLI's ``google_web_search`` tool asks the model, in a request of its own, for
+    Gemini's ``googleSearch``: the upstream gets its own search, and the CLI lists the pages the
+    search found (it reads them from ``groundingMetadata``) in the tool's output."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    script = [{"tool_calls": [{"name": "google_web_search", "input": {"query": "coral reef news"}}]},
+              {"content": SEARCH}, {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = _gemini(url, work, home, "Any good news about coral reefs?")
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()[-2000:]
+    assert json.loads(result.stdout)["response"] == ANSWER
+    _, search, last = ndjson(log.read_bytes())
+    expected = dict(SEARCH_TOOLS[upstream])
+    expected.pop("max_uses", None)
+    assert search["tools"] == [expected]
+    said = json.dumps(last)
+    assert "A new coral reef was found off Tahiti." in said
+    assert "Sources:" in said and "https://reefs.example/tahiti" in said

@@ -56,7 +56,7 @@ import orjson
 
 from ...canonical import message_to_events
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, SEARCH_CALL_NAMES, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_HOLE, SEARCH_CALL_NAMES, Encoder, PlainDelta, WireEvent, search_pages
 from .wire import _DELTA_FIELDS, _MESSAGE_FIELDS, FINISH_REASONS, NAME, _meta
 
 #: every stop_reason the SDK's type accepts
@@ -564,16 +564,8 @@ class AnthropicEncoder(Encoder):
         """Another provider's search results as ``web_search_result`` blocks: the pages its
         result or its call's input names (a Responses search's ``sources``), else none; each has
         an empty ``encrypted_content``, which only Anthropic's own results fill."""
-        found: list[dict[str, Any]] = []
-        for place in (ev.get("output"), self.search_inputs.get(ev["tool_call_id"])):
-            pages = place.get("sources") or place.get("results") if isinstance(place, dict) else place
-            for page in pages if isinstance(pages, list) else ():
-                if isinstance(page, dict) and isinstance(page.get("url"), str):
-                    title = page.get("title")
-                    found.append(_page(page["url"], title if isinstance(title, str) else page["url"]))
-            if found:
-                break
-        return found
+        pages = search_pages(ev.get("output"), self.search_inputs.get(ev["tool_call_id"]))
+        return [_page(url, title or url) for url, title in pages]
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
         citation = _meta(ev).get("citation")

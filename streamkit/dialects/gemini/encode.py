@@ -25,7 +25,7 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent
+from ..base import PLAIN_HOLE, SEARCH_CALL_NAMES, Encoder, PlainDelta, WireEvent, search_pages, search_queries
 from .wire import (
     _CANDIDATE_FIELDS,
     FINISH_REASONS,
@@ -71,6 +71,26 @@ def wire_finish_reason(reason: str, raw: Any) -> str | None:
     if reason == "other" and raw is not None:
         return "OTHER"
     return WIRE_FINISH_REASONS.get(reason)
+
+
+def _meta_of(ev: dict[str, Any]) -> dict[str, Any]:
+    meta = (ev.get("provider_metadata") or {}).get(NAME)
+    return meta if isinstance(meta, dict) else {}
+
+
+def foreign_search(ev: dict[str, Any]) -> bool:
+    """Is the provider-executed call or result ``ev`` another provider's web search?"""
+    return ev.get("tool_name") in SEARCH_CALL_NAMES and not _meta_of(ev).get("tool_type")
+
+
+def add_pages(sources: list[dict[str, Any]], result: dict[str, Any], call_input: Any) -> None:
+    """Another provider's search result's pages, added to ``sources`` as grounding chunks (as
+    Gemini reports the pages of its own search: clients read them there), each page once."""
+    known = {(c.get("web") or {}).get("uri") for c in sources}
+    for url, title in search_pages(result.get("output"), call_input):
+        if url not in known:
+            known.add(url)
+            sources.append({"web": {"uri": url, "title": title or url}})
 
 
 def source_entry(ev: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -124,6 +144,8 @@ class GeminiEncoder(Encoder):
         self.sources: list[dict[str, Any]] = []  # grounding chunks, written with the finish
         self.citations: list[dict[str, Any]] = []  # citation sources, likewise
         self.code_ids: dict[str, str | None] = {}  # canonical call id -> executableCode id
+        self.searches: dict[str, Any] = {}  # another provider's search calls: id -> input
+        self.queries: list[str] = []  # their queries (groundingMetadata.webSearchQueries)
 
     def _ensure_open(self) -> list[WireEvent]:
         if self.open:
@@ -280,6 +302,9 @@ class GeminiEncoder(Encoder):
         return out
 
     def _executed_call(self, ev: dict[str, Any], value: Any, meta: dict[str, Any]) -> list[WireEvent]:
+        if foreign_search(ev):
+            self.searches[ev["tool_call_id"]] = value
+            self.queries += [q for q in search_queries(value) if q not in self.queries]
         part = executed_call_part(ev, value, meta, self.code_ids, searches=True)
         if part is None:
             return self.drop("provider-executed tool calls other than code execution and web search")
@@ -291,6 +316,8 @@ class GeminiEncoder(Encoder):
         part = executed_result_part(ev, self.code_ids, searches=True)
         if part is None:
             return self.drop("provider-executed tool results other than code execution and web search")
+        if foreign_search(ev):
+            add_pages(self.sources, ev, self.searches.get(str(ev.get("tool_call_id"))))
         return self._part(part)
 
     def _on_source(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -299,7 +326,9 @@ class GeminiEncoder(Encoder):
         entry = source_entry(ev)
         if entry is None:
             return self.drop("sources with neither a URL nor a title")
-        (self.citations if entry[0] == "citation" else self.sources).append(entry[1])
+        found = self.citations if entry[0] == "citation" else self.sources
+        if entry[1] not in found:  # (a page another provider's search listed, and then cited)
+            found.append(entry[1])
         return out
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
@@ -331,6 +360,8 @@ class GeminiEncoder(Encoder):
             grounding = dict(meta.get("grounding_metadata") or {})
             if self.sources:
                 grounding = {"groundingChunks": self.sources, **grounding}
+            if self.queries and "webSearchQueries" not in grounding:
+                grounding["webSearchQueries"] = self.queries
             if grounding:
                 cand["groundingMetadata"] = grounding
             if self.citations:
@@ -343,6 +374,7 @@ class GeminiEncoder(Encoder):
             chunk["usageMetadata"] = usage
         self.sources = []
         self.citations = []
+        self.queries = []
         out.append(self._envelope(chunk))
         self.open = False
         return out
@@ -389,6 +421,7 @@ class GeminiEncoder(Encoder):
             out.append(self._envelope({"candidates": [cand]}))
         self.sources = []
         self.citations = []
+        self.queries = []
         self.open = False
         return out
 

@@ -12,8 +12,10 @@ A whole response is what the chunks of a stream would merge into: one candidate 
   it up; its ``thoughtSignature`` beside it); a call whose arguments are not a JSON object (cut off)
   cannot be a whole call and is left out, with a warning;
 * Gemini's executed tools → ``executableCode`` / ``codeExecutionResult``, ``toolCall`` /
-  ``toolResponse``; other providers' are left out, with a warning; files → ``inlineData`` /
-  ``fileData``;
+  ``toolResponse``; another provider's web search and code execution as Gemini's own (as a stream
+  writes them: :mod:`.encode`), the search's pages also grounding chunks and its queries
+  ``webSearchQueries``; other executed tools are left out, with a warning; files → ``inlineData``
+  / ``fileData``;
 * sources → ``groundingMetadata.groundingChunks`` (with the rest of the grounding metadata
   normalize kept) or, for citations, ``citationMetadata.citationSources``;
 * ``finishReason`` from the finish reason (``OTHER`` where Gemini has no word for it: an error, a
@@ -30,8 +32,8 @@ from typing import Any
 
 from ...canonical import parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import Encoder
-from .encode import source_entry, wire_finish_reason, wire_usage
+from ..base import Encoder, search_queries
+from .encode import add_pages, foreign_search, source_entry, wire_finish_reason, wire_usage
 from .wire import _CANDIDATE_FIELDS, NAME, executed_call_part, executed_result_part, file_part
 
 #: HTTP status → the ``google.rpc.Code`` name Gemini writes in ``error.status``
@@ -80,6 +82,8 @@ class _Candidate:
         self.citations: list[dict[str, Any]] = []
         self.logprobs: Any = None
         self.code_ids: dict[str, str | None] = {}
+        self.searches: dict[str, Any] = {}  # another provider's search calls: id -> input
+        self.queries: list[str] = []
 
     def add(self, p: dict[str, Any]) -> None:
         kind = p.get("type")
@@ -99,9 +103,11 @@ class _Candidate:
         elif kind == "tool-result":
             if not p.get("provider_executed"):
                 return  # a client tool's result belongs to the next request
-            part = executed_result_part(p, self.code_ids)
+            part = executed_result_part(p, self.code_ids, searches=True)
             if part is None:
-                self.drops.drop("provider-executed tool results other than Gemini's")
+                self.drops.drop("provider-executed tool results other than code execution and web search")
+            elif foreign_search(p):
+                add_pages(self.sources, p, self.searches.get(str(p.get("tool_call_id"))))
         elif kind == "file":
             part = file_part(p)
         elif kind == "source":
@@ -110,7 +116,9 @@ class _Candidate:
             if entry is None:
                 self.drops.drop("sources with neither a URL nor a title")
             else:
-                (self.citations if entry[0] == "citation" else self.sources).append(entry[1])
+                found = self.citations if entry[0] == "citation" else self.sources
+                if entry[1] not in found:  # (a page another provider's search listed, then cited)
+                    found.append(entry[1])
         else:
             part = None
         if part is None:
@@ -124,9 +132,12 @@ class _Candidate:
         if "input" not in p or (value is None and p.get("arguments")):
             value, _ = parse_arguments(p.get("arguments") or "")
         if p.get("provider_executed"):
-            part = executed_call_part(p, value, meta, self.code_ids)
+            if foreign_search(p):
+                self.searches[str(p.get("tool_call_id"))] = value
+                self.queries += [q for q in search_queries(value) if q not in self.queries]
+            part = executed_call_part(p, value, meta, self.code_ids, searches=True)
             if part is None:
-                self.drops.drop("provider-executed tool calls other than Gemini's")
+                self.drops.drop("provider-executed tool calls other than code execution and web search")
             return part
         if not isinstance(value, dict):
             self.drops.drop("tool calls whose arguments are not a JSON object (left out)")
@@ -153,6 +164,8 @@ def _candidate(message: dict[str, Any], index: int, drops: Encoder) -> dict[str,
     grounding = dict(meta.get("grounding_metadata") or {})
     if built.sources:
         grounding = {"groundingChunks": built.sources, **grounding}
+    if built.queries and "webSearchQueries" not in grounding:
+        grounding["webSearchQueries"] = built.queries
     if grounding:
         cand["groundingMetadata"] = grounding
     if built.citations:

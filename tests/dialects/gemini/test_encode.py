@@ -194,3 +194,21 @@ def test_other_dialects_hidden_reasoning_is_counted_as_dropped(case: Path) -> No
     # and only that: a stream without any says nothing about it
     plain = run_cli("convert", "--to", "gemini", str(DATA / "anthropic" / "thinking-signature.sse"))
     assert b"redacted or encrypted" not in plain.stderr
+
+
+def test_another_providers_search_pages_are_grounding_chunks_as_geminis_own() -> None:
+    """Gemini reports the pages its search found in ``groundingMetadata`` (clients such as the
+    Gemini CLI list them from there): another provider's search gives its pages there too, each
+    once though the answer cites it again, and its query as ``webSearchQueries``."""
+    events = events_of(DATA / "anthropic" / "web-search-citations.sse")
+    (result,) = [e for e in events if e["type"] == "tool-result"]
+    pages = [page["url"] for page in result["output"]]
+    grounding = wire_of(events)[-1]["candidates"][0]["groundingMetadata"]
+    assert [chunk["web"]["uri"] for chunk in grounding["groundingChunks"]] == pages
+    assert grounding["webSearchQueries"] == ["capital of Norway"]
+    whole = Gemini().whole_response(messages(events))
+    (candidate,) = whole["candidates"]
+    assert candidate["groundingMetadata"] == grounding
+    kinds = [next(iter(p)) for p in candidate["content"]["parts"]]
+    assert kinds.index("toolCall") + 1 == kinds.index("toolResponse")  # (the search, as the stream's)
+    validate_chunk(whole)
