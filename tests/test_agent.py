@@ -381,7 +381,10 @@ def test_a_tools_files_web_search_is_the_providers_own_and_runs_there(dialect: s
     assert [e["step"] for e in events if e["type"] == "start-step"] == [1]
     (searched,) = [e["tool_name"] for e in events if e["type"] == "tool-result"]
     assert searched == "web_search"  # every dialect's search has the one canonical name
-    assert events[-1]["content"][-1]["text"] == "Sunny, says weather.example."
+    content = events[-1]["content"]
+    assert [p["text"] for p in content if p["type"] == "text"] == ["Sunny, says weather.example."]
+    if dialect == "gemini":  # (Gemini reports the pages its search found as grounding chunks too)
+        assert [p["url"] for p in content if p["type"] == "source"] == ["https://weather.example/paris"]
     (body,) = ndjson(log.read_bytes())
     search = {
         "anthropic": {"type": "web_search_20250305", "name": "web_search", "max_uses": 2,
