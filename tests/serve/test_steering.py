@@ -6,6 +6,8 @@ while the response runs; and the event's checks, the stubs and the continuation,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,18 @@ def client(url: str) -> Any:
     return openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0, timeout=20)
 
 
+@contextmanager
+def connected(tmp_path: Path, script: list[Any], *options: str) -> Iterator[tuple[Any, Path]]:
+    """The official client's beta WebSocket connection to a gateway in front of a paced scripted
+    Chat upstream: (connection, the upstream's request log)."""
+    with (
+        gateway("openai-chat", tmp_path, *options, script=script, upstream_options=SLOW) as (url, log),
+        client(url) as c,
+        c.beta.responses.connect() as connection,
+    ):
+        yield connection, log
+
+
 def text_of(response: Any) -> str:
     """The text a (beta) response object's messages hold."""
     return "".join(part.text for item in response.output if item.type == "message" for part in item.content)
@@ -74,8 +88,7 @@ def test_input_steered_into_a_response_is_its_successors_input(store: bool, tmp_
     """Accepted while the response runs, on its lane; the response runs to its end; its successor
     starts at once, continuing it with the response's own settings and the input."""
     script = [{"text": LONG}, {"text": "Cats it is."}]
-    with gateway("openai-chat", tmp_path, "--store", str(tmp_path / "s.db"), script=script,
-                 upstream_options=SLOW) as (url, log), client(url) as c, c.beta.responses.connect() as connection:  # fmt: skip
+    with connected(tmp_path, script, "--store", str(tmp_path / "s.db")) as (connection, log):
         connection.response.create(model="m", input="Tell a story.", instructions="Be brief.", store=store)
         seen = steer_on_created(connection, "Make it about cats.", ends=2)
     types = [e.type for e in seen]
@@ -123,11 +136,7 @@ def test_input_steered_into_a_response_that_calls_tools_waits_for_their_outputs(
     output it waits for; the client's continuation gets the input after that output, and no
     successor starts on its own."""
     script = [TOOL_TURN, {"text": "It is sunny; and about cats: they like sun."}]
-    with (
-        gateway("openai-chat", tmp_path, script=script, upstream_options=SLOW) as (url, log),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, script) as (connection, log):
         connection.response.create(model="m", input="Weather in Paris?", store=False)
         seen = steer_on_created(connection, "Also say something about cats.", ends=1,
                                 stop="response.steer.pending")  # fmt: skip
@@ -153,11 +162,7 @@ def test_input_steered_into_a_response_that_calls_tools_waits_for_their_outputs(
 
 def test_what_cannot_be_steered_comes_back_failed_and_the_connection_goes_on(tmp_path: Path) -> None:
     script = [{"text": LONG}, {"text": "Done."}]
-    with (
-        gateway("openai-chat", tmp_path, script=script, upstream_options=SLOW) as (url, log),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, script) as (connection, log):
         connection.response.steer(input="hi", previous_response_id="resp_nowhere")
         unknown = next(iter(connection))
         connection.send({"type": "response.steer", "previous_response_id": "resp_x",
@@ -186,11 +191,7 @@ def test_what_cannot_be_steered_comes_back_failed_and_the_connection_goes_on(tmp
 def test_input_a_successor_could_not_start_with_comes_back_failed(tmp_path: Path) -> None:
     """The upstream refuses the successor before its first byte (here: its script has no more
     turns): the accepted input comes back in ``response.steer.failed``."""
-    with (
-        gateway("openai-chat", tmp_path, script=[{"text": LONG}], upstream_options=SLOW) as (url, _),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, [{"text": LONG}]) as (connection, _):
         connection.response.create(model="m", input="Talk.", store=False)
         seen = steer_on_created(connection, "More!", ends=1, stop="response.steer.failed")
     (failed,) = (e for e in seen if e.type == "response.steer.failed")
@@ -201,11 +202,7 @@ def test_input_a_successor_could_not_start_with_comes_back_failed(tmp_path: Path
 
 def test_input_steered_into_a_response_that_ends_incomplete_comes_back_failed(tmp_path: Path) -> None:
     script = [{"content": [{"type": "text", "text": LONG}], "finish_reason": "length"}, {"text": "unused"}]
-    with (
-        gateway("openai-chat", tmp_path, script=script, upstream_options=SLOW) as (url, log),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, script) as (connection, log):
         connection.response.create(model="m", input="Talk.", store=False)
         seen = steer_on_created(connection, "More!", ends=1, stop="response.steer.failed")
     assert "response.incomplete" in [e.type for e in seen]
@@ -215,11 +212,7 @@ def test_input_steered_into_a_response_that_ends_incomplete_comes_back_failed(tm
 
 def test_a_response_takes_so_many_steering_inputs_and_no_more(tmp_path: Path) -> None:
     script = [{"text": LONG}, {"text": "ok"}]
-    with (
-        gateway("openai-chat", tmp_path, script=script, upstream_options=SLOW) as (url, log),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, script) as (connection, log):
         connection.response.create(model="m", input="Talk.", store=False)
         seen: list[Any] = []
         for event in connection:
@@ -241,14 +234,7 @@ def test_steering_input_counts_in_what_may_wait_on_a_connection(tmp_path: Path) 
     and what a successor took is let go (the next response takes as much again)."""
     big = "x" * 600_000  # (each under the 1 MiB a request may be, both together over it)
     script = [{"text": LONG}, {"text": LONG}, {"text": "ok"}]
-    with (
-        gateway("openai-chat", tmp_path, "--max-body", "1", script=script, upstream_options=SLOW) as (
-            url,
-            log,
-        ),
-        client(url) as c,
-        c.beta.responses.connect() as connection,
-    ):
+    with connected(tmp_path, script, "--max-body", "1") as (connection, log):
         connection.response.create(model="m", input="Talk.", store=False)
         seen: list[Any] = []
         for event in connection:
