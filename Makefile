@@ -55,18 +55,18 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(
 test: $(TEST)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=10
 
-# Opt-in: real coding agents (Claude Code, the Codex CLI, the Gemini CLI) from npm, in a cache
-# folder, through the gateway, headless, with dummy keys and no network beyond loopback. Needs node
-# and npm. Versions pinned: a new release of any is tried on purpose, not by a CI run.
+# Opt-in: real coding agents (Claude Code, the Codex CLI, the Gemini CLI, OpenCode) from npm, in a
+# cache folder, through the gateway, headless, with dummy keys and no network beyond loopback. Needs
+# node and npm. Versions pinned: a new release of any is tried on purpose, not by a CI run.
 AGENTS_DIR ?= .cache/agents
-AGENTS := @anthropic-ai/claude-code@2.1.197 @openai/codex@0.171.0 @google/gemini-cli@0.61.0
+AGENTS := @anthropic-ai/claude-code@2.1.197 @openai/codex@0.171.0 @google/gemini-cli@0.61.0 opencode-ai@1.18.33
 agents:
 	@mkdir -p $(AGENTS_DIR)
 	cd $(AGENTS_DIR) && npm install --silent --no-audit --no-fund $(AGENTS)
 
 test-clients: $(TEST) agents
 	@$(AGENTS_DIR)/node_modules/.bin/claude --version; $(AGENTS_DIR)/node_modules/.bin/codex --version
-	@$(AGENTS_DIR)/node_modules/.bin/gemini --version
+	@$(AGENTS_DIR)/node_modules/.bin/gemini --version; $(AGENTS_DIR)/node_modules/.bin/opencode --version
 	STREAMKIT_AGENTS=$(CURDIR)/$(AGENTS_DIR)/node_modules/.bin $(BIN)/pytest -q tests/serve/test_coding_agents.py
 
 lint: $(DEV)

@@ -1,12 +1,13 @@
 """Real coding agents through the gateway (opt-in: ``make test-clients``).
 
-Claude Code (Anthropic Messages), the Codex CLI (the Responses API) and the Gemini CLI (Gemini's
-``streamGenerateContent``), installed from npm into a cache folder by ``make test-clients``, run
-headless with dummy keys against ``serve --upstream D`` in front of a scripted upstream of each
-dialect D; each must finish a tool loop: the scripted model calls the agent's own tool (Claude
-Code's ``Write``, Codex's ``exec_command``, the Gemini CLI's ``read_file``), the agent runs it,
-sends the result back, and ends with the scripted answer. Skipped unless ``STREAMKIT_AGENTS``
-names the folder holding the ``claude``, ``codex`` and ``gemini`` commands.
+Claude Code (Anthropic Messages), the Codex CLI (the Responses API), the Gemini CLI (Gemini's
+``streamGenerateContent``) and OpenCode (Chat Completions, through the Vercel AI SDK), installed
+from npm into a cache folder by ``make test-clients``, run headless with dummy keys against
+``serve --upstream D`` in front of a scripted upstream of each dialect D; each must finish a tool
+loop: the scripted model calls the agent's own tool (Claude Code's ``Write``, Codex's
+``exec_command``, the Gemini CLI's ``read_file``, OpenCode's ``write``), the agent runs it, sends
+the result back, and ends with the scripted answer. Skipped unless ``STREAMKIT_AGENTS`` names the
+folder holding the ``claude``, ``codex``, ``gemini`` and ``opencode`` commands.
 """
 
 from __future__ import annotations
@@ -418,3 +419,44 @@ def test_the_gemini_clis_web_search_searches_with_the_upstreams_own_search(
     said = json.dumps(last)
     assert "A new coral reef was found off Tahiti." in said
     assert "Sources:" in said and "https://reefs.example/tahiti" in said
+
+
+def _opencode(url: str, work: Path, home: Path, prompt: str) -> subprocess.CompletedProcess[bytes]:
+    """OpenCode, headless (``run``, JSON events out), its model a Chat Completions provider (the
+    Vercel AI SDK's ``openai-compatible``) at the gateway; ``--title`` spares the title request."""
+    provider = {"npm": "@ai-sdk/openai-compatible", "name": "streamkit",
+                "options": {"baseURL": f"{url}/v1", "apiKey": "dummy-key"}, "models": {"m": {"name": "m"}}}  # fmt: skip
+    config = {"provider": {"streamkit": provider}, "autoupdate": False, "share": "disabled"}
+    (work / "opencode.json").write_text(json.dumps(config))
+    return subprocess.run(
+        [f"{AGENTS}/opencode", "run", "-m", "streamkit/m", "--title", "test", "--format", "json", prompt],
+        cwd=work, capture_output=True, timeout=180, env=_agent_env(home),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_opencode_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
+    """OpenCode speaks Chat Completions (through the Vercel AI SDK): two ``write`` calls at once,
+    then a ``bash`` call reading both files, then the answer; each turn's results go back upstream."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    script = [{"reasoning": "Both files at once.", "tool_calls": [
+                  {"name": "write", "input": {"filePath": str(work / "a.txt"), "content": "from streamkit A\n"}},
+                  {"name": "write", "input": {"filePath": str(work / "b.txt"), "content": "from streamkit B\n"}}]},
+              {"text": "Checking them.", "tool_calls": [
+                  {"name": "bash", "input": {"command": "cat a.txt b.txt", "description": "Show both files"}}]},
+              {"text": ANSWER}]  # fmt: skip
+    with gateway(upstream, tmp_path, script=script) as (url, log):
+        result = _opencode(url, work, home, "Write a.txt and b.txt")
+    assert result.returncode == 0, (result.stdout + result.stderr).decode()[-2000:]
+    events = ndjson(result.stdout)
+    assert [e["part"]["text"] for e in events if e["type"] == "text"][-1] == ANSWER
+    assert [e["part"]["tool"] for e in events if e["type"] == "tool_use"] == ["write", "write", "bash"]
+    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
+        "from streamkit A\n",
+        "from streamkit B\n",
+    ]
+    _, second, third = ndjson(log.read_bytes())
+    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)
+    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)
