@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamkit.serve import steering
 from tests.conftest import ndjson
@@ -353,3 +355,34 @@ def test_a_successor_keeps_its_parents_settings_and_takes_the_input() -> None:
     assert made == {"model": "m", "instructions": "Be brief.", "tools": [{"type": "function", "name": "f"}],
                     "store": False, "previous_response_id": "resp_1",
                     "input": [{"type": "message", "role": "user", "content": "new"}]}  # fmt: skip
+
+
+ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4) | st.sampled_from(["user", "message", "input_text"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["type", "role", "content", "text", "id"]) | st.text(max_size=3), inner,
+                      max_size=3),
+    max_leaves=10,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=st.dictionaries(st.sampled_from(["type", "previous_response_id", "input", "stream_id"]), ANY))
+def test_any_steering_event_is_taken_or_refused_in_words(event: dict[str, Any]) -> None:
+    """A client's event of any shape: a reason, or input that makes items, stubs and a
+    continuation without an exception."""
+    found = steering.problem(event)
+    if found is None:
+        steer = steering.new_steer(event, 1)
+        assert all(item["role"] == "user" for item in steering.items([steer]))
+        steering.continued({"input": event.get("input")}, [steer])
+    else:
+        assert isinstance(found, str)
+        failed = steering.failed(event, "invalid_input", found)
+        assert failed["steer"]["input"] == event.get("input")
+
+
+@settings(max_examples=200, deadline=None)
+@given(response=ANY)
+def test_stubs_of_any_response_are_a_list_of_objects(response: Any) -> None:
+    assert all(isinstance(stub, dict) for stub in steering.required_input(response))
