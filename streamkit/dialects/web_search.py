@@ -25,7 +25,10 @@ versioned ``type``, ``cache_control``, Gemini's ``timeRangeFilter``) in the tool
 A ``tool_choice`` naming the search (Claude Code's ``WebSearch`` forces it) stays one for
 Anthropic, becomes ``required`` for a Responses upstream when the search is its only tool, and is
 left to the model elsewhere (a warning says so): Gemini cannot force a search, and the others
-have none to force.
+have none to force. One naming code execution stays one for Anthropic, becomes
+``{"type": "code_interpreter"}`` for a Responses upstream, and is left to the model elsewhere
+(:func:`names_hosted`): never a function choice naming a function the request does not declare,
+which every API refuses.
 
 The search a provider ran comes back in the client's own dialect: each encoder writes a
 provider-executed call named in :data:`.base.SEARCH_CALL_NAMES` (and its result) as its dialect's search
@@ -78,9 +81,18 @@ def split_tools(
 def names_search(choice: Any, tools: Any) -> bool:
     """Whether a canonical ``tool_choice`` names the conversation's web search (Claude Code's
     ``WebSearch`` asks for ``{"type": "tool", "name": "web_search"}``)."""
-    return isinstance(choice, dict) and any(
-        t.get("kind") == WEB_SEARCH and t.get("name") == choice.get("name") for t in tools or ()
-    )
+    return names_hosted(choice, tools) == WEB_SEARCH
+
+
+def names_hosted(choice: Any, tools: Any) -> str | None:
+    """The kind (:data:`WEB_SEARCH`, :data:`CODE_EXECUTION`) of the provider-run tool a canonical
+    ``tool_choice`` names, among the conversation's ``tools``; None when it names none."""
+    if not isinstance(choice, dict):
+        return None
+    for tool in tools or ():
+        if tool.get("kind") in (WEB_SEARCH, CODE_EXECUTION) and tool.get("name") == choice.get("name"):
+            return str(tool["kind"])
+    return None
 
 
 def own(tool: dict[str, Any], dialect: str) -> dict[str, Any] | None:

@@ -134,3 +134,48 @@ def test_a_responses_code_interpreter_run_is_gemini_code_execution() -> None:
         ("tool-call", "code_execution"),
         ("tool-result", "code_execution"),
     ]
+
+
+FUNCTION = {"name": "f", "description": "f", "parameters": {"type": "object", "properties": {}}}
+#: what each upstream makes of a tool_choice forcing code execution (None: left to the model)
+FORCED = {
+    "anthropic": {"type": "tool", "name": "code_execution"},
+    "openai-responses": {"type": "code_interpreter"},
+    "openai-chat": None,
+    "gemini": None,
+    "ollama": None,
+}
+
+
+@pytest.mark.parametrize("client", ["anthropic", "openai-responses"])
+@pytest.mark.parametrize("upstream", list(FORCED))
+def test_a_choice_forcing_code_execution_is_each_upstreams_own_or_left_to_the_model(
+    client: str, upstream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Anthropic's ``{"type": "tool", "name": "code_execution"}`` and a Responses client's
+    ``{"type": "code_interpreter"}`` force the sandbox: Anthropic keeps the choice, a Responses
+    upstream gets its hosted tool choice, and elsewhere (no sandbox, or none that can be forced) the
+    model chooses, with a warning; never a choice of a function the request does not declare,
+    which every API refuses (the provider rules check)."""
+    from streamkit.serve.provider_rules import problems
+
+    conversation = parsed(client)
+    conversation["tools"].append(FUNCTION)
+    conversation["options"] = {"tool_choice": {"name": "code_execution"}}
+    body = built(upstream, conversation)
+    choice = body.get("tool_choice") or (body.get("toolConfig") or {}).get("functionCallingConfig")
+    assert choice == FORCED[upstream] and problems(upstream, body) == []
+    if FORCED[upstream] is None and upstream != "ollama":  # (Ollama takes no tool choice at all)
+        assert "tool_choice naming code execution" in capsys.readouterr().err
+
+
+def test_a_responses_clients_code_interpreter_choice_is_the_canonical_one() -> None:
+    body = {
+        "model": "m",
+        "input": "sum 1..100",
+        "tools": [RESPONSES_TOOL],
+        "tool_choice": {"type": "code_interpreter"},
+    }
+    assert dialect("openai-responses").parse_request(body).conversation["options"]["tool_choice"] == {
+        "name": "code_execution"
+    }

@@ -511,8 +511,12 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if thinking:
         config["thinkingConfig"] = thinking
     choice = None
-    if web_search.names_search(options.get("tool_choice"), hosted):
-        drops.add("a tool_choice naming the web search (Gemini cannot force a search)")
+    hosted_choice = web_search.names_hosted(options.get("tool_choice"), conversation.get("tools"))
+    if hosted_choice is not None:
+        if hosted_choice == WEB_SEARCH:
+            drops.add("a tool_choice naming the web search (Gemini cannot force a search)")
+        else:
+            drops.add("a tool_choice naming code execution (Gemini cannot force it)")
     else:
         choice = tool_config(options.get("tool_choice"))
     if choice:

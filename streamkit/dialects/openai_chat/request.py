@@ -377,8 +377,10 @@ def chat_request_body(conversation: dict[str, Any], model: str | None) -> dict[s
         if key == "tool_choice":
             if "tools" not in body:
                 continue  # (the API refuses a tool_choice without tools: a search alone has none)
-            if web_search.names_search(value, searches):
-                drops.add("a tool_choice naming the web search (left to the model)")
+            hosted_choice = web_search.names_hosted(value, conversation.get("tools"))
+            if hosted_choice is not None:
+                what = "the web search" if hosted_choice == WEB_SEARCH else "code execution"
+                drops.add(f"a tool_choice naming {what} (left to the model)")
                 continue
             native = meta.get("tool_choice")
             allowed = native.get("allowed_tools") if isinstance(native, dict) else None

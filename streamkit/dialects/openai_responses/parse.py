@@ -64,8 +64,9 @@ official ``openai`` SDK and the Codex CLI send it):
 * ``tool_choice``: ``auto``, ``none``, ``required`` as they are; a named function or custom tool
   → ``{"name": ...}``; ``allowed_tools`` → its ``mode``, the object itself kept in
   ``provider_metadata`` (and listed as dropped); the web search's choice → ``{"name":
-  "web_search"}`` (the canonical search), itself kept for a Responses upstream; another hosted
-  tool's choice → ``provider_metadata`` only (dropped).
+  "web_search"}`` (the canonical search) and ``code_interpreter``'s → ``{"name":
+  "code_execution"}``, each itself kept for a Responses upstream; another hosted tool's choice →
+  ``provider_metadata`` only (dropped).
 * ``text.format``: ``json_schema`` → ``response_format`` ``{"type": "json_schema", "name",
   "schema", "strict"?, "description"?}``, ``json_object`` → ``{"type": "json_object"}``, ``text``
   → nothing; the other ``text`` fields (``verbosity``) → ``provider_metadata``.
@@ -93,7 +94,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...canonical import tool_call
-from ...conversation import CONTEXT_SIZES
+from ...conversation import CODE_EXECUTION, CONTEXT_SIZES
 from .. import web_search
 from ..base import ParsedRequest
 from ..checks import Checks, kind_of, label, quote
@@ -546,6 +547,8 @@ class _Parser:
         self.own["tool_choice"] = value
         if kind in WEB_SEARCH_TYPES:  # (forcing the search, which other dialects have: the canonical one)
             return {"name": "web_search"}
+        if kind == "code_interpreter":  # (forcing the sandbox: the canonical code execution tool)
+            return {"name": CODE_EXECUTION}
         self.drop(f"the {label(kind)} tool_choice")
         if kind == "allowed_tools":
             mode = value.get("mode")

@@ -620,11 +620,17 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
             text.update(value)
         else:
             body[OPTION_NAMES.get(key, key)] = value
-    if web_search.names_search(options.get("tool_choice"), tools):
+    hosted_choice = web_search.names_hosted(options.get("tool_choice"), tools)
+    if hosted_choice == WEB_SEARCH:
         if len(declared) == 1:
             body["tool_choice"] = "required"  # (the search is the one tool there is to use)
         else:
             drops.add("a tool_choice naming the web search beside other tools (left to the model)")
+    elif hosted_choice == CODE_EXECUTION:
+        if any(t.get("type") == "code_interpreter" for t in declared):
+            body["tool_choice"] = {"type": "code_interpreter"}  # (the API's choice of a hosted tool)
+        else:
+            drops.add("a tool_choice naming code execution, which is not sent (left to the model)")
     elif "tool_choice" in options:
         choice = _tool_choice(options["tool_choice"], tools, drops)
         if choice is not None:
