@@ -428,12 +428,22 @@ def make_app(server: Server) -> Any:
                 )
             # query parameters too (Gemini's alt=sse decides its framing); path parameters win
             path, params = request.url.path, {**request.query_params, **request.path_params}
+            conversation = None
+            if (server.responses is not None and dialect.name == "openai-responses" and isinstance(body, dict)
+                    and body.get("conversation") is not None):  # fmt: skip
+                from .conversations import with_conversation
+
+                unrolled = await with_conversation(server.responses, body, key)
+                if len(unrolled) == 2:  # (the error to answer with)
+                    return json_response(*unrolled)
+                body, conversation_id, own = unrolled
+                conversation = (conversation_id, own)
             try:
                 parsed = parse_call(
                     dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}
                 )
                 if server.responses is not None and dialect.name == "openai-responses":
-                    call = Call(dialect, parsed, body, path, params, key, server.realtime)
+                    call = Call(dialect, parsed, body, path, params, key, server.realtime, conversation)
                     return await server.responses.create(server, call)  # stored (serve.responses)
                 answer = await server.source.answer(
                     Call(dialect, parsed, body, path, params, key, server.realtime)
@@ -467,9 +477,11 @@ def make_app(server: Server) -> Any:
 
     routes: list[Any] = list(server.extra_routes)
     if server.responses is not None:
+        from .conversations import routes as conversation_routes
         from .retrieval import routes as stored_routes
 
         routes += stored_routes(server.responses, server)
+        routes += conversation_routes(server.responses, server)
     for dialect in server.dialects.values():
         routes += [Route(path, http_endpoint(dialect), methods=["POST"]) for path in dialect.serve_paths]
         routes += [

@@ -32,6 +32,9 @@ get the API's 404, as for an id that does not exist (as the API keeps one projec
 another's). A request with no key, and every request to a gateway whose keys mean nothing (the
 default on loopback, where any key or none is let in), makes responses every client may read.
 
+A request naming a ``conversation`` has the conversation's items before its input, and adds its
+exchange to it when it completes (:mod:`.conversations`, :meth:`Responses.converse`).
+
 The retrieval routes (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``,
 ``.../cancel``) are in :mod:`.retrieval`. A ``response.create`` over the WebSocket goes through
 :mod:`.responses_socket`, which keeps the connection's own responses and stores through
@@ -235,6 +238,8 @@ class Run:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        #: the conversation it adds to, and the request's own input items (see Call.conversation)
+        self.conversation: tuple[str, list[dict[str, Any]]] | None = None
 
     def push(self, wire: list[tuple[int, str | None, Any]]) -> None:
         self.events += wire
@@ -386,6 +391,7 @@ class Responses:
             if answer.error is not None:
                 return answer.error
         run = self.runs[response_id] = Run(record)
+        run.conversation = call.conversation
         create = Op("create", response_id, record=record)
         if background:
             await store.commit(create)  # retrievable, from any process, once the client has the id
@@ -406,10 +412,31 @@ class Responses:
         if answer.error is not None:
             return error_json(call.dialect, answer.error)
         if not call.parsed.stream:
-            return json_response(*await whole_of(answer, call.dialect, options))
-        frames = server.frames(wire_of(answer, call.dialect, options, framing), framing)
+            status, whole = await whole_of(answer, call.dialect, options)
+            if call.conversation is not None and status == 200 and isinstance(whole, dict):
+                await self.converse(call.conversation, whole, str(whole.get("status")))
+            return json_response(status, whole)
+        wire: AsyncIterator[list[Any]] = wire_of(answer, call.dialect, options, framing)
+        if call.conversation is not None:
+            wire = self.conversing(wire, call.conversation)
+        frames = server.frames(wire, framing)
         media_type = MEDIA_TYPES.get(framing, "application/octet-stream")
         return StreamingResponse(frames, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+    async def conversing(self, wire: AsyncIterator[list[Any]],
+                         conversation: tuple[str, list[dict[str, Any]]]) -> AsyncIterator[list[Any]]:  # fmt: skip
+        """A response kept nowhere, its items added to its conversation as its end passes (before
+        the client reads it: the next request naming the conversation holds them)."""
+        try:
+            async for batch in wire:
+                for _, data, _ in batch:
+                    if isinstance(data, dict) and data.get("type") in TERMINAL_EVENTS:
+                        response = data.get("response")
+                        status = response.get("status") if isinstance(response, dict) else None
+                        await self.converse(conversation, response, str(status))
+                yield batch
+        finally:
+            await wire.aclose()  # type: ignore[attr-defined]
 
     async def unrolled(self, call: Call, known: Mapping[str, Record] | None = None) -> Call | tuple[int, Any]:
         """``call`` with the whole conversation its ``previous_response_id`` continues: from
@@ -540,6 +567,20 @@ class Responses:
         await store.commit(op)
         assert op.record is not None
         record.messages = op.record.messages
+        if run.conversation is not None:
+            await self.converse(run.conversation, record.response, status)
+
+    async def converse(
+        self, conversation: tuple[str, list[dict[str, Any]]], response: Any, status: str
+    ) -> None:
+        """Add a response's input items and output items to the conversation it names, once it has
+        completed or ended incomplete (a failed or cancelled one adds nothing)."""
+        if status not in ("completed", "incomplete") or self.store is None:
+            return
+        conversation_id, own = conversation
+        output = response.get("output") if isinstance(response, dict) else None
+        produced = [item for item in output if isinstance(item, dict)] if isinstance(output, list) else []
+        await asyncio.to_thread(self.store.add_items, conversation_id, [*own, *produced])
 
     async def tagged(
         self, answer: Answer, run: Run, previous: str | None

@@ -98,6 +98,11 @@ class ResponsesSocket:
 
             message = "background responses are not supported over the WebSocket; use POST /v1/responses"
             return error_message(400, message, "invalid_request_error", param="background")
+        if isinstance(call.body, dict) and call.body.get("conversation") is not None:
+            from .websocket import error_message
+
+            message = "streamkit serve: conversation is taken over HTTP only; use POST /v1/responses"
+            return error_message(400, message, "invalid_request_error", param="conversation")
         prepared = await self.prepare(call)
         if isinstance(prepared, dict):
             return prepared

@@ -43,6 +43,9 @@ class Call:
     key: str | None = None
     #: the answer is paced (``--realtime``): events go one at a time
     realtime: bool = False
+    #: a Responses request naming a conversation: its id, and the request's own input items (added
+    #: to it once the response completes: see :mod:`.conversations`)
+    conversation: tuple[str, list[dict[str, Any]]] | None = None
 
 
 @dataclass

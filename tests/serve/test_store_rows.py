@@ -141,3 +141,26 @@ def test_a_store_from_before_owners_opens_and_its_responses_are_everyones(
         assert got is not None and got.owner == owner_of("sk-alice")
     finally:
         opened.close()
+
+
+def test_a_conversation_keeps_its_items_in_order(store: Store, request: pytest.FixtureRequest) -> None:
+    """Created with items, added to twice, an item deleted, the metadata changed: the same rows in
+    either backend; deleting the conversation deletes its items."""
+    from streamkit.serve.store.conversations import Conversation
+
+    cid = f"conv_rows_{request.node.callspec.id}"
+    store.create_conversation(Conversation(cid, 5.0, {"k": "v"}, owner_of("sk-alice")), [{"id": "a", "n": 1}])
+    assert store.add_items(cid, [{"id": "b", "n": 2}, {"id": "c", "n": 3}])
+    assert store.add_items(cid, [{"id": "d", "n": 4}])
+    assert not store.add_items(f"{cid}_nowhere", [{"id": "x"}])
+    assert store.delete_item(cid, "b") and not store.delete_item(cid, "b")
+    assert store.update_conversation(cid, {"k": "w"})
+    found = store.conversation(cid)
+    assert found is not None and (found.created_at, found.metadata, found.owner) == (
+        5.0,
+        {"k": "w"},
+        owner_of("sk-alice"),
+    )
+    assert [item["id"] for item in store.conversation_items(cid)] == ["a", "c", "d"]
+    assert store.delete_conversation(cid) and store.conversation(cid) is None
+    assert store.conversation_items(cid) == [] and not store.delete_conversation(cid)

@@ -1,7 +1,7 @@
 """Where ``serve`` keeps the Responses API's responses (``--store``): their request (the parsed
 canonical conversation), input items, output (the ``response`` object and the canonical output
-messages), status, usage, and every streamed event in order with its sequence number. Keys are
-never stored.
+messages), status, usage, and every streamed event in order with its sequence number; and the
+Conversations API's conversations and their items (:mod:`.conversations`). Keys are never stored.
 
 * ``--store PATH``: SQLite (:mod:`.sqlite`, stdlib ``sqlite3``); the gateway's default is
   ``$XDG_STATE_HOME/streamkit/responses.sqlite3`` (``~/.local/state/streamkit/...``).

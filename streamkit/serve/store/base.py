@@ -37,6 +37,8 @@ from typing import Any
 
 import orjson
 
+from .conversations import Conversations
+
 #: seconds a follower waits for a notification before it looks at the store again
 POLL = 0.25
 #: statuses after which a response changes no more
@@ -77,9 +79,10 @@ def owner_of(key: str | None) -> str | None:
     return hashlib.sha256(b"streamkit response owner\0" + key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def visible(record: Record, owner: str | None) -> bool:
-    """May a client whose :func:`owner_of` is ``owner`` see ``record``? Its own, and one stored
-    with no owner (by a gateway whose keys mean nothing: see ``serve.responses``)."""
+def visible(record: Any, owner: str | None) -> bool:
+    """May a client whose :func:`owner_of` is ``owner`` see ``record`` (a :class:`Record`, or a
+    conversation: anything with an ``owner``)? Its own, and one stored with no owner (by a gateway
+    whose keys mean nothing: see ``serve.responses``)."""
     return record.owner is None or (owner is not None and hmac.compare_digest(record.owner, owner))
 
 
@@ -105,8 +108,9 @@ class Op:
 Row = tuple[int, str | None, bytes]
 
 
-class Store:
-    """The interface (the blocking methods a backend implements) and the shared writer."""
+class Store(Conversations):
+    """The interface (the blocking methods a backend implements, the conversations' statements
+    among them: :class:`.conversations.Conversations`) and the shared writer."""
 
     #: where it is, without any credential (for messages)
     where: str = ""

@@ -13,6 +13,8 @@ The tables are created on first use (``CREATE TABLE IF NOT EXISTS``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ...errors import UsageError
@@ -40,6 +42,19 @@ CREATE TABLE IF NOT EXISTS streamkit_events (
     name TEXT,
     data BYTEA NOT NULL,
     PRIMARY KEY (response_id, seq)
+);
+CREATE TABLE IF NOT EXISTS streamkit_conversations (
+    id TEXT PRIMARY KEY,
+    created_at DOUBLE PRECISION NOT NULL,
+    metadata BYTEA NOT NULL,
+    owner TEXT
+);
+CREATE TABLE IF NOT EXISTS streamkit_conversation_items (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    item BYTEA NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
 );
 """
 
@@ -83,6 +98,10 @@ def _redacted(dsn: str) -> str:
 
 
 class PostgresStore(Store):
+    table_prefix = "streamkit_"
+    placeholder = "%s"
+    row_lock = " FOR UPDATE"
+
     def __init__(self, dsn: str) -> None:
         super().__init__()
         psycopg = _psycopg()
@@ -161,6 +180,12 @@ class PostgresStore(Store):
             cur = self._reader.execute("DELETE FROM streamkit_responses WHERE id = %s", (response_id,))
             self._reader.execute("DELETE FROM streamkit_events WHERE response_id = %s", (response_id,))
             return bool(cur.rowcount)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Callable[..., Any]]:
+        """(for :class:`.conversations.Conversations`: on the read connection, one at a time)"""
+        with self._lock, self._reader.transaction():
+            yield self._reader.execute
 
     def close(self) -> None:
         for conn in (self._listening, self._writer, self._reader):

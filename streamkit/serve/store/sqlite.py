@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .base import RECORD_COLUMNS, Op, Record, Row, Statements, Store, apply, record_of
 
@@ -35,6 +38,19 @@ CREATE TABLE IF NOT EXISTS events (
     name TEXT,
     data BLOB NOT NULL,
     PRIMARY KEY (response_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    metadata BLOB NOT NULL,
+    owner TEXT
+);
+CREATE TABLE IF NOT EXISTS conversation_items (
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    item BLOB NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
 """
 
@@ -108,6 +124,19 @@ class SQLiteStore(Store):
             cur = self._reader.execute("DELETE FROM responses WHERE id = ?", (response_id,))
             self._reader.execute("DELETE FROM events WHERE response_id = ?", (response_id,))
             return cur.rowcount > 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Callable[..., Any]]:
+        """(for :class:`.conversations.Conversations`: on the read connection, one at a time)"""
+        with self._lock:
+            conn = self._reader
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn.execute
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         for conn in (self._writer, self._reader):
