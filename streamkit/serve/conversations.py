@@ -99,26 +99,17 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from .app import client_key
+    from .retrieval import cursor_page, page
+    from .retrieval import guarded as checked
 
     def guarded(handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            key = client_key(request.headers, request.query_params)
-            if not server.authorized(key):
-                return json_response(401, server_error(401, "invalid or missing API key"))
+        async def stored(request: Request, key: str | None) -> Response:
             if keeper.store is None:
                 return json_response(*invalid("the gateway keeps no conversations (--store none)"))
-            keeper.ready()
             result: Response = await handler(request, key)
             return result
 
-        return endpoint
-
-    def server_error(status: int, message: str) -> Any:
-        dialect = server.dialects.get("openai-responses")
-        if dialect is not None:
-            return dialect.error_body(status, message)
-        return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+        return checked(keeper, server, stored)
 
     async def body_of(request: Request) -> dict[str, Any] | None:
         """The request's JSON object (None: none), read to ``--max-body`` at most."""
@@ -190,24 +181,10 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
         conversation = await found(request, key)
         if isinstance(conversation, Response):
             return conversation
-        query = request.query_params
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            return json_response(*invalid("order must be 'asc' or 'desc'", "order"))
-        try:
-            limit = int(query.get("limit") or 20)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            return json_response(*invalid("limit must be an integer from 1 to 100", "limit"))
         assert keeper.store is not None
         every = await asyncio.to_thread(keeper.store.conversation_items, conversation.id)
-        ordered = every if order == "asc" else every[::-1]
-        after = query.get("after")
-        if after:
-            ids = [item.get("id") for item in ordered]
-            ordered = ordered[ids.index(after) + 1 :] if after in ids else []
-        return json_response(200, page(ordered[:limit], len(ordered) > limit))
+        listed = cursor_page(every, request.query_params)
+        return json_response(*listed) if isinstance(listed, tuple) else json_response(200, listed)
 
     async def add_items(request: Request, key: str | None) -> Response:
         conversation = await found(request, key)
@@ -250,9 +227,3 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
             Route(one + "/items/{item_id}", guarded(item), methods=["GET", "DELETE"]),
         ]
     return out
-
-
-def page(items: list[dict[str, Any]], more: bool) -> dict[str, Any]:
-    """A cursor page of items, as the API lists them."""
-    return {"object": "list", "data": items, "first_id": items[0].get("id") if items else None,
-            "last_id": items[-1].get("id") if items else None, "has_more": more}  # fmt: skip

@@ -32,29 +32,64 @@ from .store import TERMINAL, Op
 PREFIXES = ("/v1/responses", "/responses")
 
 
+def cursor_page(items: list[dict[str, Any]], query: Any) -> dict[str, Any] | tuple[int, Any]:
+    """A page of ``items`` (oldest first) as the API lists them, from the query's ``order``
+    (``desc`` by default), ``limit`` (1 to 100, 20 by default) and ``after`` (an item id): ``data``,
+    ``first_id``, ``last_id``, ``has_more``; or the 400 to answer."""
+    order = query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        return invalid("order must be 'asc' or 'desc'", "order")
+    try:
+        limit = int(query.get("limit") or 20)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        return invalid("limit must be an integer from 1 to 100", "limit")
+    found = list(items if order == "asc" else reversed(items))
+    after = query.get("after")
+    if after:
+        ids = [item.get("id") for item in found]
+        found = found[ids.index(after) + 1 :] if after in ids else []
+    return page(found[:limit], len(found) > limit)
+
+
+def page(items: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+    """A cursor page of items, as the API lists them."""
+    return {"object": "list", "data": items, "first_id": items[0].get("id") if items else None,
+            "last_id": items[-1].get("id") if items else None, "has_more": more}  # fmt: skip
+
+
+def guarded(keeper: Responses, server: Any, handler: Any) -> Any:
+    """A route's endpoint: the client's key checked as ``POST`` checks it (else the Responses
+    API's 401), the store started, then ``handler(request, key)`` (the conversations' routes use
+    it too)."""
+    from .app import client_key
+
+    async def endpoint(request: Any) -> Any:
+        key = client_key(request.headers, request.query_params)
+        if not server.authorized(key):
+            dialect = server.dialects.get("openai-responses")
+            message = "invalid or missing API key"
+            body = (dialect.error_body(401, message) if dialect is not None else
+                    {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}})  # fmt: skip
+            return json_response(401, body)
+        keeper.ready()
+        return await handler(request, key)
+
+    return endpoint
+
+
 def routes(keeper: Responses, server: Any) -> list[Any]:
     from starlette.requests import Request
     from starlette.responses import Response, StreamingResponse
     from starlette.routing import Route
 
-    from .app import client_key
-
-    def guarded(handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            key = client_key(request.headers, request.query_params)
-            if not server.authorized(key):
-                return json_response(401, server_error(401, "invalid or missing API key"))
-            keeper.ready()
+    def by_id(handler: Any) -> Any:
+        async def take(request: Request, key: str | None) -> Response:
             result: Response = await handler(request, request.path_params["response_id"], key)
             return result
 
-        return endpoint
-
-    def server_error(status: int, message: str) -> Any:
-        dialect = server.dialects.get("openai-responses")
-        if dialect is not None:
-            return dialect.error_body(status, message)
-        return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+        return guarded(keeper, server, take)
 
     async def retrieve(request: Request, response_id: str, key: str | None) -> Response:
         query = request.query_params
@@ -92,25 +127,8 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
         record = await keeper.record_of(response_id, key)
         if record is None:
             return json_response(*not_found(response_id))
-        query = request.query_params
-        order = query.get("order") or "desc"
-        if order not in ("asc", "desc"):
-            return json_response(*invalid("order must be 'asc' or 'desc'", "order"))
-        try:
-            limit = int(query.get("limit") or 20)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            return json_response(*invalid("limit must be an integer from 1 to 100", "limit"))
-        found = list(record.input_items if order == "asc" else reversed(record.input_items))
-        after = query.get("after")
-        if after:
-            ids = [item.get("id") for item in found]
-            found = found[ids.index(after) + 1 :] if after in ids else []
-        page = found[:limit]
-        return json_response(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
-                                   "last_id": page[-1]["id"] if page else None,
-                                   "has_more": len(found) > limit})  # fmt: skip
+        listed = cursor_page(record.input_items, request.query_params)
+        return json_response(*listed) if isinstance(listed, tuple) else json_response(200, listed)
 
     async def cancel(request: Request, response_id: str, key: str | None) -> Response:
         record = await keeper.record_of(response_id, key)
@@ -137,10 +155,10 @@ def routes(keeper: Responses, server: Any) -> list[Any]:
     for prefix in PREFIXES:
         path = prefix + "/{response_id}"
         out += [
-            Route(path, guarded(retrieve), methods=["GET"]),
-            Route(path, guarded(delete), methods=["DELETE"]),
-            Route(path + "/input_items", guarded(items), methods=["GET"]),
-            Route(path + "/cancel", guarded(cancel), methods=["POST"]),
+            Route(path, by_id(retrieve), methods=["GET"]),
+            Route(path, by_id(delete), methods=["DELETE"]),
+            Route(path + "/input_items", by_id(items), methods=["GET"]),
+            Route(path + "/cancel", by_id(cancel), methods=["POST"]),
         ]
     return out
 

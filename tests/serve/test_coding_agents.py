@@ -23,6 +23,7 @@ import time
 import zlib
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,29 @@ def _agent_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def _two_files_then_cat(work: Path, write: str, path_key: str, shell: str) -> list[dict[str, Any]]:
+    """The script of a three-turn loop in the agent's own tool names: reasoning and two ``write``
+    calls at once (the path under ``path_key``), text and a ``shell`` call reading both files,
+    then the answer."""
+    writes = [{"name": write, "input": {path_key: str(work / f"{n.lower()}.txt"), "content": f"from streamkit {n}\n"}}
+              for n in ("A", "B")]  # fmt: skip
+    cat = {"name": shell, "input": {"command": "cat a.txt b.txt", "description": "Show both files"}}
+    return [{"reasoning": "Both files at once.", "tool_calls": writes},
+            {"text": "Checking them.", "tool_calls": [cat]}, {"text": ANSWER}]  # fmt: skip
+
+
+def _assert_two_files_then_cat(work: Path, log: Path) -> None:
+    """The loop of :func:`_two_files_then_cat` ran: both files written, and each turn's results
+    went back upstream in its own format (both writes, then what cat read)."""
+    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
+        "from streamkit A\n",
+        "from streamkit B\n",
+    ]
+    _, second, third = ndjson(log.read_bytes())
+    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)
+    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)
+
+
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
     """Three turns: reasoning and two calls at once (``Write``, ``Write``), text and a ``Bash`` call
@@ -56,12 +80,7 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    script = [{"reasoning": "Both files at once.", "tool_calls": [
-                  {"name": "Write", "input": {"file_path": str(work / "a.txt"), "content": "from streamkit A\n"}},
-                  {"name": "Write", "input": {"file_path": str(work / "b.txt"), "content": "from streamkit B\n"}}]},
-              {"text": "Checking them.", "tool_calls": [
-                  {"name": "Bash", "input": {"command": "cat a.txt b.txt", "description": "Show both files"}}]},
-              {"text": ANSWER}]  # fmt: skip
+    script = _two_files_then_cat(work, "Write", "file_path", "Bash")
     with gateway(upstream, tmp_path, script=script) as (url, log):
         result = subprocess.run(
             [f"{AGENTS}/claude", "-p", "Write a.txt and b.txt", "--output-format", "stream-json", "--verbose",
@@ -74,14 +93,7 @@ def test_claude_code_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None
     final = events[-1]
     assert final["type"] == "result" and not final["is_error"], final
     assert final["result"] == ANSWER
-    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
-        "from streamkit A\n",
-        "from streamkit B\n",
-    ]
-    _, second, third = ndjson(log.read_bytes())
-    # each turn's results went back upstream, in its own format: both writes, then what cat read
-    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)
-    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)
+    _assert_two_files_then_cat(work, log)
 
 
 def _codex(
@@ -441,22 +453,11 @@ def test_opencode_finishes_a_tool_loop(upstream: str, tmp_path: Path) -> None:
     work, home = tmp_path / "work", tmp_path / "home"
     work.mkdir()
     home.mkdir()
-    script = [{"reasoning": "Both files at once.", "tool_calls": [
-                  {"name": "write", "input": {"filePath": str(work / "a.txt"), "content": "from streamkit A\n"}},
-                  {"name": "write", "input": {"filePath": str(work / "b.txt"), "content": "from streamkit B\n"}}]},
-              {"text": "Checking them.", "tool_calls": [
-                  {"name": "bash", "input": {"command": "cat a.txt b.txt", "description": "Show both files"}}]},
-              {"text": ANSWER}]  # fmt: skip
+    script = _two_files_then_cat(work, "write", "filePath", "bash")
     with gateway(upstream, tmp_path, script=script) as (url, log):
         result = _opencode(url, work, home, "Write a.txt and b.txt")
     assert result.returncode == 0, (result.stdout + result.stderr).decode()[-2000:]
     events = ndjson(result.stdout)
     assert [e["part"]["text"] for e in events if e["type"] == "text"][-1] == ANSWER
     assert [e["part"]["tool"] for e in events if e["type"] == "tool_use"] == ["write", "write", "bash"]
-    assert [(work / n).read_text() for n in ("a.txt", "b.txt")] == [
-        "from streamkit A\n",
-        "from streamkit B\n",
-    ]
-    _, second, third = ndjson(log.read_bytes())
-    assert "a.txt" in json.dumps(second) and "b.txt" in json.dumps(second)
-    assert "from streamkit A\\nfrom streamkit B" in json.dumps(third)
+    _assert_two_files_then_cat(work, log)
