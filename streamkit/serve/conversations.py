@@ -13,8 +13,9 @@ with the shapes the official openai SDK reads (``client.conversations``).
   conversation's items before its own input, as the API does, whatever the upstream; once the
   response has completed (or ended incomplete), its input items and its output items are added
   to the conversation, so that the next request naming it holds the whole exchange. Such a request
-  may not also name a ``previous_response_id`` (a 400, as the API answers), and is taken over
-  HTTP only (over the WebSocket it is an error naming ``conversation``).
+  may not also name a ``previous_response_id`` (a 400, as the API answers). Over the Responses
+  WebSocket a ``response.create`` naming one goes the same way (an unknown one is an error message,
+  the connection going on).
 
 Items are stored as the API lists them, each with an id (``msg_…`` and the like, made where the
 client gave none). Conversations belong to keys as stored responses do (``--client-keys``,

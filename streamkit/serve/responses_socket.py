@@ -98,11 +98,6 @@ class ResponsesSocket:
 
             message = "background responses are not supported over the WebSocket; use POST /v1/responses"
             return error_message(400, message, "invalid_request_error", param="background")
-        if isinstance(call.body, dict) and call.body.get("conversation") is not None:
-            from .websocket import error_message
-
-            message = "streamkit serve: conversation is taken over HTTP only; use POST /v1/responses"
-            return error_message(400, message, "invalid_request_error", param="conversation")
         prepared = await self.prepare(call)
         if isinstance(prepared, dict):
             return prepared
@@ -121,7 +116,11 @@ class ResponsesSocket:
         answer = self.warm_up_answer(turn) if warm_up(call) else await server.source.answer(call)
         if answer.error is not None:
             return answer.error
-        return wire_of(self.tagged(answer, turn), call.dialect, call.parsed.answer_options), turn
+        wire: AsyncGenerator[list[Timed], None] = wire_of(self.tagged(answer, turn), call.dialect,
+                                                          call.parsed.answer_options)  # fmt: skip
+        if call.conversation is not None and responses is not None and not warm_up(call):
+            wire = responses.conversing(wire, call.conversation)  # type: ignore[assignment]
+        return wire, turn
 
     async def _followed(self, run: Run, turn: Turn) -> AsyncGenerator[list[Timed], None]:
         """A stored response's wire events as its run makes them; the run is stopped if the

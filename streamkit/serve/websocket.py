@@ -269,8 +269,20 @@ class Connection:
                 self.release(committed)
             if not server.authorized(self.key):
                 raise Refused(HTTPError(401, "invalid or missing API key"))
+            conversation = None
+            if (session is not None and server.responses is not None and isinstance(body, dict)
+                    and body.get("conversation") is not None):  # fmt: skip
+                from .conversations import with_conversation
+
+                unrolled = await with_conversation(server.responses, body, self.key)
+                if len(unrolled) == 2:  # (the API's error, as an error message)
+                    refusal = unrolled[1].get("error") or {}
+                    said = {"type": "error", "status": unrolled[0], "error": refusal}
+                    raise Refused(HTTPError(unrolled[0], str(refusal.get("message"))), said)
+                body, conversation_id, own = unrolled
+                conversation = (conversation_id, own)
             parsed = parse_call(dialect, body, path, params, self.headers)
-            call = Call(dialect, parsed, body, path, params, self.key, server.realtime)
+            call = Call(dialect, parsed, body, path, params, self.key, server.realtime, conversation)
             if session is None:
                 answer = await server.source.answer(call)
                 if answer.error is not None:

@@ -5,7 +5,6 @@ conversation, answered with its items before its input and adding its exchange t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -129,19 +128,33 @@ def test_with_client_keys_a_conversation_is_its_keys_alone(tmp_path: Path) -> No
     assert not log.exists() or ndjson(log.read_bytes()) == []  # (Bob's request reached no upstream)
 
 
-def test_over_the_websocket_a_conversation_is_an_error_and_the_connection_goes_on(tmp_path: Path) -> None:
-    from websockets.sync.client import connect
-
+# the SDK calls websockets' connect() without a context manager, deprecated since websockets 17.1
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+@pytest.mark.parametrize("store", [True, False], ids=["stored", "store-false"])
+def test_over_the_websocket_a_conversation_goes_on_as_over_http(store: bool, tmp_path: Path) -> None:
+    """``client.responses.connect()``: each turn naming the conversation sends the upstream the
+    exchange before it and adds its own; an unknown one is an error message, the connection
+    going on."""
     with (
-        gateway("openai-chat", tmp_path, "--store", str(tmp_path / "s.db"), script=SCRIPT) as (url, _),
-        connect(url.replace("http://", "ws://") + "/v1/responses") as ws,
+        gateway("openai-chat", tmp_path, "--store", str(tmp_path / "s.db"), script=SCRIPT) as (url, log),
+        client(url) as c,
+        c.responses.connect() as connection,
     ):
-        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "x", "conversation": "conv_1"}))
-        refused = json.loads(ws.recv(timeout=10))
-        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi", "store": False}))
-        created = json.loads(ws.recv(timeout=10))
-    assert refused["type"] == "error" and refused["error"]["param"] == "conversation"
-    assert created["type"] == "response.created"
+        conversation = c.conversations.create(items=[SEED])
+        connection.response.create(model="m", input="x", conversation="conv_nowhere", store=store)
+        refused = next(iter(connection))
+        for question in ("Name a French city.", "How big is it?"):
+            connection.response.create(model="m", input=question, conversation=conversation.id, store=store)
+            for event in connection:
+                if event.type in ("response.completed", "error"):
+                    break
+            assert event.type == "response.completed"
+        items = c.conversations.items.list(conversation.id, order="asc").data
+    assert refused.type == "error" and "not found" in refused.error.message
+    _, last = ndjson(log.read_bytes())
+    texts = [SEED["content"], "Name a French city.", "Lyon.", "How big is it?"]
+    assert [t for t in _texts(last) if t in texts] == texts
+    assert [i.content[0].text for i in items] == [*texts, "About half a million."]
 
 
 def test_a_gateway_that_keeps_nothing_keeps_no_conversations(tmp_path: Path) -> None:
