@@ -78,15 +78,10 @@ def split_tools(
     return functions, found
 
 
-def names_search(choice: Any, tools: Any) -> bool:
-    """Whether a canonical ``tool_choice`` names the conversation's web search (Claude Code's
-    ``WebSearch`` asks for ``{"type": "tool", "name": "web_search"}``)."""
-    return names_hosted(choice, tools) == WEB_SEARCH
-
-
 def names_hosted(choice: Any, tools: Any) -> str | None:
     """The kind (:data:`WEB_SEARCH`, :data:`CODE_EXECUTION`) of the provider-run tool a canonical
-    ``tool_choice`` names, among the conversation's ``tools``; None when it names none."""
+    ``tool_choice`` names, among the conversation's ``tools`` (Claude Code's ``WebSearch`` asks for
+    ``{"type": "tool", "name": "web_search"}``); None when it names none."""
     if not isinstance(choice, dict):
         return None
     for tool in tools or ():

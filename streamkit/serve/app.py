@@ -429,15 +429,13 @@ def make_app(server: Server) -> Any:
             # query parameters too (Gemini's alt=sse decides its framing); path parameters win
             path, params = request.url.path, {**request.query_params, **request.path_params}
             conversation = None
-            if (server.responses is not None and dialect.name == "openai-responses" and isinstance(body, dict)
-                    and body.get("conversation") is not None):  # fmt: skip
-                from .conversations import with_conversation
+            if dialect.name == "openai-responses":
+                from .conversations import Refusal, conversation_of
 
-                unrolled = await with_conversation(server.responses, body, key)
-                if len(unrolled) == 2:  # (the error to answer with)
-                    return json_response(*unrolled)
-                body, conversation_id, own = unrolled
-                conversation = (conversation_id, own)
+                try:
+                    body, conversation = await conversation_of(server.responses, body, key)
+                except Refusal as refusal:
+                    return json_response(refusal.status, refusal.body)
             try:
                 parsed = parse_call(
                     dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}

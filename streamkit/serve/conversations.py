@@ -95,6 +95,28 @@ async def with_conversation(keeper: Responses, body: dict[str, Any],
     return unrolled, conversation_id, own
 
 
+class Refusal(Exception):
+    """A Responses request the conversation it names refuses: the API's ``status`` and ``body``."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+async def conversation_of(keeper: Responses | None, body: Any,
+                          key: str | None) -> tuple[Any, tuple[str, list[dict[str, Any]]] | None]:  # fmt: skip
+    """A Responses request as the gateway answers it (:func:`with_conversation`, when it names a
+    conversation and the gateway keeps them) and its ``Call.conversation``; :class:`Refusal` for
+    the error to answer with. HTTP requests and WebSocket ``response.create`` take this way."""
+    if keeper is None or not isinstance(body, dict) or body.get("conversation") is None:
+        return body, None
+    unrolled = await with_conversation(keeper, body, key)
+    if len(unrolled) == 2:
+        raise Refusal(unrolled[0], unrolled[1])
+    unrolled_body, conversation_id, own = unrolled
+    return unrolled_body, (conversation_id, own)
+
+
 def routes(keeper: Responses, server: Any) -> list[Any]:
     from starlette.requests import Request
     from starlette.responses import Response

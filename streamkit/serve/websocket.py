@@ -270,17 +270,15 @@ class Connection:
             if not server.authorized(self.key):
                 raise Refused(HTTPError(401, "invalid or missing API key"))
             conversation = None
-            if (session is not None and server.responses is not None and isinstance(body, dict)
-                    and body.get("conversation") is not None):  # fmt: skip
-                from .conversations import with_conversation
+            if session is not None:
+                from .conversations import Refusal, conversation_of
 
-                unrolled = await with_conversation(server.responses, body, self.key)
-                if len(unrolled) == 2:  # (the API's error, as an error message)
-                    refusal = unrolled[1].get("error") or {}
-                    said = {"type": "error", "status": unrolled[0], "error": refusal}
-                    raise Refused(HTTPError(unrolled[0], str(refusal.get("message"))), said)
-                body, conversation_id, own = unrolled
-                conversation = (conversation_id, own)
+                try:
+                    body, conversation = await conversation_of(server.responses, body, self.key)
+                except Refusal as refusal:  # (the API's error, as an error message)
+                    error = refusal.body.get("error") or {}
+                    said = {"type": "error", "status": refusal.status, "error": error}
+                    raise Refused(HTTPError(refusal.status, str(error.get("message"))), said) from None
             parsed = parse_call(dialect, body, path, params, self.headers)
             call = Call(dialect, parsed, body, path, params, self.key, server.realtime, conversation)
             if session is None:

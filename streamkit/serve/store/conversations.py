@@ -3,8 +3,8 @@
 A conversation is an id, a creation time, its ``metadata`` and its owner (a digest of the key that
 made it, as a response's: :func:`~.base.owner_of`); its items are kept in order (a sequence number
 each), every item with its ``id``. Both backends run the same statements (:class:`Conversations`,
-mixed into :class:`~.sqlite.SQLiteStore` and :class:`~.postgres.PostgresStore`), each through its
-own transaction (:meth:`Conversations._transaction`), with its own table names and placeholders.
+the base of :class:`~.base.Store`), each through its own transaction
+(:meth:`Conversations._transaction`), with its own table names and placeholders.
 These are blocking calls: the routes run them in a worker thread.
 """
 
