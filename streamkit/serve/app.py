@@ -263,11 +263,20 @@ def client_key(headers: Any, query: Any) -> str | None:
 
 
 def parse_call(
-    dialect: Any, body: Any, path: str, params: dict[str, str], headers: dict[str, str]
+    dialect: Any,
+    body: Any,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    conversation: tuple[str, Any] | None = None,
 ) -> ParsedRequest:
     """The request in canonical form; a dialect that cannot parse requests gets an empty
-    conversation and its ``serve_options`` (answered as a stream, as ``serve`` always did)."""
-    options = dialect.serve_options(path, params, body)
+    conversation and its ``serve_options`` (answered as a stream, as ``serve`` always did).
+    ``conversation`` is the stored conversation the body was unrolled from (see
+    :func:`.conversations.conversation_of`): its responses name it, as the API's do."""
+    options = dict(dialect.serve_options(path, params, body))
+    if conversation is not None:
+        options["conversation"] = conversation[0]
     if type(dialect).parse_request is Dialect.parse_request:
         return ParsedRequest(conversation={}, stream=True, answer_options=options)
     parsed = dialect.parse_request(body, path=path, params=params, headers=headers)
@@ -437,9 +446,8 @@ def make_app(server: Server) -> Any:
                 except Refusal as refusal:
                     return json_response(refusal.status, refusal.body)
             try:
-                parsed = parse_call(
-                    dialect, body, path, params, {k.lower(): v for k, v in request.headers.items()}
-                )
+                headers = {k.lower(): v for k, v in request.headers.items()}
+                parsed = parse_call(dialect, body, path, params, headers, conversation)
                 if server.responses is not None and dialect.name == "openai-responses":
                     call = Call(dialect, parsed, body, path, params, key, server.realtime, conversation)
                     return await server.responses.create(server, call)  # stored (serve.responses)

@@ -97,13 +97,22 @@ def invalid(message: str, param: str | None = None) -> tuple[int, dict[str, Any]
 
 
 def skeleton(
-    response_id: str, status: str, model: Any, background: bool, previous: str | None
+    response_id: str,
+    status: str,
+    model: Any,
+    background: bool,
+    previous: str | None,
+    conversation: str | None = None,
 ) -> dict[str, Any]:
     """The ``response`` object of a response before its first event."""
-    return {"id": response_id, "object": "response", "created_at": int(time.time()), "model": model or "",
-            "status": status, "background": background, "error": None, "incomplete_details": None,
-            "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "usage": None,
-            "previous_response_id": previous}  # fmt: skip
+    out: dict[str, Any] = {
+        "id": response_id, "object": "response", "created_at": int(time.time()), "model": model or "",
+        "status": status, "background": background, "error": None, "incomplete_details": None,
+        "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "usage": None,
+        "previous_response_id": previous}  # fmt: skip
+    if conversation is not None:
+        out["conversation"] = {"id": conversation}
+    return out
 
 
 def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -380,7 +389,8 @@ class Responses:
         conversation = call.parsed.conversation
         model = conversation.get("model")
         status = "queued" if background else "in_progress"
-        record = Record(response_id, status, time.time(), skeleton(response_id, status, model, background, previous),
+        named = call.conversation[0] if call.conversation is not None else None
+        record = Record(response_id, status, time.time(), skeleton(response_id, status, model, background, previous, named),
                         scrub(conversation), scrub(input_items(body)), background=background,
                         owner=self.owner(call.key))  # fmt: skip
         store = self.store

@@ -279,7 +279,7 @@ class Connection:
                     error = refusal.body.get("error") or {}
                     said = {"type": "error", "status": refusal.status, "error": error}
                     raise Refused(HTTPError(refusal.status, str(error.get("message"))), said) from None
-            parsed = parse_call(dialect, body, path, params, self.headers)
+            parsed = parse_call(dialect, body, path, params, self.headers, conversation)
             call = Call(dialect, parsed, body, path, params, self.key, server.realtime, conversation)
             if session is None:
                 answer = await server.source.answer(call)

@@ -5,6 +5,7 @@ conversation, answered with its items before its input and adding its exchange t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -57,25 +58,41 @@ def test_each_response_in_a_conversation_holds_the_exchange_before_it(upstream: 
     added to the conversation when it completes: the next request naming it sends the upstream
     the whole exchange, in order, and the items list it."""
     with (
-        gateway(upstream, tmp_path, "--store", str(tmp_path / "s.db"), script=SCRIPT) as (url, log),
+        gateway(
+            upstream, tmp_path, "--store", str(tmp_path / "s.db"), script=[*SCRIPT, {"text": "Fine."}]
+        ) as (
+            url,
+            log,
+        ),
         client(url) as c,
     ):
         conversation = c.conversations.create(items=[SEED])
         first = c.responses.create(model="m", input="Name a French city.", conversation=conversation.id)
         with c.responses.stream(model="m", input="How big is it?", conversation={"id": conversation.id}) as s:
-            for _ in s:
-                pass
+            created = [e.response for e in s if e.type == "response.created"]
             second = s.get_final_response()
         third = c.responses.create(model="m", input="Which river?", conversation=conversation.id, store=False)
         items = c.conversations.items.list(conversation.id, order="asc", limit=100).data
+        kept = c.responses.retrieve(first.id)
+        alone = c.responses.create(model="m", input="And you?")  # (in no conversation)
+        queued = c.responses.create(model="m", input="Later?", conversation=conversation.id, background=True)
+        for _ in range(400):  # (bounded: 20 s)
+            if (done := c.responses.retrieve(queued.id)).status not in ("queued", "in_progress"):
+                break
+            time.sleep(0.05)
     assert (first.output_text, second.output_text, third.output_text) == (
         "Lyon.", "About half a million.", "The Rhone."
     )  # fmt: skip
+    # every response names its conversation, as the API's do: whole, streamed from its first
+    # event, kept nowhere, and retrieved later; one that named none names none
+    named = [first, *created, second, third, kept, queued, done]
+    assert [r.conversation.id if r.conversation else None for r in named] == [conversation.id] * 7
+    assert alone.conversation is None
     exchange = [
         ("user", SEED["content"]), ("user", "Name a French city."), ("assistant", "Lyon."),
         ("user", "How big is it?"), ("assistant", "About half a million."),
     ]  # fmt: skip
-    *_, last = ndjson(log.read_bytes())
+    last = ndjson(log.read_bytes())[2]  # (the third turn's)
     texts = [text for _, text in exchange] + ["Which river?"]
     assert [t for t in _texts(last) if t in texts] == texts  # every turn, in order, in the last request
     listed = [(i.role, i.content[0].text) for i in items]
@@ -149,6 +166,9 @@ def test_over_the_websocket_a_conversation_goes_on_as_over_http(store: bool, tmp
                 if event.type in ("response.completed", "error"):
                     break
             assert event.type == "response.completed"
+            assert (
+                event.response.conversation is not None and event.response.conversation.id == conversation.id
+            )
         items = c.conversations.items.list(conversation.id, order="asc").data
     assert refused.type == "error" and "not found" in refused.error.message
     _, last = ndjson(log.read_bytes())

@@ -131,7 +131,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
     dialect_name = NAME
 
     def __init__(self, *, reasoning_part: str = "summary", previous_response_id: str | None = None,
-                 custom_tools: Any = (), namespaces: Any = None, **options: Any) -> None:  # fmt: skip
+                 conversation: str | None = None, custom_tools: Any = (), namespaces: Any = None,
+                 **options: Any) -> None:  # fmt: skip
         if reasoning_part not in ("summary", "text"):
             raise UsageError(f"reasoning_part must be 'summary' or 'text', not {reasoning_part!r}")
         if isinstance(custom_tools, str):
@@ -144,6 +145,8 @@ class ResponsesEncoder(_ToolItems, Encoder):
         self.namespaces: dict[str, str] = dict(namespaces) if isinstance(namespaces, dict) else {}
         # what the request being answered continues (serve): echoed on responses that name none
         self.previous_response_id = previous_response_id
+        # the conversation the request being answered adds to (serve): named on its responses
+        self.conversation = conversation if isinstance(conversation, str) and conversation else None
         self.open = False  # a response is being written
         self.wrote = False  # a response was written from events (a message after it sums them up)
         self._new_response()
@@ -261,6 +264,9 @@ class ResponsesEncoder(_ToolItems, Encoder):
                 self.resp[key] = meta[key]
         if self.previous_response_id and "previous_response_id" not in self.resp:
             self.resp["previous_response_id"] = self.previous_response_id
+        conversation = self.conversation or meta.get("conversation")
+        if conversation and type(conversation) is str:
+            self.resp["conversation"] = {"id": conversation}
         out.append(self._ev("response.created", response=self._response("in_progress")))
         out.append(self._ev("response.in_progress", response=self._response("in_progress")))
         return out

@@ -8,7 +8,8 @@ meaning for canonical events and are dropped.
 What the wire sends, and what it becomes (canonical events on the right):
 
 * ``response.created`` (or ``response.queued``) → ``start`` (``id``, ``model``, ``created``;
-  ``previous_response_id`` and ``background`` in ``provider_metadata``). A stream that begins
+  ``previous_response_id``, ``background`` and the id of its ``conversation`` in
+  ``provider_metadata``). A stream that begins
   mid-response (a resumed stream: no ``response.created``) starts at its first event, with the id
   left null (``finish`` names it); it holds the deltas after the resume point, as the client that
   resumes expects. Several responses in a row (a client tool loop) give one ``start``…``finish``
@@ -303,10 +304,13 @@ class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
                 ev["created"] = created
             self.tools = response.get("tools")
             previous, background = response.get("previous_response_id"), response.get("background")
-            if previous or background:
+            conversation = response.get("conversation")
+            if previous or background or conversation:
                 meta = {"previous_response_id": previous} if previous else {}
                 if background:
                     meta["background"] = background
+                if type(conversation) is dict and type(conversation.get("id")) is str:
+                    meta["conversation"] = conversation["id"]
                 ev["provider_metadata"] = {NAME: meta}
         out.append(ev)
 

@@ -592,3 +592,27 @@ def test_a_seal_that_does_not_open_is_the_apis_own_encrypted_content() -> None:
     }
     for text in ("gAAAAB-real", "streamkit:!!!", "streamkit:" + "W10", "streamkit:", seal({NAME: {"x": 1}})):
         assert unseal(text) is None
+
+
+def test_the_conversation_a_response_belongs_to_travels_through_normalize_and_render() -> None:
+    """A response that names its conversation (``"conversation": {"id": ...}``) keeps it in the
+    start's provider_metadata and is written naming it; the ``conversation`` option (serve) names
+    it on a response that came from another dialect."""
+    wire = (
+        b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":'
+        b'{"id":"resp_c1","object":"response","created_at":1,"model":"m","status":"in_progress",'
+        b'"conversation":{"id":"conv_abc"},"output":[]}}\n\n'
+        b'event: response.completed\ndata: {"type":"response.completed","sequence_number":1,"response":'
+        b'{"id":"resp_c1","object":"response","created_at":1,"model":"m","status":"completed",'
+        b'"conversation":{"id":"conv_abc"},"output":[]}}\n\n'
+    )
+    events = events_of(wire)
+    assert meta(events[0]) == {"conversation": "conv_abc"}
+    again = encode(events)
+    assert [STREAM_EVENT.validate_python(d).response.conversation.id for _, d in (again[0], again[-1])] == [
+        "conv_abc", "conv_abc"
+    ]  # fmt: skip
+    foreign = [{"type": "start", "id": "x", "model": "m"}, {"type": "finish", "finish_reason": "stop"}]
+    named = encode(foreign, conversation="conv_def")
+    assert named[-1][1]["response"]["conversation"] == {"id": "conv_def"}
+    assert "conversation" not in encode(foreign)[-1][1]["response"]
