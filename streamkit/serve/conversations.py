@@ -18,7 +18,8 @@ with the shapes the official openai SDK reads (``client.conversations``).
   the connection going on).
 
 Items are stored as the API lists them, each with an id (``msg_…`` and the like, made where the
-client gave none). Conversations belong to keys as stored responses do (``--client-keys``,
+client gave none), once the Responses request parser has taken them: an item it refuses is the
+API's 400 when it is added (:func:`refused_items`), not when a later response sends it. Conversations belong to keys as stored responses do (``--client-keys``,
 ``--forward-key``: :mod:`.responses`): another key's id is the API's 404. A gateway with
 ``--store none`` keeps no conversations: every route is a 400 saying so.
 """
@@ -68,7 +69,25 @@ def items_of(value: Any, param: str) -> list[dict[str, Any]] | tuple[int, Any]:
         return invalid(f"{param} must be a list of input items", param)
     if len(value) > MAX_ITEMS:
         return invalid(f"{param} takes at most {MAX_ITEMS} items at a time", param)
+    problem = refused_items(value)
+    if problem is not None:
+        return invalid(problem.replace("input[", f"{param}[", 1), param)
     return input_items({"input": value})
+
+
+def refused_items(items: list[dict[str, Any]]) -> str | None:
+    """What the Responses request parser refuses in ``items`` (a message whose content is a
+    number, a role it does not know, an output naming no call...), said of the request's
+    ``input``; None when it takes them. Checked when they are added, as the API does, so that a
+    conversation never holds an item that makes every later request naming it fail."""
+    from ..dialects.openai_responses.parse import parse_request
+    from ..errors import StreamkitError
+
+    try:
+        parse_request({"model": "-", "input": items})
+    except StreamkitError as exc:
+        return str(exc).removeprefix("openai-responses request: ")
+    return None
 
 
 async def with_conversation(keeper: Responses, body: dict[str, Any],

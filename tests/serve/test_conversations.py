@@ -113,9 +113,19 @@ def test_what_a_conversation_cannot_take_is_the_apis_400_or_404(tmp_path: Path) 
             c.responses.create(model="m", input="x", conversation="conv_nowhere")
         with pytest.raises(openai.BadRequestError):
             c.conversations.create(items=[SEED] * 21)
+        with pytest.raises(openai.BadRequestError) as wrong_item:
+            c.conversations.create(items=[SEED, {"role": "wizard", "content": "x"}])
+        with pytest.raises(openai.BadRequestError) as wrong_add:
+            c.conversations.items.create(
+                conversation.id, items=[{"type": "function_call_output", "output": "x"}]
+            )
+        listed = c.conversations.items.list(conversation.id).data
         bad = httpx.post(f"{url}/v1/conversations", json={"metadata": {"k": 5}})
         not_json = httpx.post(f"{url}/v1/conversations", content=b"[1, 2")
     assert both.value.body["param"] == "previous_response_id"
+    # an item a later request could not send is refused when it is added, the conversation unchanged
+    assert wrong_item.value.body["param"] == "items" and "items[1].role" in wrong_item.value.body["message"]
+    assert "items[0].call_id" in wrong_add.value.body["message"] and listed == []
     assert (bad.status_code, bad.json()["error"]["param"]) == (400, "metadata")
     assert not_json.status_code == 400
     assert not log.exists() or ndjson(log.read_bytes()) == []
