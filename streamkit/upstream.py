@@ -13,7 +13,10 @@ each stamped with ``t``, the seconds since the request began.
 * ``record`` receives the exact bytes of the body (the request asks for ``identity`` encoding, so
   what is recorded is what ``fetch --replay`` reads).
 * The WebSocket transport (the Responses API's): ``response.create`` messages over one
-  connection, each answered by a stream of JSON events.
+  connection, each answered by a stream of JSON events. An answer whose first message is an
+  ``error`` with one of the statuses above is retried as over HTTP (the request sent again on the
+  same connection, after the same backoff; the error messages retried are neither written nor
+  recorded); the last one is written as it came.
 
 API keys live only in request headers: never in events, recordings or error messages.
 """
@@ -660,8 +663,11 @@ class WebSocketFetch(Fetch):
     """
 
     def __init__(self, request: Request, *, dialect: str, session: WebSocketSession, read_timeout: float = 60.0,
-                 record: IO[bytes] | None = None, owns_session: bool = False) -> None:  # fmt: skip
-        super().__init__(request, dialect=dialect, read_timeout=read_timeout, record=record)
+                 record: IO[bytes] | None = None, owns_session: bool = False, retries: int = 0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 note: Callable[[str], None] | None = None) -> None:  # fmt: skip
+        super().__init__(request, dialect=dialect, read_timeout=read_timeout, record=record, retries=retries,
+                         sleep=sleep, note=note)  # fmt: skip
         self.session = session
         self.owns_session = owns_session
         self._ws: Any = None
@@ -692,6 +698,7 @@ class WebSocketFetch(Fetch):
             self.open()
         final = self.request.websocket_final
         echoed = echoable(self._secrets)
+        attempt = 0
         while True:
             try:
                 message = self._ws.recv(timeout=self.read_timeout)
@@ -714,6 +721,19 @@ class WebSocketFetch(Fetch):
             except orjson.JSONDecodeError:
                 data = message
             kind = data.get("type") if isinstance(data, dict) else None
+            if kind == "error" and not self.received and attempt < self.retries and _retryable(data):
+                # the answer's first message refuses it with a status HTTP would have retried (a
+                # rate limit, an overloaded server): the request again, on the same connection
+                attempt += 1
+                self.sleep(self._pause(attempt, backoff(attempt, None)))
+                try:
+                    self._ws = self.session.send(self.request)
+                except WebSocketUnavailable as exc:
+                    yield self._error(f"the WebSocket closed before the retry ({exc})", retryable=True)
+                    return
+                self._began = time.monotonic()
+                continue
+            self.received += 1
             if self.record is not None:  # as SSE frames, so that --replay gives the same raw events
                 self.record.write(sse_encode(kind, data))
                 self.record.flush()
@@ -722,6 +742,13 @@ class WebSocketFetch(Fetch):
             yield self._queue[0]
             if kind in final:
                 return
+
+
+def _retryable(message: dict[str, Any]) -> bool:
+    """Whether a WebSocket ``error`` message names a status a request is retried for (as
+    :meth:`Fetch._status_failed` retries an HTTP one)."""
+    status = message.get("status")
+    return type(status) is int and (status in RETRY_STATUSES or status >= 500)
 
 
 def open_stream(request: Request, *, dialect: str, transport: str = "auto", session: WebSocketSession | None = None,
@@ -733,7 +760,8 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
     fell_back = transport == "auto" and session is not None and request.websocket_url in session.unavailable
     if transport != "sse" and request.websocket_url and not fell_back:
         ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
-                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=session is None)  # fmt: skip
+                            read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=session is None,
+                            retries=options.get("retries", 2), sleep=options.get("sleep", time.sleep), note=options.get("note"))  # fmt: skip
         try:
             return ws.open()
         except WebSocketUnavailable as exc:

@@ -2,6 +2,12 @@
 request, answered with its wire events as messages; what cannot be answered is an ``error``
 message, and the connection goes on.
 
+Faults are injected as over HTTP: ``--fail-status`` answers a request with that error message
+(the same count of requests as HTTP's, whichever way they came), ``--drop-after N`` cuts the
+connection after N events of a response (no close frame: the client sees it drop, as when an
+upstream fails), and ``--stall-after N`` sends N events of a response and then nothing more of it
+(the connection and its other lanes go on).
+
 Lanes (the Responses WebSocket's ``stream_id``): the requests of one lane are answered in the order
 they came, one at a time, and every message answering them carries the lane's ``stream_id``;
 different lanes run side by side (parallel conversations on one connection). A request with no
@@ -28,7 +34,7 @@ from typing import Any
 import orjson
 
 from ..errors import StreamkitError
-from .app import Refused, Server, client_key, parse_call, wire_of
+from .app import DropConnection, Refused, Server, client_key, parse_call, wire_of
 from .responses import TERMINAL_EVENTS
 from .sources import Call, Exhausted, HTTPError
 
@@ -65,6 +71,9 @@ class Connection:
         self.session: Any = None
         #: the sequence number of the next steering event (they belong to no one response)
         self.steer_seq = 0
+        #: the reader's task, and whether a lane cut the connection (``--drop-after``)
+        self.reader: asyncio.Task[Any] | None = None
+        self.dropped = False
         if dialect.name == "openai-responses":
             from .responses_socket import ResponsesSocket
 
@@ -82,6 +91,7 @@ class Connection:
         from starlette.websockets import WebSocketDisconnect
 
         await self.websocket.accept()
+        self.reader = asyncio.current_task()
         try:
             while True:
                 message = await self.websocket.receive()
@@ -93,10 +103,23 @@ class Connection:
                 await self.take(text if text is not None else message.get("bytes") or b"")
         except WebSocketDisconnect:
             pass
+        except asyncio.CancelledError:
+            if not self.dropped:
+                raise
+            # (uvicorn closes the socket, with no close frame, when the application raises)
+            raise DropConnection("--drop-after") from None
         finally:
             for worker in self.workers:
                 worker.cancel()
             await asyncio.gather(*self.workers, return_exceptions=True)
+
+    async def drop(self) -> None:
+        """Cut the connection (``--drop-after``): the reader ends it, as the server's own
+        application failing would; this lane waits to be cancelled with the others."""
+        self.dropped = True
+        if self.reader is not None:
+            self.reader.cancel()
+        await asyncio.Event().wait()
 
     async def take(self, message: str | bytes) -> None:
         """One message read: queued on its lane, or refused at once with an error message (the
@@ -269,6 +292,11 @@ class Connection:
                 self.release(committed)
             if not server.authorized(self.key):
                 raise Refused(HTTPError(401, "invalid or missing API key"))
+            if server.should_fail():  # (--fail-status)
+                status = server.faults.fail_status or 500
+                said = dialect.error_body(status, f"injected failure {status}")
+                raise Refused(HTTPError(status, f"injected failure {status}"),
+                              {"type": "error", "status": status, "error": said.get("error") if isinstance(said, dict) else None})  # fmt: skip
             conversation = None
             if session is not None:
                 from .conversations import Refusal, conversation_of
@@ -312,10 +340,16 @@ class Connection:
             await self.send(message or error_message(error.status, error.message), lane)
             return None
         queued, ended = None, turn is None
+        faults, sent = server.faults, 0
         try:
             async with contextlib.aclosing(stream):  # (a client gone stops a stored run)
                 async for batch in stream:
                     for _, data, delay in batch:
+                        if faults.stall_after is not None and sent >= faults.stall_after:
+                            await asyncio.sleep(3600)  # (the response goes silent)
+                        if faults.drop_after is not None and sent >= faults.drop_after:
+                            await self.drop()
+                        sent += 1
                         if server.realtime and delay > 0:
                             await asyncio.sleep(delay)
                         if isinstance(data, dict):

@@ -5,13 +5,19 @@ loopback to a gateway in front of a scripted upstream paced by ``--realtime``.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamkit.serve.websocket import MAX_LANES
+from streamkit.testing import serving
+from tests.conftest import ndjson, run_cli
 from tests.serve.test_gateway import gateway
 
 WORDS = " ".join(["word"] * 30)  # 30 deltas: about 0.6 s of the upstream's pacing
@@ -203,3 +209,121 @@ def test_what_waits_on_a_connection_is_no_larger_than_one_largest_request(tmp_pa
     errors = [m for m in seen if m["type"] == "error"]
     assert len(errors) == 1 and errors[0]["status"] == 429 and errors[0]["stream_id"] == "a"
     assert sum(m["type"] == "response.completed" for m in seen) == 3
+
+
+@contextmanager
+def logged_serve(tmp_path: Path, *args: str) -> Iterator[tuple[str, Path]]:
+    """``streamkit serve ARGS`` as its own process, its stderr kept in a file: (URL, that file)."""
+    from streamkit.testing import _first_line, stop
+
+    err = tmp_path / "serve.err"
+    with open(err, "wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "streamkit", "serve", *args, "--port", "0"],
+                                stdout=subprocess.PIPE, stderr=sink)  # fmt: skip
+    try:
+        yield _first_line(proc, 30), err
+    finally:
+        stop(proc)
+
+
+def test_drop_after_cuts_a_websocket_answer_with_no_close_frame(tmp_path: Path) -> None:
+    """``--drop-after N`` over the WebSocket, as over HTTP: N messages of the response, then the
+    connection cut with no close frame (the client sees it drop), nothing logged; ``fetch``
+    keeps what came and ends with a retryable error."""
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.sync.client import connect
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"text": "one two three"}] * 2))
+    with logged_serve(tmp_path, "-d", "openai-responses", "--script", str(script), "--drop-after", "3") as (
+        url,
+        err,
+    ):
+        with connect(ws_url(url)) as ws:
+            create(ws, input="hi")
+            got = [json.loads(ws.recv(timeout=10))["type"] for _ in range(3)]
+            with pytest.raises(ConnectionClosedError) as cut:
+                ws.recv(timeout=10)
+        fetched = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                          f"{url}/v1", "-m", "m", "hi", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    assert got == ["response.created", "response.in_progress", "response.output_item.added"]
+    assert cut.value.rcvd is None  # (no close frame: the socket closed under it)
+    events = ndjson(fetched.stdout)
+    assert [e["type"] for e in events] == ["raw"] * 3 + ["error"] and fetched.returncode == 1
+    assert events[-1]["retryable"] is True and "closed mid-stream" in events[-1]["message"]
+    assert err.read_text().count("\n") == 1, err.read_text()  # (its "serving ..." line alone)
+
+
+def test_stall_after_silences_one_websocket_answer_and_the_connection_goes_on(tmp_path: Path) -> None:
+    """``--stall-after N``: N messages of each response, then none; the connection stays open and
+    another lane's response starts; ``fetch --read-timeout`` says the stream stalled."""
+    from websockets.sync.client import connect
+
+    with (
+        serving("-d", "openai-responses", "--script", str(_script(tmp_path, 3)), "--stall-after", "2") as url,
+        connect(ws_url(url)) as ws,
+    ):
+        create(ws, input="hi", stream_id="a")
+        first = [json.loads(ws.recv(timeout=10))["type"] for _ in range(2)]
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=0.5)
+        create(ws, input="hi", stream_id="b")
+        other = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+        began = time.monotonic()
+        fetched = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                          f"{url}/v1", "-m", "m", "hi", "--read-timeout", "0.5", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        took = time.monotonic() - began
+    assert first == ["response.created", "response.in_progress"]
+    assert [(m["stream_id"], m["type"]) for m in other] == [
+        ("b", "response.created"),
+        ("b", "response.in_progress"),
+    ]
+    events = ndjson(fetched.stdout)
+    assert [e["type"] for e in events] == ["raw", "raw", "error"] and "stalled" in events[-1]["message"]
+    assert took < 10
+
+
+# the SDK calls websockets' connect() without a context manager, deprecated since websockets 17.1
+@pytest.mark.filterwarnings("ignore:connect\\(\\) must be used as a context manager:DeprecationWarning")
+def test_fail_status_answers_a_websocket_request_with_its_error_and_fetch_retries_it(tmp_path: Path) -> None:
+    """``--fail-status 429 --fail-times 2`` over the WebSocket: each of the first two requests gets
+    the API's error message (the SDK reads it as an error event), the next is answered; ``fetch``
+    retries a first message that is such an error as it retries an HTTP 429, on the same
+    connection, and writes none of the errors it retried."""
+    import openai
+
+    script = _script(tmp_path, 4)
+    faults = ("--fail-status", "429", "--fail-times", "2", "--log-requests", str(tmp_path / "log.ndjson"))
+    with (
+        serving("-d", "openai-responses", "--script", str(script), *faults) as url,
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1") as client,
+        client.responses.connect() as connection,
+    ):
+        kinds = []
+        for _ in range(3):
+            connection.response.create(model="m", store=False, input="hi")
+            for event in connection:
+                if event.type in ENDS:
+                    kinds.append((event.type, getattr(event, "status", None)))
+                    break
+    assert kinds == [("error", 429), ("error", 429), ("response.completed", None)]
+    with serving("-d", "openai-responses", "--script", str(script), *faults[:4]) as url:
+        retried = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url", f"{url}/v1",
+                          "-m", "m", "hi", "--retries", "2", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    with serving("-d", "openai-responses", "--script", str(script), *faults[:4]) as url:
+        gave_up = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url", f"{url}/v1",
+                          "-m", "m", "hi", "--retries", "1", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    kinds_retried = [e["data"]["type"] for e in ndjson(retried.stdout)]
+    assert (
+        retried.returncode == 0
+        and kinds_retried[0] == "response.created"
+        and kinds_retried[-1] == "response.completed"
+    )
+    assert [e["data"]["type"] for e in ndjson(gave_up.stdout)] == ["error"]
+    assert ndjson(gave_up.stdout)[0]["data"]["status"] == 429
+
+
+def _script(tmp_path: Path, turns: int) -> Path:
+    path = tmp_path / f"script-{turns}.json"
+    path.write_text(json.dumps([{"text": "one two three"}] * turns))
+    return path
