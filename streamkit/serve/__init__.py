@@ -144,13 +144,16 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
     body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
     request's headers (:mod:`streamkit.serve.timeouts`), and a connection past
-    ``server.max_connections`` is answered 503 and closed (:mod:`streamkit.serve.connections`)."""
+    ``server.max_connections`` is answered 503 and closed, one past
+    ``server.max_connections_per_client`` from its address 429 (:mod:`streamkit.serve.connections`)."""
     from .connections import limited_protocol
     from .timeouts import timely_protocol
 
     http = timely_protocol(server.client_timeout)
-    if server.max_connections:
-        http = limited_protocol(http, server.max_connections)
+    if server.max_connections or server.max_connections_per_client:
+        http = limited_protocol(
+            http, server.max_connections or None, server.max_connections_per_client or None
+        )
     quiet_server_logs()
     config = uvicorn.Config(
         app,

@@ -151,6 +151,8 @@ class Server:
     #: the most client connections held at once (``--max-connections``; None: no bound; see
     #: :mod:`streamkit.serve.connections`)
     max_connections: int | None = None
+    #: the most connections held at once from one client address (``--max-connections-per-client``)
+    max_connections_per_client: int | None = None
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

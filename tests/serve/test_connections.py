@@ -210,3 +210,66 @@ def test_the_official_sdks_retry_the_503_until_a_connection_is_free(sdk: str, tm
         http.close()
     assert text == "made it"
     assert statuses[0] == 503 and statuses[-1] == 200, statuses  # (answered 503 first, then served)
+
+
+def _connect_from(address: str, port: int) -> socket.socket:
+    """A connection to the server from ``address`` (any of 127.0.0.0/8 is this machine's loopback)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20, source_address=(address, 0))
+    sock.settimeout(20)
+    return sock
+
+
+def test_one_address_past_its_own_bound_is_answered_429_and_the_others_are_served(tmp_path: Path) -> None:
+    """``--max-connections-per-client 2``: a third connection from one address gets a 429 at once
+    and is closed, while another address is served; once one of the first two closes, the
+    address is served again. A bound that counted every address together would refuse the other
+    one too; a bound on nothing would serve the third."""
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    with serving("-d", "openai-chat", "--script", str(script), "--max-connections-per-client", "2") as url:
+        port = int(url.rsplit(":", 1)[1])
+        held = [_connect_from("127.0.0.1", port) for _ in range(2)]
+        try:
+            time.sleep(0.3)  # (the server has taken them)
+            with _connect_from("127.0.0.1", port) as extra:
+                began = time.monotonic()
+                data = _until_closed(extra)
+            assert data.startswith(b"HTTP/1.1 429 ") and b"retry-after: 1" in data, data[:200]
+            assert time.monotonic() - began < 5  # at once, not at the client timeout
+            with _connect_from("127.0.0.2", port) as other:  # another client is not kept waiting
+                other.sendall(_request())
+                assert _until_closed(other).startswith(b"HTTP/1.1 200 ")
+            held.pop().close()
+            time.sleep(0.3)
+            with _connect_from("127.0.0.1", port) as sock:
+                sock.sendall(_request())
+                assert _until_closed(sock).startswith(b"HTTP/1.1 200 ")
+            held[0].sendall(_request())  # and the one held all along is served too
+            assert _until_closed(held[0]).startswith(b"HTTP/1.1 200 ")
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_the_official_client_retries_the_429_until_its_address_has_a_free_connection(tmp_path: Path) -> None:
+    openai = pytest.importorskip("openai")
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    with serving("-d", "openai-chat", "--script", str(script), "--max-connections-per-client", "1") as url:
+        port = int(url.rsplit(":", 1)[1])
+        hog = _connect_from("127.0.0.1", port)
+        time.sleep(0.3)
+
+        def release() -> None:
+            time.sleep(1.5)
+            hog.close()
+
+        import threading
+
+        threading.Thread(target=release, daemon=True).start()
+        with openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=5) as client:
+            began = time.monotonic()
+            answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            took = time.monotonic() - began
+    assert answer.choices[0].message.content == "ok"
+    assert took >= 1.0  # (it waited for the hog to leave, retrying the 429)
