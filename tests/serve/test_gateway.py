@@ -678,7 +678,8 @@ def test_an_upstream_payload_of_the_wrong_type_is_an_error_in_the_clients_shape_
 
 
 def test_a_plugin_upstream_s_bad_event_ends_the_answer_with_an_error_not_a_crash() -> None:
-    """The gateway checks every event an upstream's normalizer makes before an encoder sees it:
+    """The gateway checks every event an upstream's normalizer makes before an encoder sees it,
+    unless the normalizer says it checks its own types (``checks_types``, as the built-ins do):
     a plugin dialect that passes a wrong type on (at a line, or at the end) ends the answer with
     an error event after the good events. (A unit test of UpstreamSource._canonical: the raw
     events come from a list, not a server.)"""
