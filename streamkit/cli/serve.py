@@ -202,7 +202,9 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     if strict:
         source = serving.StrictSource(source)
     client_keys = _client_keys(client_keys_file)
-    if upstream and client_keys is None and not insecure and not _loopback(host):
+    from ..serve.connections import loopback
+
+    if upstream and client_keys is None and not insecure and not loopback(host):
         raise UsageError(f"serving an upstream on {host} needs --client-keys FILE (or --insecure): "
                          "anyone who reaches it would spend the upstream key")  # fmt: skip
     faults = serving.Faults(
@@ -286,14 +288,3 @@ def _client_keys(path: str | None) -> frozenset[str] | None:
     if not keys:
         raise UsageError(f"{path} holds no keys")
     return keys
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -40,6 +40,18 @@ _ANSWER_429 = (
 ) + _YOURS
 
 
+def loopback(host: str) -> bool:
+    """Whether ``host`` (what ``serve --host`` listens on) is this machine's loopback."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def default_limit(descriptors_each: int = 1) -> int | None:
     """The default of ``--max-connections``: the soft limit on open files less a reserve (a
     quarter of it, at most 256), over the descriptors each connection holds (two for a gateway's:
