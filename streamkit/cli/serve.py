@@ -112,6 +112,9 @@ from .options import complete_dialects
 @click.option("--max-connections-per-client", type=click.IntRange(1), metavar="N",
               help="The most connections held at once from one client address; past it a new one is answered "
                    "HTTP 429 and closed. Default: no bound (behind a proxy, bound clients at the proxy).")  # fmt: skip
+@click.option("--websocket-deflate/--no-websocket-deflate", default=None,
+              help="Offer WebSocket clients per-message compression. Default: only when listening beyond "
+                   "loopback (on loopback it costs CPU and saves nothing).")  # fmt: skip
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -127,7 +130,8 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           retry_after: float, drop_after: int | None, stall_after: int | None, log_requests: str | None,
           more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
           max_body_mib: int = 64, client_timeout: float = 30.0, max_connections: int | None = None,
-          max_connections_per_client: int | None = None, strict: bool = False) -> None:  # fmt: skip
+          max_connections_per_client: int | None = None, websocket_deflate: bool | None = None,
+          strict: bool = False) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -168,7 +172,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
                 store_spec: str | None = None, max_body_mib: int = 64, client_timeout: float = 30.0,
                 max_connections: int | None = None, max_connections_per_client: int | None = None,
-                strict: bool = False) -> tuple[Any, str]:  # fmt: skip
+                websocket_deflate: bool | None = None, strict: bool = False) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -217,7 +221,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     server = serving.Server(served, source, realtime=realtime, faults=faults, log=serving.open_log(log_requests),
                             websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
                             client_timeout=client_timeout, max_connections=max_connections or None,
-                            max_connections_per_client=max_connections_per_client)  # fmt: skip
+                            max_connections_per_client=max_connections_per_client,
+                            websocket_deflate=websocket_deflate)  # fmt: skip
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):

@@ -90,7 +90,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
         if announce is not None:
             announce(f"http://{host}:{sock.getsockname()[1]}")
         server.warm_up(stop=lambda: bool(interrupted))  # a client connecting meanwhile waits in the queue
-        served = _uvicorn_server(uvicorn, app, interrupted, server)
+        served = _uvicorn_server(uvicorn, app, interrupted, server, host)
         try:
             served.run(sockets=[sock])
         finally:
@@ -117,7 +117,7 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
 
     app = make_app(server)
     sock = socket.create_server((host, 0))
-    served = _uvicorn_server(uvicorn, app, [], server)
+    served = _uvicorn_server(uvicorn, app, [], server, host)
     thread = threading.Thread(
         target=served.run, kwargs={"sockets": [sock]}, name="streamkit-serve", daemon=True
     )
@@ -139,14 +139,21 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             server.log.close()
 
 
-def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Server) -> Any:
+def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Server, host: str) -> Any:
     """The uvicorn server for the app, as both ``run`` and ``background`` serve it; a WebSocket
     message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
     body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
     request's headers (:mod:`streamkit.serve.timeouts`), and a connection past
     ``server.max_connections`` is answered 503 and closed, one past
-    ``server.max_connections_per_client`` from its address 429 (:mod:`streamkit.serve.connections`)."""
-    from .connections import limited_protocol
+    ``server.max_connections_per_client`` from its address 429 (:mod:`streamkit.serve.connections`).
+
+    WebSocket clients are offered per-message compression (permessage-deflate) as
+    ``server.websocket_deflate`` says, and by default only when the server listens beyond loopback
+    (``host``): compressing each message costs more CPU than anything else the gateway does for
+    it (a Responses client's long text through a gateway: 26.5 µs of the gateway's CPU per
+    message with it, 18.5 without, 7.2 for the same events over SSE; ``bench/gateway.py``), which
+    a loopback connection gets nothing back for."""
+    from .connections import limited_protocol, loopback
     from .timeouts import timely_protocol
 
     http = timely_protocol(server.client_timeout)
@@ -162,6 +169,9 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
         lifespan="off",
         timeout_graceful_shutdown=1,
         ws_max_size=server.max_body,
+        ws_per_message_deflate=(
+            server.websocket_deflate if server.websocket_deflate is not None else not loopback(host)
+        ),
         http=http,
     )
     return _prompt_server(uvicorn, interrupted)(config)

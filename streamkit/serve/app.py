@@ -153,6 +153,8 @@ class Server:
     max_connections: int | None = None
     #: the most connections held at once from one client address (``--max-connections-per-client``)
     max_connections_per_client: int | None = None
+    #: whether WebSocket clients are offered permessage-deflate (None: when listening beyond loopback)
+    websocket_deflate: bool | None = None
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

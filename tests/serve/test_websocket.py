@@ -327,3 +327,30 @@ def _script(tmp_path: Path, turns: int) -> Path:
     path = tmp_path / f"script-{turns}.json"
     path.write_text(json.dumps([{"text": "one two three"}] * turns))
     return path
+
+
+@pytest.mark.parametrize(
+    ("options", "deflate"),
+    [
+        ((), False),  # on loopback: compressing costs CPU and saves nothing
+        (("--websocket-deflate",), True),
+        (("--host", "0.0.0.0"), True),  # beyond loopback: offered by default
+        (("--host", "0.0.0.0", "--no-websocket-deflate"), False),
+    ],
+    ids=["loopback", "asked", "beyond-loopback", "refused"],
+)
+def test_per_message_compression_is_offered_beyond_loopback_or_when_asked(
+    options: tuple[str, ...], deflate: bool, tmp_path: Path
+) -> None:
+    """A client that offers permessage-deflate (websockets' does) gets it where it pays, and the
+    answer reads the same either way."""
+    from websockets.sync.client import connect
+
+    with serving("-d", "openai-responses", "--script", str(_script(tmp_path, 1)), *options) as url:
+        port = url.rsplit(":", 1)[1]
+        with connect(f"ws://127.0.0.1:{port}/v1/responses") as ws:
+            create(ws, input="hi")
+            seen = read_until(ws, 1)
+            negotiated = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+    assert ("permessage-deflate" in negotiated) is deflate, negotiated
+    assert seen[-1]["response"]["output"][0]["content"][0]["text"] == "one two three"
