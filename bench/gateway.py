@@ -12,6 +12,9 @@ concurrent streamed clients (all real processes over loopback).
 * CPU per event: the gateway process's CPU time (user and system, from /proc) per event of a
   long scripted answer read through it, median of 5 requests: steadier than the throughput,
   which the upstream and the client share the machine's cores for.
+* Responses clients: the same CPU per event for a Responses client reading the answer over SSE
+  and over the WebSocket (``client.responses.connect()``, Codex's transport), one message per
+  event, against a gateway on loopback (which offers no per-message compression there).
 * First request: the time to the first byte of a server's first request and of its second, for
   `serve --script` and for a gateway (the server started anew each run, its first request sent
   once it has settled).
@@ -235,6 +238,57 @@ def cpu_per_event(words: int = 60_000, requests: int = 5) -> float:
                 n, _seconds = _count_events(gw)
                 per_event.append((_cpu_seconds(proc.pid) - began) / n * 1e6)
     return statistics.median(per_event)
+
+
+def _responses_sse(url: str) -> int:
+    import httpx
+
+    body = {"model": "m", "stream": True, "store": False, "input": "hi"}
+    n = 0
+    with (
+        httpx.Client(timeout=120) as client,
+        client.stream("POST", url + "/v1/responses", json=body) as response,
+    ):
+        for line in response.iter_lines():
+            n += line.startswith("data: ")
+    return n
+
+
+def _responses_websocket(url: str) -> int:
+    from websockets.sync.client import connect
+
+    with connect(url.replace("http://", "ws://") + "/v1/responses", max_size=None) as ws:
+        ws.send(
+            orjson.dumps({"type": "response.create", "model": "m", "store": False, "input": "hi"}).decode()
+        )
+        n = 0
+        while True:
+            n += 1
+            if orjson.loads(ws.recv(timeout=120))["type"] in (
+                "response.completed",
+                "response.failed",
+                "error",
+            ):
+                return n
+
+
+def responses_cpu_per_event(words: int = 30_000, requests: int = 5) -> dict[str, float]:
+    """The gateway's CPU microseconds per event for a Responses client over SSE and over the
+    WebSocket (median over ``requests`` each, taken in turn)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = _script(Path(tmp), 2 * requests + 2, words)
+        with (
+            serving("-d", "openai-chat", "--script", str(script)) as (up, _),
+            serving("--upstream", "openai-chat", "--base-url", up + "/v1", "--store", "none") as (gw, proc),
+        ):
+            per_event: dict[str, list[float]] = {"sse": [], "websocket": []}
+            _responses_sse(gw), _responses_websocket(gw)  # (the first of each makes what it needs)
+            for _ in range(requests):
+                for name, read in (("sse", _responses_sse), ("websocket", _responses_websocket)):
+                    began = _cpu_seconds(proc.pid)
+                    n = read(gw)
+                    per_event[name].append((_cpu_seconds(proc.pid) - began) / n * 1e6)
+    return {name: statistics.median(values) for name, values in per_event.items()}
 
 
 def first_request(runs: int = 5, settle: float = 0.5) -> dict[str, dict[str, float]]:

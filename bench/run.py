@@ -282,6 +282,9 @@ def bench_gateway(report: Any, results: dict[str, Any]) -> None:
         report(f"gateway added latency p99, {label}", f"{row['added_p99_ms']:.2f} ms", "goal <= 1 ms")
     cpu = gateway.cpu_per_event()
     report("the gateway's CPU per event, Chat upstream -> Chat client", f"{cpu:.1f} us")
+    responses = gateway.responses_cpu_per_event()
+    report("the same, Responses client over SSE / over the WebSocket",
+           f"{responses['sse']:.1f} / {responses['websocket']:.1f} us")  # fmt: skip
     first = gateway.first_request()
     for name, label in (("script", "serve --script"), ("gateway", "the gateway")):
         row = first[name]
@@ -301,6 +304,8 @@ def bench_gateway(report: Any, results: dict[str, Any]) -> None:
            f"(idle {crowd['idle_rss_mb']:.0f} MB, peak {crowd['peak_rss_mb']:.0f} MB)")  # fmt: skip
     results["gateway"] = {
         "latency": latency,
+        "cpu_per_event": cpu,
+        "responses_cpu_per_event": responses,
         "first_request": first,
         "throughput": flow,
         "concurrency": crowd,
