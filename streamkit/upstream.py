@@ -664,10 +664,10 @@ class WebSocketFetch(Fetch):
 
     def __init__(self, request: Request, *, dialect: str, session: WebSocketSession, read_timeout: float = 60.0,
                  record: IO[bytes] | None = None, owns_session: bool = False, retries: int = 0,
-                 sleep: Callable[[float], None] = time.sleep,
-                 note: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 sleep: Callable[[float], None] = time.sleep, note: Callable[[str], None] | None = None,
+                 timeout: float | None = None) -> None:  # fmt: skip
         super().__init__(request, dialect=dialect, read_timeout=read_timeout, record=record, retries=retries,
-                         sleep=sleep, note=note)  # fmt: skip
+                         sleep=sleep, note=note, timeout=timeout)  # fmt: skip
         self.session = session
         self.owns_session = owns_session
         self._ws: Any = None
@@ -742,6 +742,12 @@ class WebSocketFetch(Fetch):
             yield self._queue[0]
             if kind in final:
                 return
+            if self.timeout is not None and time.monotonic() - self._began > self.timeout:
+                # (as over HTTP: checked as each message comes; silence is the read timeout's)
+                self.session.close()
+                yield self._error(f"{self._where()} did not finish within {self.timeout:g} s (--timeout)",
+                                  retryable=True)  # fmt: skip
+                return
 
 
 def _retryable(message: dict[str, Any]) -> bool:
@@ -761,7 +767,8 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
     if transport != "sse" and request.websocket_url and not fell_back:
         ws = WebSocketFetch(request, dialect=dialect, session=session or WebSocketSession(connect_timeout=options.get("connect_timeout", 10.0)),
                             read_timeout=options.get("read_timeout", 60.0), record=options.get("record"), owns_session=session is None,
-                            retries=options.get("retries", 2), sleep=options.get("sleep", time.sleep), note=options.get("note"))  # fmt: skip
+                            retries=options.get("retries", 2), sleep=options.get("sleep", time.sleep), note=options.get("note"),
+                            timeout=options.get("timeout"))  # fmt: skip
         try:
             return ws.open()
         except WebSocketUnavailable as exc:

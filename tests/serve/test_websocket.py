@@ -354,3 +354,20 @@ def test_per_message_compression_is_offered_beyond_loopback_or_when_asked(
             negotiated = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
     assert ("permessage-deflate" in negotiated) is deflate, negotiated
     assert seen[-1]["response"]["output"][0]["content"][0]["text"] == "one two three"
+
+
+def test_fetch_over_the_websocket_stops_at_its_timeout_as_over_http(tmp_path: Path) -> None:
+    """``fetch --timeout`` bounds the whole answer over the WebSocket too: a paced answer that
+    would take about 4 s ends after 1 s with what came and a retryable error naming the bound.
+    (The WebSocket took no notice of it before: a trickling upstream held fetch for good.)"""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"text": " ".join(["word"] * 40)}]))
+    with serving("-d", "openai-responses", "--script", str(script), "--realtime", "--delay", "0.1") as url:
+        began = time.monotonic()
+        fetched = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                          f"{url}/v1", "-m", "m", "hi", "--timeout", "1", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        took = time.monotonic() - began
+    events = ndjson(fetched.stdout)
+    assert fetched.returncode == 1 and events[-1]["type"] == "error", fetched.stderr
+    assert "did not finish within 1 s (--timeout)" in events[-1]["message"] and events[-1]["retryable"]
+    assert 3 < len(events) < 40 and took < 3.5
