@@ -594,7 +594,29 @@ CLOSE_TIMEOUT = 1.0
 
 
 class WebSocketUnavailable(Exception):
-    """The WebSocket could not be opened, or the request could not be sent on it."""
+    """The WebSocket could not be opened, or the request could not be sent on it; ``retryable``
+    when another attempt may succeed (a refused or dropped connection, a timeout, a handshake
+    answered 408, 409, 429 or 5xx, with its ``retry_after``), as an HTTP request is retried."""
+
+    def __init__(self, reason: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def _unavailable(exc: BaseException) -> WebSocketUnavailable:
+    """Why a WebSocket could not be opened, and whether to try again."""
+    from websockets.exceptions import InvalidStatus, InvalidURI
+
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+        retryable = status in RETRY_STATUSES or status >= 500
+        return WebSocketUnavailable(_reason(exc), retryable=retryable, retry_after=retry_after)
+    from websockets.exceptions import ConnectionClosed
+
+    retryable = isinstance(exc, (OSError, TimeoutError, ConnectionClosed)) and not isinstance(exc, InvalidURI)
+    return WebSocketUnavailable(_reason(exc), retryable=retryable)
 
 
 class WebSocketSession:
@@ -610,7 +632,7 @@ class WebSocketSession:
         self.unavailable: set[str] = set()
 
     def _connection(self, request: Request) -> Any:
-        from websockets.exceptions import InvalidHandshake, InvalidURI
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
         from websockets.sync.client import connect
 
         if self._ws is not None and self._url == request.websocket_url:
@@ -623,10 +645,11 @@ class WebSocketSession:
                                                    open_timeout=self.connect_timeout, max_size=MAX_EVENT_BYTES,
                                                    close_timeout=CLOSE_TIMEOUT))  # fmt: skip
             self._stack = stack
-        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError, ConnectionClosed) as exc:
+            # (ConnectionClosed: the upstream reset the connection before its handshake's answer)
             stack.close()
             self.unavailable.add(request.websocket_url or "")
-            raise WebSocketUnavailable(_reason(exc)) from None
+            raise _unavailable(exc) from None
         self._url = request.websocket_url
         return self._ws
 
@@ -636,9 +659,9 @@ class WebSocketSession:
         ws = self._connection(request)
         try:
             ws.send(orjson.dumps(request.websocket_message).decode())
-        except (ConnectionClosed, OSError) as exc:
+        except (ConnectionClosed, OSError) as exc:  # (a connection the upstream closed while idle)
             self.close()
-            raise WebSocketUnavailable(_reason(exc)) from None
+            raise WebSocketUnavailable(_reason(exc), retryable=True) from None
         return ws
 
     def close(self) -> None:
@@ -757,11 +780,29 @@ def _retryable(message: dict[str, Any]) -> bool:
     return type(status) is int and (status in RETRY_STATUSES or status >= 500)
 
 
+def _opened(ws: WebSocketFetch, transport: str) -> WebSocketFetch:
+    """``ws`` connected and its request sent. With ``transport`` ``websocket`` (no HTTP to fall
+    back on), a failure another attempt may get past is retried as HTTP retries a connection
+    error or a 408, 409, 429 or 5xx: ``ws.retries`` times, with the same backoff (the handshake's
+    ``Retry-After`` honoured)."""
+    attempt = 1
+    while True:
+        try:
+            return ws.open()
+        except WebSocketUnavailable as exc:
+            too_long = exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER
+            if transport != "websocket" or not exc.retryable or attempt > ws.retries or too_long:
+                raise
+            ws.sleep(ws._pause(attempt, backoff(attempt, exc.retry_after)))
+            attempt += 1
+
+
 def open_stream(request: Request, *, dialect: str, transport: str = "auto", session: WebSocketSession | None = None,
                 warn: Callable[[str], None] | None = None, **options: Any) -> Fetch:  # fmt: skip
-    """The stream for a request over the transport asked for: ``websocket`` (fails clearly when it
-    cannot), ``sse`` (HTTP), or ``auto`` (WebSocket when the dialect has it, falling back to HTTP
-    with a warning when connecting or sending fails)."""
+    """The stream for a request over the transport asked for: ``websocket`` (retried as HTTP is,
+    then failing clearly when it cannot: :func:`_opened`), ``sse`` (HTTP), or ``auto`` (WebSocket
+    when the dialect has it, falling back to HTTP, which retries, with a warning when connecting
+    or sending fails)."""
     # a session that already fell back to HTTP (and said so) stays there
     fell_back = transport == "auto" and session is not None and request.websocket_url in session.unavailable
     if transport != "sse" and request.websocket_url and not fell_back:
@@ -770,7 +811,7 @@ def open_stream(request: Request, *, dialect: str, transport: str = "auto", sess
                             retries=options.get("retries", 2), sleep=options.get("sleep", time.sleep), note=options.get("note"),
                             timeout=options.get("timeout"))  # fmt: skip
         try:
-            return ws.open()
+            return _opened(ws, transport)
         except WebSocketUnavailable as exc:
             if transport == "websocket":
                 raise UpstreamError(

@@ -371,3 +371,42 @@ def test_fetch_over_the_websocket_stops_at_its_timeout_as_over_http(tmp_path: Pa
     assert fetched.returncode == 1 and events[-1]["type"] == "error", fetched.stderr
     assert "did not finish within 1 s (--timeout)" in events[-1]["message"] and events[-1]["retryable"]
     assert 3 < len(events) < 40 and took < 3.5
+
+
+def test_fetch_over_the_websocket_retries_a_refused_handshake_as_http_retries(tmp_path: Path) -> None:
+    """A server whose one connection is taken answers the WebSocket handshake 503 with
+    ``Retry-After: 1``; ``fetch --transport websocket`` waits and tries again, as it would an HTTP
+    503, and is answered once the connection is free (it failed at once before). With
+    ``--retries 0`` it fails at once, naming the refusal; a port nobody listens on is retried,
+    then said as such."""
+    import socket
+    import threading
+
+    script = _script(tmp_path, 3)
+    with serving("-d", "openai-responses", "--script", str(script), "--max-connections", "1") as url:
+        port = int(url.rsplit(":", 1)[1])
+        hog = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.3)  # (the server has taken it)
+        refused = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                          f"{url}/v1", "-m", "m", "hi", "--retries", "0", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        threading.Timer(1.5, hog.close).start()
+        began = time.monotonic()
+        retried = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                          f"{url}/v1", "-m", "m", "hi", "--retries", "4", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+        took = time.monotonic() - began
+    # (the refusal is the 503, or a reset when the client's handshake reached the server after it
+    # answered and closed: either way a clear message, not a traceback; fetch took it as such
+    # with an internal error before)
+    assert refused.returncode != 0 and b"WebSocket transport is not available" in refused.stderr, (
+        refused.stderr
+    )
+    assert retried.returncode == 0, retried.stderr
+    assert [e["data"]["type"] for e in ndjson(retried.stdout)][-1] == "response.completed"
+    assert took >= 1.0  # (it waited for the connection to be free)
+    with socket.socket() as spare:  # a port nobody listens on
+        spare.bind(("127.0.0.1", 0))
+        nobody = spare.getsockname()[1]
+    gone = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url",
+                   f"http://127.0.0.1:{nobody}/v1", "-m", "m", "hi", "--retries", "1", env={"OPENAI_API_KEY": "sk-test"})  # fmt: skip
+    assert gone.returncode != 0 and b"WebSocket transport is not available" in gone.stderr
+    assert b"Traceback" not in gone.stderr + refused.stderr
