@@ -613,10 +613,12 @@ def _unavailable(exc: BaseException) -> WebSocketUnavailable:
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
         retryable = status in RETRY_STATUSES or status >= 500
         return WebSocketUnavailable(_reason(exc), retryable=retryable, retry_after=retry_after)
-    from websockets.exceptions import ConnectionClosed
+    from websockets.exceptions import ConnectionClosed, InvalidMessage
 
-    retryable = isinstance(exc, (OSError, TimeoutError, ConnectionClosed)) and not isinstance(exc, InvalidURI)
-    return WebSocketUnavailable(_reason(exc), retryable=retryable)
+    # (InvalidMessage: no HTTP answer to the handshake, the connection closed or reset before one:
+    # retried, as an HTTP request that got no HTTP answer is)
+    retryable = isinstance(exc, (OSError, TimeoutError, ConnectionClosed, InvalidMessage))
+    return WebSocketUnavailable(_reason(exc), retryable=retryable and not isinstance(exc, InvalidURI))
 
 
 class WebSocketSession:

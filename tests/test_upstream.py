@@ -247,3 +247,25 @@ def test_a_websocket_message_over_the_bound_ends_the_stream(monkeypatch: pytest.
         )
     assert [e["type"] for e in events] == ["error"]
     assert "closed mid-stream" in events[0]["message"] and "1009" in events[0]["message"], events[0]
+
+
+#: upstreams that fail a WebSocket's handshake, and whether fetch tries again
+HANDSHAKE_FAULTS = {"close-before-headers": True, "reset": True, "not-http": True, "html-200": False}
+
+
+@pytest.mark.parametrize("name", sorted(HANDSHAKE_FAULTS))
+def test_a_websocket_handshake_that_fails_is_said_once_and_retried_where_http_would_be(name: str) -> None:
+    """``fetch --transport websocket`` against an upstream that hangs up on the handshake, resets
+    it, answers what is not HTTP or an HTML page: exit 1 with one line saying the WebSocket is not
+    available, never an internal error (a reset during the handshake was one: ConnectionClosedError);
+    what got no HTTP answer is tried again, as an HTTP request would be (it failed at once before)."""
+    from tests.hostile import counts
+
+    with hostile(name) as url:
+        result = run_cli("fetch", "-d", "openai-responses", "--transport", "websocket", "--base-url", url,
+                         "-m", "m", "--retries", "1", "hi", env={"OPENAI_API_KEY": SECRET})  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith("streamkit fetch: the WebSocket transport is not available at "), line
+    assert SECRET not in line and "internal error" not in line
+    assert counts[name] == (2 if HANDSHAKE_FAULTS[name] else 1)
