@@ -33,6 +33,8 @@ from .wire import (
     executed_call_part,
     executed_result_part,
     file_part,
+    foreign_image,
+    generated_image_part,
 )
 
 # canonical finish reason -> what Gemini writes for it (error and a cut-off stream: none)
@@ -302,6 +304,8 @@ class GeminiEncoder(Encoder):
         return out
 
     def _executed_call(self, ev: dict[str, Any], value: Any, meta: dict[str, Any]) -> list[WireEvent]:
+        if foreign_image(ev):
+            return []  # (its image is its result's)
         if foreign_search(ev):
             self.searches[ev["tool_call_id"]] = value
             self.queries += [q for q in search_queries(value) if q not in self.queries]
@@ -313,6 +317,11 @@ class GeminiEncoder(Encoder):
     def _on_tool_result(self, ev: dict[str, Any]) -> list[WireEvent]:
         if not ev.get("provider_executed"):
             return []  # a client tool's result belongs to the next request, not this stream
+        if foreign_image(ev):
+            image = generated_image_part(ev)
+            return (
+                self._part(image) if image is not None else self.drop("image generations that made no image")
+            )
         part = executed_result_part(ev, self.code_ids, searches=True)
         if part is None:
             return self.drop("provider-executed tool results other than code execution and web search")

@@ -34,7 +34,15 @@ from ...canonical import parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
 from ..base import Encoder, search_queries
 from .encode import add_pages, foreign_search, source_entry, wire_finish_reason, wire_usage
-from .wire import _CANDIDATE_FIELDS, NAME, executed_call_part, executed_result_part, file_part
+from .wire import (
+    _CANDIDATE_FIELDS,
+    NAME,
+    executed_call_part,
+    executed_result_part,
+    file_part,
+    foreign_image,
+    generated_image_part,
+)
 
 #: HTTP status → the ``google.rpc.Code`` name Gemini writes in ``error.status``
 STATUSES = {
@@ -103,8 +111,11 @@ class _Candidate:
         elif kind == "tool-result":
             if not p.get("provider_executed"):
                 return  # a client tool's result belongs to the next request
-            part = executed_result_part(p, self.code_ids, searches=True)
-            if part is None:
+            if foreign_image(p):
+                part = generated_image_part(p)
+                if part is None:
+                    self.drops.drop("image generations that made no image")
+            elif (part := executed_result_part(p, self.code_ids, searches=True)) is None:
                 self.drops.drop("provider-executed tool results other than code execution and web search")
             elif foreign_search(p):
                 add_pages(self.sources, p, self.searches.get(str(p.get("tool_call_id"))))
@@ -132,6 +143,8 @@ class _Candidate:
         if "input" not in p or (value is None and p.get("arguments")):
             value, _ = parse_arguments(p.get("arguments") or "")
         if p.get("provider_executed"):
+            if foreign_image(p):
+                return None  # (its image is its result's)
             if foreign_search(p):
                 self.searches[str(p.get("tool_call_id"))] = value
                 self.queries += [q for q in search_queries(value) if q not in self.queries]

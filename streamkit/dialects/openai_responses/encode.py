@@ -124,6 +124,28 @@ _ERROR_CODES = frozenset({
 })  # fmt: skip
 
 
+_IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
+
+
+def generated_image(ev: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``file`` event that is an image the model made (base64 ``data`` of an ``image/*`` type,
+    no URL, not a Gemini thought's draft) as the provider-executed ``image_generation`` result
+    that writes its ``image_generation_call`` item; else None."""
+    media, data = ev.get("media_type"), ev.get("data")
+    if not isinstance(media, str) or not media.startswith("image/") or not isinstance(data, str) or not data:
+        return None
+    if ev.get("url") or data.startswith(("http://", "https://", "gs://", "data:")):
+        return None
+    if any(isinstance(m, dict) and m.get("thought") for m in (ev.get("provider_metadata") or {}).values()):
+        return None
+    output: dict[str, Any] = {"result": data}
+    kind = media[6:].split(";")[0]
+    if kind in _IMAGE_FORMATS:
+        output["output_format"] = kind
+    return {"type": "tool-result", "tool_call_id": _new_id("ig"), "tool_name": "image_generation",
+            "provider_executed": True, "output": output}  # fmt: skip
+
+
 class ResponsesEncoder(_ToolItems, Encoder):
     """Canonical events → Responses API stream events, each response complete from
     ``response.created`` to its terminal event."""
@@ -732,7 +754,15 @@ class ResponsesEncoder(_ToolItems, Encoder):
         self._done_item(rsn["index"], item, out)
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
-        return self.drop("files")
+        """A file the model made: an image (base64, as Gemini's image models write theirs) is an
+        ``image_generation_call`` item, the API's generated image; any other file (a URL, a PDF,
+        a Gemini thought's draft image) has no place in a response and is dropped."""
+        result = generated_image(ev)
+        if result is None:
+            return self.drop("files other than generated images")
+        out = self._ensure_open()
+        self._provider_item(None, result, out)
+        return out
 
     _handlers: dict[str, Any] = {
         "start": _on_start,

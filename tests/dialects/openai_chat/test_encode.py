@@ -139,7 +139,7 @@ def test_encoders_without_audio_output_say_they_drop_it(target: str) -> None:
 
     result = run_cli("convert", "--to", target, str(CASES / "audio.sse"))
     assert result.returncode == 0
-    assert f"{target} cannot express files (1); dropped".encode() in result.stderr
+    assert f"{target} cannot express files".encode() in result.stderr and b"(1); dropped" in result.stderr
     assert b"Hello" in result.stdout and b" there!" in result.stdout  # the transcript stays, as text
 
 

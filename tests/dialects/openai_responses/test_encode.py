@@ -295,7 +295,7 @@ def test_other_dialects_provider_tools_become_their_items(capsys: pytest.Capture
 def test_what_responses_cannot_express_is_dropped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     events = [
         {"type": "start", "id": "r", "model": "m"},
-        {"type": "file", "media_type": "image/png", "data": "iVBORw0KGgo="},
+        {"type": "file", "media_type": "audio/wav", "data": "UklGRg=="},  # (an image is an image generation)
         {"type": "text-delta", "id": "c1.text-0", "delta": "other choice", "choice": 1},
         {"type": "source", "source_type": "url", "id": "s", "url": "https://a"},
         {"type": "finish", "finish_reason": "stop"},
@@ -303,7 +303,7 @@ def test_what_responses_cannot_express_is_dropped_with_a_warning(capsys: pytest.
     (response,) = responses_of(encode(events))
     assert response[-1]["response"]["output"] == []
     err = capsys.readouterr().err
-    assert "cannot express files (1); dropped" in err
+    assert "cannot express files other than generated images (1); dropped" in err
     assert "cannot express choices other than the first (n>1) (1); dropped" in err
     assert "cannot express sources with no text to cite them (1); dropped" in err
 

@@ -1,0 +1,154 @@
+"""Images a model made, across dialects: a Gemini image model's ``inlineData`` part (a canonical
+``file``) is a Responses ``image_generation_call`` item, and a Responses image generation's result
+is a Gemini ``inlineData`` part; each read back as it was. Streams checked against the official
+SDKs' types, and through a real gateway in front of a Gemini upstream with the openai client."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streamkit.stages.fetch import replay
+from streamkit.stages.normalize import normalize
+from streamkit.stages.render import render
+from tests.conftest import events_of, messages
+from tests.dialects.gemini.chunks import validate_chunk
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n not really an image").decode()
+WEBP = base64.b64encode(b"RIFF....WEBPVP8 not really either").decode()
+
+
+def gemini_wire(*parts: dict[str, Any]) -> bytes:
+    """A Gemini image model's answer: text, then each part in a chunk of its own."""
+    head = {"responseId": "r1", "modelVersion": "gemini-2.5-flash-image"}
+    chunks: list[dict[str, Any]] = [
+        {"candidates": [{"content": {"role": "model", "parts": [part]}}], **head}
+        for part in ({"text": "Here is a cat."}, *parts)
+    ]
+    chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+    chunks[-1]["usageMetadata"] = {"promptTokenCount": 3, "candidatesTokenCount": 5, "totalTokenCount": 8}
+    return b"".join(b"data: " + orjson.dumps(c) + b"\r\n\r\n" for c in chunks)
+
+
+def canonical(wire: bytes) -> list[dict[str, Any]]:
+    return list(normalize(replay(io.BytesIO(wire))))
+
+
+def rendered(events: list[dict[str, Any]], to: str) -> list[dict[str, Any]]:
+    return [raw["data"] for raw in replay(io.BytesIO(b"".join(render(iter(events), format=to))))]
+
+
+def test_a_gemini_image_is_a_responses_image_generation_call_and_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from openai.types.responses import ResponseStreamEvent
+    from pydantic import TypeAdapter
+
+    events = canonical(gemini_wire({"inlineData": {"mimeType": "image/png", "data": PNG}}))
+    wire = rendered(events, "openai-responses")
+    adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+    typed = [adapter.validate_python(d) for d in wire]
+    (final,) = [e.response for e in typed if e.type == "response.completed"]
+    kinds = [item.type for item in final.output]
+    assert kinds == ["message", "image_generation_call"]
+    image = final.output[1]
+    assert image.result == PNG and image.status == "completed"
+    assert [e.type for e in typed if "image_generation" in e.type] == [
+        "response.image_generation_call.in_progress",
+        "response.image_generation_call.generating",
+        "response.image_generation_call.completed",
+    ]
+    assert "cannot express" not in capsys.readouterr().err
+    # read back, and written as Gemini again: the same image part
+    back = rendered(canonical(b"".join(render(iter(events), format="openai-responses"))), "gemini")
+    parts = [
+        p
+        for chunk in back
+        for c in chunk.get("candidates") or ()
+        for p in c.get("content", {}).get("parts", ())
+    ]
+    assert {"inlineData": {"mimeType": "image/png", "data": PNG}} in parts
+    for chunk in back:
+        validate_chunk(chunk)
+
+
+def test_a_responses_image_generation_is_a_gemini_image_part_streamed_and_whole(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    item = {"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": WEBP,
+            "output_format": "webp", "size": "1024x1024"}  # fmt: skip
+    created = {"id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-image", "output": []}
+    wire = [
+        {"type": "response.created", "sequence_number": 0, "response": {**created, "status": "in_progress"}},
+        {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0,
+         "item": {"id": "ig_1", "type": "image_generation_call", "status": "in_progress"}},
+        {"type": "response.image_generation_call.generating", "sequence_number": 2, "output_index": 0,
+         "item_id": "ig_1"},
+        {"type": "response.output_item.done", "sequence_number": 3, "output_index": 0, "item": item},
+        {"type": "response.completed", "sequence_number": 4,
+         "response": {**created, "status": "completed", "output": [item]}},
+    ]  # fmt: skip
+    sse = b"".join(b"event: " + d["type"].encode() + b"\ndata: " + orjson.dumps(d) + b"\n\n" for d in wire)
+    events = canonical(sse)
+    chunks = rendered(events, "gemini")
+    parts = [
+        p
+        for chunk in chunks
+        for c in chunk.get("candidates") or ()
+        for p in c.get("content", {}).get("parts", ())
+    ]
+    assert parts == [{"inlineData": {"mimeType": "image/webp", "data": WEBP}}]
+    for chunk in chunks:
+        validate_chunk(chunk)
+    from streamkit.dialects.gemini.whole import whole_response
+
+    whole = whole_response(messages(events_of(sse)))
+    assert whole["candidates"][0]["content"]["parts"] == [
+        {"inlineData": {"mimeType": "image/webp", "data": WEBP}}
+    ]
+    assert "provider-executed" not in capsys.readouterr().err  # (neither the call nor the result dropped)
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"fileData": {"mimeType": "image/png", "fileUri": "https://example.com/cat.png"}},
+        {"inlineData": {"mimeType": "application/pdf", "data": PNG}},
+        {"inlineData": {"mimeType": "image/png", "data": PNG}, "thought": True},
+    ],
+    ids=["a-url", "not-an-image", "a-thought-draft"],
+)
+def test_a_file_that_is_no_generated_image_is_dropped_saying_so(
+    part: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    final = rendered(canonical(gemini_wire(part)), "openai-responses")[-1]["response"]
+    assert [item["type"] for item in final["output"]] == ["message"]
+    assert "files other than generated images" in capsys.readouterr().err
+
+
+def test_an_openai_client_gets_a_gemini_upstreams_image_through_the_gateway(tmp_path: Path) -> None:
+    """``serve --upstream gemini`` in front of a Gemini image model (a recording served by ``serve
+    --replay``): the official openai client's ``responses.create`` gets the image as an
+    ``image_generation_call``, whole and streamed, and its text beside it."""
+    openai = pytest.importorskip("openai")
+    from streamkit.testing import serving
+
+    recording = tmp_path / "image.sse"
+    recording.write_bytes(gemini_wire({"inlineData": {"mimeType": "image/png", "data": PNG}}))
+    with (
+        serving("-d", "gemini", "--replay", str(recording), str(recording)) as up,
+        serving("--upstream", "gemini", "--base-url", up, "--store", "none") as url,
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0) as client,
+    ):
+        whole = client.responses.create(model="gemini-2.5-flash-image", input="Draw a cat.")
+        with client.responses.stream(model="gemini-2.5-flash-image", input="Draw a cat.") as stream:
+            streamed = stream.get_final_response()
+    for response in (whole, streamed):
+        assert response.output_text == "Here is a cat."
+        (image,) = [item for item in response.output if item.type == "image_generation_call"]
+        assert image.result == PNG
