@@ -68,8 +68,11 @@ The fields:
   ``"kind": "code_execution"`` (named ``code_execution``, no settings) is the provider's own
   Python sandbox: Anthropic's ``code_execution_20250522`` tool, a Responses ``code_interpreter``
   tool (in a container of its own), Gemini's ``codeExecution``; its calls come back as
-  provider-executed ones too. A builder leaves out, with a warning, any tool of a kind it does
-  not know.
+  provider-executed ones too. ``"kind": "image_generation"`` (named ``image_generation``, no
+  settings) asks for images in the answer: a Responses ``image_generation`` tool, Gemini's
+  ``responseModalities`` with ``IMAGE`` (an image model); the images come back as a Responses
+  ``image_generation_call`` or Gemini ``inlineData`` parts. A builder leaves out, with a warning,
+  any tool of a kind it does not know.
 * ``options``, by their canonical names, which every request builder maps to its dialect's own
   parameters (or drops with one warning where the dialect has none):
 
@@ -206,6 +209,8 @@ _FILE = (("url", _TEXT, False), ("filename", _TEXT, False))
 WEB_SEARCH = "web_search"
 #: the kind of the canonical tool that is the provider's own code execution (a Python sandbox)
 CODE_EXECUTION = "code_execution"
+#: the kind of the canonical tool that asks for generated images in the answer
+IMAGE_GENERATION = "image_generation"
 #: the places of a web search's ``user_location``
 LOCATION_FIELDS = ("city", "region", "country", "timezone")
 CONTEXT_SIZES = ("low", "medium", "high")

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..conversation import CODE_EXECUTION, LOCATION_FIELDS, WEB_SEARCH, web_search_problem
+from ..conversation import CODE_EXECUTION, IMAGE_GENERATION, LOCATION_FIELDS, WEB_SEARCH, web_search_problem
 from .base import SEARCH_CALL_NAMES as SEARCH_CALL_NAMES  # (re-exported)
 from .checks import Checks
 
@@ -130,6 +130,11 @@ def canonical(settings: dict[str, Any], meta: dict[str, Any], check: Checks, at:
 def code_execution(meta: dict[str, Any], dialect: str) -> dict[str, Any]:
     """The canonical code execution tool, with what a ``dialect`` client sent of it as its own."""
     return {"name": CODE_EXECUTION, "kind": CODE_EXECUTION, "provider_metadata": {dialect: meta}}
+
+
+def image_generation(meta: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The canonical image generation tool, with what a ``dialect`` client sent of it as its own."""
+    return {"name": IMAGE_GENERATION, "kind": IMAGE_GENERATION, "provider_metadata": {dialect: meta}}
 
 
 def read_location(check: Checks, value: Any, at: str, nested: str | None = None) -> dict[str, Any] | None:

@@ -131,24 +131,69 @@ def test_a_file_that_is_no_generated_image_is_dropped_saying_so(
     assert "files other than generated images" in capsys.readouterr().err
 
 
-def test_an_openai_client_gets_a_gemini_upstreams_image_through_the_gateway(tmp_path: Path) -> None:
+def test_an_openai_client_asks_a_gemini_upstream_for_images_and_gets_them(tmp_path: Path) -> None:
     """``serve --upstream gemini`` in front of a Gemini image model (a recording served by ``serve
-    --replay``): the official openai client's ``responses.create`` gets the image as an
-    ``image_generation_call``, whole and streamed, and its text beside it."""
+    --replay``): the official openai client's ``image_generation`` tool asks Gemini for images
+    (``responseModalities``), and its ``responses.create`` gets the image as an
+    ``image_generation_call``, whole and streamed, with the text beside it."""
     openai = pytest.importorskip("openai")
     from streamkit.testing import serving
+    from tests.conftest import ndjson
 
-    recording = tmp_path / "image.sse"
+    recording, log = tmp_path / "image.sse", tmp_path / "upstream.ndjson"
     recording.write_bytes(gemini_wire({"inlineData": {"mimeType": "image/png", "data": PNG}}))
     with (
-        serving("-d", "gemini", "--replay", str(recording), str(recording)) as up,
+        serving("-d", "gemini", "--replay", str(recording), str(recording), "--log-requests", str(log)) as up,
         serving("--upstream", "gemini", "--base-url", up, "--store", "none") as url,
         openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0) as client,
     ):
-        whole = client.responses.create(model="gemini-2.5-flash-image", input="Draw a cat.")
-        with client.responses.stream(model="gemini-2.5-flash-image", input="Draw a cat.") as stream:
+        tools = [{"type": "image_generation"}]
+        whole = client.responses.create(model="gemini-2.5-flash-image", input="Draw a cat.", tools=tools)
+        with client.responses.stream(
+            model="gemini-2.5-flash-image", input="Draw a cat.", tools=tools
+        ) as stream:
             streamed = stream.get_final_response()
     for response in (whole, streamed):
         assert response.output_text == "Here is a cat."
         (image,) = [item for item in response.output if item.type == "image_generation_call"]
         assert image.result == PNG
+    sent = ndjson(log.read_bytes())
+    assert [body["generationConfig"]["responseModalities"] for body in sent] == [["TEXT", "IMAGE"]] * 2
+    assert all("tools" not in body for body in sent)
+
+
+def test_a_gemini_client_asks_a_responses_upstream_for_images_and_gets_them(tmp_path: Path) -> None:
+    """The other way: google-genai's ``response_modalities=["TEXT", "IMAGE"]`` through ``serve
+    --upstream openai-responses`` is the upstream's ``image_generation`` tool, and the image the
+    upstream made comes back as an ``inline_data`` part holding its bytes."""
+    genai = pytest.importorskip("google.genai")
+    from google.genai import types
+
+    from streamkit.testing import serving
+    from tests.conftest import ndjson
+
+    item = {"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": WEBP,
+            "output_format": "webp"}  # fmt: skip
+    created = {"id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-5", "output": []}
+    wire = [
+        {"type": "response.created", "sequence_number": 0, "response": {**created, "status": "in_progress"}},
+        {"type": "response.output_item.done", "sequence_number": 1, "output_index": 0, "item": item},
+        {"type": "response.completed", "sequence_number": 2,
+         "response": {**created, "status": "completed", "output": [item]}},
+    ]  # fmt: skip
+    recording, log = tmp_path / "image.sse", tmp_path / "upstream.ndjson"
+    recording.write_bytes(
+        b"".join(b"event: " + d["type"].encode() + b"\ndata: " + orjson.dumps(d) + b"\n\n" for d in wire)
+    )
+    with (
+        serving("-d", "openai-responses", "--replay", str(recording), "--log-requests", str(log)) as up,
+        serving("--upstream", "openai-responses", "--base-url", f"{up}/v1", "--store", "none") as url,
+        genai.Client(api_key="k", http_options=types.HttpOptions(base_url=url)) as client,
+    ):
+        config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+        answer = client.models.generate_content(model="gpt-5", contents="Draw a cat.", config=config)
+    (part,) = answer.candidates[0].content.parts
+    assert part.inline_data.mime_type == "image/webp"
+    assert part.inline_data.data == base64.b64decode(WEBP)
+    (sent,) = ndjson(log.read_bytes())
+    assert sent["tools"] == [{"type": "image_generation"}]

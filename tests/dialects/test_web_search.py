@@ -258,10 +258,32 @@ def test_a_tool_of_a_kind_the_dialect_does_not_know_is_left_out(
     upstream: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     conv = {"model": "m", "messages": [{"role": "user", "content": "x"}],
-            "tools": [FUNCTION, {"name": "image_generation", "kind": "image_generation"}]}  # fmt: skip
+            "tools": [FUNCTION, {"name": "file_search", "kind": "file_search"}]}  # fmt: skip
     sent = json.dumps(built(upstream, conv).get("tools"))
-    assert "read_file" in sent and "image_generation" not in sent
-    assert "the image_generation tool (1)" in capsys.readouterr().err
+    assert "read_file" in sent and "file_search" not in sent
+    assert "the file_search tool (1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("upstream", ["anthropic", "openai-responses", "openai-chat", "gemini", "ollama"])
+def test_image_generation_goes_where_images_come_back_and_is_left_out_elsewhere(
+    upstream: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conv = {"model": "m", "messages": [{"role": "user", "content": "x"}],
+            "tools": [FUNCTION, {"name": "image_generation", "kind": "image_generation"}]}  # fmt: skip
+    body = built(upstream, conv)
+    sent = json.dumps(body.get("tools"))
+    err = capsys.readouterr().err
+    assert "read_file" in sent
+    if upstream == "openai-responses":
+        assert {"type": "image_generation"} in body["tools"] and "image_generation" not in err
+    elif upstream == "gemini":
+        assert (
+            body["generationConfig"]["responseModalities"] == ["TEXT", "IMAGE"]
+            and "image_generation" not in sent
+        )
+        assert "image_generation" not in err
+    else:
+        assert "image_generation" not in sent and "the image_generation tool (1)" in err
 
 
 # --- the same dialect on both sides: the client's own form, as it was sent ------------------------------

@@ -70,7 +70,9 @@ read under either spelling):
   builder sends (true with thinking on), null when it was absent (the builder then leaves it out).
   Every other field (``candidateCount``, ``responseModalities``, ``speechConfig``, logprobs, another
   MIME type) is kept for Gemini; those another dialect cannot give a client (several candidates,
-  non-text modalities, speech, logprobs) are listed in ``dropped``.
+  modalities other than text and images, speech, logprobs) are listed in ``dropped``.
+  ``responseModalities`` naming ``IMAGE`` (an image model's answer) is also the canonical image
+  generation tool, which a Responses upstream gets as its ``image_generation`` tool.
 * ``safetySettings``, ``labels``, ``serviceTier``, ``store`` and fields streamkit does not know:
   kept quietly in ``provider_metadata["gemini"]["body"]``; ``cachedContent`` too, but listed in
   ``dropped`` (another upstream does not have that context).
@@ -216,6 +218,7 @@ class _Parser:
         self.body = body
         self.dropped: list[str] = []
         self.keep: dict[str, Any] = {}  # the partial body kept for a Gemini upstream
+        self.images: list[Any] | None = None  # the responseModalities that ask for images
         self.used: set[str] = set()  # ids the body gives (generated ids avoid them)
         self.ngenerated = 0
         self.pending: list[tuple[str, str]] = []  # client calls not yet answered: (id, name)
@@ -279,6 +282,9 @@ class _Parser:
         options: dict[str, Any] = {}
         if body.get("generationConfig") is not None:
             self._generation_config(body["generationConfig"], options)
+        if self.images is not None:  # (its own config is kept for a Gemini upstream)
+            tool = web_search.image_generation({"responseModalities": self.images}, NAME)
+            conversation["tools"] = [*conversation.get("tools", ()), tool]
         if body.get("toolConfig") is not None:
             self._tool_config(body["toolConfig"], options)
         if options:
@@ -686,8 +692,14 @@ class _Parser:
             self.drop(_NOTICED[key])
         elif key == "candidateCount" and isinstance(value, int) and value > 1:
             self.drop("several candidates (generationConfig.candidateCount)")
-        elif key == "responseModalities" and isinstance(value, list) and set(value) - {"TEXT", "text"}:
-            self.drop("output modalities other than text (generationConfig.responseModalities)")
+        elif key == "responseModalities" and isinstance(value, list):
+            kinds = {str(m).upper() for m in value}
+            if "IMAGE" in kinds:  # (an image model's answer: the canonical image generation)
+                self.images = value
+            if kinds - {"TEXT", "IMAGE"}:
+                self.drop(
+                    "output modalities other than text and images (generationConfig.responseModalities)"
+                )
 
     def _response_format(self, config: dict[str, Any], options: dict[str, Any]) -> None:
         at = "generationConfig"

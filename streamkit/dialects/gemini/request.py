@@ -31,8 +31,10 @@ Requests (``fetch``, ``agent``): ``POST {base}/v1beta/models/{model}:streamGener
   as ``{"googleSearch": {}}`` (with ``toolConfig.includeServerSideToolInvocations`` beside
   functions, for Gemini 3; left out with a warning beside functions for Gemini 1 and 2:
   :mod:`..web_search`), the canonical code execution as ``{"codeExecution": {}}`` (by the same
-  rule beside functions); a ``tools`` option (Gemini's own: ``urlContext``, ...) is added after
-  them. A tool of another kind is left out with a warning.
+  rule beside functions); the canonical image generation (another dialect's) as
+  ``generationConfig.responseModalities: ["TEXT", "IMAGE"]``, images in the answer; a ``tools``
+  option (Gemini's own: ``urlContext``, ...) is added after them. A tool of another kind is left
+  out with a warning.
 * The canonical options, in Gemini's words:
 
   ======================  ===========================================================================
@@ -78,7 +80,7 @@ import re
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import CODE_EXECUTION, WEB_SEARCH, is_approval
+from ...conversation import CODE_EXECUTION, IMAGE_GENERATION, WEB_SEARCH, is_approval
 from ...errors import UsageError
 from .. import web_search
 from ..requests import RequestDrops, generated_id, object_input, result_files
@@ -460,7 +462,7 @@ def sign_current_turn(contents: list[dict[str, Any]]) -> None:
 
 
 #: the canonical hosted tools Gemini has
-_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION})
+_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION, IMAGE_GENERATION})
 
 
 def takes_search_beside_functions(model: str | None) -> bool:
@@ -489,6 +491,8 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     if functions:
         tools.append({"functionDeclarations": [_declaration(t) for t in functions]})
     beside = False  # a search the model runs beside function calls (toolConfig says so)
+    images = any(t["kind"] == IMAGE_GENERATION and not web_search.own(t, NAME) for t in hosted)
+    hosted = [t for t in hosted if t["kind"] != IMAGE_GENERATION]  # (a Gemini client's: its own config, kept)
     for search in hosted:  # the web search, the code execution
         field = "codeExecution" if search["kind"] == CODE_EXECUTION else "googleSearch"
         sent = (web_search.own(search, NAME) or {}).get(field)
@@ -510,6 +514,8 @@ def gemini_request_body(conversation: dict[str, Any], model: str | None = None) 
     thinking = thinking_config(options, model, drops)
     if thinking:
         config["thinkingConfig"] = thinking
+    if images:  # another dialect's image generation: images in the answer, as Gemini's image models give
+        config["responseModalities"] = ["TEXT", "IMAGE"]
     choice = None
     hosted_choice = web_search.names_hosted(options.get("tool_choice"), conversation.get("tools"))
     if hosted_choice is not None:

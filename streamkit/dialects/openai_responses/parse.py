@@ -459,6 +459,9 @@ class _Parser:
                 meta = {k: v for k, v in tool.items() if k != "name"}
                 out.append(web_search.code_execution(meta, NAME))
                 continue
+            if kind == "image_generation":  # (its settings: for a Responses upstream)
+                out.append(web_search.image_generation(dict(tool), NAME))
+                continue
             if kind not in ("function", "custom"):
                 self.own.setdefault("tools", []).append(tool)
                 self.drop(f"the {label(kind)} tool")

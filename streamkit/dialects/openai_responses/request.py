@@ -39,8 +39,8 @@ freeform tool (``"kind": "custom"``) as a ``custom`` tool with its ``format``, a
 (``{"input": <string>}``) as a ``custom_tool_call``; a tool's ``provider_metadata`` fields of this
 dialect (``defer_loading``, ``output_schema``, ...) are added to its declaration; the canonical
 web search as a ``web_search`` tool with its settings (:mod:`..web_search`); the canonical code
-execution as a ``code_interpreter`` tool in an ``auto`` container; a tool of another kind is
-left out with a warning. The canonical options:
+execution as a ``code_interpreter`` tool in an ``auto`` container; the canonical image
+generation as an ``image_generation`` tool; a tool of another kind is left out with a warning. The canonical options:
 
 =========================================  ===========================================================
 canonical                                  Responses
@@ -89,7 +89,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import CODE_EXECUTION, WEB_SEARCH, is_approval
+from ...conversation import CODE_EXECUTION, IMAGE_GENERATION, WEB_SEARCH, is_approval
 from ...errors import UsageError
 from .. import web_search
 from ..requests import RequestDrops, result_files
@@ -461,7 +461,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 
 #: the canonical hosted tools the Responses API has
-_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION})
+_HOSTED = frozenset({WEB_SEARCH, CODE_EXECUTION, IMAGE_GENERATION})
 
 
 def _web_search(tool: dict[str, Any], drops: RequestDrops) -> dict[str, Any]:
@@ -601,6 +601,8 @@ def responses_request_body(conversation: dict[str, Any], model: str | None) -> d
             declared.append(
                 {"type": "code_interpreter", "container": {"type": "auto"}, **(web_search.own(t, NAME) or {})}
             )
+        elif t["kind"] == IMAGE_GENERATION:  # (a Responses client's own settings, as it sent them)
+            declared.append({**(web_search.own(t, NAME) or {}), "type": "image_generation"})
         else:
             declared.append(_web_search(t, drops))
     declared += hosted

@@ -497,19 +497,21 @@ def test_what_only_gemini_can_use_is_kept_and_what_a_user_would_miss_is_listed()
         cached_content="cachedContents/abc",
         candidate_count=2,
         response_logprobs=True,
-        response_modalities=["TEXT", "IMAGE"],
+        response_modalities=["TEXT", "IMAGE", "AUDIO"],
         labels={"team": "x"},
     )
     path, body = sent("hi", cfg)
     parsed = parse(body, path)
     assert "options" not in parsed.conversation
+    # (images are the canonical image generation, which a Responses upstream can give)
+    assert [t["kind"] for t in parsed.conversation["tools"]] == ["image_generation"]
     kept = parsed.conversation["provider_metadata"][NAME]["body"]
     assert kept["safetySettings"] == body["safetySettings"] and kept["cachedContent"] == "cachedContents/abc"
     assert sorted(parsed.dropped) == sorted([
         "cachedContent (a context cached on Gemini's servers)",
         "several candidates (generationConfig.candidateCount)",
         "logprobs (generationConfig.responseLogprobs)",
-        "output modalities other than text (generationConfig.responseModalities)",
+        "output modalities other than text and images (generationConfig.responseModalities)",
     ])  # fmt: skip
     same_request(rebuilt(parsed), body)
 
