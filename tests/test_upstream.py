@@ -155,7 +155,7 @@ def test_a_websocket_upstream_deaf_to_the_close_frame_holds_fetch_for_a_second_a
     ``CLOSE_TIMEOUT`` (websockets' own default would hold the exit for 10 s)."""
     import time
 
-    from streamkit.upstream import CLOSE_TIMEOUT
+    from streamkit.upstream_websocket import CLOSE_TIMEOUT
 
     began = time.monotonic()
     with hostile("deaf-to-close") as url:
@@ -231,13 +231,15 @@ def test_a_websocket_message_over_the_bound_ends_the_stream(monkeypatch: pytest.
     """The WebSocket transport has the same bound as HTTP: a message past it closes the
     connection (1009) and the stream ends with an error event."""
     import streamkit.upstream as upstream
+    import streamkit.upstream_websocket as upstream_websocket
     from streamkit.conversation import from_prompt
     from streamkit.endpoints import resolve
     from streamkit.plugins import default_registry
     from streamkit.testing import serving
     from tests.conftest import ROOT
 
-    monkeypatch.setattr(upstream, "MAX_EVENT_BYTES", 200)  # the first event, response.created, is larger
+    # the first event, response.created, is larger
+    monkeypatch.setattr(upstream_websocket, "MAX_EVENT_BYTES", 200)
     dialect = default_registry().dialect("openai-responses")
     recording = ROOT / "tests" / "data" / "openai-responses" / "annotations.sse"
     with serving("-d", "openai-responses", "--replay", str(recording)) as url:

@@ -80,7 +80,8 @@ def agent(conversation: dict[str, Any], *, dialect: str, endpoint: Endpoint, too
           warn: Callable[[str], None] | None = None) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Run the tool loop; yields every event. Raises :class:`UpstreamError` after the events of a
     failed request, and :class:`StepLimit` after the ``error`` event of the step limit."""
-    from ..upstream import WebSocketSession, open_stream
+    from ..upstream import open_stream
+    from ..upstream_websocket import WebSocketSession
 
     registry = registry or default_registry()
     target = registry.dialect(dialect)
