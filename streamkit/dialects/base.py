@@ -203,6 +203,21 @@ def search_queries(call_input: Any) -> list[str]:
     return [query, *found] if isinstance(query, str) and query not in found else found
 
 
+def generated_image(ev: dict[str, Any]) -> tuple[str, str] | None:
+    """A ``file`` event (or part) that is an image the model made, as its media type and base64
+    data: an ``image/*`` file given as data (not by URL) and not a Gemini thought's draft; else
+    None. The dialects that have generated images write these (a Responses
+    ``image_generation_call``, Chat's ``images`` as OpenRouter gives them)."""
+    media, data = ev.get("media_type"), ev.get("data")
+    if not isinstance(media, str) or not media.startswith("image/") or not isinstance(data, str) or not data:
+        return None
+    if ev.get("url") or data.startswith(("http://", "https://", "gs://", "data:")):
+        return None
+    if any(isinstance(m, dict) and m.get("thought") for m in (ev.get("provider_metadata") or {}).values()):
+        return None
+    return media.split(";")[0], data
+
+
 #: Where a :class:`PlainDelta`'s template holds the delta's text.
 PLAIN_HOLE = "\x00streamkit plain delta\x00"
 #: Where a :class:`PlainDelta`'s template holds the number its ``counter`` gives (after the text).

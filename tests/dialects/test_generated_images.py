@@ -197,3 +197,88 @@ def test_a_gemini_client_asks_a_responses_upstream_for_images_and_gets_them(tmp_
     assert part.inline_data.data == base64.b64decode(WEBP)
     (sent,) = ndjson(log.read_bytes())
     assert sent["tools"] == [{"type": "image_generation"}]
+
+
+def chat_wire(*deltas: dict[str, Any]) -> bytes:
+    """A Chat Completions stream as OpenRouter sends an image model's answer."""
+    head = {
+        "id": "gen-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "google/gemini-2.5-flash-image",
+    }
+    chunks = [
+        {**head, "choices": [{"index": 0, "delta": {"role": "assistant", **delta}, "finish_reason": None}]}
+        for delta in deltas
+    ]
+    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    return b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+
+
+def test_openrouters_chat_images_are_files_and_go_back_as_they_came() -> None:
+    """OpenRouter's (and Vercel AI Gateway's) ``delta.images`` are canonical files: a Responses
+    client gets an ``image_generation_call``, a Gemini one an ``inlineData`` part, and written as
+    Chat again they are the same ``images`` entries (streamed, and in the whole completion),
+    chunks the official SDK's type takes."""
+    from openai.types.chat import ChatCompletionChunk
+
+    url = f"data:image/png;base64,{PNG}"
+    wire = chat_wire(
+        {"content": "Here is a cat."}, {"images": [{"type": "image_url", "image_url": {"url": url}}]}
+    )
+    events = canonical(wire)
+    (image,) = [e for e in events if e["type"] == "file"]
+    assert (image["media_type"], image["data"]) == ("image/png", PNG)
+    final = rendered(events, "openai-responses")[-1]["response"]
+    assert [i["result"] for i in final["output"] if i["type"] == "image_generation_call"] == [PNG]
+    gemini = rendered(events, "gemini")
+    assert {"inlineData": {"mimeType": "image/png", "data": PNG}} in [
+        p
+        for chunk in gemini
+        for c in chunk.get("candidates") or ()
+        for p in c.get("content", {}).get("parts", ())
+    ]
+    again = rendered(events, "openai-chat")
+    for chunk in again:
+        if isinstance(chunk, dict):
+            ChatCompletionChunk.model_validate(chunk)
+    images = [
+        i for c in again if isinstance(c, dict) for ch in c["choices"] for i in ch["delta"].get("images", ())
+    ]
+    assert images == [{"type": "image_url", "image_url": {"url": url}}]
+    from streamkit.dialects.openai_chat.whole import whole_completion
+
+    whole = whole_completion(messages(events_of(wire)))
+    assert whole["choices"][0]["message"]["images"] == images
+
+
+def test_a_chat_client_asks_a_gemini_upstream_for_images_as_openrouter_clients_do(tmp_path: Path) -> None:
+    """An OpenAI client speaking OpenRouter's dialect (``modalities: ["image", "text"]``) through
+    ``serve --upstream gemini``: Gemini is asked for images, and the completion's message holds
+    them as ``images``, whole and streamed."""
+    openai = pytest.importorskip("openai")
+    from streamkit.testing import serving
+    from tests.conftest import ndjson
+
+    recording, log = tmp_path / "image.sse", tmp_path / "upstream.ndjson"
+    recording.write_bytes(gemini_wire({"inlineData": {"mimeType": "image/png", "data": PNG}}))
+    ask = {"modalities": ["image", "text"]}
+    with (
+        serving("-d", "gemini", "--replay", str(recording), str(recording), "--log-requests", str(log)) as up,
+        serving("--upstream", "gemini", "--base-url", up) as url,
+        openai.OpenAI(api_key="sk-test", base_url=f"{url}/v1", max_retries=0) as client,
+    ):
+        said = [{"role": "user", "content": "Draw a cat."}]
+        whole = client.chat.completions.create(model="gemini-2.5-flash-image", messages=said, extra_body=ask)
+        streamed = client.chat.completions.create(model="gemini-2.5-flash-image", messages=said, extra_body=ask,
+                                                  stream=True)  # fmt: skip
+        deltas = [(c.choices[0].delta.model_extra or {}).get("images") for c in streamed if c.choices]
+    url = f"data:image/png;base64,{PNG}"
+    assert whole.choices[0].message.content == "Here is a cat."
+    assert whole.choices[0].message.model_extra["images"] == [
+        {"type": "image_url", "image_url": {"url": url}}
+    ]
+    assert [d for d in deltas if d] == [[{"type": "image_url", "image_url": {"url": url}}]]
+    assert [b["generationConfig"]["responseModalities"] for b in ndjson(log.read_bytes())] == [
+        ["TEXT", "IMAGE"]
+    ] * 2

@@ -4,8 +4,10 @@ Audio output goes back as ``delta.audio``: a text block marked as an audio trans
 (``provider_metadata["openai-chat"]["audio"]``, as normalize marks it) as ``transcript``
 fragments, an audio ``file`` as one ``data`` chunk, the audio's ``id`` once (on its first
 chunk) and its ``expires_at`` last, alone, as OpenAI ends it (clients join the fragments of
-``delta.audio`` field by field, so an id or an expiry said twice would be garbled). Other files,
-and audio given by URL, are dropped with a warning, as is other dialects' redacted or encrypted
+``delta.audio`` field by field, so an id or an expiry said twice would be garbled). An image the
+model made goes as ``delta.images`` (an ``image_url`` entry holding a ``data:`` URL), as
+OpenRouter and Vercel's AI Gateway stream those of image models. Other files, and audio given by
+URL, are dropped with a warning, as is other dialects' redacted or encrypted
 reasoning (Anthropic's redacted thinking, a Responses item's encrypted content), which no Chat
 Completions field carries.
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, generated_image, unix_seconds
 from .wire import NAME
 
 # canonical finish reason -> what a Chat Completions client accepts
@@ -327,8 +329,18 @@ class ChatEncoder(Encoder):
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
         data = ev.get("data") or ""
+        image = generated_image(ev)
+        if image is not None:  # (OpenRouter's and Vercel AI Gateway's images, as data URLs)
+            out = self._ensure_open()
+            url = f"data:{image[0]};base64,{image[1]}"
+            out.append(
+                self._chunk(
+                    ev.get("choice") or 0, {"images": [{"type": "image_url", "image_url": {"url": url}}]}
+                )
+            )
+            return out
         if not str(ev.get("media_type")).startswith("audio/") or data.startswith(("http://", "https://")):
-            return self.drop("files")
+            return self.drop("files other than audio and generated images")
         out = self._ensure_open()
         choice = ev.get("choice") or 0
         meta = ((ev.get("provider_metadata") or {}).get(NAME) or {}).get("audio") or {}

@@ -16,6 +16,8 @@ What real servers send, and what becomes of it (canonical events on the right):
   format streamed audio comes in) when the choice finishes, with the audio's ``id`` and
   ``expires_at`` in its ``provider_metadata["openai-chat"]["audio"]``. The encoder writes both
   back as ``delta.audio``.
+* ``delta.images`` (OpenRouter's and Vercel AI Gateway's generated images: ``image_url`` entries
+  holding ``data:`` URLs) → a ``file`` each (the base64 image and its type).
 * ``delta.tool_calls`` → ``tool-input-*`` and one ``tool-call`` per call when the choice
   finishes. Deltas are keyed by ``id``, then ``index``, then the latest call; a call whose id
   (or name) has not arrived yet is held back until it does, so ids are never changed after the
@@ -523,6 +525,11 @@ class ChatNormalizer(_RarerParts, Normalizer):
     ) -> None:
         self._audio(st, value, out)
 
+    def _on_images(
+        self, st: _Choice, value: Any, ch: dict[str, Any], delta: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
+        self._images(st, value, out)
+
     def _delta_meta(self, ev: dict[str, Any], ch: dict[str, Any], which: str) -> None:
         meta: dict[str, Any] = {}
         lp = ch.get("logprobs")
@@ -745,4 +752,5 @@ _DELTA_HANDLERS: dict[str, Any] = {
     "annotations": ChatNormalizer._on_annotations,
     "executed_tools": ChatNormalizer._on_executed_tools,
     "audio": ChatNormalizer._on_audio,
+    "images": ChatNormalizer._on_images,
 }

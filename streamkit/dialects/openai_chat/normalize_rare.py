@@ -1,6 +1,6 @@
 """The rarer parts of Chat Completions chunks → canonical events, for the normalizer: url
 citations (``delta.annotations``, Perplexity's ``citations``), Groq's provider-executed tools,
-audio output, and the chunk-level fields beyond the usual ones (Azure's prompt filter results,
+audio output, generated images (OpenRouter's and Vercel AI Gateway's ``delta.images``), and the chunk-level fields beyond the usual ones (Azure's prompt filter results,
 the ``moderation`` chunk, ``x_groq.usage``, an error object mid-stream).
 
 :class:`_RarerParts` is a mixin of :class:`~.normalize.ChatNormalizer`.
@@ -135,6 +135,25 @@ class _RarerParts:
                 mark = {"id": st.audio["meta"]["id"]} if "id" in st.audio["meta"] else {}
                 bid = st.transcript = self._open(st, "transcript", out, {"audio": mark})
             out.append(self._with_choice({"type": "text-delta", "id": bid, "delta": text}, st))
+
+    def _images(self, st: _Choice, images: Any, out: list[dict[str, Any]]) -> None:
+        """Images the model made, as OpenRouter and Vercel's AI Gateway stream them from image
+        models (``delta.images``: ``{"type": "image_url", "image_url": {"url": ...}}`` each, a
+        ``data:`` URL of the base64 image): a ``file`` each (an image by web URL: the URL as its
+        data)."""
+        if not isinstance(images, list):
+            raise DataError(f"delta.images is a {type(images).__name__}, expected a list")
+        for image in images:
+            ref = image.get("image_url") if isinstance(image, dict) else None
+            url = ref.get("url") if isinstance(ref, dict) else None
+            if not isinstance(url, str) or not url:
+                raise DataError("an entry of delta.images has no image_url.url")
+            head, sep, data = url.partition(",")
+            if url.startswith("data:") and sep and head.endswith(";base64"):
+                ev = {"type": "file", "media_type": head[5:-7] or "image/png", "data": data}
+            else:  # (as Gemini's fileData: the data is the URL)
+                ev = {"type": "file", "media_type": "image/png", "data": url}
+            out.append(self._with_choice(ev, st))
 
     def _extras(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         """Chunk-level fields beyond the usual ones. Returns whether any had a meaning."""

@@ -47,6 +47,8 @@ body as the official ``openai`` client sends it):
   upstream).
 * ``n`` > 1 → the answer option ``n``: the gateway asks the upstream for one choice, so the
   answer has one (listed as dropped).
+* ``modalities`` naming ``image`` (OpenRouter's and Vercel AI Gateway's image models) → the
+  canonical image generation tool as well (the field is kept for a Chat upstream).
 * ``web_search_options`` → the canonical web search tool (its ``user_location``'s
   ``approximate`` places and ``search_context_size``; the object itself kept in the tool's
   ``provider_metadata`` for a Chat upstream: :mod:`..web_search`).
@@ -541,6 +543,9 @@ def parse_chat_request(body: Any) -> ParsedRequest:
                   for i, f in enumerate(_check.list(body["functions"], "functions"))]  # fmt: skip
     if body.get("web_search_options") is not None:
         tools.append(_web_search(body["web_search_options"]))
+    modalities = body.get("modalities")
+    if isinstance(modalities, list) and "image" in modalities:  # (OpenRouter's image models; kept below)
+        tools.append(web_search.image_generation({"modalities": modalities}, NAME))
     if tools:
         conversation["tools"] = tools
     options = _options(body, parser, meta)

@@ -73,7 +73,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...canonical import parse_arguments
-from ...conversation import WEB_SEARCH, is_approval
+from ...conversation import IMAGE_GENERATION, WEB_SEARCH, is_approval
 from .. import web_search
 from ..requests import RequestDrops, result_files
 from .wire import NAME
@@ -365,7 +365,12 @@ def chat_request_body(conversation: dict[str, Any], model: str | None) -> dict[s
     drops = RequestDrops(NAME)
     body: dict[str, Any] = {"model": model, "messages": chat_messages(conversation, drops), "stream": True,
                             "stream_options": {"include_usage": True}}  # fmt: skip
-    functions, searches = web_search.split_tools(conversation.get("tools"), drops, _HOSTED)
+    tools = [  # (a Chat client's own image generation: its modalities are in the body kept for it)
+        t
+        for t in conversation.get("tools") or ()
+        if t.get("kind") != IMAGE_GENERATION or not web_search.own(t, NAME)
+    ]
+    functions, searches = web_search.split_tools(tools, drops, _HOSTED)
     if functions:
         body["tools"] = _tools(functions, drops)
     for search in searches:

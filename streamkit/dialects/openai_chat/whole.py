@@ -13,12 +13,14 @@ The completion, from the messages of one response (one per choice, ``choice`` k 
   (``function`` calls, or ``custom`` calls for the ``custom_tools`` the request declared),
   ``annotations`` (``url_citation`` for url sources), Groq's ``executed_tools`` for the tools it
   ran, ``audio`` for audio output (an audio file: ``id``, ``data``, ``expires_at``, which is now
-  when the upstream gave none, and the ``transcript``: the text blocks marked as its transcript);
+  when the upstream gave none, and the ``transcript``: the text blocks marked as its transcript),
+  ``images`` for images the model made (``image_url`` entries holding ``data:`` URLs, as
+  OpenRouter and Vercel's AI Gateway give those of image models);
   ``finish_reason`` (``tool_calls`` when the turn calls a tool and the reason says nothing a
   client accepts), ``logprobs: null``.
 * ``usage`` of the response (the Chat server's own object when it sent one), zeros when unknown.
 
-What the format cannot hold (document sources, files other than audio, other dialects'
+What the format cannot hold (document sources, files other than audio and images, other dialects'
 provider-executed tools, other dialects' redacted or encrypted reasoning) is left out with one
 warning per kind.
 """
@@ -31,6 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
+from ..base import generated_image
 from .encode import WIRE_FINISH_REASONS, custom_input, wire_usage
 from .wire import NAME
 
@@ -77,6 +80,7 @@ def _message(
     executed: dict[Any, dict[str, Any]] = {}
     transcript: list[str] = []
     audio: dict[str, Any] | None = None
+    images: list[dict[str, Any]] = []
     for part in message.get("content") or ():
         if not isinstance(part, dict):
             continue
@@ -130,12 +134,17 @@ def _message(
             annotations.append({"type": "url_citation", "url_citation": cite})
         elif kind == "file":
             data = part.get("data") or ""
-            if audio is None and str(part.get("media_type")).startswith("audio/") and "://" not in data:
+            image = generated_image(part)
+            if image is not None:  # (as OpenRouter gives an image model's: a data URL)
+                images.append(
+                    {"type": "image_url", "image_url": {"url": f"data:{image[0]};base64,{image[1]}"}}
+                )
+            elif audio is None and str(part.get("media_type")).startswith("audio/") and "://" not in data:
                 meta = _meta(part).get("audio") or {}
                 audio = {"id": meta.get("id") or f"audio_{uuid.uuid4().hex[:24]}", "data": data,
                          "expires_at": meta.get("expires_at") or int(time.time())}  # fmt: skip
             else:
-                dropped.add("files")
+                dropped.add("files other than audio and generated images")
     if audio is not None:
         audio["transcript"] = "".join(transcript)
     else:
@@ -157,6 +166,8 @@ def _message(
         out["executed_tools"] = list(executed.values())
     if audio is not None:
         out["audio"] = audio
+    if images:
+        out["images"] = images
     return out, bool(calls)
 
 

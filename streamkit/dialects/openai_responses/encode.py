@@ -60,7 +60,7 @@ from typing import Any
 
 from ...canonical import message_to_events
 from ...errors import UsageError
-from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
+from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent, generated_image, unix_seconds
 from .encode_tools import _Call, _ToolItems
 from .wire import NAME, _meta, _new_id, seal
 
@@ -127,21 +127,17 @@ _ERROR_CODES = frozenset({
 _IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
 
 
-def generated_image(ev: dict[str, Any]) -> dict[str, Any] | None:
-    """A ``file`` event that is an image the model made (base64 ``data`` of an ``image/*`` type,
-    no URL, not a Gemini thought's draft) as the provider-executed ``image_generation`` result
-    that writes its ``image_generation_call`` item; else None."""
-    media, data = ev.get("media_type"), ev.get("data")
-    if not isinstance(media, str) or not media.startswith("image/") or not isinstance(data, str) or not data:
+def image_result(ev: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``file`` event that is an image the model made (:func:`~..base.generated_image`) as the
+    provider-executed ``image_generation`` result that writes its ``image_generation_call``
+    item; else None."""
+    image = generated_image(ev)
+    if image is None:
         return None
-    if ev.get("url") or data.startswith(("http://", "https://", "gs://", "data:")):
-        return None
-    if any(isinstance(m, dict) and m.get("thought") for m in (ev.get("provider_metadata") or {}).values()):
-        return None
+    media, data = image
     output: dict[str, Any] = {"result": data}
-    kind = media[6:].split(";")[0]
-    if kind in _IMAGE_FORMATS:
-        output["output_format"] = kind
+    if media[6:] in _IMAGE_FORMATS:
+        output["output_format"] = media[6:]
     return {"type": "tool-result", "tool_call_id": _new_id("ig"), "tool_name": "image_generation",
             "provider_executed": True, "output": output}  # fmt: skip
 
@@ -757,7 +753,7 @@ class ResponsesEncoder(_ToolItems, Encoder):
         """A file the model made: an image (base64, as Gemini's image models write theirs) is an
         ``image_generation_call`` item, the API's generated image; any other file (a URL, a PDF,
         a Gemini thought's draft image) has no place in a response and is dropped."""
-        result = generated_image(ev)
+        result = image_result(ev)
         if result is None:
             return self.drop("files other than generated images")
         out = self._ensure_open()

@@ -123,14 +123,17 @@ def test_audio_from_another_dialect_gets_an_id_and_other_files_are_dropped(
     encoder = ChatEncoder()
     chunks = encoder.feed({"type": "start", "id": "r", "model": "m"})
     chunks += encoder.feed({"type": "file", "media_type": "audio/wav", "data": "UklGRg=="})
-    chunks += encoder.feed({"type": "file", "media_type": "image/png", "data": "iVBO"})
+    chunks += encoder.feed({"type": "file", "media_type": "application/pdf", "data": "JVBE"})
     chunks += encoder.feed({"type": "file", "media_type": "audio/mpeg", "data": "https://x.test/a.mp3"})
     chunks += encoder.feed({"type": "finish", "finish_reason": "stop"})
     encoder.close()
     (audio,) = [c["choices"][0]["delta"]["audio"] for _, c in chunks if isinstance(c, dict) and c["choices"]
                 and "audio" in c["choices"][0]["delta"]]  # fmt: skip
     assert audio["id"].startswith("audio_") and audio["data"] == "UklGRg=="
-    assert "openai-chat cannot express files (2); dropped" in capsys.readouterr().err
+    assert (
+        "openai-chat cannot express files other than audio and generated images (2); dropped"
+        in capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("target", ["anthropic", "ollama", "openai-responses"])

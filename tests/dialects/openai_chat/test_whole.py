@@ -206,7 +206,7 @@ def test_what_cannot_be_said_is_dropped_with_a_warning(capsys: pytest.CaptureFix
         "type": "message", "role": "assistant", "finish_reason": "stop",
         "content": [
             {"type": "source", "source_type": "document", "id": "d", "title": "T"},
-            {"type": "file", "media_type": "image/png", "data": "AAA"},
+            {"type": "file", "media_type": "application/pdf", "data": "AAA"},  # (an image is kept)
             {"type": "tool-call", "tool_call_id": "s", "tool_name": "web_search", "provider_executed": True, "input": {}},
             {"type": "reasoning", "text": "", "provider_metadata": {"anthropic": {"redacted_data": "EmwK"}}},
             {"type": "text", "text": "ok"},
@@ -214,7 +214,7 @@ def test_what_cannot_be_said_is_dropped_with_a_warning(capsys: pytest.CaptureFix
     }  # fmt: skip
     ChatCompletion.model_validate(DIALECT.whole_response([message]))
     err = capsys.readouterr().err
-    for what in ("document sources (1)", "files (1)", "provider-executed tool calls (1)",
+    for what in ("document sources (1)", "files other than audio and generated images (1)", "provider-executed tool calls (1)",
                  "redacted or encrypted reasoning from other dialects (1)"):  # fmt: skip
         assert f"openai-chat cannot express {what}" in err
 
