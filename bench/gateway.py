@@ -184,18 +184,21 @@ def _script(tmp: Path, turns: int, words: int) -> Path:
     return path
 
 
-def _count_events(url: str) -> tuple[int, float]:
+def _sse_events(url: str, body: dict[str, Any]) -> int:
+    """The SSE events of one streamed answer to ``body`` POSTed to ``url``."""
     import httpx
 
-    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    began = time.perf_counter()
     n = 0
-    with (
-        httpx.Client(timeout=120) as client,
-        client.stream("POST", url + "/v1/chat/completions", json=body) as response,
-    ):
+    with httpx.Client(timeout=120) as client, client.stream("POST", url, json=body) as response:
         for line in response.iter_lines():
             n += line.startswith("data: ")
+    return n
+
+
+def _count_events(url: str) -> tuple[int, float]:
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    began = time.perf_counter()
+    n = _sse_events(url + "/v1/chat/completions", body)
     return n, time.perf_counter() - began
 
 
@@ -241,17 +244,7 @@ def cpu_per_event(words: int = 60_000, requests: int = 5) -> float:
 
 
 def _responses_sse(url: str) -> int:
-    import httpx
-
-    body = {"model": "m", "stream": True, "store": False, "input": "hi"}
-    n = 0
-    with (
-        httpx.Client(timeout=120) as client,
-        client.stream("POST", url + "/v1/responses", json=body) as response,
-    ):
-        for line in response.iter_lines():
-            n += line.startswith("data: ")
-    return n
+    return _sse_events(url + "/v1/responses", {"model": "m", "stream": True, "store": False, "input": "hi"})
 
 
 def _responses_websocket(url: str) -> int:

@@ -33,6 +33,18 @@ def _request(path: str = "/v1/chat/completions") -> bytes:
     )
 
 
+def _one_leaves_and_all_are_served(held: list[socket.socket], connect: Any) -> None:
+    """Once one of the connections ``held`` leaves, a new one (``connect()``) is served, and so
+    are the ones held all along."""
+    held.pop().close()
+    time.sleep(0.3)
+    with connect() as sock:
+        sock.sendall(_request())
+        assert _until_closed(sock).startswith(b"HTTP/1.1 200 ")
+    held[0].sendall(_request())
+    assert _until_closed(held[0]).startswith(b"HTTP/1.1 200 ")
+
+
 def _connect(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=20)
     sock.settimeout(20)
@@ -79,13 +91,7 @@ def test_a_connection_past_the_bound_is_answered_503_and_closed(tmp_path: Path) 
                 data = _until_closed(extra)
             assert data.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in data, data[:200]
             assert time.monotonic() - began < 5  # at once, not at the client timeout
-            held.pop().close()  # one leaves: the next is served
-            time.sleep(0.3)
-            with _connect(port) as sock:
-                sock.sendall(_request())
-                assert _until_closed(sock).startswith(b"HTTP/1.1 200 ")
-            held[0].sendall(_request())  # and the ones held all along are served too
-            assert _until_closed(held[0]).startswith(b"HTTP/1.1 200 ")
+            _one_leaves_and_all_are_served(held, lambda: _connect(port))
         finally:
             for sock in held:
                 sock.close()
@@ -239,13 +245,7 @@ def test_one_address_past_its_own_bound_is_answered_429_and_the_others_are_serve
             with _connect_from("127.0.0.2", port) as other:  # another client is not kept waiting
                 other.sendall(_request())
                 assert _until_closed(other).startswith(b"HTTP/1.1 200 ")
-            held.pop().close()
-            time.sleep(0.3)
-            with _connect_from("127.0.0.1", port) as sock:
-                sock.sendall(_request())
-                assert _until_closed(sock).startswith(b"HTTP/1.1 200 ")
-            held[0].sendall(_request())  # and the one held all along is served too
-            assert _until_closed(held[0]).startswith(b"HTTP/1.1 200 ")
+            _one_leaves_and_all_are_served(held, lambda: _connect_from("127.0.0.1", port))
         finally:
             for sock in held:
                 sock.close()
