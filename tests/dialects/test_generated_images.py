@@ -282,3 +282,21 @@ def test_a_chat_client_asks_a_gemini_upstream_for_images_as_openrouter_clients_d
     assert [b["generationConfig"]["responseModalities"] for b in ndjson(log.read_bytes())] == [
         ["TEXT", "IMAGE"]
     ] * 2
+
+
+@pytest.mark.parametrize(
+    ("images", "says"),
+    [
+        (5, "delta.images is a number, expected a list"),
+        ([5], "an entry of delta.images has no image_url.url"),
+        ([{"type": "image_url", "image_url": {"url": 7}}], "an entry of delta.images has no image_url.url"),
+    ],
+)
+def test_chat_images_of_the_wrong_shape_are_a_one_line_error_naming_the_line(images: Any, says: str) -> None:
+    from tests.conftest import run_cli
+
+    wire = chat_wire({"content": "Hi."}, {"images": images})
+    result = run_cli("normalize", input=b"".join(orjson.dumps(r) + b"\n" for r in replay(io.BytesIO(wire))))
+    assert result.returncode == 65
+    assert result.stderr.decode().strip().endswith(f"openai-chat: {says}")
+    assert b"Traceback" not in result.stderr and b"Hi." in result.stdout  # (what came before is written)

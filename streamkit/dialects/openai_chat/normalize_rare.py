@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import wire_string
+from ..checks import kind_of
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ class _RarerParts:
         ``data:`` URL of the base64 image): a ``file`` each (an image by web URL: the URL as its
         data)."""
         if not isinstance(images, list):
-            raise DataError(f"delta.images is a {type(images).__name__}, expected a list")
+            raise DataError(f"delta.images is {kind_of(images)}, expected a list")
         for image in images:
             ref = image.get("image_url") if isinstance(image, dict) else None
             url = ref.get("url") if isinstance(ref, dict) else None
