@@ -294,9 +294,10 @@ class Connection:
                 raise Refused(HTTPError(401, "invalid or missing API key"))
             if server.should_fail():  # (--fail-status)
                 status = server.faults.fail_status or 500
-                said = dialect.error_body(status, f"injected failure {status}")
-                raise Refused(HTTPError(status, f"injected failure {status}"),
-                              {"type": "error", "status": status, "error": said.get("error") if isinstance(said, dict) else None})  # fmt: skip
+                shaped = dialect.error_body(status, f"injected failure {status}")
+                error = shaped.get("error") if isinstance(shaped, dict) else None
+                said = {"type": "error", "status": status, "error": error}
+                raise Refused(HTTPError(status, f"injected failure {status}"), said)
             conversation = None
             if session is not None:
                 from .conversations import Refusal, conversation_of
