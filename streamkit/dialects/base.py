@@ -203,6 +203,10 @@ def search_queries(call_input: Any) -> list[str]:
     return [query, *found] if isinstance(query, str) and query not in found else found
 
 
+#: the image formats the Responses API names in an image generation's ``output_format``
+IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
+
+
 def generated_image(ev: dict[str, Any]) -> tuple[str, str] | None:
     """A ``file`` event (or part) that is an image the model made, as its media type and base64
     data: an ``image/*`` file given as data (not by URL) and not a Gemini thought's draft; else

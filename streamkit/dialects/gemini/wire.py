@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import SEARCH_CALL_NAMES
+from ...conversation import IMAGE_GENERATION
+from ..base import IMAGE_FORMATS, SEARCH_CALL_NAMES
 
 NAME = "gemini"
 
@@ -35,14 +36,12 @@ _CANDIDATE_FIELDS = {
 CODE_EXECUTION = "code_execution"
 #: the ``toolType`` of a Google search's server-side tool call
 SEARCH_TOOL_TYPE = "GOOGLE_SEARCH_WEB"
-#: another provider's image generation (a Responses ``image_generation_call``): its image is the
-#: result's, an ``inlineData`` part, as Gemini's image models write theirs
-IMAGE_GENERATION = "image_generation"
-_IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
 
 
 def foreign_image(ev: dict[str, Any]) -> bool:
-    """Whether a provider-executed call or result is another provider's image generation."""
+    """Whether a provider-executed call or result is another provider's image generation (a
+    Responses ``image_generation_call``): its image is the result's, an ``inlineData`` part, as
+    Gemini's image models write theirs."""
     meta = (ev.get("provider_metadata") or {}).get(NAME) or {}
     return ev.get("tool_name") == IMAGE_GENERATION and not meta.get("tool_type")
 
@@ -52,11 +51,12 @@ def generated_image_part(ev: dict[str, Any]) -> dict[str, Any] | None:
     ``output_format``: PNG when it names none) as an ``inlineData`` part; None when the result
     holds no image (a generation that failed)."""
     output = ev.get("output")
-    data = output.get("result") if isinstance(output, dict) else None
-    if not isinstance(data, str) or not data or ev.get("is_error"):
+    if not isinstance(output, dict) or ev.get("is_error"):
         return None
-    kind = output.get("output_format") if isinstance(output, dict) else None
-    mime = f"image/{kind}" if kind in _IMAGE_FORMATS else "image/png"
+    data, kind = output.get("result"), output.get("output_format")
+    if not isinstance(data, str) or not data:
+        return None
+    mime = f"image/{kind}" if kind in IMAGE_FORMATS else "image/png"
     return {"inlineData": {"mimeType": mime, "data": data}}
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from ...canonical import message_to_events, parse_arguments
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, generated_image, unix_seconds
-from .wire import NAME
+from ..base import PLAIN_HOLE, Encoder, PlainDelta, WireEvent, unix_seconds
+from .wire import NAME, image_entry
 
 # canonical finish reason -> what a Chat Completions client accepts
 WIRE_FINISH_REASONS = {
@@ -329,15 +329,10 @@ class ChatEncoder(Encoder):
 
     def _on_file(self, ev: dict[str, Any]) -> list[WireEvent]:
         data = ev.get("data") or ""
-        image = generated_image(ev)
+        image = image_entry(ev)
         if image is not None:  # (OpenRouter's and Vercel AI Gateway's images, as data URLs)
             out = self._ensure_open()
-            url = f"data:{image[0]};base64,{image[1]}"
-            out.append(
-                self._chunk(
-                    ev.get("choice") or 0, {"images": [{"type": "image_url", "image_url": {"url": url}}]}
-                )
-            )
+            out.append(self._chunk(ev.get("choice") or 0, {"images": [image]}))
             return out
         if not str(ev.get("media_type")).startswith("audio/") or data.startswith(("http://", "https://")):
             return self.drop("files other than audio and generated images")

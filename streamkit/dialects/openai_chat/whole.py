@@ -33,9 +33,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._hidden import HIDDEN_REASONING, hidden_reasoning
-from ..base import generated_image
 from .encode import WIRE_FINISH_REASONS, custom_input, wire_usage
-from .wire import NAME
+from .wire import NAME, image_entry
 
 
 def _meta(item: dict[str, Any]) -> dict[str, Any]:
@@ -134,11 +133,9 @@ def _message(
             annotations.append({"type": "url_citation", "url_citation": cite})
         elif kind == "file":
             data = part.get("data") or ""
-            image = generated_image(part)
+            image = image_entry(part)
             if image is not None:  # (as OpenRouter gives an image model's: a data URL)
-                images.append(
-                    {"type": "image_url", "image_url": {"url": f"data:{image[0]};base64,{image[1]}"}}
-                )
+                images.append(image)
             elif audio is None and str(part.get("media_type")).startswith("audio/") and "://" not in data:
                 meta = _meta(part).get("audio") or {}
                 audio = {"id": meta.get("id") or f"audio_{uuid.uuid4().hex[:24]}", "data": data,

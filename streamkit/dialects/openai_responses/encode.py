@@ -60,7 +60,16 @@ from typing import Any
 
 from ...canonical import message_to_events
 from ...errors import UsageError
-from ..base import PLAIN_COUNT, PLAIN_HOLE, Encoder, PlainDelta, WireEvent, generated_image, unix_seconds
+from ..base import (
+    IMAGE_FORMATS,
+    PLAIN_COUNT,
+    PLAIN_HOLE,
+    Encoder,
+    PlainDelta,
+    WireEvent,
+    generated_image,
+    unix_seconds,
+)
 from .encode_tools import _Call, _ToolItems
 from .wire import NAME, _meta, _new_id, seal
 
@@ -124,9 +133,6 @@ _ERROR_CODES = frozenset({
 })  # fmt: skip
 
 
-_IMAGE_FORMATS = frozenset({"png", "jpeg", "webp"})
-
-
 def image_result(ev: dict[str, Any]) -> dict[str, Any] | None:
     """A ``file`` event that is an image the model made (:func:`~..base.generated_image`) as the
     provider-executed ``image_generation`` result that writes its ``image_generation_call``
@@ -136,7 +142,7 @@ def image_result(ev: dict[str, Any]) -> dict[str, Any] | None:
         return None
     media, data = image
     output: dict[str, Any] = {"result": data}
-    if media[6:] in _IMAGE_FORMATS:
+    if media[6:] in IMAGE_FORMATS:
         output["output_format"] = media[6:]
     return {"type": "tool-result", "tool_call_id": _new_id("ig"), "tool_name": "image_generation",
             "provider_executed": True, "output": output}  # fmt: skip
