@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from streamkit.serve.connections import default_limit
+from streamkit.serve.connections import default_limit, lingering_limit
 from streamkit.testing import serving
 
 from ..conftest import STREAMKIT
@@ -60,22 +60,23 @@ def _until_closed(sock: socket.socket) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("soft", "alone", "gateway"),
+    ("soft", "alone", "gateway", "lingering"),
     [
-        (1024, 768, 384),
-        (64, 48, 24),
-        (16, 12, 8),
-        (4, 8, 8),
-        (65536, 65280, 32640),
-        (resource.RLIM_INFINITY, None, None),
+        (1024, 768, 384, 64),
+        (64, 48, 24, 4),
+        (16, 12, 8, 1),
+        (4, 8, 8, 0),
+        (65536, 65280, 32640, 64),
+        (resource.RLIM_INFINITY, None, None, 64),
     ],
 )
 def test_the_default_bound_keeps_a_reserve_of_descriptors(
-    soft: int, alone: int | None, gateway: int | None, monkeypatch: pytest.MonkeyPatch
+    soft: int, alone: int | None, gateway: int | None, lingering: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resource, "getrlimit", lambda which: (soft, resource.RLIM_INFINITY))
     assert default_limit() == alone
     assert default_limit(2) == gateway  # (a gateway's streams hold a descriptor each for the upstream)
+    assert lingering_limit() == lingering  # (refused connections lingering: a quarter of the reserve)
 
 
 def test_a_connection_past_the_bound_is_answered_503_and_closed(tmp_path: Path) -> None:
@@ -273,3 +274,99 @@ def test_the_official_client_retries_the_429_until_its_address_has_a_free_connec
             took = time.monotonic() - began
     assert answer.choices[0].message.content == "ok"
     assert took >= 1.0  # (it waited for the hog to leave, retrying the 429)
+
+
+def _urllib_status(url: str, body: bytes) -> tuple[int, str | None]:
+    """What Python's own HTTP client (``urllib``, which reads no answer while it sends) is answered:
+    the status and its ``Retry-After``."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{url}/v1/chat/completions", data=body, headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, response.headers.get("retry-after")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("retry-after")
+
+
+@pytest.mark.parametrize(
+    ("option", "status"), [("--max-connections", 503), ("--max-connections-per-client", 429)]
+)
+def test_a_client_that_reads_only_once_it_has_sent_is_answered_not_reset(
+    option: str, status: int, tmp_path: Path
+) -> None:
+    """The refused connection's request is read and thrown away (nginx's lingering close): closed
+    with it unread, the socket was reset, and urllib saw a broken pipe or a reset in 20 of 20
+    tries (a small request) instead of the answer."""
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    large = orjson.dumps({"model": "m", "messages": [], "pad": "x" * 2_000_000})
+    with serving("-d", "openai-chat", "--script", str(script), option, "1") as url:
+        held = _connect(int(url.rsplit(":", 1)[1]))  # the one connection there is
+        time.sleep(0.3)
+        for body in [REQUEST] * 10 + [large] * 3:
+            assert _urllib_status(url, body) == (status, "1")
+        held.close()
+
+
+def test_node_fetch_sending_a_large_body_to_a_full_server_is_answered_503(tmp_path: Path) -> None:
+    """Node's ``fetch`` stops reading when its send fails: with a 2 MB body, 18 of 20 were EPIPE
+    before the lingering close."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node is not installed (the coding agents' tests need it too)")
+    program = """
+    const body = require('fs').readFileSync(process.argv[2]);
+    (async () => { const seen = [];
+      for (let i = 0; i < 10; i++) {
+        try { const r = await fetch(process.argv[1], {method: 'POST', body, headers: {'content-type': 'application/json'}});
+              seen.push(r.status + ' ' + r.headers.get('retry-after')); await r.text(); }
+        catch (e) { seen.push((e.cause && e.cause.code) || e.name); } }
+      console.log(JSON.stringify(seen)); })();
+    """
+    body = tmp_path / "body.json"
+    body.write_bytes(orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "x" * 2_000_000}]}))
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    with serving("-d", "openai-chat", "--script", str(script), "--max-connections", "1") as url:
+        held = _connect(int(url.rsplit(":", 1)[1]))
+        time.sleep(0.3)
+        done = subprocess.run([node, "-e", program, f"{url}/v1/chat/completions", str(body)],
+                              capture_output=True, timeout=120, check=True)  # fmt: skip
+        held.close()
+    assert orjson.loads(done.stdout) == ["503 1"] * 10
+
+
+def test_a_refused_connection_lingers_for_a_bounded_time(tmp_path: Path) -> None:
+    """The answer and the server's end come at once; what the client sends next is thrown away
+    while the connection lingers, and once LINGER has passed the server has closed it (what the
+    client sends then is answered with a reset)."""
+    from streamkit.serve.connections import LINGER
+
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    with serving("-d", "openai-chat", "--script", str(script), "--max-connections", "1") as url:
+        port = int(url.rsplit(":", 1)[1])
+        with _connect(port):
+            time.sleep(0.3)
+            with _connect(port) as extra:
+                began = time.monotonic()
+                extra.sendall(_request())
+                data = b""
+                while chunk := extra.recv(65536):  # the server's end (a half-close) ends the answer
+                    data += chunk
+                assert data.startswith(b"HTTP/1.1 503 ") and time.monotonic() - began < LINGER / 2
+                extra.sendall(b"more of the request")  # read and thrown away
+                time.sleep(0.2)
+                assert extra.recv(64) == b""
+                time.sleep(LINGER)
+                with pytest.raises((ConnectionResetError, BrokenPipeError)):
+                    extra.sendall(b"still more")
+                    time.sleep(0.2)
+                    extra.sendall(b"still more")
+                    extra.recv(64)
