@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -416,8 +417,23 @@ def make_app(server: Server) -> Any:
             error.status, dialect.error_body(error.status, error.message, error.code), headers
         )
 
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        """An exception no endpoint answered, before the answer began: the API's own error body
+        (the endpoint's dialect's), where uvicorn would send the text "Internal Server Error"; it
+        is still logged, in one line. A process out of file descriptors (``--max-connections 0``
+        under a flood) is the 503 an overloaded server gives, which the official SDKs retry."""
+        dialect = request.scope.get("streamkit.dialect") or next(iter(server.dialects.values()))
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+            error = HTTPError(
+                503, "streamkit serve: out of file descriptors: try again in a moment", retry_after=1
+            )
+        else:
+            error = HTTPError(500, f"streamkit serve: internal error ({type(exc).__name__})")
+        return closing(error_response(dialect, error))  # (uvicorn closes the connection after it)
+
     def http_endpoint(dialect: Any) -> Any:
         async def endpoint(request: Request) -> Response:
+            request.scope["streamkit.dialect"] = dialect  # (for internal_error's answer)
             # the key first: a client without one gets its 401 before the server reads its body
             key = client_key(request.headers, request.query_params)
             if not server.authorized(key):
@@ -503,7 +519,11 @@ def make_app(server: Server) -> Any:
     if not routes:
         names = ", ".join(server.dialects) or "no dialect"
         raise UsageError(f"{names}: no endpoints to serve")
-    return Starlette(routes=routes)
+    for dialect in server.dialects.values():
+        # each dialect's error body made once now, so that the modules making it are loaded: an
+        # error answered while the process is out of file descriptors cannot open them
+        dialect.error_body(500, "")
+    return Starlette(routes=routes, exception_handlers={Exception: internal_error})
 
 
 class Refused(Exception):

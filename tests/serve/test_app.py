@@ -203,3 +203,53 @@ def test_a_recording_it_cannot_read_asked_for_whole_is_a_502_naming_it(tmp_path:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 502
     assert "the recording cannot be read at its event 2: openai-chat: malformed event" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "message", "retry_after"),
+    [
+        (RuntimeError("a plugin's bug"), 500, "streamkit serve: internal error (RuntimeError)", None),
+        (OSError(24, "Too many open files"), 503, "streamkit serve: out of file descriptors: try again in a moment", "1"),
+    ],
+)  # fmt: skip
+def test_an_exception_no_endpoint_answers_is_the_api_s_own_error(
+    exc: Exception, status: int, message: str, retry_after: str | None, tmp_path: Path
+) -> None:
+    """A plugin dialect's request parser with a bug (or a process out of file descriptors, which
+    an import or a file opened on the way raises): its client gets the API's error body, which the
+    official SDK reads, retries and names, where uvicorn sent the text "Internal Server Error";
+    the server goes on serving."""
+    import types
+
+    openai = pytest.importorskip("openai")
+    from streamkit.cli.serve import make_server
+    from streamkit.cli.serve import serve as command
+    from streamkit.dialects.base import Dialect
+    from streamkit.hookspecs import hookimpl
+    from streamkit.serve import background
+    from streamkit.testing import registry
+
+    class Buggy(Dialect):
+        name = "buggy"
+        serve_paths = ("/buggy/chat/completions",)
+        description = "a plugin dialect whose request parser raises"
+
+        def parse_request(self, body: Any, **kwargs: Any) -> Any:
+            raise exc
+
+    plugins = registry(types.SimpleNamespace(register_dialects=hookimpl(lambda register: register(Buggy()))))
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    args = ["-d", "buggy", "-d", "openai-chat", "--script", str(script), "--port", "0"]
+    server, _ = make_server(plugins, **command.make_context("serve", args).params)
+    seen: list[tuple[int, str | None]] = []
+    hooks: dict = {"response": [lambda r: seen.append((r.status_code, r.headers.get("retry-after")))]}
+    with background(server) as url, openai.DefaultHttpxClient(event_hooks=hooks) as http:
+        buggy = openai.OpenAI(api_key="k", base_url=f"{url}/buggy", max_retries=1, http_client=http)
+        with pytest.raises(openai.APIStatusError) as refused:
+            buggy.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        chat = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=0, http_client=http)
+        reply = chat.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.status_code == status and seen[:2] == [(status, retry_after)] * 2  # (retried once)
+    assert refused.value.body == {"message": message, "type": "api_error"}
+    assert reply.choices[0].message.content == "ok"

@@ -180,10 +180,14 @@ def test_a_flood_of_idle_connections_leaves_the_gateway_descriptors_for_its_upst
             answer, refused = _flooded_then_asked(port, pid, 80)
         assert answer.startswith(b"HTTP/1.1 200 ") and b"still here" in answer, answer[:300]
         assert refused == 80 - 23  # (the first client and 23 of the flood are held)
-        # without the bound the flood takes every descriptor, and the same request fails
+        # without the bound the flood takes every descriptor, and the same request fails, said
+        # in the API's own error body (its module was loaded before: uvicorn's plain-text 500
+        # when the error body's module could not be opened)
         with _gateway_under_ulimit(upstream, key, 64, "--max-connections", "0") as (port, pid):
             answer, refused = _flooded_then_asked(port, pid, 80)
         assert not answer.startswith(b"HTTP/1.1 200 ") and refused == 0, answer[:300]
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"content-type: application/json" in head and "message" in orjson.loads(body)["error"], answer
 
 
 @pytest.mark.parametrize("sdk", ["openai", "anthropic"])
