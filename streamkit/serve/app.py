@@ -422,7 +422,12 @@ def make_app(server: Server) -> Any:
         (the endpoint's dialect's), where uvicorn would send the text "Internal Server Error"; it
         is still logged, in one line. A process out of file descriptors (``--max-connections 0``
         under a flood) is the 503 an overloaded server gives, which the official SDKs retry."""
-        dialect = request.scope.get("streamkit.dialect") or next(iter(server.dialects.values()))
+        # (the stored responses' and conversations' routes are the Responses API's)
+        dialect = (
+            request.scope.get("streamkit.dialect")
+            or server.dialects.get("openai-responses")
+            or next(iter(server.dialects.values()))
+        )
         if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
             error = HTTPError(
                 503, "streamkit serve: out of file descriptors: try again in a moment", retry_after=1
