@@ -385,3 +385,31 @@ def test_where_keys_mean_nothing_every_client_reads_every_response(tmp_path: Pat
         with client(str(c.base_url).removesuffix("/v1/"), "sk-someone-else") as other:
             assert other.responses.retrieve(made.id).output_text == "shared"
         assert httpx.get(f"{c.base_url}responses/{made.id}").status_code == 200
+
+
+def test_a_store_that_fails_on_retrieval_is_the_responses_apis_500(tmp_path: Path) -> None:
+    """A store whose file is damaged under a running server: a retrieval is the Responses API's
+    500 (whatever dialect is served first), said by the official SDK; creating goes on with a
+    warning. uvicorn sent the text "Internal Server Error"."""
+    openai = pytest.importorskip("openai")
+    from streamkit.testing import serving
+
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    store = tmp_path / "responses.sqlite3"
+    with serving(
+        "-d", "anthropic", "-d", "openai-responses", "--script", str(script), "--store", str(store)
+    ) as url:
+        client = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=0)
+        stored = client.responses.create(model="m", input="hi")
+        for path in tmp_path.glob("responses.sqlite3*"):
+            path.write_bytes(b"not a database" * 400)
+        with pytest.raises(openai.InternalServerError) as failed:
+            client.responses.retrieve(stored.id)
+        assert client.responses.create(model="m", input="hi").output_text == "ok"
+    assert failed.value.body == {
+        "message": "streamkit serve: internal error (DatabaseError)",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
