@@ -153,10 +153,10 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     it (a Responses client's long text through a gateway: 26.5 µs of the gateway's CPU per
     message with it, 18.5 without, 7.2 for the same events over SSE; ``bench/gateway.py``), which
     a loopback connection gets nothing back for."""
-    from .connections import limited_protocol, loopback
+    from .connections import limited_protocol, lingering_protocol, loopback
     from .timeouts import timely_protocol
 
-    http = timely_protocol(server.client_timeout)
+    http = lingering_protocol(timely_protocol(server.client_timeout))
     if server.max_connections or server.max_connections_per_client:
         http = limited_protocol(
             http, server.max_connections or None, server.max_connections_per_client or None

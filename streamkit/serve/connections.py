@@ -1,12 +1,13 @@
-"""How many client connections ``serve`` holds at once (``--max-connections``).
+"""How many client connections ``serve`` holds at once (``--max-connections``), and how it closes
+one whose client may still be sending.
 
 Every connection holds a file descriptor, and so does every upstream request, the response store
 and the request log. uvicorn accepts connections for as long as there are descriptors: a flood of
 idle connections (bounded in time by ``--client-timeout``, not in number) took every one, and the
 gateway's next upstream request failed for want of one (or, under ``ulimit -n 64``, a new client
 was reset). :func:`limited_protocol` keeps a reserve: a connection opened while ``limit`` are open
-is answered ``503 Service Unavailable`` with ``Retry-After: 1`` (which the official SDKs retry) and
-closed at once, before it is read. The connections already open, and their upstream requests,
+is answered ``503 Service Unavailable`` with ``Retry-After: 1`` (which the official SDKs retry) at
+once, before it is read, and closed (lingering: below). The connections already open, and their upstream requests,
 carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
 
 The default (:func:`default_limit`) is the process's limit on open files less a reserve of a
@@ -22,19 +23,21 @@ Requests`` (``Retry-After: 1``, which the official SDKs retry) and closed, befor
 the other addresses are served. Off by default: behind a proxy every client has the proxy's
 address (bound them at the proxy), and on loopback every local client has the same one.
 
-A refused connection is closed the way nginx's lingering close does it: the answer, then the
-server's end of the stream (a TCP half-close), then what the client sends is read and thrown away
-until it closes, for at most :data:`LINGER` seconds. A client sends its request as soon as it
-has connected, often before the server has taken the connection, and a socket closed with bytes
-unread is reset. The reset lost the answer for every client that does not read an answer while
-it still sends: measured on loopback, Python's ``urllib`` got "broken pipe" or "connection reset"
-in 20 of 20 tries, Node's ``fetch`` with a 2 MB body in 18 of 20 (httpx, and so the official
-Python SDKs, and curl read the answer anyway and saw the 503). With the lingering close every
-one of them gets the answer and its ``Retry-After``.
-A lingering connection holds its descriptor, out of the reserve: at most a quarter of the reserve
-(:func:`lingering_limit`: 64 under the usual 1,024, 4 under 64) linger at once, and past
-that a refused connection is closed at once, as before (a flood of them would otherwise take
-the descriptors the bound keeps for the upstream requests).
+A connection the server closes while its client may still be sending (one refused here, or
+one whose request's body was refused: 413 on its ``Content-Length``) is closed the way nginx's
+lingering close does it: the answer, then the server's end of the stream (a TCP half-close), then
+what the client sends is read and thrown away until it closes, for at most :data:`LINGER`
+seconds (:func:`lingering_protocol`). A client sends its request as soon as it has connected, its
+body whether or not the server wants it, and a socket closed with bytes unread is reset. The
+reset lost the answer for every client that does not read an answer while it still sends:
+measured on loopback, for a refused connection Python's ``urllib`` got "broken pipe" or
+"connection reset" in 20 of 20 tries, Node's ``fetch`` with a 2 MB body in 18 of 20; for a 413,
+``urllib`` in 6 of 10 and Node's ``fetch`` in 10 of 10. httpx
+(and so the official Python SDKs) and curl read the answer anyway. With the lingering close every
+one of them gets the answer and its ``Retry-After``. A lingering connection holds its descriptor,
+out of the reserve: at most a quarter of the reserve (:func:`lingering_limit`: 64 under the
+usual 1,024, 4 under 64) linger at once, and past that a connection is closed at once (a flood
+of them would otherwise take the descriptors the bound keeps for the upstream requests).
 """
 
 from __future__ import annotations
@@ -101,49 +104,96 @@ def _open_files() -> int | None:
     return None if soft == resource.RLIM_INFINITY or soft <= 0 else soft
 
 
+def lingering_protocol(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class ``protocol``, closing lingering (see the module's docstring)
+    a connection whose request's body is still coming when its answer ends: an answer that
+    refused the body (413 on its ``Content-Length``, 400 for a body that is not whole), which
+    says ``connection: close``. ``linger()`` closes one so at any time (a refused connection).
+
+    The answer's end is seen by the transport uvicorn writes a request's answer to, which is the
+    connection's own but for its ``close``: :class:`_AnswerTransport`."""
+    most = lingering_limit()
+
+    class LingeringHTTPProtocol(protocol):  # type: ignore[misc, valid-type]
+        _discarding = False  # lingering: what comes is thrown away
+        _answering: Any = None  # the request (uvicorn's cycle) whose transport is wrapped
+
+        def data_received(self, data: bytes) -> None:
+            if self._discarding:
+                return
+            super().data_received(data)
+            cycle = self.cycle
+            if cycle is not self._answering and cycle is not None:
+                self._answering = cycle
+                cycle.transport = _AnswerTransport(self, cycle)
+
+        def linger(self) -> None:
+            """Close the connection once what is written is sent, lingering."""
+            transport = self.transport
+            if transport.is_closing():
+                return
+            self._discarding = True
+            if len(_lingering) >= most or not transport.can_write_eof():
+                transport.close()
+                return
+            transport.write_eof()  # (sent once the answer is; the client's EOF then closes it)
+            transport.resume_reading()  # (uvicorn pauses reading a body the application does not)
+            _lingering.add(transport)
+            self.loop.call_later(LINGER, transport.close)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            _lingering.discard(self.transport)
+            super().connection_lost(exc)
+
+    return LingeringHTTPProtocol
+
+
+#: the connections lingering now, in every server of the process
+_lingering: set[Any] = set()
+
+
+class _AnswerTransport:
+    """The transport uvicorn writes one request's answer to: the connection's, whose ``close`` at
+    the answer's end lingers while the request's body is still coming."""
+
+    __slots__ = ("_protocol", "_request", "_transport", "is_closing", "write")
+
+    def __init__(self, protocol: Any, request: Any) -> None:
+        self._protocol, self._request, self._transport = protocol, request, protocol.transport
+        self.write, self.is_closing = self._transport.write, self._transport.is_closing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        if self._request.more_body:
+            self._protocol.linger()
+        else:
+            self._transport.close()
+
+
 def limited_protocol(
     protocol: type[asyncio.Protocol], limit: int | None, per_client: int | None = None
 ) -> type[asyncio.Protocol]:
-    """uvicorn's HTTP protocol class ``protocol``, answering 503 and closing a connection opened
-    while ``limit`` others are open, and 429 one opened while ``per_client`` others from its
-    address are (WebSocket connections count: uvicorn keeps them in the same set). The address's
-    connections are counted when one opens, over the server's open connections: at most the
-    server's bound of them (under 0.1 ms for 768, where a connection's own start costs more)."""
-
-    lingering: set[Any] = set()  # the refused connections being read after their answer
-    most = lingering_limit()
+    """uvicorn's HTTP protocol class ``protocol`` (a :func:`lingering_protocol`), answering 503 and
+    closing a connection opened while ``limit`` others are open, and 429 one opened while
+    ``per_client`` others from its address are (WebSocket connections count: uvicorn keeps them
+    in the same set). The address's connections are counted when one opens, over the server's
+    open connections: at most the server's bound of them (under 0.1 ms for 768, where a
+    connection's own start costs more)."""
 
     class LimitedHTTPProtocol(protocol):  # type: ignore[misc, valid-type]
-        _refused = False
-
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             connections = self.server_state.connections
             if limit is not None and len(connections) > limit:
-                self._refuse(transport, _ANSWER_503)
+                transport.write(_ANSWER_503)
+                self.linger()
             elif per_client is not None and len(connections) > per_client:
                 address = _address(self)
                 if address is not None and sum(_address(c) == address for c in connections) > per_client:
-                    self._refuse(transport, _ANSWER_429)
-
-        def _refuse(self, transport: Any, answer: bytes) -> None:
-            """Answer and close the connection, lingering (see the module's docstring)."""
-            self._refused = True
-            transport.write(answer)
-            if len(lingering) >= most or not transport.can_write_eof():
-                transport.close()
-                return
-            transport.write_eof()  # (sent once the answer is; the client's EOF then closes it)
-            lingering.add(transport)
-            self.loop.call_later(LINGER, transport.close)
-
-        def data_received(self, data: bytes) -> None:
-            if not self._refused:
-                super().data_received(data)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            lingering.discard(self.transport)
-            super().connection_lost(exc)
+                    transport.write(_ANSWER_429)
+                    self.linger()
 
     return LimitedHTTPProtocol
 

@@ -22,6 +22,7 @@ from streamkit.serve.connections import default_limit, lingering_limit
 from streamkit.testing import serving
 
 from ..conftest import STREAMKIT
+from .senders import node_fetch_answers, urllib_answer
 
 REQUEST = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 
@@ -280,22 +281,6 @@ def test_the_official_client_retries_the_429_until_its_address_has_a_free_connec
     assert took >= 1.0  # (it waited for the hog to leave, retrying the 429)
 
 
-def _urllib_status(url: str, body: bytes) -> tuple[int, str | None]:
-    """What Python's own HTTP client (``urllib``, which reads no answer while it sends) is answered:
-    the status and its ``Retry-After``."""
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"{url}/v1/chat/completions", data=body, headers={"content-type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, response.headers.get("retry-after")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get("retry-after")
-
-
 @pytest.mark.parametrize(
     ("option", "status"), [("--max-connections", 503), ("--max-connections-per-client", 429)]
 )
@@ -312,27 +297,13 @@ def test_a_client_that_reads_only_once_it_has_sent_is_answered_not_reset(
         held = _connect(int(url.rsplit(":", 1)[1]))  # the one connection there is
         time.sleep(0.3)
         for body in [REQUEST] * 10 + [large] * 3:
-            assert _urllib_status(url, body) == (status, "1")
+            assert urllib_answer(f"{url}/v1/chat/completions", body) == (status, "1")
         held.close()
 
 
 def test_node_fetch_sending_a_large_body_to_a_full_server_is_answered_503(tmp_path: Path) -> None:
     """Node's ``fetch`` stops reading when its send fails: with a 2 MB body, 18 of 20 were EPIPE
     before the lingering close."""
-    import shutil
-
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node is not installed (the coding agents' tests need it too)")
-    program = """
-    const body = require('fs').readFileSync(process.argv[2]);
-    (async () => { const seen = [];
-      for (let i = 0; i < 10; i++) {
-        try { const r = await fetch(process.argv[1], {method: 'POST', body, headers: {'content-type': 'application/json'}});
-              seen.push(r.status + ' ' + r.headers.get('retry-after')); await r.text(); }
-        catch (e) { seen.push((e.cause && e.cause.code) || e.name); } }
-      console.log(JSON.stringify(seen)); })();
-    """
     body = tmp_path / "body.json"
     body.write_bytes(orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "x" * 2_000_000}]}))
     script = tmp_path / "script.json"
@@ -340,10 +311,9 @@ def test_node_fetch_sending_a_large_body_to_a_full_server_is_answered_503(tmp_pa
     with serving("-d", "openai-chat", "--script", str(script), "--max-connections", "1") as url:
         held = _connect(int(url.rsplit(":", 1)[1]))
         time.sleep(0.3)
-        done = subprocess.run([node, "-e", program, f"{url}/v1/chat/completions", str(body)],
-                              capture_output=True, timeout=120, check=True)  # fmt: skip
+        answers = node_fetch_answers(f"{url}/v1/chat/completions", body, 10)
         held.close()
-    assert orjson.loads(done.stdout) == ["503 1"] * 10
+    assert answers == ["503 1"] * 10
 
 
 def test_a_refused_connection_lingers_for_a_bounded_time(tmp_path: Path) -> None:
