@@ -7,8 +7,8 @@ idle connections (bounded in time by ``--client-timeout``, not in number) took e
 gateway's next upstream request failed for want of one (or, under ``ulimit -n 64``, a new client
 was reset). :func:`limited_protocol` keeps a reserve: a connection opened while ``limit`` are open
 is answered ``503 Service Unavailable`` with ``Retry-After: 1`` (which the official SDKs retry) at
-once, before it is read, and closed (lingering: below). The connections already open, and their upstream requests,
-carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
+once, before it is read, and closed (lingering: below). The connections already open, and their
+upstream requests, carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
 
 The default (:func:`default_limit`) is the process's limit on open files less a reserve of a
 quarter of it (at most 256), shared by what each connection holds: one descriptor for a client of
@@ -32,8 +32,8 @@ body whether or not the server wants it, and a socket closed with bytes unread i
 reset lost the answer for every client that does not read an answer while it still sends:
 measured on loopback, for a refused connection Python's ``urllib`` got "broken pipe" or
 "connection reset" in 20 of 20 tries, Node's ``fetch`` with a 2 MB body in 18 of 20; for a 413,
-``urllib`` in 6 of 10 and Node's ``fetch`` in 10 of 10. httpx
-(and so the official Python SDKs) and curl read the answer anyway. With the lingering close every
+``urllib`` in 6 of 10 and Node's ``fetch`` in 10 of 10. httpx (and so the official Python
+SDKs) and curl read the answer anyway. With the lingering close every
 one of them gets the answer and its ``Retry-After``. A lingering connection holds its descriptor,
 out of the reserve: at most a quarter of the reserve (:func:`lingering_limit`: 64 under the
 usual 1,024, 4 under 64) linger at once, and past that a connection is closed at once (a flood
@@ -57,8 +57,8 @@ _ANSWER_429 = (
 ) + _YOURS
 
 
-#: seconds a refused connection is read after its answer at most (nginx's ``lingering_time`` is 30,
-#: its ``lingering_timeout`` 5: a client that has its answer closes at once)
+#: seconds a connection closed lingering is read after its answer, at most (nginx's
+#: ``lingering_time`` is 30, its ``lingering_timeout`` 5: a client that has its answer closes at once)
 LINGER = 2.0
 
 
@@ -83,7 +83,7 @@ def default_limit(descriptors_each: int = 1) -> int | None:
 
 
 def lingering_limit() -> int:
-    """How many refused connections may linger at once: a quarter of the reserve of descriptors
+    """How many connections may linger at once: a quarter of the reserve of descriptors
     (:func:`default_limit`), and 64 where there is no limit on open files."""
     soft = _open_files()
     return 64 if soft is None else _reserve(soft) // 4
@@ -107,8 +107,9 @@ def _open_files() -> int | None:
 def lingering_protocol(protocol: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol class ``protocol``, closing lingering (see the module's docstring)
     a connection whose request's body is still coming when its answer ends: an answer that
-    refused the body (413 on its ``Content-Length``, 400 for a body that is not whole), which
-    says ``connection: close``. ``linger()`` closes one so at any time (a refused connection).
+    refused the body (413 on its ``Content-Length``, or once a chunked body passes the limit),
+    which says ``connection: close``. ``linger()`` closes one so at any time (a refused
+    connection).
 
     The answer's end is seen by the transport uvicorn writes a request's answer to, which is the
     connection's own but for its ``close``: :class:`_AnswerTransport`."""
