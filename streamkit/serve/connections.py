@@ -8,7 +8,8 @@ gateway's next upstream request failed for want of one (or, under ``ulimit -n 64
 was reset). :func:`limited_protocol` keeps a reserve: a connection opened while ``limit`` are open
 is answered ``503 Service Unavailable`` with ``Retry-After: 1`` (which the official SDKs retry) at
 once, before it is read, and closed (lingering: below). The connections already open, and their
-upstream requests, carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the same bound.
+upstream requests, carry on. nginx's ``limit_conn`` and Node's ``server.maxConnections`` are the
+same bound.
 
 The default (:func:`default_limit`) is the process's limit on open files less a reserve of a
 quarter of it (at most 256), shared by what each connection holds: one descriptor for a client of
@@ -58,7 +59,8 @@ _ANSWER_429 = (
 
 
 #: seconds a connection closed lingering is read after its answer, at most (nginx's
-#: ``lingering_time`` is 30, its ``lingering_timeout`` 5: a client that has its answer closes at once)
+#: ``lingering_time`` is 30, its ``lingering_timeout`` 5; a client that has its answer closes at
+#: once)
 LINGER = 2.0
 
 
