@@ -467,7 +467,7 @@ def serving(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
     proc = _start_serve(list(args), env)
     try:
         url = _first_line(proc, timeout)
-        if not url.startswith("http://"):
+        if not url.startswith(("http://", "https://")):
             proc.kill()
             _, err = proc.communicate(timeout=10)
             pytest.fail(f"streamkit serve did not start: {url or err.decode().strip() or 'no output'}")
@@ -503,7 +503,7 @@ def streamkit_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callab
         proc = _start_serve(["-d", dialect, "--script", str(script), "--log-requests", str(log), *args], env)
         running.append(proc)
         url = _first_line(proc, timeout)
-        if not url.startswith("http://"):
+        if not url.startswith(("http://", "https://")):
             proc.kill()
             _, err = proc.communicate(timeout=10)
             pytest.fail(f"streamkit serve did not start: {url or err.decode().strip() or 'no output'}")

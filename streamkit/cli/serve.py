@@ -115,6 +115,9 @@ from .options import complete_dialects
 @click.option("--websocket-deflate/--no-websocket-deflate", default=None,
               help="Offer WebSocket clients per-message compression. Default: only when listening beyond "
                    "loopback (on loopback it costs CPU and saves nothing).")  # fmt: skip
+@click.option("--ssl-certfile", metavar="FILE",
+              help="Serve HTTPS (and WSS) with this PEM certificate chain (the key in it, or in --ssl-keyfile).")  # fmt: skip
+@click.option("--ssl-keyfile", metavar="FILE", help="--ssl-certfile's private key (PEM, not encrypted).")
 @click.option(
     "--websocket/--no-websocket",
     default=True,
@@ -131,7 +134,7 @@ def serve(dialects: tuple[str, ...], replay_files: tuple[str, ...], script_file:
           more_recordings: tuple[str, ...], websocket: bool = True, store_spec: str | None = None,
           max_body_mib: int = 64, client_timeout: float = 30.0, max_connections: int | None = None,
           max_connections_per_client: int | None = None, websocket_deflate: bool | None = None,
-          strict: bool = False) -> None:  # fmt: skip
+          strict: bool = False, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:  # fmt: skip
     """Run a local server that speaks the dialects' APIs, answering with recordings, a script, or
     live from an upstream of any dialect.
 
@@ -172,7 +175,8 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                 log_requests: str | None, more_recordings: tuple[str, ...], websocket: bool = True,
                 store_spec: str | None = None, max_body_mib: int = 64, client_timeout: float = 30.0,
                 max_connections: int | None = None, max_connections_per_client: int | None = None,
-                websocket_deflate: bool | None = None, strict: bool = False) -> tuple[Any, str]:  # fmt: skip
+                websocket_deflate: bool | None = None, strict: bool = False, ssl_certfile: str | None = None,
+                ssl_keyfile: str | None = None) -> tuple[Any, str]:  # fmt: skip
     """The :class:`~streamkit.serve.Server` that ``serve``'s options describe (``serve``'s own
     parameters, by name), and what answers it ("recorded", "scripted" or the upstream) for its
     start-up note. ``streamkit.testing`` builds in-process servers with it."""
@@ -206,6 +210,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
     if strict:
         source = serving.StrictSource(source)
     client_keys = _client_keys(client_keys_file)
+    tls = _tls(ssl_certfile, ssl_keyfile)
     from ..serve.connections import loopback
 
     if upstream and client_keys is None and not insecure and not loopback(host):
@@ -222,7 +227,7 @@ def make_server(registry: Any, *, dialects: tuple[str, ...], replay_files: tuple
                             websocket=websocket, client_keys=client_keys, max_body=max_body_mib * 2**20,
                             client_timeout=client_timeout, max_connections=max_connections or None,
                             max_connections_per_client=max_connections_per_client,
-                            websocket_deflate=websocket_deflate)  # fmt: skip
+                            websocket_deflate=websocket_deflate, tls=tls)  # fmt: skip
     if upstream:
         server.extra_routes = serving.catalog.routes(source, server)
     if "openai-responses" in served and (upstream or store_spec is not None):
@@ -278,6 +283,55 @@ def _gateway(registry: Any, upstream: str, base_url: str | None, key_file: str |
     return UpstreamSource(dialect, endpoint, models=ModelMap.parse(model, model_map), forward_key=forward_key,
                           retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout,
                           timeout=total_timeout)  # fmt: skip
+
+
+class _EncryptedKey(Exception):
+    """The private key asks for a password (OpenSSL would prompt for it on the terminal)."""
+
+
+def _no_password() -> bytes:
+    raise _EncryptedKey
+
+
+def _tls(certfile: str | None, keyfile: str | None) -> tuple[str, str | None] | None:
+    """``--ssl-certfile`` and ``--ssl-keyfile``, checked by loading them as uvicorn will, so that
+    a wrong file is a usage error now, not a failure once the server has said its URL."""
+    if certfile is None:
+        if keyfile is not None:
+            raise UsageError(
+                "--ssl-keyfile is the key of --ssl-certfile's certificate: pass --ssl-certfile FILE too"
+            )
+        return None
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            certfile, keyfile, password=_no_password
+        )
+    except _EncryptedKey:
+        raise UsageError(f"{keyfile or certfile}: the private key is encrypted; serve takes an unencrypted one "
+                         "(openssl pkey -in KEY -out PLAIN)") from None  # fmt: skip
+    except ssl.SSLError as exc:
+        raise UsageError(_tls_problem(certfile, keyfile, exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename or certfile}: {exc.strerror}") from None
+    return certfile, keyfile
+
+
+def _tls_problem(certfile: str, keyfile: str | None, exc: Exception) -> str:
+    """What is wrong with a certificate and key OpenSSL refused, in words (its own are "PEM lib")."""
+    if getattr(exc, "reason", None) == "KEY_VALUES_MISMATCH":
+        return f"the private key in {keyfile or certfile} is not the key of {certfile}'s certificate"
+    with open(certfile, "rb") as f:
+        chain = f.read()
+    if b"-----BEGIN CERTIFICATE-----" not in chain:
+        return f"--ssl-certfile {certfile} holds no PEM certificate"
+    if keyfile is None:
+        return f"--ssl-certfile {certfile} holds no PEM private key: pass the key with --ssl-keyfile FILE"
+    with open(keyfile, "rb") as f:
+        if b"PRIVATE KEY-----" not in f.read():
+            return f"--ssl-keyfile {keyfile} holds no PEM private key"
+    return f"--ssl-certfile {certfile}, --ssl-keyfile {keyfile}: {getattr(exc, 'strerror', None) or exc}"
 
 
 def _client_keys(path: str | None) -> frozenset[str] | None:

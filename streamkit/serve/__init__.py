@@ -88,7 +88,7 @@ def run(server: Server, *, host: str = "127.0.0.1", port: int = 0, announce: Any
         pass
     try:
         if announce is not None:
-            announce(f"http://{host}:{sock.getsockname()[1]}")
+            announce(f"{_scheme(server)}://{host}:{sock.getsockname()[1]}")
         server.warm_up(stop=lambda: bool(interrupted))  # a client connecting meanwhile waits in the queue
         served = _uvicorn_server(uvicorn, app, interrupted, server, host)
         try:
@@ -128,7 +128,7 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start within {timeout:g} s")
             time.sleep(0.002)
-        yield f"http://{host}:{sock.getsockname()[1]}"
+        yield f"{_scheme(server)}://{host}:{sock.getsockname()[1]}"
     finally:
         served.stop()
         thread.join(timeout)
@@ -137,6 +137,10 @@ def background(server: Server, *, host: str = "127.0.0.1", timeout: float = 30) 
             server.responses.close()  # what is queued is written
         if server.log is not None:
             server.log.close()
+
+
+def _scheme(server: Server) -> str:
+    return "https" if server.tls is not None else "http"
 
 
 def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Server, host: str) -> Any:
@@ -173,6 +177,7 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
             server.websocket_deflate if server.websocket_deflate is not None else not loopback(host)
         ),
         http=http,
+        **({"ssl_certfile": server.tls[0], "ssl_keyfile": server.tls[1]} if server.tls is not None else {}),
     )
     return _prompt_server(uvicorn, interrupted)(config)
 

@@ -156,6 +156,9 @@ class Server:
     max_connections_per_client: int | None = None
     #: whether WebSocket clients are offered permessage-deflate (None: when listening beyond loopback)
     websocket_deflate: bool | None = None
+    #: the certificate chain file and its key's file (None: in the chain's) to serve HTTPS and WSS
+    #: with (``--ssl-certfile``, ``--ssl-keyfile``); None: plain HTTP
+    tls: tuple[str, str | None] | None = None
     failed: int = 0
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

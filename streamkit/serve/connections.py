@@ -136,10 +136,11 @@ def lingering_protocol(protocol: type[asyncio.Protocol]) -> type[asyncio.Protoco
             if transport.is_closing():
                 return
             self._discarding = True
-            if len(_lingering) >= most or not transport.can_write_eof():
+            if len(_lingering) >= most:
                 transport.close()
                 return
-            transport.write_eof()  # (sent once the answer is; the client's EOF then closes it)
+            if transport.can_write_eof():  # (TLS has no half-close: the answer's length ends it there)
+                transport.write_eof()  # (sent once the answer is; the client's EOF then closes it)
             transport.resume_reading()  # (uvicorn pauses reading a body the application does not)
             _lingering.add(transport)
             self.loop.call_later(LINGER, transport.close)

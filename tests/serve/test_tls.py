@@ -1,0 +1,117 @@
+"""serve over HTTPS and WSS (``--ssl-certfile``, ``--ssl-keyfile``): real TLS on loopback with a
+test CA's certificate (trustme), checked by the official SDK, a WebSocket client and curl; and
+every wrong certificate or key is a one-line usage error before the server says its URL."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from streamkit.testing import serving
+
+from ..conftest import STREAMKIT
+
+trustme = pytest.importorskip("trustme")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a test CA (``ca.pem``), a certificate for 127.0.0.1 and localhost issued by it
+    (``cert.pem``, its key ``key.pem``, both in ``both.pem``), and a script of answers."""
+    where = tmp_path_factory.mktemp("pki")
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(where / "ca.pem"))
+    issued.cert_chain_pems[0].write_to_path(str(where / "cert.pem"))
+    issued.private_key_pem.write_to_path(str(where / "key.pem"))
+    issued.private_key_and_cert_chain_pem.write_to_path(str(where / "both.pem"))
+    (where / "script.json").write_bytes(orjson.dumps([{"text": "over tls"}] * 20))
+    return where
+
+
+def test_serve_answers_https_and_wss_and_nothing_in_clear_text(pki: Path) -> None:
+    openai = pytest.importorskip("openai")
+    from websockets.sync.client import connect
+
+    args = ["--script", str(pki / "script.json"), "--ssl-certfile", str(pki / "cert.pem"), "--ssl-keyfile",
+            str(pki / "key.pem")]  # fmt: skip
+    with serving(*args, process=True) as url:
+        assert url.startswith("https://127.0.0.1:")
+        trusted = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        http = openai.DefaultHttpxClient(verify=trusted)
+        with openai.OpenAI(api_key="k", base_url=f"{url}/v1", http_client=http, max_retries=0) as client:
+            reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            streamed = client.responses.create(model="m", input="hi", stream=True)
+            done = [event for event in streamed if event.type == "response.completed"]
+        assert reply.choices[0].message.content == "over tls"
+        assert done[0].response.output_text == "over tls"
+        # the Responses WebSocket (the Codex CLI's transport) over wss://
+        with connect(url.replace("https://", "wss://") + "/v1/responses", ssl=trusted) as ws:
+            ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi"}))
+            while (message := json.loads(ws.recv(timeout=10)))["type"] != "response.completed":
+                pass
+        assert message["response"]["output"][0]["content"][0]["text"] == "over tls"
+        # a client that does not trust the CA is refused, and plain HTTP is not served
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.post(f"{url}/v1/chat/completions", json={})
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(url.replace("https://", "http://") + "/v1/chat/completions", json={}, timeout=5)
+
+
+def test_a_gateway_over_https_with_client_keys(pki: Path, tmp_path: Path) -> None:
+    """A gateway beyond clear text: its client keys travel inside TLS (the key file holds the
+    certificate chain and its key together)."""
+    (tmp_path / "upstream-key").write_text("sk-upstream\n")
+    (tmp_path / "client-keys").write_text("sk-client-0123456789\n")
+    with serving("-d", "openai-chat", "--script", str(pki / "script.json")) as upstream:
+        gateway = ["--upstream", "openai-chat", "--base-url", f"{upstream}/v1", "--key-file",
+                   str(tmp_path / "upstream-key"), "--client-keys", str(tmp_path / "client-keys"), "--store",
+                   "none", "--ssl-certfile", str(pki / "both.pem")]  # fmt: skip
+        with serving(*gateway) as url:
+            done = subprocess.run(
+                ["curl", "-sS", "--cacert", str(pki / "ca.pem"), "-H", "authorization: Bearer sk-client-0123456789",
+                 "-H", "content-type: application/json", "-d",
+                 '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}', f"{url}/v1/chat/completions"],
+                capture_output=True, timeout=60,
+            )  # fmt: skip
+    if done.returncode == 127:
+        pytest.skip("curl is not installed")
+    assert orjson.loads(done.stdout)["choices"][0]["message"]["content"] == "over tls"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (["--ssl-certfile", "nope.pem"], "cannot read nope.pem: No such file or directory"),
+        (["--ssl-certfile", "script.json"], "--ssl-certfile script.json holds no PEM certificate"),
+        (["--ssl-certfile", "cert.pem"], "--ssl-certfile cert.pem holds no PEM private key: pass the key with --ssl-keyfile FILE"),
+        (["--ssl-certfile", "cert.pem", "--ssl-keyfile", "ca.pem"], "--ssl-keyfile ca.pem holds no PEM private key"),
+        (["--ssl-certfile", "ca.pem", "--ssl-keyfile", "key.pem"], "the private key in key.pem is not the key of ca.pem's certificate"),
+        (["--ssl-certfile", "cert.pem", "--ssl-keyfile", "encrypted.pem"], "encrypted.pem: the private key is encrypted; serve takes an unencrypted one (openssl pkey -in KEY -out PLAIN)"),
+        (["--ssl-keyfile", "key.pem"], "--ssl-keyfile is the key of --ssl-certfile's certificate: pass --ssl-certfile FILE too"),
+    ],
+)  # fmt: skip
+def test_a_wrong_certificate_or_key_is_a_usage_error_before_the_url(
+    pki: Path, files: list[str], message: str
+) -> None:
+    """Checked as uvicorn will load them, before the server says its URL (an encrypted key would
+    have OpenSSL prompt for its password on the terminal: never)."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key((pki / "key.pem").read_bytes(), password=None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"a password"),
+    )
+    (pki / "encrypted.pem").write_bytes(encrypted)
+    done = subprocess.run([str(STREAMKIT), "serve", "--script", "script.json", "--port", "0", *files],
+                          cwd=pki, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode() == f"streamkit serve: {message}\n"
