@@ -254,6 +254,9 @@ class Fetch:
 
         if isinstance(exc, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
             return self._error(f"cannot send the request to {self._where()}: {_reason(exc)}", retryable=False)
+        refusal = tls_refusal(exc)
+        if refusal is not None:  # (the same answer every time: no retry)
+            return self._error(f"cannot connect to {self._where()}: {refusal}", retryable=False)
         if attempt <= self.retries:
             return self._pause(attempt, backoff(attempt, None))
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
@@ -569,6 +572,25 @@ def _safe_url(url: str) -> str:
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+def tls_refusal(exc: BaseException) -> str | None:
+    """Why TLS refused a connection in a way no retry mends, from the exception or those it was
+    raised from (httpx and websockets wrap ssl's): a certificate this machine does not trust, or a
+    server that does not speak TLS. None for any other failure, which may pass."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # (httpx wraps httpcore's, which wraps ssl's)
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return (f"its certificate is not trusted ({seen.verify_message}); to trust a private CA, set "
+                    "SSL_CERT_FILE to the CA's certificate (PEM)")  # fmt: skip
+        if isinstance(seen, ssl.SSLError) and seen.reason == "WRONG_VERSION_NUMBER":
+            return "it does not speak TLS (is its URL http://?)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def check_failed(fetch: Fetch) -> None:

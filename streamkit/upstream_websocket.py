@@ -25,6 +25,7 @@ from .upstream import (
     _reason,
     backoff,
     parse_retry_after,
+    tls_refusal,
 )
 
 #: seconds a closing WebSocket waits for the upstream's answer to its close frame (websockets'
@@ -68,6 +69,9 @@ def _unavailable(exc: BaseException) -> WebSocketUnavailable:
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
         retryable = status in RETRY_STATUSES or status >= 500
         return WebSocketUnavailable(_reason(exc), retryable=retryable, retry_after=retry_after)
+    refusal = tls_refusal(exc)
+    if refusal is not None:
+        return WebSocketUnavailable(refusal, retryable=False)
     from websockets.exceptions import ConnectionClosed, InvalidMessage
 
     # (InvalidMessage: no HTTP answer to the handshake, the connection closed or reset before one:
