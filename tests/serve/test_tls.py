@@ -17,23 +17,6 @@ from streamkit.testing import serving
 
 from ..conftest import STREAMKIT
 
-trustme = pytest.importorskip("trustme")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a test CA (``ca.pem``), a certificate for 127.0.0.1 and localhost issued by it
-    (``cert.pem``, its key ``key.pem``, both in ``both.pem``), and a script of answers."""
-    where = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    issued = ca.issue_cert("127.0.0.1", "localhost")
-    ca.cert_pem.write_to_path(str(where / "ca.pem"))
-    issued.cert_chain_pems[0].write_to_path(str(where / "cert.pem"))
-    issued.private_key_pem.write_to_path(str(where / "key.pem"))
-    issued.private_key_and_cert_chain_pem.write_to_path(str(where / "both.pem"))
-    (where / "script.json").write_bytes(orjson.dumps([{"text": "over tls"}] * 20))
-    return where
-
 
 def test_serve_answers_https_and_wss_and_nothing_in_clear_text(pki: Path) -> None:
     openai = pytest.importorskip("openai")
