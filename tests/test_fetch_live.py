@@ -277,3 +277,34 @@ def test_ctrl_c_during_a_live_request_exits_130_with_what_came() -> None:
         rest = proc.stdout.read()
         assert b"Traceback" not in proc.stderr.read()
     assert len(ndjson(first + rest)) == 2  # what came before the stall, and nothing made up after it
+
+
+@pytest.mark.parametrize("transport", ["http", "websocket"])
+def test_tls_trusts_ssl_cert_file_and_says_at_once_what_no_retry_mends(transport: str, pki: Path) -> None:
+    """A server whose certificate this machine does not trust, or that does not speak TLS, is
+    refused the same way every time: said as such and not retried (it was "cannot connect",
+    retryable); SSL_CERT_FILE trusts a private CA, as OpenSSL and httpx read it."""
+    args = ["-m", "m", "--retries", "3", "hi"]
+    if transport == "websocket":
+        args = ["-d", "openai-responses", "--transport", "websocket", *args]
+    env = {"OPENAI_API_KEY": "sk-test"}
+    with serving("--script", str(pki / "script.json"), "--ssl-certfile", str(pki / "both.pem")) as url:
+        refused = run_cli("fetch", "--base-url", f"{url}/v1", *args, env=env)
+        trusted = run_cli(
+            "fetch", "--base-url", f"{url}/v1", *args, env={**env, "SSL_CERT_FILE": str(pki / "ca.pem")}
+        )
+    untrusted = (
+        "its certificate is not trusted (unable to get local issuer certificate); to trust a private CA, "
+        "set SSL_CERT_FILE to the CA's certificate (PEM)"
+    )
+    assert refused.returncode == 1
+    if transport == "http":  # (the error event says it, and stderr when stdout is not a pipe)
+        (error,) = ndjson(refused.stdout)
+        assert untrusted in error["message"] and error["retryable"] is False
+    else:
+        assert untrusted in refused.stderr.decode()
+    assert trusted.returncode == 0 and b"over tls" in trusted.stdout
+    with serving("--script", str(pki / "script.json")) as url:  # plain HTTP, asked for over TLS
+        plain = run_cli("fetch", "--base-url", url.replace("http://", "https://") + "/v1", *args, env=env)
+    assert plain.returncode == 1
+    assert "it does not speak TLS (is its URL http://?)" in (plain.stdout + plain.stderr).decode()

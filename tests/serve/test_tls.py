@@ -16,6 +16,7 @@ import pytest
 from streamkit.testing import serving
 
 from ..conftest import STREAMKIT
+from .senders import node_fetch_answers, urllib_answer
 
 
 def test_serve_answers_https_and_wss_and_nothing_in_clear_text(pki: Path) -> None:
@@ -66,6 +67,30 @@ def test_a_gateway_over_https_with_client_keys(pki: Path, tmp_path: Path) -> Non
     if done.returncode == 127:
         pytest.skip("curl is not installed")
     assert orjson.loads(done.stdout)["choices"][0]["message"]["content"] == "over tls"
+
+
+def test_refused_connections_and_bodies_are_answered_over_tls_too(pki: Path) -> None:
+    """A 503 past --max-connections and a 413 for a body over --max-body reach clients that read
+    no answer while they send (urllib, Node's fetch) over TLS as over plain HTTP."""
+    import socket
+    import time
+
+    trusted = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    body = pki / "large.json"
+    body.write_bytes(orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "x" * 3_000_000}]}))
+    tls = ["--script", str(pki / "script.json"), "--ssl-certfile", str(pki / "both.pem")]
+    with serving(*tls, "--max-body", "1") as url:
+        chat = f"{url}/v1/chat/completions"
+        assert [urllib_answer(chat, body.read_bytes(), trusted)[0] for _ in range(5)] == [413] * 5
+        assert node_fetch_answers(chat, body, 5, ca=pki / "ca.pem") == ["413 null"] * 5
+    with serving(*tls, "--max-connections", "1") as url:
+        held = trusted.wrap_socket(socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))),
+                                   server_hostname="127.0.0.1")  # fmt: skip
+        time.sleep(0.3)
+        chat = f"{url}/v1/chat/completions"
+        assert [urllib_answer(chat, body.read_bytes(), trusted) for _ in range(5)] == [(503, "1")] * 5
+        assert node_fetch_answers(chat, body, 5, ca=pki / "ca.pem") == ["503 1"] * 5
+        held.close()
 
 
 @pytest.mark.parametrize(
