@@ -148,6 +148,46 @@ def test_codex_finishes_a_tool_loop(upstream: str, transport: str, tmp_path: Pat
         assert not any(b.get("type") == "response.create" for b in bodies)
 
 
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+def test_the_agents_reach_a_gateway_over_tls(agent: str, pki: Path, tmp_path: Path) -> None:
+    """``serve --ssl-certfile``: Claude Code trusts the test CA through ``NODE_EXTRA_CA_CERTS``,
+    Codex through ``SSL_CERT_FILE`` and over the WebSocket (wss://); each finishes its loop."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    received = tmp_path / "gateway.ndjson"
+    tls = ("--ssl-certfile", str(pki / "both.pem"), "--log-requests", str(received))
+    if agent == "claude":
+        script = _two_files_then_cat(work, "Write", "file_path", "Bash")
+        with gateway("anthropic", tmp_path, *tls, script=script) as (url, log):
+            assert url.startswith("https://")
+            result = subprocess.run(
+                [f"{AGENTS}/claude", "-p", "Write a.txt and b.txt", "--output-format", "stream-json", "--verbose",
+                 "--allowedTools", "Write,Bash"],
+                cwd=work, capture_output=True, timeout=180,
+                env=_agent_env(home, ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-dummy-key",
+                               NODE_EXTRA_CA_CERTS=str(pki / "ca.pem")),
+            )  # fmt: skip
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        assert ndjson(result.stdout)[-1]["result"] == ANSWER
+        _assert_two_files_then_cat(work, log)
+        return
+    with gateway("openai-chat", tmp_path, *tls, script=[{"text": ANSWER}]) as (url, _):
+        provider = (f'{{name="streamkit", base_url="{url}/v1", wire_api="responses", env_key="STREAMKIT_TEST_KEY", '
+                    "supports_websockets=true}")  # fmt: skip
+        result = subprocess.run(
+            [f"{AGENTS}/codex", "exec", "--skip-git-repo-check", "-s", "workspace-write", "-c",
+             "model_provider=streamkit", "-c", f"model_providers.streamkit={provider}", "-m", "gpt-5-codex", "hi"],
+            cwd=work, capture_output=True, timeout=180,
+            env=_agent_env(home, STREAMKIT_TEST_KEY="dummy-key", SSL_CERT_FILE=str(pki / "ca.pem")),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert result.stdout.decode().strip().endswith(ANSWER)
+    assert {body.get("type") for body in ndjson(received.read_bytes())} == {
+        "response.create"
+    }  # (over wss://)
+
+
 def test_codex_goes_on_when_the_gateway_restarts_between_turns(tmp_path: Path) -> None:
     """Over the WebSocket, with ``store: false``, a connection's responses are its own: a gateway
     restarted between two turns knows none of them. Codex's tool (running while the gateway
