@@ -27,17 +27,30 @@ answers a warm-up the same way, without using up a turn.
 
 The responses under way may be steered (``response.steer``): :mod:`.steering` says how; their
 state (what runs, what waits for the client's outputs) is kept here.
+
+A response under way may be interrupted (``response.interrupt``, ``mode: "discard_partial_items"``:
+what the Codex CLI sends when its user types while the model works, with its ``instant_interrupt``
+on, then reading the response to its end and going on from it). The gateway stops it where it
+is (and with it the upstream request), and ends it with ``response.incomplete``
+(``incomplete_details.reason: "interrupted"``) whose output holds the items already done and
+none of those still being written; a ``previous_response_id`` naming it continues from those
+items (:func:`interrupted`). An interrupt naming a response that has ended here is too late and
+is let go without a word: its end is on its way to the client, which reads it as it would have.
+A stored response (``store`` left on; the Codex CLI sends ``store: false``) is stopped as when its
+client leaves: the store keeps it ``cancelled``, or ``completed`` if its upstream had finished
+before the client had read it all; only the client is told it was interrupted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .responses import NAME, TERMINAL_EVENTS, Responses, Run, new_id, previous_of
+from .responses import NAME, STATE_EVENTS, TERMINAL_EVENTS, Responses, Run, new_id, previous_of
 from .sources import Answer, Call, HTTPError, Timed, aiter_of
 from .steering import Steer, Steering, continued
 from .store import Record
@@ -58,15 +71,50 @@ class Turn:
     #: the terminal wire event's ``response`` (None: the stream ended without one)
     response: dict[str, Any] | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: the client asked for it to stop (``response.interrupt``)
+    interrupted: bool = False
+    #: the last wire event sent, the response as its last state event gave it, and the output
+    #: items done (what an interruption keeps)
+    last: Any = None
+    state: dict[str, Any] | None = None
+    done: list[dict[str, Any]] = field(default_factory=list)
 
     def saw(self, data: Any) -> None:
         """A wire event sent to the client (its terminal one ends the response)."""
-        if (
-            type(data) is dict
-            and data.get("type") in TERMINAL_EVENTS
-            and isinstance(data.get("response"), dict)
-        ):
-            self.response = data["response"]
+        self.last = data
+        kind = data.get("type") if type(data) is dict else None
+        if kind in _KEPT:
+            if kind == "response.output_item.done":
+                if isinstance(data.get("item"), dict):
+                    self.done.append(data["item"])
+            elif isinstance(data.get("response"), dict):
+                self.state = data["response"]
+                if kind in TERMINAL_EVENTS:
+                    self.response = data["response"]
+
+
+#: the wire events :meth:`Turn.saw` keeps something of
+_KEPT = frozenset({"response.output_item.done", *STATE_EVENTS})
+
+
+def interrupted(turn: Turn) -> dict[str, Any]:
+    """The ``response.incomplete`` ending an interrupted response: its state so far, with the
+    output items done only (``discard_partial_items``); the turn's messages, which a continuation
+    of it unrolls into, are those items too."""
+    from ..dialects.openai_responses.parse import parse_request
+
+    response = dict(turn.state or {"id": turn.id, "object": "response"})
+    response.update(status="incomplete", incomplete_details={"reason": "interrupted"}, output=list(turn.done))
+    last = turn.last.get("sequence_number") if isinstance(turn.last, dict) else None
+    event: dict[str, Any] = {"type": "response.incomplete", "response": response}
+    if isinstance(last, int):
+        event["sequence_number"] = last + 1
+    try:
+        messages = parse_request({"input": turn.done}).conversation.get("messages") or []
+    except Exception:  # (items the parser would refuse: the continuation holds none of them)
+        messages = []
+    turn.messages = [m for m in messages if m.get("role") == "assistant"]
+    return event
 
 
 class ResponsesSocket:
@@ -195,8 +243,16 @@ class ResponsesSocket:
     # --- steering (see .steering) ------------------------------------------------------------
 
     def begin(self, turn: Turn, body: dict[str, Any], lane: str | None) -> None:
-        """A response starts on ``lane``: steerable until :meth:`end`."""
-        self.running.append((turn, Steering(body, lane)))
+        """A response starts on ``lane`` (answered by the current task): steerable and
+        interruptible until :meth:`end`."""
+        self.running.append((turn, Steering(body, lane, task=asyncio.current_task())))
+
+    def running_turn(self, response_id: str) -> tuple[Turn, Steering] | None:
+        """The response ``response_id`` under way here, and its steering (None: none such runs)."""
+        for turn, steering in self.running:
+            if turn.id == response_id:
+                return turn, steering
+        return None
 
     def end(self, turn: Turn) -> Steering | None:
         """The response ended: its steering (and the input queued on it), no longer steerable."""
@@ -212,10 +268,8 @@ class ResponsesSocket:
 
     def target(self, response_id: str) -> Steering | None:
         """The steering of the response ``response_id`` under way here (None: none such runs)."""
-        for turn, steering in self.running:
-            if turn.id == response_id:
-                return steering
-        return None
+        found = self.running_turn(response_id)
+        return None if found is None else found[1]
 
     def with_steers(self, body: Any) -> tuple[Any, list[Steer]]:
         """A ``response.create`` with the steering input that waited for it inserted (it continues

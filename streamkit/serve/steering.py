@@ -82,6 +82,8 @@ class Steering:
     body: dict[str, Any]
     lane: str | None
     steers: list[Steer] = field(default_factory=list)
+    #: the task answering it (what a ``response.interrupt`` stops)
+    task: Any = None
 
 
 def problem(event: dict[str, Any]) -> str | None:

@@ -21,7 +21,8 @@ every lane's answer (and with it the upstream request; a stored response is ``ca
 
 A ``response.steer`` (the Responses WebSocket's steering: :mod:`.steering`) is answered at once by
 the reader, on the lane of the response it steers; the successor it may start runs on that lane
-right after the response it continues.
+right after the response it continues. A ``response.interrupt`` stops the response it names on its
+lane, which then ends it as :mod:`.responses_socket` says and goes on to its next request.
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ class Connection:
             body = {k: v for k, v in body.items() if k not in ("type", "stream_id")}
         elif isinstance(body, dict) and body.get("type") == "response.steer" and self.session is not None:
             return await self.steer(body, len(message))
+        elif isinstance(body, dict) and body.get("type") == "response.interrupt" and self.session is not None:
+            return await self.interrupt(body, lane)
+        elif isinstance(body, dict) and body.get("type") == "response.processed" and self.session is not None:
+            return None  # (the Codex CLI's acknowledgement of a response read: nothing to answer)
         elif isinstance(body, dict) and "type" in body:  # a client event not answered here
             what = str(body["type"])[:80]
             message = f"streamkit serve: the client event {what!r} is not supported; send response.create"
@@ -207,6 +212,34 @@ class Connection:
         target.steers.append(queued)  # (before the send: the response may end meanwhile)
         self.waiting += size
         await self.steering(steering.accepted(queued), target.lane)
+
+    async def interrupt(self, event: dict[str, Any], lane: str | None) -> None:
+        """A ``response.interrupt``: the response it names stops where it is (see
+        :mod:`.responses_socket`); one that has ended here is let go, anything else refused."""
+        if not self.server.authorized(self.key):
+            return await self.refuse(error_message(401, "invalid or missing API key"), lane)
+        response_id, mode = event.get("response_id"), event.get("mode")
+        if not isinstance(response_id, str) or not response_id:
+            message = "response.interrupt needs the response_id of the response to stop"
+            return await self.refuse(
+                error_message(400, message, "invalid_request_error", param="response_id"), lane
+            )
+        if mode != "discard_partial_items":
+            message = 'streamkit serve: response.interrupt takes mode "discard_partial_items"'
+            return await self.refuse(error_message(400, message, "invalid_request_error", param="mode"), lane)
+        found = self.session.running_turn(response_id)
+        if found is None:
+            if response_id in self.session.ended:
+                return None  # (too late: its end is on its way)
+            message = f"Response '{response_id[:80]}' is not under way on this connection."
+            return await self.refuse(
+                error_message(404, message, "invalid_request_error", "response_not_found", "response_id"),
+                lane,
+            )
+        turn, steering = found
+        if not turn.interrupted and steering.task is not None:
+            turn.interrupted = True
+            steering.task.cancel()  # (its answer catches it: see answer)
 
     async def steering(self, event: dict[str, Any], lane: str | None) -> None:
         """Send a steering event, numbered."""
@@ -361,11 +394,23 @@ class Connection:
                             await self.send(data, lane)
                             if turn is not None:
                                 turn.saw(data)
-            if session is not None and turn is not None:
-                session.remember(turn)
+        except asyncio.CancelledError:
+            # a response.interrupt (the reader cancelled this task once, for this response);
+            # anything else cancelling it (the client gone) goes on as a cancellation
+            task = asyncio.current_task()
+            if turn is None or not turn.interrupted or ended or (task is not None and task.uncancel() > 0):
+                raise
+            from .responses_socket import interrupted
+
+            end = interrupted(turn)
+            queued, ended = session.end(turn), True
+            await self.send(end, lane)
+            turn.saw(end)
         finally:
             if not ended:
                 queued = session.end(turn)
+        if session is not None and turn is not None:
+            session.remember(turn)
         if queued is not None and queued.steers:
             return await self.steered(turn, queued, lane)
         return None

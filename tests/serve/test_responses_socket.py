@@ -266,3 +266,106 @@ def test_over_the_websocket_another_keys_stored_response_is_not_found(tmp_path: 
     assert (
         continued.type == "response.completed" and continued.response.output_text == "About half a million."
     )
+
+
+def _until_end(ws: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A raw WebSocket's messages up to the end of one response: (the terminal one, all of them)."""
+    seen = []
+    for _ in range(10_000):
+        message = json.loads(ws.recv(timeout=20))
+        seen.append(message)
+        if message["type"] in ("response.completed", "response.failed", "response.incomplete", "error"):
+            return message, seen
+    raise AssertionError("no end")
+
+
+@pytest.mark.parametrize("upstream", ["openai-chat", "anthropic"])
+def test_an_interrupt_stops_the_response_keeps_its_done_items_and_the_chain_goes_on(
+    upstream: str, tmp_path: Path
+) -> None:
+    """What the Codex CLI does with its instant interrupt (its own tests' frames): once it knows
+    the response's id it sends ``response.interrupt`` (``discard_partial_items``), reads the
+    response to its end, and continues from it with its user's new input. The response ends at
+    once with ``response.incomplete`` (reason ``interrupted``) whose output holds the reasoning
+    item done and not the text still being written, numbered on; the continuation sent upstream
+    holds the reasoning and no partial text."""
+    from websockets.sync.client import connect
+
+    long_text = "partial " * 3000
+    script = [{"reasoning": "Think it over.", "text": long_text}, {"text": ANSWER}]
+    slow = ("--realtime", "--delay", "0.005")
+    with (
+        gateway(upstream, tmp_path, script=script, upstream_options=slow) as (url, log),
+        connect(url.replace("http://", "ws://") + "/v1/responses") as ws,
+    ):
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": QUESTION, "store": False}))
+        seen: list[dict[str, Any]] = []
+        while sum(m["type"] == "response.output_text.delta" for m in seen) < 3:
+            seen.append(json.loads(ws.recv(timeout=20)))
+        response_id = seen[0]["response"]["id"]
+        ws.send(
+            json.dumps(
+                {"type": "response.interrupt", "response_id": response_id, "mode": "discard_partial_items"}
+            )
+        )
+        end, rest = _until_end(ws)
+        seen += rest
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "Go on.", "store": False,
+                            "previous_response_id": response_id}))  # fmt: skip
+        after, _ = _until_end(ws)
+    assert end["type"] == "response.incomplete", end
+    response = end["response"]
+    assert response["id"] == response_id and response["status"] == "incomplete"
+    assert response["incomplete_details"] == {"reason": "interrupted"}
+    assert [item["type"] for item in response["output"]] == ["reasoning"]
+    assert response["output"][0]["summary"][0]["text"] == "Think it over."
+    deltas = "".join(m["delta"] for m in seen if m["type"] == "response.output_text.delta")
+    assert 0 < len(deltas) < len(long_text) / 2  # (stopped, not sent to its end)
+    numbers = [m["sequence_number"] for m in seen]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert after["type"] == "response.completed" and after["response"]["previous_response_id"] == response_id
+    _, continuation = requests_of(log)
+    sent = json.dumps(continuation)
+    assert QUESTION in sent and "Go on." in sent and "partial" not in sent
+
+
+def test_an_interrupt_too_late_is_let_go_and_a_wrong_one_is_an_error(tmp_path: Path) -> None:
+    """An interrupt naming a response that has ended is let go without a word (its end is on its
+    way to the client, which reads it as it would have); one naming no response of the
+    connection, or another mode, is an error, and the connection goes on. Codex's acknowledgement
+    ``response.processed`` is taken without a word too."""
+    from websockets.sync.client import connect
+
+    with (
+        gateway("openai-chat", tmp_path, script=[{"text": ANSWER}] * 3) as (url, _),
+        connect(url.replace("http://", "ws://") + "/v1/responses") as ws,
+    ):
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": QUESTION, "store": False}))
+        done, _ = _until_end(ws)
+        response_id = done["response"]["id"]
+        ws.send(json.dumps({"type": "response.processed", "response_id": response_id}))
+        ws.send(
+            json.dumps(
+                {"type": "response.interrupt", "response_id": response_id, "mode": "discard_partial_items"}
+            )
+        )
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "again", "store": False}))
+        next_one = json.loads(ws.recv(timeout=20))  # (nothing came for the two before)
+        _until_end(ws)
+        ws.send(
+            json.dumps(
+                {"type": "response.interrupt", "response_id": "resp_never", "mode": "discard_partial_items"}
+            )
+        )
+        unknown = json.loads(ws.recv(timeout=20))
+        ws.send(
+            json.dumps({"type": "response.interrupt", "response_id": response_id, "mode": "keep_everything"})
+        )
+        bad_mode = json.loads(ws.recv(timeout=20))
+        ws.send(json.dumps({"type": "response.interrupt", "mode": "discard_partial_items"}))
+        no_id = json.loads(ws.recv(timeout=20))
+    assert done["type"] == "response.completed" and next_one["type"] == "response.created"
+    assert unknown["type"] == "error" and unknown["status"] == 404
+    assert unknown["error"]["code"] == "response_not_found" and "resp_never" in unknown["error"]["message"]
+    assert bad_mode["type"] == "error" and bad_mode["error"]["param"] == "mode"
+    assert no_id["type"] == "error" and no_id["error"]["param"] == "response_id"

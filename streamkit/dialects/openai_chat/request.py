@@ -260,6 +260,18 @@ def _custom_tools(conversation: dict[str, Any]) -> frozenset[str]:
     )
 
 
+def _reasoning_alone(message: dict[str, Any], out: dict[str, Any]) -> bool:
+    """Whether a canonical assistant turn held reasoning alone, all of it left out of the Chat
+    message ``out`` made of it, which so says nothing at all."""
+    parts = message.get("content") or ()
+    return (
+        bool(parts)
+        and all(isinstance(p, dict) and p.get("type") == "reasoning" for p in parts)
+        and out.get("content") is None
+        and set(out) <= {"role", "content"}
+    )
+
+
 def chat_messages(conversation: dict[str, Any], drops: RequestDrops | None = None) -> list[dict[str, Any]]:
     """Canonical conversation → Chat Completions ``messages`` (see the module's docstring)."""
     from ...conversation import system_text
@@ -306,6 +318,11 @@ def chat_messages(conversation: dict[str, Any], drops: RequestDrops | None = Non
         fields = _meta(message).get("fields")
         if isinstance(fields, dict):
             out.update({k: v for k, v in fields.items() if k not in out})
+        if role == "assistant" and _reasoning_alone(message, out):
+            # (an interrupted response's turn, say: the API refuses an assistant message with
+            # neither content nor tool calls)
+            drops.add("assistant turns with nothing but reasoning")
+            continue
         messages.append(out)
     if shown:
         messages.append({"role": "user", "content": shown})

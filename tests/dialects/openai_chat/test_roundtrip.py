@@ -244,7 +244,10 @@ def expected(conversation: dict[str, Any]) -> dict[str, Any]:
         if m["role"] == "user":
             out["messages"].append({"role": "user", "content": _user(m["content"])})
         elif m["role"] == "assistant":
-            out["messages"].append({"role": "assistant", "content": _assistant(m["content"])})
+            kept = _assistant(m["content"])
+            if m["content"] and not kept and all(p["type"] == "reasoning" for p in m["content"]):
+                continue  # (reasoning Chat cannot carry, alone: the turn is left out)
+            out["messages"].append({"role": "assistant", "content": kept})
         elif m["role"] == "tool":
             out["messages"].append({"role": "tool", "tool_call_id": m["tool_call_id"], "output": _output(m["output"]),
                                     "tool_name": m["tool_name"]})  # fmt: skip
