@@ -12,6 +12,7 @@ EXIT_FAILURE = 1  # upstream or tool failed and the command could not continue
 EXIT_USAGE = 2  # bad options, unknown dialect or format, missing file
 EXIT_DATAERR = 65  # bad input data (sysexits EX_DATAERR)
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 128 + 15  # SIGTERM, handled (as a shell reports a process it ended)
 
 
 class StreamkitError(Exception):
@@ -64,3 +65,8 @@ class StreamFailed(UpstreamError):
     def __init__(self, message: str, *, quiet: bool = False) -> None:
         super().__init__(message)
         self.quiet = quiet
+
+
+class Terminated(BaseException):
+    """SIGTERM stopped the command, which has cleaned up as after Ctrl-C: exit 143. (A
+    BaseException, as KeyboardInterrupt is, so that no ``except Exception`` keeps it.)"""

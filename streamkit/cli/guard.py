@@ -15,8 +15,10 @@ from ..errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TERMINATED,
     DataError,
     StreamkitError,
+    Terminated,
     UsageError,
 )
 
@@ -92,6 +94,8 @@ def run(command: str, body: Callable[[IO[bytes]], None]) -> None:
         code = EXIT_OK
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
+    except Terminated:
+        code = EXIT_TERMINATED
     except DataError as exc:
         diagnostics.error(str(exc))
         code = EXIT_DATAERR

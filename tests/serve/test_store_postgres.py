@@ -181,3 +181,53 @@ def test_a_keys_response_is_its_own_through_every_gateway(tmp_path: Path, dsn: s
         with pytest.raises(openai.NotFoundError):
             bob_b.responses.delete(made.id)
         assert alice_b.responses.retrieve(made.id).status == "completed"
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_sigterm_stops_serve_as_ctrl_c_does_with_every_response_stored(
+    stop: str, dsn: str, tmp_path: Path
+) -> None:
+    """``docker stop`` and systemd send SIGTERM: the answers under way end, what the store has
+    queued is written, exit 143 (130 for Ctrl-C). uvicorn raised the SIGTERM again before the
+    store was closed, and the process died with 213 of 256 responses just streamed unwritten."""
+    import concurrent.futures
+    import signal
+    import subprocess
+
+    import httpx
+    import orjson
+
+    from tests.conftest import STREAMKIT
+
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "word " * 300}] * 200))
+
+    def start() -> tuple[subprocess.Popen[bytes], str]:
+        proc = subprocess.Popen([str(STREAMKIT), "serve", "-d", "openai-responses", "--script", str(script), "--port",
+                                 "0", "--store", dsn], stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        assert proc.stdout is not None
+        return proc, proc.stdout.readline().decode().strip()
+
+    def created(url: str) -> str:
+        # each client reads only the response's start and leaves: its background run goes on
+        body = {"model": "m", "input": "hi", "stream": True}
+        with httpx.stream("POST", f"{url}/v1/responses", json=body, timeout=30) as answer:
+            for line in answer.iter_lines():
+                if line.startswith("data: "):
+                    return str(orjson.loads(line[6:])["response"]["id"])
+        raise AssertionError("no response.created")
+
+    proc, url = start()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(lambda _: created(url), range(128)))
+    proc.send_signal(getattr(signal, stop))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == (143 if stop == "SIGTERM" else 130) and b"Traceback" not in err, err
+    proc, url = start()
+    try:
+        with httpx.Client() as http:
+            statuses = [http.get(f"{url}/v1/responses/{i}").json().get("status") for i in ids]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert statuses == ["completed"] * len(ids)
