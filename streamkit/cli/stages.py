@@ -11,6 +11,7 @@ from typing import IO, Any
 import click
 
 from .. import diagnostics
+from ..errors import Terminated
 from . import fast_start
 from .group import cli
 from .guard import _open_input, _stdin, run
@@ -162,11 +163,9 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
                     all_written()
                     raise
                 all_written()
-        except BaseException as exc:
+        except BaseException:
             runner.close(cancel=True)  # every unfinished call's result is set by now,
             _wait_written(outputs_written)  # and written by its callback soon after
-            if isinstance(exc, _Terminated):
-                raise SystemExit(EXIT_TERMINATED) from None
             raise
         runner.close()
         outcome.check(ignore=ignore_errors)
@@ -185,21 +184,15 @@ def _wait_written(written: list[Any], timeout: float = 2.0) -> None:
             return
 
 
-EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
-
-
-class _Terminated(BaseException):
-    """SIGTERM arrived: unwind like Ctrl-C (a BaseException, so no ``except Exception`` keeps it)."""
-
-
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`_Terminated` in the main thread; a second SIGTERM
-    during the clean-up kills at once, as the default would."""
+    """While inside, SIGTERM raises :class:`~streamkit.errors.Terminated` in the main thread (the
+    guard's exit 143, after the command's clean-up); a second SIGTERM during the clean-up kills at
+    once, as the default would."""
 
     def on_term(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise _Terminated
+        raise Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
