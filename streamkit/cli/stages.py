@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-from collections.abc import Iterator
 from typing import IO, Any
 
 import click
 
 from .. import diagnostics
-from ..errors import Terminated
 from . import fast_start
 from .group import cli
 from .guard import _open_input, _stdin, run
@@ -26,6 +22,7 @@ from .options import (
     think_tags_option,
 )
 from .outcome import Outcome
+from .signals import sigterm_interrupts
 
 
 @cli.command()
@@ -145,7 +142,7 @@ def run_tools(tools_file: str, parallel: int, approve: bool, on_error: str, igno
                 raise write_failed[0]
 
         try:
-            with _sigterm_interrupts():
+            with sigterm_interrupts():
                 try:
                     for event in outcome:
                         with lock:
@@ -182,27 +179,6 @@ def _wait_written(written: list[Any], timeout: float = 2.0) -> None:
     for done in written:
         if not done.wait(max(0.0, deadline - time.monotonic())):
             return
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While inside, SIGTERM raises :class:`~streamkit.errors.Terminated` in the main thread (the
-    guard's exit 143, after the command's clean-up); a second SIGTERM during the clean-up kills at
-    once, as the default would."""
-
-    def on_term(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise Terminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread (an embedding): leave SIGTERM alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @cli.command()
