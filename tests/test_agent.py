@@ -6,6 +6,8 @@ plain shell loop of the README."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from streamkit.plugins import Registry, get_plugin_manager
 from streamkit.serve.provider_rules import problems
 
 from .conftest import ROOT, STREAMKIT, ndjson, run_cli
+from .executors.procfs import marker_fixture  # noqa: F401 (the marker fixture)
 from .test_fetch_live import serving
 
 SCRIPT = [
@@ -395,3 +398,33 @@ def test_a_tools_files_web_search_is_the_providers_own_and_runs_there(dialect: s
     assert search in body["tools"] and problems(dialect, body) == []
     if dialect != "anthropic":  # (what its search cannot take: said once)
         assert "cannot send the web search's max_uses (1)" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_agent_and_every_process_of_its_running_tool(
+    signum: int, code: int, marker: str, tmp_path: Path
+) -> None:
+    """SIGTERM (``timeout``, ``docker stop``) behaves as Ctrl-C: the tool running when it comes is
+    stopped with all its processes, the events so far are written, exit 143 (130). With SIGTERM's
+    default the agent ended alone, and the tool's processes ran on, orphaned."""
+    from .executors.procfs import assert_gone, wait_for
+    from .stages.test_run_tools_processes import marked_tools
+
+    tools = marked_tools(tmp_path, marker)
+    turns = tmp_path / "turns.json"
+    turns.write_bytes(
+        orjson.dumps([{"tool_calls": [{"name": "hang_long", "input": {}}]}, {"text": "never reached"}])
+    )
+    argv = [str(STREAMKIT), "agent", "-m", "m", "--tools", str(tools), QUESTION]
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test"}
+    with (
+        serving("-d", "openai-chat", "--script", str(turns)) as url,
+        subprocess.Popen([*argv, "--base-url", f"{url}/v1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env) as proc,
+    ):  # fmt: skip
+        wait_for(marker, count=3)  # sh, its child in its own session, the sleeper
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == code and err == b"", err
+    assert [e["tool_name"] for e in ndjson(out) if e["type"] == "tool-call"] == ["hang_long"]
+    assert_gone(marker)

@@ -93,6 +93,7 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
         from ..plugins import default_registry
         from ..stages.agent import agent as agent_loop
         from ..tools import load_tools
+        from .signals import sigterm_interrupts
 
         registry = default_registry()
         target = registry.dialect(dialect or os.environ.get("STREAMKIT_DIALECT") or "openai-chat")
@@ -114,24 +115,27 @@ def agent(prompt: str | None, dialect: str | None, model: str | None, system: st
                            model=model or conversation.get("model") or os.environ.get("STREAMKIT_MODEL"))  # fmt: skip
         writer = EventWriter(out)
         last = None
-        try:
-            events = agent_loop(conversation, dialect=target.name, endpoint=endpoint, tools=tools, max_steps=max_steps,
-                                registry=registry, parallel=parallel, approve="always" if approve else "never",
-                                fetch_options={"retries": retries, "read_timeout": read_timeout, "timeout": total_timeout,
-                                               "note": diagnostics.note},
-                                transport=transport, warn=diagnostics.warn)  # fmt: skip
-            began = time.monotonic()
-            for event in events:
-                # one timeline for the whole run (each response's own t counts from its request):
-                # seconds since the agent began, when the event was written (render -f stats)
-                event["t"] = round(time.monotonic() - began, 6)
-                kind = event.get("type")
-                if not final or kind == "error":
-                    writer.write(event)
-                elif kind == "message" and not event.get("choice"):
-                    last = event
-        finally:
-            if final and last is not None:
-                writer.write(last)  # the last answer, even when the loop ended in an error
+        # SIGTERM as Ctrl-C: the running tools' processes are stopped as the loop unwinds (with the
+        # default, the agent ended alone and a shell tool's processes ran on, orphaned)
+        with sigterm_interrupts():
+            try:
+                events = agent_loop(conversation, dialect=target.name, endpoint=endpoint, tools=tools, max_steps=max_steps,
+                                    registry=registry, parallel=parallel, approve="always" if approve else "never",
+                                    fetch_options={"retries": retries, "read_timeout": read_timeout, "timeout": total_timeout,
+                                                   "note": diagnostics.note},
+                                    transport=transport, warn=diagnostics.warn)  # fmt: skip
+                began = time.monotonic()
+                for event in events:
+                    # one timeline for the whole run (each response's own t counts from its request):
+                    # seconds since the agent began, when the event was written (render -f stats)
+                    event["t"] = round(time.monotonic() - began, 6)
+                    kind = event.get("type")
+                    if not final or kind == "error":
+                        writer.write(event)
+                    elif kind == "message" and not event.get("choice"):
+                        last = event
+            finally:
+                if final and last is not None:
+                    writer.write(last)  # the last answer, even when the loop ended in an error
 
     run("agent", body)
