@@ -47,7 +47,11 @@ def convert_many(inputs: tuple[str, ...], out_dir: str, *, to: str, from_: str |
     kwargs: dict[str, Any] = {"to": to, "from_": from_, "think_tags": think_tags, "options": options}
     began = time.perf_counter()
     results: list[Any] = []
-    with _progress(len(pairs)) as advance:
+    from .signals import sigterm_interrupts
+
+    # SIGTERM as Ctrl-C: the workers are stopped with this process (with the default they ran on,
+    # orphaned, holding its standard error open)
+    with sigterm_interrupts(), _progress(len(pairs)) as advance:
         if jobs == 1 or len(pairs) == 1:
             for source, target in pairs:
                 results.append(convert_file(source, target, **kwargs))

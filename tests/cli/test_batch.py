@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -107,3 +108,32 @@ def test_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     os.close(leader)
     assert proc.wait(timeout=30) == 65
     assert b"converting" in seen and b"files converted into" in seen
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_workers_with_the_command(signum: int, code: int, tmp_path: Path) -> None:
+    """SIGTERM to ``convert -j 2`` (``timeout``, ``docker stop``) behaves as Ctrl-C sent to it
+    alone: the command stops at once with its workers, exit 143 (130). With SIGTERM's default the
+    workers ran on, orphaned, holding the command's standard error open."""
+    src = tmp_path / "in"
+    src.mkdir()
+    recording = (DATA / "openai-chat" / "content-parts.sse").read_bytes()
+    for n in range(4000):
+        (src / f"r{n}.sse").write_bytes(recording)
+    with subprocess.Popen([str(STREAMKIT), "convert", "--to", "anthropic", "-j", "2", "-o", str(tmp_path / "out"),
+                           str(src)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "out").exists() or not any(
+            (tmp_path / "out").iterdir()
+        ):  # (the workers are at it)
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.02)
+        workers = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)  # (the workers' end closes standard error)
+    assert proc.returncode == code and b"Traceback" not in err, err
+    assert len(list((tmp_path / "out").iterdir())) < 4000  # (stopped, not run to its end)
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
