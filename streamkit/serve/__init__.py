@@ -154,7 +154,8 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     """The uvicorn server for the app, as both ``run`` and ``background`` serve it; a WebSocket
     message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
     body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
-    request's headers (:mod:`streamkit.serve.timeouts`), and a connection past
+    request's headers (:mod:`streamkit.serve.timeouts`; an idle connection is kept as long), and a
+    connection past
     ``server.max_connections`` is answered 503 and closed, one past
     ``server.max_connections_per_client`` from its address 429 (:mod:`streamkit.serve.connections`).
 
@@ -179,6 +180,11 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
+        # an idle connection is kept as long as a new one may wait for its first request: with
+        # uvicorn's 5 s, the official SDKs' pools (httpx: 5 s too) reused a connection the
+        # server was closing at that moment, and the request failed (httpx's ReadError, which
+        # the SDKs then retry); nginx keeps 75 s
+        timeout_keep_alive=server.client_timeout,
         ws_max_size=server.max_body,
         ws_per_message_deflate=(
             server.websocket_deflate if server.websocket_deflate is not None else not loopback(host)

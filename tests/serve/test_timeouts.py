@@ -168,3 +168,28 @@ def test_the_client_timeout_default_is_the_servers() -> None:
         == CLIENT_TIMEOUT
     )
     assert Server({}, None).client_timeout == CLIENT_TIMEOUT
+
+
+def test_an_idle_connection_is_kept_as_long_as_the_client_timeout(protocol: str, tmp_path: Path) -> None:
+    """Kept alive past uvicorn's own 5 s, up to ``--client-timeout`` (then closed, as the tests
+    above check): with 5 s, the official SDKs' pools (httpx keeps a connection 5 s too) reused a
+    connection the server was closing at that moment, and the request failed (a ReadError, which
+    the SDKs retry)."""
+    script = tmp_path / "script.json"
+    script.write_bytes(orjson.dumps([{"text": "ok"}] * 5))
+    request = HEAD + b"content-length: %d\r\n\r\n" % len(REQUEST) + REQUEST
+    with (
+        serving("-d", "openai-chat", "--script", str(script), "--client-timeout", "8") as url,
+        _connect(int(url.rsplit(":", 1)[1])) as sock,
+    ):
+        answers = []
+        for idle in (0.0, 5.5):
+            time.sleep(idle)
+            sock.sendall(request)
+            answer = b""
+            while b'"finish_reason":"stop"' not in answer:
+                chunk = sock.recv(65536)
+                assert chunk, f"closed after {idle} s idle"
+                answer += chunk
+            answers.append(answer)
+    assert [a[:15] for a in answers] == [b"HTTP/1.1 200 OK"] * 2
