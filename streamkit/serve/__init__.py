@@ -165,10 +165,13 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     it (a Responses client's long text through a gateway: 26.5 µs of the gateway's CPU per
     message with it, 18.5 without, 7.2 for the same events over SSE; ``bench/gateway.py``), which
     a loopback connection gets nothing back for."""
-    from .connections import limited_protocol, lingering_protocol, loopback
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    from .connections import limited_protocol, lingering_protocol, lingering_websockets, loopback
     from .timeouts import timely_protocol
 
     http = lingering_protocol(timely_protocol(server.client_timeout))
+    ws = lingering_websockets(AutoWebSocketsProtocol) if AutoWebSocketsProtocol is not None else "auto"
     if server.max_connections or server.max_connections_per_client:
         http = limited_protocol(
             http, server.max_connections or None, server.max_connections_per_client or None
@@ -185,6 +188,7 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
         # server was closing at that moment, and the request failed (httpx's ReadError, which
         # the SDKs then retry); nginx keeps 75 s
         timeout_keep_alive=server.client_timeout,
+        ws=ws,
         ws_max_size=server.max_body,
         ws_per_message_deflate=(
             server.websocket_deflate if server.websocket_deflate is not None else not loopback(host)
