@@ -155,8 +155,7 @@ def _uvicorn_server(uvicorn: Any, app: Any, interrupted: list[int], server: Serv
     message above ``server.max_body`` bytes closes its connection (1009, message too big), as a
     body above it is answered 413, and a client gets ``server.client_timeout`` seconds to send a
     request's headers (:mod:`streamkit.serve.timeouts`; an idle connection is kept as long), and a
-    connection past
-    ``server.max_connections`` is answered 503 and closed, one past
+    connection past ``server.max_connections`` is answered 503 and closed, one past
     ``server.max_connections_per_client`` from its address 429 (:mod:`streamkit.serve.connections`).
 
     WebSocket clients are offered per-message compression (permessage-deflate) as
