@@ -44,6 +44,7 @@ of them would otherwise take the descriptors the bound keeps for the upstream re
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 _BUSY = b"too many connections: try again in a moment\n"
@@ -114,7 +115,7 @@ def lingering_protocol(protocol: type[asyncio.Protocol]) -> type[asyncio.Protoco
     connection).
 
     The answer's end is seen by the transport uvicorn writes a request's answer to, which is the
-    connection's own but for its ``close``: :class:`_AnswerTransport`."""
+    connection's own but for its ``close`` (:class:`_LingeringTransport`)."""
     most = lingering_limit()
 
     class LingeringHTTPProtocol(protocol):  # type: ignore[misc, valid-type]
@@ -128,7 +129,7 @@ def lingering_protocol(protocol: type[asyncio.Protocol]) -> type[asyncio.Protoco
             cycle = self.cycle
             if cycle is not self._answering and cycle is not None:
                 self._answering = cycle
-                cycle.transport = _AnswerTransport(self, cycle)
+                cycle.transport = _LingeringTransport(self.transport, lambda: cycle.more_body, self.linger)
 
         def linger(self) -> None:
             """Close the connection once what is written is sent, lingering."""
@@ -169,8 +170,8 @@ def lingering_websockets(protocol: Any) -> Any:
     once, the socket was reset under the client's sending, and the client saw the connection
     reset instead of the close frame (in 5 of 6 runs of the test that checks it). uvicorn closes
     such a connection in more than one place, so its transport is one whose ``close`` lingers
-    once the message has failed (:class:`_WebSocketTransport`). Any other class (wsproto's)
-    is given back as it is."""
+    once the message has failed (:class:`_LingeringTransport`). Any other class (wsproto's) is
+    given back as it is."""
     if not isinstance(protocol, type) or not hasattr(protocol, "handle_parser_exception"):
         return protocol
     most = lingering_limit()
@@ -179,7 +180,12 @@ def lingering_websockets(protocol: Any) -> Any:
         failed = False  # the client's message failed the connection: what comes is thrown away
 
         def connection_made(self, transport: Any) -> None:
-            super().connection_made(_WebSocketTransport(self, transport, most))
+            def lingers() -> bool:
+                return self.failed and not transport.is_closing()
+
+            super().connection_made(
+                _LingeringTransport(transport, lingers, lambda: linger(transport, self.loop, most))
+            )
 
         def data_received(self, data: bytes) -> None:
             if not self.failed:
@@ -196,44 +202,26 @@ def lingering_websockets(protocol: Any) -> Any:
     return LingeringWebSocketProtocol
 
 
-class _WebSocketTransport:
-    """A WebSocket connection's transport, whose ``close`` lingers once the client's message
-    has failed the connection (see :func:`lingering_websockets`)."""
+class _LingeringTransport:
+    """A connection's transport as one protocol writes to it: its own but for ``close``, which
+    lingers (``linger()``) while ``lingers()`` says the client may still be sending: a request's
+    body still coming (:func:`lingering_protocol`), a WebSocket message that failed the connection
+    (:func:`lingering_websockets`)."""
 
-    __slots__ = ("_most", "_protocol", "is_closing", "transport", "write")
+    __slots__ = ("_linger", "_lingers", "is_closing", "transport", "write")
 
-    def __init__(self, protocol: Any, transport: Any, most: int) -> None:
-        self._protocol, self.transport, self._most = protocol, transport, most
+    def __init__(self, transport: Any, lingers: Callable[[], bool], linger: Callable[[], None]) -> None:
+        self.transport, self._lingers, self._linger = transport, lingers, linger
         self.write, self.is_closing = transport.write, transport.is_closing
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)
 
     def close(self) -> None:
-        if self._protocol.failed and not self.transport.is_closing():
-            linger(self.transport, self._protocol.loop, self._most)
+        if self._lingers():
+            self._linger()
         else:
             self.transport.close()
-
-
-class _AnswerTransport:
-    """The transport uvicorn writes one request's answer to: the connection's, whose ``close`` at
-    the answer's end lingers while the request's body is still coming."""
-
-    __slots__ = ("_protocol", "_request", "_transport", "is_closing", "write")
-
-    def __init__(self, protocol: Any, request: Any) -> None:
-        self._protocol, self._request, self._transport = protocol, request, protocol.transport
-        self.write, self.is_closing = self._transport.write, self._transport.is_closing
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-    def close(self) -> None:
-        if self._request.more_body:
-            self._protocol.linger()
-        else:
-            self._transport.close()
 
 
 def limited_protocol(
