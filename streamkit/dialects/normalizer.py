@@ -1,10 +1,17 @@
-"""The base class of a dialect's normalizer (re-exported by :mod:`.base`, where plugins find it)."""
+"""The base class of a dialect's normalizer (re-exported by :mod:`.base`, where plugins find it).
+
+mypyc compiles this module with the normalizers that derive from it (see :mod:`streamkit._native`);
+the class allows subclasses that are not compiled: every plugin's, and the other dialects'.
+"""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from mypy_extensions import mypyc_attr  # (what mypyc reads; it imports typing, as pluggy does)
 
+
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Normalizer:
     """Turns one stream of a dialect's wire events into canonical events.
 

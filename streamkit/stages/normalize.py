@@ -120,9 +120,11 @@ class _Router:
             return self.failed(exc)
         return out
 
-    def no_meaning(self, raw: dict[str, Any], data: Any, event: str | None) -> list[dict[str, Any]]:
+    def no_meaning(self, raw: dict[str, Any] | None, data: Any, event: str | None) -> list[dict[str, Any]]:
+        """An event that means nothing canonical: kept as a raw event (``raw``, the line's, read
+        when --keep-raw is given) or counted in the warning at the end."""
         if self.keep_raw:
-            if raw.get("type") == "raw":
+            if raw is not None and raw.get("type") == "raw":
                 return [raw if raw.get("dialect") else {**raw, "dialect": self.current.name}]
             return [{"type": "raw", "dialect": self.current.name, "event": event, "data": data}]
         kind = event or (data.get("type") if isinstance(data, dict) else None)
@@ -312,8 +314,8 @@ def normalize(
             and ((n := len(raw)) == 4 or (n == 5 and "t" in raw))
             and (data := raw.get("data", missing)) is not missing
             and (
-                (dialect := raw.get("dialect", 0)) in accepts
-                or (forced and (dialect is None or type(dialect) is str))
+                (named := raw.get("dialect", 0)) in accepts
+                or (forced and (named is None or type(named) is str))
             )
             and ((event := raw.get("event", 0)) is None or type(event) is str)
         ):
@@ -443,7 +445,7 @@ def write_normalized(
                         reader.line_no = line_no
                         # (the raw event as a dict for --keep-raw to write: orjson's, as the long way's)
                         as_dict = orjson.loads(line) if router.keep_raw else None
-                        _write_all(router.no_meaning(as_dict, data, event), None, b"", write, see)  # type: ignore[arg-type]
+                        _write_all(router.no_meaning(as_dict, data, event), None, b"", write, see)
                     continue
                 reader.line_no = line_no
                 obj = reader.event_of(line, line_no)
@@ -566,11 +568,17 @@ def _raw_decoder() -> tuple[Callable[[bytes], Any], tuple[type[BaseException], .
     start with no input stays quick."""
     import msgspec
 
-    class Raw(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-        type: Literal["raw"]
-        dialect: str | None
-        event: str | None
-        data: Any
-        t: Any = None
-
-    return msgspec.json.Decoder(Raw).decode, (msgspec.DecodeError, RecursionError)
+    # (made with defstruct, not a class statement: mypyc compiles this module, see streamkit._native)
+    raw = msgspec.defstruct(
+        "Raw",
+        [
+            ("type", Literal["raw"]),
+            ("dialect", str | None),
+            ("event", str | None),
+            ("data", Any),
+            ("t", Any, None),
+        ],
+        forbid_unknown_fields=True,
+        gc=False,
+    )
+    return msgspec.json.Decoder(raw).decode, (msgspec.DecodeError, RecursionError)

@@ -86,7 +86,7 @@ import orjson
 
 from ...canonical import delta_head, tool_call
 from ...errors import DataError
-from ..base import Normalizer, token_counts, wire_string
+from ..base import token_counts, wire_string
 from .normalize_server import _ServerParts
 from .partial_args import PartialArgs
 from .wire import _CANDIDATE_FIELDS, FINISH_REASONS, NAME, _dumps
@@ -192,7 +192,7 @@ class _Call:
         self.head = _CALL_HEADS.get(call_id) or delta_head("tool-input-delta", call_id)
 
 
-class GeminiNormalizer(_ServerParts, Normalizer):
+class GeminiNormalizer(_ServerParts):
     """One Gemini stream: the chunks of one response (or several, by ``responseId``)."""
 
     checks_types = True  # (tests/stages/test_normalize_wire_types.py)
@@ -232,7 +232,9 @@ class GeminiNormalizer(_ServerParts, Normalizer):
 
     # --- the wire events -----------------------------------------------------------------
 
-    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+    # (returns a list, None, or an event's bytes: Normalizer.delta_bytes; said as Any, since mypyc
+    # checks a compiled function's return annotation when it returns)
+    def feed(self, data: Any, event: str | None = None) -> Any:
         # The hot path, measured in `make bench`: a chunk of one candidate holding one part, in the
         # response under way. A part that goes on what is open is written here: for the streamed
         # function call a piece of its arguments, a continuation marker or its terminator; text
@@ -272,7 +274,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
                     if more and plain and self.delta_bytes:  # (the commonest chunk of all)
                         if type(usage := data.get("usageMetadata")) is dict:
                             self.usage = usage
-                        return call.head + _bytes(delta)  # type: ignore[return-value]
+                        return call.head + _bytes(delta)
                     out = [{"type": "tool-input-delta", "id": call.id, "delta": delta}]
                 else:
                     out = []
@@ -296,7 +298,7 @@ class GeminiNormalizer(_ServerParts, Normalizer):
             elif plain and self.delta_bytes:  # (the loop writes the bytes: Normalizer.delta_bytes)
                 if type(usage := data.get("usageMetadata")) is dict:
                     self.usage = usage
-                return (_HEADS.get(bid) or delta_head(kind, bid)) + _bytes(value)  # type: ignore[return-value]
+                return (_HEADS.get(bid) or delta_head(kind, bid)) + _bytes(value)
             else:
                 out = [{"type": kind, "id": bid, "delta": value}]
         else:

@@ -2,15 +2,16 @@
 results (``executableCode`` / ``codeExecutionResult``, ``toolCall`` / ``toolResponse``), files
 (``inlineData``, ``fileData``), and grounding chunks and citations as sources.
 
-:class:`_ServerParts` is a mixin of :class:`~.normalize.GeminiNormalizer`; its ``_on_*`` handlers
+:class:`_ServerParts` is the base of :class:`~.normalize.GeminiNormalizer`; its ``_on_*`` handlers
 are in the normalizer's ``_PART_HANDLERS``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import DataError
+from ..normalizer import Normalizer
 from .wire import CODE_EXECUTION, NAME, SEARCH_TOOL_TYPE, _dumps
 
 #: server-side tool types whose calls have a canonical name other than the type in lower case
@@ -27,34 +28,40 @@ def tool_name(tool_type: Any) -> str:
     return _TOOL_NAMES.get(tool_type) or str(tool_type).lower()
 
 
-class _ServerParts:
-    """The provider-executed calls and results, files and sources of a response (a part of
-    GeminiNormalizer)."""
+class _ServerParts(Normalizer):
+    """The provider-executed calls and results, files and sources of a response: the base of
+    GeminiNormalizer, which provides the state and the methods declared here. (A base class, not a
+    mixin: mypyc compiles the normalizer, and a compiled class has one base, see
+    :mod:`streamkit._native`.)"""
 
-    if TYPE_CHECKING:  # provided by GeminiNormalizer
-        pending: dict[str, list[str]]
-        generated: set[str]
-        sources: set[bytes]
-        grounding: dict[str, Any] | None
+    pending: dict[str, list[str]]
+    generated: set[str]
+    sources: set[bytes]
+    grounding: dict[str, Any] | None
 
-        def _end_call(self, out: list[dict[str, Any]], complete: bool = True) -> None: ...
+    def _end_call(self, out: list[dict[str, Any]], complete: bool = True) -> None:
+        raise NotImplementedError
 
-        def _end_blocks(self, out: list[dict[str, Any]], signature: str | None = None) -> None: ...
+    def _end_blocks(self, out: list[dict[str, Any]], signature: str | None = None) -> None:
+        raise NotImplementedError
 
-        def _new_id(self, given: Any) -> tuple[str, bool]: ...
+    def _new_id(self, given: Any) -> tuple[str, bool]:
+        raise NotImplementedError
 
-        def _call_meta(self, part: dict[str, Any], generated: bool, **extra: Any) -> dict[str, Any]: ...
+    def _call_meta(self, part: dict[str, Any], generated: bool, **extra: Any) -> dict[str, Any]:
+        raise NotImplementedError
 
-        def _whole_call(
-            self,
-            call_id: str,
-            name: str,
-            arguments: str,
-            meta: dict[str, Any],
-            out: list[dict[str, Any]],
-            *,
-            executed: bool = False,
-        ) -> None: ...
+    def _whole_call(
+        self,
+        call_id: str,
+        name: str,
+        arguments: str,
+        meta: dict[str, Any],
+        out: list[dict[str, Any]],
+        *,
+        executed: bool = False,
+    ) -> None:
+        raise NotImplementedError
 
     def _result_id(self, kind: str, given: Any) -> str:
         """The id of the call a provider-executed result answers: its own, else the oldest waiting."""
