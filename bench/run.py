@@ -340,6 +340,11 @@ def main() -> None:
     from streamkit.stages.normalize import normalize
 
     results: dict[str, Any] = {"python": sys.version.split()[0], "chunks": opts.chunks}
+    # (make bench builds them first; the figures of a run without them are the interpreted code's)
+    from streamkit._native import compiled
+
+    results["compiled"] = compiled()
+    print(f"modules compiled with mypyc (streamkit/_native.py): {'yes' if results['compiled'] else 'no'}")
     rows: list[tuple[str, str, str]] = []
 
     def report(name: str, value: str, goal: str = "") -> None:

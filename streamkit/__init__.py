@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import importlib
 
+from . import _native
+
+_native.guard()  # (a compiled build older than its sources is not used: see streamkit._native)
+
 TYPE_CHECKING = False  # (not typing's: importing typing costs 4 ms of a stage's start)
 if TYPE_CHECKING:
     from typing import Any

@@ -68,7 +68,9 @@ def test_make_demo_installs_what_running_needs_and_make_test_the_rest() -> None:
     installs = [line for line in demo.splitlines() if "pip install" in line and line not in upgrades]
     assert len(installs) == 1 and installs[0].rstrip().endswith("-e ."), installs
     test = dry("test")
-    assert '-e ".[test,serve,bench,postgres]"' in test
+    assert '-e ".[test,serve,bench,postgres,native]"' in test
+    # the compiled modules are built for the tests (and the benchmark), not for the demo
+    assert "streamkit._native_build" in test and "streamkit._native_build" not in demo
     for plugin in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
         assert f'-e "plugins/{plugin.parent.name}/[test]"' in test
         # every first-party plugin has the test extra make asks for (no pip warning)

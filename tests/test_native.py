@@ -1,0 +1,103 @@
+"""The modules compiled with mypyc (streamkit/_native.py): a build is used while its sources are
+the ones it was made from, and not once one changes, nor with STREAMKIT_PURE_PYTHON=1; a build
+that cannot be made says why and leaves the sources to run. Each test works on a copy of the
+package in a temporary folder, since the build's files sit beside the sources."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+from streamkit import _native
+
+from .conftest import ROOT
+
+GEMINI = ROOT / "tests" / "data" / "gemini"
+BUILT = (ROOT / "streamkit" / _native.STAMP).exists() and not _native.stale()
+
+
+def copy_tree(into: Path) -> Path:
+    """The package (with its build, if any) and the build's library, copied into ``into``."""
+    shutil.copytree(ROOT / "streamkit", into / "streamkit", copy_function=shutil.copy2)
+    for suffix in EXTENSION_SUFFIXES:
+        library = ROOT / f"{_native.GROUP}__mypyc{suffix}"
+        if library.exists():
+            shutil.copy2(library, into / library.name)
+    return into
+
+
+def run(tree: Path, *args: str, stdin: bytes = b"", **env: str) -> subprocess.CompletedProcess[bytes]:
+    full = {k: v for k, v in os.environ.items() if k != "STREAMKIT_PURE_PYTHON"}
+    full.update(env, PYTHONPATH=str(tree))
+    # (run in the copy: Python puts the current folder first on the path)
+    return subprocess.run(
+        [sys.executable, *args], input=stdin, capture_output=True, env=full, timeout=120, cwd=tree
+    )
+
+
+def compiled_in(tree: Path, **env: str) -> list[str]:
+    """Where each compiled module was imported from, in a fresh process on the copy."""
+    code = "import importlib, streamkit._native as n; [print(importlib.import_module(m).__file__) for m in n.MODULES]"
+    result = run(tree, "-c", code, **env)
+    assert result.returncode == 0, result.stderr.decode()
+    files = result.stdout.decode().split()
+    assert len(files) == len(_native.MODULES) and all(f.startswith(str(tree)) for f in files), files
+    return [Path(f).suffix for f in files]
+
+
+def normalized(tree: Path, **env: str) -> bytes:
+    """The canonical events of a streamed function call and of grounding, by the copy's normalize."""
+    stream = b""
+    for name in ("function-call-streamed.sse", "grounding.sse"):
+        replayed = run(
+            tree, "-m", "streamkit", "fetch", "-d", "gemini", "--replay", str(GEMINI / name), **env
+        )
+        assert replayed.returncode == 0, replayed.stderr.decode()
+        stream += replayed.stdout
+    result = run(tree, "-m", "streamkit", "normalize", "-d", "gemini", stdin=stream, **env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.count(b"\n") > 10
+    return result.stdout
+
+
+@pytest.mark.skipif(
+    not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
+)
+def test_the_build_is_used_until_a_source_changes(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path)
+    assert set(compiled_in(tree)) == {".so"}
+    compiled = normalized(tree)
+    # asked for the sources
+    assert set(compiled_in(tree, STREAMKIT_PURE_PYTHON="1")) == {".py"}
+    # one source touched (an edit after the build): every module of the group runs as Python
+    source = tree / "streamkit" / "dialects" / "gemini" / "partial_args.py"
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert set(compiled_in(tree)) == {".py"}
+    assert normalized(tree) == compiled  # the two forms make the same bytes
+
+
+def test_a_build_that_cannot_be_made_says_why_and_leaves_the_sources(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path)
+    result = run(tree, "-m", "streamkit._native_build", CC=str(tmp_path / "no-such-cc"))
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == [
+        f"streamkit native: no C compiler ({tmp_path / 'no-such-cc'}); the modules run as Python"
+    ]
+    # what an earlier build left is gone, so the sources run
+    assert not list(tree.rglob("*.so")) and not (tree / "streamkit" / _native.STAMP).exists()
+    assert set(compiled_in(tree)) == {".py"}
+    normalized(tree)
+
+
+def test_the_makefile_rebuilds_when_any_compiled_module_changes() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    sources = makefile.split("NATIVE_SOURCES :=", 1)[1].split("\n# ", 1)[0]
+    for module in _native.MODULES:
+        assert str(Path(_native.source(module)).relative_to(ROOT)) in sources, module
