@@ -18,9 +18,8 @@ DEV := $(VENV)/.installed-dev
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # mypyc's build of the hot modules (the `native` target below)
 NATIVE := streamkit/_native.stamp
-NATIVE_SOURCES := streamkit/_native.py streamkit/_native_build.py streamkit/dialects/normalizer.py \
-	streamkit/dialects/gemini/partial_args.py streamkit/dialects/gemini/normalize_server.py \
-	streamkit/dialects/gemini/normalize.py streamkit/stages/normalize.py
+NATIVE_SOURCES := streamkit/_native.py streamkit/_native_build.py streamkit/dialects/gemini/partial_args.py \
+	streamkit/dialects/gemini/normalize_server.py streamkit/dialects/gemini/normalize.py streamkit/stages/normalize.py
 # bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
 COMPILE := $(PY) -m compileall -q
 
@@ -111,4 +110,4 @@ tox: $(DEV)
 
 clean:
 	rm -rf $(VENV) .cache .tox .pytest_cache .mypy_cache .ruff_cache build *.egg-info plugins/*/*.egg-info
-	rm -f $(NATIVE) *.so $(patsubst %.py,%.*.so,$(NATIVE_SOURCES))
+	rm -f $(NATIVE) *.so; find streamkit -name '*.so' -delete

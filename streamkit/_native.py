@@ -4,13 +4,14 @@ than its sources from being used.
 Every event passes through ``normalize``, whose hot path is Python bytecode: a dialect's ``feed``
 and the stage's loop. mypyc (mypy's compiler, which builds black and mypy itself) compiles those
 modules, unchanged, to C extensions: on Gemini's real mix, where the interpreted normalizer costs
-twice the orjson floor, ``normalize`` takes 15% less CPU (``make bench``; ``bench/HISTORY.md``).
+twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``bench/HISTORY.md``).
 
-* **Which.** :data:`MODULES`: the normalizer base class (compiled so that a compiled normalizer can
-  derive from it; it allows interpreted subclasses, so every plugin's and every other dialect's
-  normalizer derives from it as before), Gemini's normalizer and its partial-argument assembly,
-  and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever
-  nothing was compiled.
+* **Which.** :data:`MODULES`: Gemini's normalizer and its partial-argument assembly, and the
+  ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
+  compiled. The :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class
+  that is not compiled and derives from a compiled one reads its instances' attributes three
+  times slower, and every other dialect's normalizer and every plugin's derives from it. The
+  compiled normalizer is a Normalizer by registration instead.
 * **Built.** ``python -m streamkit._native_build`` (``make install`` and ``make test`` run it, in the
   project's own folder: an editable install) builds them beside their sources, with mypyc and a C
   compiler; where either is missing it says so and the sources run. A build compiles every module
@@ -18,7 +19,7 @@ twice the orjson floor, ``normalize`` takes 15% less CPU (``make bench``; ``benc
 * **Guarded.** Python imports an extension module before a source of the same name, so a build
   would be used over a source edited after it. The build writes each source's size and
   modification time (:data:`STAMP`); when ``streamkit`` is imported, :func:`guard` compares them
-  (five ``stat`` calls) and, if any source differs, or ``STREAMKIT_PURE_PYTHON=1`` is set, imports
+  (a ``stat`` call per module) and, if any source differs, or ``STREAMKIT_PURE_PYTHON=1`` is set, imports
   every module of the build from its source. mypyc checks the annotations of what it compiles
   when the code runs (a function said to return a list that returns bytes raises TypeError), so
   the tests run the compiled modules (``make test``) and their own tests once more interpreted.
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 #: the modules mypyc compiles, as one group (a compiled module calls another directly)
 MODULES = (
-    "streamkit.dialects.normalizer",
     "streamkit.dialects.gemini.partial_args",
     "streamkit.dialects.gemini.normalize_server",
     "streamkit.dialects.gemini.normalize",

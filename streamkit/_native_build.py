@@ -12,14 +12,18 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _extensions(root: str) -> list[str]:
-    """The build's files under ``root``: each module's extension and the group's library."""
+    """The build's files under ``root``: every extension module in the package (it has none of its
+    own: a module compiled once and no longer listed goes too) and the group's library."""
     from importlib.machinery import EXTENSION_SUFFIXES
 
-    found = []
-    for name in (*MODULES, f"{GROUP}__mypyc"):
-        base = os.path.join(root, *name.split("."))
-        found += [base + suffix for suffix in EXTENSION_SUFFIXES if os.path.exists(base + suffix)]
-    return found
+    found = [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(_PACKAGE)
+        for name in names
+        if name.endswith(tuple(EXTENSION_SUFFIXES))
+    ]
+    library = os.path.join(root, f"{GROUP}__mypyc")
+    return found + [library + suffix for suffix in EXTENSION_SUFFIXES if os.path.exists(library + suffix)]
 
 
 def build() -> str | None:

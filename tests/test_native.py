@@ -101,3 +101,17 @@ def test_the_makefile_rebuilds_when_any_compiled_module_changes() -> None:
     sources = makefile.split("NATIVE_SOURCES :=", 1)[1].split("\n# ", 1)[0]
     for module in _native.MODULES:
         assert str(Path(_native.source(module)).relative_to(ROOT)) in sources, module
+
+
+def test_the_compiled_normalizer_is_a_normalizer_and_the_base_class_is_not_compiled() -> None:
+    """Gemini's normalizer is a Normalizer (by registration when it is compiled); the base class
+    stays Python, since an interpreted subclass of a compiled class reads its attributes slower
+    (every other dialect's normalizer and every plugin's derives from it)."""
+    from streamkit.dialects.base import Normalizer
+    from streamkit.dialects.gemini.normalize import GeminiNormalizer
+    from streamkit.plugins import default_registry
+
+    assert isinstance(default_registry().dialect("gemini").normalizer(), Normalizer)
+    assert issubclass(GeminiNormalizer, Normalizer)
+    assert "streamkit.dialects.normalizer" not in _native.MODULES
+    assert sys.modules[Normalizer.__module__].__file__.endswith(".py")
