@@ -5,6 +5,7 @@ package in a temporary folder, since the build's files sit beside the sources.""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -19,6 +20,25 @@ from streamkit import _native
 from .conftest import ROOT
 
 GEMINI = ROOT / "tests" / "data" / "gemini"
+#: what a wrong type is, for the two forms to agree on
+WRONG = [None, 1, -1, 1.5, True, "x", "", [], {}]
+#: normalizes each stream of a JSON list with the command's own loop and writes, as JSON, what it
+#: wrote and the error it stopped on (run once compiled and once as Python)
+EACH = """
+import io, sys, orjson
+from streamkit.ndjson import EventWriter, NDJSONReader
+from streamkit.stages.normalize import write_normalized
+results = []
+for stream in orjson.loads(open(sys.argv[1], "rb").read()):
+    out = io.BytesIO()
+    try:
+        write_normalized(NDJSONReader(io.BytesIO(stream.encode())), EventWriter(out), lambda e: None, dialect="gemini")
+        error = None
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    results.append([out.getvalue().decode(), error])
+sys.stdout.buffer.write(orjson.dumps(results))
+"""
 BUILT = (ROOT / "streamkit" / _native.STAMP).exists() and not _native.stale()
 
 
@@ -81,6 +101,42 @@ def test_the_build_is_used_until_a_source_changes(tmp_path: Path) -> None:
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert set(compiled_in(tree)) == {".py"}
     assert normalized(tree) == compiled  # the two forms make the same bytes
+
+
+@pytest.mark.skipif(
+    not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
+)
+def test_the_two_forms_agree_on_a_wrong_type_anywhere(tmp_path: Path) -> None:
+    """mypyc checks annotations as the code runs: one that says ``str`` where the wire may hold
+    anything refuses, compiled, what the Python form takes (a number as a thought signature, say).
+    Every Gemini stream of the project's own, with each value in turn made each wrong type: the
+    same events and the same error, byte for byte, in both forms."""
+    import orjson
+
+    from streamkit.stages.fetch import replay
+
+    from .conftest import places, replaced
+
+    streams = []
+    for path in sorted(GEMINI.glob("*.sse")):
+        raws = [orjson.dumps(r) for r in replay(io.BytesIO(path.read_bytes()), dialect="gemini")]
+        for i, raw in enumerate(map(orjson.loads, raws)):
+            for place in places(raw["data"]):
+                for wrong in WRONG:
+                    bad = orjson.dumps({**raw, "data": replaced(raw["data"], place, wrong)})
+                    streams.append(b"\n".join([*raws[:i], bad, *raws[i + 1 :]]).decode() + "\n")
+    assert len(streams) > 5000
+    (tmp_path / "streams.json").write_bytes(orjson.dumps(streams))
+    compiled, interpreted = (
+        run(ROOT, "-c", EACH, str(tmp_path / "streams.json"), **env)
+        for env in ({}, {"STREAMKIT_PURE_PYTHON": "1"})
+    )
+    assert compiled.returncode == 0 and interpreted.returncode == 0, compiled.stderr + interpreted.stderr
+    pairs = list(zip(orjson.loads(compiled.stdout), orjson.loads(interpreted.stdout), streams))
+    assert len(pairs) == len(streams)
+    differ = [(c, p, s) for c, p, s in pairs if c != p]
+    assert not differ, differ[0]
+    assert sum(1 for c, _, _ in pairs if c[1]) > 100  # (wrong types that are refused, in words)
 
 
 def test_a_build_that_cannot_be_made_says_why_and_leaves_the_sources(tmp_path: Path) -> None:

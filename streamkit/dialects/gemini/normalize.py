@@ -400,7 +400,7 @@ class GeminiNormalizer(_ServerParts):
             self._end_call(out, complete=False)  # a call still open at the end was cut off
         if self.text is not None or self.reasoning is not None:
             self._end_blocks(out)
-        raw = self.finish_raw
+        raw: Any = self.finish_raw  # (or the block reason, whatever the wire held)
         feedback = self.prompt_feedback
         if raw is None and isinstance(feedback, dict) and feedback.get("blockReason"):
             raw = feedback["blockReason"]
@@ -526,7 +526,7 @@ class GeminiNormalizer(_ServerParts):
             out.append({"type": "reasoning-start", "id": bid})
         return bid
 
-    def _end_blocks(self, out: list[dict[str, Any]], signature: str | None = None) -> None:
+    def _end_blocks(self, out: list[dict[str, Any]], signature: Any = None) -> None:
         if self.text is not None:
             ev: dict[str, Any] = {"type": "text-end", "id": self.text}
             self.text = None

@@ -41,7 +41,7 @@ class _ServerParts:
     def _end_call(self, out: list[dict[str, Any]], complete: bool = True) -> None:
         raise NotImplementedError
 
-    def _end_blocks(self, out: list[dict[str, Any]], signature: str | None = None) -> None:
+    def _end_blocks(self, out: list[dict[str, Any]], signature: Any = None) -> None:
         raise NotImplementedError
 
     def _new_id(self, given: Any) -> tuple[str, bool]:

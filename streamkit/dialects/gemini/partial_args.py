@@ -24,8 +24,9 @@ _PATH_TOKEN = re.compile(
 )
 
 
-def parse_json_path(path: str) -> list[str | int]:
-    """``$.recipe.ingredients[0].name`` → ``["recipe", "ingredients", 0, "name"]``."""
+def parse_json_path(path: Any) -> list[str | int]:
+    """``$.recipe.ingredients[0].name`` → ``["recipe", "ingredients", 0, "name"]``. (``path`` is
+    whatever the wire held: anything but a string is refused here, in words.)"""
     if not isinstance(path, str) or not path.startswith("$"):
         raise DataError(f"partialArgs jsonPath {path!r} does not start with '$'")
     segments: list[str | int] = []
