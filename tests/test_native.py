@@ -29,10 +29,10 @@ import io, sys, orjson
 from streamkit.ndjson import EventWriter, NDJSONReader
 from streamkit.stages.normalize import write_normalized
 results = []
-for stream in orjson.loads(open(sys.argv[1], "rb").read()):
+for stream in orjson.loads(open(sys.argv[1], "rb").read()):  # (sys.argv[2]: the dialect)
     out = io.BytesIO()
     try:
-        write_normalized(NDJSONReader(io.BytesIO(stream.encode())), EventWriter(out), lambda e: None, dialect="gemini")
+        write_normalized(NDJSONReader(io.BytesIO(stream.encode())), EventWriter(out), lambda e: None, dialect=sys.argv[2])
         error = None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -106,11 +106,12 @@ def test_the_build_is_used_until_a_source_changes(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
 )
-def test_the_two_forms_agree_on_a_wrong_type_anywhere(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dialect", ["gemini", "anthropic"])
+def test_the_two_forms_agree_on_a_wrong_type_anywhere(dialect: str, tmp_path: Path) -> None:
     """mypyc checks annotations as the code runs: one that says ``str`` where the wire may hold
     anything refuses, compiled, what the Python form takes (a number as a thought signature, say).
-    Every Gemini stream of the project's own, with each value in turn made each wrong type: the
-    same events and the same error, byte for byte, in both forms."""
+    Every stream of the project's own in a compiled normalizer's dialect, with each value in turn
+    made each wrong type: the same events and the same error, byte for byte, in both forms."""
     import orjson
 
     from streamkit.stages.fetch import replay
@@ -118,8 +119,8 @@ def test_the_two_forms_agree_on_a_wrong_type_anywhere(tmp_path: Path) -> None:
     from .conftest import places, replaced
 
     streams = []
-    for path in sorted(GEMINI.glob("*.sse")):
-        raws = [orjson.dumps(r) for r in replay(io.BytesIO(path.read_bytes()), dialect="gemini")]
+    for path in sorted((ROOT / "tests" / "data" / dialect).glob("*.sse")):
+        raws = [orjson.dumps(r) for r in replay(io.BytesIO(path.read_bytes()), dialect=dialect)]
         for i, raw in enumerate(map(orjson.loads, raws)):
             for place in places(raw["data"]):
                 for wrong in WRONG:
@@ -159,15 +160,17 @@ def test_the_makefile_rebuilds_when_any_compiled_module_changes() -> None:
         assert str(Path(_native.source(module)).relative_to(ROOT)) in sources, module
 
 
-def test_the_compiled_normalizer_is_a_normalizer_and_the_base_class_is_not_compiled() -> None:
-    """Gemini's normalizer is a Normalizer (by registration when it is compiled); the base class
-    stays Python, since an interpreted subclass of a compiled class reads its attributes slower
-    (every other dialect's normalizer and every plugin's derives from it)."""
+@pytest.mark.parametrize("dialect", ["gemini", "anthropic"])
+def test_a_compiled_normalizer_is_a_normalizer_and_the_base_class_is_not_compiled(dialect: str) -> None:
+    """A compiled dialect's normalizer is a Normalizer (by registration: a compiled class cannot
+    derive from it); the base class stays Python, since an interpreted subclass of a compiled
+    class reads its attributes slower (every other dialect's normalizer and every plugin's
+    derives from it)."""
     from streamkit.dialects.base import Normalizer
-    from streamkit.dialects.gemini.normalize import GeminiNormalizer
     from streamkit.plugins import default_registry
 
-    assert isinstance(default_registry().dialect("gemini").normalizer(), Normalizer)
-    assert issubclass(GeminiNormalizer, Normalizer)
+    normalizer = default_registry().dialect(dialect).normalizer()
+    assert isinstance(normalizer, Normalizer) and issubclass(type(normalizer), Normalizer)
+    assert type(normalizer).__module__ in _native.MODULES
     assert "streamkit.dialects.normalizer" not in _native.MODULES
     assert sys.modules[Normalizer.__module__].__file__.endswith(".py")

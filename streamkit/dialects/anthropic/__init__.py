@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, ParsedRequest, Request
+from ..base import Dialect, Endpoint, Normalizer, ParsedRequest, Request
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -125,10 +125,11 @@ class Anthropic(Dialect):
             return isinstance(err, dict) and isinstance(err.get("type"), str)
         return False
 
-    def normalizer(self, **options: Any) -> AnthropicNormalizer:
+    def normalizer(self, **options: Any) -> Normalizer:
         from .normalize import AnthropicNormalizer
 
-        return AnthropicNormalizer(**options)
+        # (a Normalizer by registration, which mypy does not follow: it is compiled, see its class)
+        return AnthropicNormalizer(**options)  # type: ignore[return-value]
 
     def encoder(self, **options: Any) -> AnthropicEncoder:
         from .encode import AnthropicEncoder

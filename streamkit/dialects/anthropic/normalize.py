@@ -90,7 +90,7 @@ What the wire sends, and what becomes of it (canonical events on the right):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -113,10 +113,16 @@ _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
 
 
-class AnthropicNormalizer(Normalizer):
-    """One stream of Messages events (possibly several messages, each a response)."""
+class AnthropicNormalizer:
+    """One stream of Messages events (possibly several messages, each a response).
 
-    checks_types = True  # (tests/stages/test_normalize_wire_types.py)
+    mypyc compiles it (:mod:`streamkit._native`), and a compiled class derives from compiled ones
+    alone: it is a :class:`~streamkit.dialects.base.Normalizer` by registration (``isinstance``
+    says so), with the base class's attributes declared here again."""
+
+    checks_types: ClassVar[bool] = True  # (tests/stages/test_normalize_wire_types.py)
+    delta_bytes: bool = False  # (Normalizer.delta_bytes)
+    call_id_prefix: str = "call_"  # (Normalizer.call_id_prefix)
 
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
@@ -143,7 +149,10 @@ class AnthropicNormalizer(Normalizer):
 
     # --- the wire events -----------------------------------------------------------------
 
-    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+    # (returns a list, None, or an event's bytes: Normalizer.delta_bytes; said as Any, since mypyc
+    # checks a compiled function's return annotation when it returns: said as a list, the bytes
+    # raised a TypeError that the hot path's own except took for bad data)
+    def feed(self, data: Any, event: str | None = None) -> Any:
         # The hot path, measured in `make bench`: a non-empty text, thinking or tool-argument
         # delta of a block already open (the block's entry in ``fast`` says which delta it takes
         # and what it becomes). Anything else, or anything odd, goes the long way.
@@ -164,7 +173,7 @@ class AnthropicNormalizer(Normalizer):
                             if args is not None:
                                 args.append(text)
                             if self.delta_bytes:
-                                return head + _dumps(text)  # type: ignore[return-value]
+                                return head + _dumps(text)
                             return [{"type": canonical, "id": bid, "delta": text}]
             except (KeyError, TypeError):
                 pass
@@ -770,3 +779,6 @@ _DELTA_HANDLERS: dict[str, Any] = {
     "input_json_delta": AnthropicNormalizer._on_input_json_delta,
     "citations_delta": AnthropicNormalizer._on_citations_delta,
 }
+
+
+Normalizer.register(AnthropicNormalizer)
