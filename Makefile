@@ -18,7 +18,8 @@ DEV := $(VENV)/.installed-dev
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # mypyc's build of the hot modules (the `native` target below)
 NATIVE := streamkit/_native.stamp
-NATIVE_SOURCES := streamkit/_native.py streamkit/_native_build.py streamkit/dialects/gemini/partial_args.py \
+NATIVE_SOURCES := streamkit/_native.py streamkit/_native_build.py streamkit/dialects/native_normalizer.py \
+	streamkit/dialects/gemini/partial_args.py \
 	streamkit/dialects/gemini/normalize_server.py streamkit/dialects/gemini/normalize.py streamkit/stages/normalize.py \
 	streamkit/dialects/anthropic/normalize.py
 # bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)

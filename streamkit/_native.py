@@ -11,7 +11,8 @@ twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``
   compiled. The :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class
   that is not compiled and derives from a compiled one reads its instances' attributes three
   times slower, and every other dialect's normalizer and every plugin's derives from it. The
-  compiled normalizers are Normalizers by registration instead.
+  compiled normalizers derive from :mod:`.dialects.native_normalizer`, a Normalizer by
+  registration.
 * **Built.** ``python -m streamkit._native_build`` (``make install`` and ``make test`` run it, in the
   project's own folder: an editable install) builds them beside their sources, with mypyc and a C
   compiler; where either is missing it says so and the sources run. A build compiles every module
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 #: the modules mypyc compiles, as one group (a compiled module calls another directly)
 MODULES = (
+    "streamkit.dialects.native_normalizer",
     "streamkit.dialects.gemini.partial_args",
     "streamkit.dialects.gemini.normalize_server",
     "streamkit.dialects.gemini.normalize",

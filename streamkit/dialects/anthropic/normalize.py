@@ -90,12 +90,13 @@ What the wire sends, and what becomes of it (canonical events on the right):
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from ...errors import DataError
-from ..base import Normalizer, token_counts, wire_string
+from ..base import token_counts, wire_string
+from ..native_normalizer import NativeNormalizer
 from .blocks import CALL_FIELDS, RESULT_BLOCKS, TEXT_BLOCKS, Block, FastEntry, close_block, fast_entry
 from .usage import map_usage
 from .wire import _MESSAGE_FIELDS, FINISH_REASONS, NAME
@@ -113,16 +114,9 @@ _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
 
 
-class AnthropicNormalizer:
-    """One stream of Messages events (possibly several messages, each a response).
-
-    mypyc compiles it (:mod:`streamkit._native`), and a compiled class derives from compiled ones
-    alone: it is a :class:`~streamkit.dialects.base.Normalizer` by registration (``isinstance``
-    says so), with the base class's attributes declared here again."""
-
-    checks_types: ClassVar[bool] = True  # (tests/stages/test_normalize_wire_types.py)
-    delta_bytes: bool = False  # (Normalizer.delta_bytes)
-    call_id_prefix: str = "call_"  # (Normalizer.call_id_prefix)
+class AnthropicNormalizer(NativeNormalizer):
+    """One stream of Messages events (possibly several messages, each a response). (Compiled by
+    mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""
 
     def __init__(self, **options: Any) -> None:
         self._call_ids = 0
@@ -779,6 +773,3 @@ _DELTA_HANDLERS: dict[str, Any] = {
     "input_json_delta": AnthropicNormalizer._on_input_json_delta,
     "citations_delta": AnthropicNormalizer._on_citations_delta,
 }
-
-
-Normalizer.register(AnthropicNormalizer)

@@ -80,13 +80,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from ...canonical import delta_head, tool_call
 from ...errors import DataError
-from ..base import Normalizer, token_counts, wire_string
+from ..base import token_counts, wire_string
 from .normalize_server import _ServerParts
 from .partial_args import PartialArgs
 from .wire import _CANDIDATE_FIELDS, FINISH_REASONS, NAME, _dumps
@@ -193,15 +193,8 @@ class _Call:
 
 
 class GeminiNormalizer(_ServerParts):
-    """One Gemini stream: the chunks of one response (or several, by ``responseId``).
-
-    mypyc compiles it (:mod:`streamkit._native`), and a compiled class derives from compiled ones
-    alone: it is a :class:`~streamkit.dialects.base.Normalizer` by registration (``isinstance``
-    says so), with the base class's attributes declared here again."""
-
-    checks_types: ClassVar[bool] = True  # (tests/stages/test_normalize_wire_types.py)
-    delta_bytes: bool = False  # (Normalizer.delta_bytes)
-    call_id_prefix: str = "call_"  # (Normalizer.call_id_prefix)
+    """One Gemini stream: the chunks of one response (or several, by ``responseId``). (Compiled
+    by mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""
 
     def __init__(self, **options: Any) -> None:
         self.warned_candidates = False
@@ -693,5 +686,3 @@ _PART_HANDLERS: dict[str, Any] = {
     "inlineData": GeminiNormalizer._on_inline_data,
     "fileData": GeminiNormalizer._on_file_data,
 }
-
-Normalizer.register(GeminiNormalizer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import DataError
+from ..native_normalizer import NativeNormalizer
 from .wire import CODE_EXECUTION, NAME, SEARCH_TOOL_TYPE, _dumps
 
 #: server-side tool types whose calls have a canonical name other than the type in lower case
@@ -27,7 +28,7 @@ def tool_name(tool_type: Any) -> str:
     return _TOOL_NAMES.get(tool_type) or str(tool_type).lower()
 
 
-class _ServerParts:
+class _ServerParts(NativeNormalizer):
     """The provider-executed calls and results, files and sources of a response: the base of
     GeminiNormalizer, which provides the state and the methods declared here. (A base class, not a
     mixin: mypyc compiles the normalizer, and a compiled class has one base, see
