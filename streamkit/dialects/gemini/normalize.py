@@ -628,36 +628,6 @@ class GeminiNormalizer(_ServerParts):
         if not more:
             self._end_call(out)
 
-    def _whole_call(
-        self,
-        call_id: str,
-        name: str,
-        arguments: str,
-        meta: dict[str, Any],
-        out: list[dict[str, Any]],
-        *,
-        executed: bool = False,
-    ) -> None:
-        start: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": name}
-        if executed:
-            start["provider_executed"] = True
-        out.append(start)
-        if arguments:
-            out.append({"type": "tool-input-delta", "id": call_id, "delta": arguments})
-        out.append({"type": "tool-input-end", "id": call_id})
-        out.append(self._tool_call(call_id, name, arguments, meta, executed=executed))
-
-    @staticmethod
-    def _tool_call(
-        call_id: str, name: str, arguments: str, meta: dict[str, Any], *, executed: bool = False
-    ) -> dict[str, Any]:
-        ev = tool_call(call_id, name, arguments)
-        if executed:
-            ev["provider_executed"] = True
-        if meta:
-            ev["provider_metadata"] = {NAME: meta}
-        return ev
-
     def _end_call(self, out: list[dict[str, Any]], complete: bool = True) -> None:
         call = self.call
         if call is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...canonical import tool_call
 from ...errors import DataError
 from ..native_normalizer import NativeNormalizer
 from .wire import CODE_EXECUTION, NAME, SEARCH_TOOL_TYPE, _dumps
@@ -61,7 +62,25 @@ class _ServerParts(NativeNormalizer):
         *,
         executed: bool = False,
     ) -> None:
-        raise NotImplementedError
+        start: dict[str, Any] = {"type": "tool-input-start", "id": call_id, "tool_name": name}
+        if executed:
+            start["provider_executed"] = True
+        out.append(start)
+        if arguments:
+            out.append({"type": "tool-input-delta", "id": call_id, "delta": arguments})
+        out.append({"type": "tool-input-end", "id": call_id})
+        out.append(self._tool_call(call_id, name, arguments, meta, executed=executed))
+
+    @staticmethod
+    def _tool_call(
+        call_id: str, name: str, arguments: str, meta: dict[str, Any], *, executed: bool = False
+    ) -> dict[str, Any]:
+        ev = tool_call(call_id, name, arguments)
+        if executed:
+            ev["provider_executed"] = True
+        if meta:
+            ev["provider_metadata"] = {NAME: meta}
+        return ev
 
     def _result_id(self, kind: str, given: Any) -> str:
         """The id of the call a provider-executed result answers: its own, else the oldest waiting."""
