@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._native import GROUP, MODULES, STAMP, source, source_stat
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+from ._native import _PACKAGE, GROUP, MODULES, STAMP, source, source_stat
 
 
 def _extensions(root: str) -> list[str]:
@@ -26,12 +24,17 @@ def _extensions(root: str) -> list[str]:
     return found + [library + suffix for suffix in EXTENSION_SUFFIXES if os.path.exists(library + suffix)]
 
 
+def _remove(root: str) -> None:
+    """Remove what a build made: its extensions and its stamp (the sources then run)."""
+    for path in [*_extensions(root), os.path.join(_PACKAGE, STAMP)]:
+        if os.path.exists(path):
+            os.remove(path)
+
+
 def build() -> str | None:
     """Compile :data:`MODULES` beside their sources; None, or why not (the sources then run)."""
     root = os.path.dirname(_PACKAGE)
-    for path in [*_extensions(root), os.path.join(_PACKAGE, STAMP)]:  # a failed build leaves none
-        if os.path.exists(path):
-            os.remove(path)
+    _remove(root)  # (a failed build leaves none)
     import shutil
     import sysconfig
 
@@ -64,16 +67,14 @@ def build() -> str | None:
             command.build_lib = os.path.join(tmp, "lib")
             dist.run_command("build_ext")
     except (Exception, SystemExit) as exc:  # mypy's errors, no compiler, a compile error
-        for path in _extensions(root):
-            os.remove(path)
+        _remove(root)
         detail = log.getvalue().strip().splitlines()[-1:] or [str(exc)]
         return f"the build failed: {detail[0]}"
     finally:
         os.chdir(cwd)
     after = {m: source_stat(source(m)) for m in MODULES}
     if after != before:
-        for path in _extensions(root):
-            os.remove(path)
+        _remove(root)
         return "a source changed while it was compiled"
     with open(os.path.join(_PACKAGE, STAMP), "w", encoding="ascii") as f:
         f.write("".join(f"{m} {after[m]}\n" for m in MODULES))

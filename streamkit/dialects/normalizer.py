@@ -1,11 +1,11 @@
 """The base class of a dialect's normalizer (re-exported by :mod:`.base`, where plugins find it).
 
-It is an abstract base class for one reason: a normalizer compiled with mypyc (Gemini's, see
+It is an abstract base class for one reason: a normalizer compiled with mypyc (see
 :mod:`streamkit._native`) cannot derive from a class that is not compiled, and compiling this one
 would make every subclass that is not compiled (every plugin's, the other dialects') slower: an
-attribute of an instance of such a subclass took three times as long to read. The compiled one
-is registered as a subclass instead (``Normalizer.register``), so ``isinstance`` holds for it.
-"""
+attribute of an instance of such a subclass took three times as long to read. The compiled ones
+derive from :class:`.native_normalizer.NativeNormalizer`, registered as a subclass instead
+(``Normalizer.register``), so ``isinstance`` holds for them."""
 
 from __future__ import annotations
 
