@@ -29,10 +29,11 @@ import io, sys, orjson
 from streamkit.ndjson import EventWriter, NDJSONReader
 from streamkit.stages.normalize import write_normalized
 results = []
-for stream in orjson.loads(open(sys.argv[1], "rb").read()):  # (sys.argv[2]: the dialect)
+dialect = sys.argv[2]
+for stream in orjson.loads(open(sys.argv[1], "rb").read()):
     out = io.BytesIO()
     try:
-        write_normalized(NDJSONReader(io.BytesIO(stream.encode())), EventWriter(out), lambda e: None, dialect=sys.argv[2])
+        write_normalized(NDJSONReader(io.BytesIO(stream.encode())), EventWriter(out), lambda e: None, dialect=dialect)
         error = None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -129,7 +130,7 @@ def test_the_two_forms_agree_on_a_wrong_type_anywhere(dialect: str, tmp_path: Pa
     assert len(streams) > 5000
     (tmp_path / "streams.json").write_bytes(orjson.dumps(streams))
     compiled, interpreted = (
-        run(ROOT, "-c", EACH, str(tmp_path / "streams.json"), **env)
+        run(ROOT, "-c", EACH, str(tmp_path / "streams.json"), dialect, **env)
         for env in ({}, {"STREAMKIT_PURE_PYTHON": "1"})
     )
     assert compiled.returncode == 0 and interpreted.returncode == 0, compiled.stderr + interpreted.stderr
@@ -137,7 +138,9 @@ def test_the_two_forms_agree_on_a_wrong_type_anywhere(dialect: str, tmp_path: Pa
     assert len(pairs) == len(streams)
     differ = [(c, p, s) for c, p, s in pairs if c != p]
     assert not differ, differ[0]
-    assert sum(1 for c, _, _ in pairs if c[1]) > 100  # (wrong types that are refused, in words)
+    # wrong types refused in words, and wrong types taken, with events written either way
+    assert sum(1 for c, _, _ in pairs if c[1] and c[1].startswith("DataError")) > 100
+    assert sum(1 for c, _, _ in pairs if c[1] is None and c[0].count("\n") > 3) > 1000
 
 
 def test_a_build_that_cannot_be_made_says_why_and_leaves_the_sources(tmp_path: Path) -> None:
