@@ -547,6 +547,13 @@ def bench_cold(report: Any, results: dict[str, Any]) -> None:
     report("python3 -c 'import orjson' (the floor's start)", f"{t_orjson * 1000:.0f} ms",
            f"{t_orjson / t_python:.1f}x")  # fmt: skip
     results["cold_python_s"], results["cold_orjson_s"] = t_python, t_orjson
+    # normalize's floor under the design (DESIGN.md section 5): every start loads pluggy, since a
+    # third-party plugin's dialect wins over a built-in of the same name; pluggy imports typing
+    # and inspect, 2.9x the interpreter's start on its own (bench/parsers.py surveys the parsers)
+    t_floor = median_start([sys.executable, "-c", "import orjson, pluggy"])
+    report("python3 -c 'import orjson, pluggy' (normalize's floor)", f"{t_floor * 1000:.0f} ms",
+           f"{t_floor / t_python:.1f}x")  # fmt: skip
+    results["cold_orjson_pluggy_s"] = t_floor
     for stage in ("normalize", "accumulate"):
         t_stage = median_start([STREAMKIT, stage])
         report(
