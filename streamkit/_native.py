@@ -24,6 +24,11 @@ twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``
   every module of the build from its source. mypyc checks the annotations of what it compiles
   when the code runs (a function said to return a list that returns bytes raises TypeError), so
   the tests run the compiled modules (``make test``) and their own tests once more interpreted.
+* **Loaded, or not used.** A build that is current but does not load (its shared library damaged
+  or gone, or a tree moved to a machine whose C library it was not built for) would fail every
+  command that imports a compiled module. The first such import tries the build's shared library;
+  if it does not load, the command says so on stderr in one line and imports every compiled
+  module from its source (:class:`_Loadable`).
 """
 
 from __future__ import annotations
@@ -62,12 +67,19 @@ def source_stat(path: str) -> str:
     return f"{st.st_size} {st.st_mtime_ns}"
 
 
-def stale() -> bool:
-    """Whether a build is here whose sources changed since (no build, or a wheel's, is not stale)."""
+def _stamp() -> dict[str, str] | None:
+    """What the build here was made from (:data:`STAMP`), or None where nothing was built."""
     try:
         with open(os.path.join(_PACKAGE, STAMP), "rb") as f:  # (bytes: no codec to import)
-            built = dict(line.split(" ", 1) for line in f.read().decode().splitlines() if line)
+            return dict(line.split(" ", 1) for line in f.read().decode().splitlines() if line)
     except (OSError, ValueError):
+        return None
+
+
+def stale(built: dict[str, str] | None = None) -> bool:
+    """Whether a build is here whose sources changed since (no build, or a wheel's, is not stale)."""
+    built = _stamp() if built is None else built
+    if built is None:
         return False
     try:
         return any(built.get(module) != source_stat(source(module)) for module in MODULES)
@@ -88,12 +100,44 @@ class _Sources:
         return spec_from_file_location(name, source(name))
 
 
+class _Loadable:
+    """Finds a compiled module's source when the build's shared library does not load: tried once,
+    at the first import of a compiled module, and said once on stderr."""
+
+    #: None until tried; then the reason the library did not load, or "" if it did
+    failure: str | None = None
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in MODULES:
+            return None
+        if _Loadable.failure is None:
+            from importlib import import_module
+
+            try:
+                import_module(f"{GROUP}__mypyc")
+                _Loadable.failure = ""
+            except ImportError as exc:
+                _Loadable.failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                sys.stderr.write(
+                    f"streamkit: the compiled modules do not load ({_Loadable.failure}); running "
+                    "them as Python (make native builds them again)\n"
+                )
+        return _Sources.find_spec(name) if _Loadable.failure else None
+
+
 def guard() -> None:
     """Import the compiled modules from their sources when the build is older than they are, or
-    when ``STREAMKIT_PURE_PYTHON`` is set (to anything but ``0`` or nothing)."""
+    when ``STREAMKIT_PURE_PYTHON`` is set (to anything but ``0`` or nothing); where a build is
+    current, from their sources too if its shared library does not load (:class:`_Loadable`)."""
+    if _Sources in sys.meta_path or _Loadable in sys.meta_path:
+        return
     pure = os.environ.get("STREAMKIT_PURE_PYTHON", "0") not in ("", "0")
-    if (pure or stale()) and _Sources not in sys.meta_path:
+    built = _stamp()  # (None: nothing built here, a checkout before make or a wheel)
+    if pure or (built is not None and stale(built)):
         sys.meta_path.insert(0, _Sources)
+    elif built is not None:
+        sys.meta_path.insert(0, _Loadable)
 
 
 def compiled() -> bool:

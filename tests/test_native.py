@@ -107,6 +107,27 @@ def test_the_build_is_used_until_a_source_changes(tmp_path: Path) -> None:
 @pytest.mark.skipif(
     not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
 )
+def test_a_build_that_does_not_load_leaves_the_sources_to_run(tmp_path: Path) -> None:
+    """A current build whose shared library does not load (damaged, or built for another C
+    library): the command says so in one line and runs the sources, where it used to fail with an
+    internal error."""
+    tree = copy_tree(tmp_path)
+    compiled = normalized(tree)
+    (library,) = tree.glob(f"{_native.GROUP}__mypyc*")
+    library.write_bytes(b"\0" * library.stat().st_size)  # no ELF header
+    assert set(compiled_in(tree)) == {".py"}
+    assert normalized(tree) == compiled
+    result = run(tree, "-m", "streamkit", "normalize", "-d", "gemini", stdin=b"")
+    assert result.returncode == 0, result.stderr.decode()
+    (said,) = result.stderr.decode().splitlines()
+    assert said.startswith("streamkit: the compiled modules do not load (") and library.name in said
+    # a command that imports no compiled module says nothing
+    assert run(tree, "-m", "streamkit", "accumulate").stderr == b""
+
+
+@pytest.mark.skipif(
+    not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
+)
 @pytest.mark.parametrize("dialect", ["gemini", "anthropic"])
 def test_the_two_forms_agree_on_a_wrong_type_anywhere(dialect: str, tmp_path: Path) -> None:
     """mypyc checks annotations as the code runs: one that says ``str`` where the wire may hold
