@@ -7,7 +7,7 @@ modules, unchanged, to C extensions: on Gemini's real mix, where the interpreted
 twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``bench/HISTORY.md``).
 
 * **Which.** :data:`MODULES`: Gemini's normalizer and its partial-argument assembly, Anthropic's
-  normalizer, and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
+  and Chat Completions' normalizers, and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
   compiled. The :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class
   that is not compiled and derives from a compiled one reads its instances' attributes three
   times slower, and every other dialect's normalizer and every plugin's derives from it. The
@@ -40,6 +40,16 @@ TYPE_CHECKING = False  # (not typing's: every command imports this module)
 if TYPE_CHECKING:
     from typing import Any
 
+    from mypy_extensions import mypyc_attr
+else:
+
+    def mypyc_attr(*attrs: object, **options: object) -> Any:
+        """mypy_extensions' decorator of a compiled class, without the dependency: mypyc reads it
+        when it compiles (``allow_interpreted_subclasses=True``: a plugin's class may derive
+        from a compiled normalizer), and at run time it changes nothing."""
+        return lambda cls: cls
+
+
 #: the modules mypyc compiles, as one group (a compiled module calls another directly)
 MODULES = (
     "streamkit.dialects.native_normalizer",
@@ -48,6 +58,8 @@ MODULES = (
     "streamkit.dialects.gemini.normalize",
     "streamkit.stages.normalize",
     "streamkit.dialects.anthropic.normalize",
+    "streamkit.dialects.openai_chat.normalize_rare",
+    "streamkit.dialects.openai_chat.normalize",
 )
 #: the group's shared library (a top-level module beside the package)
 GROUP = "streamkit"

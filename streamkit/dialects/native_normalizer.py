@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from .._native import mypyc_attr
 from .normalizer import Normalizer
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (so may its subclasses: see streamkit._native)
 class NativeNormalizer:
     """What a compiled normalizer has of :class:`~streamkit.dialects.base.Normalizer`."""
 

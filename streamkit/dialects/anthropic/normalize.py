@@ -94,6 +94,7 @@ from typing import Any
 
 import orjson
 
+from ..._native import mypyc_attr
 from ...errors import DataError
 from ..base import token_counts, wire_string
 from ..native_normalizer import NativeNormalizer
@@ -114,6 +115,7 @@ _REASONING_IDS = {i: f"reasoning-{i}" for i in range(64)}
 _NO_START: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a plugin's normalizer may derive from it)
 class AnthropicNormalizer(NativeNormalizer):
     """One stream of Messages events (possibly several messages, each a response). (Compiled by
     mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""

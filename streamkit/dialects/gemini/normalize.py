@@ -84,6 +84,7 @@ from typing import Any
 
 import orjson
 
+from ..._native import mypyc_attr
 from ...canonical import delta_head, tool_call
 from ...errors import DataError
 from ..base import token_counts, wire_string
@@ -192,6 +193,7 @@ class _Call:
         self.head = _CALL_HEADS.get(call_id) or delta_head("tool-input-delta", call_id)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a plugin's normalizer may derive from it)
 class GeminiNormalizer(_ServerParts):
     """One Gemini stream: the chunks of one response (or several, by ``responseId``). (Compiled
     by mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._native import mypyc_attr
 from ...canonical import tool_call
 from ...errors import DataError
 from ..native_normalizer import NativeNormalizer
@@ -29,6 +30,7 @@ def tool_name(tool_type: Any) -> str:
     return _TOOL_NAMES.get(tool_type) or str(tool_type).lower()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # (so may its subclasses: see streamkit._native)
 class _ServerParts(NativeNormalizer):
     """The provider-executed calls and results, files and sources of a response: the base of
     GeminiNormalizer, which provides the state and the methods declared here. (A base class, not a

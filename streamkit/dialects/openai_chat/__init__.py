@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, ParsedRequest, Request
+from ..base import Dialect, Endpoint, Normalizer, ParsedRequest, Request
 
 if TYPE_CHECKING:
     from .encode import WIRE_FINISH_REASONS, ChatEncoder, wire_usage
@@ -147,10 +147,11 @@ class OpenAIChat(Dialect):
         first = choices[0]
         return isinstance(first, dict) and "delta" in first
 
-    def normalizer(self, **options: Any) -> ChatNormalizer:
+    def normalizer(self, **options: Any) -> Normalizer:
         from .normalize import ChatNormalizer
 
-        return ChatNormalizer(**options)
+        # (a Normalizer by registration, which mypy does not follow: it is compiled, see its class)
+        return ChatNormalizer(**options)  # type: ignore[return-value]
 
     def encoder(self, **options: Any) -> ChatEncoder:
         from .encode import ChatEncoder

@@ -47,7 +47,8 @@ the end of input), because usage arrives after the last ``finish_reason``; text 
 are complete as soon as their choice's ``finish_reason`` arrives.
 
 The rarer parts (citations, executed tools, audio, chunk-level extras) are read in
-``normalize_rare``, a mixin of :class:`ChatNormalizer`.
+``normalize_rare``, the base class of :class:`ChatNormalizer`. Both are compiled with mypyc where
+the build is made (:mod:`streamkit._native`).
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from ...canonical import tool_call
+from orjson import dumps as _dumps
+
+from ..._native import mypyc_attr
+from ...canonical import delta_head, tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer, token_counts, unix_time, wire_string
+from ..base import token_counts, unix_time, wire_string
 from .normalize_rare import _RarerParts
 from .usage import map_usage
 from .wire import NAME
@@ -81,7 +85,7 @@ _START_FIELDS = ("system_fingerprint", "service_tier", "provider")
 class _Call:
     __slots__ = ("args", "held", "id", "index", "name", "started")
 
-    def __init__(self, call_id: str | None, index: int | None) -> None:
+    def __init__(self, call_id: str | None, index: Any) -> None:
         self.id = call_id
         self.index = index
         self.name: str | None = None
@@ -131,7 +135,8 @@ class _Choice:
         self.think: ThinkSplitter | None = None
 
 
-class ChatNormalizer(_RarerParts, Normalizer):
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a plugin's normalizer may derive from it)
+class ChatNormalizer(_RarerParts):
     """One Chat Completions stream (possibly several responses, each ended by ``[DONE]``)."""
 
     checks_types = True  # (tests/stages/test_normalize_wire_types.py)
@@ -144,18 +149,22 @@ class ChatNormalizer(_RarerParts, Normalizer):
     def _reset(self) -> None:
         self.started = False
         self.text0: str | None = None  # the open text block of choice 0 (for the hot path)
+        self.text0_head: bytes | None = None  # its text-delta's head, with delta_bytes (_delta)
         self.choices: dict[int, _Choice] = {}
         self.start_event: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
         self.start_meta: dict[str, Any] = {}
         self.finish_meta: dict[str, Any] = {}
-        self.usage: dict[str, Any] | None = None
+        self.usage: Any = None  # (as the wire sent it, of any type)
         self.error = False
         self.sources: set[str] = set()
         self.executed: dict[Any, str] = {}
+        self.heads: dict[tuple[str, str | None], bytes] = {}  # (type, block id) -> a delta's head (_delta)
 
     # --- the wire events -----------------------------------------------------------------
 
-    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+    # (returns a list, None, or an event's bytes: Normalizer.delta_bytes; said as Any, since mypyc
+    # checks a compiled function's return annotation)
+    def feed(self, data: Any, event: str | None = None) -> Any:
         # The hot path, measured in `make bench` on real streams: a started response, one choice 0
         # that does not finish, whose delta has one field with a meaning (the others empty, or
         # ``role``, ``channel``): content or reasoning written into the block already open (with
@@ -181,7 +190,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                     and not ch.get("index")
                     and "content_filter_results" not in ch
                 ):
-                    out: list[dict[str, Any]] | None = None
+                    out: Any = None
                     delta = ch.get("delta")
                     if type(delta) is dict:
                         size = len(delta)
@@ -206,7 +215,12 @@ class ChatNormalizer(_RarerParts, Normalizer):
                                                 }
                                             ]
                                         else:
-                                            out = [{"type": "text-delta", "id": bid, "delta": value}]
+                                            head = self.text0_head
+                                            out = (
+                                                [{"type": "text-delta", "id": bid, "delta": value}]
+                                                if head is None
+                                                else head + _dumps(value)
+                                            )
                     if out is None:
                         out = self._hot(ch, delta)
                     if out is not None:
@@ -216,7 +230,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                         return out
         return self._feed(data, event)
 
-    def _hot_one(self, delta: dict[str, Any], size: int) -> list[dict[str, Any]] | None:
+    def _hot_one(self, delta: dict[str, Any], size: int) -> Any:
         """A delta of the hot path with no content, whose one field beyond ``role`` or ``channel``
         is reasoning, or (alone) an argument fragment; None for anything else."""
         value = delta.get("reasoning")
@@ -234,7 +248,18 @@ class ChatNormalizer(_RarerParts, Normalizer):
         bid = None if st is None else st.reasoning
         if bid is None:
             return None
-        return [{"type": "reasoning-delta", "id": bid, "delta": value}]
+        return self._delta("reasoning-delta", bid, value)
+
+    def _delta(self, kind: str, bid: str | None, value: str) -> Any:
+        """The hot path's one ``kind`` event of ``value`` into the open block ``bid``: as bytes
+        (:attr:`~streamkit.dialects.normalizer.Normalizer.delta_bytes`), the head of each block's
+        events made once, or as a list."""
+        if not self.delta_bytes:
+            return [{"type": kind, "id": bid, "delta": value}]
+        head = self.heads.get((kind, bid))
+        if head is None:
+            head = self.heads[(kind, bid)] = delta_head(kind, bid)
+        return head + _dumps(value)
 
     @staticmethod
     def _hot_text(bid: str, value: str, ch: dict[str, Any]) -> list[dict[str, Any]]:
@@ -249,7 +274,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
                 ev["provider_metadata"] = {NAME: {"logprobs": logprobs}}
         return [ev]
 
-    def _hot(self, ch: dict[str, Any], delta: Any) -> list[dict[str, Any]] | None:
+    def _hot(self, ch: dict[str, Any], delta: Any) -> Any:
         """The events of one choice-0 chunk of the hot path, or None when it needs the general path."""
         st = self.choices.get(0)
         if st is None or (delta and type(delta) is not dict):
@@ -274,10 +299,10 @@ class ChatNormalizer(_RarerParts, Normalizer):
             bid = st.reasoning
             if bid is None:
                 return None
-            return [{"type": "reasoning-delta", "id": bid, "delta": value}]
+            return self._delta("reasoning-delta", bid, value)
         return None
 
-    def _hot_args(self, tc: Any) -> list[dict[str, Any]] | None:
+    def _hot_args(self, tc: Any) -> Any:
         """One argument fragment (``{"index", "function": {"arguments"}}``) of a call of choice 0
         already started."""
         if type(tc) is not dict or len(tc) != 2:
@@ -293,7 +318,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
             return None
         st.latest = call
         call.args.append(args)
-        return [{"type": "tool-input-delta", "id": call.id, "delta": args}] if args else []
+        return self._delta("tool-input-delta", call.id, args) if args else []
 
     def _feed(self, data: Any, event: str | None) -> list[dict[str, Any]] | None:
         if type(data) is not dict:
@@ -324,7 +349,12 @@ class ChatNormalizer(_RarerParts, Normalizer):
             self._extras(data, out)
         finally:  # (also when a bad choice follows one that opened or closed choice 0's text)
             st = self.choices.get(0)
-            self.text0 = st.text if st is not None and not self.think_tags else None
+            text0 = st.text if st is not None and not self.think_tags else None
+            if text0 != self.text0:
+                self.text0 = text0
+                self.text0_head = (
+                    None if text0 is None or not self.delta_bytes else delta_head("text-delta", text0)
+                )
         return out
 
     def close(self) -> list[dict[str, Any]]:
@@ -419,7 +449,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
             st = self.choices[n] = _Choice(n)
         return st
 
-    def _choice(self, ch: dict[str, Any], out: list[dict[str, Any]]) -> None:
+    def _choice(self, ch: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(ch, dict):
             raise DataError(f"a 'choices' entry is a {type(ch).__name__}, expected an object")
         n = ch.get("index") or 0
@@ -606,7 +636,7 @@ class ChatNormalizer(_RarerParts, Normalizer):
             ev["choice"] = st.n
         return ev
 
-    def _reasoning(self, st: _Choice, text: str, out: list[dict[str, Any]]) -> None:
+    def _reasoning(self, st: _Choice, text: Any, out: list[dict[str, Any]]) -> None:
         if not isinstance(text, str):
             return
         bid = st.reasoning or self._open(st, "reasoning", out)

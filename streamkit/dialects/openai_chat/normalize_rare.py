@@ -3,7 +3,7 @@ citations (``delta.annotations``, Perplexity's ``citations``), Groq's provider-e
 audio output, generated images (OpenRouter's and Vercel AI Gateway's ``delta.images``), and the chunk-level fields beyond the usual ones (Azure's prompt filter results,
 the ``moderation`` chunk, ``x_groq.usage``, an error object mid-stream).
 
-:class:`_RarerParts` is a mixin of :class:`~.normalize.ChatNormalizer`.
+:class:`_RarerParts` is the base class of :class:`~.normalize.ChatNormalizer`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
+from ..._native import mypyc_attr
 from ...canonical import parse_arguments
 from ...errors import DataError
 from ..base import wire_string
 from ..checks import kind_of
+from ..native_normalizer import NativeNormalizer
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -24,30 +26,37 @@ if TYPE_CHECKING:
 _EXTRA_FIELDS = frozenset({"prompt_filter_results", "moderation", "x_groq", "citations", "error"})
 
 
-class _RarerParts:
-    """The rarer parts of the response being read (a part of ChatNormalizer)."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # (so may its subclasses: see streamkit._native)
+class _RarerParts(NativeNormalizer):
+    """The rarer parts of the response being read: the base of ChatNormalizer, which sets the
+    attributes declared here and defines the methods that raise NotImplementedError here (a
+    class compiled with mypyc, as this one is, says what it has outright: see streamkit._native)."""
 
-    if TYPE_CHECKING:  # provided by ChatNormalizer
-        started: bool
-        choices: dict[int, _Choice]
-        start_meta: dict[str, Any]
-        finish_meta: dict[str, Any]
-        usage: dict[str, Any] | None
-        sources: set[str]
-        executed: dict[Any, str]
+    started: bool
+    choices: dict[int, _Choice]
+    start_meta: dict[str, Any]
+    finish_meta: dict[str, Any]
+    usage: Any
+    sources: set[str]
+    executed: dict[Any, str]
 
-        def _start(self, out: list[dict[str, Any]]) -> None: ...
+    def _start(self, out: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
 
-        def _on_error(self, data: dict[str, Any]) -> list[dict[str, Any]]: ...
+    def _on_error(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
 
-        def _end_blocks(self, st: _Choice, out: list[dict[str, Any]]) -> None: ...
+    def _end_blocks(self, st: _Choice, out: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
 
-        def _open(
-            self, st: _Choice, kind: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
-        ) -> str: ...
+    def _open(
+        self, st: _Choice, kind: str, out: list[dict[str, Any]], meta: dict[str, Any] | None = None
+    ) -> str:
+        raise NotImplementedError
 
-        @staticmethod
-        def _with_choice(ev: dict[str, Any], st: _Choice) -> dict[str, Any]: ...
+    @staticmethod
+    def _with_choice(ev: dict[str, Any], st: _Choice) -> dict[str, Any]:
+        raise NotImplementedError
 
     def _source(
         self, st: _Choice | None, url: str, title: Any, meta: dict[str, Any] | None, out: list[dict[str, Any]]
