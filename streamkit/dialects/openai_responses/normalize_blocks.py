@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...canonical import delta_head
 from ...errors import DataError
 from .fields import _index, _kind, _list, _object, _text
 from .wire import NAME, unseal
@@ -52,7 +53,8 @@ class _Blocks:
         nsources: int
         block: _Block | None
         blocks: dict[tuple[str, str, int], _Block]
-        hot_block: tuple[str, str, int, str, str, bool] | None
+        hot_block: tuple[str, str, int, str, str, bool, bytes | None] | None
+        delta_bytes: bool
 
         def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None: ...
 
@@ -137,8 +139,9 @@ class _Blocks:
                 if block.hot and block is self.block:  # its next deltas take the hot path
                     item_id, part, index = block.key
                     wire = _HOT_DELTAS[block.kind, part]
+                    head = delta_head(f"{block.kind}-delta", block.id) if self.delta_bytes else None
                     self.hot_block = (wire, "summary_index" if part == "summary" else "content_index",
-                                      index, item_id, block.id, block.kind == "text")  # fmt: skip
+                                      index, item_id, block.id, block.kind == "text", head)  # fmt: skip
 
     def _on_part_added(self, data: dict[str, Any], out: list[dict[str, Any]]) -> bool:
         part = _object(data, "part")
