@@ -7,7 +7,7 @@ modules, unchanged, to C extensions: on Gemini's real mix, where the interpreted
 twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``bench/HISTORY.md``).
 
 * **Which.** :data:`MODULES`: Gemini's normalizer and its partial-argument assembly, Anthropic's
-  and Chat Completions' normalizers, and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
+  Chat Completions' and Responses' normalizers, and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
   compiled. The :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class
   that is not compiled and derives from a compiled one reads its instances' attributes three
   times slower, and every other dialect's normalizer and every plugin's derives from it. The
@@ -60,6 +60,9 @@ MODULES = (
     "streamkit.dialects.anthropic.normalize",
     "streamkit.dialects.openai_chat.normalize_rare",
     "streamkit.dialects.openai_chat.normalize",
+    "streamkit.dialects.openai_responses.normalize_blocks",
+    "streamkit.dialects.openai_responses.normalize_tools",
+    "streamkit.dialects.openai_responses.normalize",
 )
 #: the group's shared library (a top-level module beside the package)
 GROUP = "streamkit"

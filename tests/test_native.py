@@ -129,7 +129,7 @@ def test_a_build_that_does_not_load_leaves_the_sources_to_run(tmp_path: Path) ->
 @pytest.mark.skipif(
     not BUILT, reason="no compiled build here: python -m streamkit._native_build (mypy and a C compiler)"
 )
-@pytest.mark.parametrize("dialect", ["gemini", "anthropic", "openai-chat"])
+@pytest.mark.parametrize("dialect", ["gemini", "anthropic", "openai-chat", "openai-responses"])
 def test_the_two_forms_agree_on_a_wrong_type_anywhere(dialect: str, tmp_path: Path) -> None:
     """mypyc checks annotations as the code runs: one that says ``str`` where the wire may hold
     anything refuses, compiled, what the Python form takes (a number as a thought signature, say).
@@ -185,7 +185,7 @@ def test_the_makefile_rebuilds_when_any_compiled_module_changes() -> None:
         assert str(Path(_native.source(module)).relative_to(ROOT)) in sources, module
 
 
-@pytest.mark.parametrize("dialect", ["gemini", "anthropic", "openai-chat"])
+@pytest.mark.parametrize("dialect", ["gemini", "anthropic", "openai-chat", "openai-responses"])
 def test_a_compiled_normalizer_is_a_normalizer_and_the_base_class_is_not_compiled(dialect: str) -> None:
     """A compiled dialect's normalizer is a Normalizer (by registration: a compiled class cannot
     derive from it); the base class stays Python, since an interpreted subclass of a compiled
@@ -202,38 +202,39 @@ def test_a_compiled_normalizer_is_a_normalizer_and_the_base_class_is_not_compile
 
 
 @pytest.mark.parametrize(
-    ("dialect", "recording"),
+    ("dialect", "recording", "inner"),
     [
-        ("gemini", "function-call-streamed.sse"),
-        ("anthropic", "tool-use.sse"),
-        ("openai-chat", "parallel-tools.sse"),
+        ("gemini", "function-call-streamed.sse", "_end_response"),
+        ("anthropic", "tool-use.sse", "_end_response"),
+        ("openai-chat", "parallel-tools.sse", "_end_response"),
+        ("openai-responses", "function-call.sse", "_end_all"),
     ],
 )
-def test_a_plugin_normalizer_may_derive_from_a_compiled_one(dialect: str, recording: str) -> None:
+def test_a_plugin_normalizer_may_derive_from_a_compiled_one(dialect: str, recording: str, inner: str) -> None:
     """A plugin's normalizer derives from a built-in one and overrides its methods (a compiled
     class allows it only when it says so, ``mypyc_attr(allow_interpreted_subclasses=True)``:
     without, "interpreted classes cannot inherit from compiled"), and the built-in's compiled
-    code calls the overrides."""
+    code calls the overrides (``inner``, a method its own ``close`` calls)."""
     from streamkit.plugins import default_registry
     from streamkit.stages.fetch import replay
 
     base = type(default_registry().dialect(dialect).normalizer())
     calls: list[str] = []
 
-    class Derived(base):  # type: ignore[misc, valid-type]
-        def feed(self, data: Any, event: str | None = None) -> Any:
-            calls.append("feed")
-            return super().feed(data, event)
+    def feed(self: Any, data: Any, event: str | None = None) -> Any:
+        calls.append("feed")
+        return super(derived, self).feed(data, event)
 
-        def _end_response(self, *args: Any) -> Any:  # (called by the built-in's own close)
-            calls.append("end")
-            return super()._end_response(*args)
+    def spy(self: Any, *args: Any) -> Any:
+        calls.append(inner)
+        return getattr(super(derived, self), inner)(*args)
 
+    derived = type("Derived", (base,), {"feed": feed, inner: spy})
     raws = list(
         replay(io.BytesIO((ROOT / "tests" / "data" / dialect / recording).read_bytes()), dialect=dialect)
     )
-    ours, theirs = base(), Derived()
+    ours, theirs = base(), derived()
     expected = [e for r in raws for e in ours.feed(r["data"], r.get("event")) or []] + ours.close()
     got = [e for r in raws for e in theirs.feed(r["data"], r.get("event")) or []] + theirs.close()
     assert len(expected) > 5 and got == expected
-    assert calls.count("feed") == len(raws) and "end" in calls
+    assert calls.count("feed") == len(raws) and inner in calls

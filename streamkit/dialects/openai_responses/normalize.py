@@ -103,11 +103,12 @@ from typing import Any
 
 import orjson
 
+from ..._native import mypyc_attr
 from ...errors import DataError
-from ..base import Normalizer, token_counts, unix_time
+from ..base import token_counts, unix_time
 from .fields import _index, _list, _object, _text
 from .items import WHOLE_ITEMS
-from .normalize_blocks import _Block, _Blocks
+from .normalize_blocks import _Block
 from .normalize_tools import _STRING_EVENTS, _string_head, _ToolCalls, item_kind, tool_name
 from .wire import NAME
 
@@ -183,8 +184,10 @@ class _Item:
         self.nblocks = 0  # text or reasoning blocks opened for this item
 
 
-class ResponsesNormalizer(_Blocks, _ToolCalls, Normalizer):
-    """One stream of Responses events (possibly several responses, one after the other)."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a plugin's normalizer may derive from it)
+class ResponsesNormalizer(_ToolCalls):
+    """One stream of Responses events (possibly several responses, one after the other).
+    (Compiled by mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""
 
     checks_types = True  # (tests/stages/test_normalize_wire_types.py)
 

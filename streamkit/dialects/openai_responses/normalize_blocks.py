@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..._native import mypyc_attr
 from ...canonical import delta_head
 from ...errors import DataError
+from ..native_normalizer import NativeNormalizer
 from .fields import _index, _kind, _list, _object, _text
 from .wire import NAME, unseal
 
@@ -44,21 +46,25 @@ class _Block:
         self.hot = False  # a text or reasoning block whose deltas may take the hot path
 
 
-class _Blocks:
-    """The text and reasoning blocks of the response being read (a part of ResponsesNormalizer)."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # (so may its subclasses: see streamkit._native)
+class _Blocks(NativeNormalizer):
+    """The text and reasoning blocks of the response being read: the first base of
+    ResponsesNormalizer, which sets the attributes declared here and defines the methods that
+    raise NotImplementedError here (a class compiled with mypyc, as this one is, says what it has
+    outright: see streamkit._native)."""
 
-    if TYPE_CHECKING:  # provided by ResponsesNormalizer
-        started: bool
-        nblocks: int
-        nsources: int
-        block: _Block | None
-        blocks: dict[tuple[str, str, int], _Block]
-        hot_block: tuple[str, str, int, str, str, bool, bytes | None] | None
-        delta_bytes: bool
+    started: bool
+    nblocks: int
+    nsources: int
+    block: _Block | None
+    blocks: dict[tuple[str, str, int], _Block]
+    hot_block: tuple[str, str, int, str, str, bool, bytes | None] | None
 
-        def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None: ...
+    def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None:
+        raise NotImplementedError
 
-        def _item_for(self, data: dict[str, Any], kind: str) -> _Item: ...
+    def _item_for(self, data: dict[str, Any], kind: str) -> _Item:
+        raise NotImplementedError
 
     # --- text and reasoning blocks --------------------------------------------------------------
 

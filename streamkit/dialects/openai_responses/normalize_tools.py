@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..._native import mypyc_attr
 from ...canonical import tool_call
 from . import items as wire_items
 from .fields import _string, _text
+from .normalize_blocks import _Blocks
 from .wire import _CLIENT_ITEMS, _PROVIDER_ITEMS, NAME, _dumps
 
 if TYPE_CHECKING:
@@ -71,23 +73,19 @@ def _escape(text: str) -> str:
     return orjson.dumps(text).decode()[1:-1]
 
 
-class _ToolCalls:
-    """The tool-call items of the response being read (a part of ResponsesNormalizer)."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # (so may its subclasses: see streamkit._native)
+class _ToolCalls(_Blocks):
+    """The tool-call items of the response being read: the base of ResponsesNormalizer, which
+    sets the attributes declared here and defines the methods that raise NotImplementedError here
+    (see _Blocks)."""
 
-    if TYPE_CHECKING:  # provided by ResponsesNormalizer
-        client_calls: bool
-        started: bool
-        items: dict[str, _Item]
-        held: _Item | None
-        hot_call: tuple[str, str, _Item, bool] | None
+    client_calls: bool
+    items: dict[str, _Item]
+    held: _Item | None
+    hot_call: tuple[str, str, _Item, bool] | None
 
-        def _new_call_id(self) -> str: ...
-
-        def _end_block(self, out: list[dict[str, Any]]) -> None: ...
-
-        def _ensure(self, out: list[dict[str, Any]], response: dict[str, Any] | None = None) -> None: ...
-
-        def _item_for(self, data: dict[str, Any], kind: str) -> _Item: ...
+    def _new_call_id(self) -> str:
+        raise NotImplementedError
 
     def _start_call(self, it: _Item, out: list[dict[str, Any]]) -> None:
         it.started = True
