@@ -23,7 +23,8 @@ NATIVE_SOURCES := streamkit/_native.py streamkit/_native_build.py streamkit/dial
 	streamkit/dialects/gemini/normalize_server.py streamkit/dialects/gemini/normalize.py streamkit/stages/normalize.py \
 	streamkit/dialects/anthropic/normalize.py streamkit/dialects/openai_chat/normalize_rare.py \
 	streamkit/dialects/openai_chat/normalize.py streamkit/dialects/openai_responses/normalize_blocks.py \
-	streamkit/dialects/openai_responses/normalize_tools.py streamkit/dialects/openai_responses/normalize.py
+	streamkit/dialects/openai_responses/normalize_tools.py streamkit/dialects/openai_responses/normalize.py \
+	streamkit/dialects/ollama/normalize.py
 # bytecode now, so that no command compiles its modules at start-up (PYTHONDONTWRITEBYTECODE may be set)
 COMPILE := $(PY) -m compileall -q
 
@@ -69,7 +70,7 @@ demo: $(RUN)
 TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
 # With a compiled build, the compiled modules' own tests run once more as Python: mypyc checks
 # annotations at run time, so the two forms can differ (STREAMKIT_PURE_PYTHON, streamkit/_native.py).
-PURE_TESTS := tests/test_native.py tests/dialects/gemini tests/dialects/anthropic tests/dialects/openai_chat tests/dialects/openai_responses tests/dialects/test_base.py tests/stages/test_normalize.py \
+PURE_TESTS := tests/test_native.py tests/dialects/gemini tests/dialects/anthropic tests/dialects/openai_chat tests/dialects/openai_responses tests/dialects/ollama tests/dialects/test_base.py tests/stages/test_normalize.py \
 	tests/stages/test_normalize_wire_types.py tests/stages/test_normalize_live_pipe.py tests/test_bad_input.py
 test: $(TEST) $(NATIVE)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=10

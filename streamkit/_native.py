@@ -6,13 +6,13 @@ and the stage's loop. mypyc (mypy's compiler, which builds black and mypy itself
 modules, unchanged, to C extensions: on Gemini's real mix, where the interpreted normalizer costs
 twice the orjson floor, ``normalize`` takes a fifth less CPU (``make bench``; ``bench/HISTORY.md``).
 
-* **Which.** :data:`MODULES`: Gemini's normalizer and its partial-argument assembly, Anthropic's
-  Chat Completions' and Responses' normalizers, and the ``normalize`` stage. They are plain Python: the same files run interpreted wherever nothing was
-  compiled. The :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class
-  that is not compiled and derives from a compiled one reads its instances' attributes three
-  times slower, and every other dialect's normalizer and every plugin's derives from it. The
-  compiled normalizers derive from :mod:`.dialects.native_normalizer`, a Normalizer by
-  registration.
+* **Which.** :data:`MODULES`: the normalizers of Gemini (with its partial-argument assembly),
+  Anthropic, Chat Completions, the Responses API and Ollama, and the ``normalize`` stage. They are
+  plain Python: the same files run interpreted wherever nothing was compiled. The
+  :class:`~streamkit.dialects.base.Normalizer` base class is not compiled: a class that is not
+  compiled and derives from a compiled one reads its instances' attributes three times slower,
+  and every other dialect's normalizer and every plugin's derives from it. The compiled
+  normalizers derive from :mod:`.dialects.native_normalizer`, a Normalizer by registration.
 * **Built.** ``python -m streamkit._native_build`` (``make install`` and ``make test`` run it, in the
   project's own folder: an editable install) builds them beside their sources, with mypyc and a C
   compiler; where either is missing it says so and the sources run. A build compiles every module
@@ -63,6 +63,7 @@ MODULES = (
     "streamkit.dialects.openai_responses.normalize_blocks",
     "streamkit.dialects.openai_responses.normalize_tools",
     "streamkit.dialects.openai_responses.normalize",
+    "streamkit.dialects.ollama.normalize",
 )
 #: the group's shared library (a top-level module beside the package)
 GROUP = "streamkit"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..base import Dialect, Endpoint, ParsedRequest, Request
+from ..base import Dialect, Endpoint, Normalizer, ParsedRequest, Request
 from .wire import NAME
 
 if TYPE_CHECKING:
@@ -110,10 +110,11 @@ class Ollama(Dialect):
         # an error line: {"error": "model 'x' not found"}
         return len(data) == 1 and isinstance(data.get("error"), str)
 
-    def normalizer(self, **options: Any) -> OllamaNormalizer:
+    def normalizer(self, **options: Any) -> Normalizer:
         from .normalize import OllamaNormalizer
 
-        return OllamaNormalizer(**options)
+        # (a Normalizer by registration, which mypy does not follow: it is compiled, see its class)
+        return OllamaNormalizer(**options)  # type: ignore[return-value]
 
     def encoder(self, **options: Any) -> OllamaEncoder:
         from .encode import OllamaEncoder

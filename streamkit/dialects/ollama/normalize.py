@@ -38,10 +38,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ...canonical import tool_call
+from orjson import dumps as _bytes
+
+from ..._native import mypyc_attr
+from ...canonical import delta_head, tool_call
 from ...errors import DataError
 from .._think import ThinkSplitter
-from ..base import Normalizer, wire_string
+from ..base import wire_string
+from ..native_normalizer import NativeNormalizer
 from .wire import NAME, _dumps
 
 DONE_REASONS = {"stop": "stop", "length": "length"}
@@ -97,8 +101,10 @@ def _finish_event(data: dict[str, Any], reason: str, raw: Any) -> dict[str, Any]
     return fin
 
 
-class OllamaNormalizer(Normalizer):
-    """One Ollama stream: the lines of one response, or of several, each ended by ``done: true``."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # (a plugin's normalizer may derive from it)
+class OllamaNormalizer(NativeNormalizer):
+    """One Ollama stream: the lines of one response, or of several, each ended by ``done: true``.
+    (Compiled by mypyc: a Normalizer by registration, see :mod:`..native_normalizer`.)"""
 
     checks_types = True  # (tests/stages/test_normalize_wire_types.py)
 
@@ -116,6 +122,7 @@ class OllamaNormalizer(Normalizer):
         self.nblocks = 0
         self.think: ThinkSplitter | None = None
         self.error = False
+        self.heads: dict[str, bytes] = {}  # block id -> its deltas' head (a text or reasoning block's)
         if self.ncalls:  # the ids (and generated ids) of the response's tool calls
             self.ids = set()
             self.ngenerated = 0
@@ -123,7 +130,9 @@ class OllamaNormalizer(Normalizer):
 
     # --- the wire events -----------------------------------------------------------------
 
-    def feed(self, data: Any, event: str | None = None) -> list[dict[str, Any]] | None:
+    # (returns a list, None, or an event's bytes: Normalizer.delta_bytes; said as Any, since mypyc
+    # checks a compiled function's return annotation)
+    def feed(self, data: Any, event: str | None = None) -> Any:
         # The hot path, measured in `make bench`: a line (chat or generate, with or without
         # logprobs) that goes on the block already open: content for the text block, thinking
         # (and no content) for the reasoning block. The first line of a response with text, and
@@ -150,7 +159,7 @@ class OllamaNormalizer(Normalizer):
             bid = self.reasoning
             if bid is None or content or type(thinking) is not str:
                 return self._feed(data)
-            out: list[dict[str, Any]] = [{"type": "reasoning-delta", "id": bid, "delta": thinking}]
+            kind, value = "reasoning-delta", thinking
         else:
             if type(content) is not str:
                 return self._feed(data)
@@ -162,18 +171,28 @@ class OllamaNormalizer(Normalizer):
             if not content:
                 if data.get("done") is not True:
                     return []
-                out = []
+                out: list[dict[str, Any]] = []
                 self._finish(data, out)
                 return out
-            out = [{"type": "text-delta", "id": bid, "delta": content}]
+            kind, value = "text-delta", content
         if data.get("done") is True:
             return self._feed(data)
-        if "logprobs" not in data:  # (`in` costs less than get for a key that is nearly always absent)
-            return out
-        logprobs = data["logprobs"]
-        if logprobs:
-            out[0]["provider_metadata"] = {NAME: {"logprobs": logprobs}}
-        return out
+        # (`in` costs less than get for a key that is nearly always absent)
+        if "logprobs" not in data or not data["logprobs"]:
+            if self.delta_bytes:  # (Normalizer.delta_bytes: the block's head made once)
+                head = self.heads.get(bid)
+                if head is None:
+                    head = self.heads[bid] = delta_head(kind, bid)
+                return head + _bytes(value)
+            return [{"type": kind, "id": bid, "delta": value}]
+        return [
+            {
+                "type": kind,
+                "id": bid,
+                "delta": value,
+                "provider_metadata": {NAME: {"logprobs": data["logprobs"]}},
+            }
+        ]
 
     def _begin(self, data: dict[str, Any], content: str) -> list[dict[str, Any]]:
         """A response's first line, with text (and no thinking, no tool call): what _feed makes
