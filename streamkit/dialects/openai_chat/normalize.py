@@ -149,7 +149,9 @@ class ChatNormalizer(_RarerParts):
     def _reset(self) -> None:
         self.started = False
         self.text0: str | None = None  # the open text block of choice 0 (for the hot path)
-        self.text0_head: bytes | None = None  # its text-delta's head, with delta_bytes (_delta)
+        # its text-delta's head, with delta_bytes: what _delta's cache holds too, kept here for the
+        # commonest line (2% less CPU on the real chat mix than asking _delta, compiled or not)
+        self.text0_head: bytes | None = None
         self.choices: dict[int, _Choice] = {}
         self.start_event: dict[str, Any] = {"type": "start", "id": None, "model": None, "dialect": NAME}
         self.start_meta: dict[str, Any] = {}
